@@ -1,0 +1,68 @@
+# vmatlas — `make` builds build/vmatlas; `make check` runs every test;
+# `make check SANITIZE=1` runs them again under ASan+UBSan (in build/san).
+
+CC       ?= cc
+SANITIZE ?= 0
+BUILD    ?= build
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += -pthread
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
+                              src/target/linux/*.c src/annotate/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps test-deps check demo fixtures clean fuzz bench
+all: $(BUILD)/vmatlas
+
+deps:
+	@scripts/deps.sh build
+
+test-deps:
+	@scripts/deps.sh test
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libvmatlas.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/vmatlas: $(CLI_OBJ) $(BUILD)/libvmatlas.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvmatlas.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# fixtures are plain programs (no sanitizer): they are the targets
+$(BUILD)/fixtures/%: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+fixtures: $(FIXTURES)
+
+check: test-deps $(BUILD)/vmatlas $(BUILD)/unit-tests $(FIXTURES)
+	@tests/run.sh $(BUILD)
+
+demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/demo
+	$(BUILD)/vmatlas map --run 300 -- $(BUILD)/fixtures/demo
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

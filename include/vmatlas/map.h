@@ -1,0 +1,69 @@
+/* The annotated memory map: target -> raw regions -> annotators -> map. */
+#ifndef VMATLAS_MAP_H
+#define VMATLAS_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "target.h"
+
+typedef struct vm_map {
+	vm_target_info info;  /* strings owned by the map */
+	vm_region *regions;   /* address order, free gaps included */
+	size_t nregions;
+	vm_alloc *allocs;     /* address order */
+	size_t nallocs;
+	vm_thread *threads;
+	size_t nthreads;
+	vm_module *modules;
+	size_t nmodules, mcap;
+	bool frozen;          /* built with every thread stopped */
+	bool incomplete;      /* something could not be read: see warnings */
+	char **warnings;
+	size_t nwarnings, wcap;
+} vm_map;
+
+typedef struct vm_map_options {
+	bool no_stats;      /* skip per-region statistics (faster) */
+	bool freeze;        /* stop all threads while reading */
+	bool pages;         /* per-page detail ... */
+	bool pages_all;     /* ... for every region, or ... */
+	uint64_t pages_addr;/* ... for the region holding this address */
+} vm_map_options;
+
+vm_map *vm_map_build(vm_target *t, const vm_map_options *opt);
+void vm_map_free(vm_map *m);
+
+/* the region holding addr (free gaps included), or NULL */
+const vm_region *vm_map_region_at(const vm_map *m, uint64_t addr);
+/* its index, or (size_t)-1 */
+size_t vm_map_region_index(const vm_map *m, uint64_t addr);
+const vm_alloc *vm_map_alloc_of(const vm_map *m, const vm_region *r);
+
+void vm_map_warn(vm_map *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* add a typed item to a region; strings are copied */
+vm_content *vm_region_add_content(vm_region *r, vm_content_kind kind, uint64_t addr,
+				  uint64_t size, const char *name, const char *detail);
+
+/* one row per usage, plus the total of every non-free row */
+typedef struct vm_summary_row {
+	uint64_t size, committed, rss, private_bytes, shared_bytes, swap;
+	size_t blocks;
+	uint64_t largest;
+} vm_summary_row;
+
+void vm_map_summary(const vm_map *m, vm_summary_row rows[VM_USAGE_COUNT], vm_summary_row *total);
+
+/* names */
+const char *vm_usage_name(vm_usage u);
+bool vm_usage_parse(const char *s, vm_usage *out);
+const char *vm_state_name(vm_state s);
+const char *vm_type_name(vm_type t);
+const char *vm_content_kind_name(vm_content_kind k);
+/* "rw-p" style; out must hold 5 bytes */
+void vm_prot_string(uint32_t prot, char out[5]);
+
+#endif

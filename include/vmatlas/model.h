@@ -1,0 +1,204 @@
+/* The data model shared by every target (live Linux, ELF core, minidump,
+ * live Windows): regions, their contents, allocations, threads, modules.
+ * Everything here is OS-neutral; a target fills regions and threads, the
+ * annotators fill contents, allocations and modules. */
+#ifndef VMATLAS_MODEL_H
+#define VMATLAS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum vm_state {
+	VM_STATE_FREE,    /* a gap: nothing mapped */
+	VM_STATE_RESERVE, /* address space held, no access (PROT_NONE, MEM_RESERVE) */
+	VM_STATE_COMMIT,  /* accessible memory */
+} vm_state;
+
+typedef enum vm_type {
+	VM_TYPE_NONE,      /* free */
+	VM_TYPE_IMAGE,     /* an executable image (ELF, PE) */
+	VM_TYPE_MAPPED,    /* a file mapping that is not an image */
+	VM_TYPE_PRIVATE,   /* anonymous private memory */
+	VM_TYPE_SHAREABLE, /* anonymous shared memory (shmem, SysV, memfd) */
+	VM_TYPE_SPECIAL,   /* kernel-provided: vdso, vvar, vsyscall */
+} vm_type;
+
+/* What an allocation is used for (VMMap's categories). */
+typedef enum vm_usage {
+	VM_USAGE_IMAGE,
+	VM_USAGE_MAPPED,
+	VM_USAGE_SHAREABLE,
+	VM_USAGE_HEAP,
+	VM_USAGE_STACK,
+	VM_USAGE_PRIVATE,
+	VM_USAGE_SYSTEM,
+	VM_USAGE_RESERVED,
+	VM_USAGE_FREE,
+	VM_USAGE_COUNT
+} vm_usage;
+
+/* protection bits */
+#define VM_PROT_READ   0x01u
+#define VM_PROT_WRITE  0x02u
+#define VM_PROT_EXEC   0x04u
+#define VM_PROT_SHARED 0x08u /* MAP_SHARED ('s' in rw-s) */
+#define VM_PROT_GUARD  0x10u /* Windows PAGE_GUARD */
+#define VM_PROT_NOCACHE 0x20u
+#define VM_PROT_WRITECOMBINE 0x40u
+#define VM_PROT_COPY   0x80u /* Windows WRITECOPY */
+
+/* region flags */
+#define VM_RF_DELETED    0x01u /* backing file deleted (" (deleted)") */
+#define VM_RF_ANON_NAME  0x02u /* path is a name given by prctl ([anon:x]) */
+#define VM_RF_PSEUDO     0x04u /* path is a kernel name ([heap], [stack], [vdso] ...) */
+#define VM_RF_NO_DATA    0x08u /* the target holds no bytes for it (core: not dumped) */
+
+/* Memory statistics of a region, in bytes (Linux smaps; Windows working set). */
+typedef struct vm_page_stats {
+	bool valid;
+	uint64_t rss, pss, pss_dirty;
+	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t referenced, anonymous, lazyfree, ksm;
+	uint64_t anon_huge, shmem_huge, file_huge; /* THP mapped with PMDs */
+	uint64_t swap, swap_pss, locked;
+	uint64_t kernel_page_size; /* 0 = unknown */
+	bool thp_eligible;
+} vm_page_stats;
+
+/* Per-page detail, run-length encoded: `count` consecutive pages from
+ * `addr` that share every attribute below. */
+#define VM_PAGE_PRESENT   0x01u
+#define VM_PAGE_SWAPPED   0x02u
+#define VM_PAGE_FILE      0x04u /* file page or shared anonymous */
+#define VM_PAGE_EXCLUSIVE 0x08u /* mapped by this process only */
+#define VM_PAGE_SOFTDIRTY 0x10u
+#define VM_PAGE_UFFD_WP   0x20u
+typedef struct vm_page_run {
+	uint64_t addr, count;
+	uint32_t flags;
+	int32_t mapcount; /* from kpagecount; -1 unknown */
+	uint64_t kflags;  /* from kpageflags; 0 unknown */
+} vm_page_run;
+
+/* Page totals for a region, from the per-page walk. */
+typedef struct vm_page_counts {
+	bool valid;
+	bool have_mapcount;
+	uint64_t present, swapped, exclusive, shared; /* shared: mapcount > 1 */
+} vm_page_counts;
+
+typedef enum vm_content_kind {
+	VM_CK_HEADER,    /* an image header at an allocation start */
+	VM_CK_SECTION,   /* an image section */
+	VM_CK_SEGMENT,   /* an image segment (when sections are unknown) */
+	VM_CK_DIRECTORY, /* an image directory (dynamic, GOT, PE data dirs ...) */
+	VM_CK_STACK,     /* a thread's stack */
+	VM_CK_GUARD,     /* a stack guard */
+	VM_CK_TLS,       /* a thread's control block / TLS (fs_base; TEB) */
+	VM_CK_HEAP,      /* a heap or heap segment */
+	VM_CK_SYSDATA,   /* system data: vdso, vvar, argv, environment, auxv ... */
+	VM_CK_CODE,      /* executable memory with no image behind it */
+	VM_CK_COUNT
+} vm_content_kind;
+
+/* A typed item inside a region. */
+typedef struct vm_content {
+	vm_content_kind kind;
+	uint64_t addr, size;
+	char *name;    /* ".text", "stack", "brk heap" ... */
+	char *detail;  /* free text, may be NULL */
+	int64_t tid;   /* owning thread, 0 when none */
+	int module;    /* index into map->modules, -1 when none */
+} vm_content;
+
+typedef struct vm_region {
+	uint64_t base, size;
+	vm_state state;
+	uint32_t prot;  /* VM_PROT_* */
+	vm_type type;
+	vm_usage usage; /* the usage of its allocation */
+	uint32_t flags; /* VM_RF_* */
+	char *path;     /* backing file, pseudo name, or NULL */
+	uint64_t offset;
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	vm_page_stats stats;
+	vm_page_counts pages;
+	vm_page_run *runs; /* only when per-page detail was asked for */
+	size_t nruns;
+	size_t alloc;   /* index of its allocation */
+	vm_content *contents;
+	size_t ncontents, ccap;
+	/* Windows: the allocation base and its protection as VirtualQuery
+	 * gives them; 0 when the target has none (Linux) */
+	uint64_t alloc_base;
+	uint32_t alloc_prot;
+} vm_region;
+
+/* Allocations group the regions one mapping made. Regions of an
+ * allocation are consecutive in map->regions. */
+typedef struct vm_alloc {
+	uint64_t base, size;
+	vm_usage usage;
+	char *details;   /* "/usr/lib/libc.so.6", "stack of thread 1234" ... */
+	size_t first, count;
+} vm_alloc;
+
+#define VM_THREAD_MAX_REGS 40
+
+typedef struct vm_reg {
+	const char *name;
+	uint64_t value;
+} vm_reg;
+
+typedef struct vm_thread {
+	int64_t tid;
+	char *name;
+	char state;       /* R S D T t Z X ... ('?' unknown) */
+	bool is_main;
+	bool regs_valid;  /* registers were read */
+	bool sp_valid;    /* at least pc/sp are known (e.g. from a syscall stop) */
+	uint64_t pc, sp, fp, tp; /* tp: thread pointer (fs_base / TEB) */
+	vm_reg regs[VM_THREAD_MAX_REGS];
+	size_t nregs;
+	/* the stack, once the annotators have found it */
+	uint64_t stack_base, stack_size; /* 0 when not found */
+	uint64_t guard_base, guard_size;
+} vm_thread;
+
+#define VM_SRC_LOADER  0x1u
+#define VM_SRC_REGIONS 0x2u
+#define VM_SRC_MANUAL  0x4u
+
+typedef struct vm_module {
+	char *name;       /* file name: "libc.so.6" */
+	char *path;
+	uint64_t base, size;
+	uint64_t load_bias;
+	const char *format; /* "elf", "pe" */
+	int bits;
+	uint8_t build_id[64];
+	size_t build_id_len;
+	unsigned sources;   /* VM_SRC_* */
+	uint64_t entry;     /* live address, 0 unknown */
+	int elf_type;       /* ET_EXEC, ET_DYN ... (0 unknown) */
+} vm_module;
+
+/* What a target says about the process as a whole. */
+typedef struct vm_target_info {
+	const char *kind;  /* "linux-process", "elf-core", "minidump" ... */
+	int64_t pid;
+	char *name;        /* short name (comm) */
+	char *exe;         /* path of the executable, may be NULL */
+	const char *os;    /* "linux", "windows" */
+	const char *arch;  /* "x86_64", "i386", "aarch64" ... */
+	int bits;
+	char state;        /* process state ('?' unknown) */
+	uint64_t user_top; /* end of user address space */
+	uint64_t page_size;
+	/* where argv and environment strings live (0 unknown) */
+	uint64_t arg_start, arg_end, env_start, env_end;
+} vm_target_info;
+
+#endif

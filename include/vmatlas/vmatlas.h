@@ -1,0 +1,14 @@
+/* vmatlas: what is in a process's address space, and what it is doing
+ * there. The umbrella header of libvmatlas. */
+#ifndef VMATLAS_H
+#define VMATLAS_H
+
+#define VMATLAS_VERSION "0.1.0"
+
+#include "error.h"
+#include "model.h"
+#include "target.h"
+#include "map.h"
+#include "elf.h"
+
+#endif

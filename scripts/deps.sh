@@ -1,0 +1,41 @@
+#!/bin/sh
+# Install the Debian packages vmatlas needs, if any are missing.
+#   scripts/deps.sh build   what building needs
+#   scripts/deps.sh test    what the tests need as well
+# As root it runs apt-get; otherwise it uses sudo when there is one.
+set -eu
+
+build_pkgs="gcc make pkg-config libc6-dev"
+test_pkgs="python3 util-linux procps"
+
+case "${1:-build}" in
+build) want="$build_pkgs" ;;
+test) want="$build_pkgs $test_pkgs" ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "vmatlas: missing packages:$missing (and no apt-get to install them)" >&2
+	exit 1
+fi
+if [ "$(id -u)" = 0 ]; then
+	run=""
+elif command -v sudo >/dev/null 2>&1; then
+	run="sudo"
+else
+	echo "vmatlas: missing packages:$missing; as root run: apt-get install$missing" >&2
+	exit 1
+fi
+echo "vmatlas: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$run apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$run apt-get install -y -qq --no-install-recommends $missing >/dev/null

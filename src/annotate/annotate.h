@@ -1,0 +1,49 @@
+/* The map builder and the annotators that fill it. Annotators run in
+ * order over the raw regions; each may add contents to regions, add
+ * modules, and claim regions into allocations. A region belongs to the
+ * first group that claims it; what nobody claims is grouped by the
+ * default rules in core/group.c. */
+#ifndef VMATLAS_ANNOTATE_H
+#define VMATLAS_ANNOTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmatlas/map.h"
+#include "vmatlas/target.h"
+
+typedef struct mb_group {
+	vm_usage usage;
+	char *details;
+} mb_group;
+
+typedef struct map_builder {
+	vm_map *m;
+	vm_target *t;
+	const vm_map_options *opt;
+	int *group;      /* per region: group id, -1 unclaimed */
+	mb_group *groups;
+	size_t ngroups, gcap;
+} map_builder;
+
+int mb_group_new(map_builder *b, vm_usage usage, const char *details);
+/* claim region ri for group gid; false if someone claimed it first */
+bool mb_claim(map_builder *b, size_t ri, int gid);
+bool mb_claimed(const map_builder *b, size_t ri);
+/* index of the region holding addr, (size_t)-1 for none or a free gap */
+size_t mb_find(const map_builder *b, uint64_t addr);
+
+/* the annotators, in the order they run */
+void ann_system(map_builder *b);
+void ann_images(map_builder *b);
+void ann_heaps(map_builder *b);
+void ann_threads(map_builder *b);
+void ann_sysdata(map_builder *b);
+
+/* the default grouping of what nobody claimed, then the allocations */
+void mb_group_rest(map_builder *b);
+void mb_make_allocations(map_builder *b);
+
+vm_module *mb_module_add(map_builder *b);
+
+#endif

@@ -1,0 +1,46 @@
+/* vmatlas: the command-line front end. One file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+	{ "map", cmd_map, "the annotated memory map of a process" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vmatlas COMMAND [OPTIONS] TARGET\n\n"
+		   "What is in a process's address space, and what it is doing there.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nTARGET is a PID, 'self', or '-- PROGRAM ARGS' (started by vmatlas).\n"
+		   "'vmatlas COMMAND --help' tells more. Version " VMATLAS_VERSION ".\n");
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("vmatlas " VMATLAS_VERSION "\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(cmd, commands[i].name) == 0) {
+			vm_install_cleanup_handlers();
+			return commands[i].run(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "vmatlas: unknown command '%s' (see 'vmatlas --help')\n", cmd);
+	return EXIT_USAGE;
+}

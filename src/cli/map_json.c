@@ -1,0 +1,275 @@
+/* The map as JSON; the schema is docs/json.md. */
+#include "core/json.h"
+#include "map_render.h"
+
+static void hexstr(json_writer *w, const uint8_t *p, size_t n)
+{
+	char buf[129];
+	static const char hx[] = "0123456789abcdef";
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = hx[p[i] >> 4];
+		buf[2 * i + 1] = hx[p[i] & 15];
+	}
+	json_strn(w, buf, 2 * n);
+}
+
+static void target(json_writer *w, const vm_map *m)
+{
+	const vm_target_info *in = &m->info;
+	json_key(w, "target");
+	json_obj_begin(w);
+	json_kstr(w, "kind", in->kind);
+	json_ki64(w, "pid", in->pid);
+	json_kstr(w, "name", in->name);
+	json_kstr(w, "exe", in->exe);
+	json_kstr(w, "os", in->os);
+	json_kstr(w, "arch", in->arch);
+	json_ki64(w, "bits", in->bits);
+	json_ku64(w, "page_size", in->page_size);
+	json_kaddr(w, "user_top", in->user_top);
+	json_obj_end(w);
+}
+
+static void summary_row(json_writer *w, const char *usage, const vm_summary_row *r)
+{
+	json_obj_begin(w);
+	if (usage)
+		json_kstr(w, "usage", usage);
+	json_ku64(w, "size", r->size);
+	json_ku64(w, "committed", r->committed);
+	json_ku64(w, "rss", r->rss);
+	json_ku64(w, "private", r->private_bytes);
+	json_ku64(w, "shared", r->shared_bytes);
+	json_ku64(w, "swap", r->swap);
+	json_ku64(w, "blocks", r->blocks);
+	json_ku64(w, "largest", r->largest);
+	json_obj_end(w);
+}
+
+static void summary(json_writer *w, const vm_map *m)
+{
+	vm_summary_row rows[VM_USAGE_COUNT], total;
+	vm_map_summary(m, rows, &total);
+	json_key(w, "summary");
+	json_arr_begin(w);
+	for (int u = 0; u < VM_USAGE_COUNT; u++)
+		summary_row(w, vm_usage_name((vm_usage)u), &rows[u]);
+	json_arr_end(w);
+	json_key(w, "total");
+	summary_row(w, NULL, &total);
+}
+
+static void page_run_flags(json_writer *w, uint32_t f)
+{
+	json_arr_begin(w);
+	if (f & VM_PAGE_PRESENT) json_str(w, "present");
+	if (f & VM_PAGE_SWAPPED) json_str(w, "swapped");
+	if (f & VM_PAGE_FILE) json_str(w, "file");
+	if (f & VM_PAGE_EXCLUSIVE) json_str(w, "exclusive");
+	if (f & VM_PAGE_SOFTDIRTY) json_str(w, "soft-dirty");
+	if (f & VM_PAGE_UFFD_WP) json_str(w, "uffd-wp");
+	json_arr_end(w);
+}
+
+static void pages(json_writer *w, const vm_region *r)
+{
+	json_key(w, "pages");
+	json_obj_begin(w);
+	json_ku64(w, "present", r->pages.present);
+	json_ku64(w, "swapped", r->pages.swapped);
+	json_ku64(w, "exclusive", r->pages.exclusive);
+	json_ku64(w, "shared", r->pages.shared);
+	json_kbool(w, "mapcount_known", r->pages.have_mapcount);
+	json_key(w, "runs");
+	json_arr_begin(w);
+	for (size_t k = 0; k < r->nruns; k++) {
+		const vm_page_run *p = &r->runs[k];
+		json_obj_begin(w);
+		json_kaddr(w, "addr", p->addr);
+		json_ku64(w, "count", p->count);
+		json_key(w, "flags");
+		page_run_flags(w, p->flags);
+		if (p->mapcount >= 0)
+			json_ki64(w, "mapcount", p->mapcount);
+		json_kaddr(w, "kpageflags", p->kflags);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+}
+
+static void region(json_writer *w, const vm_map *m, const vm_region *r)
+{
+	char prot[5];
+	vm_prot_string(r->prot, prot);
+	json_obj_begin(w);
+	json_kaddr(w, "base", r->base);
+	json_ku64(w, "size", r->size);
+	json_kstr(w, "state", vm_state_name(r->state));
+	json_kstr(w, "prot", r->state == VM_STATE_FREE ? NULL : prot);
+	json_kstr(w, "type", vm_type_name(r->type));
+	json_kstr(w, "usage", vm_usage_name(r->usage));
+	json_kstr(w, "path", r->path);
+	if (r->flags & VM_RF_DELETED)
+		json_kbool(w, "deleted", true);
+	json_kaddr(w, "offset", r->offset);
+	if (r->inode) {
+		json_ku64(w, "inode", r->inode);
+		char dev[32];
+		snprintf(dev, sizeof dev, "%02x:%02x", r->dev_major, r->dev_minor);
+		json_kstr(w, "dev", dev);
+	}
+	const vm_page_stats *s = &r->stats;
+	if (s->valid) {
+		json_ku64(w, "rss", s->rss);
+		json_ku64(w, "pss", s->pss);
+		json_ku64(w, "shared_clean", s->shared_clean);
+		json_ku64(w, "shared_dirty", s->shared_dirty);
+		json_ku64(w, "private_clean", s->private_clean);
+		json_ku64(w, "private_dirty", s->private_dirty);
+		json_ku64(w, "referenced", s->referenced);
+		json_ku64(w, "anonymous", s->anonymous);
+		json_ku64(w, "swap", s->swap);
+		json_ku64(w, "swap_pss", s->swap_pss);
+		json_ku64(w, "locked", s->locked);
+		json_ku64(w, "thp", s->anon_huge + s->shmem_huge + s->file_huge);
+		json_kbool(w, "thp_eligible", s->thp_eligible);
+	}
+	if (r->pages.valid)
+		pages(w, r);
+	json_key(w, "contents");
+	json_arr_begin(w);
+	for (size_t k = 0; k < r->ncontents; k++) {
+		const vm_content *c = &r->contents[k];
+		json_obj_begin(w);
+		json_kstr(w, "kind", vm_content_kind_name(c->kind));
+		json_kstr(w, "name", c->name);
+		json_kaddr(w, "addr", c->addr);
+		json_ku64(w, "size", c->size);
+		if (c->tid)
+			json_ki64(w, "tid", c->tid);
+		if (c->module >= 0 && (size_t)c->module < m->nmodules)
+			json_kstr(w, "module", m->modules[c->module].name);
+		if (c->detail)
+			json_kstr(w, "detail", c->detail);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+}
+
+static void modules(json_writer *w, const vm_map *m)
+{
+	json_key(w, "modules");
+	json_arr_begin(w);
+	for (size_t i = 0; i < m->nmodules; i++) {
+		const vm_module *mod = &m->modules[i];
+		json_obj_begin(w);
+		json_kstr(w, "name", mod->name);
+		json_kstr(w, "path", mod->path);
+		json_kaddr(w, "base", mod->base);
+		json_ku64(w, "size", mod->size);
+		json_kstr(w, "format", mod->format);
+		json_ki64(w, "bits", mod->bits);
+		json_key(w, "build_id");
+		if (mod->build_id_len)
+			hexstr(w, mod->build_id, mod->build_id_len);
+		else
+			json_null(w);
+		json_key(w, "sources");
+		json_arr_begin(w);
+		if (mod->sources & VM_SRC_LOADER) json_str(w, "loader");
+		if (mod->sources & VM_SRC_REGIONS) json_str(w, "regions");
+		if (mod->sources & VM_SRC_MANUAL) json_str(w, "manual");
+		json_arr_end(w);
+		json_kaddr(w, "load_bias", mod->load_bias);
+		if (mod->entry)
+			json_kaddr(w, "entry", mod->entry);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+static void threads(json_writer *w, const vm_map *m)
+{
+	json_key(w, "threads");
+	json_arr_begin(w);
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const vm_thread *t = &m->threads[i];
+		char st[2] = { t->state, 0 };
+		json_obj_begin(w);
+		json_ki64(w, "tid", t->tid);
+		json_kstr(w, "name", t->name);
+		json_kstr(w, "state", st);
+		json_kbool(w, "main", t->is_main);
+		if (t->sp_valid) {
+			json_kaddr(w, "pc", t->pc);
+			json_kaddr(w, "sp", t->sp);
+		} else {
+			json_key(w, "pc");
+			json_null(w);
+			json_key(w, "sp");
+			json_null(w);
+		}
+		if (t->regs_valid)
+			json_kaddr(w, "tls", t->tp);
+		json_key(w, "stack");
+		if (t->stack_size) {
+			json_obj_begin(w);
+			json_kaddr(w, "base", t->stack_base);
+			json_ku64(w, "size", t->stack_size);
+			if (t->sp_valid && t->sp >= t->stack_base)
+				json_ku64(w, "used", t->stack_base + t->stack_size - t->sp);
+			if (t->guard_size) {
+				json_kaddr(w, "guard", t->guard_base);
+				json_ku64(w, "guard_size", t->guard_size);
+			}
+			json_obj_end(w);
+		} else {
+			json_null(w);
+		}
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+void map_render_json(const vm_map *m, const map_render_options *o, FILE *f)
+{
+	json_writer w;
+	json_init(&w, f, true);
+	json_obj_begin(&w);
+	target(&w, m);
+	json_kbool(&w, "frozen", m->frozen);
+	json_kbool(&w, "incomplete", m->incomplete);
+	json_key(&w, "warnings");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < m->nwarnings; i++)
+		json_str(&w, m->warnings[i]);
+	json_arr_end(&w);
+	summary(&w, m);
+	json_key(&w, "allocations");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < m->nallocs; i++) {
+		const vm_alloc *a = &m->allocs[i];
+		if (!map_alloc_shown(a, o))
+			continue;
+		json_obj_begin(&w);
+		json_kaddr(&w, "base", a->base);
+		json_ku64(&w, "size", a->size);
+		json_kstr(&w, "usage", vm_usage_name(a->usage));
+		json_kstr(&w, "details", a->details);
+		json_key(&w, "regions");
+		json_arr_begin(&w);
+		for (size_t k = a->first; k < a->first + a->count; k++)
+			region(&w, m, &m->regions[k]);
+		json_arr_end(&w);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	modules(&w, m);
+	threads(&w, m);
+	json_obj_end(&w);
+	json_done(&w);
+}

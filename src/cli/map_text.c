@@ -1,0 +1,248 @@
+/* The map as text: header, summary by usage, then the allocation tree. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "core/format.h"
+#include "core/strbuf.h"
+#include "map_render.h"
+
+static const char *usage_color(vm_usage u)
+{
+	switch (u) {
+	case VM_USAGE_IMAGE: return "\033[35m";
+	case VM_USAGE_MAPPED: return "\033[34m";
+	case VM_USAGE_SHAREABLE: return "\033[36m";
+	case VM_USAGE_HEAP: return "\033[31m";
+	case VM_USAGE_STACK: return "\033[33m";
+	case VM_USAGE_PRIVATE: return "\033[32m";
+	case VM_USAGE_SYSTEM: return "\033[1m";
+	default: return "\033[2m";
+	}
+}
+
+bool map_alloc_shown(const vm_alloc *a, const map_render_options *o)
+{
+	if (a->usage == VM_USAGE_FREE && !o->all)
+		return false;
+	return (o->usage_mask >> a->usage) & 1u;
+}
+
+static void header(const vm_map *m, FILE *f)
+{
+	const vm_target_info *in = &m->info;
+	fprintf(f, "pid %lld (%s)  %s\n", (long long)in->pid, in->name ? in->name : "?",
+		in->exe ? in->exe : "");
+	size_t nreg = 0;
+	for (size_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].state != VM_STATE_FREE)
+			nreg++;
+	size_t nalloc = 0;
+	for (size_t i = 0; i < m->nallocs; i++)
+		if (m->allocs[i].usage != VM_USAGE_FREE)
+			nalloc++;
+	fprintf(f, "%s %s %d-bit, %zu thread%s, %zu module%s, %zu regions in %zu allocations%s\n\n",
+		in->os, in->arch, in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
+		m->nmodules == 1 ? "" : "s", nreg, nalloc, m->frozen ? ", frozen while read" : "");
+}
+
+static void summary_row(FILE *f, const char *name, const vm_summary_row *r, bool color,
+			const char *col)
+{
+	char a[16], b[16], c[16], d[16], e[16], g[16];
+	if (color)
+		fputs(col, f);
+	fprintf(f, "%-10s %9s %10s %9s %9s %9s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
+		fmt_size(r->committed, b, sizeof b), fmt_size(r->rss, c, sizeof c),
+		fmt_size(r->private_bytes, d, sizeof d), fmt_size(r->shared_bytes, e, sizeof e),
+		r->blocks, fmt_size(r->largest, g, sizeof g));
+	if (color)
+		fputs("\033[0m", f);
+	fputc('\n', f);
+}
+
+static void summary(const vm_map *m, const map_render_options *o, FILE *f)
+{
+	vm_summary_row rows[VM_USAGE_COUNT], total;
+	vm_map_summary(m, rows, &total);
+	fprintf(f, "%-10s %9s %10s %9s %9s %9s %7s %9s\n", "Usage", "Size", "Committed", "RSS",
+		"Private", "Shared", "Blocks", "Largest");
+	for (int u = 0; u < VM_USAGE_COUNT; u++) {
+		if (u == VM_USAGE_FREE)
+			continue;
+		summary_row(f, vm_usage_name((vm_usage)u), &rows[u], o->color, usage_color((vm_usage)u));
+	}
+	summary_row(f, "total", &total, o->color, "\033[1m");
+	summary_row(f, "free", &rows[VM_USAGE_FREE], o->color, usage_color(VM_USAGE_FREE));
+	fputc('\n', f);
+}
+
+static int addr_width(const vm_map *m)
+{
+	return m->info.bits == 32 && m->info.user_top <= 0xffffffffull ? 8 : 16;
+}
+
+static const char *module_name(const vm_map *m, int i)
+{
+	return i >= 0 && (size_t)i < m->nmodules ? m->modules[i].name : NULL;
+}
+
+/* the contents of a region, in one line */
+static void contents_inline(const vm_region *r, strbuf *sb)
+{
+	for (size_t k = 0; k < r->ncontents; k++) {
+		const vm_content *c = &r->contents[k];
+		if (sb->len)
+			sb_puts(sb, ", ");
+		if (c->kind == VM_CK_STACK || c->kind == VM_CK_TLS || c->kind == VM_CK_GUARD ||
+		    c->kind == VM_CK_HEAP || c->kind == VM_CK_SYSDATA || c->kind == VM_CK_CODE)
+			sb_puts(sb, c->detail && c->kind != VM_CK_SYSDATA ? c->detail : c->name);
+		else
+			sb_puts(sb, c->name);
+	}
+}
+
+static void page_runs(const vm_map *m, const vm_region *r, FILE *f, int aw)
+{
+	for (size_t k = 0; k < r->nruns; k++) {
+		const vm_page_run *p = &r->runs[k];
+		strbuf sb = STRBUF_INIT;
+		sb_puts(&sb, (p->flags & VM_PAGE_PRESENT) ? "present" : (p->flags & VM_PAGE_SWAPPED) ? "swapped" : "not present");
+		if (p->flags & VM_PAGE_EXCLUSIVE)
+			sb_puts(&sb, " exclusive");
+		if (p->flags & VM_PAGE_FILE)
+			sb_puts(&sb, " file/shared");
+		if (p->flags & VM_PAGE_SOFTDIRTY)
+			sb_puts(&sb, " soft-dirty");
+		if (p->mapcount >= 0)
+			sb_printf(&sb, "  mapcount %d", p->mapcount);
+		static const struct { int bit; const char *name; } kf[] = {
+			{ 4, "dirty" }, { 11, "mmap" }, { 12, "anon" }, { 17, "huge" },
+			{ 21, "ksm" }, { 22, "thp" }, { 24, "zero-page" },
+		};
+		for (size_t b = 0; b < sizeof kf / sizeof kf[0]; b++)
+			if (p->kflags & (1ull << kf[b].bit))
+				sb_printf(&sb, " %s", kf[b].name);
+		fprintf(f, "      %0*" PRIx64 "  %6" PRIu64 " page%s  %s\n", aw, p->addr, p->count,
+			p->count == 1 ? " " : "s", sb_str(&sb));
+		sb_free(&sb);
+	}
+	(void)m;
+}
+
+static void region_line(const vm_map *m, const vm_region *r, const map_render_options *o,
+			FILE *f, int indent, bool flat)
+{
+	char sz[16], rss[16], priv[16], prot[5];
+	int aw = addr_width(m);
+	vm_prot_string(r->prot, prot);
+	strbuf det = STRBUF_INIT;
+	if (flat) {
+		const vm_alloc *a = vm_map_alloc_of(m, r);
+		if (a && a->details)
+			sb_puts(&det, a->details);
+	} else if (r->path && r->state != VM_STATE_FREE && !(r->flags & VM_RF_PSEUDO) &&
+		   r->type != VM_TYPE_IMAGE && r->type != VM_TYPE_MAPPED) {
+		sb_puts(&det, r->path);
+	}
+	if (!o->contents) {
+		strbuf cs = STRBUF_INIT;
+		contents_inline(r, &cs);
+		if (cs.len) {
+			if (det.len)
+				sb_puts(&det, ": ");
+			sb_puts(&det, sb_str(&cs));
+		}
+		sb_free(&cs);
+	}
+	bool is_free = r->state == VM_STATE_FREE;
+	fprintf(f, "%*s%0*" PRIx64 " %9s  %-9s  %-7s %-4s  %-9s", indent, "", aw, r->base,
+		fmt_size(r->size, sz, sizeof sz), flat ? vm_usage_name(r->usage) : "",
+		vm_state_name(r->state), is_free ? "" : prot, is_free ? "" : vm_type_name(r->type));
+	if (is_free || !r->stats.valid)
+		fprintf(f, " %9s %9s", "", "");
+	else
+		fprintf(f, " %9s %9s", fmt_size(r->stats.rss, rss, sizeof rss),
+			fmt_size(r->stats.private_clean + r->stats.private_dirty, priv, sizeof priv));
+	if (o->pages) {
+		if (r->pages.valid)
+			fprintf(f, " %7" PRIu64 "/%-7" PRIu64, r->pages.present, r->pages.shared);
+		else
+			fprintf(f, " %15s", "");
+	}
+	fprintf(f, "  %s\n", sb_str(&det));
+	sb_free(&det);
+
+	if (o->contents) {
+		for (size_t k = 0; k < r->ncontents; k++) {
+			const vm_content *c = &r->contents[k];
+			const char *mod = module_name(m, c->module);
+			fprintf(f, "%*s%0*" PRIx64 " %9s  %-9s %s", indent + 4, "", aw, c->addr,
+				fmt_size(c->size, sz, sizeof sz), vm_content_kind_name(c->kind), c->name);
+			if (c->detail)
+				fprintf(f, "  %s", c->detail);
+			if (mod && c->kind != VM_CK_HEADER)
+				fprintf(f, "  [%s]", mod);
+			if (c->tid && !(c->detail && c->kind != VM_CK_HEADER))
+				fprintf(f, "  tid %lld", (long long)c->tid);
+			fputc('\n', f);
+		}
+	}
+	if (o->pages && r->nruns)
+		page_runs(m, r, f, aw);
+}
+
+static void alloc_line(const vm_map *m, const vm_alloc *a, const map_render_options *o, FILE *f)
+{
+	char sz[16], rss[16], priv[16];
+	uint64_t trss = 0, tpriv = 0;
+	bool stats = false;
+	for (size_t k = a->first; k < a->first + a->count; k++) {
+		const vm_region *r = &m->regions[k];
+		trss += r->stats.rss;
+		tpriv += r->stats.private_clean + r->stats.private_dirty;
+		stats |= r->stats.valid;
+	}
+	if (o->color)
+		fputs(usage_color(a->usage), f);
+	fprintf(f, "%0*" PRIx64 " %9s  %-9s  %-7s %-4s  %-9s", addr_width(m), a->base,
+		fmt_size(a->size, sz, sizeof sz), vm_usage_name(a->usage), "", "", "");
+	if (stats)
+		fprintf(f, " %9s %9s", fmt_size(trss, rss, sizeof rss), fmt_size(tpriv, priv, sizeof priv));
+	else
+		fprintf(f, " %9s %9s", "", "");
+	if (o->pages)
+		fprintf(f, " %15s", "");
+	fprintf(f, "  %s", a->details ? a->details : "");
+	if (o->color)
+		fputs("\033[0m", f);
+	fputc('\n', f);
+}
+
+void map_render_text(const vm_map *m, const map_render_options *o, FILE *f)
+{
+	header(m, f);
+	summary(m, o, f);
+	int aw = addr_width(m);
+	fprintf(f, "%-*s %9s  %-9s  %-7s %-4s  %-9s %9s %9s", aw + (o->flat ? 0 : 0), "Address",
+		"Size", "Usage", "State", "Prot", "Type", "RSS", "Private");
+	if (o->pages)
+		fprintf(f, " %15s", "Present/Shared");
+	fputs("  Details\n", f);
+	for (size_t i = 0; i < m->nallocs; i++) {
+		const vm_alloc *a = &m->allocs[i];
+		if (!map_alloc_shown(a, o))
+			continue;
+		if (o->flat) {
+			for (size_t k = a->first; k < a->first + a->count; k++)
+				region_line(m, &m->regions[k], o, f, 0, true);
+			continue;
+		}
+		if (a->usage == VM_USAGE_FREE) {
+			region_line(m, &m->regions[a->first], o, f, 0, false);
+			continue;
+		}
+		alloc_line(m, a, o, f);
+		for (size_t k = a->first; k < a->first + a->count; k++)
+			region_line(m, &m->regions[k], o, f, 2, false);
+	}
+}

@@ -1,0 +1,38 @@
+#include "vmatlas/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char errbuf[1024];
+
+void vm_seterr(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	va_end(ap);
+}
+
+void vm_seterr_errno(const char *fmt, ...)
+{
+	int e = errno;
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(errbuf, sizeof errbuf, "%s: %s", msg, strerror(e));
+	errno = e;
+}
+
+const char *vm_error(void)
+{
+	return errbuf[0] ? errbuf : "unknown error";
+}
+
+void vm_clearerr(void)
+{
+	errbuf[0] = 0;
+}

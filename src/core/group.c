@@ -1,0 +1,140 @@
+/* Allocations: which regions one mapping made.
+ *
+ * Windows records this (AllocationBase); Linux does not: the kernel
+ * merges and splits VMAs and forgets where an mmap began. So annotators
+ * claim what they can prove (an image's extent, a stack and its guard, a
+ * heap and its reserved tail), and the rules here group the rest:
+ *  - a file mapping split by mprotect: adjacent pieces of the same file
+ *    with contiguous offsets;
+ *  - an anonymous mapping split by mprotect: adjacent anonymous pieces
+ *    that begin and end with the same protection around differently
+ *    protected middles ([rw-][r--][rw-], [rw-][---][rw-][---][rw-]).
+ * Two adjacent anonymous pieces that are not such a sandwich stay apart:
+ * the kernel places independent mappings side by side all the time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "annotate/annotate.h"
+#include "core/strbuf.h"
+#include "core/util.h"
+
+static bool is_file(const vm_region *r)
+{
+	return r->path && r->path[0] == '/' && r->type != VM_TYPE_SPECIAL;
+}
+
+static bool is_anon(const vm_region *r)
+{
+	return r->state != VM_STATE_FREE && (!r->path || (r->flags & VM_RF_ANON_NAME));
+}
+
+static bool same_anon_kind(const vm_region *a, const vm_region *b)
+{
+	if ((a->prot & VM_PROT_SHARED) != (b->prot & VM_PROT_SHARED))
+		return false;
+	if (!a->path || !b->path)
+		return a->path == b->path;
+	return strcmp(a->path, b->path) == 0;
+}
+
+static bool adjacent(const vm_region *a, const vm_region *b)
+{
+	return a->base + a->size == b->base;
+}
+
+static uint32_t access_bits(const vm_region *r)
+{
+	return r->prot & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
+}
+
+static vm_usage default_usage(const vm_region *first, size_t n)
+{
+	bool any_commit = false;
+	for (size_t i = 0; i < n; i++)
+		if (first[i].state == VM_STATE_COMMIT)
+			any_commit = true;
+	switch (first->type) {
+	case VM_TYPE_IMAGE: return VM_USAGE_IMAGE;
+	case VM_TYPE_MAPPED: return VM_USAGE_MAPPED;
+	case VM_TYPE_SHAREABLE: return VM_USAGE_SHAREABLE;
+	case VM_TYPE_SPECIAL: return VM_USAGE_SYSTEM;
+	default: break;
+	}
+	return any_commit ? VM_USAGE_PRIVATE : VM_USAGE_RESERVED;
+}
+
+static char *default_details(const vm_region *r)
+{
+	if (!r->path)
+		return NULL;
+	if (r->flags & VM_RF_DELETED)
+		return xasprintf("%s (deleted)", r->path);
+	return xstrdup(r->path);
+}
+
+void mb_group_rest(map_builder *b)
+{
+	vm_map *m = b->m;
+	vm_region *R = m->regions;
+	size_t n = m->nregions;
+	for (size_t i = 0; i < n; i++) {
+		if (b->group[i] >= 0 || R[i].state == VM_STATE_FREE)
+			continue;
+		size_t j = i; /* last region of the group */
+		if (is_file(&R[i])) {
+			while (j + 1 < n && b->group[j + 1] < 0 && is_file(&R[j + 1]) &&
+			       adjacent(&R[j], &R[j + 1]) && R[j + 1].inode == R[i].inode &&
+			       R[j + 1].dev_major == R[i].dev_major &&
+			       R[j + 1].dev_minor == R[i].dev_minor &&
+			       strcmp(R[j + 1].path, R[i].path) == 0 &&
+			       R[j].offset + R[j].size == R[j + 1].offset)
+				j++;
+		} else if (is_anon(&R[i])) {
+			/* extend by sandwiches: [p][q][p] with q != p */
+			while (j + 2 < n && b->group[j + 1] < 0 && b->group[j + 2] < 0 &&
+			       is_anon(&R[j + 1]) && is_anon(&R[j + 2]) &&
+			       adjacent(&R[j], &R[j + 1]) && adjacent(&R[j + 1], &R[j + 2]) &&
+			       same_anon_kind(&R[i], &R[j + 1]) && same_anon_kind(&R[i], &R[j + 2]) &&
+			       access_bits(&R[j + 1]) != access_bits(&R[i]) && access_bits(&R[j + 2]) == access_bits(&R[i]))
+				j += 2;
+		}
+		char *det = default_details(&R[i]);
+		int gid = mb_group_new(b, default_usage(&R[i], j - i + 1), det);
+		free(det);
+		for (size_t k = i; k <= j; k++)
+			mb_claim(b, k, gid);
+		i = j;
+	}
+}
+
+void mb_make_allocations(map_builder *b)
+{
+	vm_map *m = b->m;
+	size_t cap = 0;
+	for (size_t i = 0; i < m->nregions;) {
+		vm_region *r = &m->regions[i];
+		size_t j = i + 1;
+		vm_alloc *a = ARRAY_PUSH(m->allocs, m->nallocs, cap);
+		memset(a, 0, sizeof *a);
+		if (r->state == VM_STATE_FREE) {
+			a->usage = VM_USAGE_FREE;
+		} else {
+			int gid = b->group[i];
+			while (j < m->nregions && b->group[j] == gid && adjacent(&m->regions[j - 1], &m->regions[j]))
+				j++;
+			const mb_group *g = &b->groups[gid];
+			a->usage = g->usage;
+			a->details = g->details ? xstrdup(g->details) : NULL;
+		}
+		a->base = r->base;
+		a->first = i;
+		a->count = j - i;
+		const vm_region *last = &m->regions[j - 1];
+		a->size = last->base + last->size - r->base;
+		for (size_t k = i; k < j; k++) {
+			m->regions[k].alloc = m->nallocs - 1;
+			m->regions[k].usage = a->usage;
+		}
+		i = j;
+	}
+}

@@ -1,0 +1,60 @@
+/* Readers over file descriptors and buffers. */
+#include "vmatlas/reader.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+static ssize_t fd_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
+{
+	int fd = (int)(intptr_t)r->ctx;
+	size_t done = 0;
+	while (done < len) {
+		if (off > (uint64_t)INT64_MAX - done) /* pread takes a signed offset */
+			break;
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0)
+			return done ? (ssize_t)done : -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+vm_reader vm_reader_fd(int fd, uint64_t size)
+{
+	vm_reader r = { fd_read, (void *)(intptr_t)fd, size };
+	return r;
+}
+
+static ssize_t mem_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
+{
+	if (off >= r->size)
+		return 0;
+	uint64_t avail = r->size - off;
+	if (len > avail)
+		len = (size_t)avail;
+	memcpy(buf, (const uint8_t *)r->ctx + off, len);
+	return (ssize_t)len;
+}
+
+vm_reader vm_reader_mem(const void *buf, size_t len)
+{
+	vm_reader r = { mem_read, (void *)(uintptr_t)buf, len };
+	return r;
+}
+
+bool vm_reader_full(const vm_reader *r, uint64_t off, void *buf, size_t len)
+{
+	if (len == 0)
+		return true;
+	uint64_t end;
+	if (add_overflow_u64(off, len, &end) || end > r->size)
+		return false;
+	ssize_t n = r->read(r, off, buf, len);
+	return n >= 0 && (size_t)n == len;
+}
+

@@ -1,0 +1,36 @@
+/* The live Linux process target: internal interface shared by its files. */
+#ifndef VMATLAS_LX_LINUX_H
+#define VMATLAS_LX_LINUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vmatlas/target.h"
+
+typedef struct lx_proc {
+	vm_target base;
+	pid_t pid;
+	bool self;
+	bool spawned;       /* we started it */
+	bool keep;          /* leave a spawned program running on close */
+	bool entry_held;    /* spawned and still stopped at its entry point */
+	bool frozen;        /* every thread held by freeze() */
+	int mem_fd;         /* /proc/PID/mem, opened lazily (-1) */
+	vm_target_info info;
+	bool have_info;
+	pid_t *frozen_tids;
+	size_t nfrozen;
+} lx_proc;
+
+/* open a running process (after checking that it can be mapped) */
+vm_target *lx_open(pid_t pid, bool self);
+
+/* read a whole /proc file into a NUL-terminated buffer; -1 with errno */
+int lx_read_file(const char *path, char **buf, size_t *len);
+
+/* pagemap walk behind the target's pages() */
+int lx_pages(pid_t pid, uint64_t addr, uint64_t npages, uint64_t page_size,
+	     vm_page_run **runs, size_t *nruns, vm_page_counts *counts);
+
+#endif

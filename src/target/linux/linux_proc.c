@@ -1,0 +1,586 @@
+/* The live Linux process target: /proc/PID for regions and facts,
+ * process_vm_readv (and /proc/PID/mem) for memory, ptrace for registers
+ * and freezing. */
+#include "linux.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "image/elf_defs.h"
+#include "proc_parse.h"
+#include "ptrace.h"
+#include "vmatlas/elf.h"
+#include "vmatlas/error.h"
+
+#define LX(t) ((lx_proc *)(t))
+
+int lx_read_file(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t cap = 1 << 16, n = 0;
+	char *b = xmalloc(cap);
+	for (;;) {
+		if (cap - n < 4096) {
+			if (cap > SIZE_MAX / 2) {
+				free(b);
+				close(fd);
+				errno = EFBIG;
+				return -1;
+			}
+			cap *= 2;
+			b = xrealloc(b, cap);
+		}
+		ssize_t r = read(fd, b + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(b);
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static bool read_stat(pid_t pid, pid_t tid, proc_stat *st)
+{
+	char path[64], *buf;
+	size_t len;
+	if (tid)
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (lx_read_file(path, &buf, &len) < 0)
+		return false;
+	bool ok = proc_parse_stat(buf, len, st);
+	free(buf);
+	return ok;
+}
+
+static int gone(lx_proc *p)
+{
+	vm_seterr("process %d exited while being read", (int)p->pid);
+	return -1;
+}
+
+static bool alive(pid_t pid)
+{
+	char path[32];
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+/* Say exactly what is missing when /proc/PID refuses us. */
+static void permission_error(pid_t pid, const char *what)
+{
+	char path[32];
+	struct stat sb;
+	uid_t owner = (uid_t)-1;
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	if (stat(path, &sb) == 0)
+		owner = sb.st_uid;
+	int scope = -1;
+	char *buf;
+	size_t len;
+	if (lx_read_file("/proc/sys/kernel/yama/ptrace_scope", &buf, &len) == 0) {
+		scope = atoi(buf);
+		free(buf);
+	}
+	if (owner != geteuid())
+		vm_seterr("permission denied reading %s of process %d (owned by uid %u): "
+			  "another user's process needs CAP_SYS_PTRACE (run as root)",
+			  what, (int)pid, (unsigned)owner);
+	else if (scope >= 1)
+		vm_seterr("permission denied reading %s of process %d: kernel.yama.ptrace_scope=%d "
+			  "allows this only for %s; run as root or lower ptrace_scope",
+			  what, (int)pid, scope,
+			  scope == 1 ? "descendants of vmatlas" : "CAP_SYS_PTRACE");
+	else
+		vm_seterr("permission denied reading %s of process %d: the process is not "
+			  "dumpable (setuid or prctl(PR_SET_DUMPABLE, 0)); needs CAP_SYS_PTRACE",
+			  what, (int)pid);
+}
+
+/* ---- info ---- */
+
+static void fill_arch_from_exe(lx_proc *p)
+{
+	vm_target_info *in = &p->info;
+	in->arch = lx_arch_name();
+	in->bits = (int)(sizeof(void *) * 8);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat sb;
+	if (fstat(fd, &sb) == 0) {
+		vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
+		elf_image e;
+		if (elf_open(&e, &r, false, 0, 0) == 0) {
+			in->bits = e.bits;
+			in->arch = elf_machine_name(e.machine);
+			elf_close(&e);
+		}
+	}
+	close(fd);
+}
+
+static int lx_info(vm_target *t, vm_target_info *out)
+{
+	lx_proc *p = LX(t);
+	if (!p->have_info) {
+		vm_target_info *in = &p->info;
+		proc_stat st;
+		if (!read_stat(p->pid, 0, &st))
+			return gone(p);
+		in->kind = "linux-process";
+		in->pid = p->pid;
+		in->name = xstrdup(st.comm);
+		in->state = st.state;
+		in->os = "linux";
+		in->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+		in->arg_start = st.arg_start;
+		in->arg_end = st.arg_end;
+		in->env_start = st.env_start;
+		in->env_end = st.env_end;
+		char path[64], exe[4096];
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+		ssize_t n = readlink(path, exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = 0;
+			in->exe = xstrdup(exe);
+		}
+		fill_arch_from_exe(p);
+		if (in->bits == 64)
+			in->user_top = (1ull << 47) - in->page_size;
+		else
+			in->user_top = 0xffffe000ull;
+		p->have_info = true;
+	}
+	*out = p->info;
+	return 0;
+}
+
+/* ---- regions ---- */
+
+static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
+{
+	lx_proc *p = LX(t);
+	char path[64], *buf;
+	size_t len;
+	const char *file = (flags & VM_REGIONS_STATS) ? "smaps" : "maps";
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)p->pid, file);
+	if (lx_read_file(path, &buf, &len) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			permission_error(p->pid, file);
+		else if (errno == ENOENT || errno == ESRCH)
+			return gone(p);
+		else
+			vm_seterr_errno("reading %s", path);
+		return -1;
+	}
+	int rc = proc_parse_maps(buf, len, out, n);
+	free(buf);
+	if (rc < 0)
+		return -1;
+	if (*n == 0) {
+		proc_stat st;
+		if (!read_stat(p->pid, 0, &st))
+			return gone(p);
+		if (st.state == 'Z' || st.state == 'X')
+			vm_seterr("process %d (%s) became a zombie: its address space is gone",
+				  (int)p->pid, st.comm);
+		else
+			vm_seterr("process %d (%s) has no memory mappings", (int)p->pid, st.comm);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- memory ---- */
+
+static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	lx_proc *p = LX(t);
+	if (len == 0)
+		return 0;
+	if (addr > UINTPTR_MAX || len > SSIZE_MAX)
+		return 0;
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)len)
+		return n;
+	if (n < 0) {
+		if (errno == ESRCH && !alive(p->pid))
+			return gone(p);
+		n = 0;
+	}
+	/* process_vm_readv stops at pages the target itself cannot read
+	 * (PROT_NONE, guard pages); /proc/PID/mem reads those too */
+	if (p->mem_fd < 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/mem", (int)p->pid);
+		p->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (p->mem_fd < 0)
+			return n;
+	}
+	size_t done = (size_t)n;
+	while (done < len) {
+		uint64_t at = addr + done;
+		if (at > (uint64_t)INT64_MAX) /* pread cannot seek past 2^63 */
+			break;
+		ssize_t r = pread(p->mem_fd, (char *)buf + done, len - done, (off_t)at);
+		if (r <= 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+/* Batched reads: one process_vm_readv moves up to IOV_MAX pieces; it
+ * stops at the first piece it cannot read, which we then read alone
+ * (through /proc/PID/mem) before going on. */
+static void lx_read_many(vm_target *t, vm_read_req *reqs, size_t n)
+{
+	lx_proc *p = LX(t);
+	enum { BATCH = 1024 };
+	struct iovec local[BATCH], remote[BATCH];
+	size_t i = 0;
+	while (i < n) {
+		size_t k = 0;
+		for (; k < BATCH && i + k < n; k++) {
+			reqs[i + k].got = 0;
+			local[k].iov_base = reqs[i + k].buf;
+			local[k].iov_len = reqs[i + k].len;
+			remote[k].iov_base = (void *)(uintptr_t)reqs[i + k].addr;
+			remote[k].iov_len = reqs[i + k].len;
+		}
+		ssize_t got = process_vm_readv(p->pid, local, k, remote, k, 0);
+		size_t left = got > 0 ? (size_t)got : 0, j = 0;
+		for (; j < k && left >= reqs[i + j].len; j++) {
+			reqs[i + j].got = reqs[i + j].len;
+			left -= reqs[i + j].len;
+		}
+		if (j < k) { /* piece j failed or was cut short */
+			ssize_t one = lx_read(t, reqs[i + j].addr, reqs[i + j].buf, reqs[i + j].len);
+			reqs[i + j].got = one > 0 ? (size_t)one : 0;
+			j++;
+		}
+		i += j;
+	}
+}
+
+/* ---- threads ---- */
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* the tids of the process, sorted */
+static int list_tids(pid_t pid, pid_t **out, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	pid_t *v = NULL;
+	size_t nv = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		uint64_t tid;
+		if (de->d_name[0] == '.' || !parse_u64(de->d_name, &tid) || tid > INT32_MAX)
+			continue;
+		*ARRAY_PUSH(v, nv, cap) = (pid_t)tid;
+	}
+	closedir(d);
+	qsort(v, nv, sizeof *v, cmp_pid);
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+/* pc and sp of a thread blocked in the kernel, without stopping it */
+static bool regs_from_syscall_file(pid_t pid, pid_t tid, vm_thread *th)
+{
+	char path[80], *buf;
+	size_t len;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	if (lx_read_file(path, &buf, &len) < 0)
+		return false;
+	bool ok = proc_parse_syscall(buf, len, &th->sp, &th->pc);
+	free(buf);
+	if (ok)
+		th->sp_valid = true;
+	return ok;
+}
+
+static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th)
+{
+	if (p->self) {
+		if (tid == (pid_t)syscall(SYS_gettid))
+			lx_regs_self(th);
+		else
+			regs_from_syscall_file(p->pid, tid, th);
+		return;
+	}
+	if (lx_is_held(tid)) {
+		lx_regs_read(tid, th);
+		return;
+	}
+	/* a thread in uninterruptible sleep would not stop: the syscall
+	 * file tells its pc and sp without touching it */
+	if (th->state != 'D' && lx_seize_stop(tid) == 0) {
+		lx_regs_read(tid, th);
+		lx_release(tid, 0);
+		return;
+	}
+	regs_from_syscall_file(p->pid, tid, th);
+}
+
+static int lx_threads(vm_target *t, vm_thread **out, size_t *n)
+{
+	lx_proc *p = LX(t);
+	pid_t *tids;
+	size_t nt;
+	if (list_tids(p->pid, &tids, &nt) < 0) {
+		if (errno == EACCES)
+			permission_error(p->pid, "task list");
+		else
+			gone(p);
+		return -1;
+	}
+	vm_thread *th = xcalloc(nt ? nt : 1, sizeof *th);
+	size_t k = 0;
+	for (size_t i = 0; i < nt; i++) {
+		proc_stat st;
+		if (!read_stat(p->pid, tids[i], &st))
+			continue; /* exited meanwhile */
+		vm_thread *x = &th[k++];
+		x->tid = tids[i];
+		x->name = xstrdup(st.comm);
+		x->state = st.state;
+		x->is_main = tids[i] == p->pid;
+		read_thread_regs(p, tids[i], x);
+	}
+	free(tids);
+	*out = th;
+	*n = k;
+	return 0;
+}
+
+/* ---- pages, backing files ---- */
+
+static int lx_pages_op(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run **runs,
+		       size_t *nruns, vm_page_counts *counts)
+{
+	lx_proc *p = LX(t);
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	return lx_pages(p->pid, addr, npages, pg, runs, nruns, counts);
+}
+
+static int lx_open_backing(vm_target *t, const vm_region *r)
+{
+	lx_proc *p = LX(t);
+	char path[4200];
+	/* map_files gives the very inode that is mapped, even when the
+	 * path was deleted or replaced since */
+	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)p->pid,
+		 (unsigned long long)r->base, (unsigned long long)(r->base + r->size));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || !r->path || r->path[0] != '/' || (r->flags & VM_RF_DELETED))
+		return fd;
+	snprintf(path, sizeof path, "/proc/%d/root%s", (int)p->pid, r->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* only the same inode will do */
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_ino != r->inode) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- freeze ---- */
+
+static bool in_list(const pid_t *v, size_t n, pid_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static int lx_thaw(vm_target *t);
+
+static int lx_freeze(vm_target *t)
+{
+	lx_proc *p = LX(t);
+	if (p->frozen || p->self) {
+		if (p->self) {
+			vm_seterr("cannot freeze vmatlas itself");
+			return -1;
+		}
+		return 0;
+	}
+	size_t cap = 0;
+	/* stop threads until a pass finds no new ones: a thread cannot be
+	 * created by a stopped one */
+	for (int pass = 0; pass < 1000; pass++) {
+		pid_t *tids;
+		size_t nt, added = 0;
+		if (list_tids(p->pid, &tids, &nt) < 0) {
+			lx_thaw(t);
+			return gone(p);
+		}
+		for (size_t i = 0; i < nt; i++) {
+			if (in_list(p->frozen_tids, p->nfrozen, tids[i]))
+				continue;
+			if (p->entry_held && tids[i] == p->pid)
+				continue; /* stopped at its entry point already */
+			if (lx_seize_stop(tids[i]) == 0) {
+				*ARRAY_PUSH(p->frozen_tids, p->nfrozen, cap) = tids[i];
+				added++;
+			} else if (errno == EPERM) {
+				free(tids);
+				lx_thaw(t);
+				vm_seterr("cannot freeze process %d: thread %d cannot be traced "
+					  "(another debugger holds it, or CAP_SYS_PTRACE is missing)",
+					  (int)p->pid, (int)tids[i]);
+				return -1;
+			}
+			/* ESRCH: it exited meanwhile */
+		}
+		free(tids);
+		if (added == 0) {
+			p->frozen = true;
+			return 0;
+		}
+	}
+	lx_thaw(t);
+	vm_seterr("cannot freeze process %d: it keeps creating threads", (int)p->pid);
+	return -1;
+}
+
+static int lx_thaw(vm_target *t)
+{
+	lx_proc *p = LX(t);
+	for (size_t i = 0; i < p->nfrozen; i++)
+		lx_release(p->frozen_tids[i], 0);
+	free(p->frozen_tids);
+	p->frozen_tids = NULL;
+	p->nfrozen = 0;
+	p->frozen = false;
+	return 0;
+}
+
+static void lx_close(vm_target *t)
+{
+	lx_proc *p = LX(t);
+	if (p->frozen || p->nfrozen)
+		lx_thaw(t);
+	if (p->spawned) {
+		if (p->keep) {
+			if (p->entry_held)
+				lx_release(p->pid, 0);
+		} else {
+			lx_hold_remove(p->pid);
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+		}
+		lx_spawned_remove(p->pid);
+	}
+	if (p->mem_fd >= 0)
+		close(p->mem_fd);
+	free(p->info.name);
+	free(p->info.exe);
+	free(p);
+}
+
+static const struct vm_target_ops lx_ops = {
+	.kind = "linux-process",
+	.info = lx_info,
+	.regions = lx_regions,
+	.read = lx_read,
+	.read_many = lx_read_many,
+	.threads = lx_threads,
+	.pages = lx_pages_op,
+	.open_backing = lx_open_backing,
+	.freeze = lx_freeze,
+	.thaw = lx_thaw,
+	.close = lx_close,
+};
+
+vm_target *lx_open(pid_t pid, bool self)
+{
+	char path[64];
+	proc_stat st;
+	if (!self && !read_stat(pid, 0, &st)) {
+		vm_seterr("no such process: %d", (int)pid);
+		return NULL;
+	}
+	if (!self) {
+		if (st.flags & PF_KTHREAD_FLAG) {
+			vm_seterr("process %d (%s) is a kernel thread: it has no user address space",
+				  (int)pid, st.comm);
+			return NULL;
+		}
+		if (st.state == 'Z' || st.state == 'X') {
+			vm_seterr("process %d (%s) is a zombie: it has exited and its address space "
+				  "is gone (its parent has not reaped it)",
+				  (int)pid, st.comm);
+			return NULL;
+		}
+		snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EACCES || errno == EPERM)
+				permission_error(pid, "maps");
+			else
+				vm_seterr("no such process: %d", (int)pid);
+			return NULL;
+		}
+		close(fd);
+	}
+	lx_proc *p = xcalloc(1, sizeof *p);
+	p->base.ops = &lx_ops;
+	p->pid = pid;
+	p->self = self;
+	p->mem_fd = -1;
+	return &p->base;
+}

@@ -1,0 +1,164 @@
+#include "ptrace.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/* A fixed table keeps the registry usable from signal handlers. */
+#define MAX_HELD 65536
+#define MAX_SPAWNED 16
+
+static atomic_int held_tid[MAX_HELD];
+static atomic_int held_sig[MAX_HELD];
+static atomic_int held_hi; /* slots at or above are unused */
+static atomic_int spawned_pid[MAX_SPAWNED];
+static atomic_bool spawned_kill[MAX_SPAWNED];
+
+void lx_hold_add(pid_t tid, int sig)
+{
+	for (int i = 0; i < MAX_HELD; i++) {
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&held_tid[i], &expect, (int)tid)) {
+			atomic_store(&held_sig[i], sig);
+			if (atomic_load(&held_hi) <= i)
+				atomic_store(&held_hi, i + 1);
+			return;
+		}
+	}
+}
+
+void lx_hold_remove(pid_t tid)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++) {
+		if (atomic_load(&held_tid[i]) == tid) {
+			atomic_store(&held_tid[i], 0);
+			return;
+		}
+	}
+}
+
+bool lx_is_held(pid_t tid)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++)
+		if (atomic_load(&held_tid[i]) == tid)
+			return true;
+	return false;
+}
+
+int lx_hold_pending_sig(pid_t tid)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++)
+		if (atomic_load(&held_tid[i]) == tid)
+			return atomic_load(&held_sig[i]);
+	return 0;
+}
+
+void lx_spawned_add(pid_t pid, bool kill_on_exit)
+{
+	for (int i = 0; i < MAX_SPAWNED; i++) {
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&spawned_pid[i], &expect, (int)pid)) {
+			atomic_store(&spawned_kill[i], kill_on_exit);
+			return;
+		}
+	}
+}
+
+void lx_spawned_remove(pid_t pid)
+{
+	for (int i = 0; i < MAX_SPAWNED; i++)
+		if (atomic_load(&spawned_pid[i]) == pid)
+			atomic_store(&spawned_pid[i], 0);
+}
+
+void lx_release_all(void)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++) {
+		int tid = atomic_exchange(&held_tid[i], 0);
+		if (tid > 0)
+			ptrace(PTRACE_DETACH, tid, 0, (void *)(long)atomic_load(&held_sig[i]));
+	}
+	for (int i = 0; i < MAX_SPAWNED; i++) {
+		int pid = atomic_exchange(&spawned_pid[i], 0);
+		if (pid > 0 && atomic_load(&spawned_kill[i])) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int lx_seize_stop(pid_t tid)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
+		return -1;
+	lx_hold_add(tid, 0);
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		int e = errno;
+		lx_hold_remove(tid);
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		errno = e;
+		return -1;
+	}
+	/* a thread in uninterruptible sleep stops only when it wakes up:
+	 * wait a bounded time */
+	for (int waited = 0; waited < 2000;) {
+		int st;
+		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			lx_hold_remove(tid);
+			errno = e == ECHILD ? ESRCH : e;
+			return -1;
+		}
+		if (r == 0) {
+			sleep_ms(waited < 10 ? 0 : 1);
+			waited++;
+			continue;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			lx_hold_remove(tid);
+			errno = ESRCH;
+			return -1;
+		}
+		if (WIFSTOPPED(st)) {
+			int s = WSTOPSIG(st);
+			int event = st >> 16;
+			/* a signal arrived before our interrupt: deliver it as
+			 * the kernel would have, and wait on for the interrupt */
+			if (event == 0 && s != SIGTRAP) {
+				if (ptrace(PTRACE_CONT, tid, 0, (void *)(long)s) < 0) {
+					lx_hold_remove(tid);
+					return -1;
+				}
+				continue;
+			}
+			return 0;
+		}
+	}
+	/* still not stopped: it stays attached until it stops or we exit;
+	 * the kernel then lets it go */
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+int lx_release(pid_t tid, int sig)
+{
+	lx_hold_remove(tid);
+	return (int)ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
+}

@@ -1,0 +1,219 @@
+/* Registers of x86-64 threads (and i386 threads under an x86-64 kernel). */
+#include "ptrace.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <signal.h>
+
+#include "vmatlas/error.h"
+
+#ifndef NT_PRSTATUS
+#define NT_PRSTATUS 1
+#endif
+
+#if defined(__x86_64__)
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+const char *lx_arch_name(void)
+{
+	return "x86_64";
+}
+
+static void put(vm_thread *th, const char *name, uint64_t v)
+{
+	if (th->nregs < VM_THREAD_MAX_REGS) {
+		th->regs[th->nregs].name = name;
+		th->regs[th->nregs].value = v;
+		th->nregs++;
+	}
+}
+
+/* the i386 user_regs_struct, as the kernel gives it for 32-bit tasks */
+struct i386_regs {
+	uint32_t ebx, ecx, edx, esi, edi, ebp, eax, xds, xes, xfs, xgs, orig_eax, eip, xcs,
+		eflags, esp, xss;
+};
+
+int lx_regs_read(pid_t tid, vm_thread *th)
+{
+	union {
+		struct user_regs_struct r64;
+		struct i386_regs r32;
+	} u;
+	struct iovec iov = { &u, sizeof u };
+	memset(&u, 0, sizeof u);
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
+		vm_seterr_errno("reading the registers of thread %d", (int)tid);
+		return -1;
+	}
+	th->nregs = 0;
+	if (iov.iov_len == sizeof(struct i386_regs)) {
+		const struct i386_regs *r = &u.r32;
+		static const char *names[] = { "ebx", "ecx", "edx", "esi", "edi", "ebp",
+					       "eax", "ds", "es", "fs", "gs", "orig_eax",
+					       "eip", "cs", "eflags", "esp", "ss" };
+		const uint32_t *v = (const uint32_t *)r;
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			put(th, names[i], v[i]);
+		th->pc = r->eip;
+		th->sp = r->esp;
+		th->fp = r->ebp;
+		th->tp = 0; /* i386 uses a gs segment base; read from the GDT entry */
+	} else {
+		const struct user_regs_struct *r = &u.r64;
+		put(th, "rax", r->rax);
+		put(th, "rbx", r->rbx);
+		put(th, "rcx", r->rcx);
+		put(th, "rdx", r->rdx);
+		put(th, "rsi", r->rsi);
+		put(th, "rdi", r->rdi);
+		put(th, "rbp", r->rbp);
+		put(th, "rsp", r->rsp);
+		put(th, "r8", r->r8);
+		put(th, "r9", r->r9);
+		put(th, "r10", r->r10);
+		put(th, "r11", r->r11);
+		put(th, "r12", r->r12);
+		put(th, "r13", r->r13);
+		put(th, "r14", r->r14);
+		put(th, "r15", r->r15);
+		put(th, "rip", r->rip);
+		put(th, "eflags", r->eflags);
+		put(th, "cs", r->cs);
+		put(th, "ss", r->ss);
+		put(th, "ds", r->ds);
+		put(th, "es", r->es);
+		put(th, "fs", r->fs);
+		put(th, "gs", r->gs);
+		put(th, "fs_base", r->fs_base);
+		put(th, "gs_base", r->gs_base);
+		put(th, "orig_rax", r->orig_rax);
+		th->pc = r->rip;
+		th->sp = r->rsp;
+		th->fp = r->rbp;
+		th->tp = r->fs_base;
+	}
+	th->regs_valid = true;
+	th->sp_valid = true;
+	return 0;
+}
+
+__attribute__((noinline)) void lx_regs_self(vm_thread *th)
+{
+	uint64_t sp, bp, fsb = 0;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	__asm__ volatile("mov %%rbp, %0" : "=r"(bp));
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &fsb);
+	th->nregs = 0;
+	th->pc = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	th->sp = sp;
+	th->fp = bp;
+	th->tp = fsb;
+	put(th, "rip", th->pc);
+	put(th, "rsp", sp);
+	put(th, "rbp", bp);
+	put(th, "fs_base", fsb);
+	th->regs_valid = true;
+	th->sp_valid = true;
+}
+
+#else
+
+const char *lx_arch_name(void)
+{
+#if defined(__aarch64__)
+	return "aarch64";
+#elif defined(__i386__)
+	return "i386";
+#else
+	return "unknown";
+#endif
+}
+
+int lx_regs_read(pid_t tid, vm_thread *th)
+{
+	(void)th;
+	vm_seterr("reading registers of thread %d: not supported on this architecture", (int)tid);
+	errno = ENOSYS;
+	return -1;
+}
+
+void lx_regs_self(vm_thread *th)
+{
+	int local;
+	th->sp = (uint64_t)(uintptr_t)&local;
+	th->pc = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	th->sp_valid = true;
+}
+
+#endif
+
+/* Run a freshly exec'd, ptrace-stopped program up to `addr` with a
+ * temporary int3, and leave it stopped there with the code restored. */
+#if defined(__x86_64__)
+int lx_run_to(pid_t pid, uint64_t addr)
+{
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)(uintptr_t)addr, 0);
+	if (errno) {
+		vm_seterr_errno("reading the entry point 0x%llx", (unsigned long long)addr);
+		return -1;
+	}
+	long patched = (long)(((unsigned long)word & ~0xfful) | 0xcc);
+	if (ptrace(PTRACE_POKETEXT, pid, (void *)(uintptr_t)addr, (void *)patched) < 0) {
+		vm_seterr_errno("setting a breakpoint at the entry point");
+		return -1;
+	}
+	int sig = 0;
+	for (;;) {
+		int st;
+		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig) < 0) {
+			vm_seterr_errno("running the program to its entry point");
+			return -1;
+		}
+		if (waitpid(pid, &st, __WALL) < 0) {
+			vm_seterr_errno("waiting for the program");
+			return -1;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			vm_seterr("the program exited before reaching its entry point");
+			return -1;
+		}
+		sig = WSTOPSIG(st);
+		if (sig == SIGTRAP)
+			break;
+	}
+	struct user_regs_struct r;
+	struct iovec iov = { &r, sizeof r };
+	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov) < 0 ||
+	    ptrace(PTRACE_POKETEXT, pid, (void *)(uintptr_t)addr, (void *)word) < 0) {
+		vm_seterr_errno("restoring the entry point");
+		return -1;
+	}
+	if (iov.iov_len == sizeof(struct i386_regs)) {
+		struct i386_regs *r32 = (struct i386_regs *)&r;
+		r32->eip = (uint32_t)addr;
+	} else {
+		r.rip = addr;
+	}
+	if (ptrace(PTRACE_SETREGSET, pid, (void *)NT_PRSTATUS, &iov) < 0) {
+		vm_seterr_errno("restoring the entry point");
+		return -1;
+	}
+	return 0;
+}
+#else
+int lx_run_to(pid_t pid, uint64_t addr)
+{
+	(void)pid;
+	(void)addr;
+	return 0; /* mapped at exec: the loader has not run yet */
+}
+#endif

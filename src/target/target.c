@@ -1,0 +1,138 @@
+/* Opening targets by name, and the helpers every target shares. */
+#include "vmatlas/target.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "linux/linux.h"
+#include "linux/ptrace.h"
+#include "vmatlas/elf.h"
+#include "vmatlas/error.h"
+
+vm_target *vm_target_open(const char *spec)
+{
+	if (!spec || !*spec) {
+		vm_seterr("no target given");
+		return NULL;
+	}
+	if (strcmp(spec, "self") == 0)
+		return lx_open(getpid(), true);
+	uint64_t pid;
+	if (parse_u64(spec, &pid)) {
+		if (pid == 0 || pid > INT32_MAX) {
+			vm_seterr("not a process id: %s", spec);
+			return NULL;
+		}
+		return lx_open((pid_t)pid, (pid_t)pid == getpid());
+	}
+	struct stat sb;
+	if (stat(spec, &sb) == 0)
+		vm_seterr("%s: file targets (core files, minidumps) are not supported yet", spec);
+	else
+		vm_seterr("not a process id, 'self', or a readable file: %s", spec);
+	return NULL;
+}
+
+void vm_target_close(vm_target *t)
+{
+	if (t)
+		t->ops->close(t);
+}
+
+int vm_target_info_get(vm_target *t, vm_target_info *out)
+{
+	memset(out, 0, sizeof *out);
+	return t->ops->info(t, out);
+}
+
+ssize_t vm_read(vm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	return t->ops->read(t, addr, buf, len);
+}
+
+int vm_read_full(vm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = t->ops->read(t, addr, buf, len);
+	if (n < 0)
+		return -1;
+	if ((size_t)n != len) {
+		vm_seterr("cannot read %zu bytes at 0x%llx", len, (unsigned long long)(addr + (uint64_t)n));
+		return -1;
+	}
+	return 0;
+}
+
+void vm_read_many(vm_target *t, vm_read_req *reqs, size_t n)
+{
+	if (t->ops->read_many) {
+		t->ops->read_many(t, reqs, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ssize_t got = t->ops->read(t, reqs[i].addr, reqs[i].buf, reqs[i].len);
+		reqs[i].got = got > 0 ? (size_t)got : 0;
+	}
+}
+
+static ssize_t target_reader_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
+{
+	return vm_read(r->ctx, off, buf, len);
+}
+
+vm_reader vm_reader_target(vm_target *t)
+{
+	vm_reader r = { target_reader_read, t, UINT64_MAX };
+	return r;
+}
+
+void vm_regions_free(vm_region *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].path);
+		free(r[i].runs);
+		for (size_t j = 0; j < r[i].ncontents; j++) {
+			free(r[i].contents[j].name);
+			free(r[i].contents[j].detail);
+		}
+		free(r[i].contents);
+	}
+	free(r);
+}
+
+void vm_threads_free(vm_thread *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i].name);
+	free(t);
+}
+
+/* ---- cleanup on fatal signals ---- */
+
+static void on_fatal_signal(int sig)
+{
+	lx_release_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_exit_release(void)
+{
+	lx_release_all();
+}
+
+void vm_install_cleanup_handlers(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fatal_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	atexit(on_exit_release);
+}
