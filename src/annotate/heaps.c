@@ -114,7 +114,10 @@ static void arena_heaps(map_builder *b)
 	}
 }
 
-/* Large chunks mmapped by malloc; adjacent ones share a VMA. */
+/* Large chunks mmapped by malloc. The kernel merges adjacent anonymous
+ * mappings, so one VMA may hold several chunks, or chunks followed by
+ * other memory: walk chunk by chunk from the start, and call the region
+ * heap when the chunks make up most of it. */
 static void mmapped_chunks(map_builder *b)
 {
 	vm_map *m = b->m;
@@ -157,11 +160,13 @@ static void mmapped_chunks(map_builder *b)
 			if (vm_read_full(b->t, r->base + off, hdr, 2 * w) < 0)
 				break;
 		}
-		if (found == 0 || off != r->size)
+		if (found == 0)
 			continue;
-		int gid = mb_group_new(b, VM_USAGE_HEAP,
-				       found == 1 ? "malloc mmapped chunk" : "malloc mmapped chunks");
-		mb_claim(b, idx[k], gid);
+		if (off >= r->size / 2) {
+			int gid = mb_group_new(b, VM_USAGE_HEAP, found == 1 ? "malloc mmapped chunk"
+									    : "malloc mmapped chunks");
+			mb_claim(b, idx[k], gid);
+		}
 		for (uint64_t c = 0; c < found; c++)
 			vm_region_add_content(r, VM_CK_HEAP, starts[c], sizes[c], "mmapped chunk",
 					      "a large malloc block with a mapping of its own");

@@ -71,6 +71,10 @@ static bool loaded_as_image(const map_builder *b, const elf_image *e, size_t hi)
 		if (ri == (size_t)-1)
 			return false;
 		const vm_region *r = &m->regions[ri];
+		/* the loader gives code its own executable mapping; a file
+		 * mapped as data has none */
+		if ((ph->flags & PF_X) && !(r->prot & VM_PROT_EXEC))
+			return false;
 		if (ph->filesz == 0 || !h->path || h->path[0] != '/')
 			continue;
 		uint64_t want = ph->offset - ph->offset % pg;

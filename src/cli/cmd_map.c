@@ -75,7 +75,47 @@ static bool parse_usage_list(const char *s, unsigned *mask)
 	return ok && *mask;
 }
 
+/* "--pages ADDR" with a space: getopt cannot tell ADDR from TARGET, so
+ * when another positional is left for the target, glue them. */
+static void glue_pages_arg(int argc, char **argv, bool have_prog, char **glued)
+{
+	int pos = 0, at = -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--usage") || !strcmp(a, "--run") || !strcmp(a, "--color")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "--pages") && i + 1 < argc && argv[i + 1][0] != '-')
+			at = i;
+		if (a[0] != '-')
+			pos++;
+	}
+	if (at >= 0 && pos >= (have_prog ? 1 : 2)) {
+		*glued = xasprintf("--pages=%s", argv[at + 1]);
+		argv[at] = *glued;
+		for (int i = at + 1; i + 1 < argc; i++)
+			argv[i] = argv[i + 1];
+		argv[argc - 1] = NULL;
+	}
+}
+
+static int map_main(int argc, char **argv, char **prog);
+
 int cmd_map(int argc, char **argv)
+{
+	char **prog;
+	argc = cli_split_dashdash(argc, argv, &prog);
+	char *glued = NULL;
+	glue_pages_arg(argc, argv, prog != NULL, &glued);
+	if (glued)
+		argc--;
+	int rc = map_main(argc, argv, prog);
+	free(glued);
+	return rc;
+}
+
+static int map_main(int argc, char **argv, char **prog)
 {
 	map_render_options ro = { .usage_mask = ~0u };
 	vm_map_options mo = { 0 };
@@ -84,7 +124,7 @@ int cmd_map(int argc, char **argv)
 	bool json = false, pages_flag = false;
 	const char *pages_arg = NULL;
 
-	argc = cli_split_dashdash(argc, argv, &ta.prog);
+	ta.prog = prog;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -126,13 +166,9 @@ int cmd_map(int argc, char **argv)
 			return cli_usage_error("map", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	/* positionals: [ADDR for --pages] TARGET */
 	int npos = argc - optind;
 	const char *spec = NULL;
 	int want = ta.prog ? 0 : 1;
-	if (pages_flag && !pages_arg && npos == want + 1)
-		pages_arg = argv[optind++];
-	npos = argc - optind;
 	if (npos != want) {
 		if (ta.prog)
 			return cli_usage_error("map", "a PID and '-- PROGRAM' cannot both be given");

@@ -115,9 +115,38 @@ static vm_region free_region(uint64_t base, uint64_t end)
 	return r;
 }
 
+static int cmp_region(const void *a, const void *b)
+{
+	const vm_region *x = a, *y = b;
+	return (x->base > y->base) - (x->base < y->base);
+}
+
+/* Targets should give sorted, disjoint regions; dump files may not.
+ * Sort, and drop what overlaps a region before it (with a warning). */
+static size_t normalize_regions(vm_map *m, vm_region *raw, size_t n)
+{
+	qsort(raw, n, sizeof *raw, cmp_region);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t end;
+		if (raw[i].size == 0 || add_overflow_u64(raw[i].base, raw[i].size - 1, &end) ||
+		    (k > 0 && raw[i].base < raw[k - 1].base + raw[k - 1].size)) {
+			vm_map_warn(m, "region at 0x%llx (size 0x%llx) overlaps another or is empty: "
+				       "left out",
+				    (unsigned long long)raw[i].base, (unsigned long long)raw[i].size);
+			vm_region one = raw[i];
+			vm_regions_free_contents(&one);
+			continue;
+		}
+		raw[k++] = raw[i];
+	}
+	return k;
+}
+
 /* Interleave the gaps of the user address space as free regions. */
 static void add_free_gaps(vm_map *m, vm_region *raw, size_t n)
 {
+	n = normalize_regions(m, raw, n);
 	uint64_t top = m->info.user_top;
 	/* a region above the default top (57-bit user space) moves it */
 	for (size_t i = 0; i < n; i++) {
@@ -135,6 +164,8 @@ static void add_free_gaps(vm_map *m, vm_region *raw, size_t n)
 			*ARRAY_PUSH(out, no, cap) = free_region(cursor, raw[i].base < top ? raw[i].base : top);
 		*ARRAY_PUSH(out, no, cap) = raw[i];
 		cursor = raw[i].base + raw[i].size;
+		if (cursor == 0) /* a region ending at 2^64 */
+			break;
 	}
 	if (cursor < top)
 		*ARRAY_PUSH(out, no, cap) = free_region(cursor, top);

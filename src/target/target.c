@@ -90,17 +90,21 @@ vm_reader vm_reader_target(vm_target *t)
 	return r;
 }
 
+void vm_regions_free_contents(vm_region *r)
+{
+	free(r->path);
+	free(r->runs);
+	for (size_t j = 0; j < r->ncontents; j++) {
+		free(r->contents[j].name);
+		free(r->contents[j].detail);
+	}
+	free(r->contents);
+}
+
 void vm_regions_free(vm_region *r, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(r[i].path);
-		free(r[i].runs);
-		for (size_t j = 0; j < r[i].ncontents; j++) {
-			free(r[i].contents[j].name);
-			free(r[i].contents[j].detail);
-		}
-		free(r[i].contents);
-	}
+	for (size_t i = 0; i < n; i++)
+		vm_regions_free_contents(&r[i]);
 	free(r);
 }
 
