@@ -27,7 +27,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test-deps check demo fixtures clean fuzz bench
+.SECONDARY:
+.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz
 all: $(BUILD)/vmatlas
 
 deps:
@@ -64,8 +65,31 @@ fixtures: $(FIXTURES)
 check: test-deps $(BUILD)/vmatlas $(BUILD)/unit-tests $(FIXTURES)
 	@tests/run.sh $(BUILD)
 
-demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/demo
-	$(BUILD)/vmatlas map --run 300 -- $(BUILD)/fixtures/demo
+demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/layout
+	$(BUILD)/vmatlas map --run 300 -- $(BUILD)/fixtures/layout --quiet
+
+# libFuzzer harnesses (clang), each run for FUZZ_SECONDS
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all -Iinclude -Isrc -D_GNU_SOURCE
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZERS      := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -pthread
+
+fuzz-deps:
+	@scripts/deps.sh fuzz
+
+fuzz: fuzz-deps $(FUZZERS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 clean:
 	rm -rf build

@@ -2,16 +2,19 @@
 # Install the Debian packages vmatlas needs, if any are missing.
 #   scripts/deps.sh build   what building needs
 #   scripts/deps.sh test    what the tests need as well
+#   scripts/deps.sh fuzz    what the fuzzers need (clang, libFuzzer)
 # As root it runs apt-get; otherwise it uses sudo when there is one.
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev"
-test_pkgs="python3 util-linux procps"
+test_pkgs="python3 util-linux procps binutils"
+fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 test) want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+fuzz) want="$fuzz_pkgs" ;;
+*) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -41,6 +41,14 @@ static bool rw(const vm_region *r)
 	return (r->prot & (VM_PROT_READ | VM_PROT_WRITE)) == (VM_PROT_READ | VM_PROT_WRITE);
 }
 
+/* malloc writes every header it makes, so a heap's first page is in
+ * memory (or swap): regions with nothing resident need no probe, and
+ * probing them would fault pages into the target */
+static bool maybe_written(const vm_region *r)
+{
+	return !r->stats.valid || r->stats.rss + r->stats.swap > 0;
+}
+
 static void brk_heap(map_builder *b)
 {
 	vm_map *m = b->m;
@@ -83,7 +91,7 @@ static void arena_heaps(map_builder *b)
 	uint64_t heap_max = bits == 32 ? (1u << 20) : (64u << 20);
 	for (size_t i = 0; i < m->nregions; i++) {
 		vm_region *r = &m->regions[i];
-		if (!anon_private(r) || !rw(r) || mb_claimed(b, i))
+		if (!anon_private(r) || !rw(r) || mb_claimed(b, i) || !maybe_written(r))
 			continue;
 		/* a heap may share a VMA with memory just below it */
 		uint64_t at = (r->base + heap_max - 1) / heap_max * heap_max;
@@ -126,7 +134,8 @@ static void mmapped_chunks(map_builder *b)
 	uint64_t pg = m->info.page_size;
 	size_t *idx = NULL, n = 0, cap = 0;
 	for (size_t i = 0; i < m->nregions; i++)
-		if (anon_private(&m->regions[i]) && rw(&m->regions[i]) && !mb_claimed(b, i))
+		if (anon_private(&m->regions[i]) && rw(&m->regions[i]) && !mb_claimed(b, i) &&
+		    maybe_written(&m->regions[i]))
 			*ARRAY_PUSH(idx, n, cap) = i;
 	uint8_t(*heads)[16] = xcalloc(n ? n : 1, 16);
 	vm_read_req *reqs = xcalloc(n ? n : 1, sizeof *reqs);

@@ -5,19 +5,60 @@
 
 void json_init(json_writer *w, FILE *f, bool pretty)
 {
-	memset(w, 0, sizeof *w);
 	w->f = f;
+	w->len = 0;
+	w->depth = 0;
 	w->pretty = pretty;
+	w->after_key = false;
+	memset(w->first, 0, sizeof w->first);
 	w->first[0] = true;
+}
+
+/* Our own buffer: stdio's per-call locking costs more than the JSON */
+static void flush(json_writer *w)
+{
+	if (w->len)
+		fwrite(w->buf, 1, w->len, w->f);
+	w->len = 0;
+}
+
+static void emit(json_writer *w, const char *s, size_t n)
+{
+	if (n > sizeof w->buf - w->len) {
+		flush(w);
+		if (n > sizeof w->buf) {
+			fwrite(s, 1, n, w->f);
+			return;
+		}
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void emitc(json_writer *w, char c)
+{
+	if (w->len == sizeof w->buf)
+		flush(w);
+	w->buf[w->len++] = c;
+}
+
+static void emits(json_writer *w, const char *s)
+{
+	emit(w, s, strlen(s));
 }
 
 static void newline(json_writer *w)
 {
+	static const char spaces[] = "                                                                ";
 	if (!w->pretty)
 		return;
-	fputc('\n', w->f);
-	for (int i = 0; i < w->depth; i++)
-		fputs("  ", w->f);
+	emitc(w, '\n');
+	size_t n = 2 * (size_t)w->depth;
+	while (n > 0) {
+		size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+		emit(w, spaces, k);
+		n -= k;
+	}
 }
 
 /* comma and indentation before a value or key */
@@ -28,7 +69,7 @@ static void before_value(json_writer *w)
 		return;
 	}
 	if (!w->first[w->depth])
-		fputc(',', w->f);
+		emitc(w, ',');
 	if (w->depth > 0)
 		newline(w);
 	w->first[w->depth] = false;
@@ -37,7 +78,7 @@ static void before_value(json_writer *w)
 static void open(json_writer *w, char c)
 {
 	before_value(w);
-	fputc(c, w->f);
+	emitc(w, c);
 	if (w->depth + 1 < JSON_MAX_DEPTH)
 		w->depth++;
 	w->first[w->depth] = true;
@@ -50,7 +91,7 @@ static void close(json_writer *w, char c)
 		w->depth--;
 	if (!empty)
 		newline(w);
-	fputc(c, w->f);
+	emitc(w, c);
 }
 
 void json_obj_begin(json_writer *w) { open(w, '{'); }
@@ -95,41 +136,50 @@ void json_strn(json_writer *w, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	before_value(w);
-	fputc('"', w->f);
+	emitc(w, '"');
 	size_t i = 0;
 	while (i < n) {
+		/* copy a run of plain ASCII at once */
+		size_t j = i;
+		while (j < n && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\')
+			j++;
+		if (j > i) {
+			emit(w, str + i, j - i);
+			i = j;
+			continue;
+		}
 		unsigned char c = s[i];
+		char esc[8];
 		if (c == '"' || c == '\\') {
-			fputc('\\', w->f);
-			fputc(c, w->f);
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			emit(w, esc, 2);
 			i++;
 		} else if (c == '\n') {
-			fputs("\\n", w->f);
+			emit(w, "\\n", 2);
 			i++;
 		} else if (c == '\t') {
-			fputs("\\t", w->f);
+			emit(w, "\\t", 2);
 			i++;
 		} else if (c == '\r') {
-			fputs("\\r", w->f);
+			emit(w, "\\r", 2);
 			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(w->f, "\\u%04x", c);
-			i++;
-		} else if (c < 0x80) {
-			fputc(c, w->f);
+		} else if (c < 0x80) { /* other control characters and DEL */
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			emit(w, esc, 6);
 			i++;
 		} else {
 			size_t l = utf8_len(s + i, n - i);
 			if (l == 0) {
-				fputs("\\ufffd", w->f);
+				emit(w, "\\ufffd", 6);
 				i++;
 			} else {
-				fwrite(s + i, 1, l, w->f);
+				emit(w, str + i, l);
 				i += l;
 			}
 		}
 	}
-	fputc('"', w->f);
+	emitc(w, '"');
 }
 
 void json_str(json_writer *w, const char *s)
@@ -144,47 +194,71 @@ void json_str(json_writer *w, const char *s)
 void json_key(json_writer *w, const char *key)
 {
 	json_str(w, key);
-	fputs(w->pretty ? ": " : ":", w->f);
+	emits(w, w->pretty ? ": " : ":");
 	w->after_key = true;
+}
+
+/* digits of v in base 10 or 16, written backwards from end */
+static char *digits(uint64_t v, unsigned base, char *end)
+{
+	static const char hx[] = "0123456789abcdef";
+	do {
+		*--end = hx[v % base];
+		v /= base;
+	} while (v);
+	return end;
 }
 
 void json_u64(json_writer *w, uint64_t v)
 {
+	char b[24], *p = digits(v, 10, b + sizeof b);
 	before_value(w);
-	fprintf(w->f, "%llu", (unsigned long long)v);
+	emit(w, p, (size_t)(b + sizeof b - p));
 }
 
 void json_i64(json_writer *w, int64_t v)
 {
+	char b[24], *p = digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, b + sizeof b);
+	if (v < 0)
+		*--p = '-';
 	before_value(w);
-	fprintf(w->f, "%lld", (long long)v);
+	emit(w, p, (size_t)(b + sizeof b - p));
 }
 
 void json_double(json_writer *w, double v)
 {
+	char b[32];
 	before_value(w);
-	if (isfinite(v))
-		fprintf(w->f, "%.17g", v);
-	else
-		fputs("null", w->f);
+	if (isfinite(v)) {
+		int n = snprintf(b, sizeof b, "%.17g", v);
+		emit(w, b, (size_t)n);
+	} else {
+		emits(w, "null");
+	}
 }
 
 void json_bool(json_writer *w, bool v)
 {
 	before_value(w);
-	fputs(v ? "true" : "false", w->f);
+	emits(w, v ? "true" : "false");
 }
 
 void json_null(json_writer *w)
 {
 	before_value(w);
-	fputs("null", w->f);
+	emits(w, "null");
 }
 
 void json_addr(json_writer *w, uint64_t v)
 {
+	char b[24], *end = b + sizeof b;
+	*--end = '"';
+	char *p = digits(v, 16, end);
+	*--p = 'x';
+	*--p = '0';
+	*--p = '"';
 	before_value(w);
-	fprintf(w->f, "\"0x%llx\"", (unsigned long long)v);
+	emit(w, p, (size_t)(b + sizeof b - p));
 }
 
 void json_kstr(json_writer *w, const char *k, const char *s) { json_key(w, k); json_str(w, s); }
@@ -195,6 +269,7 @@ void json_kaddr(json_writer *w, const char *k, uint64_t v) { json_key(w, k); jso
 
 void json_done(json_writer *w)
 {
-	fputc('\n', w->f);
+	emitc(w, '\n');
+	flush(w);
 	fflush(w->f);
 }

@@ -13,6 +13,8 @@
 
 typedef struct json_writer {
 	FILE *f;
+	char buf[1 << 16]; /* written out when full and by json_done */
+	size_t len;
 	int depth;
 	bool pretty;
 	bool first[JSON_MAX_DEPTH]; /* nothing written yet at this level */

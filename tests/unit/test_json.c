@@ -10,10 +10,13 @@ static char *render(void (*fn)(json_writer *))
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	json_writer w;
+	static json_writer w; /* 64 KiB: not on the stack */
 	json_init(&w, f, false);
 	fn(&w);
+	json_done(&w);
 	fclose(f);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[len - 1] = 0; /* json_done ends the document with a newline */
 	return buf;
 }
 

@@ -189,14 +189,64 @@ static int lx_info(vm_target *t, vm_target_info *out)
 
 /* ---- regions ---- */
 
+/* smaps of a big process is tens of megabytes: parse it as it comes */
+static int read_maps_file(const char *path, vm_region **out, size_t *n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	enum { BUF = 1 << 20 };
+	char *buf = xmalloc(BUF);
+	size_t have = 0;
+	proc_maps_parser ps = { NULL, 0, 0 };
+	int rc = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, BUF - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
+		have += (size_t)r;
+		ssize_t used = proc_maps_feed(&ps, buf, have, r == 0);
+		if (used < 0) {
+			rc = -2;
+			break;
+		}
+		memmove(buf, buf + used, have - (size_t)used);
+		have -= (size_t)used;
+		if (r == 0)
+			break;
+		if (have == BUF) { /* a line longer than the buffer */
+			vm_seterr("%s: a line is too long", path);
+			rc = -2;
+			break;
+		}
+	}
+	int e = errno;
+	free(buf);
+	close(fd);
+	if (rc < 0) {
+		proc_maps_parser_free(&ps);
+		errno = e;
+		return rc;
+	}
+	*out = ps.regs;
+	*n = ps.n;
+	return 0;
+}
+
 static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 {
 	lx_proc *p = LX(t);
-	char path[64], *buf;
-	size_t len;
+	char path[64];
 	const char *file = (flags & VM_REGIONS_STATS) ? "smaps" : "maps";
 	snprintf(path, sizeof path, "/proc/%d/%s", (int)p->pid, file);
-	if (lx_read_file(path, &buf, &len) < 0) {
+	int rc = read_maps_file(path, out, n);
+	if (rc == -2)
+		return -1;
+	if (rc < 0) {
 		if (errno == EACCES || errno == EPERM)
 			permission_error(p->pid, file);
 		else if (errno == ENOENT || errno == ESRCH)
@@ -205,10 +255,6 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 			vm_seterr_errno("reading %s", path);
 		return -1;
 	}
-	int rc = proc_parse_maps(buf, len, out, n);
-	free(buf);
-	if (rc < 0)
-		return -1;
 	if (*n == 0) {
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))

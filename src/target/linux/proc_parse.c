@@ -163,10 +163,11 @@ void proc_classify_region(vm_region *r)
 /* smaps "Key:   123 kB" lines */
 typedef struct smaps_key {
 	const char *name;
+	size_t len;
 	size_t off; /* offset into vm_page_stats */
 } smaps_key;
 
-#define K(n, f) { n, offsetof(vm_page_stats, f) }
+#define K(n, f) { n, sizeof(n) - 1, offsetof(vm_page_stats, f) }
 static const smaps_key smaps_keys[] = {
 	K("Rss", rss),
 	K("Pss", pss),
@@ -210,8 +211,7 @@ static void parse_smaps_key(const char *line, size_t len, vm_page_stats *st)
 	}
 	bool kb = (end - p) >= 3 && memcmp(p, " kB", 3) == 0;
 	for (size_t i = 0; i < ARRAY_LEN(smaps_keys); i++) {
-		const char *k = smaps_keys[i].name;
-		if (klen == strlen(k) && memcmp(line, k, klen) == 0) {
+		if (klen == smaps_keys[i].len && memcmp(line, smaps_keys[i].name, klen) == 0) {
 			if (kb && __builtin_mul_overflow(v, 1024, &v))
 				return;
 			*(uint64_t *)((char *)st + smaps_keys[i].off) = v;
@@ -221,13 +221,22 @@ static void parse_smaps_key(const char *line, size_t len, vm_page_stats *st)
 	}
 }
 
-int proc_parse_maps(const char *buf, size_t len, vm_region **out, size_t *n)
+void proc_maps_parser_free(proc_maps_parser *p)
 {
-	vm_region *regs = NULL;
-	size_t nr = 0, cap = 0;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->regs[i].path);
+	free(p->regs);
+	p->regs = NULL;
+	p->n = p->cap = 0;
+}
+
+ssize_t proc_maps_feed(proc_maps_parser *ps, const char *buf, size_t len, bool final)
+{
 	const char *p = buf, *end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl && !final)
+			break;
 		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		if (ll > 0) {
 			char c = p[0];
@@ -236,32 +245,35 @@ int proc_parse_maps(const char *buf, size_t len, vm_region **out, size_t *n)
 				vm_region r;
 				if (!proc_parse_maps_line(p, ll, &r)) {
 					vm_seterr("malformed maps line: %.*s", (int)(ll > 80 ? 80 : ll), p);
-					for (size_t i = 0; i < nr; i++)
-						free(regs[i].path);
-					free(regs);
 					return -1;
 				}
-				if (nr > 0 && r.base < regs[nr - 1].base + regs[nr - 1].size) {
+				vm_region *last = ps->n ? &ps->regs[ps->n - 1] : NULL;
+				if (last && r.base < last->base + last->size) {
 					/* the kernel lists VMAs in order; an overlap
 					 * means the map changed while we read it */
 					vm_seterr("maps out of order at %llx", (unsigned long long)r.base);
 					free(r.path);
-					for (size_t i = 0; i < nr; i++)
-						free(regs[i].path);
-					free(regs);
 					return -1;
 				}
-				*ARRAY_PUSH(regs, nr, cap) = r;
-			} else if (nr > 0) {
-				parse_smaps_key(p, ll, &regs[nr - 1].stats);
+				*ARRAY_PUSH(ps->regs, ps->n, ps->cap) = r;
+			} else if (ps->n > 0) {
+				parse_smaps_key(p, ll, &ps->regs[ps->n - 1].stats);
 			}
 		}
-		if (!nl)
-			break;
-		p = nl + 1;
+		p = nl ? nl + 1 : end;
 	}
-	*out = regs;
-	*n = nr;
+	return (ssize_t)(p - buf);
+}
+
+int proc_parse_maps(const char *buf, size_t len, vm_region **out, size_t *n)
+{
+	proc_maps_parser ps = { NULL, 0, 0 };
+	if (proc_maps_feed(&ps, buf, len, true) < 0) {
+		proc_maps_parser_free(&ps);
+		return -1;
+	}
+	*out = ps.regs;
+	*n = ps.n;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vmatlas/model.h"
 
@@ -18,6 +19,17 @@ bool proc_parse_maps_line(const char *line, size_t len, vm_region *r);
  * their statistics when the text has them. Returns -1 (error set) on a
  * malformed file. */
 int proc_parse_maps(const char *buf, size_t len, vm_region **out, size_t *n);
+
+/* The same, fed piece by piece: each call takes whole lines only and
+ * returns how many bytes it consumed (-1 on a malformed file); call
+ * with final=true for the last piece (a line without a newline). */
+typedef struct proc_maps_parser {
+	vm_region *regs;
+	size_t n, cap;
+} proc_maps_parser;
+
+ssize_t proc_maps_feed(proc_maps_parser *p, const char *buf, size_t len, bool final);
+void proc_maps_parser_free(proc_maps_parser *p);
 
 /* Set state, type and flags from prot and path the way Linux means them. */
 void proc_classify_region(vm_region *r);

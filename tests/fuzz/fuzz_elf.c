@@ -1,0 +1,56 @@
+/* libFuzzer harness: the ELF parser, from a file and as loaded in memory. */
+#include <stdint.h>
+#include <string.h>
+
+#include "vmatlas/elf.h"
+
+static void exercise(elf_image *e)
+{
+	uint64_t lo, hi;
+	elf_load_extent(e, &lo, &hi);
+	uint8_t id[64], buf[64];
+	size_t idlen;
+	elf_build_id(e, id, sizeof id, &idlen);
+	if (elf_load_sections(e) == 0) {
+		elf_section_by_name(e, ".text");
+		for (size_t i = 0; i < e->nsh && i < 64; i++)
+			elf_read_offset(e, e->sh[i].offset, buf, sizeof buf);
+	}
+	for (size_t i = 0; i < e->nph && i < 64; i++)
+		elf_read_vaddr(e, e->ph[i].vaddr, buf, sizeof buf);
+}
+
+/* memory: the input is mapped at a high address, everything else unreadable */
+typedef struct at {
+	const uint8_t *p;
+	size_t n;
+	uint64_t base;
+} at;
+
+static ssize_t at_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
+{
+	const at *a = r->ctx;
+	if (off < a->base || off - a->base >= a->n)
+		return 0;
+	size_t o = (size_t)(off - a->base), k = a->n - o < len ? a->n - o : len;
+	memcpy(buf, a->p + o, k);
+	return (ssize_t)k;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	elf_image e;
+	vm_reader r = vm_reader_mem(data, size);
+	if (elf_open(&e, &r, false, 0, 4096) == 0) {
+		exercise(&e);
+		elf_close(&e);
+	}
+	at a = { data, size, 0x7f0000000000ull };
+	vm_reader m = { at_read, &a, UINT64_MAX };
+	if (elf_open(&e, &m, true, a.base, 4096) == 0) {
+		e.linear = size / 2;
+		exercise(&e);
+		elf_close(&e);
+	}
+	return 0;
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs each libFuzzer harness for a bounded time on its seeds and a
+# working corpus under build/fuzz/corpus; ends with "N passed, N failed".
+#   tests/fuzz/run.sh SECONDS FUZZER...
+set -u
+secs=$1
+shift
+passed=0
+failed=0
+for f in "$@"; do
+	name=$(basename "$f")
+	seeds="tests/fuzz/seeds/${name#fuzz_}"
+	corpus="build/fuzz/corpus/$name"
+	mkdir -p "$corpus"
+	log="build/fuzz/$name.log"
+	if "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+		"$corpus" "$seeds" >"$log" 2>&1; then
+		echo "ok   $name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs)"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name (see $log)"
+		tail -40 "$log"
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
