@@ -36,3 +36,8 @@ void vm_clearerr(void)
 {
 	errbuf[0] = 0;
 }
+
+bool vm_has_error(void)
+{
+	return errbuf[0] != 0;
+}

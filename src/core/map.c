@@ -200,6 +200,28 @@ static void load_pages(map_builder *b)
 	}
 }
 
+/* Everything inside the regions comes from reading memory: if the
+ * target refuses every read, say so rather than show a map where
+ * images look like plain file mappings. */
+static void check_memory_readable(vm_map *m, vm_target *t)
+{
+	for (size_t i = 0; i < m->nregions; i++) {
+		const vm_region *r = &m->regions[i];
+		if (r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_READ) ||
+		    (r->flags & VM_RF_NO_DATA) || r->type == VM_TYPE_SPECIAL)
+			continue;
+		uint8_t byte;
+		vm_clearerr();
+		if (vm_read(t, r->base, &byte, 1) == 1)
+			return;
+		vm_map_warn(m, "cannot read the memory of the target (%s): images, stacks and "
+			       "heaps are not annotated",
+			    vm_has_error() ? vm_error() : "every read fails");
+		m->incomplete = true;
+		return;
+	}
+}
+
 vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 {
 	static const vm_map_options defaults;
@@ -230,6 +252,7 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	if (t->ops->regions(t, opt->no_stats ? 0 : VM_REGIONS_STATS, &raw, &nraw) < 0)
 		goto fail;
 	add_free_gaps(m, raw, nraw);
+	check_memory_readable(m, t);
 
 	if (t->ops->threads(t, &m->threads, &m->nthreads) < 0) {
 		vm_map_warn(m, "threads: %s", vm_error());

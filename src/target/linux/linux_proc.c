@@ -288,6 +288,10 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	if (n < 0) {
 		if (errno == ESRCH && !alive(p->pid))
 			return gone(p);
+		if (errno == EPERM)
+			vm_seterr("permission denied reading the memory of process %d "
+				  "(needs the right to ptrace it: CAP_SYS_PTRACE, or Yama's ptrace_scope)",
+				  (int)p->pid);
 		n = 0;
 	}
 	/* process_vm_readv stops at pages the target itself cannot read
