@@ -21,7 +21,8 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
                               src/target/linux/*.c src/annotate/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
-FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c))
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
+            $(BUILD)/fixtures/layout32
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -59,6 +60,12 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+# the same layout as a 32-bit program (gcc-multilib)
+$(BUILD)/fixtures/%32: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC -m32 $<")
+	$(Q)$(CC) -m32 -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
 fixtures: $(FIXTURES)
 

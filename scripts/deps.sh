@@ -7,7 +7,7 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev"
-test_pkgs="python3 util-linux procps binutils"
+test_pkgs="python3 util-linux procps binutils gcc-multilib"
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
 case "${1:-build}" in

@@ -142,7 +142,7 @@ static void mmapped_chunks(map_builder *b)
 	for (size_t k = 0; k < n; k++) {
 		reqs[k].addr = m->regions[idx[k]].base;
 		reqs[k].buf = heads[k];
-		reqs[k].len = 2 * w;
+		reqs[k].len = 16;
 	}
 	vm_read_many(b->t, reqs, n);
 
@@ -152,21 +152,34 @@ static void mmapped_chunks(map_builder *b)
 		uint64_t starts[MAX_CHUNKS_PER_REGION], sizes[MAX_CHUNKS_PER_REGION];
 		uint8_t hdr[16];
 		memcpy(hdr, heads[k], sizeof hdr);
-		if (reqs[k].got < 2 * w)
+		if (reqs[k].got < sizeof hdr)
 			continue;
 		for (;;) {
-			uint64_t prev = word_at(hdr, bits), size = word_at(hdr + w, bits);
-			uint64_t csize = size & ~(uint64_t)7;
-			if (!(size & IS_MMAPPED) || (size & NON_MAIN_ARENA) || csize < pg ||
-			    prev >= pg || (prev + csize) % pg != 0 || prev + csize > r->size - off)
+			/* where MALLOC_ALIGNMENT exceeds the chunk header (i386)
+			 * the chunk starts `correction` bytes into the mapping
+			 * and records it in its prev_size */
+			uint64_t corr = 0, size = 0;
+			bool ok = false;
+			for (corr = 0; corr + 2 * w <= sizeof hdr; corr += w) {
+				uint64_t prev = word_at(hdr + corr, bits);
+				size = word_at(hdr + corr + w, bits);
+				uint64_t cs = size & ~(uint64_t)7;
+				if (prev == corr && (size & IS_MMAPPED) && !(size & NON_MAIN_ARENA) &&
+				    cs >= pg && (corr + cs) % pg == 0 && corr + cs <= r->size - off) {
+					ok = true;
+					break;
+				}
+			}
+			if (!ok)
 				break;
-			starts[found] = r->base + off + prev;
+			uint64_t csize = size & ~(uint64_t)7;
+			starts[found] = r->base + off + corr;
 			sizes[found] = csize;
 			found++;
-			off += prev + csize;
+			off += corr + csize;
 			if (off == r->size || found == MAX_CHUNKS_PER_REGION)
 				break;
-			if (vm_read_full(b->t, r->base + off, hdr, 2 * w) < 0)
+			if (vm_read_full(b->t, r->base + off, hdr, sizeof hdr) < 0)
 				break;
 		}
 		if (found == 0)

@@ -16,6 +16,7 @@
 #endif
 
 #if defined(__x86_64__)
+#include <asm/ldt.h>
 #include <asm/prctl.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -65,7 +66,15 @@ int lx_regs_read(pid_t tid, vm_thread *th)
 		th->pc = r->eip;
 		th->sp = r->esp;
 		th->fp = r->ebp;
-		th->tp = 0; /* i386 uses a gs segment base; read from the GDT entry */
+		/* the i386 thread pointer is the base of the TLS descriptor
+		 * that %gs selects */
+		struct user_desc desc;
+		memset(&desc, 0, sizeof desc);
+		th->tp = 0;
+		if (ptrace(PTRACE_GET_THREAD_AREA, tid, (void *)(uintptr_t)(r->xgs >> 3), &desc) == 0) {
+			th->tp = desc.base_addr;
+			put(th, "gs_base", desc.base_addr);
+		}
 	} else {
 		const struct user_regs_struct *r = &u.r64;
 		put(th, "rax", r->rax);
