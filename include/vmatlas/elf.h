@@ -75,6 +75,51 @@ bool elf_build_id(const elf_image *e, uint8_t *out, size_t cap, size_t *len);
 
 const elf_shdr *elf_section_by_name(const elf_image *e, const char *name);
 
+/* ---- the dynamic section ---- */
+
+typedef struct elf_dyn {
+	int64_t tag;
+	uint64_t val;
+} elf_dyn;
+
+/* PT_DYNAMIC up to DT_NULL (bounded by the segment). */
+int elf_read_dynamic(const elf_image *e, elf_dyn **out, size_t *n);
+bool elf_dyn_find(const elf_dyn *d, size_t n, int64_t tag, uint64_t *val);
+/* A d_ptr value as a link-time address: in memory the loader may have
+ * relocated it to a live address already (glibc does, on most arches). */
+uint64_t elf_dyn_ptr(const elf_image *e, uint64_t v);
+const char *elf_dyn_tag_name(int64_t tag);
+
+/* ---- symbols ---- */
+
+typedef struct elf_sym {
+	uint64_t value, size;
+	uint32_t name;
+	uint8_t type, bind, visibility;
+	uint16_t shndx;
+} elf_sym;
+
+typedef struct elf_symtab {
+	elf_sym *syms;
+	size_t n;
+	char *strtab;     /* NUL-terminated at strsz */
+	size_t strsz;
+} elf_symtab;
+
+/* a SHT_SYMTAB or SHT_DYNSYM section with its linked string table */
+int elf_read_symtab(const elf_image *e, const elf_shdr *sec, elf_symtab *out);
+/* the dynamic symbols as the dynamic section describes them; works on an
+ * image in memory with no file (count from DT_GNU_HASH or DT_HASH) */
+int elf_read_dynsym(const elf_image *e, const elf_dyn *d, size_t nd, elf_symtab *out);
+/* how many dynamic symbols there are, from the hash tables; and the
+ * size of the hash table itself */
+bool elf_dynsym_count(const elf_image *e, const elf_dyn *d, size_t nd, uint64_t *count,
+		      uint64_t *hash_bytes);
+void elf_symtab_free(elf_symtab *t);
+const char *elf_sym_name(const elf_symtab *t, const elf_sym *s); /* "" if bad */
+const char *elf_sym_type_name(uint8_t type);
+const char *elf_sym_bind_name(uint8_t bind);
+
 const char *elf_type_name(uint16_t type);
 const char *elf_machine_name(uint16_t machine);
 const char *elf_phdr_type_name(uint32_t type);

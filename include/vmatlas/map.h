@@ -25,12 +25,20 @@ typedef struct vm_map {
 	size_t nwarnings, wcap;
 } vm_map;
 
+/* a module registered by hand: NAME_OR_PATH=BASE[,SIZE] */
+typedef struct vm_manual_module {
+	const char *name_or_path;
+	uint64_t base, size; /* size 0: the image's own extent */
+} vm_manual_module;
+
 typedef struct vm_map_options {
 	bool no_stats;      /* skip per-region statistics (faster) */
 	bool freeze;        /* stop all threads while reading */
 	bool pages;         /* per-page detail ... */
 	bool pages_all;     /* ... for every region, or ... */
 	uint64_t pages_addr;/* ... for the region holding this address */
+	const vm_manual_module *manual;
+	size_t nmanual;
 } vm_map_options;
 
 vm_map *vm_map_build(vm_target *t, const vm_map_options *opt);
@@ -41,6 +49,9 @@ const vm_region *vm_map_region_at(const vm_map *m, uint64_t addr);
 /* its index, or (size_t)-1 */
 size_t vm_map_region_index(const vm_map *m, uint64_t addr);
 const vm_alloc *vm_map_alloc_of(const vm_map *m, const vm_region *r);
+/* the module whose extent holds addr, or NULL (modules are sorted) */
+const vm_module *vm_map_module_at(const vm_map *m, uint64_t addr);
+const vm_module *vm_map_module_by_name(const vm_map *m, const char *name);
 
 void vm_map_warn(vm_map *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

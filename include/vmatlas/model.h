@@ -174,6 +174,9 @@ typedef struct vm_thread {
 typedef struct vm_module {
 	char *name;       /* file name: "libc.so.6" */
 	char *path;
+	char *loader_name; /* the name in the loader's list, when it differs */
+	uint64_t loader_entry; /* address of its link_map entry, 0 if none */
+	uint64_t dynamic;  /* live address of its dynamic section, 0 unknown */
 	uint64_t base, size;
 	uint64_t load_bias;
 	const char *format; /* "elf", "pe" */
@@ -184,6 +187,11 @@ typedef struct vm_module {
 	uint64_t entry;     /* live address, 0 unknown */
 	int elf_type;       /* ET_EXEC, ET_DYN ... (0 unknown) */
 } vm_module;
+
+/* one entry of the auxiliary vector */
+typedef struct vm_auxv {
+	uint64_t type, value;
+} vm_auxv;
 
 /* What a target says about the process as a whole. */
 typedef struct vm_target_info {

@@ -44,6 +44,8 @@ struct vm_target_ops {
 	/* optional: per-page detail of [addr, addr+npages*page) as runs */
 	int (*pages)(vm_target *t, uint64_t addr, uint64_t npages,
 		     vm_page_run **runs, size_t *nruns, vm_page_counts *counts);
+	/* optional: the auxiliary vector; caller frees *out */
+	int (*auxv)(vm_target *t, vm_auxv **out, size_t *n);
 	/* optional: open the file backing a region (the mapped inode itself
 	 * when the OS can give it); -1 when it cannot */
 	int (*open_backing)(vm_target *t, const vm_region *r);

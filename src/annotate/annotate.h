@@ -36,6 +36,8 @@ size_t mb_find(const map_builder *b, uint64_t addr);
 /* the annotators, in the order they run */
 void ann_system(map_builder *b);
 void ann_images(map_builder *b);
+void ann_loader(map_builder *b);
+void ann_manual(map_builder *b);
 void ann_heaps(map_builder *b);
 void ann_threads(map_builder *b);
 void ann_sysdata(map_builder *b);

@@ -201,6 +201,90 @@ static void place_sections(map_builder *b, elf_image *mem, size_t hi, vm_module 
 		close(fd);
 }
 
+/* The directories of an image: segments with a job of their own and the
+ * tables its dynamic section points at. */
+static void place_directories(map_builder *b, elf_image *e, uint64_t lo, uint64_t top, int modi)
+{
+	static const struct {
+		uint32_t type;
+		const char *name, *what;
+	} segs[] = {
+		{ PT_PHDR, "PHDR", "program headers" },
+		{ PT_INTERP, "INTERP", "path of the program interpreter" },
+		{ PT_DYNAMIC, "DYNAMIC", "dynamic section" },
+		{ PT_NOTE, "NOTE", "notes" },
+		{ PT_TLS, "TLS", "TLS template (.tdata image; .tbss is zeroed)" },
+		{ PT_GNU_EH_FRAME, "GNU_EH_FRAME", "unwind table index (.eh_frame_hdr)" },
+		{ PT_GNU_RELRO, "GNU_RELRO", "made read-only after relocation" },
+	};
+	for (size_t k = 0; k < e->nph; k++) {
+		const elf_phdr *ph = &e->ph[k];
+		for (size_t j = 0; j < ARRAY_LEN(segs); j++) {
+			if (ph->type != segs[j].type)
+				continue;
+			uint64_t at;
+			if (add_overflow_u64(ph->vaddr, e->bias, &at))
+				continue;
+			char detail[160];
+			if (ph->type == PT_TLS)
+				snprintf(detail, sizeof detail, "%s: %llu bytes initialised, %llu in all",
+					 segs[j].what, (unsigned long long)ph->filesz,
+					 (unsigned long long)ph->memsz);
+			else
+				snprintf(detail, sizeof detail, "%s", segs[j].what);
+			place(b, lo, top, VM_CK_DIRECTORY, at, ph->memsz, segs[j].name, detail, modi);
+		}
+	}
+
+	elf_dyn *d;
+	size_t nd;
+	if (elf_read_dynamic(e, &d, &nd) < 0)
+		return;
+	uint64_t nsyms = 0, hash_bytes = 0, v, size;
+	elf_dynsym_count(e, d, nd, &nsyms, &hash_bytes);
+	size_t w = e->bits == 64 ? 24 : 16;
+	static const struct {
+		int64_t tag, size_tag; /* size_tag -1: computed, 0: unknown */
+		const char *name, *what;
+	} tabs[] = {
+		{ DT_SYMTAB, -1, "DT_SYMTAB", "dynamic symbols (.dynsym)" },
+		{ DT_STRTAB, DT_STRSZ, "DT_STRTAB", "dynamic strings (.dynstr)" },
+		{ DT_GNU_HASH, -1, "DT_GNU_HASH", "GNU symbol hash table" },
+		{ DT_HASH, -1, "DT_HASH", "SysV symbol hash table" },
+		{ DT_VERSYM, -1, "DT_VERSYM", "symbol versions (.gnu.version)" },
+		{ DT_VERNEED, 0, "DT_VERNEED", "versions needed (.gnu.version_r)" },
+		{ DT_VERDEF, 0, "DT_VERDEF", "versions defined (.gnu.version_d)" },
+		{ DT_RELA, DT_RELASZ, "DT_RELA", "relocations (.rela.dyn)" },
+		{ DT_REL, DT_RELSZ, "DT_REL", "relocations (.rel.dyn)" },
+		{ DT_RELR, DT_RELRSZ, "DT_RELR", "relative relocations (.relr.dyn)" },
+		{ DT_JMPREL, DT_PLTRELSZ, "DT_JMPREL", "PLT relocations (.rela.plt)" },
+		{ DT_PLTGOT, 0, "DT_PLTGOT", "the GOT the PLT uses (.got.plt)" },
+		{ DT_INIT_ARRAY, DT_INIT_ARRAYSZ, "DT_INIT_ARRAY", "constructors (.init_array)" },
+		{ DT_FINI_ARRAY, DT_FINI_ARRAYSZ, "DT_FINI_ARRAY", "destructors (.fini_array)" },
+		{ DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ, "DT_PREINIT_ARRAY", "pre-constructors" },
+		{ DT_INIT, 0, "DT_INIT", "initialisation function (.init)" },
+		{ DT_FINI, 0, "DT_FINI", "termination function (.fini)" },
+	};
+	for (size_t j = 0; j < ARRAY_LEN(tabs); j++) {
+		if (!elf_dyn_find(d, nd, tabs[j].tag, &v) || v == 0)
+			continue;
+		size = 0;
+		if (tabs[j].size_tag > 0)
+			elf_dyn_find(d, nd, tabs[j].size_tag, &size);
+		else if (tabs[j].size_tag < 0)
+			size = tabs[j].tag == DT_SYMTAB	  ? nsyms * w
+			       : tabs[j].tag == DT_VERSYM ? nsyms * 2
+							  : hash_bytes;
+		uint64_t at, link = elf_dyn_ptr(e, v);
+		if (add_overflow_u64(link, e->bias, &at) || !range_contains(lo, top - lo, at))
+			continue;
+		if (tabs[j].tag == DT_HASH && elf_dyn_find(d, nd, DT_GNU_HASH, &v))
+			size = 0; /* hash_bytes measured the GNU table */
+		place(b, lo, top, VM_CK_DIRECTORY, at, size, tabs[j].name, tabs[j].what, modi);
+	}
+	free(d);
+}
+
 static void add_image(map_builder *b, size_t hi, elf_image *e)
 {
 	vm_map *m = b->m;
@@ -226,6 +310,9 @@ static void add_image(map_builder *b, size_t hi, elf_image *e)
 	mod->elf_type = e->type;
 	if (e->entry)
 		mod->entry = e->entry + (e->type == ET_DYN ? e->bias : 0);
+	for (size_t k = 0; k < e->nph; k++)
+		if (e->ph[k].type == PT_DYNAMIC)
+			mod->dynamic = e->ph[k].vaddr + e->bias;
 	elf_build_id(e, mod->build_id, sizeof mod->build_id, &mod->build_id_len);
 
 	/* claim the extent: this file's mappings and anonymous memory (the
@@ -251,6 +338,7 @@ static void add_image(map_builder *b, size_t hi, elf_image *e)
 	vm_content *c = vm_region_add_content(h, VM_CK_HEADER, h->base, e->ehsize, "ELF header", detail);
 	c->module = modi;
 	place_sections(b, e, hi, mod, modi, lo, top);
+	place_directories(b, e, lo, top, modi);
 	if (e->warnings)
 		vm_map_warn(m, "%s: %s", mod->name, e->warnings);
 }

@@ -222,6 +222,93 @@ static void check_memory_readable(vm_map *m, vm_target *t)
 	}
 }
 
+static int cmp_module(const void *a, const void *b)
+{
+	const vm_module *x = a, *y = b;
+	if (x->base != y->base)
+		return (x->base > y->base) - (x->base < y->base);
+	return (x->size > y->size) - (x->size < y->size);
+}
+
+/* Modules in address order (for binary search), with the contents that
+ * name a module following it. */
+static void sort_modules(vm_map *m)
+{
+	size_t n = m->nmodules;
+	if (n < 2)
+		return;
+	/* sort (module, old index) pairs, then renumber the contents */
+	struct pair {
+		vm_module mod;
+		size_t old;
+	} *p = xmalloc(n * sizeof *p);
+	size_t *newidx = xmalloc(n * sizeof *newidx);
+	for (size_t i = 0; i < n; i++) {
+		p[i].mod = m->modules[i];
+		p[i].old = i;
+	}
+	qsort(p, n, sizeof *p, cmp_module);
+	for (size_t i = 0; i < n; i++) {
+		m->modules[i] = p[i].mod;
+		newidx[p[i].old] = i;
+	}
+	for (size_t i = 0; i < m->nregions; i++)
+		for (size_t k = 0; k < m->regions[i].ncontents; k++) {
+			int *mod = &m->regions[i].contents[k].module;
+			if (*mod >= 0 && (size_t)*mod < n)
+				*mod = (int)newidx[*mod];
+		}
+	free(p);
+	free(newidx);
+}
+
+static int cmp_content(const void *a, const void *b)
+{
+	const vm_content *x = a, *y = b;
+	if (x->addr != y->addr)
+		return (x->addr > y->addr) - (x->addr < y->addr);
+	return (int)x->kind - (int)y->kind;
+}
+
+static void sort_contents(vm_map *m)
+{
+	for (size_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].ncontents > 1)
+			qsort(m->regions[i].contents, m->regions[i].ncontents, sizeof(vm_content),
+			      cmp_content);
+}
+
+const vm_module *vm_map_module_at(const vm_map *m, uint64_t addr)
+{
+	/* the last module starting at or below addr that holds it; extents
+	 * of modules do not nest, but manual ones may overlap: scan back */
+	size_t lo = 0, hi = m->nmodules;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->modules[mid].base <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		const vm_module *mod = &m->modules[i];
+		if (range_contains(mod->base, mod->size, addr))
+			return mod;
+		if (lo - i > 8)
+			break;
+	}
+	return NULL;
+}
+
+const vm_module *vm_map_module_by_name(const vm_map *m, const char *name)
+{
+	for (size_t i = 0; i < m->nmodules; i++)
+		if (strcmp(m->modules[i].name, name) == 0 ||
+		    (m->modules[i].path && strcmp(m->modules[i].path, name) == 0))
+			return &m->modules[i];
+	return NULL;
+}
+
 vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 {
 	static const vm_map_options defaults;
@@ -265,11 +352,15 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 		b.group[i] = -1;
 	ann_system(&b);
 	ann_images(&b);
+	ann_loader(&b);
+	ann_manual(&b);
 	ann_heaps(&b);
 	ann_threads(&b);
 	ann_sysdata(&b);
 	mb_group_rest(&b);
 	mb_make_allocations(&b);
+	sort_modules(m);
+	sort_contents(m);
 	if (opt->pages)
 		load_pages(&b);
 	for (size_t i = 0; i < b.ngroups; i++)
@@ -299,6 +390,7 @@ void vm_map_free(vm_map *m)
 	for (size_t i = 0; i < m->nmodules; i++) {
 		free(m->modules[i].name);
 		free(m->modules[i].path);
+		free(m->modules[i].loader_name);
 	}
 	free(m->modules);
 	for (size_t i = 0; i < m->nwarnings; i++)

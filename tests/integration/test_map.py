@@ -188,7 +188,8 @@ def modules_and_build_ids(name):
     assert name in names and "linux-vdso.so.1" in names, names
     assert any(n.startswith("libc.so") for n in names) and any(n.startswith("ld-linux") for n in names)
     for m in doc["modules"]:
-        assert m["sources"] == ["regions"] and m["format"] == "elf" and m["bits"] == t["bits"]
+        assert m["sources"] == ["loader", "regions"], m
+        assert m["format"] == "elf" and m["bits"] == t["bits"]
         if not m["path"]:
             continue
         notes = subprocess.run(["readelf", "-n", m["path"]], capture_output=True, text=True).stdout

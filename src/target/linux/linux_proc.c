@@ -486,6 +486,38 @@ static int lx_open_backing(vm_target *t, const vm_region *r)
 	return fd;
 }
 
+static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
+{
+	lx_proc *p = LX(t);
+	vm_target_info in;
+	if (lx_info(t, &in) < 0)
+		return -1;
+	char path[64], *buf;
+	size_t len;
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->pid);
+	if (lx_read_file(path, &buf, &len) < 0) {
+		vm_seterr_errno("reading %s", path);
+		return -1;
+	}
+	size_t w = in.bits == 32 ? 4 : 8, count = len / (2 * w);
+	vm_auxv *v = xcalloc(count ? count : 1, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t type = 0, val = 0;
+		memcpy(&type, buf + i * 2 * w, w); /* the target's byte order is ours */
+		memcpy(&val, buf + i * 2 * w + w, w);
+		if (type == 0)
+			break;
+		v[k].type = type;
+		v[k].value = val;
+		k++;
+	}
+	free(buf);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 /* ---- freeze ---- */
 
 static bool in_list(const pid_t *v, size_t n, pid_t x)
@@ -590,6 +622,7 @@ static const struct vm_target_ops lx_ops = {
 	.read_many = lx_read_many,
 	.threads = lx_threads,
 	.pages = lx_pages_op,
+	.auxv = lx_auxv,
 	.open_backing = lx_open_backing,
 	.freeze = lx_freeze,
 	.thaw = lx_thaw,
