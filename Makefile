@@ -15,10 +15,10 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
-LDLIBS   += -pthread
+LDLIBS   += -ldw -lelf -llzma -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
-                              src/target/linux/*.c src/annotate/*.c))
+                              src/target/linux/*.c src/annotate/*.c src/symbols/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
@@ -90,7 +90,7 @@ build/fuzz/obj/%.o: %.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -ldw -lelf -llzma -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

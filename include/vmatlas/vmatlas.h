@@ -10,5 +10,6 @@
 #include "target.h"
 #include "map.h"
 #include "elf.h"
+#include "symbols.h"
 
 #endif

@@ -6,6 +6,9 @@
 
 static const cli_command commands[] = {
 	{ "map", cmd_map, "the annotated memory map of a process" },
+	{ "modules", cmd_modules, "loaded images, from the loader's list and the region scan" },
+	{ "sym", cmd_sym, "symbols for addresses: module!symbol+offset, file:line" },
+	{ "exports", cmd_exports, "every exported or global symbol of every module" },
 };
 
 static void usage(FILE *f)

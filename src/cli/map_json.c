@@ -2,7 +2,8 @@
 #include "core/json.h"
 #include "map_render.h"
 
-static void hexstr(json_writer *w, const uint8_t *p, size_t n)
+
+void json_hexbytes(json_writer *w, const uint8_t *p, size_t n)
 {
 	char buf[129];
 	static const char hx[] = "0123456789abcdef";
@@ -160,39 +161,52 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 	json_obj_end(w);
 }
 
+void json_module(json_writer *w, const vm_module *mod)
+{
+	json_obj_begin(w);
+	json_kstr(w, "name", mod->name);
+	json_kstr(w, "path", mod->path);
+	json_kaddr(w, "base", mod->base);
+	json_ku64(w, "size", mod->size);
+	json_kstr(w, "format", mod->format);
+	json_ki64(w, "bits", mod->bits);
+	json_key(w, "build_id");
+	if (mod->build_id_len)
+		json_hexbytes(w, mod->build_id, mod->build_id_len);
+	else
+		json_null(w);
+	json_key(w, "sources");
+	json_arr_begin(w);
+	if (mod->sources & VM_SRC_LOADER)
+		json_str(w, "loader");
+	if (mod->sources & VM_SRC_REGIONS)
+		json_str(w, "regions");
+	if (mod->sources & VM_SRC_MANUAL)
+		json_str(w, "manual");
+	json_arr_end(w);
+	json_kaddr(w, "load_bias", mod->load_bias);
+	if (mod->entry)
+		json_kaddr(w, "entry", mod->entry);
+	if (mod->dynamic)
+		json_kaddr(w, "dynamic", mod->dynamic);
+	if (mod->loader_entry)
+		json_kaddr(w, "link_map", mod->loader_entry);
+	if (mod->loader_name)
+		json_kstr(w, "loader_name", mod->loader_name);
+}
+
 static void modules(json_writer *w, const vm_map *m)
 {
 	json_key(w, "modules");
 	json_arr_begin(w);
 	for (size_t i = 0; i < m->nmodules; i++) {
-		const vm_module *mod = &m->modules[i];
-		json_obj_begin(w);
-		json_kstr(w, "name", mod->name);
-		json_kstr(w, "path", mod->path);
-		json_kaddr(w, "base", mod->base);
-		json_ku64(w, "size", mod->size);
-		json_kstr(w, "format", mod->format);
-		json_ki64(w, "bits", mod->bits);
-		json_key(w, "build_id");
-		if (mod->build_id_len)
-			hexstr(w, mod->build_id, mod->build_id_len);
-		else
-			json_null(w);
-		json_key(w, "sources");
-		json_arr_begin(w);
-		if (mod->sources & VM_SRC_LOADER) json_str(w, "loader");
-		if (mod->sources & VM_SRC_REGIONS) json_str(w, "regions");
-		if (mod->sources & VM_SRC_MANUAL) json_str(w, "manual");
-		json_arr_end(w);
-		json_kaddr(w, "load_bias", mod->load_bias);
-		if (mod->entry)
-			json_kaddr(w, "entry", mod->entry);
+		json_module(w, &m->modules[i]);
 		json_obj_end(w);
 	}
 	json_arr_end(w);
 }
 
-static void threads(json_writer *w, const vm_map *m)
+static void threads(json_writer *w, const vm_map *m, vm_symbolizer *sym)
 {
 	json_key(w, "threads");
 	json_arr_begin(w);
@@ -207,6 +221,13 @@ static void threads(json_writer *w, const vm_map *m)
 		if (t->sp_valid) {
 			json_kaddr(w, "pc", t->pc);
 			json_kaddr(w, "sp", t->sp);
+			if (sym) {
+				vm_symbol_info si;
+				char text[512];
+				vm_symbolize(sym, t->pc, &si);
+				vm_symbol_format(&si, t->pc, text, sizeof text);
+				json_kstr(w, "pc_symbol", text);
+			}
 		} else {
 			json_key(w, "pc");
 			json_null(w);
@@ -269,7 +290,7 @@ void map_render_json(const vm_map *m, const map_render_options *o, FILE *f)
 	}
 	json_arr_end(&w);
 	modules(&w, m);
-	threads(&w, m);
+	threads(&w, m, o->sym);
 	json_obj_end(&w);
 	json_done(&w);
 }

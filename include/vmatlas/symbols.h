@@ -1,0 +1,61 @@
+/* Symbols for any address: module!symbol+offset, and file:line where
+ * debug information exists. Each module's table is built once (sorted,
+ * binary search) from, in order: .symtab, .dynsym, MiniDebugInfo
+ * (.gnu_debugdata), a separate debug file (by build id, or by
+ * .gnu_debuglink); the dynamic symbols in target memory when there is no
+ * file. Tables are shared between modules with the same build id. */
+#ifndef VMATLAS_SYMBOLS_H
+#define VMATLAS_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "map.h"
+#include "target.h"
+
+typedef struct vm_symbolizer vm_symbolizer;
+
+#define VM_SYM_LINES 0x1u /* look up file:line too (DWARF) */
+
+typedef struct vm_symbol_info {
+	const vm_module *module;  /* NULL: in no module */
+	const vm_region *region;  /* the region (or free gap) holding it */
+	const char *symbol;       /* NULL: no symbol */
+	uint64_t symbol_addr;     /* live address of the symbol */
+	uint64_t symbol_size;
+	uint64_t offset;          /* from the symbol, else from the module base */
+	const char *file;         /* NULL: unknown */
+	int line;                 /* 0: unknown */
+} vm_symbol_info;
+
+vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags);
+void vm_symbolizer_free(vm_symbolizer *s);
+
+/* always fills `out`; returns true when a module or symbol was found */
+bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);
+/* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", or "[heap]+0x10" */
+void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t n);
+
+/* Where each module's symbols came from ("symtab,dynsym,debug:/usr/...");
+ * NULL if none were found. Loads the table if needed. */
+const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod);
+
+/* a symbol's live address by name; module may be NULL (first match in
+ * module order, global symbols before local ones) */
+bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr);
+
+typedef struct vm_export {
+	const vm_module *module;
+	const char *name;
+	uint64_t addr, size;
+	const char *kind;  /* func, object, ifunc, tls, notype ... */
+	const char *bind;  /* global, weak, unique */
+	bool exported;     /* in the dynamic symbol table */
+} vm_export;
+
+/* every defined global symbol of every module, in module then address
+ * order; the array is owned by the symbolizer */
+size_t vm_exports(vm_symbolizer *s, const vm_export **out);
+
+#endif

@@ -1,0 +1,149 @@
+/* vmatlas modules: the loaded images, from the loader's list and from the
+ * region scan, with what each source says. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/format.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "map_render.h"
+
+static const char modules_help[] =
+	"usage: vmatlas modules [OPTIONS] TARGET\n"
+	"       vmatlas modules [OPTIONS] -- PROGRAM [ARGS...]\n"
+	"\n"
+	"Loaded images from two independent sources: the dynamic loader's list\n"
+	"(r_debug/link_map) and a scan of the memory map for image headers, plus\n"
+	"modules registered with --add-module. A module that only one source\n"
+	"knows is flagged: an unlinked or injected library, an ELF mapped by\n"
+	"hand, or a damaged loader list.\n"
+	"\n"
+	"Options:\n"
+	"  --symbols         also load each module's symbols and say where they\n"
+	"                    came from (.symtab, .dynsym, MiniDebugInfo, debug file)\n"
+	CLI_COMMON_HELP;
+
+enum { OPT_SYMBOLS = OPT_COMMAND };
+
+static const struct option opts[] = {
+	CLI_COMMON_OPTIONS,
+	{ "symbols", no_argument, NULL, OPT_SYMBOLS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *flag_of(const vm_module *mod)
+{
+	unsigned s = mod->sources;
+	if ((s & VM_SRC_LOADER) && (s & VM_SRC_REGIONS))
+		return NULL;
+	if (s == VM_SRC_MANUAL)
+		return "registered by hand only";
+	if (!(s & VM_SRC_LOADER) && (s & VM_SRC_REGIONS))
+		return "not in the loader's list: unlinked, injected or mapped by hand";
+	if ((s & VM_SRC_LOADER) && !(s & VM_SRC_REGIONS))
+		return "in the loader's list but no image header in memory";
+	return NULL;
+}
+
+static void sources_text(unsigned s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s", (s & VM_SRC_LOADER) ? "L" : "-", (s & VM_SRC_REGIONS) ? "R" : "-",
+		 (s & VM_SRC_MANUAL) ? "M" : "-");
+}
+
+int cmd_modules(int argc, char **argv)
+{
+	cli_common cc;
+	bool symbols = false;
+	argc = cli_common_begin(&cc, "modules", argc, argv);
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r = cli_common_option(&cc, c, optarg);
+		if (r < 0)
+			return cli_common_end(&cc), EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (c == OPT_SYMBOLS) {
+			symbols = true;
+		} else if (c == 'h') {
+			fputs(modules_help, stdout);
+			cli_common_end(&cc);
+			return 0;
+		} else {
+			cli_common_end(&cc);
+			return cli_usage_error("modules", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc) {
+		cli_common_end(&cc);
+		return rc ? rc : cli_usage_error("modules", "one TARGET please");
+	}
+	vm_map_options mo = { .no_stats = true };
+	vm_target *t;
+	vm_map *m;
+	if ((rc = cli_common_map(&cc, &mo, &t, &m))) {
+		cli_common_end(&cc);
+		return rc;
+	}
+	vm_symbolizer *sym = symbols ? vm_symbolizer_new(m, t, 0) : NULL;
+	if (cc.json) {
+		json_writer *w = xmalloc(sizeof *w);
+		json_init(w, stdout, true);
+		json_obj_begin(w);
+		json_key(w, "modules");
+		json_arr_begin(w);
+		for (size_t i = 0; i < m->nmodules; i++) {
+			json_module(w, &m->modules[i]);
+			if (sym)
+				json_kstr(w, "symbols", vm_symbolizer_sources(sym, &m->modules[i]));
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		json_obj_end(w);
+		json_done(w);
+		free(w);
+	} else {
+		int aw = m->info.bits == 32 ? 8 : 16;
+		printf("%-*s %9s  %-*s  Src  %-40s  %s\n", aw, "Base", "Size", aw, "Load bias",
+		       "Build id", "Name");
+		size_t flagged = 0;
+		for (size_t i = 0; i < m->nmodules; i++) {
+			const vm_module *mod = &m->modules[i];
+			char sz[16], src[4], id[129] = "-";
+			sources_text(mod->sources, src, sizeof src);
+			for (size_t k = 0; k < mod->build_id_len && k < 20; k++)
+				snprintf(id + 2 * k, 3, "%02x", mod->build_id[k]);
+			printf("%0*llx %9s  %0*llx  %s  %-40s  %s", aw, (unsigned long long)mod->base,
+			       fmt_size(mod->size, sz, sizeof sz), aw, (unsigned long long)mod->load_bias,
+			       src, id, mod->name);
+			if (mod->path && strcmp(mod->path, mod->name))
+				printf("  %s", mod->path);
+			putchar('\n');
+			if (sym)
+				printf("%*s symbols: %s\n", aw, "",
+				       vm_symbolizer_sources(sym, mod) ? vm_symbolizer_sources(sym, mod)
+									: "none found");
+			flagged += flag_of(mod) != NULL;
+		}
+		if (flagged) {
+			printf("\n");
+			for (size_t i = 0; i < m->nmodules; i++) {
+				const char *f = flag_of(&m->modules[i]);
+				if (f)
+					printf("! %s at 0x%llx: %s\n", m->modules[i].name,
+					       (unsigned long long)m->modules[i].base, f);
+			}
+		}
+		printf("\nSrc: L = the loader's list, R = an image found in the region scan, "
+		       "M = registered by hand\n");
+	}
+	fflush(stdout);
+	cli_print_warnings(m);
+	vm_symbolizer_free(sym);
+	vm_map_free(m);
+	vm_target_close(t);
+	cli_common_end(&cc);
+	return 0;
+}

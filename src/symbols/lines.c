@@ -1,0 +1,103 @@
+/* libdw answers "which line" once it has the compile unit; finding the
+ * unit through .debug_aranges fails where that section is missing, so we
+ * index every unit's address ranges ourselves, once. */
+#include "lines.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+
+typedef struct cu_range {
+	uint64_t lo, hi;
+	Dwarf_Off die;
+} cu_range;
+
+struct line_index {
+	Dwarf *dw;
+	cu_range *r;
+	size_t n, cap;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const cu_range *x = a, *y = b;
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+line_index *lines_open(int fd)
+{
+	Dwarf *dw = dwarf_begin(fd, DWARF_C_READ);
+	if (!dw)
+		return NULL;
+	line_index *li = xcalloc(1, sizeof *li);
+	li->dw = dw;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(dw, off + hsize, &cu)) {
+			Dwarf_Addr base, start, end;
+			ptrdiff_t o = 0;
+			int guard = 0;
+			while ((o = dwarf_ranges(&cu, o, &base, &start, &end)) > 0 && guard++ < 100000) {
+				if (end <= start)
+					continue;
+				cu_range *r = ARRAY_PUSH(li->r, li->n, li->cap);
+				r->lo = start;
+				r->hi = end;
+				r->die = dwarf_dieoffset(&cu);
+			}
+		}
+		off = next;
+	}
+	if (li->n == 0) {
+		lines_close(li);
+		return NULL;
+	}
+	qsort(li->r, li->n, sizeof *li->r, cmp_range);
+	return li;
+}
+
+bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
+{
+	if (!li)
+		return false;
+	size_t lo = 0, hi = li->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (li->r[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of different units may interleave: look back a little */
+	for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
+		if (addr >= li->r[i].hi)
+			continue;
+		Dwarf_Die cu;
+		if (!dwarf_offdie(li->dw, li->r[i].die, &cu))
+			continue;
+		Dwarf_Line *l = dwarf_getsrc_die(&cu, addr);
+		if (!l)
+			continue;
+		const char *src = dwarf_linesrc(l, NULL, NULL);
+		int ln = 0;
+		if (!src || dwarf_lineno(l, &ln) != 0)
+			continue;
+		*file = src;
+		*line = ln;
+		return true;
+	}
+	return false;
+}
+
+void lines_close(line_index *li)
+{
+	if (!li)
+		return;
+	dwarf_end(li->dw);
+	free(li->r);
+	free(li);
+}

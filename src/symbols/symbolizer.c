@@ -1,0 +1,376 @@
+/* Address -> module!symbol+offset (file:line), over a map's modules. */
+#include "vmatlas/symbols.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "debugfile.h"
+#include "image/elf_defs.h"
+#include "lines.h"
+#include "minidebug.h"
+#include "symtab.h"
+#include "vmatlas/elf.h"
+#include "vmatlas/error.h"
+
+struct vm_symbolizer {
+	const vm_map *m;
+	vm_target *t;
+	unsigned flags;
+	sym_table **slot;  /* per module; NULL until loaded */
+	bool *tried;
+	sym_table **owned; /* unique tables, shared by build id */
+	size_t nowned, ocap;
+	vm_export *exports;
+	size_t nexports;
+	bool exports_built;
+};
+
+vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags)
+{
+	vm_symbolizer *s = xcalloc(1, sizeof *s);
+	s->m = m;
+	s->t = t;
+	s->flags = flags;
+	s->slot = xcalloc(m->nmodules ? m->nmodules : 1, sizeof *s->slot);
+	s->tried = xcalloc(m->nmodules ? m->nmodules : 1, sizeof *s->tried);
+	return s;
+}
+
+void vm_symbolizer_free(vm_symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nowned; i++)
+		symtab_free(s->owned[i]);
+	free(s->owned);
+	free(s->slot);
+	free(s->tried);
+	free(s->exports);
+	free(s);
+}
+
+/* ---- loading one module's symbols ---- */
+
+static int open_module_file(vm_symbolizer *s, const vm_module *mod)
+{
+	/* through a region of the module: the very inode that is mapped */
+	if (s->t && s->t->ops->open_backing && mod->path) {
+		for (size_t i = 0; i < s->m->nregions; i++) {
+			const vm_region *r = &s->m->regions[i];
+			if (r->path && strcmp(r->path, mod->path) == 0 &&
+			    range_contains(mod->base, mod->size ? mod->size : 1, r->base)) {
+				int fd = s->t->ops->open_backing(s->t, r);
+				if (fd >= 0)
+					return fd;
+				break;
+			}
+		}
+	}
+	return mod->path ? open(mod->path, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+static bool open_file_image(int fd, elf_image *e)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return false;
+	vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
+	if (elf_open(e, &r, false, 0, 4096) < 0)
+		return false;
+	elf_load_sections(e);
+	return true;
+}
+
+static bool same_build_id(const elf_image *e, const vm_module *mod)
+{
+	uint8_t id[64];
+	size_t n = 0;
+	if (!mod->build_id_len)
+		return true; /* nothing to compare with */
+	return elf_build_id(e, id, sizeof id, &n) && n == mod->build_id_len &&
+	       memcmp(id, mod->build_id, n) == 0;
+}
+
+static bool has_dwarf(const elf_image *e)
+{
+	const elf_shdr *sh = elf_section_by_name(e, ".debug_info");
+	return sh && sh->type != SHT_NOBITS && sh->size > 0;
+}
+
+/* .symtab and .dynsym of an image; true if any */
+static bool add_tables(sym_table *t, const elf_image *e, const char *label)
+{
+	bool any = false;
+	for (size_t i = 0; i < e->nsh; i++) {
+		const elf_shdr *sh = &e->sh[i];
+		if (sh->type != SHT_SYMTAB && sh->type != SHT_DYNSYM)
+			continue;
+		elf_symtab st;
+		if (elf_read_symtab(e, sh, &st) < 0)
+			continue;
+		symtab_add(t, &st, sh->type == SHT_DYNSYM);
+		elf_symtab_free(&st);
+		char *what = xasprintf("%s%s", label, sh->type == SHT_DYNSYM ? "dynsym" : "symtab");
+		symtab_note_source(t, what);
+		free(what);
+		any = true;
+	}
+	return any;
+}
+
+static void add_minidebuginfo(sym_table *t, const elf_image *e)
+{
+	const elf_shdr *sh = elf_section_by_name(e, ".gnu_debugdata");
+	if (!sh || sh->type == SHT_NOBITS || sh->size == 0 || sh->size > (64u << 20))
+		return;
+	uint8_t *xz = xmalloc((size_t)sh->size), *raw;
+	size_t n;
+	if (elf_read_offset(e, sh->offset, xz, (size_t)sh->size) == 0 &&
+	    minidebug_decompress(xz, (size_t)sh->size, &raw, &n)) {
+		elf_image inner;
+		vm_reader r = vm_reader_mem(raw, n);
+		if (elf_open(&inner, &r, false, 0, 4096) == 0) {
+			if (elf_load_sections(&inner) == 0)
+				add_tables(t, &inner, "minidebuginfo:");
+			elf_close(&inner);
+		}
+		free(raw);
+	}
+	free(xz);
+}
+
+/* the debug link: a file name, NUL, padding, CRC */
+static char *debuglink(const elf_image *e)
+{
+	const elf_shdr *sh = elf_section_by_name(e, ".gnu_debuglink");
+	if (!sh || sh->type == SHT_NOBITS || sh->size < 2 || sh->size > 4096)
+		return NULL;
+	char *buf = xmalloc((size_t)sh->size + 1);
+	if (elf_read_offset(e, sh->offset, buf, (size_t)sh->size) < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[sh->size] = 0;
+	return buf;
+}
+
+static void add_debug_file(sym_table *t, const elf_image *main, const vm_module *mod)
+{
+	char *path = NULL;
+	int fd = debugfile_by_build_id(mod->build_id, mod->build_id_len, &path);
+	if (fd < 0 && main) {
+		char *link = debuglink(main);
+		fd = debugfile_by_link(mod->path, link, &path);
+		free(link);
+	}
+	if (fd < 0)
+		return;
+	elf_image e;
+	if (open_file_image(fd, &e)) {
+		if (same_build_id(&e, mod)) {
+			char *label = xasprintf("debug:%s:", path);
+			add_tables(t, &e, label);
+			free(label);
+			if (has_dwarf(&e) && t->dwarf_fd < 0) {
+				t->dwarf_fd = fd;
+				fd = -1;
+			}
+		}
+		elf_close(&e);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* no file: the dynamic symbols the image carries in memory */
+static void add_memory_dynsym(vm_symbolizer *s, sym_table *t, const vm_module *mod)
+{
+	if (!s->t)
+		return;
+	vm_reader rd = vm_reader_target(s->t);
+	elf_image e;
+	if (elf_open(&e, &rd, true, mod->base, s->m->info.page_size) < 0)
+		return;
+	elf_dyn *d;
+	size_t nd;
+	if (elf_read_dynamic(&e, &d, &nd) == 0) {
+		elf_symtab st;
+		if (elf_read_dynsym(&e, d, nd, &st) == 0) {
+			symtab_add(t, &st, true);
+			elf_symtab_free(&st);
+			symtab_note_source(t, "memory:dynsym");
+		}
+		free(d);
+	}
+	elf_close(&e);
+}
+
+static sym_table *load(vm_symbolizer *s, const vm_module *mod)
+{
+	/* shared by build id: the same library loaded twice, or again */
+	if (mod->build_id_len)
+		for (size_t i = 0; i < s->nowned; i++)
+			if (s->owned[i]->build_id_len == mod->build_id_len &&
+			    memcmp(s->owned[i]->build_id, mod->build_id, mod->build_id_len) == 0)
+				return s->owned[i];
+	sym_table *t = symtab_new();
+	memcpy(t->build_id, mod->build_id, mod->build_id_len);
+	t->build_id_len = mod->build_id_len;
+
+	elf_image e;
+	bool have_file = false;
+	int fd = open_module_file(s, mod);
+	if (fd >= 0 && open_file_image(fd, &e)) {
+		if (same_build_id(&e, mod)) {
+			have_file = true;
+		} else {
+			symtab_note_source(t, "file-differs");
+			elf_close(&e);
+		}
+	}
+	if (have_file) {
+		add_tables(t, &e, "");
+		add_minidebuginfo(t, &e);
+		if (has_dwarf(&e)) {
+			t->dwarf_fd = dup(fd);
+		}
+	} else {
+		add_memory_dynsym(s, t, mod);
+	}
+	add_debug_file(t, have_file ? &e : NULL, mod);
+	if (have_file)
+		elf_close(&e);
+	if (fd >= 0)
+		close(fd);
+	symtab_finish(t);
+	*ARRAY_PUSH(s->owned, s->nowned, s->ocap) = t;
+	return t;
+}
+
+static sym_table *table_of(vm_symbolizer *s, const vm_module *mod)
+{
+	size_t i = (size_t)(mod - s->m->modules);
+	if (i >= s->m->nmodules)
+		return NULL;
+	if (!s->tried[i]) {
+		s->tried[i] = true;
+		s->slot[i] = load(s, mod);
+	}
+	return s->slot[i];
+}
+
+const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod)
+{
+	sym_table *t = table_of(s, mod);
+	return t ? t->sources : NULL;
+}
+
+/* ---- lookups ---- */
+
+bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
+{
+	memset(out, 0, sizeof *out);
+	out->region = vm_map_region_at(s->m, addr);
+	const vm_module *mod = vm_map_module_at(s->m, addr);
+	if (!mod)
+		return false;
+	out->module = mod;
+	out->offset = addr - mod->base;
+	sym_table *t = table_of(s, mod);
+	if (!t)
+		return true;
+	uint64_t link = addr - mod->load_bias;
+	const sym_entry *e = symtab_find(t, link);
+	if (e) {
+		out->symbol = symtab_name(t, e);
+		out->symbol_addr = e->addr + mod->load_bias;
+		out->symbol_size = e->size;
+		out->offset = link - e->addr;
+	}
+	if ((s->flags & VM_SYM_LINES) && t->dwarf_fd >= 0) {
+		if (!t->lines_tried) {
+			t->lines_tried = true;
+			t->lines = lines_open(t->dwarf_fd);
+		}
+		lines_lookup(t->lines, link, &out->file, &out->line);
+	}
+	return true;
+}
+
+void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t n)
+{
+	if (si->module && si->symbol) {
+		if (si->offset)
+			snprintf(buf, n, "%s!%s+0x%llx", si->module->name, si->symbol,
+				 (unsigned long long)si->offset);
+		else
+			snprintf(buf, n, "%s!%s", si->module->name, si->symbol);
+	} else if (si->module) {
+		snprintf(buf, n, "%s+0x%llx", si->module->name, (unsigned long long)si->offset);
+	} else if (si->region && si->region->state != VM_STATE_FREE) {
+		const char *what = si->region->path ? si->region->path : vm_usage_name(si->region->usage);
+		snprintf(buf, n, "%s+0x%llx", what, (unsigned long long)(addr - si->region->base));
+	} else {
+		snprintf(buf, n, "0x%llx", (unsigned long long)addr);
+	}
+}
+
+bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
+{
+	for (int pass = 0; pass < 2; pass++) { /* globals first, then anything */
+		for (size_t i = 0; i < s->m->nmodules; i++) {
+			const vm_module *mod = &s->m->modules[i];
+			if (module && strcmp(mod->name, module) != 0 &&
+			    !(mod->path && strcmp(mod->path, module) == 0))
+				continue;
+			sym_table *t = table_of(s, mod);
+			if (!t)
+				continue;
+			for (size_t k = 0; k < t->n; k++) {
+				const sym_entry *e = &t->e[k];
+				if (pass == 0 && e->bind == STB_LOCAL)
+					continue;
+				if (strcmp(t->names + e->name, name) == 0) {
+					*addr = e->addr + mod->load_bias;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+size_t vm_exports(vm_symbolizer *s, const vm_export **out)
+{
+	if (!s->exports_built) {
+		s->exports_built = true;
+		size_t cap = 0;
+		for (size_t i = 0; i < s->m->nmodules; i++) {
+			const vm_module *mod = &s->m->modules[i];
+			sym_table *t = table_of(s, mod);
+			if (!t)
+				continue;
+			for (size_t k = 0; k < t->n; k++) {
+				const sym_entry *e = &t->e[k];
+				if (e->bind == STB_LOCAL)
+					continue;
+				vm_export *x = ARRAY_PUSH(s->exports, s->nexports, cap);
+				x->module = mod;
+				x->name = t->names + e->name;
+				x->addr = e->addr + mod->load_bias;
+				x->size = e->size;
+				x->kind = elf_sym_type_name(e->type);
+				x->bind = elf_sym_bind_name(e->bind);
+				x->exported = e->dynamic;
+			}
+		}
+	}
+	*out = s->exports;
+	return s->nexports;
+}
