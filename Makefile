@@ -22,7 +22,9 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
-            $(BUILD)/fixtures/layout32
+            $(BUILD)/fixtures/layout32 \
+            $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
+            $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -66,6 +68,24 @@ $(BUILD)/fixtures/%32: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC -m32 $<")
 	$(Q)$(CC) -m32 -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+# shared libraries for the module tests; the hand-mapped ones need no
+# relocation, so no start files or libc
+$(BUILD)/fixtures/lib%.so: tests/fixtures/libs/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -shared -fPIC -O1 -g -Wall -Wextra -Werror $(if $(findstring manual,$*),-nostdlib) $< -o $@
+
+$(BUILD)/fixtures/libmanual2.so: tests/fixtures/libs/manual.c
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -shared -fPIC -O1 -g -Wall -Wextra -Werror -nostdlib -DSECOND $< -o $@
+
+# stripped variants of modfix: with a debug link, and with MiniDebugInfo
+$(BUILD)/fixtures/variants/modfix-mini: $(BUILD)/fixtures/modfix tests/fixtures/variants.sh \
+		$(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
+		$(BUILD)/fixtures/libmanual2.so
+	@$(if $(Q),echo "  STRIP   $(dir $@)")
+	$(Q)tests/fixtures/variants.sh $< $(dir $@)
 
 fixtures: $(FIXTURES)
 

@@ -184,6 +184,7 @@ typedef struct vm_module {
 	uint8_t build_id[64];
 	size_t build_id_len;
 	unsigned sources;   /* VM_SRC_* */
+	bool deleted;       /* its file was deleted since it was loaded */
 	uint64_t entry;     /* live address, 0 unknown */
 	int elf_type;       /* ET_EXEC, ET_DYN ... (0 unknown) */
 } vm_module;

@@ -105,8 +105,10 @@ static void place(map_builder *b, uint64_t lo, uint64_t hi, vm_content_kind kind
 {
 	vm_map *m = b->m;
 	size_t i = mb_find(b, addr);
-	if (i == (size_t)-1)
+	if (i == (size_t)-1 || !range_contains(lo, hi - lo, addr))
 		return;
+	if (size > hi - addr) /* what the image claims cannot leave the image */
+		size = hi - addr;
 	/* a NOBITS or empty item still gets a row where it starts */
 	uint64_t span = size ? size : 1;
 	for (; i < m->nregions; i++) {
@@ -307,6 +309,7 @@ static void add_image(map_builder *b, size_t hi, elf_image *e)
 	mod->format = "elf";
 	mod->bits = e->bits;
 	mod->sources = VM_SRC_REGIONS;
+	mod->deleted = (h->flags & VM_RF_DELETED) != 0;
 	mod->elf_type = e->type;
 	if (e->entry)
 		mod->entry = e->entry + (e->type == ET_DYN ? e->bias : 0);

@@ -119,7 +119,7 @@ int cmd_modules(int argc, char **argv)
 			       fmt_size(mod->size, sz, sizeof sz), aw, (unsigned long long)mod->load_bias,
 			       src, id, mod->name);
 			if (mod->path && strcmp(mod->path, mod->name))
-				printf("  %s", mod->path);
+				printf("  %s%s", mod->path, mod->deleted ? " (deleted)" : "");
 			putchar('\n');
 			if (sym)
 				printf("%*s symbols: %s\n", aw, "",

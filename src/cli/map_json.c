@@ -166,6 +166,8 @@ void json_module(json_writer *w, const vm_module *mod)
 	json_obj_begin(w);
 	json_kstr(w, "name", mod->name);
 	json_kstr(w, "path", mod->path);
+	if (mod->deleted)
+		json_kbool(w, "deleted", true);
 	json_kaddr(w, "base", mod->base);
 	json_ku64(w, "size", mod->size);
 	json_kstr(w, "format", mod->format);

@@ -125,7 +125,8 @@ static int cmp_region(const void *a, const void *b)
  * Sort, and drop what overlaps a region before it (with a warning). */
 static size_t normalize_regions(vm_map *m, vm_region *raw, size_t n)
 {
-	qsort(raw, n, sizeof *raw, cmp_region);
+	if (n > 1)
+		qsort(raw, n, sizeof *raw, cmp_region);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t end;

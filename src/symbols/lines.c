@@ -14,11 +14,38 @@ typedef struct cu_range {
 	Dwarf_Off die;
 } cu_range;
 
+typedef struct joined {
+	const char *src; /* libdw's string */
+	char *path;      /* with the compile directory in front */
+} joined;
+
 struct line_index {
 	Dwarf *dw;
 	cu_range *r;
 	size_t n, cap;
+	joined *j;       /* file names made absolute, a few at a time */
+	size_t nj, jcap;
 };
+
+/* A relative file name is relative to the unit's compile directory, as
+ * addr2line shows it; a relative compile directory (debug-prefix-mapped
+ * builds) is left alone. */
+static const char *absolute(line_index *li, Dwarf_Die *cu, const char *src)
+{
+	if (src[0] == '/')
+		return src;
+	for (size_t i = 0; i < li->nj; i++)
+		if (li->j[i].src == src)
+			return li->j[i].path;
+	Dwarf_Attribute at;
+	const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &at));
+	if (!dir || dir[0] != '/')
+		return src;
+	joined *j = ARRAY_PUSH(li->j, li->nj, li->jcap);
+	j->src = src;
+	j->path = xasprintf("%s/%s", dir, src);
+	return j->path;
+}
 
 static int cmp_range(const void *a, const void *b)
 {
@@ -86,7 +113,7 @@ bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
 		int ln = 0;
 		if (!src || dwarf_lineno(l, &ln) != 0)
 			continue;
-		*file = src;
+		*file = absolute(li, &cu, src);
 		*line = ln;
 		return true;
 	}
@@ -98,6 +125,9 @@ void lines_close(line_index *li)
 	if (!li)
 		return;
 	dwarf_end(li->dw);
+	for (size_t i = 0; i < li->nj; i++)
+		free(li->j[i].path);
+	free(li->j);
 	free(li->r);
 	free(li);
 }

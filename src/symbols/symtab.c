@@ -100,6 +100,8 @@ static int cmp_entry(const void *a, const void *b)
 
 void symtab_finish(sym_table *t)
 {
+	if (t->n == 0)
+		return;
 	sort_table = t;
 	qsort(t->e, t->n, sizeof *t->e, cmp_entry);
 	sort_table = NULL;

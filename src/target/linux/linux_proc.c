@@ -375,7 +375,8 @@ static int list_tids(pid_t pid, pid_t **out, size_t *n)
 		*ARRAY_PUSH(v, nv, cap) = (pid_t)tid;
 	}
 	closedir(d);
-	qsort(v, nv, sizeof *v, cmp_pid);
+	if (nv > 1)
+		qsort(v, nv, sizeof *v, cmp_pid);
 	*out = v;
 	*n = nv;
 	return 0;
