@@ -1,6 +1,7 @@
 /* The map as JSON; the schema is docs/json.md. */
 #include "core/json.h"
 #include "map_render.h"
+#include "vmatlas/elf.h"
 
 
 void json_hexbytes(json_writer *w, const uint8_t *p, size_t n)
@@ -171,6 +172,8 @@ void json_module(json_writer *w, const vm_module *mod)
 	json_kaddr(w, "base", mod->base);
 	json_ku64(w, "size", mod->size);
 	json_kstr(w, "format", mod->format);
+	if (mod->elf_type)
+		json_kstr(w, "type", elf_type_name((uint16_t)mod->elf_type));
 	json_ki64(w, "bits", mod->bits);
 	json_key(w, "build_id");
 	if (mod->build_id_len)
