@@ -115,7 +115,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 fuzz-deps:
 	@scripts/deps.sh fuzz
 
-fuzz: fuzz-deps $(FUZZERS)
+fuzz: fuzz-deps $(FUZZERS) $(FIXTURES)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 clean:

@@ -1,5 +1,6 @@
 /* libFuzzer harness: the ELF parser, from a file and as loaded in memory. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmatlas/elf.h"
@@ -13,8 +14,28 @@ static void exercise(elf_image *e)
 	elf_build_id(e, id, sizeof id, &idlen);
 	if (elf_load_sections(e) == 0) {
 		elf_section_by_name(e, ".text");
-		for (size_t i = 0; i < e->nsh && i < 64; i++)
+		for (size_t i = 0; i < e->nsh && i < 64; i++) {
 			elf_read_offset(e, e->sh[i].offset, buf, sizeof buf);
+			elf_symtab st;
+			if ((e->sh[i].type == 2 || e->sh[i].type == 11) && elf_read_symtab(e, &e->sh[i], &st) == 0) {
+				for (size_t k = 0; k < st.n; k++)
+					elf_sym_name(&st, &st.syms[k]);
+				elf_symtab_free(&st);
+			}
+		}
+	}
+	elf_dyn *d;
+	size_t nd;
+	if (elf_read_dynamic(e, &d, &nd) == 0) {
+		uint64_t count, bytes;
+		elf_dynsym_count(e, d, nd, &count, &bytes);
+		elf_symtab st;
+		if (elf_read_dynsym(e, d, nd, &st) == 0) {
+			for (size_t k = 0; k < st.n; k++)
+				elf_sym_name(&st, &st.syms[k]);
+			elf_symtab_free(&st);
+		}
+		free(d);
 	}
 	for (size_t i = 0; i < e->nph && i < 64; i++)
 		elf_read_vaddr(e, e->ph[i].vaddr, buf, sizeof buf);

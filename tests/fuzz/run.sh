@@ -12,6 +12,12 @@ for f in "$@"; do
 	seeds="tests/fuzz/seeds/${name#fuzz_}"
 	corpus="build/fuzz/corpus/$name"
 	mkdir -p "$corpus"
+	# the ELF parser also starts from the small libraries the tests build
+	if [ "$name" = fuzz_elf ]; then
+		for so in build/fixtures/lib*.so; do
+			[ -f "$so" ] && cp "$so" "$corpus/seed-$(basename "$so")"
+		done
+	fi
 	log="build/fuzz/$name.log"
 	if "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
 		"$corpus" "$seeds" >"$log" 2>&1; then
