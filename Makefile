@@ -15,14 +15,16 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
-LDLIBS   += -ldw -lelf -llzma -pthread
+# libthread_db calls back into our proc_service functions: always link them
+LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
-                              src/target/linux/*.c src/annotate/*.c src/symbols/*.c))
+                              src/target/linux/*.c src/annotate/*.c src/symbols/*.c \
+                              src/threads/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
-            $(BUILD)/fixtures/layout32 \
+            $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini
 
@@ -69,6 +71,12 @@ $(BUILD)/fixtures/%32: tests/fixtures/%.c
 	@$(if $(Q),echo "  CC -m32 $<")
 	$(Q)$(CC) -m32 -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
+# a statically linked program
+$(BUILD)/fixtures/%-static: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC -static $<")
+	$(Q)$(CC) -static -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
 # shared libraries for the module tests; the hand-mapped ones need no
 # relocation, so no start files or libc
 $(BUILD)/fixtures/lib%.so: tests/fixtures/libs/%.c
@@ -110,7 +118,7 @@ build/fuzz/obj/%.o: %.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -ldw -lelf -llzma -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

@@ -39,6 +39,7 @@ typedef struct vm_map_options {
 	uint64_t pages_addr;/* ... for the region holding this address */
 	const vm_manual_module *manual;
 	size_t nmanual;
+	bool stacks;        /* copy each thread's stack while it is stopped */
 } vm_map_options;
 
 vm_map *vm_map_build(vm_target *t, const vm_map_options *opt);

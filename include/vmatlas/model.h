@@ -165,6 +165,11 @@ typedef struct vm_thread {
 	/* the stack, once the annotators have found it */
 	uint64_t stack_base, stack_size; /* 0 when not found */
 	uint64_t guard_base, guard_size;
+	/* a copy of the live stack from just below sp, taken while the
+	 * thread was stopped for its registers (VM_THREADS_STACKS) */
+	uint8_t *stack_copy;
+	uint64_t stack_copy_addr;
+	size_t stack_copy_len;
 } vm_thread;
 
 #define VM_SRC_LOADER  0x1u

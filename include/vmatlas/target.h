@@ -25,6 +25,11 @@ typedef struct vm_read_req {
 /* flags for regions() */
 #define VM_REGIONS_STATS 0x1u /* fill vm_page_stats (costs more on Linux) */
 
+/* flags for threads() */
+#define VM_THREADS_STACKS 0x1u /* copy each stack while the thread is stopped */
+/* how much of a stack is copied at most */
+#define VM_STACK_COPY_MAX (8u << 20)
+
 struct vm_target_ops {
 	const char *kind;
 	/* facts about the process; strings stay owned by the target */
@@ -40,7 +45,7 @@ struct vm_target_ops {
 	void (*read_many)(vm_target *t, vm_read_req *reqs, size_t n);
 	/* the threads, with registers where they can be read; caller frees
 	 * with vm_threads_free */
-	int (*threads)(vm_target *t, vm_thread **out, size_t *n);
+	int (*threads)(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
 	/* optional: per-page detail of [addr, addr+npages*page) as runs */
 	int (*pages)(vm_target *t, uint64_t addr, uint64_t npages,
 		     vm_page_run **runs, size_t *nruns, vm_page_counts *counts);

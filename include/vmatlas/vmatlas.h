@@ -11,5 +11,6 @@
 #include "map.h"
 #include "elf.h"
 #include "symbols.h"
+#include "threads.h"
 
 #endif

@@ -9,6 +9,7 @@ static const cli_command commands[] = {
 	{ "modules", cmd_modules, "loaded images, from the loader's list and the region scan" },
 	{ "sym", cmd_sym, "symbols for addresses: module!symbol+offset, file:line" },
 	{ "exports", cmd_exports, "every exported or global symbol of every module" },
+	{ "threads", cmd_threads, "threads: registers, stacks, start routines, call stacks" },
 };
 
 static void usage(FILE *f)

@@ -342,7 +342,7 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	add_free_gaps(m, raw, nraw);
 	check_memory_readable(m, t);
 
-	if (t->ops->threads(t, &m->threads, &m->nthreads) < 0) {
+	if (t->ops->threads(t, opt->stacks ? VM_THREADS_STACKS : 0, &m->threads, &m->nthreads) < 0) {
 		vm_map_warn(m, "threads: %s", vm_error());
 		m->incomplete = true;
 	}

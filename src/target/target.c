@@ -110,8 +110,10 @@ void vm_regions_free(vm_region *r, size_t n)
 
 void vm_threads_free(vm_thread *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(t[i].name);
+		free(t[i].stack_copy);
+	}
 	free(t);
 }
 

@@ -48,9 +48,10 @@ static ssize_t f_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-static int f_threads(vm_target *t, vm_thread **out, size_t *n)
+static int f_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 {
 	fake_target *f = (fake_target *)t;
+	(void)flags;
 	vm_thread *th = xcalloc(f->nthreads ? f->nthreads : 1, sizeof *th);
 	for (size_t i = 0; i < f->nthreads; i++) {
 		th[i] = f->threads[i];

@@ -397,7 +397,27 @@ static bool regs_from_syscall_file(pid_t pid, pid_t tid, vm_thread *th)
 	return ok;
 }
 
-static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th)
+/* The stack from just below sp (the red zone) to the end of its
+ * mapping, in one read while the thread is stopped. */
+static void copy_stack(lx_proc *p, vm_thread *th)
+{
+	if (!th->sp_valid || th->sp < 256)
+		return;
+	uint64_t from = th->sp - 128;
+	size_t len = VM_STACK_COPY_MAX;
+	uint8_t *buf = xmalloc(len);
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)from, len };
+	ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	if (n <= 0) {
+		free(buf);
+		return;
+	}
+	th->stack_copy = xrealloc(buf, (size_t)n);
+	th->stack_copy_addr = from;
+	th->stack_copy_len = (size_t)n;
+}
+
+static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th, bool stacks)
 {
 	if (p->self) {
 		if (tid == (pid_t)syscall(SYS_gettid))
@@ -408,19 +428,23 @@ static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th)
 	}
 	if (lx_is_held(tid)) {
 		lx_regs_read(tid, th);
+		if (stacks)
+			copy_stack(p, th);
 		return;
 	}
 	/* a thread in uninterruptible sleep would not stop: the syscall
 	 * file tells its pc and sp without touching it */
 	if (th->state != 'D' && lx_seize_stop(tid) == 0) {
 		lx_regs_read(tid, th);
+		if (stacks)
+			copy_stack(p, th);
 		lx_release(tid, 0);
 		return;
 	}
 	regs_from_syscall_file(p->pid, tid, th);
 }
 
-static int lx_threads(vm_target *t, vm_thread **out, size_t *n)
+static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 {
 	lx_proc *p = LX(t);
 	pid_t *tids;
@@ -443,7 +467,7 @@ static int lx_threads(vm_target *t, vm_thread **out, size_t *n)
 		x->name = xstrdup(st.comm);
 		x->state = st.state;
 		x->is_main = tids[i] == p->pid;
-		read_thread_regs(p, tids[i], x);
+		read_thread_regs(p, tids[i], x, flags & VM_THREADS_STACKS);
 	}
 	free(tids);
 	*out = th;

@@ -1,0 +1,176 @@
+/* glibc's debugger interface, libthread_db: it knows the layout of the
+ * thread library's data and asks us, through the proc_service callbacks
+ * below, for symbols, memory and thread pointers. The callbacks are
+ * global functions of the program that links libthread_db. */
+#include <proc_service.h>
+#include <stdlib.h>
+#include <string.h>
+#include <thread_db.h>
+
+#include "core/util.h"
+#include "vmatlas/threads.h"
+
+struct ps_prochandle {
+	const vm_map *m;
+	vm_target *t;
+	vm_symbolizer *s;
+};
+
+struct vm_tdb {
+	struct ps_prochandle ph;
+	td_thragent_t *ta;
+};
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+ps_err_e ps_pglobal_lookup(struct ps_prochandle *ph, const char *obj, const char *name,
+			   psaddr_t *addr)
+{
+	uint64_t a;
+	/* the named object when there is one of that name (libpthread is
+	 * part of libc since glibc 2.34), else any */
+	const char *mod = NULL;
+	for (size_t i = 0; obj && i < ph->m->nmodules; i++)
+		if (strcmp(ph->m->modules[i].name, base_name(obj)) == 0)
+			mod = ph->m->modules[i].name;
+	if ((mod && vm_symbol_lookup(ph->s, mod, name, &a)) || vm_symbol_lookup(ph->s, NULL, name, &a)) {
+		*addr = (psaddr_t)(uintptr_t)a;
+		return PS_OK;
+	}
+	return PS_NOSYM;
+}
+
+ps_err_e ps_pdread(struct ps_prochandle *ph, psaddr_t addr, void *buf, size_t size)
+{
+	return vm_read_full(ph->t, (uint64_t)(uintptr_t)addr, buf, size) == 0 ? PS_OK : PS_ERR;
+}
+
+ps_err_e ps_ptread(struct ps_prochandle *ph, psaddr_t addr, void *buf, size_t size)
+{
+	return ps_pdread(ph, addr, buf, size);
+}
+
+/* vmatlas never writes to its target through libthread_db */
+ps_err_e ps_pdwrite(struct ps_prochandle *ph, psaddr_t addr, const void *buf, size_t size)
+{
+	(void)ph, (void)addr, (void)buf, (void)size;
+	return PS_ERR;
+}
+
+ps_err_e ps_ptwrite(struct ps_prochandle *ph, psaddr_t addr, const void *buf, size_t size)
+{
+	(void)ph, (void)addr, (void)buf, (void)size;
+	return PS_ERR;
+}
+
+ps_err_e ps_lgetregs(struct ps_prochandle *ph, lwpid_t lwp, prgregset_t regs)
+{
+	(void)ph, (void)lwp, (void)regs;
+	return PS_ERR;
+}
+
+ps_err_e ps_lsetregs(struct ps_prochandle *ph, lwpid_t lwp, const prgregset_t regs)
+{
+	(void)ph, (void)lwp, (void)regs;
+	return PS_ERR;
+}
+
+ps_err_e ps_lgetfpregs(struct ps_prochandle *ph, lwpid_t lwp, prfpregset_t *regs)
+{
+	(void)ph, (void)lwp, (void)regs;
+	return PS_ERR;
+}
+
+ps_err_e ps_lsetfpregs(struct ps_prochandle *ph, lwpid_t lwp, const prfpregset_t *regs)
+{
+	(void)ph, (void)lwp, (void)regs;
+	return PS_ERR;
+}
+
+pid_t ps_getpid(struct ps_prochandle *ph)
+{
+	return (pid_t)ph->m->info.pid;
+}
+
+/* x86-64 asks for the fs base, i386 for the gs descriptor's base: both
+ * are the thread pointer the target gave us */
+ps_err_e ps_get_thread_area(struct ps_prochandle *ph, lwpid_t lwp, int idx, psaddr_t *base)
+{
+	(void)idx;
+	for (size_t i = 0; i < ph->m->nthreads; i++)
+		if (ph->m->threads[i].tid == lwp && ph->m->threads[i].regs_valid && ph->m->threads[i].tp) {
+			*base = (psaddr_t)(uintptr_t)ph->m->threads[i].tp;
+			return PS_OK;
+		}
+	return PS_ERR;
+}
+
+static const char *td_why(td_err_e e)
+{
+	switch (e) {
+	case TD_NOLIBTHREAD: return "no glibc thread library in the process";
+	case TD_VERSION: return "libthread_db does not match the process's glibc version";
+	case TD_NOCAPAB: return "libthread_db cannot do this here";
+	default: return "libthread_db failed";
+	}
+}
+
+vm_tdb *vm_tdb_open(const vm_map *m, vm_target *t, vm_symbolizer *s, const char **why)
+{
+	static bool inited;
+	if (!inited) {
+		td_init();
+		inited = true;
+	}
+	vm_tdb *d = xcalloc(1, sizeof *d);
+	d->ph.m = m;
+	d->ph.t = t;
+	d->ph.s = s;
+	td_err_e e = td_ta_new(&d->ph, &d->ta);
+	if (e != TD_OK) {
+		if (why)
+			*why = td_why(e);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static bool thread_handle(vm_tdb *d, int64_t tid, td_thrhandle_t *th)
+{
+	return td_ta_map_lwp2thr(d->ta, (lwpid_t)tid, th) == TD_OK;
+}
+
+bool vm_tdb_start(vm_tdb *d, int64_t tid, uint64_t *start)
+{
+	td_thrhandle_t th;
+	td_thrinfo_t info;
+	memset(&info, 0, sizeof info);
+	if (!thread_handle(d, tid, &th) || td_thr_get_info(&th, &info) != TD_OK)
+		return false;
+	*start = (uint64_t)(uintptr_t)info.ti_startfunc;
+	return *start != 0;
+}
+
+bool vm_tdb_tls_addr(vm_tdb *d, int64_t tid, uint64_t link_map, uint64_t offset, uint64_t *addr)
+{
+	td_thrhandle_t th;
+	psaddr_t a;
+	if (!thread_handle(d, tid, &th) ||
+	    td_thr_tls_get_addr(&th, (psaddr_t)(uintptr_t)link_map, (size_t)offset, &a) != TD_OK)
+		return false;
+	*addr = (uint64_t)(uintptr_t)a;
+	return true;
+}
+
+void vm_tdb_close(vm_tdb *d)
+{
+	if (!d)
+		return;
+	td_ta_delete(d->ta);
+	free(d);
+}

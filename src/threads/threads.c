@@ -1,0 +1,135 @@
+/* Threads in depth, over a map built with stack copies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "unwind.h"
+#include "vmatlas/threads.h"
+
+#define AT_ENTRY_T 9
+
+static uint64_t entry_point(vm_target *t)
+{
+	vm_auxv *av;
+	size_t n;
+	uint64_t entry = 0;
+	if (!t->ops->auxv || t->ops->auxv(t, &av, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (av[i].type == AT_ENTRY_T)
+			entry = av[i].value;
+	free(av);
+	return entry;
+}
+
+/* first non-zero byte of buf, or len */
+static size_t first_nonzero(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w)
+			break;
+	}
+	for (; i < len; i++)
+		if (p[i])
+			return i;
+	return len;
+}
+
+/* The deepest the stack has ever been: stacks start zeroed, so the
+ * lowest non-zero byte marks it. With page detail only present pages
+ * are read (an untouched page would otherwise be faulted in). */
+static bool high_water(vm_target *t, const vm_region *r, uint64_t sp, uint64_t page, uint64_t *mark)
+{
+	if (sp <= r->base || sp - r->base > (256u << 20))
+		return false;
+	uint64_t lo = r->base, end = sp;
+	vm_page_run *runs = NULL;
+	size_t nruns = 0;
+	vm_page_counts counts;
+	if (t->ops->pages && t->ops->pages(t, r->base, (end - r->base + page - 1) / page, &runs, &nruns,
+					   &counts) == 0) {
+		lo = end;
+		for (size_t i = 0; i < nruns; i++)
+			if (runs[i].flags & (VM_PAGE_PRESENT | VM_PAGE_SWAPPED)) {
+				lo = runs[i].addr;
+				break;
+			}
+		free(runs);
+	}
+	size_t chunk = 1u << 20;
+	uint8_t *buf = xmalloc(chunk);
+	bool found = false;
+	for (uint64_t at = lo; at < end && !found;) {
+		size_t want = end - at < chunk ? (size_t)(end - at) : chunk;
+		ssize_t got = vm_read(t, at, buf, want);
+		if (got <= 0) {
+			at += page - at % page; /* skip what cannot be read */
+			continue;
+		}
+		size_t k = first_nonzero(buf, (size_t)got);
+		if (k < (size_t)got) {
+			*mark = at + k;
+			found = true;
+		}
+		at += (uint64_t)got;
+	}
+	free(buf);
+	if (!found)
+		*mark = sp;
+	return true;
+}
+
+int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned max_frames,
+		       vm_threads_report *out)
+{
+	memset(out, 0, sizeof *out);
+	out->t = xcalloc(m->nthreads ? m->nthreads : 1, sizeof *out->t);
+	out->n = m->nthreads;
+	const char *why = NULL;
+	vm_tdb *tdb = vm_tdb_open(m, t, s, &why);
+	if (!tdb)
+		out->thread_db_note = why;
+	unwinder *u = unwinder_new(m, t);
+	uint64_t entry = entry_point(t);
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const vm_thread *th = &m->threads[i];
+		vm_thread_info *ti = &out->t[i];
+		ti->thread = th;
+		unwinder_frames(u, th, max_frames, &ti->frames, &ti->nframes, &ti->unwind_note);
+		if (tdb && vm_tdb_start(tdb, th->tid, &ti->start))
+			ti->start_source = "thread_db";
+		else if (th->is_main && entry) {
+			ti->start = entry;
+			ti->start_source = "entry";
+		}
+		ti->tls = th->regs_valid ? th->tp : 0;
+		const vm_region *r = th->sp_valid ? vm_map_region_at(m, th->sp) : NULL;
+		if (!r || r->state == VM_STATE_FREE)
+			continue;
+		/* glibc puts a thread's control block and static TLS at the
+		 * top of its stack mapping: the stack proper starts below */
+		ti->stack_top = r->base + r->size;
+		if (!th->is_main && ti->tls > th->sp && ti->tls < ti->stack_top)
+			ti->stack_top = ti->tls;
+		ti->used = ti->stack_top - th->sp;
+		uint64_t mark;
+		if (high_water(t, r, th->sp, m->info.page_size ? m->info.page_size : 4096, &mark)) {
+			ti->high_water = ti->stack_top - mark;
+			ti->high_water_valid = true;
+		}
+	}
+	unwinder_free(u);
+	vm_tdb_close(tdb);
+	return 0;
+}
+
+void vm_threads_report_free(vm_threads_report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->t[i].frames);
+	free(r->t);
+	memset(r, 0, sizeof *r);
+}
