@@ -42,11 +42,23 @@ static bool rw(const vm_region *r)
 }
 
 /* malloc writes every header it makes, so a heap's first page is in
- * memory (or swap): regions with nothing resident need no probe, and
- * probing them would fault pages into the target */
-static bool maybe_written(const vm_region *r)
+ * memory (or swap): regions whose first page is not need no probe, and
+ * probing them would fault pages into the target. Without statistics,
+ * ask the page tables. */
+static bool maybe_written(map_builder *b, const vm_region *r, uint64_t at)
 {
-	return !r->stats.valid || r->stats.rss + r->stats.swap > 0;
+	if (r->stats.valid && r->stats.rss + r->stats.swap == 0)
+		return false;
+	vm_target *t = b->t;
+	if (!t->ops->pages)
+		return true;
+	vm_page_run *runs = NULL;
+	size_t n = 0;
+	vm_page_counts c;
+	if (t->ops->pages(t, at - at % b->m->info.page_size, 1, &runs, &n, &c) < 0)
+		return true;
+	free(runs);
+	return c.present + c.swapped > 0;
 }
 
 static void brk_heap(map_builder *b)
@@ -91,12 +103,14 @@ static void arena_heaps(map_builder *b)
 	uint64_t heap_max = bits == 32 ? (1u << 20) : (64u << 20);
 	for (size_t i = 0; i < m->nregions; i++) {
 		vm_region *r = &m->regions[i];
-		if (!anon_private(r) || !rw(r) || mb_claimed(b, i) || !maybe_written(r))
+		if (!anon_private(r) || !rw(r) || mb_claimed(b, i))
 			continue;
 		/* a heap may share a VMA with memory just below it */
 		uint64_t at = (r->base + heap_max - 1) / heap_max * heap_max;
 		for (int tries = 0; tries < 64 && at < r->base + r->size; tries++, at += heap_max) {
 			uint8_t buf[32];
+			if (!maybe_written(b, r, at))
+				continue;
 			if (vm_read_full(b->t, at, buf, 4 * w) < 0)
 				break;
 			uint64_t h[4];
@@ -135,7 +149,7 @@ static void mmapped_chunks(map_builder *b)
 	size_t *idx = NULL, n = 0, cap = 0;
 	for (size_t i = 0; i < m->nregions; i++)
 		if (anon_private(&m->regions[i]) && rw(&m->regions[i]) && !mb_claimed(b, i) &&
-		    maybe_written(&m->regions[i]))
+		    maybe_written(b, &m->regions[i], m->regions[i].base))
 			*ARRAY_PUSH(idx, n, cap) = i;
 	uint8_t(*heads)[16] = xcalloc(n ? n : 1, 16);
 	vm_read_req *reqs = xcalloc(n ? n : 1, sizeof *reqs);

@@ -26,15 +26,17 @@ static const char threads_help[] =
 	"  --frames N        at most N frames per thread (default 64)\n"
 	"  --regs            print every register (JSON always has them)\n"
 	"  --tid TID         only this thread\n"
+	"  --no-lines        skip file:line (faster with large compressed debug files)\n"
 	CLI_COMMON_HELP;
 
-enum { OPT_FRAMES = OPT_COMMAND, OPT_REGS, OPT_TID };
+enum { OPT_FRAMES = OPT_COMMAND, OPT_REGS, OPT_TID, OPT_NOLINES };
 
 static const struct option opts[] = {
 	CLI_COMMON_OPTIONS,
 	{ "frames", required_argument, NULL, OPT_FRAMES },
 	{ "regs", no_argument, NULL, OPT_REGS },
 	{ "tid", required_argument, NULL, OPT_TID },
+	{ "no-lines", no_argument, NULL, OPT_NOLINES },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -197,7 +199,7 @@ int cmd_threads(int argc, char **argv)
 {
 	cli_common cc;
 	unsigned frames = 64;
-	bool regs = false;
+	bool regs = false, lines = true;
 	int64_t only = 0;
 	argc = cli_common_begin(&cc, "threads", argc, argv);
 	int c, rc;
@@ -214,6 +216,8 @@ int cmd_threads(int argc, char **argv)
 			frames = (unsigned)v;
 		} else if (c == OPT_REGS) {
 			regs = true;
+		} else if (c == OPT_NOLINES) {
+			lines = false;
 		} else if (c == OPT_TID) {
 			if (!parse_u64(optarg, &v) || v == 0 || v > INT32_MAX)
 				return cli_common_end(&cc), cli_usage_error("threads", "bad --tid '%s'", optarg);
@@ -240,7 +244,7 @@ int cmd_threads(int argc, char **argv)
 			       (long long)m->info.pid, (long long)only);
 		goto out;
 	}
-	vm_symbolizer *s = vm_symbolizer_new(m, t, VM_SYM_LINES);
+	vm_symbolizer *s = vm_symbolizer_new(m, t, lines ? VM_SYM_LINES : 0);
 	vm_threads_report rep;
 	vm_threads_inspect(m, t, s, frames, &rep);
 	if (cc.json) {

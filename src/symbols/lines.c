@@ -1,6 +1,7 @@
-/* libdw answers "which line" once it has the compile unit; finding the
- * unit through .debug_aranges fails where that section is missing, so we
- * index every unit's address ranges ourselves, once. */
+/* libdw answers "which line" once it has the compile unit. The unit is
+ * found through .debug_aranges when the file has it (cheap); where that
+ * section is missing or silent, we index every unit's address ranges
+ * ourselves, once (which means reading all of .debug_info). */
 #include "lines.h"
 
 #include <dwarf.h>
@@ -21,6 +22,7 @@ typedef struct joined {
 
 struct line_index {
 	Dwarf *dw;
+	bool indexed;    /* r[] has been built */
 	cu_range *r;
 	size_t n, cap;
 	joined *j;       /* file names made absolute, a few at a time */
@@ -60,11 +62,17 @@ line_index *lines_open(int fd)
 		return NULL;
 	line_index *li = xcalloc(1, sizeof *li);
 	li->dw = dw;
+	return li;
+}
+
+static void build_index(line_index *li)
+{
+	li->indexed = true;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+	while (dwarf_nextcu(li->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu;
-		if (dwarf_offdie(dw, off + hsize, &cu)) {
+		if (dwarf_offdie(li->dw, off + hsize, &cu)) {
 			Dwarf_Addr base, start, end;
 			ptrdiff_t o = 0;
 			int guard = 0;
@@ -79,18 +87,33 @@ line_index *lines_open(int fd)
 		}
 		off = next;
 	}
-	if (li->n == 0) {
-		lines_close(li);
-		return NULL;
-	}
-	qsort(li->r, li->n, sizeof *li->r, cmp_range);
-	return li;
+	if (li->n > 1)
+		qsort(li->r, li->n, sizeof *li->r, cmp_range);
+}
+
+static bool line_in_cu(line_index *li, Dwarf_Die *cu, uint64_t addr, const char **file, int *line)
+{
+	Dwarf_Line *l = dwarf_getsrc_die(cu, addr);
+	if (!l)
+		return false;
+	const char *src = dwarf_linesrc(l, NULL, NULL);
+	int ln = 0;
+	if (!src || dwarf_lineno(l, &ln) != 0)
+		return false;
+	*file = absolute(li, cu, src);
+	*line = ln;
+	return true;
 }
 
 bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
 {
 	if (!li)
 		return false;
+	Dwarf_Die cu;
+	if (dwarf_addrdie(li->dw, addr, &cu) && line_in_cu(li, &cu, addr, file, line))
+		return true;
+	if (!li->indexed)
+		build_index(li);
 	size_t lo = 0, hi = li->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -103,19 +126,8 @@ bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
 	for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
 		if (addr >= li->r[i].hi)
 			continue;
-		Dwarf_Die cu;
-		if (!dwarf_offdie(li->dw, li->r[i].die, &cu))
-			continue;
-		Dwarf_Line *l = dwarf_getsrc_die(&cu, addr);
-		if (!l)
-			continue;
-		const char *src = dwarf_linesrc(l, NULL, NULL);
-		int ln = 0;
-		if (!src || dwarf_lineno(l, &ln) != 0)
-			continue;
-		*file = absolute(li, &cu, src);
-		*line = ln;
-		return true;
+		if (dwarf_offdie(li->dw, li->r[i].die, &cu) && line_in_cu(li, &cu, addr, file, line))
+			return true;
 	}
 	return false;
 }

@@ -39,46 +39,58 @@ static size_t first_nonzero(const uint8_t *p, size_t len)
 }
 
 /* The deepest the stack has ever been: stacks start zeroed, so the
- * lowest non-zero byte marks it. With page detail only present pages
- * are read (an untouched page would otherwise be faulted in). */
-static bool high_water(vm_target *t, const vm_region *r, uint64_t sp, uint64_t page, uint64_t *mark)
+ * lowest non-zero byte marks it. With page tables to ask, only pages
+ * that are present (or in swap) are read, in address order: reading
+ * the others would fault zero pages into the target, and there can be
+ * megabytes of them. */
+typedef struct hw_scan {
+	vm_target *t;
+	uint8_t *buf;
+	size_t cap;
+} hw_scan;
+
+static bool scan_range(hw_scan *h, uint64_t at, uint64_t end, uint64_t page, uint64_t *mark)
 {
-	if (sp <= r->base || sp - r->base > (256u << 20))
-		return false;
-	uint64_t lo = r->base, end = sp;
-	vm_page_run *runs = NULL;
-	size_t nruns = 0;
-	vm_page_counts counts;
-	if (t->ops->pages && t->ops->pages(t, r->base, (end - r->base + page - 1) / page, &runs, &nruns,
-					   &counts) == 0) {
-		lo = end;
-		for (size_t i = 0; i < nruns; i++)
-			if (runs[i].flags & (VM_PAGE_PRESENT | VM_PAGE_SWAPPED)) {
-				lo = runs[i].addr;
-				break;
-			}
-		free(runs);
-	}
-	size_t chunk = 1u << 20;
-	uint8_t *buf = xmalloc(chunk);
-	bool found = false;
-	for (uint64_t at = lo; at < end && !found;) {
-		size_t want = end - at < chunk ? (size_t)(end - at) : chunk;
-		ssize_t got = vm_read(t, at, buf, want);
+	while (at < end) {
+		size_t want = end - at < h->cap ? (size_t)(end - at) : h->cap;
+		ssize_t got = vm_read(h->t, at, h->buf, want);
 		if (got <= 0) {
 			at += page - at % page; /* skip what cannot be read */
 			continue;
 		}
-		size_t k = first_nonzero(buf, (size_t)got);
+		size_t k = first_nonzero(h->buf, (size_t)got);
 		if (k < (size_t)got) {
 			*mark = at + k;
-			found = true;
+			return true;
 		}
 		at += (uint64_t)got;
 	}
-	free(buf);
-	if (!found)
-		*mark = sp;
+	return false;
+}
+
+static bool high_water(hw_scan *h, const vm_region *r, uint64_t sp, uint64_t page, uint64_t *mark)
+{
+	vm_target *t = h->t;
+	if (sp <= r->base || sp - r->base > (256u << 20))
+		return false;
+	*mark = sp;
+	vm_page_run *runs = NULL;
+	size_t nruns = 0;
+	vm_page_counts counts;
+	if (t->ops->pages && t->ops->pages(t, r->base, (sp - r->base + page - 1) / page, &runs, &nruns,
+					   &counts) == 0) {
+		for (size_t i = 0; i < nruns; i++) {
+			const vm_page_run *pr = &runs[i];
+			if (!(pr->flags & (VM_PAGE_PRESENT | VM_PAGE_SWAPPED)))
+				continue;
+			uint64_t end = pr->addr + pr->count * page;
+			if (scan_range(h, pr->addr, end < sp ? end : sp, page, mark))
+				break;
+		}
+		free(runs);
+		return true;
+	}
+	scan_range(h, r->base, sp, page, mark);
 	return true;
 }
 
@@ -94,6 +106,7 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 		out->thread_db_note = why;
 	unwinder *u = unwinder_new(m, t);
 	uint64_t entry = entry_point(t);
+	hw_scan hw = { t, xmalloc(1u << 20), 1u << 20 };
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const vm_thread *th = &m->threads[i];
 		vm_thread_info *ti = &out->t[i];
@@ -116,11 +129,12 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 			ti->stack_top = ti->tls;
 		ti->used = ti->stack_top - th->sp;
 		uint64_t mark;
-		if (high_water(t, r, th->sp, m->info.page_size ? m->info.page_size : 4096, &mark)) {
+		if (high_water(&hw, r, th->sp, m->info.page_size ? m->info.page_size : 4096, &mark)) {
 			ti->high_water = ti->stack_top - mark;
 			ti->high_water_valid = true;
 		}
 	}
+	free(hw.buf);
 	unwinder_free(u);
 	vm_tdb_close(tdb);
 	return 0;

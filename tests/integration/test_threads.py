@@ -132,3 +132,28 @@ def test_threads_that_come_and_go():
             assert {t["alpha"], t["beta"], t["gamma"]} <= {x["tid"] for x in doc["threads"]}
         assert_not_held(t["pid"])
         assert p.poll() is None
+
+
+def present_pages(pid, base, size):
+    with open(f"/proc/{pid}/pagemap", "rb") as f:
+        f.seek(base // 4096 * 8)
+        raw = f.read(size // 4096 * 8)
+    return sum(1 for i in range(0, len(raw), 8) if int.from_bytes(raw[i:i + 8], "little") >> 63)
+
+
+def test_reading_does_not_fault_pages_in():
+    """Looking must not touch: no command may fault zero pages into the
+    target's untouched stack pages."""
+    with fixture(name="stacks") as (p, t):
+        pid = str(t["pid"])
+        doc = run_json(["map", pid, "--no-stats"])
+        stacks = [(int(x["stack"]["base"], 16), x["stack"]["size"]) for x in doc["threads"]
+                  if not x["main"]]
+        before = [present_pages(t["pid"], b, s) for b, s in stacks]
+        for args in (["map"], ["map", "--no-stats"], ["threads"], ["modules"], ["exports"],
+                     ["sym", "0x10"]):
+            r = run([args[0], pid] + args[1:])
+            assert r.returncode == 0, r.stderr
+        after = [present_pages(t["pid"], b, s) for b, s in stacks]
+    assert before == after, (before, after)
+    assert any(n < size // 4096 // 2 for n, (_, size) in zip(after, stacks))
