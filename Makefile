@@ -20,7 +20,7 @@ LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
                               src/target/linux/*.c src/annotate/*.c src/symbols/*.c \
-                              src/threads/*.c))
+                              src/threads/*.c src/process/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \

@@ -181,6 +181,7 @@ typedef struct vm_module {
 	char *path;
 	char *loader_name; /* the name in the loader's list, when it differs */
 	uint64_t loader_entry; /* address of its link_map entry, 0 if none */
+	int loader_index;      /* its place in the loader's list, -1 if none */
 	uint64_t dynamic;  /* live address of its dynamic section, 0 unknown */
 	uint64_t base, size;
 	uint64_t load_bias;
@@ -213,6 +214,8 @@ typedef struct vm_target_info {
 	uint64_t page_size;
 	/* where argv and environment strings live (0 unknown) */
 	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t stack_start; /* the initial stack pointer: where argc is */
+	char *cwd;            /* current directory, NULL unknown */
 } vm_target_info;
 
 #endif

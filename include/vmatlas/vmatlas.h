@@ -12,5 +12,6 @@
 #include "elf.h"
 #include "symbols.h"
 #include "threads.h"
+#include "env.h"
 
 #endif

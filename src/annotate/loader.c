@@ -160,6 +160,10 @@ void ann_loader(map_builder *b)
 
 	word_io io = { b->t, m->info.bits == 32 ? 4 : 8 };
 	uint64_t lm;
+	size_t rdi = mb_find(b, rdebug);
+	if (rdi != (size_t)-1)
+		vm_region_add_content(&m->regions[rdi], VM_CK_SYSDATA, rdebug, 5 * io.w, "r_debug",
+				      "the dynamic loader's debugger interface");
 	if (!read_word(&io, rdebug + io.w, &lm)) { /* r_map follows r_version */
 		vm_map_warn(m, "r_debug at 0x%llx is unreadable: no loader list",
 			    (unsigned long long)rdebug);
@@ -194,6 +198,7 @@ void ann_loader(map_builder *b)
 		if (mod) {
 			mod->sources |= VM_SRC_LOADER;
 			mod->loader_entry = lm;
+			mod->loader_index = (int)k;
 			if (name[0] && (!mod->path || strcmp(name, mod->path) != 0))
 				mod->loader_name = xstrdup(name);
 		} else {
@@ -207,6 +212,16 @@ void ann_loader(map_builder *b)
 			mod->bits = m->info.bits;
 			mod->sources = VM_SRC_LOADER;
 			mod->loader_entry = lm;
+			mod->loader_index = (int)k;
+		}
+		/* the entry itself, where the loader allocated it */
+		size_t ri = mb_find(b, lm);
+		if (ri != (size_t)-1) {
+			char what[96];
+			snprintf(what, sizeof what, "the loader's entry for %s", mod->name);
+			vm_content *c = vm_region_add_content(&m->regions[ri], VM_CK_SYSDATA, lm,
+							      5 * io.w, "link_map", what);
+			c->module = (int)(mod - m->modules);
 		}
 		free(name);
 		lm = l_next;

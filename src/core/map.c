@@ -97,6 +97,7 @@ vm_module *mb_module_add(map_builder *b)
 	vm_map *m = b->m;
 	vm_module *mod = ARRAY_PUSH(m->modules, m->nmodules, m->mcap);
 	memset(mod, 0, sizeof *mod);
+	mod->loader_index = -1;
 	return mod;
 }
 
@@ -324,6 +325,7 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	m->info = info;
 	m->info.name = info.name ? xstrdup(info.name) : NULL;
 	m->info.exe = info.exe ? xstrdup(info.exe) : NULL;
+	m->info.cwd = info.cwd ? xstrdup(info.cwd) : NULL;
 	if (!m->info.page_size)
 		m->info.page_size = 4096;
 
@@ -399,5 +401,6 @@ void vm_map_free(vm_map *m)
 	free(m->warnings);
 	free(m->info.name);
 	free(m->info.exe);
+	free(m->info.cwd);
 	free(m);
 }

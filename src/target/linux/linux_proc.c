@@ -169,12 +169,19 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		in->arg_end = st.arg_end;
 		in->env_start = st.env_start;
 		in->env_end = st.env_end;
+		in->stack_start = st.start_stack;
 		char path[64], exe[4096];
 		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
 		ssize_t n = readlink(path, exe, sizeof exe - 1);
 		if (n > 0) {
 			exe[n] = 0;
 			in->exe = xstrdup(exe);
+		}
+		snprintf(path, sizeof path, "/proc/%d/cwd", (int)p->pid);
+		n = readlink(path, exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = 0;
+			in->cwd = xstrdup(exe);
 		}
 		fill_arch_from_exe(p);
 		if (in->bits == 64)
@@ -636,6 +643,7 @@ static void lx_close(vm_target *t)
 		close(p->mem_fd);
 	free(p->info.name);
 	free(p->info.exe);
+	free(p->info.cwd);
 	free(p);
 }
 

@@ -1,0 +1,289 @@
+/* vmatlas env: the process environment block. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "vmatlas/env.h"
+
+static const char env_help[] =
+	"usage: vmatlas env [OPTIONS] TARGET\n"
+	"\n"
+	"The process environment: argv and the environment strings (and where\n"
+	"they live), the live environment (libc's environ, after setenv and\n"
+	"putenv) beside the initial one with the differences marked, the\n"
+	"auxiliary vector by name, exe and cwd, the dynamic loader's list\n"
+	"(r_debug/link_map), and the vdso's exports.\n"
+	"\n"
+	"Options:\n"
+	CLI_COMMON_HELP;
+
+static const struct option opts[] = {
+	CLI_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static size_t name_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* the entry of list with kv's name, or NULL */
+static const vm_string *by_name(const vm_string *list, size_t n, const char *kv)
+{
+	size_t l = name_len(kv);
+	for (size_t i = 0; i < n; i++)
+		if (name_len(list[i].value) == l && strncmp(list[i].value, kv, l) == 0)
+			return &list[i];
+	return NULL;
+}
+
+typedef enum { SAME, ADDED, CHANGED } live_state;
+
+static live_state state_of(const vm_env *e, const vm_string *v)
+{
+	const vm_string *i = by_name(e->initial, e->ninitial, v->value);
+	if (!i)
+		return ADDED;
+	return strcmp(i->value, v->value) ? CHANGED : SAME;
+}
+
+static void auxv_value_text(vm_target *t, vm_symbolizer *s, const vm_auxv *a, int aw)
+{
+	printf("  %-22s ", vm_auxv_name(a->type) ? vm_auxv_name(a->type) : "?");
+	if (vm_auxv_is_string(a->type)) {
+		char buf[512] = "";
+		ssize_t n = vm_read(t, a->value, buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = 0;
+		printf("%0*llx \"%s\"\n", aw, (unsigned long long)a->value, buf);
+		return;
+	}
+	switch (a->type) {
+	case 3: case 7: case 9: case 25: case 33: {
+		vm_symbol_info si;
+		char sym[512];
+		vm_symbolize(s, a->value, &si);
+		vm_symbol_format(&si, a->value, sym, sizeof sym);
+		printf("%0*llx %s", aw, (unsigned long long)a->value, sym);
+		if (a->type == 25) {
+			uint8_t r[16];
+			if (vm_read_full(t, a->value, r, 16) == 0) {
+				printf("  ");
+				for (int i = 0; i < 16; i++)
+					printf("%02x", r[i]);
+			}
+		}
+		putchar('\n');
+		return;
+	}
+	case 16: case 26:
+		printf("0x%llx\n", (unsigned long long)a->value);
+		return;
+	default:
+		printf("%llu\n", (unsigned long long)a->value);
+	}
+}
+
+static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *e)
+{
+	int aw = m->info.bits == 32 ? 8 : 16;
+	printf("exe  %s\ncwd  %s\n\n", m->info.exe ? m->info.exe : "?", m->info.cwd ? m->info.cwd : "?");
+	printf("argv: %zu strings at %0*llx\n", e->nargv, aw, (unsigned long long)m->info.arg_start);
+	for (size_t i = 0; i < e->nargv; i++)
+		printf("  [%zu] %0*llx  %s\n", i, aw, (unsigned long long)e->argv[i].addr, e->argv[i].value);
+	printf("\nenvironment: %zu initial at %0*llx", e->ninitial, aw,
+	       (unsigned long long)m->info.env_start);
+	if (e->live_valid)
+		printf(", %zu live in environ (%0*llx -> %0*llx)\n", e->nlive, aw,
+		       (unsigned long long)e->environ_var, aw, (unsigned long long)e->environ_array);
+	else
+		printf("; the live environment is unknown: %s\n", e->live_note);
+	const vm_string *list = e->live_valid ? e->live : e->initial;
+	size_t n = e->live_valid ? e->nlive : e->ninitial;
+	for (size_t i = 0; i < n; i++) {
+		live_state st = e->live_valid ? state_of(e, &list[i]) : SAME;
+		printf("  %c %0*llx  %s", st == ADDED ? '+' : st == CHANGED ? '~' : ' ', aw,
+		       (unsigned long long)list[i].addr, list[i].value);
+		if (st == CHANGED) {
+			const char *was = by_name(e->initial, e->ninitial, list[i].value)->value;
+			printf("   (was %s)", was + name_len(was) + (was[name_len(was)] == '='));
+		}
+		putchar('\n');
+	}
+	if (e->live_valid)
+		for (size_t i = 0; i < e->ninitial; i++)
+			if (!by_name(e->live, e->nlive, e->initial[i].value))
+				printf("  - %0*llx  %s\n", aw, (unsigned long long)e->initial[i].addr,
+				       e->initial[i].value);
+	printf("  (+ added since exec, ~ changed, - removed)\n\nauxv:\n");
+	for (size_t i = 0; i < e->nauxv; i++)
+		auxv_value_text(t, s, &e->auxv[i], aw);
+	printf("\nthe loader's list (r_debug/link_map):\n");
+	for (int k = 0;; k++) {
+		const vm_module *mod = NULL;
+		for (size_t i = 0; i < m->nmodules; i++)
+			if (m->modules[i].loader_index == k)
+				mod = &m->modules[i];
+		if (!mod)
+			break;
+		printf("  #%-2d link_map %0*llx  l_addr %0*llx  %s\n", k, aw,
+		       (unsigned long long)mod->loader_entry, aw, (unsigned long long)mod->load_bias,
+		       mod->loader_name ? mod->loader_name : mod->path ? mod->path : mod->name);
+	}
+	const vm_export *xs;
+	size_t nx = vm_exports(s, &xs);
+	printf("\nvdso exports:\n");
+	for (size_t i = 0; i < nx; i++)
+		if (strcmp(xs[i].module->name, "linux-vdso.so.1") == 0)
+			printf("  %0*llx  %s\n", aw, (unsigned long long)xs[i].addr, xs[i].name);
+}
+
+static void strings_json(json_writer *w, const char *key, const vm_string *v, size_t n)
+{
+	json_key(w, key);
+	json_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		json_obj_begin(w);
+		json_kaddr(w, "addr", v[i].addr);
+		json_kstr(w, "value", v[i].value);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+static void json(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *e)
+{
+	json_writer *w = xmalloc(sizeof *w);
+	json_init(w, stdout, true);
+	json_obj_begin(w);
+	json_kstr(w, "exe", m->info.exe);
+	json_kstr(w, "cwd", m->info.cwd);
+	strings_json(w, "argv", e->argv, e->nargv);
+	strings_json(w, "envp", e->initial, e->ninitial);
+	json_key(w, "environ");
+	json_obj_begin(w);
+	json_kbool(w, "valid", e->live_valid);
+	if (e->live_valid) {
+		json_kaddr(w, "variable", e->environ_var);
+		json_kaddr(w, "array", e->environ_array);
+		strings_json(w, "live", e->live, e->nlive);
+		json_key(w, "added");
+		json_arr_begin(w);
+		for (size_t i = 0; i < e->nlive; i++)
+			if (state_of(e, &e->live[i]) == ADDED)
+				json_str(w, e->live[i].value);
+		json_arr_end(w);
+		json_key(w, "changed");
+		json_arr_begin(w);
+		for (size_t i = 0; i < e->nlive; i++)
+			if (state_of(e, &e->live[i]) == CHANGED) {
+				json_obj_begin(w);
+				json_kstr(w, "live", e->live[i].value);
+				json_kstr(w, "initial", by_name(e->initial, e->ninitial, e->live[i].value)->value);
+				json_obj_end(w);
+			}
+		json_arr_end(w);
+		json_key(w, "removed");
+		json_arr_begin(w);
+		for (size_t i = 0; i < e->ninitial; i++)
+			if (!by_name(e->live, e->nlive, e->initial[i].value))
+				json_str(w, e->initial[i].value);
+		json_arr_end(w);
+	} else {
+		json_kstr(w, "note", e->live_note);
+	}
+	json_obj_end(w);
+	json_key(w, "auxv");
+	json_arr_begin(w);
+	for (size_t i = 0; i < e->nauxv; i++) {
+		const vm_auxv *a = &e->auxv[i];
+		json_obj_begin(w);
+		json_ku64(w, "type", a->type);
+		json_kstr(w, "name", vm_auxv_name(a->type));
+		json_kaddr(w, "value", a->value);
+		if (vm_auxv_is_string(a->type)) {
+			char buf[512] = "";
+			ssize_t n = vm_read(t, a->value, buf, sizeof buf - 1);
+			buf[n > 0 ? n : 0] = 0;
+			json_kstr(w, "string", buf);
+		}
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "link_map");
+	json_arr_begin(w);
+	for (int k = 0;; k++) {
+		const vm_module *mod = NULL;
+		for (size_t i = 0; i < m->nmodules; i++)
+			if (m->modules[i].loader_index == k)
+				mod = &m->modules[i];
+		if (!mod)
+			break;
+		json_obj_begin(w);
+		json_kaddr(w, "addr", mod->loader_entry);
+		json_kaddr(w, "l_addr", mod->load_bias);
+		json_kaddr(w, "l_ld", mod->dynamic);
+		json_kstr(w, "name", mod->loader_name ? mod->loader_name : mod->path);
+		json_kstr(w, "module", mod->name);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "vdso");
+	json_arr_begin(w);
+	const vm_export *xs;
+	size_t nx = vm_exports(s, &xs);
+	for (size_t i = 0; i < nx; i++)
+		if (strcmp(xs[i].module->name, "linux-vdso.so.1") == 0) {
+			json_obj_begin(w);
+			json_kstr(w, "name", xs[i].name);
+			json_kaddr(w, "addr", xs[i].addr);
+			json_ku64(w, "size", xs[i].size);
+			json_obj_end(w);
+		}
+	json_arr_end(w);
+	json_obj_end(w);
+	json_done(w);
+	free(w);
+}
+
+int cmd_env(int argc, char **argv)
+{
+	cli_common cc;
+	argc = cli_common_begin(&cc, "env", argc, argv);
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r = cli_common_option(&cc, c, optarg);
+		if (r < 0)
+			return cli_common_end(&cc), EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (c == 'h')
+			return fputs(env_help, stdout), cli_common_end(&cc), 0;
+		return cli_common_end(&cc), cli_usage_error("env", "unknown option '%s'", argv[optind - 1]);
+	}
+	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc)
+		return cli_common_end(&cc), rc ? rc : cli_usage_error("env", "one TARGET please");
+	vm_map_options mo = { .no_stats = true };
+	vm_target *t;
+	vm_map *m;
+	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
+		return cli_common_end(&cc), rc;
+	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	vm_env e;
+	vm_env_read(m, t, s, &e);
+	if (cc.json)
+		json(m, t, s, &e);
+	else
+		text(m, t, s, &e);
+	fflush(stdout);
+	cli_print_warnings(m);
+	vm_env_free(&e);
+	vm_symbolizer_free(s);
+	vm_map_free(m);
+	vm_target_close(t);
+	cli_common_end(&cc);
+	return 0;
+}

@@ -1,0 +1,146 @@
+#include "vmatlas/env.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define MAX_STRINGS (1u << 20)
+#define MAX_STRING (128u << 10)
+
+/* a NUL-terminated string from the target, bounded */
+static char *read_string(vm_target *t, uint64_t addr)
+{
+	size_t cap = 256, len = 0;
+	char *s = xmalloc(cap);
+	while (len < MAX_STRING) {
+		/* stay inside a page so a read never fails on the next one */
+		size_t want = 256 - (size_t)((addr + len) % 256);
+		if (len + want + 1 > cap) {
+			cap = (len + want + 1) * 2;
+			s = xrealloc(s, cap);
+		}
+		ssize_t n = vm_read(t, addr + len, s + len, want);
+		if (n <= 0)
+			break;
+		char *nul = memchr(s + len, 0, (size_t)n);
+		if (nul) {
+			len = (size_t)(nul - s);
+			break;
+		}
+		len += (size_t)n;
+	}
+	s[len] = 0;
+	return s;
+}
+
+/* NUL-separated strings in [start, end) */
+static void split(vm_target *t, uint64_t start, uint64_t end, vm_string **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!start || end <= start || end - start > (64u << 20))
+		return;
+	size_t len = (size_t)(end - start), cap = 0;
+	char *buf = xmalloc(len + 1);
+	ssize_t got = vm_read(t, start, buf, len);
+	if (got <= 0) {
+		free(buf);
+		return;
+	}
+	buf[got] = 0;
+	for (size_t i = 0; i < (size_t)got && *n < MAX_STRINGS;) {
+		size_t l = strnlen(buf + i, (size_t)got - i);
+		vm_string *v = ARRAY_PUSH(*out, *n, cap);
+		v->addr = start + i;
+		v->value = xstrndup(buf + i, l);
+		i += l + 1;
+	}
+	free(buf);
+}
+
+static void read_live(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *e)
+{
+	size_t w = m->info.bits == 32 ? 4 : 8;
+	uint64_t var = 0, arr = 0;
+	/* glibc: environ is a weak alias of __environ */
+	if (!vm_symbol_lookup(s, NULL, "__environ", &var) && !vm_symbol_lookup(s, NULL, "environ", &var)) {
+		e->live_note = "no environ variable (no symbol for it)";
+		return;
+	}
+	e->environ_var = var;
+	if (vm_read_full(t, var, &arr, w) < 0) {
+		e->live_note = "the environ variable is unreadable";
+		return;
+	}
+	e->environ_array = arr;
+	size_t cap = 0;
+	e->live_valid = true;
+	for (size_t i = 0; arr && i < MAX_STRINGS; i++) {
+		uint64_t p = 0;
+		if (vm_read_full(t, arr + i * w, &p, w) < 0) {
+			e->live_note = "the environ array is cut short by unreadable memory";
+			break;
+		}
+		if (!p)
+			break;
+		vm_string *v = ARRAY_PUSH(e->live, e->nlive, cap);
+		v->addr = p;
+		v->value = read_string(t, p);
+	}
+}
+
+int vm_env_read(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *out)
+{
+	memset(out, 0, sizeof *out);
+	const vm_target_info *in = &m->info;
+	split(t, in->arg_start, in->arg_end, &out->argv, &out->nargv);
+	split(t, in->env_start, in->env_end, &out->initial, &out->ninitial);
+	read_live(m, t, s, out);
+	if (t->ops->auxv)
+		t->ops->auxv(t, &out->auxv, &out->nauxv);
+	return 0;
+}
+
+static void free_strings(vm_string *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].value);
+	free(v);
+}
+
+void vm_env_free(vm_env *e)
+{
+	free_strings(e->argv, e->nargv);
+	free_strings(e->initial, e->ninitial);
+	free_strings(e->live, e->nlive);
+	free(e->auxv);
+	memset(e, 0, sizeof *e);
+}
+
+static const char *const auxv_names[] = {
+	[0] = "AT_NULL",	  [1] = "AT_IGNORE",	     [2] = "AT_EXECFD",
+	[3] = "AT_PHDR",	  [4] = "AT_PHENT",	     [5] = "AT_PHNUM",
+	[6] = "AT_PAGESZ",	  [7] = "AT_BASE",	     [8] = "AT_FLAGS",
+	[9] = "AT_ENTRY",	  [10] = "AT_NOTELF",	     [11] = "AT_UID",
+	[12] = "AT_EUID",	  [13] = "AT_GID",	     [14] = "AT_EGID",
+	[15] = "AT_PLATFORM",	  [16] = "AT_HWCAP",	     [17] = "AT_CLKTCK",
+	[18] = "AT_FPUCW",	  [19] = "AT_DCACHEBSIZE",   [20] = "AT_ICACHEBSIZE",
+	[21] = "AT_UCACHEBSIZE",  [22] = "AT_IGNOREPPC",     [23] = "AT_SECURE",
+	[24] = "AT_BASE_PLATFORM", [25] = "AT_RANDOM",	     [26] = "AT_HWCAP2",
+	[27] = "AT_RSEQ_FEATURE_SIZE", [28] = "AT_RSEQ_ALIGN", [29] = "AT_HWCAP3",
+	[30] = "AT_HWCAP4",	  [31] = "AT_EXECFN",	     [32] = "AT_SYSINFO",
+	[33] = "AT_SYSINFO_EHDR", [51] = "AT_MINSIGSTKSZ",
+};
+
+const char *vm_auxv_name(uint64_t type)
+{
+	if (type < ARRAY_LEN(auxv_names))
+		return auxv_names[type];
+	return NULL;
+}
+
+bool vm_auxv_is_string(uint64_t type)
+{
+	return type == 15 || type == 24 || type == 31;
+}
