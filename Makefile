@@ -20,11 +20,12 @@ LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
                               src/target/linux/*.c src/annotate/*.c src/symbols/*.c \
-                              src/threads/*.c src/process/*.c))
+                              src/threads/*.c src/process/*.c src/heap/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
+            $(BUILD)/fixtures/heapfix32 \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini
 

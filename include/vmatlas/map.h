@@ -60,6 +60,9 @@ void vm_map_warn(vm_map *m, const char *fmt, ...) __attribute__((format(printf, 
 vm_content *vm_region_add_content(vm_region *r, vm_content_kind kind, uint64_t addr,
 				  uint64_t size, const char *name, const char *detail);
 
+/* keep a region's contents in address order after adding to them */
+void vm_region_sort_contents(vm_region *r);
+
 /* one row per usage, plus the total of every non-free row */
 typedef struct vm_summary_row {
 	uint64_t size, committed, rss, private_bytes, shared_bytes, swap;

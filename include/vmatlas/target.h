@@ -51,6 +51,9 @@ struct vm_target_ops {
 		     vm_page_run **runs, size_t *nruns, vm_page_counts *counts);
 	/* optional: the auxiliary vector; caller frees *out */
 	int (*auxv)(vm_target *t, vm_auxv **out, size_t *n);
+	/* optional: for each address, whether its page is in memory or swap
+	 * (1), not (0), or unknown (-1); cheap, no page is touched */
+	void (*pages_present)(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out);
 	/* optional: open the file backing a region (the mapped inode itself
 	 * when the OS can give it); -1 when it cannot */
 	int (*open_backing)(vm_target *t, const vm_region *r);

@@ -13,5 +13,6 @@
 #include "symbols.h"
 #include "threads.h"
 #include "env.h"
+#include "heap.h"
 
 #endif

@@ -50,15 +50,10 @@ static bool maybe_written(map_builder *b, const vm_region *r, uint64_t at)
 	if (r->stats.valid && r->stats.rss + r->stats.swap == 0)
 		return false;
 	vm_target *t = b->t;
-	if (!t->ops->pages)
-		return true;
-	vm_page_run *runs = NULL;
-	size_t n = 0;
-	vm_page_counts c;
-	if (t->ops->pages(t, at - at % b->m->info.page_size, 1, &runs, &n, &c) < 0)
-		return true;
-	free(runs);
-	return c.present + c.swapped > 0;
+	int8_t present = -1;
+	if (t->ops->pages_present)
+		t->ops->pages_present(t, &at, 1, &present);
+	return present != 0;
 }
 
 static void brk_heap(map_builder *b)

@@ -23,6 +23,7 @@ int cmd_sym(int argc, char **argv);
 int cmd_exports(int argc, char **argv);
 int cmd_threads(int argc, char **argv);
 int cmd_env(int argc, char **argv);
+int cmd_heap(int argc, char **argv);
 
 /* "vmatlas: <msg>" on stderr, returns status */
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

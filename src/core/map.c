@@ -272,12 +272,16 @@ static int cmp_content(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
+void vm_region_sort_contents(vm_region *r)
+{
+	if (r->ncontents > 1)
+		qsort(r->contents, r->ncontents, sizeof(vm_content), cmp_content);
+}
+
 static void sort_contents(vm_map *m)
 {
 	for (size_t i = 0; i < m->nregions; i++)
-		if (m->regions[i].ncontents > 1)
-			qsort(m->regions[i].contents, m->regions[i].ncontents, sizeof(vm_content),
-			      cmp_content);
+		vm_region_sort_contents(&m->regions[i]);
 }
 
 const vm_module *vm_map_module_at(const vm_map *m, uint64_t addr)

@@ -346,6 +346,19 @@ bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, ui
 	return false;
 }
 
+bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off)
+{
+	sym_table *t = table_of(s, mod);
+	if (!t)
+		return false;
+	for (size_t k = 0; k < t->ntls; k++)
+		if (strcmp(t->names + t->tls[k].name, name) == 0) {
+			*off = t->tls[k].addr;
+			return true;
+		}
+	return false;
+}
+
 size_t vm_exports(vm_symbolizer *s, const vm_export **out)
 {
 	if (!s->exports_built) {

@@ -35,12 +35,13 @@ void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
 	for (size_t i = 0; i < st->n; i++) {
 		const elf_sym *s = &st->syms[i];
 		if (s->shndx == SHN_UNDEF || s->shndx == SHN_ABS || s->type == STT_SECTION ||
-		    s->type == STT_FILE || s->type == STT_TLS)
+		    s->type == STT_FILE)
 			continue;
 		const char *name = elf_sym_name(st, s);
 		if (!name[0] || name[0] == '$') /* ARM/AArch64 mapping symbols */
 			continue;
-		sym_entry *e = ARRAY_PUSH(t->e, t->n, t->cap);
+		sym_entry *e = s->type == STT_TLS ? ARRAY_PUSH(t->tls, t->ntls, t->tcap)
+						  : ARRAY_PUSH(t->e, t->n, t->cap);
 		e->addr = s->value;
 		e->size = s->size;
 		e->type = s->type;
@@ -159,6 +160,7 @@ void symtab_free(sym_table *t)
 	if (!t)
 		return;
 	free(t->e);
+	free(t->tls);
 	free(t->names);
 	free(t->sources);
 	lines_close(t->lines);

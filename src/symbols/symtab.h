@@ -21,6 +21,9 @@ struct line_index;
 typedef struct sym_table {
 	sym_entry *e;
 	size_t n, cap;
+	sym_entry *tls;      /* thread-local symbols: addr is the offset in
+				the module's TLS block */
+	size_t ntls, tcap;
 	char *names;
 	size_t nlen, ncap;
 	uint8_t build_id[64];

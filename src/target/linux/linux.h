@@ -17,6 +17,7 @@ typedef struct lx_proc {
 	bool entry_held;    /* spawned and still stopped at its entry point */
 	bool frozen;        /* every thread held by freeze() */
 	int mem_fd;         /* /proc/PID/mem, opened lazily (-1) */
+	int pagemap_fd;     /* /proc/PID/pagemap, opened lazily (-1) */
 	vm_target_info info;
 	bool have_info;
 	pid_t *frozen_tids;

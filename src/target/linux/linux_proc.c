@@ -492,6 +492,24 @@ static int lx_pages_op(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run
 	return lx_pages(p->pid, addr, npages, pg, runs, nruns, counts);
 }
 
+static void lx_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out)
+{
+	lx_proc *p = LX(t);
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (p->pagemap_fd < 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/pagemap", (int)p->pid);
+		p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e, off = addrs[i] / pg * 8;
+		out[i] = -1;
+		if (p->pagemap_fd >= 0 && off <= (uint64_t)INT64_MAX &&
+		    pread(p->pagemap_fd, &e, 8, (off_t)off) == 8)
+			out[i] = (e >> 62) != 0; /* present or swapped */
+	}
+}
+
 static int lx_open_backing(vm_target *t, const vm_region *r)
 {
 	lx_proc *p = LX(t);
@@ -641,6 +659,8 @@ static void lx_close(vm_target *t)
 	}
 	if (p->mem_fd >= 0)
 		close(p->mem_fd);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
 	free(p->info.name);
 	free(p->info.exe);
 	free(p->info.cwd);
@@ -656,6 +676,7 @@ static const struct vm_target_ops lx_ops = {
 	.threads = lx_threads,
 	.pages = lx_pages_op,
 	.auxv = lx_auxv,
+	.pages_present = lx_pages_present,
 	.open_backing = lx_open_backing,
 	.freeze = lx_freeze,
 	.thaw = lx_thaw,
@@ -698,5 +719,6 @@ vm_target *lx_open(pid_t pid, bool self)
 	p->pid = pid;
 	p->self = self;
 	p->mem_fd = -1;
+	p->pagemap_fd = -1;
 	return &p->base;
 }

@@ -1,0 +1,124 @@
+"""vmatlas heap on known malloc/free patterns (where glibc's rules fix
+every chunk's list), with and without libc's symbols, on 64- and 32-bit
+programs, with damaged heaps, and beside another allocator."""
+import json
+import os
+import subprocess
+import tempfile
+
+from lib import FIXTURES, fixture, no_sanitizer_reports, run, run_json
+
+
+def chunks_by_addr(doc):
+    return {int(c["addr"], 16): c for h in doc["heaps"] for c in h.get("chunks", [])}
+
+
+def check_patterns(name, env=None):
+    with fixture(name=name) as (p, t):
+        r = subprocess.run([os.path.join(os.path.dirname(FIXTURES), "vmatlas"), "heap", str(t["pid"]),
+                            "--blocks", "--json"], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+    chunks = chunks_by_addr(doc)
+    for b in t["blocks"]:
+        c = chunks.get(b["chunk"])
+        assert c, (name, hex(b["chunk"]))
+        assert c["size"] == b["size"], (c, b)
+        if b["free"]:
+            assert c["state"] == "free" and c["bin"] == b["bin"], (name, c, b)
+        else:
+            assert c["state"] == "used" and c["bin"] is None, (name, c, b)
+            assert c["usable"] >= 8 and int(c["user"], 16) == b["user"]
+    assert len(doc["arenas"]) == 3 and doc["arenas"][0]["main"]
+    main = doc["arenas"][0]["bins"]
+    assert (main["tcache"]["count"], main["fastbin"]["count"], main["unsorted"]["count"],
+            main["small"]["count"], main["large"]["count"]) == (14, 1, 1, 1, 1)
+    for i, a in enumerate(doc["arenas"]):
+        segs = [h for h in doc["heaps"] if h["id"] == i]
+        used = sum(c["size"] for h in segs for c in h["chunks"] if c["state"] == "used")
+        free = sum(c["size"] for h in segs for c in h["chunks"] if c["state"] == "free")
+        assert (a["in_use"], a["free"]) == (used, free)
+        top = [c for h in segs for c in h["chunks"] if c["state"] == "top"]
+        assert len(top) == 1 and int(top[0]["addr"], 16) == int(a["top"], 16)
+    # the chunks tile each heap: no gaps, no overlaps
+    for h in doc["heaps"]:
+        if h["kind"] == "mmapped":
+            continue
+        cs = sorted((int(c["addr"], 16), c["size"]) for c in h["chunks"])
+        for (a1, s1), (a2, _) in zip(cs, cs[1:]):
+            assert a1 + s1 == a2
+    assert doc["problems"] == []
+    return doc
+
+
+def test_bins_follow_glibc_rules():
+    doc = check_patterns("heapfix")
+    assert doc["main_arena_source"] == "symbol" and doc["tcache_source"] == "thread_db"
+    assert doc["version"]
+
+
+def test_without_libc_symbols():
+    with tempfile.TemporaryDirectory() as d:
+        doc = check_patterns("heapfix", env=dict(os.environ, VMATLAS_DEBUG_DIR=d))
+    assert doc["main_arena_source"] == "scan" and doc["tcache_source"] == "scan"
+
+
+def test_32bit():
+    doc = check_patterns("heapfix32")
+    assert doc["main_arena_source"] == "scan"  # no 32-bit libc debug symbols
+
+
+def test_damaged_heaps():
+    expect = {"size": "bad chunk size 0x3", "loop": "fastbin 0: the list loops",
+              "bk": "bin 1: corrupted double-linked list"}
+    for mode, what in expect.items():
+        with fixture("--corrupt", mode, name="heapfix") as (p, t):
+            r = run(["heap", str(t["pid"]), "--json", "--blocks"], timeout=30)
+            text = run(["heap", str(t["pid"])], timeout=30)
+            m = run(["map", str(t["pid"]), "--json"], timeout=30)
+        for x in (r, text, m):
+            no_sanitizer_reports(x.stderr)
+            assert x.returncode == 0, x.stderr
+        doc = json.loads(r.stdout)
+        probs = [x["what"] for x in doc["problems"]]
+        assert any(what in p for p in probs), (mode, probs)
+        assert "Problems" in text.stdout
+        if mode == "size":
+            assert any(h["cut_short"] for h in doc["heaps"])
+            assert int(doc["problems"][0]["addr"], 16) == t["victim"]
+
+
+def test_map_carries_arenas():
+    with fixture(name="heapfix") as (p, t):
+        doc = run_json(["map", str(t["pid"])])
+        heap = run_json(["heap", str(t["pid"])])
+    found = {}
+    for a in doc["allocations"]:
+        for r in a["regions"]:
+            for c in r["contents"]:
+                if c["kind"] == "heap" and c["name"].startswith("malloc arena"):
+                    found[c["name"]] = c
+    assert set(found) == {"malloc arena 0", "malloc arena 1", "malloc arena 2"}
+    a0 = heap["arenas"][0]
+    assert f"{a0['in_use_chunks']} chunks in use ({a0['in_use']} bytes)" in found["malloc arena 0"]["detail"]
+
+
+def test_options_and_other_allocators():
+    with fixture(name="heapfix") as (p, t):
+        one = run_json(["heap", str(t["pid"]), "--arena", "1"])
+        bad = run(["heap", str(t["pid"]), "--arena", "9"])
+    assert len(one["arenas"]) == 1 and one["arenas"][0]["id"] == 1
+    assert all(h["id"] == 1 for h in one["heaps"]) and "chunks" not in one["heaps"][0]
+    assert bad.returncode == 1 and "no arena 9" in bad.stderr
+    je = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+    if not os.path.exists(je):
+        return
+    q = subprocess.Popen(["sleep", "30"], env=dict(os.environ, LD_PRELOAD=je))
+    try:
+        import time
+        time.sleep(0.2)
+        r = run(["heap", str(q.pid)])
+    finally:
+        q.kill()
+        q.wait()
+    assert r.returncode == 1 and "libjemalloc.so.2, not glibc malloc" in r.stderr, r.stderr
