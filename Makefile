@@ -20,10 +20,11 @@ LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
                               src/target/linux/*.c src/annotate/*.c src/symbols/*.c \
-                              src/threads/*.c src/process/*.c src/heap/*.c))
+                              src/threads/*.c src/process/*.c src/heap/*.c src/ops/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
+            $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
             $(BUILD)/fixtures/heapfix32 \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
@@ -71,6 +72,11 @@ $(BUILD)/fixtures/%32: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC -m32 $<")
 	$(Q)$(CC) -m32 -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+$(BUILD)/fixtures/%: tests/fixtures/%.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror $< -o $@
 
 # a statically linked program
 $(BUILD)/fixtures/%-static: tests/fixtures/%.c

@@ -7,7 +7,7 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libdw-dev libelf-dev liblzma-dev"
-test_pkgs="python3 util-linux procps binutils gcc-multilib xz-utils elfutils libc6-dbg libjemalloc2"
+test_pkgs="g++ python3 util-linux procps binutils gcc-multilib xz-utils elfutils libc6-dbg libjemalloc2"
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
 case "${1:-build}" in

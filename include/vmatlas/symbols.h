@@ -45,6 +45,10 @@ const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod);
  * module order, global symbols before local ones) */
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr);
 
+/* a demangled C++ name (a symbol, or a type as typeinfo keeps it:
+ * "N6shapes6CircleE"), malloc'd; NULL if it cannot be */
+char *vm_demangle(const char *mangled);
+
 /* a thread-local symbol's offset in its module's TLS block */
 bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off);
 

@@ -1,0 +1,249 @@
+/* vmatlas whatis: everything known about an address. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/format.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "vmatlas/expr.h"
+#include "vmatlas/whatis.h"
+
+static const char whatis_help[] =
+	"usage: vmatlas whatis [OPTIONS] TARGET ADDR...\n"
+	"\n"
+	"Everything vmatlas knows about each address: the region and allocation\n"
+	"it is in, its module, section and symbol, the heap chunk holding it and\n"
+	"whether that chunk is free, the thread stack it is on, the system data\n"
+	"it belongs to, and for a C++ object with virtual functions its class\n"
+	"(from the vtable's typeinfo). ADDR is an expression, as for view.\n"
+	"\n"
+	"Options:\n"
+	CLI_COMMON_HELP;
+
+static const struct option opts[] = {
+	CLI_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static void text(const vm_map *m, const vm_whatis *w)
+{
+	int aw = m->info.bits == 32 ? 8 : 16;
+	size_t ws = m->info.bits == 32 ? 4 : 8;
+	char sym[512], sz[16], prot[5];
+	printf("%0*llx\n", aw, (unsigned long long)w->addr);
+	if (!w->region) {
+		printf("  outside the address space\n\n");
+		return;
+	}
+	const vm_region *r = w->region;
+	if (r->state == VM_STATE_FREE) {
+		printf("  in a free gap %0*llx-%0*llx: nothing is mapped there\n\n", aw,
+		       (unsigned long long)r->base, aw, (unsigned long long)(r->base + r->size));
+		return;
+	}
+	vm_prot_string(r->prot, prot);
+	printf("  region      %0*llx-%0*llx %s %s %s, +0x%llx%s%s\n", aw, (unsigned long long)r->base, aw,
+	       (unsigned long long)(r->base + r->size), vm_state_name(r->state), prot, vm_type_name(r->type),
+	       (unsigned long long)(w->addr - r->base), r->path ? "  " : "", r->path ? r->path : "");
+	if (w->alloc)
+		printf("  allocation  %0*llx (%s) %s%s%s\n", aw, (unsigned long long)w->alloc->base,
+		       fmt_size(w->alloc->size, sz, sizeof sz), vm_usage_name(w->alloc->usage),
+		       w->alloc->details ? ": " : "", w->alloc->details ? w->alloc->details : "");
+	if (w->sym.module) {
+		vm_symbol_format(&w->sym, w->addr, sym, sizeof sym);
+		printf("  symbol      %s\n", sym);
+	}
+	for (size_t i = 0; i < w->nitems; i++) {
+		const vm_content *c = w->items[i];
+		if (c->kind == VM_CK_STACK && w->stack_of)
+			continue; /* said below */
+		printf("  %-11s %s", vm_content_kind_name(c->kind), c->name);
+		if (c->size)
+			printf(" (%0*llx, %s), +0x%llx", aw, (unsigned long long)c->addr,
+			       fmt_size(c->size, sz, sizeof sz), (unsigned long long)(w->addr - c->addr));
+		if (c->detail)
+			printf("  %s", c->detail);
+		putchar('\n');
+	}
+	if (w->chunk) {
+		const vm_chunk *ch = w->chunk;
+		uint64_t user = ch->addr + 2 * ws;
+		printf("  heap chunk  %0*llx (%s), %s", aw, (unsigned long long)ch->addr,
+		       fmt_size(ch->size, sz, sizeof sz),
+		       ch->state == VM_CHUNK_FREE ? "FREE" : ch->state == VM_CHUNK_TOP ? "the top chunk (not allocated)" : "in use");
+		if (ch->state == VM_CHUNK_FREE)
+			printf(" (in the %s)", vm_bin_name(ch->bin));
+		if (w->addr >= user)
+			printf(", +0x%llx into the block at %0*llx", (unsigned long long)(w->addr - user), aw,
+			       (unsigned long long)user);
+		else
+			printf(", in the chunk header");
+		if (w->chunk_mmapped)
+			printf(", mmapped");
+		else if (w->chunk_arena >= 0)
+			printf(", arena %d", w->chunk_arena);
+		putchar('\n');
+	}
+	if (w->stack_of)
+		printf("  stack       of thread %lld (%s), %s\n", (long long)w->stack_of->tid,
+		       w->stack_of->name ? w->stack_of->name : "?",
+		       w->in_use_stack ? "in use (at or above sp)" : "below sp: not in use now");
+	if (w->class_name)
+		printf("  object      of class %s at %0*llx (vtable %0*llx)\n", w->class_name, aw,
+		       (unsigned long long)w->object, aw, (unsigned long long)w->vtable);
+	putchar('\n');
+}
+
+static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
+{
+	size_t ws = m->info.bits == 32 ? 4 : 8;
+	char sym[512], prot[5];
+	json_obj_begin(jw);
+	json_kaddr(jw, "addr", w->addr);
+	json_key(jw, "region");
+	if (w->region && w->region->state != VM_STATE_FREE) {
+		const vm_region *r = w->region;
+		vm_prot_string(r->prot, prot);
+		json_obj_begin(jw);
+		json_kaddr(jw, "base", r->base);
+		json_ku64(jw, "size", r->size);
+		json_kstr(jw, "state", vm_state_name(r->state));
+		json_kstr(jw, "prot", prot);
+		json_kstr(jw, "type", vm_type_name(r->type));
+		json_kstr(jw, "usage", vm_usage_name(r->usage));
+		json_kstr(jw, "path", r->path);
+		json_obj_end(jw);
+	} else {
+		json_null(jw);
+	}
+	json_kbool(jw, "free_gap", w->region && w->region->state == VM_STATE_FREE);
+	json_key(jw, "allocation");
+	if (w->alloc && w->region->state != VM_STATE_FREE) {
+		json_obj_begin(jw);
+		json_kaddr(jw, "base", w->alloc->base);
+		json_ku64(jw, "size", w->alloc->size);
+		json_kstr(jw, "usage", vm_usage_name(w->alloc->usage));
+		json_kstr(jw, "details", w->alloc->details);
+		json_obj_end(jw);
+	} else {
+		json_null(jw);
+	}
+	json_kstr(jw, "module", w->sym.module ? w->sym.module->name : NULL);
+	if (w->sym.module) {
+		vm_symbol_format(&w->sym, w->addr, sym, sizeof sym);
+		json_kstr(jw, "symbol", sym);
+	}
+	json_key(jw, "contents");
+	json_arr_begin(jw);
+	for (size_t i = 0; i < w->nitems; i++) {
+		const vm_content *c = w->items[i];
+		json_obj_begin(jw);
+		json_kstr(jw, "kind", vm_content_kind_name(c->kind));
+		json_kstr(jw, "name", c->name);
+		json_kaddr(jw, "addr", c->addr);
+		json_ku64(jw, "size", c->size);
+		if (c->detail)
+			json_kstr(jw, "detail", c->detail);
+		json_obj_end(jw);
+	}
+	json_arr_end(jw);
+	json_key(jw, "heap");
+	if (w->chunk) {
+		json_obj_begin(jw);
+		json_kaddr(jw, "chunk", w->chunk->addr);
+		json_kaddr(jw, "user", w->chunk->addr + 2 * ws);
+		json_ku64(jw, "size", w->chunk->size);
+		json_kstr(jw, "state", w->chunk->state == VM_CHUNK_USED ? "used" : w->chunk->state == VM_CHUNK_TOP ? "top" : "free");
+		json_kstr(jw, "bin", vm_bin_name(w->chunk->bin));
+		json_ki64(jw, "arena", w->chunk_arena);
+		json_kbool(jw, "mmapped", w->chunk_mmapped);
+		json_obj_end(jw);
+	} else {
+		json_null(jw);
+	}
+	json_key(jw, "thread");
+	if (w->stack_of) {
+		json_obj_begin(jw);
+		json_ki64(jw, "tid", w->stack_of->tid);
+		json_kstr(jw, "name", w->stack_of->name);
+		json_kbool(jw, "in_use", w->in_use_stack);
+		json_obj_end(jw);
+	} else {
+		json_null(jw);
+	}
+	json_key(jw, "object");
+	if (w->class_name) {
+		json_obj_begin(jw);
+		json_kstr(jw, "class", w->class_name);
+		json_kaddr(jw, "addr", w->object);
+		json_kaddr(jw, "vtable", w->vtable);
+		json_obj_end(jw);
+	} else {
+		json_null(jw);
+	}
+	json_obj_end(jw);
+}
+
+int cmd_whatis(int argc, char **argv)
+{
+	cli_common cc;
+	argc = cli_common_begin(&cc, "whatis", argc, argv);
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r = cli_common_option(&cc, c, optarg);
+		if (r < 0)
+			return cli_common_end(&cc), EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (c == 'h')
+			return fputs(whatis_help, stdout), cli_common_end(&cc), 0;
+		return cli_common_end(&cc), cli_usage_error("whatis", "unknown option '%s'", argv[optind - 1]);
+	}
+	if ((rc = cli_common_target(&cc, argc, argv)))
+		return cli_common_end(&cc), rc;
+	if (optind >= argc)
+		return cli_common_end(&cc), cli_usage_error("whatis", "no ADDR given");
+	vm_map_options mo = { .no_stats = true };
+	vm_target *t;
+	vm_map *m;
+	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
+		return cli_common_end(&cc), rc;
+	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	vm_expr_ctx ec = { m, t, s };
+	size_t n = (size_t)(argc - optind);
+	uint64_t *addrs = xcalloc(n, sizeof *addrs);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (vm_expr_eval(&ec, argv[optind + (int)i], &addrs[i]) < 0)
+			rc = cli_error(EXIT_USAGE, "whatis: %s", vm_error());
+	if (!rc) {
+		vm_heap_report hr;
+		vm_heap_walk(m, t, s, VM_HEAP_CHUNKS, &hr);
+		json_writer *jw = NULL;
+		if (cc.json) {
+			jw = xmalloc(sizeof *jw);
+			json_init(jw, stdout, true);
+			json_arr_begin(jw);
+		}
+		for (size_t i = 0; i < n; i++) {
+			vm_whatis w;
+			vm_whatis_query(m, t, s, &hr, addrs[i], &w);
+			jw ? json(jw, m, &w) : text(m, &w);
+			vm_whatis_free(&w);
+		}
+		if (jw) {
+			json_arr_end(jw);
+			json_done(jw);
+			free(jw);
+		}
+		vm_heap_report_free(&hr);
+	}
+	fflush(stdout);
+	free(addrs);
+	vm_symbolizer_free(s);
+	vm_map_free(m);
+	vm_target_close(t);
+	cli_common_end(&cc);
+	return rc;
+}

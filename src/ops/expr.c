@@ -1,0 +1,199 @@
+/* A recursive-descent evaluator for address expressions (see expr.h). */
+#include "vmatlas/expr.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "vmatlas/error.h"
+
+#define MAX_DEPTH 64
+
+typedef struct parser {
+	const vm_expr_ctx *c;
+	const char *text, *p;
+	int depth;
+	bool failed;
+} parser;
+
+static uint64_t expr(parser *ps);
+
+static void fail(parser *ps, const char *what)
+{
+	if (!ps->failed)
+		vm_seterr("bad expression '%s' at column %d: %s", ps->text, (int)(ps->p - ps->text) + 1, what);
+	ps->failed = true;
+}
+
+static void skip(parser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t')
+		ps->p++;
+}
+
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '-' || c == '+';
+}
+
+static const vm_thread *thread_of(parser *ps, int64_t tid)
+{
+	const vm_map *m = ps->c->m;
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (tid ? m->threads[i].tid == tid : m->threads[i].is_main)
+			return &m->threads[i];
+	return tid || !m->nthreads ? NULL : &m->threads[0];
+}
+
+static bool reg_value(const vm_thread *th, const char *name, uint64_t *v)
+{
+	for (size_t i = 0; i < th->nregs; i++)
+		if (strcmp(th->regs[i].name, name) == 0) {
+			*v = th->regs[i].value;
+			return true;
+		}
+	if (th->sp_valid && (!strcmp(name, "sp") || !strcmp(name, "pc"))) {
+		*v = name[0] == 's' ? th->sp : th->pc;
+		return true;
+	}
+	return false;
+}
+
+static bool symbol_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '@';
+}
+
+/* a name: module!symbol, symbol, register@tid or register. A module name
+ * may hold '-' and '+' (ld-linux-x86-64.so.2!_r_debug); elsewhere they
+ * are operators. */
+static uint64_t name(parser *ps)
+{
+	const char *q = ps->p;
+	while (*q && (ident_char(*q) || *q == '@'))
+		q++;
+	char *module = NULL;
+	if (*q == '!') {
+		module = xstrndup(ps->p, (size_t)(q - ps->p));
+		ps->p = q + 1;
+	}
+	const char *start = ps->p;
+	while (symbol_char(*ps->p))
+		ps->p++;
+	char *tok = xstrndup(start, (size_t)(ps->p - start));
+	uint64_t v = 0;
+	char *at = strchr(tok, '@');
+	if (module) {
+		if (!*tok || !vm_symbol_lookup(ps->c->s, module, tok, &v)) {
+			vm_seterr("no symbol '%s!%s'", module, tok);
+			ps->failed = true;
+		}
+	} else if (at && at[1] && isdigit((unsigned char)at[1])) {
+		*at = 0;
+		uint64_t tid;
+		const vm_thread *th = parse_u64(at + 1, &tid) ? thread_of(ps, (int64_t)tid) : NULL;
+		if (!th) {
+			vm_seterr("no thread %s", at + 1);
+			ps->failed = true;
+		} else if (!reg_value(th, tok, &v)) {
+			vm_seterr("thread %s has no register '%s' (or it could not be read)", at + 1, tok);
+			ps->failed = true;
+		}
+	} else {
+		const vm_thread *th = thread_of(ps, 0);
+		if (!(th && reg_value(th, tok, &v)) && !vm_symbol_lookup(ps->c->s, NULL, tok, &v)) {
+			vm_seterr("no symbol or register '%s'", tok);
+			ps->failed = true;
+		}
+	}
+	free(tok);
+	free(module);
+	return v;
+}
+
+static uint64_t factor(parser *ps)
+{
+	skip(ps);
+	if (ps->failed)
+		return 0;
+	if (++ps->depth > MAX_DEPTH) {
+		fail(ps, "nested too deeply");
+		return 0;
+	}
+	uint64_t v = 0;
+	char c = *ps->p;
+	if (c == '(' || c == '[') {
+		ps->p++;
+		v = expr(ps);
+		skip(ps);
+		char want = c == '(' ? ')' : ']';
+		if (*ps->p != want) {
+			fail(ps, c == '(' ? "')' expected" : "']' expected");
+		} else {
+			ps->p++;
+			if (c == '[' && !ps->failed) {
+				size_t w = ps->c->m->info.bits == 32 ? 4 : 8;
+				uint64_t word = 0;
+				if (vm_read_full(ps->c->t, v, &word, w) < 0) {
+					vm_seterr("cannot dereference 0x%llx: unreadable", (unsigned long long)v);
+					ps->failed = true;
+				}
+				v = word;
+			}
+		}
+	} else if (isdigit((unsigned char)c)) {
+		const char *start = ps->p;
+		while (isalnum((unsigned char)*ps->p))
+			ps->p++;
+		char *tok = xstrndup(start, (size_t)(ps->p - start));
+		if (!parse_u64(tok, &v))
+			fail(ps, "not a number");
+		free(tok);
+	} else if (ident_char(c) && c != '-' && c != '+') {
+		v = name(ps);
+	} else {
+		fail(ps, c ? "a number, name, '(' or '[' expected" : "unexpected end");
+	}
+	ps->depth--;
+	return v;
+}
+
+static uint64_t term(parser *ps)
+{
+	uint64_t v = factor(ps);
+	for (;;) {
+		skip(ps);
+		if (ps->failed || *ps->p != '*')
+			return v;
+		ps->p++;
+		v *= factor(ps);
+	}
+}
+
+static uint64_t expr(parser *ps)
+{
+	uint64_t v = term(ps);
+	for (;;) {
+		skip(ps);
+		char op = *ps->p;
+		if (ps->failed || (op != '+' && op != '-'))
+			return v;
+		ps->p++;
+		uint64_t r = term(ps);
+		v = op == '+' ? v + r : v - r; /* address arithmetic wraps */
+	}
+}
+
+int vm_expr_eval(const vm_expr_ctx *c, const char *text, uint64_t *out)
+{
+	parser ps = { c, text, text, 0, false };
+	uint64_t v = expr(&ps);
+	skip(&ps);
+	if (!ps.failed && *ps.p)
+		fail(&ps, "unexpected characters");
+	if (ps.failed)
+		return -1;
+	*out = v;
+	return 0;
+}

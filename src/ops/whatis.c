@@ -1,0 +1,105 @@
+#include "vmatlas/whatis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+static const vm_chunk *find_chunk(const vm_heap_report *h, uint64_t addr, int *arena, bool *mm)
+{
+	for (size_t i = 0; h && i < h->nsegs; i++) {
+		const vm_heap_seg *g = &h->segs[i];
+		if (!range_contains(g->base, g->size, addr) && strcmp(g->kind, "mmapped"))
+			continue;
+		size_t lo = 0, hi = g->nchunks;
+		while (lo < hi) { /* the last chunk starting at or below addr */
+			size_t mid = lo + (hi - lo) / 2;
+			if (g->chunks[mid].addr <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo && range_contains(g->chunks[lo - 1].addr, g->chunks[lo - 1].size, addr)) {
+			*arena = g->arena;
+			*mm = !strcmp(g->kind, "mmapped");
+			return &g->chunks[lo - 1];
+		}
+	}
+	return NULL;
+}
+
+static bool word_at(vm_target *t, size_t w, uint64_t addr, uint64_t *v)
+{
+	*v = 0;
+	return vm_read_full(t, addr, v, w) == 0;
+}
+
+/* An object with virtual functions starts with a pointer into a vtable;
+ * the word before the vtable's first entry points to its typeinfo, whose
+ * own vtable is one of libstdc++'s __class_type_info family and whose
+ * second word is the type's mangled name. */
+static char *class_of(const vm_map *m, vm_target *t, vm_symbolizer *s, uint64_t obj, uint64_t *vtable)
+{
+	size_t w = m->info.bits == 32 ? 4 : 8;
+	uint64_t vptr, ti, ti_vptr, name_ptr;
+	if (!word_at(t, w, obj, &vptr) || !vm_map_module_at(m, vptr) || !word_at(t, w, vptr - w, &ti) ||
+	    !vm_map_module_at(m, ti) || !word_at(t, w, ti, &ti_vptr) || !word_at(t, w, ti + w, &name_ptr))
+		return NULL;
+	vm_symbol_info si;
+	vm_symbolize(s, ti_vptr, &si);
+	if (!si.symbol || !strstr(si.symbol, "class_type_info"))
+		return NULL;
+	char name[256];
+	ssize_t n = vm_read(t, name_ptr, name, sizeof name - 1);
+	if (n <= 0)
+		return NULL;
+	name[n] = 0;
+	if (strnlen(name, (size_t)n) == (size_t)n)
+		return NULL; /* no terminator: not a name */
+	*vtable = vptr;
+	char *d = vm_demangle(name);
+	return d ? d : xstrdup(name);
+}
+
+void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_heap_report *heap,
+		     uint64_t addr, vm_whatis *out)
+{
+	memset(out, 0, sizeof *out);
+	out->addr = addr;
+	out->chunk_arena = -1;
+	out->region = vm_map_region_at(m, addr);
+	if (!out->region)
+		return;
+	out->alloc = vm_map_alloc_of(m, out->region);
+	vm_symbolize(s, addr, &out->sym);
+	size_t cap = 0;
+	for (size_t i = 0; i < out->region->ncontents; i++) {
+		const vm_content *c = &out->region->contents[i];
+		if (range_contains(c->addr, c->size, addr) || (c->size == 0 && c->addr == addr))
+			*ARRAY_PUSH(out->items, out->nitems, cap) = c;
+	}
+	out->chunk = find_chunk(heap, addr, &out->chunk_arena, &out->chunk_mmapped);
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const vm_thread *th = &m->threads[i];
+		if (th->stack_size && range_contains(th->stack_base, th->stack_size, addr)) {
+			out->stack_of = th;
+			out->in_use_stack = th->sp_valid && addr >= th->sp;
+		}
+	}
+	/* a C++ object at the address, or at the start of its heap block */
+	size_t w = m->info.bits == 32 ? 4 : 8;
+	uint64_t cands[2] = { addr, out->chunk ? out->chunk->addr + 2 * w : 0 };
+	for (int k = 0; k < 2 && !out->class_name; k++)
+		if (cands[k] && out->region->state == VM_STATE_COMMIT) {
+			out->class_name = class_of(m, t, s, cands[k], &out->vtable);
+			if (out->class_name)
+				out->object = cands[k];
+		}
+}
+
+void vm_whatis_free(vm_whatis *w)
+{
+	free(w->items);
+	free(w->class_name);
+	memset(w, 0, sizeof *w);
+}
