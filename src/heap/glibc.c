@@ -517,16 +517,50 @@ static vm_heap_seg *new_seg(walker *k, const char *kind, int arena)
 	return s;
 }
 
+/* whether chunk sizes from s lead exactly to top; with `plausible`, a
+ * run of sane sizes that the budget cuts short will do */
+static bool chains_to(walker *k, uint64_t s, uint64_t top, uint64_t *budget, bool plausible)
+{
+	for (uint64_t p = s;; (*budget)--) {
+		if (*budget == 0)
+			return plausible;
+		if (p == top)
+			return true;
+		uint64_t sz;
+		if (p > top || !rdw(k, p + k->L.w, &sz))
+			return false;
+		sz &= ~(uint64_t)7;
+		if (sz < k->L.minsize || sz % k->L.align || sz > top - p)
+			return false;
+		p += sz;
+	}
+	return false;
+}
+
+/* Where malloc's chunks begin in the brk heap: at its start, except in
+ * static programs, where glibc's startup took the first bytes for TLS. */
+static uint64_t first_chunk(walker *k, uint64_t lo, uint64_t top)
+{
+	uint64_t mis = (lo + 2 * k->L.w) % k->L.align; /* chunk2mem must be aligned */
+	uint64_t s = mis ? lo + k->L.align - mis : lo;
+	uint64_t budget = 64;
+	if (chains_to(k, s, top, &budget, true))
+		return s; /* the usual case */
+	budget = 1u << 24;
+	for (uint64_t c = s + k->L.align; c < top && c - s < (1u << 20) && budget; c += k->L.align)
+		if (chains_to(k, c, top, &budget, false))
+			return c;
+	return s;
+}
+
 static void walk_main(walker *k, vm_arena *a)
 {
 	const vm_region *h = brk_heap(k->m);
 	if (!h)
 		return; /* malloc has not used brk yet */
-	uint64_t start = h->base;
-	uint64_t mis = (start + 2 * k->L.w) % k->L.align; /* chunk2mem must be aligned */
-	if (mis)
-		start += k->L.align - mis;
 	uint64_t end = h->base + h->size;
+	uint64_t start = range_contains(h->base, h->size, a->top) ? first_chunk(k, h->base, a->top)
+								    : h->base;
 	vm_heap_seg *s = new_seg(k, "brk", 0);
 	walk_segment(k, s, a, start, end);
 	if (!range_contains(h->base, h->size, a->top))

@@ -122,3 +122,14 @@ def test_options_and_other_allocators():
         q.kill()
         q.wait()
     assert r.returncode == 1 and "libjemalloc.so.2, not glibc malloc" in r.stderr, r.stderr
+
+
+def test_static_program():
+    """glibc's startup takes the start of a static program's brk heap for
+    TLS: the chunks begin after it."""
+    with fixture(name="stacks-static") as (p, t):
+        doc = run_json(["heap", str(t["pid"]), "--blocks"])
+    assert doc["main_arena_source"] == "symbol" and doc["problems"] == []
+    brk = next(h for h in doc["heaps"] if h["kind"] == "brk")
+    assert brk["in_use_chunks"] > 0 and not brk["cut_short"]
+    assert brk["chunks"][-1]["state"] == "top"
