@@ -538,14 +538,16 @@ static bool chains_to(walker *k, uint64_t s, uint64_t top, uint64_t *budget, boo
 }
 
 /* Where malloc's chunks begin in the brk heap: at its start, except in
- * static programs, where glibc's startup took the first bytes for TLS. */
-static uint64_t first_chunk(walker *k, uint64_t lo, uint64_t top)
+ * static programs, where glibc's startup took the first bytes for TLS.
+ * Only there is a later start searched for: in a dynamic program a bad
+ * first chunk is damage, to be reported, not skipped. */
+static uint64_t first_chunk(walker *k, uint64_t lo, uint64_t top, bool is_static)
 {
 	uint64_t mis = (lo + 2 * k->L.w) % k->L.align; /* chunk2mem must be aligned */
 	uint64_t s = mis ? lo + k->L.align - mis : lo;
 	uint64_t budget = 64;
-	if (chains_to(k, s, top, &budget, true))
-		return s; /* the usual case */
+	if (!is_static || chains_to(k, s, top, &budget, true))
+		return s;
 	budget = 1u << 24;
 	for (uint64_t c = s + k->L.align; c < top && c - s < (1u << 20) && budget; c += k->L.align)
 		if (chains_to(k, c, top, &budget, false))
@@ -553,14 +555,15 @@ static uint64_t first_chunk(walker *k, uint64_t lo, uint64_t top)
 	return s;
 }
 
-static void walk_main(walker *k, vm_arena *a)
+static void walk_main(walker *k, vm_arena *a, bool is_static)
 {
 	const vm_region *h = brk_heap(k->m);
 	if (!h)
 		return; /* malloc has not used brk yet */
 	uint64_t end = h->base + h->size;
-	uint64_t start = range_contains(h->base, h->size, a->top) ? first_chunk(k, h->base, a->top)
-								    : h->base;
+	uint64_t start = range_contains(h->base, h->size, a->top)
+				 ? first_chunk(k, h->base, a->top, is_static)
+				 : h->base;
 	vm_heap_seg *s = new_seg(k, "brk", 0);
 	walk_segment(k, s, a, start, end);
 	if (!range_contains(h->base, h->size, a->top))
@@ -720,7 +723,7 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 		qsort(k.marks, k.nmarks, sizeof *k.marks, cmp_mark);
 	for (size_t i = 0; i < out->narenas; i++) {
 		if (out->arenas[i].main)
-			walk_main(&k, &out->arenas[i]);
+			walk_main(&k, &out->arenas[i], libc == NULL);
 		else
 			walk_arena_heaps(&k, &out->arenas[i], (int)i);
 	}
