@@ -197,6 +197,10 @@ int elf_read_symtab(const elf_image *e, const elf_shdr *sec, elf_symtab *out)
 		vm_seterr("symbol entry size %llu is too small", (unsigned long long)sec->entsize);
 		return -1;
 	}
+	if (sec->entsize > 256) {
+		vm_seterr("symbol entry size %llu is absurd", (unsigned long long)sec->entsize);
+		return -1;
+	}
 	if (sec->entsize > entsize)
 		entsize = (size_t)sec->entsize;
 	uint64_t count = sec->size / entsize;
