@@ -12,6 +12,7 @@ static const cli_command commands[] = {
 	{ "threads", cmd_threads, "threads: registers, stacks, start routines, call stacks" },
 	{ "view", cmd_view, "memory as bytes, words, strings, pointers or structures" },
 	{ "search", cmd_search, "find bytes, strings, numbers or pointers in memory" },
+	{ "dump", cmd_dump, "memory to a file, raw or as ELF" },
 	{ "whatis", cmd_whatis, "everything known about an address" },
 	{ "heap", cmd_heap, "glibc malloc: arenas, heaps, chunks, free lists" },
 	{ "env", cmd_env, "argv, environment (initial and live), auxv, loader list, vdso" },

@@ -1,0 +1,25 @@
+/* Copying target memory to a file: raw bytes, or an ELF core-style file
+ * with a PT_LOAD per region so other tools can open it. Pages that cannot
+ * be read are written as zeros and listed; the dump never stops at them. */
+#ifndef VMATLAS_DUMP_H
+#define VMATLAS_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "map.h"
+#include "search.h"
+#include "target.h"
+
+typedef struct vm_dump_result {
+	uint64_t written;        /* bytes of memory written */
+	vm_search_hole *holes;   /* unreadable, written as zeros (raw) or left out (elf) */
+	size_t nholes, cap;
+	unsigned loads;          /* PT_LOAD entries (elf) */
+} vm_dump_result;
+
+int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool elf, const char *path,
+	    vm_dump_result *out);
+void vm_dump_result_free(vm_dump_result *r);
+
+#endif

@@ -1,0 +1,145 @@
+#include "vmatlas/dump.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/atomic_file.h"
+#include "core/util.h"
+#include "image/elf_defs.h"
+#include "vmatlas/error.h"
+
+#define CHUNK (4u << 20)
+
+static void hole(vm_dump_result *r, uint64_t addr, uint64_t size)
+{
+	if (r->nholes && r->holes[r->nholes - 1].addr + r->holes[r->nholes - 1].size == addr) {
+		r->holes[r->nholes - 1].size += size;
+		return;
+	}
+	vm_search_hole *h = ARRAY_PUSH(r->holes, r->nholes, r->cap);
+	h->addr = addr;
+	h->size = size;
+}
+
+/* copy [addr, addr+size) to the file at off; unreadable pages as zeros */
+static void copy(vm_target *t, atomic_file *f, uint64_t addr, uint64_t size, uint64_t off,
+		 uint64_t page, uint8_t *buf, vm_dump_result *r)
+{
+	uint64_t done = 0;
+	while (done < size) {
+		size_t want = size - done < CHUNK ? (size_t)(size - done) : CHUNK;
+		ssize_t got = vm_read(t, addr + done, buf, want);
+		size_t g = got > 0 ? (size_t)got : 0;
+		if (g < want) { /* zero the page that failed, then go on */
+			uint64_t bad = addr + done + g;
+			uint64_t end = (bad / page + 1) * page;
+			if (end > addr + size)
+				end = addr + size;
+			memset(buf + g, 0, (size_t)(end - bad));
+			hole(r, bad, end - bad);
+			g = (size_t)(end - (addr + done));
+		}
+		af_pwrite(f, buf, g, off + done);
+		done += g;
+		r->written += g;
+	}
+}
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool elf, const char *path,
+	    vm_dump_result *out)
+{
+	memset(out, 0, sizeof *out);
+	uint64_t page = m->info.page_size ? m->info.page_size : 4096;
+	atomic_file f;
+	if (af_open(&f, path) < 0)
+		return -1;
+	uint8_t *buf = xmalloc(CHUNK);
+	if (!elf) {
+		copy(t, &f, addr, size, 0, page, buf, out);
+	} else {
+		/* one PT_LOAD for each region piece in the range */
+		bool b64 = m->info.bits != 32;
+		size_t ehsz = b64 ? 64 : 52, phsz = b64 ? 56 : 32, n = 0;
+		for (size_t i = 0; i < m->nregions; i++)
+			if (m->regions[i].state != VM_STATE_FREE &&
+			    ranges_overlap(m->regions[i].base, m->regions[i].size, addr, size))
+				n++;
+		if (n > 65534) {
+			free(buf);
+			af_abort(&f);
+			vm_seterr("too many regions for one ELF file");
+			return -1;
+		}
+		uint8_t *hdr = xcalloc(1, ehsz + n * phsz);
+		memcpy(hdr, "\177ELF", 4);
+		hdr[EI_CLASS] = b64 ? ELFCLASS64 : ELFCLASS32;
+		hdr[EI_DATA] = ELFDATA2LSB;
+		hdr[EI_VERSION] = 1;
+		put16(hdr + 16, ET_CORE);
+		put16(hdr + 18, !strcmp(m->info.arch, "i386") ? EM_386 : !strcmp(m->info.arch, "aarch64") ? EM_AARCH64 : EM_X86_64);
+		put32(hdr + 20, 1);
+		if (b64) {
+			put64(hdr + 32, ehsz);
+			put16(hdr + 52, (uint16_t)ehsz);
+			put16(hdr + 54, (uint16_t)phsz);
+			put16(hdr + 56, (uint16_t)n);
+		} else {
+			put32(hdr + 28, (uint32_t)ehsz);
+			put16(hdr + 40, (uint16_t)ehsz);
+			put16(hdr + 42, (uint16_t)phsz);
+			put16(hdr + 44, (uint16_t)n);
+		}
+		uint64_t off = (ehsz + n * phsz + page - 1) / page * page;
+		size_t k = 0;
+		for (size_t i = 0; i < m->nregions; i++) {
+			const vm_region *r = &m->regions[i];
+			if (r->state == VM_STATE_FREE || !ranges_overlap(r->base, r->size, addr, size))
+				continue;
+			uint64_t lo = r->base > addr ? r->base : addr;
+			uint64_t hi = r->base + r->size < addr + size ? r->base + r->size : addr + size;
+			bool data = r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_READ) &&
+				    r->type != VM_TYPE_SPECIAL;
+			uint32_t flags = ((r->prot & VM_PROT_READ) ? PF_R : 0) | ((r->prot & VM_PROT_WRITE) ? PF_W : 0) |
+					 ((r->prot & VM_PROT_EXEC) ? PF_X : 0);
+			uint8_t *ph = hdr + ehsz + k++ * phsz;
+			uint64_t filesz = data ? hi - lo : 0; /* filesz 0: not dumped */
+			if (b64) {
+				put32(ph, PT_LOAD);
+				put32(ph + 4, flags);
+				put64(ph + 8, off);
+				put64(ph + 16, lo);
+				put64(ph + 32, filesz);
+				put64(ph + 40, hi - lo);
+				put64(ph + 48, page);
+			} else {
+				put32(ph, PT_LOAD);
+				put32(ph + 4, (uint32_t)off);
+				put32(ph + 8, (uint32_t)lo);
+				put32(ph + 16, (uint32_t)filesz);
+				put32(ph + 20, (uint32_t)(hi - lo));
+				put32(ph + 24, flags);
+				put32(ph + 28, (uint32_t)page);
+			}
+			if (data)
+				copy(t, &f, lo, hi - lo, off, page, buf, out);
+			else
+				hole(out, lo, hi - lo);
+			off += filesz;
+		}
+		out->loads = (unsigned)k;
+		af_pwrite(&f, hdr, ehsz + n * phsz, 0);
+		free(hdr);
+	}
+	free(buf);
+	return af_commit(&f);
+}
+
+void vm_dump_result_free(vm_dump_result *r)
+{
+	free(r->holes);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,73 @@
+"""vmatlas dump: bytes against /proc/PID/mem, holes, ELF output, modes."""
+import os
+import stat
+import struct
+import subprocess
+import tempfile
+
+from lib import fixture, run, run_json
+
+
+def mem(pid, addr, n):
+    with open(f"/proc/{pid}/mem", "rb") as f:
+        f.seek(addr)
+        return f.read(n)
+
+
+def test_raw_and_holes():
+    with tempfile.TemporaryDirectory() as d, fixture(name="searchfix") as (p, t):
+        pid = str(t["pid"])
+        big = os.path.join(d, "big.bin")
+        doc = run_json(["dump", pid, hex(t["big"] + 5), "-o", big])   # the region holding it
+        want = mem(t["pid"], t["big"], t["big_size"])
+        eof = os.path.join(d, "eof.bin")
+        e = run_json(["dump", pid, hex(t["eof"]), "-o", eof])
+        part = os.path.join(d, "part.bin")
+        run_json(["dump", pid, hex(t["straddle"]), "--size", "16", "-o", part])
+        with open(big, "rb") as f:
+            assert f.read() == want
+        assert stat.S_IMODE(os.stat(big).st_mode) == 0o600
+        assert int(doc["addr"], 16) == t["big"] and doc["holes"] == []
+        with open(eof, "rb") as f:
+            data = f.read()
+        assert len(data) == 3 * 4096 and data[64:75] == b"VMATLAS-EOF" and data[4096:] == bytes(8192)
+        assert e["holes"] == [{"addr": hex(t["eof"] + 4096), "size": 8192}]
+        with open(part, "rb") as f:
+            assert f.read() == b"VMATLAS-STRADDLE"
+        assert sorted(os.listdir(d)) == ["big.bin", "eof.bin", "part.bin"]  # no temporaries left
+
+
+def test_elf_format():
+    with tempfile.TemporaryDirectory() as d, fixture() as (p, t):
+        pid = str(t["pid"])
+        out = os.path.join(d, "layout.core")
+        doc = run_json(["dump", pid, "layout", "-o", out, "--format", "elf"])   # a module: its image
+        mods = {m["name"]: m for m in run_json(["modules", pid])["modules"]}
+        base, size = int(mods["layout"]["base"], 16), mods["layout"]["size"]
+        hdr = subprocess.run(["readelf", "-hlW", out], capture_output=True, text=True).stdout
+        with open(out, "rb") as f:
+            blob = f.read()
+        # each PT_LOAD holds what /proc/PID/mem holds at its address
+        phoff, = struct.unpack_from("<Q", blob, 32)
+        phnum, = struct.unpack_from("<H", blob, 56)
+        loads = [struct.unpack_from("<IIQQQQQQ", blob, phoff + 56 * i) for i in range(phnum)]
+        for (typ, flags, off, va, pa, filesz, memsz, align) in loads:
+            assert typ == 1 and filesz in (0, memsz)
+            if filesz:
+                assert blob[off:off + filesz] == mem(t["pid"], va, filesz)
+        assert loads[0][3] == base and sum(l[5] for l in loads) == size
+    assert "CORE (Core file)" in hdr and int(doc["addr"], 16) == base
+
+
+def test_errors():
+    with tempfile.TemporaryDirectory() as d, fixture() as (p, t):
+        pid = str(t["pid"])
+        r1 = run(["dump", pid, "0x10", "-o", os.path.join(d, "x")])
+        r2 = run(["dump", pid, "0x10"])
+        r3 = run(["dump", pid, hex(t["split"]["addr"]), "-o", "/nonexistent/dir/x"])
+        r4 = run(["dump", pid, "[heap]", "-o", os.path.join(d, "y"), "--format", "zip"])
+        assert os.listdir(d) == []
+    assert r1.returncode == 1 and "no region" in r1.stderr
+    assert r2.returncode == 2 and "-o FILE" in r2.stderr
+    assert r3.returncode == 1 and "/nonexistent/dir/x" in r3.stderr
+    assert r4.returncode == 2
