@@ -16,7 +16,7 @@ CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 # libthread_db calls back into our proc_service functions: always link them
-LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
+LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lzstd -lxxhash -lthread_db -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
                               src/target/linux/*.c src/annotate/*.c src/symbols/*.c \
@@ -125,7 +125,7 @@ build/fuzz/obj/%.o: %.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lthread_db -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lzstd -lxxhash -lthread_db -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

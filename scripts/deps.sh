@@ -6,7 +6,7 @@
 # As root it runs apt-get; otherwise it uses sudo when there is one.
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libdw-dev libelf-dev liblzma-dev"
+build_pkgs="gcc make pkg-config libc6-dev libdw-dev libelf-dev liblzma-dev libzstd-dev libxxhash-dev"
 test_pkgs="g++ python3 util-linux procps binutils gcc-multilib xz-utils elfutils libc6-dbg libjemalloc2"
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 

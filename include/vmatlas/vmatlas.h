@@ -14,5 +14,7 @@
 #include "threads.h"
 #include "env.h"
 #include "heap.h"
+#include "snapshot.h"
+#include "diff.h"
 
 #endif

@@ -13,6 +13,8 @@ static const cli_command commands[] = {
 	{ "view", cmd_view, "memory as bytes, words, strings, pointers or structures" },
 	{ "search", cmd_search, "find bytes, strings, numbers or pointers in memory" },
 	{ "dump", cmd_dump, "memory to a file, raw or as ELF" },
+	{ "snapshot", cmd_snapshot, "save a map (and page hashes) to a file" },
+	{ "diff", cmd_diff, "what changed between two snapshots, or a snapshot and now" },
 	{ "whatis", cmd_whatis, "everything known about an address" },
 	{ "heap", cmd_heap, "glibc malloc: arenas, heaps, chunks, free lists" },
 	{ "env", cmd_env, "argv, environment (initial and live), auxv, loader list, vdso" },
