@@ -54,6 +54,9 @@ struct vm_target_ops {
 	/* optional: for each address, whether its page is in memory or swap
 	 * (1), not (0), or unknown (-1); cheap, no page is touched */
 	void (*pages_present)(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out);
+	/* optional: the same for npages consecutive pages from addr, in one
+	 * pass; -1 when it cannot tell at all */
+	int (*present_range)(vm_target *t, uint64_t addr, uint64_t npages, int8_t *out);
 	/* optional: open the file backing a region (the mapped inode itself
 	 * when the OS can give it); -1 when it cannot */
 	int (*open_backing)(vm_target *t, const vm_region *r);

@@ -107,14 +107,19 @@ int cmd_snapshot(int argc, char **argv)
 	return rc;
 }
 
+/* 'self' or a PID, unless a file of that name is there */
+static bool is_live(const char *what)
+{
+	struct stat sb;
+	uint64_t pid;
+	return !strcmp(what, "self") || (parse_u64(what, &pid) && stat(what, &sb) != 0);
+}
+
 /* a snapshot file, or a live target read to match `like` */
 static int load_side(const char *what, const vm_snapshot *like, vm_snapshot *out, vm_target **t)
 {
 	*t = NULL;
-	struct stat sb;
-	uint64_t pid;
-	bool looks_like_target = !strcmp(what, "self") || (parse_u64(what, &pid) && stat(what, &sb) != 0);
-	if (!looks_like_target)
+	if (!is_live(what))
 		return vm_snapshot_read(what, out);
 	*t = vm_target_open(what);
 	if (!*t)
@@ -131,9 +136,19 @@ static void region_text(const vm_region *r, char sign)
 	       vm_usage_name(r->usage), r->path ? r->path : "");
 }
 
+/* the first few blocks of a list; JSON has them all */
+static void chunks_text(const vm_chunk *const *v, size_t n, char sign)
+{
+	char a[16];
+	for (size_t i = 0; i < n && i < 20; i++)
+		printf("    %c 0x%llx %s\n", sign, (unsigned long long)v[i]->addr, fmt_size(v[i]->size, a, sizeof a));
+	if (n > 20)
+		printf("    ... and %zu more (--json has them all)\n", n - 20);
+}
+
 static void text(const vm_diff *d)
 {
-	char a[16], b[16], pa[5], pb[5];
+	char a[16], b[16], sa[16], sb[16], pa[5], pb[5];
 	printf("regions: %zu added, %zu removed, %zu changed\n", d->nadded, d->nremoved, d->nchanged);
 	for (size_t i = 0; i < d->nadded; i++)
 		region_text(d->added[i], '+');
@@ -177,10 +192,13 @@ static void text(const vm_diff *d)
 		else
 			printf("in use %s -> %s (%zu -> %zu chunks), system memory %s -> %s\n",
 			       fmt_size(x->used_bytes, a, sizeof a), fmt_size(y->used_bytes, b, sizeof b), x->nused,
-			       y->nused, fmt_size(x->system_mem, pa, sizeof pa), fmt_size(y->system_mem, pb, sizeof pb));
+			       y->nused, fmt_size(x->system_mem, sa, sizeof sa), fmt_size(y->system_mem, sb, sizeof sb));
 	}
-	if (d->have_chunks)
+	if (d->have_chunks) {
 		printf("  %zu blocks allocated, %zu freed\n", d->nallocated, d->nfreed);
+		chunks_text(d->allocated, d->nallocated, '+');
+		chunks_text(d->freed, d->nfreed, '-');
+	}
 	if (d->have_pages) {
 		printf("pages changed: %s in %zu ranges\n", fmt_size(d->pages_bytes, a, sizeof a), d->npages);
 		for (size_t i = 0; i < d->npages; i++)
@@ -337,6 +355,8 @@ static void json(const vm_diff *d)
 			json_kaddr(w, "addr", d->pages[i].addr);
 			json_ku64(w, "size", d->pages[i].size);
 			json_kaddr(w, "region", d->pages[i].region->base);
+			json_kstr(w, "usage", vm_usage_name(d->pages[i].region->usage));
+			json_kstr(w, "path", d->pages[i].region->path);
 			json_obj_end(w);
 		}
 		json_arr_end(w);
@@ -371,8 +391,7 @@ int cmd_diff(int argc, char **argv)
 	vm_target *ta = NULL, *tb = NULL;
 	int rc = 0;
 	/* a file side first, so a live side can be read to match it */
-	bool a_live = !strcmp(argv[optind], "self") || strspn(argv[optind], "0123456789") == strlen(argv[optind]);
-	if (a_live) {
+	if (is_live(argv[optind])) {
 		if (load_side(argv[optind + 1], NULL, &b, &tb) < 0)
 			return cli_error(EXIT_RUNTIME, "%s", vm_error());
 		if (load_side(argv[optind], &b, &a, &ta) < 0) {

@@ -47,45 +47,88 @@ static void regions(const vm_map *A, const vm_map *B, vm_diff *d)
 	}
 }
 
-static bool same_module(const vm_module *a, const vm_module *b)
+static int cmp_str(const char *a, const char *b)
 {
-	return a->base == b->base && same_str(a->name, b->name) && same_str(a->path, b->path);
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_module(const void *x, const void *y)
+{
+	const vm_module *a = *(const vm_module *const *)x, *b = *(const vm_module *const *)y;
+	if (a->base != b->base)
+		return (a->base > b->base) - (a->base < b->base);
+	int c = cmp_str(a->path, b->path);
+	return c ? c : cmp_str(a->name, b->name);
+}
+
+static int cmp_thread(const void *x, const void *y)
+{
+	const vm_thread *a = *(const vm_thread *const *)x, *b = *(const vm_thread *const *)y;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+/* pointers to the n elements of v (each `size` bytes), sorted */
+static const void **sorted(const void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const void **p = xcalloc(n ? n : 1, sizeof *p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (const char *)v + i * size;
+	if (n > 1)
+		qsort(p, n, sizeof *p, cmp);
+	return p;
+}
+
+/* marks the elements only in A (gone) and only in B (born) by a sorted
+ * merge */
+static void merge(const void **a, size_t na, const void **b, size_t nb, int (*cmp)(const void *, const void *),
+		  bool *gone, bool *born)
+{
+	size_t i = 0, j = 0;
+	while (i < na || j < nb) {
+		int c = i >= na ? 1 : j >= nb ? -1 : cmp(&a[i], &b[j]);
+		if (c < 0)
+			gone[i++] = true;
+		else if (c > 0)
+			born[j++] = true;
+		else
+			i++, j++;
+	}
 }
 
 static void modules(const vm_map *A, const vm_map *B, vm_diff *d)
 {
-	for (size_t i = 0; i < B->nmodules; i++) {
-		bool found = false;
-		for (size_t k = 0; k < A->nmodules && !found; k++)
-			found = same_module(&A->modules[k], &B->modules[i]);
-		if (!found)
-			*ARRAY_PUSH(d->loaded, d->nloaded, d->lcap) = &B->modules[i];
-	}
-	for (size_t i = 0; i < A->nmodules; i++) {
-		bool found = false;
-		for (size_t k = 0; k < B->nmodules && !found; k++)
-			found = same_module(&B->modules[k], &A->modules[i]);
-		if (!found)
-			*ARRAY_PUSH(d->unloaded, d->nunloaded, d->ucap) = &A->modules[i];
-	}
+	const void **a = sorted(A->modules, A->nmodules, sizeof *A->modules, cmp_module);
+	const void **b = sorted(B->modules, B->nmodules, sizeof *B->modules, cmp_module);
+	bool *gone = xcalloc(A->nmodules + 1, 1), *born = xcalloc(B->nmodules + 1, 1);
+	merge(a, A->nmodules, b, B->nmodules, cmp_module, gone, born);
+	for (size_t i = 0; i < A->nmodules; i++)
+		if (gone[i])
+			*ARRAY_PUSH(d->unloaded, d->nunloaded, d->ucap) = a[i];
+	for (size_t i = 0; i < B->nmodules; i++)
+		if (born[i])
+			*ARRAY_PUSH(d->loaded, d->nloaded, d->lcap) = b[i];
+	free(gone);
+	free(born);
+	free(a);
+	free(b);
 }
 
 static void threads(const vm_map *A, const vm_map *B, vm_diff *d)
 {
-	for (size_t i = 0; i < B->nthreads; i++) {
-		bool found = false;
-		for (size_t k = 0; k < A->nthreads && !found; k++)
-			found = A->threads[k].tid == B->threads[i].tid;
-		if (!found)
-			*ARRAY_PUSH(d->started, d->nstarted, d->scap) = &B->threads[i];
-	}
-	for (size_t i = 0; i < A->nthreads; i++) {
-		bool found = false;
-		for (size_t k = 0; k < B->nthreads && !found; k++)
-			found = B->threads[k].tid == A->threads[i].tid;
-		if (!found)
-			*ARRAY_PUSH(d->ended, d->nended, d->ecap) = &A->threads[i];
-	}
+	const void **a = sorted(A->threads, A->nthreads, sizeof *A->threads, cmp_thread);
+	const void **b = sorted(B->threads, B->nthreads, sizeof *B->threads, cmp_thread);
+	bool *gone = xcalloc(A->nthreads + 1, 1), *born = xcalloc(B->nthreads + 1, 1);
+	merge(a, A->nthreads, b, B->nthreads, cmp_thread, gone, born);
+	for (size_t i = 0; i < A->nthreads; i++)
+		if (gone[i])
+			*ARRAY_PUSH(d->ended, d->nended, d->ecap) = a[i];
+	for (size_t i = 0; i < B->nthreads; i++)
+		if (born[i])
+			*ARRAY_PUSH(d->started, d->nstarted, d->scap) = b[i];
+	free(gone);
+	free(born);
+	free(a);
+	free(b);
 }
 
 static int cmp_chunk(const void *x, const void *y)

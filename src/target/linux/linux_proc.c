@@ -492,15 +492,21 @@ static int lx_pages_op(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run
 	return lx_pages(p->pid, addr, npages, pg, runs, nruns, counts);
 }
 
-static void lx_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out)
+static int pagemap_fd(lx_proc *p)
 {
-	lx_proc *p = LX(t);
-	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	if (p->pagemap_fd < 0) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/%d/pagemap", (int)p->pid);
 		p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
+	return p->pagemap_fd;
+}
+
+static void lx_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out)
+{
+	lx_proc *p = LX(t);
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	pagemap_fd(p);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t e, off = addrs[i] / pg * 8;
 		out[i] = -1;
@@ -508,6 +514,27 @@ static void lx_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8
 		    pread(p->pagemap_fd, &e, 8, (off_t)off) == 8)
 			out[i] = (e >> 62) != 0; /* present or swapped */
 	}
+}
+
+static int lx_present_range(vm_target *t, uint64_t addr, uint64_t npages, int8_t *out)
+{
+	lx_proc *p = LX(t);
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), e[1024];
+	int fd = pagemap_fd(p);
+	if (fd < 0)
+		return -1;
+	for (uint64_t i = 0; i < npages;) {
+		uint64_t n = npages - i < 1024 ? npages - i : 1024, off = (addr / pg + i) * 8;
+		ssize_t got = off <= (uint64_t)INT64_MAX - sizeof e ? pread(fd, e, n * 8, (off_t)off) : -1;
+		if (got <= 0) {
+			memset(out + i, -1, npages - i);
+			return 0;
+		}
+		for (uint64_t k = 0; k < (uint64_t)got / 8; k++)
+			out[i + k] = (e[k] >> 62) != 0; /* present or swapped */
+		i += (uint64_t)got / 8;
+	}
+	return 0;
 }
 
 static int lx_open_backing(vm_target *t, const vm_region *r)
@@ -677,6 +704,7 @@ static const struct vm_target_ops lx_ops = {
 	.pages = lx_pages_op,
 	.auxv = lx_auxv,
 	.pages_present = lx_pages_present,
+	.present_range = lx_present_range,
 	.open_backing = lx_open_backing,
 	.freeze = lx_freeze,
 	.thaw = lx_thaw,

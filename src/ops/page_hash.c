@@ -1,0 +1,137 @@
+/* A hash of every page a snapshot --data covers, read so that the target
+ * is disturbed as little as possible: pages of anonymous memory that were
+ * never touched are known to be zeros and not read (reading would map the
+ * zero page into the target); file pages not in the target's memory are
+ * read from the file, not faulted in. */
+#include "vmatlas/snapshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "core/util.h"
+
+#define CHUNK (4u << 20)
+
+static uint64_t page_hash(const void *p, size_t pg)
+{
+	uint64_t h = XXH3_64bits(p, pg);
+	return h ? h : 1; /* 0 means unreadable */
+}
+
+typedef struct hasher {
+	vm_target *t;
+	uint64_t pg, zero_hash, bytes;
+	uint8_t *buf;
+	int8_t *present;
+	size_t pcap;
+} hasher;
+
+/* pages [first, first+n) of r read from the target */
+static void hash_read(hasher *hs, const vm_region *r, uint64_t first, uint64_t n, uint64_t *h)
+{
+	uint64_t pg = hs->pg, per = CHUNK / pg;
+	for (uint64_t i = 0; i < n;) {
+		uint64_t want = n - i < per ? n - i : per;
+		ssize_t got = vm_read(hs->t, r->base + (first + i) * pg, hs->buf, (size_t)(want * pg));
+		uint64_t ok = got > 0 ? (uint64_t)got / pg : 0;
+		for (uint64_t k = 0; k < ok; k++)
+			h[first + i + k] = page_hash(hs->buf + k * pg, (size_t)pg);
+		hs->bytes += ok * pg;
+		i += ok < want ? ok + 1 : ok; /* h stays 0 for the page that failed */
+	}
+}
+
+/* pages [first, first+n) of r read from its file; false when it cannot */
+static bool hash_file(hasher *hs, const vm_region *r, int fd, uint64_t first, uint64_t n, uint64_t *h)
+{
+	uint64_t pg = hs->pg, per = CHUNK / pg;
+	for (uint64_t i = 0; i < n;) {
+		uint64_t want = n - i < per ? n - i : per, off;
+		if (add_overflow_u64(r->offset, (first + i) * pg, &off) || off > (uint64_t)INT64_MAX)
+			return false;
+		ssize_t got = pread(fd, hs->buf, (size_t)(want * pg), (off_t)off);
+		if (got < 0)
+			return false;
+		/* past the end of the file a page cannot be read (SIGBUS) */
+		uint64_t ok = (uint64_t)got / pg;
+		for (uint64_t k = 0; k < ok; k++)
+			h[first + i + k] = page_hash(hs->buf + k * pg, (size_t)pg);
+		if ((uint64_t)got % pg && ok < want) { /* the last, partial page reads as zeros after EOF */
+			memset(hs->buf + ok * pg + (uint64_t)got % pg, 0, (size_t)(pg - (uint64_t)got % pg));
+			h[first + i + ok] = page_hash(hs->buf + ok * pg, (size_t)pg);
+			ok++;
+		}
+		hs->bytes += ok * pg;
+		if (ok < want)
+			return true;
+		i += ok;
+	}
+	return true;
+}
+
+static void hash_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
+{
+	uint64_t n = r->size / hs->pg;
+	ph->npages = n;
+	ph->h = xcalloc(n ? n : 1, 8);
+	if (!n)
+		return;
+	if (n > hs->pcap) {
+		free(hs->present);
+		hs->present = xmalloc(n);
+		hs->pcap = n;
+	}
+	int8_t *pr = hs->present;
+	if (!hs->t->ops->present_range || hs->t->ops->present_range(hs->t, r->base, n, pr) < 0)
+		memset(pr, -1, n);
+	int fd = -2; /* not opened yet */
+	for (uint64_t i = 0; i < n;) {
+		uint64_t j = i + 1;
+		while (j < n && (pr[j] == 0) == (pr[i] == 0))
+			j++;
+		if (pr[i] != 0) {
+			hash_read(hs, r, i, j - i, ph->h);
+		} else if (r->type == VM_TYPE_PRIVATE) {
+			for (uint64_t k = i; k < j; k++)
+				ph->h[k] = hs->zero_hash;
+		} else {
+			if (fd == -2)
+				fd = hs->t->ops->open_backing ? hs->t->ops->open_backing(hs->t, r) : -1;
+			if (fd < 0 || !hash_file(hs, r, fd, i, j - i, ph->h))
+				hash_read(hs, r, i, j - i, ph->h);
+		}
+		i = j;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+vm_page_hashes *vm_hash_pages(const vm_map *m, vm_target *t, uint64_t *bytes_hashed)
+{
+	hasher hs = { .t = t, .pg = m->info.page_size ? m->info.page_size : 4096 };
+	hs.buf = xcalloc(CHUNK, 1);
+	hs.zero_hash = page_hash(hs.buf, (size_t)hs.pg);
+	vm_page_hashes *ph = xcalloc(m->nregions ? m->nregions : 1, sizeof *ph);
+	bool sane = hs.pg <= CHUNK && !(hs.pg & (hs.pg - 1));
+	for (size_t i = 0; i < m->nregions && sane; i++) {
+		const vm_region *r = &m->regions[i];
+		if (r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_READ) && r->type != VM_TYPE_SPECIAL &&
+		    !(r->flags & VM_RF_NO_DATA))
+			hash_region(&hs, r, &ph[i]);
+	}
+	free(hs.buf);
+	free(hs.present);
+	*bytes_hashed = hs.bytes;
+	return ph;
+}
+
+void vm_page_hashes_free(vm_page_hashes *p, size_t n)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(p[i].h);
+	free(p);
+}
