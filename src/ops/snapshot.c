@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "core/atomic_file.h"
+#include "core/bytes.h"
 #include "core/util.h"
 #include "vmatlas/error.h"
 
@@ -45,8 +46,8 @@ static void put(bbuf *b, const void *v, size_t n)
 	b->n += n;
 }
 static void p8(bbuf *b, uint8_t v) { put(b, &v, 1); }
-static void p32(bbuf *b, uint32_t v) { put(b, &v, 4); } /* little-endian hosts only: see docs */
-static void p64(bbuf *b, uint64_t v) { put(b, &v, 8); }
+static void p32(bbuf *b, uint32_t v) { uint8_t x[4]; st_le32(x, v); put(b, x, 4); }
+static void p64(bbuf *b, uint64_t v) { uint8_t x[8]; st_le64(x, v); put(b, x, 8); }
 static void pad(bbuf *b, size_t n) { uint8_t z[8] = { 0 }; put(b, z, n); }
 
 /* a string table with the same string stored once */
@@ -291,7 +292,8 @@ static void write_pages(bbuf *b, const vm_snapshot *s)
 			continue;
 		p64(b, i);
 		p64(b, s->pages[i].npages);
-		put(b, s->pages[i].h, s->pages[i].npages * 8);
+		for (uint64_t k = 0; k < s->pages[i].npages; k++)
+			p64(b, s->pages[i].h[k]);
 	}
 }
 
@@ -326,6 +328,16 @@ int vm_snapshot_write(const vm_snapshot *s, const char *path)
 	section(&all, SEC_STRS, &st.data);
 	put(&all, payload.p, payload.n);
 #undef SECTION
+	if (all.n > MAX_PAYLOAD) {
+		vm_seterr("the snapshot would hold %zu MiB, more than a snapshot may (%llu MiB)", all.n >> 20,
+			  MAX_PAYLOAD >> 20);
+		free(all.p);
+		free(payload.p);
+		free(body.p);
+		free(st.data.p);
+		free(st.slot);
+		return -1;
+	}
 	size_t bound = ZSTD_compressBound(all.n);
 	uint8_t *z = xmalloc(bound);
 	size_t zn = ZSTD_compress(z, bound, all.p, all.n, 3);
@@ -337,11 +349,11 @@ int vm_snapshot_write(const vm_snapshot *s, const char *path)
 		uint32_t version = VM_SNAPSHOT_VERSION, flags = (s->pages ? 1u : 0u) | (s->has_heap_chunks ? 2u : 0u);
 		uint64_t raw = all.n, comp = zn, sum = XXH3_64bits(z, zn);
 		memcpy(hdr, MAGIC, 8);
-		memcpy(hdr + 8, &version, 4);
-		memcpy(hdr + 12, &flags, 4);
-		memcpy(hdr + 16, &raw, 8);
-		memcpy(hdr + 24, &comp, 8);
-		memcpy(hdr + 32, &sum, 8);
+		st_le32(hdr + 8, version);
+		st_le32(hdr + 12, flags);
+		st_le64(hdr + 16, raw);
+		st_le64(hdr + 24, comp);
+		st_le64(hdr + 32, sum);
 		atomic_file f;
 		if (af_open(&f, path) == 0) {
 			af_write(&f, hdr, sizeof hdr);
@@ -379,8 +391,8 @@ static const uint8_t *take(cursor *c, size_t n)
 	return p;
 }
 static uint8_t g8(cursor *c) { const uint8_t *p = take(c, 1); return p ? *p : 0; }
-static uint32_t g32(cursor *c) { uint32_t v = 0; const uint8_t *p = take(c, 4); if (p) memcpy(&v, p, 4); return v; }
-static uint64_t g64(cursor *c) { uint64_t v = 0; const uint8_t *p = take(c, 8); if (p) memcpy(&v, p, 8); return v; }
+static uint32_t g32(cursor *c) { const uint8_t *p = take(c, 4); return p ? ld_le32(p) : 0; }
+static uint64_t g64(cursor *c) { const uint8_t *p = take(c, 8); return p ? ld_le64(p) : 0; }
 static void skip(cursor *c, size_t n) { take(c, n); }
 
 /* a string from the table, copied; NULL for none; bad offsets spoil the cursor */
@@ -668,7 +680,8 @@ static void read_pages(cursor *c, vm_snapshot *s)
 		}
 		s->pages[ri].npages = np;
 		s->pages[ri].h = xmalloc((size_t)np * 8);
-		memcpy(s->pages[ri].h, take(c, (size_t)np * 8), (size_t)np * 8);
+		for (uint64_t k = 0; k < np; k++)
+			s->pages[ri].h[k] = g64(c);
 	}
 }
 
@@ -691,10 +704,10 @@ int vm_snapshot_read_buf(const uint8_t *buf, size_t len, vm_snapshot *out)
 	}
 	uint32_t version;
 	uint64_t raw, comp, sum;
-	memcpy(&version, buf + 8, 4);
-	memcpy(&raw, buf + 16, 8);
-	memcpy(&comp, buf + 24, 8);
-	memcpy(&sum, buf + 32, 8);
+	version = ld_le32(buf + 8);
+	raw = ld_le64(buf + 16);
+	comp = ld_le64(buf + 24);
+	sum = ld_le64(buf + 32);
 	if (version > VM_SNAPSHOT_VERSION) {
 		vm_seterr("snapshot format version %u is newer than this vmatlas reads (%u)", version,
 			  VM_SNAPSHOT_VERSION);
