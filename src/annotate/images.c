@@ -346,6 +346,63 @@ static void add_image(map_builder *b, size_t hi, elf_image *e)
 		vm_map_warn(m, "%s: %s", mod->name, e->warnings);
 }
 
+/* Reading a page of a file mapping that is not in memory would fault it
+ * in (and its neighbours, with fault-around): mapping a process must not
+ * change its RSS. Such pages hold exactly the file's bytes, so they are
+ * read from the file; pages in memory from the target, as always. */
+typedef struct quiet_src {
+	vm_target *t;
+	uint64_t base, size, page;
+	int fd;
+} quiet_src;
+
+static ssize_t quiet_read(const vm_reader *rd, uint64_t addr, void *buf, size_t len)
+{
+	const quiet_src *q = rd->ctx;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t at = addr + done, page_end = (at / q->page + 1) * q->page;
+		size_t n = len - done;
+		if (page_end - at < n)
+			n = (size_t)(page_end - at);
+		int8_t present = 1;
+		if (at >= q->base && at - q->base < q->size && q->t->ops->pages_present)
+			q->t->ops->pages_present(q->t, &at, 1, &present);
+		ssize_t got;
+		if (present == 0)
+			got = at - q->base <= (uint64_t)INT64_MAX ? pread(q->fd, (uint8_t *)buf + done, n, (off_t)(at - q->base)) : -1;
+		else
+			got = vm_read(q->t, at, (uint8_t *)buf + done, n);
+		if (got <= 0)
+			break;
+		done += (size_t)got;
+		if ((size_t)got < n)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+/* the first bytes of candidate i when its first page is not in memory:
+ * zeros for anonymous memory (nothing to read), the file's otherwise;
+ * fd is the open file or -1 */
+static bool quiet_head(map_builder *b, size_t i, uint8_t head[16], int *fd)
+{
+	const vm_region *r = &b->m->regions[i];
+	*fd = -1;
+	int8_t present = -1;
+	if (b->t->ops->pages_present)
+		b->t->ops->pages_present(b->t, &r->base, 1, &present);
+	if (present != 0)
+		return false;
+	memset(head, 0, 16);
+	if (r->type == VM_TYPE_PRIVATE || !r->path || r->path[0] != '/' || !b->t->ops->open_backing)
+		return true;
+	*fd = b->t->ops->open_backing(b->t, r);
+	if (*fd >= 0 && pread(*fd, head, 16, (off_t)r->offset) != 16)
+		memset(head, 0, 16);
+	return true;
+}
+
 void ann_images(map_builder *b)
 {
 	vm_map *m = b->m;
@@ -356,21 +413,32 @@ void ann_images(map_builder *b)
 			*ARRAY_PUSH(idx, nidx, cap) = i;
 	uint8_t(*heads)[16] = xcalloc(nidx ? nidx : 1, 16);
 	vm_read_req *reqs = xcalloc(nidx ? nidx : 1, sizeof *reqs);
+	int *fds = xcalloc(nidx ? nidx : 1, sizeof *fds);
+	size_t nreq = 0;
 	for (size_t k = 0; k < nidx; k++) {
-		reqs[k].addr = m->regions[idx[k]].base;
-		reqs[k].buf = heads[k];
-		reqs[k].len = 16;
+		if (quiet_head(b, idx[k], heads[k], &fds[k]))
+			continue;
+		reqs[nreq].addr = m->regions[idx[k]].base;
+		reqs[nreq].buf = heads[k];
+		reqs[nreq].len = 16;
+		nreq++;
 	}
-	vm_read_many(b->t, reqs, nidx);
+	vm_read_many(b->t, reqs, nreq);
+	for (size_t k = 0; k < nreq; k++)
+		if (reqs[k].got < 16)
+			memset(reqs[k].buf, 0, 16);
 
-	vm_reader rd = vm_reader_target(b->t);
+	vm_reader target_rd = vm_reader_target(b->t);
 	for (size_t k = 0; k < nidx; k++) {
 		size_t i = idx[k];
-		if (reqs[k].got < 16 || !elf_is_magic(heads[k], 16))
+		if (!elf_is_magic(heads[k], 16))
 			continue;
 		/* the vdso is claimed as system memory but is an image too */
 		if (mb_claimed(b, i) && m->regions[i].type != VM_TYPE_SPECIAL)
 			continue;
+		quiet_src q = { b->t, m->regions[i].base, m->regions[i].size, m->info.page_size, fds[k] };
+		vm_reader quiet = { quiet_read, &q, UINT64_MAX };
+		vm_reader rd = fds[k] >= 0 ? quiet : target_rd;
 		elf_image e;
 		if (elf_open(&e, &rd, true, m->regions[i].base, m->info.page_size) < 0)
 			continue;
@@ -384,6 +452,10 @@ void ann_images(map_builder *b)
 					      "an ELF file mapped as data, not loaded as an image");
 		elf_close(&e);
 	}
+	for (size_t k = 0; k < nidx; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	free(fds);
 	free(heads);
 	free(reqs);
 	free(idx);

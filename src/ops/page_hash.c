@@ -5,6 +5,8 @@
  * read from the file, not faulted in. */
 #include "vmatlas/snapshot.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,26 +22,55 @@ static uint64_t page_hash(const void *p, size_t pg)
 	return h ? h : 1; /* 0 means unreadable */
 }
 
+/* pages [first, first+n) of a region, to be read from the target */
+typedef struct item {
+	uint64_t base, first, n;
+	uint64_t *h;
+} item;
+
 typedef struct hasher {
 	vm_target *t;
-	uint64_t pg, zero_hash, bytes;
+	uint64_t pg, zero_hash;
 	uint8_t *buf;
 	int8_t *present;
 	size_t pcap;
+	item *items;
+	size_t nitems, icap;
+	atomic_size_t next;
+	atomic_uint_least64_t bytes;
 } hasher;
 
-/* pages [first, first+n) of r read from the target */
-static void hash_read(hasher *hs, const vm_region *r, uint64_t first, uint64_t n, uint64_t *h)
+/* one worker: items in turn, each read 4 MiB at a time */
+static void *hash_items(void *arg)
 {
+	hasher *hs = arg;
 	uint64_t pg = hs->pg, per = CHUNK / pg;
-	for (uint64_t i = 0; i < n;) {
-		uint64_t want = n - i < per ? n - i : per;
-		ssize_t got = vm_read(hs->t, r->base + (first + i) * pg, hs->buf, (size_t)(want * pg));
-		uint64_t ok = got > 0 ? (uint64_t)got / pg : 0;
-		for (uint64_t k = 0; k < ok; k++)
-			h[first + i + k] = page_hash(hs->buf + k * pg, (size_t)pg);
-		hs->bytes += ok * pg;
-		i += ok < want ? ok + 1 : ok; /* h stays 0 for the page that failed */
+	uint8_t *buf = xmalloc(CHUNK);
+	for (size_t i; (i = atomic_fetch_add(&hs->next, 1)) < hs->nitems;) {
+		const item *it = &hs->items[i];
+		for (uint64_t k = 0; k < it->n;) {
+			uint64_t want = it->n - k < per ? it->n - k : per;
+			ssize_t got = vm_read(hs->t, it->base + (it->first + k) * pg, buf, (size_t)(want * pg));
+			uint64_t ok = got > 0 ? (uint64_t)got / pg : 0;
+			for (uint64_t j = 0; j < ok; j++)
+				it->h[it->first + k + j] = page_hash(buf + j * pg, (size_t)pg);
+			atomic_fetch_add(&hs->bytes, ok * pg);
+			k += ok < want ? ok + 1 : ok; /* h stays 0 for the page that failed */
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static void queue_read(hasher *hs, const vm_region *r, uint64_t first, uint64_t n, uint64_t *h)
+{
+	uint64_t per = CHUNK / hs->pg;
+	for (uint64_t i = 0; i < n; i += per) {
+		item *it = ARRAY_PUSH(hs->items, hs->nitems, hs->icap);
+		it->base = r->base;
+		it->first = first + i;
+		it->n = n - i < per ? n - i : per;
+		it->h = h;
 	}
 }
 
@@ -63,7 +94,7 @@ static bool hash_file(hasher *hs, const vm_region *r, int fd, uint64_t first, ui
 			h[first + i + ok] = page_hash(hs->buf + ok * pg, (size_t)pg);
 			ok++;
 		}
-		hs->bytes += ok * pg;
+		atomic_fetch_add(&hs->bytes, ok * pg);
 		if (ok < want)
 			return true;
 		i += ok;
@@ -71,7 +102,8 @@ static bool hash_file(hasher *hs, const vm_region *r, int fd, uint64_t first, ui
 	return true;
 }
 
-static void hash_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
+/* zero and file pages now; pages to read from the target queued */
+static void plan_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 {
 	uint64_t n = r->size / hs->pg;
 	ph->npages = n;
@@ -92,7 +124,7 @@ static void hash_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 		while (j < n && (pr[j] == 0) == (pr[i] == 0))
 			j++;
 		if (pr[i] != 0) {
-			hash_read(hs, r, i, j - i, ph->h);
+			queue_read(hs, r, i, j - i, ph->h);
 		} else if (r->type == VM_TYPE_PRIVATE) {
 			for (uint64_t k = i; k < j; k++)
 				ph->h[k] = hs->zero_hash;
@@ -100,7 +132,7 @@ static void hash_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 			if (fd == -2)
 				fd = hs->t->ops->open_backing ? hs->t->ops->open_backing(hs->t, r) : -1;
 			if (fd < 0 || !hash_file(hs, r, fd, i, j - i, ph->h))
-				hash_read(hs, r, i, j - i, ph->h);
+				queue_read(hs, r, i, j - i, ph->h);
 		}
 		i = j;
 	}
@@ -113,17 +145,27 @@ vm_page_hashes *vm_hash_pages(const vm_map *m, vm_target *t, uint64_t *bytes_has
 	hasher hs = { .t = t, .pg = m->info.page_size ? m->info.page_size : 4096 };
 	hs.buf = xcalloc(CHUNK, 1);
 	hs.zero_hash = page_hash(hs.buf, (size_t)hs.pg);
+	atomic_init(&hs.next, 0);
+	atomic_init(&hs.bytes, 0);
 	vm_page_hashes *ph = xcalloc(m->nregions ? m->nregions : 1, sizeof *ph);
 	bool sane = hs.pg <= CHUNK && !(hs.pg & (hs.pg - 1));
 	for (size_t i = 0; i < m->nregions && sane; i++) {
 		const vm_region *r = &m->regions[i];
 		if (r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_READ) && r->type != VM_TYPE_SPECIAL &&
 		    !(r->flags & VM_RF_NO_DATA))
-			hash_region(&hs, r, &ph[i]);
+			plan_region(&hs, r, &ph[i]);
 	}
+	/* two workers: one reads while the other hashes */
+	pthread_t th;
+	bool second = hs.nitems > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+		      pthread_create(&th, NULL, hash_items, &hs) == 0;
+	hash_items(&hs);
+	if (second)
+		pthread_join(th, NULL);
+	free(hs.items);
 	free(hs.buf);
 	free(hs.present);
-	*bytes_hashed = hs.bytes;
+	*bytes_hashed = atomic_load(&hs.bytes);
 	return ph;
 }
 

@@ -326,3 +326,23 @@ def test_other_programs():
         finally:
             p.stdin.close()
             p.wait(timeout=10)
+
+
+def test_map_faults_nothing_in():
+    """Reading headers must not bring pages of mapped files into memory:
+    the ELF file mapped as data was never touched, and stays so."""
+    import struct
+    with fixture() as (p, t):
+        addr, size = t["elf_data"]["addr"], t["elf_data"]["size"]
+
+        def resident():
+            with open(f"/proc/{t['pid']}/pagemap", "rb") as f:
+                f.seek(addr // 4096 * 8)
+                n = size // 4096
+                return sum(1 for e in struct.unpack(f"<{n}Q", f.read(8 * n)) if e >> 62)
+        before = resident()
+        doc = run_json(["map", str(t["pid"])])
+        after = resident()
+    assert before == 0 and after == 0, (before, after)
+    a = alloc_of(doc, addr)
+    assert any(c["name"] == "ELF header" for r in a["regions"] for c in r.get("contents", []))

@@ -40,6 +40,14 @@ def snapshot(pid, path, *opts):
     return doc
 
 
+def resident(pid, addr, pages=4):
+    """how many of the pages at addr are in memory or swap (pagemap)"""
+    with open(f"/proc/{pid}/pagemap", "rb") as f:
+        f.seek(addr // PAGE * 8)
+        ents = struct.unpack(f"<{pages}Q", f.read(8 * pages))
+    return sum(1 for e in ents if e >> 62)
+
+
 def keyed(maps):
     return {m["start"]: m for m in maps}
 
@@ -50,7 +58,9 @@ def test_diff_of_known_changes():
         a, b = os.path.join(d, "a.snap"), os.path.join(d, "b.snap")
         snapshot(pid, a, "--data", "--heap-blocks")
         maps_a = keyed(proc_maps(pid))
+        present_a = [resident(pid, t[k]) for k in ("quiet_file", "quiet_anon")]
         did = step()
+        present_b = [resident(pid, t[k]) for k in ("quiet_file", "quiet_anon")]
         maps_b = keyed(proc_maps(pid))
         snapshot(pid, b, "--data", "--heap-blocks")
         diff = run_json(["diff", a, b])
@@ -58,6 +68,9 @@ def test_diff_of_known_changes():
         assert_not_held(pid)
         assert stat.S_IMODE(os.stat(a).st_mode) == 0o600
         assert sorted(os.listdir(d)) == ["a.snap", "b.snap"]
+
+    # the quiet pages were brought in by the round, so they were read differently
+    assert present_a == [0, 0] and present_b == [4, 4], (present_a, present_b)
 
     # regions: exactly what /proc/PID/maps says came and went
     base = lambda r: int(r["base"], 16)
@@ -96,9 +109,10 @@ def test_diff_of_known_changes():
     in_data = [(int(r["addr"], 16) - lo, r["size"]) for r in diff["pages_changed"] if lo <= int(r["addr"], 16) < hi]
     assert in_data == [(2 * PAGE, 2 * PAGE), (6 * PAGE, PAGE)]
     assert all(r["region"] == hex(lo) for r in diff["pages_changed"] if lo <= int(r["addr"], 16) < hi)
-    # untouched regions did not change
-    for quiet in (t["grow"], t["prot"]):
-        assert not [r for r in diff["pages_changed"] if int(r["addr"], 16) == quiet]
+    # untouched regions did not change, nor pages only read: never-touched
+    # anonymous pages hash as zeros, file pages not in memory as the file's
+    for quiet in (t["grow"], t["prot"], t["quiet_file"], t["quiet_anon"]):
+        assert not [r for r in diff["pages_changed"] if quiet <= int(r["addr"], 16) < quiet + 4 * PAGE], quiet
 
     # a live B gives the same answer as a snapshot of it
     for k in ("regions", "modules", "threads"):
