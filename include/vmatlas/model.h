@@ -216,6 +216,10 @@ typedef struct vm_target_info {
 	uint64_t arg_start, arg_end, env_start, env_end;
 	uint64_t stack_start; /* the initial stack pointer: where argc is */
 	char *cwd;            /* current directory, NULL unknown */
+	/* when the process started, in the OS's units (Linux: clock ticks
+	 * after boot); with pid it names one process even after pid reuse;
+	 * 0 unknown */
+	uint64_t start_time;
 } vm_target_info;
 
 #endif

@@ -411,6 +411,10 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	vm_diff d;
+	const vm_target_info *ia = &a.map->info, *ib = &b.map->info;
+	if (ia->pid != ib->pid || (ia->start_time && ib->start_time && ia->start_time != ib->start_time))
+		fprintf(stderr, "vmatlas: note: A and B are different processes (pid %lld%s, pid %lld)\n",
+			(long long)ia->pid, ia->pid == ib->pid ? " started earlier" : "", (long long)ib->pid);
 	vm_diff_compute(&a, &b, &d);
 	as_json ? json(&d) : text(&d);
 	fflush(stdout);

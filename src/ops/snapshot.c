@@ -124,6 +124,7 @@ static void write_info(bbuf *b, strtab *st, const vm_snapshot *s)
 	p8(b, s->map->frozen);
 	p8(b, s->map->incomplete);
 	pad(b, 6);
+	p64(b, in->start_time);
 }
 
 static void write_regions(bbuf *b, strtab *st, const vm_map *m)
@@ -456,6 +457,7 @@ static void read_info(cursor *c, vm_snapshot *s)
 	s->map->frozen = g8(c) != 0;
 	s->map->incomplete = g8(c) != 0;
 	skip(c, 6);
+	in->start_time = g64(c);
 	if (in->bits != 32 && in->bits != 64)
 		c->bad = true;
 	if (!in->page_size || in->page_size > (1u << 30) || (in->page_size & (in->page_size - 1)))

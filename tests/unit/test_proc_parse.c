@@ -164,6 +164,7 @@ static void stat_line(void)
 	CHECK(st.state == 'S');
 	CHECK_U64(st.flags, 4194560);
 	CHECK_U64(st.num_threads, 3);
+	CHECK_U64(st.start_time, 12345);
 	CHECK_U64(st.arg_start, 140736);
 	CHECK_U64(st.arg_end, 140800);
 	CHECK_U64(st.env_start, 140800);

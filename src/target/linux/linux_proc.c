@@ -170,6 +170,7 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		in->env_start = st.env_start;
 		in->env_end = st.env_end;
 		in->stack_start = st.start_stack;
+		in->start_time = st.start_time;
 		char path[64], exe[4096];
 		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
 		ssize_t n = readlink(path, exe, sizeof exe - 1);

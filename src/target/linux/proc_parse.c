@@ -325,6 +325,7 @@ bool proc_parse_stat(const char *buf, size_t len, proc_stat *st)
 		switch (field) {
 		case 9: st->flags = v; break;
 		case 20: st->num_threads = neg ? -(int64_t)v : (int64_t)v; break;
+		case 22: st->start_time = v; break;
 		case 28: st->start_stack = v; break;
 		case 48: st->arg_start = v; break;
 		case 49: st->arg_end = v; break;

@@ -42,6 +42,7 @@ typedef struct proc_stat {
 	uint64_t start_stack;
 	uint64_t arg_start, arg_end, env_start, env_end;
 	int64_t num_threads;
+	uint64_t start_time; /* clock ticks after boot */
 } proc_stat;
 
 bool proc_parse_stat(const char *buf, size_t len, proc_stat *st);
