@@ -16,5 +16,6 @@
 #include "heap.h"
 #include "snapshot.h"
 #include "diff.h"
+#include "scan.h"
 
 #endif

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
 	{ "dump", cmd_dump, "memory to a file, raw or as ELF" },
 	{ "snapshot", cmd_snapshot, "save a map (and page hashes) to a file" },
 	{ "diff", cmd_diff, "what changed between two snapshots, or a snapshot and now" },
+	{ "scan", cmd_scan, "narrow a changing value down to its address (start, next, list)" },
 	{ "whatis", cmd_whatis, "everything known about an address" },
 	{ "heap", cmd_heap, "glibc malloc: arenas, heaps, chunks, free lists" },
 	{ "env", cmd_env, "argv, environment (initial and live), auxv, loader list, vdso" },

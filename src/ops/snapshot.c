@@ -15,6 +15,7 @@
 
 #include "core/atomic_file.h"
 #include "core/bytes.h"
+#include "core/slurp.h"
 #include "core/util.h"
 #include "vmatlas/error.h"
 
@@ -795,33 +796,11 @@ int vm_snapshot_read_buf(const uint8_t *buf, size_t len, vm_snapshot *out)
 int vm_snapshot_read(const char *path, vm_snapshot *out)
 {
 	memset(out, 0, sizeof *out);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		vm_seterr_errno("cannot open %s", path);
-		if (fd >= 0)
-			close(fd);
+	uint8_t *buf;
+	size_t len;
+	if (slurp_file(path, MAX_PAYLOAD, "snapshot", &buf, &len) < 0)
 		return -1;
-	}
-	if ((uint64_t)sb.st_size > MAX_PAYLOAD) {
-		close(fd);
-		vm_seterr("%s is too large to be a snapshot", path);
-		return -1;
-	}
-	size_t len = (size_t)sb.st_size;
-	uint8_t *buf = xmalloc(len ? len : 1);
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	int rc = vm_snapshot_read_buf(buf, got, out);
+	int rc = vm_snapshot_read_buf(buf, len, out);
 	if (rc < 0) {
 		char why[512];
 		snprintf(why, sizeof why, "%s", vm_error());

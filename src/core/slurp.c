@@ -1,0 +1,44 @@
+/* Reading a whole file of our own formats into memory, with a bound on
+ * its size so that a huge file is refused rather than allocated. */
+#include "core/slurp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "vmatlas/error.h"
+
+int slurp_file(const char *path, uint64_t max, const char *what, uint8_t **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		vm_seterr_errno("cannot open %s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		close(fd);
+		vm_seterr("%s is too large to be a %s", path, what);
+		return -1;
+	}
+	size_t want = (size_t)sb.st_size, got = 0;
+	uint8_t *b = xmalloc(want ? want : 1);
+	while (got < want) {
+		ssize_t n = read(fd, b + got, want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*buf = b;
+	*len = got;
+	return 0;
+}

@@ -1,0 +1,11 @@
+#ifndef VMATLAS_CORE_SLURP_H
+#define VMATLAS_CORE_SLURP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* the whole of path in *buf (caller frees), refused past max bytes
+ * ("PATH is too large to be a WHAT"); -1 with an error set */
+int slurp_file(const char *path, uint64_t max, const char *what, uint8_t **buf, size_t *len);
+
+#endif
