@@ -17,5 +17,6 @@
 #include "snapshot.h"
 #include "diff.h"
 #include "scan.h"
+#include "track.h"
 
 #endif

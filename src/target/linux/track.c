@@ -1,0 +1,499 @@
+/* Write tracking on Linux: soft-dirty bits where the kernel keeps them,
+ * otherwise userfaultfd asynchronous write-protect read back with
+ * PAGEMAP_SCAN (see include/vmatlas/track.h for the scheme). */
+#include "vmatlas/track.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+
+#include "core/util.h"
+#include "inject.h"
+#include "proc_parse.h"
+#include "ptrace.h"
+#include "vmatlas/error.h"
+
+/* from Linux 6.7 headers, which Debian 12 does not have */
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1ull << 15)
+#endif
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+		category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_WPALLOWED (1 << 0)
+#define PAGE_IS_WRITTEN (1 << 1)
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+#define PM_SOFT_DIRTY (1ull << 55)
+#define HOLDER_NAME "vmatlas-track"
+
+/* ---- what the kernel offers ---- */
+
+static bool probe_soft_dirty(char *why, size_t n)
+{
+	/* a page we write is soft-dirty at once where the kernel keeps the bit */
+	long pg = sysconf(_SC_PAGESIZE);
+	volatile char *p = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(why, n, "could not be probed (mmap: %s)", strerror(errno));
+		return false;
+	}
+	p[0] = 1;
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && pread(fd, &e, 8, (off_t)((uintptr_t)p / (uintptr_t)pg * 8)) == 8;
+	if (fd >= 0)
+		close(fd);
+	munmap((void *)p, (size_t)pg);
+	if (!ok)
+		snprintf(why, n, "could not be probed (/proc/self/pagemap unreadable)");
+	else if (!(e & PM_SOFT_DIRTY))
+		snprintf(why, n, "no: the kernel keeps no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY is off)");
+	else
+		snprintf(why, n, "yes: clear_refs and pagemap bit 55");
+	return ok && (e & PM_SOFT_DIRTY);
+}
+
+static int uffd_api(int fd)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+	return ioctl(fd, UFFDIO_API, &api);
+}
+
+static bool probe_uffd(char *why, size_t n)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0) {
+		snprintf(why, n, "no: userfaultfd() fails here (%s)%s", strerror(errno),
+			 errno == ENOSYS ? ": the kernel is built without it" : "");
+		return false;
+	}
+	bool api = uffd_api(fd) == 0;
+	int e = errno;
+	close(fd);
+	if (!api) {
+		snprintf(why, n, "no: the kernel has no UFFD_FEATURE_WP_ASYNC (Linux 6.7 or later has it; %s)",
+			 strerror(e));
+		return false;
+	}
+	/* PAGEMAP_SCAN came with it, but ask: a scan of one page of our own */
+	static char page[1];
+	struct page_region vec[1];
+	struct pm_scan_arg a = { .size = sizeof a, .start = (uintptr_t)page & ~(uintptr_t)4095,
+				 .end = ((uintptr_t)page & ~(uintptr_t)4095) + 4096, .vec = (uintptr_t)vec,
+				 .vec_len = 1, .category_anyof_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN };
+	int pfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	long r = pfd >= 0 ? ioctl(pfd, PAGEMAP_SCAN, &a) : -1;
+	e = errno;
+	if (pfd >= 0)
+		close(pfd);
+	if (r < 0) {
+		snprintf(why, n, "no: the PAGEMAP_SCAN ioctl is missing (%s)", strerror(e));
+		return false;
+	}
+	snprintf(why, n, "yes: userfaultfd asynchronous write-protect with PAGEMAP_SCAN");
+	return true;
+}
+
+void vm_track_probe(vm_track_caps *c)
+{
+	memset(c, 0, sizeof *c);
+	c->soft_dirty = probe_soft_dirty(c->soft_dirty_why, sizeof c->soft_dirty_why);
+	c->uffd_wp_async = probe_uffd(c->uffd_why, sizeof c->uffd_why);
+}
+
+/* ---- processes, by pid and start time ---- */
+
+static bool stat_of(int64_t pid, proc_stat *st)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	return n > 0 && proc_parse_stat(buf, (size_t)n, st);
+}
+
+/* is pid still the process that started at start_time? */
+static bool same_process(int64_t pid, uint64_t start_time, const char *comm)
+{
+	proc_stat st;
+	if (pid <= 0 || !stat_of(pid, &st) || st.state == 'Z' || st.state == 'X')
+		return false;
+	return (!start_time || st.start_time == start_time) && (!comm || !strcmp(st.comm, comm));
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* the writable regions: what a write can land in */
+static bool trackable(const vm_region *r)
+{
+	return r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_WRITE) && r->type != VM_TYPE_SPECIAL;
+}
+
+/* ---- soft-dirty ---- */
+
+static int start_soft_dirty(const vm_map *m, vm_track_state *st)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%lld/clear_refs", (long long)st->pid);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "4", 1) != 1) {
+		vm_seterr_errno("clearing the soft-dirty bits (%s)", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	size_t cap = 0;
+	for (size_t i = 0; i < m->nregions; i++)
+		if (trackable(&m->regions[i])) {
+			vm_track_range *r = ARRAY_PUSH(st->ranges, st->n, cap);
+			r->addr = m->regions[i].base;
+			r->size = m->regions[i].size;
+			r->err = 0;
+		}
+	return 0;
+}
+
+static void add_written(vm_track_range **v, size_t *n, size_t *cap, uint64_t lo, uint64_t hi)
+{
+	if (*n && (*v)[*n - 1].addr + (*v)[*n - 1].size == lo) {
+		(*v)[*n - 1].size += hi - lo;
+		return;
+	}
+	vm_track_range *r = ARRAY_PUSH(*v, *n, *cap);
+	r->addr = lo;
+	r->size = hi - lo;
+	r->err = 0;
+}
+
+static int written_soft_dirty(int pfd, const vm_track_state *st, vm_track_range **out, size_t *n, size_t *cap)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), e[512];
+	for (size_t i = 0; i < st->n; i++) {
+		uint64_t base = st->ranges[i].addr, np = st->ranges[i].size / pg;
+		for (uint64_t k = 0; k < np;) {
+			uint64_t want = np - k < 512 ? np - k : 512;
+			ssize_t got = pread(pfd, e, want * 8, (off_t)((base / pg + k) * 8));
+			if (got <= 0)
+				break;
+			for (uint64_t j = 0; j < (uint64_t)got / 8; j++)
+				if (e[j] & PM_SOFT_DIRTY)
+					add_written(out, n, cap, base + (k + j) * pg, base + (k + j + 1) * pg);
+			k += (uint64_t)got / 8;
+		}
+	}
+	return 0;
+}
+
+/* ---- userfaultfd write-protect ---- */
+
+/* a userfaultfd made inside the target, duplicated into vmatlas */
+static int steal_uffd(pid_t pid)
+{
+	pid_t tid = pid;
+	if (lx_seize_stop(tid) < 0) {
+		vm_seterr_errno("stopping process %d to make a userfaultfd in it", (int)pid);
+		return -1;
+	}
+	lx_inject *in = lx_inject_begin(tid);
+	if (!in) {
+		lx_release(tid, 0);
+		return -1;
+	}
+	int64_t fd = -1, ignored;
+	uint64_t args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
+	int rc = lx_inject_syscall(in, SYS_userfaultfd, args, &fd);
+	int mine = -1;
+	if (rc == 0 && fd < 0) {
+		vm_seterr("userfaultfd() inside process %d failed: %s%s", (int)pid, strerror((int)-fd),
+			  fd == -EPERM ? " (a seccomp filter, or vm.unprivileged_userfaultfd)" : "");
+	} else if (rc == 0) {
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		mine = pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0) : -1;
+		if (mine < 0)
+			vm_seterr_errno("taking the userfaultfd out of process %d (pidfd_getfd)", (int)pid);
+		if (pidfd >= 0)
+			close(pidfd);
+		/* its descriptor table as it was */
+		uint64_t cargs[6] = { (uint64_t)fd };
+		lx_inject_syscall(in, SYS_close, cargs, &ignored);
+	}
+	if (lx_inject_end(in) < 0 && mine >= 0) {
+		close(mine);
+		mine = -1;
+	}
+	return mine;
+}
+
+static void register_ranges(int ufd, const vm_map *m, vm_track_state *st)
+{
+	size_t cap = 0, scap = 0;
+	for (size_t i = 0; i < m->nregions; i++) {
+		const vm_region *r = &m->regions[i];
+		if (!trackable(r))
+			continue;
+		struct uffdio_register reg = { .range = { r->base, r->size }, .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = { r->base, r->size }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+		int err = 0;
+		if (ioctl(ufd, UFFDIO_REGISTER, &reg) < 0) {
+			err = errno;
+		} else if (ioctl(ufd, UFFDIO_WRITEPROTECT, &wp) < 0) {
+			err = errno;
+			struct uffdio_range ur = { r->base, r->size };
+			ioctl(ufd, UFFDIO_UNREGISTER, &ur);
+		}
+		vm_track_range *x = err ? ARRAY_PUSH(st->skipped, st->nskipped, scap) : ARRAY_PUSH(st->ranges, st->n, cap);
+		x->addr = r->base;
+		x->size = r->size;
+		x->err = err;
+	}
+}
+
+/* The holder: keeps the userfaultfd (and so the write protection) alive
+ * until `track stop` ends it or the target exits. */
+static pid_t spawn_holder(int ufd, pid_t target)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+	if (pidfd < 0) {
+		vm_seterr_errno("watching process %d (pidfd_open)", (int)target);
+		return -1;
+	}
+	pid_t h = fork();
+	if (h < 0) {
+		vm_seterr_errno("starting the holder process");
+		close(pidfd);
+		return -1;
+	}
+	if (h == 0) {
+		setsid();
+		prctl(PR_SET_NAME, HOLDER_NAME);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3; fd++)
+			if (null >= 0)
+				dup2(null, fd);
+		/* nothing else of vmatlas's stays open in it */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != ufd && fd != pidfd)
+				close(fd);
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+		_exit(0); /* the target is gone */
+	}
+	close(pidfd);
+	return h;
+}
+
+static int start_uffd(const vm_map *m, vm_track_state *st)
+{
+	/* Ctrl-C must not split making the descriptor in the target from
+	 * closing it there again, nor leave the protection without a holder */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	int rc = -1;
+	int ufd = steal_uffd((pid_t)st->pid);
+	if (ufd >= 0) {
+		if (uffd_api(ufd) < 0) {
+			vm_seterr_errno("enabling asynchronous write-protect on the userfaultfd");
+		} else {
+			register_ranges(ufd, m, st);
+			pid_t h = st->n ? spawn_holder(ufd, (pid_t)st->pid) : -1;
+			proc_stat hs;
+			if (!st->n && !st->nskipped)
+				vm_seterr("process %lld has no writable memory to track", (long long)st->pid);
+			else if (!st->n)
+				vm_seterr("the kernel would track none of the writable regions (first: %s)",
+					  strerror(st->skipped[0].err));
+			else if (h > 0) {
+				st->holder = h;
+				st->holder_start = stat_of(h, &hs) ? hs.start_time : 0;
+				rc = 0;
+			}
+		}
+		close(ufd); /* the holder has its own; without one, tracking ends here */
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static int written_uffd(int pfd, const vm_track_state *st, vm_track_range **out, size_t *n, size_t *cap)
+{
+	struct page_region vec[256];
+	for (size_t i = 0; i < st->n; i++) {
+		uint64_t at = st->ranges[i].addr, end = st->ranges[i].addr + st->ranges[i].size;
+		while (at < end) {
+			/* only pages still under our protection: a region mapped
+			 * there since is not ours to report */
+			struct pm_scan_arg a = { .size = sizeof a, .start = at, .end = end, .vec = (uintptr_t)vec,
+						 .vec_len = 256, .category_mask = PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED,
+						 .return_mask = PAGE_IS_WRITTEN };
+			long got = ioctl(pfd, PAGEMAP_SCAN, &a);
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				vm_seterr_errno("reading the written pages (PAGEMAP_SCAN)");
+				return -1;
+			}
+			for (long k = 0; k < got; k++)
+				add_written(out, n, cap, vec[k].start, vec[k].end);
+			if (a.walk_end <= at)
+				break;
+			at = a.walk_end;
+		}
+	}
+	return 0;
+}
+
+/* ---- the interface ---- */
+
+int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_track_state *out)
+{
+	memset(out, 0, sizeof *out);
+	vm_target_info in;
+	if (vm_target_info_get(t, &in) < 0)
+		return -1;
+	if (strcmp(in.kind, "linux-process") != 0) {
+		vm_seterr("write tracking needs a live Linux process, not a %s", in.kind);
+		return -1;
+	}
+	if (in.pid == getpid()) {
+		vm_seterr("vmatlas does not track its own writes");
+		return -1;
+	}
+	vm_track_caps c;
+	vm_track_probe(&c);
+	if (method == VM_TRACK_AUTO)
+		method = c.soft_dirty ? VM_TRACK_SOFT_DIRTY : c.uffd_wp_async ? VM_TRACK_UFFD_WP : VM_TRACK_AUTO;
+	if (method == VM_TRACK_AUTO || (method == VM_TRACK_SOFT_DIRTY && !c.soft_dirty) ||
+	    (method == VM_TRACK_UFFD_WP && !c.uffd_wp_async)) {
+		vm_seterr("this kernel cannot track writes: soft-dirty %s; userfaultfd write-protect %s",
+			  c.soft_dirty_why, c.uffd_why);
+		return -1;
+	}
+	out->method = method;
+	out->pid = in.pid;
+	out->start_time = in.start_time;
+	out->started_ms = now_ms();
+	int rc = method == VM_TRACK_SOFT_DIRTY ? start_soft_dirty(m, out) : start_uffd(m, out);
+	if (rc < 0) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", vm_error());
+		vm_track_state_free(out);
+		vm_seterr("%s", why);
+	}
+	return rc;
+}
+
+/* is the tracking still in force? */
+static int check_alive(const vm_track_state *st)
+{
+	if (!same_process(st->pid, st->start_time, NULL)) {
+		vm_seterr("process %lld has exited: nothing is tracked any more", (long long)st->pid);
+		return -1;
+	}
+	if (st->method == VM_TRACK_UFFD_WP && !same_process(st->holder, st->holder_start, HOLDER_NAME)) {
+		vm_seterr("the tracking of process %lld has ended: its holder process (%lld) is gone",
+			  (long long)st->pid, (long long)st->holder);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_track_written(const vm_track_state *st, vm_track_range **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (check_alive(st) < 0)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%lld/pagemap", (long long)st->pid);
+	int pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0) {
+		vm_seterr_errno("opening %s", path);
+		return -1;
+	}
+	size_t cap = 0;
+	int rc = st->method == VM_TRACK_SOFT_DIRTY ? written_soft_dirty(pfd, st, out, n, &cap)
+						   : written_uffd(pfd, st, out, n, &cap);
+	close(pfd);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int vm_track_end(const vm_track_state *st)
+{
+	if (st->method != VM_TRACK_UFFD_WP || !same_process(st->holder, st->holder_start, HOLDER_NAME))
+		return 0; /* soft-dirty leaves nothing behind; a gone holder took it all with it */
+	int hfd = (int)syscall(SYS_pidfd_open, (pid_t)st->holder, 0);
+	if (kill((pid_t)st->holder, SIGTERM) < 0 && errno != ESRCH) {
+		vm_seterr_errno("ending the holder process %lld", (long long)st->holder);
+		if (hfd >= 0)
+			close(hfd);
+		return -1;
+	}
+	/* the write protection goes when its last descriptor does: wait */
+	if (hfd >= 0) {
+		struct pollfd p = { hfd, POLLIN, 0 };
+		int r;
+		while ((r = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+			;
+		close(hfd);
+		if (r == 0) {
+			vm_seterr("the holder process %lld did not exit", (long long)st->holder);
+			return -1;
+		}
+	}
+	return 0;
+}
