@@ -372,6 +372,7 @@ typedef struct shared {
 	atomic_uint_least64_t done, found;
 	atomic_bool stop;
 	size_t overlap;
+	uint64_t page;
 } shared;
 
 typedef struct worker {
@@ -430,7 +431,7 @@ static void *work(void *arg)
 			if (g == want || c + g >= stop)
 				break;
 			/* an unreadable page: note it, go on after it */
-			uint64_t bad = c + g, pg = 4096;
+			uint64_t bad = c + g, pg = sh->page;
 			uint64_t next = (bad / pg + 1) * pg;
 			hole(w, bad, (next < stop ? next : stop) - bad);
 			c = next;
@@ -467,6 +468,7 @@ int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_searc
 	memset(out, 0, sizeof *out);
 	double t0 = now();
 	shared sh = { .t = t, .p = p, .o = o };
+	sh.page = m->info.page_size && !(m->info.page_size & (m->info.page_size - 1)) ? m->info.page_size : 4096;
 	sh.overlap = p->kind == VM_PAT_REGEX ? REGEX_OVERLAP : p->len ? p->len - 1 : 0;
 	size_t icap = 0;
 	uint64_t to = o->to ? o->to : UINT64_MAX;
