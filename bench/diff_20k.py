@@ -11,19 +11,10 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import tempfile
-import time
 
-
-def median_ms(cmd, runs):
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1000
+from benchlib import median_ms
 
 
 def main():

@@ -8,18 +8,9 @@ Runs each command in turn, repeatedly, and prints medians and ratios.
 import argparse
 import json
 import os
-import statistics
 import subprocess
-import time
 
-
-def median_ms(cmd, runs):
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+from benchlib import median_ms
 
 
 def main():

@@ -9,18 +9,9 @@ memory (bench/readall.c: the floor, no search can beat reading the bytes).
 import argparse
 import json
 import os
-import statistics
 import subprocess
-import time
 
-
-def timed(cmd, runs):
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+from benchlib import median_s, build_readall
 
 
 def main():
@@ -30,10 +21,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
     vm = os.path.join(a.build, "vmatlas")
-    readall = os.path.join(a.build, "bench", "readall")
-    os.makedirs(os.path.dirname(readall), exist_ok=True)
-    subprocess.run(["cc", "-O2", os.path.join(os.path.dirname(__file__), "readall.c"), "-o", readall],
-                   check=True)
+    readall = build_readall(a.build)
     fx = subprocess.Popen([os.path.join(a.build, "fixtures", "searchfix"), "--fill", str(a.mib)],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -45,15 +33,15 @@ def main():
         needle = "VMATLAS-NEEDLE"
         total = int(subprocess.run([readall, pid], capture_output=True, text=True).stdout)
         res = [
-            ("raw copy (floor)", timed([readall, pid], a.runs)),
-            ("vmatlas search", timed([vm, "search", pid, "--ascii", needle], a.runs)),
-            ("vmatlas search --threads 1", timed([vm, "search", pid, "--ascii", needle, "--threads", "1"], a.runs)),
-            ("raw copy, 1 GiB region", timed([readall, pid, hex(lo), hex(hi)], a.runs)),
-            ("vmatlas, 1 GiB region", timed([vm, "search", pid, "--ascii", needle, "--from", hex(lo),
+            ("raw copy (floor)", median_s([readall, pid], a.runs)),
+            ("vmatlas search", median_s([vm, "search", pid, "--ascii", needle], a.runs)),
+            ("vmatlas search --threads 1", median_s([vm, "search", pid, "--ascii", needle, "--threads", "1"], a.runs)),
+            ("raw copy, 1 GiB region", median_s([readall, pid, hex(lo), hex(hi)], a.runs)),
+            ("vmatlas, 1 GiB region", median_s([vm, "search", pid, "--ascii", needle, "--from", hex(lo),
                                              "--to", hex(hi)], a.runs)),
-            ("gdb find, 1 GiB region", timed(["gdb", "-q", "-batch", "-p", pid, "-ex",
+            ("gdb find, 1 GiB region", median_s(["gdb", "-q", "-batch", "-p", pid, "-ex",
                                               f'find {hex(lo)}, {hex(hi - 1)}, "{needle}"'], 1)),
-            ("scanmem", timed(["scanmem", "-p", pid, "-c",
+            ("scanmem", median_s(["scanmem", "-p", pid, "-c",
                                f'option scan_data_type string;" {needle};exit'], 1)),
         ]
     finally:

@@ -9,19 +9,10 @@ process's memory to compare later). Prints GB/s; the goal is >= 2 GB/s.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import tempfile
-import time
 
-
-def timed(cmd, runs):
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600, check=True)
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+from benchlib import median_s, build_readall
 
 
 def main():
@@ -31,10 +22,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
     vm = os.path.join(a.build, "vmatlas")
-    readall = os.path.join(a.build, "bench", "readall")
-    os.makedirs(os.path.dirname(readall), exist_ok=True)
-    subprocess.run(["cc", "-O2", os.path.join(os.path.dirname(__file__), "readall.c"), "-o", readall],
-                   check=True)
+    readall = build_readall(a.build)
     fx = subprocess.Popen([os.path.join(a.build, "fixtures", "searchfix"), "--fill", str(a.mib)],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     with tempfile.TemporaryDirectory() as d:
@@ -43,10 +31,10 @@ def main():
             snap, core = os.path.join(d, "a.snap"), os.path.join(d, "core")
             total = int(subprocess.run([readall, pid, "--readable"], capture_output=True, text=True).stdout)
             res = [
-                ("raw copy (floor)", timed([readall, pid, "--readable"], a.runs)),
-                ("vmatlas snapshot --data", timed([vm, "snapshot", pid, "-o", snap, "--data"], a.runs)),
-                ("vmatlas snapshot", timed([vm, "snapshot", pid, "-o", snap], a.runs)),
-                ("gcore", timed(["gcore", "-o", core, pid], 1)),
+                ("raw copy (floor)", median_s([readall, pid, "--readable"], a.runs)),
+                ("vmatlas snapshot --data", median_s([vm, "snapshot", pid, "-o", snap, "--data"], a.runs)),
+                ("vmatlas snapshot", median_s([vm, "snapshot", pid, "-o", snap], a.runs)),
+                ("gcore", median_s(["gcore", "-o", core, pid], 1)),
             ]
             subprocess.run([vm, "snapshot", pid, "-o", snap, "--data"], check=True, capture_output=True)
             size = os.path.getsize(snap)

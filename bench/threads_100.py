@@ -7,18 +7,9 @@
 import argparse
 import json
 import os
-import statistics
 import subprocess
-import time
 
-
-def median_s(cmd, runs):
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+from benchlib import median_s
 
 
 def main():

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,4 +43,21 @@ int slurp_file(const char *path, uint64_t max, const char *what, uint8_t **buf, 
 	*buf = b;
 	*len = got;
 	return 0;
+}
+
+int slurp_parse(const char *path, uint64_t max, const char *what,
+		int (*parse)(const uint8_t *buf, size_t len, void *out), void *out)
+{
+	uint8_t *buf;
+	size_t len;
+	if (slurp_file(path, max, what, &buf, &len) < 0)
+		return -1;
+	int rc = parse(buf, len, out);
+	free(buf);
+	if (rc < 0) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", vm_error());
+		vm_seterr("%s: %s", path, why);
+	}
+	return rc;
 }

@@ -152,19 +152,13 @@ int vm_scan_read_buf(const uint8_t *buf, size_t len, vm_scan *out)
 	return 0;
 }
 
+static int parse(const uint8_t *buf, size_t len, void *out)
+{
+	return vm_scan_read_buf(buf, len, out);
+}
+
 int vm_scan_read_file(const char *path, vm_scan *out)
 {
 	memset(out, 0, sizeof *out);
-	uint8_t *buf;
-	size_t len;
-	if (slurp_file(path, MAX_RAW + HEADER, "scan file", &buf, &len) < 0)
-		return -1;
-	int rc = vm_scan_read_buf(buf, len, out);
-	free(buf);
-	if (rc < 0) {
-		char why[512];
-		snprintf(why, sizeof why, "%s", vm_error());
-		vm_seterr("%s: %s", path, why);
-	}
-	return rc;
+	return slurp_parse(path, MAX_RAW + HEADER, "scan file", parse, out);
 }

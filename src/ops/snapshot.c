@@ -793,21 +793,15 @@ int vm_snapshot_read_buf(const uint8_t *buf, size_t len, vm_snapshot *out)
 	return 0;
 }
 
+static int parse(const uint8_t *buf, size_t len, void *out)
+{
+	return vm_snapshot_read_buf(buf, len, out);
+}
+
 int vm_snapshot_read(const char *path, vm_snapshot *out)
 {
 	memset(out, 0, sizeof *out);
-	uint8_t *buf;
-	size_t len;
-	if (slurp_file(path, MAX_PAYLOAD, "snapshot", &buf, &len) < 0)
-		return -1;
-	int rc = vm_snapshot_read_buf(buf, len, out);
-	if (rc < 0) {
-		char why[512];
-		snprintf(why, sizeof why, "%s", vm_error());
-		vm_seterr("%s: %s", path, why);
-	}
-	free(buf);
-	return rc;
+	return slurp_parse(path, MAX_PAYLOAD, "snapshot", parse, out);
 }
 
 

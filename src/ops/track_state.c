@@ -149,21 +149,15 @@ int vm_track_state_parse(const uint8_t *buf, size_t len, vm_track_state *out)
 	return 0;
 }
 
+static int parse_state(const uint8_t *buf, size_t len, void *out)
+{
+	return vm_track_state_parse(buf, len, out);
+}
+
 int vm_track_state_read(const char *path, vm_track_state *out)
 {
 	memset(out, 0, sizeof *out);
-	uint8_t *buf;
-	size_t len;
-	if (slurp_file(path, MAX_STATE, "tracking state file", &buf, &len) < 0)
-		return -1;
-	int rc = vm_track_state_parse(buf, len, out);
-	free(buf);
-	if (rc < 0) {
-		char why[256];
-		snprintf(why, sizeof why, "%s", vm_error());
-		vm_seterr("%s: %s", path, why);
-	}
-	return rc;
+	return slurp_parse(path, MAX_STATE, "tracking state file", parse_state, out);
 }
 
 void vm_track_state_free(vm_track_state *st)

@@ -56,6 +56,25 @@ def fixture(*args, name="layout"):
             p.wait()
 
 
+@contextlib.contextmanager
+def stepping(name):
+    """A fixture that changes something each time it reads a line: yields
+    (Popen, truth, step), step() sending a line and returning the JSON line
+    it answers with. It must exit with status 0 when stdin closes."""
+    p = subprocess.Popen([os.path.join(FIXTURES, name)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        truth = json.loads(p.stdout.readline())
+
+        def step():
+            p.stdin.write("\n")
+            p.stdin.flush()
+            return json.loads(p.stdout.readline())
+        yield p, truth, step
+    finally:
+        p.stdin.close()
+        assert p.wait(timeout=10) == 0, f"fixture {name} failed"
+
+
 def proc_maps(pid):
     """/proc/PID/maps as dicts."""
     out = []

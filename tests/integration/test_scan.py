@@ -2,15 +2,12 @@
 here over /proc/PID/mem, later rounds against the values read here and
 what the fixture says it changed."""
 import contextlib
-import json
 import os
-import re
 import stat
 import struct
-import subprocess
 import tempfile
 
-from lib import FIXTURES, run, run_json
+from lib import run, run_json, stepping
 from test_errors import one_error_line
 from test_search import python_search
 
@@ -20,19 +17,8 @@ V = 1234567891
 @contextlib.contextmanager
 def scanfix():
     """the fixture; yields (truth, step) where step() makes one round"""
-    p = subprocess.Popen([os.path.join(FIXTURES, "scanfix")], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
-    try:
-        t = json.loads(p.stdout.readline())
-
-        def step():
-            p.stdin.write("\n")
-            p.stdin.flush()
-            return json.loads(p.stdout.readline())
+    with stepping("scanfix") as (p, t, step):
         yield t, step
-    finally:
-        p.stdin.close()
-        p.wait(timeout=10)
 
 
 def addrs(doc):

@@ -1,37 +1,20 @@
 """vmatlas snapshot and diff: a fixture changes its layout in known ways
 between two snapshots; regions are checked against /proc/PID/maps read at
 the same moments, the rest against what the fixture says it did."""
-import contextlib
-import json
 import os
 import stat
 import struct
-import subprocess
 import tempfile
 
-from lib import FIXTURES, assert_not_held, no_sanitizer_reports, proc_maps, run, run_json
+from lib import assert_not_held, no_sanitizer_reports, proc_maps, run, run_json, stepping
 from test_errors import one_error_line
 
 PAGE = 4096
 
 
-@contextlib.contextmanager
 def changing():
-    """The changefix fixture; yields (proc, before, step) where step()
-    makes the round of changes and returns what it did."""
-    p = subprocess.Popen([os.path.join(FIXTURES, "changefix")], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
-    try:
-        before = json.loads(p.stdout.readline())
-
-        def step():
-            p.stdin.write("\n")
-            p.stdin.flush()
-            return json.loads(p.stdout.readline())
-        yield p, before, step
-    finally:
-        p.stdin.close()
-        assert p.wait(timeout=10) == 0
+    """the changefix fixture: (proc, truth, step)"""
+    return stepping("changefix")
 
 
 def snapshot(pid, path, *opts):

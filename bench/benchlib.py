@@ -1,0 +1,29 @@
+"""What the benchmark scripts share: timing a command, and building the
+raw-copy floor (readall.c)."""
+import os
+import statistics
+import subprocess
+import time
+
+
+def median_s(cmd, runs, check=False):
+    """median wall time of cmd over runs, in seconds (output discarded)"""
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600, check=check)
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def median_ms(cmd, runs, check=False):
+    return median_s(cmd, runs, check) * 1000
+
+
+def build_readall(build):
+    """bench/readall.c compiled into BUILD/bench/readall; its path"""
+    out = os.path.join(build, "bench", "readall")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    subprocess.run(["cc", "-O2", os.path.join(os.path.dirname(os.path.abspath(__file__)), "readall.c"), "-o", out],
+                   check=True)
+    return out
