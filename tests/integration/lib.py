@@ -103,6 +103,20 @@ def thread_states(pid):
     return res
 
 
+def wait_blocked(pid, seconds=5):
+    """until every thread of pid sleeps (blocked in a system call): a
+    fixture that has printed its truth may still be on its way there"""
+    deadline = time.time() + seconds
+    quiet = 0
+    while time.time() < deadline:
+        states = thread_states(pid)
+        quiet = quiet + 1 if states and all(s == "S" for s, _ in states.values()) else 0
+        if quiet >= 3:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"threads of {pid} never all blocked: {thread_states(pid)}")
+
+
 def assert_not_held(pid):
     """No thread of pid is traced or stopped by anyone."""
     for _ in range(50):

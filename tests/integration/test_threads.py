@@ -4,7 +4,7 @@ import json
 import re
 import subprocess
 
-from lib import FIXTURES, assert_not_held, fixture, no_sanitizer_reports, run, run_json
+from lib import FIXTURES, assert_not_held, fixture, no_sanitizer_reports, run, run_json, wait_blocked
 
 
 def eu_stack(pid):
@@ -33,6 +33,7 @@ def by_tid(doc):
 
 def check_against_eu_stack(name, prefix=False):
     with fixture(name=name) as (p, t):
+        wait_blocked(t["pid"])   # both unwinds must see the same moment
         doc = run_json(["threads", str(t["pid"])])
         eu = eu_stack(t["pid"])
         assert_not_held(t["pid"])
