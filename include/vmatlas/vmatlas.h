@@ -18,5 +18,7 @@
 #include "diff.h"
 #include "scan.h"
 #include "track.h"
+#include "pe.h"
+#include "ar.h"
 
 #endif

@@ -32,6 +32,7 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_track(int argc, char **argv);
+int cmd_image(int argc, char **argv);
 
 /* "vmatlas: <msg>" on stderr, returns status */
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

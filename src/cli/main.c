@@ -17,6 +17,7 @@ static const cli_command commands[] = {
 	{ "diff", cmd_diff, "what changed between two snapshots, or a snapshot and now" },
 	{ "scan", cmd_scan, "narrow a changing value down to its address (start, next, list)" },
 	{ "track", cmd_track, "which pages a process writes between two moments (probe, start, show, stop)" },
+	{ "image", cmd_image, "dump a PE, COFF, ELF file or archive: headers, sections, imports, exports ..." },
 	{ "whatis", cmd_whatis, "everything known about an address" },
 	{ "heap", cmd_heap, "glibc malloc: arenas, heaps, chunks, free lists" },
 	{ "env", cmd_env, "argv, environment (initial and live), auxv, loader list, vdso" },
