@@ -114,16 +114,16 @@ demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/layout
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
-                -fno-sanitize-recover=all -Iinclude -Isrc -D_GNU_SOURCE
+                -fno-sanitize-recover=all -Iinclude -Isrc -D_GNU_SOURCE -MMD -MP
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 FUZZERS      := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-build/fuzz/obj/%.o: %.c
+$(FUZZ_LIB_OBJ): build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+$(FUZZERS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lzstd -lxxhash -lthread_db -pthread
 
@@ -136,4 +136,4 @@ fuzz: fuzz-deps $(FUZZERS) $(FIXTURES)
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)

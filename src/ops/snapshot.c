@@ -761,6 +761,8 @@ int vm_snapshot_read_buf(const uint8_t *buf, size_t len, vm_snapshot *out)
 		for (int k = 0; k < order && k < 3; k++)
 			if (!seen[k])
 				c.bad = true;
+		if (c.bad)
+			break; /* a table read twice would replace the first under its count */
 		seen[order] = true;
 		switch (order) {
 		case 0:
