@@ -28,7 +28,8 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/f
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
             $(BUILD)/fixtures/heapfix32 \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
-            $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini
+            $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini \
+            $(BUILD)/fixtures/win/pedll.dll
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -101,6 +102,13 @@ $(BUILD)/fixtures/variants/modfix-mini: $(BUILD)/fixtures/modfix tests/fixtures/
 		$(BUILD)/fixtures/libmanual2.so
 	@$(if $(Q),echo "  STRIP   $(dir $@)")
 	$(Q)tests/fixtures/variants.sh $< $(dir $@)
+
+# Windows fixtures (mingw-w64); without it the tests that need them skip
+$(BUILD)/fixtures/win/pedll.dll: tests/fixtures/win/build.sh tests/fixtures/win/pedll.c tests/fixtures/win/pedll.def \
+		tests/fixtures/win/pedll.rc
+	@$(if $(Q),echo "  MINGW   $(dir $@)")
+	$(Q)if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v i686-w64-mingw32-gcc >/dev/null; then \
+		tests/fixtures/win/build.sh $(dir $@); else echo "  (no mingw-w64: Windows fixtures skipped)"; fi
 
 fixtures: $(FIXTURES)
 

@@ -159,6 +159,25 @@ static uint64_t extent(const pe_section *s)
 
 const pe_section *pe_section_of_rva(const pe_image *pe, uint32_t rva)
 {
+	if (pe->disjoint && pe->by_rva) {
+		size_t lo = 0, hi = pe->nsec;
+		while (lo < hi) { /* the last section starting at or below rva */
+			size_t mid = lo + (hi - lo) / 2;
+			if (pe->sec[pe->by_rva[mid]].rva <= rva)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k-- > 0;) { /* empty sections share starts: look back past them */
+			const pe_section *s = &pe->sec[pe->by_rva[k]];
+			if ((uint64_t)rva - s->rva < extent(s))
+				return s;
+			if (extent(s))
+				break;
+		}
+		return NULL;
+	}
+	/* overlapping sections (hostile files): the first that holds it */
 	for (size_t i = 0; i < pe->nsec; i++) {
 		const pe_section *s = &pe->sec[i];
 		if (rva >= s->rva && (uint64_t)rva - s->rva < extent(s))
@@ -187,11 +206,7 @@ bool pe_rva_to_offset(const pe_image *pe, uint32_t rva, uint64_t *off)
 	const pe_section *s = pe_section_of_rva(pe, rva);
 	if (!s) {
 		/* the headers: file and image agree there */
-		uint64_t first = UINT64_MAX;
-		for (size_t i = 0; i < pe->nsec; i++)
-			if (pe->sec[i].raw_size && raw_start(pe, &pe->sec[i]) < first)
-				first = raw_start(pe, &pe->sec[i]);
-		if (rva < pe->file_size && (rva < first || first == UINT64_MAX)) {
+		if (rva < pe->file_size && rva < pe->first_raw) {
 			*off = rva;
 			return true;
 		}
@@ -214,11 +229,7 @@ bool pe_offset_to_rva(const pe_image *pe, uint64_t off, uint32_t *rva)
 	}
 	const pe_section *s = pe_section_of_offset(pe, off);
 	if (!s) {
-		uint64_t first = UINT64_MAX;
-		for (size_t i = 0; i < pe->nsec; i++)
-			if (pe->sec[i].raw_size && raw_start(pe, &pe->sec[i]) < first)
-				first = raw_start(pe, &pe->sec[i]);
-		if (off < first && off <= UINT32_MAX) {
+		if (off < pe->first_raw && off <= UINT32_MAX) {
 			*rva = (uint32_t)off;
 			return true;
 		}
@@ -356,16 +367,42 @@ static void long_names(pe_image *pe)
 	}
 }
 
+static const pe_section *sort_base;
+
+static int by_rva(const void *x, const void *y)
+{
+	const pe_section *a = &sort_base[*(const size_t *)x], *b = &sort_base[*(const size_t *)y];
+	return (a->rva > b->rva) - (a->rva < b->rva);
+}
+
 static void sanity(pe_image *pe)
 {
+	pe->first_raw = UINT64_MAX;
 	for (size_t i = 0; i < pe->nsec; i++) {
-		const pe_section *a = &pe->sec[i];
-		if (!a->vsize && !a->raw_size)
-			pe_warn(pe, "section %s is empty", pe_section_name(a));
-		for (size_t k = i + 1; k < pe->nsec && !pe->is_object; k++) {
-			const pe_section *b = &pe->sec[k];
-			if (a->vsize && b->vsize && a->rva < (uint64_t)b->rva + b->vsize && b->rva < (uint64_t)a->rva + a->vsize)
-				pe_warn(pe, "sections %s and %s overlap in memory", pe_section_name(a), pe_section_name(b));
+		if (pe->sec[i].raw_size && raw_start(pe, &pe->sec[i]) < pe->first_raw)
+			pe->first_raw = raw_start(pe, &pe->sec[i]);
+		if (!pe->sec[i].vsize && !pe->sec[i].raw_size)
+			pe_warn(pe, "section %s is empty", pe_section_name(&pe->sec[i]));
+	}
+	/* sorted by RVA: overlaps are between neighbours, and lookups bisect */
+	pe->by_rva = xcalloc(pe->nsec ? pe->nsec : 1, sizeof *pe->by_rva);
+	for (size_t i = 0; i < pe->nsec; i++)
+		pe->by_rva[i] = i;
+	sort_base = pe->sec;
+	qsort(pe->by_rva, pe->nsec, sizeof *pe->by_rva, by_rva);
+	pe->disjoint = true;
+	uint64_t reach = 0; /* the furthest end so far */
+	const pe_section *far = NULL;
+	for (size_t k = 0; k < pe->nsec; k++) {
+		const pe_section *s = &pe->sec[pe->by_rva[k]];
+		if (far && s->rva < reach && extent(s)) {
+			pe->disjoint = false;
+			if (!pe->is_object && s->vsize && far->vsize && s->rva < (uint64_t)far->rva + far->vsize)
+				pe_warn(pe, "sections %s and %s overlap in memory", pe_section_name(far), pe_section_name(s));
+		}
+		if (extent(s) && (uint64_t)s->rva + extent(s) > reach) {
+			reach = (uint64_t)s->rva + extent(s);
+			far = s;
 		}
 	}
 	if (pe->entry_rva && !pe_section_of_rva(pe, pe->entry_rva) && !pe->is_object)
@@ -524,6 +561,7 @@ void pe_close(pe_image *pe)
 	for (size_t i = 0; i < pe->nsec; i++)
 		free(pe->sec[i].long_name);
 	free(pe->sec);
+	free(pe->by_rva);
 	free(pe->strtab);
 	free(pe->warnings);
 	memset(pe, 0, sizeof *pe);

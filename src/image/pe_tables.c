@@ -51,8 +51,10 @@ static void codeview(pe_image *pe, pe_debug *d)
 {
 	uint8_t h[24];
 	uint32_t size = d->size;
-	if (size < 16 || size > (1u << 20))
+	if (size < 16)
 		return;
+	if (size > 24 + PE_MAX_NAME)
+		size = 24 + PE_MAX_NAME; /* a header and a path: more is padding */
 	uint8_t *b = xmalloc(size);
 	int rc = d->rva ? pe_read_rva(pe, d->rva, b, size) : pe_read_off(pe, d->offset, b, size);
 	if (rc < 0) {
@@ -87,8 +89,10 @@ static void codeview(pe_image *pe, pe_debug *d)
 static void pogo(pe_image *pe, pe_debug *d)
 {
 	uint32_t size = d->size;
-	if (size < 8 || size > (1u << 20) || !d->rva)
+	if (size < 8 || !d->rva)
 		return;
+	if (size > (64u << 10))
+		size = 64u << 10;
 	uint8_t *b = xmalloc(size);
 	if (pe_read_rva(pe, d->rva, b, size) < 0) {
 		free(b);
@@ -138,9 +142,9 @@ int pe_read_debug(pe_image *pe, pe_debug **out, size_t *n)
 	if (!pe_dir_get(pe, PE_DIR_DEBUG, &dir))
 		return 0;
 	uint32_t count = dir.size / 28;
-	if (count > 1024) {
-		pe_warn(pe, "the debug directory claims %u entries; 1024 read", count);
-		count = 1024;
+	if (count > 256) {
+		pe_warn(pe, "the debug directory claims %u entries; 256 read", count);
+		count = 256;
 	}
 	*out = xcalloc(count ? count : 1, sizeof **out);
 	for (uint32_t i = 0; i < count; i++) {
@@ -292,9 +296,9 @@ int pe_read_exceptions(pe_image *pe, pe_exceptions *out)
 	bool x64 = pe->machine == 0x8664;
 	uint32_t esize = x64 ? 12 : 8; /* ARM64 / ARM: {begin, unwind data} */
 	out->nfunctions = dir.size / esize;
-	if (out->nfunctions > (1u << 22)) {
-		pe_warn(pe, "the exception directory claims %u entries; the first %u read", out->nfunctions, 1u << 22);
-		out->nfunctions = 1u << 22;
+	if (out->nfunctions > (1u << 20)) {
+		pe_warn(pe, "the exception directory claims %u entries; the first %u read", out->nfunctions, 1u << 20);
+		out->nfunctions = 1u << 20;
 	}
 	if (!x64)
 		return 0;
@@ -309,7 +313,7 @@ int pe_read_exceptions(pe_image *pe, pe_exceptions *out)
 		for (uint32_t k = 0; k < batch; k++) {
 			uint32_t unwind = ld_le32(buf + 12 * k + 8);
 			uint8_t u[4];
-			if (pe_read_rva(pe, unwind & ~1u, u, 4) < 0) {
+			if (!unwind || pe_read_rva(pe, unwind & ~1u, u, 4) < 0) {
 				out->bad++;
 				continue;
 			}
