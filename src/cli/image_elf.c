@@ -217,6 +217,8 @@ void image_elf_text(elf_image *e, unsigned parts)
 {
 	char f[32];
 	elf_load_sections(e);
+	if (!parts)
+		return;
 	printf("ELF%d %s-endian %s, %s\n", e->bits, e->big_endian ? "big" : "little", elf_type_name(e->type),
 	       elf_machine_name(e->machine));
 	if (parts & PART_HEADERS)

@@ -314,6 +314,8 @@ static void rich(pe_image *pe)
 
 void image_pe_text(pe_image *pe, unsigned parts)
 {
+	if (!parts)
+		return; /* --hex, --rva or --offset alone */
 	printf("%s, %s\n", pe->is_object ? "COFF object" : pe->bits == 64 ? "PE32+ image" : "PE32 image",
 	       pe_machine_name(pe->machine));
 	if (parts & PART_HEADERS)
