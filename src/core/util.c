@@ -41,8 +41,10 @@ char *xstrdup(const char *s)
 	return xstrndup(s, strlen(s));
 }
 
+/* at most n bytes of s, up to its NUL (like strndup) */
 char *xstrndup(const char *s, size_t n)
 {
+	n = strnlen(s, n);
 	char *p = xmalloc(n + 1);
 	memcpy(p, s, n);
 	p[n] = 0;
