@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -319,16 +320,18 @@ int cmd_image(int argc, char **argv)
 			close(fd);
 		return rc;
 	}
-	/* small enough: read whole, and parse from memory (many small reads) */
-	uint8_t *buf = NULL;
+	/* parsed from a mapping of the file: many small reads, no copy (the
+	 * file is read-only to us; one that shrinks meanwhile is the user's
+	 * race); where it cannot be mapped, through pread */
 	vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
-	if ((uint64_t)sb.st_size <= (1u << 30)) {
-		buf = xmalloc(sb.st_size ? (size_t)sb.st_size : 1);
-		if (vm_reader_full(&r, 0, buf, (size_t)sb.st_size))
-			r = vm_reader_mem(buf, (size_t)sb.st_size);
-	}
+	void *map = MAP_FAILED;
+	if (sb.st_size > 0 && (uint64_t)sb.st_size <= SIZE_MAX)
+		map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map != MAP_FAILED)
+		r = vm_reader_mem(map, (size_t)sb.st_size);
 	int rc = dump(&r, path, &a);
-	free(buf);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)sb.st_size);
 	close(fd);
 	return rc;
 }
