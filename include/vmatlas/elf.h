@@ -120,6 +120,51 @@ const char *elf_sym_name(const elf_symtab *t, const elf_sym *s); /* "" if bad */
 const char *elf_sym_type_name(uint8_t type);
 const char *elf_sym_bind_name(uint8_t bind);
 
+/* ---- notes, relocations, versions (for file dumps) ---- */
+
+typedef struct elf_note {
+	char *owner;         /* "GNU", "CORE", ... */
+	uint32_t type;
+	uint32_t desc_size;  /* as the note says */
+	uint8_t *desc;       /* its first desc_len bytes */
+	size_t desc_len;
+	char *where;         /* the section, or "PT_NOTE" */
+} elf_note;
+
+/* the notes of the SHT_NOTE sections (or of the PT_NOTE segments) */
+int elf_read_notes(const elf_image *e, elf_note **out, size_t *n);
+void elf_notes_free(elf_note *v, size_t n);
+
+typedef struct elf_reloc {
+	uint64_t offset;
+	uint32_t type, sym;
+	int64_t addend;
+	bool has_addend;
+} elf_reloc;
+
+/* the entries of a SHT_REL or SHT_RELA section; -1 for another type */
+int elf_read_relocs(const elf_image *e, const elf_shdr *s, elf_reloc **out, size_t *n);
+
+typedef struct elf_verdef {
+	uint16_t index, flags;
+	char *name;
+} elf_verdef;
+
+typedef struct elf_verneed {
+	char *file, *name;   /* "libc.so.6", "GLIBC_2.34" */
+	uint16_t index, flags;
+} elf_verneed;
+
+typedef struct elf_versions {
+	elf_verdef *def;
+	size_t ndef;
+	elf_verneed *need;
+	size_t nneed;
+} elf_versions;
+
+int elf_read_versions(const elf_image *e, elf_versions *out);
+void elf_versions_free(elf_versions *v);
+
 const char *elf_type_name(uint16_t type);
 const char *elf_machine_name(uint16_t machine);
 const char *elf_phdr_type_name(uint32_t type);

@@ -12,9 +12,6 @@
 #define SHT_REL 9
 #define SHT_DYNSYM 11
 #define SHT_RELR 19
-#define SHT_GNU_VERDEF 0x6ffffffd
-#define SHT_GNU_VERNEED 0x6ffffffe
-#define SHT_GNU_VERSYM 0x6fffffff
 
 static const char *shflags(uint64_t f, char *buf, size_t n)
 {
@@ -36,6 +33,14 @@ static const char *phflags(uint32_t f, char *buf)
 	buf[2] = f & 1 ? 'E' : ' ';
 	buf[3] = 0;
 	return buf;
+}
+
+static const char *to_hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+	out[2 * n] = 0;
+	return out;
 }
 
 /* relocations in a section: its size over its entry size */
@@ -171,28 +176,82 @@ void image_elf_json(elf_image *e, unsigned parts, json_writer *w)
 	if (parts & PART_RELOCS) {
 		json_key(w, "relocations");
 		json_arr_begin(w);
-		for (size_t i = 0; i < e->nsh; i++)
-			if (e->sh[i].type == SHT_RELA || e->sh[i].type == SHT_REL || e->sh[i].type == SHT_RELR) {
-				json_obj_begin(w);
-				json_kstr(w, "section", e->sh[i].namestr);
-				json_ku64(w, "entries", reloc_count(&e->sh[i], e->bits));
-				json_obj_end(w);
+		for (size_t i = 0; i < e->nsh; i++) {
+			const elf_shdr *s = &e->sh[i];
+			if (s->type != SHT_RELA && s->type != SHT_REL && s->type != SHT_RELR)
+				continue;
+			json_obj_begin(w);
+			json_kstr(w, "section", s->namestr);
+			elf_reloc *r;
+			size_t n;
+			if (elf_read_relocs(e, s, &r, &n) == 0) {
+				json_ku64(w, "entries", n);
+				json_key(w, "relocs");
+				json_arr_begin(w);
+				for (size_t k = 0; k < n; k++) {
+					json_obj_begin(w);
+					json_kaddr(w, "offset", r[k].offset);
+					json_ku64(w, "type", r[k].type);
+					json_ku64(w, "sym", r[k].sym);
+					if (r[k].has_addend)
+						json_ki64(w, "addend", r[k].addend);
+					json_obj_end(w);
+				}
+				json_arr_end(w);
+				free(r);
+			} else {
+				json_ku64(w, "entries", reloc_count(s, e->bits));
 			}
+			json_obj_end(w);
+		}
 		json_arr_end(w);
 	}
 	if (parts & PART_VERSIONS) {
+		elf_versions v;
+		elf_read_versions(e, &v);
 		json_key(w, "versions");
 		json_obj_begin(w);
-		for (size_t i = 0; i < e->nsh; i++) {
-			const elf_shdr *s = &e->sh[i];
-			if (s->type == SHT_GNU_VERDEF)
-				json_ku64(w, "definitions", s->info);
-			else if (s->type == SHT_GNU_VERNEED)
-				json_ku64(w, "needed_files", s->info);
-			else if (s->type == SHT_GNU_VERSYM)
-				json_ku64(w, "versym_entries", s->size / 2);
+		json_key(w, "defined");
+		json_arr_begin(w);
+		for (size_t i = 0; i < v.ndef; i++) {
+			json_obj_begin(w);
+			json_ku64(w, "index", v.def[i].index);
+			json_kstr(w, "name", v.def[i].name);
+			json_obj_end(w);
 		}
+		json_arr_end(w);
+		json_key(w, "needed");
+		json_arr_begin(w);
+		for (size_t i = 0; i < v.nneed; i++) {
+			json_obj_begin(w);
+			json_kstr(w, "file", v.need[i].file);
+			json_kstr(w, "name", v.need[i].name);
+			json_ku64(w, "index", v.need[i].index);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
 		json_obj_end(w);
+		elf_versions_free(&v);
+	}
+	if (parts & PART_NOTES) {
+		elf_note *nt;
+		size_t nn;
+		elf_read_notes(e, &nt, &nn);
+		json_key(w, "notes");
+		json_arr_begin(w);
+		for (size_t i = 0; i < nn; i++) {
+			char hex[2 * 64 + 1];
+			json_obj_begin(w);
+			json_kstr(w, "owner", nt[i].owner);
+			json_ku64(w, "type", nt[i].type);
+			json_ku64(w, "size", nt[i].desc_size);
+			json_kstr(w, "where", nt[i].where);
+			if (nt[i].desc_len <= 64)
+				json_kstr(w, "desc", to_hex(nt[i].desc, nt[i].desc_len, hex));
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		elf_notes_free(nt, nn);
 	}
 	if (parts & PART_NOTES) {
 		uint8_t id[64];
@@ -260,11 +319,50 @@ void image_elf_text(elf_image *e, unsigned parts)
 		}
 	}
 	if (parts & PART_RELOCS) {
-		printf("\nRelocations\n");
-		for (size_t i = 0; i < e->nsh; i++)
-			if (e->sh[i].type == SHT_RELA || e->sh[i].type == SHT_REL || e->sh[i].type == SHT_RELR)
-				printf("  %-24s %llu entries\n", e->sh[i].namestr,
-				       (unsigned long long)reloc_count(&e->sh[i], e->bits));
+		for (size_t i = 0; i < e->nsh; i++) {
+			const elf_shdr *s = &e->sh[i];
+			if (s->type != SHT_RELA && s->type != SHT_REL && s->type != SHT_RELR)
+				continue;
+			elf_reloc *r;
+			size_t n;
+			if (elf_read_relocs(e, s, &r, &n) < 0) {
+				printf("\nRelocation section %s: %llu entries\n", s->namestr,
+				       (unsigned long long)reloc_count(s, e->bits));
+				continue;
+			}
+			printf("\nRelocation section %s: %zu entries\n", s->namestr, n);
+			for (size_t k = 0; k < n; k++) {
+				printf("  0x%016llx type %3u sym %6u", (unsigned long long)r[k].offset, r[k].type, r[k].sym);
+				if (r[k].has_addend)
+					printf(" %+lld", (long long)r[k].addend);
+				putchar('\n');
+			}
+			free(r);
+		}
+	}
+	if (parts & PART_VERSIONS) {
+		elf_versions v;
+		elf_read_versions(e, &v);
+		if (v.ndef || v.nneed)
+			printf("\nSymbol versions\n");
+		for (size_t i = 0; i < v.ndef; i++)
+			printf("  defines %-24s (index %u)\n", v.def[i].name, v.def[i].index);
+		for (size_t i = 0; i < v.nneed; i++)
+			printf("  needs   %-24s from %s (index %u)\n", v.need[i].name, v.need[i].file, v.need[i].index);
+		elf_versions_free(&v);
+	}
+	if (parts & PART_NOTES) {
+		elf_note *nt;
+		size_t nn;
+		elf_read_notes(e, &nt, &nn);
+		if (nn)
+			printf("\nNotes\n");
+		for (size_t i = 0; i < nn; i++) {
+			char hex[2 * 64 + 1];
+			printf("  %-24s %-8s type %-4u %5u bytes  %s\n", nt[i].where, nt[i].owner, nt[i].type, nt[i].desc_size,
+			       nt[i].desc_len <= 64 ? to_hex(nt[i].desc, nt[i].desc_len, hex) : "");
+		}
+		elf_notes_free(nt, nn);
 	}
 	if (parts & PART_NOTES) {
 		uint8_t id[64];

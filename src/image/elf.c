@@ -19,23 +19,9 @@
 
 /* ---- field decoding ---- */
 
-static uint16_t g16(const elf_image *e, const uint8_t *p)
-{
-	return e->big_endian ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
-}
-
-static uint32_t g32(const elf_image *e, const uint8_t *p)
-{
-	if (e->big_endian)
-		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-static uint64_t g64(const elf_image *e, const uint8_t *p)
-{
-	uint64_t a = g32(e, p), b = g32(e, p + 4);
-	return e->big_endian ? (a << 32 | b) : (b << 32 | a);
-}
+#define g16 elf_g16
+#define g32 elf_g32
+#define g64 elf_g64
 
 static void warn(elf_image *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(elf_image *e, const char *fmt, ...)

@@ -144,4 +144,26 @@
 #define STV_HIDDEN 2
 #define STV_PROTECTED 3
 
+/* fields in the file's byte order */
+#include <stdint.h>
+#include "vmatlas/elf.h"
+
+static inline uint16_t elf_g16(const elf_image *e, const uint8_t *p)
+{
+	return e->big_endian ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+static inline uint32_t elf_g32(const elf_image *e, const uint8_t *p)
+{
+	if (e->big_endian)
+		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline uint64_t elf_g64(const elf_image *e, const uint8_t *p)
+{
+	uint64_t a = elf_g32(e, p), b = elf_g32(e, p + 4);
+	return e->big_endian ? (a << 32 | b) : (b << 32 | a);
+}
+
 #endif

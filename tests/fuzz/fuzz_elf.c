@@ -14,6 +14,18 @@ static void exercise(elf_image *e)
 	elf_build_id(e, id, sizeof id, &idlen);
 	if (elf_load_sections(e) == 0) {
 		elf_section_by_name(e, ".text");
+		elf_note *nt;
+		size_t nn;
+		elf_read_notes(e, &nt, &nn);
+		elf_notes_free(nt, nn);
+		elf_versions v;
+		elf_read_versions(e, &v);
+		elf_versions_free(&v);
+		for (size_t i = 0; i < e->nsh && i < 64; i++) {
+			elf_reloc *r;
+			if (elf_read_relocs(e, &e->sh[i], &r, &nn) == 0)
+				free(r);
+		}
 		for (size_t i = 0; i < e->nsh && i < 64; i++) {
 			elf_read_offset(e, e->sh[i].offset, buf, sizeof buf);
 			elf_symtab st;

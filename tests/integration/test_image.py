@@ -203,6 +203,24 @@ def test_elf_against_readelf():
         m = re.search(r"Symbol table '\.dynsym' contains (\d+) entries", syms)
         dyn = [t for t in o["symtabs"] if t["section"] == ".dynsym"]
         assert dyn and int(m.group(1)) == dyn[0]["count"], path
+        # relocations: readelf -r's count per section, and the first entry
+        rel = subprocess.run(["readelf", "-rW", path], capture_output=True, text=True).stdout
+        counts = dict(re.findall(r"Relocation section '(\S+)' at offset 0x[0-9a-f]+ contains (\d+) entr", rel))
+        mine = {r["section"]: r["entries"] for r in o["relocations"] if r["section"] in counts}
+        assert mine == {k: int(v) for k, v in counts.items()}, path
+        first = re.search(r"contains \d+ entr\S+:\n.*\n\s*([0-9a-f]+)\s+([0-9a-f]+)", rel)
+        r0 = o["relocations"][0]["relocs"][0]
+        assert int(r0["offset"], 16) == int(first.group(1), 16), path
+        # versions: the names readelf -V says are needed
+        ver = subprocess.run(["readelf", "-VW", path], capture_output=True, text=True).stdout
+        need = set(re.findall(r"Name: (\S+)\s+Flags: \S+\s+Version: \d+", ver))
+        assert {v["name"] for v in o["versions"]["needed"]} == need, path
+        # notes: as many as readelf -n lists, build id included
+        notes = subprocess.run(["readelf", "-nW", path], capture_output=True, text=True).stdout
+        assert len(o["notes"]) == len(re.findall(r"^\s+(?:GNU|stapsdt|Go|FDO)\s+0x[0-9a-f]+", notes, re.M)), path
+        bid = re.search(r"Build ID: ([0-9a-f]+)", notes)
+        if bid:
+            assert o["build_id"] == bid.group(1), path
 
 
 def test_hostile_files():
