@@ -245,6 +245,13 @@ typedef struct pe_symbol {
 	uint16_t type;
 	uint8_t storage_class, naux;
 	uint32_t index;      /* in the table, aux records counted */
+	/* from the aux records: a FILE symbol's file name; a section
+	 * symbol's definition (length, relocations, line numbers, COMDAT) */
+	char *aux_file;
+	bool aux_section;
+	uint32_t sec_length, sec_checksum;
+	uint16_t sec_nrelocs, sec_nlines, sec_number;
+	uint8_t sec_selection;
 } pe_symbol;
 
 int pe_read_symbols(pe_image *pe, pe_symbol **out, size_t *n);

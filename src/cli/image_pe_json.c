@@ -31,6 +31,8 @@ static void sections(pe_image *pe, json_writer *w)
 		json_kstr(w, "flags_decoded", pe_section_flags(s->flags, f, sizeof f));
 		if (pe->is_object || s->nrelocs)
 			json_ku64(w, "relocations", s->nrelocs);
+		if (s->nlines)
+			json_ku64(w, "line_numbers", s->nlines);
 		if (pe->is_object && s->nrelocs) {
 			pe_coff_reloc *r;
 			size_t n;
@@ -385,6 +387,19 @@ static void symbols(pe_image *pe, json_writer *w)
 		json_ku64(w, "type", s[i].type);
 		json_kstr(w, "storage_class", pe_storage_class_name(s[i].storage_class));
 		json_ku64(w, "aux", s[i].naux);
+		if (s[i].aux_file)
+			json_kstr(w, "file", s[i].aux_file);
+		if (s[i].aux_section) {
+			json_key(w, "section_definition");
+			json_obj_begin(w);
+			json_ku64(w, "length", s[i].sec_length);
+			json_ku64(w, "relocations", s[i].sec_nrelocs);
+			json_ku64(w, "line_numbers", s[i].sec_nlines);
+			json_ku64(w, "checksum", s[i].sec_checksum);
+			json_ku64(w, "comdat_number", s[i].sec_number);
+			json_ku64(w, "comdat_selection", s[i].sec_selection);
+			json_obj_end(w);
+		}
 		json_obj_end(w);
 	}
 	json_arr_end(w);

@@ -293,8 +293,16 @@ static void symbols(pe_image *pe)
 	pe_read_symbols(pe, &s, &n);
 	title("COFF symbols");
 	for (size_t i = 0; i < n; i++)
-		printf("  [%4u] %08x sect %3d type %04x %-16s %s\n", s[i].index, s[i].value, s[i].section, s[i].type,
+	{
+		printf("  [%4u] %08x sect %3d type %04x %-16s %s", s[i].index, s[i].value, s[i].section, s[i].type,
 		       pe_storage_class_name(s[i].storage_class), s[i].name);
+		if (s[i].aux_file)
+			printf("  file %s", s[i].aux_file);
+		if (s[i].aux_section)
+			printf("  (length 0x%x, %u relocations, %u line numbers, checksum 0x%x%s)", s[i].sec_length,
+			       s[i].sec_nrelocs, s[i].sec_nlines, s[i].sec_checksum, s[i].sec_selection ? ", COMDAT" : "");
+		putchar('\n');
+	}
 	if (!n)
 		printf("  (none)\n");
 	pe_symbols_free(s, n);

@@ -49,6 +49,21 @@ int pe_read_symbols(pe_image *pe, pe_symbol **out, size_t *n)
 		s->storage_class = r[16];
 		s->naux = r[17];
 		s->index = (uint32_t)i;
+		s->aux_file = NULL;
+		s->aux_section = false;
+		uint64_t naux = s->naux < count - i - 1 ? s->naux : count - i - 1;
+		const uint8_t *aux = r + 18;
+		if (s->storage_class == 103 && naux) /* FILE: the name fills the aux records */
+			s->aux_file = xstrndup((const char *)aux, (size_t)naux * 18);
+		else if (s->storage_class == 3 && naux && s->type == 0 && s->value == 0 && s->section > 0) {
+			s->aux_section = true; /* a section definition */
+			s->sec_length = ld_le32(aux);
+			s->sec_nrelocs = ld_le16(aux + 4);
+			s->sec_nlines = ld_le16(aux + 6);
+			s->sec_checksum = ld_le32(aux + 8);
+			s->sec_number = ld_le16(aux + 12);
+			s->sec_selection = aux[14];
+		}
 		i += s->naux; /* its aux records are not symbols */
 	}
 	free(raw);
@@ -57,8 +72,10 @@ int pe_read_symbols(pe_image *pe, pe_symbol **out, size_t *n)
 
 void pe_symbols_free(pe_symbol *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(s[i].name);
+		free(s[i].aux_file);
+	}
 	free(s);
 }
 

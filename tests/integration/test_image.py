@@ -176,6 +176,9 @@ def test_coff_object_and_archive():
     assert relocs[".text"] == len(re.findall(r"^[0-9a-f]{16} IMAGE_REL", rtext, re.M)) > 0
     syms = objdump("x86_64-w64-mingw32-objdump", ["-t"], obj)
     assert len(o["symbols"]) == len(re.findall(r"^\[\s*\d+\]", syms, re.M))
+    byname = {s["name"]: s for s in o["symbols"]}
+    assert byname[".file"]["file"] == "pedll.c"
+    assert byname[".text"]["section_definition"]["relocations"] == relocs[".text"]
     a = run_json(["image", lib])
     members = [m["name"] for m in a["members"] if not m["index"]]
     listed = subprocess.run(["x86_64-w64-mingw32-ar", "t", lib], capture_output=True, text=True).stdout.split()
@@ -246,3 +249,35 @@ def test_hostile_files():
         one_error_line(run(["image", os.path.join(d, "none")]), 1, "cannot open")
         one_error_line(run(["image"]), 2, "no FILE")
         one_error_line(run(["image", "--bogus", text]), 2)
+
+
+def test_odd_files():
+    """the odd PE files tests/fuzz/make_pe_seeds.py makes: a dump with the
+    damage named, or one clean error line"""
+    gen = os.path.join(os.path.dirname(__file__), "..", "fuzz", "make_pe_seeds.py")
+    expect = {"ok": None, "resource-cycle": "loops back", "export-absurd": "at most", "import-no-end": "runs off",
+              "overlapping": "overlap", "reloc-bad-size": "outside the directory", "short-opt": "short of",
+              "sections-past-end": "past the end", "rva-outside": "cannot be read", "zero-sized": "empty",
+              "name-unterminated": "terminated", "lfanew-past-end": 1, "no-pe-signature": 1}
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["python3", gen, d], check=True)
+        seen = set()
+        for seed in sorted(os.listdir(d)):
+            name = seed[len("odd-"):]
+            path = os.path.join(d, name + ".dll")
+            with open(os.path.join(d, seed), "rb") as f, open(path, "wb") as g:
+                g.write(f.read()[1:])
+            p = run(["image", "-a", "--json", path])
+            no_sanitizer_reports(p.stderr)
+            want = expect.get(name, "?")
+            if want == 1:
+                one_error_line(p, 1, name)
+            else:
+                assert p.returncode == 0, (name, p.stderr)
+                warnings = json.loads(p.stdout)["warnings"]
+                if want is None:
+                    assert warnings is None, (name, warnings)
+                elif want != "?":
+                    assert warnings and want in warnings, (name, warnings)
+            seen.add(name)
+    assert set(expect) <= seen
