@@ -31,6 +31,27 @@ static void headers(pe_image *pe)
 		for (int i = 0; i < 14; i++)
 			printf("  %-28s 0x%04x\n", names[i], pe->dos[i]);
 		printf("  %-28s 0x%x\n", "e_lfanew", pe->lfanew);
+		/* the stub between the header and the PE header: its message */
+		uint8_t stub[448];
+		size_t n = pe->lfanew > 0x40 ? pe->lfanew - 0x40 : 0;
+		if (n > sizeof stub)
+			n = sizeof stub;
+		if (n && vm_reader_full(&pe->r, 0x40, stub, n)) {
+			size_t best = 0, start = 0;
+			for (size_t i = 0, run = 0; i <= n; i++) {
+				if (i < n && stub[i] >= 0x20 && stub[i] < 0x7f) {
+					run++;
+					continue;
+				}
+				if (run > best) {
+					best = run;
+					start = i - run;
+				}
+				run = 0;
+			}
+			printf("  %-28s %zu bytes%s%.*s%s\n", "DOS stub", (size_t)(pe->lfanew - 0x40), best >= 16 ? ": \"" : "",
+			       best >= 16 ? (int)best : 0, (const char *)stub + start, best >= 16 ? "\"" : "");
+		}
 	}
 	title(pe->is_object ? "COFF file header" : "File header");
 	printf("  %-28s 0x%04x %s\n", "Machine", pe->machine, pe_machine_name(pe->machine));
