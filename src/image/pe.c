@@ -367,12 +367,17 @@ static void long_names(pe_image *pe)
 	}
 }
 
-static const pe_section *sort_base;
+typedef struct rva_idx {
+	uint32_t rva;
+	size_t idx;
+} rva_idx;
 
 static int by_rva(const void *x, const void *y)
 {
-	const pe_section *a = &sort_base[*(const size_t *)x], *b = &sort_base[*(const size_t *)y];
-	return (a->rva > b->rva) - (a->rva < b->rva);
+	const rva_idx *a = x, *b = y;
+	if (a->rva != b->rva)
+		return (a->rva > b->rva) - (a->rva < b->rva);
+	return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
 static void sanity(pe_image *pe)
@@ -385,11 +390,14 @@ static void sanity(pe_image *pe)
 			pe_warn(pe, "section %s is empty", pe_section_name(&pe->sec[i]));
 	}
 	/* sorted by RVA: overlaps are between neighbours, and lookups bisect */
+	rva_idx *order = xcalloc(pe->nsec ? pe->nsec : 1, sizeof *order);
+	for (size_t i = 0; i < pe->nsec; i++)
+		order[i] = (rva_idx){ pe->sec[i].rva, i };
+	qsort(order, pe->nsec, sizeof *order, by_rva);
 	pe->by_rva = xcalloc(pe->nsec ? pe->nsec : 1, sizeof *pe->by_rva);
 	for (size_t i = 0; i < pe->nsec; i++)
-		pe->by_rva[i] = i;
-	sort_base = pe->sec;
-	qsort(pe->by_rva, pe->nsec, sizeof *pe->by_rva, by_rva);
+		pe->by_rva[i] = order[i].idx;
+	free(order);
 	pe->disjoint = true;
 	uint64_t reach = 0; /* the furthest end so far */
 	const pe_section *far = NULL;
