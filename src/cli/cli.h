@@ -67,6 +67,11 @@ vm_map *cli_build_map(const char *spec, const cli_target_args *ta, const vm_map_
 		      vm_target **t, int *status);
 void cli_print_warnings(const vm_map *m);
 
+/* "holes": [{addr, size}], the ranges a search or dump could not read */
+struct json_writer;
+struct vm_search_hole;
+void cli_json_holes(struct json_writer *w, const struct vm_search_hole *h, size_t n);
+
 /* colour */
 typedef enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } cli_color_mode;
 

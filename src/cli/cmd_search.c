@@ -266,15 +266,7 @@ int cmd_search(int argc, char **argv)
 		json_key(jw, "seconds");
 		json_double(jw, res.seconds);
 		json_kbool(jw, "truncated", res.truncated);
-		json_key(jw, "holes");
-		json_arr_begin(jw);
-		for (size_t i = 0; i < res.nholes; i++) {
-			json_obj_begin(jw);
-			json_kaddr(jw, "addr", res.holes[i].addr);
-			json_ku64(jw, "size", res.holes[i].size);
-			json_obj_end(jw);
-		}
-		json_arr_end(jw);
+		cli_json_holes(jw, res.holes, res.nholes);
 		json_obj_end(jw);
 		json_done(jw);
 		free(jw);

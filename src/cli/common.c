@@ -1,7 +1,9 @@
 /* Helpers every subcommand uses: errors, targets, colour. */
 #include "cli.h"
 
+#include "core/json.h"
 #include "core/util.h"
+#include "vmatlas/search.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -211,4 +213,17 @@ int cli_common_map(cli_common *cc, vm_map_options *mo, vm_target **t, vm_map **m
 void cli_common_end(cli_common *cc)
 {
 	cli_manual_free(&cc->manual);
+}
+
+void cli_json_holes(json_writer *w, const vm_search_hole *h, size_t n)
+{
+	json_key(w, "holes");
+	json_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		json_obj_begin(w);
+		json_kaddr(w, "addr", h[i].addr);
+		json_ku64(w, "size", h[i].size);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
 }
