@@ -63,6 +63,7 @@ typedef struct pe_image {
 	char *strtab;        /* COFF string table (its 4-byte size included) */
 	uint32_t strtab_size;
 	char *warnings;      /* "; "-separated, NULL when none */
+	size_t nwarnings;    /* how many pe_warn calls (kept: at most PE_MAX_WARNINGS) */
 	uint64_t first_raw;  /* where the first section's raw data starts: the headers end there */
 	size_t *by_rva;      /* section indices sorted by RVA */
 	bool disjoint;       /* no two sections' extents overlap: lookups may bisect */

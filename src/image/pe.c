@@ -15,15 +15,14 @@
 
 void pe_warn(pe_image *pe, const char *fmt, ...)
 {
-	size_t count = 0;
-	for (const char *p = pe->warnings; p && (p = strstr(p, "; ")); p += 2)
-		count++;
-	if (pe->warnings && count + 1 >= PE_MAX_WARNINGS) {
-		if (!strstr(pe->warnings, "; and more")) {
-			char *w = xasprintf("%s; and more", pe->warnings);
-			free(pe->warnings);
-			pe->warnings = w;
-		}
+	/* counted, not searched for: hostile files can warn millions of times */
+	size_t n = pe->nwarnings++;
+	if (n > PE_MAX_WARNINGS)
+		return;
+	if (n == PE_MAX_WARNINGS) {
+		char *w = xasprintf("%s; and more", pe->warnings);
+		free(pe->warnings);
+		pe->warnings = w;
 		return;
 	}
 	char msg[512];
