@@ -53,6 +53,8 @@ typedef enum vm_usage {
 #define VM_RF_ANON_NAME  0x02u /* path is a name given by prctl ([anon:x]) */
 #define VM_RF_PSEUDO     0x04u /* path is a kernel name ([heap], [stack], [vdso] ...) */
 #define VM_RF_NO_DATA    0x08u /* the target holds no bytes for it (core: not dumped) */
+#define VM_RF_PART_DATA  0x10u /* the target holds only its first `held` bytes */
+#define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
 
 /* Memory statistics of a region, in bytes (Linux smaps; Windows working set). */
 typedef struct vm_page_stats {
@@ -134,6 +136,8 @@ typedef struct vm_region {
 	 * gives them; 0 when the target has none (Linux) */
 	uint64_t alloc_base;
 	uint32_t alloc_prot;
+	/* file targets (cores, dumps): bytes from base the file holds */
+	uint64_t held;
 } vm_region;
 
 /* Allocations group the regions one mapping made. Regions of an
@@ -220,6 +224,9 @@ typedef struct vm_target_info {
 	 * after boot); with pid it names one process even after pid reuse;
 	 * 0 unknown */
 	uint64_t start_time;
+	/* what the target noticed about itself ("; "-separated; a damaged
+	 * core file), NULL when nothing; owned by the target */
+	const char *warnings;
 } vm_target_info;
 
 #endif

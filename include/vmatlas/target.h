@@ -81,6 +81,9 @@ typedef struct vm_spawn_options {
 vm_target *vm_target_open(const char *spec);
 vm_target *vm_target_spawn(char *const argv[], const vm_spawn_options *opt);
 void vm_target_close(vm_target *t);
+/* where file targets look for the files they name: DIR + path, and
+ * directories searched for the file's name (':'-separated); NULL: none */
+void vm_target_set_file_search(const char *sysroot, const char *solib_path);
 
 /* convenience wrappers */
 int vm_target_info_get(vm_target *t, vm_target_info *out);

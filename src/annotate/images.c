@@ -22,10 +22,14 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* the same file: the same inode where the target knows inodes, else
+ * (core files) the same path */
 static bool same_file(const vm_region *a, const vm_region *b)
 {
-	return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       a->inode != 0;
+	if (a->inode || b->inode)
+		return a->inode == b->inode && a->dev_major == b->dev_major &&
+		       a->dev_minor == b->dev_minor;
+	return a->path && b->path && a->path[0] == '/' && strcmp(a->path, b->path) == 0;
 }
 
 /* A region start where an image header may sit: offset 0 of a file, the

@@ -116,6 +116,11 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 	json_kstr(w, "path", r->path);
 	if (r->flags & VM_RF_DELETED)
 		json_kbool(w, "deleted", true);
+	if (r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) {
+		/* a file target (core, dump) without all of its bytes */
+		json_ku64(w, "dumped", r->held);
+		json_kbool(w, "from_file", (r->flags & VM_RF_FROM_FILE) != 0);
+	}
 	json_kaddr(w, "offset", r->offset);
 	if (r->inode) {
 		json_ku64(w, "inode", r->inode);

@@ -144,6 +144,16 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 		   r->type != VM_TYPE_IMAGE && r->type != VM_TYPE_MAPPED) {
 		sb_puts(&det, r->path);
 	}
+	if ((r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) && r->state == VM_STATE_COMMIT) {
+		char held[16];
+		if (det.len)
+			sb_puts(&det, " ");
+		if (r->flags & VM_RF_NO_DATA)
+			sb_puts(&det, "(not dumped");
+		else
+			sb_printf(&det, "(first %s dumped", fmt_size(r->held, held, sizeof held));
+		sb_puts(&det, r->flags & VM_RF_FROM_FILE ? "; read from the file)" : ")");
+	}
 	if (!o->contents) {
 		strbuf cs = STRBUF_INIT;
 		contents_inline(r, &cs);

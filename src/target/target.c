@@ -2,6 +2,7 @@
 #include "vmatlas/target.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "elfcore/core.h"
 #include "linux/linux.h"
 #include "linux/ptrace.h"
 #include "vmatlas/elf.h"
@@ -30,11 +32,17 @@ vm_target *vm_target_open(const char *spec)
 		}
 		return lx_open((pid_t)pid, (pid_t)pid == getpid());
 	}
-	struct stat sb;
-	if (stat(spec, &sb) == 0)
-		vm_seterr("%s: file targets (core files, minidumps) are not supported yet", spec);
-	else
+	int fd = open(spec, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		vm_seterr("not a process id, 'self', or a readable file: %s", spec);
+		return NULL;
+	}
+	uint8_t head[64];
+	ssize_t got = pread(fd, head, sizeof head, 0);
+	close(fd);
+	if (got > 0 && core_is_magic(head, (size_t)got))
+		return core_target_open(spec);
+	vm_seterr("%s: not a core file or a minidump", spec);
 	return NULL;
 }
 
