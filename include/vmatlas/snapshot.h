@@ -38,6 +38,8 @@ int vm_snapshot_take(vm_target *t, const vm_map_options *mo, bool data, bool hea
 		     vm_snapshot *out);
 
 int vm_snapshot_write(const vm_snapshot *s, const char *path);
+/* the file's bytes in memory (caller frees *out) */
+int vm_snapshot_encode(const vm_snapshot *s, uint8_t **out, size_t *len);
 /* -1 with a clear error for a file that is not a snapshot, truncated,
  * damaged, or from a newer format version */
 int vm_snapshot_read(const char *path, vm_snapshot *out);

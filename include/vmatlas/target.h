@@ -13,6 +13,7 @@
 #include "reader.h"
 
 typedef struct vm_target vm_target;
+struct vm_map;
 
 /* one request of a batched read */
 typedef struct vm_read_req {
@@ -60,6 +61,10 @@ struct vm_target_ops {
 	/* optional: open the file backing a region (the mapped inode itself
 	 * when the OS can give it); -1 when it cannot */
 	int (*open_backing)(vm_target *t, const vm_region *r);
+	/* optional: a map saved with the target (the snapshot `vmatlas
+	 * capture` puts in its cores): 0 and *out, 1 when there is none,
+	 * -1 on a damaged one */
+	int (*saved_map)(vm_target *t, struct vm_map **out);
 	/* optional: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);

@@ -29,6 +29,7 @@ int cmd_whatis(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_track(int argc, char **argv);
@@ -77,7 +78,8 @@ typedef enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } cli_color_mode;
 
 /* ---- options every target command takes ---- */
 
-enum { OPT_JSON = 256, OPT_ADD_MODULE, OPT_RUN, OPT_KEEP, OPT_COLOR, OPT_FREEZE,
+enum { OPT_JSON = 256, OPT_ADD_MODULE, OPT_RUN, OPT_KEEP, OPT_COLOR, OPT_FREEZE, OPT_SYSROOT,
+       OPT_SOLIB_PATH,
        OPT_COMMAND = 300 /* a command's own options from here */ };
 
 #define CLI_COMMON_OPTIONS                                              \
@@ -87,6 +89,8 @@ enum { OPT_JSON = 256, OPT_ADD_MODULE, OPT_RUN, OPT_KEEP, OPT_COLOR, OPT_FREEZE,
 	{ "keep", no_argument, NULL, OPT_KEEP },                        \
 	{ "color", required_argument, NULL, OPT_COLOR },                \
 	{ "freeze", no_argument, NULL, OPT_FREEZE },                    \
+	{ "sysroot", required_argument, NULL, OPT_SYSROOT },            \
+	{ "solib-path", required_argument, NULL, OPT_SOLIB_PATH },      \
 	{ "help", no_argument, NULL, 'h' }
 
 #define CLI_COMMON_HELP                                                                  \
@@ -96,7 +100,9 @@ enum { OPT_JSON = 256, OPT_ADD_MODULE, OPT_RUN, OPT_KEEP, OPT_COLOR, OPT_FREEZE,
 	"  --freeze          stop all threads while reading (always resumed)\n"               \
 	"  --run MS          with '--': let the program run MS ms first\n"                   \
 	"  --keep            with '--': leave the program running on exit\n"                 \
-	"  --color WHEN      auto (default), always, never\n"
+	"  --color WHEN      auto (default), always, never\n"                            \
+	"  --sysroot DIR     core files: look for the files they map under DIR\n"          \
+	"  --solib-path DIRS core files: look in DIRS (':'-separated) by file name\n"
 
 typedef struct cli_common {
 	const char *cmd;
@@ -106,6 +112,7 @@ typedef struct cli_common {
 	cli_target_args ta;
 	cli_manual manual;
 	const char *spec; /* the TARGET, when not "--" */
+	const char *sysroot, *solib_path;
 } cli_common;
 
 /* argv split at "--" and getopt reset; returns the new argc */

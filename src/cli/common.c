@@ -174,6 +174,14 @@ int cli_common_option(cli_common *cc, int c, const char *arg)
 	case OPT_KEEP:
 		cc->ta.keep = true;
 		return 1;
+	case OPT_SYSROOT:
+	case OPT_SOLIB_PATH:
+		if (c == OPT_SYSROOT)
+			cc->sysroot = arg;
+		else
+			cc->solib_path = arg;
+		vm_target_set_file_search(cc->sysroot, cc->solib_path);
+		return 1;
 	case OPT_COLOR:
 		if (!cli_parse_color(arg, &cc->color)) {
 			cli_usage_error(cc->cmd, "bad --color '%s'", arg);

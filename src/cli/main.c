@@ -14,6 +14,7 @@ static const cli_command commands[] = {
 	{ "search", cmd_search, "find bytes, strings, numbers or pointers in memory" },
 	{ "dump", cmd_dump, "memory to a file, raw or as ELF" },
 	{ "snapshot", cmd_snapshot, "save a map (and page hashes) to a file" },
+	{ "capture", cmd_capture, "an ELF core of a live process, with its map inside" },
 	{ "diff", cmd_diff, "what changed between two snapshots, or a snapshot and now" },
 	{ "scan", cmd_scan, "narrow a changing value down to its address (start, next, list)" },
 	{ "track", cmd_track, "which pages a process writes between two moments (probe, start, show, stop)" },

@@ -320,6 +320,12 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	static const vm_map_options defaults;
 	if (!opt)
 		opt = &defaults;
+	if (t->ops->saved_map) {
+		vm_map *saved = NULL;
+		int rc = t->ops->saved_map(t, &saved);
+		if (rc <= 0)
+			return saved; /* NULL with the error set when damaged */
+	}
 	vm_map *m = xcalloc(1, sizeof *m);
 	vm_target_info info;
 	if (vm_target_info_get(t, &info) < 0) {

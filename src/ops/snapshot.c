@@ -299,9 +299,11 @@ static void write_pages(bbuf *b, const vm_snapshot *s)
 	}
 }
 
-int vm_snapshot_write(const vm_snapshot *s, const char *path)
+int vm_snapshot_encode(const vm_snapshot *s, uint8_t **out, size_t *out_len)
 {
 	const vm_map *m = s->map;
+	*out = NULL;
+	*out_len = 0;
 	strtab st = { 0 };
 	bbuf payload = { 0 }, body = { 0 };
 	str(&st, ""); /* offset 0 */
@@ -347,7 +349,7 @@ int vm_snapshot_write(const vm_snapshot *s, const char *path)
 	if (ZSTD_isError(zn)) {
 		vm_seterr("compressing the snapshot: %s", ZSTD_getErrorName(zn));
 	} else {
-		uint8_t hdr[HEADER] = { 0 };
+		uint8_t *hdr = xcalloc(1, HEADER + zn);
 		uint32_t version = VM_SNAPSHOT_VERSION, flags = (s->pages ? 1u : 0u) | (s->has_heap_chunks ? 2u : 0u);
 		uint64_t raw = all.n, comp = zn, sum = XXH3_64bits(z, zn);
 		memcpy(hdr, MAGIC, 8);
@@ -356,12 +358,10 @@ int vm_snapshot_write(const vm_snapshot *s, const char *path)
 		st_le64(hdr + 16, raw);
 		st_le64(hdr + 24, comp);
 		st_le64(hdr + 32, sum);
-		atomic_file f;
-		if (af_open(&f, path) == 0) {
-			af_write(&f, hdr, sizeof hdr);
-			af_write(&f, z, zn);
-			rc = af_commit(&f);
-		}
+		memcpy(hdr + HEADER, z, zn);
+		*out = hdr;
+		*out_len = HEADER + zn;
+		rc = 0;
 	}
 	free(z);
 	free(all.p);
@@ -369,6 +369,22 @@ int vm_snapshot_write(const vm_snapshot *s, const char *path)
 	free(body.p);
 	free(st.data.p);
 	free(st.slot);
+	return rc;
+}
+
+int vm_snapshot_write(const vm_snapshot *s, const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	if (vm_snapshot_encode(s, &buf, &len) < 0)
+		return -1;
+	atomic_file f;
+	int rc = -1;
+	if (af_open(&f, path) == 0) {
+		af_write(&f, buf, len);
+		rc = af_commit(&f);
+	}
+	free(buf);
 	return rc;
 }
 

@@ -73,6 +73,9 @@ void core_file_free(core_file *cf);
 /* decode the registers of one NT_PRSTATUS pr_reg block */
 void core_regs_decode(uint16_t machine, const elf_image *e, const uint8_t *p, size_t len,
 		      vm_thread *th);
+/* the pr_reg block of a thread (little-endian), from its registers by
+ * name; its length, 0 for a machine we do not write */
+size_t core_regs_encode(uint16_t machine, const vm_thread *th, uint8_t *out, size_t cap);
 /* how NT_PRSTATUS is laid out for machine: where pr_reg starts, its
  * length, and the offset of pr_pid; false for an unknown machine */
 bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *reg_len,

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
 #include "image/elf_defs.h"
 
 bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *reg_len,
@@ -21,9 +22,18 @@ bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *r
 	case EM_AARCH64: *reg_len = 34 * 8; break;
 	default: return false;
 	}
-	*total = *reg_off + *reg_len + 4;
+	*total = (*reg_off + *reg_len + 4 + w - 1) / w * w; /* padded to a long */
 	return true;
 }
+
+/* user_regs_struct order */
+static const char *const x64_names[27] = { "r15", "r14", "r13", "r12", "rbp", "rbx", "r11",
+					   "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
+					   "rdi", "orig_rax", "rip", "cs", "eflags", "rsp",
+					   "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs" };
+static const char *const i386_names[17] = { "ebx", "ecx", "edx", "esi", "edi", "ebp",
+					    "eax", "ds", "es", "fs", "gs", "orig_eax",
+					    "eip", "cs", "eflags", "esp", "ss" };
 
 static void put(vm_thread *th, const char *name, uint64_t v)
 {
@@ -36,11 +46,7 @@ void core_regs_decode(uint16_t machine, const elf_image *e, const uint8_t *p, si
 {
 	th->nregs = 0;
 	if (machine == EM_X86_64 && len >= 27 * 8) {
-		/* user_regs_struct order */
-		static const char *names[27] = { "r15", "r14", "r13", "r12", "rbp", "rbx", "r11",
-						 "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
-						 "rdi", "orig_rax", "rip", "cs", "eflags", "rsp",
-						 "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs" };
+		const char *const *names = x64_names;
 		uint64_t v[27];
 		for (size_t i = 0; i < 27; i++)
 			v[i] = elf_g64(e, p + 8 * i);
@@ -54,9 +60,7 @@ void core_regs_decode(uint16_t machine, const elf_image *e, const uint8_t *p, si
 		th->fp = v[4];
 		th->tp = v[21];
 	} else if ((machine == EM_386 || machine == EM_X86_64) && len >= 17 * 4) {
-		static const char *names[17] = { "ebx", "ecx", "edx", "esi", "edi", "ebp",
-						 "eax", "ds", "es", "fs", "gs", "orig_eax",
-						 "eip", "cs", "eflags", "esp", "ss" };
+		const char *const *names = i386_names;
 		uint32_t v[17];
 		for (size_t i = 0; i < 17; i++) {
 			v[i] = elf_g32(e, p + 4 * i);
@@ -81,4 +85,27 @@ void core_regs_decode(uint16_t machine, const elf_image *e, const uint8_t *p, si
 	}
 	th->regs_valid = true;
 	th->sp_valid = true;
+}
+
+static uint64_t reg(const vm_thread *th, const char *name)
+{
+	for (size_t i = 0; i < th->nregs; i++)
+		if (strcmp(th->regs[i].name, name) == 0)
+			return th->regs[i].value;
+	return 0;
+}
+
+size_t core_regs_encode(uint16_t machine, const vm_thread *th, uint8_t *out, size_t cap)
+{
+	if (machine == EM_X86_64 && cap >= 27 * 8) {
+		for (size_t i = 0; i < 27; i++)
+			st_le64(out + 8 * i, reg(th, x64_names[i]));
+		return 27 * 8;
+	}
+	if (machine == EM_386 && cap >= 17 * 4) {
+		for (size_t i = 0; i < 17; i++)
+			st_le32(out + 4 * i, (uint32_t)reg(th, i386_names[i]));
+		return 17 * 4;
+	}
+	return 0;
 }

@@ -1,0 +1,382 @@
+/* Writing an ELF core of a live process, the way the kernel lays one out
+ * (one PT_LOAD per region, PROT_NONE and undumped regions with no file
+ * bytes, notes first: NT_PRSTATUS per thread, NT_PRPSINFO, NT_AUXV,
+ * NT_FILE), plus a "VMATLAS" note holding the snapshot of the map. The
+ * memory goes first and the headers last, once every segment's size is
+ * known (a read can come up short). */
+#include "vmatlas/capture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/atomic_file.h"
+#include "core/bytes.h"
+#include "core/util.h"
+#include "image/elf_defs.h"
+#include "target/elfcore/core.h"
+#include "vmatlas/error.h"
+#include "vmatlas/snapshot.h"
+
+#define CHUNK (1u << 20)
+#define NT_PRSTATUS 1
+#define NT_PRPSINFO 3
+#define NT_AUXV 6
+#define NT_FILE 0x46494c45
+
+typedef struct buf {
+	uint8_t *p;
+	size_t n, cap;
+} buf;
+
+static void put(buf *b, const void *v, size_t n)
+{
+	ARRAY_GROW(b->p, b->cap, b->n + n);
+	memcpy(b->p + b->n, v, n);
+	b->n += n;
+}
+
+static void put_word(buf *b, int bits, uint64_t v)
+{
+	uint8_t x[8];
+	st_le64(x, v);
+	put(b, x, bits / 8);
+}
+
+static void align4(buf *b)
+{
+	static const uint8_t z[4];
+	put(b, z, (4 - b->n % 4) % 4);
+}
+
+static void note(buf *b, const char *owner, uint32_t type, const void *desc, size_t len)
+{
+	uint8_t h[12];
+	st_le32(h, (uint32_t)strlen(owner) + 1);
+	st_le32(h + 4, (uint32_t)len);
+	st_le32(h + 8, type);
+	put(b, h, 12);
+	put(b, owner, strlen(owner) + 1);
+	align4(b);
+	put(b, desc, len);
+	align4(b);
+}
+
+static void note_prstatus(buf *b, uint16_t machine, int bits, const vm_thread *th, int64_t ppid)
+{
+	size_t reg_off, reg_len, pid_off, total;
+	core_prstatus_layout(machine, bits, &reg_off, &reg_len, &pid_off, &total);
+	uint8_t d[512] = { 0 };
+	st_le32(d + pid_off, (uint32_t)th->tid);
+	st_le32(d + pid_off + 4, (uint32_t)ppid);
+	core_regs_encode(machine, th, d + reg_off, reg_len);
+	note(b, "CORE", NT_PRSTATUS, d, total);
+}
+
+static void note_prpsinfo(buf *b, int bits, const vm_target_info *in, const char *args)
+{
+	uint8_t d[136] = { 0 };
+	bool b64 = bits == 64;
+	d[0] = 0;
+	d[1] = (uint8_t)(in->state && in->state != '?' ? in->state : 'R');
+	size_t ids = b64 ? 24 : 12, fn = b64 ? 40 : 28;
+	st_le32(d + ids, (uint32_t)in->pid);
+	if (in->name)
+		memcpy(d + fn, in->name, strnlen(in->name, 15));
+	memcpy(d + fn + 16, args, strnlen(args, 79));
+	note(b, "CORE", NT_PRPSINFO, d, b64 ? 136 : 124);
+}
+
+/* argv as one line, for pr_psargs */
+static void read_args(vm_target *t, const vm_target_info *in, char out[81])
+{
+	memset(out, 0, 81);
+	if (!in->arg_start || in->arg_end <= in->arg_start)
+		return;
+	size_t n = (size_t)(in->arg_end - in->arg_start);
+	if (n > 80)
+		n = 80;
+	ssize_t got = vm_read(t, in->arg_start, out, n);
+	for (ssize_t i = 0; i < got; i++)
+		if (out[i] == 0)
+			out[i] = ' ';
+	out[got > 0 ? got : 0] = 0;
+	for (ssize_t i = got - 1; i >= 0 && out[i] == ' '; i--)
+		out[i] = 0;
+}
+
+static void note_auxv(buf *b, vm_target *t, int bits)
+{
+	vm_auxv *av;
+	size_t n;
+	if (!t->ops->auxv || t->ops->auxv(t, &av, &n) < 0)
+		return;
+	buf d = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		put_word(&d, bits, av[i].type);
+		put_word(&d, bits, av[i].value);
+	}
+	note(b, "CORE", NT_AUXV, d.p, d.n);
+	free(d.p);
+	free(av);
+}
+
+static void note_file(buf *b, const vm_map *m, int bits)
+{
+	buf d = { 0 }, names = { 0 };
+	uint64_t count = 0, pg = m->info.page_size;
+	put_word(&d, bits, 0); /* count, patched below */
+	put_word(&d, bits, pg);
+	for (size_t i = 0; i < m->nregions; i++) {
+		const vm_region *r = &m->regions[i];
+		if (r->state == VM_STATE_FREE || !r->path || r->path[0] != '/')
+			continue;
+		put_word(&d, bits, r->base);
+		put_word(&d, bits, r->base + r->size);
+		put_word(&d, bits, r->offset / pg);
+		put(&names, r->path, strlen(r->path));
+		if (r->flags & VM_RF_DELETED)
+			put(&names, " (deleted)", 10);
+		put(&names, "", 1);
+		count++;
+	}
+	uint8_t c[8];
+	st_le64(c, count);
+	memcpy(d.p, c, (size_t)bits / 8);
+	if (names.n)
+		put(&d, names.p, names.n);
+	note(b, "CORE", NT_FILE, d.p, d.n);
+	free(d.p);
+	free(names.p);
+}
+
+/* ---- which memory goes in ---- */
+
+static bool holds_stack(const vm_map *m, const vm_region *r)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (ranges_overlap(r->base, r->size, m->threads[i].stack_base, m->threads[i].stack_size) ||
+		    range_contains(r->base, r->size, m->threads[i].sp))
+			return true;
+	return false;
+}
+
+/* how many bytes of region r to write from its start */
+static uint64_t want_bytes(const vm_map *m, const vm_region *r, bool private_only)
+{
+	bool vdso = r->path && strcmp(r->path, "[vdso]") == 0;
+	if (r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_READ) || (r->type == VM_TYPE_SPECIAL && !vdso))
+		return 0;
+	if (!private_only || r->type == VM_TYPE_PRIVATE || vdso || holds_stack(m, r))
+		return r->size;
+	/* an image's headers: tools find the build id there */
+	if (r->type == VM_TYPE_IMAGE && r->offset == 0)
+		return m->info.page_size < r->size ? m->info.page_size : r->size;
+	return 0;
+}
+
+typedef struct seg {
+	uint64_t vaddr, memsz, offset, filesz;
+	uint32_t flags;
+} seg;
+
+static uint32_t pflags(uint32_t prot)
+{
+	return (prot & VM_PROT_READ ? 4u : 0u) | (prot & VM_PROT_WRITE ? 2u : 0u) | (prot & VM_PROT_EXEC ? 1u : 0u);
+}
+
+/* copy [addr, addr+len) into the file at off; bytes copied (short at the
+ * first unreadable one) */
+static uint64_t copy_memory(vm_target *t, atomic_file *f, uint8_t *chunk, uint64_t addr, uint64_t len,
+			    uint64_t off)
+{
+	uint64_t done = 0;
+	while (done < len && !f->failed) {
+		size_t want = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
+		ssize_t got = vm_read(t, addr + done, chunk, want);
+		if (got <= 0)
+			break;
+		af_pwrite(f, chunk, (size_t)got, off + done);
+		done += (uint64_t)got;
+		if ((size_t)got < want)
+			break;
+	}
+	return done;
+}
+
+static void put_ehdr(buf *b, uint16_t machine, int bits, uint64_t nph, uint64_t shoff)
+{
+	uint8_t h[64] = { 0x7f, 'E', 'L', 'F', (uint8_t)(bits == 64 ? 2 : 1), 1, 1, 0 };
+	uint16_t phnum = nph >= PN_XNUM ? PN_XNUM : (uint16_t)nph;
+	st_le16(h + 16, ET_CORE);
+	st_le16(h + 18, machine);
+	st_le32(h + 20, 1);
+	if (bits == 64) {
+		st_le64(h + 32, 64);
+		st_le64(h + 40, shoff);
+		st_le16(h + 52, 64);
+		st_le16(h + 54, 56);
+		st_le16(h + 56, phnum);
+		st_le16(h + 58, shoff ? 64 : 0);
+		st_le16(h + 60, shoff ? 1 : 0);
+		put(b, h, 64);
+	} else {
+		st_le32(h + 28, 52);
+		st_le32(h + 32, (uint32_t)shoff);
+		st_le16(h + 40, 52);
+		st_le16(h + 42, 32);
+		st_le16(h + 44, phnum);
+		st_le16(h + 46, shoff ? 40 : 0);
+		st_le16(h + 48, shoff ? 1 : 0);
+		put(b, h, 52);
+	}
+}
+
+static void put_phdr(buf *b, int bits, uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr,
+		     uint64_t filesz, uint64_t memsz, uint64_t align)
+{
+	uint8_t p[56] = { 0 };
+	if (bits == 64) {
+		st_le32(p, type);
+		st_le32(p + 4, flags);
+		st_le64(p + 8, off);
+		st_le64(p + 16, vaddr);
+		st_le64(p + 32, filesz);
+		st_le64(p + 40, memsz);
+		st_le64(p + 48, align);
+		put(b, p, 56);
+	} else {
+		st_le32(p, type);
+		st_le32(p + 4, (uint32_t)off);
+		st_le32(p + 8, (uint32_t)vaddr);
+		st_le32(p + 16, (uint32_t)filesz);
+		st_le32(p + 20, (uint32_t)memsz);
+		st_le32(p + 24, flags);
+		st_le32(p + 28, (uint32_t)align);
+		put(b, p, 32);
+	}
+}
+
+/* PN_XNUM: the real count of program headers is section 0's sh_info */
+static void put_shdr0(buf *b, int bits, uint64_t nph)
+{
+	uint8_t s[64] = { 0 };
+	st_le32(s + (bits == 64 ? 44 : 28), (uint32_t)nph);
+	put(b, s, bits == 64 ? 64 : 40);
+}
+
+static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_options *o, const char *path,
+		      vm_capture_result *res)
+{
+	const vm_map *m = snap->map;
+	const vm_target_info *in = &m->info;
+	uint16_t machine;
+	if (in->arch && !strcmp(in->arch, "x86_64"))
+		machine = in->bits == 64 ? EM_X86_64 : EM_386;
+	else if (in->arch && !strcmp(in->arch, "i386"))
+		machine = EM_386;
+	else {
+		vm_seterr("capture writes x86 cores only (this process is %s)", in->arch ? in->arch : "unknown");
+		return -1;
+	}
+	int bits = machine == EM_X86_64 ? 64 : 32;
+
+	/* the notes */
+	buf notes = { 0 };
+	char args[81];
+	read_args(t, in, args);
+	note_prpsinfo(&notes, bits, in, args);
+	for (int pass = 0; pass < 2; pass++) /* the main thread first, as gdb expects */
+		for (size_t i = 0; i < m->nthreads; i++)
+			if (m->threads[i].is_main == (pass == 0))
+				note_prstatus(&notes, machine, bits, &m->threads[i], 0);
+	note_auxv(&notes, t, bits);
+	note_file(&notes, m, bits);
+	uint8_t *sbuf;
+	size_t slen;
+	if (vm_snapshot_encode(snap, &sbuf, &slen) < 0) {
+		free(notes.p);
+		return -1;
+	}
+	note(&notes, CORE_VMATLAS_OWNER, CORE_NT_VMATLAS_SNAPSHOT, sbuf, slen);
+	free(sbuf);
+
+	/* one segment per region */
+	seg *segs = xcalloc(m->nregions ? m->nregions : 1, sizeof *segs);
+	size_t nseg = 0;
+	for (size_t i = 0; i < m->nregions; i++) {
+		const vm_region *r = &m->regions[i];
+		if (r->state == VM_STATE_FREE)
+			continue;
+		segs[nseg++] = (seg){ r->base, r->size, 0, want_bytes(m, r, o->private_only), pflags(r->prot) };
+	}
+	uint64_t nph = nseg + 1, pg = in->page_size ? in->page_size : 4096;
+	size_t ehsz = bits == 64 ? 64 : 52, phsz = bits == 64 ? 56 : 32, shsz = bits == 64 ? 64 : 40;
+	uint64_t notes_off = ehsz + nph * phsz;
+	uint64_t shoff = nph >= PN_XNUM ? notes_off + notes.n : 0;
+	uint64_t data = ((shoff ? shoff + shsz : notes_off + notes.n) + pg - 1) / pg * pg;
+
+	atomic_file f;
+	if (af_open(&f, path) < 0) {
+		free(notes.p);
+		free(segs);
+		return -1;
+	}
+	uint8_t *chunk = xmalloc(CHUNK);
+	uint64_t at = data;
+	memset(res, 0, sizeof *res);
+	for (size_t i = 0; i < nseg && !f.failed; i++) {
+		seg *s = &segs[i];
+		uint64_t want = s->filesz;
+		s->offset = at;
+		s->filesz = want ? copy_memory(t, &f, chunk, s->vaddr, want, at) : 0;
+		if (s->filesz < want)
+			res->unreadable++;
+		res->bytes_dumped += s->filesz;
+		at += (s->filesz + pg - 1) / pg * pg;
+	}
+	free(chunk);
+	buf head = { 0 };
+	put_ehdr(&head, machine, bits, nph, shoff);
+	put_phdr(&head, bits, 4 /* PT_NOTE */, 0, notes_off, 0, notes.n, 0, 4);
+	for (size_t i = 0; i < nseg; i++)
+		put_phdr(&head, bits, 1 /* PT_LOAD */, segs[i].flags, segs[i].offset, segs[i].vaddr, segs[i].filesz,
+			 segs[i].memsz, pg);
+	put(&head, notes.p, notes.n);
+	if (shoff)
+		put_shdr0(&head, bits, nph);
+	af_pwrite(&f, head.p, head.n, 0);
+	/* the file ends with the last segment's bytes, or the headers */
+	if (f.written < at && at > data) {
+		static const uint8_t z;
+		af_pwrite(&f, &z, 1, at - 1);
+	}
+	res->file_size = f.written;
+	res->nsegments = nseg;
+	res->nthreads = m->nthreads;
+	res->nregions = m->nregions;
+	free(head.p);
+	free(notes.p);
+	free(segs);
+	return af_commit(&f);
+}
+
+int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res)
+{
+	if (!t->ops->freeze) {
+		vm_seterr("capture needs a live process (this target is a %s)", t->ops->kind);
+		return -1;
+	}
+	if (t->ops->freeze(t) < 0)
+		return -1;
+	vm_map_options mo = o->mo ? *o->mo : (vm_map_options){ 0 };
+	mo.freeze = false; /* frozen already, until the core is written */
+	vm_snapshot snap;
+	int rc = vm_snapshot_take(t, &mo, false, false, &snap);
+	if (rc == 0) {
+		rc = write_core(t, &snap, o, path, res);
+		vm_snapshot_free(&snap);
+	}
+	if (t->ops->thaw)
+		t->ops->thaw(t);
+	return rc;
+}
