@@ -227,6 +227,9 @@ typedef struct vm_target_info {
 	/* what the target noticed about itself ("; "-separated; a damaged
 	 * core file), NULL when nothing; owned by the target */
 	const char *warnings;
+	/* core files: the signal that ended the process (0 none) */
+	int signal, signal_code;
+	uint64_t signal_addr;
 } vm_target_info;
 
 #endif

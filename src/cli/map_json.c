@@ -1,4 +1,6 @@
 /* The map as JSON; the schema is docs/json.md. */
+#include <string.h>
+
 #include "core/json.h"
 #include "map_render.h"
 #include "vmatlas/elf.h"
@@ -31,6 +33,18 @@ static void target(json_writer *w, const vm_map *m)
 	json_ki64(w, "bits", in->bits);
 	json_ku64(w, "page_size", in->page_size);
 	json_kaddr(w, "user_top", in->user_top);
+	if (in->signal) {
+		json_key(w, "signal");
+		json_obj_begin(w);
+		json_ki64(w, "number", in->signal);
+		json_kstr(w, "name", sigabbrev_np(in->signal));
+		json_ki64(w, "code", in->signal_code);
+		if (in->signal_code > 0)
+			json_kaddr(w, "addr", in->signal_addr);
+		else
+			json_ki64(w, "sender_pid", (int64_t)(in->signal_addr & 0xffffffffu));
+		json_obj_end(w);
+	}
 	json_obj_end(w);
 }
 

@@ -32,6 +32,15 @@ static void header(const vm_map *m, FILE *f)
 	const vm_target_info *in = &m->info;
 	fprintf(f, "pid %lld (%s)  %s\n", (long long)in->pid, in->name ? in->name : "?",
 		in->exe ? in->exe : "");
+	if (in->signal) {
+		const char *name = sigabbrev_np(in->signal);
+		fprintf(f, "signal %d (SIG%s), code %d", in->signal, name ? name : "?", in->signal_code);
+		/* a fault has an address; a signal sent by a process, its sender */
+		if (in->signal_code > 0)
+			fprintf(f, ", address 0x%llx\n", (unsigned long long)in->signal_addr);
+		else
+			fprintf(f, ", sent by pid %u\n", (unsigned)(in->signal_addr & 0xffffffffu));
+	}
 	size_t nreg = 0;
 	for (size_t i = 0; i < m->nregions; i++)
 		if (m->regions[i].state != VM_STATE_FREE)
@@ -40,8 +49,9 @@ static void header(const vm_map *m, FILE *f)
 	for (size_t i = 0; i < m->nallocs; i++)
 		if (m->allocs[i].usage != VM_USAGE_FREE)
 			nalloc++;
-	fprintf(f, "%s %s %d-bit, %zu thread%s, %zu module%s, %zu regions in %zu allocations%s\n\n",
-		in->os, in->arch, in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
+	bool live = !in->kind || !strcmp(in->kind, "linux-process");
+	fprintf(f, "%s%s%s %s %d-bit, %zu thread%s, %zu module%s, %zu regions in %zu allocations%s\n\n",
+		live ? "" : in->kind, live ? "" : ", ", in->os, in->arch, in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
 		m->nmodules == 1 ? "" : "s", nreg, nalloc, m->frozen ? ", frozen while read" : "");
 }
 

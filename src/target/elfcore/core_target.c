@@ -631,6 +631,14 @@ static int core_info(vm_target *t, vm_target_info *out)
 		in->page_size = cf->page_size;
 		in->user_top = cf->bits == 64 ? (1ull << 47) - cf->page_size : 0xffffe000ull;
 		find_initial_stack(ct, in);
+		if (cf->have_siginfo) {
+			in->signal = cf->sig_no;
+			in->signal_code = cf->sig_code;
+			in->signal_addr = cf->sig_addr;
+		} else {
+			for (size_t i = 0; i < cf->nthreads && !in->signal; i++)
+				in->signal = cf->threads[i].signal;
+		}
 		strbuf sb = STRBUF_INIT;
 		if (cf->warnings)
 			sb_puts(&sb, cf->warnings);
