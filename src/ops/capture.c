@@ -166,7 +166,11 @@ static uint64_t want_bytes(const vm_map *m, const vm_region *r, bool private_onl
 	bool vdso = r->path && strcmp(r->path, "[vdso]") == 0;
 	if (r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_READ) || (r->type == VM_TYPE_SPECIAL && !vdso))
 		return 0;
-	if (!private_only || r->type == VM_TYPE_PRIVATE || vdso || holds_stack(m, r))
+	/* private memory: anonymous, and the pages of file mappings the
+	 * process wrote (data, GOT, relocated RELRO: copy-on-write) */
+	bool cow = !(r->prot & VM_PROT_SHARED) &&
+		   ((r->prot & VM_PROT_WRITE) || (r->stats.valid && r->stats.private_dirty));
+	if (!private_only || r->type == VM_TYPE_PRIVATE || cow || vdso || holds_stack(m, r))
 		return r->size;
 	/* an image's headers: tools find the build id there */
 	if (r->type == VM_TYPE_IMAGE && r->offset == 0)

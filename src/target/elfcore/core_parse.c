@@ -103,7 +103,8 @@ static void read_segments(core_file *cf)
 		}
 		*ARRAY_PUSH(cf->segs, cf->nsegs, cap) = s;
 	}
-	qsort(cf->segs, cf->nsegs, sizeof *cf->segs, cmp_seg);
+	if (cf->nsegs > 1)
+		qsort(cf->segs, cf->nsegs, sizeof *cf->segs, cmp_seg);
 	/* overlapping segments: the earlier one wins */
 	size_t out = 0;
 	for (size_t i = 0; i < cf->nsegs; i++) {
@@ -180,7 +181,8 @@ static void note_file(core_file *cf, const uint8_t *d, size_t len)
 		f.path = xstrndup(name, nlen);
 		cf->files[cf->nfiles++] = f;
 	}
-	qsort(cf->files, cf->nfiles, sizeof *cf->files, cmp_file);
+	if (cf->nfiles > 1)
+		qsort(cf->files, cf->nfiles, sizeof *cf->files, cmp_file);
 	size_t out = 0;
 	for (size_t i = 0; i < cf->nfiles; i++) {
 		if (out && cf->files[out - 1].end > cf->files[i].start) {

@@ -116,7 +116,8 @@ static void build_areas(core_target *ct)
 		if (at < end)
 			add_area(ct, &cap, at, end - at, -1, (long)i);
 	}
-	qsort(ct->areas, ct->nareas, sizeof *ct->areas, cmp_area);
+	if (ct->nareas > 1)
+		qsort(ct->areas, ct->nareas, sizeof *ct->areas, cmp_area);
 }
 
 static const core_area *area_at(const core_target *ct, uint64_t addr)
@@ -179,9 +180,27 @@ static void index_paths(core_target *ct)
 	free(order);
 }
 
+/* A core names files by path, and a hostile one can name anything:
+ * only regular files outside /proc, /sys and /dev are opened (a FIFO or
+ * /proc/kmsg would block a read forever). */
+static bool safe_path(const char *path)
+{
+	char *real = realpath(path, NULL);
+	bool ok = real && strncmp(real, "/proc/", 6) != 0 && strncmp(real, "/sys/", 5) != 0 &&
+		  strncmp(real, "/dev/", 5) != 0;
+	free(real);
+	return ok;
+}
+
 static int open_ro(const char *path)
 {
-	return open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /* the file on disk for a path in the core: a --solib-path directory
@@ -195,7 +214,7 @@ static char *resolve(const char *path)
 		while (*p) {
 			size_t len = strcspn(p, ":");
 			char *cand = xasprintf("%.*s/%s", (int)len, p, base);
-			if (access(cand, R_OK) == 0)
+			if (access(cand, R_OK) == 0 && safe_path(cand))
 				return cand;
 			free(cand);
 			p += len;
@@ -204,7 +223,7 @@ static char *resolve(const char *path)
 		}
 	}
 	char *cand = g_sysroot ? xasprintf("%s%s", g_sysroot, path) : xstrdup(path);
-	if (access(cand, R_OK) == 0)
+	if (access(cand, R_OK) == 0 && safe_path(cand))
 		return cand;
 	free(cand);
 	return NULL;
@@ -396,15 +415,28 @@ static void name_pseudo(core_target *ct, vm_region *r, size_t n)
 			name = "[stack]";
 		else if (vdso && x->base == vdso)
 			name = "[vdso]";
-		else if (vdso && i + 1 < n && r[i + 1].base == vdso && x->base + x->size == vdso &&
-			 !(x->prot & VM_PROT_WRITE))
-			name = "[vvar]";
 		else if (cf->bits == 64 && x->base == 0xffffffffff600000ull)
 			name = "[vsyscall]";
 		if (name) {
 			x->path = xstrdup(name);
 			proc_classify_region(x);
 		}
+	}
+	/* the kernel's data pages sit right below the vdso: [vvar], and on
+	 * newer kernels [vvar_vclock] above it */
+	for (size_t i = 0; vdso && i < n; i++) {
+		if (r[i].base != vdso)
+			continue;
+		size_t below = 0;
+		while (below < 2 && i > below && !r[i - below - 1].path &&
+		       r[i - below - 1].base + r[i - below - 1].size == r[i - below].base &&
+		       !(r[i - below - 1].prot & (VM_PROT_WRITE | VM_PROT_EXEC)))
+			below++;
+		for (size_t k = 1; k <= below; k++) {
+			r[i - k].path = xstrdup(below == 2 && k == 1 ? "[vvar_vclock]" : "[vvar]");
+			proc_classify_region(&r[i - k]);
+		}
+		break;
 	}
 	if (exe_file < 0)
 		return;
