@@ -86,6 +86,9 @@ typedef struct vm_spawn_options {
 vm_target *vm_target_open(const char *spec);
 vm_target *vm_target_spawn(char *const argv[], const vm_spawn_options *opt);
 void vm_target_close(vm_target *t);
+/* true if buf (the first bytes of a file) is a file target: a core file
+ * or a minidump */
+bool vm_file_target_magic(const uint8_t *buf, size_t len);
 /* where file targets look for the files they name: DIR + path, and
  * directories searched for the file's name (':'-separated); NULL: none */
 void vm_target_set_file_search(const char *sysroot, const char *solib_path);

@@ -29,8 +29,8 @@ static const char snapshot_help[] =
 static const char diff_help[] =
 	"usage: vmatlas diff [OPTIONS] A B\n"
 	"\n"
-	"What changed from A to B. Each is a snapshot file or a live TARGET (a\n"
-	"PID or 'self'; it is read with the same options the snapshot has).\n"
+	"What changed from A to B. Each is a snapshot file or a TARGET (a PID,\n"
+	"'self', a core file; it is read with the same options the snapshot has).\n"
 	"Reports regions added, removed, resized and re-protected, modules\n"
 	"loaded and unloaded, threads started and ended, heaps grown or shrunk\n"
 	"(and, when both hold heap blocks, the blocks allocated and freed), and\n"
@@ -115,11 +115,23 @@ static bool is_live(const char *what)
 	return !strcmp(what, "self") || (parse_u64(what, &pid) && stat(what, &sb) != 0);
 }
 
-/* a snapshot file, or a live target read to match `like` */
+/* a file that is not a snapshot: a core file or a minidump is a target */
+static bool is_dump(const char *what)
+{
+	uint8_t magic[64] = { 0 };
+	FILE *f = fopen(what, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(magic, 1, sizeof magic, f);
+	fclose(f);
+	return vm_file_target_magic(magic, n);
+}
+
+/* a snapshot file, or a target (live, or a core file) read to match `like` */
 static int load_side(const char *what, const vm_snapshot *like, vm_snapshot *out, vm_target **t)
 {
 	*t = NULL;
-	if (!is_live(what))
+	if (!is_live(what) && !is_dump(what))
 		return vm_snapshot_read(what, out);
 	*t = vm_target_open(what);
 	if (!*t)

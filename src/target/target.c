@@ -46,6 +46,11 @@ vm_target *vm_target_open(const char *spec)
 	return NULL;
 }
 
+bool vm_file_target_magic(const uint8_t *buf, size_t len)
+{
+	return core_is_magic(buf, len);
+}
+
 void vm_target_close(vm_target *t)
 {
 	if (t)
