@@ -19,7 +19,7 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lzstd -lxxhash -lthread_db -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
-                              src/target/linux/*.c src/target/elfcore/*.c src/annotate/*.c src/symbols/*.c \
+                              src/target/linux/*.c src/target/elfcore/*.c src/target/minidump/*.c src/annotate/*.c src/symbols/*.c \
                               src/threads/*.c src/process/*.c src/heap/*.c src/ops/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -227,6 +227,11 @@ typedef struct vm_target_info {
 	/* what the target noticed about itself ("; "-separated; a damaged
 	 * core file), NULL when nothing; owned by the target */
 	const char *warnings;
+	/* minidumps: the exception being handled when the dump was written */
+	bool exception;
+	uint32_t exception_code;
+	uint64_t exception_addr;
+	int64_t exception_tid;
 	/* core files: the signal that ended the process (0 none) */
 	int signal, signal_code;
 	uint64_t signal_addr;

@@ -65,6 +65,9 @@ struct vm_target_ops {
 	 * capture` puts in its cores): 0 and *out, 1 when there is none,
 	 * -1 on a damaged one */
 	int (*saved_map)(vm_target *t, struct vm_map **out);
+	/* optional: the modules the target lists itself (a minidump's
+	 * module list); caller frees each name and path, and the array */
+	int (*modules)(vm_target *t, vm_module **out, size_t *n);
 	/* optional: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmatlas/map.h"
 #include "vmatlas/target.h"
@@ -47,5 +48,10 @@ void mb_group_rest(map_builder *b);
 void mb_make_allocations(map_builder *b);
 
 vm_module *mb_module_add(map_builder *b);
+/* one item of an image spanning [lo, hi): on every region it overlaps */
+void mb_place(map_builder *b, uint64_t lo, uint64_t hi, vm_content_kind kind, uint64_t addr, uint64_t size,
+	      const char *name, const char *detail, int mod);
+/* the modules a target lists itself (minidumps), and PE images in memory */
+void ann_target_modules(map_builder *b);
 
 #endif

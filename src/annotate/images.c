@@ -104,7 +104,7 @@ static void flags_string(uint64_t f, char out[8])
 }
 
 /* place one item on every region of the image it overlaps */
-static void place(map_builder *b, uint64_t lo, uint64_t hi, vm_content_kind kind,
+void mb_place(map_builder *b, uint64_t lo, uint64_t hi, vm_content_kind kind,
 		  uint64_t addr, uint64_t size, const char *name, const char *detail, int mod)
 {
 	vm_map *m = b->m;
@@ -185,7 +185,7 @@ static void place_sections(map_builder *b, elf_image *mem, size_t hi, vm_module 
 			flags_string(sh->flags, fl);
 			char detail[48];
 			snprintf(detail, sizeof detail, "%s %s", elf_shdr_type_name(sh->type), fl);
-			place(b, lo, hiaddr, VM_CK_SECTION, at, sh->size, sh->namestr, detail, modi);
+			mb_place(b, lo, hiaddr, VM_CK_SECTION, at, sh->size, sh->namestr, detail, modi);
 		}
 	} else {
 		/* no section headers: the segments say at least what is where */
@@ -197,7 +197,7 @@ static void place_sections(map_builder *b, elf_image *mem, size_t hi, vm_module 
 			snprintf(name, sizeof name, "LOAD[%zu]", k);
 			snprintf(detail, sizeof detail, "%c%c%c", (ph->flags & PF_R) ? 'r' : '-',
 				 (ph->flags & PF_W) ? 'w' : '-', (ph->flags & PF_X) ? 'x' : '-');
-			place(b, lo, hiaddr, VM_CK_SEGMENT, ph->vaddr + mem->bias, ph->memsz, name,
+			mb_place(b, lo, hiaddr, VM_CK_SEGMENT, ph->vaddr + mem->bias, ph->memsz, name,
 			      detail, modi);
 		}
 	}
@@ -238,7 +238,7 @@ static void place_directories(map_builder *b, elf_image *e, uint64_t lo, uint64_
 					 (unsigned long long)ph->memsz);
 			else
 				snprintf(detail, sizeof detail, "%s", segs[j].what);
-			place(b, lo, top, VM_CK_DIRECTORY, at, ph->memsz, segs[j].name, detail, modi);
+			mb_place(b, lo, top, VM_CK_DIRECTORY, at, ph->memsz, segs[j].name, detail, modi);
 		}
 	}
 
@@ -286,7 +286,7 @@ static void place_directories(map_builder *b, elf_image *e, uint64_t lo, uint64_
 			continue;
 		if (tabs[j].tag == DT_HASH && elf_dyn_find(d, nd, DT_GNU_HASH, &v))
 			size = 0; /* hash_bytes measured the GNU table */
-		place(b, lo, top, VM_CK_DIRECTORY, at, size, tabs[j].name, tabs[j].what, modi);
+		mb_place(b, lo, top, VM_CK_DIRECTORY, at, size, tabs[j].name, tabs[j].what, modi);
 	}
 	free(d);
 }

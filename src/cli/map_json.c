@@ -33,6 +33,16 @@ static void target(json_writer *w, const vm_map *m)
 	json_ki64(w, "bits", in->bits);
 	json_ku64(w, "page_size", in->page_size);
 	json_kaddr(w, "user_top", in->user_top);
+	if (in->exception) {
+		json_key(w, "exception");
+		json_obj_begin(w);
+		char code[16];
+		snprintf(code, sizeof code, "0x%08x", in->exception_code);
+		json_kstr(w, "code", code);
+		json_kaddr(w, "addr", in->exception_addr);
+		json_ki64(w, "tid", in->exception_tid);
+		json_obj_end(w);
+	}
 	if (in->signal) {
 		json_key(w, "signal");
 		json_obj_begin(w);

@@ -41,6 +41,9 @@ static void header(const vm_map *m, FILE *f)
 		else
 			fprintf(f, ", sent by pid %u\n", (unsigned)(in->signal_addr & 0xffffffffu));
 	}
+	if (in->exception)
+		fprintf(f, "exception 0x%08x at 0x%llx in thread %lld\n", in->exception_code,
+			(unsigned long long)in->exception_addr, (long long)in->exception_tid);
 	size_t nreg = 0;
 	for (size_t i = 0; i < m->nregions; i++)
 		if (m->regions[i].state != VM_STATE_FREE)

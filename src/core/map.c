@@ -373,6 +373,7 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 		b.group[i] = -1;
 	ann_system(&b);
 	ann_images(&b);
+	ann_target_modules(&b);
 	ann_loader(&b);
 	ann_manual(&b);
 	ann_heaps(&b);

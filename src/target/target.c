@@ -11,6 +11,7 @@
 
 #include "core/util.h"
 #include "elfcore/core.h"
+#include "minidump/md.h"
 #include "linux/linux.h"
 #include "linux/ptrace.h"
 #include "vmatlas/elf.h"
@@ -42,13 +43,15 @@ vm_target *vm_target_open(const char *spec)
 	close(fd);
 	if (got > 0 && core_is_magic(head, (size_t)got))
 		return core_target_open(spec);
+	if (got > 0 && md_is_magic(head, (size_t)got))
+		return md_target_open(spec);
 	vm_seterr("%s: not a core file or a minidump", spec);
 	return NULL;
 }
 
 bool vm_file_target_magic(const uint8_t *buf, size_t len)
 {
-	return core_is_magic(buf, len);
+	return core_is_magic(buf, len) || md_is_magic(buf, len);
 }
 
 void vm_target_close(vm_target *t)
