@@ -140,6 +140,22 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 	json_kstr(w, "path", r->path);
 	if (r->flags & VM_RF_DELETED)
 		json_kbool(w, "deleted", true);
+	if (r->prot & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE | VM_PROT_COPY)) {
+		/* Windows protection modifiers */
+		json_key(w, "protect_flags");
+		json_arr_begin(w);
+		if (r->prot & VM_PROT_GUARD) json_str(w, "guard");
+		if (r->prot & VM_PROT_NOCACHE) json_str(w, "nocache");
+		if (r->prot & VM_PROT_WRITECOMBINE) json_str(w, "writecombine");
+		if (r->prot & VM_PROT_COPY) json_str(w, "copy");
+		json_arr_end(w);
+	}
+	if (r->alloc_base) {
+		char ap[5] = { r->alloc_prot & VM_PROT_READ ? 'r' : '-', r->alloc_prot & VM_PROT_WRITE ? 'w' : '-',
+			       r->alloc_prot & VM_PROT_EXEC ? 'x' : '-', r->alloc_prot & VM_PROT_COPY ? 'c' : '-', 0 };
+		json_kaddr(w, "alloc_base", r->alloc_base);
+		json_kstr(w, "alloc_protect", ap);
+	}
 	if (r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) {
 		/* a file target (core, dump) without all of its bytes */
 		json_ku64(w, "dumped", r->held);

@@ -210,7 +210,7 @@ static void check_memory_readable(vm_map *m, vm_target *t)
 	for (size_t i = 0; i < m->nregions; i++) {
 		const vm_region *r = &m->regions[i];
 		if (r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_READ) ||
-		    (r->flags & VM_RF_NO_DATA) || r->type == VM_TYPE_SPECIAL)
+		    (r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) || r->type == VM_TYPE_SPECIAL)
 			continue;
 		uint8_t byte;
 		vm_clearerr();

@@ -18,6 +18,12 @@ for f in "$@"; do
 			[ -f "$so" ] && cp "$so" "$corpus/seed-$(basename "$so")"
 		done
 	fi
+	# the minidump reader also starts from the public test dumps
+	if [ "$name" = fuzz_minidump ]; then
+		for dmp in ../shared/corpora/minidump/*.dmp; do
+			[ -f "$dmp" ] && cp "$dmp" "$corpus/seed-$(basename "$dmp")"
+		done
+	fi
 	log="build/fuzz/$name.log"
 	if "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
 		"$corpus" "$seeds" >"$log" 2>&1; then

@@ -1,0 +1,29 @@
+/* libFuzzer harness: minidumps. The target over the input (every stream
+ * it reads, reads anywhere), then the whole map built from it: PE images
+ * parsed from hostile dump memory. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "target/minidump/md.h"
+#include "vmatlas/map.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	vm_reader r = vm_reader_mem(data, size);
+	vm_target *t = md_target_open_reader(&r, "fuzz");
+	if (!t)
+		return 0;
+	vm_region *reg;
+	size_t n;
+	if (t->ops->regions(t, 0, &reg, &n) == 0) {
+		uint8_t buf[64];
+		for (size_t i = 0; i < n && i < 64; i++)
+			vm_read(t, reg[i].base, buf, sizeof buf);
+		vm_regions_free(reg, n);
+	}
+	vm_map_options mo = { .no_stats = true };
+	vm_map *m = vm_map_build(t, &mo);
+	vm_map_free(m);
+	vm_target_close(t);
+	return 0;
+}

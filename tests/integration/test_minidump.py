@@ -1,0 +1,212 @@
+"""Minidumps as targets: one written under Wine by a fixture that prints
+its own threads, TEBs, modules and memory (the truth); the public test
+dumps in ../shared/corpora/minidump (checked against pefile where they
+hold image headers); and small dumps made here for the streams Wine does
+not write (MemoryInfoList with every protection and type)."""
+import glob
+import json
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+
+from lib import BUILD, FIXTURES, Skip, no_sanitizer_reports, regions, region_of, run, run_json
+from test_errors import one_error_line
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "corpora", "minidump"))
+WINE = "/usr/lib/wine/wine64"
+SYSTEM_PYTHON = "/usr/bin/python3"   # the one with python3-pefile
+
+
+def wine_dump(d):
+    exe = os.path.join(FIXTURES, "win", "dumpfix.exe")
+    if not os.path.exists(exe) or not os.path.exists(WINE):
+        raise Skip("no mingw-w64 fixture or no wine64")
+    env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
+    out = os.path.join(d, "w.dmp")
+    p = subprocess.run([WINE, os.path.abspath(exe), out], capture_output=True, text=True, env=env, timeout=600,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout.strip().splitlines()[-1]), out
+
+
+def test_wine_dump_against_its_truth():
+    with tempfile.TemporaryDirectory() as d:
+        truth, dmp = wine_dump(d)
+        m = run(["map", dmp, "--json"])
+        no_sanitizer_reports(m.stderr)
+        assert m.returncode == 0, m.stderr
+        doc = json.loads(m.stdout)
+        t = doc["target"]
+        assert t["kind"] == "minidump" and t["os"] == "windows" and t["bits"] == 64 and t["pid"] == truth["pid"]
+        assert "partial" in m.stderr      # Wine writes no MemoryInfoList: said so
+        # modules: those the process listed, at the same bases and sizes
+        mods = {int(x["base"], 16): x for x in doc["modules"]}
+        for tm in truth["modules"]:
+            x = mods.get(tm["base"])
+            assert x, f"module {tm} missing"
+            assert x["size"] == tm["size"] and x["path"].lower() == tm["path"].lower(), (x, tm)
+        # the executable's sections come from its PE header in dump memory:
+        # where pefile puts them in the file
+        exe = [x for x in doc["modules"] if x["path"].lower().endswith("dumpfix.exe")][0]
+        secs = pefile_sections(os.path.join(FIXTURES, "win", "dumpfix.exe"))
+        base = int(exe["base"], 16)
+        placed = {(c["name"], int(c["addr"], 16)) for r in regions(doc) for c in r["contents"]
+                  if c["kind"] == "section"}
+        for name, rva in secs:
+            assert (name, base + rva) in placed, (name, hex(base + rva), sorted(placed)[:20])
+        # each module's header in dump memory, read by pefile: SizeOfImage
+        # is the size the module list gives
+        for mod in doc["modules"]:
+            out = os.path.join(d, "h")
+            v = run_json(["dump", dmp, mod["base"], "--size", "4096", "-o", out])
+            assert not v["holes"], (mod, v)
+            with open(out, "rb") as f:
+                assert pefile_size_of_image(f.read()) == mod["size"], mod
+        # threads: the fixture's, each with its TEB as thread pointer
+        th = run_json(["threads", dmp])
+        by_tid = {x["tid"]: x for x in th["threads"]}
+        assert set(by_tid) == {truth["main_tid"]} | {w["tid"] for w in truth["threads"]}
+        for w in truth["threads"]:
+            assert int(by_tid[w["tid"]]["tls"], 16) == w["teb"], (by_tid[w["tid"]], w)
+            assert by_tid[w["tid"]]["stack"], by_tid[w["tid"]]
+        # memory: the pattern the fixture wrote
+        v = run_json(["dump", dmp, hex(truth["block"]), "--size", "256", "-o", os.path.join(d, "blk")])
+        assert not v["holes"], v
+        with open(os.path.join(d, "blk"), "rb") as f:
+            assert f.read() == bytes((i * 7 + 3) & 0xff for i in range(256)), v
+        blk = region_of(doc, truth["block"])
+        assert blk and blk["state"] == "commit"
+
+
+def pefile_sections(path):
+    code = ("import pefile,sys,json; p=pefile.PE(sys.argv[1], fast_load=True); "
+            "print(json.dumps([(s.Name.rstrip(b'\\0').decode(), s.VirtualAddress) for s in p.sections]))")
+    p = subprocess.run([SYSTEM_PYTHON, "-c", code, path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Skip("no pefile")
+    return [tuple(x) for x in json.loads(p.stdout)]
+
+
+def pefile_size_of_image(data):
+    code = ("import pefile,sys; p=pefile.PE(data=open(sys.argv[1],'rb').read(), fast_load=True); "
+            "print(p.OPTIONAL_HEADER.SizeOfImage)")
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        p = subprocess.run([SYSTEM_PYTHON, "-c", code, f.name], capture_output=True, text=True)
+    return int(p.stdout) if p.returncode == 0 else None
+
+
+def test_corpus():
+    files = sorted(glob.glob(os.path.join(CORPUS, "*.dmp")))
+    if not files:
+        raise Skip(f"no corpus at {CORPUS}")
+    for path in files:
+        p = run(["map", path, "--json"])
+        no_sanitizer_reports(p.stderr)
+        if "invalid" in os.path.basename(path):
+            assert p.returncode in (0, 1), (path, p.stderr)
+            continue
+        assert p.returncode == 0, (path, p.stderr)
+        doc = json.loads(p.stdout)
+        assert doc["target"]["kind"] == "minidump"
+        for sub in (["threads"], ["modules"], ["env"]):
+            q = run(sub + [path])
+            no_sanitizer_reports(q.stderr)
+            assert q.returncode in (0, 1), (sub, path, q.stderr)
+    xsave = os.path.join(CORPUS, "breakpad-tiny-exe-with-cet-xsave.dmp")
+    if os.path.exists(xsave):
+        doc = run_json(["map", xsave])
+        assert doc["target"]["bits"] == 64
+        assert any(r["state"] == "reserve" for r in regions(doc))   # from its MemoryInfoList
+
+
+# ---- dumps made here ----
+
+def make_dump(meminfo, memory, arch=9):
+    """a minidump with SystemInfo, MemoryInfoList (base, alloc_base,
+    alloc_prot, size, state, protect, type) and a Memory64List"""
+    streams = []
+    sysinfo = struct.pack("<HHHBBIIII", arch, 6, 0, 4, 1, 10, 0, 19045, 2) + b"\0" * 32
+    streams.append((7, sysinfo))
+    mi = struct.pack("<IIQ", 16, 48, len(meminfo))
+    for base, abase, aprot, size, state, prot, typ in meminfo:
+        mi += struct.pack("<QQIIQIIII", base, abase, aprot, 0, size, state, prot, typ, 0)
+    streams.append((16, mi))
+    head = 32 + 12 * 3
+    body = b""
+    offsets = []
+    for t, data in streams:
+        offsets.append((t, len(data), head + len(body)))
+        body += data
+    m64_at = head + len(body)
+    data_at = m64_at + 16 + 16 * len(memory)
+    m64 = struct.pack("<QQ", len(memory), data_at) + b"".join(struct.pack("<QQ", a, len(b)) for a, b in memory)
+    offsets.append((9, len(m64), m64_at))
+    hdr = struct.pack("<4sIIIIIQ", b"MDMP", 0xa793, 3, 32, 0, 0, 0)
+    direc = b"".join(struct.pack("<III", t, n, r) for t, n, r in offsets)
+    return hdr + direc + body + m64 + b"".join(b for _, b in memory)
+
+
+def test_memory_info_list_model():
+    C, R, IMG, MAP, PRV = 0x1000, 0x2000, 0x1000000, 0x40000, 0x20000
+    info = [
+        (0x10000, 0x10000, 0x04, 0x2000, C, 0x04, PRV),        # rw private
+        (0x12000, 0x10000, 0x04, 0x1000, C, 0x104, PRV),       # rw + guard (a stack guard)
+        (0x13000, 0x10000, 0x04, 0xd000, R, 0, PRV),           # reserved
+        (0x400000, 0x400000, 0x80, 0x1000, C, 0x02, IMG),      # image header
+        (0x401000, 0x400000, 0x80, 0x3000, C, 0x20, IMG),      # image code (rx)
+        (0x404000, 0x400000, 0x80, 0x1000, C, 0x08, IMG),      # writecopy
+        (0x500000, 0x500000, 0x04, 0x1000, C, 0x204, MAP),     # mapped, nocache
+        (0x600000, 0x600000, 0x04, 0x1000, C, 0x404, PRV),     # writecombine
+    ]
+    memory = [(0x10000, bytes(range(256)) * 32)]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "s.dmp")
+        with open(path, "wb") as f:
+            f.write(make_dump(info, memory))
+        doc = run_json(["map", path])
+        got = {int(r["base"], 16): r for r in regions(doc) if r["state"] != "free"}
+        want = {0x10000: ("commit", "rw-p", "private"), 0x12000: ("commit", "rw-p", "private"),
+                0x13000: ("reserve", "---p", "private"), 0x400000: ("commit", "r--p", "image"),
+                0x401000: ("commit", "r-xp", "image"), 0x404000: ("commit", "rw-p", "image"),
+                0x500000: ("commit", "rw-p", "mapped"), 0x600000: ("commit", "rw-p", "private")}
+        for base, (state, prot, typ) in want.items():
+            r = got[base]
+            assert (r["state"], r["prot"], r["type"]) == (state, prot, typ), (hex(base), r)
+        assert got[0x12000]["protect_flags"] == ["guard"], got[0x12000]
+        assert got[0x500000]["protect_flags"] == ["nocache"]
+        assert got[0x600000]["protect_flags"] == ["writecombine"]
+        assert got[0x404000]["protect_flags"] == ["copy"]
+        assert got[0x401000]["alloc_base"] == "0x400000" and got[0x401000]["alloc_protect"] == "rwxc"
+        assert got[0x10000].get("dumped") is None and got[0x401000]["dumped"] == 0
+        # what the dump holds reads back; what it does not is an error
+        v = run(["dump", path, "0x10000", "--size", "8192", "-o", os.path.join(d, "o")])
+        assert v.returncode == 0, v.stderr
+        with open(os.path.join(d, "o"), "rb") as f:
+            assert f.read() == memory[0][1]
+        one_error_line(run(["view", path, "0x401000", "16"]), 1, "holds no bytes")
+
+
+def test_damaged_dumps():
+    good = make_dump([(0x10000, 0x10000, 4, 0x1000, 0x1000, 4, 0x20000)], [(0x10000, b"x" * 4096)])
+    with tempfile.TemporaryDirectory() as d:
+        for cut in (len(good) - 100, 200, 60, 40, 31, 8):
+            path = os.path.join(d, f"c{cut}")
+            with open(path, "wb") as f:
+                f.write(good[:cut])
+            p = run(["map", path])
+            no_sanitizer_reports(p.stderr)
+            assert p.returncode in (0, 1), (cut, p.stderr)
+            if p.returncode:
+                assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        # absurd counts: the stream directory says 2^32-1 streams
+        bad = bytearray(good)
+        struct.pack_into("<I", bad, 8, 0xffffffff)
+        path = os.path.join(d, "absurd")
+        with open(path, "wb") as f:
+            f.write(bad)
+        one_error_line(run(["map", path]), 1, "stream directory")
