@@ -144,8 +144,8 @@ static int cmp_file(const void *a, const void *b)
 static void note_file(core_file *cf, const uint8_t *d, size_t len)
 {
 	size_t w = (size_t)cf->bits / 8;
-	if (cf->nfiles || len < 2 * w) {
-		warn(cf, cf->nfiles ? "more than one NT_FILE note" : "NT_FILE note too short");
+	if (cf->files || len < 2 * w) {
+		warn(cf, cf->files ? "more than one NT_FILE note" : "NT_FILE note too short");
 		return;
 	}
 	uint64_t count = word(cf, d), pgsz = word(cf, d + w);
