@@ -17,6 +17,9 @@ typedef enum vm_ftype {
 	VM_F_PTR,   /* a pointer: shown with what it points to */
 	VM_F_CSTR,  /* a pointer to a C string: shown with the string */
 	VM_F_CHARS, /* bytes in place (count of them) */
+	VM_F_WSTR,  /* a pointer to a UTF-16 string (Windows): shown with the string */
+	VM_F_WCHARS, /* UTF-16 characters in place (count of them) */
+	VM_F_PAD4,  /* 4 bytes of padding (Windows aligns 8-byte members to 8 on x86) */
 } vm_ftype;
 
 typedef struct vm_field_desc {

@@ -28,7 +28,8 @@ static const char view_help[] =
 	"                    f64, ascii, utf16, ptr (one word a line, telescoped)\n"
 	"  --as STRUCT       auxv, link_map, r_debug, malloc_chunk, malloc_state,\n"
 	"                    heap_info, tcache_perthread_struct, ehdr, phdr, shdr,\n"
-	"                    dyn, sym\n"
+	"                    dyn, sym; Windows: peb, teb, process_parameters,\n"
+	"                    kuser_shared_data\n"
 	"  --force           read even memory the target cannot read itself\n"
 	"                    (PROT_NONE, guard pages) through /proc/PID/mem\n"
 	CLI_COMMON_HELP;
@@ -233,7 +234,7 @@ static void json_units(json_writer *jw, const vm_map *m, vm_symbolizer *s, const
 
 static const char *type_name(vm_ftype t)
 {
-	static const char *n[] = { "u8", "u16", "u32", "u64", "i32", "word", "ptr", "cstr", "bytes" };
+	static const char *n[] = { "u8", "u16", "u32", "u64", "i32", "word", "ptr", "cstr", "bytes", "wstr", "wchars", "pad" };
 	return n[t];
 }
 
@@ -253,7 +254,7 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 	}
 	for (size_t i = 0; i < d->n; i++) {
 		const vm_decoded_field *f = &d->f[i];
-		bool ptr = f->type == VM_F_PTR || f->type == VM_F_CSTR || f->type == VM_F_WORD;
+		bool ptr = f->type == VM_F_PTR || f->type == VM_F_CSTR || f->type == VM_F_WSTR || f->type == VM_F_WORD;
 		bool named = ptr && point_text(m, s, f->value, sym, sizeof sym);
 		/* long arrays: only the elements that hold something */
 		if (f->index >= 0 && f->value == 0 && !jw && strcmp(d->name, "auxv"))
@@ -266,7 +267,7 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 			if (f->index >= 0)
 				json_ki64(jw, "index", f->index);
 			json_kstr(jw, "type", type_name(f->type));
-			if (f->type == VM_F_CHARS)
+			if (f->type == VM_F_CHARS || f->type == VM_F_WCHARS)
 				json_kstr(jw, "value", f->text);
 			else if (f->type == VM_F_I32)
 				json_ki64(jw, "value", (int64_t)f->value);
@@ -274,7 +275,7 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 				json_kaddr(jw, "value", f->value);
 			if (named)
 				json_kstr(jw, "points_to", sym);
-			if (f->text && f->type != VM_F_CHARS)
+			if (f->text && f->type != VM_F_CHARS && f->type != VM_F_WCHARS)
 				json_kstr(jw, "string", f->text);
 			json_obj_end(jw);
 			continue;
@@ -285,7 +286,7 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 		else
 			snprintf(label, sizeof label, "%s", f->name);
 		printf("  +0x%04llx  %-24s ", (unsigned long long)(f->offset - d->addr), label);
-		if (f->type == VM_F_CHARS)
+		if (f->type == VM_F_CHARS || f->type == VM_F_WCHARS)
 			printf("%s", f->text);
 		else if (f->type == VM_F_I32)
 			printf("%lld", (long long)(int64_t)f->value);
@@ -293,7 +294,7 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 			printf("0x%llx", (unsigned long long)f->value);
 		if (named)
 			printf("  %s", sym);
-		if (f->text && f->type != VM_F_CHARS)
+		if (f->text && f->type != VM_F_CHARS && f->type != VM_F_WCHARS)
 			printf("  \"%s\"", f->text);
 		putchar('\n');
 	}

@@ -28,6 +28,5 @@ char *pe_string_off(const pe_image *pe, uint64_t off, size_t max);
 /* the directory if present and of at least min bytes; false otherwise */
 bool pe_dir_get(const pe_image *pe, int i, pe_dir *d);
 /* bytes, UTF-16LE, to UTF-8 (bounded), copied */
-char *pe_utf16_to_utf8(const uint8_t *p, size_t units);
 
 #endif

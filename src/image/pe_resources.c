@@ -2,6 +2,7 @@
  * entry per data leaf. Directories are visited once each, so a tree whose
  * offsets loop back ends; depth and count are bounded. */
 #include "pe_internal.h"
+#include "core/utf16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static char *res_name(walk *w, uint32_t off)
 	uint8_t *b = xmalloc((size_t)units * 2 + 1);
 	char *s = NULL;
 	if (pe_read_rva(w->pe, w->dir.rva + off + 2, b, (size_t)units * 2) == 0)
-		s = pe_utf16_to_utf8(b, units);
+		s = utf16le_to_utf8(b, units);
 	free(b);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf16.h"
 #include "core/util.h"
 #include "vmatlas/env.h"
 #include "vmatlas/error.h"
@@ -63,9 +64,57 @@ static const vm_field_desc sym32_f[] = {
 	F("st_other", U8), F("st_shndx", U16), END,
 };
 
+/* Windows (winternl.h and the public symbols' layouts); the first fields,
+ * those a reader of a dump wants */
+#define UNICODE_STRING(n) F(n ".Length", U16), F(n ".MaximumLength", U16), F(n ".Buffer", WSTR)
+static const vm_field_desc teb_f[] = {
+	F("NtTib.ExceptionList", PTR), F("NtTib.StackBase", PTR), F("NtTib.StackLimit", PTR),
+	F("NtTib.SubSystemTib", PTR), F("NtTib.FiberData", PTR), F("NtTib.ArbitraryUserPointer", PTR),
+	F("NtTib.Self", PTR), F("EnvironmentPointer", PTR), F("ClientId.UniqueProcess", WORD),
+	F("ClientId.UniqueThread", WORD), F("ActiveRpcHandle", PTR), F("ThreadLocalStoragePointer", PTR),
+	F("ProcessEnvironmentBlock", PTR), F("LastErrorValue", U32), END,
+};
+#define PEB_HEAD                                                                                  \
+	F("InheritedAddressSpace", U8), F("ReadImageFileExecOptions", U8), F("BeingDebugged", U8), \
+	F("BitField", U8), F("Mutant", PTR), F("ImageBaseAddress", PTR), F("Ldr", PTR),           \
+	F("ProcessParameters", PTR), F("SubSystemData", PTR), F("ProcessHeap", PTR),             \
+	F("FastPebLock", PTR), F("AtlThunkSListPtr", PTR), F("IFEOKey", PTR),                    \
+	F("CrossProcessFlags", U32), F("KernelCallbackTable", PTR), F("SystemReserved", U32),     \
+	F("AtlThunkSListPtr32", U32), F("ApiSetMap", PTR), F("TlsExpansionCounter", U32),         \
+	F("TlsBitmap", PTR), A("TlsBitmapBits", U32, 2), F("ReadOnlySharedMemoryBase", PTR),      \
+	F("SharedData", PTR), F("ReadOnlyStaticServerData", PTR), F("AnsiCodePageData", PTR),     \
+	F("OemCodePageData", PTR), F("UnicodeCaseTableData", PTR), F("NumberOfProcessors", U32),  \
+	F("NtGlobalFlag", U32)
+#define PEB_TAIL                                                                                  \
+	F("CriticalSectionTimeout", U64), F("HeapSegmentReserve", WORD), F("HeapSegmentCommit", WORD), \
+	F("HeapDeCommitTotalFreeThreshold", WORD), F("HeapDeCommitFreeBlockThreshold", WORD),      \
+	F("NumberOfHeaps", U32), F("MaximumNumberOfHeaps", U32), F("ProcessHeaps", PTR), END
+static const vm_field_desc peb64_f[] = { PEB_HEAD, PEB_TAIL };
+static const vm_field_desc peb32_f[] = { PEB_HEAD, F("(padding)", PAD4), PEB_TAIL };
+static const vm_field_desc process_parameters_f[] = {
+	F("MaximumLength", U32), F("Length", U32), F("Flags", U32), F("DebugFlags", U32),
+	F("ConsoleHandle", PTR), F("ConsoleFlags", U32), F("StandardInput", PTR), F("StandardOutput", PTR),
+	F("StandardError", PTR), UNICODE_STRING("CurrentDirectory.DosPath"), F("CurrentDirectory.Handle", PTR),
+	UNICODE_STRING("DllPath"), UNICODE_STRING("ImagePathName"), UNICODE_STRING("CommandLine"),
+	F("Environment", PTR), END,
+};
+static const vm_field_desc kuser_shared_data_f[] = {
+	F("TickCountLowDeprecated", U32), F("TickCountMultiplier", U32), F("InterruptTime.LowPart", U32),
+	F("InterruptTime.High1Time", I32), F("InterruptTime.High2Time", I32), F("SystemTime.LowPart", U32),
+	F("SystemTime.High1Time", I32), F("SystemTime.High2Time", I32), F("TimeZoneBias.LowPart", U32),
+	F("TimeZoneBias.High1Time", I32), F("TimeZoneBias.High2Time", I32), F("ImageNumberLow", U16),
+	F("ImageNumberHigh", U16), A("NtSystemRoot", WCHARS, 260), F("MaxStackTraceDepth", U32),
+	F("CryptoExponent", U32), F("TimeZoneId", U32), F("LargePageMinimum", U32),
+	F("AitSamplingValue", U32), F("AppCompatFlag", U32), F("RNGSeedVersion", U64),
+	F("GlobalValidationRunlevel", U32), F("TimeZoneBiasStamp", I32), F("NtBuildNumber", U32),
+	F("NtProductType", U32), F("ProductTypeIsValid", U8), F("Reserved0", U8),
+	F("NativeProcessorArchitecture", U16), F("NtMajorVersion", U32), F("NtMinorVersion", U32), END,
+};
+
 static const char *const names[] = {
 	"auxv", "link_map", "r_debug", "malloc_chunk", "malloc_state", "heap_info",
-	"tcache_perthread_struct", "ehdr", "phdr", "shdr", "dyn", "sym", NULL,
+	"tcache_perthread_struct", "ehdr", "phdr", "shdr", "dyn", "sym",
+	"peb", "teb", "process_parameters", "kuser_shared_data", NULL,
 };
 
 const char *const *vm_struct_names(void)
@@ -132,8 +181,8 @@ static size_t type_size(vm_ftype t, int bits)
 {
 	switch (t) {
 	case VM_F_U8: case VM_F_CHARS: return 1;
-	case VM_F_U16: return 2;
-	case VM_F_U32: case VM_F_I32: return 4;
+	case VM_F_U16: case VM_F_WCHARS: return 2;
+	case VM_F_U32: case VM_F_I32: case VM_F_PAD4: return 4;
 	case VM_F_U64: return 8;
 	default: return bits == 32 ? 4 : 8;
 	}
@@ -156,6 +205,21 @@ static void push(vm_decoded *d, const char *name, int index, uint64_t off, vm_ft
 	f->type = type;
 	f->value = value;
 	f->text = text;
+}
+
+/* a NUL-terminated UTF-16 string at addr, bounded */
+static char *read_wstr(vm_target *t, uint64_t addr)
+{
+	uint8_t buf[1024];
+	if (!addr)
+		return NULL;
+	ssize_t n = vm_read(t, addr, buf, sizeof buf);
+	if (n <= 1)
+		return NULL;
+	size_t units = 0;
+	while (units < (size_t)n / 2 && (buf[2 * units] || buf[2 * units + 1]))
+		units++;
+	return utf16le_to_utf8(buf, units);
 }
 
 static char *read_cstr(vm_target *t, uint64_t addr)
@@ -182,6 +246,19 @@ static uint64_t decode_one(vm_target *t, int bits, const vm_field_desc *fd, cons
 		if (al > maxalign)
 			maxalign = al;
 		off = (off + al - 1) / al * al;
+		if (fd->type == VM_F_PAD4) {
+			off += 4;
+			continue;
+		}
+		if (fd->type == VM_F_WCHARS) {
+			size_t units = 0;
+			while (units < count && off + 2 * units + 1 < len &&
+			       (buf[off + 2 * units] || buf[off + 2 * units + 1]))
+				units++;
+			push(d, fd->name, -1, base + off, fd->type, 0, utf16le_to_utf8(buf + off, units));
+			off += 2 * (uint64_t)count;
+			continue;
+		}
 		if (fd->type == VM_F_CHARS) {
 			char *hex = xmalloc(2 * (size_t)count + 1);
 			for (unsigned i = 0; i < count; i++)
@@ -196,7 +273,7 @@ static uint64_t decode_one(vm_target *t, int bits, const vm_field_desc *fd, cons
 				memcpy(&v, buf + off, sz); /* the target's byte order is ours */
 			if (fd->type == VM_F_I32)
 				v = (uint64_t)(int64_t)(int32_t)(uint32_t)v;
-			char *text = fd->type == VM_F_CSTR ? read_cstr(t, v) : NULL;
+			char *text = fd->type == VM_F_CSTR ? read_cstr(t, v) : fd->type == VM_F_WSTR ? read_wstr(t, v) : NULL;
 			push(d, fd->name, count > 1 ? (int)i : -1, base + off, fd->type, v, text);
 			off += sz;
 		}
@@ -217,6 +294,10 @@ static const vm_field_desc *fixed_fields(const char *name, int bits, const uint8
 	if (!strcmp(name, "shdr")) return b64 ? shdr64_f : shdr32_f;
 	if (!strcmp(name, "dyn")) return dyn_f;
 	if (!strcmp(name, "sym")) return b64 ? sym64_f : sym32_f;
+	if (!strcmp(name, "teb")) return teb_f;
+	if (!strcmp(name, "peb")) return b64 ? peb64_f : peb32_f;
+	if (!strcmp(name, "process_parameters")) return process_parameters_f;
+	if (!strcmp(name, "kuser_shared_data")) return kuser_shared_data_f;
 	return NULL;
 }
 

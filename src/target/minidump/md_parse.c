@@ -10,6 +10,7 @@
 
 #include "core/bytes.h"
 #include "core/strbuf.h"
+#include "core/utf16.h"
 #include "core/util.h"
 #include "target/linux/proc_parse.h"
 #include "vmatlas/error.h"
@@ -86,43 +87,12 @@ static char *md_string(md_file *f, uint64_t rva)
 		free(u);
 		return NULL;
 	}
-	strbuf sb = STRBUF_INIT;
-	for (uint32_t i = 0; i + 1 < len; i += 2) {
-		uint32_t c = ld_le16(u + i);
-		if (c >= 0xd800 && c < 0xdc00 && i + 3 < len) {
-			uint32_t lo = ld_le16(u + i + 2);
-			if (lo >= 0xdc00 && lo < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-				i += 2;
-			}
-		}
-		if (c == 0)
-			break;
-		char o[4];
-		size_t n;
-		if (c < 0x80) {
-			o[0] = (char)c;
-			n = 1;
-		} else if (c < 0x800) {
-			o[0] = (char)(0xc0 | c >> 6);
-			o[1] = (char)(0x80 | (c & 0x3f));
-			n = 2;
-		} else if (c < 0x10000) {
-			o[0] = (char)(0xe0 | c >> 12);
-			o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-			o[2] = (char)(0x80 | (c & 0x3f));
-			n = 3;
-		} else {
-			o[0] = (char)(0xf0 | c >> 18);
-			o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-			o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-			o[3] = (char)(0x80 | (c & 0x3f));
-			n = 4;
-		}
-		sb_add(&sb, o, n);
-	}
+	size_t units = 0;
+	while (units < len / 2 && (u[2 * units] || u[2 * units + 1]))
+		units++;
+	char *out = utf16le_to_utf8(u, units);
 	free(u);
-	return sb_detach(&sb);
+	return out;
 }
 
 /* ---- memory ---- */
