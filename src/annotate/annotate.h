@@ -53,5 +53,7 @@ void mb_place(map_builder *b, uint64_t lo, uint64_t hi, vm_content_kind kind, ui
 	      const char *name, const char *detail, int mod);
 /* the modules a target lists itself (minidumps), and PE images in memory */
 void ann_target_modules(map_builder *b);
+/* Windows: TEBs, the PEB and its parameters, process heaps, KUSER_SHARED_DATA */
+void ann_windows(map_builder *b);
 
 #endif

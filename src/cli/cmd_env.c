@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "vmatlas/env.h"
+#include "vmatlas/win_env.h"
 
 static const char env_help[] =
 	"usage: vmatlas env [OPTIONS] TARGET\n"
@@ -249,6 +250,91 @@ static void json(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *
 	free(w);
 }
 
+/* ---- Windows: the PEB and its process parameters ---- */
+
+static void win_json(const vm_map *m, const vm_win_env *e)
+{
+	json_writer w;
+	json_init(&w, stdout, true);
+	json_obj_begin(&w);
+	json_kstr(&w, "exe", m->info.exe);
+	json_key(&w, "peb");
+	json_obj_begin(&w);
+	json_kaddr(&w, "addr", e->peb);
+	json_kaddr(&w, "teb", e->teb);
+	json_ki64(&w, "BeingDebugged", e->being_debugged);
+	json_kaddr(&w, "ImageBaseAddress", e->image_base);
+	json_kaddr(&w, "Ldr", e->ldr);
+	json_kaddr(&w, "ProcessParameters", e->params);
+	json_kaddr(&w, "ProcessHeap", e->process_heap);
+	json_ki64(&w, "NumberOfHeaps", e->nheaps_claimed);
+	json_kaddr(&w, "ProcessHeaps", e->heaps_array);
+	json_obj_end(&w);
+	json_kstr(&w, "command_line", e->command_line.value);
+	json_kstr(&w, "image_path", e->image_path.value);
+	json_kstr(&w, "current_directory", e->current_directory.value);
+	json_kaddr(&w, "environment_block", e->environment);
+	json_key(&w, "environment");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < e->nenv; i++) {
+		json_obj_begin(&w);
+		json_kaddr(&w, "addr", e->env[i].addr);
+		json_kstr(&w, "value", e->env[i].value);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	json_key(&w, "heaps");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < e->nheaps; i++)
+		json_addr(&w, e->heaps[i]);
+	json_arr_end(&w);
+	json_key(&w, "loader_list");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < e->nldr; i++) {
+		const vm_win_ldr_entry *x = &e->ldr_list[i];
+		json_obj_begin(&w);
+		json_kaddr(&w, "entry", x->addr);
+		json_kaddr(&w, "base", x->base);
+		json_ku64(&w, "size", x->size);
+		json_kaddr(&w, "entry_point", x->entry);
+		json_kstr(&w, "full_name", x->full_name);
+		json_kstr(&w, "base_name", x->base_name);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	json_kstr(&w, "note", e->note);
+	json_obj_end(&w);
+	json_done(&w);
+}
+
+static void win_text(const vm_map *m, const vm_win_env *e)
+{
+	int aw = m->info.bits == 32 ? 8 : 16;
+	if (!e->peb) {
+		printf("PEB: not found (%s)\n", e->note);
+		return;
+	}
+	printf("PEB %0*llx (through the TEB at %0*llx)%s\n", aw, (unsigned long long)e->peb, aw,
+	       (unsigned long long)e->teb, e->being_debugged ? ", being debugged" : "");
+	printf("  image base %0*llx, loader data %0*llx, process parameters %0*llx\n", aw,
+	       (unsigned long long)e->image_base, aw, (unsigned long long)e->ldr, aw, (unsigned long long)e->params);
+	printf("command line       %s\n", e->command_line.value ? e->command_line.value : "?");
+	printf("image path         %s\n", e->image_path.value ? e->image_path.value : "?");
+	printf("current directory  %s\n", e->current_directory.value ? e->current_directory.value : "?");
+	printf("\nheaps: %zu (the PEB says %u); the process heap is %0*llx\n", e->nheaps, e->nheaps_claimed, aw,
+	       (unsigned long long)e->process_heap);
+	for (size_t i = 0; i < e->nheaps; i++)
+		printf("  [%zu] %0*llx\n", i, aw, (unsigned long long)e->heaps[i]);
+	printf("\nenvironment: %zu strings at %0*llx\n", e->nenv, aw, (unsigned long long)e->environment);
+	for (size_t i = 0; i < e->nenv; i++)
+		printf("    %0*llx  %s\n", aw, (unsigned long long)e->env[i].addr, e->env[i].value);
+	printf("\nloader's module list (PEB_LDR_DATA, load order): %zu\n", e->nldr);
+	for (size_t i = 0; i < e->nldr; i++)
+		printf("  %0*llx %9llu  %s\n", aw, (unsigned long long)e->ldr_list[i].base,
+		       (unsigned long long)e->ldr_list[i].size,
+		       e->ldr_list[i].full_name ? e->ldr_list[i].full_name : "?");
+}
+
 int cmd_env(int argc, char **argv)
 {
 	cli_common cc;
@@ -271,6 +357,21 @@ int cmd_env(int argc, char **argv)
 	vm_map *m;
 	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
 		return cli_common_end(&cc), rc;
+	if (m->info.os && !strcmp(m->info.os, "windows")) {
+		vm_win_env we;
+		vm_win_env_read(m, t, &we);
+		if (cc.json)
+			win_json(m, &we);
+		else
+			win_text(m, &we);
+		fflush(stdout);
+		cli_print_warnings(m);
+		vm_win_env_free(&we);
+		vm_map_free(m);
+		vm_target_close(t);
+		cli_common_end(&cc);
+		return 0;
+	}
 	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
 	vm_env e;
 	vm_env_read(m, t, s, &e);

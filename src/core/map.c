@@ -377,6 +377,7 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	ann_loader(&b);
 	ann_manual(&b);
 	ann_heaps(&b);
+	ann_windows(&b);
 	ann_threads(&b);
 	ann_sysdata(&b);
 	mb_group_rest(&b);

@@ -72,6 +72,39 @@ def test_wine_dump_against_its_truth():
         for w in truth["threads"]:
             assert int(by_tid[w["tid"]]["tls"], 16) == w["teb"], (by_tid[w["tid"]], w)
             assert by_tid[w["tid"]]["stack"], by_tid[w["tid"]]
+        # the PEB through the TEBs, its process parameters and environment
+        env = run_json(["env", dmp])
+        assert int(env["peb"]["addr"], 16) == truth["peb"]
+        assert env["command_line"] == truth["command_line"]
+        assert env["current_directory"].rstrip("\\") == truth["cwd"].rstrip("\\")
+        assert env["image_path"].lower() == exe["path"].lower()
+        assert int(env["peb"]["ImageBaseAddress"], 16) == base
+        assert int(env["peb"]["ProcessHeap"], 16) == truth["process_heap"]
+        assert "VMATLAS_FIXTURE=dump-42" in [x["value"] for x in env["environment"]]
+        ldr = {int(x["base"], 16): x for x in env["loader_list"]}
+        for tm in truth["modules"]:
+            assert tm["base"] in ldr and ldr[tm["base"]]["size"] == tm["size"], tm
+        # ... and on the map: TEBs, the PEB, the process heap, KUSER_SHARED_DATA
+        named = {(c["name"], int(c["addr"], 16)) for r in regions(doc) for c in r["contents"]}
+        assert ("PEB", truth["peb"]) in named
+        for w in truth["threads"] + [{"teb": truth["main_teb"]}]:
+            assert ("TEB", w["teb"]) in named, w
+        assert ("process heap", truth["process_heap"]) in named
+        assert ("KUSER_SHARED_DATA", 0x7ffe0000) in named
+        assert region_of(doc, truth["process_heap"])["usage"] == "heap"
+        for w in truth["threads"]:
+            st = by_tid[w["tid"]]["stack"]
+            assert int(st["base"], 16) == w["stack_limit"] and int(st["top"], 16) == w["stack_base"], (st, w)
+        teb = run_json(["view", dmp, hex(truth["main_teb"]), "--as", "teb"])
+        f = {x["name"]: x for x in teb["fields"]}
+        assert int(f["ProcessEnvironmentBlock"]["value"], 16) == truth["peb"]
+        assert int(f["ClientId.UniqueThread"]["value"], 16) == truth["main_tid"]
+        pp = run_json(["view", dmp, env["peb"]["ProcessParameters"], "--as", "process_parameters"])
+        f = {x["name"]: x for x in pp["fields"]}
+        assert f["CommandLine.Buffer"]["string"] == truth["command_line"]
+        ks = run_json(["view", dmp, "0x7ffe0000", "--as", "kuser_shared_data"])
+        f = {x["name"]: x for x in ks["fields"]}
+        assert f["NtSystemRoot"]["value"].lower().startswith("c:\\windows")
         # memory: the pattern the fixture wrote
         v = run_json(["dump", dmp, hex(truth["block"]), "--size", "256", "-o", os.path.join(d, "blk")])
         assert not v["holes"], v
