@@ -55,4 +55,15 @@ bool vm_tdb_start(vm_tdb *d, int64_t tid, uint64_t *start);
 bool vm_tdb_tls_addr(vm_tdb *d, int64_t tid, uint64_t link_map, uint64_t offset, uint64_t *addr);
 void vm_tdb_close(vm_tdb *d);
 
+/* One record of a 32-bit Windows thread's SEH chain
+ * (EXCEPTION_REGISTRATION_RECORD: Next, Handler). */
+typedef struct vm_seh_record {
+	uint64_t addr, next, handler;
+} vm_seh_record;
+
+/* Walk the SEH chain from a 32-bit TEB's NT_TIB.ExceptionList: at most
+ * max records; stops at the end marker (0xffffffff), an unreadable record
+ * or a loop. *ended tells whether the end marker was reached. */
+size_t vm_seh_chain(vm_target *t, uint64_t teb, vm_seh_record *out, size_t max, bool *ended);
+
 #endif

@@ -51,7 +51,18 @@ static void frame_symbol(vm_symbolizer *s, const vm_frame *f, size_t idx, vm_sym
 	vm_symbol_format(si, f->pc, text, n);
 }
 
-static void text_thread(const vm_map *m, vm_symbolizer *s, const vm_thread_info *ti, bool regs)
+#define SEH_MAX 256
+
+/* a 32-bit Windows thread's SEH chain; 0 records for everyone else */
+static size_t seh(const vm_map *m, vm_target *t, const vm_thread_info *ti, vm_seh_record *out, bool *ended)
+{
+	*ended = false;
+	if (!ti->tls || m->info.bits != 32 || !m->info.os || strcmp(m->info.os, "windows") != 0)
+		return 0;
+	return vm_seh_chain(t, ti->tls, out, SEH_MAX, ended);
+}
+
+static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_thread_info *ti, bool regs)
 {
 	const vm_thread *th = ti->thread;
 	char a[16], b[16], c[16], sym[1024];
@@ -79,6 +90,21 @@ static void text_thread(const vm_map *m, vm_symbolizer *s, const vm_thread_info 
 	}
 	if (ti->tls)
 		printf("  tls %0*llx\n", aw, (unsigned long long)ti->tls);
+	vm_seh_record rec[SEH_MAX];
+	bool ended;
+	size_t nrec = seh(m, t, ti, rec, &ended);
+	if (!nrec && !ended && ti->tls && m->info.bits == 32 && m->info.os && !strcmp(m->info.os, "windows"))
+		printf("  SEH chain: not readable (the TEB or its first record is not in the dump)\n");
+	if (nrec) {
+		printf("  SEH chain (%zu record%s%s):\n", nrec, nrec == 1 ? "" : "s", ended ? "" : ", cut short");
+		for (size_t k = 0; k < nrec; k++) {
+			vm_symbol_info si;
+			vm_symbolize(s, rec[k].handler, &si);
+			vm_symbol_format(&si, rec[k].handler, sym, sizeof sym);
+			printf("    %0*llx  handler %0*llx %s\n", aw, (unsigned long long)rec[k].addr, aw,
+			       (unsigned long long)rec[k].handler, sym);
+		}
+	}
 	if (ti->start) {
 		vm_symbol_info si;
 		vm_symbolize(s, ti->start, &si);
@@ -109,7 +135,8 @@ static void text_thread(const vm_map *m, vm_symbolizer *s, const vm_thread_info 
 	putchar('\n');
 }
 
-static void json_thread(json_writer *w, vm_symbolizer *s, const vm_thread_info *ti)
+static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbolizer *s,
+			const vm_thread_info *ti)
 {
 	const vm_thread *th = ti->thread;
 	char st[2] = { th->state, 0 }, sym[1024];
@@ -154,6 +181,29 @@ static void json_thread(json_writer *w, vm_symbolizer *s, const vm_thread_info *
 	}
 	json_key(w, "tls");
 	ti->tls ? json_addr(w, ti->tls) : json_null(w);
+	vm_seh_record rec[SEH_MAX];
+	bool ended;
+	size_t nrec = seh(m, t, ti, rec, &ended);
+	if (nrec) {
+		json_key(w, "seh");
+		json_obj_begin(w);
+		json_kbool(w, "complete", ended);
+		json_key(w, "records");
+		json_arr_begin(w);
+		for (size_t k = 0; k < nrec; k++) {
+			vm_symbol_info si;
+			json_obj_begin(w);
+			json_kaddr(w, "addr", rec[k].addr);
+			json_kaddr(w, "next", rec[k].next);
+			json_kaddr(w, "handler", rec[k].handler);
+			vm_symbolize(s, rec[k].handler, &si);
+			vm_symbol_format(&si, rec[k].handler, sym, sizeof sym);
+			json_kstr(w, "handler_symbol", sym);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
+		json_obj_end(w);
+	}
 	json_key(w, "start");
 	if (ti->start) {
 		vm_symbol_info si;
@@ -257,7 +307,7 @@ int cmd_threads(int argc, char **argv)
 		json_arr_begin(w);
 		for (size_t i = 0; i < rep.n; i++)
 			if (!only || rep.t[i].thread->tid == only)
-				json_thread(w, s, &rep.t[i]);
+				json_thread(w, m, t, s, &rep.t[i]);
 		json_arr_end(w);
 		json_obj_end(w);
 		json_done(w);
@@ -267,7 +317,7 @@ int cmd_threads(int argc, char **argv)
 		       m->info.name ? m->info.name : "?", m->nthreads, m->nthreads == 1 ? "" : "s");
 		for (size_t i = 0; i < rep.n; i++)
 			if (!only || rep.t[i].thread->tid == only)
-				text_thread(m, s, &rep.t[i], regs);
+				text_thread(m, t, s, &rep.t[i], regs);
 		if (rep.thread_db_note)
 			printf("(start routines: %s)\n", rep.thread_db_note);
 	}

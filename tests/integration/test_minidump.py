@@ -243,3 +243,56 @@ def test_damaged_dumps():
         with open(path, "wb") as f:
             f.write(bad)
         one_error_line(run(["map", path]), 1, "stream directory")
+
+
+def test_seh_chain_32bit():
+    """a 32-bit dump with a TEB and a stack holding three
+    EXCEPTION_REGISTRATION_RECORDs, the last ending the chain"""
+    teb, stack, mod = 0x7ffdf000, 0x120000, 0x400000
+    recs = [0x12f000, 0x12f400, 0x12fe00]
+    handlers = [mod + 0x1100, mod + 0x1200, mod + 0x1300]
+    stk = bytearray(0x10000)
+    for i, at in enumerate(recs):
+        nxt = recs[i + 1] if i + 1 < len(recs) else 0xffffffff
+        struct.pack_into("<II", stk, at - stack, nxt, handlers[i])
+    tebb = bytearray(0x1000)
+    struct.pack_into("<III", tebb, 0, recs[0], stack + 0x10000, stack)   # ExceptionList, StackBase, StackLimit
+    ctx = bytearray(716)
+    struct.pack_into("<I", ctx, 184, mod + 0x1000)   # eip
+    struct.pack_into("<I", ctx, 196, recs[0] - 0x40)  # esp
+    sysinfo = struct.pack("<HHHBBIIII", 0, 6, 0, 4, 1, 10, 0, 19045, 2) + b"\0" * 32
+    memory = [(stack, bytes(stk)), (teb, bytes(tebb))]
+    ndir = 3
+    head = 32 + 12 * ndir
+    ctx_at = head
+    threads_at = ctx_at + len(ctx)
+    threads = struct.pack("<I", 1) + struct.pack("<IIIIQQII", 7, 0, 0, 0, teb, stack, 0, 0) + \
+        struct.pack("<II", len(ctx), ctx_at)
+    sys_at = threads_at + len(threads)
+    m64_at = sys_at + len(sysinfo)
+    data_at = m64_at + 16 + 16 * len(memory)
+    m64 = struct.pack("<QQ", len(memory), data_at) + b"".join(struct.pack("<QQ", a, len(b)) for a, b in memory)
+    hdr = struct.pack("<4sIIIIIQ", b"MDMP", 0xa793, ndir, 32, 0, 0, 0)
+    direc = struct.pack("<III", 3, len(threads), threads_at) + struct.pack("<III", 7, len(sysinfo), sys_at) + \
+        struct.pack("<III", 9, len(m64), m64_at)
+    data = hdr + direc + bytes(ctx) + threads + sysinfo + m64 + b"".join(b for _, b in memory)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "seh.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        th = run_json(["threads", path])["threads"][0]
+        assert int(th["tls"], 16) == teb
+        chain = th["seh"]
+        assert chain["complete"]
+        assert [int(r["addr"], 16) for r in chain["records"]] == recs
+        assert [int(r["handler"], 16) for r in chain["records"]] == handlers
+        # the stack from NT_TIB
+        assert int(th["stack"]["base"], 16) == stack and int(th["stack"]["top"], 16) == stack + 0x10000
+        # a loop (a record pointing back down the stack) stops the walk
+        bad = bytearray(data)
+        off = len(data) - len(tebb) - len(stk) + (recs[1] - stack)
+        struct.pack_into("<I", bad, off, recs[0])
+        with open(path, "wb") as f:
+            f.write(bad)
+        chain = run_json(["threads", path])["threads"][0]["seh"]
+        assert not chain["complete"] and len(chain["records"]) == 2
