@@ -1,8 +1,9 @@
 /* Modules a target lists itself (a minidump's module list), and PE
  * images in memory: the headers parsed from memory, their sections and
- * data directories placed on the map as ELF images' are. Images found in
- * memory that the list lacks are added as found by region scan; listed
- * modules with no header in memory stay, from the list alone. */
+ * data directories placed on the map as ELF images' are. Sources as for
+ * Linux: L listed, R an image header found in memory; so L alone is a
+ * listed module the dump holds no header of, R alone an image in memory
+ * the list lacks. */
 #include "annotate.h"
 
 #include <stdio.h>
@@ -127,8 +128,10 @@ void ann_target_modules(map_builder *b)
 		vm_module *mod = mb_module_add(b);
 		*mod = v[i];
 		int modi = (int)(m->nmodules - 1);
-		if (strcmp(mod->format, "pe") == 0)
-			place_pe(b, modi);
+		/* listed and found in memory: both sources, as a Linux module
+		 * in the loader's list and the region scan */
+		if (strcmp(mod->format, "pe") == 0 && place_pe(b, modi))
+			m->modules[modi].sources |= VM_SRC_REGIONS;
 		claim(b, &m->modules[modi]);
 	}
 	free(v);

@@ -47,6 +47,7 @@ def test_wine_dump_against_its_truth():
         for tm in truth["modules"]:
             x = mods.get(tm["base"])
             assert x, f"module {tm} missing"
+            assert set(x["sources"]) == {"loader", "regions"}, x   # listed, and its header in memory
             assert x["size"] == tm["size"] and x["path"].lower() == tm["path"].lower(), (x, tm)
         # the executable's sections come from its PE header in dump memory:
         # where pefile puts them in the file
