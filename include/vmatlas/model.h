@@ -164,6 +164,7 @@ typedef struct vm_thread {
 	bool regs_valid;  /* registers were read */
 	bool sp_valid;    /* at least pc/sp are known (e.g. from a syscall stop) */
 	uint64_t pc, sp, fp, tp; /* tp: thread pointer (fs_base / TEB) */
+	uint64_t start;   /* where the thread started, when the target says (minidumps) */
 	vm_reg regs[VM_THREAD_MAX_REGS];
 	size_t nregs;
 	/* the stack, once the annotators have found it */
@@ -232,6 +233,8 @@ typedef struct vm_target_info {
 	uint32_t exception_code;
 	uint64_t exception_addr;
 	int64_t exception_tid;
+	/* minidumps: how many handles the process had open (-1 unknown) */
+	int64_t handles;
 	/* core files: the signal that ended the process (0 none) */
 	int signal, signal_code;
 	uint64_t signal_addr;

@@ -68,6 +68,9 @@ struct vm_target_ops {
 	/* optional: the modules the target lists itself (a minidump's
 	 * module list); caller frees each name and path, and the array */
 	int (*modules)(vm_target *t, vm_module **out, size_t *n);
+	/* optional: modules the process had unloaded (a minidump's
+	 * UnloadedModuleList); freed as for modules() */
+	int (*unloaded_modules)(vm_target *t, vm_module **out, size_t *n);
 	/* optional: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);

@@ -252,7 +252,25 @@ static void json(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *
 
 /* ---- Windows: the PEB and its process parameters ---- */
 
-static void win_json(const vm_map *m, const vm_win_env *e)
+/* what the target lists of modules the process had unloaded */
+static void unloaded(vm_target *t, vm_module **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	if (t->ops->unloaded_modules && t->ops->unloaded_modules(t, v, n) < 0)
+		*n = 0;
+}
+
+static void free_modules(vm_module *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].path);
+	}
+	free(v);
+}
+
+static void win_json(const vm_map *m, vm_target *t, const vm_win_env *e)
 {
 	json_writer w;
 	json_init(&w, stdout, true);
@@ -302,14 +320,42 @@ static void win_json(const vm_map *m, const vm_win_env *e)
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
+	if (m->info.handles >= 0)
+		json_ki64(&w, "handles", m->info.handles);
+	vm_module *um;
+	size_t nu;
+	unloaded(t, &um, &nu);
+	json_key(&w, "unloaded_modules");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < nu; i++) {
+		json_obj_begin(&w);
+		json_kaddr(&w, "base", um[i].base);
+		json_ku64(&w, "size", um[i].size);
+		json_kstr(&w, "path", um[i].path);
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	free_modules(um, nu);
 	json_kstr(&w, "note", e->note);
 	json_obj_end(&w);
 	json_done(&w);
 }
 
-static void win_text(const vm_map *m, const vm_win_env *e)
+static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 {
 	int aw = m->info.bits == 32 ? 8 : 16;
+	vm_module *um;
+	size_t nu;
+	unloaded(t, &um, &nu);
+	if (m->info.handles >= 0)
+		printf("handles: %lld open\n", (long long)m->info.handles);
+	if (nu) {
+		printf("unloaded modules: %zu\n", nu);
+		for (size_t i = 0; i < nu; i++)
+			printf("  %0*llx %9llu  %s\n", aw, (unsigned long long)um[i].base, (unsigned long long)um[i].size,
+			       um[i].path ? um[i].path : "?");
+	}
+	free_modules(um, nu);
 	if (!e->peb) {
 		printf("PEB: not found (%s)\n", e->note);
 		return;
@@ -361,9 +407,9 @@ int cmd_env(int argc, char **argv)
 		vm_win_env we;
 		vm_win_env_read(m, t, &we);
 		if (cc.json)
-			win_json(m, &we);
+			win_json(m, t, &we);
 		else
-			win_text(m, &we);
+			win_text(m, t, &we);
 		fflush(stdout);
 		cli_print_warnings(m);
 		vm_win_env_free(&we);

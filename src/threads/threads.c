@@ -114,11 +114,14 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 		unwinder_frames(u, th, max_frames, &ti->frames, &ti->nframes, &ti->unwind_note);
 		if (tdb && vm_tdb_start(tdb, th->tid, &ti->start))
 			ti->start_source = "thread_db";
-		else if (th->is_main && entry) {
+		else if (th->start) {
+			ti->start = th->start;
+			ti->start_source = "dump";
+		} else if (th->is_main && entry) {
 			ti->start = entry;
 			ti->start_source = "entry";
 		}
-		ti->tls = th->regs_valid ? th->tp : 0;
+		ti->tls = th->regs_valid || th->start ? th->tp : 0;
 		const vm_region *r = th->sp_valid ? vm_map_region_at(m, th->sp) : NULL;
 		if (!r || r->state == VM_STATE_FREE)
 			continue;

@@ -156,6 +156,11 @@ def test_corpus():
         doc = run_json(["map", xsave])
         assert doc["target"]["bits"] == 64
         assert any(r["state"] == "reserve" for r in regions(doc))   # from its MemoryInfoList
+        # its README: HandleData and UnloadedModuleList are in it; and the
+        # PEB's command line names the executable the module list names
+        env = run_json(["env", xsave])
+        assert env["handles"] > 0 and env["unloaded_modules"], env
+        assert doc["target"]["exe"].split("\\")[-1] in env["command_line"]
 
 
 # ---- dumps made here ----
@@ -263,26 +268,29 @@ def test_seh_chain_32bit():
     struct.pack_into("<I", ctx, 196, recs[0] - 0x40)  # esp
     sysinfo = struct.pack("<HHHBBIIII", 0, 6, 0, 4, 1, 10, 0, 19045, 2) + b"\0" * 32
     memory = [(stack, bytes(stk)), (teb, bytes(tebb))]
-    ndir = 3
+    ndir = 4
     head = 32 + 12 * ndir
     ctx_at = head
     threads_at = ctx_at + len(ctx)
     threads = struct.pack("<I", 1) + struct.pack("<IIIIQQII", 7, 0, 0, 0, teb, stack, 0, 0) + \
         struct.pack("<II", len(ctx), ctx_at)
     sys_at = threads_at + len(threads)
-    m64_at = sys_at + len(sysinfo)
+    tinfo = struct.pack("<III", 12, 64, 1) + struct.pack("<IIIIQQQQQQ", 7, 0, 0, 0, 0, 0, 0, 0, mod + 0x1500, 1)
+    tinfo_at = sys_at + len(sysinfo)
+    m64_at = tinfo_at + len(tinfo)
     data_at = m64_at + 16 + 16 * len(memory)
     m64 = struct.pack("<QQ", len(memory), data_at) + b"".join(struct.pack("<QQ", a, len(b)) for a, b in memory)
     hdr = struct.pack("<4sIIIIIQ", b"MDMP", 0xa793, ndir, 32, 0, 0, 0)
     direc = struct.pack("<III", 3, len(threads), threads_at) + struct.pack("<III", 7, len(sysinfo), sys_at) + \
-        struct.pack("<III", 9, len(m64), m64_at)
-    data = hdr + direc + bytes(ctx) + threads + sysinfo + m64 + b"".join(b for _, b in memory)
+        struct.pack("<III", 17, len(tinfo), tinfo_at) + struct.pack("<III", 9, len(m64), m64_at)
+    data = hdr + direc + bytes(ctx) + threads + sysinfo + tinfo + m64 + b"".join(b for _, b in memory)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "seh.dmp")
         with open(path, "wb") as f:
             f.write(data)
         th = run_json(["threads", path])["threads"][0]
         assert int(th["tls"], 16) == teb
+        assert int(th["start"], 16) == mod + 0x1500 and th["start_source"] == "dump"   # ThreadInfoList
         chain = th["seh"]
         assert chain["complete"]
         assert [int(r["addr"], 16) for r in chain["records"]] == recs

@@ -73,6 +73,7 @@ typedef struct md_file {
 	bool have_pid;
 	uint32_t pid, create_time;
 	size_t nhandles;
+	bool have_handles;
 	char *warnings;
 	size_t nwarnings;
 } md_file;

@@ -454,6 +454,7 @@ static void handle_data(md_file *f, const uint8_t *b, uint64_t len)
 	if (hsz < 16 || hsz > len || dsz < 32)
 		return;
 	f->nhandles = n < (len - hsz) / dsz ? n : (size_t)((len - hsz) / dsz);
+	f->have_handles = true;
 }
 
 static void linux_maps(md_file *f, const uint8_t *b, uint64_t len)

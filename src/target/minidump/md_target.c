@@ -255,6 +255,7 @@ static int md_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 		th[i] = f->threads[i].th;
 		th[i].name = f->threads[i].th.name ? xstrdup(f->threads[i].th.name) : NULL;
 		th[i].is_main = i == 0; /* the dump does not say; the first is the oldest */
+		th[i].start = f->threads[i].start_address;
 		th[i].stack_copy = NULL;
 	}
 	*out = th;
@@ -303,6 +304,24 @@ static int md_modules(vm_target *t, vm_module **out, size_t *n)
 	return 0;
 }
 
+static int md_unloaded_list(vm_target *t, vm_module **out, size_t *n)
+{
+	const md_file *f = &MDT(t)->f;
+	vm_module *v = xcalloc(f->nunloaded ? f->nunloaded : 1, sizeof *v);
+	for (size_t i = 0; i < f->nunloaded; i++) {
+		const md_unloaded *u = &f->unloaded[i];
+		v[i].path = u->path ? xstrdup(u->path) : NULL;
+		v[i].name = xstrdup(u->path ? base_name(u->path) : "?");
+		v[i].base = u->base;
+		v[i].size = u->size;
+		v[i].format = "pe";
+		v[i].loader_index = -1;
+	}
+	*out = v;
+	*n = f->nunloaded;
+	return 0;
+}
+
 /* ---- facts ---- */
 
 static const char *arch_name(uint16_t a)
@@ -341,6 +360,7 @@ static int md_info(vm_target *t, vm_target_info *out)
 			in->name = xstrdup(base_name(f->mods[0].path));
 		}
 		in->start_time = f->create_time;
+		in->handles = f->have_handles ? (int64_t)f->nhandles : -1;
 		if (f->have_exception) {
 			in->exception = true;
 			in->exception_code = f->exc_code;
@@ -381,6 +401,7 @@ static const struct vm_target_ops md_ops = {
 	.read = md_read,
 	.threads = md_threads,
 	.modules = md_modules,
+	.unloaded_modules = md_unloaded_list,
 	.pages_present = md_pages_present,
 	.close = md_close,
 };
