@@ -17,6 +17,31 @@
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 
+/* a file target: the file read through a descriptor the target keeps */
+static vm_target *open_file(const char *path, vm_target *(*open_reader)(const vm_reader *, const char *),
+			    void (*own_fd)(vm_target *, int))
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		vm_seterr_errno("%s", path);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
+	vm_target *t = open_reader(&r, path);
+	if (!t) {
+		char *e = xstrdup(vm_error());
+		vm_seterr("%s: %s", path, e);
+		free(e);
+		close(fd);
+		return NULL;
+	}
+	own_fd(t, fd);
+	return t;
+}
+
 vm_target *vm_target_open(const char *spec)
 {
 	if (!spec || !*spec) {
@@ -42,9 +67,9 @@ vm_target *vm_target_open(const char *spec)
 	ssize_t got = pread(fd, head, sizeof head, 0);
 	close(fd);
 	if (got > 0 && core_is_magic(head, (size_t)got))
-		return core_target_open(spec);
+		return open_file(spec, core_target_open_reader, core_target_own_fd);
 	if (got > 0 && md_is_magic(head, (size_t)got))
-		return md_target_open(spec);
+		return open_file(spec, md_target_open_reader, md_target_own_fd);
 	vm_seterr("%s: not a core file or a minidump", spec);
 	return NULL;
 }

@@ -82,9 +82,9 @@ bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *r
 			  size_t *pid_off, size_t *total);
 const char *core_arch_name(uint16_t machine);
 
-/* the target over a core file (path) */
-vm_target *core_target_open(const char *path);
-/* the same over a reader the caller keeps alive (the fuzzer) */
+/* the target over a reader the caller keeps alive (the fuzzer), or whose
+ * file descriptor it is then given to close (core_target_own_fd) */
 vm_target *core_target_open_reader(const vm_reader *r, const char *name);
+void core_target_own_fd(vm_target *t, int fd);
 
 #endif

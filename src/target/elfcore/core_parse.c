@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/strbuf.h"
+#include "core/warnlist.h"
 #include "core/util.h"
 #include "image/elf_defs.h"
 #include "vmatlas/error.h"
@@ -31,24 +31,10 @@
 static void warn(core_file *cf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(core_file *cf, const char *fmt, ...)
 {
-	size_t n = cf->nwarnings++;
-	if (n > MAX_WARNINGS)
-		return;
-	strbuf sb = STRBUF_INIT;
-	if (cf->warnings) {
-		sb_puts(&sb, cf->warnings);
-		sb_puts(&sb, "; ");
-		free(cf->warnings);
-	}
-	if (n == MAX_WARNINGS) {
-		sb_puts(&sb, "and more");
-	} else {
-		va_list ap;
-		va_start(ap, fmt);
-		sb_vprintf(&sb, fmt, ap);
-		va_end(ap);
-	}
-	cf->warnings = sb_detach(&sb);
+	va_list ap;
+	va_start(ap, fmt);
+	warnlist_add(&cf->warnings, &cf->nwarnings, MAX_WARNINGS, fmt, ap);
+	va_end(ap);
 }
 
 bool core_is_magic(const void *buf, size_t len)

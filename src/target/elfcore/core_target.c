@@ -824,25 +824,7 @@ vm_target *core_target_open_reader(const vm_reader *r, const char *name)
 	return &ct->base;
 }
 
-vm_target *core_target_open(const char *path)
+void core_target_own_fd(vm_target *t, int fd)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		vm_seterr_errno("%s", path);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
-	vm_target *t = core_target_open_reader(&r, path);
-	if (!t) {
-		char *e = xstrdup(vm_error());
-		vm_seterr("%s: %s", path, e);
-		free(e);
-		close(fd);
-		return NULL;
-	}
 	CT(t)->fd = fd;
-	return t;
 }

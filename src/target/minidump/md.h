@@ -84,7 +84,8 @@ bool md_is_magic(const void *buf, size_t len);
 int md_parse(md_file *f, const vm_reader *r);
 void md_file_free(md_file *f);
 
-vm_target *md_target_open(const char *path);
+/* as for core files: over a reader, then given its descriptor to close */
 vm_target *md_target_open_reader(const vm_reader *r, const char *name);
+void md_target_own_fd(vm_target *t, int fd);
 
 #endif

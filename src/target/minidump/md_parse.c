@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
-#include "core/strbuf.h"
+#include "core/warnlist.h"
 #include "core/utf16.h"
 #include "core/util.h"
 #include "target/linux/proc_parse.h"
@@ -29,24 +29,10 @@ enum {
 static void warn(md_file *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(md_file *f, const char *fmt, ...)
 {
-	size_t n = f->nwarnings++;
-	if (n > MAX_WARNINGS)
-		return;
-	strbuf sb = STRBUF_INIT;
-	if (f->warnings) {
-		sb_puts(&sb, f->warnings);
-		sb_puts(&sb, "; ");
-		free(f->warnings);
-	}
-	if (n == MAX_WARNINGS) {
-		sb_puts(&sb, "and more");
-	} else {
-		va_list ap;
-		va_start(ap, fmt);
-		sb_vprintf(&sb, fmt, ap);
-		va_end(ap);
-	}
-	f->warnings = sb_detach(&sb);
+	va_list ap;
+	va_start(ap, fmt);
+	warnlist_add(&f->warnings, &f->nwarnings, MAX_WARNINGS, fmt, ap);
+	va_end(ap);
 }
 
 bool md_is_magic(const void *buf, size_t len)
