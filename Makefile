@@ -15,8 +15,11 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
-# libthread_db calls back into our proc_service functions: always link them
-LDLIBS   += -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lzstd -lxxhash -lthread_db -pthread
+# libthread_db (loaded on first use) calls back into our proc_service
+# functions: link and export them. zstd and xxhash are linked statically:
+# each shared library costs every command time to load (bench/README.md).
+PS_EXPORT := -Wl,-u,ps_pglobal_lookup -Wl,--export-dynamic-symbol=ps_*
+LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -Wl,-Bstatic -lzstd -lxxhash -Wl,-Bdynamic -pthread
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
                               src/target/linux/*.c src/target/elfcore/*.c src/target/minidump/*.c src/annotate/*.c src/symbols/*.c \
@@ -133,7 +136,7 @@ $(FUZZ_LIB_OBJ): build/fuzz/obj/%.o: %.c
 
 $(FUZZERS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -Wl,-u,ps_pglobal_lookup -ldw -lelf -llzma -lzstd -lxxhash -lthread_db -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lzstd -lxxhash -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

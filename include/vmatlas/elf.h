@@ -116,6 +116,31 @@ int elf_read_dynsym(const elf_image *e, const elf_dyn *d, size_t nd, elf_symtab 
 bool elf_dynsym_count(const elf_image *e, const elf_dyn *d, size_t nd, uint64_t *count,
 		      uint64_t *hash_bytes);
 void elf_symtab_free(elf_symtab *t);
+
+/* a symbol table kept as the file has it, to find a few names without
+ * decoding (or sorting) the whole table: through the table's GNU hash
+ * section when it has one, else by a scan */
+typedef struct elf_rawsyms {
+	uint8_t *raw;
+	size_t count, entsize;
+	char *strtab;     /* NUL-terminated at strsz */
+	size_t strsz;
+	uint8_t *gnu_hash; /* the SHT_GNU_HASH section linked to it, or NULL */
+	size_t gnu_hash_size;
+	int bits;
+	bool big_endian;
+} elf_rawsyms;
+
+int elf_rawsyms_read(const elf_image *e, const elf_shdr *sec, elf_rawsyms *out);
+enum {
+	ELF_FIND_GLOBAL = 1, /* not a local symbol */
+	ELF_FIND_TLS = 2,    /* a thread-local one (its value: the offset in
+				the TLS block), not one with an address */
+};
+/* the defined symbol NAME (never a section or file symbol); a global
+ * one before a local one */
+bool elf_rawsyms_find(const elf_rawsyms *t, const char *name, unsigned how, elf_sym *out);
+void elf_rawsyms_free(elf_rawsyms *t);
 const char *elf_sym_name(const elf_symtab *t, const elf_sym *s); /* "" if bad */
 const char *elf_sym_type_name(uint8_t type);
 const char *elf_sym_bind_name(uint8_t bind);

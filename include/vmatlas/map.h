@@ -21,6 +21,9 @@ typedef struct vm_map {
 	size_t nmodules, mcap;
 	bool frozen;          /* built with every thread stopped */
 	bool incomplete;      /* something could not be read: see warnings */
+	bool heap_on_map;     /* the arenas are on the map already: a saved
+				 map, annotated from the heap walk of the
+				 live process */
 	char **warnings;
 	size_t nwarnings, wcap;
 } vm_map;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/util.h"
 #include "elf_defs.h"
 #include "vmatlas/elf.h"
@@ -13,6 +14,8 @@
 
 static uint64_t get(const elf_image *e, const uint8_t *p, int bytes)
 {
+	if (!e->big_endian) /* the common case, in one load */
+		return bytes == 8 ? ld_le64(p) : bytes == 4 ? ld_le32(p) : ld_le16(p);
 	uint64_t v = 0;
 	for (int i = 0; i < bytes; i++) {
 		int k = e->big_endian ? i : bytes - 1 - i;
@@ -185,7 +188,8 @@ static char *read_strtab(const elf_image *e, uint64_t where, uint64_t size, bool
 	return s;
 }
 
-int elf_read_symtab(const elf_image *e, const elf_shdr *sec, elf_symtab *out)
+/* a SHT_SYMTAB or SHT_DYNSYM section and its string table, undecoded */
+int elf_rawsyms_read(const elf_image *e, const elf_shdr *sec, elf_rawsyms *out)
 {
 	memset(out, 0, sizeof *out);
 	size_t entsize = e->bits == 64 ? 24 : 16;
@@ -225,8 +229,120 @@ int elf_read_symtab(const elf_image *e, const elf_shdr *sec, elf_symtab *out)
 		vm_seterr("the symbol table is unreadable");
 		return -1;
 	}
-	fill(e, buf, (size_t)count, entsize, strtab, (size_t)str->size, out);
-	free(buf);
+	*out = (elf_rawsyms){ .raw = buf, .count = (size_t)count, .entsize = entsize, .strtab = strtab,
+			      .strsz = (size_t)str->size, .bits = e->bits, .big_endian = e->big_endian };
+	/* the GNU hash section that indexes this table, if any */
+	size_t self = (size_t)(sec - e->sh);
+	for (size_t i = 0; i < e->nsh && self < e->nsh; i++) {
+		const elf_shdr *h = &e->sh[i];
+		if (h->type != SHT_GNU_HASH || h->link != self || h->size < 16 || h->size > (64u << 20) ||
+		    (!e->in_memory && h->size > e->r.size))
+			continue;
+		out->gnu_hash = xmalloc((size_t)h->size);
+		if (elf_read_offset(e, h->offset, out->gnu_hash, (size_t)h->size) == 0) {
+			out->gnu_hash_size = (size_t)h->size;
+		} else {
+			free(out->gnu_hash);
+			out->gnu_hash = NULL;
+		}
+		break;
+	}
+	return 0;
+}
+
+void elf_rawsyms_free(elf_rawsyms *t)
+{
+	free(t->raw);
+	free(t->strtab);
+	free(t->gnu_hash);
+	memset(t, 0, sizeof *t);
+}
+
+static bool raw_match(const elf_rawsyms *t, const elf_image *cfg, size_t i, const char *name,
+		      unsigned how, elf_sym *out)
+{
+	const uint8_t *p = t->raw + i * t->entsize;
+	uint32_t off = (uint32_t)get(cfg, p, 4);
+	if (off >= t->strsz || t->strtab[off] != name[0] || strcmp(t->strtab + off, name) != 0)
+		return false;
+	elf_sym s;
+	decode_sym(cfg, p, &s);
+	if (s.shndx == SHN_UNDEF || s.shndx == SHN_ABS || s.type == STT_SECTION || s.type == STT_FILE ||
+	    (s.type == STT_TLS) != !!(how & ELF_FIND_TLS) || ((how & ELF_FIND_GLOBAL) && s.bind == STB_LOCAL))
+		return false;
+	*out = s;
+	return true;
+}
+
+/* DT_GNU_HASH lookup: the bucket of the name's hash, then its chain
+ * while the stored hashes (low bit: last of the chain) may match */
+static int gnu_hash_find(const elf_rawsyms *t, const elf_image *cfg, const char *name, unsigned how,
+			 elf_sym *out)
+{
+	const uint8_t *h = t->gnu_hash;
+	uint32_t nbuckets = (uint32_t)get(cfg, h, 4), symoffset = (uint32_t)get(cfg, h + 4, 4);
+	uint32_t bloom = (uint32_t)get(cfg, h + 8, 4);
+	uint64_t buckets = 16 + (uint64_t)bloom * (uint64_t)(t->bits / 8);
+	uint64_t chains = buckets + (uint64_t)nbuckets * 4;
+	if (nbuckets == 0 || chains > t->gnu_hash_size)
+		return -1; /* damaged: let the caller scan */
+	uint32_t hash = 5381;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		hash = hash * 33 + *c;
+	uint32_t idx = (uint32_t)get(cfg, h + buckets + (uint64_t)(hash % nbuckets) * 4, 4);
+	if (idx < symoffset)
+		return 0;
+	for (; idx < t->count; idx++) {
+		uint64_t at = chains + (uint64_t)(idx - symoffset) * 4;
+		if (at + 4 > t->gnu_hash_size)
+			return -1;
+		uint32_t ch = (uint32_t)get(cfg, h + at, 4);
+		if ((ch | 1) == (hash | 1) && raw_match(t, cfg, idx, name, how, out))
+			return 1;
+		if (ch & 1)
+			return 0;
+	}
+	return -1;
+}
+
+bool elf_rawsyms_find(const elf_rawsyms *t, const char *name, unsigned how, elf_sym *out)
+{
+	if (!name[0])
+		return false;
+	elf_image cfg = { .bits = t->bits, .big_endian = t->big_endian };
+	/* the hash holds the table's globals; locals need the scan */
+	if (t->gnu_hash) {
+		int r = gnu_hash_find(t, &cfg, name, how | ELF_FIND_GLOBAL, out);
+		if (r == 1 || (r == 0 && (how & ELF_FIND_GLOBAL)))
+			return r == 1;
+	}
+	bool local = false;
+	for (size_t i = 0; i < t->count; i++) {
+		/* the first letter of the name, before anything is decoded */
+		uint32_t off = (uint32_t)get(&cfg, t->raw + i * t->entsize, 4);
+		elf_sym s;
+		if (off >= t->strsz || t->strtab[off] != name[0] || !raw_match(t, &cfg, i, name, how, &s))
+			continue;
+		if (s.bind != STB_LOCAL) {
+			*out = s;
+			return true;
+		}
+		if (!local) /* a global may still come */
+			*out = s;
+		local = true;
+	}
+	return local;
+}
+
+int elf_read_symtab(const elf_image *e, const elf_shdr *sec, elf_symtab *out)
+{
+	elf_rawsyms raw;
+	memset(out, 0, sizeof *out);
+	if (elf_rawsyms_read(e, sec, &raw) < 0)
+		return -1;
+	fill(e, raw.raw, raw.count, raw.entsize, raw.strtab, raw.strsz, out);
+	raw.strtab = NULL; /* now the symtab's */
+	elf_rawsyms_free(&raw);
 	return 0;
 }
 

@@ -28,7 +28,18 @@ struct vm_symbolizer {
 	vm_export *exports;
 	size_t nexports;
 	bool exports_built;
+	struct name_index *names; /* per module; for lookups by name */
 };
+
+/* A module's symbol tables as the files hold them, for the few lookups
+ * by name (the heap walk's main_arena, libthread_db's symbols) that
+ * should not pay for decoding and sorting whole tables. */
+typedef struct name_index {
+	bool tried;
+	bool use_table; /* no file, or compressed symbols: the sorted table */
+	elf_rawsyms *t;
+	size_t n;
+} name_index;
 
 vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags)
 {
@@ -38,6 +49,7 @@ vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags)
 	s->flags = flags;
 	s->slot = xcalloc(m->nmodules ? m->nmodules : 1, sizeof *s->slot);
 	s->tried = xcalloc(m->nmodules ? m->nmodules : 1, sizeof *s->tried);
+	s->names = xcalloc(m->nmodules ? m->nmodules : 1, sizeof *s->names);
 	return s;
 }
 
@@ -50,6 +62,12 @@ void vm_symbolizer_free(vm_symbolizer *s)
 	free(s->owned);
 	free(s->slot);
 	free(s->tried);
+	for (size_t i = 0; i < s->m->nmodules; i++) {
+		for (size_t k = 0; k < s->names[i].n; k++)
+			elf_rawsyms_free(&s->names[i].t[k]);
+		free(s->names[i].t);
+	}
+	free(s->names);
 	free(s->exports);
 	free(s);
 }
@@ -159,7 +177,10 @@ static char *debuglink(const elf_image *e)
 	return buf;
 }
 
-static void add_debug_file(sym_table *t, const elf_image *main, const vm_module *mod)
+/* the module's separate debug file (by build id, else its debug link),
+ * when its build id matches; its fd in *fdp */
+static bool open_debug_image(const elf_image *main, const vm_module *mod, elf_image *e, int *fdp,
+			     char **pathp)
 {
 	char *path = NULL;
 	int fd = debugfile_by_build_id(mod->build_id, mod->build_id_len, &path);
@@ -169,20 +190,35 @@ static void add_debug_file(sym_table *t, const elf_image *main, const vm_module 
 		free(link);
 	}
 	if (fd < 0)
-		return;
-	elf_image e;
-	if (open_file_image(fd, &e)) {
-		if (same_build_id(&e, mod)) {
-			char *label = xasprintf("debug:%s:", path);
-			add_tables(t, &e, label);
-			free(label);
-			if (has_dwarf(&e) && t->dwarf_fd < 0) {
-				t->dwarf_fd = fd;
-				fd = -1;
-			}
+		return false;
+	if (open_file_image(fd, e)) {
+		if (same_build_id(e, mod)) {
+			*fdp = fd;
+			*pathp = path;
+			return true;
 		}
-		elf_close(&e);
+		elf_close(e);
 	}
+	close(fd);
+	free(path);
+	return false;
+}
+
+static void add_debug_file(sym_table *t, const elf_image *main, const vm_module *mod)
+{
+	elf_image e;
+	int fd;
+	char *path;
+	if (!open_debug_image(main, mod, &e, &fd, &path))
+		return;
+	char *label = xasprintf("debug:%s:", path);
+	add_tables(t, &e, label);
+	free(label);
+	if (has_dwarf(&e) && t->dwarf_fd < 0) {
+		t->dwarf_fd = fd;
+		fd = -1;
+	}
+	elf_close(&e);
 	if (fd >= 0)
 		close(fd);
 	free(path);
@@ -211,6 +247,22 @@ static void add_memory_dynsym(vm_symbolizer *s, sym_table *t, const vm_module *m
 	elf_close(&e);
 }
 
+/* the module's own file when it is the very image (build ids agree);
+ * *fdp is its fd (or -1), kept open also when the file differs */
+static bool open_module_image(vm_symbolizer *s, const vm_module *mod, elf_image *e, int *fdp,
+			      bool *differs)
+{
+	*differs = false;
+	*fdp = open_module_file(s, mod);
+	if (*fdp < 0 || !open_file_image(*fdp, e))
+		return false;
+	if (same_build_id(e, mod))
+		return true;
+	*differs = true;
+	elf_close(e);
+	return false;
+}
+
 static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 {
 	/* shared by build id: the same library loaded twice, or again */
@@ -224,16 +276,11 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	t->build_id_len = mod->build_id_len;
 
 	elf_image e;
-	bool have_file = false;
-	int fd = open_module_file(s, mod);
-	if (fd >= 0 && open_file_image(fd, &e)) {
-		if (same_build_id(&e, mod)) {
-			have_file = true;
-		} else {
-			symtab_note_source(t, "file-differs");
-			elf_close(&e);
-		}
-	}
+	int fd;
+	bool differs;
+	bool have_file = open_module_image(s, mod, &e, &fd, &differs);
+	if (differs)
+		symtab_note_source(t, "file-differs");
 	if (have_file) {
 		add_tables(t, &e, "");
 		add_minidebuginfo(t, &e);
@@ -321,33 +368,130 @@ void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t
 	}
 }
 
+static void index_tables(name_index *ix, const elf_image *e)
+{
+	for (size_t i = 0; i < e->nsh; i++) {
+		if (e->sh[i].type != SHT_SYMTAB && e->sh[i].type != SHT_DYNSYM)
+			continue;
+		elf_rawsyms rs;
+		if (elf_rawsyms_read(e, &e->sh[i], &rs) < 0)
+			continue;
+		ix->t = xrealloc(ix->t, (ix->n + 1) * sizeof *ix->t);
+		ix->t[ix->n++] = rs;
+	}
+}
+
+static name_index *names_of(vm_symbolizer *s, const vm_module *mod)
+{
+	name_index *ix = &s->names[mod - s->m->modules];
+	if (ix->tried)
+		return ix;
+	ix->tried = true;
+	elf_image e, dbg;
+	int fd, dfd;
+	bool differs;
+	char *path;
+	if (!open_module_image(s, mod, &e, &fd, &differs)) {
+		ix->use_table = true; /* symbols from memory: the table knows how */
+	} else {
+		const elf_shdr *mini = elf_section_by_name(&e, ".gnu_debugdata");
+		if (mini && mini->type != SHT_NOBITS && mini->size)
+			ix->use_table = true; /* compressed: decompress once, for the table */
+		else
+			index_tables(ix, &e);
+		if (!ix->use_table && open_debug_image(&e, mod, &dbg, &dfd, &path)) {
+			index_tables(ix, &dbg);
+			elf_close(&dbg);
+			close(dfd);
+			free(path);
+		}
+		elf_close(&e);
+	}
+	if (fd >= 0)
+		close(fd);
+	return ix;
+}
+
+/* 1: a global NAME, 2: only a local one, 0: none; -1: the index cannot
+ * say, ask the table */
+static int find_indexed(vm_symbolizer *s, const vm_module *mod, const char *name, unsigned how,
+			uint64_t *value)
+{
+	size_t i = (size_t)(mod - s->m->modules);
+	if (s->tried[i])
+		return -1; /* the table is there already */
+	name_index *ix = names_of(s, mod);
+	if (ix->use_table)
+		return -1;
+	int found = 0;
+	elf_sym sym;
+	for (size_t k = 0; k < ix->n; k++) {
+		if (!elf_rawsyms_find(&ix->t[k], name, how, &sym))
+			continue;
+		if (sym.bind != STB_LOCAL) {
+			*value = sym.value;
+			return 1;
+		}
+		if (!found)
+			*value = sym.value;
+		found = 2;
+	}
+	return found;
+}
+
+static int lookup_in_module(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *addr)
+{
+	int r = find_indexed(s, mod, name, 0, addr);
+	if (r >= 0) {
+		*addr += mod->load_bias;
+		return r;
+	}
+	sym_table *t = table_of(s, mod); /* loaded already, or the only way */
+	if (!t)
+		return 0;
+	r = 0;
+	for (size_t k = 0; k < t->n; k++) {
+		const sym_entry *e = &t->e[k];
+		if (strcmp(t->names + e->name, name) != 0)
+			continue;
+		if (e->bind != STB_LOCAL) {
+			*addr = e->addr + mod->load_bias;
+			return 1;
+		}
+		if (!r)
+			*addr = e->addr + mod->load_bias;
+		r = 2;
+	}
+	return r;
+}
+
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
 {
-	for (int pass = 0; pass < 2; pass++) { /* globals first, then anything */
-		for (size_t i = 0; i < s->m->nmodules; i++) {
-			const vm_module *mod = &s->m->modules[i];
-			if (module && strcmp(mod->name, module) != 0 &&
-			    !(mod->path && strcmp(mod->path, module) == 0))
-				continue;
-			sym_table *t = table_of(s, mod);
-			if (!t)
-				continue;
-			for (size_t k = 0; k < t->n; k++) {
-				const sym_entry *e = &t->e[k];
-				if (pass == 0 && e->bind == STB_LOCAL)
-					continue;
-				if (strcmp(t->names + e->name, name) == 0) {
-					*addr = e->addr + mod->load_bias;
-					return true;
-				}
-			}
+	/* a global in any module before a local in any */
+	bool local = false;
+	for (size_t i = 0; i < s->m->nmodules; i++) {
+		const vm_module *mod = &s->m->modules[i];
+		if (module && strcmp(mod->name, module) != 0 && !(mod->path && strcmp(mod->path, module) == 0))
+			continue;
+		uint64_t a;
+		int r = lookup_in_module(s, mod, name, &a);
+		if (r == 1) {
+			*addr = a;
+			return true;
+		}
+		if (r == 2 && !local) {
+			*addr = a;
+			local = true;
 		}
 	}
-	return false;
+	return local;
 }
 
 bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off)
 {
+	int r = find_indexed(s, mod, name, ELF_FIND_TLS, off);
+	if (r >= 0)
+		return r;
 	sym_table *t = table_of(s, mod);
 	if (!t)
 		return false;

@@ -1,7 +1,10 @@
 /* glibc's debugger interface, libthread_db: it knows the layout of the
  * thread library's data and asks us, through the proc_service callbacks
  * below, for symbols, memory and thread pointers. The callbacks are
- * global functions of the program that links libthread_db. */
+ * global functions of the program, exported for it (the Makefile's
+ * --export-dynamic-symbol). It is loaded on first use: most commands
+ * never need it, and every command would pay for loading it. */
+#include <dlfcn.h>
 #include <proc_service.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,18 +122,60 @@ static const char *td_why(td_err_e e)
 	}
 }
 
+/* libthread_db's entry points, from dlopen */
+static struct {
+	td_err_e (*init)(void);
+	td_err_e (*ta_new)(struct ps_prochandle *, td_thragent_t **);
+	td_err_e (*ta_delete)(td_thragent_t *);
+	td_err_e (*ta_map_lwp2thr)(const td_thragent_t *, lwpid_t, td_thrhandle_t *);
+	td_err_e (*thr_get_info)(const td_thrhandle_t *, td_thrinfo_t *);
+	td_err_e (*thr_tls_get_addr)(const td_thrhandle_t *, psaddr_t, size_t, psaddr_t *);
+} tdb;
+
+static bool load_libthread_db(const char **why)
+{
+	static int state; /* 0 untried, 1 loaded, -1 unavailable */
+	if (state == 0) {
+		void *h = dlopen("libthread_db.so.1", RTLD_NOW | RTLD_LOCAL);
+		state = -1;
+		if (h) {
+			/* POSIX lets a function pointer come from dlsym's void *;
+			 * C does not, hence the copy through memcpy */
+			static const char *const names[] = { "td_init", "td_ta_new", "td_ta_delete",
+							     "td_ta_map_lwp2thr", "td_thr_get_info",
+							     "td_thr_tls_get_addr" };
+			void (*fn[6])(void);
+			size_t ok = 0;
+			for (size_t i = 0; i < 6; i++) {
+				void *p = dlsym(h, names[i]);
+				memcpy(&fn[i], &p, sizeof p);
+				ok += p != NULL;
+			}
+			if (ok == 6) {
+				memcpy(&tdb.init, &fn[0], sizeof fn[0]);
+				memcpy(&tdb.ta_new, &fn[1], sizeof fn[1]);
+				memcpy(&tdb.ta_delete, &fn[2], sizeof fn[2]);
+				memcpy(&tdb.ta_map_lwp2thr, &fn[3], sizeof fn[3]);
+				memcpy(&tdb.thr_get_info, &fn[4], sizeof fn[4]);
+				memcpy(&tdb.thr_tls_get_addr, &fn[5], sizeof fn[5]);
+				state = tdb.init() == TD_OK ? 1 : -1;
+			}
+		}
+	}
+	if (state < 0 && why)
+		*why = "glibc's libthread_db.so.1 cannot be loaded";
+	return state > 0;
+}
+
 vm_tdb *vm_tdb_open(const vm_map *m, vm_target *t, vm_symbolizer *s, const char **why)
 {
-	static bool inited;
-	if (!inited) {
-		td_init();
-		inited = true;
-	}
+	if (!load_libthread_db(why))
+		return NULL;
 	vm_tdb *d = xcalloc(1, sizeof *d);
 	d->ph.m = m;
 	d->ph.t = t;
 	d->ph.s = s;
-	td_err_e e = td_ta_new(&d->ph, &d->ta);
+	td_err_e e = tdb.ta_new(&d->ph, &d->ta);
 	if (e != TD_OK) {
 		if (why)
 			*why = td_why(e);
@@ -142,7 +187,7 @@ vm_tdb *vm_tdb_open(const vm_map *m, vm_target *t, vm_symbolizer *s, const char 
 
 static bool thread_handle(vm_tdb *d, int64_t tid, td_thrhandle_t *th)
 {
-	return td_ta_map_lwp2thr(d->ta, (lwpid_t)tid, th) == TD_OK;
+	return tdb.ta_map_lwp2thr(d->ta, (lwpid_t)tid, th) == TD_OK;
 }
 
 bool vm_tdb_start(vm_tdb *d, int64_t tid, uint64_t *start)
@@ -150,7 +195,7 @@ bool vm_tdb_start(vm_tdb *d, int64_t tid, uint64_t *start)
 	td_thrhandle_t th;
 	td_thrinfo_t info;
 	memset(&info, 0, sizeof info);
-	if (!thread_handle(d, tid, &th) || td_thr_get_info(&th, &info) != TD_OK)
+	if (!thread_handle(d, tid, &th) || tdb.thr_get_info(&th, &info) != TD_OK)
 		return false;
 	*start = (uint64_t)(uintptr_t)info.ti_startfunc;
 	return *start != 0;
@@ -161,7 +206,7 @@ bool vm_tdb_tls_addr(vm_tdb *d, int64_t tid, uint64_t link_map, uint64_t offset,
 	td_thrhandle_t th;
 	psaddr_t a;
 	if (!thread_handle(d, tid, &th) ||
-	    td_thr_tls_get_addr(&th, (psaddr_t)(uintptr_t)link_map, (size_t)offset, &a) != TD_OK)
+	    tdb.thr_tls_get_addr(&th, (psaddr_t)(uintptr_t)link_map, (size_t)offset, &a) != TD_OK)
 		return false;
 	*addr = (uint64_t)(uintptr_t)a;
 	return true;
@@ -171,6 +216,6 @@ void vm_tdb_close(vm_tdb *d)
 {
 	if (!d)
 		return;
-	td_ta_delete(d->ta);
+	tdb.ta_delete(d->ta);
 	free(d);
 }

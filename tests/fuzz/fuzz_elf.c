@@ -34,6 +34,14 @@ static void exercise(elf_image *e)
 					elf_sym_name(&st, &st.syms[k]);
 				elf_symtab_free(&st);
 			}
+			elf_rawsyms rs;
+			if ((e->sh[i].type == 2 || e->sh[i].type == 11) && elf_rawsyms_read(e, &e->sh[i], &rs) == 0) {
+				elf_sym s;
+				elf_rawsyms_find(&rs, "main_arena", ELF_FIND_GLOBAL, &s);
+				elf_rawsyms_find(&rs, "a", 0, &s);
+				elf_rawsyms_find(&rs, "tcache", ELF_FIND_TLS, &s);
+				elf_rawsyms_free(&rs);
+			}
 		}
 	}
 	elf_dyn *d;

@@ -1,4 +1,8 @@
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "elf_builder.h"
@@ -175,6 +179,88 @@ static void pn_xnum(void)
 	elf_close(&e);
 }
 
+/* does some defined global NAME with this value exist in the decoded table? */
+static bool decoded_has(const elf_symtab *st, const char *name, uint64_t value, bool tls)
+{
+	for (size_t k = 0; k < st->n; k++) {
+		const elf_sym *s = &st->syms[k];
+		if (s->shndx != 0 && s->shndx != 0xfff1 && s->bind != 0 && (s->type == 6) == tls &&
+		    s->value == value && strcmp(elf_sym_name(st, s), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* finding by name (GNU hash, or the scan) against the decoded tables of
+ * the libraries this test runs with (libc, libdw, ...): every defined
+ * global is found, with a value some symbol of that name has; the hash
+ * and the scan agree; names not there are not found */
+static void find_by_name(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	CHECK(f != NULL);
+	char line[4096], done[16][512];
+	size_t ndone = 0, checked = 0, hashed = 0;
+	while (f && fgets(line, sizeof line, f) && ndone < 16) {
+		char *path = strchr(line, '/');
+		if (!path || !strstr(path, ".so"))
+			continue;
+		path[strcspn(path, "\n")] = 0;
+		bool seen = false;
+		for (size_t i = 0; i < ndone; i++)
+			seen |= strcmp(done[i], path) == 0;
+		if (seen || strlen(path) >= sizeof done[0])
+			continue;
+		strcpy(done[ndone++], path);
+		int fd = open(path, O_RDONLY);
+		struct stat sb;
+		if (fd < 0 || fstat(fd, &sb) < 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
+		elf_image e;
+		if (elf_open(&e, &r, false, 0, 4096) == 0 && elf_load_sections(&e) == 0) {
+			for (size_t i = 0; i < e.nsh; i++) {
+				if (e.sh[i].type != 2 && e.sh[i].type != 11)
+					continue;
+				elf_symtab st;
+				elf_rawsyms raw, scan;
+				CHECK(elf_read_symtab(&e, &e.sh[i], &st) == 0);
+				CHECK(elf_rawsyms_read(&e, &e.sh[i], &raw) == 0);
+				scan = raw;
+				scan.gnu_hash = NULL; /* the same table, found by the scan */
+				hashed += raw.gnu_hash != NULL;
+				for (size_t k = 0; k < st.n; k++) {
+					const elf_sym *s = &st.syms[k];
+					const char *name = elf_sym_name(&st, s);
+					if (s->shndx == 0 || s->shndx == 0xfff1 || s->bind == 0 || !name[0] ||
+					    s->type == 3 || s->type == 4)
+						continue;
+					unsigned how = ELF_FIND_GLOBAL | (s->type == 6 ? ELF_FIND_TLS : 0);
+					elf_sym a, b;
+					CHECK(elf_rawsyms_find(&raw, name, how, &a));
+					CHECK(elf_rawsyms_find(&scan, name, how, &b));
+					CHECK(decoded_has(&st, name, a.value, s->type == 6));
+					CHECK(decoded_has(&st, name, b.value, s->type == 6));
+					checked++;
+				}
+				elf_sym x;
+				CHECK(!elf_rawsyms_find(&raw, "no such symbol, surely", ELF_FIND_GLOBAL, &x));
+				CHECK(!elf_rawsyms_find(&scan, "no such symbol, surely", 0, &x));
+				elf_symtab_free(&st);
+				elf_rawsyms_free(&raw);
+			}
+		}
+		elf_close(&e);
+		close(fd);
+	}
+	if (f)
+		fclose(f);
+	CHECK(checked > 1000 && hashed > 0);
+}
+
 const unit_test elf_tests[] = {
 	{ "elf/basic64le", basic64le },
 	{ "elf/basic32be", basic32be },
@@ -182,5 +268,6 @@ const unit_test elf_tests[] = {
 	{ "elf/memory_bias", memory_bias },
 	{ "elf/hostile", hostile },
 	{ "elf/pn_xnum", pn_xnum },
+	{ "elf/find_by_name", find_by_name },
 	{ NULL, NULL },
 };

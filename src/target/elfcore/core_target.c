@@ -19,6 +19,7 @@
 #include "image/elf_defs.h"
 #include "target/linux/proc_parse.h"
 #include "vmatlas/error.h"
+#include "vmatlas/heap.h"
 #include "vmatlas/map.h"
 #include "vmatlas/snapshot.h"
 
@@ -53,32 +54,47 @@ typedef struct core_target {
 	vm_target_info info;
 	bool have_info;
 	char *warnings;
-	/* the annotators read words one at a time: a window of the file
-	 * saves a system call each */
-	uint8_t *win;
-	uint64_t win_off, win_len;
+	/* the annotators read words one at a time, in a few places at once
+	 * (a heap, libc's data, a stack): a few windows of the file save a
+	 * system call each */
+	struct core_window {
+		uint8_t *buf;
+		uint64_t off, len, used;
+	} win[8];
+	uint64_t tick;
 } core_target;
 
-#define WINDOW (64u << 10)
+#define NWINDOWS (sizeof ((core_target *)0)->win / sizeof ((core_target *)0)->win[0])
+#define WINDOW (16u << 10)
 
-/* len bytes of the core file at off, through the window for small reads */
+/* len bytes of the core file at off, through a window for small reads */
 static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
 {
 	if (len > 4096)
 		return ct->r.read(&ct->r, off, buf, len);
-	if (!(off >= ct->win_off && off - ct->win_off + len <= ct->win_len)) {
-		if (!ct->win)
-			ct->win = xmalloc(WINDOW);
+	struct core_window *w = NULL, *oldest = &ct->win[0];
+	for (size_t i = 0; i < NWINDOWS && !w; i++) {
+		struct core_window *c = &ct->win[i];
+		if (c->len && off >= c->off && off - c->off < c->len)
+			w = c;
+		else if (c->used < oldest->used)
+			oldest = c;
+	}
+	if (!w) {
+		w = oldest;
+		if (!w->buf)
+			w->buf = xmalloc(WINDOW);
 		uint64_t start = off / WINDOW * WINDOW;
-		ssize_t got = start <= ct->r.size ? ct->r.read(&ct->r, start, ct->win, WINDOW) : -1;
-		ct->win_off = start;
-		ct->win_len = got > 0 ? (uint64_t)got : 0;
-		if (!(off >= ct->win_off && off - ct->win_off < ct->win_len))
+		ssize_t got = start <= ct->r.size ? ct->r.read(&ct->r, start, w->buf, WINDOW) : -1;
+		w->off = start;
+		w->len = got > 0 ? (uint64_t)got : 0;
+		if (!(off >= w->off && off - w->off < w->len))
 			return ct->r.read(&ct->r, off, buf, len);
 	}
-	uint64_t have = ct->win_len - (off - ct->win_off);
+	w->used = ++ct->tick;
+	uint64_t have = w->len - (off - w->off);
 	size_t n = have < len ? (size_t)have : len;
-	memcpy(buf, ct->win + (off - ct->win_off), n);
+	memcpy(buf, w->buf + (off - w->off), n);
 	return (ssize_t)n;
 }
 
@@ -732,6 +748,10 @@ static int core_saved_map(vm_target *t, struct vm_map **out)
 	}
 	vm_map *m = snap.map;
 	snap.map = NULL;
+	if (snap.heap.walked) {
+		vm_heap_annotate_map(m, &snap.heap);
+		m->heap_on_map = true;
+	}
 	vm_page_hashes_free(snap.pages, m->nregions);
 	snap.pages = NULL;
 	vm_snapshot_free(&snap);
@@ -790,7 +810,8 @@ static void core_close(vm_target *t)
 	free(ct->info.name);
 	free(ct->info.exe);
 	free(ct->warnings);
-	free(ct->win);
+	for (size_t i = 0; i < NWINDOWS; i++)
+		free(ct->win[i].buf);
 	free(ct);
 }
 
