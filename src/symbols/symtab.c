@@ -28,6 +28,24 @@ static uint32_t intern(sym_table *t, const char *s)
 	return off;
 }
 
+/* how much a symbol is worth at its address: functions over objects over
+ * the rest, globals over weak over locals, sized over unsized, exported
+ * over not, and plain names over versioned ones (malloc over
+ * malloc@GLIBC_2.2.5) */
+static int rank(const sym_entry *e)
+{
+	int r = 0;
+	if (e->type == STT_FUNC || e->type == STT_GNU_IFUNC)
+		r += 8;
+	else if (e->type == STT_OBJECT)
+		r += 4;
+	if (e->bind == STB_GLOBAL)
+		r += 2;
+	else if (e->bind == STB_WEAK)
+		r += 1;
+	return ((r * 2 + (e->size != 0)) * 2 + e->dynamic) * 2 + !e->versioned;
+}
+
 void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
 {
 	if (!t->nlen)
@@ -49,6 +67,9 @@ void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
 		e->dynamic = dynamic;
 		e->versioned = strchr(name, '@') != NULL;
 		e->name = intern(t, name);
+		e->rank = (uint8_t)rank(e);
+		size_t len = strlen(name);
+		e->len = len > 0xffff ? 0xffff : (uint16_t)len;
 	}
 }
 
@@ -64,48 +85,53 @@ void symtab_note_source(sym_table *t, const char *what)
 	t->sources = sb_detach(&sb);
 }
 
-/* how much a symbol is worth at its address: functions over objects over
- * the rest, globals over weak over locals, sized over unsized, exported
- * over not, and plain names over versioned ones (malloc over
- * malloc@GLIBC_2.2.5) */
-static int rank(const sym_entry *e)
+static int cmp_entry(const sym_table *t, const sym_entry *x, const sym_entry *y)
 {
-	int r = 0;
-	if (e->type == STT_FUNC || e->type == STT_GNU_IFUNC)
-		r += 8;
-	else if (e->type == STT_OBJECT)
-		r += 4;
-	if (e->bind == STB_GLOBAL)
-		r += 2;
-	else if (e->bind == STB_WEAK)
-		r += 1;
-	return ((r * 2 + (e->size != 0)) * 2 + e->dynamic) * 2 + !e->versioned;
-}
-
-static const sym_table *sort_table;
-
-static int cmp_entry(const void *a, const void *b)
-{
-	const sym_entry *x = a, *y = b;
 	if (x->addr != y->addr)
 		return (x->addr > y->addr) - (x->addr < y->addr);
-	int rx = rank(x), ry = rank(y);
-	if (rx != ry)
-		return rx - ry; /* the best last: lookups take the last at an address */
+	if (x->rank != y->rank)
+		return x->rank - y->rank; /* the best last: lookups take the last at an address */
 	/* shorter names last: __libc_malloc before malloc */
-	size_t lx = strlen(sort_table->names + x->name), ly = strlen(sort_table->names + y->name);
-	if (lx != ly)
-		return (lx < ly) - (lx > ly);
-	return strcmp(sort_table->names + x->name, sort_table->names + y->name);
+	if (x->len != y->len)
+		return (x->len < y->len) - (x->len > y->len);
+	return strcmp(t->names + x->name, t->names + y->name);
+}
+
+/* a bottom-up merge sort with the comparison inlined: qsort's calls
+ * and byte-wise moves were most of the time any address lookup took
+ * (libc's tables hold some 13,000 symbols) */
+static void sort_entries(sym_table *t)
+{
+	size_t n = t->n;
+	sym_entry *a = t->e, *b = xmalloc(n * sizeof *b);
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = mid + width < n ? mid + width : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				b[k++] = cmp_entry(t, &a[j], &a[i]) < 0 ? a[j++] : a[i++];
+			while (i < mid)
+				b[k++] = a[i++];
+			while (j < hi)
+				b[k++] = a[j++];
+		}
+		sym_entry *tmp = a;
+		a = b;
+		b = tmp;
+	}
+	if (a != t->e) {
+		memcpy(t->e, a, n * sizeof *a);
+		b = a;
+	}
+	free(b);
 }
 
 void symtab_finish(sym_table *t)
 {
 	if (t->n == 0)
 		return;
-	sort_table = t;
-	qsort(t->e, t->n, sizeof *t->e, cmp_entry);
-	sort_table = NULL;
+	sort_entries(t);
 	/* the same symbol from several tables: keep one, exported if any was */
 	size_t k = 0;
 	for (size_t i = 0; i < t->n; i++) {

@@ -14,6 +14,8 @@ typedef struct sym_entry {
 	uint8_t type, bind;
 	bool dynamic;    /* from the dynamic symbol table: exported */
 	bool versioned;  /* the name carries @VERSION */
+	uint8_t rank;    /* how much it is worth at its address (symtab.c) */
+	uint16_t len;    /* the name's length, at most 0xffff: for sorting */
 } sym_entry;
 
 struct line_index;
