@@ -26,4 +26,9 @@ typedef struct vm_capture_result {
  * (atomically, mode 0600) and let them run again (also on failure). */
 int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res);
 
+/* An ELF core read from fd `in` (a pipe from the kernel: core_pattern
+ * "|vmatlas capture - -o FILE") written to path with the vmatlas snapshot
+ * of what it holds added as a note (atomically, mode 0600). */
+int vm_capture_core_stream(int in, const vm_capture_options *o, const char *path, vm_capture_result *res);
+
 #endif

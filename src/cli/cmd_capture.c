@@ -11,6 +11,7 @@
 static const char capture_help[] =
 	"usage: vmatlas capture [OPTIONS] TARGET -o FILE\n"
 	"       vmatlas capture [OPTIONS] -o FILE -- PROGRAM [ARGS...]\n"
+	"       vmatlas capture - -o FILE\n"
 	"\n"
 	"Writes an ELF core file of a live process (all threads stopped while it\n"
 	"is written, then resumed): every readable region, the registers of each\n"
@@ -18,6 +19,12 @@ static const char capture_help[] =
 	"'vmatlas' itself read them; and the vmatlas snapshot of the process, so\n"
 	"that 'vmatlas map FILE' later shows the full annotated map. FILE appears\n"
 	"whole or not at all, with mode 0600.\n"
+	"\n"
+	"With '-' for TARGET it reads an ELF core from standard input instead (the\n"
+	"kernel's, through a core_pattern pipe) and writes it to FILE with the\n"
+	"vmatlas snapshot of what it holds added as a note:\n"
+	"  echo '|/usr/bin/vmatlas capture - -o /var/crash/core.%p' \\\n"
+	"      > /proc/sys/kernel/core_pattern\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output FILE  where to write\n"
@@ -57,17 +64,25 @@ int cmd_capture(int argc, char **argv)
 		else
 			return cli_common_end(&cc), cli_usage_error("capture", "unknown option '%s'", argv[optind - 1]);
 	}
-	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc)
-		return cli_common_end(&cc), rc ? rc : cli_usage_error("capture", "one TARGET please");
+	bool from_stdin = !cc.ta.prog && optind < argc && strcmp(argv[optind], "-") == 0;
+	if (from_stdin)
+		optind++;
+	else if ((rc = cli_common_target(&cc, argc, argv)))
+		return cli_common_end(&cc), rc;
+	if (optind < argc)
+		return cli_common_end(&cc), cli_usage_error("capture", "one TARGET please");
 	if (!out)
 		return cli_common_end(&cc), cli_usage_error("capture", "no -o FILE given");
-	vm_target *t = cli_open_target(cc.spec, &cc.ta);
-	if (!t)
+	if (from_stdin && co.private_only)
+		return cli_common_end(&cc), cli_usage_error("capture", "--private-only: the kernel chose what the core "
+									"on standard input holds (coredump_filter)");
+	vm_target *t = NULL;
+	if (!from_stdin && !(t = cli_open_target(cc.spec, &cc.ta)))
 		return cli_common_end(&cc), cli_error(EXIT_RUNTIME, "%s", vm_error());
 	vm_map_options mo = { .manual = cc.manual.v, .nmanual = cc.manual.n };
 	co.mo = &mo;
 	vm_capture_result res;
-	if (vm_capture(t, &co, out, &res) < 0) {
+	if ((from_stdin ? vm_capture_core_stream(0, &co, out, &res) : vm_capture(t, &co, out, &res)) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "capture: %s", vm_error());
 	} else if (cc.json) {
 		json_writer w;
@@ -91,7 +106,8 @@ int cmd_capture(int argc, char **argv)
 			printf("%zu regions could not be read whole: their segments hold what could\n",
 			       res.unreadable);
 	}
-	vm_target_close(t);
+	if (t)
+		vm_target_close(t);
 	cli_common_end(&cc);
 	return rc;
 }

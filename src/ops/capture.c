@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/bytes.h"
+#include "core_write.h"
 #include "core/util.h"
 #include "image/elf_defs.h"
 #include "target/elfcore/core.h"
@@ -23,45 +24,7 @@
 #define NT_AUXV 6
 #define NT_FILE 0x46494c45
 
-typedef struct buf {
-	uint8_t *p;
-	size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *v, size_t n)
-{
-	ARRAY_GROW(b->p, b->cap, b->n + n);
-	memcpy(b->p + b->n, v, n);
-	b->n += n;
-}
-
-static void put_word(buf *b, int bits, uint64_t v)
-{
-	uint8_t x[8];
-	st_le64(x, v);
-	put(b, x, bits / 8);
-}
-
-static void align4(buf *b)
-{
-	static const uint8_t z[4];
-	put(b, z, (4 - b->n % 4) % 4);
-}
-
-static void note(buf *b, const char *owner, uint32_t type, const void *desc, size_t len)
-{
-	uint8_t h[12];
-	st_le32(h, (uint32_t)strlen(owner) + 1);
-	st_le32(h + 4, (uint32_t)len);
-	st_le32(h + 8, type);
-	put(b, h, 12);
-	put(b, owner, strlen(owner) + 1);
-	align4(b);
-	put(b, desc, len);
-	align4(b);
-}
-
-static void note_prstatus(buf *b, uint16_t machine, int bits, const vm_thread *th, int64_t ppid)
+static void note_prstatus(cw_buf *b, uint16_t machine, int bits, const vm_thread *th, int64_t ppid)
 {
 	size_t reg_off, reg_len, pid_off, total;
 	core_prstatus_layout(machine, bits, &reg_off, &reg_len, &pid_off, &total);
@@ -69,10 +32,10 @@ static void note_prstatus(buf *b, uint16_t machine, int bits, const vm_thread *t
 	st_le32(d + pid_off, (uint32_t)th->tid);
 	st_le32(d + pid_off + 4, (uint32_t)ppid);
 	core_regs_encode(machine, th, d + reg_off, reg_len);
-	note(b, "CORE", NT_PRSTATUS, d, total);
+	cw_note(b, "CORE", NT_PRSTATUS, d, total);
 }
 
-static void note_prpsinfo(buf *b, int bits, const vm_target_info *in, const char *args)
+static void note_prpsinfo(cw_buf *b, int bits, const vm_target_info *in, const char *args)
 {
 	uint8_t d[136] = { 0 };
 	bool b64 = bits == 64;
@@ -83,7 +46,7 @@ static void note_prpsinfo(buf *b, int bits, const vm_target_info *in, const char
 	if (in->name)
 		memcpy(d + fn, in->name, strnlen(in->name, 15));
 	memcpy(d + fn + 16, args, strnlen(args, 79));
-	note(b, "CORE", NT_PRPSINFO, d, b64 ? 136 : 124);
+	cw_note(b, "CORE", NT_PRPSINFO, d, b64 ? 136 : 124);
 }
 
 /* argv as one line, for pr_psargs */
@@ -104,47 +67,47 @@ static void read_args(vm_target *t, const vm_target_info *in, char out[81])
 		out[i] = 0;
 }
 
-static void note_auxv(buf *b, vm_target *t, int bits)
+static void note_auxv(cw_buf *b, vm_target *t, int bits)
 {
 	vm_auxv *av;
 	size_t n;
 	if (!t->ops->auxv || t->ops->auxv(t, &av, &n) < 0)
 		return;
-	buf d = { 0 };
+	cw_buf d = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		put_word(&d, bits, av[i].type);
-		put_word(&d, bits, av[i].value);
+		cw_put_word(&d, bits, av[i].type);
+		cw_put_word(&d, bits, av[i].value);
 	}
-	note(b, "CORE", NT_AUXV, d.p, d.n);
+	cw_note(b, "CORE", NT_AUXV, d.p, d.n);
 	free(d.p);
 	free(av);
 }
 
-static void note_file(buf *b, const vm_map *m, int bits)
+static void note_file(cw_buf *b, const vm_map *m, int bits)
 {
-	buf d = { 0 }, names = { 0 };
+	cw_buf d = { 0 }, names = { 0 };
 	uint64_t count = 0, pg = m->info.page_size;
-	put_word(&d, bits, 0); /* count, patched below */
-	put_word(&d, bits, pg);
+	cw_put_word(&d, bits, 0); /* count, patched below */
+	cw_put_word(&d, bits, pg);
 	for (size_t i = 0; i < m->nregions; i++) {
 		const vm_region *r = &m->regions[i];
 		if (r->state == VM_STATE_FREE || !r->path || r->path[0] != '/')
 			continue;
-		put_word(&d, bits, r->base);
-		put_word(&d, bits, r->base + r->size);
-		put_word(&d, bits, r->offset / pg);
-		put(&names, r->path, strlen(r->path));
+		cw_put_word(&d, bits, r->base);
+		cw_put_word(&d, bits, r->base + r->size);
+		cw_put_word(&d, bits, r->offset / pg);
+		cw_put(&names, r->path, strlen(r->path));
 		if (r->flags & VM_RF_DELETED)
-			put(&names, " (deleted)", 10);
-		put(&names, "", 1);
+			cw_put(&names, " (deleted)", 10);
+		cw_put(&names, "", 1);
 		count++;
 	}
 	uint8_t c[8];
 	st_le64(c, count);
 	memcpy(d.p, c, (size_t)bits / 8);
 	if (names.n)
-		put(&d, names.p, names.n);
-	note(b, "CORE", NT_FILE, d.p, d.n);
+		cw_put(&d, names.p, names.n);
+	cw_note(b, "CORE", NT_FILE, d.p, d.n);
 	free(d.p);
 	free(names.p);
 }
@@ -207,67 +170,6 @@ static uint64_t copy_memory(vm_target *t, atomic_file *f, uint8_t *chunk, uint64
 	return done;
 }
 
-static void put_ehdr(buf *b, uint16_t machine, int bits, uint64_t nph, uint64_t shoff)
-{
-	uint8_t h[64] = { 0x7f, 'E', 'L', 'F', (uint8_t)(bits == 64 ? 2 : 1), 1, 1, 0 };
-	uint16_t phnum = nph >= PN_XNUM ? PN_XNUM : (uint16_t)nph;
-	st_le16(h + 16, ET_CORE);
-	st_le16(h + 18, machine);
-	st_le32(h + 20, 1);
-	if (bits == 64) {
-		st_le64(h + 32, 64);
-		st_le64(h + 40, shoff);
-		st_le16(h + 52, 64);
-		st_le16(h + 54, 56);
-		st_le16(h + 56, phnum);
-		st_le16(h + 58, shoff ? 64 : 0);
-		st_le16(h + 60, shoff ? 1 : 0);
-		put(b, h, 64);
-	} else {
-		st_le32(h + 28, 52);
-		st_le32(h + 32, (uint32_t)shoff);
-		st_le16(h + 40, 52);
-		st_le16(h + 42, 32);
-		st_le16(h + 44, phnum);
-		st_le16(h + 46, shoff ? 40 : 0);
-		st_le16(h + 48, shoff ? 1 : 0);
-		put(b, h, 52);
-	}
-}
-
-static void put_phdr(buf *b, int bits, uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr,
-		     uint64_t filesz, uint64_t memsz, uint64_t align)
-{
-	uint8_t p[56] = { 0 };
-	if (bits == 64) {
-		st_le32(p, type);
-		st_le32(p + 4, flags);
-		st_le64(p + 8, off);
-		st_le64(p + 16, vaddr);
-		st_le64(p + 32, filesz);
-		st_le64(p + 40, memsz);
-		st_le64(p + 48, align);
-		put(b, p, 56);
-	} else {
-		st_le32(p, type);
-		st_le32(p + 4, (uint32_t)off);
-		st_le32(p + 8, (uint32_t)vaddr);
-		st_le32(p + 16, (uint32_t)filesz);
-		st_le32(p + 20, (uint32_t)memsz);
-		st_le32(p + 24, flags);
-		st_le32(p + 28, (uint32_t)align);
-		put(b, p, 32);
-	}
-}
-
-/* PN_XNUM: the real count of program headers is section 0's sh_info */
-static void put_shdr0(buf *b, int bits, uint64_t nph)
-{
-	uint8_t s[64] = { 0 };
-	st_le32(s + (bits == 64 ? 44 : 28), (uint32_t)nph);
-	put(b, s, bits == 64 ? 64 : 40);
-}
-
 static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_options *o, const char *path,
 		      vm_capture_result *res)
 {
@@ -285,7 +187,7 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 	int bits = machine == EM_X86_64 ? 64 : 32;
 
 	/* the notes */
-	buf notes = { 0 };
+	cw_buf notes = { 0 };
 	char args[81];
 	read_args(t, in, args);
 	note_prpsinfo(&notes, bits, in, args);
@@ -301,7 +203,7 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 		free(notes.p);
 		return -1;
 	}
-	note(&notes, CORE_VMATLAS_OWNER, CORE_NT_VMATLAS_SNAPSHOT, sbuf, slen);
+	cw_note(&notes, CORE_VMATLAS_OWNER, CORE_NT_VMATLAS_SNAPSHOT, sbuf, slen);
 	free(sbuf);
 
 	/* one segment per region */
@@ -339,15 +241,15 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 		at += (s->filesz + pg - 1) / pg * pg;
 	}
 	free(chunk);
-	buf head = { 0 };
-	put_ehdr(&head, machine, bits, nph, shoff);
-	put_phdr(&head, bits, 4 /* PT_NOTE */, 0, notes_off, 0, notes.n, 0, 4);
+	cw_buf head = { 0 };
+	cw_put_ehdr(&head, machine, bits, nph, shoff);
+	cw_put_phdr(&head, bits, 4 /* PT_NOTE */, 0, notes_off, 0, notes.n, 0, 4);
 	for (size_t i = 0; i < nseg; i++)
-		put_phdr(&head, bits, 1 /* PT_LOAD */, segs[i].flags, segs[i].offset, segs[i].vaddr, segs[i].filesz,
+		cw_put_phdr(&head, bits, 1 /* PT_LOAD */, segs[i].flags, segs[i].offset, segs[i].vaddr, segs[i].filesz,
 			 segs[i].memsz, pg);
-	put(&head, notes.p, notes.n);
+	cw_put(&head, notes.p, notes.n);
 	if (shoff)
-		put_shdr0(&head, bits, nph);
+		cw_put_shdr0(&head, bits, nph);
 	af_pwrite(&f, head.p, head.n, 0);
 	/* the file ends with the last segment's bytes, or the headers */
 	if (f.written < at && at > data) {

@@ -97,6 +97,61 @@ def test_kernel_core_map_threads_stacks():
         assert env["argv"][0]["value"].endswith("/layout")
 
 
+def note_names(core):
+    """(owner, type) of every note, as eu-readelf reads them"""
+    out = subprocess.run(["eu-readelf", "-n", core], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"^\s+(\S+)\s+\d+\s+(\S+)", out, re.M)
+
+
+def test_capture_from_stdin():
+    """`capture - -o FILE`, the core_pattern pipe mode: the kernel's core
+    fed on standard input comes out whole, plus the vmatlas note, and
+    reads the same (gdb, eu-stack, vmatlas) with the saved map"""
+    with tempfile.TemporaryDirectory() as d:
+        truth, maps, threads, core = kernel_core(d)
+        out = os.path.join(d, "piped.core")
+        with open(core, "rb") as f:
+            res = run_json(["capture", "-", "-o", out], stdin=f)
+        assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+        assert res["bytes"] == os.path.getsize(out) and res["threads"] == len(threads)
+        assert sorted(os.listdir(d)) == sorted([os.path.basename(core), "piped.core"])
+        # the kernel's bytes are all there: only the ELF header changed
+        with open(core, "rb") as a, open(out, "rb") as b:
+            ka, kb = a.read(), b.read()
+        assert kb[64:len(ka)] == ka[64:] and kb[:32] == ka[:32]
+        # its notes, and ours
+        before, after = note_names(core), note_names(out)
+        assert len(after) == len(before) + 1 and after[:-1] == before and after[-1][0] == "VMATLAS", \
+            (before, after)
+        # gdb and eu-stack: every thread
+        exe = os.path.join(FIXTURES, "layout")
+        bt = gdb_bt(out, exe)
+        for tid in threads:
+            assert f"LWP {tid}" in bt, bt[-3000:]
+        assert re.search(r"in main \(", bt), bt[-3000:]
+        es = subprocess.run(["eu-stack", "--core", out, "-e", exe], capture_output=True, text=True, timeout=60)
+        assert sorted(int(x) for x in re.findall(r"^TID (\d+):", es.stdout, re.M)) == threads, es.stdout
+        # vmatlas: the saved map is the map of the kernel's core
+        direct, saved = run_json(["map", core]), run_json(["map", out])
+        key = lambda doc: [(r["base"], r["size"], r["prot"], r["path"], r.get("dumped")) for r in regions(doc)]
+        assert key(saved) == key(direct)
+        assert sorted(t["tid"] for t in saved["threads"]) == threads
+        check_regions(saved, maps)
+        th = run_json(["threads", out])
+        main = [x for x in th["threads"] if x["tid"] == truth["pid"]][0]
+        assert [f for f in main["frames"] if f.get("function") == "main"], main["frames"]
+        # a core with our note already, and what is not a core: refused,
+        # nothing left behind
+        with open(out, "rb") as f:
+            p = run(["capture", "-", "-o", os.path.join(d, "again.core")], stdin=f)
+        one_error_line(p, 1, "vmatlas map already")
+        p = run(["capture", "-", "-o", os.path.join(d, "junk.core")], input="not a core\n")
+        one_error_line(p, 1, "not an ELF core")
+        p = run(["capture", "-", "-o", os.path.join(d, "x.core"), "--private-only"], input="")
+        one_error_line(p, 2, "--private-only")
+        assert sorted(os.listdir(d)) == sorted([os.path.basename(core), "piped.core"])
+
+
 def test_kernel_core_32bit():
     with tempfile.TemporaryDirectory() as d:
         truth, maps, threads, core = kernel_core(d, "layout32")
@@ -107,6 +162,16 @@ def test_kernel_core_32bit():
         assert sorted(x["tid"] for x in th["threads"]) == threads
         for x in th["threads"]:
             assert x["tls"], x   # gs base from NT_386_TLS
+        # through the pipe mode: the 32-bit headers moved to the end
+        out = os.path.join(d, "piped.core")
+        with open(core, "rb") as f:
+            run_json(["capture", "-", "-o", out], stdin=f)
+        saved = run_json(["map", out])
+        assert [r["base"] for r in regions(saved)] == [r["base"] for r in regions(doc)]
+        check_regions(saved, maps)
+        bt = gdb_bt(out, os.path.join(FIXTURES, "layout32"))
+        for tid in threads:
+            assert f"LWP {tid}" in bt, bt[-3000:]
 
 
 def test_gcore():
