@@ -105,6 +105,8 @@ static int add_note(atomic_file *f, const elf_image *e, const uint8_t *snap, siz
 	return 0;
 }
 
+/* 0: done; -1: refused (not a core, or ours already); -2: a core we
+ * could not add the map to, worth keeping as it came */
 static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, vm_capture_result *res)
 {
 	uint8_t head[18];
@@ -114,7 +116,7 @@ static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, 
 	}
 	vm_target *t = vm_target_open(f->tmp);
 	if (!t)
-		return -1;
+		return -2;
 	vm_map *saved = NULL;
 	int rc = t->ops->saved_map ? t->ops->saved_map(t, &saved) : 1;
 	vm_map_free(saved);
@@ -122,13 +124,13 @@ static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, 
 		vm_target_close(t);
 		if (rc == 0)
 			vm_seterr("the core holds a vmatlas map already: it is a copy of one vmatlas wrote");
-		return -1;
+		return rc == 0 ? -1 : -2;
 	}
 	vm_map_options mo = o->mo ? *o->mo : (vm_map_options){ 0 };
 	vm_snapshot snap;
 	if (vm_snapshot_take(t, &mo, false, false, &snap) < 0) {
 		vm_target_close(t);
-		return -1;
+		return -2;
 	}
 	uint8_t *sbuf = NULL;
 	size_t slen = 0;
@@ -138,14 +140,14 @@ static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, 
 	vm_snapshot_free(&snap);
 	vm_target_close(t);
 	if (rc < 0)
-		return -1;
+		return -2;
 	vm_reader r = vm_reader_fd(f->fd, size);
 	elf_image e;
 	if (elf_open(&e, &r, false, 0, 4096) < 0) {
 		free(sbuf);
-		return -1;
+		return -2;
 	}
-	rc = -1;
+	rc = -2;
 	if (e.big_endian)
 		vm_seterr("big-endian cores are not supported");
 	else
@@ -169,10 +171,19 @@ int vm_capture_core_stream(int in, const vm_capture_options *o, const char *path
 	uint64_t size = copy_in(in, &f);
 	if (f.failed)
 		return af_commit(&f); /* says why, removes the temporary */
-	if (size == UINT64_MAX || annotate(&f, size, o, res) < 0) {
+	int rc = size == UINT64_MAX ? -1 : annotate(&f, size, o, res);
+	if (rc == -1) {
 		af_abort(&f);
 		return -1;
 	}
 	res->file_size = f.written;
+	if (rc == -2) {
+		/* a crash handler must not lose the core: keep it as it came */
+		char *why = xstrdup(vm_error());
+		if (af_commit(&f) == 0)
+			vm_seterr("%s; %s holds the core as it came, without the map", why, path);
+		free(why);
+		return -1;
+	}
 	return af_commit(&f);
 }
