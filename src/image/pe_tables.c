@@ -17,7 +17,10 @@ int pe_read_relocs(pe_image *pe, pe_reloc_block **out, size_t *n)
 	if (!pe_dir_get(pe, PE_DIR_BASERELOC, &dir))
 		return 0;
 	size_t cap = 0;
-	uint8_t *buf = NULL;
+	/* a block's entries are read a piece at a time: its size comes from
+	 * the file and may claim gigabytes */
+	enum { PIECE = 1u << 16 };
+	uint8_t *buf = xmalloc(PIECE);
 	for (uint32_t at = 0; at + 8 <= dir.size;) {
 		uint8_t h[8];
 		if (pe_read_rva(pe, dir.rva + at, h, 8) < 0) {
@@ -35,10 +38,14 @@ int pe_read_relocs(pe_image *pe, pe_reloc_block **out, size_t *n)
 		b->page_rva = page;
 		b->size = size;
 		b->n = (size - 8) / 2;
-		buf = xrealloc(buf, size);
-		if (pe_read_rva(pe, dir.rva + at + 8, buf, size - 8) == 0)
-			for (uint32_t k = 0; k < b->n; k++)
+		for (uint32_t done = 0; done < 2 * b->n;) {
+			uint32_t len = 2 * b->n - done < PIECE ? 2 * b->n - done : PIECE;
+			if (pe_read_rva(pe, dir.rva + at + 8 + done, buf, len) < 0)
+				break;
+			for (uint32_t k = 0; k < len / 2; k++)
 				b->count[ld_le16(buf + 2 * k) >> 12]++;
+			done += len;
+		}
 		at += size;
 	}
 	free(buf);
