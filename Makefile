@@ -21,9 +21,9 @@ LDFLAGS  += $(SANFLAGS)
 PS_EXPORT := -Wl,-u,ps_pglobal_lookup -Wl,--export-dynamic-symbol=ps_*
 LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -Wl,-Bstatic -lzstd -lxxhash -Wl,-Bdynamic -pthread
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/image/*.c src/target/*.c \
-                              src/target/linux/*.c src/target/elfcore/*.c src/target/minidump/*.c src/annotate/*.c src/symbols/*.c \
-                              src/threads/*.c src/process/*.c src/heap/*.c src/ops/*.c))
+LIB_DIRS := base model formats target target/linux target/elfcore target/minidump \
+            symbols threads heap process annotate pipeline ops
+LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \

@@ -65,6 +65,10 @@ vm_content *vm_region_add_content(vm_region *r, vm_content_kind kind, uint64_t a
 
 /* keep a region's contents in address order after adding to them */
 void vm_region_sort_contents(vm_region *r);
+/* every region's contents in order */
+void vm_map_sort_contents(vm_map *m);
+/* modules in address order (for vm_map_module_at), contents renumbered */
+void vm_map_sort_modules(vm_map *m);
 
 /* one row per usage, plus the total of every non-free row */
 typedef struct vm_summary_row {

@@ -240,4 +240,9 @@ typedef struct vm_target_info {
 	uint64_t signal_addr;
 } vm_target_info;
 
+void vm_regions_free(vm_region *r, size_t n);
+/* what one region owns (its path, contents, page runs) */
+void vm_regions_free_contents(vm_region *r);
+void vm_threads_free(vm_thread *t, size_t n);
+
 #endif

@@ -109,10 +109,6 @@ void vm_read_many(vm_target *t, vm_read_req *reqs, size_t n);
 /* a reader over the target's memory (offsets are addresses) */
 vm_reader vm_reader_target(vm_target *t);
 
-void vm_regions_free(vm_region *r, size_t n);
-/* what one region owns (its path, contents, page runs) */
-void vm_regions_free_contents(vm_region *r);
-void vm_threads_free(vm_thread *t, size_t n);
 
 /* Install handlers so that Ctrl-C, SIGTERM and friends release every
  * thread vmatlas holds stopped and kill programs it spawned, before the

@@ -1,38 +1,12 @@
-/* The map builder and the annotators that fill it. Annotators run in
- * order over the raw regions; each may add contents to regions, add
- * modules, and claim regions into allocations. A region belongs to the
- * first group that claims it; what nobody claims is grouped by the
- * default rules in core/group.c. */
+/* The annotators: each fills the map builder with what it can prove
+ * (contents of regions, modules, claims of regions into allocations).
+ * The pipeline (src/pipeline/) runs them in the order of the table in
+ * annotate/table.c. */
 #ifndef VMATLAS_ANNOTATE_H
 #define VMATLAS_ANNOTATE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "vmatlas/map.h"
+#include "model/builder.h"
 #include "vmatlas/target.h"
-
-typedef struct mb_group {
-	vm_usage usage;
-	char *details;
-} mb_group;
-
-typedef struct map_builder {
-	vm_map *m;
-	vm_target *t;
-	const vm_map_options *opt;
-	int *group;      /* per region: group id, -1 unclaimed */
-	mb_group *groups;
-	size_t ngroups, gcap;
-} map_builder;
-
-int mb_group_new(map_builder *b, vm_usage usage, const char *details);
-/* claim region ri for group gid; false if someone claimed it first */
-bool mb_claim(map_builder *b, size_t ri, int gid);
-bool mb_claimed(const map_builder *b, size_t ri);
-/* index of the region holding addr, (size_t)-1 for none or a free gap */
-size_t mb_find(const map_builder *b, uint64_t addr);
 
 /* the annotators, in the order they run */
 void ann_system(map_builder *b);
@@ -43,17 +17,14 @@ void ann_heaps(map_builder *b);
 void ann_threads(map_builder *b);
 void ann_sysdata(map_builder *b);
 
-/* the default grouping of what nobody claimed, then the allocations */
-void mb_group_rest(map_builder *b);
-void mb_make_allocations(map_builder *b);
-
-vm_module *mb_module_add(map_builder *b);
-/* one item of an image spanning [lo, hi): on every region it overlaps */
-void mb_place(map_builder *b, uint64_t lo, uint64_t hi, vm_content_kind kind, uint64_t addr, uint64_t size,
-	      const char *name, const char *detail, int mod);
 /* the modules a target lists itself (minidumps), and PE images in memory */
 void ann_target_modules(map_builder *b);
 /* Windows: TEBs, the PEB and its parameters, process heaps, KUSER_SHARED_DATA */
 void ann_windows(map_builder *b);
+
+
+
+/* run every annotator that applies, in table order */
+void annotate_all(map_builder *b);
 
 #endif

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "annotate.h"
-#include "core/util.h"
+#include "base/util.h"
 
 #define IS_MMAPPED 0x2u
 #define NON_MAIN_ARENA 0x4u

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "annotate.h"
-#include "core/strbuf.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 

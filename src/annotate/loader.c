@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "annotate.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 

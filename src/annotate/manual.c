@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "annotate.h"
-#include "core/util.h"
+#include "base/util.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 

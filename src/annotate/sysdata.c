@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "annotate.h"
-#include "core/util.h"
+#include "base/util.h"
 
 #define AT_NULL_T 0
 #define AT_PLATFORM_T 15

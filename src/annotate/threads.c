@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "annotate.h"
-#include "core/util.h"
+#include "base/util.h"
 
 /* the largest PROT_NONE region we take for a stack guard */
 #define MAX_GUARD (1u << 20)

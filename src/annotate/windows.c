@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "vmatlas/win_env.h"
 
 #define KUSER_SHARED_DATA 0x7ffe0000ull

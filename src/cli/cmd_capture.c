@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/format.h"
-#include "core/json.h"
+#include "base/format.h"
+#include "base/json.h"
 #include "vmatlas/capture.h"
 
 static const char capture_help[] =

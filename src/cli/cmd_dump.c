@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/format.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/format.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/dump.h"
 #include "vmatlas/expr.h"
 

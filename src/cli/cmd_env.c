@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/env.h"
 #include "vmatlas/win_env.h"
 

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/format.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/format.h"
+#include "base/json.h"
+#include "base/util.h"
 
 static const char exports_help[] =
 	"usage: vmatlas exports [OPTIONS] TARGET\n"

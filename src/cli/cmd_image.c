@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/format.h"
-#include "core/util.h"
+#include "base/format.h"
+#include "base/util.h"
 #include "image.h"
 #include "vmatlas/ar.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/util.h"
+#include "base/util.h"
 #include "map_render.h"
 #include "vmatlas/heap.h"
 

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "core/format.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/format.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/diff.h"
 #include "vmatlas/snapshot.h"
 

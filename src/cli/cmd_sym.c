@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/json.h"
+#include "base/util.h"
 
 static const char sym_help[] =
 	"usage: vmatlas sym [OPTIONS] TARGET ADDR...\n"

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/format.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/format.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/track.h"
 
 static const char track_help[] =

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/json.h"
-#include "core/util.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/expr.h"
 #include "vmatlas/heap.h"
 #include "vmatlas/structs.h"

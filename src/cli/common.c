@@ -1,8 +1,8 @@
 /* Helpers every subcommand uses: errors, targets, colour. */
 #include "cli.h"
 
-#include "core/json.h"
-#include "core/util.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/search.h"
 
 #include <getopt.h>

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/json.h"
+#include "base/json.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/pe.h"
 

@@ -1,7 +1,7 @@
 /* The map as JSON; the schema is docs/json.md. */
 #include <string.h>
 
-#include "core/json.h"
+#include "base/json.h"
 #include "map_render.h"
 #include "vmatlas/elf.h"
 

@@ -2,8 +2,8 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "core/format.h"
-#include "core/strbuf.h"
+#include "base/format.h"
+#include "base/strbuf.h"
 #include "map_render.h"
 
 static const char *usage_color(vm_usage u)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "vmatlas/heap.h"
 #include "vmatlas/threads.h"
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/atomic_file.h"
-#include "core/bytes.h"
-#include "core_write.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
-#include "target/elfcore/core.h"
+#include "base/atomic_file.h"
+#include "base/bytes.h"
+#include "formats/elfcore_write.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
+#include "formats/elfcore.h"
 #include "vmatlas/error.h"
 #include "vmatlas/snapshot.h"
 

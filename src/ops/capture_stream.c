@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/atomic_file.h"
-#include "core/bytes.h"
-#include "core/util.h"
-#include "core_write.h"
-#include "image/elf_defs.h"
-#include "target/elfcore/core.h"
+#include "base/atomic_file.h"
+#include "base/bytes.h"
+#include "base/util.h"
+#include "formats/elfcore_write.h"
+#include "formats/elf_defs.h"
+#include "formats/elfcore.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 #include "vmatlas/snapshot.h"

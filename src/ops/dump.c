@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/atomic_file.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
+#include "base/atomic_file.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
 #include "vmatlas/error.h"
 
 #define CHUNK (4u << 20)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 #define CHUNK (4u << 20)
 

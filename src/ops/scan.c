@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/util.h"
+#include "base/bytes.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 static const struct {

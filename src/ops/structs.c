@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/utf16.h"
-#include "core/util.h"
+#include "base/utf16.h"
+#include "base/util.h"
 #include "vmatlas/env.h"
 #include "vmatlas/error.h"
 

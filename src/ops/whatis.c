@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 static const vm_chunk *find_chunk(const vm_heap_report *h, uint64_t addr, int *arena, bool *mm)
 {

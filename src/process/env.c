@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 #define MAX_STRINGS (1u << 20)
 #define MAX_STRING (128u << 10)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/utf16.h"
-#include "core/util.h"
+#include "base/bytes.h"
+#include "base/utf16.h"
+#include "base/util.h"
 
 #define MAX_USTR (64u << 10)
 #define MAX_ENV (1u << 20)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 
 static const char *debug_dirs(void)
 {

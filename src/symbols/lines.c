@@ -8,7 +8,7 @@
 #include <elfutils/libdw.h>
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 typedef struct cu_range {
 	uint64_t lo, hi;

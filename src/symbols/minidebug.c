@@ -5,7 +5,7 @@
 #include <lzma.h>
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 #define MAX_OUT (256u << 20)
 

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "debugfile.h"
-#include "image/elf_defs.h"
+#include "formats/elf_defs.h"
 #include "lines.h"
 #include "minidebug.h"
 #include "symtab.h"

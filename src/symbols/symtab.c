@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/strbuf.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
 #include "lines.h"
 
 sym_table *symtab_new(void)

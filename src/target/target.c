@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/util.h"
-#include "elfcore/core.h"
-#include "minidump/md.h"
+#include "base/util.h"
+#include "elfcore/core_target.h"
+#include "formats/elfcore.h"
+#include "minidump/md_target.h"
+#include "formats/minidump.h"
 #include "linux/linux.h"
 #include "linux/ptrace.h"
 #include "vmatlas/elf.h"
@@ -129,33 +131,6 @@ vm_reader vm_reader_target(vm_target *t)
 {
 	vm_reader r = { target_reader_read, t, UINT64_MAX };
 	return r;
-}
-
-void vm_regions_free_contents(vm_region *r)
-{
-	free(r->path);
-	free(r->runs);
-	for (size_t j = 0; j < r->ncontents; j++) {
-		free(r->contents[j].name);
-		free(r->contents[j].detail);
-	}
-	free(r->contents);
-}
-
-void vm_regions_free(vm_region *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		vm_regions_free_contents(&r[i]);
-	free(r);
-}
-
-void vm_threads_free(vm_thread *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(t[i].name);
-		free(t[i].stack_copy);
-	}
-	free(t);
 }
 
 /* ---- cleanup on fatal signals ---- */

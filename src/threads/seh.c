@@ -4,7 +4,7 @@
  * does not is damage (or a loop), and the walk stops there. */
 #include "vmatlas/threads.h"
 
-#include "core/bytes.h"
+#include "base/bytes.h"
 
 size_t vm_seh_chain(vm_target *t, uint64_t teb, vm_seh_record *out, size_t max, bool *ended)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <thread_db.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "vmatlas/threads.h"
 
 struct ps_prochandle {

@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 #define MAX_FRAMES 1024
 

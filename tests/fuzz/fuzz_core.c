@@ -4,7 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "target/elfcore/core.h"
+#include "target/elfcore/core_target.h"
+#include "formats/elfcore.h"
 #include "vmatlas/map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,7 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "target/minidump/md.h"
+#include "target/minidump/md_target.h"
+#include "formats/minidump.h"
 #include "vmatlas/map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

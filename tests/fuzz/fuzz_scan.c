@@ -7,7 +7,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "core/bytes.h"
+#include "base/bytes.h"
 #include "vmatlas/scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

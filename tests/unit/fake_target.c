@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
-#include "target/linux/proc_parse.h"
+#include "base/util.h"
+#include "formats/proc_parse.h"
 
 static int f_info(vm_target *t, vm_target_info *out)
 {

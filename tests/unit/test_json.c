@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "core/json.h"
+#include "base/json.h"
 
 /* render with fn into a string */
 static char *render(void (*fn)(json_writer *))

@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "target/linux/proc_parse.h"
+#include "formats/proc_parse.h"
 
 static bool line(const char *s, vm_region *r)
 {

@@ -1,9 +1,9 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "core/format.h"
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "base/format.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 
 static void parse_numbers(void)
 {

@@ -4,7 +4,8 @@
  * core has no bytes for a read-only file mapping, from that file on disk
  * once it is shown to be the same file. Memory that is in neither is an
  * error to read, never zeros. */
-#include "core.h"
+#include "core_target.h"
+#include "formats/elfcore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/strbuf.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
-#include "target/linux/proc_parse.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
+#include "formats/proc_parse.h"
 #include "vmatlas/error.h"
 #include "vmatlas/heap.h"
 #include "vmatlas/map.h"

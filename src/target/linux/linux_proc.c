@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/util.h"
-#include "image/elf_defs.h"
-#include "proc_parse.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
+#include "formats/proc_parse.h"
 #include "ptrace.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 #define PM_PRESENT (1ull << 63)

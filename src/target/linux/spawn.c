@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "ptrace.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"

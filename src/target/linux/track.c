@@ -19,9 +19,9 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "inject.h"
-#include "proc_parse.h"
+#include "formats/proc_parse.h"
 #include "ptrace.h"
 #include "vmatlas/error.h"
 

@@ -5,14 +5,15 @@
  * neither (Wine's dbghelp writes none), from the memory it holds and the
  * module list: then the map says it is partial. Memory the dump does not
  * hold is an error to read. */
-#include "md.h"
+#include "md_target.h"
+#include "formats/minidump.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
-#include "target/linux/proc_parse.h"
+#include "base/util.h"
+#include "formats/proc_parse.h"
 #include "vmatlas/error.h"
 
 #define MDT(t) ((md_target *)(t))

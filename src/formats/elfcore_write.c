@@ -1,12 +1,12 @@
 /* The pieces of an ELF core file, as the kernel writes them: headers and
  * notes, little-endian. */
-#include "core_write.h"
+#include "formats/elfcore_write.h"
 
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
+#include "base/bytes.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
 
 void cw_put(cw_buf *b, const void *v, size_t n)
 {

@@ -4,16 +4,16 @@
  * depends on its owner as well as its type: only "CORE" and "LINUX" notes
  * are decoded as such. Every count and size is checked against the bytes
  * there are before anything is allocated. */
-#include "core.h"
+#include "elfcore.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/warnlist.h"
-#include "core/util.h"
-#include "image/elf_defs.h"
+#include "base/warnlist.h"
+#include "base/util.h"
+#include "formats/elf_defs.h"
 #include "vmatlas/error.h"
 
 #define MAX_NOTE_SEGMENT (256u << 20)

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/util.h"
+#include "base/bytes.h"
+#include "base/util.h"
 #include "elf_defs.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 /* the thunks of one table, each 4 or 8 bytes, up to the zero one */
 static uint64_t *read_thunks(pe_image *pe, uint32_t rva, size_t *n, const char *dll)

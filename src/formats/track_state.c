@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/atomic_file.h"
-#include "core/slurp.h"
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "base/atomic_file.h"
+#include "base/slurp.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 #define MAGIC "vmatlas-track"

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/bytes.h"
+#include "base/bytes.h"
 #include "vmatlas/pe.h"
 
 /* bounds on what hostile input can make us build */

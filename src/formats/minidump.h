@@ -1,14 +1,15 @@
 /* Windows minidumps (and the Linux ones breakpad and crashpad write):
- * the parsed file, and the target over it. Parsing is a pure function of
+ * the parsed file. Parsing is a pure function of
  * a reader, so it is fuzzed without a file. Layouts: minidumpapiset.h. */
-#ifndef VMATLAS_MINIDUMP_MD_H
-#define VMATLAS_MINIDUMP_MD_H
+#ifndef VMATLAS_FORMATS_MINIDUMP_H
+#define VMATLAS_FORMATS_MINIDUMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmatlas/target.h"
+#include "vmatlas/model.h"
+#include "vmatlas/reader.h"
 
 /* a range of memory the dump holds, at file offset off */
 typedef struct md_range {
@@ -83,9 +84,5 @@ bool md_is_magic(const void *buf, size_t len);
  * what could be read and warnings */
 int md_parse(md_file *f, const vm_reader *r);
 void md_file_free(md_file *f);
-
-/* as for core files: over a reader, then given its descriptor to close */
-vm_target *md_target_open_reader(const vm_reader *r, const char *name);
-void md_target_own_fd(vm_target *t, int fd);
 
 #endif

@@ -2,17 +2,17 @@
  * vmatlas uses. Every stream is read whole through the reader after its
  * location is checked against the file; every count against the stream's
  * size before anything is allocated. */
-#include "md.h"
+#include "minidump.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/warnlist.h"
-#include "core/utf16.h"
-#include "core/util.h"
-#include "target/linux/proc_parse.h"
+#include "base/bytes.h"
+#include "base/warnlist.h"
+#include "base/utf16.h"
+#include "base/util.h"
+#include "formats/proc_parse.h"
 #include "vmatlas/error.h"
 
 #define MAX_STREAM (256u << 20)

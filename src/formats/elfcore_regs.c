@@ -1,11 +1,11 @@
 /* The register block of NT_PRSTATUS, per machine, whatever the host:
  * the kernel's elf_prstatus and user_regs_struct layouts. */
-#include "core.h"
+#include "elfcore.h"
 
 #include <string.h>
 
-#include "core/bytes.h"
-#include "image/elf_defs.h"
+#include "base/bytes.h"
+#include "formats/elf_defs.h"
 
 bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *reg_len,
 			  size_t *pid_off, size_t *total)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 #include "elf_defs.h"
 #include "vmatlas/error.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 int pe_read_symbols(pe_image *pe, pe_symbol **out, size_t *n)
 {

@@ -1,6 +1,6 @@
 /* Reading a whole file of our own formats into memory, with a bound on
  * its size so that a huge file is refused rather than allocated. */
-#include "core/slurp.h"
+#include "base/slurp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 int slurp_file(const char *path, uint64_t max, const char *what, uint8_t **buf, size_t *len)

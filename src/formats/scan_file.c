@@ -8,10 +8,10 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "core/atomic_file.h"
-#include "core/bytes.h"
-#include "core/slurp.h"
-#include "core/util.h"
+#include "base/atomic_file.h"
+#include "base/bytes.h"
+#include "base/slurp.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 #define MAGIC "VMATSCAN"

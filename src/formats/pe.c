@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 void pe_warn(pe_image *pe, const char *fmt, ...)

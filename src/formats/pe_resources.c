@@ -2,12 +2,12 @@
  * entry per data leaf. Directories are visited once each, so a tree whose
  * offsets loop back ends; depth and count are bounded. */
 #include "pe_internal.h"
-#include "core/utf16.h"
+#include "base/utf16.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 #define MAX_DEPTH 8
 #define MAX_DIRS 65536

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytes.h"
-#include "core/util.h"
+#include "base/bytes.h"
+#include "base/util.h"
 #include "vmatlas/error.h"
 
 #define MAX_MEMBERS (1u << 20)

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate/annotate.h"
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "model/builder.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 
 static bool is_file(const vm_region *r)
 {

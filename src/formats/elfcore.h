@@ -1,15 +1,16 @@
 /* ELF core files (written by the kernel, by gdb's gcore, by `vmatlas
- * capture`): the parsed file, and the target over it. Parsing is a pure
+ * capture`): the parsed file. Parsing is a pure
  * function of a reader, so it is unit-tested and fuzzed without a file. */
-#ifndef VMATLAS_CORE_CORE_H
-#define VMATLAS_CORE_CORE_H
+#ifndef VMATLAS_FORMATS_ELFCORE_H
+#define VMATLAS_FORMATS_ELFCORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "vmatlas/elf.h"
-#include "vmatlas/target.h"
+#include "vmatlas/model.h"
+#include "vmatlas/reader.h"
 
 /* a PT_LOAD: memory [vaddr, vaddr+memsz), of which the first filesz
  * bytes are in the file at offset */
@@ -81,10 +82,5 @@ size_t core_regs_encode(uint16_t machine, const vm_thread *th, uint8_t *out, siz
 bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *reg_len,
 			  size_t *pid_off, size_t *total);
 const char *core_arch_name(uint16_t machine);
-
-/* the target over a reader the caller keeps alive (the fuzzer), or whose
- * file descriptor it is then given to close (core_target_own_fd) */
-vm_target *core_target_open_reader(const vm_reader *r, const char *name);
-void core_target_own_fd(vm_target *t, int fd);
 
 #endif

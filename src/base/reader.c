@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 static ssize_t fd_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
 {

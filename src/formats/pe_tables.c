@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/strbuf.h"
-#include "core/util.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 
 int pe_read_relocs(pe_image *pe, pe_reloc_block **out, size_t *n)
 {
