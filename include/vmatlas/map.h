@@ -21,9 +21,9 @@ typedef struct vm_map {
 	size_t nmodules, mcap;
 	bool frozen;          /* built with every thread stopped */
 	bool incomplete;      /* something could not be read: see warnings */
-	bool heap_on_map;     /* the arenas are on the map already: a saved
-				 map, annotated from the heap walk of the
-				 live process */
+	/* the heap walk (VM_MAP_HEAP), or the one a saved map carries; NULL
+	 * when not walked */
+	struct vm_heap_report *heap;
 	char **warnings;
 	size_t nwarnings, wcap;
 } vm_map;
@@ -43,9 +43,21 @@ typedef struct vm_map_options {
 	const vm_manual_module *manual;
 	size_t nmanual;
 	bool stacks;        /* copy each thread's stack while it is stopped */
+	unsigned heap;      /* VM_MAP_HEAP* */
 } vm_map_options;
 
+/* vm_map_options.heap: walk glibc malloc once the map stands (the report
+ * on vm_map.heap), keep every chunk, label the arenas on their regions */
+#define VM_MAP_HEAP        0x1u
+#define VM_MAP_HEAP_CHUNKS 0x2u
+#define VM_MAP_HEAP_PLACE  0x4u
+
 vm_map *vm_map_build(vm_target *t, const vm_map_options *opt);
+/* the map a target carries saved (the snapshot in a `vmatlas capture`
+ * core), with the target's registers and held bytes laid over it: 0 and
+ * *out; 1 when it carries none; -1 (error set) when it is damaged.
+ * vm_map_build returns it when there is one. */
+int vm_map_saved(vm_target *t, vm_map **out);
 void vm_map_free(vm_map *m);
 
 /* the region holding addr (free gaps included), or NULL */

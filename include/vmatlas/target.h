@@ -13,7 +13,6 @@
 #include "reader.h"
 
 typedef struct vm_target vm_target;
-struct vm_map;
 
 /* one request of a batched read */
 typedef struct vm_read_req {
@@ -61,10 +60,10 @@ struct vm_target_ops {
 	/* optional: open the file backing a region (the mapped inode itself
 	 * when the OS can give it); -1 when it cannot */
 	int (*open_backing)(vm_target *t, const vm_region *r);
-	/* optional: a map saved with the target (the snapshot `vmatlas
-	 * capture` puts in its cores): 0 and *out, 1 when there is none,
-	 * -1 on a damaged one */
-	int (*saved_map)(vm_target *t, struct vm_map **out);
+	/* optional: the bytes of a map saved with the target (the snapshot
+	 * `vmatlas capture` puts in its cores; the pipeline decodes it): 0
+	 * and *buf (caller frees), 1 when there is none, -1 unreadable */
+	int (*saved_map)(vm_target *t, uint8_t **buf, size_t *len);
 	/* optional: the modules the target lists itself (a minidump's
 	 * module list); caller frees each name and path, and the array */
 	int (*modules)(vm_target *t, vm_module **out, size_t *n);

@@ -24,7 +24,16 @@ void ann_windows(map_builder *b);
 
 
 
-/* run every annotator that applies, in table order */
-void annotate_all(map_builder *b);
+/* after grouping: the heap walk (vm_map_options.heap), and the arenas of
+ * a report placed on their regions */
+void ann_heap_walk(map_builder *b);
+void ann_heap_place(vm_map *m, const struct vm_heap_report *r);
+
+/* when an annotator runs: on the raw regions, before the default
+ * grouping; or once the map stands (allocations made, modules sorted) */
+typedef enum ann_phase { ANN_REGIONS, ANN_MAP } ann_phase;
+
+/* run every annotator of a phase that applies, in table order */
+void annotate_run(map_builder *b, ann_phase phase);
 
 #endif

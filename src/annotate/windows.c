@@ -45,8 +45,6 @@ static void heap(map_builder *b, uint64_t base, const char *what)
 void ann_windows(map_builder *b)
 {
 	vm_map *m = b->m;
-	if (!m->info.os || strcmp(m->info.os, "windows") != 0)
-		return;
 	bool b64 = m->info.bits == 64;
 	size_t w = b64 ? 8 : 4;
 	char detail[96];

@@ -111,7 +111,7 @@ int cmd_map(int argc, char **argv)
 static int map_main(cli_common *cc, int argc, char **argv)
 {
 	map_render_options ro = { .usage_mask = ~0u };
-	vm_map_options mo = { 0 };
+	vm_map_options mo = { .heap = VM_MAP_HEAP | VM_MAP_HEAP_PLACE };
 	bool pages_flag = false;
 	const char *pages_arg = NULL;
 	int c;
@@ -174,14 +174,6 @@ static int map_main(cli_common *cc, int argc, char **argv)
 	ro.pages = pages_flag;
 	vm_symbolizer *sym = vm_symbolizer_new(m, t, 0);
 	ro.sym = sym;
-	/* the arenas and their chunk counts, on the heap regions (a saved
-	 * map has them from the live process) */
-	if (!m->heap_on_map) {
-		vm_heap_report hr;
-		vm_heap_walk(m, t, sym, 0, &hr);
-		vm_heap_annotate_map(m, &hr);
-		vm_heap_report_free(&hr);
-	}
 	if (cc->json)
 		map_render_json(m, &ro, stdout);
 	else

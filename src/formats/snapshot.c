@@ -823,6 +823,15 @@ int vm_snapshot_read(const char *path, vm_snapshot *out)
 }
 
 
+void vm_page_hashes_free(vm_page_hashes *p, size_t n)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(p[i].h);
+	free(p);
+}
+
 void vm_snapshot_free(vm_snapshot *s)
 {
 	if (s->map) {

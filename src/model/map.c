@@ -1,5 +1,6 @@
 /* The map and its queries: regions by address, modules, contents. */
 #include "vmatlas/map.h"
+#include "vmatlas/heap_report.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -160,6 +161,10 @@ void vm_map_free(vm_map *m)
 		free(m->allocs[i].details);
 	free(m->allocs);
 	vm_threads_free(m->threads, m->nthreads);
+	if (m->heap) {
+		vm_heap_report_free(m->heap);
+		free(m->heap);
+	}
 	for (size_t i = 0; i < m->nmodules; i++) {
 		free(m->modules[i].name);
 		free(m->modules[i].path);

@@ -118,7 +118,7 @@ static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, 
 	if (!t)
 		return -2;
 	vm_map *saved = NULL;
-	int rc = t->ops->saved_map ? t->ops->saved_map(t, &saved) : 1;
+	int rc = vm_map_saved(t, &saved);
 	vm_map_free(saved);
 	if (rc <= 0) { /* ours already (0), or damaged (-1) */
 		vm_target_close(t);

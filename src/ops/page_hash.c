@@ -168,12 +168,3 @@ vm_page_hashes *vm_hash_pages(const vm_map *m, vm_target *t, uint64_t *bytes_has
 	*bytes_hashed = atomic_load(&hs.bytes);
 	return ph;
 }
-
-void vm_page_hashes_free(vm_page_hashes *p, size_t n)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(p[i].h);
-	free(p);
-}

@@ -136,12 +136,10 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	static const vm_map_options defaults;
 	if (!opt)
 		opt = &defaults;
-	if (t->ops->saved_map) {
-		vm_map *saved = NULL;
-		int rc = t->ops->saved_map(t, &saved);
-		if (rc <= 0)
-			return saved; /* NULL with the error set when damaged */
-	}
+	vm_map *saved;
+	int rc = vm_map_saved(t, &saved);
+	if (rc <= 0)
+		return saved; /* NULL with the error set when damaged */
 	vm_map *m = xcalloc(1, sizeof *m);
 	vm_target_info info;
 	if (vm_target_info_get(t, &info) < 0) {
@@ -187,11 +185,12 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	b.group = xmalloc(m->nregions * sizeof *b.group);
 	for (size_t i = 0; i < m->nregions; i++)
 		b.group[i] = -1;
-	annotate_all(&b);
+	annotate_run(&b, ANN_REGIONS);
 	mb_group_rest(&b);
 	mb_make_allocations(&b);
 	vm_map_sort_modules(m);
 	vm_map_sort_contents(m);
+	annotate_run(&b, ANN_MAP);
 	if (opt->pages)
 		load_pages(&b);
 	for (size_t i = 0; i < b.ngroups; i++)

@@ -20,9 +20,6 @@
 #include "formats/elf_defs.h"
 #include "formats/proc_parse.h"
 #include "vmatlas/error.h"
-#include "vmatlas/heap.h"
-#include "vmatlas/map.h"
-#include "vmatlas/snapshot.h"
 
 #define CT(t) ((core_target *)(t))
 
@@ -728,71 +725,24 @@ static int core_info(vm_target *t, vm_target_info *out)
 
 /* ---- the map `vmatlas capture` saved ---- */
 
-static int core_saved_map(vm_target *t, struct vm_map **out)
+/* the note's bytes; the pipeline decodes them and lays the core's own
+ * registers and data over the saved map */
+static int core_saved_map(vm_target *t, uint8_t **buf, size_t *len)
 {
 	core_target *ct = CT(t);
 	const core_file *cf = &ct->cf;
-	*out = NULL;
+	*buf = NULL;
+	*len = 0;
 	if (!cf->snap_size)
 		return 1;
 	uint8_t *b = xmalloc((size_t)cf->snap_size);
-	vm_snapshot snap;
-	int rc = vm_reader_full(&ct->r, cf->snap_off, b, (size_t)cf->snap_size)
-			 ? vm_snapshot_read_buf(b, (size_t)cf->snap_size, &snap)
-			 : (vm_seterr("the map saved in the core is unreadable"), -1);
-	free(b);
-	if (rc < 0) {
-		char *e = xstrdup(vm_error());
-		vm_seterr("the map saved in the core is damaged: %s", e);
-		free(e);
+	if (!vm_reader_full(&ct->r, cf->snap_off, b, (size_t)cf->snap_size)) {
+		free(b);
+		vm_seterr("the map saved in the core is unreadable");
 		return -1;
 	}
-	vm_map *m = snap.map;
-	snap.map = NULL;
-	if (snap.heap.walked) {
-		vm_heap_annotate_map(m, &snap.heap);
-		m->heap_on_map = true;
-	}
-	vm_page_hashes_free(snap.pages, m->nregions);
-	snap.pages = NULL;
-	vm_snapshot_free(&snap);
-	m->info.kind = "elf-core";
-	/* registers come from the core's notes, what is dumped from its segments */
-	for (size_t i = 0; i < m->nthreads; i++) {
-		vm_thread *th = &m->threads[i];
-		for (size_t k = 0; k < cf->nthreads; k++) {
-			const vm_thread *src = &cf->threads[k].th;
-			if (src->tid != th->tid)
-				continue;
-			memcpy(th->regs, src->regs, sizeof th->regs);
-			th->nregs = src->nregs;
-			th->regs_valid = src->regs_valid;
-			th->sp_valid = src->sp_valid;
-			th->pc = src->pc;
-			th->sp = src->sp;
-			th->fp = src->fp;
-			th->tp = src->tp;
-		}
-	}
-	for (size_t i = 0; i < m->nregions; i++) {
-		vm_region *r = &m->regions[i];
-		if (r->state == VM_STATE_FREE)
-			continue;
-		const core_area *a = area_at(ct, r->base);
-		uint64_t held = a && a->base == r->base ? area_held(ct, a) : 0;
-		r->flags &= ~(VM_RF_NO_DATA | VM_RF_PART_DATA | VM_RF_FROM_FILE);
-		r->held = held;
-		if (held < r->size)
-			r->flags |= held ? VM_RF_PART_DATA : VM_RF_NO_DATA;
-		if (held < r->size && a && a->file >= 0 && !(r->prot & VM_PROT_WRITE)) {
-			int fd = backing_open(ct, a->file);
-			if (fd >= 0) {
-				r->flags |= VM_RF_FROM_FILE;
-				close(fd);
-			}
-		}
-	}
-	*out = m;
+	*buf = b;
+	*len = (size_t)cf->snap_size;
 	return 0;
 }
 

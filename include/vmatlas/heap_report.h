@@ -1,0 +1,82 @@
+/* What a heap walk found: arenas, heap segments, chunks, problems. Plain
+ * data, kept on the map (vm_map.heap) and in snapshots; the walk itself
+ * is in heap.h. */
+#ifndef VMATLAS_HEAP_REPORT_H
+#define VMATLAS_HEAP_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum vm_chunk_state { VM_CHUNK_USED, VM_CHUNK_FREE, VM_CHUNK_TOP } vm_chunk_state;
+
+typedef enum vm_bin {
+	VM_BIN_NONE,     /* in use */
+	VM_BIN_TCACHE,
+	VM_BIN_FAST,
+	VM_BIN_UNSORTED,
+	VM_BIN_SMALL,
+	VM_BIN_LARGE,
+	VM_BIN_TOP,
+	VM_BIN_LOST,     /* free by its neighbour's bit, yet in no list */
+	VM_BIN_COUNT
+} vm_bin;
+
+typedef struct vm_chunk {
+	uint64_t addr;   /* the chunk header; user memory is 2 words on */
+	uint64_t size;   /* without the flag bits */
+	vm_chunk_state state;
+	vm_bin bin;
+	int bin_index;   /* tcache/fastbin/bin number, -1 none */
+} vm_chunk;
+
+typedef struct vm_heap_seg {
+	const char *kind; /* "brk", "heap", "mmapped" */
+	int arena;        /* index into arenas, -1 for mmapped chunks */
+	uint64_t base, size;
+	vm_chunk *chunks; /* only with VM_HEAP_CHUNKS */
+	size_t nchunks, ccap;
+	size_t nused, nfree;
+	uint64_t used_bytes, free_bytes;
+	bool cut_short;   /* the walk stopped at a damaged header */
+} vm_heap_seg;
+
+typedef struct vm_arena {
+	uint64_t addr;
+	bool main;
+	uint64_t top, top_size, system_mem;
+	size_t nused, nfree;
+	uint64_t used_bytes, free_bytes, largest_free;
+	size_t nbin[VM_BIN_COUNT];
+	uint64_t binbytes[VM_BIN_COUNT];
+} vm_arena;
+
+typedef struct vm_heap_problem {
+	uint64_t addr;
+	char *what;
+} vm_heap_problem;
+
+typedef struct vm_heap_report {
+	bool walked;          /* a glibc heap was found and walked */
+	char *note;           /* otherwise why: another allocator, no main_arena ... */
+	char version[16];     /* glibc version, "" unknown */
+	uint64_t main_arena;
+	const char *main_arena_source; /* "symbol", "scan" */
+	const char *tcache_source;     /* "thread_db", "scan", NULL */
+	size_t ntcaches;
+	vm_arena *arenas;
+	size_t narenas;
+	vm_heap_seg *segs;
+	size_t nsegs;
+	vm_heap_problem *problems;
+	size_t nproblems, pcap;
+	size_t mmapped_count;
+	uint64_t mmapped_bytes;
+} vm_heap_report;
+
+#define VM_HEAP_CHUNKS 0x1u /* keep every chunk in the report */
+
+void vm_heap_report_free(vm_heap_report *r);
+const char *vm_bin_name(vm_bin b);
+
+#endif

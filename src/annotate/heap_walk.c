@@ -1,0 +1,46 @@
+/* The heap pass: glibc malloc walked once the map stands (the walk needs
+ * the modules and the regions), its report kept on the map, and each
+ * arena's heap segments labelled on their regions. */
+#include "annotate/annotate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/util.h"
+#include "vmatlas/heap.h"
+#include "vmatlas/symbols.h"
+
+void ann_heap_place(vm_map *m, const vm_heap_report *r)
+{
+	for (size_t i = 0; i < r->nsegs; i++) {
+		const vm_heap_seg *s = &r->segs[i];
+		if (s->arena < 0)
+			continue;
+		const vm_region *cr = vm_map_region_at(m, s->base);
+		if (!cr)
+			continue;
+		vm_region *reg = &m->regions[cr - m->regions];
+		char name[64], detail[160];
+		snprintf(name, sizeof name, "malloc arena %d", s->arena);
+		snprintf(detail, sizeof detail, "arena 0x%llx: %zu chunks in use (%llu bytes), %zu free (%llu bytes)%s",
+			 (unsigned long long)r->arenas[s->arena].addr, s->nused,
+			 (unsigned long long)s->used_bytes, s->nfree, (unsigned long long)s->free_bytes,
+			 s->cut_short ? "; walk cut short by a damaged chunk" : "");
+		vm_region_add_content(reg, VM_CK_HEAP, s->base, s->size, name, detail);
+		vm_region_sort_contents(reg);
+	}
+}
+
+void ann_heap_walk(map_builder *b)
+{
+	vm_map *m = b->m;
+	unsigned flags = b->opt->heap;
+	if (!(flags & VM_MAP_HEAP) || m->heap)
+		return;
+	vm_symbolizer *s = vm_symbolizer_new(m, b->t, 0);
+	m->heap = xcalloc(1, sizeof *m->heap);
+	vm_heap_walk(m, b->t, s, flags & VM_MAP_HEAP_CHUNKS ? VM_HEAP_CHUNKS : 0, m->heap);
+	vm_symbolizer_free(s);
+	if (flags & VM_MAP_HEAP_PLACE)
+		ann_heap_place(m, m->heap);
+}
