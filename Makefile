@@ -39,7 +39,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
-.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz
+.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers
 all: $(BUILD)/vmatlas
 
 deps:
@@ -114,6 +114,10 @@ $(BUILD)/fixtures/win/pedll.dll: tests/fixtures/win/build.sh tests/fixtures/win/
 		tests/fixtures/win/build.sh $(dir $@); else echo "  (no mingw-w64: Windows fixtures skipped)"; fi
 
 fixtures: $(FIXTURES)
+
+# no call or include from a lower layer to a higher one (src/README.md)
+layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
+	@scripts/layers.py $(BUILD)
 
 check: test-deps $(BUILD)/vmatlas $(BUILD)/unit-tests $(FIXTURES)
 	@tests/run.sh $(BUILD)

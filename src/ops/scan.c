@@ -12,32 +12,6 @@
 #include "base/util.h"
 #include "vmatlas/error.h"
 
-static const struct {
-	const char *name;
-	size_t size;
-} types[VM_SCAN_TYPE_COUNT] = {
-	{ "u8", 1 }, { "u16", 2 }, { "u32", 4 }, { "u64", 8 }, { "i8", 1 }, { "i16", 2 },
-	{ "i32", 4 }, { "i64", 8 }, { "f32", 4 }, { "f64", 8 },
-};
-
-int vm_scan_type_by_name(const char *name)
-{
-	for (int i = 0; i < VM_SCAN_TYPE_COUNT; i++)
-		if (!strcmp(types[i].name, name))
-			return i;
-	return -1;
-}
-
-const char *vm_scan_type_name(vm_scan_type t)
-{
-	return (unsigned)t < VM_SCAN_TYPE_COUNT ? types[t].name : "?";
-}
-
-size_t vm_scan_type_size(vm_scan_type t)
-{
-	return (unsigned)t < VM_SCAN_TYPE_COUNT ? types[t].size : 0;
-}
-
 static uint64_t load(const uint8_t *p, size_t size)
 {
 	uint64_t v = 0;
@@ -82,7 +56,7 @@ void vm_scan_format(vm_scan_type t, uint64_t bits, char *buf, size_t n)
 	if (t >= VM_SCAN_F32)
 		snprintf(buf, n, "%.9g", as_float(t, bits));
 	else if (t >= VM_SCAN_I8)
-		snprintf(buf, n, "%lld", (long long)as_signed(bits, types[t].size));
+		snprintf(buf, n, "%lld", (long long)as_signed(bits, vm_scan_type_size(t)));
 	else
 		snprintf(buf, n, "%llu", (unsigned long long)bits);
 }
@@ -97,7 +71,7 @@ static int compare(vm_scan_type t, uint64_t a, uint64_t b)
 		return (x > y) - (x < y);
 	}
 	if (t >= VM_SCAN_I8) {
-		int64_t x = as_signed(a, types[t].size), y = as_signed(b, types[t].size);
+		int64_t x = as_signed(a, vm_scan_type_size(t)), y = as_signed(b, vm_scan_type_size(t));
 		return (x > y) - (x < y);
 	}
 	return (a > b) - (a < b);
@@ -240,9 +214,3 @@ int vm_scan_next(vm_scan *s, vm_target *t, vm_scan_test test, uint64_t operand, 
 	return 0;
 }
 
-void vm_scan_free(vm_scan *s)
-{
-	free(s->addr);
-	free(s->value);
-	memset(s, 0, sizeof *s);
-}
