@@ -1,7 +1,16 @@
+/* Output files that hold target memory. A regular file (or a new name) is
+ * written to a temporary beside it and renamed over it, so it appears
+ * whole or not at all; the node is never anything but a regular file we
+ * created. A pipe, a terminal or a character device is written to as it
+ * is (streamed), never replaced. Temporaries carry our pid in their name:
+ * signal handlers remove ours, a later run removes those of dead runs. */
 #include "atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +20,167 @@
 #include "util.h"
 #include "vmatlas/error.h"
 
+#define TMP_TAG ".vmatlas-"
+
+static bool replace_foreign;
+
+void af_set_force(bool force)
+{
+	replace_foreign = force;
+}
+
+/* ---- temporaries a signal handler removes ---- */
+
+#define MAX_LIVE 8
+static char *volatile live[MAX_LIVE];
+
+static void live_add(char *tmp)
+{
+	for (size_t i = 0; i < MAX_LIVE; i++)
+		if (!live[i]) {
+			live[i] = tmp;
+			return;
+		}
+}
+
+static void live_remove(const char *tmp)
+{
+	for (size_t i = 0; i < MAX_LIVE; i++)
+		if (live[i] == tmp)
+			live[i] = NULL;
+}
+
+void af_release_all(void)
+{
+	/* async-signal-safe: unlink only */
+	for (size_t i = 0; i < MAX_LIVE; i++) {
+		char *p = live[i];
+		if (p)
+			unlink(p);
+	}
+}
+
+/* "NAME.vmatlas-PID-XXXXXX" beside NAME, left by a run that is gone */
+static void remove_stale(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xasprintf("%.*s", (int)(slash - path + (slash == path)), path) : xstrdup(".");
+	const char *base = slash ? slash + 1 : path;
+	size_t blen = strlen(base), tlen = strlen(TMP_TAG);
+	DIR *d = opendir(dir);
+	if (!d) {
+		free(dir);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strncmp(n, base, blen) || strncmp(n + blen, TMP_TAG, tlen))
+			continue;
+		char *end;
+		long pid = strtol(n + blen + tlen, &end, 10);
+		if (pid <= 0 || *end != '-' || strlen(end + 1) != 6)
+			continue;
+		if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid())
+			unlinkat(dirfd(d), n, 0);
+	}
+	closedir(d);
+	free(dir);
+}
+
+/* a name for the standard output: "-", /dev/stdout, /dev/fd/1 ... */
+bool af_names_stdout(const char *path)
+{
+	return !strcmp(path, "-") || !strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/fd/1") ||
+	       !strcmp(path, "/proc/self/fd/1");
+}
+
+static int open_stream(atomic_file *f, const char *path)
+{
+	f->stream = true;
+	if (af_names_stdout(path)) {
+		f->fd = dup(STDOUT_FILENO);
+	} else {
+		f->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		/* blocking writes from here on (a FIFO opens only with a reader) */
+		if (f->fd >= 0)
+			fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_NONBLOCK);
+	}
+	if (f->fd < 0) {
+		vm_seterr_errno(errno == ENXIO ? "cannot write to %s (a FIFO with no reader)" : "cannot write to %s",
+				path);
+		return -1;
+	}
+	return 0;
+}
+
 int af_open(atomic_file *f, const char *path)
 {
 	memset(f, 0, sizeof *f);
+	f->fd = -1;
+	struct stat st;
+	if (af_names_stdout(path)) {
+		if (open_stream(f, path) < 0)
+			return -1;
+		f->path = xstrdup("standard output");
+		return 0;
+	}
+	if (lstat(path, &st) == 0) {
+		if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+			if (open_stream(f, path) < 0)
+				return -1;
+			f->path = xstrdup(path);
+			return 0;
+		}
+		const char *what = S_ISLNK(st.st_mode)	 ? "a symbolic link (not followed)"
+				   : S_ISDIR(st.st_mode) ? "a directory"
+				   : S_ISBLK(st.st_mode) ? "a block device"
+				   : S_ISSOCK(st.st_mode) ? "a socket"
+				   : NULL;
+		if (what) {
+			vm_seterr("%s is %s: not replaced", path, what);
+			return -1;
+		}
+		if (st.st_uid != geteuid() && !replace_foreign) {
+			vm_seterr("%s belongs to another user (uid %u): not replaced without --force", path,
+				  (unsigned)st.st_uid);
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		vm_seterr_errno("cannot write %s", path);
+		return -1;
+	}
+	remove_stale(path);
 	f->path = xstrdup(path);
-	f->tmp = xasprintf("%s.vmatlas-XXXXXX", path);
+	f->tmp = xasprintf("%s" TMP_TAG "%ld-XXXXXX", path, (long)getpid());
+	live_add(f->tmp);
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
 		vm_seterr_errno("cannot create %s", path);
+		live_remove(f->tmp);
 		free(f->path);
 		free(f->tmp);
 		return -1;
 	}
 	fchmod(f->fd, 0600);
+	return 0;
+}
+
+int af_open_seekable(atomic_file *f, const char *path)
+{
+	if (af_open(f, path) < 0)
+		return -1;
+	if (f->stream) {
+		char *p = xstrdup(f->path);
+		af_abort(f);
+		vm_seterr("%s cannot be written in place: this output needs a regular file", p);
+		free(p);
+		return -1;
+	}
 	return 0;
 }
 
@@ -35,12 +192,21 @@ void af_write(atomic_file *f, const void *buf, size_t len)
 void af_pwrite(atomic_file *f, const void *buf, size_t len, uint64_t off)
 {
 	const char *p = buf;
+	/* a stream goes forward only: writing back into it is not possible */
+	if (f->stream && off != f->written && !f->failed) {
+		f->failed = ESPIPE;
+		return;
+	}
 	while (len && !f->failed) {
-		ssize_t n = pwrite(f->fd, p, len, (off_t)off);
+		ssize_t n = f->stream ? write(f->fd, p, len) : pwrite(f->fd, p, len, (off_t)off);
 		if (n < 0) {
 			if (errno != EINTR)
 				f->failed = errno;
 			continue;
+		}
+		if (n == 0) {
+			f->failed = ENOSPC;
+			break;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -50,30 +216,42 @@ void af_pwrite(atomic_file *f, const void *buf, size_t len, uint64_t off)
 		f->written = off;
 }
 
+static void finish(atomic_file *f)
+{
+	if (f->tmp)
+		live_remove(f->tmp);
+	free(f->path);
+	free(f->tmp);
+	f->path = f->tmp = NULL;
+}
+
 int af_commit(atomic_file *f)
 {
-	if (!f->failed && fsync(f->fd) < 0)
+	if (!f->stream && !f->failed && fsync(f->fd) < 0)
 		f->failed = errno;
 	if (close(f->fd) < 0 && !f->failed)
 		f->failed = errno;
-	if (!f->failed && rename(f->tmp, f->path) < 0)
+	if (!f->stream && !f->failed && rename(f->tmp, f->path) < 0)
 		f->failed = errno;
 	int rc = 0;
 	if (f->failed) {
 		errno = f->failed;
-		vm_seterr_errno("writing %s", f->path);
-		unlink(f->tmp);
+		if (f->failed == ESPIPE)
+			vm_seterr("%s cannot be written in place: this output needs a regular file", f->path);
+		else
+			vm_seterr_errno("writing %s", f->path);
+		if (!f->stream)
+			unlink(f->tmp);
 		rc = -1;
 	}
-	free(f->path);
-	free(f->tmp);
+	finish(f);
 	return rc;
 }
 
 void af_abort(atomic_file *f)
 {
 	close(f->fd);
-	unlink(f->tmp);
-	free(f->path);
-	free(f->tmp);
+	if (!f->stream)
+		unlink(f->tmp);
+	finish(f);
 }

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "base/format.h"
+#include "base/atomic_file.h"
 #include "base/json.h"
 #include "base/util.h"
 #include "vmatlas/dump.h"
@@ -117,9 +118,11 @@ int cmd_dump(int argc, char **argv)
 	}
 	char a[16];
 	int aw = m->info.bits == 32 ? 8 : 16;
+	/* the bytes went to standard output: the report goes to stderr */
+	FILE *rep = af_names_stdout(out) ? stderr : stdout;
 	if (cc.json) {
 		json_writer *jw = xmalloc(sizeof *jw);
-		json_init(jw, stdout, true);
+		json_init(jw, rep, true);
 		json_obj_begin(jw);
 		json_kstr(jw, "file", out);
 		json_kstr(jw, "format", format);
@@ -131,13 +134,13 @@ int cmd_dump(int argc, char **argv)
 		json_done(jw);
 		free(jw);
 	} else {
-		printf("%0*llx-%0*llx (%s) to %s, %s", aw, (unsigned long long)addr, aw,
+		fprintf(rep, "%0*llx-%0*llx (%s) to %s, %s", aw, (unsigned long long)addr, aw,
 		       (unsigned long long)(addr + size), fmt_size(size, a, sizeof a), out, format);
 		if (res.loads)
-			printf(" with %u PT_LOAD", res.loads);
-		putchar('\n');
+			fprintf(rep, " with %u PT_LOAD", res.loads);
+		fputc('\n', rep);
 		for (size_t i = 0; i < res.nholes; i++)
-			printf("  unreadable: %0*llx (%s)%s\n", aw, (unsigned long long)res.holes[i].addr,
+			fprintf(rep, "  unreadable: %0*llx (%s)%s\n", aw, (unsigned long long)res.holes[i].addr,
 			       fmt_size(res.holes[i].size, a, sizeof a),
 			       strcmp(format, "raw") ? ", not in the file" : ", written as zeros");
 	}

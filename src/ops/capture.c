@@ -222,7 +222,7 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 	uint64_t data = ((shoff ? shoff + shsz : notes_off + notes.n) + pg - 1) / pg * pg;
 
 	atomic_file f;
-	if (af_open(&f, path) < 0) {
+	if (af_open_seekable(&f, path) < 0) {
 		free(notes.p);
 		free(segs);
 		return -1;

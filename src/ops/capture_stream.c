@@ -166,7 +166,7 @@ int vm_capture_core_stream(int in, const vm_capture_options *o, const char *path
 {
 	memset(res, 0, sizeof *res);
 	atomic_file f;
-	if (af_open(&f, path) < 0)
+	if (af_open_seekable(&f, path) < 0)
 		return -1;
 	uint64_t size = copy_in(in, &f);
 	if (f.failed)

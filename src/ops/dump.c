@@ -55,7 +55,8 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool el
 	memset(out, 0, sizeof *out);
 	uint64_t page = m->info.page_size ? m->info.page_size : 4096;
 	atomic_file f;
-	if (af_open(&f, path) < 0)
+	/* an ELF dump writes its headers last */
+	if ((elf ? af_open_seekable(&f, path) : af_open(&f, path)) < 0)
 		return -1;
 	uint8_t *buf = xmalloc(CHUNK);
 	if (!elf) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomic_file.h"
 #include "base/util.h"
 #include "elfcore/core_target.h"
 #include "formats/elfcore.h"
@@ -137,6 +138,7 @@ vm_reader vm_reader_target(vm_target *t)
 
 static void on_fatal_signal(int sig)
 {
+	af_release_all();
 	lx_release_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
