@@ -38,7 +38,10 @@ typedef enum vm_usage {
 	VM_USAGE_COUNT
 } vm_usage;
 
-/* protection bits */
+/* protection bits. PAGE_GUARD, NOCACHE, WRITECOMBINE and WRITECOPY stay
+ * here rather than in the Windows extension: they are protection (the
+ * search, dump and view code must skip guard pages whatever the OS) and
+ * Linux simply never sets them. */
 #define VM_PROT_READ   0x01u
 #define VM_PROT_WRITE  0x02u
 #define VM_PROT_EXEC   0x04u
@@ -56,7 +59,10 @@ typedef enum vm_usage {
 #define VM_RF_PART_DATA  0x10u /* the target holds only its first `held` bytes */
 #define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
 
-/* Memory statistics of a region, in bytes (Linux smaps; Windows working set). */
+/* Memory statistics of a region, in bytes (Linux smaps; Windows working
+ * set). Neutral on purpose: the summary by usage reads rss, the private
+ * and shared pairs and swap, which either OS fills; the other fields are
+ * what smaps adds and stay 0 where the OS does not say. */
 typedef struct vm_page_stats {
 	bool valid;
 	uint64_t rss, pss, pss_dirty;
@@ -79,8 +85,10 @@ typedef struct vm_page_stats {
 typedef struct vm_page_run {
 	uint64_t addr, count;
 	uint32_t flags;
-	int32_t mapcount; /* from kpagecount; -1 unknown */
-	uint64_t kflags;  /* from kpageflags; 0 unknown */
+	int32_t mapcount; /* from kpagecount (Windows: ShareCount); -1 unknown */
+	struct {
+		uint64_t kflags; /* from kpageflags; 0 unknown */
+	} lx;
 } vm_page_run;
 
 /* Page totals for a region, from the per-page walk. */
@@ -114,6 +122,19 @@ typedef struct vm_content {
 	int module;    /* index into map->modules, -1 when none */
 } vm_content;
 
+/* Linux only: the backing file's device and inode (0 when none) */
+typedef struct vm_region_lx {
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+} vm_region_lx;
+
+/* Windows only: the allocation base and its protection as VirtualQuery
+ * gives them; 0 when the target has none (Linux) */
+typedef struct vm_region_win {
+	uint64_t alloc_base;
+	uint32_t alloc_prot;
+} vm_region_win;
+
 typedef struct vm_region {
 	uint64_t base, size;
 	vm_state state;
@@ -123,8 +144,7 @@ typedef struct vm_region {
 	uint32_t flags; /* VM_RF_* */
 	char *path;     /* backing file, pseudo name, or NULL */
 	uint64_t offset;
-	uint64_t inode;
-	uint32_t dev_major, dev_minor;
+	vm_region_lx lx;
 	vm_page_stats stats;
 	vm_page_counts pages;
 	vm_page_run *runs; /* only when per-page detail was asked for */
@@ -132,10 +152,7 @@ typedef struct vm_region {
 	size_t alloc;   /* index of its allocation */
 	vm_content *contents;
 	size_t ncontents, ccap;
-	/* Windows: the allocation base and its protection as VirtualQuery
-	 * gives them; 0 when the target has none (Linux) */
-	uint64_t alloc_base;
-	uint32_t alloc_prot;
+	vm_region_win win;
 	/* file targets (cores, dumps): bytes from base the file holds */
 	uint64_t held;
 } vm_region;
@@ -205,14 +222,66 @@ typedef struct vm_auxv {
 	uint64_t type, value;
 } vm_auxv;
 
+/* What a target is, what OS and CPU the process ran on; names for
+ * output and parsers from them are in model/names.c (map.h). */
+typedef enum vm_target_kind {
+	VM_TARGET_UNKNOWN,
+	VM_TARGET_LINUX_PROCESS,
+	VM_TARGET_ELF_CORE,
+	VM_TARGET_MINIDUMP,
+	VM_TARGET_WINDOWS_PROCESS,
+	VM_TARGET_FAKE, /* the unit tests' in-memory target */
+	VM_TARGET_KIND_COUNT
+} vm_target_kind;
+
+typedef enum vm_os {
+	VM_OS_UNKNOWN,
+	VM_OS_LINUX,
+	VM_OS_WINDOWS,
+	VM_OS_MACOS, /* minidumps written by breakpad */
+	VM_OS_IOS,
+	VM_OS_COUNT
+} vm_os;
+
+typedef enum vm_arch {
+	VM_ARCH_UNKNOWN,
+	VM_ARCH_X86_64,
+	VM_ARCH_I386,
+	VM_ARCH_AARCH64,
+	VM_ARCH_ARM,
+	VM_ARCH_RISCV,
+	VM_ARCH_COUNT
+} vm_arch;
+
+/* Linux only. The signal that ended the process lives here, not in a
+ * neutral "why it stopped" struct: its code and address mean what POSIX
+ * siginfo says (si_code > 0: a fault address; else the sender's pid),
+ * which a Windows exception record does not share. */
+typedef struct vm_target_info_lx {
+	/* core files: the signal that ended the process (0 none) */
+	int signal, signal_code;
+	uint64_t signal_addr;
+} vm_target_info_lx;
+
+/* Windows only (minidumps; later the live process) */
+typedef struct vm_target_info_win {
+	/* the exception being handled when the dump was written */
+	bool exception;
+	uint32_t exception_code;
+	uint64_t exception_addr;
+	int64_t exception_tid;
+	/* how many handles the process had open (-1 unknown) */
+	int64_t handles;
+} vm_target_info_win;
+
 /* What a target says about the process as a whole. */
 typedef struct vm_target_info {
-	const char *kind;  /* "linux-process", "elf-core", "minidump" ... */
+	vm_target_kind kind;
 	int64_t pid;
 	char *name;        /* short name (comm) */
 	char *exe;         /* path of the executable, may be NULL */
-	const char *os;    /* "linux", "windows" */
-	const char *arch;  /* "x86_64", "i386", "aarch64" ... */
+	vm_os os;
+	vm_arch arch;
 	int bits;
 	char state;        /* process state ('?' unknown) */
 	uint64_t user_top; /* end of user address space */
@@ -228,16 +297,8 @@ typedef struct vm_target_info {
 	/* what the target noticed about itself ("; "-separated; a damaged
 	 * core file), NULL when nothing; owned by the target */
 	const char *warnings;
-	/* minidumps: the exception being handled when the dump was written */
-	bool exception;
-	uint32_t exception_code;
-	uint64_t exception_addr;
-	int64_t exception_tid;
-	/* minidumps: how many handles the process had open (-1 unknown) */
-	int64_t handles;
-	/* core files: the signal that ended the process (0 none) */
-	int signal, signal_code;
-	uint64_t signal_addr;
+	vm_target_info_lx lx;
+	vm_target_info_win win;
 } vm_target_info;
 
 void vm_regions_free(vm_region *r, size_t n);

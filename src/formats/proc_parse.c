@@ -102,9 +102,9 @@ bool proc_parse_maps_line(const char *line, size_t len, vm_region *r)
 	r->size = stop - start;
 	r->prot = prot;
 	r->offset = off;
-	r->dev_major = (uint32_t)maj;
-	r->dev_minor = (uint32_t)min;
-	r->inode = ino;
+	r->lx.dev_major = (uint32_t)maj;
+	r->lx.dev_minor = (uint32_t)min;
+	r->lx.inode = ino;
 	r->alloc = (size_t)-1;
 	size_t plen = (size_t)(end - p);
 	if (plen > 0) {

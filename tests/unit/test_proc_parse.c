@@ -15,8 +15,8 @@ static void maps_plain(void)
 	CHECK_U64(r.base, 0x55d0c1a00000);
 	CHECK_U64(r.size, 0x2f000);
 	CHECK_U64(r.prot, VM_PROT_READ);
-	CHECK_U64(r.dev_major, 0xfe);
-	CHECK_U64(r.inode, 247498);
+	CHECK_U64(r.lx.dev_major, 0xfe);
+	CHECK_U64(r.lx.inode, 247498);
 	CHECK_STR(r.path, "/usr/bin/bash");
 	CHECK(r.type == VM_TYPE_MAPPED && r.state == VM_STATE_COMMIT);
 	free(r.path);
