@@ -1,7 +1,8 @@
 /* The data model shared by every target (live Linux, ELF core, minidump,
  * live Windows): regions, their contents, allocations, threads, modules.
- * Everything here is OS-neutral; a target fills regions and threads, the
- * annotators fill contents, allocations and modules. */
+ * Everything here is OS-neutral but the `lx` (Linux) and `win` (Windows)
+ * members, which hold the facts only one OS has; a target fills regions
+ * and threads, the annotators fill contents, allocations and modules. */
 #ifndef VMATLAS_MODEL_H
 #define VMATLAS_MODEL_H
 
@@ -38,10 +39,11 @@ typedef enum vm_usage {
 	VM_USAGE_COUNT
 } vm_usage;
 
-/* protection bits. PAGE_GUARD, NOCACHE, WRITECOMBINE and WRITECOPY stay
- * here rather than in the Windows extension: they are protection (the
- * search, dump and view code must skip guard pages whatever the OS) and
- * Linux simply never sets them. */
+/* protection bits. GUARD, NOCACHE, WRITECOMBINE and COPY are Windows
+ * modifiers but stay here, not in the Windows extension: VirtualQuery
+ * gives them in the same word as read/write/exec, win.alloc_prot uses the
+ * same bits, and neutral code reading prot (a reader that must not touch
+ * a guard page) then needs no OS test. Linux never sets them. */
 #define VM_PROT_READ   0x01u
 #define VM_PROT_WRITE  0x02u
 #define VM_PROT_EXEC   0x04u
@@ -87,7 +89,7 @@ typedef struct vm_page_run {
 	uint32_t flags;
 	int32_t mapcount; /* from kpagecount (Windows: ShareCount); -1 unknown */
 	struct {
-		uint64_t kflags; /* from kpageflags; 0 unknown */
+		uint64_t kflags; /* Linux: from kpageflags; 0 unknown */
 	} lx;
 } vm_page_run;
 
