@@ -61,19 +61,25 @@ typedef enum vm_usage {
 #define VM_RF_PART_DATA  0x10u /* the target holds only its first `held` bytes */
 #define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
 
-/* Memory statistics of a region, in bytes (Linux smaps; Windows working
- * set). Neutral on purpose: the summary by usage reads rss, the private
- * and shared pairs and swap, which either OS fills; the other fields are
- * what smaps adds and stay 0 where the OS does not say. */
-typedef struct vm_page_stats {
-	bool valid;
-	uint64_t rss, pss, pss_dirty;
-	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+/* Linux only: what smaps adds to the neutral statistics */
+typedef struct vm_page_stats_lx {
+	uint64_t pss, pss_dirty;
 	uint64_t referenced, anonymous, lazyfree, ksm;
 	uint64_t anon_huge, shmem_huge, file_huge; /* THP mapped with PMDs */
-	uint64_t swap, swap_pss, locked;
+	uint64_t swap_pss;
 	uint64_t kernel_page_size; /* 0 = unknown */
 	bool thp_eligible;
+} vm_page_stats_lx;
+
+/* Memory statistics of a region, in bytes (Linux smaps; Windows working
+ * set). What the summary by usage reads (rss, the private and shared
+ * pairs, swap) and locked are neutral: either OS fills them. */
+typedef struct vm_page_stats {
+	bool valid;
+	uint64_t rss;
+	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t swap, locked;
+	vm_page_stats_lx lx;
 } vm_page_stats;
 
 /* Per-page detail, run-length encoded: `count` consecutive pages from

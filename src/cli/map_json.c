@@ -171,18 +171,18 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 	const vm_page_stats *s = &r->stats;
 	if (s->valid) {
 		json_ku64(w, "rss", s->rss);
-		json_ku64(w, "pss", s->pss);
+		json_ku64(w, "pss", s->lx.pss);
 		json_ku64(w, "shared_clean", s->shared_clean);
 		json_ku64(w, "shared_dirty", s->shared_dirty);
 		json_ku64(w, "private_clean", s->private_clean);
 		json_ku64(w, "private_dirty", s->private_dirty);
-		json_ku64(w, "referenced", s->referenced);
-		json_ku64(w, "anonymous", s->anonymous);
+		json_ku64(w, "referenced", s->lx.referenced);
+		json_ku64(w, "anonymous", s->lx.anonymous);
 		json_ku64(w, "swap", s->swap);
-		json_ku64(w, "swap_pss", s->swap_pss);
+		json_ku64(w, "swap_pss", s->lx.swap_pss);
 		json_ku64(w, "locked", s->locked);
-		json_ku64(w, "thp", s->anon_huge + s->shmem_huge + s->file_huge);
-		json_kbool(w, "thp_eligible", s->thp_eligible);
+		json_ku64(w, "thp", s->lx.anon_huge + s->lx.shmem_huge + s->lx.file_huge);
+		json_kbool(w, "thp_eligible", s->lx.thp_eligible);
 	}
 	if (r->pages.valid)
 		pages(w, r);

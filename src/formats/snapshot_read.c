@@ -135,14 +135,14 @@ static void read_regions(cursor *c, vm_map *m)
 		x->valid = g8(c) != 0;
 		skip(c, 7);
 		x->rss = g64(c);
-		x->pss = g64(c);
+		x->lx.pss = g64(c);
 		x->shared_clean = g64(c);
 		x->shared_dirty = g64(c);
 		x->private_clean = g64(c);
 		x->private_dirty = g64(c);
 		x->swap = g64(c);
 		x->locked = g64(c);
-		x->anonymous = g64(c);
+		x->lx.anonymous = g64(c);
 		if (state > VM_STATE_COMMIT || type > VM_TYPE_SPECIAL || usage >= VM_USAGE_COUNT ||
 		    r->size == 0 || r->base + r->size < r->base ||
 		    (i && r->base < m->regions[i - 1].base + m->regions[i - 1].size))

@@ -139,14 +139,14 @@ static void write_regions(bbuf *b, strtab *st, const vm_map *m)
 		p8(b, x->valid);
 		pad(b, 7);
 		p64(b, x->rss);
-		p64(b, x->pss);
+		p64(b, x->lx.pss);
 		p64(b, x->shared_clean);
 		p64(b, x->shared_dirty);
 		p64(b, x->private_clean);
 		p64(b, x->private_dirty);
 		p64(b, x->swap);
 		p64(b, x->locked);
-		p64(b, x->anonymous);
+		p64(b, x->lx.anonymous);
 	}
 }
 
