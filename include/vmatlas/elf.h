@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "model.h"
 #include "reader.h"
 
 typedef struct elf_phdr {
@@ -192,6 +193,8 @@ void elf_versions_free(elf_versions *v);
 
 const char *elf_type_name(uint16_t type);
 const char *elf_machine_name(uint16_t machine);
+/* the model's arch of an e_machine (VM_ARCH_UNKNOWN for others) */
+vm_arch elf_machine_arch(uint16_t machine);
 const char *elf_phdr_type_name(uint32_t type);
 const char *elf_shdr_type_name(uint32_t type);
 

@@ -1,7 +1,8 @@
 /* The data model shared by every target (live Linux, ELF core, minidump,
  * live Windows): regions, their contents, allocations, threads, modules.
- * Everything here is OS-neutral; a target fills regions and threads, the
- * annotators fill contents, allocations and modules. */
+ * Everything here is OS-neutral but the `lx` (Linux) and `win` (Windows)
+ * members, which hold the facts only one OS has; a target fills regions
+ * and threads, the annotators fill contents, allocations and modules. */
 #ifndef VMATLAS_MODEL_H
 #define VMATLAS_MODEL_H
 
@@ -38,7 +39,11 @@ typedef enum vm_usage {
 	VM_USAGE_COUNT
 } vm_usage;
 
-/* protection bits */
+/* protection bits. GUARD, NOCACHE, WRITECOMBINE and COPY are Windows
+ * modifiers but stay here, not in the Windows extension: VirtualQuery
+ * gives them in the same word as read/write/exec, win.alloc_prot uses the
+ * same bits, and neutral code reading prot (a reader that must not touch
+ * a guard page) then needs no OS test. Linux never sets them. */
 #define VM_PROT_READ   0x01u
 #define VM_PROT_WRITE  0x02u
 #define VM_PROT_EXEC   0x04u
@@ -56,16 +61,25 @@ typedef enum vm_usage {
 #define VM_RF_PART_DATA  0x10u /* the target holds only its first `held` bytes */
 #define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
 
-/* Memory statistics of a region, in bytes (Linux smaps; Windows working set). */
-typedef struct vm_page_stats {
-	bool valid;
-	uint64_t rss, pss, pss_dirty;
-	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+/* Linux only: what smaps adds to the neutral statistics */
+typedef struct vm_page_stats_lx {
+	uint64_t pss, pss_dirty;
 	uint64_t referenced, anonymous, lazyfree, ksm;
 	uint64_t anon_huge, shmem_huge, file_huge; /* THP mapped with PMDs */
-	uint64_t swap, swap_pss, locked;
+	uint64_t swap_pss;
 	uint64_t kernel_page_size; /* 0 = unknown */
 	bool thp_eligible;
+} vm_page_stats_lx;
+
+/* Memory statistics of a region, in bytes (Linux smaps; Windows working
+ * set). What the summary by usage reads (rss, the private and shared
+ * pairs, swap) and locked are neutral: either OS fills them. */
+typedef struct vm_page_stats {
+	bool valid;
+	uint64_t rss;
+	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t swap, locked;
+	vm_page_stats_lx lx;
 } vm_page_stats;
 
 /* Per-page detail, run-length encoded: `count` consecutive pages from
@@ -79,8 +93,10 @@ typedef struct vm_page_stats {
 typedef struct vm_page_run {
 	uint64_t addr, count;
 	uint32_t flags;
-	int32_t mapcount; /* from kpagecount; -1 unknown */
-	uint64_t kflags;  /* from kpageflags; 0 unknown */
+	int32_t mapcount; /* from kpagecount (Windows: ShareCount); -1 unknown */
+	struct {
+		uint64_t kflags; /* Linux: from kpageflags; 0 unknown */
+	} lx;
 } vm_page_run;
 
 /* Page totals for a region, from the per-page walk. */
@@ -114,6 +130,19 @@ typedef struct vm_content {
 	int module;    /* index into map->modules, -1 when none */
 } vm_content;
 
+/* Linux only: the backing file's device and inode (0 when none) */
+typedef struct vm_region_lx {
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+} vm_region_lx;
+
+/* Windows only: the allocation base and its protection as VirtualQuery
+ * gives them; 0 when the target has none (Linux) */
+typedef struct vm_region_win {
+	uint64_t alloc_base;
+	uint32_t alloc_prot;
+} vm_region_win;
+
 typedef struct vm_region {
 	uint64_t base, size;
 	vm_state state;
@@ -123,8 +152,7 @@ typedef struct vm_region {
 	uint32_t flags; /* VM_RF_* */
 	char *path;     /* backing file, pseudo name, or NULL */
 	uint64_t offset;
-	uint64_t inode;
-	uint32_t dev_major, dev_minor;
+	vm_region_lx lx;
 	vm_page_stats stats;
 	vm_page_counts pages;
 	vm_page_run *runs; /* only when per-page detail was asked for */
@@ -132,10 +160,7 @@ typedef struct vm_region {
 	size_t alloc;   /* index of its allocation */
 	vm_content *contents;
 	size_t ncontents, ccap;
-	/* Windows: the allocation base and its protection as VirtualQuery
-	 * gives them; 0 when the target has none (Linux) */
-	uint64_t alloc_base;
-	uint32_t alloc_prot;
+	vm_region_win win;
 	/* file targets (cores, dumps): bytes from base the file holds */
 	uint64_t held;
 } vm_region;
@@ -205,14 +230,66 @@ typedef struct vm_auxv {
 	uint64_t type, value;
 } vm_auxv;
 
+/* What a target is, what OS and CPU the process ran on; names for
+ * output and parsers from them are in model/names.c (map.h). */
+typedef enum vm_target_kind {
+	VM_TARGET_UNKNOWN,
+	VM_TARGET_LINUX_PROCESS,
+	VM_TARGET_ELF_CORE,
+	VM_TARGET_MINIDUMP,
+	VM_TARGET_WINDOWS_PROCESS,
+	VM_TARGET_FAKE, /* the unit tests' in-memory target */
+	VM_TARGET_KIND_COUNT
+} vm_target_kind;
+
+typedef enum vm_os {
+	VM_OS_UNKNOWN,
+	VM_OS_LINUX,
+	VM_OS_WINDOWS,
+	VM_OS_MACOS, /* minidumps written by breakpad */
+	VM_OS_IOS,
+	VM_OS_COUNT
+} vm_os;
+
+typedef enum vm_arch {
+	VM_ARCH_UNKNOWN,
+	VM_ARCH_X86_64,
+	VM_ARCH_I386,
+	VM_ARCH_AARCH64,
+	VM_ARCH_ARM,
+	VM_ARCH_RISCV,
+	VM_ARCH_COUNT
+} vm_arch;
+
+/* Linux only. The signal that ended the process lives here, not in a
+ * neutral "why it stopped" struct: its code and address mean what POSIX
+ * siginfo says (si_code > 0: a fault address; else the sender's pid),
+ * which a Windows exception record does not share. */
+typedef struct vm_target_info_lx {
+	/* core files: the signal that ended the process (0 none) */
+	int signal, signal_code;
+	uint64_t signal_addr;
+} vm_target_info_lx;
+
+/* Windows only (minidumps; later the live process) */
+typedef struct vm_target_info_win {
+	/* the exception being handled when the dump was written */
+	bool exception;
+	uint32_t exception_code;
+	uint64_t exception_addr;
+	int64_t exception_tid;
+	/* how many handles the process had open (-1 unknown) */
+	int64_t handles;
+} vm_target_info_win;
+
 /* What a target says about the process as a whole. */
 typedef struct vm_target_info {
-	const char *kind;  /* "linux-process", "elf-core", "minidump" ... */
+	vm_target_kind kind;
 	int64_t pid;
 	char *name;        /* short name (comm) */
 	char *exe;         /* path of the executable, may be NULL */
-	const char *os;    /* "linux", "windows" */
-	const char *arch;  /* "x86_64", "i386", "aarch64" ... */
+	vm_os os;
+	vm_arch arch;
 	int bits;
 	char state;        /* process state ('?' unknown) */
 	uint64_t user_top; /* end of user address space */
@@ -228,16 +305,8 @@ typedef struct vm_target_info {
 	/* what the target noticed about itself ("; "-separated; a damaged
 	 * core file), NULL when nothing; owned by the target */
 	const char *warnings;
-	/* minidumps: the exception being handled when the dump was written */
-	bool exception;
-	uint32_t exception_code;
-	uint64_t exception_addr;
-	int64_t exception_tid;
-	/* minidumps: how many handles the process had open (-1 unknown) */
-	int64_t handles;
-	/* core files: the signal that ended the process (0 none) */
-	int signal, signal_code;
-	uint64_t signal_addr;
+	vm_target_info_lx lx;
+	vm_target_info_win win;
 } vm_target_info;
 
 void vm_regions_free(vm_region *r, size_t n);

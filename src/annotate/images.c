@@ -26,9 +26,9 @@ static const char *base_name(const char *path)
  * (core files) the same path */
 static bool same_file(const vm_region *a, const vm_region *b)
 {
-	if (a->inode || b->inode)
-		return a->inode == b->inode && a->dev_major == b->dev_major &&
-		       a->dev_minor == b->dev_minor;
+	if (a->lx.inode || b->lx.inode)
+		return a->lx.inode == b->lx.inode && a->lx.dev_major == b->lx.dev_major &&
+		       a->lx.dev_minor == b->lx.dev_minor;
 	return a->path && b->path && a->path[0] == '/' && strcmp(a->path, b->path) == 0;
 }
 

@@ -135,12 +135,12 @@ void ann_target_modules(map_builder *b)
 		claim(b, &m->modules[modi]);
 	}
 	free(v);
-	if (strcmp(m->info.os ? m->info.os : "", "windows") != 0)
+	if (m->info.os != VM_OS_WINDOWS)
 		return;
 	/* PE images in memory the list does not name */
 	for (size_t i = 0; i < m->nregions; i++) {
 		const vm_region *r = &m->regions[i];
-		if (r->type != VM_TYPE_IMAGE || r->state != VM_STATE_COMMIT || (r->alloc_base && r->alloc_base != r->base) ||
+		if (r->type != VM_TYPE_IMAGE || r->state != VM_STATE_COMMIT || (r->win.alloc_base && r->win.alloc_base != r->base) ||
 		    inside_module(m, r->base))
 			continue;
 		uint8_t mz[2];

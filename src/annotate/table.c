@@ -18,7 +18,7 @@ static bool has_manual(const map_builder *b)
 
 static bool is_windows(const map_builder *b)
 {
-	return b->m->info.os && strcmp(b->m->info.os, "windows") == 0;
+	return b->m->info.os == VM_OS_WINDOWS;
 }
 
 static bool wants_heap(const map_builder *b)

@@ -32,10 +32,10 @@ static void heap(map_builder *b, uint64_t base, const char *what)
 	if (i == (size_t)-1)
 		return;
 	int gid = mb_group_new(b, VM_USAGE_HEAP, what);
-	uint64_t ab = m->regions[i].alloc_base ? m->regions[i].alloc_base : m->regions[i].base;
+	uint64_t ab = m->regions[i].win.alloc_base ? m->regions[i].win.alloc_base : m->regions[i].base;
 	for (size_t k = i; k < m->nregions; k++) {
 		const vm_region *r = &m->regions[k];
-		if (r->state == VM_STATE_FREE || (k > i && (!r->alloc_base || r->alloc_base != ab)))
+		if (r->state == VM_STATE_FREE || (k > i && (!r->win.alloc_base || r->win.alloc_base != ab)))
 			break;
 		mb_claim(b, k, gid);
 	}

@@ -320,8 +320,8 @@ static void win_json(const vm_map *m, vm_target *t, const vm_win_env *e)
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
-	if (m->info.handles >= 0)
-		json_ki64(&w, "handles", m->info.handles);
+	if (m->info.win.handles >= 0)
+		json_ki64(&w, "handles", m->info.win.handles);
 	vm_module *um;
 	size_t nu;
 	unloaded(t, &um, &nu);
@@ -347,8 +347,8 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 	vm_module *um;
 	size_t nu;
 	unloaded(t, &um, &nu);
-	if (m->info.handles >= 0)
-		printf("handles: %lld open\n", (long long)m->info.handles);
+	if (m->info.win.handles >= 0)
+		printf("handles: %lld open\n", (long long)m->info.win.handles);
 	if (nu) {
 		printf("unloaded modules: %zu\n", nu);
 		for (size_t i = 0; i < nu; i++)
@@ -403,7 +403,7 @@ int cmd_env(int argc, char **argv)
 	vm_map *m;
 	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
 		return cli_common_end(&cc), rc;
-	if (m->info.os && !strcmp(m->info.os, "windows")) {
+	if (m->info.os == VM_OS_WINDOWS) {
 		vm_win_env we;
 		vm_win_env_read(m, t, &we);
 		if (cc.json)

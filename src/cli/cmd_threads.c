@@ -57,7 +57,7 @@ static void frame_symbol(vm_symbolizer *s, const vm_frame *f, size_t idx, vm_sym
 static size_t seh(const vm_map *m, vm_target *t, const vm_thread_info *ti, vm_seh_record *out, bool *ended)
 {
 	*ended = false;
-	if (!ti->tls || m->info.bits != 32 || !m->info.os || strcmp(m->info.os, "windows") != 0)
+	if (!ti->tls || m->info.bits != 32 || m->info.os != VM_OS_WINDOWS)
 		return 0;
 	return vm_seh_chain(t, ti->tls, out, SEH_MAX, ended);
 }
@@ -93,7 +93,7 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 	vm_seh_record rec[SEH_MAX];
 	bool ended;
 	size_t nrec = seh(m, t, ti, rec, &ended);
-	if (!nrec && !ended && ti->tls && m->info.bits == 32 && m->info.os && !strcmp(m->info.os, "windows"))
+	if (!nrec && !ended && ti->tls && m->info.bits == 32 && m->info.os == VM_OS_WINDOWS)
 		printf("  SEH chain: not readable (the TEB or its first record is not in the dump)\n");
 	if (nrec) {
 		printf("  SEH chain (%zu record%s%s):\n", nrec, nrec == 1 ? "" : "s", ended ? "" : ", cut short");

@@ -112,7 +112,7 @@ static int unreadable(const vm_map *m, uint64_t addr)
 	if (r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA))
 		return cli_error(EXIT_RUNTIME, "cannot read 0x%llx: the %s holds no bytes for it (region "
 				 "0x%llx-0x%llx %s%s%s was not dumped%s)",
-				 (unsigned long long)addr, m->info.kind, (unsigned long long)r->base,
+				 (unsigned long long)addr, vm_target_kind_name(m->info.kind), (unsigned long long)r->base,
 				 (unsigned long long)(r->base + r->size), prot, r->path ? " " : "",
 				 r->path ? r->path : "", r->held ? " whole" : "");
 	return cli_error(EXIT_RUNTIME, "cannot read 0x%llx: region 0x%llx-0x%llx (%s %s %s%s%s) is not readable",

@@ -24,35 +24,35 @@ static void target(json_writer *w, const vm_map *m)
 	const vm_target_info *in = &m->info;
 	json_key(w, "target");
 	json_obj_begin(w);
-	json_kstr(w, "kind", in->kind);
+	json_kstr(w, "kind", vm_target_kind_name(in->kind));
 	json_ki64(w, "pid", in->pid);
 	json_kstr(w, "name", in->name);
 	json_kstr(w, "exe", in->exe);
-	json_kstr(w, "os", in->os);
-	json_kstr(w, "arch", in->arch);
+	json_kstr(w, "os", vm_os_name(in->os));
+	json_kstr(w, "arch", vm_arch_name(in->arch));
 	json_ki64(w, "bits", in->bits);
 	json_ku64(w, "page_size", in->page_size);
 	json_kaddr(w, "user_top", in->user_top);
-	if (in->exception) {
+	if (in->win.exception) {
 		json_key(w, "exception");
 		json_obj_begin(w);
 		char code[16];
-		snprintf(code, sizeof code, "0x%08x", in->exception_code);
+		snprintf(code, sizeof code, "0x%08x", in->win.exception_code);
 		json_kstr(w, "code", code);
-		json_kaddr(w, "addr", in->exception_addr);
-		json_ki64(w, "tid", in->exception_tid);
+		json_kaddr(w, "addr", in->win.exception_addr);
+		json_ki64(w, "tid", in->win.exception_tid);
 		json_obj_end(w);
 	}
-	if (in->signal) {
+	if (in->lx.signal) {
 		json_key(w, "signal");
 		json_obj_begin(w);
-		json_ki64(w, "number", in->signal);
-		json_kstr(w, "name", sigabbrev_np(in->signal));
-		json_ki64(w, "code", in->signal_code);
-		if (in->signal_code > 0)
-			json_kaddr(w, "addr", in->signal_addr);
+		json_ki64(w, "number", in->lx.signal);
+		json_kstr(w, "name", sigabbrev_np(in->lx.signal));
+		json_ki64(w, "code", in->lx.signal_code);
+		if (in->lx.signal_code > 0)
+			json_kaddr(w, "addr", in->lx.signal_addr);
 		else
-			json_ki64(w, "sender_pid", (int64_t)(in->signal_addr & 0xffffffffu));
+			json_ki64(w, "sender_pid", (int64_t)(in->lx.signal_addr & 0xffffffffu));
 		json_obj_end(w);
 	}
 	json_obj_end(w);
@@ -119,7 +119,7 @@ static void pages(json_writer *w, const vm_region *r)
 		page_run_flags(w, p->flags);
 		if (p->mapcount >= 0)
 			json_ki64(w, "mapcount", p->mapcount);
-		json_kaddr(w, "kpageflags", p->kflags);
+		json_kaddr(w, "kpageflags", p->lx.kflags);
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -150,10 +150,10 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 		if (r->prot & VM_PROT_COPY) json_str(w, "copy");
 		json_arr_end(w);
 	}
-	if (r->alloc_base) {
-		char ap[5] = { r->alloc_prot & VM_PROT_READ ? 'r' : '-', r->alloc_prot & VM_PROT_WRITE ? 'w' : '-',
-			       r->alloc_prot & VM_PROT_EXEC ? 'x' : '-', r->alloc_prot & VM_PROT_COPY ? 'c' : '-', 0 };
-		json_kaddr(w, "alloc_base", r->alloc_base);
+	if (r->win.alloc_base) {
+		char ap[5] = { r->win.alloc_prot & VM_PROT_READ ? 'r' : '-', r->win.alloc_prot & VM_PROT_WRITE ? 'w' : '-',
+			       r->win.alloc_prot & VM_PROT_EXEC ? 'x' : '-', r->win.alloc_prot & VM_PROT_COPY ? 'c' : '-', 0 };
+		json_kaddr(w, "alloc_base", r->win.alloc_base);
 		json_kstr(w, "alloc_protect", ap);
 	}
 	if (r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) {
@@ -162,27 +162,27 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 		json_kbool(w, "from_file", (r->flags & VM_RF_FROM_FILE) != 0);
 	}
 	json_kaddr(w, "offset", r->offset);
-	if (r->inode) {
-		json_ku64(w, "inode", r->inode);
+	if (r->lx.inode) {
+		json_ku64(w, "inode", r->lx.inode);
 		char dev[32];
-		snprintf(dev, sizeof dev, "%02x:%02x", r->dev_major, r->dev_minor);
+		snprintf(dev, sizeof dev, "%02x:%02x", r->lx.dev_major, r->lx.dev_minor);
 		json_kstr(w, "dev", dev);
 	}
 	const vm_page_stats *s = &r->stats;
 	if (s->valid) {
 		json_ku64(w, "rss", s->rss);
-		json_ku64(w, "pss", s->pss);
+		json_ku64(w, "pss", s->lx.pss);
 		json_ku64(w, "shared_clean", s->shared_clean);
 		json_ku64(w, "shared_dirty", s->shared_dirty);
 		json_ku64(w, "private_clean", s->private_clean);
 		json_ku64(w, "private_dirty", s->private_dirty);
-		json_ku64(w, "referenced", s->referenced);
-		json_ku64(w, "anonymous", s->anonymous);
+		json_ku64(w, "referenced", s->lx.referenced);
+		json_ku64(w, "anonymous", s->lx.anonymous);
 		json_ku64(w, "swap", s->swap);
-		json_ku64(w, "swap_pss", s->swap_pss);
+		json_ku64(w, "swap_pss", s->lx.swap_pss);
 		json_ku64(w, "locked", s->locked);
-		json_ku64(w, "thp", s->anon_huge + s->shmem_huge + s->file_huge);
-		json_kbool(w, "thp_eligible", s->thp_eligible);
+		json_ku64(w, "thp", s->lx.anon_huge + s->lx.shmem_huge + s->lx.file_huge);
+		json_kbool(w, "thp_eligible", s->lx.thp_eligible);
 	}
 	if (r->pages.valid)
 		pages(w, r);

@@ -32,18 +32,18 @@ static void header(const vm_map *m, FILE *f)
 	const vm_target_info *in = &m->info;
 	fprintf(f, "pid %lld (%s)  %s\n", (long long)in->pid, in->name ? in->name : "?",
 		in->exe ? in->exe : "");
-	if (in->signal) {
-		const char *name = sigabbrev_np(in->signal);
-		fprintf(f, "signal %d (SIG%s), code %d", in->signal, name ? name : "?", in->signal_code);
+	if (in->lx.signal) {
+		const char *name = sigabbrev_np(in->lx.signal);
+		fprintf(f, "signal %d (SIG%s), code %d", in->lx.signal, name ? name : "?", in->lx.signal_code);
 		/* a fault has an address; a signal sent by a process, its sender */
-		if (in->signal_code > 0)
-			fprintf(f, ", address 0x%llx\n", (unsigned long long)in->signal_addr);
+		if (in->lx.signal_code > 0)
+			fprintf(f, ", address 0x%llx\n", (unsigned long long)in->lx.signal_addr);
 		else
-			fprintf(f, ", sent by pid %u\n", (unsigned)(in->signal_addr & 0xffffffffu));
+			fprintf(f, ", sent by pid %u\n", (unsigned)(in->lx.signal_addr & 0xffffffffu));
 	}
-	if (in->exception)
-		fprintf(f, "exception 0x%08x at 0x%llx in thread %lld\n", in->exception_code,
-			(unsigned long long)in->exception_addr, (long long)in->exception_tid);
+	if (in->win.exception)
+		fprintf(f, "exception 0x%08x at 0x%llx in thread %lld\n", in->win.exception_code,
+			(unsigned long long)in->win.exception_addr, (long long)in->win.exception_tid);
 	size_t nreg = 0;
 	for (size_t i = 0; i < m->nregions; i++)
 		if (m->regions[i].state != VM_STATE_FREE)
@@ -52,9 +52,9 @@ static void header(const vm_map *m, FILE *f)
 	for (size_t i = 0; i < m->nallocs; i++)
 		if (m->allocs[i].usage != VM_USAGE_FREE)
 			nalloc++;
-	bool live = !in->kind || !strcmp(in->kind, "linux-process");
+	bool live = in->kind == VM_TARGET_LINUX_PROCESS;
 	fprintf(f, "%s%s%s %s %d-bit, %zu thread%s, %zu module%s, %zu regions in %zu allocations%s\n\n",
-		live ? "" : in->kind, live ? "" : ", ", in->os, in->arch, in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
+		live ? "" : vm_target_kind_name(in->kind), live ? "" : ", ", vm_os_name(in->os), vm_arch_name(in->arch), in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
 		m->nmodules == 1 ? "" : "s", nreg, nalloc, m->frozen ? ", frozen while read" : "");
 }
 
@@ -133,7 +133,7 @@ static void page_runs(const vm_map *m, const vm_region *r, FILE *f, int aw)
 			{ 21, "ksm" }, { 22, "thp" }, { 24, "zero-page" },
 		};
 		for (size_t b = 0; b < sizeof kf / sizeof kf[0]; b++)
-			if (p->kflags & (1ull << kf[b].bit))
+			if (p->lx.kflags & (1ull << kf[b].bit))
 				sb_printf(&sb, " %s", kf[b].name);
 		fprintf(f, "      %0*" PRIx64 "  %6" PRIu64 " page%s  %s\n", aw, p->addr, p->count,
 			p->count == 1 ? " " : "s", sb_str(&sb));

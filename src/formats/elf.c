@@ -503,6 +503,18 @@ const char *elf_machine_name(uint16_t m)
 	}
 }
 
+vm_arch elf_machine_arch(uint16_t m)
+{
+	switch (m) {
+	case EM_386: return VM_ARCH_I386;
+	case EM_ARM: return VM_ARCH_ARM;
+	case EM_X86_64: return VM_ARCH_X86_64;
+	case EM_AARCH64: return VM_ARCH_AARCH64;
+	case EM_RISCV: return VM_ARCH_RISCV;
+	default: return VM_ARCH_UNKNOWN;
+	}
+}
+
 const char *elf_phdr_type_name(uint32_t t)
 {
 	switch (t) {

@@ -81,6 +81,5 @@ size_t core_regs_encode(uint16_t machine, const vm_thread *th, uint8_t *out, siz
  * length, and the offset of pr_pid; false for an unknown machine */
 bool core_prstatus_layout(uint16_t machine, int bits, size_t *reg_off, size_t *reg_len,
 			  size_t *pid_off, size_t *total);
-const char *core_arch_name(uint16_t machine);
 
 #endif

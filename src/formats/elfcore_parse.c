@@ -46,18 +46,6 @@ bool core_is_magic(const void *buf, size_t len)
 	return type == ET_CORE;
 }
 
-const char *core_arch_name(uint16_t machine)
-{
-	switch (machine) {
-	case EM_X86_64: return "x86_64";
-	case EM_386: return "i386";
-	case EM_AARCH64: return "aarch64";
-	case EM_ARM: return "arm";
-	case EM_RISCV: return "riscv";
-	default: return "unknown";
-	}
-}
-
 /* ---- segments ---- */
 
 static int cmp_seg(const void *a, const void *b)

@@ -102,9 +102,9 @@ bool proc_parse_maps_line(const char *line, size_t len, vm_region *r)
 	r->size = stop - start;
 	r->prot = prot;
 	r->offset = off;
-	r->dev_major = (uint32_t)maj;
-	r->dev_minor = (uint32_t)min;
-	r->inode = ino;
+	r->lx.dev_major = (uint32_t)maj;
+	r->lx.dev_minor = (uint32_t)min;
+	r->lx.inode = ino;
 	r->alloc = (size_t)-1;
 	size_t plen = (size_t)(end - p);
 	if (plen > 0) {
@@ -170,23 +170,23 @@ typedef struct smaps_key {
 #define K(n, f) { n, sizeof(n) - 1, offsetof(vm_page_stats, f) }
 static const smaps_key smaps_keys[] = {
 	K("Rss", rss),
-	K("Pss", pss),
-	K("Pss_Dirty", pss_dirty),
+	K("Pss", lx.pss),
+	K("Pss_Dirty", lx.pss_dirty),
 	K("Shared_Clean", shared_clean),
 	K("Shared_Dirty", shared_dirty),
 	K("Private_Clean", private_clean),
 	K("Private_Dirty", private_dirty),
-	K("Referenced", referenced),
-	K("Anonymous", anonymous),
-	K("LazyFree", lazyfree),
-	K("KSM", ksm),
-	K("AnonHugePages", anon_huge),
-	K("ShmemPmdMapped", shmem_huge),
-	K("FilePmdMapped", file_huge),
+	K("Referenced", lx.referenced),
+	K("Anonymous", lx.anonymous),
+	K("LazyFree", lx.lazyfree),
+	K("KSM", lx.ksm),
+	K("AnonHugePages", lx.anon_huge),
+	K("ShmemPmdMapped", lx.shmem_huge),
+	K("FilePmdMapped", lx.file_huge),
 	K("Swap", swap),
-	K("SwapPss", swap_pss),
+	K("SwapPss", lx.swap_pss),
 	K("Locked", locked),
-	K("KernelPageSize", kernel_page_size),
+	K("KernelPageSize", lx.kernel_page_size),
 };
 #undef K
 
@@ -206,7 +206,7 @@ static void parse_smaps_key(const char *line, size_t len, vm_page_stats *st)
 		p++;
 	}
 	if (klen == 11 && memcmp(line, "THPeligible", 11) == 0) {
-		st->thp_eligible = v != 0;
+		st->lx.thp_eligible = v != 0;
 		return;
 	}
 	bool kb = (end - p) >= 3 && memcmp(p, " kB", 3) == 0;

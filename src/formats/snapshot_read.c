@@ -68,7 +68,8 @@ static uint64_t gcount(cursor *c, size_t size)
 	return c->bad ? 0 : n;
 }
 
-/* interned names for the const char * members of the model */
+/* interned names for the const char * members of the model (the target's
+ * kind, os and arch are enums, parsed by model/names.c) */
 static const char *intern(char *s, const char *const *known)
 {
 	const char *r = "unknown";
@@ -78,10 +79,10 @@ static const char *intern(char *s, const char *const *known)
 	free(s);
 	return r;
 }
-static const char *const kinds[] = { "linux-process", "elf-core", "minidump", "windows-process", "fake", NULL };
-static const char *const oses[] = { "linux", "windows", NULL };
-static const char *const arches[] = { "x86_64", "i386", "aarch64", "arm", "riscv", "unknown", NULL };
 static const char *const formats[] = { "elf", "pe", NULL };
+static vm_target_kind parse_kind(char *s) { vm_target_kind k = vm_target_kind_parse(s); free(s); return k; }
+static vm_os parse_os(char *s) { vm_os os = vm_os_parse(s); free(s); return os; }
+static vm_arch parse_arch(char *s) { vm_arch a = vm_arch_parse(s); free(s); return a; }
 
 static void read_info(cursor *c, vm_snapshot *s)
 {
@@ -98,11 +99,11 @@ static void read_info(cursor *c, vm_snapshot *s)
 	in->env_start = g64(c);
 	in->env_end = g64(c);
 	in->stack_start = g64(c);
-	in->kind = intern(gstr(c), kinds);
+	in->kind = parse_kind(gstr(c));
 	in->name = gstr(c);
 	in->exe = gstr(c);
-	in->os = intern(gstr(c), oses);
-	in->arch = intern(gstr(c), arches);
+	in->os = parse_os(gstr(c));
+	in->arch = parse_arch(gstr(c));
 	in->cwd = gstr(c);
 	s->map->frozen = g8(c) != 0;
 	s->map->incomplete = g8(c) != 0;
@@ -124,24 +125,24 @@ static void read_regions(cursor *c, vm_map *m)
 		r->base = g64(c);
 		r->size = g64(c);
 		r->offset = g64(c);
-		r->inode = g64(c);
+		r->lx.inode = g64(c);
 		r->path = gstr(c);
 		r->flags = g32(c);
 		r->alloc = g32(c);
-		r->dev_major = g32(c);
-		r->dev_minor = g32(c);
+		r->lx.dev_major = g32(c);
+		r->lx.dev_minor = g32(c);
 		uint8_t state = g8(c), prot = g8(c), type = g8(c), usage = g8(c);
 		x->valid = g8(c) != 0;
 		skip(c, 7);
 		x->rss = g64(c);
-		x->pss = g64(c);
+		x->lx.pss = g64(c);
 		x->shared_clean = g64(c);
 		x->shared_dirty = g64(c);
 		x->private_clean = g64(c);
 		x->private_dirty = g64(c);
 		x->swap = g64(c);
 		x->locked = g64(c);
-		x->anonymous = g64(c);
+		x->lx.anonymous = g64(c);
 		if (state > VM_STATE_COMMIT || type > VM_TYPE_SPECIAL || usage >= VM_USAGE_COUNT ||
 		    r->size == 0 || r->base + r->size < r->base ||
 		    (i && r->base < m->regions[i - 1].base + m->regions[i - 1].size))

@@ -105,11 +105,11 @@ static void write_info(bbuf *b, strtab *st, const vm_snapshot *s)
 	p64(b, in->env_start);
 	p64(b, in->env_end);
 	p64(b, in->stack_start);
-	p32(b, str(st, in->kind));
+	p32(b, str(st, vm_target_kind_name(in->kind)));
 	p32(b, str(st, in->name));
 	p32(b, str(st, in->exe));
-	p32(b, str(st, in->os));
-	p32(b, str(st, in->arch));
+	p32(b, str(st, vm_os_name(in->os)));
+	p32(b, str(st, vm_arch_name(in->arch)));
 	p32(b, str(st, in->cwd));
 	p8(b, s->map->frozen);
 	p8(b, s->map->incomplete);
@@ -126,12 +126,12 @@ static void write_regions(bbuf *b, strtab *st, const vm_map *m)
 		p64(b, r->base);
 		p64(b, r->size);
 		p64(b, r->offset);
-		p64(b, r->inode);
+		p64(b, r->lx.inode);
 		p32(b, str(st, r->path));
 		p32(b, r->flags);
 		p32(b, (uint32_t)r->alloc);
-		p32(b, r->dev_major);
-		p32(b, r->dev_minor);
+		p32(b, r->lx.dev_major);
+		p32(b, r->lx.dev_minor);
 		p8(b, (uint8_t)r->state);
 		p8(b, (uint8_t)r->prot);
 		p8(b, (uint8_t)r->type);
@@ -139,14 +139,14 @@ static void write_regions(bbuf *b, strtab *st, const vm_map *m)
 		p8(b, x->valid);
 		pad(b, 7);
 		p64(b, x->rss);
-		p64(b, x->pss);
+		p64(b, x->lx.pss);
 		p64(b, x->shared_clean);
 		p64(b, x->shared_dirty);
 		p64(b, x->private_clean);
 		p64(b, x->private_dirty);
 		p64(b, x->swap);
 		p64(b, x->locked);
-		p64(b, x->anonymous);
+		p64(b, x->lx.anonymous);
 	}
 }
 

@@ -83,9 +83,9 @@ void mb_group_rest(map_builder *b)
 		size_t j = i; /* last region of the group */
 		if (is_file(&R[i])) {
 			while (j + 1 < n && b->group[j + 1] < 0 && is_file(&R[j + 1]) &&
-			       adjacent(&R[j], &R[j + 1]) && R[j + 1].inode == R[i].inode &&
-			       R[j + 1].dev_major == R[i].dev_major &&
-			       R[j + 1].dev_minor == R[i].dev_minor &&
+			       adjacent(&R[j], &R[j + 1]) && R[j + 1].lx.inode == R[i].lx.inode &&
+			       R[j + 1].lx.dev_major == R[i].lx.dev_major &&
+			       R[j + 1].lx.dev_minor == R[i].lx.dev_minor &&
 			       strcmp(R[j + 1].path, R[i].path) == 0 &&
 			       R[j].offset + R[j].size == R[j + 1].offset)
 				j++;

@@ -75,3 +75,52 @@ void vm_prot_string(uint32_t prot, char out[5])
 	out[3] = (prot & VM_PROT_SHARED) ? 's' : 'p';
 	out[4] = 0;
 }
+
+static const char *const target_kind_names[VM_TARGET_KIND_COUNT] = {
+	[VM_TARGET_UNKNOWN] = "unknown",	       [VM_TARGET_LINUX_PROCESS] = "linux-process",
+	[VM_TARGET_ELF_CORE] = "elf-core",	       [VM_TARGET_MINIDUMP] = "minidump",
+	[VM_TARGET_WINDOWS_PROCESS] = "windows-process", [VM_TARGET_FAKE] = "fake",
+};
+static const char *const os_names[VM_OS_COUNT] = {
+	[VM_OS_UNKNOWN] = "unknown", [VM_OS_LINUX] = "linux", [VM_OS_WINDOWS] = "windows",
+	[VM_OS_MACOS] = "macos",     [VM_OS_IOS] = "ios",
+};
+static const char *const arch_names[VM_ARCH_COUNT] = {
+	[VM_ARCH_UNKNOWN] = "unknown", [VM_ARCH_X86_64] = "x86_64", [VM_ARCH_I386] = "i386",
+	[VM_ARCH_AARCH64] = "aarch64", [VM_ARCH_ARM] = "arm",	    [VM_ARCH_RISCV] = "riscv",
+};
+
+/* index of s in names[0..n), 0 (the unknown value) when absent */
+static int find_name(const char *s, const char *const *names, int n)
+{
+	for (int i = 1; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return 0;
+}
+
+const char *vm_target_kind_name(vm_target_kind k)
+{
+	return (unsigned)k < VM_TARGET_KIND_COUNT ? target_kind_names[k] : "unknown";
+}
+const char *vm_os_name(vm_os os)
+{
+	return (unsigned)os < VM_OS_COUNT ? os_names[os] : "unknown";
+}
+const char *vm_arch_name(vm_arch a)
+{
+	return (unsigned)a < VM_ARCH_COUNT ? arch_names[a] : "unknown";
+}
+
+vm_target_kind vm_target_kind_parse(const char *s)
+{
+	return (vm_target_kind)find_name(s, target_kind_names, VM_TARGET_KIND_COUNT);
+}
+vm_os vm_os_parse(const char *s)
+{
+	return (vm_os)find_name(s, os_names, VM_OS_COUNT);
+}
+vm_arch vm_arch_parse(const char *s)
+{
+	return (vm_arch)find_name(s, arch_names, VM_ARCH_COUNT);
+}

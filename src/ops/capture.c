@@ -176,12 +176,12 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 	const vm_map *m = snap->map;
 	const vm_target_info *in = &m->info;
 	uint16_t machine;
-	if (in->arch && !strcmp(in->arch, "x86_64"))
+	if (in->arch == VM_ARCH_X86_64)
 		machine = in->bits == 64 ? EM_X86_64 : EM_386;
-	else if (in->arch && !strcmp(in->arch, "i386"))
+	else if (in->arch == VM_ARCH_I386)
 		machine = EM_386;
 	else {
-		vm_seterr("capture writes x86 cores only (this process is %s)", in->arch ? in->arch : "unknown");
+		vm_seterr("capture writes x86 cores only (this process is %s)", vm_arch_name(in->arch));
 		return -1;
 	}
 	int bits = machine == EM_X86_64 ? 64 : 32;

@@ -81,7 +81,7 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool el
 		hdr[EI_DATA] = ELFDATA2LSB;
 		hdr[EI_VERSION] = 1;
 		put16(hdr + 16, ET_CORE);
-		put16(hdr + 18, !strcmp(m->info.arch, "i386") ? EM_386 : !strcmp(m->info.arch, "aarch64") ? EM_AARCH64 : EM_X86_64);
+		put16(hdr + 18, m->info.arch == VM_ARCH_I386 ? EM_386 : m->info.arch == VM_ARCH_AARCH64 ? EM_AARCH64 : EM_X86_64);
 		put32(hdr + 20, 1);
 		if (b64) {
 			put64(hdr + 32, ehsz);

@@ -80,10 +80,10 @@ void fake_init(fake_target *f)
 {
 	memset(f, 0, sizeof *f);
 	f->base.ops = &fake_ops;
-	f->info.kind = "fake";
+	f->info.kind = VM_TARGET_FAKE;
 	f->info.pid = 42;
-	f->info.os = "linux";
-	f->info.arch = "x86_64";
+	f->info.os = VM_OS_LINUX;
+	f->info.arch = VM_ARCH_X86_64;
 	f->info.bits = 64;
 	f->info.page_size = 4096;
 	f->info.user_top = (1ull << 47) - 4096;

@@ -259,7 +259,28 @@ static void unreadable_memory(void)
 	fake_free(&f);
 }
 
+/* the target's kind, os and arch: each name parses back to its value,
+ * and the spellings the snapshot file and JSON use do not move */
+static void target_names(void)
+{
+	for (int k = 0; k < VM_TARGET_KIND_COUNT; k++)
+		CHECK(vm_target_kind_parse(vm_target_kind_name((vm_target_kind)k)) == (vm_target_kind)k);
+	for (int o = 0; o < VM_OS_COUNT; o++)
+		CHECK(vm_os_parse(vm_os_name((vm_os)o)) == (vm_os)o);
+	for (int a = 0; a < VM_ARCH_COUNT; a++)
+		CHECK(vm_arch_parse(vm_arch_name((vm_arch)a)) == (vm_arch)a);
+	CHECK_STR(vm_target_kind_name(VM_TARGET_LINUX_PROCESS), "linux-process");
+	CHECK_STR(vm_target_kind_name(VM_TARGET_ELF_CORE), "elf-core");
+	CHECK_STR(vm_os_name(VM_OS_WINDOWS), "windows");
+	CHECK_STR(vm_arch_name(VM_ARCH_I386), "i386");
+	CHECK(vm_target_kind_parse(NULL) == VM_TARGET_UNKNOWN);
+	CHECK(vm_os_parse("plan9") == VM_OS_UNKNOWN);
+	CHECK(vm_arch_parse("") == VM_ARCH_UNKNOWN);
+	CHECK_STR(vm_arch_name((vm_arch)99), "unknown");
+}
+
 const unit_test map_tests[] = {
+	{ "map/target_names", target_names },
 	{ "map/unreadable_memory", unreadable_memory },
 	{ "map/unsorted_overlapping", unsorted_overlapping },
 	{ "map/grouping", grouping },

@@ -15,8 +15,8 @@ static void maps_plain(void)
 	CHECK_U64(r.base, 0x55d0c1a00000);
 	CHECK_U64(r.size, 0x2f000);
 	CHECK_U64(r.prot, VM_PROT_READ);
-	CHECK_U64(r.dev_major, 0xfe);
-	CHECK_U64(r.inode, 247498);
+	CHECK_U64(r.lx.dev_major, 0xfe);
+	CHECK_U64(r.lx.inode, 247498);
 	CHECK_STR(r.path, "/usr/bin/bash");
 	CHECK(r.type == VM_TYPE_MAPPED && r.state == VM_STATE_COMMIT);
 	free(r.path);
@@ -127,14 +127,14 @@ static void smaps(void)
 		return;
 	CHECK(r[0].stats.valid);
 	CHECK_U64(r[0].stats.rss, 296 * 1024);
-	CHECK_U64(r[0].stats.pss, 148 * 1024);
+	CHECK_U64(r[0].stats.lx.pss, 148 * 1024);
 	CHECK_U64(r[0].stats.shared_clean, 296 * 1024);
-	CHECK_U64(r[0].stats.anon_huge, 2048 * 1024);
+	CHECK_U64(r[0].stats.lx.anon_huge, 2048 * 1024);
 	CHECK_U64(r[0].stats.swap, 12 * 1024);
-	CHECK_U64(r[0].stats.swap_pss, 6 * 1024);
+	CHECK_U64(r[0].stats.lx.swap_pss, 6 * 1024);
 	CHECK_U64(r[0].stats.locked, 4 * 1024);
-	CHECK_U64(r[0].stats.kernel_page_size, 4096);
-	CHECK(r[0].stats.thp_eligible);
+	CHECK_U64(r[0].stats.lx.kernel_page_size, 4096);
+	CHECK(r[0].stats.lx.thp_eligible);
 	CHECK_U64(r[1].stats.private_dirty, 4096);
 	CHECK_U64(r[1].offset, 0x51000);
 	for (size_t i = 0; i < n; i++)

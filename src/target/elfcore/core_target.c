@@ -691,26 +691,26 @@ static int core_info(vm_target *t, vm_target_info *out)
 	const core_file *cf = &ct->cf;
 	if (!ct->have_info) {
 		vm_target_info *in = &ct->info;
-		in->kind = "elf-core";
+		in->kind = VM_TARGET_ELF_CORE;
 		in->pid = cf->pid;
 		in->name = cf->fname[0] ? xstrdup(cf->fname) : NULL;
 		uint64_t phdr = auxv_val(cf, 3), entry = auxv_val(cf, 9);
 		long fi = file_at(cf, phdr ? phdr : entry);
 		in->exe = fi >= 0 ? xstrdup(cf->files[fi].path) : NULL;
-		in->os = "linux";
-		in->arch = core_arch_name(cf->machine);
+		in->os = VM_OS_LINUX;
+		in->arch = elf_machine_arch(cf->machine);
 		in->bits = cf->bits;
 		in->state = cf->sname;
 		in->page_size = cf->page_size;
 		in->user_top = cf->bits == 64 ? (1ull << 47) - cf->page_size : 0xffffe000ull;
 		find_initial_stack(ct, in);
 		if (cf->have_siginfo) {
-			in->signal = cf->sig_no;
-			in->signal_code = cf->sig_code;
-			in->signal_addr = cf->sig_addr;
+			in->lx.signal = cf->sig_no;
+			in->lx.signal_code = cf->sig_code;
+			in->lx.signal_addr = cf->sig_addr;
 		} else {
-			for (size_t i = 0; i < cf->nthreads && !in->signal; i++)
-				in->signal = cf->threads[i].signal;
+			for (size_t i = 0; i < cf->nthreads && !in->lx.signal; i++)
+				in->lx.signal = cf->threads[i].signal;
 		}
 		strbuf sb = STRBUF_INIT;
 		if (cf->warnings)

@@ -131,7 +131,7 @@ static void permission_error(pid_t pid, const char *what)
 static void fill_arch_from_exe(lx_proc *p)
 {
 	vm_target_info *in = &p->info;
-	in->arch = lx_arch_name();
+	in->arch = lx_arch();
 	in->bits = (int)(sizeof(void *) * 8);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
@@ -144,7 +144,7 @@ static void fill_arch_from_exe(lx_proc *p)
 		elf_image e;
 		if (elf_open(&e, &r, false, 0, 0) == 0) {
 			in->bits = e.bits;
-			in->arch = elf_machine_name(e.machine);
+			in->arch = elf_machine_arch(e.machine);
 			elf_close(&e);
 		}
 	}
@@ -159,11 +159,11 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
 			return gone(p);
-		in->kind = "linux-process";
+		in->kind = VM_TARGET_LINUX_PROCESS;
 		in->pid = p->pid;
 		in->name = xstrdup(st.comm);
 		in->state = st.state;
-		in->os = "linux";
+		in->os = VM_OS_LINUX;
 		in->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 		in->arg_start = st.arg_start;
 		in->arg_end = st.arg_end;
@@ -557,7 +557,7 @@ static int lx_open_backing(vm_target *t, const vm_region *r)
 		return -1;
 	/* only the same inode will do */
 	struct stat sb;
-	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_ino != r->inode) {
+	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_ino != r->lx.inode) {
 		close(fd);
 		return -1;
 	}

@@ -127,7 +127,7 @@ int lx_pages(pid_t pid, uint64_t addr, uint64_t npages, uint64_t pg, vm_page_run
 				counts->swapped++;
 			uint64_t pa = addr + (done + i) * pg;
 			vm_page_run *last = nr ? &rv[nr - 1] : NULL;
-			if (last && last->flags == f && last->mapcount == mc && last->kflags == kf &&
+			if (last && last->flags == f && last->mapcount == mc && last->lx.kflags == kf &&
 			    last->addr + last->count * pg == pa) {
 				last->count++;
 			} else {
@@ -136,7 +136,7 @@ int lx_pages(pid_t pid, uint64_t addr, uint64_t npages, uint64_t pg, vm_page_run
 				r->count = 1;
 				r->flags = f;
 				r->mapcount = mc;
-				r->kflags = kf;
+				r->lx.kflags = kf;
 			}
 		}
 		done += n;

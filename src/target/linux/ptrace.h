@@ -34,7 +34,7 @@ int lx_regs_read(pid_t tid, vm_thread *th);
 void lx_regs_self(vm_thread *th);
 /* run a program stopped after exec up to addr (its entry point) */
 int lx_run_to(pid_t pid, uint64_t addr);
-/* the architecture vmatlas was built for ("x86_64") */
-const char *lx_arch_name(void);
+/* the architecture vmatlas was built for */
+vm_arch lx_arch(void);
 
 #endif

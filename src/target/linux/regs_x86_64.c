@@ -22,9 +22,9 @@
 #include <sys/user.h>
 #include <unistd.h>
 
-const char *lx_arch_name(void)
+vm_arch lx_arch(void)
 {
-	return "x86_64";
+	return VM_ARCH_X86_64;
 }
 
 static void put(vm_thread *th, const char *name, uint64_t v)
@@ -135,14 +135,14 @@ __attribute__((noinline)) void lx_regs_self(vm_thread *th)
 
 #else
 
-const char *lx_arch_name(void)
+vm_arch lx_arch(void)
 {
 #if defined(__aarch64__)
-	return "aarch64";
+	return VM_ARCH_AARCH64;
 #elif defined(__i386__)
-	return "i386";
+	return VM_ARCH_I386;
 #else
-	return "unknown";
+	return VM_ARCH_UNKNOWN;
 #endif
 }
 

@@ -400,8 +400,8 @@ int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_tra
 	vm_target_info in;
 	if (vm_target_info_get(t, &in) < 0)
 		return -1;
-	if (strcmp(in.kind, "linux-process") != 0) {
-		vm_seterr("write tracking needs a live Linux process, not a %s", in.kind);
+	if (in.kind != VM_TARGET_LINUX_PROCESS) {
+		vm_seterr("write tracking needs a live Linux process, not a %s", vm_target_kind_name(in.kind));
 		return -1;
 	}
 	if (in.pid == getpid()) {

@@ -150,8 +150,8 @@ static void from_meminfo(const md_file *f, vm_region **out, size_t *n)
 		x->state = mi->state == MEM_COMMIT ? VM_STATE_COMMIT : VM_STATE_RESERVE;
 		x->prot = x->state == VM_STATE_COMMIT ? win_prot(mi->protect) : 0;
 		x->type = mi->type == MEM_IMAGE ? VM_TYPE_IMAGE : mi->type == MEM_MAPPED ? VM_TYPE_MAPPED : VM_TYPE_PRIVATE;
-		x->alloc_base = mi->alloc_base;
-		x->alloc_prot = win_prot(mi->alloc_prot);
+		x->win.alloc_base = mi->alloc_base;
+		x->win.alloc_prot = win_prot(mi->alloc_prot);
 		const md_module *m = x->type == VM_TYPE_IMAGE ? module_at(f, x->base) : NULL;
 		if (m)
 			x->path = xstrdup(m->path);
@@ -220,7 +220,7 @@ static void partial(const md_file *f, vm_region **out, size_t *n)
 		x->state = VM_STATE_COMMIT;
 		x->prot = VM_PROT_READ;
 		x->type = m ? VM_TYPE_IMAGE : VM_TYPE_PRIVATE;
-		x->alloc_base = m ? m->base : 0;
+		x->win.alloc_base = m ? m->base : 0;
 		if (m)
 			x->path = xstrdup(m->path);
 		set_held(f, x);
@@ -323,14 +323,14 @@ static int md_unloaded_list(vm_target *t, vm_module **out, size_t *n)
 
 /* ---- facts ---- */
 
-static const char *arch_name(uint16_t a)
+static vm_arch md_arch(uint16_t a)
 {
 	switch (a) {
-	case 0: return "i386";
-	case 5: return "arm";
-	case 9: return "x86_64";
-	case 12: return "aarch64";
-	default: return "unknown";
+	case 0: return VM_ARCH_I386;
+	case 5: return VM_ARCH_ARM;
+	case 9: return VM_ARCH_X86_64;
+	case 12: return VM_ARCH_AARCH64;
+	default: return VM_ARCH_UNKNOWN;
 	}
 }
 
@@ -340,13 +340,13 @@ static int md_info(vm_target *t, vm_target_info *out)
 	const md_file *f = &mt->f;
 	if (!mt->have_info) {
 		vm_target_info *in = &mt->info;
-		in->kind = "minidump";
+		in->kind = VM_TARGET_MINIDUMP;
 		in->pid = f->have_pid ? f->pid : 0;
 		/* breakpad's platform ids beside Windows' VER_PLATFORM_WIN32_NT */
 		bool lin = f->platform == 0x8201 || f->platform == 0x8203;
-		in->os = lin ? "linux" : f->platform == 0x8101 ? "macos" : f->platform == 0x8102 ? "ios"
-		       : f->platform == 2 || f->platform == 1 ? "windows" : "unknown";
-		in->arch = arch_name(f->cpu_arch);
+		in->os = lin ? VM_OS_LINUX : f->platform == 0x8101 ? VM_OS_MACOS : f->platform == 0x8102 ? VM_OS_IOS
+		       : f->platform == 2 || f->platform == 1 ? VM_OS_WINDOWS : VM_OS_UNKNOWN;
+		in->arch = md_arch(f->cpu_arch);
 		in->bits = f->bits;
 		in->state = '?';
 		in->page_size = 4096;
@@ -359,12 +359,12 @@ static int md_info(vm_target *t, vm_target_info *out)
 			in->name = xstrdup(base_name(f->mods[0].path));
 		}
 		in->start_time = f->create_time;
-		in->handles = f->have_handles ? (int64_t)f->nhandles : -1;
+		in->win.handles = f->have_handles ? (int64_t)f->nhandles : -1;
 		if (f->have_exception) {
-			in->exception = true;
-			in->exception_code = f->exc_code;
-			in->exception_addr = f->exc_addr;
-			in->exception_tid = f->exc_tid;
+			in->win.exception = true;
+			in->win.exception_code = f->exc_code;
+			in->win.exception_addr = f->exc_addr;
+			in->win.exception_tid = f->exc_tid;
 		}
 		char *w = f->warnings ? xstrdup(f->warnings) : NULL;
 		if (!f->have_info && !f->nlinux_maps) {
