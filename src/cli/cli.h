@@ -152,6 +152,7 @@ struct cli_ctx {
 	vm_map *m;
 	vm_symbolizer *sym;
 	char **pos_; /* the driver's: every positional */
+	int npos_;
 };
 
 /* the whole command line: what main() returns */
@@ -159,6 +160,8 @@ int cli_main(int argc, char **argv);
 /* Parse argv (argv[0] the command or mode word) into a fresh ctx: 0, -1
  * for --help (ctx->help), or a usage status, already printed. */
 int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int argc, char **argv);
+/* only the options (the first step of cli_parse): 0, -1 or a status */
+int cli_parse_opts(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int argc, char **argv);
 void cli_ctx_free(cli_ctx *ctx);
 /* the help of a command, made from its table */
 void cli_help(const cli_command *cmd, FILE *f);

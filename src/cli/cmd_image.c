@@ -313,7 +313,7 @@ static const cli_option image_opts[] = {
 	{ .name = "all", .short_name = 'a', .help = "every part", .kind = CLI_CALL, .call = part_opt },
 	CLI_OPT_HEADING("Other options:"),
 	CLI_OPT_STRING("hex", 0, "SECTION", image_args, hex, "hex dump of a section's bytes in the file"),
-	CLI_OPT_CALL("rva", "N", where_opt, "the file offset (and section) of an RVA (ELF: a virtual address)"),
+	CLI_OPT_CALL("rva", "N", where_opt, "the file offset (and section) of an RVA\n(ELF: of a virtual address)"),
 	CLI_OPT_CALL("offset", "N", where_opt, "the RVA (and section) of a file offset"),
 	CLI_OPT_STRING("member", 0, "NAME", image_args, member, "of an archive, dump this member (default: list them)"),
 };

@@ -255,7 +255,7 @@ static int next_or_list_run(cli_ctx *ctx)
 #define TEST(L, V) CLI_OPT_CALL(L, V, test_opt, NULL)
 
 static const cli_option scan_opts[] = {
-	CLI_OPT_HEADING("VALUE, for start, is one of:"),
+	CLI_OPT_HEADING("--TYPE VALUE, for start, is one of:"),
 	CLI_OPT_CALL("u8", "VALUE", type_opt, "a number of that type"),
 	TYPE("u16"), TYPE("u32"), TYPE("u64"), TYPE("i8"), TYPE("i16"), TYPE("i32"), TYPE("i64"),
 	TYPE("f32"), TYPE("f64"),

@@ -205,7 +205,7 @@ static int take_positionals(cli_ctx *ctx, int npos)
 	return 0;
 }
 
-int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int argc, char **argv)
+int cli_parse_opts(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int argc, char **argv)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->cmd = cmd;
@@ -223,7 +223,7 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int
 	ctx->pos_ = xcalloc((size_t)argc + 1, sizeof *ctx->pos_);
 
 	opt_sets s = sets_of(cmd, ctx->mode);
-	int end = argc, npos = 0, rc = 0;
+	int end = argc, rc = 0;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
 			end = i;
@@ -235,18 +235,22 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int
 	for (int i = 1; i < end && !rc; i++) {
 		const char *a = argv[i];
 		if (a[0] != '-' || !a[1])
-			ctx->pos_[npos++] = argv[i];
+			ctx->pos_[ctx->npos_++] = argv[i];
 		else if (a[1] == '-')
-			rc = parse_long(ctx, &s, argv, &i, end, npos);
+			rc = parse_long(ctx, &s, argv, &i, end, ctx->npos_);
 		else
 			rc = parse_short(ctx, &s, argv, &i, end);
 	}
-	if (rc)
-		return rc;
-	if (end < argc && !ctx->ta.prog)
+	if (!rc && end < argc && !ctx->ta.prog)
 		for (int i = end + 1; i < argc; i++)
-			ctx->pos_[npos++] = argv[i];
-	if ((rc = take_positionals(ctx, npos)))
+			ctx->pos_[ctx->npos_++] = argv[i];
+	return rc;
+}
+
+int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int argc, char **argv)
+{
+	int rc = cli_parse_opts(ctx, cmd, mode, argc, argv);
+	if (rc || (rc = take_positionals(ctx, ctx->npos_)))
 		return rc;
 	if (ctx->sysroot || ctx->solib_path)
 		vm_target_set_file_search(ctx->sysroot, ctx->solib_path);

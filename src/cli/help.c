@@ -11,16 +11,24 @@ static const char target_text[] =
 	"(a file is told by its first bytes), or '-- PROGRAM [ARGS...]': a program\n"
 	"that vmatlas starts and reads at its entry point (see --run, --keep).\n";
 
-/* "-o, --output FILE", with the names of the entries that share its line */
+/* "-o, --output FILE", with the names of the entries that share its line,
+ * wrapped before 78 columns; returns the last entry taken */
 static size_t left_column(const cli_option *v, size_t n, size_t i, char *buf, size_t cap)
 {
 	const cli_option *o = &v[i];
-	size_t len = 0, k = i;
+	size_t len = 0, line = 0, k = i;
 	buf[0] = 0;
 	if (o->short_name)
 		len += (size_t)snprintf(buf + len, cap - len, "-%c, ", o->short_name);
 	for (;;) {
-		len += (size_t)snprintf(buf + len, cap - len, "%s--%s", k == i ? "" : ", ", v[k].name);
+		size_t want = strlen(v[k].name) + 4;
+		if (k != i && len - line + want > 74) {
+			len += (size_t)snprintf(buf + len, cap - len, ",\n  ");
+			line = len;
+		} else if (k != i) {
+			len += (size_t)snprintf(buf + len, cap - len, ", ");
+		}
+		len += (size_t)snprintf(buf + len, cap - len, "--%s", v[k].name);
 		if (len >= cap || k + 1 >= n || v[k + 1].help || v[k + 1].kind == CLI_HEADING)
 			break;
 		k++;
@@ -38,10 +46,10 @@ static void print_options(const cli_option *v, size_t n, FILE *f)
 			fprintf(f, "\n%s\n", o->help);
 			continue;
 		}
-		char left[256];
+		char left[512];
 		size_t last = left_column(v, n, i, left, sizeof left);
 		const char *h = o->help ? o->help : "";
-		if (strlen(left) + 2 >= HELP_COL)
+		if (strlen(left) + 2 >= HELP_COL || strchr(left, '\n'))
 			fprintf(f, "  %s\n%*s", left, HELP_COL, "");
 		else
 			fprintf(f, "  %-*s", HELP_COL - 2, left);
