@@ -52,14 +52,18 @@ static int test_opt(cli_ctx *ctx, const cli_option *o, const char *v)
 	return 0;
 }
 
-/* the candidates, named by region and symbol when a map can be had */
-static void show(const vm_scan *s, const uint64_t *was, const uint64_t *now, const bool *ok, const scan_args *a,
-		 vm_target *t, bool as_json, size_t before, size_t unreadable, const char *file, const char *was_label)
+/* the candidates, named by the driver's map (start), or by one made now */
+static void show(cli_ctx *ctx, const vm_scan *s, const uint64_t *was, const uint64_t *now, const bool *ok,
+		 vm_target *t, size_t before, size_t unreadable, const char *file, const char *was_label)
 {
+	const scan_args *a = ctx->args;
+	bool as_json = ctx->json;
 	vm_map_options mo = { .no_stats = true };
 	size_t n = a->show && a->show < s->n ? (size_t)a->show : s->n;
-	vm_map *m = n && t ? vm_map_build(t, &mo) : NULL;
-	vm_symbolizer *sy = m ? vm_symbolizer_new(m, t, 0) : NULL;
+	vm_map *own = !ctx->m && n && t ? vm_map_build(t, &mo) : NULL;
+	vm_symbolizer *own_sy = own ? vm_symbolizer_new(own, t, 0) : NULL;
+	const vm_map *m = ctx->m ? ctx->m : own;
+	vm_symbolizer *sy = ctx->m ? ctx->sym : own_sy;
 	char v[64], w[64], sym[512];
 	json_writer *jw = NULL;
 	if (as_json) {
@@ -132,8 +136,12 @@ static void show(const vm_scan *s, const uint64_t *was, const uint64_t *now, con
 	} else if (n < s->n) {
 		printf("  ... and %zu more (--show 0 lists them all)\n", s->n - n);
 	}
-	vm_symbolizer_free(sy);
-	vm_map_free(m);
+	if (own) {
+		fflush(stdout);
+		cli_print_warnings(own);
+	}
+	vm_symbolizer_free(own_sy);
+	vm_map_free(own);
 }
 
 static int start_check(cli_ctx *ctx)
@@ -169,7 +177,7 @@ static int start_run(cli_ctx *ctx)
 	else if (vm_scan_write(&s, a->out) < 0)
 		rc = cli_error(EXIT_RUNTIME, "scan: %s", vm_error()), vm_scan_free(&s);
 	if (!rc) {
-		show(&s, NULL, NULL, NULL, a, t, ctx->json, s.n, 0, a->out, NULL);
+		show(ctx, &s, NULL, NULL, NULL, t, s.n, 0, a->out, NULL);
 		vm_scan_free(&s);
 	}
 	return rc;
@@ -236,13 +244,13 @@ static int next_or_list_run(cli_ctx *ctx)
 		if (vm_scan_write(&s, out) < 0)
 			rc = cli_error(EXIT_RUNTIME, "scan: %s", vm_error());
 		else
-			show(&s, was, NULL, NULL, a, t, ctx->json, before, unreadable, out, "was");
+			show(ctx, &s, was, NULL, NULL, t, before, unreadable, out, "was");
 		free(was);
 	} else {
 		uint64_t *now = xcalloc(s.n ? s.n : 1, sizeof *now);
 		bool *ok = xcalloc(s.n ? s.n : 1, sizeof *ok);
 		vm_scan_read(&s, t, now, ok);
-		show(&s, s.value, now, ok, a, t, ctx->json, s.n, 0, file, "kept");
+		show(ctx, &s, s.value, now, ok, t, s.n, 0, file, "kept");
 		free(now);
 		free(ok);
 	}

@@ -140,6 +140,10 @@ static void report(const vm_track_state *st, const vm_track_range *w, size_t nw,
 			printf("  (%zu writable regions could not be tracked, first: %s)\n", st->nskipped,
 			       strerror(st->skipped[0].err));
 	}
+	if (m) {
+		fflush(stdout);
+		cli_print_warnings(m);
+	}
 	vm_map_free(m);
 	vm_target_close(t);
 }
