@@ -77,9 +77,13 @@ static int count_positionals(const opt_sets *s, char **argv, int from, int end)
 			if (!strchr(a, '='))
 				o = find_long(s, a + 2, strlen(a + 2));
 		} else {
-			for (const char *p = a + 1; *p && !o; p++)
-				if ((o = find_short(s, *p)) && (!takes_value(o) || p[1]))
-					o = NULL;
+			/* "-co FILE" takes the next word; "-oFILE" does not */
+			for (const char *p = a + 1; *p; p++)
+				if ((o = find_short(s, *p)) && takes_value(o)) {
+					if (p[1])
+						o = NULL;
+					break;
+				}
 		}
 		if (o && takes_value(o))
 			i++;
