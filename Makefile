@@ -61,7 +61,8 @@ $(BUILD)/vmatlas: $(CLI_OBJ) $(BUILD)/libvmatlas.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libvmatlas.a
+# the command line's tables and driver are unit-tested too
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(filter-out %/cli/main.o,$(CLI_OBJ)) $(BUILD)/libvmatlas.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -1,83 +1,44 @@
 /* vmatlas dump: target memory to a file. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "base/format.h"
 #include "base/atomic_file.h"
+#include "base/format.h"
 #include "base/json.h"
 #include "base/util.h"
 #include "vmatlas/dump.h"
 #include "vmatlas/expr.h"
 
-static const char dump_help[] =
-	"usage: vmatlas dump [OPTIONS] TARGET ADDR|REGION -o FILE\n"
-	"\n"
-	"Writes the region holding ADDR (an expression, as for view), a region by\n"
-	"name ([heap], [stack], a module's name for its whole image), or with\n"
-	"--size exactly SIZE bytes from ADDR, to FILE. Pages that cannot be read\n"
-	"are written as zeros and listed; the dump does not stop at them. FILE is\n"
-	"created with mode 0600 (it holds the process's memory) and appears whole\n"
-	"or not at all.\n"
-	"\n"
-	"Options:\n"
-	"  -o, --output FILE  where to write\n"
-	"  --size N           exactly N bytes from ADDR\n"
-	"  --format raw|elf   raw bytes (default), or an ELF core-style file with a\n"
-	"                     PT_LOAD per region (readelf, gdb can open it)\n"
-	CLI_COMMON_HELP;
+typedef struct dump_args {
+	const char *out, *format;
+	uint64_t size;
+} dump_args;
 
-enum { OPT_SIZE = OPT_COMMAND, OPT_FORMAT };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "output", required_argument, NULL, 'o' },
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ NULL, 0, NULL, 0 },
-};
-
-int cmd_dump(int argc, char **argv)
+static void dump_init(void *p)
 {
-	cli_common cc;
-	const char *out = NULL, *format = "raw";
-	uint64_t size = 0;
-	argc = cli_common_begin(&cc, "dump", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == 'o')
-			out = optarg;
-		else if (c == OPT_SIZE) {
-			if (!parse_u64(optarg, &size) || size == 0)
-				return cli_common_end(&cc), cli_usage_error("dump", "bad --size '%s'", optarg);
-		} else if (c == OPT_FORMAT) {
-			format = optarg;
-			if (strcmp(format, "raw") && strcmp(format, "elf"))
-				return cli_common_end(&cc), cli_usage_error("dump", "--format is raw or elf");
-		} else if (c == 'h')
-			return fputs(dump_help, stdout), cli_common_end(&cc), 0;
-		else
-			return cli_common_end(&cc), cli_usage_error("dump", "unknown option '%s'", argv[optind - 1]);
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)))
-		return cli_common_end(&cc), rc;
-	if (optind + 1 != argc)
-		return cli_common_end(&cc), cli_usage_error("dump", "one ADDR or REGION please");
-	if (!out)
-		return cli_common_end(&cc), cli_usage_error("dump", "no -o FILE given");
-	const char *what = argv[optind];
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	((dump_args *)p)->format = "raw";
+}
+
+static int dump_check(cli_ctx *ctx)
+{
+	const dump_args *a = ctx->args;
+	if (strcmp(a->format, "raw") && strcmp(a->format, "elf"))
+		return cli_usage_error("dump", "--format is raw or elf");
+	if (!a->out)
+		return cli_usage_error("dump", "no -o FILE given");
+	return 0;
+}
+
+static int dump_run(cli_ctx *ctx)
+{
+	const dump_args *da = ctx->args;
+	const char *out = da->out, *format = da->format, *what = ctx->argv[0];
+	uint64_t size = da->size;
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	vm_symbolizer *s = ctx->sym;
+	int rc = 0;
 	uint64_t addr = 0;
 	bool found = false;
 	const vm_module *mod = vm_map_module_by_name(m, what);
@@ -120,7 +81,7 @@ int cmd_dump(int argc, char **argv)
 	int aw = m->info.bits == 32 ? 8 : 16;
 	/* the bytes went to standard output: the report goes to stderr */
 	FILE *rep = af_names_stdout(out) ? stderr : stdout;
-	if (cc.json) {
+	if (ctx->json) {
 		json_writer *jw = xmalloc(sizeof *jw);
 		json_init(jw, rep, true);
 		json_obj_begin(jw);
@@ -146,10 +107,36 @@ int cmd_dump(int argc, char **argv)
 	}
 	vm_dump_result_free(&res);
 done:
-	fflush(stdout);
-	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
 	return rc;
 }
+
+static const cli_option dump_opts[] = {
+	CLI_OPT_STRING("output", 'o', "FILE", dump_args, out, "where to write"),
+	CLI_OPT_U64("size", "N", dump_args, size, 1, UINT64_MAX, "exactly N bytes from ADDR"),
+	CLI_OPT_STRING("format", 0, "raw|elf", dump_args, format,
+		       "raw bytes (default), or an ELF core-style file with a\n"
+		       "PT_LOAD per region (readelf, gdb can open it)"),
+};
+
+const cli_command cli_cmd_dump = {
+	.name = "dump",
+	.summary = "memory to a file, raw or as ELF",
+	.usage = "[OPTIONS] TARGET ADDR|REGION -o FILE\n[OPTIONS] ADDR|REGION -o FILE -- PROGRAM [ARGS...]",
+	.about = "Writes the region holding ADDR (an expression, as for view), a region by\n"
+		 "name ([heap], [stack], a module's name for its whole image), or with\n"
+		 "--size exactly SIZE bytes from ADDR, to FILE. Pages that cannot be read\n"
+		 "are written as zeros and listed; the dump does not stop at them. FILE is\n"
+		 "created with mode 0600 (it holds the process's memory) and appears whole\n"
+		 "or not at all.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.args = "ADDR",
+	.args_error = "one ADDR or REGION please",
+	.min_args = 1,
+	.max_args = 1,
+	.mo = { .no_stats = true },
+	CLI_OPTS(dump_opts),
+	CLI_ARGS(dump_args),
+	.init = dump_init,
+	.check = dump_check,
+	.run = dump_run,
+};

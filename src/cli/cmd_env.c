@@ -1,5 +1,4 @@
 /* vmatlas env: the process environment block. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,23 +7,6 @@
 #include "base/util.h"
 #include "vmatlas/env.h"
 #include "vmatlas/win_env.h"
-
-static const char env_help[] =
-	"usage: vmatlas env [OPTIONS] TARGET\n"
-	"\n"
-	"The process environment: argv and the environment strings (and where\n"
-	"they live), the live environment (libc's environ, after setenv and\n"
-	"putenv) beside the initial one with the differences marked, the\n"
-	"auxiliary vector by name, exe and cwd, the dynamic loader's list\n"
-	"(r_debug/link_map), and the vdso's exports.\n"
-	"\n"
-	"Options:\n"
-	CLI_COMMON_HELP;
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ NULL, 0, NULL, 0 },
-};
 
 static size_t name_len(const char *kv)
 {
@@ -381,56 +363,44 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 		       e->ldr_list[i].full_name ? e->ldr_list[i].full_name : "?");
 }
 
-int cmd_env(int argc, char **argv)
+static int env_run(cli_ctx *ctx)
 {
-	cli_common cc;
-	argc = cli_common_begin(&cc, "env", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == 'h')
-			return fputs(env_help, stdout), cli_common_end(&cc), 0;
-		return cli_common_end(&cc), cli_usage_error("env", "unknown option '%s'", argv[optind - 1]);
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc)
-		return cli_common_end(&cc), rc ? rc : cli_usage_error("env", "one TARGET please");
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
 	if (m->info.os == VM_OS_WINDOWS) {
 		vm_win_env we;
 		vm_win_env_read(m, t, &we);
-		if (cc.json)
+		if (ctx->json)
 			win_json(m, t, &we);
 		else
 			win_text(m, t, &we);
-		fflush(stdout);
-		cli_print_warnings(m);
 		vm_win_env_free(&we);
-		vm_map_free(m);
-		vm_target_close(t);
-		cli_common_end(&cc);
 		return 0;
 	}
 	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
 	vm_env e;
 	vm_env_read(m, t, s, &e);
-	if (cc.json)
+	if (ctx->json)
 		json(m, t, s, &e);
 	else
 		text(m, t, s, &e);
 	fflush(stdout);
-	cli_print_warnings(m);
 	vm_env_free(&e);
 	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
 	return 0;
 }
+
+const cli_command cli_cmd_env = {
+	.name = "env",
+	.summary = "argv, environment (initial and live), auxv, loader list, vdso",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "The process environment: argv and the environment strings (and where\n"
+		 "they live), the live environment (libc's environ, after setenv and\n"
+		 "putenv) beside the initial one with the differences marked, the\n"
+		 "auxiliary vector by name, exe and cwd, the dynamic loader's list\n"
+		 "(r_debug/link_map), and the vdso's exports. For a Windows process or\n"
+		 "minidump: the PEB, its process parameters, heaps and loader list.\n",
+	.needs = CLI_TARGET | CLI_MAP,
+	.mo = { .no_stats = true },
+	.run = env_run,
+};

@@ -1,7 +1,6 @@
 /* vmatlas exports: every exported or global symbol of every module with
  * its live address, searchable by name or by address. */
 #include <fnmatch.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,29 +9,10 @@
 #include "base/json.h"
 #include "base/util.h"
 
-static const char exports_help[] =
-	"usage: vmatlas exports [OPTIONS] TARGET\n"
-	"\n"
-	"Every exported (dynamic) or global symbol of every module, with its live\n"
-	"address, size and kind.\n"
-	"\n"
-	"Options:\n"
-	"  --find NAME|ADDR  only symbols whose name contains NAME (or matches it\n"
-	"                    as a glob: 'mem*cpy'), or the symbol at or nearest\n"
-	"                    below ADDR (0x... or decimal)\n"
-	"  --module NAME     only this module\n"
-	"  --exported        only symbols in the dynamic symbol tables\n"
-	CLI_COMMON_HELP;
-
-enum { OPT_FIND = OPT_COMMAND, OPT_MODULE, OPT_EXPORTED };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "find", required_argument, NULL, OPT_FIND },
-	{ "module", required_argument, NULL, OPT_MODULE },
-	{ "exported", no_argument, NULL, OPT_EXPORTED },
-	{ NULL, 0, NULL, 0 },
-};
+typedef struct exports_args {
+	const char *find, *module;
+	bool exported_only;
+} exports_args;
 
 static bool name_matches(const char *pattern, bool glob, const char *name)
 {
@@ -62,46 +42,18 @@ static void row_text(const vm_export *x, int aw)
 	       x->module->name, x->name);
 }
 
-int cmd_exports(int argc, char **argv)
+static int exports_run(cli_ctx *ctx)
 {
-	cli_common cc;
-	const char *find = NULL, *module = NULL;
-	bool exported_only = false;
-	argc = cli_common_begin(&cc, "exports", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == OPT_FIND)
-			find = optarg;
-		else if (c == OPT_MODULE)
-			module = optarg;
-		else if (c == OPT_EXPORTED)
-			exported_only = true;
-		else if (c == 'h')
-			return fputs(exports_help, stdout), cli_common_end(&cc), 0;
-		else
-			return cli_common_end(&cc),
-			       cli_usage_error("exports", "unknown option '%s'", argv[optind - 1]);
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc)
-		return cli_common_end(&cc), rc ? rc : cli_usage_error("exports", "one TARGET please");
+	const exports_args *ea = ctx->args;
+	const char *find = ea->find, *module = ea->module;
+	bool exported_only = ea->exported_only;
 	uint64_t find_addr = 0;
 	bool by_addr = find && cli_parse_addr(find, &find_addr);
 	bool glob = find && strpbrk(find, "*?[") != NULL;
-
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
-	if (module && !vm_map_module_by_name(m, module)) {
-		rc = cli_error(EXIT_RUNTIME, "exports: no module named '%s'", module);
-		goto out;
-	}
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	if (module && !vm_map_module_by_name(m, module))
+		return cli_error(EXIT_RUNTIME, "exports: no module named '%s'", module);
 	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
 	const vm_export *xs;
 	size_t n = vm_exports(s, &xs);
@@ -117,7 +69,7 @@ int cmd_exports(int argc, char **argv)
 	}
 	int aw = m->info.bits == 32 ? 8 : 16;
 	json_writer *w = NULL;
-	if (cc.json) {
+	if (ctx->json) {
 		w = xmalloc(sizeof *w);
 		json_init(w, stdout, true);
 		json_arr_begin(w);
@@ -132,7 +84,7 @@ int cmd_exports(int argc, char **argv)
 		if ((module && strcmp(x->module->name, module) && !(x->module->path &&
 		     strcmp(x->module->path, module) == 0)) || (exported_only && !x->exported))
 			continue;
-		cc.json ? row_json(w, x) : row_text(x, aw);
+		ctx->json ? row_json(w, x) : row_text(x, aw);
 		shown++;
 	}
 	if (w) {
@@ -146,11 +98,28 @@ int cmd_exports(int argc, char **argv)
 	fflush(stdout);
 	if (find && !shown)
 		fprintf(stderr, "vmatlas: exports: nothing matches '%s'\n", find);
-	cli_print_warnings(m);
 	vm_symbolizer_free(s);
-out:
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
-	return rc;
+	return 0;
 }
+
+static const cli_option exports_opts[] = {
+	CLI_OPT_STRING("find", 0, "NAME|ADDR", exports_args, find,
+		       "only symbols whose name contains NAME (or matches it\n"
+		       "as a glob: 'mem*cpy'), or the symbol at or nearest\n"
+		       "below ADDR (0x... or decimal)"),
+	CLI_OPT_STRING("module", 0, "NAME", exports_args, module, "only this module"),
+	CLI_OPT_FLAG("exported", 0, exports_args, exported_only, "only symbols in the dynamic symbol tables"),
+};
+
+const cli_command cli_cmd_exports = {
+	.name = "exports",
+	.summary = "every exported or global symbol of every module",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "Every exported (dynamic) or global symbol of every module, with its live\n"
+		 "address, size and kind.\n",
+	.needs = CLI_TARGET | CLI_MAP,
+	.mo = { .no_stats = true },
+	CLI_OPTS(exports_opts),
+	CLI_ARGS(exports_args),
+	.run = exports_run,
+};

@@ -1,5 +1,4 @@
 /* vmatlas heap: glibc malloc's arenas, heaps and chunks. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,28 +8,15 @@
 #include "base/util.h"
 #include "vmatlas/heap.h"
 
-static const char heap_help[] =
-	"usage: vmatlas heap [OPTIONS] TARGET\n"
-	"\n"
-	"glibc malloc walked from the process's memory: every arena (the main one\n"
-	"in the brk heap, secondary ones in their 64 MiB-aligned heaps), large\n"
-	"mmapped chunks, and per arena the bytes and chunks in use and free, by\n"
-	"the list that holds the free ones (tcache, fastbin, unsorted, small,\n"
-	"large). Damaged chunk headers and free lists are reported.\n"
-	"\n"
-	"Options:\n"
-	"  --blocks          list every chunk\n"
-	"  --arena N         only arena N (0 is the main arena)\n"
-	CLI_COMMON_HELP;
+typedef struct heap_args {
+	bool blocks;
+	uint64_t arena; /* UINT64_MAX: every arena */
+} heap_args;
 
-enum { OPT_BLOCKS = OPT_COMMAND, OPT_ARENA };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "blocks", no_argument, NULL, OPT_BLOCKS },
-	{ "arena", required_argument, NULL, OPT_ARENA },
-	{ NULL, 0, NULL, 0 },
-};
+static void heap_init(void *p)
+{
+	((heap_args *)p)->arena = UINT64_MAX;
+}
 
 static double frag(const vm_arena *a)
 {
@@ -223,40 +209,14 @@ static void json(const vm_map *m, const vm_heap_report *r, bool blocks, int only
 	free(jw);
 }
 
-int cmd_heap(int argc, char **argv)
+static int heap_run(cli_ctx *ctx)
 {
-	cli_common cc;
-	bool blocks = false;
-	int only = -1;
-	argc = cli_common_begin(&cc, "heap", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		uint64_t v;
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == OPT_BLOCKS) {
-			blocks = true;
-		} else if (c == OPT_ARENA) {
-			if (!parse_u64(optarg, &v) || v > 100000)
-				return cli_common_end(&cc), cli_usage_error("heap", "bad --arena '%s'", optarg);
-			only = (int)v;
-		} else if (c == 'h') {
-			return fputs(heap_help, stdout), cli_common_end(&cc), 0;
-		} else {
-			return cli_common_end(&cc), cli_usage_error("heap", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc)
-		return cli_common_end(&cc), rc ? rc : cli_usage_error("heap", "one TARGET please");
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	const heap_args *a = ctx->args;
+	bool blocks = a->blocks;
+	int only = a->arena == UINT64_MAX ? -1 : (int)a->arena, rc = 0;
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	vm_symbolizer *s = ctx->sym;
 	vm_heap_report r;
 	vm_heap_walk(m, t, s, blocks ? VM_HEAP_CHUNKS : 0, &r);
 	if (!r.walked) {
@@ -264,14 +224,30 @@ int cmd_heap(int argc, char **argv)
 	} else if (only >= 0 && (size_t)only >= r.narenas) {
 		rc = cli_error(EXIT_RUNTIME, "heap: there is no arena %d (%zu arenas)", only, r.narenas);
 	} else {
-		cc.json ? json(m, &r, blocks, only) : text(m, s, &r, blocks, only);
-		fflush(stdout);
+		ctx->json ? json(m, &r, blocks, only) : text(m, s, &r, blocks, only);
 	}
-	cli_print_warnings(m);
 	vm_heap_report_free(&r);
-	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
 	return rc;
 }
+
+static const cli_option heap_opts[] = {
+	CLI_OPT_FLAG("blocks", 0, heap_args, blocks, "list every chunk"),
+	CLI_OPT_U64("arena", "N", heap_args, arena, 0, 100000, "only arena N (0 is the main arena)"),
+};
+
+const cli_command cli_cmd_heap = {
+	.name = "heap",
+	.summary = "glibc malloc: arenas, heaps, chunks, free lists",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "glibc malloc walked from the process's memory: every arena (the main one\n"
+		 "in the brk heap, secondary ones in their 64 MiB-aligned heaps), large\n"
+		 "mmapped chunks, and per arena the bytes and chunks in use and free, by\n"
+		 "the list that holds the free ones (tcache, fastbin, unsorted, small,\n"
+		 "large). Damaged chunk headers and free lists are reported.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.mo = { .no_stats = true },
+	CLI_OPTS(heap_opts),
+	CLI_ARGS(heap_args),
+	.init = heap_init,
+	.run = heap_run,
+};

@@ -2,7 +2,6 @@
  * them, and ELF files. The format is told by the file's first bytes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +14,6 @@
 #include "base/util.h"
 #include "image.h"
 #include "vmatlas/ar.h"
-
-static const char image_help[] =
-	"usage: vmatlas image [OPTIONS] FILE\n"
-	"\n"
-	"Dumps an executable image or object file: PE32/PE32+ images (DLL, EXE,\n"
-	"SYS), COFF objects, archives of them (.a, .lib), and ELF files. Without\n"
-	"a part named it shows the headers, sections, directories, imports,\n"
-	"exports and debug information.\n"
-	"\n"
-	"Parts:\n"
-	"  --headers --sections --dirs --imports --exports --relocs --resources\n"
-	"  --debug --tls --loadconfig --exceptions --symbols --rich --overlay\n"
-	"  --segments --dynamic --notes --versions (ELF)\n"
-	"  -a, --all          every part\n"
-	"\n"
-	"Other options:\n"
-	"  --hex SECTION      hex dump of a section's bytes in the file\n"
-	"  --rva N            the file offset (and section) of an RVA (ELF: a virtual address)\n"
-	"  --offset N         the RVA (and section) of a file offset\n"
-	"  --member NAME      of an archive, dump this member (default: list them)\n"
-	"  --json             machine-readable output (see docs/json.md)\n";
-
-enum { OPT_JSON_ = 256, OPT_HEX, OPT_RVA, OPT_OFFSET, OPT_MEMBER, OPT_PART };
 
 static const struct { const char *name; unsigned bit; } part_names[] = {
 	{ "headers", PART_HEADERS }, { "sections", PART_SECTIONS }, { "dirs", PART_DIRS },
@@ -55,6 +31,33 @@ typedef struct image_args {
 	bool have_rva, have_offset;
 	uint64_t rva, offset;
 } image_args;
+
+/* --headers, --sections ...; --all */
+static int part_opt(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	image_args *a = ctx->args;
+	(void)v;
+	if (!strcmp(o->name, "all"))
+		a->parts = PART_ALL;
+	for (size_t i = 0; i < ARRAY_LEN(part_names); i++)
+		if (!strcmp(part_names[i].name, o->name))
+			a->parts |= part_names[i].bit;
+	return 0;
+}
+
+/* --rva N, --offset N */
+static int where_opt(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	image_args *a = ctx->args;
+	bool rva = !strcmp(o->name, "rva");
+	if (!parse_u64(v, rva ? &a->rva : &a->offset))
+		return cli_usage_error("image", "bad --%s '%s'", o->name, v);
+	if (rva)
+		a->have_rva = true;
+	else
+		a->have_offset = true;
+	return 0;
+}
 
 static void hexdump(const uint8_t *p, size_t n, uint64_t base)
 {
@@ -264,53 +267,13 @@ static int dump(const vm_reader *r, const char *name, const image_args *a)
 	return rc;
 }
 
-int cmd_image(int argc, char **argv)
+static int image_run(cli_ctx *ctx)
 {
-	static struct option opts[32];
-	size_t no = 0;
-	for (size_t i = 0; i < sizeof part_names / sizeof part_names[0]; i++)
-		opts[no++] = (struct option){ part_names[i].name, no_argument, NULL, OPT_PART };
-	opts[no++] = (struct option){ "all", no_argument, NULL, 'a' };
-	opts[no++] = (struct option){ "json", no_argument, NULL, OPT_JSON_ };
-	opts[no++] = (struct option){ "hex", required_argument, NULL, OPT_HEX };
-	opts[no++] = (struct option){ "rva", required_argument, NULL, OPT_RVA };
-	opts[no++] = (struct option){ "offset", required_argument, NULL, OPT_OFFSET };
-	opts[no++] = (struct option){ "member", required_argument, NULL, OPT_MEMBER };
-	opts[no++] = (struct option){ "help", no_argument, NULL, 'h' };
-	opts[no] = (struct option){ NULL, 0, NULL, 0 };
-	image_args a = { 0 };
-	optind = 1;
-	opterr = 0;
-	int c, idx;
-	while ((c = getopt_long(argc, argv, "ha", opts, &idx)) != -1) {
-		switch (c) {
-		case OPT_PART:
-			for (size_t i = 0; i < sizeof part_names / sizeof part_names[0]; i++)
-				if (!strcmp(part_names[i].name, opts[idx].name))
-					a.parts |= part_names[i].bit;
-			break;
-		case 'a': a.parts = PART_ALL; break;
-		case OPT_JSON_: a.json = true; break;
-		case OPT_HEX: a.hex = optarg; break;
-		case OPT_MEMBER: a.member = optarg; break;
-		case OPT_RVA:
-		case OPT_OFFSET:
-			if (!parse_u64(optarg, c == OPT_RVA ? &a.rva : &a.offset))
-				return cli_usage_error("image", "bad --%s '%s'", opts[idx].name, optarg);
-			if (c == OPT_RVA)
-				a.have_rva = true;
-			else
-				a.have_offset = true;
-			break;
-		case 'h': fputs(image_help, stdout); return 0;
-		default: return cli_usage_error("image", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return cli_usage_error("image", optind >= argc ? "no FILE given" : "one FILE please");
+	image_args a = *(const image_args *)ctx->args;
+	a.json = ctx->json;
 	if (!a.parts)
 		a.parts = (a.hex || a.have_rva || a.have_offset) ? 0 : PART_DEFAULT;
-	const char *path = argv[optind];
+	const char *path = ctx->argv[0];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -335,3 +298,38 @@ int cmd_image(int argc, char **argv)
 	close(fd);
 	return rc;
 }
+
+#define PART(L, H) CLI_OPT_CALL(L, NULL, part_opt, H)
+
+static const cli_option image_opts[] = {
+	CLI_OPT_HEADING("Parts:"),
+	PART("headers", "the parts of a PE or COFF file (and of an ELF\n"
+	     "file where it has them)"),
+	PART("sections", NULL), PART("dirs", NULL), PART("imports", NULL), PART("exports", NULL),
+	PART("relocs", NULL), PART("resources", NULL), PART("debug", NULL), PART("tls", NULL),
+	PART("loadconfig", NULL), PART("exceptions", NULL), PART("symbols", NULL), PART("rich", NULL),
+	PART("overlay", NULL),
+	PART("segments", "the parts of an ELF file"), PART("dynamic", NULL), PART("notes", NULL), PART("versions", NULL),
+	{ .name = "all", .short_name = 'a', .help = "every part", .kind = CLI_CALL, .call = part_opt },
+	CLI_OPT_HEADING("Other options:"),
+	CLI_OPT_STRING("hex", 0, "SECTION", image_args, hex, "hex dump of a section's bytes in the file"),
+	CLI_OPT_CALL("rva", "N", where_opt, "the file offset (and section) of an RVA\n(ELF: of a virtual address)"),
+	CLI_OPT_CALL("offset", "N", where_opt, "the RVA (and section) of a file offset"),
+	CLI_OPT_STRING("member", 0, "NAME", image_args, member, "of an archive, dump this member (default: list them)"),
+};
+
+const cli_command cli_cmd_image = {
+	.name = "image",
+	.summary = "dump a PE, COFF, ELF file or archive: headers, sections, imports, exports ...",
+	.usage = "[OPTIONS] FILE",
+	.about = "Dumps an executable image or object file: PE32/PE32+ images (DLL, EXE,\n"
+		 "SYS), COFF objects, archives of them (.a, .lib), and ELF files. Without\n"
+		 "a part named it shows the headers, sections, directories, imports,\n"
+		 "exports and debug information.\n",
+	.args = "FILE",
+	.min_args = 1,
+	.max_args = 1,
+	CLI_OPTS(image_opts),
+	CLI_ARGS(image_args),
+	.run = image_run,
+};

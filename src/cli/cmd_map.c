@@ -1,5 +1,4 @@
 /* vmatlas map: the annotated memory map. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,46 +7,17 @@
 #include "map_render.h"
 #include "vmatlas/heap.h"
 
-static const char map_help[] =
-	"usage: vmatlas map [OPTIONS] TARGET\n"
-	"       vmatlas map [OPTIONS] -- PROGRAM [ARGS...]\n"
-	"\n"
-	"The annotated memory map: allocations, the regions they hold, and what\n"
-	"lies inside them (image sections and directories, thread stacks and\n"
-	"guards, thread pointers, heaps, system data), with a summary by usage.\n"
-	"\n"
-	"TARGET is a PID or 'self'. After '--', vmatlas starts PROGRAM under\n"
-	"ptrace and maps it at its entry point, once the dynamic loader has\n"
-	"mapped every library but before any of its own code has run; with\n"
-	"--run MS it lets the program run MS milliseconds first. The program is\n"
-	"killed when vmatlas exits, unless --keep is given (it then runs on).\n"
-	"\n"
-	"Options:\n"
-	"  --all             show free gaps of the address space too\n"
-	"  --flat            one line per region, no allocation tree\n"
-	"  --usage LIST      only allocations of these usages, comma-separated:\n"
-	"                    image,mapped,shareable,heap,stack,private,system,reserved,free\n"
-	"  -c, --contents    list every item inside each region on its own line\n"
-	"  --pages [ADDR]    per-page detail (pagemap, kpagecount) for the region\n"
-	"                    holding ADDR, or for every committed region\n"
-	"  --no-stats        skip per-region memory statistics (faster)\n"
-	CLI_COMMON_HELP
-	"\n"
-	"Without --freeze the target is stopped only while each thread's\n"
-	"registers are read, one thread at a time, and never left stopped.\n";
+typedef struct map_args {
+	map_render_options ro;
+	bool pages;            /* --pages given */
+	const char *pages_arg; /* its ADDR, if any */
+	bool no_stats;
+} map_args;
 
-enum { OPT_ALL = OPT_COMMAND, OPT_FLAT, OPT_USAGE, OPT_PAGES, OPT_NOSTATS };
-
-static const struct option map_opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "all", no_argument, NULL, OPT_ALL },
-	{ "flat", no_argument, NULL, OPT_FLAT },
-	{ "usage", required_argument, NULL, OPT_USAGE },
-	{ "contents", no_argument, NULL, 'c' },
-	{ "pages", optional_argument, NULL, OPT_PAGES },
-	{ "no-stats", no_argument, NULL, OPT_NOSTATS },
-	{ NULL, 0, NULL, 0 },
-};
+static void map_init(void *p)
+{
+	((map_args *)p)->ro.usage_mask = ~0u;
+}
 
 static bool parse_usage_list(const char *s, unsigned *mask)
 {
@@ -66,124 +36,95 @@ static bool parse_usage_list(const char *s, unsigned *mask)
 	return ok && *mask;
 }
 
-/* "--pages ADDR" with a space: getopt cannot tell ADDR from TARGET, so
- * when another positional is left for the target, glue them. */
-static void glue_pages_arg(int argc, char **argv, bool have_prog, char **glued)
+static int usage_opt(cli_ctx *ctx, const cli_option *o, const char *v)
 {
-	int pos = 0, at = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--usage") || !strcmp(a, "--run") || !strcmp(a, "--color") ||
-		    !strcmp(a, "--add-module")) {
-			i++;
-			continue;
-		}
-		if (!strcmp(a, "--pages") && i + 1 < argc && argv[i + 1][0] != '-')
-			at = i;
-		if (a[0] != '-')
-			pos++;
-	}
-	if (at >= 0 && pos >= (have_prog ? 1 : 2)) {
-		*glued = xasprintf("--pages=%s", argv[at + 1]);
-		argv[at] = *glued;
-		for (int i = at + 1; i + 1 < argc; i++)
-			argv[i] = argv[i + 1];
-		argv[argc - 1] = NULL;
-	}
+	map_args *a = ctx->args;
+	(void)o;
+	if (!parse_usage_list(v, &a->ro.usage_mask))
+		return cli_usage_error("map", "bad --usage list '%s'", v);
+	a->ro.usage_filtered = true;
+	if (a->ro.usage_mask & (1u << VM_USAGE_FREE))
+		a->ro.all = true;
+	return 0;
 }
 
-static int map_main(cli_common *cc, int argc, char **argv);
-
-int cmd_map(int argc, char **argv)
+static int pages_opt(cli_ctx *ctx, const cli_option *o, const char *v)
 {
-	cli_common cc;
-	argc = cli_common_begin(&cc, "map", argc, argv);
-	char *glued = NULL;
-	glue_pages_arg(argc, argv, cc.ta.prog != NULL, &glued);
-	if (glued)
-		argc--;
-	int rc = map_main(&cc, argc, argv);
-	free(glued);
-	cli_common_end(&cc);
-	return rc;
+	map_args *a = ctx->args;
+	(void)o;
+	a->pages = true;
+	a->pages_arg = v;
+	return 0;
 }
 
-static int map_main(cli_common *cc, int argc, char **argv)
+static int map_check(cli_ctx *ctx)
 {
-	map_render_options ro = { .usage_mask = ~0u };
-	vm_map_options mo = { .heap = VM_MAP_HEAP | VM_MAP_HEAP_PLACE };
-	bool pages_flag = false;
-	const char *pages_arg = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "ch", map_opts, NULL)) != -1) {
-		int r = cli_common_option(cc, c, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		switch (c) {
-		case OPT_ALL: ro.all = true; break;
-		case OPT_FLAT: ro.flat = true; break;
-		case OPT_USAGE:
-			if (!parse_usage_list(optarg, &ro.usage_mask))
-				return cli_usage_error("map", "bad --usage list '%s'", optarg);
-			ro.usage_filtered = true;
-			if (ro.usage_mask & (1u << VM_USAGE_FREE))
-				ro.all = true;
-			break;
-		case 'c': ro.contents = true; break;
-		case OPT_PAGES:
-			pages_flag = true;
-			pages_arg = optarg;
-			break;
-		case OPT_NOSTATS: mo.no_stats = true; break;
-		case 'h':
-			fputs(map_help, stdout);
-			return 0;
-		default:
-			return cli_usage_error("map", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	int rc = cli_common_target(cc, argc, argv);
-	if (rc)
-		return rc;
-	if (optind < argc)
-		return cli_usage_error("map", cc->ta.prog ? "a PID and '-- PROGRAM' cannot both be given"
-							   : "one TARGET please");
-	if (pages_flag) {
-		mo.pages = true;
-		if (pages_arg) {
-			if (!cli_parse_addr(pages_arg, &mo.pages_addr))
-				return cli_usage_error("map", "bad --pages address '%s'", pages_arg);
+	map_args *a = ctx->args;
+	ctx->mo.no_stats = a->no_stats;
+	/* the arenas and their chunk counts, on the heap regions */
+	ctx->mo.heap = VM_MAP_HEAP | VM_MAP_HEAP_PLACE;
+	if (a->pages) {
+		ctx->mo.pages = true;
+		if (a->pages_arg) {
+			if (!cli_parse_addr(a->pages_arg, &ctx->mo.pages_addr))
+				return cli_usage_error("map", "bad --pages address '%s'", a->pages_arg);
 		} else {
-			mo.pages_all = true;
+			ctx->mo.pages_all = true;
 		}
 	}
+	return 0;
+}
 
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(cc, &mo, &t, &m)))
-		return rc;
-	if (pages_flag && pages_arg && !vm_map_region_at(m, mo.pages_addr)) {
-		vm_map_free(m);
-		vm_target_close(t);
+static int map_run(cli_ctx *ctx)
+{
+	map_args *a = ctx->args;
+	map_render_options ro = a->ro;
+	vm_map *m = ctx->m;
+	if (a->pages_arg && !vm_map_region_at(m, ctx->mo.pages_addr))
 		return cli_error(EXIT_RUNTIME, "--pages: 0x%llx is outside the address space",
-				 (unsigned long long)mo.pages_addr);
-	}
-	ro.color = !cc->json && cli_use_color(cc->color, stdout);
-	ro.pages = pages_flag;
-	vm_symbolizer *sym = vm_symbolizer_new(m, t, 0);
+				 (unsigned long long)ctx->mo.pages_addr);
+	ro.color = !ctx->json && cli_use_color(ctx->color, stdout);
+	ro.pages = a->pages;
+	vm_symbolizer *sym = ctx->sym;
 	ro.sym = sym;
-	if (cc->json)
+	if (ctx->json)
 		map_render_json(m, &ro, stdout);
 	else
 		map_render_text(m, &ro, stdout);
-	fflush(stdout);
-	cli_print_warnings(m);
-	if (m->incomplete)
-		rc = cli_error(EXIT_RUNTIME, "the map is incomplete (see the warnings above)");
-	vm_symbolizer_free(sym);
-	vm_map_free(m);
-	vm_target_close(t);
-	return rc;
+	return 0;
 }
+
+static const cli_option map_opts[] = {
+	CLI_OPT_FLAG("all", 0, map_args, ro.all, "show free gaps of the address space too"),
+	CLI_OPT_FLAG("flat", 0, map_args, ro.flat, "one line per region, no allocation tree"),
+	CLI_OPT_CALL("usage", "LIST", usage_opt, "only allocations of these usages, comma-separated:\n"
+		     "image, mapped, shareable, heap, stack, private,\n"
+		     "system, reserved, free"),
+	CLI_OPT_FLAG("contents", 'c', map_args, ro.contents, "list every item inside each region on its own line"),
+	{ .name = "pages", .value = "ADDR", .kind = CLI_CALL, .flags = CLI_F_OPTIONAL, .call = pages_opt,
+	  .help = "per-page detail (pagemap, kpagecount) for the region\nholding ADDR, or for every committed region" },
+	CLI_OPT_FLAG("no-stats", 0, map_args, no_stats, "skip per-region memory statistics (faster)"),
+};
+
+const cli_command cli_cmd_map = {
+	.name = "map",
+	.summary = "the annotated memory map of a process",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "The annotated memory map: allocations, the regions they hold, and what\n"
+		 "lies inside them (image sections and directories, thread stacks and\n"
+		 "guards, thread pointers, heaps, system data), with a summary by usage.\n"
+		 "\n"
+		 "After '--', vmatlas starts PROGRAM under ptrace and maps it at its entry\n"
+		 "point, once the dynamic loader has mapped every library but before any\n"
+		 "of its own code has run; with --run MS it lets the program run MS\n"
+		 "milliseconds first. The program is killed when vmatlas exits, unless\n"
+		 "--keep is given (it then runs on).\n",
+	.notes = "Without --freeze the target is stopped only while each thread's\n"
+		 "registers are read, one thread at a time, and never left stopped.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS | CLI_STRICT,
+	CLI_OPTS(map_opts),
+	CLI_ARGS(map_args),
+	.init = map_init,
+	.check = map_check,
+	.run = map_run,
+};

@@ -1,6 +1,5 @@
 /* vmatlas modules: the loaded images, from the loader's list and from the
  * region scan, with what each source says. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,28 +9,9 @@
 #include "base/util.h"
 #include "map_render.h"
 
-static const char modules_help[] =
-	"usage: vmatlas modules [OPTIONS] TARGET\n"
-	"       vmatlas modules [OPTIONS] -- PROGRAM [ARGS...]\n"
-	"\n"
-	"Loaded images from two independent sources: the dynamic loader's list\n"
-	"(r_debug/link_map) and a scan of the memory map for image headers, plus\n"
-	"modules registered with --add-module. A module that only one source\n"
-	"knows is flagged: an unlinked or injected library, an ELF mapped by\n"
-	"hand, or a damaged loader list.\n"
-	"\n"
-	"Options:\n"
-	"  --symbols         also load each module's symbols and say where they\n"
-	"                    came from (.symtab, .dynsym, MiniDebugInfo, debug file)\n"
-	CLI_COMMON_HELP;
-
-enum { OPT_SYMBOLS = OPT_COMMAND };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "symbols", no_argument, NULL, OPT_SYMBOLS },
-	{ NULL, 0, NULL, 0 },
-};
+typedef struct modules_args {
+	bool symbols;
+} modules_args;
 
 static const char *flag_of(const vm_module *mod)
 {
@@ -53,42 +33,17 @@ static void sources_text(unsigned s, char *buf, size_t n)
 		 (s & VM_SRC_MANUAL) ? "M" : "-");
 }
 
-int cmd_modules(int argc, char **argv)
+static int modules_check(cli_ctx *ctx)
 {
-	cli_common cc;
-	bool symbols = false;
-	argc = cli_common_begin(&cc, "modules", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == OPT_SYMBOLS) {
-			symbols = true;
-		} else if (c == 'h') {
-			fputs(modules_help, stdout);
-			cli_common_end(&cc);
-			return 0;
-		} else {
-			cli_common_end(&cc);
-			return cli_usage_error("modules", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc) {
-		cli_common_end(&cc);
-		return rc ? rc : cli_usage_error("modules", "one TARGET please");
-	}
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m))) {
-		cli_common_end(&cc);
-		return rc;
-	}
-	vm_symbolizer *sym = symbols ? vm_symbolizer_new(m, t, 0) : NULL;
-	if (cc.json) {
+	ctx->symbols = ((modules_args *)ctx->args)->symbols;
+	return 0;
+}
+
+static int modules_run(cli_ctx *ctx)
+{
+	vm_map *m = ctx->m;
+	vm_symbolizer *sym = ctx->sym;
+	if (ctx->json) {
 		json_writer *w = xmalloc(sizeof *w);
 		json_init(w, stdout, true);
 		json_obj_begin(w);
@@ -139,11 +94,27 @@ int cmd_modules(int argc, char **argv)
 		printf("\nSrc: L = the loader's list, R = an image found in the region scan, "
 		       "M = registered by hand\n");
 	}
-	fflush(stdout);
-	cli_print_warnings(m);
-	vm_symbolizer_free(sym);
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
 	return 0;
 }
+
+static const cli_option modules_opts[] = {
+	CLI_OPT_FLAG("symbols", 0, modules_args, symbols, "also load each module's symbols and say where they\n"
+		     "came from (.symtab, .dynsym, MiniDebugInfo, debug file)"),
+};
+
+const cli_command cli_cmd_modules = {
+	.name = "modules",
+	.summary = "loaded images, from the loader's list and the region scan",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "Loaded images from two independent sources: the dynamic loader's list\n"
+		 "(r_debug/link_map) and a scan of the memory map for image headers, plus\n"
+		 "modules registered with --add-module. A module that only one source\n"
+		 "knows is flagged: an unlinked or injected library, an ELF mapped by\n"
+		 "hand, or a damaged loader list.\n",
+	.needs = CLI_TARGET | CLI_MAP,
+	.mo = { .no_stats = true },
+	CLI_OPTS(modules_opts),
+	CLI_ARGS(modules_args),
+	.check = modules_check,
+	.run = modules_run,
+};

@@ -1,6 +1,5 @@
 /* vmatlas scan: narrowing a value down to its address, round by round
  * (scan start, scan next, scan list). */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,85 +9,61 @@
 #include "vmatlas/expr.h"
 #include "vmatlas/scan.h"
 
-static const char scan_help[] =
-	"usage: vmatlas scan start [OPTIONS] TARGET --TYPE VALUE -o FILE\n"
-	"       vmatlas scan next [OPTIONS] FILE TEST\n"
-	"       vmatlas scan list [OPTIONS] FILE\n"
-	"\n"
-	"Finds the address of a value that the program changes, as scanmem does:\n"
-	"'start' keeps every place that holds VALUE (as TYPE: u8 u16 u32 u64 i8\n"
-	"i16 i32 i64 f32 f64) in FILE; after the program has changed it, 'next'\n"
-	"keeps only the candidates that pass TEST, and so on until few are left.\n"
-	"'list' shows the candidates with their values now. FILE is rewritten\n"
-	"whole each round (mode 0600).\n"
-	"\n"
-	"TEST is one of:\n"
-	"  --changed, --unchanged, --increased, --decreased   since the last round\n"
-	"  --eq V, --ne V, --gt V, --lt V                      against V\n"
-	"\n"
-	"Options:\n"
-	"  -o, --output FILE  start: where to keep the candidates; next: write the\n"
-	"                     narrowed set there instead of back to FILE\n"
-	"  --from ADDR, --to ADDR   start: only this range (expressions)\n"
-	"  --include-ro       start: read-only memory too\n"
-	"  --exec             start: executable memory too\n"
-	"  --unaligned        start: at any byte, not only at multiples of the size\n"
-	"  --show N           list at most N candidates (default 20; 0: all)\n"
-	"  --json             machine-readable output (see docs/json.md)\n"
-	"  --add-module, --freeze, --run MS, --keep: as for 'vmatlas map' (start)\n";
-
-enum { OPT_FROM = OPT_COMMAND, OPT_TO, OPT_RO, OPT_EXEC, OPT_UNALIGNED, OPT_SHOW, OPT_TYPE,
-       OPT_TEST, OPT_TEST_V };
-
 static const char *const test_names[] = { "changed", "unchanged", "increased", "decreased",
 					  "eq", "ne", "gt", "lt" };
 
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "output", required_argument, NULL, 'o' },
-	{ "from", required_argument, NULL, OPT_FROM },
-	{ "to", required_argument, NULL, OPT_TO },
-	{ "include-ro", no_argument, NULL, OPT_RO },
-	{ "exec", no_argument, NULL, OPT_EXEC },
-	{ "unaligned", no_argument, NULL, OPT_UNALIGNED },
-	{ "show", required_argument, NULL, OPT_SHOW },
-	{ "u8", required_argument, NULL, OPT_TYPE },
-	{ "u16", required_argument, NULL, OPT_TYPE },
-	{ "u32", required_argument, NULL, OPT_TYPE },
-	{ "u64", required_argument, NULL, OPT_TYPE },
-	{ "i8", required_argument, NULL, OPT_TYPE },
-	{ "i16", required_argument, NULL, OPT_TYPE },
-	{ "i32", required_argument, NULL, OPT_TYPE },
-	{ "i64", required_argument, NULL, OPT_TYPE },
-	{ "f32", required_argument, NULL, OPT_TYPE },
-	{ "f64", required_argument, NULL, OPT_TYPE },
-	{ "changed", no_argument, NULL, OPT_TEST },
-	{ "unchanged", no_argument, NULL, OPT_TEST },
-	{ "increased", no_argument, NULL, OPT_TEST },
-	{ "decreased", no_argument, NULL, OPT_TEST },
-	{ "eq", required_argument, NULL, OPT_TEST_V },
-	{ "ne", required_argument, NULL, OPT_TEST_V },
-	{ "gt", required_argument, NULL, OPT_TEST_V },
-	{ "lt", required_argument, NULL, OPT_TEST_V },
-	{ NULL, 0, NULL, 0 },
-};
-
 typedef struct scan_args {
-	const char *mode, *out, *from, *to, *type, *value, *test_v;
+	const char *out, *type, *value, *test_v;
+	cli_expr from, to;
 	int test; /* index in test_names, -1 none */
-	bool unaligned;
+	bool unaligned, ro, exec;
 	unsigned flags;
 	uint64_t show;
 } scan_args;
 
-/* the candidates, named by region and symbol when a map can be had */
-static void show(const vm_scan *s, const uint64_t *was, const uint64_t *now, const bool *ok, const scan_args *a,
-		 vm_target *t, bool as_json, size_t before, size_t unreadable, const char *file, const char *was_label)
+static void scan_init(void *p)
 {
+	scan_args *a = p;
+	a->test = -1;
+	a->show = 20;
+}
+
+/* --u32 VALUE ... */
+static int type_opt(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	scan_args *a = ctx->args;
+	if (a->type)
+		return cli_usage_error("scan", "one --TYPE VALUE please");
+	a->type = o->name;
+	a->value = v;
+	return 0;
+}
+
+/* --changed ... --eq V */
+static int test_opt(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	scan_args *a = ctx->args;
+	if (a->test >= 0)
+		return cli_usage_error("scan", "one TEST please");
+	for (int k = 0; k < 8; k++)
+		if (!strcmp(test_names[k], o->name))
+			a->test = k;
+	a->test_v = v;
+	return 0;
+}
+
+/* the candidates, named by the driver's map (start), or by one made now */
+static void show(cli_ctx *ctx, const vm_scan *s, const uint64_t *was, const uint64_t *now, const bool *ok,
+		 vm_target *t, size_t before, size_t unreadable, const char *file, const char *was_label)
+{
+	const scan_args *a = ctx->args;
+	bool as_json = ctx->json;
 	vm_map_options mo = { .no_stats = true };
 	size_t n = a->show && a->show < s->n ? (size_t)a->show : s->n;
-	vm_map *m = n && t ? vm_map_build(t, &mo) : NULL;
-	vm_symbolizer *sy = m ? vm_symbolizer_new(m, t, 0) : NULL;
+	vm_map *own = !ctx->m && n && t ? vm_map_build(t, &mo) : NULL;
+	vm_symbolizer *own_sy = own ? vm_symbolizer_new(own, t, 0) : NULL;
+	const vm_map *m = ctx->m ? ctx->m : own;
+	vm_symbolizer *sy = ctx->m ? ctx->sym : own_sy;
 	char v[64], w[64], sym[512];
 	json_writer *jw = NULL;
 	if (as_json) {
@@ -161,57 +136,18 @@ static void show(const vm_scan *s, const uint64_t *was, const uint64_t *now, con
 	} else if (n < s->n) {
 		printf("  ... and %zu more (--show 0 lists them all)\n", s->n - n);
 	}
-	vm_symbolizer_free(sy);
-	vm_map_free(m);
-}
-
-static int parse_args(int argc, char **argv, cli_common *cc, scan_args *a)
-{
-	int c, idx;
-	while ((c = getopt_long(argc, argv, "ho:", opts, &idx)) != -1) {
-		int r = cli_common_option(cc, c, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		switch (c) {
-		case 'o': a->out = optarg; break;
-		case OPT_FROM: a->from = optarg; break;
-		case OPT_TO: a->to = optarg; break;
-		case OPT_RO: a->flags |= VM_SEARCH_RO; break;
-		case OPT_EXEC: a->flags |= VM_SEARCH_EXEC; break;
-		case OPT_UNALIGNED: a->unaligned = true; break;
-		case OPT_SHOW:
-			if (!parse_u64(optarg, &a->show))
-				return cli_usage_error("scan", "bad --show '%s'", optarg);
-			break;
-		case OPT_TYPE:
-			if (a->type)
-				return cli_usage_error("scan", "one --TYPE VALUE please");
-			a->type = opts[idx].name;
-			a->value = optarg;
-			break;
-		case OPT_TEST:
-		case OPT_TEST_V:
-			if (a->test >= 0)
-				return cli_usage_error("scan", "one TEST please");
-			for (int k = 0; k < 8; k++)
-				if (!strcmp(test_names[k], opts[idx].name))
-					a->test = k;
-			a->test_v = c == OPT_TEST_V ? optarg : NULL;
-			break;
-		case 'h':
-			fputs(scan_help, stdout);
-			return -1;
-		default:
-			return cli_usage_error("scan", "unknown option '%s'", argv[optind - 1]);
-		}
+	if (own) {
+		fflush(stdout);
+		cli_print_warnings(own);
 	}
-	return 0;
+	vm_symbolizer_free(own_sy);
+	vm_map_free(own);
 }
 
-static int scan_start(cli_common *cc, scan_args *a, int argc, char **argv)
+static int start_check(cli_ctx *ctx)
 {
+	scan_args *a = ctx->args;
+	a->flags = (a->ro ? VM_SEARCH_RO : 0) | (a->exec ? VM_SEARCH_EXEC : 0);
 	if (!a->type)
 		return cli_usage_error("scan", "start: no --TYPE VALUE given (--u32 100, --f64 1.5 ...)");
 	if (!a->out)
@@ -222,33 +158,28 @@ static int scan_start(cli_common *cc, scan_args *a, int argc, char **argv)
 	uint64_t value;
 	if (vm_scan_parse(type, a->value, &value) < 0)
 		return cli_usage_error("scan", "%s", vm_error());
-	int rc = cli_common_target(cc, argc, argv);
-	if (rc)
-		return rc;
-	if (optind < argc)
-		return cli_usage_error("scan", "unexpected '%s'", argv[optind]);
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(cc, &mo, &t, &m)))
-		return rc;
-	vm_symbolizer *sy = vm_symbolizer_new(m, t, 0);
-	vm_expr_ctx ec = { m, t, sy };
-	vm_search_opts so = { .flags = a->flags };
+	return 0;
+}
+
+static int start_run(cli_ctx *ctx)
+{
+	const scan_args *a = ctx->args;
+	vm_scan_type type = (vm_scan_type)vm_scan_type_by_name(a->type);
+	uint64_t value;
+	vm_scan_parse(type, a->value, &value);
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	int rc = 0;
+	vm_search_opts so = { .flags = a->flags, .from = a->from.value, .to = a->to.value };
 	vm_scan s;
-	if ((a->from && vm_expr_eval(&ec, a->from, &so.from) < 0) || (a->to && vm_expr_eval(&ec, a->to, &so.to) < 0))
-		rc = cli_error(EXIT_USAGE, "scan: %s", vm_error());
-	else if (vm_scan_start(m, t, type, value, a->unaligned, &so, &s) < 0)
+	if (vm_scan_start(m, t, type, value, a->unaligned, &so, &s) < 0)
 		rc = cli_error(EXIT_RUNTIME, "scan: %s", vm_error());
 	else if (vm_scan_write(&s, a->out) < 0)
 		rc = cli_error(EXIT_RUNTIME, "scan: %s", vm_error()), vm_scan_free(&s);
 	if (!rc) {
-		show(&s, NULL, NULL, NULL, a, t, cc->json, s.n, 0, a->out, NULL);
+		show(ctx, &s, NULL, NULL, NULL, t, s.n, 0, a->out, NULL);
 		vm_scan_free(&s);
 	}
-	vm_symbolizer_free(sy);
-	vm_map_free(m);
-	vm_target_close(t);
 	return rc;
 }
 
@@ -272,19 +203,25 @@ static vm_target *reopen(const vm_scan *s, int *rc)
 	return t;
 }
 
-static int scan_next_or_list(cli_common *cc, scan_args *a, bool next, int argc, char **argv)
+static int next_or_list_check(cli_ctx *ctx)
 {
-	if (optind >= argc)
-		return cli_usage_error("scan", "%s: no FILE given", next ? "next" : "list");
-	const char *file = argv[optind++];
-	if (optind < argc)
-		return cli_usage_error("scan", "unexpected '%s'", argv[optind]);
+	const scan_args *a = ctx->args;
+	bool next = !strcmp(ctx->mode->name, "next");
 	if (next && a->test < 0)
 		return cli_usage_error("scan", "next: no TEST given (--changed, --decreased, --eq V ...)");
 	if (!next && (a->test >= 0 || a->out))
 		return cli_usage_error("scan", "list takes neither a TEST nor -o");
-	if (a->type || a->from || a->to || a->flags || a->unaligned || cc->ta.prog || cc->freeze)
+	if (a->type || a->from.text || a->to.text || a->ro || a->exec || a->unaligned || ctx->ta.prog ||
+	    ctx->freeze)
 		return cli_usage_error("scan", "%s: those options are for 'scan start'", next ? "next" : "list");
+	return 0;
+}
+
+static int next_or_list_run(cli_ctx *ctx)
+{
+	const scan_args *a = ctx->args;
+	bool next = !strcmp(ctx->mode->name, "next");
+	const char *file = ctx->argv[0];
 	vm_scan s;
 	if (vm_scan_read_file(file, &s) < 0)
 		return cli_error(EXIT_RUNTIME, "scan: %s", vm_error());
@@ -307,13 +244,13 @@ static int scan_next_or_list(cli_common *cc, scan_args *a, bool next, int argc, 
 		if (vm_scan_write(&s, out) < 0)
 			rc = cli_error(EXIT_RUNTIME, "scan: %s", vm_error());
 		else
-			show(&s, was, NULL, NULL, a, t, cc->json, before, unreadable, out, "was");
+			show(ctx, &s, was, NULL, NULL, t, before, unreadable, out, "was");
 		free(was);
 	} else {
 		uint64_t *now = xcalloc(s.n ? s.n : 1, sizeof *now);
 		bool *ok = xcalloc(s.n ? s.n : 1, sizeof *ok);
 		vm_scan_read(&s, t, now, ok);
-		show(&s, s.value, now, ok, a, t, cc->json, s.n, 0, file, "kept");
+		show(ctx, &s, s.value, now, ok, t, s.n, 0, file, "kept");
 		free(now);
 		free(ok);
 	}
@@ -322,24 +259,57 @@ static int scan_next_or_list(cli_common *cc, scan_args *a, bool next, int argc, 
 	return rc;
 }
 
-int cmd_scan(int argc, char **argv)
-{
-	if (argc < 2 || (strcmp(argv[1], "start") && strcmp(argv[1], "next") && strcmp(argv[1], "list"))) {
-		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-			return fputs(scan_help, stdout), 0;
-		return cli_usage_error("scan", "start, next or list please");
-	}
-	const char *mode = argv[1];
-	cli_common cc;
-	scan_args a = { .mode = mode, .test = -1, .show = 20 };
-	argc = cli_common_begin(&cc, "scan", argc - 1, argv + 1);
-	int rc = parse_args(argc, argv + 1, &cc, &a);
-	if (rc)
-		return cli_common_end(&cc), rc < 0 ? 0 : rc;
-	if (!strcmp(mode, "start"))
-		rc = scan_start(&cc, &a, argc, argv + 1);
-	else
-		rc = scan_next_or_list(&cc, &a, !strcmp(mode, "next"), argc, argv + 1);
-	cli_common_end(&cc);
-	return rc;
-}
+#define TYPE(L) CLI_OPT_CALL(L, "VALUE", type_opt, NULL)
+#define TEST(L, V) CLI_OPT_CALL(L, V, test_opt, NULL)
+
+static const cli_option scan_opts[] = {
+	CLI_OPT_HEADING("--TYPE VALUE, for start, is one of:"),
+	CLI_OPT_CALL("u8", "VALUE", type_opt, "a number of that type"),
+	TYPE("u16"), TYPE("u32"), TYPE("u64"), TYPE("i8"), TYPE("i16"), TYPE("i32"), TYPE("i64"),
+	TYPE("f32"), TYPE("f64"),
+	CLI_OPT_HEADING("TEST, for next, is one of:"),
+	CLI_OPT_CALL("changed", NULL, test_opt, "since the last round"),
+	TEST("unchanged", NULL), TEST("increased", NULL), TEST("decreased", NULL),
+	CLI_OPT_CALL("eq", "V", test_opt, "against V"),
+	TEST("ne", "V"), TEST("gt", "V"), TEST("lt", "V"),
+	CLI_OPT_HEADING("Options:"),
+	CLI_OPT_STRING("output", 'o', "FILE", scan_args, out,
+		       "start: where to keep the candidates; next: write the\n"
+		       "narrowed set there instead of back to FILE"),
+	CLI_OPT_EXPR("from", "ADDR", scan_args, from, "start: only from ADDR (an expression)"),
+	CLI_OPT_EXPR("to", "ADDR", scan_args, to, "start: only below ADDR (an expression)"),
+	CLI_OPT_FLAG("include-ro", 0, scan_args, ro, "start: read-only memory too"),
+	CLI_OPT_FLAG("exec", 0, scan_args, exec, "start: executable memory too"),
+	CLI_OPT_FLAG("unaligned", 0, scan_args, unaligned, "start: at any byte, not only at multiples of the size"),
+	CLI_OPT_U64("show", "N", scan_args, show, 0, UINT64_MAX, "list at most N candidates (default 20; 0: all)"),
+};
+
+static const cli_command scan_modes[] = {
+	{ .name = "start", .needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS, .mo = { .no_stats = true },
+	  .check = start_check, .run = start_run },
+	{ .name = "next", .args = "FILE", .min_args = 1, .max_args = 1, .check = next_or_list_check,
+	  .run = next_or_list_run },
+	{ .name = "list", .args = "FILE", .min_args = 1, .max_args = 1, .check = next_or_list_check,
+	  .run = next_or_list_run },
+};
+
+const cli_command cli_cmd_scan = {
+	.name = "scan",
+	.summary = "narrow a changing value down to its address (start, next, list)",
+	.usage = "start [OPTIONS] TARGET --TYPE VALUE -o FILE\n"
+		 "start [OPTIONS] --TYPE VALUE -o FILE -- PROGRAM [ARGS...]\n"
+		 "next [OPTIONS] FILE TEST\n"
+		 "list [OPTIONS] FILE",
+	.about = "Finds the address of a value that the program changes, as scanmem does:\n"
+		 "'start' keeps every place that holds VALUE (as TYPE: u8 u16 u32 u64 i8\n"
+		 "i16 i32 i64 f32 f64) in FILE; after the program has changed it, 'next'\n"
+		 "keeps only the candidates that pass TEST, and so on until few are left.\n"
+		 "'list' shows the candidates with their values now. FILE is rewritten\n"
+		 "whole each round (mode 0600). The target options are for 'start'.\n",
+	.needs = CLI_TARGET_OPTS,
+	CLI_OPTS(scan_opts),
+	CLI_ARGS(scan_args),
+	.init = scan_init,
+	.modes = scan_modes,
+	.nmodes = sizeof scan_modes / sizeof scan_modes[0],
+};

@@ -1,5 +1,4 @@
 /* vmatlas search: find bytes, strings, numbers or pointers in memory. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,57 +10,40 @@
 #include "vmatlas/expr.h"
 #include "vmatlas/search.h"
 
-static const char search_help[] =
-	"usage: vmatlas search [OPTIONS] TARGET PATTERN\n"
-	"\n"
-	"Searches committed, readable, writable memory (with --include-ro also\n"
-	"read-only, with --exec also executable memory). Every hit is named by\n"
-	"its region, usage and symbol. A match that straddles two regions is not\n"
-	"a hit; one that straddles the chunks the search reads is always found.\n"
-	"\n"
-	"PATTERN is one of:\n"
-	"  --ascii S          the bytes of S\n"
-	"  --utf16 S          S as UTF-16LE\n"
-	"  --hex \"DE AD ?? EF\" bytes, ?? for any byte\n"
-	"  --u8/--u16/--u32/--u64/--i32/--i64/--f32/--f64 VALUE\n"
-	"                     a number of that type, little-endian, at any offset\n"
-	"  --ptr-to WHERE     aligned pointers into WHERE: an address or expression\n"
-	"                     (its region), LO-HI, a module name, or [heap], [stack]\n"
-	"  --regex RE         an extended regular expression over printable ASCII\n"
-	"\n"
-	"Options:\n"
-	"  --from ADDR, --to ADDR   only this range (expressions)\n"
-	"  --include-ro       read-only memory too\n"
-	"  --exec             executable memory too\n"
-	"  --max N            stop after N hits (the first N by address)\n"
-	CLI_COMMON_HELP;
+typedef struct search_args {
+	vm_pattern pat;
+	bool have_pat;
+	const char *ptr_to;
+	cli_expr from, to;
+	bool ro, exec;
+	uint64_t max, threads;
+} search_args;
 
-enum { OPT_ASCII = OPT_COMMAND, OPT_UTF16, OPT_HEX, OPT_NUM, OPT_PTR, OPT_REGEX, OPT_FROM, OPT_TO,
-       OPT_RO, OPT_EXEC, OPT_MAX, OPT_THREADS };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "ascii", required_argument, NULL, OPT_ASCII },
-	{ "utf16", required_argument, NULL, OPT_UTF16 },
-	{ "hex", required_argument, NULL, OPT_HEX },
-	{ "u8", required_argument, NULL, OPT_NUM },
-	{ "u16", required_argument, NULL, OPT_NUM },
-	{ "u32", required_argument, NULL, OPT_NUM },
-	{ "u64", required_argument, NULL, OPT_NUM },
-	{ "i32", required_argument, NULL, OPT_NUM },
-	{ "i64", required_argument, NULL, OPT_NUM },
-	{ "f32", required_argument, NULL, OPT_NUM },
-	{ "f64", required_argument, NULL, OPT_NUM },
-	{ "ptr-to", required_argument, NULL, OPT_PTR },
-	{ "regex", required_argument, NULL, OPT_REGEX },
-	{ "from", required_argument, NULL, OPT_FROM },
-	{ "to", required_argument, NULL, OPT_TO },
-	{ "include-ro", no_argument, NULL, OPT_RO },
-	{ "exec", no_argument, NULL, OPT_EXEC },
-	{ "max", required_argument, NULL, OPT_MAX },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ NULL, 0, NULL, 0 },
-};
+/* --ascii, --hex, --u32 ... --ptr-to: the one PATTERN */
+static int pattern_opt(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	search_args *a = ctx->args;
+	const char *n = o->name;
+	int prc = 0;
+	if (a->have_pat || a->ptr_to)
+		return cli_usage_error("search", "one PATTERN please");
+	if (!strcmp(n, "ptr-to"))
+		a->ptr_to = v;
+	else if (!strcmp(n, "ascii"))
+		prc = vm_pattern_ascii(&a->pat, v);
+	else if (!strcmp(n, "utf16"))
+		prc = vm_pattern_utf16(&a->pat, v);
+	else if (!strcmp(n, "hex"))
+		prc = vm_pattern_hex(&a->pat, v);
+	else if (!strcmp(n, "regex"))
+		prc = vm_pattern_regex(&a->pat, v);
+	else
+		prc = vm_pattern_number(&a->pat, n, v);
+	if (prc < 0)
+		return cli_usage_error("search", "%s", vm_error());
+	a->have_pat = !a->ptr_to;
+	return 0;
+}
 
 /* the range --ptr-to means */
 static int ptr_range(const vm_map *m, const vm_expr_ctx *ec, const char *w, uint64_t *lo, uint64_t *hi)
@@ -111,122 +93,57 @@ static void progress(uint64_t done, uint64_t total, void *arg)
 		fmt_size(all, a, sizeof a), fmt_size(done, b, sizeof b));
 }
 
-int cmd_search(int argc, char **argv)
+static int search_check(cli_ctx *ctx)
 {
-	cli_common cc;
-	const char *ptr_to = NULL, *from = NULL, *to = NULL;
-	vm_pattern pat;
-	bool have_pat = false;
-	int rc = 0;
-	vm_search_opts so = { 0 };
-	memset(&pat, 0, sizeof pat);
-	argc = cli_common_begin(&cc, "search", argc, argv);
-	int c, idx;
-	while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		uint64_t v;
-		if (r < 0) {
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (r > 0)
-			continue;
-		int prc = 0;
-		bool pattern = c == OPT_ASCII || c == OPT_UTF16 || c == OPT_HEX || c == OPT_NUM ||
-			       c == OPT_PTR || c == OPT_REGEX;
-		if (pattern && (have_pat || ptr_to)) {
-			rc = cli_usage_error("search", "one PATTERN please");
-			goto out;
-		}
-		switch (c) {
-		case OPT_ASCII: prc = vm_pattern_ascii(&pat, optarg); break;
-		case OPT_UTF16: prc = vm_pattern_utf16(&pat, optarg); break;
-		case OPT_HEX: prc = vm_pattern_hex(&pat, optarg); break;
-		case OPT_NUM: prc = vm_pattern_number(&pat, opts[idx].name, optarg); break;
-		case OPT_REGEX: prc = vm_pattern_regex(&pat, optarg); break;
-		case OPT_PTR: ptr_to = optarg; break;
-		case OPT_FROM: from = optarg; break;
-		case OPT_TO: to = optarg; break;
-		case OPT_RO: so.flags |= VM_SEARCH_RO; break;
-		case OPT_EXEC: so.flags |= VM_SEARCH_EXEC; break;
-		case OPT_MAX:
-		case OPT_THREADS:
-			if (!parse_u64(optarg, &v) || v == 0 || (c == OPT_THREADS && v > 8)) {
-				rc = cli_usage_error("search", "bad --%s '%s'", opts[idx].name, optarg);
-				goto out;
-			}
-			if (c == OPT_MAX)
-				so.max_hits = v;
-			else
-				so.threads = (unsigned)v;
-			break;
-		case 'h':
-			fputs(search_help, stdout);
-			goto out;
-		default:
-			rc = cli_usage_error("search", "unknown option '%s'", argv[optind - 1]);
-			goto out;
-		}
-		if (prc < 0) {
-			rc = cli_usage_error("search", "%s", vm_error());
-			goto out;
-		}
-		have_pat |= pattern && c != OPT_PTR;
-	}
-	if (!have_pat && !ptr_to) {
-		rc = cli_usage_error("search", "no PATTERN given (--ascii, --hex, --u32 ...)");
-		goto out;
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)))
-		goto out;
-	if (optind < argc) {
-		rc = cli_usage_error("search", "unexpected '%s'", argv[optind]);
-		goto out;
-	}
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		goto out;
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	const search_args *a = ctx->args;
+	if (!a->have_pat && !a->ptr_to)
+		return cli_usage_error("search", "no PATTERN given (--ascii, --hex, --u32 ...)");
+	return 0;
+}
+
+static int search_run(cli_ctx *ctx)
+{
+	search_args *sa = ctx->args;
+	vm_pattern *pat = &sa->pat;
+	const char *ptr_to = sa->ptr_to;
+	vm_search_opts so = { .from = sa->from.value, .to = sa->to.value, .max_hits = sa->max,
+			      .threads = (unsigned)sa->threads };
+	so.flags = (sa->ro ? VM_SEARCH_RO : 0) | (sa->exec ? VM_SEARCH_EXEC : 0);
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	vm_symbolizer *s = ctx->sym;
 	vm_expr_ctx ec = { m, t, s };
-	if ((from && vm_expr_eval(&ec, from, &so.from) < 0) || (to && vm_expr_eval(&ec, to, &so.to) < 0)) {
-		rc = cli_error(EXIT_USAGE, "search: %s", vm_error());
-		goto done;
-	}
 	if (ptr_to) {
 		uint64_t lo, hi;
-		if (ptr_range(m, &ec, ptr_to, &lo, &hi) < 0) {
-			rc = cli_error(EXIT_USAGE, "search: %s", vm_error());
-			goto done;
-		}
-		vm_pattern_ptr_range(&pat, lo, hi, m->info.bits);
+		if (ptr_range(m, &ec, ptr_to, &lo, &hi) < 0)
+			return cli_error(EXIT_USAGE, "search: %s", vm_error());
+		vm_pattern_ptr_range(pat, lo, hi, m->info.bits);
 	}
 	uint64_t total = 0;
 	for (size_t i = 0; i < m->nregions; i++)
 		if (vm_search_region_selected(&m->regions[i], so.flags))
 			total += m->regions[i].size;
-	if (!cc.json && isatty(2) && total > (256u << 20)) {
+	if (!ctx->json && isatty(2) && total > (256u << 20)) {
 		so.progress = progress;
 		so.progress_arg = &total;
 	}
 	vm_search_result res;
-	vm_search(m, t, &pat, &so, &res);
+	vm_search(m, t, pat, &so, &res);
 	if (so.progress)
 		fprintf(stderr, "\r%60s\r", "");
 	int aw = m->info.bits == 32 ? 8 : 16;
 	char sym[512], a[16];
 	json_writer *jw = NULL;
-	if (cc.json) {
+	if (ctx->json) {
 		jw = xmalloc(sizeof *jw);
 		json_init(jw, stdout, true);
 		json_obj_begin(jw);
-		json_kstr(jw, "pattern", pat.text);
+		json_kstr(jw, "pattern", pat->text);
 		json_key(jw, "hits");
 		json_arr_begin(jw);
 	} else {
 		printf("%zu hit%s for %s in %s searched (%.3f s)%s\n", res.nhits, res.nhits == 1 ? "" : "s",
-		       pat.text, fmt_size(res.scanned, a, sizeof a), res.seconds,
+		       pat->text, fmt_size(res.scanned, a, sizeof a), res.seconds,
 		       res.truncated ? ", stopped at --max" : "");
 	}
 	for (size_t i = 0; i < res.nhits; i++) {
@@ -251,11 +168,11 @@ int cmd_search(int argc, char **argv)
 				json_ku64(jw, "len", res.hit_len[i]);
 			json_obj_end(jw);
 		} else {
-			uint8_t ctx[16];
-			ssize_t n = vm_read(t, h, ctx, sizeof ctx);
+			uint8_t near[16];
+			ssize_t n = vm_read(t, h, near, sizeof near);
 			printf("%0*llx  %-9s %-40s ", aw, (unsigned long long)h, vm_usage_name(r->usage), sym);
 			for (ssize_t k = 0; k < n; k++)
-				putchar(ctx[k] >= 0x20 && ctx[k] < 0x7f ? ctx[k] : '.');
+				putchar(near[k] >= 0x20 && near[k] < 0x7f ? near[k] : '.');
 			putchar('\n');
 		}
 	}
@@ -275,14 +192,56 @@ int cmd_search(int argc, char **argv)
 			printf("(could not read %s at %0*llx)\n", fmt_size(res.holes[i].size, a, sizeof a), aw,
 			       (unsigned long long)res.holes[i].addr);
 	}
-	fflush(stdout);
 	vm_search_result_free(&res);
-done:
-	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-out:
-	vm_pattern_free(&pat);
-	cli_common_end(&cc);
-	return rc;
+	return 0;
 }
+
+static void search_done(void *p)
+{
+	vm_pattern_free(&((search_args *)p)->pat);
+}
+
+#define PATTERN(L, V, H) CLI_OPT_CALL(L, V, pattern_opt, H)
+
+static const cli_option search_opts[] = {
+	CLI_OPT_HEADING("PATTERN is one of:"),
+	PATTERN("ascii", "S", "the bytes of S"),
+	PATTERN("utf16", "S", "S as UTF-16LE"),
+	PATTERN("hex", "\"DE AD ?? EF\"", "bytes, ?? for any byte"),
+	PATTERN("u8", "VALUE", "a number of that type, little-endian, at any offset"),
+	PATTERN("u16", "VALUE", NULL),
+	PATTERN("u32", "VALUE", NULL),
+	PATTERN("u64", "VALUE", NULL),
+	PATTERN("i32", "VALUE", NULL),
+	PATTERN("i64", "VALUE", NULL),
+	PATTERN("f32", "VALUE", NULL),
+	PATTERN("f64", "VALUE", NULL),
+	PATTERN("ptr-to", "WHERE", "aligned pointers into WHERE: an address or expression\n"
+		"(its region), LO-HI, a module name, or [heap], [stack]"),
+	PATTERN("regex", "RE", "an extended regular expression over printable ASCII"),
+	CLI_OPT_HEADING("Options:"),
+	CLI_OPT_EXPR("from", "ADDR", search_args, from, "only from ADDR (an expression)"),
+	CLI_OPT_EXPR("to", "ADDR", search_args, to, "only below ADDR (an expression)"),
+	CLI_OPT_FLAG("include-ro", 0, search_args, ro, "read-only memory too"),
+	CLI_OPT_FLAG("exec", 0, search_args, exec, "executable memory too"),
+	CLI_OPT_U64("max", "N", search_args, max, 1, UINT64_MAX, "stop after N hits (the first N by address)"),
+	CLI_OPT_U64("threads", "N", search_args, threads, 1, 8, "search with N threads, 1 to 8 (default: 2 on a\n"
+		    "machine with more than one CPU, else 1)"),
+};
+
+const cli_command cli_cmd_search = {
+	.name = "search",
+	.summary = "find bytes, strings, numbers or pointers in memory",
+	.usage = "[OPTIONS] TARGET PATTERN\n[OPTIONS] PATTERN -- PROGRAM [ARGS...]",
+	.about = "Searches committed, readable, writable memory (with --include-ro also\n"
+		 "read-only, with --exec also executable memory). Every hit is named by\n"
+		 "its region, usage and symbol. A match that straddles two regions is not\n"
+		 "a hit; one that straddles the chunks the search reads is always found.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.mo = { .no_stats = true },
+	CLI_OPTS(search_opts),
+	CLI_ARGS(search_args),
+	.check = search_check,
+	.run = search_run,
+	.done = search_done,
+};

@@ -1,5 +1,4 @@
 /* vmatlas sym: symbols for addresses. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,30 +6,11 @@
 #include "base/json.h"
 #include "base/util.h"
 
-static const char sym_help[] =
-	"usage: vmatlas sym [OPTIONS] TARGET ADDR...\n"
-	"       vmatlas sym [OPTIONS] TARGET --stdin      (addresses one per line)\n"
-	"\n"
-	"Each address as module!symbol+offset and, where DWARF line information\n"
-	"exists, file:line. Symbols come from .symtab, .dynsym, MiniDebugInfo,\n"
-	"debug files by build id (/usr/lib/debug/.build-id, or $VMATLAS_DEBUG_DIR)\n"
-	"and .gnu_debuglink, and from the dynamic symbols in memory when the file\n"
-	"is gone. An address in no module is named by the region it is in.\n"
-	"ADDR is hexadecimal with 0x, or decimal.\n"
-	"\n"
-	"Options:\n"
-	"  --stdin           read addresses from standard input\n"
-	"  --no-lines        skip file:line (faster)\n"
-	CLI_COMMON_HELP;
-
-enum { OPT_STDIN = OPT_COMMAND, OPT_NOLINES };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "stdin", no_argument, NULL, OPT_STDIN },
-	{ "no-lines", no_argument, NULL, OPT_NOLINES },
-	{ NULL, 0, NULL, 0 },
-};
+typedef struct sym_args {
+	bool from_stdin, no_lines;
+	uint64_t *addrs;
+	size_t naddr;
+} sym_args;
 
 static void emit_text(vm_symbolizer *s, uint64_t addr)
 {
@@ -80,67 +60,45 @@ static void emit_json(json_writer *w, vm_symbolizer *s, uint64_t addr)
 	json_obj_end(w);
 }
 
-int cmd_sym(int argc, char **argv)
+static int sym_check(cli_ctx *ctx)
 {
-	cli_common cc;
-	bool from_stdin = false, lines = true;
-	argc = cli_common_begin(&cc, "sym", argc, argv);
-	int c, rc = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == OPT_STDIN)
-			from_stdin = true;
-		else if (c == OPT_NOLINES)
-			lines = false;
-		else if (c == 'h')
-			return fputs(sym_help, stdout), cli_common_end(&cc), 0;
-		else
-			return cli_common_end(&cc),
-			       cli_usage_error("sym", "unknown option '%s'", argv[optind - 1]);
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)))
-		return cli_common_end(&cc), rc;
-	size_t naddr = (size_t)(argc - optind);
-	uint64_t *addrs = xcalloc(naddr ? naddr : 1, sizeof *addrs);
-	for (size_t i = 0; i < naddr; i++)
-		if (!cli_parse_addr(argv[optind + (int)i], &addrs[i])) {
-			rc = cli_usage_error("sym", "not an address: '%s'", argv[optind + (int)i]);
-			goto out;
-		}
-	if (!naddr && !from_stdin) {
-		rc = cli_usage_error("sym", "no ADDR given");
-		goto out;
-	}
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		goto out;
-	vm_symbolizer *s = vm_symbolizer_new(m, t, lines ? VM_SYM_LINES : 0);
+	sym_args *a = ctx->args;
+	a->naddr = (size_t)ctx->argc;
+	a->addrs = xcalloc(a->naddr ? a->naddr : 1, sizeof *a->addrs);
+	for (size_t i = 0; i < a->naddr; i++)
+		if (!cli_parse_addr(ctx->argv[i], &a->addrs[i]))
+			return cli_usage_error("sym", "not an address: '%s'", ctx->argv[i]);
+	if (!a->naddr && !a->from_stdin)
+		return cli_usage_error("sym", "no ADDR given");
+	ctx->sym_flags = a->no_lines ? 0 : VM_SYM_LINES;
+	return 0;
+}
+
+static int sym_run(cli_ctx *ctx)
+{
+	sym_args *a = ctx->args;
+	vm_symbolizer *s = ctx->sym;
+	int rc = 0;
 	json_writer *w = NULL;
-	if (cc.json) {
+	if (ctx->json) {
 		w = xmalloc(sizeof *w);
 		json_init(w, stdout, true);
 		json_arr_begin(w);
 	}
-	for (size_t i = 0; i < naddr; i++)
-		cc.json ? emit_json(w, s, addrs[i]) : emit_text(s, addrs[i]);
-	if (from_stdin) {
+	for (size_t i = 0; i < a->naddr; i++)
+		ctx->json ? emit_json(w, s, a->addrs[i]) : emit_text(s, a->addrs[i]);
+	if (a->from_stdin) {
 		char line[256];
 		while (fgets(line, sizeof line, stdin)) {
 			line[strcspn(line, " \t\r\n")] = 0;
 			if (!line[0])
 				continue;
-			uint64_t a;
-			if (!cli_parse_addr(line, &a)) {
+			uint64_t addr;
+			if (!cli_parse_addr(line, &addr)) {
 				rc = cli_error(EXIT_USAGE, "sym: not an address on stdin: '%s'", line);
 				break;
 			}
-			cc.json ? emit_json(w, s, a) : emit_text(s, a);
+			ctx->json ? emit_json(w, s, addr) : emit_text(s, addr);
 		}
 	}
 	if (w) {
@@ -148,13 +106,36 @@ int cmd_sym(int argc, char **argv)
 		json_done(w);
 		free(w);
 	}
-	fflush(stdout);
-	cli_print_warnings(m);
-	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-out:
-	free(addrs);
-	cli_common_end(&cc);
 	return rc;
 }
+
+static void sym_done(void *p)
+{
+	free(((sym_args *)p)->addrs);
+}
+
+static const cli_option sym_opts[] = {
+	CLI_OPT_FLAG("stdin", 0, sym_args, from_stdin, "read addresses from standard input"),
+	CLI_OPT_FLAG("no-lines", 0, sym_args, no_lines, "skip file:line (faster)"),
+};
+
+const cli_command cli_cmd_sym = {
+	.name = "sym",
+	.summary = "symbols for addresses: module!symbol+offset, file:line",
+	.usage = "[OPTIONS] TARGET ADDR...\n[OPTIONS] TARGET --stdin      (addresses one per line)",
+	.about = "Each address as module!symbol+offset and, where DWARF line information\n"
+		 "exists, file:line. Symbols come from .symtab, .dynsym, MiniDebugInfo,\n"
+		 "debug files by build id (/usr/lib/debug/.build-id, or $VMATLAS_DEBUG_DIR)\n"
+		 "and .gnu_debuglink, and from the dynamic symbols in memory when the file\n"
+		 "is gone. An address in no module is named by the region it is in.\n"
+		 "ADDR is hexadecimal with 0x, or decimal.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.args = "ADDR",
+	.max_args = -1,
+	.mo = { .no_stats = true },
+	CLI_OPTS(sym_opts),
+	CLI_ARGS(sym_args),
+	.check = sym_check,
+	.run = sym_run,
+	.done = sym_done,
+};

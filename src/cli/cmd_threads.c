@@ -1,6 +1,5 @@
 /* vmatlas threads: every thread with its registers, stack, thread
  * pointer, start routine and call stack. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,35 +9,15 @@
 #include "base/util.h"
 #include "vmatlas/threads.h"
 
-static const char threads_help[] =
-	"usage: vmatlas threads [OPTIONS] TARGET\n"
-	"\n"
-	"Every thread: tid, name, state, registers, its stack (bounds, guard,\n"
-	"bytes in use and the high-water mark), thread pointer, start routine\n"
-	"(from glibc's libthread_db) and call stack (DWARF CFI through libdwfl,\n"
-	"frame pointers where there is no CFI), every frame symbolized with\n"
-	"file:line where known.\n"
-	"\n"
-	"Each thread is stopped only while its registers and live stack are\n"
-	"copied (microseconds); the unwinding works on the copy.\n"
-	"\n"
-	"Options:\n"
-	"  --frames N        at most N frames per thread (default 64)\n"
-	"  --regs            print every register (JSON always has them)\n"
-	"  --tid TID         only this thread\n"
-	"  --no-lines        skip file:line (faster with large compressed debug files)\n"
-	CLI_COMMON_HELP;
+typedef struct threads_args {
+	uint64_t frames, tid;
+	bool regs, no_lines;
+} threads_args;
 
-enum { OPT_FRAMES = OPT_COMMAND, OPT_REGS, OPT_TID, OPT_NOLINES };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "frames", required_argument, NULL, OPT_FRAMES },
-	{ "regs", no_argument, NULL, OPT_REGS },
-	{ "tid", required_argument, NULL, OPT_TID },
-	{ "no-lines", no_argument, NULL, OPT_NOLINES },
-	{ NULL, 0, NULL, 0 },
-};
+static void threads_init(void *p)
+{
+	((threads_args *)p)->frames = 64;
+}
 
 /* Return addresses point after the call: look up the call itself. */
 static void frame_symbol(vm_symbolizer *s, const vm_frame *f, size_t idx, vm_symbol_info *si,
@@ -245,59 +224,30 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	json_obj_end(w);
 }
 
-int cmd_threads(int argc, char **argv)
+static int threads_check(cli_ctx *ctx)
 {
-	cli_common cc;
-	unsigned frames = 64;
-	bool regs = false, lines = true;
-	int64_t only = 0;
-	argc = cli_common_begin(&cc, "threads", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		uint64_t v;
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == OPT_FRAMES) {
-			if (!parse_u64(optarg, &v) || v == 0 || v > 100000)
-				return cli_common_end(&cc), cli_usage_error("threads", "bad --frames '%s'", optarg);
-			frames = (unsigned)v;
-		} else if (c == OPT_REGS) {
-			regs = true;
-		} else if (c == OPT_NOLINES) {
-			lines = false;
-		} else if (c == OPT_TID) {
-			if (!parse_u64(optarg, &v) || v == 0 || v > INT32_MAX)
-				return cli_common_end(&cc), cli_usage_error("threads", "bad --tid '%s'", optarg);
-			only = (int64_t)v;
-		} else if (c == 'h') {
-			return fputs(threads_help, stdout), cli_common_end(&cc), 0;
-		} else {
-			return cli_common_end(&cc),
-			       cli_usage_error("threads", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)) || optind < argc)
-		return cli_common_end(&cc), rc ? rc : cli_usage_error("threads", "one TARGET please");
-	vm_map_options mo = { .no_stats = true, .stacks = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
+	ctx->sym_flags = ((threads_args *)ctx->args)->no_lines ? 0 : VM_SYM_LINES;
+	return 0;
+}
+
+static int threads_run(cli_ctx *ctx)
+{
+	const threads_args *a = ctx->args;
+	unsigned frames = (unsigned)a->frames;
+	bool regs = a->regs;
+	int64_t only = (int64_t)a->tid;
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
 	bool found = !only;
 	for (size_t i = 0; i < m->nthreads; i++)
 		found |= m->threads[i].tid == only;
-	if (!found) {
-		rc = cli_error(EXIT_RUNTIME, "threads: process %lld has no thread %lld",
-			       (long long)m->info.pid, (long long)only);
-		goto out;
-	}
-	vm_symbolizer *s = vm_symbolizer_new(m, t, lines ? VM_SYM_LINES : 0);
+	if (!found)
+		return cli_error(EXIT_RUNTIME, "threads: process %lld has no thread %lld",
+				 (long long)m->info.pid, (long long)only);
+	vm_symbolizer *s = ctx->sym;
 	vm_threads_report rep;
 	vm_threads_inspect(m, t, s, frames, &rep);
-	if (cc.json) {
+	if (ctx->json) {
 		json_writer *w = xmalloc(sizeof *w);
 		json_init(w, stdout, true);
 		json_obj_begin(w);
@@ -321,13 +271,35 @@ int cmd_threads(int argc, char **argv)
 		if (rep.thread_db_note)
 			printf("(start routines: %s)\n", rep.thread_db_note);
 	}
-	fflush(stdout);
-	cli_print_warnings(m);
 	vm_threads_report_free(&rep);
-	vm_symbolizer_free(s);
-out:
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
-	return rc;
+	return 0;
 }
+
+static const cli_option threads_opts[] = {
+	CLI_OPT_U64("frames", "N", threads_args, frames, 1, 100000, "at most N frames per thread (default 64)"),
+	CLI_OPT_FLAG("regs", 0, threads_args, regs, "print every register (JSON always has them)"),
+	CLI_OPT_U64("tid", "TID", threads_args, tid, 1, INT32_MAX, "only this thread"),
+	CLI_OPT_FLAG("no-lines", 0, threads_args, no_lines,
+		     "skip file:line (faster with large compressed debug files)"),
+};
+
+const cli_command cli_cmd_threads = {
+	.name = "threads",
+	.summary = "threads: registers, stacks, start routines, call stacks",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "Every thread: tid, name, state, registers, its stack (bounds, guard,\n"
+		 "bytes in use and the high-water mark), thread pointer, start routine\n"
+		 "(from glibc's libthread_db) and call stack (DWARF CFI through libdwfl,\n"
+		 "frame pointers where there is no CFI), every frame symbolized with\n"
+		 "file:line where known.\n"
+		 "\n"
+		 "Each thread is stopped only while its registers and live stack are\n"
+		 "copied (microseconds); the unwinding works on the copy.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.mo = { .no_stats = true, .stacks = true },
+	CLI_OPTS(threads_opts),
+	CLI_ARGS(threads_args),
+	.init = threads_init,
+	.check = threads_check,
+	.run = threads_run,
+};

@@ -1,6 +1,5 @@
 /* vmatlas track: which pages a process writes between two moments,
  * from the kernel's own bookkeeping (track probe, start, show, stop). */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,37 +11,27 @@
 #include "base/util.h"
 #include "vmatlas/track.h"
 
-static const char track_help[] =
-	"usage: vmatlas track probe [--json]\n"
-	"       vmatlas track start [OPTIONS] TARGET -o STATE\n"
-	"       vmatlas track show [--json] STATE\n"
-	"       vmatlas track stop [--json] STATE\n"
-	"\n"
-	"Which pages a process writes between 'start' and 'stop', at no hashing\n"
-	"cost: the kernel notes every first write to a page. 'probe' says what\n"
-	"this kernel offers: soft-dirty bits (CONFIG_MEM_SOFT_DIRTY), or\n"
-	"userfaultfd asynchronous write-protect read back with PAGEMAP_SCAN\n"
-	"(Linux 6.7+). With the latter, vmatlas makes a userfaultfd inside the\n"
-	"process (one injected system call, closed there again at once) and a\n"
-	"small process named vmatlas-track keeps it until 'stop', or until the\n"
-	"process exits; the write protection goes with it. 'show' reports the\n"
-	"pages written so far and goes on tracking; 'stop' reports them, ends\n"
-	"the tracking and removes STATE.\n"
-	"\n"
-	"Options:\n"
-	"  -o, --output STATE   start: where to keep the tracking state (mode 0600)\n"
-	"  --method M           start: auto (default: soft-dirty if there, else\n"
-	"                       uffd), soft-dirty, or uffd\n"
-	"  --json               machine-readable output (see docs/json.md)\n";
+typedef struct track_args {
+	const char *out;
+	vm_track_method method;
+	bool method_given;
+} track_args;
 
-enum { OPT_METHOD = OPT_COMMAND };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "output", required_argument, NULL, 'o' },
-	{ "method", required_argument, NULL, OPT_METHOD },
-	{ NULL, 0, NULL, 0 },
-};
+static int method_opt(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	track_args *a = ctx->args;
+	(void)o;
+	if (!strcmp(v, "auto"))
+		a->method = VM_TRACK_AUTO;
+	else if (!strcmp(v, "soft-dirty"))
+		a->method = VM_TRACK_SOFT_DIRTY;
+	else if (!strcmp(v, "uffd") || !strcmp(v, "uffd-wp"))
+		a->method = VM_TRACK_UFFD_WP;
+	else
+		return cli_usage_error("track", "--method: auto, soft-dirty or uffd");
+	a->method_given = a->method != VM_TRACK_AUTO;
+	return 0;
+}
 
 static int probe(bool as_json)
 {
@@ -151,31 +140,29 @@ static void report(const vm_track_state *st, const vm_track_range *w, size_t nw,
 			printf("  (%zu writable regions could not be tracked, first: %s)\n", st->nskipped,
 			       strerror(st->skipped[0].err));
 	}
+	if (m) {
+		fflush(stdout);
+		cli_print_warnings(m);
+	}
 	vm_map_free(m);
 	vm_target_close(t);
 }
 
-static int start(cli_common *cc, const char *out, vm_track_method method, int argc, char **argv)
+static int start_run(cli_ctx *ctx)
 {
-	if (!out)
-		return cli_usage_error("track", "start: no -o STATE given");
-	int rc = cli_common_target(cc, argc, argv);
-	if (rc)
-		return rc;
-	if (optind < argc)
-		return cli_usage_error("track", "unexpected '%s'", argv[optind]);
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(cc, &mo, &t, &m)))
-		return rc;
+	const track_args *ta = ctx->args;
+	const char *out = ta->out;
+	vm_track_method method = ta->method;
+	vm_target *t = ctx->t;
+	vm_map *m = ctx->m;
+	int rc = 0;
 	vm_track_state st;
 	if (vm_track_start(t, m, method, &st) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
 	} else if (vm_track_state_write(&st, out) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
 		vm_track_end(&st);
-	} else if (cc->json) {
+	} else if (ctx->json) {
 		report(&st, NULL, 0, false, true, out);
 	} else {
 		char a[16];
@@ -190,18 +177,13 @@ static int start(cli_common *cc, const char *out, vm_track_method method, int ar
 			       strerror(st.skipped[0].err));
 	}
 	vm_track_state_free(&st);
-	vm_map_free(m);
-	vm_target_close(t);
 	return rc;
 }
 
-static int show_or_stop(bool stop, bool as_json, int argc, char **argv)
+static int show_or_stop(cli_ctx *ctx)
 {
-	if (optind >= argc)
-		return cli_usage_error("track", "no STATE file given");
-	const char *file = argv[optind++];
-	if (optind < argc)
-		return cli_usage_error("track", "unexpected '%s'", argv[optind]);
+	bool stop = !strcmp(ctx->mode->name, "stop"), as_json = ctx->json;
+	const char *file = ctx->argv[0];
 	vm_track_state st;
 	if (vm_track_state_read(file, &st) < 0)
 		return cli_error(EXIT_RUNTIME, "track: %s", vm_error());
@@ -227,55 +209,64 @@ static int show_or_stop(bool stop, bool as_json, int argc, char **argv)
 	return rc;
 }
 
-int cmd_track(int argc, char **argv)
+static int start_check(cli_ctx *ctx)
 {
-	static const char *const modes[] = { "probe", "start", "show", "stop" };
-	int mode = -1;
-	for (int i = 0; argc >= 2 && i < 4; i++)
-		if (!strcmp(argv[1], modes[i]))
-			mode = i;
-	if (mode < 0) {
-		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-			return fputs(track_help, stdout), 0;
-		return cli_usage_error("track", "probe, start, show or stop please");
-	}
-	cli_common cc;
-	argc = cli_common_begin(&cc, "track", argc - 1, argv + 1);
-	argv++;
-	const char *out = NULL;
-	vm_track_method method = VM_TRACK_AUTO;
-	int c, rc = 0;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == 'o') {
-			out = optarg;
-		} else if (c == OPT_METHOD) {
-			if (!strcmp(optarg, "auto"))
-				method = VM_TRACK_AUTO;
-			else if (!strcmp(optarg, "soft-dirty"))
-				method = VM_TRACK_SOFT_DIRTY;
-			else if (!strcmp(optarg, "uffd") || !strcmp(optarg, "uffd-wp"))
-				method = VM_TRACK_UFFD_WP;
-			else
-				return cli_common_end(&cc), cli_usage_error("track", "--method: auto, soft-dirty or uffd");
-		} else if (c == 'h') {
-			return fputs(track_help, stdout), cli_common_end(&cc), 0;
-		} else {
-			return cli_common_end(&cc), cli_usage_error("track", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (mode != 1 && (out || method != VM_TRACK_AUTO || cc.ta.prog))
-		return cli_common_end(&cc), cli_usage_error("track", "-o, --method and a program are for 'track start'");
-	if (mode == 0)
-		rc = optind < argc ? cli_usage_error("track", "probe takes no arguments") : probe(cc.json);
-	else if (mode == 1)
-		rc = start(&cc, out, method, argc, argv);
-	else
-		rc = show_or_stop(mode == 3, cc.json, argc, argv);
-	cli_common_end(&cc);
-	return rc;
+	if (!((track_args *)ctx->args)->out)
+		return cli_usage_error("track", "start: no -o STATE given");
+	return 0;
 }
+
+/* probe, show, stop */
+static int other_check(cli_ctx *ctx)
+{
+	const track_args *a = ctx->args;
+	if (a->out || a->method_given || ctx->ta.prog)
+		return cli_usage_error("track", "-o, --method and a program are for 'track start'");
+	return 0;
+}
+
+static int probe_run(cli_ctx *ctx)
+{
+	return probe(ctx->json);
+}
+
+static const cli_option track_opts[] = {
+	CLI_OPT_STRING("output", 'o', "STATE", track_args, out, "start: where to keep the tracking state (mode 0600)"),
+	CLI_OPT_CALL("method", "M", method_opt, "start: auto (default: soft-dirty if there, else\n"
+		     "uffd), soft-dirty, or uffd"),
+};
+
+static const cli_command track_modes[] = {
+	{ .name = "probe", .check = other_check, .run = probe_run },
+	{ .name = "start", .needs = CLI_TARGET | CLI_MAP, .mo = { .no_stats = true }, .check = start_check,
+	  .run = start_run },
+	{ .name = "show", .args = "STATE", .min_args = 1, .max_args = 1, .check = other_check,
+	  .run = show_or_stop },
+	{ .name = "stop", .args = "STATE", .min_args = 1, .max_args = 1, .check = other_check,
+	  .run = show_or_stop },
+};
+
+const cli_command cli_cmd_track = {
+	.name = "track",
+	.summary = "which pages a process writes between two moments (probe, start, show, stop)",
+	.usage = "probe [--json]\n"
+		 "start [OPTIONS] TARGET -o STATE\n"
+		 "start [OPTIONS] -o STATE -- PROGRAM [ARGS...]\n"
+		 "show [--json] STATE\n"
+		 "stop [--json] STATE",
+	.about = "Which pages a process writes between 'start' and 'stop', at no hashing\n"
+		 "cost: the kernel notes every first write to a page. 'probe' says what\n"
+		 "this kernel offers: soft-dirty bits (CONFIG_MEM_SOFT_DIRTY), or\n"
+		 "userfaultfd asynchronous write-protect read back with PAGEMAP_SCAN\n"
+		 "(Linux 6.7+). With the latter, vmatlas makes a userfaultfd inside the\n"
+		 "process (one injected system call, closed there again at once) and a\n"
+		 "small process named vmatlas-track keeps it until 'stop', or until the\n"
+		 "process exits; the write protection goes with it. 'show' reports the\n"
+		 "pages written so far and goes on tracking; 'stop' reports them, ends\n"
+		 "the tracking and removes STATE. TARGET must be a live process.\n",
+	.needs = CLI_TARGET_OPTS,
+	CLI_OPTS(track_opts),
+	CLI_ARGS(track_args),
+	.modes = track_modes,
+	.nmodes = sizeof track_modes / sizeof track_modes[0],
+};

@@ -1,6 +1,5 @@
 /* vmatlas view: memory as bytes, words, strings, pointers, or decoded as a
  * known structure, with every pointer named. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,38 +10,6 @@
 #include "vmatlas/heap.h"
 #include "vmatlas/structs.h"
 
-static const char view_help[] =
-	"usage: vmatlas view [OPTIONS] TARGET ADDR [LEN]\n"
-	"\n"
-	"Memory at ADDR: LEN bytes (default 256) shown by --as UNIT, or LEN\n"
-	"structures (default 1) decoded field by field by --as STRUCT. Values\n"
-	"that point into the address space are named: module!symbol+offset, or\n"
-	"the region they point into.\n"
-	"\n"
-	"ADDR is an expression: 0x7f00 or 4096, + - *, [expr] for the word at\n"
-	"expr, module!symbol or symbol, a register of a thread (rsp@TID, or rsp\n"
-	"for the main thread). Examples: 'libc.so.6!environ', '[rsp@1234]+8'.\n"
-	"\n"
-	"Options:\n"
-	"  --as UNIT         u8 (hex and ASCII, default), u16, u32, u64, i32, f32,\n"
-	"                    f64, ascii, utf16, ptr (one word a line, telescoped)\n"
-	"  --as STRUCT       auxv, link_map, r_debug, malloc_chunk, malloc_state,\n"
-	"                    heap_info, tcache_perthread_struct, ehdr, phdr, shdr,\n"
-	"                    dyn, sym; Windows: peb, teb, process_parameters,\n"
-	"                    kuser_shared_data\n"
-	"  --force           read even memory the target cannot read itself\n"
-	"                    (PROT_NONE, guard pages) through /proc/PID/mem\n"
-	CLI_COMMON_HELP;
-
-enum { OPT_AS = OPT_COMMAND, OPT_FORCE };
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ "as", required_argument, NULL, OPT_AS },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ NULL, 0, NULL, 0 },
-};
-
 typedef struct unit {
 	const char *name;
 	size_t size;
@@ -52,6 +19,20 @@ static const unit units[] = {
 	{ "u8", 1 }, { "u16", 2 }, { "u32", 4 }, { "u64", 8 }, { "i32", 4 }, { "f32", 4 },
 	{ "f64", 8 }, { "ascii", 1 }, { "utf16", 2 }, { "ptr", 0 },
 };
+
+typedef struct view_args {
+	const char *as;
+	bool force;
+	/* from the positionals */
+	bool is_struct;
+	const unit *un;
+	uint64_t len;
+} view_args;
+
+static void view_init(void *p)
+{
+	((view_args *)p)->as = "u8";
+}
 
 /* "where it points": symbol, or region, or nothing */
 static bool point_text(const vm_map *m, vm_symbolizer *s, uint64_t v, char *buf, size_t n)
@@ -302,69 +283,48 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 		json_arr_end(jw);
 }
 
-int cmd_view(int argc, char **argv)
+static int view_check(cli_ctx *ctx)
 {
-	cli_common cc;
-	const char *as = "u8";
-	bool force = false;
-	argc = cli_common_begin(&cc, "view", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == OPT_AS)
-			as = optarg;
-		else if (c == OPT_FORCE)
-			force = true;
-		else if (c == 'h')
-			return fputs(view_help, stdout), cli_common_end(&cc), 0;
-		else
-			return cli_common_end(&cc), cli_usage_error("view", "unknown option '%s'", argv[optind - 1]);
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)))
-		return cli_common_end(&cc), rc;
-	if (optind >= argc || argc - optind > 2)
-		return cli_common_end(&cc), cli_usage_error("view", "ADDR [LEN] please");
-	const char *addr_text = argv[optind], *len_text = optind + 1 < argc ? argv[optind + 1] : NULL;
-	bool is_struct = vm_struct_known(as);
-	const unit *un = NULL;
+	view_args *a = ctx->args;
+	const char *len_text = ctx->argc > 1 ? ctx->argv[1] : NULL;
+	a->is_struct = vm_struct_known(a->as);
 	for (size_t i = 0; i < ARRAY_LEN(units); i++)
-		if (!strcmp(units[i].name, as))
-			un = &units[i];
-	if (!is_struct && !un)
-		return cli_common_end(&cc), cli_usage_error("view", "unknown --as '%s'", as);
-	uint64_t len = is_struct ? 1 : 256;
-	if (len_text && (!parse_u64(len_text, &len) || len == 0 || len > (64u << 20)))
-		return cli_common_end(&cc), cli_usage_error("view", "bad LEN '%s'", len_text);
+		if (!strcmp(units[i].name, a->as))
+			a->un = &units[i];
+	if (!a->is_struct && !a->un)
+		return cli_usage_error("view", "unknown --as '%s'", a->as);
+	a->len = a->is_struct ? 1 : 256;
+	if (len_text && (!parse_u64(len_text, &a->len) || a->len == 0 || a->len > (64u << 20)))
+		return cli_usage_error("view", "bad LEN '%s'", len_text);
+	return 0;
+}
 
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+static int view_run(cli_ctx *ctx)
+{
+	const view_args *a = ctx->args;
+	const char *as = a->as, *addr_text = ctx->argv[0];
+	bool force = a->force, is_struct = a->is_struct;
+	const unit *un = a->un;
+	uint64_t len = a->len;
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	int rc = 0;
+	vm_symbolizer *s = ctx->sym;
 	vm_expr_ctx ec = { m, t, s };
 	uint64_t addr;
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	json_writer *jw = NULL;
-	if (vm_expr_eval(&ec, addr_text, &addr) < 0) {
-		rc = cli_error(EXIT_USAGE, "view: %s", vm_error());
-		goto out;
-	}
-	if (cc.json) {
+	if (vm_expr_eval(&ec, addr_text, &addr) < 0)
+		return cli_error(EXIT_USAGE, "view: %s", vm_error());
+	if (ctx->json) {
 		jw = xmalloc(sizeof *jw);
 		json_init(jw, stdout, true);
 		json_obj_begin(jw);
 	}
 	uint64_t span = force ? len : readable_span(m, addr, len);
 	if (span == 0 && !(is_struct && force)) {
-		rc = unreadable(m, addr);
-		if (jw)
-			free(jw), jw = NULL;
-		goto out;
+		free(jw);
+		return unreadable(m, addr);
 	}
 	if (is_struct) {
 		vm_heap_report hr = { 0 };
@@ -373,8 +333,9 @@ int cmd_view(int argc, char **argv)
 		vm_decoded d;
 		if (vm_struct_decode(t, m->info.bits, hr.version[0] ? hr.version : NULL, as, addr,
 				     (unsigned)len, &d) < 0) {
-			rc = vm_read(t, addr, &c, 1) == 1 ? cli_error(EXIT_RUNTIME, "view: %s", vm_error())
-							 : unreadable(m, addr);
+			uint8_t probe;
+			rc = vm_read(t, addr, &probe, 1) == 1 ? cli_error(EXIT_RUNTIME, "view: %s", vm_error())
+							      : unreadable(m, addr);
 		} else {
 			struct_out(m, s, &d, jw);
 		}
@@ -406,11 +367,43 @@ int cmd_view(int argc, char **argv)
 		}
 		free(jw);
 	}
-out:
-	fflush(stdout);
-	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
 	return rc;
 }
+
+static const cli_option view_opts[] = {
+	CLI_OPT_STRING("as", 0, "UNIT", view_args, as,
+		       "u8 (hex and ASCII, default), u16, u32, u64, i32, f32,\n"
+		       "f64, ascii, utf16, ptr (one word a line, telescoped)"),
+	{ .name = "as", .value = "STRUCT", .kind = CLI_STRING, .off = CLI_OFF_(view_args, as, const char *),
+	  .help = "auxv, link_map, r_debug, malloc_chunk, malloc_state,\n"
+		  "heap_info, tcache_perthread_struct, ehdr, phdr, shdr,\n"
+		  "dyn, sym; Windows: peb, teb, process_parameters,\n"
+		  "kuser_shared_data" },
+	CLI_OPT_FLAG("force", 0, view_args, force, "read even memory the target cannot read itself\n"
+		     "(PROT_NONE, guard pages) through /proc/PID/mem"),
+};
+
+const cli_command cli_cmd_view = {
+	.name = "view",
+	.summary = "memory as bytes, words, strings, pointers or structures",
+	.usage = "[OPTIONS] TARGET ADDR [LEN]\n[OPTIONS] ADDR [LEN] -- PROGRAM [ARGS...]",
+	.about = "Memory at ADDR: LEN bytes (default 256) shown by --as UNIT, or LEN\n"
+		 "structures (default 1) decoded field by field by --as STRUCT. Values\n"
+		 "that point into the address space are named: module!symbol+offset, or\n"
+		 "the region they point into.\n"
+		 "\n"
+		 "ADDR is an expression: 0x7f00 or 4096, + - *, [expr] for the word at\n"
+		 "expr, module!symbol or symbol, a register of a thread (rsp@TID, or rsp\n"
+		 "for the main thread). Examples: 'libc.so.6!environ', '[rsp@1234]+8'.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.args = "ADDR [LEN]",
+	.args_error = "ADDR [LEN] please",
+	.min_args = 1,
+	.max_args = 2,
+	.mo = { .no_stats = true },
+	CLI_OPTS(view_opts),
+	CLI_ARGS(view_args),
+	.init = view_init,
+	.check = view_check,
+	.run = view_run,
+};

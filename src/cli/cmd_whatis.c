@@ -1,5 +1,4 @@
 /* vmatlas whatis: everything known about an address. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,23 +8,6 @@
 #include "base/util.h"
 #include "vmatlas/expr.h"
 #include "vmatlas/whatis.h"
-
-static const char whatis_help[] =
-	"usage: vmatlas whatis [OPTIONS] TARGET ADDR...\n"
-	"\n"
-	"Everything vmatlas knows about each address: the region and allocation\n"
-	"it is in, its module, section and symbol, the heap chunk holding it and\n"
-	"whether that chunk is free, the thread stack it is on, the system data\n"
-	"it belongs to, and for a C++ object with virtual functions its class\n"
-	"(from the vtable's typeinfo). ADDR is an expression, as for view.\n"
-	"\n"
-	"Options:\n"
-	CLI_COMMON_HELP;
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTIONS,
-	{ NULL, 0, NULL, 0 },
-};
 
 static void text(const vm_map *m, const vm_whatis *w)
 {
@@ -186,42 +168,23 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 	json_obj_end(jw);
 }
 
-int cmd_whatis(int argc, char **argv)
+static int whatis_run(cli_ctx *ctx)
 {
-	cli_common cc;
-	argc = cli_common_begin(&cc, "whatis", argc, argv);
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = cli_common_option(&cc, c, optarg);
-		if (r < 0)
-			return cli_common_end(&cc), EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (c == 'h')
-			return fputs(whatis_help, stdout), cli_common_end(&cc), 0;
-		return cli_common_end(&cc), cli_usage_error("whatis", "unknown option '%s'", argv[optind - 1]);
-	}
-	if ((rc = cli_common_target(&cc, argc, argv)))
-		return cli_common_end(&cc), rc;
-	if (optind >= argc)
-		return cli_common_end(&cc), cli_usage_error("whatis", "no ADDR given");
-	vm_map_options mo = { .no_stats = true };
-	vm_target *t;
-	vm_map *m;
-	if ((rc = cli_common_map(&cc, &mo, &t, &m)))
-		return cli_common_end(&cc), rc;
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	vm_map *m = ctx->m;
+	vm_target *t = ctx->t;
+	vm_symbolizer *s = ctx->sym;
 	vm_expr_ctx ec = { m, t, s };
-	size_t n = (size_t)(argc - optind);
+	size_t n = (size_t)ctx->argc;
+	int rc = 0;
 	uint64_t *addrs = xcalloc(n, sizeof *addrs);
 	for (size_t i = 0; i < n && !rc; i++)
-		if (vm_expr_eval(&ec, argv[optind + (int)i], &addrs[i]) < 0)
+		if (vm_expr_eval(&ec, ctx->argv[i], &addrs[i]) < 0)
 			rc = cli_error(EXIT_USAGE, "whatis: %s", vm_error());
 	if (!rc) {
 		vm_heap_report hr;
 		vm_heap_walk(m, t, s, VM_HEAP_CHUNKS, &hr);
 		json_writer *jw = NULL;
-		if (cc.json) {
+		if (ctx->json) {
 			jw = xmalloc(sizeof *jw);
 			json_init(jw, stdout, true);
 			json_arr_begin(jw);
@@ -239,11 +202,23 @@ int cmd_whatis(int argc, char **argv)
 		}
 		vm_heap_report_free(&hr);
 	}
-	fflush(stdout);
 	free(addrs);
-	vm_symbolizer_free(s);
-	vm_map_free(m);
-	vm_target_close(t);
-	cli_common_end(&cc);
 	return rc;
 }
+
+const cli_command cli_cmd_whatis = {
+	.name = "whatis",
+	.summary = "everything known about an address",
+	.usage = "[OPTIONS] TARGET ADDR...\n[OPTIONS] ADDR... -- PROGRAM [ARGS...]",
+	.about = "Everything vmatlas knows about each address: the region and allocation\n"
+		 "it is in, its module, section and symbol, the heap chunk holding it and\n"
+		 "whether that chunk is free, the thread stack it is on, the system data\n"
+		 "it belongs to, and for a C++ object with virtual functions its class\n"
+		 "(from the vtable's typeinfo). ADDR is an expression, as for view.\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	.args = "ADDR",
+	.min_args = 1,
+	.max_args = -1,
+	.mo = { .no_stats = true },
+	.run = whatis_run,
+};

@@ -1,0 +1,24 @@
+/* Every command, in the order 'vmatlas --help' lists them. A command is
+ * one file holding its cli_command; it is added here. */
+#include "cli.h"
+
+#include <string.h>
+
+extern const cli_command cli_cmd_map, cli_cmd_modules, cli_cmd_sym, cli_cmd_exports, cli_cmd_threads,
+	cli_cmd_view, cli_cmd_search, cli_cmd_dump, cli_cmd_snapshot, cli_cmd_capture, cli_cmd_diff,
+	cli_cmd_scan, cli_cmd_track, cli_cmd_image, cli_cmd_whatis, cli_cmd_heap, cli_cmd_env;
+
+const cli_command *const cli_commands[] = {
+	&cli_cmd_map, &cli_cmd_modules, &cli_cmd_sym, &cli_cmd_exports, &cli_cmd_threads, &cli_cmd_view,
+	&cli_cmd_search, &cli_cmd_dump, &cli_cmd_snapshot, &cli_cmd_capture, &cli_cmd_diff, &cli_cmd_scan,
+	&cli_cmd_track, &cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
+};
+const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+const cli_command *cli_command_find(const char *name)
+{
+	for (size_t i = 0; i < cli_ncommands; i++)
+		if (!strcmp(cli_commands[i]->name, name))
+			return cli_commands[i];
+	return NULL;
+}
