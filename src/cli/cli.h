@@ -70,6 +70,9 @@ struct cli_option {
 #define CLI_OPT_EXPR(L, V, T, f, H) \
 	{ .name = L, .value = V, .help = H, .kind = CLI_EXPR, .off = CLI_OFF_(T, f, cli_expr) }
 #define CLI_OPT_CALL(L, V, FN, H) { .name = L, .value = V, .help = H, .kind = CLI_CALL, .call = FN }
+/* -o FILE may replace a file another user owns */
+int cli_opt_force(cli_ctx *ctx, const cli_option *o, const char *v);
+#define CLI_OPT_FORCE CLI_OPT_CALL("force", NULL, cli_opt_force, "replace FILE even when another user owns it")
 #define CLI_OPT_HEADING(H) { .help = H, .kind = CLI_HEADING }
 
 /* ---- commands ---- */

@@ -66,6 +66,7 @@ static int capture_run(cli_ctx *ctx)
 
 static const cli_option capture_opts[] = {
 	CLI_OPT_STRING("output", 'o', "FILE", capture_args, out, "where to write"),
+	CLI_OPT_FORCE,
 	CLI_OPT_FLAG("private-only", 0, capture_args, private_only,
 		     "only private memory, thread stacks and the first page\n"
 		     "of each image (a crash-report bundle: the files the\n"

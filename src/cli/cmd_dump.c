@@ -112,6 +112,7 @@ done:
 
 static const cli_option dump_opts[] = {
 	CLI_OPT_STRING("output", 'o', "FILE", dump_args, out, "where to write"),
+	CLI_OPT_FORCE,
 	CLI_OPT_U64("size", "N", dump_args, size, 1, UINT64_MAX, "exactly N bytes from ADDR"),
 	CLI_OPT_STRING("format", 0, "raw|elf", dump_args, format,
 		       "raw bytes (default), or an ELF core-style file with a\n"

@@ -276,6 +276,7 @@ static const cli_option scan_opts[] = {
 	CLI_OPT_STRING("output", 'o', "FILE", scan_args, out,
 		       "start: where to keep the candidates; next: write the\n"
 		       "narrowed set there instead of back to FILE"),
+	CLI_OPT_FORCE,
 	CLI_OPT_EXPR("from", "ADDR", scan_args, from, "start: only from ADDR (an expression)"),
 	CLI_OPT_EXPR("to", "ADDR", scan_args, to, "start: only below ADDR (an expression)"),
 	CLI_OPT_FLAG("include-ro", 0, scan_args, ro, "start: read-only memory too"),

@@ -53,6 +53,7 @@ static int snapshot_run(cli_ctx *ctx)
 
 static const cli_option snapshot_opts[] = {
 	CLI_OPT_STRING("output", 'o', "FILE", snapshot_args, out, "where to write"),
+	CLI_OPT_FORCE,
 	CLI_OPT_FLAG("data", 0, snapshot_args, data, "also a hash of every page, so diff can tell which\n"
 		     "pages' contents changed"),
 	CLI_OPT_FLAG("heap-blocks", 0, snapshot_args, blocks, "also every heap chunk, so diff can tell the blocks\n"

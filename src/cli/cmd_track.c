@@ -232,6 +232,7 @@ static int probe_run(cli_ctx *ctx)
 
 static const cli_option track_opts[] = {
 	CLI_OPT_STRING("output", 'o', "STATE", track_args, out, "start: where to keep the tracking state (mode 0600)"),
+	CLI_OPT_FORCE,
 	CLI_OPT_CALL("method", "M", method_opt, "start: auto (default: soft-dirty if there, else\n"
 		     "uffd), soft-dirty, or uffd"),
 };

@@ -2,6 +2,7 @@
  * every command that reads a TARGET. Their values go into cli_ctx. */
 #include "cli.h"
 
+#include "base/atomic_file.h"
 #include "base/util.h"
 
 static int add_module(cli_ctx *ctx, const cli_option *o, const char *v)
@@ -34,6 +35,13 @@ static int color(cli_ctx *ctx, const cli_option *o, const char *v)
 	(void)o;
 	if (!cli_parse_color(v, &ctx->color))
 		return cli_usage_error(ctx->name, "bad --color '%s'", v);
+	return 0;
+}
+
+int cli_opt_force(cli_ctx *ctx, const cli_option *o, const char *v)
+{
+	(void)ctx, (void)o, (void)v;
+	af_set_force(true);
 	return 0;
 }
 

@@ -80,6 +80,8 @@ def test_streams_and_refusals():
             os.chown(other, 65534, 65534)
             one_error_line(run(["dump", pid, addr, "--size", "4096", "-o", other]), "another user")
             assert open(other).read() == "theirs" and os.stat(other).st_uid == 65534
+            assert run(["dump", pid, addr, "--size", "4096", "-o", other, "--force"]).returncode == 0
+            assert open(other, "rb").read() == want and os.stat(other).st_uid == 0
         assert not glob.glob(os.path.join(d, "*.vmatlas-*"))
 
 
