@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "annotate.h"
+#include "base/open_file.h"
 #include "base/util.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
@@ -44,7 +45,11 @@ void ann_manual(map_builder *b)
 			vm_map_warn(m, "--add-module %s: no such file or mapping", mm->name_or_path);
 			continue;
 		}
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open_regular(path);
+		if (fd < 0) {
+			vm_map_warn(m, "--add-module %s: %s", mm->name_or_path, vm_error());
+			continue;
+		}
 		struct stat sb;
 		elf_image e;
 		uint64_t lo = 0, hi = 0;

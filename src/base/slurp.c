@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/open_file.h"
 #include "base/util.h"
 #include "vmatlas/error.h"
 
@@ -16,12 +17,13 @@ int slurp_file(const char *path, uint64_t max, const char *what, uint8_t **buf, 
 {
 	*buf = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0) {
 		vm_seterr_errno("cannot open %s", path);
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return -1;
 	}
 	if ((uint64_t)sb.st_size > max) {

@@ -2,8 +2,10 @@
  * target read now. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
+#include "base/open_file.h"
 #include "cli.h"
 #include "base/format.h"
 #include "base/json.h"
@@ -23,12 +25,12 @@ static bool is_live(const char *what)
 static bool is_dump(const char *what)
 {
 	uint8_t magic[64] = { 0 };
-	FILE *f = fopen(what, "rb");
-	if (!f)
+	int fd = open_regular(what);
+	if (fd < 0)
 		return false;
-	size_t n = fread(magic, 1, sizeof magic, f);
-	fclose(f);
-	return vm_file_target_magic(magic, n);
+	ssize_t n = read(fd, magic, sizeof magic);
+	close(fd);
+	return n > 0 && vm_file_target_magic(magic, (size_t)n);
 }
 
 /* a snapshot file, or a target (live, or a core file) read to match `like` */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/open_file.h"
 #include "cli.h"
 #include "base/format.h"
 #include "base/util.h"
@@ -274,11 +275,10 @@ static int image_run(cli_ctx *ctx)
 	if (!a.parts)
 		a.parts = (a.hex || a.have_rva || a.have_offset) ? 0 : PART_DEFAULT;
 	const char *path = ctx->argv[0];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		int rc = fd < 0 ? cli_error(EXIT_RUNTIME, "image: cannot open %s: %s", path, strerror(errno))
-				: cli_error(EXIT_RUNTIME, "image: %s is not a regular file", path);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		int rc = cli_error(EXIT_RUNTIME, "image: %s", vm_error());
 		if (fd >= 0)
 			close(fd);
 		return rc;

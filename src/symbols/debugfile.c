@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/strbuf.h"
+#include "base/open_file.h"
 #include "base/util.h"
 
 static const char *debug_dirs(void)
@@ -17,7 +18,7 @@ static const char *debug_dirs(void)
 
 static int try_open(const char *p, char **path)
 {
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(p);
 	if (fd >= 0 && path)
 		*path = xstrdup(p);
 	return fd;

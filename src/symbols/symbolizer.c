@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/open_file.h"
 #include "base/util.h"
 #include "debugfile.h"
 #include "formats/elf_defs.h"
@@ -89,7 +90,7 @@ static int open_module_file(vm_symbolizer *s, const vm_module *mod)
 			}
 		}
 	}
-	return mod->path ? open(mod->path, O_RDONLY | O_CLOEXEC) : -1;
+	return mod->path ? open_named_by_target(mod->path) : -1;
 }
 
 static bool open_file_image(int fd, elf_image *e)

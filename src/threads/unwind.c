@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/open_file.h"
 #include "base/util.h"
 
 #define MAX_FRAMES 1024
@@ -152,7 +153,7 @@ static int module_fd(unwinder *u, const vm_module *mod)
 				break;
 			}
 		}
-	return open(mod->path, O_RDONLY | O_CLOEXEC);
+	return open_named_by_target(mod->path);
 }
 
 unwinder *unwinder_new(const vm_map *m, vm_target *t)

@@ -291,3 +291,33 @@ def damaged(d, core, data):
     one_error_line(run(["capture", "--help-not"]), 2)
     # capture wants a live process
     one_error_line(run(["capture", core, "-o", os.path.join(d, "x")]), 1, "live process")
+
+
+def test_files_the_core_names_may_be_fifos():
+    """A core whose program (and so its loader list and NT_FILE) names a
+    path that is now a FIFO: every command finishes, none blocks opening it."""
+    with tempfile.TemporaryDirectory() as d:
+        prog = os.path.join(d, "prog")
+        shutil.copy(os.path.join(FIXTURES, "layout"), prog)
+
+        def unlimited():
+            resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        p = subprocess.Popen([prog], cwd=d, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             preexec_fn=unlimited)
+        p.stdout.readline()
+        wait_blocked(p.pid)
+        core = os.path.join(d, "prog.core")
+        res = run_json(["capture", str(p.pid), "-o", core])
+        assert res["threads"] >= 1
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=30)
+        os.unlink(prog)
+        os.mkfifo(prog)
+        for cmd in (["map"], ["modules"], ["threads"], ["heap"], ["env"], ["exports", "--find", "main"],
+                    ["sym", core, "0x401000"], ["whatis", core, "0x401000"]):
+            q = run(cmd + ([] if core in cmd else [core]), timeout=30)
+            assert q.returncode in (0, 1), (cmd, q.returncode, q.stderr)
+        # a FIFO given where a file is read
+        for cmd in (["image", prog], ["map", "self", "--add-module", prog + "=0x10000"]):
+            q = run(cmd, timeout=30)
+            assert "not a regular file" in q.stderr, (cmd, q.stderr)
