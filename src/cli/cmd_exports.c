@@ -42,6 +42,38 @@ static void row_text(const vm_export *x, int aw)
 	       x->module->name, x->name);
 }
 
+/* fnmatch takes "[[[[" as a literal; the user meant a set and forgot
+ * to close it */
+static bool glob_sets_closed(const char *p)
+{
+	for (; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			const char *q = p + 1;
+			if (*q == '!' || *q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q++;
+			if (!*q)
+				return false;
+			p = q;
+		}
+	}
+	return true;
+}
+
+static int exports_check(cli_ctx *ctx)
+{
+	const exports_args *ea = ctx->args;
+	uint64_t addr;
+	if (ea->find && !cli_parse_addr(ea->find, &addr) && !glob_sets_closed(ea->find))
+		return cli_usage_error("exports", "bad --find pattern '%s': a '[' set is not closed", ea->find);
+	return 0;
+}
+
 static int exports_run(cli_ctx *ctx)
 {
 	const exports_args *ea = ctx->args;
@@ -121,5 +153,6 @@ const cli_command cli_cmd_exports = {
 	.mo = { .no_stats = true },
 	CLI_OPTS(exports_opts),
 	CLI_ARGS(exports_args),
+	.check = exports_check,
 	.run = exports_run,
 };

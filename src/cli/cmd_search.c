@@ -72,8 +72,12 @@ static int ptr_range(const vm_map *m, const vm_expr_ctx *ec, const char *w, uint
 			*hi = m->regions[i].base + m->regions[i].size;
 			return 0;
 		}
-	if (vm_expr_eval(ec, w, &a) < 0)
+	if (vm_expr_eval(ec, w, &a) < 0) {
+		/* [heap], [stack]: meant as a region name, not a dereference */
+		if (w[0] == '[' && w[strlen(w) - 1] == ']')
+			vm_seterr("--ptr-to: no region named %s in this map", w);
 		return -1;
+	}
 	const vm_region *r = vm_map_region_at(m, a);
 	if (!r || r->state == VM_STATE_FREE) {
 		vm_seterr("--ptr-to: 0x%llx is in no region", (unsigned long long)a);
@@ -113,6 +117,9 @@ static int search_run(cli_ctx *ctx)
 	vm_target *t = ctx->t;
 	vm_symbolizer *s = ctx->sym;
 	vm_expr_ctx ec = { m, t, s };
+	if (sa->from.text && sa->to.text && sa->to.value <= sa->from.value)
+		return cli_error(EXIT_USAGE, "search: --to 0x%llx is not above --from 0x%llx",
+				 (unsigned long long)sa->to.value, (unsigned long long)sa->from.value);
 	if (ptr_to) {
 		uint64_t lo, hi;
 		if (ptr_range(m, &ec, ptr_to, &lo, &hi) < 0)

@@ -73,7 +73,10 @@ bool cli_parse_add_module(const char *arg, cli_manual *out)
 	bool ok;
 	if (comma)
 		*comma = 0;
-	ok = parse_u64(rest, &base) && (!comma || (parse_u64(comma + 1, &size) && size > 0));
+	uint64_t end;
+	/* the module must fit below the top of the address space */
+	ok = parse_u64(rest, &base) && (!comma || (parse_u64(comma + 1, &size) && size > 0)) &&
+	     !__builtin_add_overflow(base, size, &end);
 	free(rest);
 	if (!ok)
 		return false;

@@ -167,7 +167,9 @@ static uint64_t term(parser *ps)
 		if (ps->failed || *ps->p != '*')
 			return v;
 		ps->p++;
-		v *= factor(ps);
+		uint64_t r = factor(ps);
+		if (!ps->failed && __builtin_mul_overflow(v, r, &v))
+			fail(ps, "the product overflows 64 bits");
 	}
 }
 
@@ -181,7 +183,11 @@ static uint64_t expr(parser *ps)
 			return v;
 		ps->p++;
 		uint64_t r = term(ps);
-		v = op == '+' ? v + r : v - r; /* address arithmetic wraps */
+		if (ps->failed)
+			return v;
+		/* an address past the top or below zero is a mistake, not a wrap */
+		if (op == '+' ? __builtin_add_overflow(v, r, &v) : __builtin_sub_overflow(v, r, &v))
+			fail(ps, op == '+' ? "the sum overflows 64 bits" : "the difference is below zero");
 	}
 }
 

@@ -123,3 +123,22 @@ def test_interrupted_freeze_releases_threads():
             no_sanitizer_reports(err)
             assert_not_held(pid)
             assert p.poll() is None, "the target died"
+
+
+def test_strict_command_lines():
+    """Overflow in addresses is an error, ranges must be ranges, patterns
+    must be whole: each a usage error (2) with one line."""
+    with fixture() as (p, t):
+        pid = str(t["pid"])
+        one_error_line(run(["view", pid, "0xffffffffffffffff+1"]), 2, "overflows")
+        one_error_line(run(["view", pid, "0xffffffffffffffff*0xffffffffffffffff"]), 2, "overflows")
+        one_error_line(run(["view", pid, "0x10-0x20"]), 2, "below zero")
+        one_error_line(run(["sym", pid, "0x1000", "--add-module",
+                            "libc.so.6=0xffffffffffffffff,0xffffffffffffffff"]), 2, "--add-module")
+        one_error_line(run(["search", pid, "--ascii", "x", "--from", "10", "--to", "5"]), 2, "--to")
+        one_error_line(run(["search", pid, "--ascii", "x", "--from", "10", "--to", "10"]), 2, "--to")
+        one_error_line(run(["exports", pid, "--find", "[[[["]), 2, "--find")
+        one_error_line(run(["search", pid, "--ptr-to", "[nosuchregion]"]), 2, "no region named [nosuchregion]")
+        # what is right stays right
+        assert run(["view", pid, "rsp+8", "8"]).returncode == 0
+        assert run(["exports", pid, "--find", "mem[cm]py"]).returncode == 0
