@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/util.h"
 
 static ssize_t fd_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
@@ -58,3 +59,12 @@ bool vm_reader_full(const vm_reader *r, uint64_t off, void *buf, size_t len)
 	return n >= 0 && (size_t)n == len;
 }
 
+
+bool vm_reader_word(const vm_reader *r, uint64_t off, size_t w, uint64_t *v)
+{
+	uint8_t b[8];
+	if (!vm_reader_full(r, off, b, w))
+		return false;
+	*v = ld_word(b, w);
+	return true;
+}
