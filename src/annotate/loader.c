@@ -20,26 +20,6 @@
 #define MAX_LINK_MAPS 4096
 #define MAX_NAME 4096
 
-/* a NUL-terminated string from target memory, bounded */
-static char *read_string(vm_target *t, uint64_t addr)
-{
-	char buf[MAX_NAME];
-	size_t got = 0;
-	while (got < sizeof buf - 1) {
-		size_t want = 256 - (size_t)((addr + got) % 256); /* stay inside a page */
-		if (want > sizeof buf - 1 - got)
-			want = sizeof buf - 1 - got;
-		ssize_t n = vm_read(t, addr + got, buf + got, want);
-		if (n <= 0)
-			break;
-		char *nul = memchr(buf + got, 0, (size_t)n);
-		if (nul)
-			return xstrndup(buf, (size_t)(nul - buf));
-		got += (size_t)n;
-	}
-	return got ? xstrndup(buf, got) : NULL;
-}
-
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
@@ -183,7 +163,7 @@ void ann_loader(map_builder *b)
 				    (unsigned long long)lm);
 			break;
 		}
-		char *name = l_name ? read_string(b->t, l_name) : NULL;
+		char *name = l_name ? vm_reader_string(&rd, l_name, MAX_NAME - 1) : NULL;
 		if (!name)
 			name = xstrdup("");
 		vm_module *mod = match(m, l_addr, l_ld, name, k == 0, exe_addr);

@@ -58,14 +58,8 @@ static char *read_wstr(vm_target *t, uint64_t addr)
 
 static char *read_cstr(vm_target *t, uint64_t addr)
 {
-	char buf[512];
-	if (!addr)
-		return NULL;
-	ssize_t n = vm_read(t, addr, buf, sizeof buf - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	return xstrndup(buf, strnlen(buf, (size_t)n));
+	vm_reader r = vm_reader_target(t);
+	return addr ? vm_reader_string(&r, addr, 511) : NULL;
 }
 
 /* decode one structure from buf (already read) */
@@ -108,10 +102,11 @@ static void decode_one(vm_target *t, const vm_layout *L, const uint8_t *buf, siz
 static int decode_auxv(vm_target *t, int bits, uint64_t addr, vm_decoded *d)
 {
 	size_t w = bits == 32 ? 4 : 8;
+	vm_reader r = vm_reader_target(t);
 	for (unsigned i = 0; i < 4096; i++) {
 		uint64_t type = 0, val = 0;
-		if (vm_read_full(t, addr + 2 * w * i, &type, w) < 0 ||
-		    vm_read_full(t, addr + 2 * w * i + w, &val, w) < 0)
+		if (!vm_reader_word(&r, addr + 2 * w * i, w, &type) ||
+		    !vm_reader_word(&r, addr + 2 * w * i + w, w, &val))
 			return i ? 0 : -1;
 		const char *nm = vm_auxv_name(type);
 		push(d, nm ? nm : "AT_?", (int)type, addr + 2 * w * i, VM_F_WORD, val,

@@ -30,8 +30,8 @@ static const vm_chunk *find_chunk(const vm_heap_report *h, uint64_t addr, int *a
 
 static bool word_at(vm_target *t, size_t w, uint64_t addr, uint64_t *v)
 {
-	*v = 0;
-	return vm_read_full(t, addr, v, w) == 0;
+	vm_reader r = vm_reader_target(t);
+	return vm_reader_word(&r, addr, w, v);
 }
 
 /* An object with virtual functions starts with a pointer into a vtable;
