@@ -419,14 +419,7 @@ static int cmp_mark(const void *a, const void *b)
 
 static const free_mark *find_mark(const walker *k, uint64_t addr)
 {
-	size_t lo = 0, hi = k->nmarks;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (k->marks[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
 	return lo < k->nmarks && k->marks[lo].addr == addr ? &k->marks[lo] : NULL;
 }
 
