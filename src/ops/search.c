@@ -457,7 +457,7 @@ int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_searc
 	memset(out, 0, sizeof *out);
 	double t0 = now();
 	shared sh = { .t = t, .p = p, .o = o };
-	sh.page = m->info.page_size && !(m->info.page_size & (m->info.page_size - 1)) ? m->info.page_size : 4096;
+	sh.page = m->info.page_size;
 	sh.overlap = p->kind == VM_PAT_REGEX ? REGEX_OVERLAP : p->len ? p->len - 1 : 0;
 	size_t icap = 0;
 	uint64_t to = o->to ? o->to : UINT64_MAX;
