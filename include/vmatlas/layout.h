@@ -54,8 +54,8 @@ typedef struct vm_layout {
 	vm_layout_field f[VM_LAYOUT_MAX_FIELDS];
 } vm_layout;
 
-/* the structures with layouts, NULL-terminated */
-const char *const *vm_layout_names(void);
+/* the i-th structure with a layout; NULL past the last */
+const char *vm_layout_name(size_t i);
 /* the layout of `name` for a target of `bits` (32 or 64); glibc_version
  * as major * 100 + minor (236 for 2.36), 0 for the newest layouts;
  * false if there is no such structure */

@@ -204,15 +204,9 @@ static const entry catalogue[] = {
 	{ "kuser_shared_data", kuser_shared_data_f, kuser_shared_data_f, 0, 0 },
 };
 
-static const char *const names[] = {
-	"link_map", "r_debug", "malloc_chunk", "malloc_state", "heap_info", "tcache_perthread_struct",
-	"ehdr", "phdr", "shdr", "dyn", "sym", "peb", "teb", "process_parameters", "peb_ldr_data",
-	"ldr_data_table_entry", "kuser_shared_data", NULL,
-};
-
-const char *const *vm_layout_names(void)
+const char *vm_layout_name(size_t i)
 {
-	return names;
+	return i < sizeof catalogue / sizeof catalogue[0] ? catalogue[i].name : NULL;
 }
 
 /* ---- placing the fields ---- */

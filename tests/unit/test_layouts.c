@@ -165,8 +165,12 @@ static void test_unknown(void)
 	vm_layout L;
 	CHECK(!vm_layout_get(&L, "no_struct", 64, 0));
 	CHECK(vm_layout_get(&L, "link_map", 64, 0) && vm_layout_field_get(&L, "no_field") == NULL);
-	for (const char *const *n = vm_layout_names(); *n; n++)
-		CHECK(vm_layout_get(&L, *n, 32, 0) && L.n > 0 && L.size > 0);
+	size_t n = 0;
+	for (const char *s; (s = vm_layout_name(n)); n++) {
+		CHECK(vm_layout_get(&L, s, 32, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
+		CHECK(vm_layout_get(&L, s, 64, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
+	}
+	CHECK_U64(n, 17);
 }
 
 const unit_test layout_tests[] = {
