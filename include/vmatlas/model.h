@@ -313,5 +313,8 @@ void vm_regions_free(vm_region *r, size_t n);
 /* what one region owns (its path, contents, page runs) */
 void vm_regions_free_contents(vm_region *r);
 void vm_threads_free(vm_thread *t, size_t n);
+/* the end of user address space for an OS ("linux", "windows", ...) and
+ * word size */
+uint64_t vm_user_top(vm_os os, int bits, uint64_t page_size);
 
 #endif

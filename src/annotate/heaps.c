@@ -12,24 +12,14 @@
 #include <string.h>
 
 #include "annotate.h"
+#include "base/bytes.h"
 #include "base/util.h"
+#include "vmatlas/layout.h"
 
 #define IS_MMAPPED 0x2u
 #define NON_MAIN_ARENA 0x4u
 #define MAX_CHUNKS_PER_REGION 4096
 
-
-static uint64_t word_at(const uint8_t *p, int bits)
-{
-	if (bits == 32) {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		return v;
-	}
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static bool anon_private(const vm_region *r)
 {
@@ -96,6 +86,11 @@ static void arena_heaps(map_builder *b)
 	size_t w = (size_t)bits / 8;
 	/* HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX */
 	uint64_t heap_max = bits == 32 ? (1u << 20) : (64u << 20);
+	vm_layout hi;
+	vm_layout_get(&hi, "heap_info", bits, 0);
+	const uint64_t hoff[4] = { vm_layout_off(&hi, "ar_ptr"), vm_layout_off(&hi, "prev"),
+				   vm_layout_off(&hi, "size"), vm_layout_off(&hi, "mprotect_size") };
+	vm_reader rd = vm_reader_target(b->t);
 	for (size_t i = 0; i < m->nregions; i++) {
 		vm_region *r = &m->regions[i];
 		if (!anon_private(r) || !rw(r) || mb_claimed(b, i))
@@ -103,14 +98,14 @@ static void arena_heaps(map_builder *b)
 		/* a heap may share a VMA with memory just below it */
 		uint64_t at = (r->base + heap_max - 1) / heap_max * heap_max;
 		for (int tries = 0; tries < 64 && at < r->base + r->size; tries++, at += heap_max) {
-			uint8_t buf[32];
 			if (!maybe_written(b, r, at))
 				continue;
-			if (vm_read_full(b->t, at, buf, 4 * w) < 0)
+			uint8_t buf[32]; /* heap_info's first four words */
+			if (!vm_reader_full(&rd, at, buf, (size_t)hoff[3] + w))
 				break;
 			uint64_t h[4];
 			for (int k = 0; k < 4; k++)
-				h[k] = word_at(buf + k * w, bits);
+				h[k] = ld_word(buf + hoff[k], w);
 			if (!valid_heap_info(b, at, h, heap_max, r->base + r->size))
 				continue;
 			int gid = mb_group_new(b, VM_USAGE_HEAP, "glibc arena heap");
@@ -138,8 +133,7 @@ static void arena_heaps(map_builder *b)
 static void mmapped_chunks(map_builder *b)
 {
 	vm_map *m = b->m;
-	int bits = m->info.bits == 32 ? 32 : 64;
-	size_t w = (size_t)bits / 8;
+	size_t w = m->info.bits == 32 ? 4 : 8;
 	uint64_t pg = m->info.page_size;
 	size_t *idx = NULL, n = 0, cap = 0;
 	for (size_t i = 0; i < m->nregions; i++)
@@ -170,8 +164,8 @@ static void mmapped_chunks(map_builder *b)
 			uint64_t corr = 0, size = 0;
 			bool ok = false;
 			for (corr = 0; corr + 2 * w <= sizeof hdr; corr += w) {
-				uint64_t prev = word_at(hdr + corr, bits);
-				size = word_at(hdr + corr + w, bits);
+				uint64_t prev = ld_word(hdr + corr, w);
+				size = ld_word(hdr + corr + w, w);
 				uint64_t cs = size & ~(uint64_t)7;
 				if (prev == corr && (size & IS_MMAPPED) && !(size & NON_MAIN_ARENA) &&
 				    cs >= pg && (corr + cs) % pg == 0 && corr + cs <= r->size - off) {

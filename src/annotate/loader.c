@@ -12,47 +12,13 @@
 #include "formats/elf_defs.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
+#include "vmatlas/layout.h"
 
 #define AT_PHDR_T 3
 #define AT_BASE_T 7
 #define AT_ENTRY_T 9
 #define MAX_LINK_MAPS 4096
 #define MAX_NAME 4096
-
-typedef struct word_io {
-	vm_target *t;
-	size_t w; /* 4 or 8 */
-} word_io;
-
-static bool read_word(const word_io *io, uint64_t addr, uint64_t *v)
-{
-	uint8_t b[8];
-	if (vm_read_full(io->t, addr, b, io->w) < 0)
-		return false;
-	*v = 0;
-	memcpy(v, b, io->w); /* the target's byte order is ours */
-	return true;
-}
-
-/* a NUL-terminated string from target memory, bounded */
-static char *read_string(vm_target *t, uint64_t addr)
-{
-	char buf[MAX_NAME];
-	size_t got = 0;
-	while (got < sizeof buf - 1) {
-		size_t want = 256 - (size_t)((addr + got) % 256); /* stay inside a page */
-		if (want > sizeof buf - 1 - got)
-			want = sizeof buf - 1 - got;
-		ssize_t n = vm_read(t, addr + got, buf + got, want);
-		if (n <= 0)
-			break;
-		char *nul = memchr(buf + got, 0, (size_t)n);
-		if (nul)
-			return xstrndup(buf, (size_t)(nul - buf));
-		got += (size_t)n;
-	}
-	return got ? xstrndup(buf, got) : NULL;
-}
 
 static const char *base_name(const char *p)
 {
@@ -158,13 +124,19 @@ void ann_loader(map_builder *b)
 	if (!rdebug)
 		return; /* static programs have no loader list */
 
-	word_io io = { b->t, m->info.bits == 32 ? 4 : 8 };
+	vm_reader rd = vm_reader_target(b->t);
+	size_t w = m->info.bits == 32 ? 4 : 8;
+	vm_layout rl, ll;
+	vm_layout_get(&rl, "r_debug", m->info.bits, 0);
+	vm_layout_get(&ll, "link_map", m->info.bits, 0);
+	uint64_t o_addr = vm_layout_off(&ll, "l_addr"), o_name = vm_layout_off(&ll, "l_name");
+	uint64_t o_ld = vm_layout_off(&ll, "l_ld"), o_next = vm_layout_off(&ll, "l_next");
 	uint64_t lm;
 	size_t rdi = mb_find(b, rdebug);
 	if (rdi != (size_t)-1)
-		vm_region_add_content(&m->regions[rdi], VM_CK_SYSDATA, rdebug, 5 * io.w, "r_debug",
+		vm_region_add_content(&m->regions[rdi], VM_CK_SYSDATA, rdebug, rl.size, "r_debug",
 				      "the dynamic loader's debugger interface");
-	if (!read_word(&io, rdebug + io.w, &lm)) { /* r_map follows r_version */
+	if (!vm_reader_word(&rd, rdebug + vm_layout_off(&rl, "r_map"), w, &lm)) {
 		vm_map_warn(m, "r_debug at 0x%llx is unreadable: no loader list",
 			    (unsigned long long)rdebug);
 		return;
@@ -185,13 +157,13 @@ void ann_loader(map_builder *b)
 		}
 		*ARRAY_PUSH(seen, nseen, cap) = lm;
 		uint64_t l_addr, l_name, l_ld, l_next;
-		if (!read_word(&io, lm, &l_addr) || !read_word(&io, lm + io.w, &l_name) ||
-		    !read_word(&io, lm + 2 * io.w, &l_ld) || !read_word(&io, lm + 3 * io.w, &l_next)) {
+		if (!vm_reader_word(&rd, lm + o_addr, w, &l_addr) || !vm_reader_word(&rd, lm + o_name, w, &l_name) ||
+		    !vm_reader_word(&rd, lm + o_ld, w, &l_ld) || !vm_reader_word(&rd, lm + o_next, w, &l_next)) {
 			vm_map_warn(m, "link_map entry at 0x%llx is unreadable: the loader list is cut short",
 				    (unsigned long long)lm);
 			break;
 		}
-		char *name = l_name ? read_string(b->t, l_name) : NULL;
+		char *name = l_name ? vm_reader_string(&rd, l_name, MAX_NAME - 1) : NULL;
 		if (!name)
 			name = xstrdup("");
 		vm_module *mod = match(m, l_addr, l_ld, name, k == 0, exe_addr);
@@ -220,7 +192,7 @@ void ann_loader(map_builder *b)
 			char what[96];
 			snprintf(what, sizeof what, "the loader's entry for %s", mod->name);
 			vm_content *c = vm_region_add_content(&m->regions[ri], VM_CK_SYSDATA, lm,
-							      5 * io.w, "link_map", what);
+							      ll.size, "link_map", what);
 			c->module = (int)(mod - m->modules);
 		}
 		free(name);

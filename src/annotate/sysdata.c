@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "annotate.h"
+#include "base/bytes.h"
 #include "base/util.h"
 
 #define AT_NULL_T 0
@@ -20,13 +21,6 @@ static void put(map_builder *b, uint64_t addr, uint64_t size, const char *name, 
 	size_t i = mb_find(b, addr);
 	if (i != (size_t)-1)
 		vm_region_add_content(&b->m->regions[i], VM_CK_SYSDATA, addr, size, name, detail);
-}
-
-static uint64_t word(const uint8_t *p, size_t w)
-{
-	uint64_t v = 0;
-	memcpy(&v, p, w);
-	return v;
 }
 
 static void startup_vectors(map_builder *b)
@@ -47,7 +41,7 @@ static void startup_vectors(map_builder *b)
 		return;
 	}
 	size_t n = (size_t)got / w, k = 0;
-	uint64_t argc = word(buf, w);
+	uint64_t argc = ld_word(buf, w);
 	if (argc >= n - 1) {
 		free(buf);
 		return; /* not what the kernel leaves there */
@@ -56,7 +50,7 @@ static void startup_vectors(map_builder *b)
 	put(b, s + w, (argc + 1) * w, "argv pointers", "argv[0..argc], NULL-terminated");
 	k = 1 + argc + 1;
 	size_t envp = k;
-	while (k < n && word(buf + k * w, w) != 0)
+	while (k < n && ld_word(buf + k * w, w) != 0)
 		k++;
 	if (k >= n) {
 		free(buf);
@@ -66,7 +60,7 @@ static void startup_vectors(map_builder *b)
 	size_t auxv = ++k;
 	uint64_t random = 0, execfn = 0, platform = 0;
 	while (k + 1 < n) {
-		uint64_t type = word(buf + k * w, w), val = word(buf + (k + 1) * w, w);
+		uint64_t type = ld_word(buf + k * w, w), val = ld_word(buf + (k + 1) * w, w);
 		k += 2;
 		if (type == AT_NULL_T)
 			break;

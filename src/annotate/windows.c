@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "vmatlas/layout.h"
 #include "vmatlas/win_env.h"
 
 #define KUSER_SHARED_DATA 0x7ffe0000ull
@@ -45,21 +46,22 @@ static void heap(map_builder *b, uint64_t base, const char *what)
 void ann_windows(map_builder *b)
 {
 	vm_map *m = b->m;
-	bool b64 = m->info.bits == 64;
-	size_t w = b64 ? 8 : 4;
+	size_t w = m->info.bits == 32 ? 4 : 8;
+	vm_layout teb, peb, params;
+	vm_layout_get(&teb, "teb", m->info.bits, 0);
+	vm_layout_get(&peb, "peb", m->info.bits, 0);
+	vm_layout_get(&params, "process_parameters", m->info.bits, 0);
+	uint64_t o_base = vm_layout_off(&teb, "NtTib.StackBase"), o_limit = vm_layout_off(&teb, "NtTib.StackLimit");
+	vm_reader rd = vm_reader_target(b->t);
 	char detail[96];
 	for (size_t i = 0; i < m->nthreads; i++) {
 		vm_thread *th = &m->threads[i];
 		if (!th->tp)
 			continue;
 		snprintf(detail, sizeof detail, "TEB of thread %lld", (long long)th->tid);
-		put(b, VM_CK_TLS, th->tp, b64 ? 0x1838 : 0xfb8, "TEB", detail, th->tid);
-		/* NT_TIB: StackBase, StackLimit */
-		uint8_t tib[16] = { 0 };
-		if (vm_read(b->t, th->tp + w, tib, 2 * w) == (ssize_t)(2 * w)) {
-			uint64_t hi = 0, lo = 0;
-			memcpy(&hi, tib, w);
-			memcpy(&lo, tib + w, w);
+		put(b, VM_CK_TLS, th->tp, teb.full_size, "TEB", detail, th->tid);
+		uint64_t hi, lo;
+		if (vm_reader_word(&rd, th->tp + o_base, w, &hi) && vm_reader_word(&rd, th->tp + o_limit, w, &lo)) {
 			if (lo < hi && hi - lo <= (1ull << 32) && !th->stack_base) {
 				th->stack_base = lo;
 				th->stack_size = hi - lo;
@@ -68,9 +70,9 @@ void ann_windows(map_builder *b)
 	}
 	vm_win_env e;
 	if (vm_win_env_read(m, b->t, &e) == 0) {
-		put(b, VM_CK_SYSDATA, e.peb, b64 ? 0x7c8 : 0x478, "PEB", "process environment block", 0);
+		put(b, VM_CK_SYSDATA, e.peb, peb.full_size, "PEB", "process environment block", 0);
 		if (e.params)
-			put(b, VM_CK_SYSDATA, e.params, b64 ? 0x410 : 0x2a0, "process parameters",
+			put(b, VM_CK_SYSDATA, e.params, params.full_size, "process parameters",
 			    "RTL_USER_PROCESS_PARAMETERS", 0);
 		if (e.command_line.addr)
 			put(b, VM_CK_SYSDATA, e.command_line.addr, strlen(e.command_line.value) * 2, "command line",

@@ -3,6 +3,7 @@
 #ifndef VMATLAS_CORE_BYTES_H
 #define VMATLAS_CORE_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline uint16_t ld_le16(const uint8_t *p)
@@ -18,6 +19,12 @@ static inline uint32_t ld_le32(const uint8_t *p)
 static inline uint64_t ld_le64(const uint8_t *p)
 {
 	return (uint64_t)ld_le32(p) | (uint64_t)ld_le32(p + 4) << 32;
+}
+
+/* a target's word: 4 bytes on a 32-bit target, else 8 */
+static inline uint64_t ld_word(const uint8_t *p, size_t w)
+{
+	return w == 4 ? ld_le32(p) : ld_le64(p);
 }
 
 static inline void st_le16(uint8_t *p, uint16_t v)

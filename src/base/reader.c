@@ -2,9 +2,11 @@
 #include "vmatlas/reader.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/util.h"
 
 static ssize_t fd_read(const vm_reader *r, uint64_t off, void *buf, size_t len)
@@ -58,3 +60,48 @@ bool vm_reader_full(const vm_reader *r, uint64_t off, void *buf, size_t len)
 	return n >= 0 && (size_t)n == len;
 }
 
+
+bool vm_reader_word(const vm_reader *r, uint64_t off, size_t w, uint64_t *v)
+{
+	uint8_t b[8];
+	if (!vm_reader_full(r, off, b, w))
+		return false;
+	*v = ld_word(b, w);
+	return true;
+}
+
+char *vm_reader_string(const vm_reader *r, uint64_t off, size_t max)
+{
+	size_t cap = 256, len = 0;
+	char *s = xmalloc(cap + 1);
+	uint64_t at;
+	while (len < max && !add_overflow_u64(off, len, &at)) {
+		/* 256-byte pieces that never cross a page: a string that ends
+		 * just before unreadable memory is still read whole */
+		size_t want = 256 - (size_t)(at % 256);
+		if (want > max - len)
+			want = max - len;
+		if (len + want > cap) {
+			cap = cap * 2 < len + want ? len + want : cap * 2;
+			s = xrealloc(s, cap + 1);
+		}
+		ssize_t n = r->read(r, at, s + len, want);
+		if (n <= 0)
+			break;
+		char *nul = memchr(s + len, 0, (size_t)n);
+		if (nul) {
+			len = (size_t)(nul - s);
+			s[len] = 0;
+			return s;
+		}
+		len += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	if (!len) {
+		free(s);
+		return NULL;
+	}
+	s[len] = 0;
+	return s;
+}

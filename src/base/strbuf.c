@@ -69,13 +69,6 @@ char *sb_detach(strbuf *sb)
 	return p;
 }
 
-void sb_reset(strbuf *sb)
-{
-	sb->len = 0;
-	if (sb->buf)
-		sb->buf[0] = 0;
-}
-
 void sb_free(strbuf *sb)
 {
 	free(sb->buf);

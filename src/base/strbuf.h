@@ -21,7 +21,6 @@ void sb_vprintf(strbuf *sb, const char *fmt, va_list ap);
 const char *sb_str(const strbuf *sb);
 /* hand the buffer to the caller and reset */
 char *sb_detach(strbuf *sb);
-void sb_reset(strbuf *sb);
 void sb_free(strbuf *sb);
 
 #endif

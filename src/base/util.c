@@ -83,7 +83,7 @@ void grow_array(void **p, size_t *cap, size_t need, size_t size)
 	*cap = ncap;
 }
 
-static int hexval(int c)
+int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -48,9 +49,39 @@ static inline bool range_contains(uint64_t base, uint64_t len, uint64_t addr)
 	return addr >= base && addr - base < len;
 }
 
+/* Binary search of an array sorted by a uint64_t key `key_off` bytes
+ * into each element (`size` bytes): the number of elements whose key is
+ * below `key` (lower), or at most `key` (upper). Inline: heap and symbol
+ * lookups call them millions of times. */
+static inline size_t bound_u64_(const void *base, size_t n, size_t size, size_t key_off, uint64_t key,
+				bool upper)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t k;
+		memcpy(&k, (const char *)base + mid * size + key_off, sizeof k);
+		if (k < key || (upper && k == key))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+static inline size_t lower_bound_u64(const void *base, size_t n, size_t size, size_t key_off, uint64_t key)
+{
+	return bound_u64_(base, n, size, key_off, key, false);
+}
+static inline size_t upper_bound_u64(const void *base, size_t n, size_t size, size_t key_off, uint64_t key)
+{
+	return bound_u64_(base, n, size, key_off, key, true);
+}
+
 /* Parse an unsigned number: 0x-hex, or decimal. Returns false on junk
  * or overflow. */
 bool parse_u64(const char *s, uint64_t *out);
+/* a hex digit's value, -1 if c is none */
+int hexval(int c);
 /* Hex digits only (no prefix), exactly `len` bytes of s. */
 bool parse_hex_n(const char *s, size_t len, uint64_t *out);
 

@@ -22,6 +22,7 @@
 #define g16 elf_g16
 #define g32 elf_g32
 #define g64 elf_g64
+#define gw elf_gw
 
 static void warn(elf_image *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(elf_image *e, const char *fmt, ...)
@@ -79,29 +80,23 @@ static void decode_phdr(const elf_image *e, const uint8_t *p, elf_phdr *ph)
 	}
 }
 
+/* Elf32_Shdr and Elf64_Shdr differ only in the width of their words */
 static void decode_shdr(const elf_image *e, const uint8_t *p, elf_shdr *sh)
 {
+	size_t w = e->bits == 64 ? 8 : 4;
 	sh->name = g32(e, p);
 	sh->type = g32(e, p + 4);
-	if (e->bits == 64) {
-		sh->flags = g64(e, p + 8);
-		sh->addr = g64(e, p + 16);
-		sh->offset = g64(e, p + 24);
-		sh->size = g64(e, p + 32);
-		sh->link = g32(e, p + 40);
-		sh->info = g32(e, p + 44);
-		sh->addralign = g64(e, p + 48);
-		sh->entsize = g64(e, p + 56);
-	} else {
-		sh->flags = g32(e, p + 8);
-		sh->addr = g32(e, p + 12);
-		sh->offset = g32(e, p + 16);
-		sh->size = g32(e, p + 20);
-		sh->link = g32(e, p + 24);
-		sh->info = g32(e, p + 28);
-		sh->addralign = g32(e, p + 32);
-		sh->entsize = g32(e, p + 36);
-	}
+	p += 8;
+	sh->flags = gw(e, p);
+	sh->addr = gw(e, p + w);
+	sh->offset = gw(e, p + 2 * w);
+	sh->size = gw(e, p + 3 * w);
+	p += 4 * w;
+	sh->link = g32(e, p);
+	sh->info = g32(e, p + 4);
+	p += 8;
+	sh->addralign = gw(e, p);
+	sh->entsize = gw(e, p + w);
 	sh->namestr = "";
 }
 
@@ -179,29 +174,19 @@ int elf_open(elf_image *e, const vm_reader *r, bool in_memory, uint64_t base, ui
 	e->type = g16(e, h + 16);
 	e->machine = g16(e, h + 18);
 	e->version = g32(e, h + 20);
-	if (e->bits == 64) {
-		e->entry = g64(e, h + 24);
-		e->phoff = g64(e, h + 32);
-		e->shoff = g64(e, h + 40);
-		e->flags = g32(e, h + 48);
-		e->ehsize = g16(e, h + 52);
-		e->phentsize = g16(e, h + 54);
-		e->phnum = g16(e, h + 56);
-		e->shentsize = g16(e, h + 58);
-		e->shnum = g16(e, h + 60);
-		e->shstrndx = g16(e, h + 62);
-	} else {
-		e->entry = g32(e, h + 24);
-		e->phoff = g32(e, h + 28);
-		e->shoff = g32(e, h + 32);
-		e->flags = g32(e, h + 36);
-		e->ehsize = g16(e, h + 40);
-		e->phentsize = g16(e, h + 42);
-		e->phnum = g16(e, h + 44);
-		e->shentsize = g16(e, h + 46);
-		e->shnum = g16(e, h + 48);
-		e->shstrndx = g16(e, h + 50);
-	}
+	/* the classes differ only in the width of entry, phoff and shoff */
+	size_t w = e->bits == 64 ? 8 : 4;
+	e->entry = gw(e, h + 24);
+	e->phoff = gw(e, h + 24 + w);
+	e->shoff = gw(e, h + 24 + 2 * w);
+	const uint8_t *q = h + 24 + 3 * w;
+	e->flags = g32(e, q);
+	e->ehsize = g16(e, q + 4);
+	e->phentsize = g16(e, q + 6);
+	e->phnum = g16(e, q + 8);
+	e->shentsize = g16(e, q + 10);
+	e->shnum = g16(e, q + 12);
+	e->shstrndx = g16(e, q + 14);
 
 	/* the extended counts live in section header 0 */
 	if (e->phnum == PN_XNUM || e->shnum == 0 || e->shstrndx == SHN_XINDEX) {

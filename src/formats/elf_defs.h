@@ -166,4 +166,10 @@ static inline uint64_t elf_g64(const elf_image *e, const uint8_t *p)
 	return e->big_endian ? (a << 32 | b) : (b << 32 | a);
 }
 
+/* an address, offset or size of the file's class (Elf32_Addr, Elf64_Off...) */
+static inline uint64_t elf_gw(const elf_image *e, const uint8_t *p)
+{
+	return e->bits == 64 ? elf_g64(e, p) : elf_g32(e, p);
+}
+
 #endif

@@ -106,7 +106,7 @@ static void read_segments(core_file *cf)
 
 static uint64_t word(const core_file *cf, const uint8_t *p)
 {
-	return cf->bits == 64 ? elf_g64(&cf->elf, p) : elf_g32(&cf->elf, p);
+	return elf_gw(&cf->elf, p); /* the core's class is its notes' */
 }
 
 static int cmp_file(const void *a, const void *b)

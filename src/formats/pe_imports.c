@@ -26,7 +26,7 @@ static uint64_t *read_thunks(pe_image *pe, uint32_t rva, size_t *n, const char *
 			}
 		}
 		for (size_t i = 0; i < batch; i++) {
-			uint64_t t = w == 8 ? ld_le64(buf + 8 * i) : ld_le32(buf + 4 * i);
+			uint64_t t = ld_word(buf + w * i, w);
 			if (!t)
 				return v;
 			if (*n >= PE_MAX_FUNCS) {

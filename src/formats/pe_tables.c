@@ -213,7 +213,7 @@ int pe_read_tls(pe_image *pe, pe_tls *out)
 	}
 	uint64_t f[4];
 	for (int i = 0; i < 4; i++)
-		f[i] = w == 8 ? ld_le64(t + 8 * i) : ld_le32(t + 4 * i);
+		f[i] = ld_word(t + w * i, w);
 	out->start = f[0];
 	out->end = f[1];
 	out->index = f[2];
@@ -232,7 +232,7 @@ int pe_read_tls(pe_image *pe, pe_tls *out)
 		uint8_t v[8];
 		if (pe_read_rva(pe, rva + (uint32_t)(i * w), v, w) < 0)
 			break;
-		uint64_t cb = w == 8 ? ld_le64(v) : ld_le32(v);
+		uint64_t cb = ld_word(v, w);
 		if (!cb)
 			break;
 		*ARRAY_PUSH(out->cb, out->ncb, cap) = cb;

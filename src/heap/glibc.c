@@ -1,6 +1,7 @@
 /* glibc malloc, walked from target memory.
  *
- * Layouts follow the glibc version (read from libc's __nptl_version):
+ * Layouts follow the glibc version (read from libc's __nptl_version;
+ * the tables are in formats/layouts.c):
  *   - malloc_state gained have_fastchunks in 2.27;
  *   - tcache counts became 16-bit in 2.30;
  *   - single-linked lists (tcache, fastbins) are "safe-linked" since 2.32:
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/util.h"
+#include "vmatlas/layout.h"
 #include "vmatlas/heap.h"
 #include "vmatlas/threads.h"
 
@@ -30,7 +33,12 @@ typedef struct layout {
 	uint64_t minsize;
 	uint64_t heap_max;   /* HEAP_MAX_SIZE */
 	int nfastbins;       /* 10 on 64-bit, 11 on i386 */
+	/* malloc_state's fields, and its size */
 	size_t off_fastbins, off_top, off_bins, off_next, off_system_mem, state_size;
+	/* heap_info's, tcache_perthread_struct's */
+	size_t off_ar_ptr, off_prev, off_hsize, off_entries, tcache_size;
+	/* malloc_chunk's links */
+	size_t off_fd, off_bk;
 	bool u16_counts;
 	bool safe_linking;
 } layout;
@@ -45,6 +53,7 @@ typedef struct free_mark {
 typedef struct walker {
 	const vm_map *m;
 	vm_target *t;
+	vm_reader rd;
 	vm_symbolizer *s;
 	layout L;
 	unsigned flags;
@@ -75,15 +84,11 @@ static void problem(walker *k, uint64_t addr, const char *fmt, ...)
 
 static bool rd(walker *k, uint64_t addr, uint64_t *v)
 {
-	uint8_t b[8] = { 0 };
 	if (addr >= k->wbase && addr - k->wbase + k->L.w <= k->wlen) {
-		memcpy(b, k->win + (addr - k->wbase), k->L.w);
-	} else if (vm_read_full(k->t, addr, b, k->L.w) < 0) {
-		return false;
+		*v = ld_word(k->win + (addr - k->wbase), k->L.w);
+		return true;
 	}
-	*v = 0;
-	memcpy(v, b, k->L.w);
-	return true;
+	return vm_reader_word(&k->rd, addr, k->L.w, v);
 }
 
 /* chunk headers are read through a window, a few MiB at a time */
@@ -124,25 +129,35 @@ static void version_of(walker *k, const vm_module *libc, int *major, int *minor)
 	}
 }
 
+/* offsets from the layout tables, resolved once: the walk is hot */
 static void make_layout(layout *L, int bits, int major, int minor)
 {
-	int ver = major ? major * 100 + minor : 299; /* unknown: the newest */
+	int ver = major ? major * 100 + minor : 0; /* unknown: the newest */
+	vm_layout ms, hi, tc, ch;
+	vm_layout_get(&ms, "malloc_state", bits, ver);
+	vm_layout_get(&hi, "heap_info", bits, ver);
+	vm_layout_get(&tc, "tcache_perthread_struct", bits, ver);
+	vm_layout_get(&ch, "malloc_chunk", bits, ver);
 	L->w = bits == 32 ? 4 : 8;
 	L->align = 16; /* x86-64, and i386 since 2.26 */
 	L->minsize = L->w == 8 ? 32 : 16;
 	L->heap_max = L->w == 8 ? (64u << 20) : (1u << 20);
-	size_t ints = ver >= 227 ? 12 : 8; /* mutex, flags[, have_fastchunks] */
-	/* NFASTBINS = fastbin_index(request2size(80 * SIZE_SZ / 4)) + 1 */
-	L->nfastbins = L->w == 8 ? 10 : 11;
-	L->off_fastbins = (ints + L->w - 1) / L->w * L->w;
-	L->off_top = L->off_fastbins + (size_t)L->nfastbins * L->w;
-	L->off_bins = L->off_top + 2 * L->w;
-	size_t binmap = L->off_bins + (NBINS * 2 - 2) * L->w;
-	L->off_next = binmap + 16;
-	L->off_system_mem = L->off_next + 3 * L->w;
-	L->state_size = L->off_system_mem + 2 * L->w;
-	L->u16_counts = ver >= 230;
-	L->safe_linking = ver >= 232;
+	L->nfastbins = (int)vm_layout_field_get(&ms, "fastbinsY")->count;
+	L->off_fastbins = vm_layout_off(&ms, "fastbinsY");
+	L->off_top = vm_layout_off(&ms, "top");
+	L->off_bins = vm_layout_off(&ms, "bins");
+	L->off_next = vm_layout_off(&ms, "next");
+	L->off_system_mem = vm_layout_off(&ms, "system_mem");
+	L->state_size = ms.size;
+	L->off_ar_ptr = vm_layout_off(&hi, "ar_ptr");
+	L->off_prev = vm_layout_off(&hi, "prev");
+	L->off_hsize = vm_layout_off(&hi, "size");
+	L->off_entries = vm_layout_off(&tc, "entries");
+	L->tcache_size = tc.size;
+	L->off_fd = vm_layout_off(&ch, "fd");
+	L->off_bk = vm_layout_off(&ch, "bk");
+	L->u16_counts = vm_layout_field_get(&tc, "counts")->size == 2;
+	L->safe_linking = !ver || ver >= 232;
 }
 
 /* ---- finding main_arena ---- */
@@ -194,7 +209,7 @@ static uint64_t scan_for_arena(walker *k, const vm_module *libc)
 		ssize_t got = vm_read(k->t, r->base, buf, (size_t)r->size);
 		for (size_t off = 0; got > 0 && off + k->L.state_size <= (size_t)got; off += k->L.w) {
 			uint64_t next = 0;
-			memcpy(&next, buf + off + k->L.off_next, k->L.w);
+			next = ld_word(buf + off + k->L.off_next, k->L.w);
 			/* the main arena points to itself until a second arena exists,
 			 * then into an arena heap or back round to itself */
 			if (!next || (next != r->base + off && next % k->L.heap_max > 4096))
@@ -262,13 +277,13 @@ static void walk_bins(walker *k, uint64_t arena, int ai)
 	for (int i = 0; i < k->L.nfastbins; i++) {
 		uint64_t p;
 		if (rd(k, arena + k->L.off_fastbins + (uint64_t)i * w, &p) && p)
-			walk_single(k, p, 2 * w, 0, VM_BIN_FAST, i, ai, "fastbin");
+			walk_single(k, p, k->L.off_fd, 0, VM_BIN_FAST, i, ai, "fastbin");
 	}
 	for (int i = 1; i < NBINS; i++) {
 		/* bin_at(i) is a fake chunk whose fd/bk are bins[2(i-1)], [+1] */
-		uint64_t head = arena + k->L.off_bins + (uint64_t)(i - 1) * 2 * w - 2 * w;
+		uint64_t head = arena + k->L.off_bins + (uint64_t)(i - 1) * 2 * w - k->L.off_fd;
 		uint64_t p, prev = head;
-		if (!rd(k, head + 2 * w, &p))
+		if (!rd(k, head + k->L.off_fd, &p))
 			continue;
 		vm_bin bin = i == 1 ? VM_BIN_UNSORTED : i < 64 ? VM_BIN_SMALL : VM_BIN_LARGE;
 		for (size_t n = 0; p != head; n++) {
@@ -277,7 +292,7 @@ static void walk_bins(walker *k, uint64_t arena, int ai)
 				break;
 			}
 			uint64_t bk, fd;
-			if (!rd(k, p + 3 * w, &bk) || !rd(k, p + 2 * w, &fd)) {
+			if (!rd(k, p + k->L.off_bk, &bk) || !rd(k, p + k->L.off_fd, &fd)) {
 				problem(k, p, "bin %d: chunk unreadable", i);
 				break;
 			}
@@ -296,9 +311,8 @@ static void walk_bins(walker *k, uint64_t arena, int ai)
 /* one thread's tcache_perthread_struct */
 static void walk_tcache(walker *k, uint64_t tc, int ai)
 {
-	size_t w = k->L.w, cw = k->L.u16_counts ? 2 : 1;
-	uint64_t entries = tc + TCACHE_BINS * cw;
-	entries = (entries + w - 1) / w * w;
+	size_t w = k->L.w;
+	uint64_t entries = tc + k->L.off_entries;
 	k->r->ntcaches++;
 	for (int i = 0; i < TCACHE_BINS; i++) {
 		uint64_t e;
@@ -350,12 +364,12 @@ static void find_tcaches(walker *k, const vm_module *libc)
 static bool tcache_candidate(walker *k, uint64_t chunk, uint64_t lo, uint64_t hi)
 {
 	size_t w = k->L.w, cw = k->L.u16_counts ? 2 : 1;
-	uint64_t want = TCACHE_BINS * cw + TCACHE_BINS * w + w; /* body + size field */
+	uint64_t want = k->L.tcache_size + w; /* body + size field */
 	want = (want + k->L.align - 1) / k->L.align * k->L.align;
 	uint64_t sz;
 	if (!rd(k, chunk + w, &sz) || (sz & ~(uint64_t)7) != want)
 		return false;
-	uint64_t tc = chunk + 2 * w, entries = (tc + TCACHE_BINS * cw + w - 1) / w * w;
+	uint64_t tc = chunk + 2 * w, entries = tc + k->L.off_entries;
 	for (int i = 0; i < TCACHE_BINS; i++) {
 		uint64_t count = 0, e;
 		uint8_t b[2] = { 0 };
@@ -405,14 +419,7 @@ static int cmp_mark(const void *a, const void *b)
 
 static const free_mark *find_mark(const walker *k, uint64_t addr)
 {
-	size_t lo = 0, hi = k->nmarks;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (k->marks[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
 	return lo < k->nmarks && k->marks[lo].addr == addr ? &k->marks[lo] : NULL;
 }
 
@@ -580,7 +587,8 @@ static void walk_arena_heaps(walker *k, vm_arena *a, int ai)
 	uint64_t h = a->top & ~(k->L.heap_max - 1);
 	while (h && n < 256) {
 		uint64_t ar, prev, size;
-		if (!rd(k, h, &ar) || !rd(k, h + k->L.w, &prev) || !rd(k, h + 2 * k->L.w, &size)) {
+		if (!rd(k, h + k->L.off_ar_ptr, &ar) || !rd(k, h + k->L.off_prev, &prev) ||
+		    !rd(k, h + k->L.off_hsize, &size)) {
 			problem(k, h, "heap_info unreadable");
 			break;
 		}
@@ -660,7 +668,7 @@ static const char *other_allocator(walker *k)
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)
 {
 	memset(out, 0, sizeof *out);
-	walker k = { .m = m, .t = t, .s = s, .flags = flags, .r = out };
+	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .flags = flags, .r = out };
 	const char *other = other_allocator(&k);
 	if (other) {
 		out->note = xasprintf("this process allocates with %s, not glibc malloc: its heap is not walked",

@@ -125,14 +125,7 @@ const vm_module *vm_map_module_at(const vm_map *m, uint64_t addr)
 {
 	/* the last module starting at or below addr that holds it; extents
 	 * of modules do not nest, but manual ones may overlap: scan back */
-	size_t lo = 0, hi = m->nmodules;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->modules[mid].base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound_u64(m->modules, m->nmodules, sizeof *m->modules, offsetof(vm_module, base), addr);
 	for (size_t i = lo; i-- > 0;) {
 		const vm_module *mod = &m->modules[i];
 		if (range_contains(mod->base, mod->size, addr))

@@ -215,7 +215,7 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 			continue;
 		segs[nseg++] = (seg){ r->base, r->size, 0, want_bytes(m, r, o->private_only), pflags(r->prot) };
 	}
-	uint64_t nph = nseg + 1, pg = in->page_size ? in->page_size : 4096;
+	uint64_t nph = nseg + 1, pg = in->page_size;
 	size_t ehsz = bits == 64 ? 64 : 52, phsz = bits == 64 ? 56 : 32, shsz = bits == 64 ? 64 : 40;
 	uint64_t notes_off = ehsz + nph * phsz;
 	uint64_t shoff = nph >= PN_XNUM ? notes_off + notes.n : 0;

@@ -95,40 +95,55 @@ static void merge(const void **a, size_t na, const void **b, size_t nb, int (*cm
 	}
 }
 
+/* two arrays sorted (as pointers) and merged: a[i] gone when only in
+ * the first, b[j] born when only in the second */
+typedef struct two_sets {
+	const void **a, **b;
+	bool *gone, *born;
+} two_sets;
+
+static void compare_sets(two_sets *s, const void *va, size_t na, const void *vb, size_t nb, size_t size,
+			 int (*cmp)(const void *, const void *))
+{
+	s->a = sorted(va, na, size, cmp);
+	s->b = sorted(vb, nb, size, cmp);
+	s->gone = xcalloc(na + 1, 1);
+	s->born = xcalloc(nb + 1, 1);
+	merge(s->a, na, s->b, nb, cmp, s->gone, s->born);
+}
+
+static void free_sets(two_sets *s)
+{
+	free(s->gone);
+	free(s->born);
+	free(s->a);
+	free(s->b);
+}
+
 static void modules(const vm_map *A, const vm_map *B, vm_diff *d)
 {
-	const void **a = sorted(A->modules, A->nmodules, sizeof *A->modules, cmp_module);
-	const void **b = sorted(B->modules, B->nmodules, sizeof *B->modules, cmp_module);
-	bool *gone = xcalloc(A->nmodules + 1, 1), *born = xcalloc(B->nmodules + 1, 1);
-	merge(a, A->nmodules, b, B->nmodules, cmp_module, gone, born);
+	two_sets s;
+	compare_sets(&s, A->modules, A->nmodules, B->modules, B->nmodules, sizeof *A->modules, cmp_module);
 	for (size_t i = 0; i < A->nmodules; i++)
-		if (gone[i])
-			*ARRAY_PUSH(d->unloaded, d->nunloaded, d->ucap) = a[i];
+		if (s.gone[i])
+			*ARRAY_PUSH(d->unloaded, d->nunloaded, d->ucap) = s.a[i];
 	for (size_t i = 0; i < B->nmodules; i++)
-		if (born[i])
-			*ARRAY_PUSH(d->loaded, d->nloaded, d->lcap) = b[i];
-	free(gone);
-	free(born);
-	free(a);
-	free(b);
+		if (s.born[i])
+			*ARRAY_PUSH(d->loaded, d->nloaded, d->lcap) = s.b[i];
+	free_sets(&s);
 }
 
 static void threads(const vm_map *A, const vm_map *B, vm_diff *d)
 {
-	const void **a = sorted(A->threads, A->nthreads, sizeof *A->threads, cmp_thread);
-	const void **b = sorted(B->threads, B->nthreads, sizeof *B->threads, cmp_thread);
-	bool *gone = xcalloc(A->nthreads + 1, 1), *born = xcalloc(B->nthreads + 1, 1);
-	merge(a, A->nthreads, b, B->nthreads, cmp_thread, gone, born);
+	two_sets s;
+	compare_sets(&s, A->threads, A->nthreads, B->threads, B->nthreads, sizeof *A->threads, cmp_thread);
 	for (size_t i = 0; i < A->nthreads; i++)
-		if (gone[i])
-			*ARRAY_PUSH(d->ended, d->nended, d->ecap) = a[i];
+		if (s.gone[i])
+			*ARRAY_PUSH(d->ended, d->nended, d->ecap) = s.a[i];
 	for (size_t i = 0; i < B->nthreads; i++)
-		if (born[i])
-			*ARRAY_PUSH(d->started, d->nstarted, d->scap) = b[i];
-	free(gone);
-	free(born);
-	free(a);
-	free(b);
+		if (s.born[i])
+			*ARRAY_PUSH(d->started, d->nstarted, d->scap) = s.b[i];
+	free_sets(&s);
 }
 
 static int cmp_chunk(const void *x, const void *y)

@@ -53,7 +53,7 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool el
 	    vm_dump_result *out)
 {
 	memset(out, 0, sizeof *out);
-	uint64_t page = m->info.page_size ? m->info.page_size : 4096;
+	uint64_t page = m->info.page_size;
 	atomic_file f;
 	/* an ELF dump writes its headers last */
 	if ((elf ? af_open_seekable(&f, path) : af_open(&f, path)) < 0)

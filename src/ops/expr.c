@@ -135,7 +135,8 @@ static uint64_t factor(parser *ps)
 			if (c == '[' && !ps->failed) {
 				size_t w = ps->c->m->info.bits == 32 ? 4 : 8;
 				uint64_t word = 0;
-				if (vm_read_full(ps->c->t, v, &word, w) < 0) {
+				vm_reader r = vm_reader_target(ps->c->t);
+				if (!vm_reader_word(&r, v, w, &word)) {
 					vm_seterr("cannot dereference 0x%llx: unreadable", (unsigned long long)v);
 					ps->failed = true;
 				}

@@ -142,7 +142,7 @@ static void plan_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 
 vm_page_hashes *vm_hash_pages(const vm_map *m, vm_target *t, uint64_t *bytes_hashed)
 {
-	hasher hs = { .t = t, .pg = m->info.page_size ? m->info.page_size : 4096 };
+	hasher hs = { .t = t, .pg = m->info.page_size };
 	hs.buf = xcalloc(CHUNK, 1);
 	hs.zero_hash = page_hash(hs.buf, (size_t)hs.pg);
 	atomic_init(&hs.next, 0);

@@ -31,17 +31,6 @@ static void init(vm_pattern *p, vm_pattern_kind k, const char *text)
 	p->text = xstrdup(text);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int vm_pattern_hex(vm_pattern *p, const char *hex)
 {
 	init(p, VM_PAT_BYTES, hex);
@@ -62,7 +51,7 @@ int vm_pattern_hex(vm_pattern *p, const char *hex)
 			p->bytes[p->len] = 0;
 			p->mask[p->len++] = 0;
 		} else {
-			int a = hexval(hex[i]), b = hexval(hex[i + 1]);
+			int a = hexval((unsigned char)hex[i]), b = hexval((unsigned char)hex[i + 1]);
 			if (a < 0 || b < 0) {
 				vm_seterr("hex pattern '%s': '%c%c' is not a byte", hex, hex[i], hex[i + 1]);
 				return -1;
@@ -468,7 +457,7 @@ int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_searc
 	memset(out, 0, sizeof *out);
 	double t0 = now();
 	shared sh = { .t = t, .p = p, .o = o };
-	sh.page = m->info.page_size && !(m->info.page_size & (m->info.page_size - 1)) ? m->info.page_size : 4096;
+	sh.page = m->info.page_size;
 	sh.overlap = p->kind == VM_PAT_REGEX ? REGEX_OVERLAP : p->len ? p->len - 1 : 0;
 	size_t icap = 0;
 	uint64_t to = o->to ? o->to : UINT64_MAX;

@@ -11,14 +11,8 @@ static const vm_chunk *find_chunk(const vm_heap_report *h, uint64_t addr, int *a
 		const vm_heap_seg *g = &h->segs[i];
 		if (!range_contains(g->base, g->size, addr) && strcmp(g->kind, "mmapped"))
 			continue;
-		size_t lo = 0, hi = g->nchunks;
-		while (lo < hi) { /* the last chunk starting at or below addr */
-			size_t mid = lo + (hi - lo) / 2;
-			if (g->chunks[mid].addr <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		/* after the last chunk starting at or below addr */
+		size_t lo = upper_bound_u64(g->chunks, g->nchunks, sizeof *g->chunks, offsetof(vm_chunk, addr), addr);
 		if (lo && range_contains(g->chunks[lo - 1].addr, g->chunks[lo - 1].size, addr)) {
 			*arena = g->arena;
 			*mm = !strcmp(g->kind, "mmapped");
@@ -30,8 +24,8 @@ static const vm_chunk *find_chunk(const vm_heap_report *h, uint64_t addr, int *a
 
 static bool word_at(vm_target *t, size_t w, uint64_t addr, uint64_t *v)
 {
-	*v = 0;
-	return vm_read_full(t, addr, v, w) == 0;
+	vm_reader r = vm_reader_target(t);
+	return vm_reader_word(&r, addr, w, v);
 }
 
 /* An object with virtual functions starts with a pointer into a vtable;

@@ -91,7 +91,7 @@ static void load_pages(map_builder *b)
 		vm_map_warn(m, "this target has no per-page information");
 		return;
 	}
-	uint64_t pg = m->info.page_size ? m->info.page_size : 4096;
+	uint64_t pg = m->info.page_size; /* set by vm_map_build */
 	for (size_t i = 0; i < m->nregions; i++) {
 		vm_region *r = &m->regions[i];
 		if (r->state == VM_STATE_FREE)
@@ -158,6 +158,8 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 		while (*w == ';' || *w == ' ')
 			w++;
 	}
+	/* every consumer of the map relies on a page size (targets and
+	 * snapshots give a power of two or none) */
 	if (!m->info.page_size)
 		m->info.page_size = 4096;
 

@@ -8,32 +8,6 @@
 #define MAX_STRINGS (1u << 20)
 #define MAX_STRING (128u << 10)
 
-/* a NUL-terminated string from the target, bounded */
-static char *read_string(vm_target *t, uint64_t addr)
-{
-	size_t cap = 256, len = 0;
-	char *s = xmalloc(cap);
-	while (len < MAX_STRING) {
-		/* stay inside a page so a read never fails on the next one */
-		size_t want = 256 - (size_t)((addr + len) % 256);
-		if (len + want + 1 > cap) {
-			cap = (len + want + 1) * 2;
-			s = xrealloc(s, cap);
-		}
-		ssize_t n = vm_read(t, addr + len, s + len, want);
-		if (n <= 0)
-			break;
-		char *nul = memchr(s + len, 0, (size_t)n);
-		if (nul) {
-			len = (size_t)(nul - s);
-			break;
-		}
-		len += (size_t)n;
-	}
-	s[len] = 0;
-	return s;
-}
-
 /* NUL-separated strings in [start, end) */
 static void split(vm_target *t, uint64_t start, uint64_t end, vm_string **out, size_t *n)
 {
@@ -62,6 +36,7 @@ static void split(vm_target *t, uint64_t start, uint64_t end, vm_string **out, s
 static void read_live(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *e)
 {
 	size_t w = m->info.bits == 32 ? 4 : 8;
+	vm_reader r = vm_reader_target(t);
 	uint64_t var = 0, arr = 0;
 	/* glibc: environ is a weak alias of __environ */
 	if (!vm_symbol_lookup(s, NULL, "__environ", &var) && !vm_symbol_lookup(s, NULL, "environ", &var)) {
@@ -69,7 +44,7 @@ static void read_live(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *e
 		return;
 	}
 	e->environ_var = var;
-	if (vm_read_full(t, var, &arr, w) < 0) {
+	if (!vm_reader_word(&r, var, w, &arr)) {
 		e->live_note = "the environ variable is unreadable";
 		return;
 	}
@@ -78,7 +53,7 @@ static void read_live(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *e
 	e->live_valid = true;
 	for (size_t i = 0; arr && i < MAX_STRINGS; i++) {
 		uint64_t p = 0;
-		if (vm_read_full(t, arr + i * w, &p, w) < 0) {
+		if (!vm_reader_word(&r, arr + i * w, w, &p)) {
 			e->live_note = "the environ array is cut short by unreadable memory";
 			break;
 		}
@@ -86,7 +61,9 @@ static void read_live(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *e
 			break;
 		vm_string *v = ARRAY_PUSH(e->live, e->nlive, cap);
 		v->addr = p;
-		v->value = read_string(t, p);
+		v->value = vm_reader_string(&r, p, MAX_STRING);
+		if (!v->value)
+			v->value = xstrdup("");
 	}
 }
 

@@ -1,6 +1,6 @@
 /* Reading the PEB and what hangs off it from target memory (a minidump
- * holds it when it holds the process's private memory). Offsets are those
- * of the public layouts, for both word sizes. */
+ * holds it when it holds the process's private memory). Offsets come
+ * from the layout tables, for both word sizes. */
 #include "vmatlas/win_env.h"
 
 #include <stdlib.h>
@@ -9,34 +9,39 @@
 #include "base/bytes.h"
 #include "base/utf16.h"
 #include "base/util.h"
+#include "vmatlas/layout.h"
 
 #define MAX_USTR (64u << 10)
 #define MAX_ENV (1u << 20)
 #define MAX_LDR 4096
 #define MAX_HEAPS 1024
 
+/* the target, its word size and the layouts of what is read */
 typedef struct rd {
 	vm_target *t;
+	vm_reader r;
 	size_t w;
+	vm_layout teb, peb, params, ldr, entry;
 } rd;
 
 static bool word(const rd *r, uint64_t addr, uint64_t *v)
 {
-	uint8_t b[8];
-	if (vm_read_full(r->t, addr, b, r->w) < 0)
-		return false;
-	*v = r->w == 8 ? ld_le64(b) : ld_le32(b);
-	return true;
+	return vm_reader_word(&r->r, addr, r->w, v);
+}
+
+static bool u32_at(const rd *r, uint64_t addr, uint64_t *v)
+{
+	return vm_reader_word(&r->r, addr, 4, v);
 }
 
 /* a UNICODE_STRING {Length, MaximumLength, Buffer} at addr */
 static bool ustr(const rd *r, uint64_t addr, vm_string *out)
 {
 	uint8_t h[16];
-	if (vm_read_full(r->t, addr, h, 2 * r->w) < 0)
+	if (!vm_reader_full(&r->r, addr, h, 2 * r->w))
 		return false;
 	uint32_t len = ld_le16(h) & ~1u;
-	uint64_t buf = r->w == 8 ? ld_le64(h + 8) : ld_le32(h + 4);
+	uint64_t buf = ld_word(h + r->w, r->w); /* Buffer: the second word */
 	if (!buf || !len)
 		return false;
 	uint8_t *b = xmalloc(len);
@@ -70,25 +75,26 @@ static void environment(const rd *r, vm_win_env *e)
 
 static void loader_list(const rd *r, vm_win_env *e)
 {
-	bool b64 = r->w == 8;
-	uint64_t head = e->ldr + (b64 ? 0x10 : 0x0c), link;
+	const vm_layout *L = &r->entry;
+	uint64_t head = e->ldr + vm_layout_off(&r->ldr, "InLoadOrderModuleList.Flink"), link;
 	size_t cap = 0;
 	if (!word(r, head, &link))
 		return;
+	/* Flink points at the next entry's InLoadOrderLinks, its first member */
 	for (size_t k = 0; k < MAX_LDR && link && link != head; k++) {
 		vm_win_ldr_entry x = { .addr = link };
-		uint64_t next;
-		if (!word(r, link, &next) || !word(r, link + (b64 ? 0x30 : 0x18), &x.base) ||
-		    !word(r, link + (b64 ? 0x38 : 0x1c), &x.entry))
+		uint64_t next, size;
+		if (!word(r, link + vm_layout_off(L, "InLoadOrderLinks.Flink"), &next) ||
+		    !word(r, link + vm_layout_off(L, "DllBase"), &x.base) ||
+		    !word(r, link + vm_layout_off(L, "EntryPoint"), &x.entry))
 			break;
-		uint8_t sz[4];
-		if (vm_read_full(r->t, link + (b64 ? 0x40 : 0x20), sz, 4) == 0)
-			x.size = ld_le32(sz);
+		if (u32_at(r, link + vm_layout_off(L, "SizeOfImage"), &size))
+			x.size = size;
 		vm_string s = { 0 };
-		if (ustr(r, link + (b64 ? 0x48 : 0x24), &s))
+		if (ustr(r, link + vm_layout_off(L, "FullDllName.Length"), &s))
 			x.full_name = s.value;
 		s.value = NULL;
-		if (ustr(r, link + (b64 ? 0x58 : 0x2c), &s))
+		if (ustr(r, link + vm_layout_off(L, "BaseDllName.Length"), &s))
 			x.base_name = s.value;
 		*ARRAY_PUSH(e->ldr_list, e->nldr, cap) = x;
 		link = next;
@@ -99,11 +105,16 @@ int vm_win_env_read(const vm_map *m, vm_target *t, vm_win_env *e)
 {
 	memset(e, 0, sizeof *e);
 	e->bits = m->info.bits;
-	rd r = { t, m->info.bits == 32 ? 4 : 8 };
-	bool b64 = r.w == 8;
+	rd r = { .t = t, .r = vm_reader_target(t), .w = m->info.bits == 32 ? 4 : 8 };
+	vm_layout_get(&r.teb, "teb", m->info.bits, 0);
+	vm_layout_get(&r.peb, "peb", m->info.bits, 0);
+	vm_layout_get(&r.params, "process_parameters", m->info.bits, 0);
+	vm_layout_get(&r.ldr, "peb_ldr_data", m->info.bits, 0);
+	vm_layout_get(&r.entry, "ldr_data_table_entry", m->info.bits, 0);
+	const vm_layout *P = &r.peb, *Q = &r.params;
 	for (size_t i = 0; i < m->nthreads && !e->peb; i++) {
 		uint64_t teb = m->threads[i].tp, peb;
-		if (teb && word(&r, teb + (b64 ? 0x60 : 0x30), &peb) && peb) {
+		if (teb && word(&r, teb + vm_layout_off(&r.teb, "ProcessEnvironmentBlock"), &peb) && peb) {
 			e->teb = teb;
 			e->peb = peb;
 		}
@@ -113,30 +124,30 @@ int vm_win_env_read(const vm_map *m, vm_target *t, vm_win_env *e)
 		return -1;
 	}
 	uint8_t bd;
-	if (vm_read_full(t, e->peb + 2, &bd, 1) == 0)
+	if (vm_reader_full(&r.r, e->peb + vm_layout_off(P, "BeingDebugged"), &bd, 1))
 		e->being_debugged = bd;
-	if (!word(&r, e->peb + (b64 ? 0x10 : 0x08), &e->image_base) ||
-	    !word(&r, e->peb + (b64 ? 0x18 : 0x0c), &e->ldr) ||
-	    !word(&r, e->peb + (b64 ? 0x20 : 0x10), &e->params)) {
+	if (!word(&r, e->peb + vm_layout_off(P, "ImageBaseAddress"), &e->image_base) ||
+	    !word(&r, e->peb + vm_layout_off(P, "Ldr"), &e->ldr) ||
+	    !word(&r, e->peb + vm_layout_off(P, "ProcessParameters"), &e->params)) {
 		e->note = "the PEB is not in the dump";
 		return -1;
 	}
-	word(&r, e->peb + (b64 ? 0x30 : 0x18), &e->process_heap);
-	uint8_t nh[4];
-	if (vm_read_full(t, e->peb + (b64 ? 0xe8 : 0x88), nh, 4) == 0)
-		e->nheaps_claimed = ld_le32(nh);
-	if (word(&r, e->peb + (b64 ? 0xf0 : 0x90), &e->heaps_array) && e->heaps_array) {
+	word(&r, e->peb + vm_layout_off(P, "ProcessHeap"), &e->process_heap);
+	uint64_t nh;
+	if (u32_at(&r, e->peb + vm_layout_off(P, "NumberOfHeaps"), &nh))
+		e->nheaps_claimed = (uint32_t)nh;
+	if (word(&r, e->peb + vm_layout_off(P, "ProcessHeaps"), &e->heaps_array) && e->heaps_array) {
 		size_t n = e->nheaps_claimed < MAX_HEAPS ? e->nheaps_claimed : MAX_HEAPS;
 		e->heaps = xcalloc(n ? n : 1, sizeof *e->heaps);
 		for (size_t i = 0; i < n && word(&r, e->heaps_array + i * r.w, &e->heaps[i]); i++)
 			e->nheaps++;
 	}
 	if (e->params) {
-		ustr(&r, e->params + (b64 ? 0x38 : 0x24), &e->current_directory);
-		ustr(&r, e->params + (b64 ? 0x60 : 0x38), &e->image_path);
-		ustr(&r, e->params + (b64 ? 0x70 : 0x40), &e->command_line);
-		word(&r, e->params + (b64 ? 0x80 : 0x48), &e->environment);
-		word(&r, e->params + (b64 ? 0x3f0 : 0x290), &e->environment_size);
+		ustr(&r, e->params + vm_layout_off(Q, "CurrentDirectory.DosPath.Length"), &e->current_directory);
+		ustr(&r, e->params + vm_layout_off(Q, "ImagePathName.Length"), &e->image_path);
+		ustr(&r, e->params + vm_layout_off(Q, "CommandLine.Length"), &e->command_line);
+		word(&r, e->params + vm_layout_off(Q, "Environment"), &e->environment);
+		word(&r, e->params + vm_layout_off(Q, "EnvironmentSize"), &e->environment_size);
 		if (e->environment)
 			environment(&r, e);
 	}

@@ -114,14 +114,7 @@ bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
 		return true;
 	if (!li->indexed)
 		build_index(li);
-	size_t lo = 0, hi = li->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (li->r[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound_u64(li->r, li->n, sizeof *li->r, offsetof(cu_range, lo), addr);
 	/* ranges of different units may interleave: look back a little */
 	for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
 		if (addr >= li->r[i].hi)

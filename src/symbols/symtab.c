@@ -153,14 +153,7 @@ void symtab_finish(sym_table *t)
 
 const sym_entry *symtab_find(const sym_table *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->e[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound_u64(t->e, t->n, sizeof *t->e, offsetof(sym_entry, addr), addr);
 	if (lo == 0)
 		return NULL;
 	const sym_entry *best = &t->e[lo - 1];

@@ -132,7 +132,7 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 			ti->stack_top = ti->tls;
 		ti->used = ti->stack_top - th->sp;
 		uint64_t mark;
-		if (high_water(&hw, r, th->sp, m->info.page_size ? m->info.page_size : 4096, &mark)) {
+		if (high_water(&hw, r, th->sp, m->info.page_size, &mark)) {
 			ti->high_water = ti->stack_top - mark;
 			ti->high_water_valid = true;
 		}

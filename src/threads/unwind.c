@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/open_file.h"
+#include "base/bytes.h"
 #include "base/util.h"
 
 #define MAX_FRAMES 1024
@@ -29,16 +30,13 @@ struct unwinder {
 static bool read_word(unwinder *u, uint64_t addr, uint64_t *v)
 {
 	const vm_thread *th = u->cur;
-	uint8_t b[8] = { 0 };
 	if (th && th->stack_copy && addr >= th->stack_copy_addr &&
 	    addr - th->stack_copy_addr + u->w <= th->stack_copy_len) {
-		memcpy(b, th->stack_copy + (addr - th->stack_copy_addr), u->w);
-	} else if (vm_read_full(u->t, addr, b, u->w) < 0) {
-		return false;
+		*v = ld_word(th->stack_copy + (addr - th->stack_copy_addr), u->w);
+		return true;
 	}
-	*v = 0;
-	memcpy(v, b, u->w);
-	return true;
+	vm_reader r = vm_reader_target(u->t);
+	return vm_reader_word(&r, addr, u->w, v);
 }
 
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)

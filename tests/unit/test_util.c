@@ -62,10 +62,26 @@ static void ranges(void)
 	CHECK(!add_overflow_u64(1, 2, &r) && r == 3);
 }
 
+static void bounds(void)
+{
+	typedef struct keyed { uint32_t pad; uint64_t key; } keyed;
+	keyed a[] = { { 0, 10 }, { 0, 20 }, { 0, 20 }, { 0, 30 } };
+	size_t off = offsetof(keyed, key);
+	CHECK_U64(lower_bound_u64(a, 4, sizeof a[0], off, 5), 0);
+	CHECK_U64(upper_bound_u64(a, 4, sizeof a[0], off, 5), 0);
+	CHECK_U64(lower_bound_u64(a, 4, sizeof a[0], off, 20), 1);
+	CHECK_U64(upper_bound_u64(a, 4, sizeof a[0], off, 20), 3);
+	CHECK_U64(upper_bound_u64(a, 4, sizeof a[0], off, 25), 3);
+	CHECK_U64(lower_bound_u64(a, 4, sizeof a[0], off, 31), 4);
+	CHECK_U64(upper_bound_u64(a, 0, sizeof a[0], off, 31), 0);
+	CHECK(hexval('7') == 7 && hexval('b') == 11 && hexval('F') == 15 && hexval('g') == -1);
+}
+
 const unit_test util_tests[] = {
 	{ "util/parse_u64", parse_numbers },
 	{ "util/fmt_size", sizes },
 	{ "util/strbuf", strbufs },
 	{ "util/ranges", ranges },
+	{ "util/bounds", bounds },
 	{ NULL, NULL },
 };

@@ -702,7 +702,7 @@ static int core_info(vm_target *t, vm_target_info *out)
 		in->bits = cf->bits;
 		in->state = cf->sname;
 		in->page_size = cf->page_size;
-		in->user_top = cf->bits == 64 ? (1ull << 47) - cf->page_size : 0xffffe000ull;
+		in->user_top = vm_user_top(in->os, cf->bits, cf->page_size);
 		find_initial_stack(ct, in);
 		if (cf->have_siginfo) {
 			in->lx.signal = cf->sig_no;

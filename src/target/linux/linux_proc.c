@@ -185,10 +185,7 @@ static int lx_info(vm_target *t, vm_target_info *out)
 			in->cwd = xstrdup(exe);
 		}
 		fill_arch_from_exe(p);
-		if (in->bits == 64)
-			in->user_top = (1ull << 47) - in->page_size;
-		else
-			in->user_top = 0xffffe000ull;
+		in->user_top = vm_user_top(VM_OS_LINUX, in->bits, in->page_size);
 		p->have_info = true;
 	}
 	*out = p->info;

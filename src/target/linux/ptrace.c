@@ -51,15 +51,6 @@ bool lx_is_held(pid_t tid)
 	return false;
 }
 
-int lx_hold_pending_sig(pid_t tid)
-{
-	int hi = atomic_load(&held_hi);
-	for (int i = 0; i < hi; i++)
-		if (atomic_load(&held_tid[i]) == tid)
-			return atomic_load(&held_sig[i]);
-	return 0;
-}
-
 void lx_spawned_add(pid_t pid, bool kill_on_exit)
 {
 	for (int i = 0; i < MAX_SPAWNED; i++) {

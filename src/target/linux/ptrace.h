@@ -22,7 +22,6 @@ bool lx_is_held(pid_t tid);
 /* registry */
 void lx_hold_add(pid_t tid, int pending_sig);
 void lx_hold_remove(pid_t tid);
-int lx_hold_pending_sig(pid_t tid);
 void lx_spawned_add(pid_t pid, bool kill_on_exit);
 void lx_spawned_remove(pid_t pid);
 /* release everything (async-signal-safe) */

@@ -350,10 +350,8 @@ static int md_info(vm_target *t, vm_target_info *out)
 		in->bits = f->bits;
 		in->state = '?';
 		in->page_size = 4096;
-		if (lin)
-			in->user_top = f->bits == 64 ? (1ull << 47) - 4096 : 0xffffe000ull;
-		else
-			in->user_top = f->bits == 64 ? 0x7ffffffeffffull + 1 : 0x80000000ull;
+		/* breakpad's Linux dumps: Linux's; every other: Windows' */
+		in->user_top = vm_user_top(lin ? VM_OS_LINUX : VM_OS_WINDOWS, f->bits, in->page_size);
 		if (f->nmods) {
 			in->exe = xstrdup(f->mods[0].path);
 			in->name = xstrdup(base_name(f->mods[0].path));
