@@ -208,6 +208,7 @@ typedef struct vm_auxv {
 /* What a target says about the process as a whole. */
 typedef struct vm_target_info {
 	const char *kind;  /* "linux-process", "elf-core", "minidump" ... */
+	unsigned caps;     /* what the target could do (VM_CAP_*, vmatlas/target.h) */
 	int64_t pid;
 	char *name;        /* short name (comm) */
 	char *exe;         /* path of the executable, may be NULL */

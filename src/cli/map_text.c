@@ -52,7 +52,7 @@ static void header(const vm_map *m, FILE *f)
 	for (size_t i = 0; i < m->nallocs; i++)
 		if (m->allocs[i].usage != VM_USAGE_FREE)
 			nalloc++;
-	bool live = !in->kind || !strcmp(in->kind, "linux-process");
+	bool live = !in->kind || (in->caps & VM_CAP_LIVE);
 	fprintf(f, "%s%s%s %s %d-bit, %zu thread%s, %zu module%s, %zu regions in %zu allocations%s\n\n",
 		live ? "" : in->kind, live ? "" : ", ", in->os, in->arch, in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
 		m->nmodules == 1 ? "" : "s", nreg, nalloc, m->frozen ? ", frozen while read" : "");

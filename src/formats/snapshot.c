@@ -446,6 +446,11 @@ static const char *intern(char *s, const char *const *known)
 	return r;
 }
 static const char *const kinds[] = { "linux-process", "elf-core", "minidump", "windows-process", "fake", NULL };
+/* a snapshot keeps the kind, not the capabilities: the live ones */
+static unsigned kind_caps(const char *kind)
+{
+	return !strcmp(kind, "linux-process") || !strcmp(kind, "windows-process") ? VM_CAP_LIVE : 0;
+}
 static const char *const oses[] = { "linux", "windows", NULL };
 static const char *const arches[] = { "x86_64", "i386", "aarch64", "arm", "riscv", "unknown", NULL };
 static const char *const formats[] = { "elf", "pe", NULL };
@@ -466,6 +471,7 @@ static void read_info(cursor *c, vm_snapshot *s)
 	in->env_end = g64(c);
 	in->stack_start = g64(c);
 	in->kind = intern(gstr(c), kinds);
+	in->caps = kind_caps(in->kind);
 	in->name = gstr(c);
 	in->exe = gstr(c);
 	in->os = intern(gstr(c), oses);

@@ -14,6 +14,7 @@
 #include "base/atomic_file.h"
 #include "base/bytes.h"
 #include "base/util.h"
+#include "target/backend.h" /* saved_map, until it returns a blob */
 #include "formats/elfcore_write.h"
 #include "formats/elf_defs.h"
 #include "formats/elfcore.h"

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "vmatlas/target.h"
+#include "target/backend.h"
 
 typedef struct lx_proc {
 	vm_target base;
@@ -24,8 +24,12 @@ typedef struct lx_proc {
 	size_t nfrozen;
 } lx_proc;
 
+extern const vm_backend lx_backend;
+
 /* open a running process (after checking that it can be mapped) */
 vm_target *lx_open(pid_t pid, bool self);
+/* start argv[0] under ptrace, stopped at its entry point (spawn.c) */
+vm_target *lx_spawn(char *const argv[], const vm_spawn_options *opt);
 
 /* read a whole /proc file into a NUL-terminated buffer; -1 with errno */
 int lx_read_file(const char *path, char **buf, size_t *len);

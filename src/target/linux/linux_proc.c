@@ -695,8 +695,19 @@ static void lx_close(vm_target *t)
 	free(p);
 }
 
+static unsigned lx_caps(vm_target *t)
+{
+	/* vmatlas cannot stop or trace itself; freeze says so itself */
+	unsigned c = VM_CAP_LIVE | VM_CAP_FREEZE | VM_CAP_PAGES | VM_CAP_PRESENT | VM_CAP_AUXV |
+		     VM_CAP_BACKING | VM_CAP_TRACK_WRITES;
+	if (!LX(t)->self)
+		c |= VM_CAP_CONTROL | VM_CAP_WRITE_MEM;
+	return c;
+}
+
 static const struct vm_target_ops lx_ops = {
 	.kind = "linux-process",
+	.caps = lx_caps,
 	.info = lx_info,
 	.regions = lx_regions,
 	.read = lx_read,
@@ -751,3 +762,35 @@ vm_target *lx_open(pid_t pid, bool self)
 	p->pagemap_fd = -1;
 	return &p->base;
 }
+
+/* ---- the backend ---- */
+
+static bool lx_probe(const char *spec, const vm_open_options *o, const uint8_t *head, size_t len)
+{
+	(void)len;
+	uint64_t pid;
+	if (o->argv)
+		return true;
+	return !head && spec && (strcmp(spec, "self") == 0 || parse_u64(spec, &pid));
+}
+
+static vm_target *lx_backend_open(const char *spec, const vm_open_options *o)
+{
+	if (o->argv)
+		return lx_spawn(o->argv, &o->spawn);
+	if (strcmp(spec, "self") == 0)
+		return lx_open(getpid(), true);
+	uint64_t pid;
+	if (!parse_u64(spec, &pid) || pid == 0 || pid > INT32_MAX) {
+		vm_seterr("not a process id: %s", spec);
+		return NULL;
+	}
+	return lx_open((pid_t)pid, (pid_t)pid == getpid());
+}
+
+const vm_backend lx_backend = {
+	.name = "linux",
+	.probe = lx_probe,
+	.open = lx_backend_open,
+	.release_all = lx_release_all,
+};

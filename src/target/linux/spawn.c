@@ -77,7 +77,7 @@ static void fail_child(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-vm_target *vm_target_spawn(char *const argv[], const vm_spawn_options *opt)
+vm_target *lx_spawn(char *const argv[], const vm_spawn_options *opt)
 {
 	int errpipe[2];
 	if (!argv || !argv[0]) {

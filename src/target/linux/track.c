@@ -400,7 +400,7 @@ int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_tra
 	vm_target_info in;
 	if (vm_target_info_get(t, &in) < 0)
 		return -1;
-	if (strcmp(in.kind, "linux-process") != 0) {
+	if (!(vm_target_caps(t) & VM_CAP_TRACK_WRITES)) {
 		vm_seterr("write tracking needs a live Linux process, not a %s", in.kind);
 		return -1;
 	}
