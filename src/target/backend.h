@@ -4,6 +4,7 @@
 #ifndef VMATLAS_TARGET_BACKEND_H
 #define VMATLAS_TARGET_BACKEND_H
 
+#include "vmatlas/control.h"
 #include "vmatlas/target.h"
 
 struct vm_map;
@@ -54,13 +55,40 @@ struct vm_target_ops {
 	/* VM_CAP_FREEZE: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);
-	/* VM_CAP_CONTROL: the execution-control backend (control.h) */
-	const struct vm_control_ops *control;
+	/* VM_CAP_CONTROL: a control handle over it (vmatlas/control.h) */
+	vm_control *(*control)(vm_target *t);
 	void (*close)(vm_target *t);
 };
 
 struct vm_target {
 	const struct vm_target_ops *ops;
+};
+
+/* Execution control (vmatlas/control.h), one set per backend that has
+ * VM_CAP_CONTROL; control.c checks the arguments common to all. */
+struct vm_control_ops {
+	int (*close)(vm_control *c);
+	int (*threads)(vm_control *c, int64_t **tids, size_t *n);
+	int (*stop)(vm_control *c);
+	int (*resume)(vm_control *c);
+	int (*step)(vm_control *c, int64_t tid);
+	int (*wait)(vm_control *c, int timeout_ms, vm_event *ev);
+	void (*discard_signal)(vm_control *c, int64_t tid);
+	int (*get_regs)(vm_control *c, int64_t tid, vm_regs *r);
+	int (*set_regs)(vm_control *c, int64_t tid, const vm_regs *r);
+	int (*get_fpregs)(vm_control *c, int64_t tid, vm_fpregs *f);
+	int (*set_fpregs)(vm_control *c, int64_t tid, const vm_fpregs *f);
+	ssize_t (*get_xstate)(vm_control *c, int64_t tid, void *buf, size_t cap);
+	int (*get_debugreg)(vm_control *c, int64_t tid, int i, uint64_t *v);
+	int (*set_debugreg)(vm_control *c, int64_t tid, int i, uint64_t v);
+	ssize_t (*read)(vm_control *c, uint64_t addr, void *buf, size_t len);
+	int (*write)(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
+	int (*protect)(vm_control *c, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+	int (*syscall)(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);
+};
+
+struct vm_control {
+	const struct vm_control_ops *ops;
 };
 
 /* One backend, as the registry sees it. */

@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "formats/elf_defs.h"
 #include "formats/proc_parse.h"
+#include "lxctl.h"
 #include "ptrace.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
@@ -366,7 +367,7 @@ static int cmp_pid(const void *a, const void *b)
 }
 
 /* the tids of the process, sorted */
-static int list_tids(pid_t pid, pid_t **out, size_t *n)
+int lx_list_tids(pid_t pid, pid_t **out, size_t *n)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -457,7 +458,7 @@ static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 	lx_proc *p = LX(t);
 	pid_t *tids;
 	size_t nt;
-	if (list_tids(p->pid, &tids, &nt) < 0) {
+	if (lx_list_tids(p->pid, &tids, &nt) < 0) {
 		if (errno == EACCES)
 			permission_error(p->pid, "task list");
 		else
@@ -596,17 +597,18 @@ static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
 	return 0;
 }
 
-/* ---- freeze ---- */
+/* ---- freeze, control ---- */
 
-static bool in_list(const pid_t *v, size_t n, pid_t x)
+/* the control handle has let go: nothing of it stays with the target */
+void lx_control_closed(void *arg)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
-			return true;
-	return false;
+	lx_proc *p = arg;
+	p->ctl = NULL;
+	p->freeze_owns = false;
+	p->ctl_user = false;
+	p->entry_held = false;
+	p->frozen = false;
 }
-
-static int lx_thaw(vm_target *t);
 
 static int lx_freeze(vm_target *t)
 {
@@ -618,68 +620,81 @@ static int lx_freeze(vm_target *t)
 		}
 		return 0;
 	}
-	size_t cap = 0;
-	/* stop threads until a pass finds no new ones: a thread cannot be
-	 * created by a stopped one */
-	for (int pass = 0; pass < 1000; pass++) {
-		pid_t *tids;
-		size_t nt, added = 0;
-		if (list_tids(p->pid, &tids, &nt) < 0) {
-			lx_thaw(t);
-			return gone(p);
-		}
-		for (size_t i = 0; i < nt; i++) {
-			if (in_list(p->frozen_tids, p->nfrozen, tids[i]))
-				continue;
-			if (p->entry_held && tids[i] == p->pid)
-				continue; /* stopped at its entry point already */
-			if (lx_seize_stop(tids[i]) == 0) {
-				*ARRAY_PUSH(p->frozen_tids, p->nfrozen, cap) = tids[i];
-				added++;
-			} else if (errno == EPERM) {
-				free(tids);
-				lx_thaw(t);
-				vm_seterr("cannot freeze process %d: thread %d cannot be traced "
-					  "(another debugger holds it, or CAP_SYS_PTRACE is missing)",
-					  (int)p->pid, (int)tids[i]);
-				return -1;
-			}
-			/* ESRCH: it exited meanwhile */
-		}
-		free(tids);
-		if (added == 0) {
-			p->frozen = true;
-			return 0;
+	pid_t bad = 0;
+	int rc;
+	if (p->ctl) { /* held at its entry point, or by a debugger: add the rest */
+		lxc_stop(p->ctl);
+		rc = lxc_attach_rest(p->ctl, &bad);
+	} else {
+		p->ctl = lxc_attach(p->pid, &bad);
+		rc = p->ctl ? 0 : -1;
+		if (p->ctl) {
+			p->ctl->on_close = lx_control_closed;
+			p->ctl->on_close_arg = p;
+			p->freeze_owns = true;
 		}
 	}
-	lx_thaw(t);
-	vm_seterr("cannot freeze process %d: it keeps creating threads", (int)p->pid);
-	return -1;
+	if (rc < 0) {
+		if (errno == EPERM)
+			vm_seterr("cannot freeze process %d: thread %d cannot be traced "
+				  "(another debugger holds it, or CAP_SYS_PTRACE is missing)",
+				  (int)p->pid, (int)bad);
+		else if (errno == EAGAIN)
+			vm_seterr("cannot freeze process %d: it keeps creating threads", (int)p->pid);
+		else
+			return gone(p);
+		return -1;
+	}
+	p->frozen = true;
+	return 0;
 }
 
 static int lx_thaw(vm_target *t)
 {
 	lx_proc *p = LX(t);
-	for (size_t i = 0; i < p->nfrozen; i++)
-		lx_release(p->frozen_tids[i], 0);
-	free(p->frozen_tids);
-	p->frozen_tids = NULL;
-	p->nfrozen = 0;
+	if (p->freeze_owns)
+		lxc_close(p->ctl); /* clears p->ctl */
 	p->frozen = false;
 	return 0;
+}
+
+vm_control *lx_control_open(vm_target *t)
+{
+	lx_proc *p = LX(t);
+	if (p->ctl_user || p->freeze_owns) {
+		vm_seterr("process %d is %s already", (int)p->pid, p->ctl_user ? "under control" : "frozen");
+		return NULL;
+	}
+	if (!p->ctl) { /* else: spawned and held at its entry point */
+		pid_t bad = 0;
+		p->ctl = lxc_attach(p->pid, &bad);
+		if (!p->ctl) {
+			if (errno == EPERM)
+				vm_seterr("cannot trace thread %d of process %d (another debugger holds it, "
+					  "or CAP_SYS_PTRACE is missing)", (int)bad, (int)p->pid);
+			else if (errno == EAGAIN)
+				vm_seterr("cannot stop process %d: it keeps creating threads", (int)p->pid);
+			else
+				gone(p);
+			return NULL;
+		}
+		p->ctl->on_close = lx_control_closed;
+		p->ctl->on_close_arg = p;
+	}
+	p->ctl_user = true;
+	return &p->ctl->base;
 }
 
 static void lx_close(vm_target *t)
 {
 	lx_proc *p = LX(t);
-	if (p->frozen || p->nfrozen)
-		lx_thaw(t);
+	bool kill_it = p->spawned && !p->keep;
+	if (p->ctl && kill_it)
+		lxc_forget(p->ctl); /* nothing to put back in a process about to die */
+	else if (p->ctl)
+		lxc_close(p->ctl);
 	if (p->spawned) {
-		if (p->keep) {
-			if (p->entry_held)
-				lx_release(p->pid, 0);
-		} else {
-			lx_hold_remove(p->pid);
+		if (kill_it) {
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, NULL, 0);
 		}
@@ -720,6 +735,7 @@ static const struct vm_target_ops lx_ops = {
 	.open_backing = lx_open_backing,
 	.freeze = lx_freeze,
 	.thaw = lx_thaw,
+	.control = lx_control_open,
 	.close = lx_close,
 };
 
