@@ -43,5 +43,6 @@ extern const unit_test json_tests[];
 extern const unit_test util_tests[];
 extern const unit_test elf_tests[];
 extern const unit_test map_tests[];
+extern const unit_test control_tests[];
 
 #endif
