@@ -31,6 +31,11 @@ extern const vm_backend lx_backend;
 
 /* open a running process (after checking that it can be mapped) */
 vm_target *lx_open(pid_t pid, bool self);
+/* "process N exited while being read": -1 */
+int lx_gone(lx_proc *p);
+/* freeze, thaw and the control handle (freeze.c) */
+int lx_freeze(vm_target *t);
+int lx_thaw(vm_target *t);
 /* the target's control handle (the vm_target_ops control op) */
 vm_control *lx_control_open(vm_target *t);
 /* on_close of the control an lx_proc holds (arg: the lx_proc) */

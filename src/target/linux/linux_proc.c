@@ -82,7 +82,7 @@ static bool read_stat(pid_t pid, pid_t tid, proc_stat *st)
 	return ok;
 }
 
-static int gone(lx_proc *p)
+int lx_gone(lx_proc *p)
 {
 	vm_seterr("process %d exited while being read", (int)p->pid);
 	return -1;
@@ -159,7 +159,7 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		vm_target_info *in = &p->info;
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
-			return gone(p);
+			return lx_gone(p);
 		in->kind = "linux-process";
 		in->pid = p->pid;
 		in->name = xstrdup(st.comm);
@@ -259,7 +259,7 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 		if (errno == EACCES || errno == EPERM)
 			permission_error(p->pid, file);
 		else if (errno == ENOENT || errno == ESRCH)
-			return gone(p);
+			return lx_gone(p);
 		else
 			vm_seterr_errno("reading %s", path);
 		return -1;
@@ -267,7 +267,7 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	if (*n == 0) {
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
-			return gone(p);
+			return lx_gone(p);
 		if (st.state == 'Z' || st.state == 'X')
 			vm_seterr("process %d (%s) became a zombie: its address space is gone",
 				  (int)p->pid, st.comm);
@@ -296,7 +296,7 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 		return n;
 	if (n < 0) {
 		if (errno == ESRCH && !alive(p->pid))
-			return gone(p);
+			return lx_gone(p);
 		if (errno == EPERM)
 			vm_seterr("permission denied reading the memory of process %d "
 				  "(needs the right to ptrace it: CAP_SYS_PTRACE, or Yama's ptrace_scope)",
@@ -462,7 +462,7 @@ static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 		if (errno == EACCES)
 			permission_error(p->pid, "task list");
 		else
-			gone(p);
+			lx_gone(p);
 		return -1;
 	}
 	vm_thread *th = xcalloc(nt ? nt : 1, sizeof *th);
@@ -597,94 +597,6 @@ static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
 	return 0;
 }
 
-/* ---- freeze, control ---- */
-
-/* the control handle has let go: nothing of it stays with the target */
-void lx_control_closed(void *arg)
-{
-	lx_proc *p = arg;
-	p->ctl = NULL;
-	p->freeze_owns = false;
-	p->ctl_user = false;
-	p->entry_held = false;
-	p->frozen = false;
-}
-
-static int lx_freeze(vm_target *t)
-{
-	lx_proc *p = LX(t);
-	if (p->frozen || p->self) {
-		if (p->self) {
-			vm_seterr("cannot freeze vmatlas itself");
-			return -1;
-		}
-		return 0;
-	}
-	pid_t bad = 0;
-	int rc;
-	if (p->ctl) { /* held at its entry point, or by a debugger: add the rest */
-		lxc_stop(p->ctl);
-		rc = lxc_attach_rest(p->ctl, &bad);
-	} else {
-		p->ctl = lxc_attach(p->pid, &bad);
-		rc = p->ctl ? 0 : -1;
-		if (p->ctl) {
-			p->ctl->on_close = lx_control_closed;
-			p->ctl->on_close_arg = p;
-			p->freeze_owns = true;
-		}
-	}
-	if (rc < 0) {
-		if (errno == EPERM)
-			vm_seterr("cannot freeze process %d: thread %d cannot be traced "
-				  "(another debugger holds it, or CAP_SYS_PTRACE is missing)",
-				  (int)p->pid, (int)bad);
-		else if (errno == EAGAIN)
-			vm_seterr("cannot freeze process %d: it keeps creating threads", (int)p->pid);
-		else
-			return gone(p);
-		return -1;
-	}
-	p->frozen = true;
-	return 0;
-}
-
-static int lx_thaw(vm_target *t)
-{
-	lx_proc *p = LX(t);
-	if (p->freeze_owns)
-		lxc_close(p->ctl); /* clears p->ctl */
-	p->frozen = false;
-	return 0;
-}
-
-vm_control *lx_control_open(vm_target *t)
-{
-	lx_proc *p = LX(t);
-	if (p->ctl_user || p->freeze_owns) {
-		vm_seterr("process %d is %s already", (int)p->pid, p->ctl_user ? "under control" : "frozen");
-		return NULL;
-	}
-	if (!p->ctl) { /* else: spawned and held at its entry point */
-		pid_t bad = 0;
-		p->ctl = lxc_attach(p->pid, &bad);
-		if (!p->ctl) {
-			if (errno == EPERM)
-				vm_seterr("cannot trace thread %d of process %d (another debugger holds it, "
-					  "or CAP_SYS_PTRACE is missing)", (int)bad, (int)p->pid);
-			else if (errno == EAGAIN)
-				vm_seterr("cannot stop process %d: it keeps creating threads", (int)p->pid);
-			else
-				gone(p);
-			return NULL;
-		}
-		p->ctl->on_close = lx_control_closed;
-		p->ctl->on_close_arg = p;
-	}
-	p->ctl_user = true;
-	return &p->ctl->base;
-}
-
 static void lx_close(vm_target *t)
 {
 	lx_proc *p = LX(t);
@@ -778,35 +690,3 @@ vm_target *lx_open(pid_t pid, bool self)
 	p->pagemap_fd = -1;
 	return &p->base;
 }
-
-/* ---- the backend ---- */
-
-static bool lx_probe(const char *spec, const vm_open_options *o, const uint8_t *head, size_t len)
-{
-	(void)len;
-	uint64_t pid;
-	if (o->argv)
-		return true;
-	return !head && spec && (strcmp(spec, "self") == 0 || parse_u64(spec, &pid));
-}
-
-static vm_target *lx_backend_open(const char *spec, const vm_open_options *o)
-{
-	if (o->argv)
-		return lx_spawn(o->argv, &o->spawn);
-	if (strcmp(spec, "self") == 0)
-		return lx_open(getpid(), true);
-	uint64_t pid;
-	if (!parse_u64(spec, &pid) || pid == 0 || pid > INT32_MAX) {
-		vm_seterr("not a process id: %s", spec);
-		return NULL;
-	}
-	return lx_open((pid_t)pid, (pid_t)pid == getpid());
-}
-
-const vm_backend lx_backend = {
-	.name = "linux",
-	.probe = lx_probe,
-	.open = lx_backend_open,
-	.release_all = lx_release_all,
-};

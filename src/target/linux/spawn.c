@@ -121,6 +121,10 @@ static int seize_to_exec(pid_t pid, long options, int errfd)
  * temporary int3, and leave it stopped there with the code put back. */
 static int run_to_entry(lx_control *c, uint64_t entry)
 {
+#if !defined(__x86_64__)
+	(void)c, (void)entry;
+	return 0; /* mapped at exec: the loader has not run yet */
+#endif
 	static const uint8_t int3 = 0xcc;
 	if (lxc_write(c, entry, &int3, 1, VM_CTL_RESTORE) < 0) {
 		vm_seterr("setting a breakpoint at the entry point: %s", vm_error());
