@@ -148,6 +148,16 @@ lx_control *lxc_attach(pid_t pid, pid_t *tid_err)
 	return c;
 }
 
+lx_control *lxc_attach_thread(pid_t pid, pid_t tid)
+{
+	if (lx_seize_stop(tid) < 0)
+		return NULL;
+	lx_control *c = new_control(pid);
+	ptrace(PTRACE_SETOPTIONS, tid, 0, (void *)(long)OPTIONS);
+	add_thread(c, tid, LXT_STOPPED);
+	return c;
+}
+
 lx_control *lxc_adopt(pid_t pid, long options)
 {
 	lx_control *c = new_control(pid);

@@ -67,6 +67,8 @@ extern const struct vm_control_ops lxc_ops;
 /* Hold every thread of pid (all-stop). *tid_err is the thread that could
  * not be traced, when that is why it failed (errno EPERM). */
 lx_control *lxc_attach(pid_t pid, pid_t *tid_err);
+/* hold only thread tid of pid (enough to inject calls; the others run) */
+lx_control *lxc_attach_thread(pid_t pid, pid_t tid);
 /* a control over pid whose only thread tid is in a ptrace-stop already
  * (seized by spawn) */
 lx_control *lxc_adopt(pid_t pid, long options);

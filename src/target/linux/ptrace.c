@@ -94,19 +94,24 @@ static atomic_bool debugregs_used;
 
 int lx_cleanup_add(lx_cleanup_fn fn, void *arg)
 {
+	/* a slot is taken by its argument (never NULL), then armed by its
+	 * function: a signal between the two finds nothing to run */
 	for (int i = 0; i < MAX_CLEANUPS; i++) {
-		lx_cleanup_fn expect = NULL;
-		atomic_store(&cleanup_arg[i], arg);
-		if (atomic_compare_exchange_strong(&cleanup_fn[i], &expect, fn))
+		void *expect = NULL;
+		if (atomic_compare_exchange_strong(&cleanup_arg[i], &expect, arg)) {
+			atomic_store(&cleanup_fn[i], fn);
 			return i;
+		}
 	}
 	return -1;
 }
 
 void lx_cleanup_remove(int slot)
 {
-	if (slot >= 0 && slot < MAX_CLEANUPS)
+	if (slot >= 0 && slot < MAX_CLEANUPS) {
 		atomic_store(&cleanup_fn[slot], NULL);
+		atomic_store(&cleanup_arg[slot], NULL);
+	}
 }
 
 void lx_debugregs_used(void)

@@ -226,8 +226,8 @@ static int written_soft_dirty(int pfd, const vm_track_state *st, vm_track_range 
 /* a userfaultfd made inside the target, duplicated into vmatlas */
 static int steal_uffd(pid_t pid)
 {
-	pid_t tid = pid, bad = 0;
-	lx_control *c = lxc_attach(pid, &bad);
+	pid_t tid = pid;
+	lx_control *c = lxc_attach_thread(pid, tid);
 	if (!c) {
 		vm_seterr_errno("stopping process %d to make a userfaultfd in it", (int)pid);
 		return -1;
