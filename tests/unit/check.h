@@ -44,5 +44,6 @@ extern const unit_test util_tests[];
 extern const unit_test elf_tests[];
 extern const unit_test map_tests[];
 extern const unit_test control_tests[];
+extern const unit_test target_tests[];
 
 #endif

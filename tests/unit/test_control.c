@@ -384,6 +384,42 @@ static void test_control_sigint_running(void)
 	interrupted_with(true);
 }
 
+/* two handles at once: SIGINT puts back what each changed */
+static void test_control_sigint_two(void)
+{
+	fix f[2];
+	if (!fix_start(&f[0])) {
+		CHECK(!"fixture");
+		return;
+	}
+	if (!fix_start(&f[1])) {
+		CHECK(!"fixture");
+		fix_stop(&f[0]);
+		return;
+	}
+	pid_t holder = fork();
+	if (holder == 0) {
+		vm_install_cleanup_handlers();
+		for (int i = 0; i < 2; i++) {
+			vm_target *t = open_pid(f[i].pid);
+			vm_control *c = t ? vm_control_open(t) : NULL;
+			uint64_t nv = 0;
+			if (!c || vm_control_write(c, f[i].watched, &nv, 8, VM_CTL_RESTORE) < 0)
+				_exit(1);
+		}
+		raise(SIGINT);
+		_exit(2);
+	}
+	int st;
+	waitpid(holder, &st, 0);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
+	for (int i = 0; i < 2; i++) {
+		CHECK_U64(peek64(f[i].pid, f[i].watched), WATCHED);
+		CHECK(runs_freely(&f[i]));
+		fix_stop(&f[i]);
+	}
+}
+
 static void test_control_spawn_at_entry(void)
 {
 	char *argv[] = { (char *)fixture_path(), NULL };
@@ -410,6 +446,26 @@ static void test_control_spawn_at_entry(void)
 	vm_target_close(t);
 }
 
+/* open with freeze: held until close; a control cannot be had meanwhile */
+static void test_control_open_frozen(void)
+{
+	fix f;
+	if (!fix_start(&f)) {
+		CHECK(!"fixture");
+		return;
+	}
+	char spec[32];
+	snprintf(spec, sizeof spec, "%d", (int)f.pid);
+	vm_open_options o = { .freeze = true };
+	vm_target *t = vm_target_open_with(spec, &o);
+	CHECK(t);
+	CHECK(proc_state(f.pid) == 't');
+	CHECK(t && !vm_control_open(t));
+	vm_target_close(t);
+	CHECK(runs_freely(&f));
+	fix_stop(&f);
+}
+
 static void test_control_refused(void)
 {
 	vm_target *t = vm_target_open("self");
@@ -425,7 +481,9 @@ const unit_test control_tests[] = {
 	{ "control_protect", test_control_protect },
 	{ "control_sigint_stopped", test_control_sigint_stopped },
 	{ "control_sigint_running", test_control_sigint_running },
+	{ "control_sigint_two", test_control_sigint_two },
 	{ "control_spawn_at_entry", test_control_spawn_at_entry },
+	{ "control_open_frozen", test_control_open_frozen },
 	{ "control_refused", test_control_refused },
 	{ NULL, NULL },
 };
