@@ -466,6 +466,35 @@ static void test_control_open_frozen(void)
 	fix_stop(&f);
 }
 
+/* a freeze (a map made meanwhile) under a debugger whose threads run
+ * leaves them running */
+static void test_control_freeze_while_running(void)
+{
+	fix f;
+	if (!fix_start(&f)) {
+		CHECK(!"fixture");
+		return;
+	}
+	vm_target *t = open_pid(f.pid);
+	vm_control *c = t ? vm_control_open(t) : NULL;
+	CHECK(c);
+	if (!c)
+		goto out;
+	CHECK(vm_control_resume(c) == 0);
+	CHECK(runs_freely(&f));
+	CHECK(vm_target_freeze(t) == 0);
+	CHECK(proc_state(f.pid) == 't');
+	CHECK(vm_target_thaw(t) == 0);
+	CHECK(runs_freely(&f));
+	CHECK(vm_control_stop(c) == 0);
+	CHECK(proc_state(f.pid) == 't');
+	CHECK(vm_control_close(c) == 0);
+	CHECK(runs_freely(&f));
+out:
+	vm_target_close(t);
+	fix_stop(&f);
+}
+
 static void test_control_refused(void)
 {
 	vm_target *t = vm_target_open("self");
@@ -484,6 +513,7 @@ const unit_test control_tests[] = {
 	{ "control_sigint_two", test_control_sigint_two },
 	{ "control_spawn_at_entry", test_control_spawn_at_entry },
 	{ "control_open_frozen", test_control_open_frozen },
+	{ "control_freeze_while_running", test_control_freeze_while_running },
 	{ "control_refused", test_control_refused },
 	{ NULL, NULL },
 };

@@ -19,6 +19,7 @@ void lx_control_closed(void *arg)
 	p->ctl_user = false;
 	p->entry_held = false;
 	p->frozen = false;
+	p->thaw_resumes = false;
 }
 
 int lx_freeze(vm_target *t)
@@ -34,6 +35,10 @@ int lx_freeze(vm_target *t)
 	pid_t bad = 0;
 	int rc;
 	if (p->ctl) { /* held at its entry point, or by a debugger: add the rest */
+		p->thaw_resumes = false; /* thaw leaves it as it finds it */
+		for (size_t i = 0; i < p->ctl->nth; i++)
+			if (p->ctl->th[i].state == LXT_RUNNING)
+				p->thaw_resumes = true;
 		lxc_stop(p->ctl);
 		rc = lxc_attach_rest(p->ctl, &bad);
 	} else {
@@ -63,10 +68,14 @@ int lx_freeze(vm_target *t)
 int lx_thaw(vm_target *t)
 {
 	lx_proc *p = LX(t);
+	int rc = 0;
 	if (p->freeze_owns)
 		lxc_close(p->ctl); /* clears p->ctl */
+	else if (p->ctl && p->thaw_resumes)
+		rc = lxc_resume(p->ctl);
+	p->thaw_resumes = false;
 	p->frozen = false;
-	return 0;
+	return rc;
 }
 
 vm_control *lx_control_open(vm_target *t)

@@ -25,6 +25,7 @@ typedef struct lx_proc {
 	struct lx_control *ctl;
 	bool freeze_owns;
 	bool ctl_user;
+	bool thaw_resumes;  /* freeze stopped a debugger's running threads */
 } lx_proc;
 
 extern const vm_backend lx_backend;
