@@ -36,6 +36,10 @@ vm_target *vm_target_open_with(const char *spec, const vm_open_options *o)
 	}
 	/* names first (a PID, "self", a program), then files by content */
 	const vm_backend *b = pick(spec, o, NULL, 0);
+	if (!b && o->argv) {
+		vm_seterr("no backend here can start programs");
+		return NULL;
+	}
 	if (!b) {
 		int fd = open(spec, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
