@@ -97,15 +97,6 @@ bool vm_usage_parse(const char *s, vm_usage *out);
 const char *vm_state_name(vm_state s);
 const char *vm_type_name(vm_type t);
 const char *vm_content_kind_name(vm_content_kind k);
-/* the target facts as the snapshot file, text and JSON spell them
- * ("linux-process", "linux", "x86_64"); "unknown" for the unknown value.
- * The parsers take NULL or any other text to the unknown value. */
-const char *vm_target_kind_name(vm_target_kind k);
-const char *vm_os_name(vm_os os);
-const char *vm_arch_name(vm_arch a);
-vm_target_kind vm_target_kind_parse(const char *s);
-vm_os vm_os_parse(const char *s);
-vm_arch vm_arch_parse(const char *s);
 /* "rw-p" style; out must hold 5 bytes */
 void vm_prot_string(uint32_t prot, char out[5]);
 

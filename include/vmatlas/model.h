@@ -282,9 +282,20 @@ typedef struct vm_target_info_win {
 	int64_t handles;
 } vm_target_info_win;
 
+/* the target facts as the snapshot file, text and JSON spell them
+ * ("linux-process", "linux", "x86_64"); "unknown" for the unknown value.
+ * The parsers take NULL or any other text to the unknown value. */
+const char *vm_target_kind_name(vm_target_kind k);
+const char *vm_os_name(vm_os os);
+const char *vm_arch_name(vm_arch a);
+vm_target_kind vm_target_kind_parse(const char *s);
+vm_os vm_os_parse(const char *s);
+vm_arch vm_arch_parse(const char *s);
+
 /* What a target says about the process as a whole. */
 typedef struct vm_target_info {
 	vm_target_kind kind;
+	unsigned caps;     /* what the target could do (VM_CAP_*, vmatlas/target.h) */
 	int64_t pid;
 	char *name;        /* short name (comm) */
 	char *exe;         /* path of the executable, may be NULL */

@@ -30,55 +30,19 @@ typedef struct vm_read_req {
 /* how much of a stack is copied at most */
 #define VM_STACK_COPY_MAX (8u << 20)
 
-struct vm_target_ops {
-	const char *kind;
-	/* facts about the process; strings stay owned by the target */
-	int (*info)(vm_target *t, vm_target_info *out);
-	/* the raw regions in address order, no free gaps; the caller frees
-	 * them with vm_regions_free */
-	int (*regions)(vm_target *t, unsigned flags, vm_region **out, size_t *n);
-	/* read up to len bytes at addr; returns the number of bytes read
-	 * from the start (short at the first unreadable byte), -1 on a
-	 * failure that is not about the address (e.g. the process is gone) */
-	ssize_t (*read)(vm_target *t, uint64_t addr, void *buf, size_t len);
-	/* optional: many small reads at once (fewer system calls) */
-	void (*read_many)(vm_target *t, vm_read_req *reqs, size_t n);
-	/* the threads, with registers where they can be read; caller frees
-	 * with vm_threads_free */
-	int (*threads)(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
-	/* optional: per-page detail of [addr, addr+npages*page) as runs */
-	int (*pages)(vm_target *t, uint64_t addr, uint64_t npages,
-		     vm_page_run **runs, size_t *nruns, vm_page_counts *counts);
-	/* optional: the auxiliary vector; caller frees *out */
-	int (*auxv)(vm_target *t, vm_auxv **out, size_t *n);
-	/* optional: for each address, whether its page is in memory or swap
-	 * (1), not (0), or unknown (-1); cheap, no page is touched */
-	void (*pages_present)(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out);
-	/* optional: the same for npages consecutive pages from addr, in one
-	 * pass; -1 when it cannot tell at all */
-	int (*present_range)(vm_target *t, uint64_t addr, uint64_t npages, int8_t *out);
-	/* optional: open the file backing a region (the mapped inode itself
-	 * when the OS can give it); -1 when it cannot */
-	int (*open_backing)(vm_target *t, const vm_region *r);
-	/* optional: the bytes of a map saved with the target (the snapshot
-	 * `vmatlas capture` puts in its cores; the pipeline decodes it): 0
-	 * and *buf (caller frees), 1 when there is none, -1 unreadable */
-	int (*saved_map)(vm_target *t, uint8_t **buf, size_t *len);
-	/* optional: the modules the target lists itself (a minidump's
-	 * module list); caller frees each name and path, and the array */
-	int (*modules)(vm_target *t, vm_module **out, size_t *n);
-	/* optional: modules the process had unloaded (a minidump's
-	 * UnloadedModuleList); freed as for modules() */
-	int (*unloaded_modules)(vm_target *t, vm_module **out, size_t *n);
-	/* optional: stop every thread / let them run again */
-	int (*freeze)(vm_target *t);
-	int (*thaw)(vm_target *t);
-	void (*close)(vm_target *t);
-};
-
-struct vm_target {
-	const struct vm_target_ops *ops;
-};
+/* What a target can do, from vm_target_caps(). Ask it rather than guess
+ * from the kind of target. */
+#define VM_CAP_LIVE         0x001u /* a running process: facts can change while read */
+#define VM_CAP_FREEZE       0x002u /* vm_target_freeze/thaw hold every thread */
+#define VM_CAP_PAGES        0x004u /* per-page detail: vm_target_pages */
+#define VM_CAP_PRESENT      0x008u /* page presence: vm_target_pages_present */
+#define VM_CAP_AUXV         0x010u /* vm_target_auxv */
+#define VM_CAP_MODULES      0x020u /* the target lists modules itself: vm_target_modules */
+#define VM_CAP_UNLOADED     0x040u /* and unloaded ones: vm_target_unloaded_modules */
+#define VM_CAP_BACKING      0x080u /* can open a region's file: vm_target_open_backing */
+#define VM_CAP_CONTROL      0x100u /* execution control: vmatlas/control.h */
+#define VM_CAP_WRITE_MEM    0x200u /* memory can be written (through control) */
+#define VM_CAP_TRACK_WRITES 0x400u /* vm_track_start works on it */
 
 /* How to open a live target. */
 typedef struct vm_spawn_options {
@@ -87,19 +51,79 @@ typedef struct vm_spawn_options {
 	bool quiet;       /* send the program's stdout/stderr to /dev/null */
 } vm_spawn_options;
 
-/* "self", a PID, or (with argv) a program to spawn. */
+/* Everything opening a target may need, whichever backend it ends at. */
+typedef struct vm_open_options {
+	/* file targets: where to look for the files they name: DIR + path,
+	 * and directories searched for the file's name (':'-separated) */
+	const char *sysroot;
+	const char *solib_path;
+	/* start this program (argv[0] is looked up in PATH) instead of
+	 * opening spec */
+	char *const *argv;
+	vm_spawn_options spawn;
+	/* hold every thread from open until close (VM_CAP_FREEZE) */
+	bool freeze;
+} vm_open_options;
+
+/* "self", a PID, a core file or minidump, or (o->argv) a program to
+ * spawn; o may be NULL */
+vm_target *vm_target_open_with(const char *spec, const vm_open_options *o);
+/* the same with the options of vm_target_set_file_search */
 vm_target *vm_target_open(const char *spec);
 vm_target *vm_target_spawn(char *const argv[], const vm_spawn_options *opt);
 void vm_target_close(vm_target *t);
 /* true if buf (the first bytes of a file) is a file target: a core file
  * or a minidump */
 bool vm_file_target_magic(const uint8_t *buf, size_t len);
-/* where file targets look for the files they name: DIR + path, and
- * directories searched for the file's name (':'-separated); NULL: none */
+/* the sysroot and solib path vm_target_open and vm_target_spawn use;
+ * NULL: none */
 void vm_target_set_file_search(const char *sysroot, const char *solib_path);
 
-/* convenience wrappers */
+/* ---- what every target answers ---- */
+
+/* "linux-process", "elf-core", "minidump", ... (for messages) */
+vm_target_kind vm_target_kind_of(vm_target *t);
+unsigned vm_target_caps(vm_target *t);
+/* facts about the process; strings stay owned by the target */
 int vm_target_info_get(vm_target *t, vm_target_info *out);
+/* the raw regions in address order, no free gaps (VM_REGIONS_*); free
+ * them with vm_regions_free */
+int vm_target_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n);
+/* the bytes of a map saved with the target (the snapshot `vmatlas
+ * capture` puts in its cores; vm_map_saved decodes it): 0 and *buf
+ * (caller frees), 1 when there is none, -1 unreadable */
+int vm_target_saved_map(vm_target *t, uint8_t **buf, size_t *len);
+/* the threads, with registers where they can be read (VM_THREADS_*);
+ * free them with vm_threads_free */
+int vm_target_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
+
+/* ---- what some targets answer (see the caps); without the capability
+ * they fail with an error, or answer "unknown" as said ---- */
+
+/* VM_CAP_PAGES: per-page detail of [addr, addr+npages*page) as runs */
+int vm_target_pages(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run **runs,
+		    size_t *nruns, vm_page_counts *counts);
+/* VM_CAP_AUXV: the auxiliary vector; the caller frees *out */
+int vm_target_auxv(vm_target *t, vm_auxv **out, size_t *n);
+/* VM_CAP_PRESENT: for each address, whether its page is in memory or
+ * swap (1), not (0), or unknown (-1: always, without the capability) */
+void vm_target_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out);
+/* the same for npages consecutive pages from addr, in one pass; -1 when
+ * it cannot tell at all */
+int vm_target_present_range(vm_target *t, uint64_t addr, uint64_t npages, int8_t *out);
+/* VM_CAP_BACKING: a descriptor for the file backing r (the mapped inode
+ * itself when the OS can give it); -1 when it cannot */
+int vm_target_open_backing(vm_target *t, const vm_region *r);
+/* VM_CAP_MODULES / VM_CAP_UNLOADED: the modules the target lists itself
+ * and those the process had unloaded; the caller frees each name and
+ * path, and the array */
+int vm_target_modules(vm_target *t, vm_module **out, size_t *n);
+int vm_target_unloaded_modules(vm_target *t, vm_module **out, size_t *n);
+/* VM_CAP_FREEZE: stop every thread / let them run again */
+int vm_target_freeze(vm_target *t);
+int vm_target_thaw(vm_target *t);
+
+/* memory */
 /* read exactly len bytes; -1 (with an error naming the address) if any
  * byte is unreadable */
 int vm_read_full(vm_target *t, uint64_t addr, void *buf, size_t len);

@@ -41,8 +41,7 @@ static bool maybe_written(map_builder *b, const vm_region *r, uint64_t at)
 		return false;
 	vm_target *t = b->t;
 	int8_t present = -1;
-	if (t->ops->pages_present)
-		t->ops->pages_present(t, &at, 1, &present);
+	vm_target_pages_present(t, &at, 1, &present);
 	return present != 0;
 }
 

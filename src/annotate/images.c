@@ -147,9 +147,9 @@ static void place_sections(map_builder *b, elf_image *mem, size_t hi, vm_module 
 	bool have_file = false;
 	if (elf_load_sections(mem) == 0 && mem->nsh > 1) {
 		src = mem;
-	} else if (b->t->ops->open_backing && b->m->regions[hi].path &&
+	} else if ((vm_target_caps(b->t) & VM_CAP_BACKING) && b->m->regions[hi].path &&
 		   b->m->regions[hi].path[0] == '/') {
-		fd = b->t->ops->open_backing(b->t, &b->m->regions[hi]);
+		fd = vm_target_open_backing(b->t, &b->m->regions[hi]);
 		struct stat sb;
 		if (fd >= 0 && fstat(fd, &sb) == 0) {
 			vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
@@ -370,8 +370,8 @@ static ssize_t quiet_read(const vm_reader *rd, uint64_t addr, void *buf, size_t 
 		if (page_end - at < n)
 			n = (size_t)(page_end - at);
 		int8_t present = 1;
-		if (at >= q->base && at - q->base < q->size && q->t->ops->pages_present)
-			q->t->ops->pages_present(q->t, &at, 1, &present);
+		if (at >= q->base && at - q->base < q->size && (vm_target_caps(q->t) & VM_CAP_PRESENT))
+			vm_target_pages_present(q->t, &at, 1, &present);
 		ssize_t got;
 		if (present == 0)
 			got = at - q->base <= (uint64_t)INT64_MAX ? pread(q->fd, (uint8_t *)buf + done, n, (off_t)(at - q->base)) : -1;
@@ -394,14 +394,13 @@ static bool quiet_head(map_builder *b, size_t i, uint8_t head[16], int *fd)
 	const vm_region *r = &b->m->regions[i];
 	*fd = -1;
 	int8_t present = -1;
-	if (b->t->ops->pages_present)
-		b->t->ops->pages_present(b->t, &r->base, 1, &present);
+	vm_target_pages_present(b->t, &r->base, 1, &present);
 	if (present != 0)
 		return false;
 	memset(head, 0, 16);
-	if (r->type == VM_TYPE_PRIVATE || !r->path || r->path[0] != '/' || !b->t->ops->open_backing)
+	if (r->type == VM_TYPE_PRIVATE || !r->path || r->path[0] != '/' || !(vm_target_caps(b->t) & VM_CAP_BACKING))
 		return true;
-	*fd = b->t->ops->open_backing(b->t, r);
+	*fd = vm_target_open_backing(b->t, r);
 	if (*fd >= 0 && pread(*fd, head, 16, (off_t)r->offset) != 16)
 		memset(head, 0, 16);
 	return true;

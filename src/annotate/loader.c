@@ -107,11 +107,11 @@ static vm_module *match(vm_map *m, uint64_t l_addr, uint64_t l_ld, const char *n
 void ann_loader(map_builder *b)
 {
 	vm_map *m = b->m;
-	if (!b->t->ops->auxv)
+	if (!(vm_target_caps(b->t) & VM_CAP_AUXV))
 		return;
 	vm_auxv *av;
 	size_t nav;
-	if (b->t->ops->auxv(b->t, &av, &nav) < 0) {
+	if (vm_target_auxv(b->t, &av, &nav) < 0) {
 		vm_map_warn(m, "the loader's module list: %s", vm_error());
 		return;
 	}

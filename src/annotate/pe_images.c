@@ -112,7 +112,7 @@ void ann_target_modules(map_builder *b)
 	vm_target *t = b->t;
 	vm_module *v = NULL;
 	size_t n = 0;
-	if (!t->ops->modules || t->ops->modules(t, &v, &n) < 0)
+	if (!(vm_target_caps(t) & VM_CAP_MODULES) || vm_target_modules(t, &v, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		vm_module *have = module_based(m, v[i].base);

@@ -239,7 +239,7 @@ static void unloaded(vm_target *t, vm_module **v, size_t *n)
 {
 	*v = NULL;
 	*n = 0;
-	if (t->ops->unloaded_modules && t->ops->unloaded_modules(t, v, n) < 0)
+	if ((vm_target_caps(t) & VM_CAP_UNLOADED) && vm_target_unloaded_modules(t, v, n) < 0)
 		*n = 0;
 }
 

@@ -52,7 +52,7 @@ static void header(const vm_map *m, FILE *f)
 	for (size_t i = 0; i < m->nallocs; i++)
 		if (m->allocs[i].usage != VM_USAGE_FREE)
 			nalloc++;
-	bool live = in->kind == VM_TARGET_LINUX_PROCESS;
+	bool live = in->caps & VM_CAP_LIVE;
 	fprintf(f, "%s%s%s %s %d-bit, %zu thread%s, %zu module%s, %zu regions in %zu allocations%s\n\n",
 		live ? "" : vm_target_kind_name(in->kind), live ? "" : ", ", vm_os_name(in->os), vm_arch_name(in->arch), in->bits, m->nthreads, m->nthreads == 1 ? "" : "s", m->nmodules,
 		m->nmodules == 1 ? "" : "s", nreg, nalloc, m->frozen ? ", frozen while read" : "");

@@ -100,6 +100,8 @@ static void read_info(cursor *c, vm_snapshot *s)
 	in->env_end = g64(c);
 	in->stack_start = g64(c);
 	in->kind = parse_kind(gstr(c));
+	/* a snapshot keeps the kind, not the capabilities: the live ones */
+	in->caps = in->kind == VM_TARGET_LINUX_PROCESS || in->kind == VM_TARGET_WINDOWS_PROCESS ? VM_CAP_LIVE : 0;
 	in->name = gstr(c);
 	in->exe = gstr(c);
 	in->os = parse_os(gstr(c));

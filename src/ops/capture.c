@@ -71,7 +71,7 @@ static void note_auxv(cw_buf *b, vm_target *t, int bits)
 {
 	vm_auxv *av;
 	size_t n;
-	if (!t->ops->auxv || t->ops->auxv(t, &av, &n) < 0)
+	if (!(vm_target_caps(t) & VM_CAP_AUXV) || vm_target_auxv(t, &av, &n) < 0)
 		return;
 	cw_buf d = { 0 };
 	for (size_t i = 0; i < n; i++) {
@@ -268,11 +268,11 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 
 int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res)
 {
-	if (!t->ops->freeze) {
-		vm_seterr("capture needs a live process (this target is a %s)", t->ops->kind);
+	if (!(vm_target_caps(t) & VM_CAP_FREEZE)) {
+		vm_seterr("capture needs a live process (this target is a %s)", vm_target_kind_name(vm_target_kind_of(t)));
 		return -1;
 	}
-	if (t->ops->freeze(t) < 0)
+	if (vm_target_freeze(t) < 0)
 		return -1;
 	vm_map_options mo = o->mo ? *o->mo : (vm_map_options){ 0 };
 	mo.freeze = false; /* frozen already, until the core is written */
@@ -282,7 +282,6 @@ int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_c
 		rc = write_core(t, &snap, o, path, res);
 		vm_snapshot_free(&snap);
 	}
-	if (t->ops->thaw)
-		t->ops->thaw(t);
+	vm_target_thaw(t);
 	return rc;
 }

@@ -116,7 +116,7 @@ static void plan_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 		hs->pcap = n;
 	}
 	int8_t *pr = hs->present;
-	if (!hs->t->ops->present_range || hs->t->ops->present_range(hs->t, r->base, n, pr) < 0)
+	if (vm_target_present_range(hs->t, r->base, n, pr) < 0)
 		memset(pr, -1, n);
 	int fd = -2; /* not opened yet */
 	for (uint64_t i = 0; i < n;) {
@@ -130,7 +130,7 @@ static void plan_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 				ph->h[k] = hs->zero_hash;
 		} else {
 			if (fd == -2)
-				fd = hs->t->ops->open_backing ? hs->t->ops->open_backing(hs->t, r) : -1;
+				fd = vm_target_open_backing(hs->t, r);
 			if (fd < 0 || !hash_file(hs, r, fd, i, j - i, ph->h))
 				queue_read(hs, r, i, j - i, ph->h);
 		}

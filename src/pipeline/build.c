@@ -87,7 +87,7 @@ static void load_pages(map_builder *b)
 {
 	vm_map *m = b->m;
 	vm_target *t = b->t;
-	if (!t->ops->pages) {
+	if (!(vm_target_caps(t) & VM_CAP_PAGES)) {
 		vm_map_warn(m, "this target has no per-page information");
 		return;
 	}
@@ -104,7 +104,7 @@ static void load_pages(map_builder *b)
 		} else if (!range_contains(r->base, r->size, b->opt->pages_addr)) {
 			continue;
 		}
-		if (t->ops->pages(t, r->base, r->size / pg, &r->runs, &r->nruns, &r->pages) < 0)
+		if (vm_target_pages(t, r->base, r->size / pg, &r->runs, &r->nruns, &r->pages) < 0)
 			vm_map_warn(m, "pages of %llx: %s", (unsigned long long)r->base, vm_error());
 	}
 }
@@ -163,8 +163,8 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	if (!m->info.page_size)
 		m->info.page_size = 4096;
 
-	if (opt->freeze && t->ops->freeze) {
-		if (t->ops->freeze(t) < 0) {
+	if (opt->freeze && (vm_target_caps(t) & VM_CAP_FREEZE)) {
+		if (vm_target_freeze(t) < 0) {
 			vm_map_free(m);
 			return NULL;
 		}
@@ -173,12 +173,12 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 
 	vm_region *raw;
 	size_t nraw;
-	if (t->ops->regions(t, opt->no_stats ? 0 : VM_REGIONS_STATS, &raw, &nraw) < 0)
+	if (vm_target_regions(t, opt->no_stats ? 0 : VM_REGIONS_STATS, &raw, &nraw) < 0)
 		goto fail;
 	add_free_gaps(m, raw, nraw);
 	check_memory_readable(m, t);
 
-	if (t->ops->threads(t, opt->stacks ? VM_THREADS_STACKS : 0, &m->threads, &m->nthreads) < 0) {
+	if (vm_target_threads(t, opt->stacks ? VM_THREADS_STACKS : 0, &m->threads, &m->nthreads) < 0) {
 		vm_map_warn(m, "threads: %s", vm_error());
 		m->incomplete = true;
 	}
@@ -200,12 +200,12 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	free(b.groups);
 	free(b.group);
 
-	if (m->frozen && t->ops->thaw)
-		t->ops->thaw(t);
+	if (m->frozen)
+		vm_target_thaw(t);
 	return m;
 fail:
-	if (m->frozen && t->ops->thaw)
-		t->ops->thaw(t);
+	if (m->frozen)
+		vm_target_thaw(t);
 	vm_map_free(m);
 	return NULL;
 }

@@ -17,7 +17,7 @@ static void overlay_threads(vm_map *m, vm_target *t)
 {
 	vm_thread *th;
 	size_t n;
-	if (t->ops->threads(t, 0, &th, &n) < 0)
+	if (vm_target_threads(t, 0, &th, &n) < 0)
 		return;
 	for (size_t i = 0; i < m->nthreads; i++) {
 		vm_thread *dst = &m->threads[i];
@@ -44,7 +44,7 @@ static void overlay_data(vm_map *m, vm_target *t)
 {
 	vm_region *raw;
 	size_t n;
-	if (t->ops->regions(t, 0, &raw, &n) < 0)
+	if (vm_target_regions(t, 0, &raw, &n) < 0)
 		return;
 	const uint32_t data = VM_RF_NO_DATA | VM_RF_PART_DATA | VM_RF_FROM_FILE;
 	size_t k = 0;
@@ -69,11 +69,9 @@ static void overlay_data(vm_map *m, vm_target *t)
 int vm_map_saved(vm_target *t, vm_map **out)
 {
 	*out = NULL;
-	if (!t->ops->saved_map)
-		return 1;
 	uint8_t *buf;
 	size_t len;
-	int rc = t->ops->saved_map(t, &buf, &len);
+	int rc = vm_target_saved_map(t, &buf, &len);
 	if (rc != 0)
 		return rc;
 	vm_snapshot snap;

@@ -74,8 +74,8 @@ int vm_env_read(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *out)
 	split(t, in->arg_start, in->arg_end, &out->argv, &out->nargv);
 	split(t, in->env_start, in->env_end, &out->initial, &out->ninitial);
 	read_live(m, t, s, out);
-	if (t->ops->auxv)
-		t->ops->auxv(t, &out->auxv, &out->nauxv);
+	if (vm_target_caps(t) & VM_CAP_AUXV)
+		vm_target_auxv(t, &out->auxv, &out->nauxv);
 	return 0;
 }
 

@@ -78,12 +78,12 @@ void vm_symbolizer_free(vm_symbolizer *s)
 static int open_module_file(vm_symbolizer *s, const vm_module *mod)
 {
 	/* through a region of the module: the very inode that is mapped */
-	if (s->t && s->t->ops->open_backing && mod->path) {
+	if (s->t && (vm_target_caps(s->t) & VM_CAP_BACKING) && mod->path) {
 		for (size_t i = 0; i < s->m->nregions; i++) {
 			const vm_region *r = &s->m->regions[i];
 			if (r->path && strcmp(r->path, mod->path) == 0 &&
 			    range_contains(mod->base, mod->size ? mod->size : 1, r->base)) {
-				int fd = s->t->ops->open_backing(s->t, r);
+				int fd = vm_target_open_backing(s->t, r);
 				if (fd >= 0)
 					return fd;
 				break;

@@ -1,28 +1,19 @@
-/* Opening targets by name, and the helpers every target shares. */
-#include "vmatlas/target.h"
+/* The functions every caller uses on a target: each checks what the
+ * target can do and calls its backend's op. No backend is named here
+ * (registry.c picks them). */
+#include "backend.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/atomic_file.h"
 #include "base/util.h"
-#include "elfcore/core_target.h"
-#include "formats/elfcore.h"
-#include "minidump/md_target.h"
-#include "formats/minidump.h"
-#include "linux/linux.h"
-#include "linux/ptrace.h"
-#include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 
-/* a file target: the file read through a descriptor the target keeps */
-static vm_target *open_file(const char *path, vm_target *(*open_reader)(const vm_reader *, const char *),
-			    void (*own_fd)(vm_target *, int))
+vm_target *vm_target_open_file(const char *path, vm_target *(*open_reader)(const vm_reader *, const char *),
+			       void (*own_fd)(vm_target *, int))
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
@@ -45,54 +36,123 @@ static vm_target *open_file(const char *path, vm_target *(*open_reader)(const vm
 	return t;
 }
 
-vm_target *vm_target_open(const char *spec)
-{
-	if (!spec || !*spec) {
-		vm_seterr("no target given");
-		return NULL;
-	}
-	if (strcmp(spec, "self") == 0)
-		return lx_open(getpid(), true);
-	uint64_t pid;
-	if (parse_u64(spec, &pid)) {
-		if (pid == 0 || pid > INT32_MAX) {
-			vm_seterr("not a process id: %s", spec);
-			return NULL;
-		}
-		return lx_open((pid_t)pid, (pid_t)pid == getpid());
-	}
-	int fd = open(spec, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		vm_seterr("not a process id, 'self', or a readable file: %s", spec);
-		return NULL;
-	}
-	uint8_t head[64];
-	ssize_t got = pread(fd, head, sizeof head, 0);
-	close(fd);
-	if (got > 0 && core_is_magic(head, (size_t)got))
-		return open_file(spec, core_target_open_reader, core_target_own_fd);
-	if (got > 0 && md_is_magic(head, (size_t)got))
-		return open_file(spec, md_target_open_reader, md_target_own_fd);
-	vm_seterr("%s: not a core file or a minidump", spec);
-	return NULL;
-}
-
-bool vm_file_target_magic(const uint8_t *buf, size_t len)
-{
-	return core_is_magic(buf, len) || md_is_magic(buf, len);
-}
-
 void vm_target_close(vm_target *t)
 {
 	if (t)
 		t->ops->close(t);
 }
 
+vm_target_kind vm_target_kind_of(vm_target *t)
+{
+	return t->ops->kind;
+}
+
+int vm_target_saved_map(vm_target *t, uint8_t **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	return t->ops->saved_map ? t->ops->saved_map(t, buf, len) : 1;
+}
+
+unsigned vm_target_caps(vm_target *t)
+{
+	return t->ops->caps ? t->ops->caps(t) : 0;
+}
+
+/* the op behind cap, or an error saying the target lacks it */
+static bool has(vm_target *t, unsigned cap, bool op, const char *what)
+{
+	if ((vm_target_caps(t) & cap) && op)
+		return true;
+	vm_seterr("a %s target has no %s", vm_target_kind_name(t->ops->kind), what);
+	return false;
+}
+
 int vm_target_info_get(vm_target *t, vm_target_info *out)
 {
 	memset(out, 0, sizeof *out);
-	return t->ops->info(t, out);
+	if (t->ops->info(t, out) < 0)
+		return -1;
+	out->caps = vm_target_caps(t);
+	return 0;
 }
+
+int vm_target_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
+{
+	return t->ops->regions(t, flags, out, n);
+}
+
+int vm_target_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
+{
+	return t->ops->threads(t, flags, out, n);
+}
+
+int vm_target_pages(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run **runs,
+		    size_t *nruns, vm_page_counts *counts)
+{
+	if (!has(t, VM_CAP_PAGES, t->ops->pages, "per-page information"))
+		return -1;
+	return t->ops->pages(t, addr, npages, runs, nruns, counts);
+}
+
+int vm_target_auxv(vm_target *t, vm_auxv **out, size_t *n)
+{
+	if (!has(t, VM_CAP_AUXV, t->ops->auxv, "auxiliary vector"))
+		return -1;
+	return t->ops->auxv(t, out, n);
+}
+
+void vm_target_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out)
+{
+	if ((vm_target_caps(t) & VM_CAP_PRESENT) && t->ops->pages_present)
+		t->ops->pages_present(t, addrs, n, out);
+	else
+		memset(out, -1, n);
+}
+
+int vm_target_present_range(vm_target *t, uint64_t addr, uint64_t npages, int8_t *out)
+{
+	if (!(vm_target_caps(t) & VM_CAP_PRESENT) || !t->ops->present_range)
+		return -1;
+	return t->ops->present_range(t, addr, npages, out);
+}
+
+int vm_target_open_backing(vm_target *t, const vm_region *r)
+{
+	if (!(vm_target_caps(t) & VM_CAP_BACKING) || !t->ops->open_backing)
+		return -1;
+	return t->ops->open_backing(t, r);
+}
+
+int vm_target_modules(vm_target *t, vm_module **out, size_t *n)
+{
+	if (!has(t, VM_CAP_MODULES, t->ops->modules, "module list of its own"))
+		return -1;
+	return t->ops->modules(t, out, n);
+}
+
+int vm_target_unloaded_modules(vm_target *t, vm_module **out, size_t *n)
+{
+	if (!has(t, VM_CAP_UNLOADED, t->ops->unloaded_modules, "list of unloaded modules"))
+		return -1;
+	return t->ops->unloaded_modules(t, out, n);
+}
+
+int vm_target_freeze(vm_target *t)
+{
+	if (!has(t, VM_CAP_FREEZE, t->ops->freeze, "threads to freeze"))
+		return -1;
+	return t->ops->freeze(t);
+}
+
+int vm_target_thaw(vm_target *t)
+{
+	if (!(vm_target_caps(t) & VM_CAP_FREEZE) || !t->ops->thaw)
+		return 0;
+	return t->ops->thaw(t);
+}
+
+/* ---- memory ---- */
 
 ssize_t vm_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 {
@@ -132,31 +192,4 @@ vm_reader vm_reader_target(vm_target *t)
 {
 	vm_reader r = { target_reader_read, t, UINT64_MAX };
 	return r;
-}
-
-/* ---- cleanup on fatal signals ---- */
-
-static void on_fatal_signal(int sig)
-{
-	af_release_all();
-	lx_release_all();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void on_exit_release(void)
-{
-	lx_release_all();
-}
-
-void vm_install_cleanup_handlers(void)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_fatal_signal;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
-	atexit(on_exit_release);
 }

@@ -13,7 +13,7 @@ static uint64_t entry_point(vm_target *t)
 	vm_auxv *av;
 	size_t n;
 	uint64_t entry = 0;
-	if (!t->ops->auxv || t->ops->auxv(t, &av, &n) < 0)
+	if (!(vm_target_caps(t) & VM_CAP_AUXV) || vm_target_auxv(t, &av, &n) < 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (av[i].type == AT_ENTRY_T)
@@ -77,7 +77,7 @@ static bool high_water(hw_scan *h, const vm_region *r, uint64_t sp, uint64_t pag
 	vm_page_run *runs = NULL;
 	size_t nruns = 0;
 	vm_page_counts counts;
-	if (t->ops->pages && t->ops->pages(t, r->base, (sp - r->base + page - 1) / page, &runs, &nruns,
+	if ((vm_target_caps(t) & VM_CAP_PAGES) && vm_target_pages(t, r->base, (sp - r->base + page - 1) / page, &runs, &nruns,
 					   &counts) == 0) {
 		for (size_t i = 0; i < nruns; i++) {
 			const vm_page_run *pr = &runs[i];

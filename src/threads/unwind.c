@@ -140,12 +140,12 @@ static int module_fd(unwinder *u, const vm_module *mod)
 {
 	if (!mod->path)
 		return strcmp(mod->name, "linux-vdso.so.1") == 0 ? vdso_fd(u, mod) : -1;
-	if (u->t->ops->open_backing)
+	if (vm_target_caps(u->t) & VM_CAP_BACKING)
 		for (size_t i = 0; i < u->m->nregions; i++) {
 			const vm_region *r = &u->m->regions[i];
 			if (r->path && strcmp(r->path, mod->path) == 0 &&
 			    range_contains(mod->base, mod->size ? mod->size : 1, r->base)) {
-				int fd = u->t->ops->open_backing(u->t, r);
+				int fd = vm_target_open_backing(u->t, r);
 				if (fd >= 0)
 					return fd;
 				break;

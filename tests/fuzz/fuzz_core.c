@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm_target_info_get(t, &in);
 	vm_region *reg;
 	size_t n;
-	if (t->ops->regions(t, 0, &reg, &n) == 0) {
+	if (vm_target_regions(t, 0, &reg, &n) == 0) {
 		uint8_t buf[64];
 		for (size_t i = 0; i < n && i < 64; i++) {
 			vm_read(t, reg[i].base, buf, sizeof buf);

@@ -68,7 +68,7 @@ static void f_close(vm_target *t)
 }
 
 static const struct vm_target_ops fake_ops = {
-	.kind = "fake",
+	.kind = VM_TARGET_FAKE,
 	.info = f_info,
 	.regions = f_regions,
 	.read = f_read,

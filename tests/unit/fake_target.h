@@ -4,7 +4,7 @@
 #ifndef VMATLAS_FAKE_TARGET_H
 #define VMATLAS_FAKE_TARGET_H
 
-#include "vmatlas/target.h"
+#include "target/backend.h" /* a fake backend */
 
 typedef struct fake_blob {
 	uint64_t addr;

@@ -52,6 +52,8 @@ typedef struct core_target {
 	vm_target_info info;
 	bool have_info;
 	char *warnings;
+	/* where to look for the files it maps (--sysroot, --solib-path) */
+	char *sysroot, *solib_path;
 	/* the annotators read words one at a time, in a few places at once
 	 * (a heap, libc's data, a stack): a few windows of the file save a
 	 * system call each */
@@ -94,17 +96,6 @@ static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
 	size_t n = have < len ? (size_t)have : len;
 	memcpy(buf, w->buf + (off - w->off), n);
 	return (ssize_t)n;
-}
-
-/* where to look for the files a core maps (--sysroot, --solib-path) */
-static char *g_sysroot, *g_solib_path;
-
-void vm_target_set_file_search(const char *sysroot, const char *solib_path)
-{
-	free(g_sysroot);
-	free(g_solib_path);
-	g_sysroot = sysroot ? xstrdup(sysroot) : NULL;
-	g_solib_path = solib_path ? xstrdup(solib_path) : NULL;
 }
 
 /* ---- areas ---- */
@@ -246,12 +237,12 @@ static int open_ro(const char *path)
 
 /* the file on disk for a path in the core: a --solib-path directory
  * holding its name, the sysroot, or the path itself */
-static char *resolve(const char *path)
+static char *resolve(const core_target *ct, const char *path)
 {
-	if (g_solib_path) {
+	if (ct->solib_path) {
 		const char *base = strrchr(path, '/');
 		base = base ? base + 1 : path;
-		const char *p = g_solib_path;
+		const char *p = ct->solib_path;
 		while (*p) {
 			size_t len = strcspn(p, ":");
 			char *cand = xasprintf("%.*s/%s", (int)len, p, base);
@@ -263,7 +254,7 @@ static char *resolve(const char *path)
 				p++;
 		}
 	}
-	char *cand = g_sysroot ? xasprintf("%s%s", g_sysroot, path) : xstrdup(path);
+	char *cand = ct->sysroot ? xasprintf("%s%s", ct->sysroot, path) : xstrdup(path);
 	if (access(cand, R_OK) == 0 && safe_path(cand))
 		return cand;
 	free(cand);
@@ -307,7 +298,7 @@ static int backing_open(core_target *ct, long fi)
 	if (b->state == BK_UNKNOWN) {
 		const core_file_map *f = &ct->cf.files[fi];
 		b->state = BK_MISSING;
-		if (f->path[0] == '/' && !f->deleted && (b->path = resolve(f->path))) {
+		if (f->path[0] == '/' && !f->deleted && (b->path = resolve(ct, f->path))) {
 			int fd = open_ro(b->path);
 			b->state = fd < 0 ? BK_MISSING : verify(ct, ct->path_id[fi], fd);
 			if (fd >= 0)
@@ -761,13 +752,22 @@ static void core_close(vm_target *t)
 	free(ct->info.name);
 	free(ct->info.exe);
 	free(ct->warnings);
+	free(ct->sysroot);
+	free(ct->solib_path);
 	for (size_t i = 0; i < NWINDOWS; i++)
 		free(ct->win[i].buf);
 	free(ct);
 }
 
+static unsigned core_caps(vm_target *t)
+{
+	(void)t;
+	return VM_CAP_PRESENT | VM_CAP_AUXV | VM_CAP_BACKING;
+}
+
 static const struct vm_target_ops core_ops = {
-	.kind = "elf-core",
+	.kind = VM_TARGET_ELF_CORE,
+	.caps = core_caps,
 	.info = core_info,
 	.regions = core_regions,
 	.read = core_read,
@@ -800,3 +800,27 @@ void core_target_own_fd(vm_target *t, int fd)
 {
 	CT(t)->fd = fd;
 }
+
+/* ---- the backend ---- */
+
+static bool core_probe(const char *spec, const vm_open_options *o, const uint8_t *head, size_t len)
+{
+	(void)spec, (void)o;
+	return head && core_is_magic(head, len);
+}
+
+static vm_target *core_backend_open(const char *spec, const vm_open_options *o)
+{
+	vm_target *t = vm_target_open_file(spec, core_target_open_reader, core_target_own_fd);
+	if (t) {
+		CT(t)->sysroot = o->sysroot ? xstrdup(o->sysroot) : NULL;
+		CT(t)->solib_path = o->solib_path ? xstrdup(o->solib_path) : NULL;
+	}
+	return t;
+}
+
+const vm_backend core_backend = {
+	.name = "elfcore",
+	.probe = core_probe,
+	.open = core_backend_open,
+};

@@ -2,7 +2,9 @@
 #ifndef VMATLAS_TARGET_ELFCORE_H
 #define VMATLAS_TARGET_ELFCORE_H
 
-#include "vmatlas/target.h"
+#include "target/backend.h"
+
+extern const vm_backend core_backend;
 
 /* the target over a reader the caller keeps alive (the fuzzer), or whose
  * file descriptor it is then given to close (core_target_own_fd) */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "vmatlas/target.h"
+#include "target/backend.h"
 
 typedef struct lx_proc {
 	vm_target base;
@@ -20,12 +20,32 @@ typedef struct lx_proc {
 	int pagemap_fd;     /* /proc/PID/pagemap, opened lazily (-1) */
 	vm_target_info info;
 	bool have_info;
-	pid_t *frozen_tids;
-	size_t nfrozen;
+	/* the control holding its threads: made by spawn (entry_held), by
+	 * freeze (freeze_owns), or handed out by vm_control_open (user) */
+	struct lx_control *ctl;
+	bool freeze_owns;
+	bool ctl_user;
+	bool thaw_resumes;  /* freeze stopped a debugger's running threads */
 } lx_proc;
+
+extern const vm_backend lx_backend;
 
 /* open a running process (after checking that it can be mapped) */
 vm_target *lx_open(pid_t pid, bool self);
+/* "process N exited while being read": -1 */
+int lx_gone(lx_proc *p);
+/* freeze, thaw and the control handle (freeze.c) */
+int lx_freeze(vm_target *t);
+int lx_thaw(vm_target *t);
+/* the target's control handle (the vm_target_ops control op) */
+vm_control *lx_control_open(vm_target *t);
+/* on_close of the control an lx_proc holds (arg: the lx_proc) */
+void lx_control_closed(void *arg);
+/* start argv[0] under ptrace, stopped at its entry point (spawn.c) */
+vm_target *lx_spawn(char *const argv[], const vm_spawn_options *opt);
+
+/* the tids of the process, sorted; -1 with errno */
+int lx_list_tids(pid_t pid, pid_t **out, size_t *n);
 
 /* read a whole /proc file into a NUL-terminated buffer; -1 with errno */
 int lx_read_file(const char *path, char **buf, size_t *len);

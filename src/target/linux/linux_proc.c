@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "formats/elf_defs.h"
 #include "formats/proc_parse.h"
+#include "lxctl.h"
 #include "ptrace.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
@@ -81,7 +82,7 @@ static bool read_stat(pid_t pid, pid_t tid, proc_stat *st)
 	return ok;
 }
 
-static int gone(lx_proc *p)
+int lx_gone(lx_proc *p)
 {
 	vm_seterr("process %d exited while being read", (int)p->pid);
 	return -1;
@@ -158,7 +159,7 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		vm_target_info *in = &p->info;
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
-			return gone(p);
+			return lx_gone(p);
 		in->kind = VM_TARGET_LINUX_PROCESS;
 		in->pid = p->pid;
 		in->name = xstrdup(st.comm);
@@ -255,7 +256,7 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 		if (errno == EACCES || errno == EPERM)
 			permission_error(p->pid, file);
 		else if (errno == ENOENT || errno == ESRCH)
-			return gone(p);
+			return lx_gone(p);
 		else
 			vm_seterr_errno("reading %s", path);
 		return -1;
@@ -263,7 +264,7 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	if (*n == 0) {
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
-			return gone(p);
+			return lx_gone(p);
 		if (st.state == 'Z' || st.state == 'X')
 			vm_seterr("process %d (%s) became a zombie: its address space is gone",
 				  (int)p->pid, st.comm);
@@ -292,7 +293,7 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 		return n;
 	if (n < 0) {
 		if (errno == ESRCH && !alive(p->pid))
-			return gone(p);
+			return lx_gone(p);
 		if (errno == EPERM)
 			vm_seterr("permission denied reading the memory of process %d "
 				  "(needs the right to ptrace it: CAP_SYS_PTRACE, or Yama's ptrace_scope)",
@@ -363,7 +364,7 @@ static int cmp_pid(const void *a, const void *b)
 }
 
 /* the tids of the process, sorted */
-static int list_tids(pid_t pid, pid_t **out, size_t *n)
+int lx_list_tids(pid_t pid, pid_t **out, size_t *n)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -454,11 +455,11 @@ static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 	lx_proc *p = LX(t);
 	pid_t *tids;
 	size_t nt;
-	if (list_tids(p->pid, &tids, &nt) < 0) {
+	if (lx_list_tids(p->pid, &tids, &nt) < 0) {
 		if (errno == EACCES)
 			permission_error(p->pid, "task list");
 		else
-			gone(p);
+			lx_gone(p);
 		return -1;
 	}
 	vm_thread *th = xcalloc(nt ? nt : 1, sizeof *th);
@@ -593,90 +594,16 @@ static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
 	return 0;
 }
 
-/* ---- freeze ---- */
-
-static bool in_list(const pid_t *v, size_t n, pid_t x)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
-			return true;
-	return false;
-}
-
-static int lx_thaw(vm_target *t);
-
-static int lx_freeze(vm_target *t)
-{
-	lx_proc *p = LX(t);
-	if (p->frozen || p->self) {
-		if (p->self) {
-			vm_seterr("cannot freeze vmatlas itself");
-			return -1;
-		}
-		return 0;
-	}
-	size_t cap = 0;
-	/* stop threads until a pass finds no new ones: a thread cannot be
-	 * created by a stopped one */
-	for (int pass = 0; pass < 1000; pass++) {
-		pid_t *tids;
-		size_t nt, added = 0;
-		if (list_tids(p->pid, &tids, &nt) < 0) {
-			lx_thaw(t);
-			return gone(p);
-		}
-		for (size_t i = 0; i < nt; i++) {
-			if (in_list(p->frozen_tids, p->nfrozen, tids[i]))
-				continue;
-			if (p->entry_held && tids[i] == p->pid)
-				continue; /* stopped at its entry point already */
-			if (lx_seize_stop(tids[i]) == 0) {
-				*ARRAY_PUSH(p->frozen_tids, p->nfrozen, cap) = tids[i];
-				added++;
-			} else if (errno == EPERM) {
-				free(tids);
-				lx_thaw(t);
-				vm_seterr("cannot freeze process %d: thread %d cannot be traced "
-					  "(another debugger holds it, or CAP_SYS_PTRACE is missing)",
-					  (int)p->pid, (int)tids[i]);
-				return -1;
-			}
-			/* ESRCH: it exited meanwhile */
-		}
-		free(tids);
-		if (added == 0) {
-			p->frozen = true;
-			return 0;
-		}
-	}
-	lx_thaw(t);
-	vm_seterr("cannot freeze process %d: it keeps creating threads", (int)p->pid);
-	return -1;
-}
-
-static int lx_thaw(vm_target *t)
-{
-	lx_proc *p = LX(t);
-	for (size_t i = 0; i < p->nfrozen; i++)
-		lx_release(p->frozen_tids[i], 0);
-	free(p->frozen_tids);
-	p->frozen_tids = NULL;
-	p->nfrozen = 0;
-	p->frozen = false;
-	return 0;
-}
-
 static void lx_close(vm_target *t)
 {
 	lx_proc *p = LX(t);
-	if (p->frozen || p->nfrozen)
-		lx_thaw(t);
+	bool kill_it = p->spawned && !p->keep;
+	if (p->ctl && kill_it)
+		lxc_forget(p->ctl); /* nothing to put back in a process about to die */
+	else if (p->ctl)
+		lxc_close(p->ctl);
 	if (p->spawned) {
-		if (p->keep) {
-			if (p->entry_held)
-				lx_release(p->pid, 0);
-		} else {
-			lx_hold_remove(p->pid);
+		if (kill_it) {
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, NULL, 0);
 		}
@@ -692,8 +619,19 @@ static void lx_close(vm_target *t)
 	free(p);
 }
 
+static unsigned lx_caps(vm_target *t)
+{
+	/* vmatlas cannot stop or trace itself; freeze says so itself */
+	unsigned c = VM_CAP_LIVE | VM_CAP_FREEZE | VM_CAP_PAGES | VM_CAP_PRESENT | VM_CAP_AUXV |
+		     VM_CAP_BACKING | VM_CAP_TRACK_WRITES;
+	if (!LX(t)->self)
+		c |= VM_CAP_CONTROL | VM_CAP_WRITE_MEM;
+	return c;
+}
+
 static const struct vm_target_ops lx_ops = {
-	.kind = "linux-process",
+	.kind = VM_TARGET_LINUX_PROCESS,
+	.caps = lx_caps,
 	.info = lx_info,
 	.regions = lx_regions,
 	.read = lx_read,
@@ -706,6 +644,7 @@ static const struct vm_target_ops lx_ops = {
 	.open_backing = lx_open_backing,
 	.freeze = lx_freeze,
 	.thaw = lx_thaw,
+	.control = lx_control_open,
 	.close = lx_close,
 };
 

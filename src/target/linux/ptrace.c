@@ -51,6 +51,15 @@ bool lx_is_held(pid_t tid)
 	return false;
 }
 
+int lx_hold_pending_sig(pid_t tid)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++)
+		if (atomic_load(&held_tid[i]) == tid)
+			return atomic_load(&held_sig[i]);
+	return 0;
+}
+
 void lx_spawned_add(pid_t pid, bool kill_on_exit)
 {
 	for (int i = 0; i < MAX_SPAWNED; i++) {
@@ -69,13 +78,95 @@ void lx_spawned_remove(pid_t pid)
 			atomic_store(&spawned_pid[i], 0);
 }
 
+void lx_hold_set_sig(pid_t tid, int sig)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++)
+		if (atomic_load(&held_tid[i]) == tid)
+			atomic_store(&held_sig[i], sig);
+}
+
+/* things to put back before the threads go (a debugger's breakpoints) */
+#define MAX_CLEANUPS 16
+static _Atomic(lx_cleanup_fn) cleanup_fn[MAX_CLEANUPS];
+static _Atomic(void *) cleanup_arg[MAX_CLEANUPS];
+static atomic_bool debugregs_used;
+
+int lx_cleanup_add(lx_cleanup_fn fn, void *arg)
+{
+	/* a slot is taken by its argument (never NULL), then armed by its
+	 * function: a signal between the two finds nothing to run */
+	for (int i = 0; i < MAX_CLEANUPS; i++) {
+		void *expect = NULL;
+		if (atomic_compare_exchange_strong(&cleanup_arg[i], &expect, arg)) {
+			atomic_store(&cleanup_fn[i], fn);
+			return i;
+		}
+	}
+	return -1;
+}
+
+void lx_cleanup_remove(int slot)
+{
+	if (slot >= 0 && slot < MAX_CLEANUPS) {
+		atomic_store(&cleanup_fn[slot], NULL);
+		atomic_store(&cleanup_arg[slot], NULL);
+	}
+}
+
+void lx_debugregs_used(void)
+{
+	atomic_store(&debugregs_used, true);
+}
+
+static void sleep_ms(long ms);
+
+int lx_ensure_stopped(pid_t tid, int *sig)
+{
+	*sig = 0;
+	/* only a thread in a ptrace-stop answers PEEKUSER */
+	errno = 0;
+	if (ptrace(PTRACE_PEEKUSER, tid, 0, 0) != -1 || errno != ESRCH)
+		return 0;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+		return -1;
+	for (int waited = 0; waited < 200; waited++) {
+		int st;
+		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == tid) {
+			if (!WIFSTOPPED(st))
+				return -1;
+			if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
+				*sig = WSTOPSIG(st); /* a signal arriving: give it back */
+			return 0;
+		}
+		sleep_ms(1);
+	}
+	return -1;
+}
+
 void lx_release_all(void)
 {
+	for (int i = 0; i < MAX_CLEANUPS; i++) {
+		lx_cleanup_fn fn = atomic_exchange(&cleanup_fn[i], NULL);
+		if (fn)
+			fn(atomic_load(&cleanup_arg[i]));
+	}
+	bool dr = atomic_load(&debugregs_used);
 	int hi = atomic_load(&held_hi);
 	for (int i = 0; i < hi; i++) {
 		int tid = atomic_exchange(&held_tid[i], 0);
-		if (tid > 0)
-			ptrace(PTRACE_DETACH, tid, 0, (void *)(long)atomic_load(&held_sig[i]));
+		if (tid <= 0)
+			continue;
+		int sig = atomic_load(&held_sig[i]), arrived;
+		/* a running thread cannot be detached: stop it first */
+		if (lx_ensure_stopped(tid, &arrived) == 0 && arrived)
+			sig = arrived;
+		if (dr)
+			ptrace(PTRACE_POKEUSER, tid, (void *)LX_DR7_OFFSET, 0);
+		ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
 	}
 	for (int i = 0; i < MAX_SPAWNED; i++) {
 		int pid = atomic_exchange(&spawned_pid[i], 0);

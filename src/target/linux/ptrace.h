@@ -22,17 +22,41 @@ bool lx_is_held(pid_t tid);
 /* registry */
 void lx_hold_add(pid_t tid, int pending_sig);
 void lx_hold_remove(pid_t tid);
+/* the signal a held thread stopped with, to deliver when it is let go */
+int lx_hold_pending_sig(pid_t tid);
 void lx_spawned_add(pid_t pid, bool kill_on_exit);
 void lx_spawned_remove(pid_t pid);
-/* release everything (async-signal-safe) */
+void lx_hold_set_sig(pid_t tid, int sig);
+/* run fn(arg) first in lx_release_all (async-signal-safe, as fn must
+ * be); the slot, -1 when the table is full */
+typedef void (*lx_cleanup_fn)(void *arg);
+int lx_cleanup_add(lx_cleanup_fn fn, void *arg);
+void lx_cleanup_remove(int slot);
+/* debug registers were set: lx_release_all clears DR7 of held threads */
+void lx_debugregs_used(void);
+/* bring a held thread that may be running to a ptrace-stop, within a
+ * bounded time (async-signal-safe); *sig: a signal it stopped with */
+int lx_ensure_stopped(pid_t tid, int *sig);
+/* let go of everything held: cleanups, then threads, then spawned
+ * programs (async-signal-safe) */
 void lx_release_all(void);
+
+/* offset of DR7 in struct user (PTRACE_POKEUSER) */
+#if defined(__x86_64__)
+#include <stddef.h>
+#include <sys/user.h>
+#define LX_DR_OFFSET(i) (offsetof(struct user, u_debugreg) + (size_t)(i) * sizeof(unsigned long))
+#define LX_DR7_OFFSET LX_DR_OFFSET(7)
+#else
+#define LX_DR7_OFFSET 0
+#endif
 
 /* registers (per architecture): of a thread in ptrace-stop, and of the
  * calling thread */
 int lx_regs_read(pid_t tid, vm_thread *th);
 void lx_regs_self(vm_thread *th);
-/* run a program stopped after exec up to addr (its entry point) */
-int lx_run_to(pid_t pid, uint64_t addr);
+/* point a stopped thread at addr */
+int lx_set_pc(pid_t tid, uint64_t addr);
 /* the architecture vmatlas was built for */
 vm_arch lx_arch(void);
 

@@ -164,65 +164,34 @@ void lx_regs_self(vm_thread *th)
 
 #endif
 
-/* Run a freshly exec'd, ptrace-stopped program up to `addr` with a
- * temporary int3, and leave it stopped there with the code restored. */
+/* Point a stopped thread (64- or 32-bit) at addr. */
 #if defined(__x86_64__)
-int lx_run_to(pid_t pid, uint64_t addr)
+int lx_set_pc(pid_t tid, uint64_t addr)
 {
-	errno = 0;
-	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)(uintptr_t)addr, 0);
-	if (errno) {
-		vm_seterr_errno("reading the entry point 0x%llx", (unsigned long long)addr);
+	union {
+		struct user_regs_struct r64;
+		struct i386_regs r32;
+	} u;
+	struct iovec iov = { &u, sizeof u };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
+		vm_seterr_errno("reading the registers of thread %d", (int)tid);
 		return -1;
 	}
-	long patched = (long)(((unsigned long)word & ~0xfful) | 0xcc);
-	if (ptrace(PTRACE_POKETEXT, pid, (void *)(uintptr_t)addr, (void *)patched) < 0) {
-		vm_seterr_errno("setting a breakpoint at the entry point");
-		return -1;
-	}
-	int sig = 0;
-	for (;;) {
-		int st;
-		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig) < 0) {
-			vm_seterr_errno("running the program to its entry point");
-			return -1;
-		}
-		if (waitpid(pid, &st, __WALL) < 0) {
-			vm_seterr_errno("waiting for the program");
-			return -1;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			vm_seterr("the program exited before reaching its entry point");
-			return -1;
-		}
-		sig = WSTOPSIG(st);
-		if (sig == SIGTRAP)
-			break;
-	}
-	struct user_regs_struct r;
-	struct iovec iov = { &r, sizeof r };
-	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov) < 0 ||
-	    ptrace(PTRACE_POKETEXT, pid, (void *)(uintptr_t)addr, (void *)word) < 0) {
-		vm_seterr_errno("restoring the entry point");
-		return -1;
-	}
-	if (iov.iov_len == sizeof(struct i386_regs)) {
-		struct i386_regs *r32 = (struct i386_regs *)&r;
-		r32->eip = (uint32_t)addr;
-	} else {
-		r.rip = addr;
-	}
-	if (ptrace(PTRACE_SETREGSET, pid, (void *)NT_PRSTATUS, &iov) < 0) {
-		vm_seterr_errno("restoring the entry point");
+	if (iov.iov_len == sizeof(struct i386_regs))
+		u.r32.eip = (uint32_t)addr;
+	else
+		u.r64.rip = addr;
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
+		vm_seterr_errno("setting the pc of thread %d", (int)tid);
 		return -1;
 	}
 	return 0;
 }
 #else
-int lx_run_to(pid_t pid, uint64_t addr)
+int lx_set_pc(pid_t tid, uint64_t addr)
 {
-	(void)pid;
 	(void)addr;
-	return 0; /* mapped at exec: the loader has not run yet */
+	vm_seterr("setting the pc of thread %d: not supported on this architecture", (int)tid);
+	return -1;
 }
 #endif

@@ -20,7 +20,7 @@
 #include <linux/userfaultfd.h>
 
 #include "base/util.h"
-#include "inject.h"
+#include "lxctl.h"
 #include "formats/proc_parse.h"
 #include "ptrace.h"
 #include "vmatlas/error.h"
@@ -227,18 +227,14 @@ static int written_soft_dirty(int pfd, const vm_track_state *st, vm_track_range 
 static int steal_uffd(pid_t pid)
 {
 	pid_t tid = pid;
-	if (lx_seize_stop(tid) < 0) {
+	lx_control *c = lxc_attach_thread(pid, tid);
+	if (!c) {
 		vm_seterr_errno("stopping process %d to make a userfaultfd in it", (int)pid);
-		return -1;
-	}
-	lx_inject *in = lx_inject_begin(tid);
-	if (!in) {
-		lx_release(tid, 0);
 		return -1;
 	}
 	int64_t fd = -1, ignored;
 	uint64_t args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
-	int rc = lx_inject_syscall(in, SYS_userfaultfd, args, &fd);
+	int rc = lxc_syscall(c, tid, SYS_userfaultfd, args, &fd);
 	int mine = -1;
 	if (rc == 0 && fd < 0) {
 		vm_seterr("userfaultfd() inside process %d failed: %s%s", (int)pid, strerror((int)-fd),
@@ -252,9 +248,10 @@ static int steal_uffd(pid_t pid)
 			close(pidfd);
 		/* its descriptor table as it was */
 		uint64_t cargs[6] = { (uint64_t)fd };
-		lx_inject_syscall(in, SYS_close, cargs, &ignored);
+		lxc_syscall(c, tid, SYS_close, cargs, &ignored);
 	}
-	if (lx_inject_end(in) < 0 && mine >= 0) {
+	if (lxc_close(c) < 0 && mine >= 0) {
+		vm_seterr_errno("letting process %d go", (int)pid);
 		close(mine);
 		mine = -1;
 	}
@@ -400,7 +397,7 @@ int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_tra
 	vm_target_info in;
 	if (vm_target_info_get(t, &in) < 0)
 		return -1;
-	if (in.kind != VM_TARGET_LINUX_PROCESS) {
+	if (!(vm_target_caps(t) & VM_CAP_TRACK_WRITES)) {
 		vm_seterr("write tracking needs a live Linux process, not a %s", vm_target_kind_name(in.kind));
 		return -1;
 	}

@@ -391,8 +391,15 @@ static void md_close(vm_target *t)
 	free(mt);
 }
 
+static unsigned md_caps(vm_target *t)
+{
+	(void)t;
+	return VM_CAP_PRESENT | VM_CAP_MODULES | VM_CAP_UNLOADED;
+}
+
 static const struct vm_target_ops md_ops = {
-	.kind = "minidump",
+	.kind = VM_TARGET_MINIDUMP,
+	.caps = md_caps,
 	.info = md_info,
 	.regions = md_regions,
 	.read = md_read,
@@ -420,3 +427,23 @@ void md_target_own_fd(vm_target *t, int fd)
 {
 	MDT(t)->fd = fd;
 }
+
+/* ---- the backend ---- */
+
+static bool md_probe(const char *spec, const vm_open_options *o, const uint8_t *head, size_t len)
+{
+	(void)spec, (void)o;
+	return head && md_is_magic(head, len);
+}
+
+static vm_target *md_backend_open(const char *spec, const vm_open_options *o)
+{
+	(void)o;
+	return vm_target_open_file(spec, md_target_open_reader, md_target_own_fd);
+}
+
+const vm_backend md_backend = {
+	.name = "minidump",
+	.probe = md_probe,
+	.open = md_backend_open,
+};

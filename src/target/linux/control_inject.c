@@ -1,10 +1,10 @@
-/* Running system calls inside a stopped thread of another process (the
- * way write tracking gets a userfaultfd made in the target's own address
- * space): its registers are saved, pointed at a `syscall` instruction
- * already in its code, stepped through the call with PTRACE_SYSCALL, and
- * restored, with an interrupted system call set up to restart exactly as
- * the kernel would have done. x86-64 only. */
-#include "inject.h"
+/* System calls run inside a stopped thread of a controlled process (how
+ * write tracking makes a userfaultfd in the target's own address space,
+ * and how protections change): its registers are saved, pointed at a
+ * `syscall` instruction already in its code, stepped through the call
+ * with PTRACE_SYSCALL, and restored, with an interrupted system call set
+ * up to restart exactly as the kernel would have done. x86-64 only. */
+#include "lxctl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -27,13 +27,6 @@
 #if defined(__x86_64__)
 #include <sys/user.h>
 
-struct lx_inject {
-	pid_t tid;
-	struct user_regs_struct saved;
-	uint64_t insn;    /* address of a `syscall` instruction */
-	int pending_sig;  /* a signal that arrived meanwhile, delivered on release */
-};
-
 static bool is_syscall_insn(pid_t pid, uint64_t addr)
 {
 	uint8_t b[2];
@@ -42,7 +35,7 @@ static bool is_syscall_insn(pid_t pid, uint64_t addr)
 }
 
 /* the first `syscall` (0f 05) in the process's executable mappings */
-static uint64_t find_syscall_insn(pid_t pid)
+static uint64_t scan_for_syscall(pid_t pid)
 {
 	char path[64], line[4608];
 	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
@@ -92,47 +85,42 @@ static int setregs(pid_t tid, struct user_regs_struct *r)
 	return (int)ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov);
 }
 
-lx_inject *lx_inject_begin(pid_t tid)
+int lxc_find_syscall_insn(lx_control *c, pid_t tid)
 {
-	lx_inject *in = xcalloc(1, sizeof *in);
-	in->tid = tid;
-	if (getregs(tid, &in->saved) < 0) {
+	if (c->syscall_insn)
+		return 0;
+	struct user_regs_struct r;
+	if (getregs(tid, &r) < 0) {
 		if (errno == ENOEXEC)
 			vm_seterr("thread %d is a 32-bit thread: system calls are injected into 64-bit processes only",
 				  (int)tid);
 		else
 			vm_seterr_errno("reading the registers of thread %d", (int)tid);
-		free(in);
-		return NULL;
+		return -1;
 	}
 	/* a thread stopped in a system call sits just after its instruction */
-	if (in->saved.rip >= 2 && is_syscall_insn(tid, in->saved.rip - 2))
-		in->insn = in->saved.rip - 2;
+	if (r.rip >= 2 && is_syscall_insn(tid, r.rip - 2))
+		c->syscall_insn = r.rip - 2;
 	else
-		in->insn = find_syscall_insn(tid);
-	if (!in->insn) {
-		vm_seterr("no system call instruction found in the code of process %d", (int)tid);
-		free(in);
-		return NULL;
+		c->syscall_insn = scan_for_syscall(tid);
+	if (!c->syscall_insn) {
+		vm_seterr("no system call instruction found in the code of process %d", (int)c->pid);
+		return -1;
 	}
-	if (ptrace(PTRACE_SETOPTIONS, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
-		vm_seterr_errno("setting ptrace options on thread %d", (int)tid);
-		free(in);
-		return NULL;
-	}
-	return in;
+	return 0;
 }
 
 /* resume with PTRACE_SYSCALL until the next system-call stop; other
- * stops (a signal arriving, a group stop) are noted and passed over */
-static int to_syscall_stop(lx_inject *in)
+ * stops (a signal arriving, a group stop, an interrupt) are noted and
+ * passed over */
+static int to_syscall_stop(pid_t tid, int *pending_sig)
 {
 	for (;;) {
-		if (ptrace(PTRACE_SYSCALL, in->tid, 0, 0) < 0)
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 			return -1;
 		int st;
 		pid_t r;
-		while ((r = waitpid(in->tid, &st, __WALL)) < 0 && errno == EINTR)
+		while ((r = waitpid(tid, &st, __WALL)) < 0 && errno == EINTR)
 			;
 		if (r < 0)
 			return -1;
@@ -146,29 +134,8 @@ static int to_syscall_stop(lx_inject *in)
 		if (sig == (SIGTRAP | 0x80))
 			return 0;
 		if ((st >> 16) == 0 && sig != SIGTRAP)
-			in->pending_sig = sig; /* delivered when we let go */
+			*pending_sig = sig; /* delivered when we let go */
 	}
-}
-
-int lx_inject_syscall(lx_inject *in, long nr, const uint64_t args[6], int64_t *ret)
-{
-	struct user_regs_struct r = in->saved;
-	r.rip = in->insn;
-	r.rax = (uint64_t)nr;
-	r.orig_rax = (uint64_t)-1; /* not in a system call: nothing to restart */
-	r.rdi = args[0];
-	r.rsi = args[1];
-	r.rdx = args[2];
-	r.r10 = args[3];
-	r.r8 = args[4];
-	r.r9 = args[5];
-	if (setregs(in->tid, &r) < 0 || to_syscall_stop(in) < 0 /* entry */ ||
-	    to_syscall_stop(in) < 0 /* exit */ || getregs(in->tid, &r) < 0) {
-		vm_seterr_errno("running system call %ld in thread %d", nr, (int)in->tid);
-		return -1;
-	}
-	*ret = (int64_t)r.rax;
-	return 0;
 }
 
 #define ERESTARTSYS 512
@@ -177,50 +144,95 @@ int lx_inject_syscall(lx_inject *in, long nr, const uint64_t args[6], int64_t *r
 #define ERESTART_RESTARTBLOCK 516
 #define NR_RESTART_SYSCALL 219
 
-int lx_inject_end(lx_inject *in)
+int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig)
 {
-	if (!in)
-		return 0;
-	struct user_regs_struct r = in->saved;
+	struct user_regs_struct saved, r;
+	if (getregs(tid, &saved) < 0)
+		return -1;
+	r = saved;
+	r.rip = insn;
+	r.rax = (uint64_t)nr;
+	r.orig_rax = (uint64_t)-1; /* not in a system call: nothing to restart */
+	r.rdi = args[0];
+	r.rsi = args[1];
+	r.rdx = args[2];
+	r.r10 = args[3];
+	r.r8 = args[4];
+	r.r9 = args[5];
+	int rc = 0;
+	if (setregs(tid, &r) < 0 || to_syscall_stop(tid, pending_sig) < 0 /* entry */ ||
+	    to_syscall_stop(tid, pending_sig) < 0 /* exit */ || getregs(tid, &r) < 0)
+		rc = -1;
+	else
+		*ret = (int64_t)r.rax;
+	int e = errno;
 	/* The thread was stopped on its way out of an interrupted call; the
 	 * kernel restarts such a call only on the path we took it off, so
 	 * restart it here the way it would have. */
-	if ((int64_t)r.orig_rax >= 0) {
-		int64_t rv = (int64_t)r.rax;
+	if ((int64_t)saved.orig_rax >= 0) {
+		int64_t rv = (int64_t)saved.rax;
 		if (rv == -ERESTARTSYS || rv == -ERESTARTNOINTR || rv == -ERESTARTNOHAND) {
-			r.rax = r.orig_rax;
-			r.rip -= 2;
+			saved.rax = saved.orig_rax;
+			saved.rip -= 2;
 		} else if (rv == -ERESTART_RESTARTBLOCK) {
-			r.rax = NR_RESTART_SYSCALL;
-			r.rip -= 2;
+			saved.rax = NR_RESTART_SYSCALL;
+			saved.rip -= 2;
 		}
 	}
-	int rc = setregs(in->tid, &r);
+	if (setregs(tid, &saved) < 0 && rc == 0) {
+		e = errno;
+		rc = -1;
+	}
+	errno = e;
+	return rc;
+}
+
+int lxc_syscall(lx_control *c, pid_t tid, long nr, const uint64_t args[6], int64_t *ret)
+{
+	lxc_thread *t = lxc_stopped(c, tid);
+	if (!t || lxc_find_syscall_insn(c, tid) < 0)
+		return -1;
+	int sig = 0;
+	int rc = lxc_syscall_raw(tid, c->syscall_insn, nr, args, ret, &sig);
+	if (sig && !t->sig) {
+		t->sig = sig; /* delivered when it runs again */
+		lx_hold_set_sig(tid, sig);
+	}
 	if (rc < 0)
-		vm_seterr_errno("restoring the registers of thread %d", (int)in->tid);
-	lx_release(in->tid, in->pending_sig);
-	free(in);
+		vm_seterr_errno("running system call %ld in thread %d", nr, (int)tid);
 	return rc;
 }
 
 #else
 
-lx_inject *lx_inject_begin(pid_t tid)
+int lxc_find_syscall_insn(lx_control *c, pid_t tid)
 {
+	(void)c;
 	vm_seterr("injecting system calls is implemented for x86-64 only (thread %d)", (int)tid);
-	return NULL;
-}
-
-int lx_inject_syscall(lx_inject *in, long nr, const uint64_t args[6], int64_t *ret)
-{
-	(void)in, (void)nr, (void)args, (void)ret;
 	return -1;
 }
 
-int lx_inject_end(lx_inject *in)
+int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig)
 {
-	(void)in;
-	return 0;
+	(void)tid, (void)insn, (void)nr, (void)args, (void)ret, (void)pending_sig;
+	errno = ENOSYS;
+	return -1;
+}
+
+int lxc_syscall(lx_control *c, pid_t tid, long nr, const uint64_t args[6], int64_t *ret)
+{
+	(void)nr, (void)args, (void)ret;
+	return lxc_find_syscall_insn(c, tid);
 }
 
 #endif
+
+int lxc_syscall_op(vm_control *vc, int64_t tid, long nr, const uint64_t args[6], int64_t *ret)
+{
+	lx_control *c = (lx_control *)vc;
+	if (tid <= 0 || tid > INT32_MAX) {
+		vm_seterr("no thread %lld", (long long)tid);
+		return -1;
+	}
+	return lxc_syscall(c, (pid_t)tid, nr, args, ret);
+}

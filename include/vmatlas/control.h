@@ -1,0 +1,123 @@
+/* Execution control of a live target: the debugger's engine. One handle
+ * holds every thread of the process (all-stop: when one thread stops for
+ * an event, the others are stopped too). The interface fits ptrace on
+ * Linux and the Win32 debug API (WaitForDebugEvent, Get/SetThreadContext,
+ * VirtualProtectEx, DebugActiveProcessStop) alike; registers are x86-64.
+ *
+ * Whatever the handle changed with VM_CTL_RESTORE (breakpoint bytes,
+ * page protections) and every debug register is put back when it is
+ * closed, and also when vmatlas dies of a signal (after
+ * vm_install_cleanup_handlers), so the target is never left stopped or
+ * patched. */
+#ifndef VMATLAS_CONTROL_H
+#define VMATLAS_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "target.h"
+
+typedef struct vm_control vm_control;
+
+/* general-purpose registers, flags and segments of one x86-64 thread */
+typedef struct vm_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+	uint64_t cs, ss, ds, es, fs, gs, fs_base, gs_base;
+	uint64_t orig_rax; /* Linux: the system call it is in (-1: none) */
+} vm_regs;
+
+/* the x87/SSE state in the FXSAVE layout (Linux NT_PRFPREG, Windows
+ * CONTEXT.FltSave are both this 512-byte image) */
+typedef struct vm_fpregs {
+	uint8_t fxsave[512];
+} vm_fpregs;
+
+#define VM_RFLAGS_TF 0x100u /* trap flag: single step */
+
+/* debug registers: DR0-3 addresses, DR6 status, DR7 control */
+#define VM_DR7_ENABLE(i)   (1ull << ((i) * 2))         /* local enable of DRi */
+#define VM_DR7_RW(i, rw)   ((uint64_t)(rw) << (16 + (i) * 4))
+#define VM_DR7_LEN(i, len) ((uint64_t)(len) << (18 + (i) * 4))
+#define VM_DR_RW_EXEC  0u /* len must be 0 (1 byte) */
+#define VM_DR_RW_WRITE 1u
+#define VM_DR_RW_RW    3u
+#define VM_DR_LEN_1 0u
+#define VM_DR_LEN_2 1u
+#define VM_DR_LEN_8 2u
+#define VM_DR_LEN_4 3u
+#define VM_DR6_HIT(i) (1ull << (i))  /* DRi matched */
+#define VM_DR6_BS     (1ull << 14)   /* single step */
+
+typedef enum vm_event_kind {
+	VM_EV_NONE,          /* vm_control_wait timed out */
+	VM_EV_BREAKPOINT,    /* a breakpoint instruction (int3) was run; addr is its address */
+	VM_EV_STEP,          /* vm_control_step finished; addr is the new pc */
+	VM_EV_WATCH,         /* a debug register matched; dr6 says which */
+	VM_EV_SIGNAL,        /* a signal (Windows: an exception) for the thread */
+	VM_EV_THREAD_START,  /* tid is the new thread */
+	VM_EV_THREAD_EXIT,
+	VM_EV_EXEC,          /* the process runs a new program */
+	VM_EV_EXIT,          /* the process ended: code, or signal */
+} vm_event_kind;
+
+typedef struct vm_event {
+	vm_event_kind kind;
+	int64_t tid;     /* the thread it concerns */
+	uint64_t addr;   /* see the kinds; SIGNAL: the fault address */
+	uint64_t dr6;    /* WATCH (and STEP): the debug status */
+	int signal;      /* SIGNAL: its number, delivered on resume unless
+			  * discarded; EXIT: the one that killed it */
+	int code;        /* SIGNAL: si_code; EXIT: the exit status */
+} vm_event;
+
+/* flags for writes and protection changes */
+#define VM_CTL_RESTORE 0x1u /* undo when the handle closes (breakpoints) */
+
+/* Take control of a live target (VM_CAP_CONTROL): every thread is held
+ * stopped when it returns. A spawned target is taken over stopped at its
+ * entry point. One handle per target at a time. */
+vm_control *vm_control_open(vm_target *t);
+/* Put back everything changed with VM_CTL_RESTORE and the debug
+ * registers, deliver pending signals, and let every thread run free. */
+int vm_control_close(vm_control *c);
+
+/* the threads held, in the order they were found */
+int vm_control_threads(vm_control *c, int64_t **tids, size_t *n);
+/* stop every running thread / let every thread run */
+int vm_control_stop(vm_control *c);
+int vm_control_resume(vm_control *c);
+/* run one instruction of tid (the others stay stopped); its
+ * VM_EV_STEP comes from vm_control_wait */
+int vm_control_step(vm_control *c, int64_t tid);
+/* the next event, every thread stopped again; timeout_ms < 0 waits for
+ * ever; VM_EV_NONE when the time ran out (threads keep running) */
+int vm_control_wait(vm_control *c, int timeout_ms, vm_event *ev);
+/* do not deliver the signal tid stopped with */
+void vm_control_discard_signal(vm_control *c, int64_t tid);
+
+/* registers of a stopped thread */
+int vm_control_get_regs(vm_control *c, int64_t tid, vm_regs *r);
+int vm_control_set_regs(vm_control *c, int64_t tid, const vm_regs *r);
+int vm_control_get_fpregs(vm_control *c, int64_t tid, vm_fpregs *f);
+int vm_control_set_fpregs(vm_control *c, int64_t tid, const vm_fpregs *f);
+/* the XSAVE image (AVX and later state); its length, -1 on failure */
+ssize_t vm_control_get_xstate(vm_control *c, int64_t tid, void *buf, size_t cap);
+/* debug register i (0-3, 6, 7) */
+int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v);
+int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);
+
+/* memory, whatever its protection */
+ssize_t vm_control_read(vm_control *c, uint64_t addr, void *buf, size_t len);
+int vm_control_write(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
+/* set the protection (VM_PROT_READ/WRITE/EXEC) of the pages under
+ * [addr, addr+len) */
+int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+/* run system call nr inside stopped thread tid (its registers are put
+ * back after); *ret is the call's result, a negative errno on failure */
+int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);
+
+#endif

@@ -1,0 +1,500 @@
+/* Execution control with ptrace: every thread seized (PTRACE_SEIZE, so
+ * PTRACE_INTERRUPT can stop it), all-stop, events from waitpid on each
+ * thread. Registers, memory and injected calls are in control_*.c. */
+#include "lxctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "linux.h"
+#include "ptrace.h"
+#include "vmatlas/error.h"
+
+#define OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD)
+
+lxc_thread *lxc_find(lx_control *c, pid_t tid)
+{
+	for (size_t i = 0; i < c->nth; i++)
+		if (c->th[i].tid == tid && c->th[i].state != LXT_GONE)
+			return &c->th[i];
+	return NULL;
+}
+
+lxc_thread *lxc_stopped(lx_control *c, int64_t tid)
+{
+	lxc_thread *t = tid > 0 && tid <= INT32_MAX ? lxc_find(c, (pid_t)tid) : NULL;
+	if (!t)
+		vm_seterr("thread %lld is not one of process %d", (long long)tid, (int)c->pid);
+	else if (t->state != LXT_STOPPED) {
+		vm_seterr("thread %lld is running: stop it first", (long long)tid);
+		t = NULL;
+	}
+	return t;
+}
+
+static lxc_thread *add_thread(lx_control *c, pid_t tid, int state)
+{
+	lxc_thread *t = ARRAY_PUSH(c->th, c->nth, c->cap);
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	t->state = state;
+	return t;
+}
+
+static void gone(lx_control *c, lxc_thread *t)
+{
+	(void)c;
+	t->state = LXT_GONE;
+	lx_hold_remove(t->tid);
+}
+
+static void set_sig(lxc_thread *t, int sig)
+{
+	t->sig = sig;
+	lx_hold_set_sig(t->tid, sig);
+}
+
+/* the signal-time part of closing: put back what we changed */
+static void on_fatal_signal(void *arg)
+{
+	lx_control *c = arg;
+	int ignored;
+	if (!c->exited)
+		lx_ensure_stopped(c->pid, &ignored); /* protections need a stopped thread */
+	lxc_restore(c, c->exited ? 0 : c->pid);
+}
+
+static lx_control *new_control(pid_t pid)
+{
+	lx_control *c = xcalloc(1, sizeof *c);
+	c->base.ops = &lxc_ops;
+	c->pid = pid;
+	c->mem_fd = -1;
+	c->saved = xcalloc(LXC_MAX_SAVED, sizeof *c->saved);
+	c->prots = xcalloc(LXC_MAX_PROT, sizeof *c->prots);
+	c->cleanup_slot = lx_cleanup_add(on_fatal_signal, c);
+	return c;
+}
+
+static void free_control(lx_control *c)
+{
+	lx_cleanup_remove(c->cleanup_slot);
+	if (c->mem_fd >= 0)
+		close(c->mem_fd);
+	free(c->th);
+	free(c->saved);
+	free(c->prots);
+	free(c->q.v);
+	void (*cb)(void *) = c->on_close;
+	void *arg = c->on_close_arg;
+	free(c);
+	if (cb)
+		cb(arg);
+}
+
+int lxc_attach_rest(lx_control *c, pid_t *tid_err)
+{
+	/* stop threads until a pass finds no new ones: a thread cannot be
+	 * created by a stopped one */
+	for (int pass = 0; pass < 1000; pass++) {
+		pid_t *tids;
+		size_t nt, added = 0;
+		if (lx_list_tids(c->pid, &tids, &nt) < 0) {
+			errno = ESRCH;
+			return -1;
+		}
+		for (size_t i = 0; i < nt; i++) {
+			if (lxc_find(c, tids[i]))
+				continue;
+			if (lx_seize_stop(tids[i]) == 0) {
+				ptrace(PTRACE_SETOPTIONS, tids[i], 0, (void *)(long)(OPTIONS | c->options));
+				add_thread(c, tids[i], LXT_STOPPED);
+				added++;
+			} else if (errno == EPERM) {
+				free(tids);
+				if (tid_err)
+					*tid_err = tids[i];
+				errno = EPERM;
+				return -1;
+			}
+			/* ESRCH: it exited meanwhile */
+		}
+		free(tids);
+		if (added == 0)
+			return 0;
+	}
+	errno = EAGAIN; /* it keeps creating threads */
+	return -1;
+}
+
+lx_control *lxc_attach(pid_t pid, pid_t *tid_err)
+{
+	lx_control *c = new_control(pid);
+	if (lxc_attach_rest(c, tid_err) < 0) {
+		int e = errno;
+		lxc_close(c);
+		errno = e;
+		return NULL;
+	}
+	return c;
+}
+
+lx_control *lxc_attach_thread(pid_t pid, pid_t tid)
+{
+	if (lx_seize_stop(tid) < 0)
+		return NULL;
+	lx_control *c = new_control(pid);
+	ptrace(PTRACE_SETOPTIONS, tid, 0, (void *)(long)OPTIONS);
+	add_thread(c, tid, LXT_STOPPED);
+	return c;
+}
+
+lx_control *lxc_adopt(pid_t pid, long options)
+{
+	lx_control *c = new_control(pid);
+	c->options = options;
+	ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)(long)(OPTIONS | options));
+	add_thread(c, pid, LXT_STOPPED);
+	return c;
+}
+
+/* ---- what a stop means ---- */
+
+static void queue_push(lxc_event_q *q, const vm_event *ev)
+{
+	*ARRAY_PUSH(q->v, q->n, q->cap) = *ev;
+}
+
+static bool queue_pop(lxc_event_q *q, vm_event *ev)
+{
+	if (q->head == q->n)
+		return false;
+	*ev = q->v[q->head++];
+	if (q->head == q->n)
+		q->head = q->n = 0;
+	return true;
+}
+
+static void wait_blocking(pid_t tid, int *st)
+{
+	while (waitpid(tid, st, __WALL) < 0) {
+		if (errno != EINTR) {
+			*st = 0; /* gone without a word: as if it exited */
+			return;
+		}
+	}
+}
+
+/* Decode the wait status st of thread i into *ev; 1 when it is an
+ * event to report, 0 when not (the thread is stopped or gone). */
+static int decode(lx_control *c, size_t i, int st, vm_event *ev)
+{
+	lxc_thread *t = &c->th[i];
+	memset(ev, 0, sizeof *ev);
+	ev->tid = t->tid;
+	bool stepping = t->stepping;
+	t->stepping = false;
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		gone(c, t);
+		if (t->tid != c->pid) {
+			ev->kind = VM_EV_THREAD_EXIT;
+			return 1;
+		}
+		ev->kind = VM_EV_EXIT;
+		ev->code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+		ev->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+		c->exited = true;
+		for (size_t k = 0; k < c->nth; k++)
+			if (c->th[k].state != LXT_GONE)
+				gone(c, &c->th[k]);
+		return 1;
+	}
+	if (!WIFSTOPPED(st))
+		return 0;
+	t->state = LXT_STOPPED;
+	int sig = WSTOPSIG(st), event = (st >> 16) & 0xff;
+	unsigned long msg = 0;
+	switch (event) {
+	case PTRACE_EVENT_CLONE: {
+		ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg);
+		pid_t nt = (pid_t)msg;
+		lx_hold_add(nt, 0);
+		int nst;
+		wait_blocking(nt, &nst); /* its first stop, auto-attached */
+		t = add_thread(c, nt, WIFSTOPPED(nst) ? LXT_STOPPED : LXT_GONE);
+		if (t->state == LXT_GONE)
+			lx_hold_remove(nt);
+		ev->kind = VM_EV_THREAD_START;
+		ev->tid = nt;
+		return 1;
+	}
+	case PTRACE_EVENT_EXEC:
+		ev->kind = VM_EV_EXEC;
+		/* the old address space is gone, and its `syscall` with it */
+		if (c->mem_fd >= 0)
+			close(c->mem_fd);
+		c->mem_fd = -1;
+		c->syscall_insn = 0;
+		atomic_store(&c->nsaved, 0);
+		atomic_store(&c->nprots, 0);
+		return 1;
+	case PTRACE_EVENT_STOP:
+		/* our interrupt (SIGTRAP), or a group stop: stopped, no news */
+		return 0;
+	case 0:
+		break;
+	default:
+		return 0;
+	}
+	if (sig == (SIGTRAP | 0x80))
+		return 0; /* a system-call stop: only injection asks for those */
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si);
+	if (sig == SIGTRAP && (si.si_code == SI_KERNEL || si.si_code == TRAP_BRKPT)) {
+		vm_regs r;
+		ev->kind = VM_EV_BREAKPOINT;
+		if (c->base.ops->get_regs(&c->base, t->tid, &r) == 0)
+			ev->addr = r.rip - 1; /* int3 has run */
+		return 1;
+	}
+	if (sig == SIGTRAP && (si.si_code == TRAP_HWBKPT || si.si_code == TRAP_TRACE || stepping)) {
+		uint64_t dr6 = 0;
+		vm_regs r;
+		c->base.ops->get_debugreg(&c->base, t->tid, 6, &dr6);
+		c->base.ops->set_debugreg(&c->base, t->tid, 6, 0);
+		ev->dr6 = dr6;
+		ev->kind = (dr6 & 0xf) ? VM_EV_WATCH : VM_EV_STEP;
+		if (c->base.ops->get_regs(&c->base, t->tid, &r) == 0)
+			ev->addr = r.rip;
+		return 1;
+	}
+	ev->kind = VM_EV_SIGNAL;
+	ev->signal = sig;
+	ev->code = si.si_code;
+	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)
+		ev->addr = (uint64_t)(uintptr_t)si.si_addr;
+	set_sig(t, sig);
+	return 1;
+}
+
+/* ---- stop, resume, step ---- */
+
+static int resume_one(lx_control *c, lxc_thread *t, bool step)
+{
+	(void)c;
+	if (ptrace(step ? PTRACE_SINGLESTEP : PTRACE_CONT, t->tid, 0, (void *)(long)t->sig) < 0) {
+		if (errno == ESRCH)
+			return 0; /* killed meanwhile: waitpid will say so */
+		vm_seterr_errno("resuming thread %d", (int)t->tid);
+		return -1;
+	}
+	set_sig(t, 0);
+	t->state = LXT_RUNNING;
+	t->stepping = step;
+	return 0;
+}
+
+/* Bring every running thread to a stop; what they report meanwhile is
+ * queued for lxc_wait. */
+void lxc_stop(lx_control *c)
+{
+	for (size_t i = 0; i < c->nth; i++) {
+		lxc_thread *t = &c->th[i];
+		/* a second interrupt is harmless: its stop, when it comes,
+		 * carries no news and lxc_wait passes over it */
+		if (t->state == LXT_RUNNING)
+			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+	}
+	for (size_t i = 0; i < c->nth; i++) {
+		while (c->th[i].state == LXT_RUNNING) {
+			int st;
+			vm_event ev;
+			wait_blocking(c->th[i].tid, &st);
+			if (decode(c, i, st, &ev))
+				queue_push(&c->q, &ev);
+		}
+	}
+}
+
+static int ctl_stop(vm_control *vc)
+{
+	lxc_stop((lx_control *)vc);
+	return 0;
+}
+
+int lxc_resume(lx_control *c)
+{
+	if (c->exited) {
+		vm_seterr("process %d has exited", (int)c->pid);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nth; i++)
+		if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], false) < 0)
+			return -1;
+	return 0;
+}
+
+static int ctl_resume(vm_control *vc)
+{
+	return lxc_resume((lx_control *)vc);
+}
+
+static int ctl_step(vm_control *vc, int64_t tid)
+{
+	lx_control *c = (lx_control *)vc;
+	lxc_thread *t = lxc_stopped(c, tid);
+	return t ? resume_one(c, t, true) : -1;
+}
+
+static void ctl_discard_signal(vm_control *vc, int64_t tid)
+{
+	lxc_thread *t = tid > 0 && tid <= INT32_MAX ? lxc_find((lx_control *)vc, (pid_t)tid) : NULL;
+	if (t)
+		set_sig(t, 0);
+}
+
+static int ctl_threads(vm_control *vc, int64_t **tids, size_t *n)
+{
+	lx_control *c = (lx_control *)vc;
+	int64_t *v = xcalloc(c->nth ? c->nth : 1, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; i < c->nth; i++)
+		if (c->th[i].state != LXT_GONE)
+			v[k++] = c->th[i].tid;
+	*tids = v;
+	*n = k;
+	return 0;
+}
+
+/* ---- waiting ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
+{
+	if (queue_pop(&c->q, ev))
+		return 0;
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+	for (unsigned spin = 0;; spin++) {
+		bool running = false;
+		for (size_t i = 0; i < c->nth; i++) {
+			if (c->th[i].state != LXT_RUNNING)
+				continue;
+			running = true;
+			int st;
+			pid_t r = waitpid(c->th[i].tid, &st, __WALL | WNOHANG);
+			if (r == 0 || (r < 0 && errno == EINTR))
+				continue;
+			if (r < 0) {
+				gone(c, &c->th[i]); /* not ours any more */
+				continue;
+			}
+			if (decode(c, i, st, ev)) {
+				if (!c->exited)
+					lxc_stop(c);
+				return 0;
+			}
+			/* stopped with no news (a late interrupt, a group stop) */
+			if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], false) < 0)
+				return -1;
+		}
+		if (!running) {
+			vm_seterr(c->exited ? "process %d has exited" : "no thread of process %d is running",
+				  (int)c->pid);
+			return -1;
+		}
+		if (now_ms() >= end) {
+			memset(ev, 0, sizeof *ev);
+			ev->kind = VM_EV_NONE;
+			return 0;
+		}
+		struct timespec ts = { 0, spin < 100 ? 50000 : 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int ctl_wait(vm_control *vc, int timeout_ms, vm_event *ev)
+{
+	return lxc_wait((lx_control *)vc, timeout_ms, ev);
+}
+
+/* ---- letting go ---- */
+
+int lxc_close(lx_control *c)
+{
+	if (!c)
+		return 0;
+	int rc = 0;
+	if (!c->exited) {
+		lxc_stop(c);
+		pid_t any = 0;
+		for (size_t i = 0; i < c->nth && !any; i++)
+			if (c->th[i].state == LXT_STOPPED)
+				any = c->th[i].tid;
+		lxc_restore(c, any);
+		for (size_t i = 0; i < c->nth; i++) {
+			lxc_thread *t = &c->th[i];
+			static const int order[] = { 7, 6, 3, 2, 1, 0 }; /* disable first */
+			if (c->debugregs_used && t->state == LXT_STOPPED)
+				for (size_t r = 0; r < sizeof order / sizeof order[0]; r++)
+					ptrace(PTRACE_POKEUSER, t->tid, (void *)LX_DR_OFFSET(order[r]), 0);
+		}
+		for (size_t i = 0; i < c->nth; i++) {
+			lxc_thread *t = &c->th[i];
+			if (t->state == LXT_STOPPED && lx_release(t->tid, lx_hold_pending_sig(t->tid)) < 0 && errno != ESRCH)
+				rc = -1;
+			t->state = LXT_GONE;
+		}
+	}
+	free_control(c);
+	return rc;
+}
+
+void lxc_forget(lx_control *c)
+{
+	for (size_t i = 0; i < c->nth; i++)
+		lx_hold_remove(c->th[i].tid);
+	c->exited = true;
+	free_control(c);
+}
+
+static int ctl_close(vm_control *vc)
+{
+	return lxc_close((lx_control *)vc);
+}
+
+const struct vm_control_ops lxc_ops = {
+	.close = ctl_close,
+	.threads = ctl_threads,
+	.stop = ctl_stop,
+	.resume = ctl_resume,
+	.step = ctl_step,
+	.wait = ctl_wait,
+	.discard_signal = ctl_discard_signal,
+	.get_regs = lxc_get_regs,
+	.set_regs = lxc_set_regs,
+	.get_fpregs = lxc_get_fpregs,
+	.set_fpregs = lxc_set_fpregs,
+	.get_xstate = lxc_get_xstate,
+	.get_debugreg = lxc_get_debugreg,
+	.set_debugreg = lxc_set_debugreg,
+	.read = lxc_read_op,
+	.write = lxc_write_op,
+	.protect = lxc_protect_op,
+	.syscall = lxc_syscall_op,
+};

@@ -1,0 +1,132 @@
+/* The backends, and picking one for a target spec: the only place that
+ * names them. Backends never call this file or each other. */
+#include "backend.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/atomic_file.h"
+#include "base/util.h"
+#include "elfcore/core_target.h"
+#include "linux/linux.h"
+#include "minidump/md_target.h"
+#include "vmatlas/error.h"
+
+static const vm_backend *const backends[] = { &lx_backend, &core_backend, &md_backend };
+#define NBACKENDS (sizeof backends / sizeof backends[0])
+
+static const vm_backend *pick(const char *spec, const vm_open_options *o, const uint8_t *head, size_t len)
+{
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (backends[i]->probe(spec, o, head, len))
+			return backends[i];
+	return NULL;
+}
+
+vm_target *vm_target_open_with(const char *spec, const vm_open_options *o)
+{
+	static const vm_open_options none;
+	if (!o)
+		o = &none;
+	if (!o->argv && (!spec || !*spec)) {
+		vm_seterr("no target given");
+		return NULL;
+	}
+	/* names first (a PID, "self", a program), then files by content */
+	const vm_backend *b = pick(spec, o, NULL, 0);
+	if (!b && o->argv) {
+		vm_seterr("no backend here can start programs");
+		return NULL;
+	}
+	if (!b) {
+		int fd = open(spec, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			vm_seterr("not a process id, 'self', or a readable file: %s", spec);
+			return NULL;
+		}
+		uint8_t head[64];
+		ssize_t got = pread(fd, head, sizeof head, 0);
+		close(fd);
+		b = got > 0 ? pick(spec, o, head, (size_t)got) : NULL;
+		if (!b) {
+			vm_seterr("%s: not a core file or a minidump", spec);
+			return NULL;
+		}
+	}
+	vm_target *t = b->open(spec, o);
+	if (t && o->freeze && vm_target_freeze(t) < 0) {
+		char *e = xstrdup(vm_error());
+		vm_target_close(t);
+		vm_seterr("%s", e);
+		free(e);
+		return NULL;
+	}
+	return t;
+}
+
+bool vm_file_target_magic(const uint8_t *buf, size_t len)
+{
+	vm_open_options none = { 0 };
+	return pick(NULL, &none, buf, len) != NULL;
+}
+
+/* what vm_target_open and vm_target_spawn pass on */
+static char *g_sysroot, *g_solib_path;
+
+void vm_target_set_file_search(const char *sysroot, const char *solib_path)
+{
+	free(g_sysroot);
+	free(g_solib_path);
+	g_sysroot = sysroot ? xstrdup(sysroot) : NULL;
+	g_solib_path = solib_path ? xstrdup(solib_path) : NULL;
+}
+
+vm_target *vm_target_open(const char *spec)
+{
+	vm_open_options o = { .sysroot = g_sysroot, .solib_path = g_solib_path };
+	return vm_target_open_with(spec, &o);
+}
+
+vm_target *vm_target_spawn(char *const argv[], const vm_spawn_options *opt)
+{
+	if (!argv || !argv[0]) {
+		vm_seterr("no program to run");
+		return NULL;
+	}
+	vm_open_options o = { .sysroot = g_sysroot, .solib_path = g_solib_path, .argv = argv };
+	if (opt)
+		o.spawn = *opt;
+	return vm_target_open_with(argv[0], &o);
+}
+
+/* ---- cleanup on fatal signals ---- */
+
+static void release_all(void)
+{
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (backends[i]->release_all)
+			backends[i]->release_all();
+}
+
+static void on_fatal_signal(int sig)
+{
+	af_release_all(); /* temporaries of output files */
+	release_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void vm_install_cleanup_handlers(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fatal_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	atexit(release_all);
+}
