@@ -121,6 +121,7 @@ layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
 	@scripts/layers.py $(BUILD)
 
 check: test-deps $(BUILD)/vmatlas $(BUILD)/unit-tests $(FIXTURES)
+	@scripts/layers.py $(BUILD)
 	@tests/run.sh $(BUILD)
 
 demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/layout

@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/atomic_file.h"
+#include "base/open_file.h"
 #include "base/util.h"
 #include "elfcore/core_target.h"
 #include "linux/linux.h"
@@ -42,7 +44,13 @@ vm_target *vm_target_open_with(const char *spec, const vm_open_options *o)
 		return NULL;
 	}
 	if (!b) {
-		int fd = open(spec, O_RDONLY | O_CLOEXEC);
+		struct stat sb;
+		if (stat(spec, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+			vm_seterr("%s is not a regular file (a TARGET is a PID, 'self', a core file or a minidump)",
+				  spec);
+			return NULL;
+		}
+		int fd = open_regular(spec);
 		if (fd < 0) {
 			vm_seterr("not a process id, 'self', or a readable file: %s", spec);
 			return NULL;

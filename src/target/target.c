@@ -9,16 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/open_file.h"
 #include "base/util.h"
 #include "vmatlas/error.h"
 
 vm_target *vm_target_open_file(const char *path, vm_target *(*open_reader)(const vm_reader *, const char *),
 			       void (*own_fd)(vm_target *, int))
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		vm_seterr_errno("%s", path);
+		if (fd >= 0)
+			vm_seterr_errno("%s", path);
 		if (fd >= 0)
 			close(fd);
 		return NULL;

@@ -318,6 +318,7 @@ def test_files_the_core_names_may_be_fifos():
             q = run(cmd + ([] if core in cmd else [core]), timeout=30)
             assert q.returncode in (0, 1), (cmd, q.returncode, q.stderr)
         # a FIFO given where a file is read
-        for cmd in (["image", prog], ["map", "self", "--add-module", prog + "=0x10000"]):
+        for cmd in (["image", prog], ["map", prog], ["diff", prog, core],
+                    ["map", "self", "--add-module", prog + "=0x10000"]):
             q = run(cmd, timeout=30)
             assert "not a regular file" in q.stderr, (cmd, q.stderr)
