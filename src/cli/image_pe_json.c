@@ -299,15 +299,23 @@ static void debug(pe_image *pe, json_writer *w)
 	pe_debug_free(d, n);
 }
 
+/* "key": null when the part could not be read (rc != 0), else "key": { */
+static bool part_begin(json_writer *w, const char *key, int rc)
+{
+	json_key(w, key);
+	if (rc != 0) {
+		json_null(w);
+		return false;
+	}
+	json_obj_begin(w);
+	return true;
+}
+
 static void tls(pe_image *pe, json_writer *w)
 {
 	pe_tls t;
-	json_key(w, "tls");
-	if (pe_read_tls(pe, &t) != 0) {
-		json_null(w);
+	if (!part_begin(w, "tls", pe_read_tls(pe, &t)))
 		return;
-	}
-	json_obj_begin(w);
 	json_kaddr(w, "start", t.start);
 	json_kaddr(w, "end", t.end);
 	json_kaddr(w, "index", t.index);
@@ -326,12 +334,8 @@ static void tls(pe_image *pe, json_writer *w)
 static void load_config(pe_image *pe, json_writer *w)
 {
 	pe_load_config c;
-	json_key(w, "load_config");
-	if (pe_read_load_config(pe, &c) != 0) {
-		json_null(w);
+	if (!part_begin(w, "load_config", pe_read_load_config(pe, &c)))
 		return;
-	}
-	json_obj_begin(w);
 	json_ku64(w, "size", c.size);
 	json_ku64(w, "timestamp", c.timestamp);
 	if (c.have[0])
@@ -353,12 +357,8 @@ static void load_config(pe_image *pe, json_writer *w)
 static void exceptions(pe_image *pe, json_writer *w)
 {
 	pe_exceptions x;
-	json_key(w, "exceptions");
-	if (pe_read_exceptions(pe, &x) != 0) {
-		json_null(w);
+	if (!part_begin(w, "exceptions", pe_read_exceptions(pe, &x)))
 		return;
-	}
-	json_obj_begin(w);
 	json_ku64(w, "functions", x.nfunctions);
 	if (pe->machine == 0x8664) {
 		json_ku64(w, "unwind_infos", x.nunwind);
@@ -409,12 +409,8 @@ static void symbols(pe_image *pe, json_writer *w)
 static void rich(pe_image *pe, json_writer *w)
 {
 	pe_rich r;
-	json_key(w, "rich");
-	if (pe_read_rich(pe, &r) != 0) {
-		json_null(w);
+	if (!part_begin(w, "rich", pe_read_rich(pe, &r)))
 		return;
-	}
-	json_obj_begin(w);
 	json_ku64(w, "key", r.key);
 	json_ku64(w, "offset", r.offset);
 	json_kbool(w, "checksum_valid", r.checksum_ok);

@@ -21,51 +21,7 @@
 #include "formats/proc_parse.h"
 #include "vmatlas/error.h"
 
-#define CT(t) ((core_target *)(t))
-
-/* one stretch of address space: a segment, or a file mapping (or the
- * part of one) that no segment covers */
-typedef struct core_area {
-	uint64_t base, size;
-	long seg;  /* index into segs, -1 for none */
-	long file; /* index into files, -1 for none */
-} core_area;
-
-/* a file the core maps, as found on disk */
-enum { BK_UNKNOWN, BK_SAME, BK_UNVERIFIED, BK_DIFFERENT, BK_MISSING };
-typedef struct core_backing {
-	char *path;     /* resolved on disk */
-	int state;      /* BK_* */
-} core_backing;
-
-typedef struct core_target {
-	vm_target base;
-	core_file cf;
-	vm_reader r;
-	int fd;
-	char *name;
-	core_area *areas;
-	size_t nareas;
-	size_t *path_id;      /* per file map: index into backing */
-	core_backing *backing;
-	size_t nbacking;
-	vm_target_info info;
-	bool have_info;
-	char *warnings;
-	/* where to look for the files it maps (--sysroot, --solib-path) */
-	char *sysroot, *solib_path;
-	/* the annotators read words one at a time, in a few places at once
-	 * (a heap, libc's data, a stack): a few windows of the file save a
-	 * system call each */
-	struct core_window {
-		uint8_t *buf;
-		uint64_t off, len, used;
-	} win[8];
-	uint64_t tick;
-} core_target;
-
-#define NWINDOWS (sizeof ((core_target *)0)->win / sizeof ((core_target *)0)->win[0])
-#define WINDOW (16u << 10)
+#include "core_internal.h"
 
 /* len bytes of the core file at off, through a window for small reads */
 static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
@@ -167,7 +123,7 @@ static const core_area *area_at(const core_target *ct, uint64_t addr)
 }
 
 /* bytes of the area the core holds, from its base */
-static uint64_t area_held(const core_target *ct, const core_area *a)
+uint64_t core_area_held(const core_target *ct, const core_area *a)
 {
 	return a->seg >= 0 ? ct->cf.segs[a->seg].filesz : 0;
 }
@@ -186,130 +142,6 @@ static uint32_t area_prot(const core_target *ct, const core_area *a)
 	return p;
 }
 
-/* ---- the files the core maps, on disk ---- */
-
-static int cmp_path_idx(const void *a, const void *b, void *arg)
-{
-	const core_file *cf = arg;
-	return strcmp(cf->files[*(const size_t *)a].path, cf->files[*(const size_t *)b].path);
-}
-
-static void index_paths(core_target *ct)
-{
-	const core_file *cf = &ct->cf;
-	size_t n = cf->nfiles;
-	size_t *order = xcalloc(n ? n : 1, sizeof *order);
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	qsort_r(order, n, sizeof *order, cmp_path_idx, (void *)cf);
-	ct->path_id = xcalloc(n ? n : 1, sizeof *ct->path_id);
-	ct->backing = xcalloc(n ? n : 1, sizeof *ct->backing);
-	for (size_t k = 0; k < n; k++) {
-		if (!k || strcmp(cf->files[order[k]].path, cf->files[order[k - 1]].path) != 0)
-			ct->nbacking++;
-		ct->path_id[order[k]] = ct->nbacking - 1;
-	}
-	free(order);
-}
-
-/* A core names files by path, and a hostile one can name anything:
- * only regular files outside /proc, /sys and /dev are opened (a FIFO or
- * /proc/kmsg would block a read forever). */
-static bool safe_path(const char *path)
-{
-	char *real = realpath(path, NULL);
-	bool ok = real && strncmp(real, "/proc/", 6) != 0 && strncmp(real, "/sys/", 5) != 0 &&
-		  strncmp(real, "/dev/", 5) != 0;
-	free(real);
-	return ok;
-}
-
-static int open_ro(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	struct stat sb;
-	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-/* the file on disk for a path in the core: a --solib-path directory
- * holding its name, the sysroot, or the path itself */
-static char *resolve(const core_target *ct, const char *path)
-{
-	if (ct->solib_path) {
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		const char *p = ct->solib_path;
-		while (*p) {
-			size_t len = strcspn(p, ":");
-			char *cand = xasprintf("%.*s/%s", (int)len, p, base);
-			if (access(cand, R_OK) == 0 && safe_path(cand))
-				return cand;
-			free(cand);
-			p += len;
-			if (*p == ':')
-				p++;
-		}
-	}
-	char *cand = ct->sysroot ? xasprintf("%s%s", ct->sysroot, path) : xstrdup(path);
-	if (access(cand, R_OK) == 0 && safe_path(cand))
-		return cand;
-	free(cand);
-	return NULL;
-}
-
-/* Is the file on disk the one the process had mapped? Compare it with
- * the first page of a mapping of its start the core holds (ELF headers
- * and, nearly always, the build id are there). */
-static int verify(core_target *ct, size_t pid, int fd)
-{
-	const core_file *cf = &ct->cf;
-	for (size_t i = 0; i < ct->nareas; i++) {
-		const core_area *a = &ct->areas[i];
-		if (a->file < 0 || ct->path_id[a->file] != pid)
-			continue;
-		const core_file_map *f = &cf->files[a->file];
-		if (f->offset != 0 || a->base != f->start)
-			continue;
-		uint64_t held = area_held(ct, a);
-		size_t n = (size_t)(held < cf->page_size ? held : cf->page_size);
-		if (n < 64)
-			continue;
-		uint8_t *mem = xmalloc(n), *disk = xmalloc(n);
-		bool same = vm_reader_full(&ct->r, cf->segs[a->seg].offset, mem, n) &&
-			    pread(fd, disk, n, 0) == (ssize_t)n && memcmp(mem, disk, n) == 0;
-		free(mem);
-		free(disk);
-		return same ? BK_SAME : BK_DIFFERENT;
-	}
-	return BK_UNVERIFIED;
-}
-
-/* an open descriptor for file map fi, -1 when it is not on disk or not
- * the same file */
-static int backing_open(core_target *ct, long fi)
-{
-	if (fi < 0)
-		return -1;
-	core_backing *b = &ct->backing[ct->path_id[fi]];
-	if (b->state == BK_UNKNOWN) {
-		const core_file_map *f = &ct->cf.files[fi];
-		b->state = BK_MISSING;
-		if (f->path[0] == '/' && !f->deleted && (b->path = resolve(ct, f->path))) {
-			int fd = open_ro(b->path);
-			b->state = fd < 0 ? BK_MISSING : verify(ct, ct->path_id[fi], fd);
-			if (fd >= 0)
-				close(fd);
-		}
-	}
-	if (b->state != BK_SAME && b->state != BK_UNVERIFIED)
-		return -1;
-	return open_ro(b->path);
-}
-
 /* ---- memory ---- */
 
 static ssize_t core_read(vm_target *t, uint64_t addr, void *buf, size_t len)
@@ -323,7 +155,7 @@ static ssize_t core_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 		const core_area *a = area_at(ct, at);
 		if (!a)
 			break;
-		uint64_t in = at - a->base, held = area_held(ct, a);
+		uint64_t in = at - a->base, held = core_area_held(ct, a);
 		size_t want = len - done;
 		if (in < held) {
 			if (want > held - in)
@@ -341,7 +173,7 @@ static ssize_t core_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 			break;
 		if (want > a->size - in)
 			want = (size_t)(a->size - in);
-		int fd = backing_open(ct, a->file);
+		int fd = core_backing_open(ct, a->file);
 		if (fd < 0)
 			break;
 		const core_file_map *f = &ct->cf.files[a->file];
@@ -366,7 +198,7 @@ static void core_pages_present(vm_target *t, const uint64_t *addrs, size_t n, in
 	core_target *ct = CT(t);
 	for (size_t i = 0; i < n; i++) {
 		const core_area *a = area_at(ct, addrs[i]);
-		out[i] = a && addrs[i] - a->base < area_held(ct, a);
+		out[i] = a && addrs[i] - a->base < core_area_held(ct, a);
 	}
 }
 
@@ -384,7 +216,7 @@ static int core_open_backing(vm_target *t, const vm_region *r)
 {
 	core_target *ct = CT(t);
 	const core_area *a = area_at(ct, r->base);
-	return a ? backing_open(ct, a->file) : -1;
+	return a ? core_backing_open(ct, a->file) : -1;
 }
 
 /* ---- regions ---- */
@@ -394,7 +226,7 @@ static int core_open_backing(vm_target *t, const vm_region *r)
 static uint32_t prot_from_file(core_target *ct, const core_area *a)
 {
 	uint32_t prot = VM_PROT_READ;
-	int fd = backing_open(ct, a->file);
+	int fd = core_backing_open(ct, a->file);
 	if (fd < 0)
 		return prot;
 	struct stat sb;
@@ -510,7 +342,7 @@ static int core_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n
 		x->size = a->size;
 		x->alloc = (size_t)-1;
 		x->prot = a->seg >= 0 ? area_prot(ct, a) : prot_from_file(ct, a);
-		uint64_t held = area_held(ct, a);
+		uint64_t held = core_area_held(ct, a);
 		if (held == 0)
 			x->flags |= VM_RF_NO_DATA;
 		else if (held < a->size)
@@ -527,7 +359,7 @@ static int core_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n
 			    !strncmp(f->path, "/memfd:", 7) || !strncmp(f->path, "/dev/shm/", 9))
 				x->prot |= VM_PROT_SHARED;
 			if (held < a->size && !(x->prot & VM_PROT_WRITE)) {
-				int fd = backing_open(ct, a->file);
+				int fd = core_backing_open(ct, a->file);
 				if (fd >= 0) {
 					x->flags |= VM_RF_FROM_FILE;
 					close(fd);
@@ -611,7 +443,7 @@ static void find_initial_stack(core_target *ct, vm_target_info *in)
 	size_t w = (size_t)cf->bits / 8;
 	if (!a || cf->nauxv < 2)
 		return;
-	uint64_t held = area_held(ct, a);
+	uint64_t held = core_area_held(ct, a);
 	uint64_t lo = a->base, hi = a->base + held;
 	if (hi - lo > (8u << 20))
 		lo = hi - (8u << 20);
@@ -792,7 +624,7 @@ vm_target *core_target_open_reader(const vm_reader *r, const char *name)
 	}
 	ct->name = xstrdup(name);
 	build_areas(ct);
-	index_paths(ct);
+	core_index_paths(ct);
 	return &ct->base;
 }
 
