@@ -51,7 +51,11 @@ void vm_track_probe(vm_track_caps *c);
 const char *vm_track_method_name(vm_track_method m);
 
 /* start tracking the writable regions of m in live target t */
-int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_track_state *out);
+int vm_track_start(vm_target *t, const vm_track_range *want, size_t nwant, vm_track_method method,
+		   vm_track_state *out);
+/* what a write can land in: the map's committed writable regions, to
+ * track (caller frees *out) */
+size_t vm_track_writable(const vm_map *m, vm_track_range **out);
 /* the pages written since the start, coalesced into ranges, in address
  * order; tracking goes on */
 int vm_track_written(const vm_track_state *st, vm_track_range **out, size_t *n);

@@ -157,7 +157,11 @@ static int start_run(cli_ctx *ctx)
 	vm_map *m = ctx->m;
 	int rc = 0;
 	vm_track_state st;
-	if (vm_track_start(t, m, method, &st) < 0) {
+	vm_track_range *want;
+	size_t nwant = vm_track_writable(m, &want);
+	int started = vm_track_start(t, want, nwant, method, &st);
+	free(want);
+	if (started < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
 	} else if (vm_track_state_write(&st, out) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());

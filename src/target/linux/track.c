@@ -159,15 +159,9 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* the writable regions: what a write can land in */
-static bool trackable(const vm_region *r)
-{
-	return r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_WRITE) && r->type != VM_TYPE_SPECIAL;
-}
-
 /* ---- soft-dirty ---- */
 
-static int start_soft_dirty(const vm_map *m, vm_track_state *st)
+static int start_soft_dirty(const vm_track_range *want, size_t nwant, vm_track_state *st)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%lld/clear_refs", (long long)st->pid);
@@ -180,13 +174,12 @@ static int start_soft_dirty(const vm_map *m, vm_track_state *st)
 	}
 	close(fd);
 	size_t cap = 0;
-	for (size_t i = 0; i < m->nregions; i++)
-		if (trackable(&m->regions[i])) {
-			vm_track_range *r = ARRAY_PUSH(st->ranges, st->n, cap);
-			r->addr = m->regions[i].base;
-			r->size = m->regions[i].size;
-			r->err = 0;
-		}
+	for (size_t i = 0; i < nwant; i++) {
+		vm_track_range *r = ARRAY_PUSH(st->ranges, st->n, cap);
+		r->addr = want[i].addr;
+		r->size = want[i].size;
+		r->err = 0;
+	}
 	return 0;
 }
 
@@ -258,25 +251,23 @@ static int steal_uffd(pid_t pid)
 	return mine;
 }
 
-static void register_ranges(int ufd, const vm_map *m, vm_track_state *st)
+static void register_ranges(int ufd, const vm_track_range *want, size_t nwant, vm_track_state *st)
 {
 	size_t cap = 0, scap = 0;
-	for (size_t i = 0; i < m->nregions; i++) {
-		const vm_region *r = &m->regions[i];
-		if (!trackable(r))
-			continue;
-		struct uffdio_register reg = { .range = { r->base, r->size }, .mode = UFFDIO_REGISTER_MODE_WP };
-		struct uffdio_writeprotect wp = { .range = { r->base, r->size }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	for (size_t i = 0; i < nwant; i++) {
+		const vm_track_range *r = &want[i];
+		struct uffdio_register reg = { .range = { r->addr, r->size }, .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = { r->addr, r->size }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 		int err = 0;
 		if (ioctl(ufd, UFFDIO_REGISTER, &reg) < 0) {
 			err = errno;
 		} else if (ioctl(ufd, UFFDIO_WRITEPROTECT, &wp) < 0) {
 			err = errno;
-			struct uffdio_range ur = { r->base, r->size };
+			struct uffdio_range ur = { r->addr, r->size };
 			ioctl(ufd, UFFDIO_UNREGISTER, &ur);
 		}
 		vm_track_range *x = err ? ARRAY_PUSH(st->skipped, st->nskipped, scap) : ARRAY_PUSH(st->ranges, st->n, cap);
-		x->addr = r->base;
+		x->addr = r->addr;
 		x->size = r->size;
 		x->err = err;
 	}
@@ -324,7 +315,7 @@ static pid_t spawn_holder(int ufd, pid_t target)
 	return h;
 }
 
-static int start_uffd(const vm_map *m, vm_track_state *st)
+static int start_uffd(const vm_track_range *want, size_t nwant, vm_track_state *st)
 {
 	/* Ctrl-C must not split making the descriptor in the target from
 	 * closing it there again, nor leave the protection without a holder */
@@ -341,7 +332,7 @@ static int start_uffd(const vm_map *m, vm_track_state *st)
 		if (uffd_api(ufd) < 0) {
 			vm_seterr_errno("enabling asynchronous write-protect on the userfaultfd");
 		} else {
-			register_ranges(ufd, m, st);
+			register_ranges(ufd, want, nwant, st);
 			pid_t h = st->n ? spawn_holder(ufd, (pid_t)st->pid) : -1;
 			proc_stat hs;
 			if (!st->n && !st->nskipped)
@@ -391,7 +382,8 @@ static int written_uffd(int pfd, const vm_track_state *st, vm_track_range **out,
 
 /* ---- the interface ---- */
 
-int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_track_state *out)
+int vm_track_start(vm_target *t, const vm_track_range *want, size_t nwant, vm_track_method method,
+		   vm_track_state *out)
 {
 	memset(out, 0, sizeof *out);
 	vm_target_info in;
@@ -419,7 +411,7 @@ int vm_track_start(vm_target *t, const vm_map *m, vm_track_method method, vm_tra
 	out->pid = in.pid;
 	out->start_time = in.start_time;
 	out->started_ms = now_ms();
-	int rc = method == VM_TRACK_SOFT_DIRTY ? start_soft_dirty(m, out) : start_uffd(m, out);
+	int rc = method == VM_TRACK_SOFT_DIRTY ? start_soft_dirty(want, nwant, out) : start_uffd(want, nwant, out);
 	if (rc < 0) {
 		char why[512];
 		snprintf(why, sizeof why, "%s", vm_error());
