@@ -19,10 +19,10 @@ LDFLAGS  += $(SANFLAGS)
 # functions: link and export them. zstd and xxhash are linked statically:
 # each shared library costs every command time to load (bench/README.md).
 PS_EXPORT := -Wl,-u,ps_pglobal_lookup -Wl,--export-dynamic-symbol=ps_*
-LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -Wl,-Bstatic -lzstd -lxxhash -Wl,-Bdynamic -pthread
+LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -lZydis -Wl,-Bstatic -lzstd -lxxhash -Wl,-Bdynamic -pthread
 
 LIB_DIRS := base model formats target target/linux target/elfcore target/minidump \
-            symbols threads heap process annotate pipeline ops
+            symbols threads heap process annotate pipeline ops debug
 LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -142,7 +142,7 @@ $(FUZZ_LIB_OBJ): build/fuzz/obj/%.o: %.c
 
 $(FUZZERS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lzstd -lxxhash -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lZydis -lzstd -lxxhash -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

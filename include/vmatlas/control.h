@@ -62,6 +62,9 @@ typedef enum vm_event_kind {
 	VM_EV_THREAD_EXIT,
 	VM_EV_EXEC,          /* the process runs a new program */
 	VM_EV_EXIT,          /* the process ended: code, or signal */
+	VM_EV_FORK,          /* addr: the child, let go with every VM_CTL_RESTORE
+			      * byte put back in it; code 1 vfork (memory shared
+			      * with the parent until code 2, vfork done) */
 } vm_event_kind;
 
 typedef struct vm_event {

@@ -19,7 +19,10 @@
 #include "ptrace.h"
 #include "vmatlas/error.h"
 
-#define OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD)
+/* fork and vfork are traced so that the child can be let go with the
+ * original bytes back in place of every int3 it inherited */
+#define OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | \
+		 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE)
 
 lxc_thread *lxc_find(lx_control *c, pid_t tid)
 {
@@ -237,6 +240,18 @@ static int decode(lx_control *c, size_t i, int st, vm_event *ev)
 		ev->tid = nt;
 		return 1;
 	}
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg);
+		ev->kind = VM_EV_FORK;
+		ev->addr = msg;
+		ev->code = event == PTRACE_EVENT_VFORK;
+		lxc_release_child(c, (pid_t)msg);
+		return 1;
+	case PTRACE_EVENT_VFORK_DONE:
+		ev->kind = VM_EV_FORK;
+		ev->code = 2;
+		return 1;
 	case PTRACE_EVENT_EXEC:
 		ev->kind = VM_EV_EXEC;
 		/* the old address space is gone, and its `syscall` with it */
@@ -391,6 +406,24 @@ int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
 		return 0;
 	uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
 	for (unsigned spin = 0;; spin++) {
+		/* one thread running and no time limit (a breakpoint loop in a
+		 * single-threaded program): block on it rather than poll */
+		size_t nrun = 0, only = 0;
+		for (size_t i = 0; i < c->nth && timeout_ms < 0; i++)
+			if (c->th[i].state == LXT_RUNNING)
+				nrun++, only = i;
+		if (nrun == 1) {
+			int st;
+			wait_blocking(c->th[only].tid, &st);
+			if (decode(c, only, st, ev)) {
+				if (!c->exited)
+					lxc_stop(c);
+				return 0;
+			}
+			if (c->th[only].state == LXT_STOPPED && resume_one(c, &c->th[only], false) < 0)
+				return -1;
+			continue;
+		}
 		bool running = false;
 		for (size_t i = 0; i < c->nth; i++) {
 			if (c->th[i].state != LXT_RUNNING)

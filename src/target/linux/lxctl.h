@@ -106,6 +106,9 @@ int lxc_syscall_op(vm_control *vc, int64_t tid, long nr, const uint64_t args[6],
 void lxc_restore(lx_control *c, pid_t stopped_tid);
 /* one system call in tid, without touching errors or the heap */
 int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig);
+/* a child of a traced fork (auto-attached): wait for its first stop, put
+ * back the bytes of the journal in it and let it go (control_mem.c) */
+void lxc_release_child(lx_control *c, pid_t child);
 /* find a `syscall` instruction for c (sets c->syscall_insn) */
 int lxc_find_syscall_insn(lx_control *c, pid_t tid);
 

@@ -1,0 +1,413 @@
+/* The session: control taken at open, let go at close (every int3 and
+ * debug register removed first), the threads, the current thread's
+ * registers, memory with the int3s masked, the map and symbols (rebuilt
+ * when modules come and go), and events handed to the sink. */
+#include "dbg.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "vmatlas/error.h"
+
+static const int quiet_signals[] = { SIGCHLD, SIGWINCH, SIGALRM, SIGPROF, SIGVTALRM, SIGURG, SIGIO };
+
+static void default_signals(vm_dbg *d)
+{
+	for (int s = 0; s < DBG_NSIG; s++) {
+		d->sig_stop[s] = true;
+		d->sig_pass[s] = true;
+	}
+	for (size_t i = 0; i < sizeof quiet_signals / sizeof quiet_signals[0]; i++)
+		d->sig_stop[quiet_signals[i]] = false;
+	d->sig_pass[SIGINT] = false; /* as gdb: a Ctrl-C meant for the debugger */
+	d->sig_pass[SIGTRAP] = false;
+}
+
+void dbg_add_thread(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; i < d->ntids; i++)
+		if (d->tids[i] == tid)
+			return;
+	d->tids = xrealloc(d->tids, (d->ntids + 1) * sizeof *d->tids);
+	d->tids[d->ntids++] = tid;
+}
+
+void dbg_remove_thread(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; i < d->ntids; i++)
+		if (d->tids[i] == tid) {
+			memmove(&d->tids[i], &d->tids[i + 1], (d->ntids - i - 1) * sizeof *d->tids);
+			d->ntids--;
+			break;
+		}
+	if (d->cur == tid) {
+		d->cur = d->ntids ? d->tids[0] : 0;
+		d->regs_ok = false;
+	}
+}
+
+static void free_modules(vm_dbg *d)
+{
+	for (size_t i = 0; i < d->nmods; i++)
+		free(d->modnames[i]);
+	free(d->modnames);
+	free(d->modbases);
+	d->modnames = NULL;
+	d->modbases = NULL;
+	d->nmods = 0;
+}
+
+static bool had_module(vm_dbg *d, const char *name, uint64_t base)
+{
+	for (size_t i = 0; i < d->nmods; i++)
+		if (d->modbases[i] == base && !strcmp(d->modnames[i], name))
+			return true;
+	return false;
+}
+
+/* Build the map and symbols again (a module came or went); with report,
+ * an event for each module that is new or gone. */
+int dbg_rebuild_map(vm_dbg *d, bool report)
+{
+	vm_map_options mo = { .no_stats = true };
+	vm_map *m = vm_map_build(d->t, &mo);
+	if (!m)
+		return -1;
+	if (d->sym)
+		vm_symbolizer_free(d->sym);
+	vm_map_free(d->m);
+	d->m = m;
+	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES);
+	char **names = xcalloc(m->nmodules + 1, sizeof *names);
+	uint64_t *bases = xcalloc(m->nmodules + 1, sizeof *bases);
+	for (size_t i = 0; i < m->nmodules; i++) {
+		const vm_module *mod = &m->modules[i];
+		names[i] = xstrdup(mod->name ? mod->name : "?");
+		bases[i] = mod->base;
+		if (report && !had_module(d, names[i], bases[i])) {
+			vm_dbg_event ev;
+			dbg_event_at(d, &ev, VM_DBG_EV_MODULE_LOAD, d->cur, 0);
+			ev.addr = mod->base;
+			ev.text = names[i];
+			dbg_emit(d, &ev);
+		}
+	}
+	for (size_t i = 0; report && i < d->nmods; i++) {
+		bool still = false;
+		for (size_t k = 0; k < m->nmodules && !still; k++)
+			still = bases[k] == d->modbases[i] && !strcmp(names[k], d->modnames[i]);
+		if (!still) {
+			vm_dbg_event ev;
+			dbg_event_at(d, &ev, VM_DBG_EV_MODULE_UNLOAD, d->cur, 0);
+			ev.addr = d->modbases[i];
+			ev.text = d->modnames[i];
+			dbg_emit(d, &ev);
+		}
+	}
+	free_modules(d);
+	d->modnames = names;
+	d->modbases = bases;
+	d->nmods = m->nmodules;
+	return 0;
+}
+
+/* the dynamic linker calls _dl_debug_state (r_debug.r_brk) around every
+ * change to its list: a breakpoint there tells of loads and unloads */
+void dbg_set_loader_break(vm_dbg *d)
+{
+	uint64_t a = 0;
+	d->r_debug = 0;
+	if (d->sym)
+		vm_symbol_lookup(d->sym, NULL, "_r_debug", &d->r_debug);
+	if (d->sym && !vm_symbol_lookup(d->sym, NULL, "_dl_debug_state", &a) && d->r_debug)
+		vm_dbg_read(d, d->r_debug + 16, &a, 8);
+	d->r_brk = a;
+	if (a && dbg_set_internal(d, a) < 0)
+		d->r_brk = 0;
+}
+
+int64_t vm_dbg_pid(const vm_dbg *d)
+{
+	return d->pid;
+}
+
+bool vm_dbg_alive(const vm_dbg *d)
+{
+	return d->alive;
+}
+
+int64_t vm_dbg_thread(const vm_dbg *d)
+{
+	return d->cur;
+}
+
+int vm_dbg_set_thread(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; i < d->ntids; i++)
+		if (d->tids[i] == tid) {
+			d->cur = tid;
+			d->regs_ok = false;
+			return 0;
+		}
+	vm_seterr("no thread %lld in process %lld", (long long)tid, (long long)d->pid);
+	return -1;
+}
+
+size_t vm_dbg_threads(vm_dbg *d, const int64_t **tids)
+{
+	*tids = d->tids;
+	return d->ntids;
+}
+
+const vm_map *vm_dbg_map(vm_dbg *d)
+{
+	return d->m;
+}
+
+vm_symbolizer *vm_dbg_symbols(vm_dbg *d)
+{
+	return d->sym;
+}
+
+void vm_dbg_set_sink(vm_dbg *d, vm_dbg_sink fn, void *arg)
+{
+	d->sink = fn;
+	d->sink_arg = arg;
+}
+
+void vm_dbg_interrupt(vm_dbg *d)
+{
+	atomic_store(&d->interrupt, 1);
+	if (d->alive)
+		kill((pid_t)d->pid, SIGSTOP); /* breaks a blocking wait; discarded */
+}
+
+void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **file, int *line)
+{
+	vm_symbol_info si;
+	if (file)
+		*file = NULL;
+	if (line)
+		*line = 0;
+	if (!d->sym) {
+		snprintf(buf, n, "0x%llx", (unsigned long long)addr);
+		return;
+	}
+	vm_symbolize(d->sym, addr, &si);
+	vm_symbol_format(&si, addr, buf, n);
+	if (file)
+		*file = si.file;
+	if (line)
+		*line = si.line;
+}
+
+void dbg_event_at(vm_dbg *d, vm_dbg_event *ev, vm_dbg_ev_kind kind, int64_t tid, uint64_t pc)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->tid = tid;
+	ev->pc = pc;
+	if (pc)
+		vm_dbg_where(d, pc, ev->where, sizeof ev->where, &ev->file, &ev->line);
+}
+
+void dbg_emit(vm_dbg *d, vm_dbg_event *ev)
+{
+	if (ev->stopped)
+		d->last = *ev;
+	if (d->sink)
+		d->sink(d->sink_arg, ev);
+}
+
+int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r)
+{
+	if (tid == d->cur && d->regs_ok) {
+		*r = d->regs;
+		return 0;
+	}
+	return vm_control_get_regs(d->c, tid, r);
+}
+
+int dbg_refresh_regs(vm_dbg *d)
+{
+	if (d->regs_ok)
+		return 0;
+	if (!d->alive) {
+		vm_seterr("the process has exited");
+		return -1;
+	}
+	if (vm_control_get_regs(d->c, d->cur, &d->regs) < 0)
+		return -1;
+	d->regs_ok = true;
+	return 0;
+}
+
+int vm_dbg_regs(vm_dbg *d, vm_regs *r)
+{
+	if (dbg_refresh_regs(d) < 0)
+		return -1;
+	*r = d->regs;
+	return 0;
+}
+
+int vm_dbg_reg_get(vm_dbg *d, const char *name, uint64_t *v)
+{
+	if (dbg_refresh_regs(d) < 0)
+		return -1;
+	if (dbg_reg_lookup(&d->regs, name, v) < 0) {
+		vm_seterr("no register '%s'", name);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_dbg_reg_set(vm_dbg *d, const char *name, uint64_t v)
+{
+	if (dbg_refresh_regs(d) < 0)
+		return -1;
+	vm_regs r = d->regs;
+	if (dbg_reg_store(&r, name, v) < 0) {
+		vm_seterr("no register '%s'", name);
+		return -1;
+	}
+	if (vm_control_set_regs(d->c, d->cur, &r) < 0)
+		return -1;
+	d->regs = r;
+	return 0;
+}
+
+ssize_t vm_dbg_read(vm_dbg *d, uint64_t addr, void *buf, size_t len)
+{
+	if (!d->alive) {
+		vm_seterr("the process has exited");
+		return -1;
+	}
+	ssize_t got = vm_control_read(d->c, addr, buf, len);
+	for (size_t i = 0; got > 0 && i < d->nsites; i++) {
+		const dbg_site *s = &d->sites[i];
+		if (s->in && s->addr >= addr && s->addr - addr < (uint64_t)got)
+			((uint8_t *)buf)[s->addr - addr] = s->orig;
+	}
+	return got;
+}
+
+int vm_dbg_write(vm_dbg *d, uint64_t addr, const void *buf, size_t len)
+{
+	if (!d->alive) {
+		vm_seterr("the process has exited");
+		return -1;
+	}
+	uint8_t *copy = xmalloc(len ? len : 1);
+	memcpy(copy, buf, len);
+	/* a breakpoint's byte becomes its new original; the int3 stays */
+	for (size_t i = 0; i < d->nsites; i++) {
+		dbg_site *s = &d->sites[i];
+		if (s->addr >= addr && s->addr - addr < len) {
+			s->orig = copy[s->addr - addr];
+			if (s->in)
+				copy[s->addr - addr] = 0xcc;
+		}
+	}
+	int rc = vm_control_write(d->c, addr, copy, len, 0);
+	free(copy);
+	return rc;
+}
+
+vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
+{
+	vm_control *c = vm_control_open(t);
+	if (!c)
+		return NULL;
+	vm_dbg *d = xcalloc(1, sizeof *d);
+	d->t = t;
+	d->c = c;
+	if (o)
+		d->o = *o;
+	d->alive = true;
+	d->next_id = 1;
+	default_signals(d);
+	vm_target_info info;
+	if (vm_target_info_get(t, &info) == 0)
+		d->pid = info.pid;
+	int64_t *tids;
+	size_t n;
+	if (vm_control_threads(c, &tids, &n) == 0) {
+		d->tids = tids;
+		d->ntids = n;
+	}
+	d->cur = d->pid;
+	if (vm_dbg_set_thread(d, d->pid) < 0 && d->ntids)
+		d->cur = d->tids[0];
+	vm_clearerr();
+	if (dbg_rebuild_map(d, false) < 0) {
+		vm_dbg_close(d, VM_DBG_DETACH);
+		return NULL;
+	}
+	dbg_set_loader_break(d);
+	if (d->o.launched && d->o.at_main) {
+		int id;
+		vm_bp_spec s = { .temporary = true };
+		if (vm_dbg_break(d, "main", &s, &id) < 0 || vm_dbg_continue(d) < 0) {
+			vm_seterr("running to main: %s", vm_error());
+			vm_dbg_close(d, VM_DBG_KILL);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+static void free_session(vm_dbg *d)
+{
+	vm_dbg_delete(d, 0);
+	for (size_t i = 0; i < d->nbps; i++) { /* the internal ones */
+		dx_free(d->bps[i].cond);
+		dbg_log_free(&d->bps[i].log);
+		free(d->bps[i].expr);
+		free(d->bps[i].cond_text);
+		free(d->bps[i].log_text);
+		free(d->bps[i].group);
+	}
+	free(d->bps);
+	free(d->over);
+	free(d->sites);
+	free(d->info);
+	free(d->tids);
+	free_modules(d);
+	if (d->sym)
+		vm_symbolizer_free(d->sym);
+	vm_map_free(d->m);
+	free(d);
+}
+
+int vm_dbg_close(vm_dbg *d, vm_dbg_end how)
+{
+	if (!d)
+		return 0;
+	if (how == VM_DBG_QUIT)
+		how = d->o.launched ? VM_DBG_KILL : VM_DBG_DETACH;
+	int rc = 0;
+	if (d->alive && how == VM_DBG_KILL) {
+		kill((pid_t)d->pid, SIGKILL);
+		d->alive = false;
+	}
+	if (d->alive) {
+		/* take every int3 out and clear the debug registers ourselves;
+		 * the control's journal would put the bytes back too */
+		for (size_t i = 0; i < d->nsites; i++)
+			if (d->sites[i].in)
+				dbg_site_remove(d, &d->sites[i]);
+		if (d->dr7) {
+			d->dr7 = 0;
+			dbg_watch_apply_all(d);
+		}
+	}
+	if (vm_control_close(d->c) < 0)
+		rc = -1;
+	d->c = NULL;
+	d->alive = false;
+	free_session(d);
+	return rc;
+}
