@@ -99,6 +99,12 @@ int vm_control_step(vm_control *c, int64_t tid);
 /* the next event, every thread stopped again; timeout_ms < 0 waits for
  * ever; VM_EV_NONE when the time ran out (threads keep running) */
 int vm_control_wait(vm_control *c, int timeout_ms, vm_event *ev);
+/* an event is waiting to be reported (met while stopping the others):
+ * vm_control_wait returns it at once; resume leaves its thread stopped */
+bool vm_control_pending(vm_control *c);
+/* kill the process and collect every thread's end (the handle is then
+ * only good for vm_control_close) */
+int vm_control_kill(vm_control *c);
 /* do not deliver the signal tid stopped with */
 void vm_control_discard_signal(vm_control *c, int64_t tid);
 

@@ -126,6 +126,8 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 /* resume everything (stepping cur over a breakpoint first) and handle
  * events until one stops the session; 0, or -1 */
 int dbg_run(vm_dbg *d);
+/* report what the control queued, stopping for nothing (before detach) */
+void dbg_drain_all(vm_dbg *d);
 /* one instruction of cur (over an int3 at pc), events handled; *stopped
  * when something else (breakpoint, signal, exit) stopped the session */
 int dbg_step_one(vm_dbg *d, bool *stopped);

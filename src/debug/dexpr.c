@@ -262,7 +262,7 @@ static int two_char_code(const char *s)
 	for (int i = 0; i < 6; i++)
 		if (!strcmp(s, names[i]))
 			return OP_EQ + i;
-	return 0;
+	return '&'; /* && and ||: their node kind says which */
 }
 
 static dx_node *level(parser *ps, dx_node *(*next)(parser *), int kind, const char *const *ops, size_t n)

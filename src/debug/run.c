@@ -52,7 +52,13 @@ static int step_over(vm_dbg *d, int64_t tid, uint64_t addr, bool *stop)
 		d->regs_ok = false;
 	if (ev.kind == VM_EV_STEP && ev.tid == tid)
 		return 0;
-	return handle(d, &ev, stop);
+	if (handle(d, &ev, stop) < 0)
+		return -1;
+	/* a signal came first: the instruction has not run yet */
+	vm_regs r;
+	if (d->alive && !*stop && ev.tid == tid && dbg_get_regs(d, tid, &r) == 0 && r.rip == addr && was_in)
+		note_over(d, tid, addr);
+	return 0;
 }
 
 /* step every rewound thread (and the current one, if it sits on an
@@ -315,6 +321,28 @@ static int handle(vm_dbg *d, const vm_event *ev, bool *stop)
 	return 0;
 }
 
+/* report the events met while stopping the threads before anything runs
+ * again (a step over an int3 must see only its own thread's events) */
+static int drain(vm_dbg *d, bool *stop)
+{
+	while (d->alive && !*stop && vm_control_pending(d->c)) {
+		vm_event ev;
+		if (vm_control_wait(d->c, 0, &ev) < 0 || handle(d, &ev, stop) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void dbg_drain_all(vm_dbg *d)
+{
+	for (int i = 0; i < 100000 && d->alive && vm_control_pending(d->c); i++) {
+		vm_event ev;
+		bool stop = false;
+		if (vm_control_wait(d->c, 0, &ev) < 0 || handle(d, &ev, &stop) < 0)
+			return;
+	}
+}
+
 int dbg_run(vm_dbg *d)
 {
 	if (!d->alive) {
@@ -322,7 +350,9 @@ int dbg_run(vm_dbg *d)
 		return -1;
 	}
 	bool stop = false;
-	if (step_pending(d, &stop) < 0)
+	if (drain(d, &stop) < 0)
+		return -1;
+	if (!stop && step_pending(d, &stop) < 0)
 		return -1;
 	while (!stop) {
 		d->regs_ok = false;
@@ -331,7 +361,7 @@ int dbg_run(vm_dbg *d)
 		vm_event ev;
 		if (vm_control_wait(d->c, -1, &ev) < 0)
 			return -1;
-		if (handle(d, &ev, &stop) < 0)
+		if (handle(d, &ev, &stop) < 0 || drain(d, &stop) < 0)
 			return -1;
 		if (!stop && step_pending(d, &stop) < 0)
 			return -1;
@@ -342,6 +372,10 @@ int dbg_run(vm_dbg *d)
 int dbg_step_one(vm_dbg *d, bool *stopped)
 {
 	*stopped = false;
+	if (drain(d, stopped) < 0)
+		return -1;
+	if (*stopped)
+		return 0;
 	if (dbg_refresh_regs(d) < 0)
 		return -1;
 	dbg_site *s = dbg_site_at(d, d->regs.rip);

@@ -390,9 +390,12 @@ int vm_dbg_close(vm_dbg *d, vm_dbg_end how)
 		how = d->o.launched ? VM_DBG_KILL : VM_DBG_DETACH;
 	int rc = 0;
 	if (d->alive && how == VM_DBG_KILL) {
-		kill((pid_t)d->pid, SIGKILL);
+		if (vm_control_kill(d->c) < 0)
+			rc = -1;
 		d->alive = false;
 	}
+	if (d->alive)
+		dbg_drain_all(d); /* rewinds threads queued on an int3 */
 	if (d->alive) {
 		/* take every int3 out and clear the debug registers ourselves;
 		 * the control's journal would put the bytes back too */

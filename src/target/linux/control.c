@@ -187,6 +187,16 @@ static bool queue_pop(lxc_event_q *q, vm_event *ev)
 	return true;
 }
 
+/* a thread whose event waits in the queue stays stopped until it is
+ * reported */
+static bool queued_for(const lxc_event_q *q, pid_t tid)
+{
+	for (size_t i = q->head; i < q->n; i++)
+		if (q->v[i].tid == tid)
+			return true;
+	return false;
+}
+
 static void wait_blocking(pid_t tid, int *st)
 {
 	while (waitpid(tid, st, __WALL) < 0) {
@@ -349,12 +359,15 @@ static int ctl_stop(vm_control *vc)
 
 int lxc_resume(lx_control *c)
 {
+	if (c->exited && c->q.head < c->q.n)
+		return 0; /* the exit is in the queue, for lxc_wait to report */
 	if (c->exited) {
 		vm_seterr("process %d has exited", (int)c->pid);
 		return -1;
 	}
 	for (size_t i = 0; i < c->nth; i++)
-		if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], false) < 0)
+		if (c->th[i].state == LXT_STOPPED && !queued_for(&c->q, c->th[i].tid) &&
+		    resume_one(c, &c->th[i], false) < 0)
 			return -1;
 	return 0;
 }
@@ -402,8 +415,10 @@ static uint64_t now_ms(void)
 
 int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
 {
-	if (queue_pop(&c->q, ev))
+	if (queue_pop(&c->q, ev)) {
+		lxc_stop(c); /* all-stop: the others ran meanwhile */
 		return 0;
+	}
 	uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
 	for (unsigned spin = 0;; spin++) {
 		/* one thread running and no time limit (a breakpoint loop in a
@@ -506,6 +521,46 @@ void lxc_forget(lx_control *c)
 	free_control(c);
 }
 
+static bool ctl_pending(vm_control *vc)
+{
+	lx_control *c = (lx_control *)vc;
+	return c->q.head < c->q.n;
+}
+
+/* SIGKILL, then every traced thread's end collected: a traced thread
+ * stays a zombie until its tracer waits for it, and holds the process's
+ * own end back with it */
+static int ctl_kill(vm_control *vc)
+{
+	lx_control *c = (lx_control *)vc;
+	if (c->exited)
+		return 0;
+	if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH) {
+		vm_seterr_errno("killing process %d", (int)c->pid);
+		return -1;
+	}
+	/* the leader's end is told only after every other thread's */
+	for (size_t k = 0; k < 2 * c->nth; k++) {
+		lxc_thread *t = &c->th[k % c->nth];
+		if ((k < c->nth) == (t->tid == c->pid))
+			continue;
+		while (t->state != LXT_GONE) {
+			int st;
+			if (waitpid(t->tid, &st, __WALL) < 0) {
+				if (errno == EINTR)
+					continue;
+				gone(c, t);
+				break;
+			}
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				gone(c, t);
+		}
+	}
+	c->exited = true;
+	c->q.head = c->q.n = 0;
+	return 0;
+}
+
 static int ctl_close(vm_control *vc)
 {
 	return lxc_close((lx_control *)vc);
@@ -530,4 +585,6 @@ const struct vm_control_ops lxc_ops = {
 	.write = lxc_write_op,
 	.protect = lxc_protect_op,
 	.syscall = lxc_syscall_op,
+	.pending = ctl_pending,
+	.kill = ctl_kill,
 };

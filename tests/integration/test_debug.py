@@ -1,0 +1,319 @@
+"""vmatlas debug in batch mode, against dbgfix (which prints its truth on
+stderr): breakpoints, conditions, pass counts, log-only, watchpoints,
+stepping, writes, threads, fork and exec, crashes, and leaving a process
+exactly as it was (detach, SIGINT)."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from lib import FIXTURES, VMATLAS, Skip, no_sanitizer_reports
+
+DBGFIX = os.path.join(FIXTURES, "dbgfix")
+
+
+def debug(commands, args=(), prog=None, timeout=60, expect_rc=0):
+    """Run vmatlas debug --json with commands (a list of lines); returns
+    (results+events as dicts, the program's stderr lines, vmatlas stderr)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False) as f:
+        f.write("\n".join(commands) + "\n")
+        path = f.name
+    try:
+        argv = [VMATLAS, "debug", "--json", "--batch", path] + list(args)
+        if prog is not None:
+            argv += ["--", DBGFIX] + [str(a) for a in prog]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    finally:
+        os.unlink(path)
+    no_sanitizer_reports(p.stderr)
+    if expect_rc is not None:
+        assert p.returncode == expect_rc, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    return out, p.stderr.splitlines(), p.stderr
+
+
+def events(out, kind):
+    return [o for o in out if o.get("event") == kind]
+
+
+def results(out, command):
+    return [o for o in out if o.get("command") == command]
+
+
+def truth_of(stderr_lines):
+    for l in stderr_lines:
+        if l.startswith('{"pid"'):
+            return json.loads(l)
+    raise AssertionError("no truth line: %r" % stderr_lines[:5])
+
+
+def test_break_by_symbol_stops_each_call():
+    out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue", "print rdi",
+                         "delete all", "continue"], prog=["calls", 5])
+    hits = events(out, "breakpoint")
+    assert [h["hits"] for h in hits] == [1, 2]
+    assert all(h["where"] == "dbgfix!dbg_target" and h["stopped"] for h in hits)
+    assert hits[0]["file"].endswith("dbgfix.c") and hits[0]["line"] > 0
+    assert [r["value"] for r in results(out, "print")] == ["0x0", "0x1"]
+    assert "sum 20 counter 10" in err  # 0+1+...+4 summed cumulatively
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_conditional_and_pass_count():
+    out, err, _ = debug(["break dbg_target if rdi == 3 || rdi == 7", "continue", "print rdi", "continue",
+                         "print rdi", "info breakpoints", "continue"], prog=["calls", 10])
+    assert [r["value"] for r in results(out, "print")] == ["0x3", "0x7"]
+    assert results(out, "info")[0]["breakpoints"][0]["hits"] == 2
+    assert events(out, "exit")
+    out, err, _ = debug(["break dbg_target pass 4", "continue", "print rdi", "continue", "print rdi",
+                         "kill"], prog=["calls", 10])
+    assert [r["value"] for r in results(out, "print")] == ["0x3", "0x4"]
+    assert results(out, "kill")[0]["result"] == "killed"
+
+
+def test_log_only_breakpoint_exact_text_and_count():
+    n = 200
+    out, err, _ = debug(['break dbg_target log "i={rdi} counter={qword [dbg_counter]:x}" group g', "continue",
+                         "info breakpoints"], prog=["calls", n])
+    logs = events(out, "log")
+    assert len(logs) == n
+    counter = 0
+    for i, l in enumerate(logs):
+        assert l["text"] == "i=%d counter=0x%x" % (i, counter), l
+        assert not l["stopped"]
+        counter += i
+    assert results(out, "info")[0]["breakpoints"][0]["hits"] == n
+    assert not events(out, "breakpoint")
+    assert "sum %d counter %d" % (sum(sum(range(i + 1)) for i in range(n)), sum(range(n))) in err
+
+
+def test_enable_disable_group_and_tbreak():
+    out, err, _ = debug(["break dbg_target group a", "disable group a", "tbreak dbg_target", "continue",
+                         "print rdi", "info breakpoints", "enable 1", "continue", "print rdi", "quit"],
+                        prog=["calls", 5])
+    assert [r["value"] for r in results(out, "print")] == ["0x0", "0x1"]
+    bps = results(out, "info")[0]["breakpoints"]
+    assert len(bps) == 1 and bps[0]["id"] == 1 and not bps[0]["enabled"]
+
+
+def test_watchpoint_sees_every_write_and_no_other():
+    out, err, _ = debug(["watch dbg_watched"] + ["continue"] * 6, prog=["watch", 5])
+    w = events(out, "watchpoint")
+    assert [(int(e["old"], 16), int(e["new"], 16)) for e in w] == [(i, i + 1) for i in range(5)]
+    t = truth_of(err)
+    assert all(e["addr"] == t["watched"] and e["len"] == 8 for e in w)
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_watch_errors():
+    out, err, _ = debug(["watch dbg_watched", "watch dbg_neighbor", "watch dbg_counter", "watch dbg_value LEN 4",
+                         "watch dbg_value+4 LEN 4", "watch dbg_watched+1 LEN 4", "delete 4",
+                         "watch dbg_watched+1 LEN 4", "watch dbg_value LEN 3"], prog=["watch", 1], expect_rc=1)
+    r = results(out, "watch")
+    assert [x["ok"] for x in r] == [True, True, True, True, False, False, False, False]
+    assert "four debug registers" in r[4]["error"]
+    assert "not aligned" in r[6]["error"]
+    assert "1, 2, 4 or 8" in r[7]["error"]
+
+
+def test_finish_returns_value_and_register_memory_writes():
+    out, err, _ = debug(["break dbg_answer", "continue", "finish", "set rax = 0x42", "print rax",
+                         "write dbg_value 09000000", "print dword [dbg_value]", "continue"], prog=["answer"])
+    ret = events(out, "return")
+    assert ret and ret[0]["value"] == "0x1234abcd" and ret[0]["where"].startswith("dbgfix!main")
+    assert "answer 0x42 value 9" in err
+
+
+def test_set_flags_and_subregisters():
+    out, err, _ = debug(["break dbg_answer", "continue", "set rax = 0x1122334455667788", "set al = 0xff",
+                         "set ah = 1", "print rax", "set eax = 5", "print rax", "set ZF = 1", "print ZF",
+                         "set ZF = 0", "print ZF", "print ax", "kill"], prog=["answer"])
+    assert [r["value"] for r in results(out, "print")] == ["0x11223344556601ff", "0x5", "0x1", "0x0", "0x5"]
+
+
+def test_stepi_nexti_step_next():
+    out, err, _ = debug(["break dbg_lines", "continue", "regs", "stepi", "regs", "next", "next", "step",
+                         "bt", "finish", "kill"], prog=["lines"])
+    regs = results(out, "regs")
+    assert regs[0]["regs"]["rip"] != regs[1]["regs"]["rip"]
+    stops = events(out, "stopped")
+    assert len(stops) >= 3
+    # step from dbg_lines into dbg_target: a line of dbgfix.c, in dbg_target
+    into = stops[-1]
+    bt = results(out, "bt")[0]["frames"]
+    if into["where"].startswith("dbgfix!dbg_target"):
+        assert bt[1]["where"].startswith("dbgfix!dbg_lines")
+    assert all(s["file"].endswith("dbgfix.c") for s in stops[1:])
+    lines = [s["line"] for s in stops[1:]]
+    assert len(set(lines)) == len(lines)  # each next moved to another line
+    assert events(out, "return")
+
+
+def test_nexti_steps_over_call():
+    out, err, _ = debug(["break dbg_lines", "continue", "until dbg_target", "finish", "kill"], prog=["lines"])
+    st = events(out, "stopped")
+    assert st and st[0]["where"] == "dbgfix!dbg_target"
+    assert events(out, "return")[0]["where"].startswith("dbgfix!dbg_lines")
+
+
+def test_threads_started_while_attached():
+    n = 4
+    out, err, _ = debug(["break dbg_thread_fn", "watch dbg_counter"] + ["continue"] * (2 * n + 1),
+                        prog=["threads", n])
+    starts = {e["tid"] for e in events(out, "thread-start")}
+    assert len(starts) == n
+    hits = events(out, "breakpoint")
+    assert {h["tid"] for h in hits} == starts
+    # each thread's write to dbg_counter is seen, in that thread
+    w = events(out, "watchpoint")
+    assert {e["tid"] for e in w} == starts
+    assert len(events(out, "thread-exit")) == n
+    assert "counter %d" % sum(range(1, n + 1)) in err
+
+
+def test_fork_child_detached_unpatched_and_exec():
+    out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue"], prog=["fork"])
+    forks = events(out, "fork")
+    assert len(forks) == 1 and not forks[0]["vfork"]
+    # the child ran dbg_target 3 times over the int3 and exec'd: it would
+    # have died of SIGTRAP with the int3 left in it
+    assert "child counter 300" in err
+    assert "sum 1 counter 1" in err  # the exec'd child: calls 2
+    assert "child status 7 parent counter 1" in err
+    assert [r["value"] for r in results(out, "print")] == ["0x1"]
+
+
+def test_exec_event_drops_breakpoints():
+    out, err, _ = debug(["break dbg_target", "continue"], prog=["exec"])
+    ex = events(out, "exec")
+    assert len(ex) == 1 and ex[0]["exe"].endswith("dbgfix")
+    assert not events(out, "breakpoint")
+    assert events(out, "exit")[0]["status"] == 7
+    assert "sum 4 counter 3" in err
+
+
+def test_crash_stops_with_fault_address():
+    out, err, _ = debug(["continue", "regs", "continue"], prog=["crash"])
+    c = events(out, "crash")
+    assert len(c) == 1
+    c = c[0]
+    assert c["signal"] == "SIGSEGV" and c["fault_addr"] == "0x10" and c["si_code_name"] == "SEGV_MAPERR"
+    assert c["stopped"] and c["where"].startswith("dbgfix!main")
+    assert results(out, "regs")[0]["regs"]["rip"] == c["pc"]
+    assert events(out, "exit")[0]["signal"] == "SIGSEGV"
+
+
+def test_handle_signal_nostop_nopass():
+    out, err, _ = debug(["handle SIGSEGV nopass", "continue", "kill"], prog=["crash"])
+    assert results(out, "handle")[0]["ok"]
+
+
+def test_disasm_names_calls_and_masks_int3():
+    out, err, _ = debug(["break dbg_target", "break dbg_lines", "continue", "disasm dbg_lines 12",
+                         "mem dbg_target 1 u8", "kill"], prog=["lines"])
+    ins = results(out, "disasm")[0]["insns"]
+    assert ins[0]["breakpoint"] and ins[0]["pc"]
+    assert ins[0]["bytes"][:2] != "cc"
+    assert any(i["text"] == "call dbgfix!dbg_target" for i in ins), [i["text"] for i in ins]
+    assert results(out, "mem")[0]["values"][0] != 0xcc
+
+
+# ---- attached processes: left exactly as they were ----
+
+def start_spin():
+    p = subprocess.Popen([DBGFIX, "spin"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    truth = json.loads(p.stderr.readline())
+    return p, truth
+
+
+def text_pages(pid):
+    """the executable mappings of pid: {start: bytes}, read from /proc"""
+    out = {}
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+        for line in maps:
+            f = line.split()
+            if "x" not in f[1] or len(f) < 6 or not f[5].startswith("/"):
+                continue
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            mem.seek(lo)
+            out[lo] = mem.read(hi - lo)
+    return out
+
+
+def status_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        st = dict(l.split(":", 1) for l in f if ":" in l)
+    return st["State"].split()[0], int(st["TracerPid"])
+
+
+def stop_spin(p):
+    p.stdin.close()
+    line = p.stderr.read()
+    assert p.wait(timeout=10) == 7, line
+    return line
+
+
+def test_attach_detach_leaves_text_identical_and_running():
+    p, t = start_spin()
+    try:
+        before = text_pages(p.pid)
+        out, err, _ = debug([f"break {t['target']}", "break dbg_answer", "watch dbg_counter", "continue",
+                             "print rdi", "continue", "info breakpoints", "detach"], args=[str(p.pid)])
+        assert len(events(out, "breakpoint")) == 1 and len(events(out, "watchpoint")) == 1
+        assert results(out, "detach")[0]["result"] == "detached"
+        time.sleep(0.05)
+        assert text_pages(p.pid) == before
+        state, tracer = status_of(p.pid)
+        assert tracer == 0 and state in ("R", "S"), state
+        tail = stop_spin(p)
+        assert "counter" in tail
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_sigint_while_running_leaves_target_unpatched():
+    p, t = start_spin()
+    try:
+        before = text_pages(p.pid)
+        d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # a condition never true: vmatlas is busy in continue, the int3 in
+        d.stdin.write("break dbg_target if rdi == 99\nwatch dbg_neighbor\ncontinue\n")
+        d.stdin.flush()
+        time.sleep(0.5)
+        with open(f"/proc/{p.pid}/mem", "rb") as mem:
+            mem.seek(int(t["target"], 16))
+            assert mem.read(1) == b"\xcc"  # the breakpoint was in
+        d.send_signal(signal.SIGINT)
+        d.wait(timeout=10)
+        d.stdin.close()
+        d.stdout.read()
+        d.stderr.read()
+        time.sleep(0.05)
+        assert text_pages(p.pid) == before
+        state, tracer = status_of(p.pid)
+        assert tracer == 0 and state in ("R", "S"), state
+        stop_spin(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_disasm_agrees_with_objdump_on_libc():
+    """Instruction boundaries of every function in libc's .text, decoded
+    by vmatlas (Zydis) and by objdump -d."""
+    exe = os.path.join(os.environ.get("VMATLAS_BUILD", "build"), "unit-tests")
+    libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    if not os.path.exists(libc):
+        raise Skip("no " + libc)
+    try:
+        subprocess.run(["objdump", "--version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise Skip("no objdump")
+    p = subprocess.run([exe, "--disasm-check", libc], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "functions agree" in p.stdout, p.stdout[-2000:]
