@@ -87,7 +87,8 @@ const cli_command cli_cmd_debug = {
 		 "At the end of the input an attached process is detached and a started\n"
 		 "one killed (--keep: detached). Whatever happens, the process is left\n"
 		 "without an int3 byte or debug register of ours, and running.\n",
-	.notes = "Example: vmatlas debug --batch - 1234 <<< $'break malloc if rdi > 4096\\ncontinue\\nbt'",
+	.notes = "Example: printf 'break malloc if rdi > 4096\\ncontinue\\nbt\\n' |\n"
+		 "         vmatlas debug --batch - 1234\n",
 	.needs = CLI_TARGET | CLI_OPEN,
 	.min_args = 0,
 	.max_args = 0,

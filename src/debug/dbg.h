@@ -46,6 +46,8 @@ typedef struct dbg_site {
 	uint8_t orig;
 	bool journaled; /* written once with VM_CTL_RESTORE */
 	bool in;        /* the int3 is in memory now */
+	uint8_t code[16]; /* the original instruction there (emul.c) */
+	uint8_t ncode;    /* 0: not read yet */
 } dbg_site;
 
 #define DBG_NSIG 65
@@ -84,6 +86,12 @@ struct vm_dbg {
 	size_t nmods;
 	bool sig_stop[DBG_NSIG], sig_pass[DBG_NSIG];
 	vm_dbg_event last;   /* the last stop, for the front end */
+	/* the last address named (a breakpoint hit again and again) */
+	uint64_t where_pc;
+	char where[256];
+	const char *where_file;
+	int where_line;
+	bool where_ok;
 	uint64_t runto_sp;   /* a run-to stops when sp is above this ... */
 	int64_t runto_tid;   /* ... in this thread */
 	bool runto_hit;
@@ -134,6 +142,10 @@ int dbg_step_one(vm_dbg *d, bool *stopped);
 /* run until cur reaches addr with sp above min_sp (a temporary internal
  * breakpoint); *stopped when something else stopped it first */
 int dbg_run_to(vm_dbg *d, uint64_t addr, uint64_t min_sp, bool *stopped);
+
+/* emul.c: do the instruction in code (at r->rip) on r and memory, as the
+ * CPU would; false when it is not one done here (nothing changed) */
+bool dbg_emulate(vm_dbg *d, vm_regs *r, const uint8_t *code, size_t len);
 
 /* disasm.c */
 size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call);

@@ -29,6 +29,16 @@ static void note_over(vm_dbg *d, int64_t tid, uint64_t addr)
 	d->over[d->nover - 1].addr = addr;
 }
 
+/* the original instruction at a site, read once */
+static bool site_code(vm_dbg *d, dbg_site *s)
+{
+	if (!s->ncode) {
+		ssize_t got = vm_dbg_read(d, s->addr, s->code, sizeof s->code);
+		s->ncode = got > 0 ? (uint8_t)got : 0;
+	}
+	return s->ncode > 0;
+}
+
 static int handle(vm_dbg *d, const vm_event *ev, bool *stop);
 
 /* Run thread tid, at addr where an int3 of ours is, over the original
@@ -38,6 +48,15 @@ static int step_over(vm_dbg *d, int64_t tid, uint64_t addr, bool *stop)
 {
 	dbg_site *s = dbg_site_at(d, addr);
 	bool was_in = s && s->in;
+	vm_regs r;
+	if (was_in && site_code(d, s) && dbg_get_regs(d, tid, &r) == 0 && r.rip == addr &&
+	    dbg_emulate(d, &r, s->code, s->ncode)) {
+		if (vm_control_set_regs(d->c, tid, &r) < 0)
+			return -1;
+		if (tid == d->cur)
+			d->regs = r;
+		return 0;
+	}
 	if (was_in && dbg_site_remove(d, s) < 0)
 		return -1;
 	vm_event ev;
@@ -55,7 +74,6 @@ static int step_over(vm_dbg *d, int64_t tid, uint64_t addr, bool *stop)
 	if (handle(d, &ev, stop) < 0)
 		return -1;
 	/* a signal came first: the instruction has not run yet */
-	vm_regs r;
 	if (d->alive && !*stop && ev.tid == tid && dbg_get_regs(d, tid, &r) == 0 && r.rip == addr && was_in)
 		note_over(d, tid, addr);
 	return 0;
@@ -132,15 +150,13 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		dbg_emit(d, &e);
 		return 0;
 	}
-	/* back onto the instruction the int3 replaced */
+	/* the thread is seen at the int3's address (conditions read rip);
+	 * it is put there, or past the instruction, below */
 	d->cur = ev->tid;
 	d->regs_ok = false;
 	if (dbg_refresh_regs(d) < 0)
 		return -1;
 	d->regs.rip = ev->addr;
-	if (vm_control_set_regs(d->c, ev->tid, &d->regs) < 0)
-		return -1;
-	note_over(d, ev->tid, ev->addr);
 
 	vm_dbg_event e;
 	dbg_event_at(d, &e, VM_DBG_EV_BREAK, ev->tid, ev->addr);
@@ -162,6 +178,14 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		if (state == 0) /* RT_CONSISTENT: the list is complete again */
 			dbg_rebuild_map(d, true);
 	}
+	if (!stops && s->in && site_code(d, s) &&
+	    dbg_emulate(d, &d->regs, s->code, s->ncode)) {
+		/* past the instruction without a step of its own */
+		return vm_control_set_regs(d->c, ev->tid, &d->regs);
+	}
+	if (vm_control_set_regs(d->c, ev->tid, &d->regs) < 0)
+		return -1;
+	note_over(d, ev->tid, ev->addr);
 	if (!stops)
 		return 0;
 	*stop = true;

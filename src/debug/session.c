@@ -79,6 +79,7 @@ int dbg_rebuild_map(vm_dbg *d, bool report)
 	if (d->sym)
 		vm_symbolizer_free(d->sym);
 	vm_map_free(d->m);
+	d->where_ok = false; /* its strings were the symbolizer's */
 	d->m = m;
 	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES);
 	char **names = xcalloc(m->nmodules + 1, sizeof *names);
@@ -210,8 +211,16 @@ void dbg_event_at(vm_dbg *d, vm_dbg_event *ev, vm_dbg_ev_kind kind, int64_t tid,
 	ev->kind = kind;
 	ev->tid = tid;
 	ev->pc = pc;
-	if (pc)
-		vm_dbg_where(d, pc, ev->where, sizeof ev->where, &ev->file, &ev->line);
+	if (!pc)
+		return;
+	if (!d->where_ok || d->where_pc != pc) {
+		vm_dbg_where(d, pc, d->where, sizeof d->where, &d->where_file, &d->where_line);
+		d->where_pc = pc;
+		d->where_ok = true;
+	}
+	memcpy(ev->where, d->where, sizeof ev->where);
+	ev->file = d->where_file;
+	ev->line = d->where_line;
 }
 
 void dbg_emit(vm_dbg *d, vm_dbg_event *ev)
@@ -305,6 +314,8 @@ int vm_dbg_write(vm_dbg *d, uint64_t addr, const void *buf, size_t len)
 	/* a breakpoint's byte becomes its new original; the int3 stays */
 	for (size_t i = 0; i < d->nsites; i++) {
 		dbg_site *s = &d->sites[i];
+		if (s->addr + sizeof s->code > addr && s->addr < addr + len)
+			s->ncode = 0; /* the instruction there may change */
 		if (s->addr >= addr && s->addr - addr < len) {
 			s->orig = copy[s->addr - addr];
 			if (s->in)
