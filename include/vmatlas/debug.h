@@ -35,10 +35,15 @@
 
 typedef struct vm_dbg vm_dbg;
 
+typedef struct vm_dbg_event vm_dbg_event;
+typedef void (*vm_dbg_sink)(void *arg, vm_dbg *d, const vm_dbg_event *ev);
+
 typedef struct vm_dbg_options {
 	bool launched;   /* the target was spawned by us: quit kills it */
 	bool at_main;    /* launched: run on to main before returning */
 	bool json;       /* vm_dbg_exec prints JSON lines */
+	vm_dbg_sink sink; /* events from the start (at_main's stop) */
+	void *sink_arg;
 } vm_dbg_options;
 
 /* ---- events (the log pane; JSON lines in batch mode) ---- */
@@ -61,7 +66,7 @@ typedef enum vm_dbg_ev_kind {
 	VM_DBG_EV_INTERRUPT,    /* vm_dbg_interrupt stopped it */
 } vm_dbg_ev_kind;
 
-typedef struct vm_dbg_event {
+struct vm_dbg_event {
 	vm_dbg_ev_kind kind;
 	int64_t tid;
 	uint64_t pc;
@@ -79,9 +84,8 @@ typedef struct vm_dbg_event {
 	int64_t child;         /* FORK: the child's pid */
 	bool vfork;
 	const char *text;      /* LOG: the text; MODULE/EXEC: name or path */
-} vm_dbg_event;
+};
 
-typedef void (*vm_dbg_sink)(void *arg, const vm_dbg_event *ev);
 
 /* ---- the session ---- */
 

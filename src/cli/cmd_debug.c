@@ -16,9 +16,10 @@ typedef struct debug_args {
 	bool at_main;
 } debug_args;
 
-static void on_event(void *arg, const vm_dbg_event *ev)
+static void on_event(void *arg, vm_dbg *d, const vm_dbg_event *ev)
 {
-	vm_dbg_print_event(arg, ev, stdout);
+	(void)arg;
+	vm_dbg_print_event(d, ev, stdout);
 }
 
 static int debug_check(cli_ctx *ctx)
@@ -37,14 +38,14 @@ static int debug_run(cli_ctx *ctx)
 		return cli_error(EXIT_RUNTIME, "debug: cannot open %s", a->batch);
 	if (!a->batch && isatty(0))
 		fprintf(stderr, "vmatlas: the CPU window is not built yet: reading commands from the terminal\n");
-	vm_dbg_options o = { .launched = ctx->ta.prog != NULL, .at_main = a->at_main, .json = ctx->json };
+	vm_dbg_options o = { .launched = ctx->ta.prog != NULL, .at_main = a->at_main, .json = ctx->json,
+			     .sink = on_event };
 	vm_dbg *d = vm_dbg_open(ctx->t, &o);
 	if (!d) {
 		if (in != stdin)
 			fclose(in);
 		return cli_error(EXIT_RUNTIME, "debug: %s", vm_error());
 	}
-	vm_dbg_set_sink(d, on_event, d);
 	int failed = 0;
 	char *line = NULL;
 	size_t cap = 0;

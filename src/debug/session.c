@@ -228,7 +228,7 @@ void dbg_emit(vm_dbg *d, vm_dbg_event *ev)
 	if (ev->stopped)
 		d->last = *ev;
 	if (d->sink)
-		d->sink(d->sink_arg, ev);
+		d->sink(d->sink_arg, d, ev);
 }
 
 int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r)
@@ -335,8 +335,11 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 	vm_dbg *d = xcalloc(1, sizeof *d);
 	d->t = t;
 	d->c = c;
-	if (o)
+	if (o) {
 		d->o = *o;
+		d->sink = o->sink;
+		d->sink_arg = o->sink_arg;
+	}
 	d->alive = true;
 	d->next_id = 1;
 	default_signals(d);
