@@ -199,10 +199,26 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 	return 0;
 }
 
+/* an execution watchpoint faults before its instruction runs: resume
+ * with RF set, or it would fault again at once */
+static void resume_past(vm_dbg *d, int64_t tid)
+{
+	vm_regs r;
+	if (dbg_get_regs(d, tid, &r) == 0) {
+		r.rflags |= 0x10000;
+		if (vm_control_set_regs(d->c, tid, &r) == 0 && tid == d->cur)
+			d->regs = r;
+	}
+}
+
 static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	d->cur = ev->tid;
 	d->regs_ok = false;
+	for (size_t i = 0; i < d->nbps; i++)
+		if (d->bps[i].kind == VM_BP_WATCH && d->bps[i].slot >= 0 && d->bps[i].rw == VM_DR_RW_EXEC &&
+		    (ev->dr6 & (1ull << d->bps[i].slot)))
+			resume_past(d, ev->tid);
 	for (size_t i = 0; i < d->nbps; i++) {
 		dbg_bp *b = &d->bps[i];
 		if (b->kind != VM_BP_WATCH || b->slot < 0 || !b->enabled || !(ev->dr6 & (1ull << b->slot)))

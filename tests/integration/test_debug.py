@@ -385,3 +385,30 @@ def test_sigterm_while_stopped_leaves_target_running():
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_signals_stop_and_pass_as_handled():
+    out, err, _ = debug(["continue"] * 4, prog=["signal"])
+    s = events(out, "signal")
+    assert len(s) == 3 and all(e["signal"] == "SIGUSR1" and e["stopped"] for e in s)
+    assert "signals 3" in err
+    out, err, _ = debug(["handle SIGUSR1 nostop nopass", "continue"], prog=["signal"])
+    s = events(out, "signal")
+    assert len(s) == 3 and not any(e["stopped"] for e in s)
+    assert "signals 0" in err
+
+
+def test_abort_is_a_crash():
+    out, err, _ = debug(["continue", "bt", "continue"], prog=["abort"])
+    c = events(out, "crash")
+    assert len(c) == 1 and c[0]["signal"] == "SIGABRT" and c[0]["si_code_name"] == "SI_TKILL"
+    assert any(f["where"].startswith("libc.so.6!abort") for f in results(out, "bt")[0]["frames"])
+    assert events(out, "exit")[0]["signal"] == "SIGABRT"
+
+
+def test_execution_watchpoint_runs_on():
+    out, err, _ = debug(["watch dbg_answer x", "continue", "continue"], prog=["answer"])
+    w = events(out, "watchpoint")
+    assert len(w) == 1 and w[0]["where"] == "dbgfix!dbg_answer"
+    assert "answer 0x1234abcd value 5" in err
+    assert events(out, "exit")[0]["status"] == 7
