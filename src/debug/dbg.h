@@ -85,6 +85,7 @@ struct vm_dbg {
 	uint64_t *modbases;
 	size_t nmods;
 	bool sig_stop[DBG_NSIG], sig_pass[DBG_NSIG];
+	bool sig_quiet[DBG_NSIG]; /* not reported unless asked (SIGCHLD ...) */
 	vm_dbg_event last;   /* the last stop, for the front end */
 	/* the last address named (a breakpoint hit again and again) */
 	uint64_t where_pc;

@@ -140,8 +140,10 @@ static bool bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_even
 
 static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 {
+	/* a site that is out now still was in when the thread ran into it
+	 * (its event waited in the queue while the breakpoint was deleted) */
 	dbg_site *s = dbg_site_at(d, ev->addr);
-	if (!s || !s->in) {
+	if (!s) {
 		/* an int3 of the program's own: a SIGTRAP to report */
 		vm_dbg_event e;
 		dbg_event_at(d, &e, VM_DBG_EV_SIGNAL, ev->tid, ev->addr + 1);
@@ -276,7 +278,8 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 		d->regs_ok = false;
 	}
 	e.stopped = *stop = stops;
-	dbg_emit(d, &e);
+	if (stops || sig >= DBG_NSIG || !d->sig_quiet[sig])
+		dbg_emit(d, &e);
 	return 0;
 }
 

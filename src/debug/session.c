@@ -21,7 +21,7 @@ static void default_signals(vm_dbg *d)
 		d->sig_pass[s] = true;
 	}
 	for (size_t i = 0; i < sizeof quiet_signals / sizeof quiet_signals[0]; i++)
-		d->sig_stop[quiet_signals[i]] = false;
+		d->sig_stop[quiet_signals[i]] = false, d->sig_quiet[quiet_signals[i]] = true;
 	d->sig_pass[SIGINT] = false; /* as gdb: a Ctrl-C meant for the debugger */
 	d->sig_pass[SIGTRAP] = false;
 }

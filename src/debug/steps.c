@@ -220,6 +220,7 @@ int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass)
 		vm_seterr("no signal %d", sig);
 		return -1;
 	}
+	d->sig_quiet[sig] = false; /* asked about: reported from now on */
 	if (stop >= 0)
 		d->sig_stop[sig] = stop;
 	if (pass >= 0)

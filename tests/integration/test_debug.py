@@ -412,3 +412,12 @@ def test_execution_watchpoint_runs_on():
     assert len(w) == 1 and w[0]["where"] == "dbgfix!dbg_answer"
     assert "answer 0x1234abcd value 5" in err
     assert events(out, "exit")[0]["status"] == 7
+
+
+def test_vfork_child_runs_without_int3_and_parent_keeps_them():
+    out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue"], prog=["vfork"])
+    f = events(out, "fork")
+    assert len(f) == 1 and f[0]["vfork"]
+    assert [r["value"] for r in results(out, "print")] == ["0x1"]
+    assert "vfork child status 3 counter 101" in err
+    assert not events(out, "signal")  # SIGCHLD is not reported unless asked
