@@ -29,7 +29,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
-            $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 \
+            $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 $(BUILD)/fixtures/dbgfix32 \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini \
             $(BUILD)/fixtures/win/pedll.dll

@@ -61,6 +61,7 @@ struct vm_dbg {
 	vm_dbg_sink sink;
 	void *sink_arg;
 	int64_t pid;
+	int bits;            /* 64, or 32 for an i386 process */
 	int64_t *tids;
 	size_t ntids;
 	int64_t cur;
@@ -150,6 +151,7 @@ bool dbg_emulate(vm_dbg *d, vm_regs *r, const uint8_t *code, size_t len);
 
 /* disasm.c */
 size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call);
+size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out);
 
 /* regs.c */
 int dbg_reg_lookup(const vm_regs *r, const char *name, uint64_t *v);

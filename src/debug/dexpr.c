@@ -199,7 +199,7 @@ static dx_node *prim(parser *ps)
 			ps->p++;
 		if (c == '[') {
 			n = node(N_MEM, 0, in, NULL);
-			n->size = size ? size : 8;
+			n->size = size ? size : ps->d->bits / 8;
 		} else {
 			n = in;
 		}

@@ -13,21 +13,24 @@ typedef struct zy {
 	ZydisFormatter fmt;
 } zy;
 
-static const zy *zydis(void)
+/* the decoder and formatter for 64- or 32-bit code */
+static const zy *zydis(int bits)
 {
-	static zy z;
-	static bool ready;
-	if (!ready) {
-		ZydisDecoderInit(&z.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-		ZydisFormatterInit(&z.fmt, ZYDIS_FORMATTER_STYLE_INTEL);
-		ready = true;
+	static zy z[2];
+	static bool ready[2];
+	int k = bits == 32;
+	if (!ready[k]) {
+		ZydisDecoderInit(&z[k].dec, k ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LONG_64,
+				 k ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_64);
+		ZydisFormatterInit(&z[k].fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+		ready[k] = true;
 	}
-	return &z;
+	return &z[k];
 }
 
-size_t vm_disasm_buf(const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
+size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
 {
-	const zy *z = zydis();
+	const zy *z = zydis(bits);
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	memset(out, 0, sizeof *out);
@@ -53,6 +56,11 @@ size_t vm_disasm_buf(const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn
 	return in.length;
 }
 
+size_t vm_disasm_buf(const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
+{
+	return dbg_decode(64, code, len, addr, out);
+}
+
 /* a PLT stub (endbr64? bnd? jmp [rip+X]): the bound function, 0 none */
 static uint64_t plt_target(vm_dbg *d, uint64_t stub)
 {
@@ -63,15 +71,17 @@ static uint64_t plt_target(vm_dbg *d, uint64_t stub)
 	size_t off = 0;
 	vm_dbg_insn i;
 	for (int k = 0; k < 2; k++) {
-		if (!vm_disasm_buf(code + off, (size_t)got - off, stub + off, &i))
+		if (!dbg_decode(d->bits, code + off, (size_t)got - off, stub + off, &i))
 			return 0;
 		if (strncmp(i.text, "endbr64", 7))
 			break;
 		off += i.len;
 	}
-	const zy *z = zydis();
+	const zy *z = zydis(64);
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	if (d->bits == 32)
+		return 0; /* i386 PLT stubs go through ebx: not followed */
 	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&z->dec, code + off, (size_t)got - off, &in, ops)) ||
 	    in.mnemonic != ZYDIS_MNEMONIC_JMP || ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY ||
 	    ops[0].mem.base != ZYDIS_REGISTER_RIP)
@@ -123,7 +133,7 @@ size_t vm_dbg_disasm(vm_dbg *d, uint64_t addr, size_t n, vm_dbg_insn *out)
 		ssize_t got = vm_dbg_read(d, addr, buf, sizeof buf);
 		if (got <= 0)
 			break;
-		size_t len = vm_disasm_buf(buf, (size_t)got, addr, &out[k]);
+		size_t len = dbg_decode(d->bits, buf, (size_t)got, addr, &out[k]);
 		if (!len && got < 15 && k > 0)
 			break;
 		name_target(d, &out[k]);
@@ -138,7 +148,7 @@ size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call)
 	uint8_t buf[16];
 	vm_dbg_insn i;
 	ssize_t got = vm_dbg_read(d, addr, buf, sizeof buf);
-	size_t len = got > 0 ? vm_disasm_buf(buf, (size_t)got, addr, &i) : 0;
+	size_t len = got > 0 ? dbg_decode(d->bits, buf, (size_t)got, addr, &i) : 0;
 	*is_call = len && i.is_call;
 	return len;
 }

@@ -62,7 +62,7 @@ bool dbg_emulate(vm_dbg *d, vm_regs *r, const uint8_t *code, size_t len)
 {
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	if (d->dr7 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(decoder(), code, len, &in, ops)))
+	if (d->dr7 || d->bits != 64 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(decoder(), code, len, &in, ops)))
 		return false;
 	uint64_t next = r->rip + in.length, v = 0;
 	int w;

@@ -176,7 +176,7 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 	}
 	if (loader && d->r_debug) {
 		uint32_t state = 1;
-		vm_dbg_read(d, d->r_debug + 24, &state, sizeof state);
+		vm_dbg_read(d, d->r_debug + (d->bits == 32 ? 12 : 24), &state, sizeof state);
 		if (state == 0) /* RT_CONSISTENT: the list is complete again */
 			dbg_rebuild_map(d, true);
 	}

@@ -124,7 +124,7 @@ void dbg_set_loader_break(vm_dbg *d)
 	if (d->sym)
 		vm_symbol_lookup(d->sym, NULL, "_r_debug", &d->r_debug);
 	if (d->sym && !vm_symbol_lookup(d->sym, NULL, "_dl_debug_state", &a) && d->r_debug)
-		vm_dbg_read(d, d->r_debug + 16, &a, 8);
+		vm_dbg_read(d, d->r_debug + (d->bits == 32 ? 8 : 16), &a, (size_t)d->bits / 8);
 	d->r_brk = a;
 	if (a && dbg_set_internal(d, a) < 0)
 		d->r_brk = 0;
@@ -344,8 +344,11 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 	d->next_id = 1;
 	default_signals(d);
 	vm_target_info info;
-	if (vm_target_info_get(t, &info) == 0)
+	d->bits = 64;
+	if (vm_target_info_get(t, &info) == 0) {
 		d->pid = info.pid;
+		d->bits = info.bits == 32 ? 32 : 64;
+	}
 	int64_t *tids;
 	size_t n;
 	if (vm_control_threads(c, &tids, &n) == 0) {

@@ -85,7 +85,7 @@ int show_mem(cmd_out *o, uint64_t addr, uint64_t count, const char *unit)
 	int size = show_unit_size(unit);
 	bool ptr = size == 0, text = !strcmp(unit, "ascii") || !strcmp(unit, "utf16");
 	if (ptr)
-		size = 8;
+		size = o->d->bits / 8;
 	if (!count)
 		count = text ? 256 : ptr ? 8 : (uint64_t)(64 / size > 0 ? 64 / size : 4);
 	if (count > (1u << 20) / (unsigned)size) {

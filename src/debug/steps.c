@@ -109,7 +109,8 @@ int vm_dbg_step_line(vm_dbg *d, bool over_calls)
 			if (rc == 0 && !stopped && len && is_call && dbg_refresh_regs(d) == 0 &&
 			    !line_of(d, d->regs.rip).line) {
 				uint64_t ret = 0;
-				if (vm_dbg_read(d, d->regs.rsp, &ret, 8) == 8)
+				size_t w = (size_t)d->bits / 8;
+				if (vm_dbg_read(d, d->regs.rsp, &ret, w) == (ssize_t)w)
 					rc = dbg_run_to(d, ret, d->regs.rsp, &stopped);
 			}
 		}
@@ -152,13 +153,17 @@ int vm_dbg_backtrace(vm_dbg *d, vm_dbg_frame **out, size_t *n)
 	th.pc = d->regs.rip;
 	th.sp = d->regs.rsp;
 	th.fp = d->regs.rbp;
-	static const char *names[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",
-				       "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+	/* the unwinder takes the names of the target's own registers */
+	static const char *names64[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",
+					 "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip" };
+	static const char *names32[] = { "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip" };
+	const char *const *names = d->bits == 32 ? names32 : names64;
+	size_t nn = d->bits == 32 ? sizeof names32 / sizeof names32[0] : sizeof names64 / sizeof names64[0];
+	for (size_t i = 0; i < nn; i++) {
 		th.regs[i].name = names[i];
 		dbg_reg_lookup(&d->regs, names[i], &th.regs[i].value);
 	}
-	th.nregs = sizeof names / sizeof names[0];
+	th.nregs = nn;
 	unwinder *u = unwinder_new(d->m, d->t);
 	if (!u)
 		return -1;

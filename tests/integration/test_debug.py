@@ -421,3 +421,23 @@ def test_vfork_child_runs_without_int3_and_parent_keeps_them():
     assert [r["value"] for r in results(out, "print")] == ["0x1"]
     assert "vfork child status 3 counter 101" in err
     assert not events(out, "signal")  # SIGCHLD is not reported unless asked
+
+
+def test_i386_program():
+    global DBGFIX
+    exe = DBGFIX + "32"
+    if not os.path.exists(exe):
+        raise Skip("no 32-bit fixture (gcc-multilib)")
+    saved, DBGFIX = DBGFIX, exe
+    try:
+        out, err, _ = debug(["break dbg_target", "continue", "print dword [esp+4]", "disasm eip 2", "bt",
+                             "finish", "continue", "print dword [esp+4]", "delete all", "break dbg_answer",
+                             "continue"], prog=["calls", 3])
+    finally:
+        DBGFIX = saved
+    assert [r["value"] for r in results(out, "print")] == ["0x0", "0x1"]
+    assert results(out, "disasm")[0]["insns"][0]["breakpoint"]
+    frames = results(out, "bt")[0]["frames"]
+    assert frames[0]["where"] == "dbgfix32!dbg_target" and frames[1]["where"].startswith("dbgfix32!main")
+    assert events(out, "return")[0]["value"] == "0x0"
+    assert "sum 4 counter 3" in err
