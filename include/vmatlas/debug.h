@@ -97,7 +97,10 @@ typedef enum { VM_DBG_DETACH, VM_DBG_KILL, VM_DBG_QUIT } vm_dbg_end;
 /* detach (every int3 and debug register removed, the process runs on),
  * kill, or quit (kill if launched, else detach); frees d */
 int vm_dbg_close(vm_dbg *d, vm_dbg_end how);
-/* async-signal-safe: make a running continue/step return */
+/* async-signal-safe, from another thread or a signal handler while a
+ * continue/step runs: make it return (an INTERRUPT stop; a SIGSTOP is
+ * sent and swallowed). Not tested by the batch mode, where pause is a
+ * no-op. */
 void vm_dbg_interrupt(vm_dbg *d);
 
 bool vm_dbg_alive(const vm_dbg *d);          /* not exited or killed */
@@ -114,6 +117,11 @@ void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **fi
 /* ---- registers (of the current thread) ---- */
 
 int vm_dbg_regs(vm_dbg *d, vm_regs *r);
+/* x87/SSE (FXSAVE image) and the XSAVE image (AVX ...: its length) */
+int vm_dbg_fpregs(vm_dbg *d, vm_fpregs *f);
+ssize_t vm_dbg_xstate(vm_dbg *d, void *buf, size_t cap);
+/* the event the session last stopped for (kind, thread, pc ...) */
+const vm_dbg_event *vm_dbg_last_stop(vm_dbg *d);
 /* by name: rax eax ax al ah ... r8d r8w r8b, rip, eflags, CF ZF ... fs_base */
 int vm_dbg_reg_get(vm_dbg *d, const char *name, uint64_t *v);
 int vm_dbg_reg_set(vm_dbg *d, const char *name, uint64_t v);
@@ -176,6 +184,8 @@ int vm_dbg_continue(vm_dbg *d);
 int vm_dbg_stepi(vm_dbg *d, uint64_t n);
 int vm_dbg_nexti(vm_dbg *d);
 int vm_dbg_step_line(vm_dbg *d, bool over_calls); /* step / next */
+/* 0 and *ret (rax) when the function returned; 1 when something else
+ * stopped the target first (its event went to the sink) */
 int vm_dbg_finish(vm_dbg *d, uint64_t *ret);
 int vm_dbg_until(vm_dbg *d, uint64_t addr);
 

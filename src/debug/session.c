@@ -262,6 +262,29 @@ int vm_dbg_regs(vm_dbg *d, vm_regs *r)
 	return 0;
 }
 
+int vm_dbg_fpregs(vm_dbg *d, vm_fpregs *f)
+{
+	if (!d->alive) {
+		vm_seterr("the process has exited");
+		return -1;
+	}
+	return vm_control_get_fpregs(d->c, d->cur, f);
+}
+
+ssize_t vm_dbg_xstate(vm_dbg *d, void *buf, size_t cap)
+{
+	if (!d->alive) {
+		vm_seterr("the process has exited");
+		return -1;
+	}
+	return vm_control_get_xstate(d->c, d->cur, buf, cap);
+}
+
+const vm_dbg_event *vm_dbg_last_stop(vm_dbg *d)
+{
+	return &d->last;
+}
+
 int vm_dbg_reg_get(vm_dbg *d, const char *name, uint64_t *v)
 {
 	if (dbg_refresh_regs(d) < 0)
