@@ -5,7 +5,6 @@
 #include "cmdi.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,11 +139,11 @@ static int do_id_or_group(cmd_out *o, char **w, int n)
 	return rc;
 }
 
+/* words [from, to) as one expression */
 static int eval_word(cmd_out *o, char **w, int n, int from, int to, uint64_t *v)
 {
 	int i = from;
 	static const char *const none[] = { NULL };
-	(void)to;
 	char *e = join_until(w, to < n ? to : n, &i, none);
 	int rc = *e ? vm_dbg_eval(o->d, e, v) : (vm_seterr("an expression is needed"), -1);
 	free(e);
@@ -413,6 +412,5 @@ int vm_dbg_exec(vm_dbg *d, const char *line, FILE *out)
 	if (rc < 0)
 		show_error(&o);
 	free(copy);
-	(void)errno;
 	return rc < 0 ? -1 : 0;
 }
