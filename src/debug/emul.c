@@ -64,6 +64,8 @@ bool dbg_emulate(vm_dbg *d, vm_regs *r, const uint8_t *code, size_t len)
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	if (d->dr7 || d->bits != 64 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(decoder(), code, len, &in, ops)))
 		return false;
+	if (in.address_width != 64)
+		return false; /* 67h: addresses wrap at 32 bits */
 	uint64_t next = r->rip + in.length, v = 0;
 	int w;
 	switch (in.mnemonic) {

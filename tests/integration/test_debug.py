@@ -212,7 +212,9 @@ def test_handle_signal_nostop_nopass():
 
 def test_disasm_names_calls_and_masks_int3():
     out, err, _ = debug(["break dbg_target", "break dbg_lines", "continue", "disasm dbg_lines 12",
-                         "mem dbg_target 1 u8", "kill"], prog=["lines"])
+                         "mem dbg_target 1 u8", "disasm main 40", "kill"], prog=["lines"])
+    # through the PLT, once bound: the libc function
+    assert any(i["text"].startswith("call libc.so.6!") for i in results(out, "disasm")[1]["insns"])
     ins = results(out, "disasm")[0]["insns"]
     assert ins[0]["breakpoint"] and ins[0]["pc"]
     assert ins[0]["bytes"][:2] != "cc"
