@@ -443,3 +443,35 @@ def test_i386_program():
     assert frames[0]["where"] == "dbgfix32!dbg_target" and frames[1]["where"].startswith("dbgfix32!main")
     assert events(out, "return")[0]["value"] == "0x0"
     assert "sum 4 counter 3" in err
+
+
+def test_log_breakpoints_on_every_instruction_change_nothing():
+    """A log-only breakpoint on each instruction of dbg_lines, dbg_target
+    and the start of main: each is run by the debugger (emulated) or
+    stepped over; the program must compute exactly what it does alone."""
+    out, err, _ = debug(["disasm dbg_lines 40", "disasm dbg_target 12", "disasm main 60", "kill"], prog=["lines"])
+    cmds = []
+    for res, fn in zip(results(out, "disasm"), ["dbg_lines", "dbg_target", "main"]):
+        base = int(res["insns"][0]["addr"], 16)
+        for i in res["insns"]:
+            if not i["where"].startswith("dbgfix!" + fn):
+                break
+            off = int(i["addr"], 16) - base
+            cmds.append(f'break {fn}+{off} log "{fn}+{off}"')
+            if i["text"].startswith("ret"):
+                break
+    assert len(cmds) > 20
+    out, err, _ = debug(cmds + ["continue"], prog=["lines"])
+    assert "lines 6" in err
+    logs = events(out, "log")
+    assert any(l["text"] == "dbg_target+0" for l in logs) and any(l["text"] == "dbg_lines+0" for l in logs)
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_log_breakpoints_in_libc():
+    fns = ["malloc", "free", "fprintf", "vfprintf", "strcmp", "getpid", "write", "strtoull", "fflush", "exit"]
+    out, err, _ = debug([f'break libc.so.6!{f} log "{f}"' for f in fns] + ["continue"], prog=["calls", 10])
+    assert all(r["ok"] for r in results(out, "break")), results(out, "break")
+    assert "sum 165 counter 45" in err
+    seen = {l["text"] for l in events(out, "log")}
+    assert {"fprintf", "getpid", "exit"} <= seen, seen
