@@ -1,8 +1,10 @@
 /* The debugger session's insides, shared by the files of src/debug/:
- * session.c (open, close, threads, memory), bp.c (the breakpoint table),
- * run.c (continue, steps, the event loop), steps.c (step/next by line,
- * finish, until), dexpr.c (expressions), regs.c (registers by name),
- * disasm.c (Zydis), cmd*.c (the command language), events.c. */
+ * session.c (open, close, threads), modules.c (map and symbols),
+ * access.c (registers, memory), bp.c (the breakpoint table), watch.c
+ * (debug registers), logtext.c, run.c (continue, stepping over int3s),
+ * handle.c (what each event means), emul.c, steps.c (stepi ... until),
+ * dexpr.c (expressions), regs.c (registers by name), disasm.c (Zydis),
+ * cmd.c and show*.c (the command language), events.c (printing). */
 #ifndef VMATLAS_DEBUG_DBG_H
 #define VMATLAS_DEBUG_DBG_H
 
@@ -102,7 +104,8 @@ struct vm_dbg {
 	size_t nover, overcap;
 };
 
-/* session.c */
+/* session.c, modules.c (the map), access.c (registers, memory) */
+void dbg_free_modules(vm_dbg *d);
 int dbg_refresh_regs(vm_dbg *d);
 void dbg_emit(vm_dbg *d, vm_dbg_event *ev);
 void dbg_event_at(vm_dbg *d, vm_dbg_event *ev, vm_dbg_ev_kind kind, int64_t tid, uint64_t pc);
@@ -113,13 +116,18 @@ void dbg_remove_thread(vm_dbg *d, int64_t tid);
 int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r);
 
 /* bp.c */
+dbg_bp *dbg_bp_new(vm_dbg *d, vm_bp_kind kind, uint64_t addr);
+int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s);
+void dbg_bp_drop_last(vm_dbg *d);
 dbg_bp *dbg_bp_find(vm_dbg *d, int id);
 dbg_site *dbg_site_at(vm_dbg *d, uint64_t addr);
 /* insert/remove every site's int3 (stepping over, vfork, detach) */
 int dbg_site_insert(vm_dbg *d, dbg_site *s);
 int dbg_site_remove(vm_dbg *d, dbg_site *s);
 void dbg_sites_sync(vm_dbg *d);
-/* the debug registers onto one thread (a new one), or all */
+/* watch.c: DR0-3 and DR7 from the watchpoints; onto one thread (a new
+ * one), or all */
+void dbg_watch_compute(vm_dbg *d);
 int dbg_watch_apply(vm_dbg *d, int64_t tid);
 int dbg_watch_apply_all(vm_dbg *d);
 void dbg_bps_forget(vm_dbg *d);  /* exec: the old program's are gone */
@@ -127,12 +135,20 @@ int dbg_set_internal(vm_dbg *d, uint64_t addr);
 int dbg_set_runto(vm_dbg *d, uint64_t addr);
 void dbg_clear_runto(vm_dbg *d);
 dbg_bp *dbg_code_bps_at(vm_dbg *d, uint64_t addr, size_t *from);
+/* logtext.c */
 int dbg_log_parse(vm_dbg *d, const char *text, dbg_log *out);
 char *dbg_log_format(vm_dbg *d, const dbg_log *l);
 void dbg_log_free(dbg_log *l);
 uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 
+/* handle.c: an event's meaning; *stop when the session stops for it */
+int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop);
+
 /* run.c */
+/* tid sits on the int3 at addr: step it over before it runs */
+void dbg_note_over(vm_dbg *d, int64_t tid, uint64_t addr);
+/* the original instruction at a site, read once */
+bool dbg_site_code(vm_dbg *d, dbg_site *s);
 /* resume everything (stepping cur over a breakpoint first) and handle
  * events until one stops the session; 0, or -1 */
 int dbg_run(vm_dbg *d);

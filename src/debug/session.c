@@ -49,87 +49,6 @@ void dbg_remove_thread(vm_dbg *d, int64_t tid)
 	}
 }
 
-static void free_modules(vm_dbg *d)
-{
-	for (size_t i = 0; i < d->nmods; i++)
-		free(d->modnames[i]);
-	free(d->modnames);
-	free(d->modbases);
-	d->modnames = NULL;
-	d->modbases = NULL;
-	d->nmods = 0;
-}
-
-static bool had_module(vm_dbg *d, const char *name, uint64_t base)
-{
-	for (size_t i = 0; i < d->nmods; i++)
-		if (d->modbases[i] == base && !strcmp(d->modnames[i], name))
-			return true;
-	return false;
-}
-
-/* Build the map and symbols again (a module came or went); with report,
- * an event for each module that is new or gone. */
-int dbg_rebuild_map(vm_dbg *d, bool report)
-{
-	vm_map_options mo = { .no_stats = true };
-	vm_map *m = vm_map_build(d->t, &mo);
-	if (!m)
-		return -1;
-	if (d->sym)
-		vm_symbolizer_free(d->sym);
-	vm_map_free(d->m);
-	d->where_ok = false; /* its strings were the symbolizer's */
-	d->m = m;
-	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES);
-	char **names = xcalloc(m->nmodules + 1, sizeof *names);
-	uint64_t *bases = xcalloc(m->nmodules + 1, sizeof *bases);
-	for (size_t i = 0; i < m->nmodules; i++) {
-		const vm_module *mod = &m->modules[i];
-		names[i] = xstrdup(mod->name ? mod->name : "?");
-		bases[i] = mod->base;
-		if (report && !had_module(d, names[i], bases[i])) {
-			vm_dbg_event ev;
-			dbg_event_at(d, &ev, VM_DBG_EV_MODULE_LOAD, d->cur, 0);
-			ev.addr = mod->base;
-			ev.text = names[i];
-			dbg_emit(d, &ev);
-		}
-	}
-	for (size_t i = 0; report && i < d->nmods; i++) {
-		bool still = false;
-		for (size_t k = 0; k < m->nmodules && !still; k++)
-			still = bases[k] == d->modbases[i] && !strcmp(names[k], d->modnames[i]);
-		if (!still) {
-			vm_dbg_event ev;
-			dbg_event_at(d, &ev, VM_DBG_EV_MODULE_UNLOAD, d->cur, 0);
-			ev.addr = d->modbases[i];
-			ev.text = d->modnames[i];
-			dbg_emit(d, &ev);
-		}
-	}
-	free_modules(d);
-	d->modnames = names;
-	d->modbases = bases;
-	d->nmods = m->nmodules;
-	return 0;
-}
-
-/* the dynamic linker calls _dl_debug_state (r_debug.r_brk) around every
- * change to its list: a breakpoint there tells of loads and unloads */
-void dbg_set_loader_break(vm_dbg *d)
-{
-	uint64_t a = 0;
-	d->r_debug = 0;
-	if (d->sym)
-		vm_symbol_lookup(d->sym, NULL, "_r_debug", &d->r_debug);
-	if (d->sym && !vm_symbol_lookup(d->sym, NULL, "_dl_debug_state", &a) && d->r_debug)
-		vm_dbg_read(d, d->r_debug + (d->bits == 32 ? 8 : 16), &a, (size_t)d->bits / 8);
-	d->r_brk = a;
-	if (a && dbg_set_internal(d, a) < 0)
-		d->r_brk = 0;
-}
-
 int64_t vm_dbg_pid(const vm_dbg *d)
 {
 	return d->pid;
@@ -231,123 +150,9 @@ void dbg_emit(vm_dbg *d, vm_dbg_event *ev)
 		d->sink(d->sink_arg, d, ev);
 }
 
-int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r)
-{
-	if (tid == d->cur && d->regs_ok) {
-		*r = d->regs;
-		return 0;
-	}
-	return vm_control_get_regs(d->c, tid, r);
-}
-
-int dbg_refresh_regs(vm_dbg *d)
-{
-	if (d->regs_ok)
-		return 0;
-	if (!d->alive) {
-		vm_seterr("the process has exited");
-		return -1;
-	}
-	if (vm_control_get_regs(d->c, d->cur, &d->regs) < 0)
-		return -1;
-	d->regs_ok = true;
-	return 0;
-}
-
-int vm_dbg_regs(vm_dbg *d, vm_regs *r)
-{
-	if (dbg_refresh_regs(d) < 0)
-		return -1;
-	*r = d->regs;
-	return 0;
-}
-
-int vm_dbg_fpregs(vm_dbg *d, vm_fpregs *f)
-{
-	if (!d->alive) {
-		vm_seterr("the process has exited");
-		return -1;
-	}
-	return vm_control_get_fpregs(d->c, d->cur, f);
-}
-
-ssize_t vm_dbg_xstate(vm_dbg *d, void *buf, size_t cap)
-{
-	if (!d->alive) {
-		vm_seterr("the process has exited");
-		return -1;
-	}
-	return vm_control_get_xstate(d->c, d->cur, buf, cap);
-}
-
 const vm_dbg_event *vm_dbg_last_stop(vm_dbg *d)
 {
 	return &d->last;
-}
-
-int vm_dbg_reg_get(vm_dbg *d, const char *name, uint64_t *v)
-{
-	if (dbg_refresh_regs(d) < 0)
-		return -1;
-	if (dbg_reg_lookup(&d->regs, name, v) < 0) {
-		vm_seterr("no register '%s'", name);
-		return -1;
-	}
-	return 0;
-}
-
-int vm_dbg_reg_set(vm_dbg *d, const char *name, uint64_t v)
-{
-	if (dbg_refresh_regs(d) < 0)
-		return -1;
-	vm_regs r = d->regs;
-	if (dbg_reg_store(&r, name, v) < 0) {
-		vm_seterr("no register '%s'", name);
-		return -1;
-	}
-	if (vm_control_set_regs(d->c, d->cur, &r) < 0)
-		return -1;
-	d->regs = r;
-	return 0;
-}
-
-ssize_t vm_dbg_read(vm_dbg *d, uint64_t addr, void *buf, size_t len)
-{
-	if (!d->alive) {
-		vm_seterr("the process has exited");
-		return -1;
-	}
-	ssize_t got = vm_control_read(d->c, addr, buf, len);
-	for (size_t i = 0; got > 0 && i < d->nsites; i++) {
-		const dbg_site *s = &d->sites[i];
-		if (s->in && s->addr >= addr && s->addr - addr < (uint64_t)got)
-			((uint8_t *)buf)[s->addr - addr] = s->orig;
-	}
-	return got;
-}
-
-int vm_dbg_write(vm_dbg *d, uint64_t addr, const void *buf, size_t len)
-{
-	if (!d->alive) {
-		vm_seterr("the process has exited");
-		return -1;
-	}
-	uint8_t *copy = xmalloc(len ? len : 1);
-	memcpy(copy, buf, len);
-	/* a breakpoint's byte becomes its new original; the int3 stays */
-	for (size_t i = 0; i < d->nsites; i++) {
-		dbg_site *s = &d->sites[i];
-		if (s->addr + sizeof s->code > addr && s->addr < addr + len)
-			s->ncode = 0; /* the instruction there may change */
-		if (s->addr >= addr && s->addr - addr < len) {
-			s->orig = copy[s->addr - addr];
-			if (s->in)
-				copy[s->addr - addr] = 0xcc;
-		}
-	}
-	int rc = vm_control_write(d->c, addr, copy, len, 0);
-	free(copy);
-	return rc;
 }
 
 vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
@@ -415,7 +220,7 @@ static void free_session(vm_dbg *d)
 	free(d->sites);
 	free(d->info);
 	free(d->tids);
-	free_modules(d);
+	dbg_free_modules(d);
 	if (d->sym)
 		vm_symbolizer_free(d->sym);
 	vm_map_free(d->m);
