@@ -165,8 +165,11 @@ typedef struct vm_bp_info {
 	const char *cond, *log, *group, *expr;
 	int len, rw;
 	int slot;              /* watch: the debug register */
+	bool pending;          /* its symbol's module is not loaded yet */
 } vm_bp_info;
 
+/* a name no loaded module has makes a pending breakpoint, set when a
+ * module that has it is loaded */
 int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id);
 int vm_dbg_watch(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id);
 /* id 0: all */

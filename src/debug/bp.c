@@ -63,7 +63,8 @@ void dbg_sites_sync(vm_dbg *d)
 		dbg_site *s = &d->sites[i];
 		bool want = false;
 		for (size_t k = 0; k < d->nbps && !want; k++)
-			want = d->bps[k].kind == VM_BP_CODE && d->bps[k].enabled && d->bps[k].addr == s->addr;
+			want = d->bps[k].kind == VM_BP_CODE && d->bps[k].enabled && !d->bps[k].pending &&
+			       d->bps[k].addr == s->addr;
 		if (want)
 			dbg_site_insert(d, s);
 		else
@@ -74,7 +75,7 @@ void dbg_sites_sync(vm_dbg *d)
 dbg_bp *dbg_code_bps_at(vm_dbg *d, uint64_t addr, size_t *from)
 {
 	for (size_t i = *from; i < d->nbps; i++)
-		if (d->bps[i].kind == VM_BP_CODE && d->bps[i].enabled && d->bps[i].addr == addr) {
+		if (d->bps[i].kind == VM_BP_CODE && d->bps[i].enabled && !d->bps[i].pending && d->bps[i].addr == addr) {
 			*from = i + 1;
 			return &d->bps[i];
 		}
@@ -145,26 +146,36 @@ void dbg_clear_runto(vm_dbg *d)
 	changed(d);
 }
 
-int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s)
+int dbg_bp_keep(dbg_bp *b, const char *expr, const vm_bp_spec *s)
 {
 	b->expr = xstrdup(expr);
 	if (!s)
 		return 0;
 	b->temporary = s->temporary;
 	b->pass = s->pass;
-	if (s->group)
-		b->group = xstrdup(s->group);
-	if (s->cond) {
-		b->cond_text = xstrdup(s->cond);
-		if (!(b->cond = dx_parse(d, s->cond)))
-			return -1;
-	}
-	if (s->log) {
-		b->log_text = xstrdup(s->log);
-		if (dbg_log_parse(d, s->log, &b->log) < 0)
-			return -1;
+	b->group = s->group ? xstrdup(s->group) : NULL;
+	b->cond_text = s->cond ? xstrdup(s->cond) : NULL;
+	b->log_text = s->log ? xstrdup(s->log) : NULL;
+	return 0;
+}
+
+/* the condition and log text parsed (their symbols resolved now) */
+static int compile(vm_dbg *d, dbg_bp *b)
+{
+	if (b->cond_text && !(b->cond = dx_parse(d, b->cond_text)))
+		return -1;
+	if (b->log_text && dbg_log_parse(d, b->log_text, &b->log) < 0) {
+		dx_free(b->cond);
+		b->cond = NULL;
+		return -1;
 	}
 	return 0;
+}
+
+int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s)
+{
+	dbg_bp_keep(b, expr, s);
+	return compile(d, b);
 }
 
 void dbg_bp_drop_last(vm_dbg *d)
@@ -180,20 +191,28 @@ void dbg_bp_drop_last(vm_dbg *d)
 
 int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 {
-	uint64_t addr;
+	uint64_t addr = 0;
 	uint8_t byte;
+	bool pending = false;
 	if (!d->alive) {
 		vm_seterr("the process has exited");
 		return -1;
 	}
-	if (vm_dbg_eval(d, expr, &addr) < 0)
-		return -1;
-	if (vm_dbg_read(d, addr, &byte, 1) != 1) {
+	if (vm_dbg_eval(d, expr, &addr) < 0) {
+		/* a symbol of a library not loaded yet: pending until it is */
+		if (strncmp(vm_error(), "no symbol", 9))
+			return -1;
+		pending = true;
+	} else if (vm_dbg_read(d, addr, &byte, 1) != 1) {
 		vm_seterr("0x%llx is not mapped: no breakpoint there", (unsigned long long)addr);
 		return -1;
 	}
 	dbg_bp *b = dbg_bp_new(d, VM_BP_CODE, addr);
-	if (dbg_bp_fill(d, b, expr, s) < 0 || add_site(d, addr) < 0) {
+	b->pending = pending;
+	/* a pending breakpoint's condition and log are parsed when it
+	 * resolves (their symbols may be in the same library) */
+	if ((!pending && dbg_bp_fill(d, b, expr, s) < 0) || (pending && dbg_bp_keep(b, expr, s) < 0) ||
+	    (!pending && add_site(d, addr) < 0)) {
 		dbg_bp_drop_last(d);
 		return -1;
 	}
@@ -202,6 +221,19 @@ int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 	return 0;
 }
 
+void dbg_resolve_pending(vm_dbg *d)
+{
+	for (size_t i = 0; i < d->nbps; i++) {
+		dbg_bp *b = &d->bps[i];
+		uint64_t addr;
+		if (!b->pending || vm_dbg_eval(d, b->expr, &addr) < 0 || compile(d, b) < 0)
+			continue; /* stays pending */
+		b->addr = addr;
+		b->pending = false;
+		add_site(d, addr);
+	}
+	vm_clearerr();
+}
 /* ---- changing ---- */
 
 static void remove_at(vm_dbg *d, size_t i)
@@ -295,6 +327,7 @@ size_t vm_dbg_breakpoints(vm_dbg *d, vm_bp_info **out)
 		o->len = b->len;
 		o->rw = b->rw;
 		o->slot = b->slot;
+		o->pending = b->pending;
 	}
 	*out = d->info;
 	return n;

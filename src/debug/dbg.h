@@ -35,6 +35,7 @@ typedef struct dbg_bp {
 	bool enabled, temporary;
 	bool internal;        /* the r_debug breakpoint, or a run-to's */
 	bool runto;           /* finish/until/nexti's: stop there if sp > runto_sp */
+	bool pending;         /* its symbol is in no module loaded yet */
 	uint64_t hits, pass;
 	dx_node *cond;
 	dbg_log log;
@@ -119,6 +120,10 @@ int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r);
 dbg_bp *dbg_bp_new(vm_dbg *d, vm_bp_kind kind, uint64_t addr);
 int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s);
 void dbg_bp_drop_last(vm_dbg *d);
+/* only the texts, for a pending breakpoint */
+int dbg_bp_keep(dbg_bp *b, const char *expr, const vm_bp_spec *s);
+/* pending breakpoints whose symbol is loaded now get their int3 */
+void dbg_resolve_pending(vm_dbg *d);
 dbg_bp *dbg_bp_find(vm_dbg *d, int id);
 dbg_site *dbg_site_at(vm_dbg *d, uint64_t addr);
 /* insert/remove every site's int3 (stepping over, vfork, detach) */

@@ -71,6 +71,8 @@ int dbg_rebuild_map(vm_dbg *d, bool report)
 	d->modnames = names;
 	d->modbases = bases;
 	d->nmods = m->nmodules;
+	if (report)
+		dbg_resolve_pending(d);
 	return 0;
 }
 

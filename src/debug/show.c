@@ -64,6 +64,11 @@ void show_bp_set(cmd_out *o, int id)
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].id != id)
 			continue;
+		if (!o->json && v[i].pending) {
+			fprintf(o->f, "breakpoint %d pending: %s (set when a module that has it is loaded)\n", id,
+				v[i].expr);
+			return;
+		}
 		if (!o->json) {
 			fprintf(o->f, "%s %d at 0x%llx: %s\n", v[i].kind == VM_BP_WATCH ? "watchpoint" : "breakpoint", id,
 				(unsigned long long)v[i].addr, v[i].where);
@@ -72,6 +77,11 @@ void show_bp_set(cmd_out *o, int id)
 		json_writer w;
 		show_json_begin(o, &w, true);
 		json_ki64(&w, "id", id);
+		if (v[i].pending) {
+			json_kbool(&w, "pending", true);
+			show_json_end(&w);
+			return;
+		}
 		json_kaddr(&w, "addr", v[i].addr);
 		json_kstr(&w, "where", v[i].where);
 		if (v[i].kind == VM_BP_WATCH)

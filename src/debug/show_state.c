@@ -23,6 +23,8 @@ int show_breakpoints(cmd_out *o)
 				fprintf(o->f, " len %d %s DR%d", b->len, rw[b->rw & 3], b->slot);
 			if (b->temporary)
 				fprintf(o->f, " temporary");
+			if (b->pending)
+				fprintf(o->f, " pending %s", b->expr);
 			if (b->cond)
 				fprintf(o->f, " if %s", b->cond);
 			if (b->log)
@@ -47,6 +49,7 @@ int show_breakpoints(cmd_out *o)
 		json_kstr(&w, "expr", b->expr);
 		json_kbool(&w, "enabled", b->enabled);
 		json_kbool(&w, "temporary", b->temporary);
+		json_kbool(&w, "pending", b->pending);
 		json_ku64(&w, "hits", b->hits);
 		json_kstr(&w, "cond", b->cond);
 		json_kstr(&w, "log", b->log);

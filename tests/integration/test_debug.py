@@ -475,3 +475,15 @@ def test_log_breakpoints_in_libc():
     assert "sum 165 counter 45" in err
     seen = {l["text"] for l in events(out, "log")}
     assert {"fprintf", "getpid", "exit"} <= seen, seen
+
+
+def test_pending_breakpoint_set_when_its_library_loads():
+    out, err, _ = debug(["break libm.so.6!cbrt", "info breakpoints", "continue", "bt", "info breakpoints",
+                         "continue"], prog=["dlopen"])
+    assert results(out, "break")[0]["pending"]
+    infos = results(out, "info")
+    assert infos[0]["breakpoints"][0]["pending"] and not infos[1]["breakpoints"][0]["pending"]
+    hit = events(out, "breakpoint")
+    assert len(hit) == 1 and hit[0]["where"] == "libm.so.6!cbrt"
+    assert results(out, "bt")[0]["frames"][1]["where"].startswith("dbgfix!main")
+    assert "cbrt 3" in err
