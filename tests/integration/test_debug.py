@@ -487,3 +487,17 @@ def test_pending_breakpoint_set_when_its_library_loads():
     assert len(hit) == 1 and hit[0]["where"] == "libm.so.6!cbrt"
     assert results(out, "bt")[0]["frames"][1]["where"].startswith("dbgfix!main")
     assert "cbrt 3" in err
+
+
+def test_traced_by_another_debugger_is_a_clear_error():
+    p, t = start_spin()
+    try:
+        r = subprocess.run(["gdb", "-q", "-nx", "-batch", "-p", str(p.pid), "-ex",
+                            f"shell {VMATLAS} debug --batch /dev/null {p.pid}; echo status=$?", "-ex", "detach"],
+                           capture_output=True, text=True, timeout=60)
+        assert f"cannot trace thread {p.pid} of process {p.pid}" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert "status=1" in r.stdout
+        stop_spin(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
