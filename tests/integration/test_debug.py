@@ -501,3 +501,13 @@ def test_traced_by_another_debugger_is_a_clear_error():
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_log_breakpoints_hit_by_many_threads_at_once():
+    n = 48
+    out, err, _ = debug(['break dbg_target log "t {rdi}"', 'break dbg_thread_fn log "f"', "continue"],
+                        prog=["threads", n])
+    texts = sorted(l["text"] for l in events(out, "log"))
+    assert texts == sorted(["f"] * n + ["t %d" % i for i in range(1, n + 1)])
+    assert len({l["tid"] for l in events(out, "log")}) == n
+    assert "counter %d" % (n * (n + 1) // 2) in err
