@@ -203,38 +203,29 @@ static int do_write(cmd_out *o, char **w, int n)
 
 static int do_set(cmd_out *o, char **w, int n)
 {
-	/* set REG = EXPR (also "set REG=EXPR") */
+	/* set REG = EXPR, blanks around '=' or not */
+	static const char *const none[] = { NULL };
+	int i = 1;
+	char *all = join_until(w, n, &i, none), *eq = strchr(all, '=');
 	char reg[32];
-	int i = 2;
-	const char *eq = strchr(w[1], '=');
-	if (n < 2) {
-		vm_seterr("usage: set REG = EXPR");
-		return -1;
-	}
-	if (eq) {
-		snprintf(reg, sizeof reg, "%.*s", (int)(eq - w[1]), w[1]);
-		if (eq[1]) {
-			w[1] = (char *)eq + 1;
-			i = 1;
-		}
-	} else {
-		snprintf(reg, sizeof reg, "%s", w[1]);
-		if (i < n && !strcmp(w[i], "="))
-			i++;
-		else if (i < n && w[i][0] == '=') {
-			w[i]++;
-		}
-	}
 	uint64_t v;
-	if (i >= n || eval_word(o, w, n, i, n, &v) < 0) {
-		if (i >= n)
-			vm_seterr("usage: set REG = EXPR");
-		return -1;
+	int rc = -1;
+	if (!eq) {
+		vm_seterr("usage: set REG = EXPR");
+		goto out;
 	}
-	if (vm_dbg_reg_set(o->d, reg, v) < 0)
-		return -1;
-	show_ok(o);
-	return 0;
+	*eq = 0;
+	if (sscanf(all, " %31s", reg) != 1) {
+		vm_seterr("usage: set REG = EXPR");
+		goto out;
+	}
+	if (vm_dbg_eval(o->d, eq + 1, &v) == 0 && vm_dbg_reg_set(o->d, reg, v) == 0) {
+		show_ok(o);
+		rc = 0;
+	}
+out:
+	free(all);
+	return rc;
 }
 
 static int do_handle(cmd_out *o, char **w, int n)
