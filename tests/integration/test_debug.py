@@ -511,3 +511,21 @@ def test_log_breakpoints_hit_by_many_threads_at_once():
     assert texts == sorted(["f"] * n + ["t %d" % i for i in range(1, n + 1)])
     assert len({l["tid"] for l in events(out, "log")}) == n
     assert "counter %d" % (n * (n + 1) // 2) in err
+
+
+def test_bad_commands_are_errors_not_crashes():
+    bad = ["break", "break if", "break main if", "break main pass", "break main pass x", "break main log",
+           'break main log "{"', 'break main log "{nosuch}"', "break 0x10", "watch", "watch 0x10 LEN 16",
+           "mem", "mem nosuch", "mem 0 4 u8", "disasm 0", "disasm main 0", "write", "write main zz",
+           "write main 123", "print [", "print " + "(" * 100 + "1" + ")" * 100, "print 1 +", "print 1 / 0",
+           "x", "delete", "delete 99", "enable group", "enable group nosuch", "disable 99", "handle",
+           "handle SIGFOO stop", "handle SIGUSR1 maybe", "thread 0", "thread x", "until", "until nosuch",
+           "set", "set rax", "set nosuch = 1", "info", "info nosuch", "frobnicate", "stepi x",
+           "print byte [0]", "mem 0xffffffffffffffff 16 u64"]
+    out, err, stderr = debug(bad + ["print 1", "kill"], prog=["calls", 1], expect_rc=1)
+    res = [o for o in out if "command" in o]
+    assert len(res) == len(bad) + 2
+    assert [r["ok"] for r in res[:-2]] == [False] * len(bad), [r for r in res[:-2] if r["ok"]]
+    assert all(r["error"] for r in res[:-2])
+    assert res[-2]["value"] == "0x1" and res[-1]["result"] == "killed"
+    assert "%d commands failed" % len(bad) in stderr
