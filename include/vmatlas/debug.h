@@ -19,7 +19,12 @@
  * stop (the `pause` of a UI).
  *
  * Memory reads through the session (vm_dbg_read, mem, disasm, bt) show the
- * original bytes: inserted int3s are masked. Errors: -1 with vm_error(). */
+ * original bytes: inserted int3s are masked. Errors: -1 with vm_error().
+ *
+ * Lifetimes: an event and the strings it points to live for the sink call
+ * only; vm_dbg_map and vm_dbg_symbols are rebuilt when modules come and
+ * go (a call that runs the target may do it), so do not keep them across
+ * one; vm_dbg_breakpoints' array lives until the next call to it. */
 #ifndef VMATLAS_DEBUG_H
 #define VMATLAS_DEBUG_H
 
@@ -95,19 +100,21 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o);
 void vm_dbg_set_sink(vm_dbg *d, vm_dbg_sink fn, void *arg);
 typedef enum { VM_DBG_DETACH, VM_DBG_KILL, VM_DBG_QUIT } vm_dbg_end;
 /* detach (every int3 and debug register removed, the process runs on),
- * kill, or quit (kill if launched, else detach); frees d */
+ * kill, or quit (kill if launched, else detach); frees d. The target
+ * stays open: vm_target_close it after (a launched program left running
+ * by detach is killed there unless it was spawned with keep). */
 int vm_dbg_close(vm_dbg *d, vm_dbg_end how);
 /* async-signal-safe, from another thread or a signal handler while a
  * continue/step runs: make it return (an INTERRUPT stop; a SIGSTOP is
- * sent and swallowed). Not tested by the batch mode, where pause is a
- * no-op. */
+ * sent and swallowed). Call it only while the target runs. */
 void vm_dbg_interrupt(vm_dbg *d);
 
 bool vm_dbg_alive(const vm_dbg *d);          /* not exited or killed */
 int64_t vm_dbg_pid(const vm_dbg *d);
 int64_t vm_dbg_thread(const vm_dbg *d);      /* the current thread */
 int vm_dbg_set_thread(vm_dbg *d, int64_t tid);
-/* the threads, in the order found; the array is the session's */
+/* the threads, in the order found; the array is the session's (valid
+ * until the target runs) */
 size_t vm_dbg_threads(vm_dbg *d, const int64_t **tids);
 const vm_map *vm_dbg_map(vm_dbg *d);
 vm_symbolizer *vm_dbg_symbols(vm_dbg *d);

@@ -50,6 +50,9 @@ int dbg_log_parse(vm_dbg *d, const char *text, dbg_log *out)
 		free(ex);
 		out->nparts++;
 		if (!out->ex[out->nparts - 1]) {
+			/* dbg_log_free wants a literal after every expression */
+			out->lit = xrealloc(out->lit, (out->nparts + 1) * sizeof *out->lit);
+			out->lit[out->nparts] = NULL;
 			dbg_log_free(out);
 			return -1;
 		}
