@@ -122,6 +122,10 @@ int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);
 /* memory, whatever its protection */
 ssize_t vm_control_read(vm_control *c, uint64_t addr, void *buf, size_t len);
 int vm_control_write(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
+/* what closing puts back at [addr, addr+len), where VM_CTL_RESTORE
+ * writes were made, is buf from now on (a change meant to stay, made
+ * under a breakpoint's byte) */
+void vm_control_update_saved(vm_control *c, uint64_t addr, const void *buf, size_t len);
 /* set the protection (VM_PROT_READ/WRITE/EXEC) of the pages under
  * [addr, addr+len) */
 int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);

@@ -119,6 +119,8 @@ int vm_dbg_write(vm_dbg *d, uint64_t addr, const void *buf, size_t len)
 		}
 	}
 	int rc = vm_control_write(d->c, addr, copy, len, 0);
+	if (rc == 0) /* detach must leave the new bytes, not the first ones */
+		vm_control_update_saved(d->c, addr, buf, len);
 	free(copy);
 	return rc;
 }

@@ -129,3 +129,9 @@ int vm_control_kill(vm_control *c)
 	}
 	return c->ops->kill(c);
 }
+
+void vm_control_update_saved(vm_control *c, uint64_t addr, const void *buf, size_t len)
+{
+	if (c->ops->update_saved)
+		c->ops->update_saved(c, addr, buf, len);
+}

@@ -529,3 +529,13 @@ def test_bad_commands_are_errors_not_crashes():
     assert all(r["error"] for r in res[:-2])
     assert res[-2]["value"] == "0x1" and res[-1]["result"] == "killed"
     assert "%d commands failed" % len(bad) in stderr
+
+
+def test_write_under_a_breakpoint_survives_detach():
+    # an int3 on dbg_value's first byte (data, never run), then a write
+    # there: detach must leave the written byte, not the first one
+    out, err, _ = debug(["break dbg_value", "write dbg_value 09", "mem dbg_value 1 u8", "break dbg_answer",
+                         "continue", "detach"], args=["--keep"], prog=["answer"])
+    assert results(out, "mem")[0]["values"] == [9]
+    assert results(out, "detach")[0]["result"] == "detached"
+    assert "answer 0x1234abcd value 9" in err

@@ -586,5 +586,6 @@ const struct vm_control_ops lxc_ops = {
 	.protect = lxc_protect_op,
 	.syscall = lxc_syscall_op,
 	.pending = ctl_pending,
+	.update_saved = lxc_update_saved_op,
 	.kill = ctl_kill,
 };

@@ -95,6 +95,18 @@ int lxc_write(lx_control *c, uint64_t addr, const void *buf, size_t len, unsigne
 	return write_all(c, addr, buf, len);
 }
 
+void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t len)
+{
+	lx_control *c = (lx_control *)vc;
+	int n = atomic_load(&c->nsaved);
+	for (int i = 0; i < n; i++) {
+		lxc_saved *s = &c->saved[i];
+		for (size_t k = 0; k < s->len; k++)
+			if (s->addr + k >= addr && s->addr + k - addr < len)
+				s->bytes[k] = ((const uint8_t *)buf)[s->addr + k - addr];
+	}
+}
+
 int lxc_write_op(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags)
 {
 	return lxc_write((lx_control *)vc, addr, buf, len, flags);
