@@ -50,7 +50,8 @@ static int debug_run(cli_ctx *ctx)
 	char *line = NULL;
 	size_t cap = 0;
 	bool ended = false;
-	while (!ended && getline(&line, &cap, in) >= 0) {
+	bool prompt = !a->batch && isatty(0);
+	while (!ended && (!prompt || fputs("(vmatlas) ", stderr) >= 0) && getline(&line, &cap, in) >= 0) {
 		int rc = vm_dbg_exec(d, line, stdout);
 		fflush(stdout);
 		if (rc < 0)
