@@ -209,7 +209,7 @@ static void wait_blocking(pid_t tid, int *st)
 
 /* Decode the wait status st of thread i into *ev; 1 when it is an
  * event to report, 0 when not (the thread is stopped or gone). */
-static int decode(lx_control *c, size_t i, int st, vm_event *ev)
+static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 {
 	lxc_thread *t = &c->th[i];
 	memset(ev, 0, sizeof *ev);
@@ -310,6 +310,18 @@ static int decode(lx_control *c, size_t i, int st, vm_event *ev)
 		ev->addr = (uint64_t)(uintptr_t)si.si_addr;
 	set_sig(t, sig);
 	return 1;
+}
+
+/* A stop with no news may be a late interrupt of ours (the thread had
+ * stopped for something else first) met as the thread is single-stepped:
+ * it must go on stepping, not run free. */
+static int decode(lx_control *c, size_t i, int st, vm_event *ev)
+{
+	bool stepping = c->th[i].stepping;
+	int r = decode_stop(c, i, st, ev);
+	if (r == 0 && c->th[i].state == LXT_STOPPED)
+		c->th[i].stepping = stepping;
+	return r;
 }
 
 /* ---- stop, resume, step ---- */
@@ -435,7 +447,8 @@ int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
 					lxc_stop(c);
 				return 0;
 			}
-			if (c->th[only].state == LXT_STOPPED && resume_one(c, &c->th[only], false) < 0)
+			if (c->th[only].state == LXT_STOPPED &&
+			    resume_one(c, &c->th[only], c->th[only].stepping) < 0)
 				return -1;
 			continue;
 		}
@@ -458,7 +471,7 @@ int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
 				return 0;
 			}
 			/* stopped with no news (a late interrupt, a group stop) */
-			if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], false) < 0)
+			if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], c->th[i].stepping) < 0)
 				return -1;
 		}
 		if (!running) {
