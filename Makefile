@@ -39,7 +39,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
-.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers
+.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture
 all: $(BUILD)/vmatlas
 
 deps:
@@ -126,6 +126,12 @@ check: test-deps $(BUILD)/vmatlas $(BUILD)/unit-tests $(FIXTURES)
 
 demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/layout
 	$(BUILD)/vmatlas map --run 300 -- $(BUILD)/fixtures/layout --quiet
+
+# mutated real and seed files through every command that reads files,
+# each run bounded in time and memory (tests/torture.py)
+TORTURE_SECONDS ?= 120
+torture: $(BUILD)/vmatlas $(FIXTURES)
+	@tests/torture.py --seconds $(TORTURE_SECONDS) $(BUILD)
 
 # libFuzzer harnesses (clang), each run for FUZZ_SECONDS
 FUZZ_CC      ?= clang-14
