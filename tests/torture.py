@@ -44,7 +44,8 @@ def seeds():
 
 
 def real_files(build, d):
-    """a capture core, a snapshot with page hashes, a scan file of a fixture"""
+    """a capture core, a gcore core, a snapshot with page hashes, a scan
+    file of a fixture"""
     vm = os.path.join(build, "vmatlas")
     fix = os.path.join(build, "fixtures", "layout")
     if not os.path.exists(fix):
@@ -59,6 +60,11 @@ def real_files(build, d):
             path = os.path.join(d, name)
             if subprocess.run([vm] + args + ["-o", path], capture_output=True, timeout=120).returncode == 0:
                 out.append((kind, open(path, "rb").read()))
+        if shutil.which("gcore"):    # gdb's cores leave out read-only file mappings
+            g = os.path.join(d, "g")
+            subprocess.run(["gcore", "-o", g, pid], capture_output=True, timeout=120)
+            if os.path.exists(f"{g}.{pid}"):
+                out.append(("core", open(f"{g}.{pid}", "rb").read()))
     finally:
         p.stdin.close()
         p.wait(timeout=10)
