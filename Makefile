@@ -130,8 +130,9 @@ demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/layout
 # mutated real and seed files through every command that reads files,
 # each run bounded in time and memory (tests/torture.py)
 TORTURE_SECONDS ?= 120
+TORTURE_SEED ?= $(shell date +%s)
 torture: $(BUILD)/vmatlas $(FIXTURES)
-	@tests/torture.py --seconds $(TORTURE_SECONDS) $(BUILD)
+	@tests/torture.py --seconds $(TORTURE_SECONDS) --seed $(TORTURE_SEED) $(BUILD)
 
 # libFuzzer harnesses (clang), each run for FUZZ_SECONDS
 FUZZ_CC      ?= clang-14

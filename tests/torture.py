@@ -22,8 +22,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TIME_LIMIT = 20          # seconds a run may take
-RSS_LIMIT = 1 << 30      # bytes a run may use
+# generous: a 200 MB core may hold millions of heap chunks, and the
+# sanitizer build is several times slower; a hang or a runaway is far past
+TIME_LIMIT = 90          # seconds a run may take
+RSS_LIMIT = 3 << 30      # bytes a run may use
 SAN_REPORTS = ("AddressSanitizer", "runtime error:", "LeakSanitizer", "UndefinedBehavior")
 
 
