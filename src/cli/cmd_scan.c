@@ -307,7 +307,6 @@ const cli_command cli_cmd_scan = {
 		 "keeps only the candidates that pass TEST, and so on until few are left.\n"
 		 "'list' shows the candidates with their values now. FILE is rewritten\n"
 		 "whole each round (mode 0600). The target options are for 'start'.\n",
-	.needs = CLI_TARGET_OPTS,
 	CLI_OPTS(scan_opts),
 	CLI_ARGS(scan_args),
 	.init = scan_init,

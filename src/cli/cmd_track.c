@@ -237,8 +237,9 @@ static int probe_run(cli_ctx *ctx)
 static const cli_option track_opts[] = {
 	CLI_OPT_STRING("output", 'o', "STATE", track_args, out, "start: where to keep the tracking state (mode 0600)"),
 	CLI_OPT_FORCE,
-	CLI_OPT_CALL("method", "M", method_opt, "start: auto (default: soft-dirty if there, else\n"
-		     "uffd), soft-dirty, or uffd"),
+	{ .name = "method", .value = "M", .kind = CLI_CALL, .call = method_opt, .choices = "auto soft-dirty uffd",
+	  .help = "start: auto (default: soft-dirty if there, else\n"
+		  "uffd), soft-dirty, or uffd" },
 };
 
 static const cli_command track_modes[] = {
@@ -269,7 +270,6 @@ const cli_command cli_cmd_track = {
 		 "process exits; the write protection goes with it. 'show' reports the\n"
 		 "pages written so far and goes on tracking; 'stop' reports them, ends\n"
 		 "the tracking and removes STATE. TARGET must be a live process.\n",
-	.needs = CLI_TARGET_OPTS,
 	CLI_OPTS(track_opts),
 	CLI_ARGS(track_args),
 	.modes = track_modes,

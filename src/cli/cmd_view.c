@@ -371,10 +371,12 @@ static int view_run(cli_ctx *ctx)
 }
 
 static const cli_option view_opts[] = {
-	CLI_OPT_STRING("as", 0, "UNIT", view_args, as,
-		       "u8 (hex and ASCII, default), u16, u32, u64, i32, f32,\n"
-		       "f64, ascii, utf16, ptr (one word a line, telescoped)"),
+	{ .name = "as", .value = "UNIT", .kind = CLI_STRING, .off = CLI_OFF_(view_args, as, const char *),
+	  .choices = "u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr",
+	  .help = "u8 (hex and ASCII, default), u16, u32, u64, i32, f32,\n"
+		  "f64, ascii, utf16, ptr (one word a line, telescoped)" },
 	{ .name = "as", .value = "STRUCT", .kind = CLI_STRING, .off = CLI_OFF_(view_args, as, const char *),
+	  .choices = cli_choices_structs,
 	  .help = "auxv, link_map, r_debug, malloc_chunk, malloc_state,\n"
 		  "heap_info, tcache_perthread_struct, ehdr, phdr, shdr,\n"
 		  "dyn, sym; Windows: peb, teb, process_parameters,\n"

@@ -375,6 +375,10 @@ int cli_main(int argc, char **argv)
 		cli_help(cmd, stdout);
 		return 0;
 	}
+	if (!strcmp(name, "--dump-commands")) { /* hidden: for scripts/gen_docs.py */
+		cli_dump_commands(stdout);
+		return 0;
+	}
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
 		printf("vmatlas " VMATLAS_VERSION "\n");
 		return 0;

@@ -6,7 +6,7 @@
 
 #define HELP_COL 20 /* where the options' descriptions start */
 
-static const char target_text[] =
+const char cli_target_text[] =
 	"TARGET is a process ID, 'self', an ELF core file or a Windows minidump\n"
 	"(a file is told by its first bytes), or '-- PROGRAM [ARGS...]': a program\n"
 	"that vmatlas starts and reads at its entry point (see --run, --keep).\n";
@@ -84,7 +84,7 @@ void cli_help(const cli_command *cmd, FILE *f)
 	}
 	fprintf(f, "\n%s", cmd->about);
 	if (takes_target(cmd))
-		fprintf(f, "\n%s", target_text);
+		fprintf(f, "\n%s", cli_target_text);
 	if (cmd->nopts) {
 		if (cmd->opts[0].kind != CLI_HEADING)
 			fprintf(f, "\nOptions:\n");
@@ -108,5 +108,5 @@ void cli_help_top(FILE *f)
 	fprintf(f, "\n%s"
 		   "diff also compares snapshot files; image reads PE, COFF and ELF files.\n\n"
 		   "'vmatlas help COMMAND' or 'vmatlas COMMAND --help' tells more. Version " VMATLAS_VERSION ".\n",
-		target_text);
+		cli_target_text);
 }
