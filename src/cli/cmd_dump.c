@@ -56,8 +56,9 @@ static int dump_run(cli_ctx *ctx)
 				size = m->regions[i].size;
 		}
 	vm_expr_ctx ec = { m, t, s };
-	if (!found && vm_expr_eval(&ec, what, &addr) < 0) {
-		rc = cli_error(EXIT_USAGE, "dump: %s", vm_error());
+	int er = found ? 0 : vm_expr_eval(&ec, what, &addr);
+	if (er < 0) {
+		rc = cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "dump: %s", vm_error());
 		goto done;
 	}
 	if (!size) {

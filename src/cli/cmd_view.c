@@ -314,8 +314,9 @@ static int view_run(cli_ctx *ctx)
 	uint64_t addr;
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	json_writer *jw = NULL;
-	if (vm_expr_eval(&ec, addr_text, &addr) < 0)
-		return cli_error(EXIT_USAGE, "view: %s", vm_error());
+	int er = vm_expr_eval(&ec, addr_text, &addr);
+	if (er < 0)
+		return cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "view: %s", vm_error());
 	if (ctx->json) {
 		jw = xmalloc(sizeof *jw);
 		json_init(jw, stdout, true);
@@ -334,8 +335,14 @@ static int view_run(cli_ctx *ctx)
 		if (vm_struct_decode(t, m->info.bits, hr.version[0] ? hr.version : NULL, as, addr,
 				     (unsigned)len, &d) < 0) {
 			uint8_t probe;
-			rc = vm_read(t, addr, &probe, 1) == 1 ? cli_error(EXIT_RUNTIME, "view: %s", vm_error())
-							      : unreadable(m, addr);
+			if (vm_read(t, addr, &probe, 1) == 1)
+				rc = cli_error(EXIT_RUNTIME, "view: %s", vm_error());
+			else if (!strcmp(as, "kuser_shared_data") && !(vm_target_caps(t) & VM_CAP_LIVE))
+				rc = cli_error(EXIT_RUNTIME, "view: this dump does not hold KUSER_SHARED_DATA (0x%llx): "
+							     "most minidumps leave it out",
+					       (unsigned long long)addr);
+			else
+				rc = unreadable(m, addr);
 		} else {
 			struct_out(m, s, &d, jw);
 		}
