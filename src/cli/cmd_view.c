@@ -102,6 +102,16 @@ static int unreadable(const vm_map *m, uint64_t addr)
 			 vm_usage_name(r->usage), r->path ? " " : "", r->path ? r->path : "");
 }
 
+/* ... and for KUSER_SHARED_DATA, that the dump left it out */
+static int unreadable_as(const vm_map *m, vm_target *t, const char *as, uint64_t addr)
+{
+	if (as && !strcmp(as, "kuser_shared_data") && !(vm_target_caps(t) & VM_CAP_LIVE))
+		return cli_error(EXIT_RUNTIME, "view: this %s does not hold KUSER_SHARED_DATA at 0x%llx (most "
+					       "minidumps leave it out)",
+				 vm_target_kind_name(m->info.kind), (unsigned long long)addr);
+	return unreadable(m, addr);
+}
+
 static uint64_t get(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
@@ -325,7 +335,7 @@ static int view_run(cli_ctx *ctx)
 	uint64_t span = force ? len : readable_span(m, addr, len);
 	if (span == 0 && !(is_struct && force)) {
 		free(jw);
-		return unreadable(m, addr);
+		return unreadable_as(m, t, is_struct ? as : NULL, addr);
 	}
 	if (is_struct) {
 		vm_heap_report hr = { 0 };
@@ -337,12 +347,8 @@ static int view_run(cli_ctx *ctx)
 			uint8_t probe;
 			if (vm_read(t, addr, &probe, 1) == 1)
 				rc = cli_error(EXIT_RUNTIME, "view: %s", vm_error());
-			else if (!strcmp(as, "kuser_shared_data") && !(vm_target_caps(t) & VM_CAP_LIVE))
-				rc = cli_error(EXIT_RUNTIME, "view: this dump does not hold KUSER_SHARED_DATA (0x%llx): "
-							     "most minidumps leave it out",
-					       (unsigned long long)addr);
 			else
-				rc = unreadable(m, addr);
+				rc = unreadable_as(m, t, as, addr);
 		} else {
 			struct_out(m, s, &d, jw);
 		}
