@@ -229,6 +229,25 @@ static const char *type_name(vm_ftype t)
 	return n[t];
 }
 
+/* LEN structures in JSON: a list, one object each, its fields split off
+ * the decoded run by offset */
+static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, json_writer *jw);
+static void structs_json(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, unsigned count, json_writer *jw)
+{
+	uint64_t one = d->size / count;
+	size_t i = 0;
+	for (unsigned k = 0; k < count; k++) {
+		vm_decoded part = { .name = d->name, .addr = d->addr + k * one, .size = one, .f = d->f + i };
+		while (i < d->n && d->f[i].offset < part.addr + one) {
+			i++;
+			part.n++;
+		}
+		json_obj_begin(jw);
+		struct_out(m, s, &part, jw);
+		json_obj_end(jw);
+	}
+}
+
 static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, json_writer *jw)
 {
 	int aw = m->info.bits == 32 ? 8 : 16;
@@ -324,13 +343,18 @@ static int view_run(cli_ctx *ctx)
 	uint64_t addr;
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	json_writer *jw = NULL;
+	/* LEN structures in JSON: a list of them (auxv is one vector) */
+	bool list = ctx->json && is_struct && len > 1 && strcmp(as, "auxv");
 	int er = vm_expr_eval(&ec, addr_text, &addr);
 	if (er < 0)
 		return cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "view: %s", vm_error());
 	if (ctx->json) {
 		jw = xmalloc(sizeof *jw);
 		json_init(jw, stdout, true);
-		json_obj_begin(jw);
+		if (list)
+			json_arr_begin(jw);
+		else
+			json_obj_begin(jw);
 	}
 	uint64_t span = force ? len : readable_span(m, addr, len);
 	if (span == 0 && !(is_struct && force)) {
@@ -349,6 +373,8 @@ static int view_run(cli_ctx *ctx)
 				rc = cli_error(EXIT_RUNTIME, "view: %s", vm_error());
 			else
 				rc = unreadable_as(m, t, as, addr);
+		} else if (list) {
+			structs_json(m, s, &d, (unsigned)len, jw);
 		} else {
 			struct_out(m, s, &d, jw);
 		}
@@ -375,7 +401,10 @@ static int view_run(cli_ctx *ctx)
 	}
 	if (jw) {
 		if (!rc) {
-			json_obj_end(jw);
+			if (list)
+				json_arr_end(jw);
+			else
+				json_obj_end(jw);
 			json_done(jw);
 		}
 		free(jw);
