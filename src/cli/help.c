@@ -11,6 +11,12 @@ const char cli_target_text[] =
 	"(a file is told by its first bytes), or '-- PROGRAM [ARGS...]': a program\n"
 	"that vmatlas starts and reads at its entry point (see --run, --keep).\n";
 
+/* the same for every command (the man page's EXIT STATUS says more) */
+static const char cli_exit_text[] =
+	"Exit status: 0 done; 1 a runtime error (the target cannot be read, or it has\n"
+	"no such module, symbol, thread, arena or memory); 2 a usage error. Errors\n"
+	"are one line on stderr; output cut short by its reader (| head) is not one.\n";
+
 /* "-o, --output FILE", with the names of the entries that share its line,
  * wrapped before 78 columns; returns the last entry taken */
 static size_t left_column(const cli_option *v, size_t n, size_t i, char *buf, size_t cap)
@@ -96,6 +102,7 @@ void cli_help(const cli_command *cmd, FILE *f)
 	print_options(cli_base_opts, cli_nbase_opts, f);
 	if (cmd->notes)
 		fprintf(f, "\n%s", cmd->notes);
+	fprintf(f, "\n%s", cli_exit_text);
 }
 
 void cli_help_top(FILE *f)
@@ -107,6 +114,7 @@ void cli_help_top(FILE *f)
 		fprintf(f, "  %-10s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
 	fprintf(f, "\n%s"
 		   "diff also compares snapshot files; image reads PE, COFF and ELF files.\n\n"
-		   "'vmatlas help COMMAND' or 'vmatlas COMMAND --help' tells more. Version " VMATLAS_VERSION ".\n",
+		   "'vmatlas help COMMAND' or 'vmatlas COMMAND --help' tells more; 'man vmatlas'\n"
+		   "tells all. 'vmatlas --version' prints the version (" VMATLAS_VERSION ").\n",
 		cli_target_text);
 }
