@@ -154,6 +154,22 @@ print ok
 '''
 
 
+ZSH_TYPE = r'''
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='>'; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; unsetopt zle_bracketed_paste 2>/dev/null"
+sleep 0.5
+zpty -w -n z "$2"$'\t'
+sleep 1.5
+zpty -w -n z $'\C-c'
+zpty -w z "exit"
+out=""
+while zpty -r -t z line; do out+=$line; done
+print -r -- "$out"
+zpty -d z
+'''
+
+
 def test_zsh_completion():
     if not shutil.which("zsh"):
         raise Skip("no zsh (Debian: apt-get install zsh)")
@@ -164,6 +180,17 @@ def test_zsh_completion():
         p = subprocess.run(["zsh", "-f", "-c", ZSH_DRIVER, "zsh", os.path.dirname(f)], capture_output=True,
                            text=True, timeout=60, env=dict(os.environ, HOME=home, ZDOTDIR=home))
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
+    # a real completion, typed into an interactive zsh on a pseudo-terminal
+    with tempfile.TemporaryDirectory() as home:
+        def typed(line):
+            p = subprocess.run(["zsh", "-f", "-c", ZSH_TYPE, "zsh", os.path.dirname(f), line], capture_output=True,
+                               text=True, timeout=60, env=dict(os.environ, HOME=home, ZDOTDIR=home))
+            return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", p.stdout).replace("\r", "")
+        out = typed("vmatlas dump --format ")
+        assert re.search(r"elf\s+raw", out), out[-500:]
+        out = typed("vmatlas view self 0 --as kuser_sh")
+        assert "kuser_shared_data" in out.replace("kuser_sh\n", ""), out[-500:]
+        assert "no such file" not in out, out[-500:]
     text = open(f).read()
     for c in table()["commands"]:
         assert f"  {c['name']})" in text, c["name"]
