@@ -13,7 +13,7 @@ _vmatlas_pids()
     if ((${#COMPREPLY[@]} > 1)) && [[ ${COMP_TYPE:-} == 63 ]]; then
         local i n
         for i in "${!COMPREPLY[@]}"; do
-            n=$(cat "/proc/${COMPREPLY[i]}/comm" 2>/dev/null)
+            n=; read -r n 2>/dev/null < "/proc/${COMPREPLY[i]}/comm"
             COMPREPLY[i]="${COMPREPLY[i]}(${n:-?})"
         done
     fi

@@ -102,15 +102,18 @@ BASH_DRIVER = r'''
 source "$1"
 complete -p vmatlas || exit 3
 shift
+COMP_TYPE=${COMP_TYPE_WANTED:-9}
 COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
 _vmatlas
 printf '%s\n' "${COMPREPLY[@]}"
 '''
 
 
-def bash_complete(*words):
+def bash_complete(*words, listing=False):
+    """COMPREPLY for the words; listing: as for a second Tab (the list shown)"""
     p = subprocess.run(["bash", "-c", BASH_DRIVER, "bash", os.path.join(DOCS, "completions", "vmatlas.bash"),
-                        "vmatlas", *words], capture_output=True, text=True, timeout=30)
+                        "vmatlas", *words], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, COMP_TYPE_WANTED="63" if listing else "9"))
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0] == "complete -F _vmatlas vmatlas", lines[:1]
@@ -139,6 +142,8 @@ def test_bash_completion():
         pid = str(tr["pid"])
         assert pid in bash_complete("map", pid[:-1]), "PIDs"
         assert pid in bash_complete("heap", pid)
+        # listed, each PID shows its process name
+        assert f"{pid}(layout)" in bash_complete("heap", "", listing=True)
     with tempfile.TemporaryDirectory() as d:
         core = os.path.join(d, "core.123")
         open(core, "w").close()
