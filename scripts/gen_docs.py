@@ -148,9 +148,12 @@ a usage error: an unknown command or option, a missing or malformed
 argument or value.
 .PP
 Every error is one line on standard error, "vmatlas: ..."; warnings
-("vmatlas: warning: ...") do not change the status. The status is never
-128 or more: a signal (SIGINT, SIGTERM, SIGHUP, SIGPIPE) releases every
-thread, removes the half\\-written output file and ends the run."""
+("vmatlas: warning: ...") do not change the status; an error is never
+reported with a status of 128 or more. Interrupted by SIGINT, SIGTERM,
+SIGHUP or SIGQUIT, vmatlas releases every thread, removes a half\\-written
+output file and dies of that signal (the shell shows 128+N). SIGPIPE (the
+reader of the output went away) ends it quietly with 0, or 1 when an output
+file was lost with it."""
 
 ENV = """\
 .TP
