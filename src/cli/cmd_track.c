@@ -159,13 +159,10 @@ static int start_run(cli_ctx *ctx)
 	vm_track_state st;
 	vm_track_range *want;
 	size_t nwant = vm_track_writable(m, &want);
-	int started = vm_track_start(t, want, nwant, method, &st);
+	int started = vm_track_start(t, want, nwant, method, out, &st);
 	free(want);
 	if (started < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
-	} else if (vm_track_state_write(&st, out) < 0) {
-		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
-		vm_track_end(&st);
 	} else if (ctx->json) {
 		report(&st, NULL, 0, false, true, out);
 	} else {
