@@ -268,6 +268,12 @@ static _Noreturn void holder_main(int link, int pidfd, pid_t target, const char 
 	/* vmatlas went away (or gave up) before handing over */
 	if (!closed)
 		close_strays(target, before, nbefore, ufd);
+	vm_track_state st; /* a state file it wrote names us: it is void */
+	if (vm_track_state_read(state_path, &st) == 0) {
+		if (st.holder == getpid())
+			unlink(state_path);
+		vm_track_state_free(&st);
+	}
 	_exit(0); /* our copy goes with us, and the write protection with it */
 }
 
