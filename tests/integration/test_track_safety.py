@@ -94,8 +94,18 @@ def stopped_itself(proc, seconds=30):
 
 
 def test_killed_at_every_step_of_track_start():
+    kill_at_every_step()
+
+
+def test_killed_at_every_step_with_signals_arriving():
+    """a signal handler that runs in the middle of the injection (it makes
+    a system call of its own) returns into it"""
+    kill_at_every_step("signals")
+
+
+def kill_at_every_step(*args):
     need_uffd()
-    with tempfile.TemporaryDirectory() as d, fixture(name="readfix") as (p, t):
+    with tempfile.TemporaryDirectory() as d, fixture(*args, name="readfix") as (p, t):
         pid, state = t["pid"], os.path.join(d, "t.state")
         wait_blocked(pid)
         before = picture(pid, t)
@@ -111,7 +121,10 @@ def test_killed_at_every_step_of_track_start():
                 break
             proc.kill()
             proc.communicate()
-            settled(p, pid, t, before, state)
+            try:
+                settled(p, pid, t, before, state)
+            except AssertionError as e:
+                raise AssertionError(f"killed at step {step}: {e}") from None
         else:
             raise AssertionError("track start never got to its end")
         assert step > 10, f"only {step - 1} steps"

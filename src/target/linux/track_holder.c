@@ -144,21 +144,21 @@ static bool traced(pid_t pid)
 }
 
 /* vmatlas is gone before the handover: close what it may have left in
- * the target (its tracer lets it go first) */
+ * the target. Its tracer lets it go first; then stopping it makes sure
+ * a call it was let go in the middle of (userfaultfd()) has finished. */
 static void close_strays(pid_t target, const int *before, size_t nbefore, int ufd)
 {
 	for (int i = 0; i < WAIT_MS / 10 && traced(target); i++)
 		sleep_ms(10);
-	int now[MAX_UFFD], stray[MAX_UFFD];
-	size_t n = uffd_list(target, now, MAX_UFFD), ns = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!in_list(before, nbefore, now[i]) && is_ours(target, now[i], ufd))
-			stray[ns++] = now[i];
-	if (!ns)
-		return;
 	lx_control *c = lxc_attach_thread(target, target);
-	for (size_t i = 0; c && i < ns; i++) {
-		uint64_t args[6] = { (uint64_t)stray[i] };
+	if (!c)
+		return;
+	int now[MAX_UFFD];
+	size_t n = uffd_list(target, now, MAX_UFFD);
+	for (size_t i = 0; i < n; i++) {
+		if (in_list(before, nbefore, now[i]) || !is_ours(target, now[i], ufd))
+			continue;
+		uint64_t args[6] = { (uint64_t)now[i] };
 		int64_t ret;
 		lxc_syscall(c, target, SYS_close, args, &ret);
 	}
