@@ -6,7 +6,8 @@
  *     6.7+) read back with the PAGEMAP_SCAN ioctl: the userfaultfd is made
  *     inside the target by an injected system call, taken out with
  *     pidfd_getfd and closed there again; a small holder process
- *     ("vmatlas-track") keeps it open until `track stop`. */
+ *     ("vmatlas-track", started first) keeps it open until `track stop`,
+ *     and undoes everything if vmatlas dies before handing it over. */
 #ifndef VMATLAS_TRACK_H
 #define VMATLAS_TRACK_H
 

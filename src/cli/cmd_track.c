@@ -263,7 +263,8 @@ const cli_command cli_cmd_track = {
 		 "(Linux 6.7+). With the latter, vmatlas makes a userfaultfd inside the\n"
 		 "process (one injected system call, closed there again at once) and a\n"
 		 "small process named vmatlas-track keeps it until 'stop', or until the\n"
-		 "process exits; the write protection goes with it. 'show' reports the\n"
+		 "process exits; the write protection goes with it. A start killed\n"
+		 "midway leaves nothing behind (docs/track.md). 'show' reports the\n"
 		 "pages written so far and goes on tracking; 'stop' reports them, ends\n"
 		 "the tracking and removes STATE. TARGET must be a live process.\n",
 	.needs = CLI_TARGET_OPTS,
