@@ -49,6 +49,7 @@
 #endif
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <sys/user.h>
 
 /* mov $15,%rax; syscall — glibc's and musl's __restore_rt */
@@ -191,12 +192,37 @@ static void to_gregs(const struct user_regs_struct *r, lx_gregs *g)
 			 .rsp = r->rsp, .rip = r->rip, .eflags = r->eflags, .cs = r->cs, .ss = r->ss };
 }
 
-/* the FPU state as an XSAVE image (or FXSAVE where there is no XSAVE) */
-static ssize_t read_fpu(pid_t tid, uint8_t *buf, size_t cap)
+#define XFEATURE_XTILEDATA 18 /* enabled per process (arch_prctl): not in a default frame */
+
+/* the size of a signal frame's XSAVE image for features xf: the end of
+ * the last of them in the standard layout (CPUID leaf 0xd) */
+static uint32_t xsave_size(uint64_t xf)
+{
+	uint32_t end = 576, a, b, c, d;
+	for (unsigned i = 2; i < 64; i++) {
+		if (!(xf >> i & 1))
+			continue;
+		__cpuid_count(0xd, i, a, b, c, d);
+		if (a + b > end)
+			end = a + b;
+	}
+	(void)c, (void)d;
+	return end;
+}
+
+/* The FPU state as an XSAVE image, with the features it holds and its
+ * size in a signal frame (*xsize 0: an FXSAVE image, no XSAVE here). */
+static ssize_t read_fpu(pid_t tid, uint8_t *buf, size_t cap, uint64_t *xf, uint32_t *xsize)
 {
 	struct iovec iov = { buf, cap };
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) == 0)
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) == 0 && iov.iov_len >= 576) {
+		memcpy(xf, buf + 464, 8); /* XCR0, where ptrace puts it */
+		*xf &= ~(1ull << XFEATURE_XTILEDATA);
+		*xsize = xsave_size(*xf);
 		return (ssize_t)iov.iov_len;
+	}
+	*xf = 0;
+	*xsize = 0;
 	iov.iov_len = 512;
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRFPREG, &iov) == 0)
 		return (ssize_t)iov.iov_len;
@@ -282,10 +308,13 @@ int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], 
 	resumable(tid, &saved);
 	lx_gregs back;
 	to_gregs(&saved, &back);
-	ssize_t fplen = read_fpu(tid, fp, sizeof fp);
+	uint64_t xf;
+	uint32_t xsize;
+	ssize_t fplen = read_fpu(tid, fp, sizeof fp, &xf, &xsize);
 	if (fplen < 0 || ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof mask, &mask) < 0)
 		return -1;
-	if (saved.rsp < RED_ZONE || lx_frame_build(&f, saved.rsp - RED_ZONE, &back, mask, fp, (size_t)fplen) < 0) {
+	if (saved.rsp < RED_ZONE ||
+	    lx_frame_build(&f, saved.rsp - RED_ZONE, &back, mask, fp, (size_t)fplen, xf, xsize) < 0) {
 		errno = E2BIG;
 		return -1;
 	}

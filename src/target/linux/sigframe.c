@@ -1,6 +1,7 @@
 /* Building an rt_sigreturn frame (see sigframe.h). */
 #include "sigframe.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 _Static_assert(sizeof(lx_sigcontext) == 256, "struct sigcontext is 256 bytes");
@@ -15,22 +16,14 @@ _Static_assert(offsetof(lx_rt_sigframe, info) == 312, "siginfo at 312");
 #define UC_SIGCONTEXT_SS 0x2
 #define UC_STRICT_RESTORE_SS 0x4
 
-static uint32_t u32_at(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
 int lx_frame_build(lx_frame *f, uint64_t below, const lx_gregs *r, uint64_t sigmask, const uint8_t *fp,
-		   size_t fplen)
+		   size_t fplen, uint64_t xfeatures, uint32_t xsize)
 {
-	/* An XSAVE image says its size in the software bytes of its FXSAVE
-	 * part; the kernel restores all of it only when the second magic
-	 * word follows it. Without them it restores the FXSAVE part alone. */
-	uint32_t xsize = fplen >= 512 ? u32_at(fp + SW_BYTES + 16) : 0;
-	int xsave = fplen >= 512 && u32_at(fp + SW_BYTES) == FP_XSTATE_MAGIC1 && xsize >= 512 &&
-		    xsize <= LX_XSTATE_MAX;
+	/* The kernel restores the whole XSAVE image only when the software
+	 * bytes of its FXSAVE part say how big it is and which features it
+	 * holds, and the second magic word follows it; else the FXSAVE part
+	 * alone. */
+	bool xsave = xsize >= 576 && xsize <= LX_XSTATE_MAX && fplen >= 576;
 	size_t need = xsave && xsize + 4u > fplen ? xsize + 4u : fplen;
 	if (fplen < 512 || need > LX_XSTATE_MAX + 4 || below < LX_FRAME_MAX + 64)
 		return -1;
@@ -44,8 +37,14 @@ int lx_frame_build(lx_frame *f, uint64_t below, const lx_gregs *r, uint64_t sigm
 	memset(f->bytes, 0, f->len);
 	uint8_t *fpb = f->bytes + (fpaddr - addr);
 	memcpy(fpb, fp, fplen);
+	/* ptrace puts XCR0 where a signal frame has its software bytes */
+	memset(fpb + SW_BYTES, 0, 512 - SW_BYTES);
 	if (xsave) {
-		uint32_t m2 = FP_XSTATE_MAGIC2;
+		uint32_t m1 = FP_XSTATE_MAGIC1, ext = xsize + 4, m2 = FP_XSTATE_MAGIC2;
+		memcpy(fpb + SW_BYTES, &m1, 4);
+		memcpy(fpb + SW_BYTES + 4, &ext, 4);
+		memcpy(fpb + SW_BYTES + 8, &xfeatures, 8);
+		memcpy(fpb + SW_BYTES + 16, &xsize, 4);
 		memcpy(fpb + xsize, &m2, 4);
 	}
 

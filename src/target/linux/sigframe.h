@@ -54,8 +54,11 @@ typedef struct lx_frame {
 
 /* Lay out a frame just below `below` (the thread's stack pointer minus
  * its red zone) that rt_sigreturn turns back into r, sigmask and the FPU
- * image fp[0..fplen). 0, or -1 when the image is too large. */
+ * image fp[0..fplen) (as PTRACE_GETREGSET gives it). An XSAVE image holds
+ * features xfeatures in its first xsize bytes (the kernel's signal-frame
+ * size); xsize 0: restore the FXSAVE part only. 0, or -1 when the image
+ * is too large. */
 int lx_frame_build(lx_frame *f, uint64_t below, const lx_gregs *r, uint64_t sigmask, const uint8_t *fp,
-		   size_t fplen);
+		   size_t fplen, uint64_t xfeatures, uint32_t xsize);
 
 #endif
