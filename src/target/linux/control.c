@@ -239,11 +239,11 @@ static int decode(lx_control *c, size_t i, int st, vm_event *ev)
 	}
 	case PTRACE_EVENT_EXEC:
 		ev->kind = VM_EV_EXEC;
-		/* the old address space is gone, and its trampoline with it */
+		/* the old address space is gone, and its `syscall` with it */
 		if (c->mem_fd >= 0)
 			close(c->mem_fd);
 		c->mem_fd = -1;
-		c->trampoline = 0;
+		c->syscall_insn = 0;
 		atomic_store(&c->nsaved, 0);
 		atomic_store(&c->nprots, 0);
 		return 1;

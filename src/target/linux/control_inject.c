@@ -128,9 +128,9 @@ static bool has_shadow_stack(pid_t pid, pid_t tid)
 	return s && (!e || s < e);
 }
 
-int lxc_find_trampoline(lx_control *c, pid_t tid)
+int lxc_find_syscall_insn(lx_control *c, pid_t tid)
 {
-	if (c->trampoline)
+	if (c->syscall_insn)
 		return 0;
 	struct user_regs_struct r;
 	if (getregs(tid, &r) < 0) {
@@ -146,8 +146,8 @@ int lxc_find_trampoline(lx_control *c, pid_t tid)
 			  (int)tid);
 		return -1;
 	}
-	c->trampoline = scan_for_trampoline(tid);
-	if (!c->trampoline) {
+	c->syscall_insn = scan_for_trampoline(tid);
+	if (!c->syscall_insn) {
 		vm_seterr("no rt_sigreturn trampoline (mov $15,%%rax; syscall) in the code of process %d: "
 			  "vmatlas cannot inject system calls into it safely",
 			  (int)c->pid);
@@ -294,8 +294,9 @@ static int to_stub_stop(pid_t tid, int op, uint64_t ip, uint64_t sp, struct __pt
 	}
 }
 
-int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], int64_t *ret)
+int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig)
 {
+	*pending_sig = 0; /* signals are delivered as they come */
 	/* big buffers: static would not be reentrant, and this runs at
 	 * signal time too (no heap) */
 	struct user_regs_struct saved, r;
@@ -374,9 +375,10 @@ int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], 
 int lxc_syscall(lx_control *c, pid_t tid, long nr, const uint64_t args[6], int64_t *ret)
 {
 	lxc_thread *t = lxc_stopped(c, tid);
-	if (!t || lxc_find_trampoline(c, tid) < 0)
+	if (!t || lxc_find_syscall_insn(c, tid) < 0)
 		return -1;
-	int rc = lxc_syscall_raw(tid, c->trampoline, nr, args, ret);
+	int ignored;
+	int rc = lxc_syscall_raw(tid, c->syscall_insn, nr, args, ret, &ignored);
 	if (rc < 0)
 		vm_seterr_errno("running system call %ld in thread %d", nr, (int)tid);
 	return rc;
@@ -384,16 +386,16 @@ int lxc_syscall(lx_control *c, pid_t tid, long nr, const uint64_t args[6], int64
 
 #else
 
-int lxc_find_trampoline(lx_control *c, pid_t tid)
+int lxc_find_syscall_insn(lx_control *c, pid_t tid)
 {
 	(void)c;
 	vm_seterr("injecting system calls is implemented for x86-64 only (thread %d)", (int)tid);
 	return -1;
 }
 
-int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], int64_t *ret)
+int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig)
 {
-	(void)tid, (void)tramp, (void)nr, (void)args, (void)ret;
+	(void)tid, (void)tramp, (void)nr, (void)args, (void)ret, (void)pending_sig;
 	errno = ENOSYS;
 	return -1;
 }
@@ -401,7 +403,7 @@ int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], 
 int lxc_syscall(lx_control *c, pid_t tid, long nr, const uint64_t args[6], int64_t *ret)
 {
 	(void)nr, (void)args, (void)ret;
-	return lxc_find_trampoline(c, tid);
+	return lxc_find_syscall_insn(c, tid);
 }
 
 #endif

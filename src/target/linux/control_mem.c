@@ -181,11 +181,14 @@ void lxc_restore(lx_control *c, pid_t tid)
 			continue; /* unmapped since: nothing to put back */
 	}
 	atomic_store(&c->nsaved, 0);
-	for (int i = atomic_load(&c->nprots) - 1; i >= 0 && tid > 0 && c->trampoline; i--) {
+	for (int i = atomic_load(&c->nprots) - 1; i >= 0 && tid > 0 && c->syscall_insn; i--) {
 		const lxc_prot *p = &c->prots[i];
 		uint64_t args[6] = { p->addr, p->len, (uint64_t)p->prot };
 		int64_t ret;
-		lxc_syscall_raw(tid, c->trampoline, SYS_mprotect, args, &ret);
+		int sig = 0;
+		lxc_syscall_raw(tid, c->syscall_insn, SYS_mprotect, args, &ret, &sig);
+		if (sig)
+			lx_hold_set_sig(tid, sig);
 	}
 	atomic_store(&c->nprots, 0);
 }

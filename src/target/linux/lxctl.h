@@ -54,7 +54,7 @@ typedef struct lx_control {
 	atomic_int nsaved;
 	lxc_prot *prots;
 	atomic_int nprots;
-	uint64_t trampoline;   /* rt_sigreturn's `mov $15,%rax; syscall` in its code (0: not found yet) */
+	uint64_t syscall_insn; /* rt_sigreturn's `mov $15,%rax; syscall` in its code, 0 not yet found */
 	lxc_event_q q;         /* events met while stopping the other threads */
 	long options;          /* ptrace options besides ours (PTRACE_O_EXITKILL) */
 	int cleanup_slot;      /* in ptrace.c's signal-time table */
@@ -104,10 +104,9 @@ int lxc_syscall_op(vm_control *vc, int64_t tid, long nr, const uint64_t args[6],
 /* the async-signal-safe part of closing: put back memory, protections
  * and debug registers (control_restore.c) */
 void lxc_restore(lx_control *c, pid_t stopped_tid);
-/* one system call in stopped thread tid, through the trampoline at
- * tramp, without touching errors or the heap (control_inject.c) */
-int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], int64_t *ret);
-/* find the rt_sigreturn trampoline for c (sets c->trampoline) */
-int lxc_find_trampoline(lx_control *c, pid_t tid);
+/* one system call in tid, without touching errors or the heap */
+int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig);
+/* find a `syscall` instruction for c (sets c->syscall_insn) */
+int lxc_find_syscall_insn(lx_control *c, pid_t tid);
 
 #endif
