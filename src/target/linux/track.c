@@ -229,6 +229,7 @@ static int steal_uffd(pid_t pid, lx_holder *h)
 	lx_control *c = lxc_attach_thread(pid, tid);
 	if (!c) {
 		vm_seterr_errno("stopping process %d to make a userfaultfd in it", (int)pid);
+		lx_holder_target_closed(h); /* nothing was made: nothing to clean up */
 		return -1;
 	}
 	lx_test_step();
@@ -265,10 +266,14 @@ static int steal_uffd(pid_t pid, lx_holder *h)
 		close(mine);
 		mine = -1;
 	}
-	if (rc == 0 && fd >= 0 && (!closed || lx_holder_target_closed(h) < 0) && mine >= 0) {
+	if (!closed && mine >= 0) {
 		vm_seterr("closing the userfaultfd in process %d again failed: %s", (int)pid,
 			  cret < 0 ? strerror((int)-cret) : "the call could not be made");
 		close(mine); /* the holder closes it there as it goes */
+		mine = -1;
+	} else if (closed && lx_holder_target_closed(h) < 0 && mine >= 0) {
+		vm_seterr("the holder process %d is gone", (int)h->pid);
+		close(mine);
 		mine = -1;
 	}
 	return mine;
