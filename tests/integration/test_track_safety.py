@@ -137,7 +137,7 @@ def test_killed_at_random_moments():
         pid, state = t["pid"], os.path.join(d, "t.state")
         wait_blocked(pid)
         before = picture(pid, t)
-        for i in range(16):
+        for i in range(24):
             sig = signal.SIGKILL if i % 2 else signal.SIGINT
             mode = "stop" if i % 4 >= 2 else "start"
             if mode == "stop":
