@@ -1,12 +1,10 @@
 /* The vmatlas-track holder process (see track_holder.h): its side of the
- * handover, its cleanup when vmatlas dies first, and finding the holders
- * a killed `track start` may have left behind. */
+ * handover, and its cleanup when vmatlas dies first. */
 #include "track_holder.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +12,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,8 +44,7 @@ static int pidfd_open(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* wait up to ms for the process behind pidfd to end; true if it did */
-static bool wait_gone(int pidfd, int ms)
+bool lx_wait_gone(int pidfd, int ms)
 {
 	struct pollfd p = { pidfd, POLLIN, 0 };
 	int r;
@@ -57,7 +53,7 @@ static bool wait_gone(int pidfd, int ms)
 	return r > 0;
 }
 
-static bool read_small(const char *path, char *buf, size_t cap)
+bool lx_read_small(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -70,8 +66,7 @@ static bool read_small(const char *path, char *buf, size_t cap)
 	return true;
 }
 
-/* a "Key:\tvalue" number of a /proc status or fdinfo text; -1 if none */
-static long long field(const char *text, const char *key)
+long long lx_field(const char *text, const char *key)
 {
 	size_t kl = strlen(key);
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
@@ -126,21 +121,21 @@ static bool is_ours(pid_t target, int n, int ufd)
 	}
 	char path[96], info[1024];
 	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)target, n);
-	if (!read_small(path, info, sizeof info))
+	if (!lx_read_small(path, info, sizeof info))
 		return false;
 	const char *api = strstr(info, "API:\t");
 	unsigned features = 1;
 	unsigned long long a;
 	if (!api || sscanf(api + 5, "%llx:%x:", &a, &features) != 2)
 		return false;
-	return field(info, "flags:\t") == OUR_UFFD_FLAGS && features == 0;
+	return lx_field(info, "flags:\t") == OUR_UFFD_FLAGS && features == 0;
 }
 
 static bool traced(pid_t pid)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	return read_small(path, buf, sizeof buf) && field(buf, "TracerPid:\t") > 0;
+	return lx_read_small(path, buf, sizeof buf) && lx_field(buf, "TracerPid:\t") > 0;
 }
 
 /* vmatlas is gone before the handover: close what it may have left in
@@ -261,7 +256,7 @@ static _Noreturn void holder_main(int link, int pidfd, pid_t target, const char 
 			close(link);
 			sigprocmask(SIG_UNBLOCK, &term, NULL);
 			for (;;)
-				if (wait_gone(pidfd, -1))
+				if (lx_wait_gone(pidfd, -1))
 					_exit(0); /* the target exited */
 		}
 	}
@@ -292,7 +287,7 @@ static uint64_t start_time_of(pid_t pid)
 	char path[64], buf[2048];
 	proc_stat st;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	return read_small(path, buf, sizeof buf) && proc_parse_stat(buf, strlen(buf), &st) ? st.start_time : 0;
+	return lx_read_small(path, buf, sizeof buf) && proc_parse_stat(buf, strlen(buf), &st) ? st.start_time : 0;
 }
 
 int lx_holder_spawn(pid_t target, const char *state_path, lx_holder *h)
@@ -365,101 +360,10 @@ void lx_holder_abort(lx_holder *h)
 	if (h->link >= 0)
 		close(h->link);
 	h->link = -1;
-	if (pidfd >= 0 && !wait_gone(pidfd, 2 * WAIT_MS))
+	if (pidfd >= 0 && !lx_wait_gone(pidfd, 2 * WAIT_MS))
 		kill(h->pid, SIGKILL);
 	if (pidfd >= 0)
 		close(pidfd);
 	waitpid(h->pid, NULL, 0);
 	h->pid = -1;
-}
-
-/* ---- holders left behind ---- */
-
-static bool comm_is(pid_t pid, const char *prefix)
-{
-	char path[64], buf[64];
-	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-	return read_small(path, buf, sizeof buf) && !strncmp(buf, prefix, strlen(prefix));
-}
-
-/* does holder pid watch target (a pidfd on it)? and the state file it
- * keeps open, when that still exists and names it */
-static bool holder_of(pid_t pid, pid_t target, char *state, size_t cap)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return false;
-	bool watches = false;
-	state[0] = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char p2[320], to[PATH_MAX], info[512];
-		snprintf(p2, sizeof p2, "/proc/%d/fd/%s", (int)pid, e->d_name);
-		ssize_t n = readlink(p2, to, sizeof to - 1);
-		if (e->d_name[0] == '.' || n < 0)
-			continue;
-		to[n] = 0;
-		if (!strcmp(to, "anon_inode:[pidfd]")) {
-			snprintf(p2, sizeof p2, "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-			if (read_small(p2, info, sizeof info) && field(info, "Pid:\t") == target)
-				watches = true;
-		} else if (to[0] == '/' && strcmp(to, "/dev/null")) {
-			vm_track_state st;
-			struct stat sb;
-			if (stat(to, &sb) == 0 && S_ISREG(sb.st_mode) && vm_track_state_read(to, &st) == 0) {
-				if (st.holder == pid && st.pid == target)
-					snprintf(state, cap, "%s", to);
-				vm_track_state_free(&st);
-			}
-		}
-	}
-	closedir(d);
-	return watches;
-}
-
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	return read_small(path, buf, sizeof buf) ? (pid_t)field(buf, "PPid:\t") : -1;
-}
-
-int lx_holder_clear_orphans(pid_t target)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	int rc = 0;
-	struct dirent *e;
-	while (rc == 0 && (e = readdir(d))) {
-		pid_t pid = (pid_t)atoi(e->d_name);
-		char state[PATH_MAX];
-		if (pid <= 0 || pid == getpid() || !comm_is(pid, LX_HOLDER_NAME) ||
-		    !holder_of(pid, target, state, sizeof state))
-			continue;
-		pid_t parent = parent_of(pid);
-		if (state[0]) {
-			vm_seterr("process %d is tracked already (holder %d): 'vmatlas track stop %s' ends that",
-				  (int)target, (int)pid, state);
-			rc = -1;
-		} else if (parent > 1 && comm_is(parent, "vmatlas") && !comm_is(parent, LX_HOLDER_NAME)) {
-			vm_seterr("another 'vmatlas track start' of process %d is under way (process %d)", (int)target,
-				  (int)parent);
-			rc = -1;
-		} else {
-			/* an orphan: it ends the write protection it keeps */
-			int pidfd = pidfd_open(pid);
-			kill(pid, SIGTERM);
-			if (pidfd >= 0 && !wait_gone(pidfd, 2 * WAIT_MS)) {
-				kill(pid, SIGKILL);
-				wait_gone(pidfd, WAIT_MS);
-			}
-			if (pidfd >= 0)
-				close(pidfd);
-		}
-	}
-	closedir(d);
-	return rc;
 }

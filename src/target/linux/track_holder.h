@@ -13,6 +13,8 @@
 #ifndef VMATLAS_LX_TRACK_HOLDER_H
 #define VMATLAS_LX_TRACK_HOLDER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,7 +26,7 @@ typedef struct lx_holder {
 	int link; /* the socket, -1 once handed over or given up */
 } lx_holder;
 
-/* End the holders of target that no state file names (left by a start
+/* End the holders of target that no state file names (track_orphans.c) (left by a start
  * that was killed, or whose state file was removed); -1 with an error
  * when target is tracked already, or another start is under way. */
 int lx_holder_clear_orphans(pid_t target);
@@ -37,5 +39,13 @@ int lx_holder_target_closed(lx_holder *h);
 int lx_holder_handover(lx_holder *h);
 /* give up: it cleans up and exits; returns when it has */
 void lx_holder_abort(lx_holder *h);
+
+/* small /proc helpers of both files: a file of at most cap-1 bytes,
+ * NUL-terminated; the number after "Key:\t" in a status or fdinfo text
+ * (-1 if none); wait up to ms (-1: for ever) for the process behind
+ * pidfd to end (true if it did) */
+bool lx_read_small(const char *path, char *buf, size_t cap);
+long long lx_field(const char *text, const char *key);
+bool lx_wait_gone(int pidfd, int ms);
 
 #endif
