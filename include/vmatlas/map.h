@@ -75,6 +75,11 @@ void vm_map_warn(vm_map *m, const char *fmt, ...) __attribute__((format(printf, 
 vm_content *vm_region_add_content(vm_region *r, vm_content_kind kind, uint64_t addr,
 				  uint64_t size, const char *name, const char *detail);
 
+/* the bytes from a region's base that the target can give: all of it,
+ * or for a file target only what the file holds (or its file on disk
+ * gives); never more than the region */
+uint64_t vm_region_data_size(const vm_region *r);
+
 /* keep a region's contents in address order after adding to them */
 void vm_region_sort_contents(vm_region *r);
 /* every region's contents in order */

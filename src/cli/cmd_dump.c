@@ -13,6 +13,7 @@
 typedef struct dump_args {
 	const char *out, *format;
 	uint64_t size;
+	bool fill;
 } dump_args;
 
 static void dump_init(void *p)
@@ -55,8 +56,9 @@ static int dump_run(cli_ctx *ctx)
 				size = m->regions[i].size;
 		}
 	vm_expr_ctx ec = { m, t, s };
-	if (!found && vm_expr_eval(&ec, what, &addr) < 0) {
-		rc = cli_error(EXIT_USAGE, "dump: %s", vm_error());
+	int er = found ? 0 : vm_expr_eval(&ec, what, &addr);
+	if (er < 0) {
+		rc = cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "dump: %s", vm_error());
 		goto done;
 	}
 	if (!size) {
@@ -73,7 +75,8 @@ static int dump_run(cli_ctx *ctx)
 		goto done;
 	}
 	vm_dump_result res;
-	if (vm_dump(m, t, addr, size, !strcmp(format, "elf"), out, &res) < 0) {
+	unsigned flags = (!strcmp(format, "elf") ? VM_DUMP_ELF : 0) | (da->fill ? VM_DUMP_FILL : 0);
+	if (vm_dump(m, t, addr, size, flags, out, &res) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "dump: %s", vm_error());
 		goto done;
 	}
@@ -114,9 +117,12 @@ static const cli_option dump_opts[] = {
 	CLI_OPT_STRING("output", 'o', "FILE", dump_args, out, "where to write"),
 	CLI_OPT_FORCE,
 	CLI_OPT_U64("size", "N", dump_args, size, 1, UINT64_MAX, "exactly N bytes from ADDR"),
-	CLI_OPT_STRING("format", 0, "raw|elf", dump_args, format,
-		       "raw bytes (default), or an ELF core-style file with a\n"
-		       "PT_LOAD per region (readelf, gdb can open it)"),
+	CLI_OPT_FLAG("fill", 0, dump_args, fill, "raw: write zeros where nothing is mapped or the\n"
+						 "target (a core, a dump) holds no bytes"),
+	{ .name = "format", .value = "raw|elf", .kind = CLI_STRING, .off = CLI_OFF_(dump_args, format, const char *),
+	  .choices = "raw elf",
+	  .help = "raw bytes (default), or an ELF core-style file with a\n"
+		  "PT_LOAD per region (readelf, gdb can open it)" },
 };
 
 const cli_command cli_cmd_dump = {
@@ -125,8 +131,10 @@ const cli_command cli_cmd_dump = {
 	.usage = "[OPTIONS] TARGET ADDR|REGION -o FILE\n[OPTIONS] ADDR|REGION -o FILE -- PROGRAM [ARGS...]",
 	.about = "Writes the region holding ADDR (an expression, as for view), a region by\n"
 		 "name ([heap], [stack], a module's name for its whole image), or with\n"
-		 "--size exactly SIZE bytes from ADDR, to FILE. Pages that cannot be read\n"
-		 "are written as zeros and listed; the dump does not stop at them. FILE is\n"
+		 "--size exactly SIZE bytes from ADDR, to FILE. Mapped pages that cannot be\n"
+		 "read are written as zeros and listed; the dump does not stop at them.\n"
+		 "Space that is not mapped, or that a core or dump holds no bytes for, is\n"
+		 "an error unless --fill (raw) writes zeros there. FILE is\n"
 		 "created with mode 0600 (it holds the process's memory) and appears whole\n"
 		 "or not at all.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,

@@ -10,27 +10,53 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One line on stderr, whatever names from a hostile file it holds: a
+ * control character is shown as \xNN, never a line break or an escape
+ * sequence for the terminal. */
+static void put_line(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	fputs(prefix, stderr);
+	for (const unsigned char *p = (const unsigned char *)(msg ? msg : fmt); *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	fputs(suffix, stderr);
+	free(msg);
+}
+
 int cli_error(int status, const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
-	fputs("vmatlas: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_line("vmatlas: ", fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 	return status;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "vmatlas %s: ", cmd);
+	char prefix[64], suffix[80];
+	snprintf(prefix, sizeof prefix, "vmatlas %s: ", cmd);
+	snprintf(suffix, sizeof suffix, " (see 'vmatlas %s --help')\n", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_line(prefix, fmt, ap, suffix);
 	va_end(ap);
-	fprintf(stderr, " (see 'vmatlas %s --help')\n", cmd);
 	return EXIT_USAGE;
+}
+
+static void warn_line(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	put_line("vmatlas: warning: ", fmt, ap, "\n");
+	va_end(ap);
 }
 
 vm_target *cli_open_target(const char *spec, const cli_target_args *ta)
@@ -104,7 +130,7 @@ bool cli_parse_addr(const char *s, uint64_t *out)
 void cli_print_warnings(const vm_map *m)
 {
 	for (size_t i = 0; i < m->nwarnings; i++)
-		fprintf(stderr, "vmatlas: warning: %s\n", m->warnings[i]);
+		warn_line("%s", m->warnings[i]);
 }
 
 void cli_json_holes(json_writer *w, const vm_search_hole *h, size_t n)

@@ -8,8 +8,19 @@
 
 #include "base/util.h"
 
-/* the thunks of one table, each 4 or 8 bytes, up to the zero one */
-static uint64_t *read_thunks(pe_image *pe, uint32_t rva, size_t *n, const char *dll)
+/* How many thunks all import tables together may list: what the image
+ * can hold, as if each thunk had bytes of its own. A hostile file that
+ * points thousands of DLLs at one long table would otherwise list it
+ * thousands of times. */
+static uint64_t thunk_budget(const pe_image *pe)
+{
+	uint64_t bytes = pe->in_memory || pe->file_size == UINT64_MAX ? pe->size_image : pe->file_size;
+	return bytes / (pe->bits == 64 ? 8 : 4);
+}
+
+/* the thunks of one table, each 4 or 8 bytes, up to the zero one; *left
+ * is what the budget still allows */
+static uint64_t *read_thunks(pe_image *pe, uint32_t rva, size_t *n, const char *dll, uint64_t *left)
 {
 	size_t w = pe->bits == 64 ? 8 : 4, cap = 0;
 	uint64_t *v = NULL;
@@ -33,6 +44,12 @@ static uint64_t *read_thunks(pe_image *pe, uint32_t rva, size_t *n, const char *
 				pe_warn(pe, "%s: more than %u imports; the rest left out", dll, PE_MAX_FUNCS);
 				return v;
 			}
+			if (!*left) {
+				pe_warn(pe, "%s: the import tables list more thunks than the image holds; the rest "
+					    "left out", dll);
+				return v;
+			}
+			--*left;
 			*ARRAY_PUSH(v, *n, cap) = t;
 		}
 		if ((uint64_t)rva + batch * w > UINT32_MAX)
@@ -41,12 +58,12 @@ static uint64_t *read_thunks(pe_image *pe, uint32_t rva, size_t *n, const char *
 	}
 }
 
-static void fill_functions(pe_image *pe, pe_import_dll *d, uint32_t lookup_rva, bool delay_va)
+static void fill_functions(pe_image *pe, pe_import_dll *d, uint32_t lookup_rva, bool delay_va, uint64_t *left)
 {
 	size_t nint = 0, niat = 0;
 	const char *dll = d->dll ? d->dll : "?";
-	uint64_t *lookup = read_thunks(pe, lookup_rva ? lookup_rva : d->iat_rva, &nint, dll);
-	uint64_t *iat = lookup_rva && d->iat_rva ? read_thunks(pe, d->iat_rva, &niat, dll) : NULL;
+	uint64_t *lookup = read_thunks(pe, lookup_rva ? lookup_rva : d->iat_rva, &nint, dll, left);
+	uint64_t *iat = lookup_rva && d->iat_rva ? read_thunks(pe, d->iat_rva, &niat, dll, left) : NULL;
 	uint64_t flag = pe->bits == 64 ? 1ull << 63 : 1ull << 31;
 	d->fn = xcalloc(nint ? nint : 1, sizeof *d->fn);
 	for (size_t i = 0; i < nint; i++) {
@@ -65,8 +82,11 @@ static void fill_functions(pe_image *pe, pe_import_dll *d, uint32_t lookup_rva, 
 			hint_rva = (t - pe->image_base) & 0xffffffffu;
 		uint8_t h[2];
 		if (pe_read_rva(pe, (uint32_t)hint_rva, h, 2) < 0) {
-			pe_warn(pe, "%s: import %zu names RVA 0x%llx, outside the image", dll, i, (unsigned long long)hint_rva);
-			continue;
+			/* the table is not what it claims: what follows is noise */
+			pe_warn(pe, "%s: import %zu names RVA 0x%llx, outside the image; the rest of its table left out",
+				dll, i, (unsigned long long)hint_rva);
+			d->nfn--;
+			break;
 		}
 		f->hint = ld_le16(h);
 		f->name = pe_string_rva(pe, (uint32_t)hint_rva + 2, PE_MAX_NAME);
@@ -84,6 +104,7 @@ int pe_read_imports(pe_image *pe, pe_imports *out)
 	if (!pe_dir_get(pe, PE_DIR_IMPORT, &dir))
 		return 0;
 	size_t cap = 0;
+	uint64_t left = thunk_budget(pe);
 	for (uint32_t at = dir.rva;; at += 20) {
 		uint8_t d[20];
 		if (pe_read_rva(pe, at, d, 20) < 0) {
@@ -107,7 +128,7 @@ int pe_read_imports(pe_image *pe, pe_imports *out)
 		x->dll = pe_string_rva(pe, x->name_rva, PE_MAX_NAME);
 		if (!x->dll)
 			pe_warn(pe, "import %zu: its DLL name (RVA 0x%x) cannot be read", out->n - 1, x->name_rva);
-		fill_functions(pe, x, x->int_rva, false);
+		fill_functions(pe, x, x->int_rva, false, &left);
 		if (at > UINT32_MAX - 40)
 			break;
 	}
@@ -121,6 +142,7 @@ int pe_read_delay_imports(pe_image *pe, pe_imports *out)
 	if (!pe_dir_get(pe, PE_DIR_DELAY_IMPORT, &dir))
 		return 0;
 	size_t cap = 0;
+	uint64_t left = thunk_budget(pe);
 	for (uint32_t at = dir.rva;; at += 32) {
 		uint8_t d[32];
 		if (pe_read_rva(pe, at, d, 32) < 0) {
@@ -148,7 +170,7 @@ int pe_read_delay_imports(pe_image *pe, pe_imports *out)
 		x->dll = pe_string_rva(pe, x->name_rva, PE_MAX_NAME);
 		if (!x->dll)
 			pe_warn(pe, "delay import %zu: its DLL name cannot be read", out->n - 1);
-		fill_functions(pe, x, x->int_rva, va);
+		fill_functions(pe, x, x->int_rva, va, &left);
 		if (at > UINT32_MAX - 64)
 			break;
 	}

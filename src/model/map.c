@@ -34,6 +34,17 @@ vm_content *vm_region_add_content(vm_region *r, vm_content_kind kind, uint64_t a
 	return c;
 }
 
+uint64_t vm_region_data_size(const vm_region *r)
+{
+	if (r->flags & VM_RF_FROM_FILE)
+		return r->size;
+	if (r->flags & VM_RF_NO_DATA)
+		return 0;
+	if (r->flags & VM_RF_PART_DATA)
+		return r->held < r->size ? r->held : r->size;
+	return r->size;
+}
+
 size_t vm_map_region_index(const vm_map *m, uint64_t addr)
 {
 	size_t lo = 0, hi = m->nregions;

@@ -45,22 +45,85 @@ static void copy(vm_target *t, atomic_file *f, uint64_t addr, uint64_t size, uin
 	}
 }
 
+/* zeros for [addr, addr+size) at off, without reading (--fill) */
+static void zeros(atomic_file *f, uint64_t addr, uint64_t size, uint64_t off, uint8_t *buf, vm_dump_result *r)
+{
+	memset(buf, 0, CHUNK);
+	hole(r, addr, size);
+	for (uint64_t done = 0; done < size && !f->failed;) {
+		size_t n = size - done < CHUNK ? (size_t)(size - done) : CHUNK;
+		af_pwrite(f, buf, n, off + done);
+		done += n;
+	}
+}
+
+/* Holes are holes: a part of the range that is not mapped, or that the
+ * target (a core, a dump) holds no bytes for, is an error unless the
+ * caller asks for zeros there. Its first such part, or none. */
+static bool first_gap(const vm_map *m, uint64_t addr, uint64_t size, uint64_t *lo, uint64_t *hi,
+		      bool *mapped)
+{
+	uint64_t end = addr + size;
+	for (size_t i = 0; i < m->nregions; i++) {
+		const vm_region *r = &m->regions[i];
+		if (!ranges_overlap(r->base, r->size, addr, size))
+			continue;
+		uint64_t a = r->base > addr ? r->base : addr, b = r->base + r->size < end ? r->base + r->size : end;
+		uint64_t data_end = r->base + vm_region_data_size(r);
+		if (r->state == VM_STATE_FREE || data_end < b) {
+			*lo = r->state == VM_STATE_FREE || data_end < a ? a : data_end;
+			*hi = b;
+			*mapped = r->state != VM_STATE_FREE;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool elf, const char *path,
+int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, unsigned flags, const char *path,
 	    vm_dump_result *out)
 {
 	memset(out, 0, sizeof *out);
 	uint64_t page = m->info.page_size;
+	bool elf = flags & VM_DUMP_ELF, fill = flags & VM_DUMP_FILL;
+	uint64_t end;
+	if (!size || add_overflow_u64(addr, size, &end) || end > m->info.user_top) {
+		vm_seterr("0x%llx-0x%llx runs past the end of the user address space (0x%llx)",
+			  (unsigned long long)addr, (unsigned long long)(addr + size),
+			  (unsigned long long)m->info.user_top);
+		return -1;
+	}
+	uint64_t glo, ghi;
+	bool mapped;
+	if (!elf && !fill && first_gap(m, addr, size, &glo, &ghi, &mapped)) {
+		vm_seterr(mapped ? "the target holds no bytes for 0x%llx-0x%llx (--fill writes zeros there)"
+				 : "0x%llx-0x%llx is not mapped (--fill writes zeros there)",
+			  (unsigned long long)glo, (unsigned long long)ghi);
+		return -1;
+	}
 	atomic_file f;
 	/* an ELF dump writes its headers last */
 	if ((elf ? af_open_seekable(&f, path) : af_open(&f, path)) < 0)
 		return -1;
 	uint8_t *buf = xmalloc(CHUNK);
 	if (!elf) {
-		copy(t, &f, addr, size, 0, page, buf, out);
+		/* what the target holds is read; the rest (only with --fill) is zeros */
+		for (size_t i = 0; i < m->nregions && !f.failed; i++) {
+			const vm_region *r = &m->regions[i];
+			if (!ranges_overlap(r->base, r->size, addr, size))
+				continue;
+			uint64_t lo = r->base > addr ? r->base : addr, hi = r->base + r->size < end ? r->base + r->size : end;
+			uint64_t data_end = r->state == VM_STATE_FREE ? lo : r->base + vm_region_data_size(r);
+			uint64_t mid = data_end < lo ? lo : data_end > hi ? hi : data_end;
+			if (mid > lo)
+				copy(t, &f, lo, mid - lo, lo - addr, page, buf, out);
+			if (hi > mid)
+				zeros(&f, mid, hi - mid, mid - addr, buf, out);
+		}
 	} else {
 		/* one PT_LOAD for each region piece in the range */
 		bool b64 = m->info.bits != 32;
@@ -104,13 +167,15 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool el
 			uint64_t hi = r->base + r->size < addr + size ? r->base + r->size : addr + size;
 			bool data = r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_READ) &&
 				    r->type != VM_TYPE_SPECIAL;
-			uint32_t flags = ((r->prot & VM_PROT_READ) ? PF_R : 0) | ((r->prot & VM_PROT_WRITE) ? PF_W : 0) |
+			uint32_t pf = ((r->prot & VM_PROT_READ) ? PF_R : 0) | ((r->prot & VM_PROT_WRITE) ? PF_W : 0) |
 					 ((r->prot & VM_PROT_EXEC) ? PF_X : 0);
 			uint8_t *ph = hdr + ehsz + k++ * phsz;
-			uint64_t filesz = data ? hi - lo : 0; /* filesz 0: not dumped */
+			/* filesz: what the target holds (0: not dumped) */
+			uint64_t data_end = r->base + vm_region_data_size(r);
+			uint64_t filesz = !data || data_end <= lo ? 0 : (data_end < hi ? data_end : hi) - lo;
 			if (b64) {
 				put32(ph, PT_LOAD);
-				put32(ph + 4, flags);
+				put32(ph + 4, pf);
 				put64(ph + 8, off);
 				put64(ph + 16, lo);
 				put64(ph + 32, filesz);
@@ -122,13 +187,13 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, bool el
 				put32(ph + 8, (uint32_t)lo);
 				put32(ph + 16, (uint32_t)filesz);
 				put32(ph + 20, (uint32_t)(hi - lo));
-				put32(ph + 24, flags);
+				put32(ph + 24, pf);
 				put32(ph + 28, (uint32_t)page);
 			}
-			if (data)
-				copy(t, &f, lo, hi - lo, off, page, buf, out);
-			else
-				hole(out, lo, hi - lo);
+			if (filesz)
+				copy(t, &f, lo, filesz, off, page, buf, out);
+			if (filesz < hi - lo)
+				hole(out, lo + filesz, hi - lo - filesz);
 			off += filesz;
 		}
 		out->loads = (unsigned)k;

@@ -105,7 +105,9 @@ static bool hash_file(hasher *hs, const vm_region *r, int fd, uint64_t first, ui
 /* zero and file pages now; pages to read from the target queued */
 static void plan_region(hasher *hs, const vm_region *r, vm_page_hashes *ph)
 {
-	uint64_t n = r->size / hs->pg;
+	/* a file target's pages past what it holds read nothing: none are
+	 * kept, so memory follows the file, not what a region claims */
+	uint64_t n = (vm_region_data_size(r) + hs->pg - 1) / hs->pg;
 	ph->npages = n;
 	ph->h = xcalloc(n ? n : 1, 8);
 	if (!n)

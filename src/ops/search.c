@@ -347,6 +347,14 @@ bool vm_search_region_selected(const vm_region *r, unsigned flags)
 	return true;
 }
 
+/* what to scan: [lo, hi) of one region, read up to end; cut into
+ * CHUNK-sized items when a worker takes them, so memory does not grow
+ * with the size a region claims */
+typedef struct span {
+	uint64_t lo, hi, end;
+	uint64_t first; /* index of its first item */
+} span;
+
 typedef struct item {
 	uint64_t start, len, end; /* scan [start, start+len), may read to end */
 } item;
@@ -355,9 +363,10 @@ typedef struct shared {
 	vm_target *t;
 	const vm_pattern *p;
 	const vm_search_opts *o;
-	item *items;
-	size_t nitems;
-	atomic_size_t next;
+	span *spans;
+	size_t nspans;
+	uint64_t nitems;
+	atomic_uint_least64_t next;
 	atomic_uint_least64_t done, found;
 	atomic_bool stop;
 	size_t overlap;
@@ -392,6 +401,23 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* item i: in the last span whose first item is at most i */
+static item item_at(const shared *sh, uint64_t i)
+{
+	size_t lo = 0, hi = sh->nspans;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sh->spans[mid].first <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const span *s = &sh->spans[lo];
+	uint64_t start = s->lo + (i - s->first) * CHUNK;
+	item it = { start, s->hi - start < CHUNK ? s->hi - start : CHUNK, s->end };
+	return it;
+}
+
 static void *work(void *arg)
 {
 	worker *w = arg;
@@ -401,10 +427,11 @@ static void *work(void *arg)
 	for (;;) {
 		if (atomic_load(&sh->stop))
 			break;
-		size_t i = atomic_fetch_add(&sh->next, 1);
+		uint64_t i = atomic_fetch_add(&sh->next, 1);
 		if (i >= sh->nitems)
 			break;
-		const item *it = &sh->items[i];
+		item one = item_at(sh, i);
+		const item *it = &one;
 		uint64_t c = it->start, stop = it->start + it->len;
 		while (c < stop) {
 			/* read this piece and the overlap, within the region */
@@ -459,21 +486,32 @@ int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_searc
 	shared sh = { .t = t, .p = p, .o = o };
 	sh.page = m->info.page_size;
 	sh.overlap = p->kind == VM_PAT_REGEX ? REGEX_OVERLAP : p->len ? p->len - 1 : 0;
-	size_t icap = 0;
+	size_t scap = 0;
 	uint64_t to = o->to ? o->to : UINT64_MAX;
+	worker w0 = { .sh = &sh };
 	for (size_t i = 0; i < m->nregions; i++) {
 		const vm_region *r = &m->regions[i];
 		if (!vm_search_region_selected(r, o->flags))
 			continue;
+		/* a file target holds what it holds: the rest is a hole, not
+		 * terabytes to read */
+		uint64_t data_end = r->base + vm_region_data_size(r);
 		uint64_t lo = r->base > o->from ? r->base : o->from;
 		uint64_t hi = r->base + r->size < to ? r->base + r->size : to;
-		for (uint64_t s = lo; s < hi; s += CHUNK) {
-			item *it = ARRAY_PUSH(sh.items, sh.nitems, icap);
-			it->start = s;
-			it->len = hi - s < CHUNK ? hi - s : CHUNK;
-			it->end = r->base + r->size; /* a match may end past `to`, not past the region */
-			out->total += it->len;
+		if (hi > data_end) {
+			if (hi > lo)
+				hole(&w0, data_end > lo ? data_end : lo, hi - (data_end > lo ? data_end : lo));
+			hi = data_end;
 		}
+		if (lo >= hi)
+			continue;
+		span *sp = ARRAY_PUSH(sh.spans, sh.nspans, scap);
+		sp->lo = lo;
+		sp->hi = hi;
+		sp->end = data_end; /* a match may end past `to`, not past the region's data */
+		sp->first = sh.nitems;
+		sh.nitems += (hi - lo + CHUNK - 1) / CHUNK;
+		out->total += hi - lo;
 	}
 	unsigned n = o->threads ? o->threads : (sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1);
 	if (n > 8)
@@ -481,6 +519,7 @@ int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_searc
 	if (sh.nitems < n)
 		n = sh.nitems ? (unsigned)sh.nitems : 1;
 	worker *w = xcalloc(n, sizeof *w);
+	w[0] = w0;
 	for (unsigned i = 0; i < n; i++) {
 		w[i].sh = &sh;
 		w[i].id = (int)i;
@@ -537,7 +576,7 @@ int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_searc
 		free(w[i].holes);
 	}
 	free(w);
-	free(sh.items);
+	free(sh.spans);
 	out->seconds = now() - t0;
 	return 0;
 }

@@ -47,6 +47,27 @@ static size_t normalize_regions(vm_map *m, vm_region *raw, size_t n)
 			vm_regions_free_contents(&one);
 			continue;
 		}
+		/* no process has user memory above 2^56 (57-bit addresses with
+		 * 5-level paging; 2^32 for 32-bit ones): a file that says so is
+		 * cut there; the kernel's own pages at the top (vsyscall) are not
+		 * user memory and stay */
+		uint64_t limit = m->info.bits == 32 ? 1ull << 32 : (1ull << 56) - m->info.page_size;
+		if (raw[i].type != VM_TYPE_SPECIAL && end >= limit) {
+			if (raw[i].base >= limit) {
+				vm_map_warn(m, "region at 0x%llx lies past the top of the address space: left out",
+					    (unsigned long long)raw[i].base);
+				vm_region one = raw[i];
+				vm_regions_free_contents(&one);
+				continue;
+			}
+			vm_map_warn(m, "region at 0x%llx (size 0x%llx) runs past the top of the address space: cut "
+				       "at 0x%llx",
+				    (unsigned long long)raw[i].base, (unsigned long long)raw[i].size,
+				    (unsigned long long)limit);
+			raw[i].size = limit - raw[i].base;
+			if (raw[i].held > raw[i].size)
+				raw[i].held = raw[i].size;
+		}
 		raw[k++] = raw[i];
 	}
 	return k;

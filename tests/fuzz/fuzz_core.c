@@ -1,11 +1,13 @@
 /* libFuzzer harness: ELF core files. The core target over the input
  * (notes, segments, file mappings, threads, reads anywhere), then the
- * whole map built from it: every annotator reading hostile memory. */
+ * whole map built from it, searched, hashed and diffed: every annotator
+ * reading hostile memory. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "target/elfcore/core_target.h"
 #include "formats/elfcore.h"
+#include "offline_ops.h"
 #include "vmatlas/map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	vm_map_options mo = { .no_stats = true };
 	vm_map *m = vm_map_build(t, &mo);
+	if (m)
+		offline_ops(m, t);
 	vm_map_free(m);
 	vm_target_close(t);
 	return 0;

@@ -1,11 +1,12 @@
 /* libFuzzer harness: minidumps. The target over the input (every stream
- * it reads, reads anywhere), then the whole map built from it: PE images
- * parsed from hostile dump memory. */
+ * it reads, reads anywhere), then the whole map built from it, searched,
+ * hashed and diffed: PE images parsed from hostile dump memory. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "target/minidump/md_target.h"
 #include "formats/minidump.h"
+#include "offline_ops.h"
 #include "vmatlas/map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	vm_map_options mo = { .no_stats = true };
 	vm_map *m = vm_map_build(t, &mo);
+	if (m)
+		offline_ops(m, t);
 	vm_map_free(m);
 	vm_target_close(t);
 	return 0;

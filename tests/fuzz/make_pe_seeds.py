@@ -79,6 +79,21 @@ def variants():
     for k in range(0x40, 0x400, 8):
         struct.pack_into("<Q", loop, k, 0x20a0)
     yield "import-no-end", build([secs[0], (b".rdata", 0x2000, 0x400, 0x600, bytes(loop))], dirs)
+    # thousands of DLLs sharing one long thunk table: listed whole, it
+    # would be millions of lines from a file of 130 KiB
+    fan = bytearray(0x20000)
+    ndll, table, nthunks = 3000, 0x10000, 0x1000
+    for k in range(ndll):
+        struct.pack_into("<IIIII", fan, 20 * k, 0x2000 + table, 0, 0, 0x2000 + 0x1f000, 0x2000 + table)
+    for k in range(nthunks):
+        struct.pack_into("<Q", fan, table + 8 * k, 0x2000 + 0x1f100)
+    fan[0x1f000:0x1f008] = b"fan.dll\0"
+    fan[0x1f100:0x1f106] = struct.pack("<H", 1) + b"fn\0\0"
+    yield "import-fanout", build([secs[0], (b".rdata", 0x2000, 0x20000, 0x600, bytes(fan))], {1: (0x2000, 20 * ndll)})
+    # a thunk naming an RVA outside the image: the table ends there
+    badname = bytearray(rd)
+    struct.pack_into("<QQQQ", badname, 0x40, 0x20a0, 0x7fff0000, 0x20a0, 0)
+    yield "import-bad-name", build([secs[0], (b".rdata", 0x2000, 0x400, 0x600, bytes(badname))], dirs)
     # export table claiming millions of functions and names
     big = bytearray(rd)
     struct.pack_into("<II", big, 0x114, 0x7fffffff, 0x7fffffff)

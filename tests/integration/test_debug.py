@@ -9,9 +9,12 @@ import subprocess
 import tempfile
 import time
 
+import schema
 from lib import FIXTURES, VMATLAS, Skip, no_sanitizer_reports
 
 DBGFIX = os.path.join(FIXTURES, "dbgfix")
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json-schema.json")) as _f:
+    SCHEMA = json.load(_f)
 
 
 def debug(commands, args=(), prog=None, timeout=60, expect_rc=0):
@@ -31,6 +34,8 @@ def debug(commands, args=(), prog=None, timeout=60, expect_rc=0):
     if expect_rc is not None:
         assert p.returncode == expect_rc, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
     out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    for doc in out:  # every line as docs/json-schema.json says
+        schema.validate(SCHEMA, "debug", doc)
     return out, p.stderr.splitlines(), p.stderr
 
 

@@ -71,3 +71,26 @@ def test_errors():
     assert r2.returncode == 2 and "-o FILE" in r2.stderr
     assert r3.returncode == 1 and "/nonexistent/dir/x" in r3.stderr
     assert r4.returncode == 2
+
+
+def test_holes_are_holes():
+    """A range past the user address space is an error; one over unmapped
+    space is too, unless --fill writes zeros there (and says where)."""
+    with tempfile.TemporaryDirectory() as d, fixture() as (p, t):
+        pid = str(t["pid"])
+        out = os.path.join(d, "x")
+        q = run(["dump", pid, hex(t["split"]["addr"]), "--size", "0x7fffffffffffffff", "-o", out])
+        assert q.returncode == 1 and "user address space" in q.stderr, q.stderr
+        # the reservation's neighbourhood: find a gap right after a region
+        doc = run_json(["map", pid, "--all", "--flat"])
+        regs = [r for r in doc["regions"]] if "regions" in doc else [r for a in doc["allocations"] for r in a["regions"]]
+        gap = next(r for r in regs if r["state"] == "free" and int(r["base"], 16) > 0x10000 and r["size"] >= 8192)
+        start = int(gap["base"], 16) - 4096      # the last page of the region before it, then the gap
+        q = run(["dump", pid, hex(start), "--size", "8192", "-o", out])
+        assert q.returncode == 1 and "not mapped" in q.stderr and "--fill" in q.stderr, q.stderr
+        assert not os.path.exists(out)
+        res = run_json(["dump", pid, hex(start), "--size", "8192", "-o", out, "--fill"])
+        with open(out, "rb") as f:
+            data = f.read()
+        assert len(data) == 8192 and data[4096:] == bytes(4096)
+        assert {"addr": hex(start + 4096), "size": 4096} in res["holes"], res["holes"]

@@ -305,3 +305,50 @@ def test_seh_chain_32bit():
             f.write(bad)
         chain = run_json(["threads", path])["threads"][0]["seh"]
         assert not chain["complete"] and len(chain["records"]) == 2
+
+
+def run_measured(args, timeout=60):
+    """vmatlas args: (returncode, stdout, stderr, peak RSS in bytes)"""
+    import threading
+    from lib import VMATLAS
+    p = subprocess.Popen([VMATLAS] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    out, err = p.stdout.read(), p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    timer.cancel()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, out, err, ru.ru_maxrss * 1024
+
+
+def test_hostile_ranges_are_bounded():
+    """A region claiming most of the 64-bit space: search, snapshot --data
+    and diff finish in bounded time and memory, reading only what the file
+    holds; the map clips it to the address space."""
+    C, PRV = 0x1000, 0x20000
+    info = [
+        (0x10000, 0x10000, 0x04, 0x1000, C, 0x04, PRV),
+        (0x20000002000, 0x20000002000, 0x04, 0x7ffffde000000000, C, 0x04, PRV),
+    ]
+    memory = [(0x10000, b"needle".ljust(4096, b"\0")), (0x20000002000, b"needle".ljust(8192, b"\0"))]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "h.dmp")
+        with open(path, "wb") as f:
+            f.write(make_dump(info, memory))
+        snap = os.path.join(d, "h.snap")
+        for args in (["search", path, "--ascii", "needle", "--json"], ["snapshot", path, "--data", "-o", snap],
+                     ["diff", snap, path, "--json"], ["dump", path, "0x20000002000", "-o", os.path.join(d, "x")]):
+            rc, out, err, rss = run_measured(args)
+            no_sanitizer_reports(err)
+            assert rc in (0, 1) and rss < (512 << 20), (args, rc, err, rss)
+            if args[0] == "search":
+                hits = sorted(int(h["addr"], 16) for h in json.loads(out)["hits"])
+                assert hits == [0x10000, 0x20000002000], hits
+            if args[0] != "dump":
+                assert rc == 0, (args, err)
+            else:   # the region claims far more than the file holds
+                assert rc == 1 and "holds no bytes" in err and "--fill" in err, err
+        doc = run_json(["map", path])
+        top = max(int(r["base"], 16) + r["size"] for r in regions(doc) if r["state"] != "free")
+        assert top <= 1 << 56, hex(top)
+        assert any("address space" in w for w in doc.get("warnings") or []), doc.get("warnings")
