@@ -15,6 +15,11 @@
 #include "symbols.h"
 #include "target.h"
 
+/* The brk heap as malloc sees it (mp_.sbrk_base, or the region holding
+ * the main arena's top): [lo, hi) to the end of its region. False when
+ * the arena cannot tell, or there is no glibc heap. */
+bool vm_heap_brk(const vm_map *m, vm_target *t, vm_symbolizer *s, uint64_t *lo, uint64_t *hi);
+
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out);
 
 #endif

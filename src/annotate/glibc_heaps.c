@@ -14,7 +14,9 @@
 #include "annotate.h"
 #include "base/bytes.h"
 #include "base/util.h"
+#include "vmatlas/heap.h"
 #include "vmatlas/layout.h"
+#include "vmatlas/symbols.h"
 
 #define IS_MMAPPED 0x2u
 #define NON_MAIN_ARENA 0x4u
@@ -45,10 +47,44 @@ static bool maybe_written(map_builder *b, const vm_region *r, uint64_t at)
 	return present != 0;
 }
 
+/* A core does not name [heap]: the target guesses the first anonymous
+ * region after the executable, which in a position-dependent program is
+ * its .bss tail. Where the guess is not proof, ask the main arena (its
+ * top chunk, mp_.sbrk_base) and move the name to the region it gives. */
+static void check_brk_name(map_builder *b)
+{
+	vm_map *m = b->m;
+	size_t named = (size_t)-1;
+	bool glibc = false;
+	if (vm_target_caps(b->t) & VM_CAP_LIVE)
+		return; /* the kernel's name: start_brk..brk */
+	for (size_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].path && strcmp(m->regions[i].path, "[heap]") == 0)
+			named = i;
+	for (size_t i = 0; i < m->nmodules; i++)
+		if (!strncmp(m->modules[i].name, "libc.so", 7) || !strncmp(m->modules[i].name, "libc-2.", 7))
+			glibc = true;
+	if (!glibc && named == (size_t)-1)
+		return;
+	vm_symbolizer *s = vm_symbolizer_new(m, b->t, 0);
+	uint64_t lo, hi;
+	bool ok = vm_heap_brk(m, b->t, s, &lo, &hi);
+	vm_symbolizer_free(s);
+	size_t real = ok ? mb_find(b, lo) : (size_t)-1;
+	if (real == (size_t)-1 || real == named || m->regions[real].path)
+		return;
+	if (named != (size_t)-1) {
+		free(m->regions[named].path);
+		m->regions[named].path = NULL;
+	}
+	m->regions[real].path = xstrdup("[heap]");
+}
+
 static void brk_heap(map_builder *b)
 {
 	vm_map *m = b->m;
 	int gid = -1;
+	check_brk_name(b);
 	for (size_t i = 0; i < m->nregions; i++) {
 		vm_region *r = &m->regions[i];
 		if (!r->path || strcmp(r->path, "[heap]") != 0)
