@@ -178,7 +178,7 @@ static void test_unknown(void)
 		CHECK(vm_layout_get(&L, s, 32, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
 		CHECK(vm_layout_get(&L, s, 64, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
 	}
-	CHECK_U64(n, 17);
+	CHECK_U64(n, 18);
 }
 
 const unit_test layout_tests[] = {
