@@ -86,6 +86,8 @@ typedef struct walker {
 	free_mark *marks;
 	size_t nmarks, mcap;
 	win_cache wc;
+	const win *last; /* the window read last: walks are mostly sequential */
+	size_t mcur;     /* where find_mark looked last */
 	/* the brk heap: [brk_lo, brk_hi), brk_lo where malloc's chunks begin
 	 * when mp_.sbrk_base says so (brk_exact) */
 	uint64_t brk_lo, brk_hi;
@@ -135,6 +137,7 @@ static const win *window_of(walker *k, uint64_t addr)
 		if (w->key)
 			return w;
 	}
+	k->last = NULL; /* the slots move */
 	if (c->bytes >= CACHE_BUDGET)
 		cache_clear(c);
 	if ((c->used + 1) * 2 > c->nslot) {
@@ -176,7 +179,12 @@ static const win *window_of(walker *k, uint64_t addr)
 
 static bool rd(walker *k, uint64_t addr, uint64_t *v)
 {
-	const win *w = window_of(k, addr);
+	const win *w = k->last;
+	if (w && w->data && addr >= w->base && addr - w->base < w->len && w->len - (addr - w->base) >= k->L.w) {
+		*v = ld_word(w->data + (addr - w->base), k->L.w);
+		return true;
+	}
+	k->last = w = window_of(k, addr);
 	if (w->data && addr >= w->base && addr - w->base <= w->len && w->len - (addr - w->base) >= k->L.w) {
 		*v = ld_word(w->data + (addr - w->base), k->L.w);
 		return true;
@@ -553,9 +561,19 @@ static int cmp_mark(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-static const free_mark *find_mark(const walker *k, uint64_t addr)
+/* the walk goes up through a heap: start from where the last look ended */
+static const free_mark *find_mark(walker *k, uint64_t addr)
 {
-	size_t lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
+	size_t lo = k->mcur;
+	if (lo > k->nmarks || (lo > 0 && k->marks[lo - 1].addr >= addr))
+		lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
+	else
+		for (size_t n = 0; lo < k->nmarks && k->marks[lo].addr < addr; lo++)
+			if (++n == 16) {
+				lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
+				break;
+			}
+	k->mcur = lo;
 	return lo < k->nmarks && k->marks[lo].addr == addr ? &k->marks[lo] : NULL;
 }
 
