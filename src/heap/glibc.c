@@ -882,23 +882,30 @@ static uint64_t setup(walker *k, const vm_module **libc_out)
 	return arena0;
 }
 
-bool vm_heap_brk(const vm_map *m, vm_target *t, vm_symbolizer *s, uint64_t *lo, uint64_t *hi)
+bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_facts *f)
 {
 	vm_heap_report r = { 0 };
 	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .r = &r };
 	const vm_module *libc = NULL;
 	vm_arena main = { 0 };
-	bool ok = false;
+	memset(f, 0, sizeof *f);
 	if ((main.addr = setup(&k, &libc)) && rd(&k, main.addr + k.L.off_top, &main.top)) {
+		f->glibc = true;
 		find_brk(&k, libc, &main);
 		/* the named region is no evidence: the arena must agree */
-		ok = k.brk_hi > k.brk_lo && (k.brk_exact || in_brk(&k, main.top));
-		*lo = k.brk_lo;
-		*hi = k.brk_hi;
+		f->brk_known = k.brk_hi > k.brk_lo && (k.brk_exact || in_brk(&k, main.top));
+		f->brk_lo = k.brk_lo;
+		f->brk_hi = k.brk_hi;
+		uint64_t n, bytes;
+		if (k.mp && rd(&k, k.mp + k.L.off_n_mmaps, &n) && rd(&k, k.mp + k.L.off_mmapped_mem, &bytes)) {
+			f->mmaps_known = true;
+			f->n_mmaps = (uint32_t)n; /* an int, in the word's low half */
+			f->mmapped_mem = bytes;
+		}
 	}
 	cache_clear(&k.wc);
 	vm_heap_report_free(&r);
-	return ok;
+	return f->glibc;
 }
 
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)

@@ -188,3 +188,30 @@ def test_static_tcache():
     TLS block sits below the thread pointer)"""
     doc = check_patterns("heapfix-static")
     assert doc["tcache_source"] == "tls" and doc["main_arena_source"] == "symbol"
+
+
+def test_mmapped_chunks_inside_mappings():
+    """#15 item 2: mmapped chunks the kernel merged with the mappings
+    beside them are found by their headers (checked against
+    mp_.n_mmaps), and the map splits each VMA into one allocation per
+    mmap: the chunk, and the rest"""
+    from lib import proc_maps
+    with fixture(name="heapmmap") as (p, t):
+        starts = {m["start"] for m in proc_maps(p.pid)}
+        if all(c["chunk"] in starts for c in t["chunks"]):
+            raise Exception("the kernel merged nothing: the test proves nothing here")
+        heap = run_json(["heap", str(p.pid), "--blocks"])
+        doc = run_json(["map", str(p.pid)])
+        text = run(["map", str(p.pid)])
+    assert heap["mmapped"]["count"] == t["n_mmaps"] == len(t["chunks"])
+    mm = {int(h["base"], 16): h["size"] for h in heap["heaps"] if h["kind"] == "mmapped"}
+    assert mm == {c["chunk"]: c["size"] for c in t["chunks"]}, mm
+    allocs = {int(a["base"], 16): a for a in doc["allocations"]}
+    for c in t["chunks"]:
+        a = allocs.get(c["chunk"])
+        assert a and a["size"] == c["size"] and a["usage"] == "heap", (hex(c["chunk"]), a)
+        assert len(a["regions"]) == 1 and any(x["name"] == "mmapped chunk" for x in a["regions"][0]["contents"])
+    for o in t["others"]:
+        a = allocs.get(o["base"])
+        assert a and a["usage"] != "heap", (hex(o["base"]), a)
+    assert "mp_.n_mmaps" not in text.stderr

@@ -4,14 +4,15 @@ import os
 import re
 import subprocess
 
-from lib import (alloc_of, fixture, proc_maps, region_of, regions, run, run_json,
+from lib import (alloc_of, fixture, proc_maps, region_of, regions, run, run_json, vmas,
                  no_sanitizer_reports, assert_not_held, FIXTURES)
 
 PAGE = 4096
 
 
 def nonfree(doc):
-    return [r for r in regions(doc) if r["state"] != "free"]
+    """the regions but free gaps, as the kernel's VMAs"""
+    return vmas([r for r in regions(doc) if r["state"] != "free"])
 
 
 LAYOUTS = ("layout", "layout32")
@@ -210,7 +211,7 @@ def test_summary_adds_up():
     total = doc["total"]
     for key in ("size", "committed", "rss", "private", "shared", "blocks"):
         assert sum(r[key] for u, r in rows.items() if u != "free") == total[key], key
-    regs = nonfree(doc)
+    regs = [r for r in regions(doc) if r["state"] != "free"]
     assert total["size"] == sum(r["size"] for r in regs)
     assert total["rss"] == sum(r["rss"] for r in regs)
     assert total["committed"] == sum(r["size"] for r in regs if r["state"] == "commit")

@@ -177,14 +177,15 @@ static void heaps(void)
 	CHECK(has_content(vm_map_region_at(m, heap), VM_CK_HEAP, "arena heap"));
 	a = alloc_at(m, fakeheap);
 	CHECK(a && a->usage == VM_USAGE_PRIVATE);
-	a = alloc_at(m, big);
-	CHECK(a && a->usage == VM_USAGE_HEAP);
-	const vm_region *r = vm_map_region_at(m, big);
-	size_t chunks = 0;
-	for (size_t i = 0; i < r->ncontents; i++)
-		if (r->contents[i].kind == VM_CK_HEAP)
-			chunks++;
-	CHECK_U64(chunks, 2);
+	/* one mmap each: the VMA is split, one allocation per chunk */
+	for (int k = 0; k < 2; k++) {
+		uint64_t at = k ? big + 0x2000 : big, size = k ? 0x3000 : 0x2000;
+		a = alloc_at(m, at);
+		CHECK(a && a->usage == VM_USAGE_HEAP && a->base == at && a->size == size && a->count == 1);
+		const vm_region *r = vm_map_region_at(m, at);
+		CHECK(r && r->base == at && r->size == size && r->ncontents == 1 &&
+		      has_content(r, VM_CK_HEAP, "mmapped chunk"));
+	}
 	a = alloc_at(m, 0x555555000000ull);
 	CHECK(a && a->usage == VM_USAGE_HEAP);
 	vm_map_free(m);
