@@ -141,6 +141,7 @@ static void arena_heaps(map_builder *b)
 	const uint64_t hoff[4] = { vm_layout_off(&hi, "ar_ptr"), vm_layout_off(&hi, "prev"),
 				   vm_layout_off(&hi, "size"), vm_layout_off(&hi, "mprotect_size") };
 	vm_reader rd = vm_reader_target(b->t);
+	bool file_target = !(vm_target_caps(b->t) & VM_CAP_LIVE);
 	for (size_t i = 0; i < m->nregions; i++) {
 		vm_region *r = &m->regions[i];
 		if (!anon_private(r) || !rw(r) || mb_claimed(b, i))
@@ -163,6 +164,15 @@ static void arena_heaps(map_builder *b)
 			/* its reserved tail, up to HEAP_MAX */
 			if (i + 1 < m->nregions) {
 				vm_region *t = &m->regions[i + 1];
+				if (anon_private(t) && t->state != VM_STATE_RESERVE && file_target &&
+				    t->base == at + h[3] && t->base == r->base + r->size &&
+				    t->base + t->size <= at + heap_max && !(t->prot & VM_PROT_WRITE)) {
+					/* gdb's cores write PROT_NONE memory as readable
+					 * zeros; heap_info's mprotect_size says where the
+					 * memory malloc made accessible ends */
+					t->state = VM_STATE_RESERVE;
+					t->prot &= ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
+				}
 				if (anon_private(t) && t->state == VM_STATE_RESERVE &&
 				    t->base == r->base + r->size && t->base + t->size <= at + heap_max)
 					mb_claim(b, i + 1, gid);

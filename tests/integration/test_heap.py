@@ -215,3 +215,33 @@ def test_mmapped_chunks_inside_mappings():
         a = allocs.get(o["base"])
         assert a and a["usage"] != "heap", (hex(o["base"]), a)
     assert "mp_.n_mmaps" not in text.stderr
+
+
+def test_gcore_reserved_memory():
+    """#15 item 11: gdb writes PROT_NONE memory as readable: the arenas'
+    reserved tails (where heap_info's mprotect_size ends) and the thread
+    stacks' guards are reserved again, and a diff of the live process
+    against its gcore reports no re-protection of them"""
+    import shutil
+    from lib import Skip
+    if not shutil.which("gcore"):
+        raise Skip("no gcore")
+    with tempfile.TemporaryDirectory() as d, fixture(name="heapfix") as (p, t):
+        snap = os.path.join(d, "a.snap")
+        run_json(["snapshot", str(p.pid), "-o", snap])
+        g = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(p.pid)], capture_output=True, timeout=120)
+        if g.returncode != 0:
+            raise Skip("gcore failed")
+        core = os.path.join(d, f"g.{p.pid}")
+        doc = run_json(["map", core])
+        diff = run_json(["diff", snap, core])
+    tails = [a for a in doc["allocations"] if a["details"] == "glibc arena heap"]
+    assert len(tails) == 2
+    for a in tails:
+        assert [r["state"] for r in a["regions"]] == ["commit", "reserve"], a
+        assert a["regions"][1]["prot"] == "---p"
+    stacks = [a for a in doc["allocations"] if a["usage"] == "stack" and len(a["regions"]) == 2]
+    assert len(stacks) == 2 and all(a["regions"][0]["state"] == "reserve" for a in stacks), stacks
+    bad = [c for c in diff["regions"]["changed"]
+           if c["before"]["path"] != "[vsyscall]" and ("reprotected" in c["what"] or "state" in c["what"])]
+    assert bad == [], bad
