@@ -167,6 +167,12 @@ typedef struct vm_region {
 	uint64_t held;
 } vm_region;
 
+/* How an allocation's extent is known: proven (an image's program
+ * headers, a stack and its guard, a heap's own headers, Windows'
+ * AllocationBase), or guessed by the rules of model/group.c; unknown in
+ * maps read back from a snapshot. */
+typedef enum vm_grouping { VM_GROUPING_UNKNOWN, VM_GROUPING_EXACT, VM_GROUPING_HEURISTIC } vm_grouping;
+
 /* Allocations group the regions one mapping made. Regions of an
  * allocation are consecutive in map->regions. */
 typedef struct vm_alloc {
@@ -174,6 +180,7 @@ typedef struct vm_alloc {
 	vm_usage usage;
 	char *details;   /* "/usr/lib/libc.so.6", "stack of thread 1234" ... */
 	size_t first, count;
+	vm_grouping grouping;
 } vm_alloc;
 
 #define VM_THREAD_MAX_REGS 40

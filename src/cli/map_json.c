@@ -333,6 +333,10 @@ void map_render_json(const vm_map *m, const map_render_options *o, FILE *f)
 		json_ku64(&w, "size", a->size);
 		json_kstr(&w, "usage", vm_usage_name(a->usage));
 		json_kstr(&w, "details", a->details);
+		if (a->usage != VM_USAGE_FREE)
+			json_kstr(&w, "grouping", a->grouping == VM_GROUPING_EXACT       ? "exact"
+						  : a->grouping == VM_GROUPING_HEURISTIC ? "heuristic"
+											 : NULL);
 		json_key(&w, "regions");
 		json_arr_begin(&w);
 		for (size_t k = a->first; k < a->first + a->count; k++)

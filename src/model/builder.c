@@ -11,6 +11,7 @@ int mb_group_new(map_builder *b, vm_usage usage, const char *details)
 	mb_group *g = ARRAY_PUSH(b->groups, b->ngroups, b->gcap);
 	g->usage = usage;
 	g->details = details ? xstrdup(details) : NULL;
+	g->heuristic = false;
 	return (int)(b->ngroups - 1);
 }
 

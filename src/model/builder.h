@@ -14,6 +14,7 @@
 typedef struct mb_group {
 	vm_usage usage;
 	char *details;
+	bool heuristic; /* made by the default rules, not proven */
 } mb_group;
 
 typedef struct map_builder {
