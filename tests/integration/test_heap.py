@@ -245,3 +245,35 @@ def test_gcore_reserved_memory():
     bad = [c for c in diff["regions"]["changed"]
            if c["before"]["path"] != "[vsyscall]" and ("reprotected" in c["what"] or "state" in c["what"])]
     assert bad == [], bad
+
+
+def test_blocks_listing():
+    """#15 usability: `heap --blocks` lists the chunks heap by heap, each
+    with a header, fd/bk of free chunks as their lists keep them (tcache
+    and fastbin links revealed from safe-linking) and the first bytes of
+    each chunk"""
+    with fixture(name="heapfix") as (p, t):
+        doc = run_json(["heap", str(p.pid), "--blocks"])
+        text = run(["heap", str(p.pid), "--blocks"]).stdout
+    truth = {b["chunk"]: b for b in t["blocks"]}
+    users = {b["user"] for b in t["blocks"]}
+    arenas = [int(a["addr"], 16) for a in doc["arenas"]]
+    for h in doc["heaps"]:
+        for c in h["chunks"]:
+            if c["state"] != "free":
+                assert "fd" not in c
+                continue
+            fd = int(c["fd"], 16)
+            if c["bin"] in ("tcache", "fastbin"):
+                # the next entry: a user pointer (tcache) or a chunk (fastbin) of the same list, or the end
+                assert "bk" not in c
+                assert fd == 0 or fd in users or fd in truth, (c, hex(fd))
+            else:
+                bk = int(c["bk"], 16)
+                # alone in its bin: both links go back to the bin's head in main_arena
+                assert fd == bk and 0 < fd - arenas[0] < 0x1000, c
+    assert text.count("\nbrk heap ") == 1 and text.count("\narena heap ") == 2, text[:2000]
+    for b in t["blocks"]:
+        if not b["free"] and b["arena"] == 0:
+            line = next(x for x in text.splitlines() if x.strip().startswith(f"{b['chunk']:016x}"))
+            assert "11 11 11 11" in line, line
