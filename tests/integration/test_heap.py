@@ -277,3 +277,44 @@ def test_blocks_listing():
         if not b["free"] and b["arena"] == 0:
             line = next(x for x in text.splitlines() if x.strip().startswith(f"{b['chunk']:016x}"))
             assert "11 11 11 11" in line, line
+
+
+def test_debian_python_core():
+    """#15 items 1, 2 on a real program: Debian's python3 is position
+    dependent, with a .bss tail of its own; its kernel core's brk heap is
+    where mp_.sbrk_base says, and the mmapped chunks are as many as
+    mp_.n_mmaps (gdb reads both from the same core)"""
+    import resource
+    import shutil
+    from lib import Skip
+    py = "/usr/bin/python3"
+    if not os.path.exists(py) or not shutil.which("gdb"):
+        raise Skip("no Debian python3 or no gdb")
+    with open("/proc/sys/kernel/core_pattern") as f:
+        if f.read().strip() != "core":
+            raise Skip("kernel cores go elsewhere here")
+
+    def unlimited():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([py, "-c", "import os\nx = [bytearray(300000) for _ in range(3)]\n"
+                        "d = {i: str(i) for i in range(200000)}\nos.abort()"],
+                       cwd=d, preexec_fn=unlimited, capture_output=True, timeout=60)
+        cores = [f for f in os.listdir(d) if f.startswith("core")]
+        if not cores:
+            raise Skip("no core written")
+        core = os.path.join(d, cores[0])
+        g = subprocess.run(["gdb", "-q", "-batch", "-nx", "-ex", "p/x mp_.sbrk_base", "-ex", "p mp_.n_mmaps",
+                            py, core], capture_output=True, text=True, timeout=120).stdout
+        vals = [line.split("=", 1)[1].strip() for line in g.splitlines() if line.startswith("$")]
+        if len(vals) != 2:
+            raise Skip("gdb cannot read mp_ (no libc debug symbols)")
+        sbrk, n_mmaps = int(vals[0].split()[0], 16), int(vals[1])
+        doc = run_json(["heap", core])
+        m = run_json(["map", core])
+    brk = next(h for h in doc["heaps"] if h["kind"] == "brk")
+    assert int(brk["base"], 16) - sbrk < 16 and not brk["cut_short"], (brk, hex(sbrk))
+    assert doc["arenas"][0]["in_use_chunks"] > 100 and doc["problems"] == [], doc["problems"]
+    assert doc["mmapped"]["count"] == n_mmaps, (doc["mmapped"], n_mmaps)
+    heaps = [a for a in m["allocations"] if a["details"] == "brk heap (main arena)"]
+    assert len(heaps) == 1 and int(heaps[0]["base"], 16) == sbrk, heaps
