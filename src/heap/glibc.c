@@ -56,11 +56,14 @@ typedef struct free_mark {
 /* Target memory is read once, in aligned windows of WIN_SIZE bytes
  * (cut to the region that holds them), and kept: free lists jump all
  * over a heap, and a read per link is a system call per chunk. What is
- * kept is bounded by CACHE_BUDGET; past it the windows are dropped and
- * read again as needed. */
+ * kept is bounded by CACHE_BUDGET; past it, reads go through one scratch
+ * window of SCRATCH bytes that each miss refills (a sequential walk
+ * still reads in blocks; a list jumping about costs a small read per
+ * link, never a megabyte). */
 #define WIN_SHIFT 20
 #define WIN_SIZE ((uint64_t)1 << WIN_SHIFT)
 #define CACHE_BUDGET ((uint64_t)512 << 20)
+#define SCRATCH ((uint64_t)64 << 10)
 
 typedef struct win {
 	uint64_t key;   /* address >> WIN_SHIFT, plus one: 0 is an empty slot */
@@ -73,6 +76,7 @@ typedef struct win_cache {
 	win *slot;      /* open addressing, a power of two */
 	size_t nslot, used;
 	uint64_t bytes;
+	win scratch;    /* past the budget */
 } win_cache;
 
 typedef struct walker {
@@ -113,6 +117,7 @@ static void problem(walker *k, uint64_t addr, const char *fmt, ...)
 
 static void cache_clear(win_cache *c)
 {
+	free(c->scratch.data);
 	for (size_t i = 0; i < c->nslot; i++)
 		free(c->slot[i].data);
 	free(c->slot);
@@ -138,8 +143,21 @@ static const win *window_of(walker *k, uint64_t addr)
 			return w;
 	}
 	k->last = NULL; /* the slots move */
-	if (c->bytes >= CACHE_BUDGET)
-		cache_clear(c);
+	if (c->bytes >= CACHE_BUDGET) {
+		win *w = &c->scratch;
+		if (!w->data)
+			w->data = xmalloc((size_t)SCRATCH);
+		w->len = 0;
+		const vm_region *r = vm_map_region_at(k->m, addr);
+		if (!r || r->state == VM_STATE_FREE)
+			return w;
+		/* around addr: lists run down through memory as often as up */
+		w->base = addr - r->base > SCRATCH / 2 ? (addr - SCRATCH / 2) & ~(uint64_t)7 : r->base;
+		uint64_t room = r->base + r->size - w->base; /* regions end below 2^64 */
+		ssize_t n = vm_read(k->t, w->base, w->data, (size_t)(room < SCRATCH ? room : SCRATCH));
+		w->len = n > 0 ? (size_t)n : 0;
+		return w;
+	}
 	if ((c->used + 1) * 2 > c->nslot) {
 		win_cache n = { .nslot = c->nslot ? c->nslot * 2 : 256, .bytes = c->bytes, .used = c->used };
 		n.slot = xcalloc(n.nslot, sizeof *n.slot);
@@ -159,9 +177,8 @@ static const win *window_of(walker *k, uint64_t addr)
 	if (!r || r->state == VM_STATE_FREE)
 		return w;
 	uint64_t lo = w->base > r->base ? w->base : r->base;
-	uint64_t hi = w->base + WIN_SIZE;
-	if (r->base + r->size < hi && r->base + r->size > r->base)
-		hi = r->base + r->size;
+	uint64_t end = r->base + r->size; /* regions end below 2^64 */
+	uint64_t hi = end - w->base > WIN_SIZE ? w->base + WIN_SIZE : end;
 	if (hi <= lo)
 		return w;
 	uint8_t *buf = xmalloc((size_t)(hi - lo));
