@@ -296,8 +296,8 @@ static void mmapped_chunks(map_builder *b, heap_ctx *hc)
 	}
 
 	/* mp_ counts the chunks: look further where some are missing */
-	const vm_heap_facts *f = facts(b, hc);
-	if (f->mmaps_known && nf < f->n_mmaps) {
+	const vm_heap_facts *f = n && m->info.os == VM_OS_LINUX ? facts(b, hc) : NULL;
+	if (f && f->mmaps_known && nf < f->n_mmaps) {
 		uint64_t budget = MAX_SCAN_PAGES;
 		for (size_t k = 0; k < n && nf < f->n_mmaps && budget; k++) {
 			vm_region *r = &m->regions[idx[k]];
