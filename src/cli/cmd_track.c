@@ -159,13 +159,10 @@ static int start_run(cli_ctx *ctx)
 	vm_track_state st;
 	vm_track_range *want;
 	size_t nwant = vm_track_writable(m, &want);
-	int started = vm_track_start(t, want, nwant, method, &st);
+	int started = vm_track_start(t, want, nwant, method, out, &st);
 	free(want);
 	if (started < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
-	} else if (vm_track_state_write(&st, out) < 0) {
-		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
-		vm_track_end(&st);
 	} else if (ctx->json) {
 		report(&st, NULL, 0, false, true, out);
 	} else {
@@ -275,7 +272,8 @@ const cli_command cli_cmd_track = {
 		 "(Linux 6.7+). With the latter, vmatlas makes a userfaultfd inside the\n"
 		 "process (one injected system call, closed there again at once) and a\n"
 		 "small process named vmatlas-track keeps it until 'stop', or until the\n"
-		 "process exits; the write protection goes with it. 'show' reports the\n"
+		 "process exits; the write protection goes with it. A start killed\n"
+		 "midway leaves nothing behind (docs/track.md). 'show' reports the\n"
 		 "pages written so far and goes on tracking; 'stop' reports them, ends\n"
 		 "the tracking and removes STATE. TARGET must be a live process; a\n"
 		 "PROGRAM after '--' is started, runs on after vmatlas exits (as with\n"
