@@ -165,6 +165,10 @@ def test_nopie_cores():
         try:
             truth, _maps, _tids, core = kernel_core(d, "heapfix-nopie")
             cores.append((core, truth))
+            piped = os.path.join(d, "piped.core")   # capture -, the core_pattern pipe mode
+            with open(core, "rb") as f:
+                run_json(["capture", "-", "-o", piped], stdin=f)
+            cores.append((piped, truth))
         except Exception as e:  # noqa: BLE001 (no kernel cores here: the others still count)
             print("  (no kernel core:", e, ")")
         with fixture(name="heapfix-nopie") as (p, truth):
