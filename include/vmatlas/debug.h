@@ -41,6 +41,9 @@
 typedef struct vm_dbg vm_dbg;
 
 typedef struct vm_dbg_event vm_dbg_event;
+/* called as each event happens, from inside the session's calls: it may
+ * read (vm_dbg_where, vm_dbg_print_event ...) but not change the session
+ * (no breakpoints, no running) */
 typedef void (*vm_dbg_sink)(void *arg, vm_dbg *d, const vm_dbg_event *ev);
 
 typedef struct vm_dbg_options {

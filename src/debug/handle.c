@@ -96,8 +96,10 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		vm_dbg_read(d, d->r_debug + (d->bits == 32 ? 12 : 24), &state, sizeof state);
 		if (state == 0) /* RT_CONSISTENT: the list is complete again */
 			dbg_rebuild_map(d, true);
+		/* a pending breakpoint set then may have moved the sites */
+		s = dbg_site_at(d, ev->addr);
 	}
-	if (!stops && s->in && dbg_site_code(d, s) &&
+	if (!stops && s && s->in && dbg_site_code(d, s) &&
 	    dbg_emulate(d, &d->regs, s->code, s->ncode)) {
 		/* past the instruction without a step of its own */
 		return vm_control_set_regs(d->c, ev->tid, &d->regs);
