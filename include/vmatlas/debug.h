@@ -221,6 +221,7 @@ typedef struct vm_dbg_insn {
 	uint8_t bytes[15];
 	char text[160];        /* "call libc.so.6!malloc" */
 	uint64_t target;       /* a branch's target, 0 none */
+	uint64_t ref;          /* a rip-relative operand's address, 0 none */
 	bool is_call, is_branch;
 } vm_dbg_insn;
 

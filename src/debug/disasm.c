@@ -23,6 +23,9 @@ static const zy *zydis(int bits)
 		ZydisDecoderInit(&z[k].dec, k ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LONG_64,
 				 k ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_64);
 		ZydisFormatterInit(&z[k].fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+		/* 0x55d0c1a2f130, as every other address vmatlas prints */
+		ZydisFormatterSetProperty(&z[k].fmt, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+		ZydisFormatterSetProperty(&z[k].fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE, ZYDIS_PADDING_DISABLED);
 		ready[k] = true;
 	}
 	return &z[k];
@@ -52,6 +55,12 @@ size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_d
 		ZyanU64 t;
 		if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[0], addr, &t)))
 			out->target = t;
+	}
+	for (int i = 0; i < in.operand_count_visible; i++) {
+		ZyanU64 t;
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.base == ZYDIS_REGISTER_RIP &&
+		    ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[i], addr, &t)))
+			out->ref = t;
 	}
 	return in.length;
 }
@@ -94,10 +103,24 @@ static uint64_t plt_target(vm_dbg *d, uint64_t stub)
 	return fn;
 }
 
+/* "mov rax, [0x55d0c1a2f130]  ; dbgfix!counter" */
+static void name_ref(vm_dbg *d, vm_dbg_insn *i)
+{
+	char where[256];
+	vm_symbol_info si;
+	if (!d->sym || !i->ref || !vm_symbolize(d->sym, i->ref, &si) || !si.symbol)
+		return;
+	vm_symbol_format(&si, i->ref, where, sizeof where);
+	size_t tl = strlen(i->text);
+	snprintf(i->text + tl, sizeof i->text - tl, "  ; %.*s", (int)(sizeof i->text - tl > 5 ? sizeof i->text - tl - 5 : 0),
+		 where);
+}
+
 static void name_target(vm_dbg *d, vm_dbg_insn *i)
 {
 	char where[256];
 	vm_symbol_info si;
+	name_ref(d, i);
 	if (!d->sym || !i->target)
 		return;
 	vm_symbolize(d->sym, i->target, &si);
