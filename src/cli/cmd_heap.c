@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "base/util.h"
 #include "vmatlas/heap.h"
+#include "sections.h"
 
 typedef struct heap_args {
 	bool blocks;
@@ -104,11 +105,11 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_heap_report *r, boo
 	}
 }
 
-static void json(const vm_map *m, const vm_heap_report *r, bool blocks, int only)
+void cli_heap_json(FILE *f, const vm_map *m, const vm_heap_report *r, bool blocks, int only)
 {
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	json_writer *jw = xmalloc(sizeof *jw);
-	json_init(jw, stdout, true);
+	json_init(jw, f, true);
 	json_obj_begin(jw);
 	json_kstr(jw, "allocator", r->walked ? "glibc" : NULL);
 	json_kstr(jw, "version", r->version[0] ? r->version : NULL);
@@ -224,7 +225,7 @@ static int heap_run(cli_ctx *ctx)
 	} else if (only >= 0 && (size_t)only >= r.narenas) {
 		rc = cli_error(EXIT_RUNTIME, "heap: there is no arena %d (%zu arenas)", only, r.narenas);
 	} else {
-		ctx->json ? json(m, &r, blocks, only) : text(m, s, &r, blocks, only);
+		ctx->json ? cli_heap_json(stdout, m, &r, blocks, only) : text(m, s, &r, blocks, only);
 	}
 	vm_heap_report_free(&r);
 	return rc;
