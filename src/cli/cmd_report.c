@@ -72,11 +72,19 @@ static void head(FILE *f, const char *source, const char *a, const char *b)
 		fputs("null", f);
 }
 
-/* write the page; a line on stdout says where, unless the page went there */
+/* write the page; a line on stdout says where, unless the page went there
+ * (the regions counted are those the page lists: free gaps are not) */
 static int finish(cli_ctx *ctx, char *doc, size_t len, const vm_map *m)
 {
 	const report_args *a = ctx->args;
+	map_render_options ro = { .usage_mask = ~0u };
+	size_t nregions = 0, nallocs = 0;
 	int rc = 0;
+	for (size_t i = 0; i < m->nallocs; i++)
+		if (map_alloc_shown(&m->allocs[i], &ro)) {
+			nallocs++;
+			nregions += m->allocs[i].count;
+		}
 	if (report_write_file(a->out, doc, len) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "report: %s", vm_error());
 	} else if (!af_names_stdout(a->out)) {
@@ -87,10 +95,10 @@ static int finish(cli_ctx *ctx, char *doc, size_t len, const vm_map *m)
 			printf("{\"file\": ");
 			fflush(stdout);
 			json_string_doc(stdout, a->out);
-			printf(", \"bytes\": %lld, \"regions\": %zu, \"allocations\": %zu}\n", bytes, m->nregions,
-			       m->nallocs);
+			printf(", \"bytes\": %lld, \"regions\": %zu, \"allocations\": %zu}\n", bytes, nregions,
+			       nallocs);
 		} else {
-			printf("report: %zu regions in %zu allocations to %s (%s)\n", m->nregions, m->nallocs, a->out,
+			printf("report: %zu regions in %zu allocations to %s (%s)\n", nregions, nallocs, a->out,
 			       fmt_size(bytes < 0 ? 0 : (uint64_t)bytes, size, sizeof size));
 		}
 	}

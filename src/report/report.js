@@ -5,9 +5,12 @@
 (function () {
 "use strict";
 
+var PHASES = { start: Math.round(performance.now()) };
+function phase(n) { PHASES[n] = Math.round(performance.now()); }
 var D = JSON.parse(document.getElementById("vmatlas-data").textContent);
 var M = D.map;
 var INFO = M.target || {};
+phase("parsed");
 var AW = INFO.bits === 32 ? 8 : 12; /* address width in hex digits */
 var USAGES = ["image", "mapped", "shareable", "heap", "stack", "private", "system", "reserved", "free"];
 
@@ -46,6 +49,12 @@ function basename(p) {
 function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 var COLOR = {};
 USAGES.forEach(function (u) { COLOR[u] = cssVar("--u-" + u) || "#999"; });
+/* reserved (not committed) space: the usage's colour, faded */
+var LIGHT = {};
+USAGES.forEach(function (u) {
+	var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(COLOR[u]), bg = [251, 251, 250];
+	LIGHT[u] = m ? "rgb(" + [1, 2, 3].map(function (k) { return Math.round(parseInt(m[k], 16) * 0.35 + bg[k - 1] * 0.65); }).join(",") + ")" : COLOR[u];
+});
 function swatch(u) { return '<span class="swatch" style="background:' + esc(COLOR[u] || "#999") + '"></span>'; }
 function addrLink(a) {
 	if (a === null || a === undefined) return "";
@@ -88,6 +97,8 @@ function regionDetails(r) {
 	});
 	return names.join(", ");
 }
+
+phase("regions");
 
 /* what changed, in a diff report: region bases of B */
 var DIFF = D.diff;
@@ -211,6 +222,9 @@ if (DIFF) {
 var pic = section("picture", "Address space",
 	"to scale, free space compressed; hover names a region, click selects it; wheel zooms the strip, drag pans, double-click resets");
 pic.insertAdjacentHTML("beforeend", '<div class="picture"><canvas id="strip"></canvas><div class="strip-scale"><span id="strip-lo"></span><span id="strip-hi"></span></div>' +
+	'<div class="tm-bar">Treemap area: <label><input type="radio" name="area" value="committed" checked> committed</label> ' +
+	'<label><input type="radio" name="area" value="size"> address space</label> <label><input type="radio" name="area" value="rss"> resident</label>' +
+	' <span class="note">(lighter in the strip: reserved, not committed)</span></div>' +
 	'<canvas id="treemap"></canvas><div class="legend">' +
 	USAGES.map(function (u) { return '<span><span class="sw" style="background:' + esc(COLOR[u]) + '"></span>' + esc(u) + "</span>"; }).join("") +
 	"</div></div>");
@@ -293,7 +307,7 @@ function drawStrip() {
 	for (var k = k0; k < SEG.length && CUM[k] < view.hi; k++) {
 		var s = SEG[k];
 		var x0 = (CUM[k] - view.lo) / span * W, x1 = (CUM[k + 1] - view.lo) / span * W;
-		var color = s.ri < 0 ? hatch : COLOR[R[s.ri].r.usage] || "#999";
+		var color = s.ri < 0 ? hatch : R[s.ri].r.state === "reserve" ? LIGHT[R[s.ri].r.usage] : COLOR[R[s.ri].r.usage] || "#999";
 		/* many regions in one pixel: draw the pixel once */
 		if (x1 - x0 < 1 && Math.floor(x0) === lastX && color === lastColor) continue;
 		ctx.fillStyle = color;
@@ -385,14 +399,25 @@ function owner(al) {
 	if (al.usage === "heap") return "heap";
 	return al.details && al.details.length < 40 ? al.details : al.usage;
 }
-var TREE = (function () {
+var AREA = "committed", TREE = null;
+function allocArea(al) {
+	if (AREA === "size") return al.size;
+	var v = 0;
+	(al.regions || []).forEach(function (r) {
+		if (AREA === "rss") v += r.rss || 0;
+		else if (r.state === "commit") v += r.size;
+	});
+	return v;
+}
+function buildTree() {
 	var byUsage = {};
 	ALLOC.forEach(function (al, ai) {
-		if (al.usage === "free" || !al.size) return;
+		var v = al.usage === "free" ? 0 : allocArea(al);
+		if (!v) return;
 		var u = byUsage[al.usage] || (byUsage[al.usage] = { name: al.usage, v: 0, kids: {} });
 		var o = owner(al), g = u.kids[o] || (u.kids[o] = { name: o, v: 0, kids: [] });
-		g.kids.push({ v: al.size, ai: ai });
-		g.v += al.size; u.v += al.size;
+		g.kids.push({ v: v, ai: ai });
+		g.v += v; u.v += v;
 	});
 	return Object.keys(byUsage).map(function (k) {
 		var u = byUsage[k];
@@ -400,7 +425,8 @@ var TREE = (function () {
 		u.kids.sort(function (a, b) { return b.v - a.v; });
 		return u;
 	}).sort(function (a, b) { return b.v - a.v; });
-})();
+}
+TREE = buildTree();
 
 /* squarified treemap (Bruls, Huizing, van Wijk) of items sorted by v, largest first */
 function squarify(items, x, y, w, h, out) {
@@ -492,10 +518,13 @@ tmap.addEventListener("mousemove", function (ev) {
 	var l = leafAt(ev);
 	if (!l) { hideTip(); return; }
 	var al = ALLOC[l.ai];
-	showTip(ev, l.usage + " \u00b7 " + l.group + "\n" + addr(al.base) + "  " + fmtSize(al.size) + "  " +
+	showTip(ev, l.usage + " \u00b7 " + l.group + "\n" + addr(al.base) + "  " + fmtSize(al.size) + (AREA !== "size" ? " (" + fmtSize(allocArea(al)) + " " + AREA + ")" : "") + "  " +
 		(al.regions || []).length + " region" + ((al.regions || []).length === 1 ? "" : "s") + (al.details ? "\n" + al.details : ""));
 });
 tmap.addEventListener("mouseleave", hideTip);
+pic.querySelectorAll('input[name="area"]').forEach(function (r) {
+	r.addEventListener("change", function () { AREA = r.value; TREE = buildTree(); drawTreemap(); });
+});
 tmap.addEventListener("click", function (ev) {
 	var l = leafAt(ev);
 	if (l && (ALLOC[l.ai].regions || []).length) selectRegion(ALLOC_FIRST[l.ai], true);
@@ -525,7 +554,7 @@ function showDetail(i) {
 		["usage", r.usage], ["state", r.state], ["protection", r.prot], ["type", r.type],
 		["path", r.path ? r.path + (r.deleted ? " (deleted)" : "") : null], ["offset", r.path ? r.offset : null],
 		["device, inode", r.inode ? r.dev + " " + r.inode : null],
-		["allocation", addr(al.base) + " (" + fmtSize(al.size) + ", " + (al.regions || []).length + " regions)" + (al.details ? ": " + al.details : "")],
+		["allocation", addr(al.base) + " (" + fmtSize(al.size) + ", " + (al.regions || []).length + ((al.regions || []).length === 1 ? " region)" : " regions)") + (al.details ? ": " + al.details : "")],
 		["alloc base / protect", r.alloc_base ? addr(r.alloc_base) + " " + r.alloc_protect : null],
 		["held in the file", r.dumped !== undefined ? fmtSize(r.dumped) : null],
 	];
@@ -601,6 +630,7 @@ var tree = $("tree");
 	});
 	tree.insertAdjacentHTML("beforeend", parts.join(""));
 })();
+phase("tree");
 var TBODY = tree.tBodies;   /* one per allocation, after the head */
 function tbodyOf(ai) { return tree.querySelector('tbody[data-a="' + ai + '"]'); }
 function rowOf(i) { return tree.querySelector('tr[data-r="' + i + '"]'); }
@@ -844,9 +874,13 @@ window.addEventListener("resize", function () {
 	cancelAnimationFrame(redraw);
 	redraw = requestAnimationFrame(function () { drawStrip(); drawTreemap(); });
 });
+phase("sections");
 drawStrip();
 drawTreemap();
+phase("drawn");
 void document.body.offsetHeight;
+phase("layout");
+document.body.setAttribute("data-phases", JSON.stringify(PHASES));
 document.body.setAttribute("data-regions", NREG);
 document.body.setAttribute("data-render-ms", Math.round(performance.now()));
 document.body.setAttribute("data-ready", "1");

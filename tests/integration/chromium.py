@@ -166,6 +166,8 @@ class Page:
     def wait_for(self, expr, timeout=30):
         deadline = time.monotonic() + timeout
         while not self.eval(expr):
+            if self.errors:
+                raise Error(f"waiting for {expr}: {self.errors}")
             if time.monotonic() > deadline:
                 raise Error(f"timed out waiting for {expr}")
             time.sleep(0.02)
