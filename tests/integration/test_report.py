@@ -233,3 +233,39 @@ def test_report_output_rules():
         assert sorted(os.listdir(d)) == ["link.html", "precious"]
         r = run(["report", "-o", os.path.join(d, "x.html"), "--diff", "x", "--", "/bin/true"])
         assert r.returncode == 2, r.stderr
+
+
+def file_target_page(path, d):
+    """the report of a core or minidump: as many rows as 'map --json' has"""
+    out = os.path.join(d, "file.html")
+    doc = report([path], out)
+    want = run_json(["map", path])
+    n = len(regions(want))
+    assert doc["regions"] == n
+    data, _ = embedded(out)
+    assert data["env"] is not None and data["threads"]["threads"]
+    need_chromium()
+    with chromium.Browser() as b:
+        page = b.open("file://" + out)
+        page.wait_for(READY)
+        assert page.errors == [], page.errors
+        assert page.eval("document.querySelectorAll('#tree tr.region').length") == n
+        assert page.eval("document.querySelectorAll('details.thread').length") == len(data["threads"]["threads"])
+        not_blank(page.screenshot(), colours=((155, 111, 209),))
+    return data
+
+
+def test_report_of_a_core_file():
+    from test_core import kernel_core
+    with tempfile.TemporaryDirectory() as d:
+        _, _, threads, core = kernel_core(d)
+        data = file_target_page(core, d)
+        assert len(data["threads"]["threads"]) == len(threads)
+
+
+def test_report_of_a_minidump():
+    from test_minidump import wine_dump
+    with tempfile.TemporaryDirectory() as d:
+        _, dmp = wine_dump(d)
+        data = file_target_page(dmp, d)
+        assert data["map"]["target"]["os"] == "windows" and "peb" in data["env"]
