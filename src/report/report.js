@@ -619,16 +619,19 @@ var tree = $("tree");
 		rs.forEach(function (r, j) {
 			var x = R[k + j], cls = "region" + (ADDED.has(x.base) ? " added" : CHANGED.has(x.base) ? " changed" : "");
 			var nc = (r.contents || []).length;
-			parts.push('<tr class="' + cls + '" data-r="' + (k + j) + '"><td><span class="tw">' + (nc ? "\u25b8" : "") + "</span>" + hex(x.base) +
-				'</td><td class="num">' + esc(fmtSize(r.size)) + "</td><td>" + esc(r.type) + '</td><td class="mono">' + esc(r.prot) + "</td><td>" + esc(r.state) +
-				'</td><td class="num">' + (r.rss !== undefined ? esc(fmtSize(r.rss)) : "") + '</td><td class="num">' +
-				(r.rss !== undefined ? esc(fmtSize(r.private_clean + r.private_dirty)) : "") + '</td><td class="path">' + esc(regionDetails(r)) +
+			/* lean rows (20,000 of them must parse fast): the cells' style comes from #tree's columns */
+			parts.push('<tr class="' + cls + '" data-r="' + (k + j) + '"><td>' + (nc ? '<span class="tw">\u25b8</span>' : "") + hex(x.base) +
+				"<td>" + esc(fmtSize(r.size)) + "<td>" + esc(r.type) + "<td>" + esc(r.prot) + "<td>" + esc(r.state) +
+				"<td>" + (r.rss !== undefined ? esc(fmtSize(r.rss)) : "") + "<td>" +
+				(r.rss !== undefined ? esc(fmtSize(r.private_clean + r.private_dirty)) : "") + "<td>" + esc(regionDetails(r)) +
 				(nc ? ' <span class="badge">' + nc + "</span>" : "") +
-				(ADDED.has(x.base) ? ' <span class="badge new">added</span>' : CHANGED.has(x.base) ? ' <span class="badge chg">changed</span>' : "") + "</td></tr>");
+				(ADDED.has(x.base) ? ' <span class="badge new">added</span>' : CHANGED.has(x.base) ? ' <span class="badge chg">changed</span>' : "") + "</tr>");
 		});
 		parts.push("</tbody>");
 	});
-	tree.insertAdjacentHTML("beforeend", parts.join(""));
+	var html = parts.join("");
+	phase("tree-html");
+	tree.insertAdjacentHTML("beforeend", html);
 })();
 phase("tree");
 var TBODY = tree.tBodies;   /* one per allocation, after the head */
@@ -664,7 +667,7 @@ tree.addEventListener("click", function (ev) {
 		return;
 	}
 	if (tr.classList.contains("region")) {
-		if (ev.target.classList.contains("tw") && ev.target.textContent) toggleContents(tr);
+		if (ev.target.classList.contains("tw")) toggleContents(tr);
 		selectRegion(+tr.getAttribute("data-r"), false);
 	}
 });

@@ -167,7 +167,7 @@ def test_report_escapes_names_from_the_target():
             assert page.eval("document.querySelectorAll('img').length") == 0
             assert page.eval("window.pwned === undefined")
             assert search(page, "onerror") >= 1
-            cells = page.eval("Array.from(document.querySelectorAll('#tree td.path')).map(t => t.textContent)")
+            cells = page.eval("Array.from(document.querySelectorAll('#tree tr.region td:nth-child(8)')).map(t => t.textContent)")
             assert any(path in c for c in cells), path
 
 
