@@ -599,11 +599,14 @@ var usageFilter = null;
 /* ---- the allocation tree ---- */
 
 var NREG = R.length;
+var LIMIT = 500;   /* regions an allocation shows at first (fitRows) */
+var ALLOC_LIMIT = 1000, allocLim = ALLOC_LIMIT;   /* allocations the tree shows at first (fitAllocs) */
 var OPEN_ALL = NREG <= 3000;
 var at = section("allocations", "Allocations and regions",
 	ALLOC.length + " allocations, " + NREG + " regions; \u25b8 opens an allocation or a region's contents");
 at.insertAdjacentHTML("beforeend", '<p><a id="open-all">open all</a> \u00b7 <a id="close-all">close all</a></p>' +
-	'<div id="tree-wrap"><table id="tree"><thead><tr><th>Address</th><th class="num">Size</th><th>Usage / type</th><th>Prot</th><th>State</th>' +
+	'<div id="tree-wrap"><table id="tree"><colgroup><col style="width:11.5em"><col style="width:6.5em"><col style="width:8em"><col style="width:4.5em">' +
+	'<col style="width:5em"><col style="width:6.5em"><col style="width:6.5em"><col></colgroup><thead><tr><th>Address</th><th class="num">Size</th><th>Usage / type</th><th>Prot</th><th>State</th>' +
 	'<th class="num">RSS</th><th class="num">Private</th><th>Details</th></tr></thead></table></div>');
 var tree = $("tree");
 (function () {
@@ -611,13 +614,13 @@ var tree = $("tree");
 	ALLOC.forEach(function (al, ai) {
 		var rs = al.regions || [], rss = 0, priv = 0, has = false;
 		rs.forEach(function (r) { if (r.rss !== undefined) { has = true; rss += r.rss; priv += r.private_clean + r.private_dirty; } });
-		parts.push('<tbody class="alloc' + (OPEN_ALL ? "" : " closed") + '" data-a="' + ai + '"><tr class="alloc-row"><td><span class="tw">' + (OPEN_ALL ? "\u25be" : "\u25b8") + "</span>" +
+		parts.push('<tbody class="alloc' + (OPEN_ALL ? "" : " closed") + (ai >= ALLOC_LIMIT ? " over" : "") + '" data-a="' + ai + '"><tr class="alloc-row"><td><span class="tw">' + (OPEN_ALL ? "\u25be" : "\u25b8") + "</span>" +
 			hex(big(al.base)) + '</td><td class="num">' + esc(fmtSize(al.size)) + "</td><td>" + swatch(al.usage) + esc(al.usage) +
 			'</td><td></td><td></td><td class="num">' + (has ? esc(fmtSize(rss)) : "") + '</td><td class="num">' + (has ? esc(fmtSize(priv)) : "") +
 			'</td><td class="path">' + esc(al.details) + (rs.length > 1 ? ' <span class="badge">' + rs.length + " regions</span>" : "") + "</td></tr>");
 		var k = ALLOC_FIRST[ai];
 		rs.forEach(function (r, j) {
-			var x = R[k + j], cls = "region" + (ADDED.has(x.base) ? " added" : CHANGED.has(x.base) ? " changed" : "");
+			var x = R[k + j], cls = "region" + (ADDED.has(x.base) ? " added" : CHANGED.has(x.base) ? " changed" : "") + (j >= LIMIT ? " over" : "");
 			var nc = (r.contents || []).length;
 			/* lean rows (20,000 of them must parse fast): the cells' style comes from #tree's columns */
 			parts.push('<tr class="' + cls + '" data-r="' + (k + j) + '"><td>' + (nc ? '<span class="tw">\u25b8</span>' : "") + hex(x.base) +
@@ -633,16 +636,69 @@ var tree = $("tree");
 	phase("tree-html");
 	tree.insertAdjacentHTML("beforeend", html);
 })();
-phase("tree");
-var TBODY = tree.tBodies;   /* one per allocation, after the head */
-function tbodyOf(ai) { return tree.querySelector('tbody[data-a="' + ai + '"]'); }
-function rowOf(i) { return tree.querySelector('tr[data-r="' + i + '"]'); }
+var ROWS = tree.querySelectorAll("tr.region");   /* in the order of R */
+var TBODY = Array.prototype.slice.call(tree.tBodies);   /* one per allocation, in order */
+function tbodyOf(ai) { return TBODY[ai]; }
+function rowOf(i) { return ROWS[i]; }
 
 function setOpen(tb, open) {
 	tb.classList.toggle("closed", !open);
 	var tw = tb.querySelector("tr.alloc-row .tw");
 	if (tw) tw.textContent = open ? "\u25be" : "\u25b8";
 }
+/* An allocation shows at most tb.lim of its (matching) regions, so that
+ * opening one of 20,000 regions, or a search that matches them all, lays
+ * out a few hundred rows; a last row offers the rest. Every row stays in
+ * the page. */
+function fitRows(tb, init) {
+	var ai = +tb.getAttribute("data-a"), first = ALLOC_FIRST[ai], nr = (ALLOC[ai].regions || []).length;
+	if (nr <= LIMIT && !tb.more) return;
+	var lim = tb.lim || LIMIT, shown = 0, over = init ? nr - LIMIT : 0;
+	for (var i = first; !init && i < first + nr; i++) {
+		var row = ROWS[i], hide = false;
+		if (!row.classList.contains("hidden")) hide = ++shown > lim;
+		row.classList.toggle("over", hide);
+		if (hide) over++;
+	}
+	if (!tb.more) {
+		tb.more = el("tr", "more-row");
+		tb.appendChild(tb.more);
+		tb.more.addEventListener("click", function (ev) {
+			var a = ev.target.closest("a");
+			if (!a) return;
+			tb.lim = a.classList.contains("all") ? Infinity : (tb.lim || LIMIT) + LIMIT;
+			fitRows(tb);
+		});
+	}
+	tb.more.classList.toggle("hidden", !over);
+	tb.more.innerHTML = '<td colspan="8">' + num(over) + " more region" + (over === 1 ? "" : "s") + " not shown: <a>show " +
+		Math.min(over, LIMIT) + " more</a>" + (over > LIMIT ? ' \u00b7 <a class="all">show all (slow)</a>' : "") + "</td>";
+}
+for (var tbi = 0; tbi < TBODY.length; tbi++) fitRows(TBODY[tbi], true);
+/* the same for the allocations: at most allocLim of those that match */
+var moreAllocs = el("tbody", "more-allocs");
+tree.appendChild(moreAllocs);
+moreAllocs.addEventListener("click", function (ev) {
+	var a = ev.target.closest("a");
+	if (!a) return;
+	allocLim = a.classList.contains("all") ? Infinity : allocLim + ALLOC_LIMIT;
+	fitAllocs();
+});
+function fitAllocs(init) {
+	var shown = 0, over = init ? Math.max(ALLOC.length - ALLOC_LIMIT, 0) : 0;
+	for (var k = 0; !init && k < ALLOC.length; k++) {
+		var tb = TBODY[k], hide = false;
+		if (!tb.classList.contains("hidden")) hide = ++shown > allocLim && !tb.querySelector("tr.sel");
+		tb.classList.toggle("over", hide);
+		if (hide) over++;
+	}
+	moreAllocs.classList.toggle("hidden", !over);
+	moreAllocs.innerHTML = over ? '<tr class="more-row"><td colspan="8">' + num(over) + " more allocation" + (over === 1 ? "" : "s") +
+		" not shown: <a>show " + Math.min(over, ALLOC_LIMIT) + " more</a>" + (over > ALLOC_LIMIT ? ' \u00b7 <a class="all">show all (slow)</a>' : "") + "</td></tr>" : "";
+}
+fitAllocs(true);
+phase("tree");
+
 function toggleContents(tr) {
 	var i = +tr.getAttribute("data-r"), r = R[i].r, next = tr.nextElementSibling, tw = tr.querySelector(".tw");
 	if (next && next.classList.contains("content")) {
@@ -679,7 +735,12 @@ function selectRegion(i, scroll) {
 	if (old) old.classList.remove("sel");
 	selected = i;
 	var tb = tbodyOf(R[i].a), tr = rowOf(i);
-	if (tb) { setOpen(tb, true); tb.classList.remove("hidden"); }
+	if (tb) { setOpen(tb, true); tb.classList.remove("hidden"); tb.classList.remove("over"); }
+	if (tr && tr.classList.contains("over")) {
+		tb.lim = Math.max(tb.lim || LIMIT, i - ALLOC_FIRST[R[i].a] + 50);
+		tr.classList.remove("hidden");
+		fitRows(tb);
+	}
 	if (tr) {
 		tr.classList.remove("hidden");
 		tr.classList.add("sel");
@@ -831,7 +892,6 @@ function render(v, depth) {
 /* ---- search: address, path or text ---- */
 
 var search = $("search"), count = $("search-count"), timer = 0, lastQ = "";
-var ROWS = tree.querySelectorAll("tr.region");
 function applyFilter() {
 	var q = search.value.trim().toLowerCase(), n = 0;
 	var m = /^(0x)?([0-9a-f]{1,16})$/.exec(q), at = -1;
@@ -851,7 +911,9 @@ function applyFilter() {
 		var tb = TBODY[k], ai = +tb.getAttribute("data-a");
 		tb.classList.toggle("hidden", active && !hitAlloc[ai]);
 		if (q && hitAlloc[ai]) setOpen(tb, true);
+		fitRows(tb);
 	}
+	fitAllocs();
 	document.querySelectorAll("#modtable tbody tr, details.thread").forEach(function (e) {
 		e.classList.toggle("hidden", !!q && (e.getAttribute("data-text") || "").indexOf(q) < 0 && !(at >= 0 && e.tagName === "TR" && regionAt(big(e.querySelector("a.go").getAttribute("data-addr"))) === at));
 	});
@@ -879,6 +941,7 @@ window.addEventListener("resize", function () {
 });
 phase("sections");
 drawStrip();
+phase("strip");
 drawTreemap();
 phase("drawn");
 void document.body.offsetHeight;

@@ -269,3 +269,33 @@ def test_report_of_a_minidump():
         _, dmp = wine_dump(d)
         data = file_target_page(dmp, d)
         assert data["map"]["target"]["os"] == "windows" and "peb" in data["env"]
+
+
+def test_report_of_many_regions():
+    """an allocation of thousands of regions shows 500 at first and the
+    rest on demand; every row is in the page, and a search finds any"""
+    with tempfile.TemporaryDirectory() as d, fixture("--maps", 2000) as (p, t):
+        wait_blocked(t["pid"])
+        out = os.path.join(d, "map.html")
+        report([str(t["pid"])], out)
+        want = run_json(["map", str(t["pid"])])
+        n = len(regions(want))
+        big = max(want["allocations"], key=lambda a: len(a["regions"]))
+        assert n > 2000 and len(big["regions"]) > 1000, (n, len(big["regions"]))
+        need_chromium()
+        with chromium.Browser() as b:
+            page = b.open("file://" + out)
+            page.wait_for(READY)
+            assert page.errors == [], page.errors
+            assert page.eval("document.querySelectorAll('#tree tr.region').length") == n
+            page.eval("document.getElementById('open-all').click(), 1")
+            shown = page.eval(VISIBLE)
+            assert shown < n and shown >= 500, shown
+            # a region far down the big allocation: found, selected, shown
+            far = big["regions"][-3]
+            assert search(page, "0x%x" % (int(far["base"], 16) + 8)) == 1
+            assert page.eval("document.querySelector('#tree tr.sel td').textContent").endswith(far["base"][2:].lstrip("0"))
+            assert search(page, "") >= 500
+            page.eval("document.querySelectorAll('#tree tr.more-row a.all').forEach(a => a.click()), 1")
+            assert page.eval(VISIBLE) == n
+            assert page.errors == [], page.errors
