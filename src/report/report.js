@@ -847,7 +847,7 @@ var MODS = M.modules || [];
 		h += '<h3>Heaps</h3><div class="tbl-scroll"><table><thead><tr><th>Kind</th><th>Base</th><th class="num">Size</th><th class="num">Arena</th><th class="num">In use</th><th class="num">Chunks</th><th class="num">Free</th><th class="num">Free chunks</th></tr></thead><tbody>' +
 			H.heaps.map(function (g) {
 				return "<tr><td>" + esc(g.kind) + (g.cut_short ? ' <span class="badge bad">cut short</span>' : "") + '</td><td class="addr">' + addrLink(g.base) + '</td><td class="num">' +
-					esc(fmtSize(g.size)) + '</td><td class="num">' + esc(g.id) + '</td><td class="num">' + esc(fmtSize(g.in_use)) + '</td><td class="num">' + esc(num(g.in_use_chunks)) +
+					esc(fmtSize(g.size)) + '</td><td class="num">' + (g.id >= 0 ? esc(g.id) : "\u2014") + '</td><td class="num">' + esc(fmtSize(g.in_use)) + '</td><td class="num">' + esc(num(g.in_use_chunks)) +
 					'</td><td class="num">' + esc(fmtSize(g.free)) + '</td><td class="num">' + esc(num(g.free_chunks)) + "</td></tr>";
 			}).join("") + "</tbody></table></div>";
 	if (H.mmapped) h += '<p class="note">large mmapped chunks: ' + esc(num(H.mmapped.count)) + " (" + esc(fmtSize(H.mmapped.bytes)) + ")</p>";
