@@ -183,6 +183,11 @@ def test_report_diff_of_two_snapshots():
         doc = report([a, "--diff", b], out)
         one = os.path.join(d, "b.html")
         report([b], one)           # a snapshot alone is a TARGET too
+        live = os.path.join(d, "live.html")
+        report([a, "--diff", str(pid)], live)   # a snapshot and the process now
+        now, _ = embedded(live)
+        assert now["b"] == str(pid) and now["map"]["target"]["pid"] == pid
+        assert now["diff"]["regions"]["added"] == diff["regions"]["added"]
         data, _ = embedded(out)
         alone, _ = embedded(one)
         diff_browser_checks(out, doc, diff)
