@@ -250,7 +250,8 @@ const cli_command cli_cmd_report = {
 		 "With --diff B the page shows the map of B and what changed from A:\n"
 		 "regions added, removed, resized and re-protected, modules, threads,\n"
 		 "heaps and, with page hashes, pages. A and B are as for 'vmatlas diff'.\n",
-	.notes = "FILE appears whole or not at all, with mode 0600.\n",
+	.notes = "FILE appears whole or not at all, with mode 0600. With --json, one line\n"
+		 "says what was written: {\"file\", \"bytes\", \"regions\", \"allocations\"}.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	CLI_OPTS(report_opts),
 	CLI_ARGS(report_args),
