@@ -52,7 +52,8 @@ USAGES.forEach(function (u) { COLOR[u] = cssVar("--u-" + u) || "#999"; });
 /* reserved (not committed) space: the usage's colour, faded */
 var LIGHT = {};
 USAGES.forEach(function (u) {
-	var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(COLOR[u]), bg = [251, 251, 250];
+	var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(COLOR[u]), b = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(cssVar("--bg"));
+	var bg = b ? [1, 2, 3].map(function (k) { return parseInt(b[k], 16); }) : [251, 251, 250];
 	LIGHT[u] = m ? "rgb(" + [1, 2, 3].map(function (k) { return Math.round(parseInt(m[k], 16) * 0.35 + bg[k - 1] * 0.65); }).join(",") + ")" : COLOR[u];
 });
 function swatch(u) { return '<span class="swatch" style="background:' + esc(COLOR[u] || "#999") + '"></span>'; }
@@ -124,7 +125,7 @@ function headerHtml() {
 	if (DIFF) nav.unshift("changes");
 	return '<h1>vmatlas \u2014 ' + esc(title) + "</h1>" +
 		'<span class="facts">' + esc(facts.join(" \u00b7 ")) + "</span>" +
-		'<input id="search" type="search" placeholder="Search: address (0x7f\u2026), path or text" autocomplete="off" spellcheck="false">' +
+		'<input id="search" type="search" placeholder="Search (/): address (0x7f\u2026), path or text" autocomplete="off" spellcheck="false">' +
 		'<span id="search-count"></span>' +
 		"<nav>" + nav.map(function (n) { return '<a href="#' + n + '">' + n + "</a>"; }).join("") + "</nav>";
 }
@@ -931,6 +932,15 @@ search.addEventListener("keydown", function (ev) {
 	if (ev.key === "Escape") { search.value = ""; clearTimeout(timer); applyFilter(); }
 });
 count.textContent = NREG + " regions";
+/* '/' goes to the search box, as in the terminal UI */
+document.addEventListener("keydown", function (ev) {
+	var t = ev.target.tagName;
+	if (ev.key === "/" && t !== "INPUT" && t !== "TEXTAREA" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+		ev.preventDefault();
+		search.focus();
+		search.select();
+	}
+});
 
 /* ---- draw, and say when it is done (tests and the bench read this) ---- */
 
