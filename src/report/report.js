@@ -622,14 +622,9 @@ var tree = $("tree");
 		var k = ALLOC_FIRST[ai];
 		rs.forEach(function (r, j) {
 			var x = R[k + j], cls = "region" + (ADDED.has(x.base) ? " added" : CHANGED.has(x.base) ? " changed" : "") + (j >= LIMIT ? " over" : "");
-			var nc = (r.contents || []).length;
-			/* lean rows (20,000 of them must parse fast): the cells' style comes from #tree's columns */
-			parts.push('<tr class="' + cls + '" data-r="' + (k + j) + '"><td>' + (nc ? '<span class="tw">\u25b8</span>' : "") + hex(x.base) +
-				"<td>" + esc(fmtSize(r.size)) + "<td>" + esc(r.type) + "<td>" + esc(r.prot) + "<td>" + esc(r.state) +
-				"<td>" + (r.rss !== undefined ? esc(fmtSize(r.rss)) : "") + "<td>" +
-				(r.rss !== undefined ? esc(fmtSize(r.private_clean + r.private_dirty)) : "") + "<td>" + esc(regionDetails(r)) +
-				(nc ? ' <span class="badge">' + nc + "</span>" : "") +
-				(ADDED.has(x.base) ? ' <span class="badge new">added</span>' : CHANGED.has(x.base) ? ' <span class="badge chg">changed</span>' : "") + "</tr>");
+			/* rows not shown at first get their cells when they are (fillRows) */
+			var shown = OPEN_ALL && j < LIMIT && ai < ALLOC_LIMIT;
+			parts.push('<tr class="' + cls + '" data-r="' + (k + j) + '">' + (shown ? cells(k + j) : "") + "</tr>");
 		});
 		parts.push("</tbody>");
 	});
@@ -638,14 +633,37 @@ var tree = $("tree");
 	tree.insertAdjacentHTML("beforeend", html);
 })();
 var ROWS = tree.querySelectorAll("tr.region");   /* in the order of R */
+/* a region row's cells; lean (20,000 of them must parse fast): their
+ * style comes from #tree's columns, end tags are implied */
+function cells(i) {
+	var x = R[i], r = x.r, nc = (r.contents || []).length;
+	return "<td>" + (nc ? '<span class="tw">\u25b8</span>' : "") + hex(x.base) +
+		"<td>" + esc(fmtSize(r.size)) + "<td>" + esc(r.type) + "<td>" + esc(r.prot) + "<td>" + esc(r.state) +
+		"<td>" + (r.rss !== undefined ? esc(fmtSize(r.rss)) : "") + "<td>" +
+		(r.rss !== undefined ? esc(fmtSize(r.private_clean + r.private_dirty)) : "") + "<td>" + esc(regionDetails(r)) +
+		(nc ? ' <span class="badge">' + nc + "</span>" : "") +
+		(ADDED.has(x.base) ? ' <span class="badge new">added</span>' : CHANGED.has(x.base) ? ' <span class="badge chg">changed</span>' : "");
+}
+/* the cells of the rows of an open allocation that are shown */
+var batch = false;
+function fillRows(tb) {
+	if (tb.classList.contains("closed") || tb.classList.contains("hidden") || tb.classList.contains("over")) return;
+	var ai = +tb.getAttribute("data-a"), first = ALLOC_FIRST[ai], nr = (ALLOC[ai].regions || []).length;
+	for (var i = first; i < first + nr; i++) {
+		var row = ROWS[i];
+		if (!row.firstChild && !row.classList.contains("hidden") && !row.classList.contains("over")) row.innerHTML = cells(i);
+	}
+}
 var TBODY = Array.prototype.slice.call(tree.tBodies);   /* one per allocation, in order */
 function tbodyOf(ai) { return TBODY[ai]; }
 function rowOf(i) { return ROWS[i]; }
 
 function setOpen(tb, open) {
-	tb.classList.toggle("closed", !open);
-	var tw = tb.querySelector("tr.alloc-row .tw");
-	if (tw) tw.textContent = open ? "\u25be" : "\u25b8";
+	if (tb.classList.contains("closed") === open) {
+		tb.classList.toggle("closed", !open);
+		tb.firstChild.firstChild.firstChild.textContent = open ? "\u25be" : "\u25b8";   /* tr.alloc-row > td > span.tw */
+	}
+	if (open && !batch) fillRows(tb);
 }
 /* An allocation shows at most tb.lim of its (matching) regions, so that
  * opening one of 20,000 regions, or a search that matches them all, lays
@@ -671,6 +689,7 @@ function fitRows(tb, init) {
 			fitRows(tb);
 		});
 	}
+	if (!init && !batch) fillRows(tb);
 	tb.more.classList.toggle("hidden", !over);
 	tb.more.innerHTML = '<td colspan="8">' + num(over) + " more region" + (over === 1 ? "" : "s") + " not shown: <a>show " +
 		Math.min(over, LIMIT) + " more</a>" + (over > LIMIT ? ' \u00b7 <a class="all">show all (slow)</a>' : "") + "</td>";
@@ -689,10 +708,11 @@ function fitAllocs(init) {
 	var shown = 0, over = init ? Math.max(ALLOC.length - ALLOC_LIMIT, 0) : 0;
 	for (var k = 0; !init && k < ALLOC.length; k++) {
 		var tb = TBODY[k], hide = false;
-		if (!tb.classList.contains("hidden")) hide = ++shown > allocLim && !tb.querySelector("tr.sel");
+		if (!tb.classList.contains("hidden")) hide = ++shown > allocLim && !(selected >= 0 && R[selected].a === k);
 		tb.classList.toggle("over", hide);
 		if (hide) over++;
 	}
+	if (!init && !batch) TBODY.forEach(fillRows);
 	moreAllocs.classList.toggle("hidden", !over);
 	moreAllocs.innerHTML = over ? '<tr class="more-row"><td colspan="8">' + num(over) + " more allocation" + (over === 1 ? "" : "s") +
 		" not shown: <a>show " + Math.min(over, ALLOC_LIMIT) + " more</a>" + (over > ALLOC_LIMIT ? ' \u00b7 <a class="all">show all (slow)</a>' : "") + "</td></tr>" : "";
@@ -745,6 +765,7 @@ function selectRegion(i, scroll) {
 	if (tr) {
 		tr.classList.remove("hidden");
 		tr.classList.add("sel");
+		if (!tr.firstChild) tr.innerHTML = cells(i);
 		if (scroll) {
 			var wrap = $("tree-wrap");
 			wrap.scrollTop = Math.max(0, tr.offsetTop - wrap.clientHeight / 3);
@@ -899,6 +920,7 @@ function applyFilter() {
 	if (m && (m[1] || m[2].length >= 5)) at = regionAt(BigInt("0x" + m[2]));
 	var active = q !== "" || usageFilter !== null;
 	var hitAlloc = new Uint8Array(ALLOC.length);
+	batch = true;
 	for (var i = 0; i < NREG; i++) {
 		var x = R[i], ok = true;
 		if (usageFilter !== null && ALLOC[x.a].usage !== usageFilter) ok = false;
@@ -915,6 +937,8 @@ function applyFilter() {
 		fitRows(tb);
 	}
 	fitAllocs();
+	batch = false;
+	TBODY.forEach(fillRows);
 	document.querySelectorAll("#modtable tbody tr, details.thread").forEach(function (e) {
 		e.classList.toggle("hidden", !!q && (e.getAttribute("data-text") || "").indexOf(q) < 0 && !(at >= 0 && e.tagName === "TR" && regionAt(big(e.querySelector("a.go").getAttribute("data-addr"))) === at));
 	});
