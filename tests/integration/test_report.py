@@ -92,6 +92,9 @@ def run_browser_checks(out, want, n):
         assert page.errors == [], page.errors
         assert page.eval("document.querySelectorAll('#tree tr.region').length") == n
         assert page.eval("+document.body.dataset.regions") == n
+        firsts = page.eval("Array.from(document.querySelectorAll('#tree tr.region'))"
+                           ".map(r => r.cells.length === 8 ? r.cells[0].textContent.replace('\u25b8', '') : null)")
+        assert [int(a, 16) for a in firsts] == [int(r["base"], 16) for r in regions(want)]
         not_blank(page.screenshot())
         assert page.eval(VISIBLE) == n
         assert page.eval("document.querySelectorAll('details.thread').length") == 3
@@ -303,4 +306,8 @@ def test_report_of_many_regions():
             assert search(page, "") >= 500
             page.eval("document.querySelectorAll('#tree tr.more-row a.all').forEach(a => a.click()), 1")
             assert page.eval(VISIBLE) == n
+            # shown, every row has its cells: the region's address first
+            firsts = page.eval("Array.from(document.querySelectorAll('#tree tr.region'))"
+                               ".map(r => r.cells.length === 8 ? r.cells[0].textContent.replace('\u25b8', '') : null)")
+            assert [int(a, 16) for a in firsts] == [int(r["base"], 16) for r in regions(want)]
             assert page.errors == [], page.errors
