@@ -364,7 +364,7 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 		       e->ldr_list[i].full_name ? e->ldr_list[i].full_name : "?");
 }
 
-void cli_env_json(FILE *f, const vm_map *m, vm_target *t)
+void cli_env_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *sym)
 {
 	if (m->info.os == VM_OS_WINDOWS) {
 		vm_win_env we;
@@ -373,12 +373,13 @@ void cli_env_json(FILE *f, const vm_map *m, vm_target *t)
 		vm_win_env_free(&we);
 		return;
 	}
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	vm_symbolizer *s = sym ? sym : vm_symbolizer_new(m, t, 0);
 	vm_env e;
 	vm_env_read(m, t, s, &e);
 	json(f, m, t, s, &e);
 	vm_env_free(&e);
-	vm_symbolizer_free(s);
+	if (s != sym)
+		vm_symbolizer_free(s);
 }
 
 static int env_run(cli_ctx *ctx)

@@ -72,11 +72,23 @@ static void head(FILE *f, const char *source, const char *a, const char *b)
 		fputs("null", f);
 }
 
+/* the document gathered in memory, or NULL (freed) when it could not be */
+static char *close_doc(FILE *f, char *doc)
+{
+	if (fclose(f) != 0) {
+		free(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 /* write the page; a line on stdout says where, unless the page went there
  * (the regions counted are those the page lists: free gaps are not) */
 static int finish(cli_ctx *ctx, char *doc, size_t len, const vm_map *m)
 {
 	const report_args *a = ctx->args;
+	if (!doc)
+		return cli_error(EXIT_RUNTIME, "report: out of memory");
 	map_render_options ro = { .usage_mask = ~0u };
 	size_t nregions = 0, nallocs = 0;
 	int rc = 0;
@@ -127,9 +139,9 @@ static int report_target(cli_ctx *ctx)
 	fputs(", \"heap\": ", f);
 	heap_section(f, m, m->heap);
 	fputs(", \"env\": ", f);
-	cli_env_json(f, m, ctx->t);
+	cli_env_json(f, m, ctx->t, ctx->sym);
 	fputs(", \"diff\": null}\n", f);
-	fclose(f);
+	doc = close_doc(f, doc); /* len is known once closed */
 	return finish(ctx, doc, len, m);
 }
 
@@ -152,7 +164,7 @@ static int report_snapshot(cli_ctx *ctx)
 	fputs(", \"threads\": null, \"heap\": ", f);
 	heap_section(f, s.map, &s.heap);
 	fputs(", \"env\": null, \"diff\": null}\n", f);
-	fclose(f);
+	doc = close_doc(f, doc);
 	int rc = finish(ctx, doc, len, s.map);
 	vm_snapshot_free(&s);
 	return rc;
@@ -184,7 +196,7 @@ static int report_diff(cli_ctx *ctx)
 		fputs(", \"env\": null, \"diff\": ", f);
 		cli_diff_json(f, &d);
 		fputs("}\n", f);
-		fclose(f);
+		doc = close_doc(f, doc);
 		rc = finish(ctx, doc, len, b.map);
 	}
 	if (ta)

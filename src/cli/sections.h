@@ -18,8 +18,9 @@ void cli_threads_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *s, 
 		      int64_t only);
 /* the heap report (chunks with blocks; only arena `only`, unless -1) */
 void cli_heap_json(FILE *f, const vm_map *m, const vm_heap_report *r, bool blocks, int only);
-/* the process environment, read from t (Linux, or the PEB on Windows) */
-void cli_env_json(FILE *f, const vm_map *m, vm_target *t);
+/* the process environment, read from t (Linux, or the PEB on Windows);
+ * sym names the vdso's exports (NULL: one is made for it) */
+void cli_env_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *sym);
 void cli_diff_json(FILE *f, const vm_diff *d);
 
 /* a path that is neither a live process nor a core or minidump */

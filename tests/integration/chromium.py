@@ -21,7 +21,11 @@ import zlib
 
 
 def find():
-    """the chromium binary, or None"""
+    """the chromium binary, or None; $VMATLAS_CHROMIUM names one ('none':
+    behave as if there were none)"""
+    chosen = os.environ.get("VMATLAS_CHROMIUM")
+    if chosen:
+        return None if chosen == "none" else shutil.which(chosen)
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         p = shutil.which(name)
         if p:
