@@ -72,14 +72,14 @@ static void head(FILE *f, const char *source, const char *a, const char *b)
 		fputs("null", f);
 }
 
-/* the document gathered in memory, or NULL (freed) when it could not be */
-static char *close_doc(FILE *f, char *doc)
+/* the document gathered in memory, or NULL (freed) when it could not be;
+ * the stream sets *doc and *len as it closes (it may move the buffer) */
+static void close_doc(FILE *f, char **doc)
 {
 	if (fclose(f) != 0) {
-		free(doc);
-		return NULL;
+		free(*doc);
+		*doc = NULL;
 	}
-	return doc;
 }
 
 /* write the page; a line on stdout says where, unless the page went there
@@ -141,7 +141,7 @@ static int report_target(cli_ctx *ctx)
 	fputs(", \"env\": ", f);
 	cli_env_json(f, m, ctx->t, ctx->sym);
 	fputs(", \"diff\": null}\n", f);
-	doc = close_doc(f, doc); /* len is known once closed */
+	close_doc(f, &doc); /* len is known once closed */
 	return finish(ctx, doc, len, m);
 }
 
@@ -164,7 +164,7 @@ static int report_snapshot(cli_ctx *ctx)
 	fputs(", \"threads\": null, \"heap\": ", f);
 	heap_section(f, s.map, &s.heap);
 	fputs(", \"env\": null, \"diff\": null}\n", f);
-	doc = close_doc(f, doc);
+	close_doc(f, &doc);
 	int rc = finish(ctx, doc, len, s.map);
 	vm_snapshot_free(&s);
 	return rc;
@@ -196,7 +196,7 @@ static int report_diff(cli_ctx *ctx)
 		fputs(", \"env\": null, \"diff\": ", f);
 		cli_diff_json(f, &d);
 		fputs("}\n", f);
-		doc = close_doc(f, doc);
+		close_doc(f, &doc);
 		rc = finish(ctx, doc, len, b.map);
 	}
 	if (ta)
