@@ -25,6 +25,8 @@ LIB_DIRS := base model formats target target/linux target/elfcore target/minidum
             symbols threads heap process annotate pipeline ops debug
 LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+# the HTML report: a front end beside cli, its CSS and script built in
+CLI_SRC  += $(sort $(wildcard src/report/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
@@ -148,6 +150,8 @@ $(BUILD)/fixtures/win/pedll.dll: tests/fixtures/win/build.sh tests/fixtures/win/
 	@$(if $(Q),echo "  MINGW   $(dir $@)")
 	$(Q)if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v i686-w64-mingw32-gcc >/dev/null; then \
 		tests/fixtures/win/build.sh $(dir $@); else echo "  (no mingw-w64: Windows fixtures skipped)"; fi
+
+$(BUILD)/obj/src/report/assets.o: src/report/report.css src/report/report.js
 
 fixtures: $(FIXTURES)
 

@@ -175,6 +175,7 @@ docs = {
     "dump": obj({"file": S, "format": enum("raw", "elf"), "addr": A, "size": I, "written": I,
                  "holes": arr(ref("hole"))}),
     "snapshot": obj({"file": S, "bytes": I, "regions": I, "data": B}),
+    "report": obj({"file": S, "bytes": I, "regions": I, "allocations": I}),
     "capture": obj({"file": S, "bytes": I, "memory": I, "segments": I, "threads": I, "unreadable": I,
                     "private_only": B}),
     "diff": obj({"regions": obj({"added": arr(ref("short_region")), "removed": arr(ref("short_region")),

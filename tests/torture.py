@@ -116,11 +116,13 @@ def commands(kind, path, d):
                 ["heap", path, "--blocks"], ["env", path], ["exports", path, "--find", "a*"],
                 ["search", path, "--ascii", "a"], ["search", path, "--hex", "00 ?? 00"],
                 ["snapshot", path, "--data", "-o", out], ["whatis", path, "0x400000"],
-                ["view", path, "0x400000", "64"], ["dump", path, "0x400000", "-o", out, "--fill"]]
+                ["view", path, "0x400000", "64"], ["dump", path, "0x400000", "-o", out, "--fill"],
+                ["report", path, "-o", out]]
     if kind in ("pe", "elf"):
         return [["image", "-a", path], ["image", "-a", "--json", path]]
     if kind == "snapshot":
-        return [["diff", path, path], ["diff", path, path, "--json"], ["map", path]]
+        return [["diff", path, path], ["diff", path, path, "--json"], ["map", path],
+                ["report", path, "-o", out], ["report", path, "--diff", path, "-o", out]]
     if kind == "scan":
         return [["scan", "list", path]]
     return []

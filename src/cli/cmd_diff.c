@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "vmatlas/diff.h"
 #include "vmatlas/snapshot.h"
+#include "sections.h"
 
 /* 'self' or a PID, unless a file of that name is there */
 static bool is_live(const char *what)
@@ -142,10 +143,10 @@ static void json_region(json_writer *w, const vm_region *r)
 	json_obj_end(w);
 }
 
-static void json(const vm_diff *d)
+void cli_diff_json(FILE *f, const vm_diff *d)
 {
 	json_writer *w = xmalloc(sizeof *w);
-	json_init(w, stdout, true);
+	json_init(w, f, true);
 	json_obj_begin(w);
 	json_key(w, "regions");
 	json_obj_begin(w);
@@ -286,39 +287,57 @@ static void json(const vm_diff *d)
 	free(w);
 }
 
+bool cli_is_snapshot_file(const char *what)
+{
+	return !is_live(what) && !is_dump(what);
+}
+
+int cli_diff_load(const char *wa, const char *wb, vm_snapshot *a, vm_target **ta, vm_snapshot *b, vm_target **tb)
+{
+	int rc = 0;
+	/* a file side first, so a live side can be read to match it */
+	if (is_live(wa)) {
+		if (load_side(wb, NULL, b, tb) < 0)
+			return cli_error(EXIT_RUNTIME, "%s", vm_error());
+		if (load_side(wa, b, a, ta) < 0) {
+			rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
+			vm_snapshot_free(b);
+			vm_target_close(*tb);
+			return rc;
+		}
+	} else {
+		if (load_side(wa, NULL, a, ta) < 0)
+			return cli_error(EXIT_RUNTIME, "%s", vm_error());
+		if (load_side(wb, a, b, tb) < 0) {
+			rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
+			vm_snapshot_free(a);
+			vm_target_close(*ta);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void cli_diff_note(const vm_snapshot *a, const vm_snapshot *b)
+{
+	const vm_target_info *ia = &a->map->info, *ib = &b->map->info;
+	if (ia->pid != ib->pid || (ia->start_time && ib->start_time && ia->start_time != ib->start_time))
+		fprintf(stderr, "vmatlas: note: A and B are different processes (pid %lld%s, pid %lld)\n",
+			(long long)ia->pid, ia->pid == ib->pid ? " started earlier" : "", (long long)ib->pid);
+}
+
 static int diff_run(cli_ctx *ctx)
 {
 	char **argv = ctx->argv;
 	vm_snapshot a, b;
 	vm_target *ta = NULL, *tb = NULL;
-	int rc = 0;
-	/* a file side first, so a live side can be read to match it */
-	if (is_live(argv[0])) {
-		if (load_side(argv[1], NULL, &b, &tb) < 0)
-			return cli_error(EXIT_RUNTIME, "%s", vm_error());
-		if (load_side(argv[0], &b, &a, &ta) < 0) {
-			rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
-			vm_snapshot_free(&b);
-			vm_target_close(tb);
-			return rc;
-		}
-	} else {
-		if (load_side(argv[0], NULL, &a, &ta) < 0)
-			return cli_error(EXIT_RUNTIME, "%s", vm_error());
-		if (load_side(argv[1], &a, &b, &tb) < 0) {
-			rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
-			vm_snapshot_free(&a);
-			vm_target_close(ta);
-			return rc;
-		}
-	}
+	int rc = cli_diff_load(argv[0], argv[1], &a, &ta, &b, &tb);
+	if (rc)
+		return rc;
 	vm_diff d;
-	const vm_target_info *ia = &a.map->info, *ib = &b.map->info;
-	if (ia->pid != ib->pid || (ia->start_time && ib->start_time && ia->start_time != ib->start_time))
-		fprintf(stderr, "vmatlas: note: A and B are different processes (pid %lld%s, pid %lld)\n",
-			(long long)ia->pid, ia->pid == ib->pid ? " started earlier" : "", (long long)ib->pid);
+	cli_diff_note(&a, &b);
 	vm_diff_compute(&a, &b, &d);
-	ctx->json ? json(&d) : text(&d);
+	ctx->json ? cli_diff_json(stdout, &d) : text(&d);
 	fflush(stdout);
 	/* the warnings of a side read now (a saved side had them shown when saved) */
 	if (ta)

@@ -7,6 +7,7 @@
 #include "base/util.h"
 #include "vmatlas/env.h"
 #include "vmatlas/win_env.h"
+#include "sections.h"
 
 static size_t name_len(const char *kv)
 {
@@ -137,10 +138,10 @@ static void strings_json(json_writer *w, const char *key, const vm_string *v, si
 	json_arr_end(w);
 }
 
-static void json(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *e)
+static void json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *e)
 {
 	json_writer *w = xmalloc(sizeof *w);
-	json_init(w, stdout, true);
+	json_init(w, f, true);
 	json_obj_begin(w);
 	json_kstr(w, "exe", m->info.exe);
 	json_kstr(w, "cwd", m->info.cwd);
@@ -252,10 +253,10 @@ static void free_modules(vm_module *v, size_t n)
 	free(v);
 }
 
-static void win_json(const vm_map *m, vm_target *t, const vm_win_env *e)
+static void win_json(FILE *f, const vm_map *m, vm_target *t, const vm_win_env *e)
 {
 	json_writer w;
-	json_init(&w, stdout, true);
+	json_init(&w, f, true);
 	json_obj_begin(&w);
 	json_kstr(&w, "exe", m->info.exe);
 	json_key(&w, "peb");
@@ -363,6 +364,24 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 		       e->ldr_list[i].full_name ? e->ldr_list[i].full_name : "?");
 }
 
+void cli_env_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *sym)
+{
+	if (m->info.os == VM_OS_WINDOWS) {
+		vm_win_env we;
+		vm_win_env_read(m, t, &we);
+		win_json(f, m, t, &we);
+		vm_win_env_free(&we);
+		return;
+	}
+	vm_symbolizer *s = sym ? sym : vm_symbolizer_new(m, t, 0);
+	vm_env e;
+	vm_env_read(m, t, s, &e);
+	json(f, m, t, s, &e);
+	vm_env_free(&e);
+	if (s != sym)
+		vm_symbolizer_free(s);
+}
+
 static int env_run(cli_ctx *ctx)
 {
 	vm_map *m = ctx->m;
@@ -371,7 +390,7 @@ static int env_run(cli_ctx *ctx)
 		vm_win_env we;
 		vm_win_env_read(m, t, &we);
 		if (ctx->json)
-			win_json(m, t, &we);
+			win_json(stdout, m, t, &we);
 		else
 			win_text(m, t, &we);
 		vm_win_env_free(&we);
@@ -381,7 +400,7 @@ static int env_run(cli_ctx *ctx)
 	vm_env e;
 	vm_env_read(m, t, s, &e);
 	if (ctx->json)
-		json(m, t, s, &e);
+		json(stdout, m, t, s, &e);
 	else
 		text(m, t, s, &e);
 	fflush(stdout);

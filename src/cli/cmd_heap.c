@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "base/util.h"
 #include "vmatlas/heap.h"
+#include "sections.h"
 
 typedef struct heap_args {
 	bool blocks;
@@ -46,6 +47,8 @@ static const uint8_t *peek(peeker *p, uint64_t addr, size_t len)
 {
 	if (addr >= p->base && addr - p->base <= p->len && p->len - (addr - p->base) >= len)
 		return p->buf + (addr - p->base);
+	if (!p->t) /* a saved report: no memory to look at */
+		return NULL;
 	if (!p->buf)
 		p->buf = xmalloc(PEEK_WINDOW);
 	ssize_t n = vm_read(p->t, addr, p->buf, PEEK_WINDOW);
@@ -201,12 +204,12 @@ static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_heap_
 	}
 }
 
-static void json(const vm_map *m, vm_target *t, const vm_heap_report *r, bool blocks, int only)
+void cli_heap_json(FILE *f, const vm_map *m, vm_target *t, const vm_heap_report *r, bool blocks, int only)
 {
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	peeker pk = { .t = t };
 	json_writer *jw = xmalloc(sizeof *jw);
-	json_init(jw, stdout, true);
+	json_init(jw, f, true);
 	json_obj_begin(jw);
 	json_kstr(jw, "allocator", r->walked ? "glibc" : NULL);
 	json_kstr(jw, "version", r->version[0] ? r->version : NULL);
@@ -330,7 +333,7 @@ static int heap_run(cli_ctx *ctx)
 	} else if (only >= 0 && (size_t)only >= r.narenas) {
 		rc = cli_error(EXIT_RUNTIME, "heap: there is no arena %d (%zu arenas)", only, r.narenas);
 	} else {
-		ctx->json ? json(m, t, &r, blocks, only) : text(m, t, s, &r, blocks, only);
+		ctx->json ? cli_heap_json(stdout, m, t, &r, blocks, only) : text(m, t, s, &r, blocks, only);
 	}
 	vm_heap_report_free(&r);
 	return rc;

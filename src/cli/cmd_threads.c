@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/util.h"
 #include "vmatlas/threads.h"
+#include "sections.h"
 
 typedef struct threads_args {
 	uint64_t frames, tid;
@@ -224,6 +225,25 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	json_obj_end(w);
 }
 
+void cli_threads_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_threads_report *rep,
+		      int64_t only)
+{
+	json_writer *w = xmalloc(sizeof *w);
+	json_init(w, f, true);
+	json_obj_begin(w);
+	json_key(w, "thread_db");
+	json_str(w, rep->thread_db_note ? rep->thread_db_note : "ok");
+	json_key(w, "threads");
+	json_arr_begin(w);
+	for (size_t i = 0; i < rep->n; i++)
+		if (!only || rep->t[i].thread->tid == only)
+			json_thread(w, m, t, s, &rep->t[i]);
+	json_arr_end(w);
+	json_obj_end(w);
+	json_done(w);
+	free(w);
+}
+
 static int threads_check(cli_ctx *ctx)
 {
 	ctx->sym_flags = ((threads_args *)ctx->args)->no_lines ? 0 : VM_SYM_LINES;
@@ -248,20 +268,7 @@ static int threads_run(cli_ctx *ctx)
 	vm_threads_report rep;
 	vm_threads_inspect(m, t, s, frames, &rep);
 	if (ctx->json) {
-		json_writer *w = xmalloc(sizeof *w);
-		json_init(w, stdout, true);
-		json_obj_begin(w);
-		json_key(w, "thread_db");
-		json_str(w, rep.thread_db_note ? rep.thread_db_note : "ok");
-		json_key(w, "threads");
-		json_arr_begin(w);
-		for (size_t i = 0; i < rep.n; i++)
-			if (!only || rep.t[i].thread->tid == only)
-				json_thread(w, m, t, s, &rep.t[i]);
-		json_arr_end(w);
-		json_obj_end(w);
-		json_done(w);
-		free(w);
+		cli_threads_json(stdout, m, t, s, &rep, only);
 	} else {
 		printf("pid %lld (%s): %zu thread%s\n\n", (long long)m->info.pid,
 		       m->info.name ? m->info.name : "?", m->nthreads, m->nthreads == 1 ? "" : "s");
