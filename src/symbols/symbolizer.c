@@ -214,6 +214,7 @@ static void add_debug_file(sym_table *t, const elf_image *main, const vm_module 
 		return;
 	char *label = xasprintf("debug:%s:", path);
 	add_tables(t, &e, label);
+	symtab_add_sections(t, &e); /* when the module's own file is gone */
 	free(label);
 	if (has_dwarf(&e) && t->dwarf_fd < 0) {
 		t->dwarf_fd = fd;
@@ -284,6 +285,7 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 		symtab_note_source(t, "file-differs");
 	if (have_file) {
 		add_tables(t, &e, "");
+		symtab_add_sections(t, &e);
 		add_minidebuginfo(t, &e);
 		if (has_dwarf(&e)) {
 			t->dwarf_fd = dup(fd);

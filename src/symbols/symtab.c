@@ -151,22 +151,81 @@ void symtab_finish(sym_table *t)
 	t->n = k;
 }
 
+static const sym_section *section_at(const sym_table *t, uint64_t addr)
+{
+	size_t lo = upper_bound_u64(t->sec, t->nsec, sizeof *t->sec, offsetof(sym_section, addr), addr);
+	if (lo == 0)
+		return NULL;
+	const sym_section *sc = &t->sec[lo - 1];
+	return addr - sc->addr < sc->size ? sc : NULL;
+}
+
 const sym_entry *symtab_find(const sym_table *t, uint64_t addr)
 {
 	size_t lo = upper_bound_u64(t->e, t->n, sizeof *t->e, offsetof(sym_entry, addr), addr);
 	if (lo == 0)
 		return NULL;
 	const sym_entry *best = &t->e[lo - 1];
-	if (best->size == 0 || addr - best->addr < best->size)
+	if (best->size != 0 && addr - best->addr < best->size)
 		return best;
-	/* past its end: a symbol a little further back may still contain
-	 * it (nested or overlapping symbols) */
-	for (size_t i = lo - 1, steps = 0; i-- > 0 && steps < 32; steps++) {
+	/* a symbol a little further back may still contain it (nested or
+	 * overlapping symbols); the entries at best's address come first,
+	 * the best of them last */
+	const sym_entry *unsized = NULL;
+	bool sized_between = false;
+	for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
 		const sym_entry *e = &t->e[i];
 		if (e->size && addr - e->addr < e->size)
 			return e;
+		if (e->size)
+			sized_between = true; /* ended at or before addr */
+		else if (!unsized && !sized_between)
+			unsized = e;
 	}
-	return best;
+	if (!unsized)
+		return NULL;
+	/* an unsized symbol (an assembly label, _end) names addresses up to
+	 * the next sized symbol, within its own section */
+	if (unsized->addr == addr)
+		return unsized; /* the label itself, wherever it is */
+	if (t->nsec) {
+		const sym_section *a = section_at(t, addr), *b = section_at(t, unsized->addr);
+		if (!a || a != b)
+			return NULL;
+	}
+	return unsized;
+}
+
+void symtab_add_sections(sym_table *t, const elf_image *e)
+{
+	if (t->nsec)
+		return;
+	for (size_t i = 0; i < e->nsh; i++) {
+		const elf_shdr *sh = &e->sh[i];
+		if (!(sh->flags & SHF_ALLOC) || sh->size == 0 || sh->addr == 0 ||
+		    ((sh->flags & SHF_TLS) && sh->type == SHT_NOBITS) || /* .tbss takes no space */
+		    sh->addr + sh->size < sh->addr)
+			continue;
+		sym_section *sc = ARRAY_PUSH(t->sec, t->nsec, t->seccap);
+		sc->addr = sh->addr;
+		sc->size = sh->size;
+	}
+	/* by address (insertion: section tables are short and nearly sorted) */
+	for (size_t i = 1; i < t->nsec; i++) {
+		sym_section x = t->sec[i];
+		size_t j = i;
+		for (; j > 0 && t->sec[j - 1].addr > x.addr; j--)
+			t->sec[j] = t->sec[j - 1];
+		t->sec[j] = x;
+	}
+	/* overlapping sections (.tbss over the next one): drop the later */
+	size_t k = 0;
+	for (size_t i = 0; i < t->nsec; i++) {
+		if (k && t->sec[i].addr < t->sec[k - 1].addr + t->sec[k - 1].size)
+			continue;
+		t->sec[k++] = t->sec[i];
+	}
+	t->nsec = k;
 }
 
 const char *symtab_name(const sym_table *t, const sym_entry *e)
@@ -182,6 +241,7 @@ void symtab_free(sym_table *t)
 	free(t->tls);
 	free(t->names);
 	free(t->sources);
+	free(t->sec);
 	lines_close(t->lines);
 	if (t->dwarf_fd >= 0)
 		close(t->dwarf_fd);

@@ -34,17 +34,30 @@ typedef struct sym_table {
 	int dwarf_fd;        /* a file with DWARF, -1 if none */
 	struct line_index *lines;
 	bool lines_tried;
+	struct sym_section *sec; /* allocated sections by address; none when
+				    the symbols came from memory */
+	size_t nsec, seccap;
 } sym_table;
+
+/* an allocated section, for unsized symbols: one names an address only
+ * up to the end of its own section */
+typedef struct sym_section {
+	uint64_t addr, size;
+} sym_section;
 
 sym_table *symtab_new(void);
 /* add the useful symbols of an ELF symbol table: defined, with an
  * address (no sections, files, TLS offsets or mapping symbols) */
 void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic);
 void symtab_note_source(sym_table *t, const char *what);
+/* the image's allocated sections (once: the first image given wins) */
+void symtab_add_sections(sym_table *t, const elf_image *e);
 /* sort and drop duplicates; call once after the last add */
 void symtab_finish(sym_table *t);
-/* the symbol for a link-time address: the one containing it, else the
- * nearest one below it; NULL if none is below */
+/* the symbol for a link-time address: a sized symbol containing it, else
+ * the nearest unsized one below it when no sized symbol ends in between
+ * and it lies in the same section; NULL otherwise (past a sized symbol's
+ * end the address is the module's, as gdb and eu-stack say) */
 const sym_entry *symtab_find(const sym_table *t, uint64_t addr);
 const char *symtab_name(const sym_table *t, const sym_entry *e);
 void symtab_free(sym_table *t);
