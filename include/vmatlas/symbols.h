@@ -16,12 +16,14 @@
 
 typedef struct vm_symbolizer vm_symbolizer;
 
-#define VM_SYM_LINES 0x1u /* look up file:line too (DWARF) */
+#define VM_SYM_LINES 0x1u    /* look up file:line too (DWARF) */
+#define VM_SYM_DEMANGLE 0x2u /* C++ names demangled (symbols, exports) */
 
 typedef struct vm_symbol_info {
 	const vm_module *module;  /* NULL: in no module */
 	const vm_region *region;  /* the region (or free gap) holding it */
-	const char *symbol;       /* NULL: no symbol */
+	const char *symbol;       /* NULL: no symbol; demangled with VM_SYM_DEMANGLE */
+	const char *mangled;      /* the name as the table has it, when demangled */
 	uint64_t symbol_addr;     /* live address of the symbol */
 	uint64_t symbol_size;
 	uint64_t offset;          /* from the symbol, else from the module base */
@@ -48,6 +50,9 @@ bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, ui
 /* a demangled C++ name (a symbol, or a type as typeinfo keeps it:
  * "N6shapes6CircleE"), malloc'd; NULL if it cannot be */
 char *vm_demangle(const char *mangled);
+/* a symbol's demangled name ("_ZN4node3fooEv@@V1" -> "node::foo()@@V1"),
+ * malloc'd; NULL when it is not a mangled C++ name */
+char *vm_demangle_symbol(const char *name);
 
 /* a thread-local symbol's offset in its module's TLS block */
 bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off);
@@ -55,6 +60,8 @@ bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *na
 typedef struct vm_export {
 	const vm_module *module;
 	const char *name;
+	const char *mangled; /* the name as the table has it, when demangled */
+	const char *version; /* "@@GLIBC_2.14", "@GLIBC_2.2.5" (hidden); NULL: none */
 	uint64_t addr, size;
 	const char *kind;  /* func, object, ifunc, tls, notype ... */
 	const char *bind;  /* global, weak, unique */

@@ -38,6 +38,8 @@ static void emit_json(json_writer *w, vm_symbolizer *s, uint64_t addr)
 	json_kaddr(w, "addr", addr);
 	json_kstr(w, "module", si.module ? si.module->name : NULL);
 	json_kstr(w, "symbol", si.symbol);
+	if (si.mangled)
+		json_kstr(w, "mangled", si.mangled);
 	json_ku64(w, "offset", si.module ? si.offset : (si.region ? addr - si.region->base : 0));
 	json_kstr(w, "text", text);
 	if (si.file) {

@@ -209,6 +209,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 		json_kstr(w, "symbol", sym);
 		json_kstr(w, "module", si.module ? si.module->name : NULL);
 		json_kstr(w, "function", si.symbol);
+		if (si.mangled)
+			json_kstr(w, "mangled", si.mangled);
 		if (si.file) {
 			json_kstr(w, "file", si.file);
 			json_ki64(w, "line", si.line);

@@ -62,6 +62,8 @@ const cli_option cli_target_opts[] = {
 	{ .name = "keep", .help = "with '--': leave the program running on exit", .kind = CLI_CALL, .call = keep },
 	{ .name = "color", .value = "WHEN", .help = "auto (default), always, never", .kind = CLI_CALL,
 	  .call = color },
+	{ .name = "no-demangle", .help = "C++ symbols as the tables spell them (mangled)", .kind = CLI_FLAG,
+	  .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, no_demangle, bool) },
 	{ .name = "sysroot", .value = "DIR", .help = "core files: look for the files they map under DIR",
 	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, sysroot, const char *) },
 	{ .name = "solib-path", .value = "DIRS", .help = "core files: look in DIRS (':'-separated) by file name",

@@ -132,7 +132,9 @@ static bool add_tables(sym_table *t, const elf_image *e, const char *label)
 		elf_symtab st;
 		if (elf_read_symtab(e, sh, &st) < 0)
 			continue;
-		symtab_add(t, &st, sh->type == SHT_DYNSYM);
+		char **vers = sh->type == SHT_DYNSYM ? elf_dynsym_versions(e, sh, st.n) : NULL;
+		symtab_add_versioned(t, &st, sh->type == SHT_DYNSYM, vers);
+		elf_dynsym_versions_free(vers, st.n);
 		elf_symtab_free(&st);
 		char *what = xasprintf("%s%s", label, sh->type == SHT_DYNSYM ? "dynsym" : "symtab");
 		symtab_note_source(t, what);
@@ -338,7 +340,9 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 	uint64_t link = addr - mod->load_bias;
 	const sym_entry *e = symtab_find(t, link);
 	if (e) {
-		out->symbol = symtab_name(t, e);
+		out->symbol = symtab_display_name(t, e, s->flags & VM_SYM_DEMANGLE);
+		if (out->symbol != symtab_name(t, e))
+			out->mangled = symtab_name(t, e);
 		out->symbol_addr = e->addr + mod->load_bias;
 		out->symbol_size = e->size;
 		out->offset = link - e->addr;
@@ -522,11 +526,13 @@ size_t vm_exports(vm_symbolizer *s, const vm_export **out)
 					continue;
 				vm_export *x = ARRAY_PUSH(s->exports, s->nexports, cap);
 				x->module = mod;
-				x->name = t->names + e->name;
+				x->name = symtab_display_name(t, e, s->flags & VM_SYM_DEMANGLE);
+				x->mangled = x->name != t->names + e->name ? t->names + e->name : NULL;
 				x->addr = e->addr + mod->load_bias;
 				x->size = e->size;
 				x->kind = elf_sym_type_name(e->type);
 				x->bind = elf_sym_bind_name(e->bind);
+				x->version = symtab_version(t, e);
 				x->exported = e->dynamic;
 			}
 		}

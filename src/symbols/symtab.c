@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "formats/elf_defs.h"
 #include "lines.h"
+#include "vmatlas/symbols.h"
 
 sym_table *symtab_new(void)
 {
@@ -46,7 +47,7 @@ static int rank(const sym_entry *e)
 	return ((r * 2 + (e->size != 0)) * 2 + e->dynamic) * 2 + !e->versioned;
 }
 
-void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
+void symtab_add_versioned(sym_table *t, const elf_symtab *st, bool dynamic, char *const *vers)
 {
 	if (!t->nlen)
 		intern(t, ""); /* offset 0 is the empty name */
@@ -65,12 +66,32 @@ void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
 		e->type = s->type;
 		e->bind = s->bind;
 		e->dynamic = dynamic;
-		e->versioned = strchr(name, '@') != NULL;
-		e->name = intern(t, name);
+		/* the version apart from the name: "malloc" with "@@GLIBC_2.2.5" */
+		const char *at = strchr(name, '@');
+		const char *ver = vers && vers[i] ? vers[i] : at;
+		size_t len = at ? (size_t)(at - name) : strlen(name);
+		if (at && at == name) { /* "@foo": no name before it, keep it whole */
+			len = strlen(name);
+			ver = vers ? vers[i] : NULL;
+		}
+		char *bare = xstrndup(name, len);
+		e->name = intern(t, bare);
+		free(bare);
+		e->ver = ver ? intern(t, ver) : 0;
+		e->versioned = ver && ver[1] != '@';
 		e->rank = (uint8_t)rank(e);
-		size_t len = strlen(name);
 		e->len = len > 0xffff ? 0xffff : (uint16_t)len;
 	}
+}
+
+void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
+{
+	symtab_add_versioned(t, st, dynamic, NULL);
+}
+
+const char *symtab_version(const sym_table *t, const sym_entry *e)
+{
+	return e->ver ? t->names + e->ver : NULL;
 }
 
 void symtab_note_source(sym_table *t, const char *what)
@@ -132,23 +153,43 @@ void symtab_finish(sym_table *t)
 	if (t->n == 0)
 		return;
 	sort_entries(t);
-	/* the same symbol from several tables: keep one, exported if any was */
-	size_t k = 0;
+	/* the same symbol from several tables (.symtab of the debug file,
+	 * .dynsym): keep one, exported if any copy was, with the version
+	 * the dynamic table gives. Copies of one name at one address need
+	 * not be neighbours (aliases sort between them). */
+	size_t k = 0, group = 0;
+	bool merged_any = false;
 	for (size_t i = 0; i < t->n; i++) {
-		/* the same symbol from two tables: keep the better, which
-		 * sorts later; an exported copy makes it exported */
-		if (k > 0 && t->e[k - 1].addr == t->e[i].addr &&
-		    strcmp(t->names + t->e[k - 1].name, t->names + t->e[i].name) == 0) {
-			bool dyn = t->e[k - 1].dynamic || t->e[i].dynamic;
-			uint64_t size = t->e[i].size ? t->e[i].size : t->e[k - 1].size;
-			t->e[k - 1] = t->e[i];
-			t->e[k - 1].dynamic = dyn;
-			t->e[k - 1].size = size;
-			continue;
+		sym_entry *x = &t->e[i];
+		if (k == 0 || t->e[k - 1].addr != x->addr)
+			group = k;
+		bool merged = false;
+		/* (bounded: a pathological table with thousands of names at
+		 * one address keeps some copies) */
+		for (size_t j = k > group + 64 ? k - 64 : group; j < k && !merged; j++) {
+			sym_entry *y = &t->e[j];
+			if (strcmp(t->names + y->name, t->names + x->name) != 0 ||
+			    (y->ver && x->ver && strcmp(t->names + y->ver, t->names + x->ver) != 0))
+				continue;
+			/* x sorts later: it is the better of the two */
+			sym_entry keep = *x;
+			keep.dynamic = y->dynamic || x->dynamic;
+			keep.size = x->size ? x->size : y->size;
+			keep.ver = x->ver ? x->ver : y->ver;
+			keep.versioned = keep.ver && t->names[keep.ver + 1] != '@';
+			*y = keep;
+			merged = merged_any = true;
 		}
-		t->e[k++] = t->e[i];
+		if (!merged)
+			t->e[k++] = *x;
 	}
 	t->n = k;
+	if (!merged_any)
+		return;
+	/* merging may have changed an entry's worth: the best last again */
+	for (size_t i = 0; i < t->n; i++)
+		t->e[i].rank = (uint8_t)rank(&t->e[i]);
+	sort_entries(t);
 }
 
 static const sym_section *section_at(const sym_table *t, uint64_t addr)
@@ -233,10 +274,31 @@ const char *symtab_name(const sym_table *t, const sym_entry *e)
 	return t->names + e->name;
 }
 
+static char not_mangled[1];
+
+const char *symtab_display_name(sym_table *t, const sym_entry *e, bool demangle)
+{
+	const char *name = t->names + e->name;
+	if (!demangle || name[0] != '_' || name[1] != 'Z' || e < t->e || e >= t->e + t->n)
+		return name;
+	size_t i = (size_t)(e - t->e);
+	if (!t->dm)
+		t->dm = xcalloc(t->n, sizeof *t->dm);
+	if (!t->dm[i]) {
+		char *d = vm_demangle_symbol(name);
+		t->dm[i] = d ? d : not_mangled;
+	}
+	return t->dm[i] == not_mangled ? name : t->dm[i];
+}
+
 void symtab_free(sym_table *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; t->dm && i < t->n; i++)
+		if (t->dm[i] != not_mangled)
+			free(t->dm[i]);
+	free(t->dm);
 	free(t->e);
 	free(t->tls);
 	free(t->names);

@@ -34,3 +34,64 @@ def test_symbol_size_respected():
         assert r["symbol"] is None and r["module"] == "symfix", r
         assert re.fullmatch(r"symfix\+0x[0-9a-f]+", r["text"]), r
     assert after_end["symbol"] is None, after_end
+
+
+def test_cpp_names_demangled_by_default():
+    """sym, threads, exports and whatis demangle C++ names as gdb does;
+    --no-demangle keeps them as the tables spell them"""
+    with fixture(name="cppnorti") as (p, t):
+        pid = str(t["pid"])
+        s = run_json(["sym", pid, hex(t["run"])])[0]
+        raw = run_json(["sym", pid, hex(t["run"]), "--no-demangle"])[0]
+        th = run_json(["threads", pid, "--no-lines"])
+        text = run(["threads", pid, "--no-lines"]).stdout
+        ex = run_json(["exports", pid, "--find", "Worker"])
+        ex_raw = run_json(["exports", pid, "--find", "_ZN3app", "--no-demangle"])
+    assert s["symbol"] == "app::Worker::run(int)" and s["mangled"] == "_ZN3app6Worker3runEi", s
+    assert s["text"] == "cppnorti!app::Worker::run(int)"
+    assert raw["symbol"] == "_ZN3app6Worker3runEi" and "mangled" not in raw
+    funcs = [f["function"] for f in th["threads"][0]["frames"]]
+    assert "app::Worker::run(int)" in funcs, funcs
+    assert "cppnorti!app::Worker::run(int)+0x" in text
+    assert any(x["name"] == "app::Worker::run(int)" for x in ex), ex
+    assert any(x["name"] == "_ZN3app6Worker3runEi" for x in ex_raw), ex_raw
+
+
+def test_whatis_class_without_rtti():
+    """-fno-rtti: no typeinfo; the class comes from the vtable's symbol"""
+    with fixture(name="cppnorti") as (p, t):
+        pid = str(t["pid"])
+        doc = run_json(["whatis", pid, hex(t["object"])])[0]
+        text = run(["whatis", pid, hex(t["object"])]).stdout
+    assert doc["object"]["class"] == "app::PerProcessOptions", doc["object"]
+    assert doc["object"]["addr"] == hex(t["object"])
+    assert "vtable for app::PerProcessOptions+0x10" in text, text
+
+
+def test_exports_one_row_per_symbol_with_versions_and_aliases():
+    """libc's malloc once (the debug file's .symtab and .dynsym are one
+    symbol), with its version; --find ADDR names every alias"""
+    with fixture(name="symfix") as (p, t):
+        pid = str(t["pid"])
+        rows = run_json(["exports", pid, "--module", "libc.so.6"])
+        malloc = [r for r in rows if r["name"] == "malloc"]
+        at = run_json(["exports", pid, "--find", malloc[0]["addr"]])
+        memcpy = [r for r in rows if r["name"] == "memcpy"]
+        text = run(["exports", pid, "--find", "memcpy", "--module", "libc.so.6"]).stdout
+    keys = [(r["name"], r["version"], r["addr"]) for r in rows]
+    assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1][:5]
+    assert len(malloc) == 1 and malloc[0]["version"] == "GLIBC_2.2.5" and malloc[0]["default_version"]
+    names = {r["name"] for r in at}
+    assert {"malloc", "__libc_malloc"} <= names, names
+    assert all(r["addr"] == malloc[0]["addr"] for r in at)
+    # the two memcpy of x86-64 libc: the default one and the old one
+    if len(memcpy) == 2:
+        assert {r["version"] for r in memcpy} == {"GLIBC_2.14", "GLIBC_2.2.5"}
+        assert "libc.so.6!memcpy@@GLIBC_2.14" in text and "libc.so.6!memcpy@GLIBC_2.2.5" in text
+
+
+def test_exports_find_nothing_is_an_error():
+    with fixture(name="symfix") as (p, t):
+        r = run(["exports", str(t["pid"]), "--find", "no_such_symbol_anywhere"])
+    assert r.returncode != 0 and r.stdout == "", (r.returncode, r.stdout)
+    assert "nothing matches 'no_such_symbol_anywhere'" in r.stderr
