@@ -200,6 +200,8 @@ typedef struct vm_thread {
 	uint8_t *stack_copy;
 	uint64_t stack_copy_addr;
 	size_t stack_copy_len;
+	int64_t tracer;   /* another process tracing it (so it could not be
+			     stopped), 0 none or unknown */
 } vm_thread;
 
 #define VM_SRC_LOADER  0x1u

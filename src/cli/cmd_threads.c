@@ -109,7 +109,9 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 			printf("  (frame pointer)");
 		putchar('\n');
 	}
-	if (ti->unwind_note)
+	if (ti->unwind_note && ti->thread->tracer)
+		printf("  (%s: process %lld traces it)\n", ti->unwind_note, (long long)ti->thread->tracer);
+	else if (ti->unwind_note)
 		printf("  (%s)\n", ti->unwind_note);
 	putchar('\n');
 }
@@ -223,6 +225,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	json_arr_end(w);
 	if (ti->unwind_note)
 		json_kstr(w, "unwind_note", ti->unwind_note);
+	if (ti->thread->tracer)
+		json_ki64(w, "tracer", ti->thread->tracer);
 	json_obj_end(w);
 }
 

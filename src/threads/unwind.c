@@ -244,7 +244,7 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 	if (!th->regs_valid) {
 		if (th->sp_valid) {
 			push(u, th->pc, th->sp, true, false, "registers");
-			*note = "only pc and sp are known (the thread could not be stopped)";
+			*note = "only pc and sp are known: the thread could not be stopped";
 		} else {
 			*note = "the thread's registers could not be read";
 		}

@@ -95,3 +95,41 @@ def test_exports_find_nothing_is_an_error():
         r = run(["exports", str(t["pid"]), "--find", "no_such_symbol_anywhere"])
     assert r.returncode != 0 and r.stdout == "", (r.returncode, r.stdout)
     assert "nothing matches 'no_such_symbol_anywhere'" in r.stderr
+
+
+def seize(tid):
+    """trace one thread from this process (as a debugger would hold it);
+    returns the function that lets it go"""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    if libc.ptrace(0x4206, tid, None, None) != 0:  # PTRACE_SEIZE
+        raise Skip(f"cannot trace {tid}: errno {ctypes.get_errno()}")
+
+    def release():
+        libc.ptrace(0x4207, tid, None, None)  # PTRACE_INTERRUPT
+        os.waitpid(tid, 0x40000000)            # __WALL: its stop
+        libc.ptrace(17, tid, None, None)       # PTRACE_DETACH
+    return release
+
+
+def test_freeze_names_the_thread_and_its_tracer():
+    """a thread another process traces: --freeze names that very thread
+    (the list it came from was freed first) and who traces it; threads
+    says the same in one parenthesis"""
+    with fixture(name="symfix") as (p, t):
+        pid, tid = t["pid"], t["tid_jit"]
+        release = seize(tid)
+        try:
+            r = run(["map", str(pid), "--freeze"], timeout=20)
+            th = run(["threads", str(pid), "--no-lines"], timeout=20).stdout
+            doc = run_json(["threads", str(pid), "--no-lines"], timeout=20)
+        finally:
+            release()
+    me = os.getpid()
+    assert r.returncode != 0
+    assert f"thread {tid} is traced by process {me} (python" in r.stderr, r.stderr
+    assert f"only pc and sp are known: the thread could not be stopped: process {me} traces it" in th, th
+    assert "((" not in th and "))" not in th
+    t2 = next(x for x in doc["threads"] if x["tid"] == tid)
+    assert t2["tracer"] == me

@@ -120,9 +120,9 @@ int lxc_attach_rest(lx_control *c, pid_t *tid_err)
 				add_thread(c, tids[i], LXT_STOPPED);
 				added++;
 			} else if (errno == EPERM) {
-				free(tids);
 				if (tid_err)
-					*tid_err = tids[i];
+					*tid_err = tids[i]; /* before the list goes */
+				free(tids);
 				errno = EPERM;
 				return -1;
 			}

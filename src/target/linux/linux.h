@@ -49,6 +49,9 @@ int lx_list_tids(pid_t pid, pid_t **out, size_t *n);
 
 /* read a whole /proc file into a NUL-terminated buffer; -1 with errno */
 int lx_read_file(const char *path, char **buf, size_t *len);
+/* who traces thread tid (TracerPid), 0 none or unknown; its name in comm
+ * (n bytes) when it can be read */
+pid_t lx_tracer_of(pid_t pid, pid_t tid, char *comm, size_t n);
 
 /* pagemap walk behind the target's pages() */
 int lx_pages(pid_t pid, uint64_t addr, uint64_t npages, uint64_t page_size,

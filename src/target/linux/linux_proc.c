@@ -388,6 +388,30 @@ int lx_list_tids(pid_t pid, pid_t **out, size_t *n)
 	return 0;
 }
 
+pid_t lx_tracer_of(pid_t pid, pid_t tid, char *comm, size_t n)
+{
+	char path[80], *buf;
+	size_t len;
+	if (comm && n)
+		comm[0] = 0;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (lx_read_file(path, &buf, &len) < 0)
+		return 0;
+	long tracer = 0;
+	const char *at = strstr(buf, "\nTracerPid:");
+	if (at)
+		tracer = strtol(at + 11, NULL, 10);
+	free(buf);
+	if (tracer <= 0 || tracer > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/comm", tracer);
+	if (comm && n && lx_read_file(path, &buf, &len) == 0) {
+		snprintf(comm, n, "%.*s", (int)strcspn(buf, "\n"), buf);
+		free(buf);
+	}
+	return (pid_t)tracer;
+}
+
 /* pc and sp of a thread blocked in the kernel, without stopping it */
 static bool regs_from_syscall_file(pid_t pid, pid_t tid, vm_thread *th)
 {
@@ -448,6 +472,7 @@ static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th, bool stacks)
 		return;
 	}
 	regs_from_syscall_file(p->pid, tid, th);
+	th->tracer = lx_tracer_of(p->pid, tid, NULL, 0);
 }
 
 static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
