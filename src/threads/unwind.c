@@ -245,6 +245,8 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		if (th->sp_valid) {
 			push(u, th->pc, th->sp, true, false, "registers");
 			*note = "only pc and sp are known: the thread could not be stopped";
+		} else if (th->state == 'Z' || th->state == 'X') {
+			*note = "the thread has exited: it has no registers";
 		} else {
 			*note = "the thread's registers could not be read";
 		}

@@ -133,3 +133,29 @@ def test_freeze_names_the_thread_and_its_tracer():
     assert "((" not in th and "))" not in th
     t2 = next(x for x in doc["threads"] if x["tid"] == tid)
     assert t2["tracer"] == me
+
+
+def test_main_thread_exited_others_run():
+    """the main thread called pthread_exit: the process is no zombie
+    while other threads run; its maps, memory and argv are read through
+    a live thread's /proc files"""
+    with fixture("--main-exit", name="symfix") as (p, t):
+        pid = t["pid"]
+        for _ in range(100):
+            if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        doc = run_json(["map", str(pid)])
+        frozen = run(["map", str(pid), "--freeze"])
+        th = run_json(["threads", str(pid), "--no-lines"])
+        s = sym1(pid, t["sized_obj"])
+        env = run_json(["env", str(pid)])
+        with open(f"/proc/{pid}/task/{t['tid_jit']}/maps") as f:
+            nmaps = sum(1 for _ in f)
+    assert len([r for a in doc["allocations"] for r in a["regions"] if r["state"] != "free"]) >= nmaps - 1
+    assert frozen.returncode == 0, frozen.stderr
+    main = next(x for x in th["threads"] if x["tid"] == pid)
+    assert main["state"] == "Z" and "exited" in main["unwind_note"], main
+    assert any(x["tid"] == t["tid_jit"] and x["frames"] for x in th["threads"])
+    assert s["symbol"] == "sized_obj"
+    assert any("symfix" in a.get("value", a.get("text", "")) for a in env["argv"]), env["argv"]

@@ -11,6 +11,9 @@
 typedef struct lx_proc {
 	vm_target base;
 	pid_t pid;
+	pid_t mm_pid;       /* whose /proc files and memory reach the address
+			       space: pid, or a live thread's id when the main
+			       thread has exited (pthread_exit) and others run */
 	bool self;
 	bool spawned;       /* we started it */
 	bool keep;          /* leave a spawned program running on close */
@@ -51,6 +54,7 @@ int lx_list_tids(pid_t pid, pid_t **out, size_t *n);
 int lx_read_file(const char *path, char **buf, size_t *len);
 /* who traces thread tid (TracerPid), 0 none or unknown; its name in comm
  * (n bytes) when it can be read */
+bool lx_thread_exited(pid_t pid, pid_t tid); /* a zombie (or dead) thread */
 pid_t lx_tracer_of(pid_t pid, pid_t tid, char *comm, size_t n);
 
 /* pagemap walk behind the target's pages() */

@@ -135,7 +135,7 @@ static void fill_arch_from_exe(lx_proc *p)
 	in->arch = lx_arch();
 	in->bits = (int)(sizeof(void *) * 8);
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->mm_pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -160,6 +160,12 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
 			return lx_gone(p);
+		proc_stat live; /* an exited main thread's stat hides the mm's fields */
+		if (p->mm_pid != p->pid && read_stat(p->pid, p->mm_pid, &live)) {
+			st.arg_start = live.arg_start, st.arg_end = live.arg_end;
+			st.env_start = live.env_start, st.env_end = live.env_end;
+			st.start_stack = live.start_stack;
+		}
 		in->kind = VM_TARGET_LINUX_PROCESS;
 		in->pid = p->pid;
 		in->name = xstrdup(st.comm);
@@ -173,13 +179,13 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		in->stack_start = st.start_stack;
 		in->start_time = st.start_time;
 		char path[64], exe[4096];
-		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->mm_pid);
 		ssize_t n = readlink(path, exe, sizeof exe - 1);
 		if (n > 0) {
 			exe[n] = 0;
 			in->exe = xstrdup(exe);
 		}
-		snprintf(path, sizeof path, "/proc/%d/cwd", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/cwd", (int)p->mm_pid);
 		n = readlink(path, exe, sizeof exe - 1);
 		if (n > 0) {
 			exe[n] = 0;
@@ -248,7 +254,7 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	lx_proc *p = LX(t);
 	char path[64];
 	const char *file = (flags & VM_REGIONS_STATS) ? "smaps" : "maps";
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)p->pid, file);
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)p->mm_pid, file);
 	int rc = read_maps_file(path, out, n);
 	if (rc == -2)
 		return -1;
@@ -288,11 +294,11 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 		return 0;
 	struct iovec local = { buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(p->mm_pid, &local, 1, &remote, 1, 0);
 	if (n == (ssize_t)len)
 		return n;
 	if (n < 0) {
-		if (errno == ESRCH && !alive(p->pid))
+		if (errno == ESRCH && !alive(p->mm_pid))
 			return lx_gone(p);
 		if (errno == EPERM)
 			vm_seterr("permission denied reading the memory of process %d "
@@ -304,7 +310,7 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	 * (PROT_NONE, guard pages); /proc/PID/mem reads those too */
 	if (p->mem_fd < 0) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/mem", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/mem", (int)p->mm_pid);
 		p->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (p->mem_fd < 0)
 			return n;
@@ -340,7 +346,7 @@ static void lx_read_many(vm_target *t, vm_read_req *reqs, size_t n)
 			remote[k].iov_base = (void *)(uintptr_t)reqs[i + k].addr;
 			remote[k].iov_len = reqs[i + k].len;
 		}
-		ssize_t got = process_vm_readv(p->pid, local, k, remote, k, 0);
+		ssize_t got = process_vm_readv(p->mm_pid, local, k, remote, k, 0);
 		size_t left = got > 0 ? (size_t)got : 0, j = 0;
 		for (; j < k && left >= reqs[i + j].len; j++) {
 			reqs[i + j].got = reqs[i + j].len;
@@ -386,6 +392,12 @@ int lx_list_tids(pid_t pid, pid_t **out, size_t *n)
 	*out = v;
 	*n = nv;
 	return 0;
+}
+
+bool lx_thread_exited(pid_t pid, pid_t tid)
+{
+	proc_stat st;
+	return read_stat(pid, tid, &st) && (st.state == 'Z' || st.state == 'X');
 }
 
 pid_t lx_tracer_of(pid_t pid, pid_t tid, char *comm, size_t n)
@@ -437,7 +449,7 @@ static void copy_stack(lx_proc *p, vm_thread *th)
 	size_t len = VM_STACK_COPY_MAX;
 	uint8_t *buf = xmalloc(len);
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)from, len };
-	ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(p->mm_pid, &local, 1, &remote, 1, 0);
 	if (n <= 0) {
 		free(buf);
 		return;
@@ -449,6 +461,8 @@ static void copy_stack(lx_proc *p, vm_thread *th)
 
 static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th, bool stacks)
 {
+	if (th->state == 'Z' || th->state == 'X')
+		return; /* exited (the main thread after pthread_exit): no registers */
 	if (p->self) {
 		if (tid == (pid_t)syscall(SYS_gettid))
 			lx_regs_self(th);
@@ -513,14 +527,14 @@ static int lx_pages_op(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run
 {
 	lx_proc *p = LX(t);
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
-	return lx_pages(p->pid, addr, npages, pg, runs, nruns, counts);
+	return lx_pages(p->mm_pid, addr, npages, pg, runs, nruns, counts);
 }
 
 static int pagemap_fd(lx_proc *p)
 {
 	if (p->pagemap_fd < 0) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/pagemap", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/pagemap", (int)p->mm_pid);
 		p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	return p->pagemap_fd;
@@ -567,12 +581,12 @@ static int lx_open_backing(vm_target *t, const vm_region *r)
 	char path[4200];
 	/* map_files gives the very inode that is mapped, even when the
 	 * path was deleted or replaced since */
-	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)p->pid,
+	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)p->mm_pid,
 		 (unsigned long long)r->base, (unsigned long long)(r->base + r->size));
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 || !r->path || r->path[0] != '/' || (r->flags & VM_RF_DELETED))
 		return fd;
-	snprintf(path, sizeof path, "/proc/%d/root%s", (int)p->pid, r->path);
+	snprintf(path, sizeof path, "/proc/%d/root%s", (int)p->mm_pid, r->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		fd = open(r->path, O_RDONLY | O_CLOEXEC);
@@ -595,7 +609,7 @@ static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
 		return -1;
 	char path[64], *buf;
 	size_t len;
-	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->pid);
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->mm_pid);
 	if (lx_read_file(path, &buf, &len) < 0) {
 		vm_seterr_errno("reading %s", path);
 		return -1;
@@ -673,10 +687,27 @@ static const struct vm_target_ops lx_ops = {
 	.close = lx_close,
 };
 
+/* a thread of pid that has not exited, 0 if none */
+static pid_t live_thread(pid_t pid)
+{
+	pid_t *tids, found = 0;
+	size_t nt;
+	if (lx_list_tids(pid, &tids, &nt) < 0)
+		return 0;
+	for (size_t i = 0; i < nt && !found; i++) {
+		proc_stat st;
+		if (tids[i] != pid && read_stat(pid, tids[i], &st) && st.state != 'Z' && st.state != 'X')
+			found = tids[i];
+	}
+	free(tids);
+	return found;
+}
+
 vm_target *lx_open(pid_t pid, bool self)
 {
 	char path[64];
 	proc_stat st;
+	pid_t mm_pid = pid;
 	if (!self && !read_stat(pid, 0, &st)) {
 		vm_seterr("no such process: %d", (int)pid);
 		return NULL;
@@ -688,12 +719,17 @@ vm_target *lx_open(pid_t pid, bool self)
 			return NULL;
 		}
 		if (st.state == 'Z' || st.state == 'X') {
-			vm_seterr("process %d (%s) is a zombie: it has exited and its address space "
-				  "is gone (its parent has not reaped it)",
-				  (int)pid, st.comm);
-			return NULL;
+			/* the main thread called pthread_exit while others run:
+			 * the address space is theirs, read through one of them */
+			mm_pid = live_thread(pid);
+			if (!mm_pid) {
+				vm_seterr("process %d (%s) is a zombie: it has exited and its address "
+					  "space is gone (its parent has not reaped it)",
+					  (int)pid, st.comm);
+				return NULL;
+			}
 		}
-		snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+		snprintf(path, sizeof path, "/proc/%d/maps", (int)mm_pid);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EACCES || errno == EPERM)
@@ -707,6 +743,7 @@ vm_target *lx_open(pid_t pid, bool self)
 	lx_proc *p = xcalloc(1, sizeof *p);
 	p->base.ops = &lx_ops;
 	p->pid = pid;
+	p->mm_pid = mm_pid;
 	p->self = self;
 	p->mem_fd = -1;
 	p->pagemap_fd = -1;
