@@ -156,6 +156,8 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 	} else if (r->path && r->state != VM_STATE_FREE && !(r->flags & VM_RF_PSEUDO) &&
 		   r->type != VM_TYPE_IMAGE && r->type != VM_TYPE_MAPPED) {
 		sb_puts(&det, r->path);
+		if (r->flags & VM_RF_DELETED)
+			sb_puts(&det, " (deleted)");
 	}
 	if ((r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) && r->state == VM_STATE_COMMIT) {
 		char held[16];

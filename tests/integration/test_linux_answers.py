@@ -159,3 +159,16 @@ def test_main_thread_exited_others_run():
     assert any(x["tid"] == t["tid_jit"] and x["frames"] for x in th["threads"])
     assert s["symbol"] == "sized_obj"
     assert any("symfix" in a.get("value", a.get("text", "")) for a in env["argv"]), env["argv"]
+
+
+def test_text_map_says_deleted():
+    """a deleted .so: the text map says "(deleted)" as modules and the
+    JSON do"""
+    with fixture(name="modfix") as (p, t):
+        pid = str(t["pid"])
+        tree = run(["map", pid]).stdout
+        flat = run(["map", pid, "--flat"]).stdout
+    path = t["deleted_path"]
+    for text in (tree, flat):
+        lines = [l for l in text.splitlines() if path in l]
+        assert lines and all(f"{path} (deleted)" in l for l in lines), lines
