@@ -172,3 +172,40 @@ def test_text_map_says_deleted():
     for text in (tree, flat):
         lines = [l for l in text.splitlines() if path in l]
         assert lines and all(f"{path} (deleted)" in l for l in lines), lines
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def test_capture_keeps_rss_states_and_fp_registers():
+    """capture: clean file pages come from the file (the target's RSS does
+    not grow by the 16 MiB file it maps and never touched), each thread's
+    state is the one before the freeze (not 't'), and gdb sees the SSE
+    registers (NT_PRFPREG, NT_X86_XSTATE)"""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        big = os.path.join(d, "big")
+        with open(big, "wb") as f:
+            f.write(bytes(range(256)) * (16 << 12))
+        os.posix_fadvise(os.open(big, os.O_RDONLY), 0, 0, os.POSIX_FADV_DONTNEED)
+        core = os.path.join(d, "core")
+        with fixture("--map-file", big, name="symfix") as (p, t):
+            pid = t["pid"]
+            time.sleep(0.1)
+            before = rss_kb(pid)
+            res = run_json(["capture", str(pid), "-o", core])
+            after = rss_kb(pid)
+            live_bytes = run(["view", str(pid), hex(t["mapped"] + 0x12345), "32"]).stdout
+        assert after - before < 2048, (before, after)
+        core_bytes = run(["view", core, hex(t["mapped"] + 0x12345), "32"]).stdout
+        assert core_bytes == live_bytes, (core_bytes, live_bytes)
+        th = run_json(["threads", core, "--no-lines"])
+        assert res["threads"] == len(th["threads"]) == 2
+        assert all(x["state"] != "t" for x in th["threads"]), [x["state"] for x in th["threads"]]
+        readelf = subprocess.run(["readelf", "-n", core], capture_output=True, text=True).stdout
+        assert readelf.count("NT_FPREGSET") == 2 and readelf.count("NT_X86_XSTATE") == 2, readelf
+        g = subprocess.run(["gdb", "-batch", "-ex", "info registers xmm0", os.path.join(FIXTURES, "symfix"), core],
+                           capture_output=True, text=True, timeout=60)
+        assert "xmm0" in g.stdout and "<unavailable>" not in g.stdout, g.stdout + g.stderr

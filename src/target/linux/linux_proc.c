@@ -512,7 +512,8 @@ static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 		x->name = xstrdup(st.comm);
 		x->state = st.state;
 		x->is_main = tids[i] == p->pid;
-		read_thread_regs(p, tids[i], x, flags & VM_THREADS_STACKS);
+		if (!(flags & VM_THREADS_STATES))
+			read_thread_regs(p, tids[i], x, flags & VM_THREADS_STACKS);
 	}
 	free(tids);
 	*out = th;
