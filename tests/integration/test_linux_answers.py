@@ -209,3 +209,31 @@ def test_capture_keeps_rss_states_and_fp_registers():
         g = subprocess.run(["gdb", "-batch", "-ex", "info registers xmm0", os.path.join(FIXTURES, "symfix"), core],
                            capture_output=True, text=True, timeout=60)
         assert "xmm0" in g.stdout and "<unavailable>" not in g.stdout, g.stdout + g.stderr
+
+
+def test_capture_pipe_reads_proc_of_the_dying_process():
+    """`capture - --pid %P`: what only /proc knows (thread names, smaps)
+    goes into the map while the kernel still holds the process"""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d, fixture("--threads", 2) as (p, t):
+        pid = t["pid"]
+        gc = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(pid)], capture_output=True, text=True,
+                            timeout=120)
+        core = os.path.join(d, f"g.{pid}")
+        if not os.path.exists(core):
+            raise Skip("gcore wrote no core: " + gc.stderr[-300:])
+        live = run_json(["threads", str(pid), "--no-lines"])
+        plain, piped = os.path.join(d, "plain"), os.path.join(d, "piped")
+        with open(core, "rb") as f:
+            run_json(["capture", "-", "-o", plain], stdin=f)
+        with open(core, "rb") as f:
+            run_json(["capture", "-", "--pid", str(pid), "-o", piped], stdin=f)
+        bad = run(["capture", str(pid), "--pid", str(pid), "-o", os.path.join(d, "x")])
+        got = {x["tid"]: x["name"] for x in run_json(["threads", piped, "--no-lines"])["threads"]}
+        m_plain, m_piped = run_json(["map", plain]), run_json(["map", piped])
+    names = {x["tid"]: x["name"] for x in live["threads"]}
+    assert got == names, (got, names)
+    assert any(n.startswith("worker") for n in names.values()), names
+    rss = lambda doc: sum(r.get("rss") or 0 for a in doc["allocations"] for r in a["regions"])
+    assert rss(m_piped) > 0 and rss(m_piped) != rss(m_plain)
+    assert bad.returncode == 2 and "--pid goes with '-'" in bad.stderr
