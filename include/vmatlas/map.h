@@ -92,6 +92,9 @@ typedef struct vm_summary_row {
 	uint64_t size, committed, rss, private_bytes, shared_bytes, swap;
 	size_t blocks;
 	uint64_t largest;
+	/* committed memory none of whose regions has statistics (a core, a
+	 * minidump): rss, private, shared and swap are unknown, not 0 */
+	bool stats_unknown;
 } vm_summary_row;
 
 void vm_map_summary(const vm_map *m, vm_summary_row rows[VM_USAGE_COUNT], vm_summary_row *total);

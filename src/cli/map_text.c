@@ -64,10 +64,18 @@ static void summary_row(FILE *f, const char *name, const vm_summary_row *r, bool
 	char a[16], b[16], c[16], d[16], e[16], g[16];
 	if (color)
 		fputs(col, f);
-	fprintf(f, "%-10s %9s %10s %9s %9s %9s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
-		fmt_size(r->committed, b, sizeof b), fmt_size(r->rss, c, sizeof c),
-		fmt_size(r->private_bytes, d, sizeof d), fmt_size(r->shared_bytes, e, sizeof e),
-		r->blocks, fmt_size(r->largest, g, sizeof g));
+	/* unknown is not zero: a dash (the en dash is 3 bytes, 1 column) */
+	const char *unknown = "\u2013";
+	int uw = 9 + 2;
+	if (r->stats_unknown)
+		fprintf(f, "%-10s %9s %10s %*s %*s %*s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
+			fmt_size(r->committed, b, sizeof b), uw, unknown, uw, unknown, uw, unknown, r->blocks,
+			fmt_size(r->largest, g, sizeof g));
+	else
+		fprintf(f, "%-10s %9s %10s %9s %9s %9s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
+			fmt_size(r->committed, b, sizeof b), fmt_size(r->rss, c, sizeof c),
+			fmt_size(r->private_bytes, d, sizeof d), fmt_size(r->shared_bytes, e, sizeof e),
+			r->blocks, fmt_size(r->largest, g, sizeof g));
 	if (color)
 		fputs("\033[0m", f);
 	fputc('\n', f);

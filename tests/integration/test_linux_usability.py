@@ -1,0 +1,103 @@
+"""Issue #15, Linux usability items: what a new user met on real
+programs (busybox-static, stripped static binaries, cores), checked on
+fixtures and on programs .ci/run installs."""
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+
+from lib import FIXTURES, Skip, fixture, run, run_json
+
+
+def busybox():
+    path = shutil.which("busybox")
+    if not path:
+        raise Skip("no busybox (busybox-static)")
+    out = subprocess.run(["file", "-L", path], capture_output=True, text=True).stdout if shutil.which("file") else ""
+    return path
+
+
+def test_static_program_has_no_loader_list_warning():
+    """busybox-static: no loader's list at all, so its images are not
+    "not in the loader's list"; one line says why there is none"""
+    bb = busybox()
+    p = subprocess.Popen([bb, "sleep", "30"])
+    try:
+        time.sleep(0.2)
+        text = run(["modules", str(p.pid)]).stdout
+        doc = run_json(["modules", str(p.pid)])
+    finally:
+        p.kill()
+        p.wait()
+    if any("loader" in m["sources"] for m in doc["modules"]):
+        raise Skip("this busybox is dynamically linked")
+    assert "not in the loader's list" not in text, text
+    assert "no loader's list: a statically linked program" in text
+
+
+def test_stripped_static_threads_say_no_raw_libdwfl_message():
+    bb = busybox()
+    p = subprocess.Popen([bb, "sleep", "30"])
+    try:
+        time.sleep(0.2)
+        text = run(["threads", str(p.pid)]).stdout
+    finally:
+        p.kill()
+        p.wait()
+    assert "No DWARF information found" not in text and "(No " not in text, text
+
+
+def test_map_pages_in_free_space_is_an_error():
+    with fixture() as (p, t):
+        r = run(["map", str(t["pid"]), "--pages", "0x10000"])
+    assert r.returncode == 1 and "0x10000 is in no region" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_usage_bogus_lists_the_valid_values():
+    with fixture() as (p, t):
+        r = run(["map", str(t["pid"]), "--usage", "bogus"])
+    assert r.returncode == 2
+    assert "usages: image, mapped, shareable, heap, stack, private, system, reserved, free" in r.stderr, r.stderr
+
+
+def test_sym_stdin_goes_on_past_a_bad_line():
+    """as addr2line: '??' for a line that is no address, then the rest"""
+    with fixture() as (p, t):
+        r = run(["sym", str(t["pid"]), "--stdin"], input="0x10\nnot-an-address\n0x20\n")
+        j = run(["sym", str(t["pid"]), "--stdin", "--json"], input="0x10\nnope\n0x20\n")
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and len(lines) == 3, (r.returncode, r.stdout, r.stderr)
+    assert lines[1] == "not-an-address  ??" and lines[2].startswith("0x20")
+    assert "1 line on standard input was not an address" in r.stderr
+    import json
+    doc = json.loads(j.stdout)
+    assert len(doc) == 3 and doc[1]["text"] == "??" and doc[1]["input"] == "nope"
+
+
+def test_scan_one_candidate_grammar():
+    with tempfile.TemporaryDirectory() as d, fixture(name="symfix") as (p, t):
+        s = os.path.join(d, "s.scan")
+        # the sized object's second word is in one place only
+        r = run(["scan", "start", str(t["pid"]), "--u64", str(0x2222222222222222), "-o", s])
+    assert re.search(r"round 1: 1 candidate \(u64\)", r.stdout), r.stdout
+
+
+def test_core_without_statistics_shows_unknown_not_zero():
+    """a core has no smaps: RSS, private and shared are unknown ("–" in
+    the text, null in JSON), not 0 B"""
+    with tempfile.TemporaryDirectory() as d, fixture() as (p, t):
+        gc = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(t["pid"])], capture_output=True,
+                            text=True, timeout=120)
+        core = os.path.join(d, f"g.{t['pid']}")
+        if not os.path.exists(core):
+            raise Skip("gcore wrote no core: " + gc.stderr[-300:])
+        text = run(["map", core]).stdout
+        doc = run_json(["map", core])
+    rows = {l.split()[0]: l for l in text.splitlines()[:20] if l.split()}
+    assert "0 B" not in rows["total"].split("     ")[2:4] and "\u2013" in rows["total"], rows["total"]
+    assert "\u2013" in rows["image"], rows["image"]
+    total = doc["total"]
+    assert total["rss"] is None and total["committed"] > 0, total
