@@ -101,3 +101,32 @@ def test_core_without_statistics_shows_unknown_not_zero():
     assert "\u2013" in rows["image"], rows["image"]
     total = doc["total"]
     assert total["rss"] is None and total["committed"] > 0, total
+
+
+def test_open_a_process_by_name():
+    """`vmatlas map NAME`: the one process called NAME; several: a list
+    to choose from, with their PIDs and command lines"""
+    import json
+    import random
+    with tempfile.TemporaryDirectory() as d:
+        name = f"vmx{random.randrange(10**6)}"
+        exe = os.path.join(d, name)
+        shutil.copy(os.path.join(FIXTURES, "symfix"), exe)
+        procs = []
+        try:
+            for _ in range(2):
+                p = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                procs.append((p, json.loads(p.stdout.readline())))
+                if len(procs) == 1:
+                    one = run_json(["modules", name])
+            two = run(["modules", name])
+        finally:
+            for p, _ in procs:
+                p.stdin.close()
+                p.wait()
+        none = run(["modules", name])
+    assert any(m["name"] == name for m in one["modules"]), one
+    pids = [t["pid"] for _, t in procs]
+    assert two.returncode == 1 and f"2 processes are called '{name}'" in two.stderr, two.stderr
+    assert all(str(pid) in two.stderr for pid in pids)
+    assert none.returncode == 1 and "not a process id, 'self', a process name or a readable file" in none.stderr
