@@ -29,6 +29,8 @@ typedef struct vm_symbol_info {
 	uint64_t offset;          /* from the symbol, else from the module base */
 	const char *file;         /* NULL: unknown */
 	int line;                 /* 0: unknown */
+	bool jit;                 /* in anonymous executable memory (JIT code): no
+				     module; symbol from the runtime's perf map */
 } vm_symbol_info;
 
 vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags);
@@ -36,7 +38,8 @@ void vm_symbolizer_free(vm_symbolizer *s);
 
 /* always fills `out`; returns true when a module or symbol was found */
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);
-/* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", or "[heap]+0x10" */
+/* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", "[jit]!LazyCompile:foo+0x8",
+ * "[jit]+0x40", or "[heap]+0x10" */
 void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t n);
 
 /* Where each module's symbols came from ("symtab,dynsym,debug:/usr/...");

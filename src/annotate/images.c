@@ -473,7 +473,7 @@ void ann_images(map_builder *b)
 		if ((r->prot & VM_PROT_EXEC) && r->state == VM_STATE_COMMIT && r->type != VM_TYPE_IMAGE &&
 		    r->type != VM_TYPE_SPECIAL && !mb_claimed(b, i) && (!r->path || r->path[0] != '/'))
 			vm_region_add_content(r, VM_CK_CODE, r->base, r->size,
-					      "anonymous executable memory",
-					      "executable memory with no image behind it");
+					      "anonymous executable memory (JIT?)",
+					      "anonymous executable memory (JIT?): no image behind it");
 	}
 }

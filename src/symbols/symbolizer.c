@@ -14,6 +14,7 @@
 #include "formats/elf_defs.h"
 #include "lines.h"
 #include "minidebug.h"
+#include "perfmap.h"
 #include "symtab.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
@@ -30,6 +31,8 @@ struct vm_symbolizer {
 	size_t nexports;
 	bool exports_built;
 	struct name_index *names; /* per module; for lookups by name */
+	perfmap *perf;            /* the runtime's names for its JIT code */
+	bool perf_tried;
 };
 
 /* A module's symbol tables as the files hold them, for the few lookups
@@ -70,6 +73,7 @@ void vm_symbolizer_free(vm_symbolizer *s)
 	}
 	free(s->names);
 	free(s->exports);
+	perfmap_free(s->perf);
 	free(s);
 }
 
@@ -325,13 +329,46 @@ const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod)
 
 /* ---- lookups ---- */
 
+/* Anonymous executable memory is JIT code (or a trampoline): "[jit]",
+ * named by the runtime's perf map where it writes one. */
+static bool jit_symbol(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
+{
+	const vm_region *r = out->region;
+	if (!r || r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_EXEC) || r->type == VM_TYPE_IMAGE ||
+	    r->type == VM_TYPE_SPECIAL || (r->path && r->path[0] == '/'))
+		return false;
+	out->jit = true;
+	if (!s->perf_tried) {
+		s->perf_tried = true;
+		const vm_target_info *in = &s->m->info;
+		if (in->kind == VM_TARGET_LINUX_PROCESS && in->pid > 0) {
+			char path[96];
+			/* in the process's own /tmp (a container's), else ours */
+			snprintf(path, sizeof path, "/proc/%lld/root/tmp/perf-%lld.map", (long long)in->pid,
+				 (long long)in->pid);
+			if (!(s->perf = perfmap_load(path))) {
+				snprintf(path, sizeof path, "/tmp/perf-%lld.map", (long long)in->pid);
+				s->perf = perfmap_load(path);
+			}
+		}
+	}
+	uint64_t start;
+	const char *name = perfmap_find(s->perf, addr, &start);
+	if (name) {
+		out->symbol = name;
+		out->symbol_addr = start;
+		out->offset = addr - start;
+	}
+	return true;
+}
+
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 {
 	memset(out, 0, sizeof *out);
 	out->region = vm_map_region_at(s->m, addr);
 	const vm_module *mod = vm_map_module_at(s->m, addr);
 	if (!mod)
-		return false;
+		return jit_symbol(s, addr, out);
 	out->module = mod;
 	out->offset = addr - mod->base;
 	sym_table *t = table_of(s, mod);
@@ -367,6 +404,13 @@ void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t
 			snprintf(buf, n, "%s!%s", si->module->name, si->symbol);
 	} else if (si->module) {
 		snprintf(buf, n, "%s+0x%llx", si->module->name, (unsigned long long)si->offset);
+	} else if (si->jit && si->symbol) {
+		if (si->offset)
+			snprintf(buf, n, "[jit]!%s+0x%llx", si->symbol, (unsigned long long)si->offset);
+		else
+			snprintf(buf, n, "[jit]!%s", si->symbol);
+	} else if (si->jit && si->region) {
+		snprintf(buf, n, "[jit]+0x%llx", (unsigned long long)(addr - si->region->base));
 	} else if (si->region && si->region->state != VM_STATE_FREE) {
 		const char *what = si->region->path ? si->region->path : vm_usage_name(si->region->usage);
 		snprintf(buf, n, "%s+0x%llx", what, (unsigned long long)(addr - si->region->base));

@@ -130,3 +130,32 @@ def test_open_a_process_by_name():
     assert two.returncode == 1 and f"2 processes are called '{name}'" in two.stderr, two.stderr
     assert all(str(pid) in two.stderr for pid in pids)
     assert none.returncode == 1 and "not a process id, 'self', a process name or a readable file" in none.stderr
+
+
+def jit_frames(*args):
+    with fixture(*args, name="symfix") as (p, t):
+        pid = str(t["pid"])
+        th = run_json(["threads", pid, "--tid", str(t["tid_jit"]), "--no-lines"])["threads"][0]
+        text = run(["map", pid]).stdout
+        sym = run_json(["sym", pid, hex(t["jit"] + 4)])[0]
+    return t, th, text, sym
+
+
+def test_jit_code_labelled_and_frames_named():
+    """anonymous executable memory is labelled as such; a frame in it is
+    [jit]+off, and the stack goes on past it (frame pointers)"""
+    t, th, text, sym = jit_frames()
+    line = next(l for l in text.splitlines() if l.strip().startswith(f"{t['jit']:016x}"))
+    assert "anonymous executable memory (JIT?)" in line, line
+    names = [f["symbol"] for f in th["frames"]]
+    k = next(i for i, n in enumerate(names) if n.startswith("[jit]"))
+    assert names[k] == "[jit]+0x12", names
+    assert names[k + 1].startswith("symfix!jit_thread+"), names
+    assert sym["text"] == "[jit]+0x4" and sym["module"] is None
+
+
+def test_jit_frames_named_by_the_perf_map():
+    t, th, text, sym = jit_frames("--perf-map")
+    names = [f["symbol"] for f in th["frames"]]
+    assert "[jit]!jitted_fn+0x12" in names, names
+    assert sym["text"] == "[jit]!jitted_fn+0x4" and sym["symbol"] == "jitted_fn"
