@@ -145,7 +145,7 @@ def test_jit_code_labelled_and_frames_named():
     """anonymous executable memory is labelled as such; a frame in it is
     [jit]+off, and the stack goes on past it (frame pointers)"""
     t, th, text, sym = jit_frames()
-    line = next(l for l in text.splitlines() if l.strip().startswith(f"{t['jit']:016x}"))
+    line = next(l for l in text.splitlines() if l.strip().startswith(f"{t['jit']:016x}") and "commit" in l)
     assert "anonymous executable memory (JIT?)" in line, line
     names = [f["symbol"] for f in th["frames"]]
     k = next(i for i, n in enumerate(names) if n.startswith("[jit]"))
