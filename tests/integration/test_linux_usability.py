@@ -159,3 +159,27 @@ def test_jit_frames_named_by_the_perf_map():
     names = [f["symbol"] for f in th["frames"]]
     assert "[jit]!jitted_fn+0x12" in names, names
     assert sym["text"] == "[jit]!jitted_fn+0x4" and sym["symbol"] == "jitted_fn"
+
+
+def test_overwritten_argv_and_environment_in_one_line():
+    """a process title written over argv and the environment (nginx):
+    one line says so and shows what the area holds now; the live
+    environment (moved to the heap) is listed, no empty 'removed' rows"""
+    env = {"FOO": "bar", "LONGER": "y" * 40}
+    p = subprocess.Popen([os.path.join(FIXTURES, "symfix"), "--title", "a", "bb"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)
+    import json
+    try:
+        t = json.loads(p.stdout.readline())
+        text = run(["env", str(t["pid"])]).stdout
+        doc = run_json(["env", str(t["pid"])])
+        plain = run(["env", "self"]).stdout
+    finally:
+        p.stdin.close()
+        p.wait()
+    assert 'overwritten by the process (a process title); they now say: "symfix: worker process"' in text, text
+    head = text.split("auxv:")[0]
+    assert "[1]" not in head and "  - " not in head, head
+    assert "FOO=bar" in head
+    assert doc["area_overwritten"] is True and doc["area_now"] == "symfix: worker process"
+    assert "overwritten" not in plain and "argv: " in plain
