@@ -103,7 +103,8 @@ void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_h
 		const vm_thread *th = &m->threads[i];
 		if (th->stack_size && range_contains(th->stack_base, th->stack_size, addr)) {
 			out->stack_of = th;
-			out->in_use_stack = th->sp_valid && addr >= th->sp;
+			out->in_use_stack = th->sp_valid && addr >= th->sp &&
+					    addr < vm_thread_stack_top(th, out->region);
 		}
 	}
 	/* a C++ object at the address, or at the start of its heap block */

@@ -183,3 +183,22 @@ def test_overwritten_argv_and_environment_in_one_line():
     assert "FOO=bar" in head
     assert doc["area_overwritten"] is True and doc["area_now"] == "symfix: worker process"
     assert "overwritten" not in plain and "argv: " in plain
+
+
+def test_stack_in_use_has_one_definition():
+    """map's "stack in use" and threads' "in use" are the same bytes: from
+    sp up to where the stack starts (below a thread's control block)"""
+    with fixture("--threads", 2) as (p, t):
+        pid = str(t["pid"])
+        doc = run_json(["map", pid])
+        th = run_json(["threads", pid, "--no-lines"])
+    used = {}
+    for a in doc["allocations"]:
+        for r in a["regions"]:
+            for c in r.get("contents", []):
+                if c["name"] == "stack in use":
+                    used[c["tid"]] = c["size"]
+    assert used
+    for x in th["threads"]:
+        if x["tid"] in used:
+            assert x["stack"]["used"] == used[x["tid"]], (x["tid"], x["stack"], used[x["tid"]])
