@@ -202,3 +202,23 @@ def test_stack_in_use_has_one_definition():
     for x in th["threads"]:
         if x["tid"] in used:
             assert x["stack"]["used"] == used[x["tid"]], (x["tid"], x["stack"], used[x["tid"]])
+
+
+def test_details_column_says_each_thing_once():
+    """the details column: sections (no segment types or dynamic tags
+    beside them: those with -c), each name once, repeats counted"""
+    with fixture(name="modfix") as (p, t):
+        pid = str(t["pid"])
+        flat = run(["map", pid, "--flat"]).stdout
+        full = run(["map", pid, "-c"]).stdout
+    for line in flat.splitlines():
+        if ": " not in line or " image " not in line:
+            continue
+        details = line.split(": ", 1)[1]
+        names = [n.strip() for n in details.split(", ")]
+        assert len(names) == len(set(names)), line
+        if any(n.startswith(".") for n in names):
+            assert not any(n.startswith("DT_") or n in ("DYNAMIC", "GNU_RELRO", "NOTE", "GNU_EH_FRAME")
+                           for n in names), line
+    assert re.search(r"\b\d+ link_map entries\b", flat), [l for l in flat.splitlines() if "link_map" in l]
+    assert "DT_SYMTAB" in full and "GNU_RELRO" in full
