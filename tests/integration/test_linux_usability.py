@@ -222,3 +222,13 @@ def test_details_column_says_each_thing_once():
                            for n in names), line
     assert re.search(r"\b\d+ link_map entries\b", flat), [l for l in flat.splitlines() if "link_map" in l]
     assert "DT_SYMTAB" in full and "GNU_RELRO" in full
+
+
+def test_view_of_a_copy_relocated_variable_reads_the_copy_in_use():
+    """libc.so.6!environ: the executable holds the copy (COPY relocation)
+    every module is bound to; the library's original is unused"""
+    with fixture(name="symfix") as (p, t):
+        pid = str(t["pid"])
+        doc = run_json(["view", pid, "libc.so.6!environ", "8"])
+    assert int(doc["addr"], 16) == t["copy"], (doc["addr"], hex(t["copy"]))
+    assert int.from_bytes(bytes.fromhex(doc["bytes"]), "little") == t["environ_value"]
