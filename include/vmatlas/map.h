@@ -44,6 +44,8 @@ typedef struct vm_map_options {
 	size_t nmanual;
 	bool stacks;        /* copy each thread's stack while it is stopped */
 	unsigned heap;      /* VM_MAP_HEAP* */
+	bool no_heaps;      /* do not recognise heaps (a command that shows none:
+			       threads; 20,000 regions cost a probe each) */
 } vm_map_options;
 
 /* vm_map_options.heap: walk glibc malloc once the map stands (the report

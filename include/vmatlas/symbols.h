@@ -18,6 +18,7 @@ typedef struct vm_symbolizer vm_symbolizer;
 
 #define VM_SYM_LINES 0x1u    /* look up file:line too (DWARF) */
 #define VM_SYM_DEMANGLE 0x2u /* C++ names demangled (symbols, exports) */
+#define VM_SYM_VERSIONS 0x4u /* symbol versions of the dynamic tables (exports) */
 
 typedef struct vm_symbol_info {
 	const vm_module *module;  /* NULL: in no module */

@@ -91,7 +91,7 @@ static int exports_run(cli_ctx *ctx)
 	vm_target *t = ctx->t;
 	if (module && !vm_map_module_by_name(m, module))
 		return cli_error(EXIT_RUNTIME, "exports: no module named '%s'", module);
-	vm_symbolizer *s = vm_symbolizer_new(m, t, ctx->no_demangle ? 0 : VM_SYM_DEMANGLE);
+	vm_symbolizer *s = vm_symbolizer_new(m, t, VM_SYM_VERSIONS | (ctx->no_demangle ? 0 : VM_SYM_DEMANGLE));
 	const vm_export *xs;
 	size_t n = vm_exports(s, &xs);
 	/* by address: the exports at or nearest below it in its module, every

@@ -302,7 +302,7 @@ const cli_command cli_cmd_threads = {
 		 "Each thread is stopped only while its registers and live stack are\n"
 		 "copied (microseconds); the unwinding works on the copy.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
-	.mo = { .no_stats = true, .stacks = true },
+	.mo = { .no_stats = true, .stacks = true, .no_heaps = true },
 	CLI_OPTS(threads_opts),
 	CLI_ARGS(threads_args),
 	.init = threads_init,

@@ -126,7 +126,7 @@ static bool has_dwarf(const elf_image *e)
 }
 
 /* .symtab and .dynsym of an image; true if any */
-static bool add_tables(sym_table *t, const elf_image *e, const char *label)
+static bool add_tables(sym_table *t, const elf_image *e, const char *label, bool versions)
 {
 	bool any = false;
 	for (size_t i = 0; i < e->nsh; i++) {
@@ -136,7 +136,7 @@ static bool add_tables(sym_table *t, const elf_image *e, const char *label)
 		elf_symtab st;
 		if (elf_read_symtab(e, sh, &st) < 0)
 			continue;
-		char **vers = sh->type == SHT_DYNSYM ? elf_dynsym_versions(e, sh, st.n) : NULL;
+		char **vers = versions && sh->type == SHT_DYNSYM ? elf_dynsym_versions(e, sh, st.n) : NULL;
 		symtab_add_versioned(t, &st, sh->type == SHT_DYNSYM, vers);
 		elf_dynsym_versions_free(vers, st.n);
 		elf_symtab_free(&st);
@@ -161,7 +161,7 @@ static void add_minidebuginfo(sym_table *t, const elf_image *e)
 		vm_reader r = vm_reader_mem(raw, n);
 		if (elf_open(&inner, &r, false, 0, 4096) == 0) {
 			if (elf_load_sections(&inner) == 0)
-				add_tables(t, &inner, "minidebuginfo:");
+				add_tables(t, &inner, "minidebuginfo:", false);
 			elf_close(&inner);
 		}
 		free(raw);
@@ -219,7 +219,7 @@ static void add_debug_file(sym_table *t, const elf_image *main, const vm_module 
 	if (!open_debug_image(main, mod, &e, &fd, &path))
 		return;
 	char *label = xasprintf("debug:%s:", path);
-	add_tables(t, &e, label);
+	add_tables(t, &e, label, false);
 	symtab_add_sections(t, &e); /* when the module's own file is gone */
 	free(label);
 	if (has_dwarf(&e) && t->dwarf_fd < 0) {
@@ -290,7 +290,7 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	if (differs)
 		symtab_note_source(t, "file-differs");
 	if (have_file) {
-		add_tables(t, &e, "");
+		add_tables(t, &e, "", s->flags & VM_SYM_VERSIONS);
 		symtab_add_sections(t, &e);
 		add_minidebuginfo(t, &e);
 		if (has_dwarf(&e)) {

@@ -17,16 +17,21 @@ sym_table *symtab_new(void)
 	return t;
 }
 
-static uint32_t intern(sym_table *t, const char *s)
+static uint32_t intern_n(sym_table *t, const char *s, size_t len)
 {
-	size_t len = strlen(s);
 	if (t->nlen + len + 1 > UINT32_MAX)
 		return 0;
 	ARRAY_GROW(t->names, t->ncap, t->nlen + len + 1);
 	uint32_t off = (uint32_t)t->nlen;
-	memcpy(t->names + t->nlen, s, len + 1);
+	memcpy(t->names + t->nlen, s, len);
+	t->names[t->nlen + len] = 0;
 	t->nlen += len + 1;
 	return off;
+}
+
+static uint32_t intern(sym_table *t, const char *s)
+{
+	return intern_n(t, s, strlen(s));
 }
 
 /* how much a symbol is worth at its address: functions over objects over
@@ -74,9 +79,7 @@ void symtab_add_versioned(sym_table *t, const elf_symtab *st, bool dynamic, char
 			len = strlen(name);
 			ver = vers ? vers[i] : NULL;
 		}
-		char *bare = xstrndup(name, len);
-		e->name = intern(t, bare);
-		free(bare);
+		e->name = intern_n(t, name, len);
 		e->ver = ver ? intern(t, ver) : 0;
 		e->versioned = ver && ver[1] != '@';
 		e->rank = (uint8_t)rank(e);
@@ -115,7 +118,10 @@ static int cmp_entry(const sym_table *t, const sym_entry *x, const sym_entry *y)
 	/* shorter names last: __libc_malloc before malloc */
 	if (x->len != y->len)
 		return (x->len < y->len) - (x->len > y->len);
-	return strcmp(t->names + x->name, t->names + y->name);
+	/* then the order the tables gave them: deterministic, and no string
+	 * compare (C++ constructors come in same-length pairs at one address) */
+	(void)t;
+	return (x->name > y->name) - (x->name < y->name);
 }
 
 /* a bottom-up merge sort with the comparison inlined: qsort's calls
@@ -158,7 +164,6 @@ void symtab_finish(sym_table *t)
 	 * the dynamic table gives. Copies of one name at one address need
 	 * not be neighbours (aliases sort between them). */
 	size_t k = 0, group = 0;
-	bool merged_any = false;
 	for (size_t i = 0; i < t->n; i++) {
 		sym_entry *x = &t->e[i];
 		if (k == 0 || t->e[k - 1].addr != x->addr)
@@ -168,7 +173,7 @@ void symtab_finish(sym_table *t)
 		 * one address keeps some copies) */
 		for (size_t j = k > group + 64 ? k - 64 : group; j < k && !merged; j++) {
 			sym_entry *y = &t->e[j];
-			if (strcmp(t->names + y->name, t->names + x->name) != 0 ||
+			if (y->len != x->len || strcmp(t->names + y->name, t->names + x->name) != 0 ||
 			    (y->ver && x->ver && strcmp(t->names + y->ver, t->names + x->ver) != 0))
 				continue;
 			/* x sorts later: it is the better of the two */
@@ -178,18 +183,12 @@ void symtab_finish(sym_table *t)
 			keep.ver = x->ver ? x->ver : y->ver;
 			keep.versioned = keep.ver && t->names[keep.ver + 1] != '@';
 			*y = keep;
-			merged = merged_any = true;
+			merged = true;
 		}
 		if (!merged)
 			t->e[k++] = *x;
 	}
-	t->n = k;
-	if (!merged_any)
-		return;
-	/* merging may have changed an entry's worth: the best last again */
-	for (size_t i = 0; i < t->n; i++)
-		t->e[i].rank = (uint8_t)rank(&t->e[i]);
-	sort_entries(t);
+	t->n = k; /* a merged entry keeps its place among its aliases */
 }
 
 static const sym_section *section_at(const sym_table *t, uint64_t addr)
