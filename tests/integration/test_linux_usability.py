@@ -232,3 +232,21 @@ def test_view_of_a_copy_relocated_variable_reads_the_copy_in_use():
         doc = run_json(["view", pid, "libc.so.6!environ", "8"])
     assert int(doc["addr"], 16) == t["copy"], (doc["addr"], hex(t["copy"]))
     assert int.from_bytes(bytes.fromhex(doc["bytes"]), "little") == t["environ_value"]
+
+
+def test_regex_literal_prefilter_finds_the_same():
+    """search --regex with a literal every match holds (the prefilter)
+    finds what the same expression without one finds, straddling the
+    read chunks included"""
+    with fixture(name="searchfix") as (p, t):
+        pid = str(t["pid"])
+        cases = [("VMATLAS-(START|STRADDLE|END)", "[V][M][A][T][L][A][S]-(START|STRADDLE|END)"),
+                 ("VMATLAS-S[A-Z]+", "[V][M][A][T][L][A][S]-[S][A-Z]+"),
+                 ("x*VMATLAS-E?ND", "x*[V][M][A][T][L][A][S]-E?[N][D]"),
+                 ("(VMATLAS)+-START", "([V][M][A][T][L][A][S])+-[S][T][A][R][T]")]
+        for fast, slow in cases:
+            a = run_json(["search", pid, "--regex", fast, "--include-ro"])
+            b = run_json(["search", pid, "--regex", slow, "--include-ro"])
+            ha = sorted(h["addr"] for h in a["hits"])
+            hb = sorted(h["addr"] for h in b["hits"])
+            assert ha == hb and ha, (fast, ha, hb)
