@@ -30,7 +30,7 @@ static int keep(cli_ctx *ctx, const cli_option *o, const char *v)
 	return 0;
 }
 
-static int color(cli_ctx *ctx, const cli_option *o, const char *v)
+int cli_opt_color(cli_ctx *ctx, const cli_option *o, const char *v)
 {
 	(void)o;
 	if (!cli_parse_color(v, &ctx->color))
@@ -60,8 +60,6 @@ const cli_option cli_target_opts[] = {
 	{ .name = "run", .value = "MS", .help = "with '--': let the program run MS ms first", .kind = CLI_CALL,
 	  .call = run_ms },
 	{ .name = "keep", .help = "with '--': leave the program running on exit", .kind = CLI_CALL, .call = keep },
-	{ .name = "color", .value = "WHEN", .help = "auto (default), always, never", .kind = CLI_CALL,
-	  .call = color },
 	{ .name = "no-demangle", .help = "C++ symbols as the tables spell them (mangled)", .kind = CLI_FLAG,
 	  .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, no_demangle, bool) },
 	{ .name = "sysroot", .value = "DIR", .help = "core files: look for the files they map under DIR",
