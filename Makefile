@@ -30,7 +30,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
-            $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 \
+            $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 $(BUILD)/fixtures/heapfix-nopie \
+            $(BUILD)/fixtures/heapfix-static \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini \
             $(BUILD)/fixtures/win/pedll.dll
@@ -122,6 +123,13 @@ $(BUILD)/fixtures/%-static: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC -static $<")
 	$(Q)$(CC) -static -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+# a position-dependent executable: its .bss tail is a mapping of its own
+# below a randomized brk heap
+$(BUILD)/fixtures/%-nopie: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC -no-pie $<")
+	$(Q)$(CC) -no-pie -fno-pie -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
 # shared libraries for the module tests; the hand-mapped ones need no
 # relocation, so no start files or libc

@@ -234,7 +234,9 @@ static void note_auxv(core_file *cf, const uint8_t *d, size_t len)
 		cf->auxv[cf->nauxv++] = (vm_auxv){ type, val };
 		if (type == 0)
 			break;
-		if (type == 6 /* AT_PAGESZ */ && val && val <= (1u << 30) && (val & (val - 1)) == 0)
+		/* a page of less than 1 KiB is damage: everything per page
+		 * (hashes, presence) would grow with it */
+		if (type == 6 /* AT_PAGESZ */ && val >= 1024 && val <= (1u << 30) && (val & (val - 1)) == 0)
 			cf->page_size = val;
 	}
 }

@@ -10,7 +10,7 @@ import stat
 import subprocess
 import tempfile
 
-from lib import (FIXTURES, Skip, assert_not_held, fixture, no_sanitizer_reports, proc_maps, regions,
+from lib import (FIXTURES, Skip, assert_not_held, fixture, no_sanitizer_reports, proc_maps, regions, vmas,
                  region_of, run, run_json, wait_blocked)
 from test_errors import one_error_line
 
@@ -48,7 +48,7 @@ def kernel_core(d, name="layout"):
 
 def check_regions(doc, maps, exact_prot=True):
     """every mapping of /proc/PID/maps is a region of the core's map"""
-    got = {int(r["base"], 16): r for r in regions(doc) if r["state"] != "free"}
+    got = {int(r["base"], 16): r for r in vmas([r for r in regions(doc) if r["state"] != "free"])}
     for m in maps:
         r = got.get(m["start"])
         assert r, f"{m} missing from the core's map"
