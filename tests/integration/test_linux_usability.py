@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import FIXTURES, Skip, fixture, run, run_json
+from lib import FIXTURES, Skip, fixture, run, run_json, wait_blocked
 
 
 def busybox():
@@ -135,6 +135,7 @@ def test_open_a_process_by_name():
 def jit_frames(*args):
     with fixture(*args, name="symfix") as (p, t):
         pid = str(t["pid"])
+        wait_blocked(t["pid"])  # the JIT thread in its read
         th = run_json(["threads", pid, "--tid", str(t["tid_jit"]), "--no-lines"])["threads"][0]
         text = run(["map", pid]).stdout
         sym = run_json(["sym", pid, hex(t["jit"] + 4)])[0]
@@ -190,6 +191,7 @@ def test_stack_in_use_has_one_definition():
     sp up to where the stack starts (below a thread's control block)"""
     with fixture("--threads", 2) as (p, t):
         pid = str(t["pid"])
+        wait_blocked(t["pid"])  # every sp where it stays
         doc = run_json(["map", pid])
         th = run_json(["threads", pid, "--no-lines"])
     used = {}
