@@ -205,11 +205,12 @@ int vm_pattern_ptr_range(vm_pattern *p, uint64_t lo, uint64_t hi, int bits)
  * optional and ends the run; groups and brackets end it too. */
 static void regex_literal(const char *re, char **out, size_t *outlen)
 {
-	size_t n = strlen(re), best = 0, bestlen = 0, cur = 0, curlen = 0;
+	size_t n = strlen(re), bestlen = 0, curlen = 0;
 	char *buf = xmalloc(n + 1), *bestbuf = xmalloc(n + 1);
 	int depth = 0;
 	*out = NULL;
 	*outlen = 0;
+	/* a top-level alternation: no one literal holds for every match */
 	for (size_t i = 0; i < n; i++)
 		if (re[i] == '\\' && i + 1 < n)
 			i++;
@@ -293,8 +294,6 @@ static void regex_literal(const char *re, char **out, size_t *outlen)
 		*outlen = bestlen;
 	}
 done:
-	(void)best;
-	(void)cur;
 	free(buf);
 	free(bestbuf);
 }
