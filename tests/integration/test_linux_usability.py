@@ -252,3 +252,16 @@ def test_regex_literal_prefilter_finds_the_same():
             ha = sorted(h["addr"] for h in a["hits"])
             hb = sorted(h["addr"] for h in b["hits"])
             assert ha == hb and ha, (fast, ha, hb)
+
+
+def test_minidump_without_statistics_shows_unknown_not_zero():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    dmps = [os.path.join(root, *up, "shared", "corpora", "minidump", "breakpad-ascii_read_av.dmp")
+            for up in ([".."], ["..", ".."])]
+    dmp = next((d for d in dmps if os.path.exists(d)), None)
+    if not dmp:
+        raise Skip("no minidump corpus")
+    text = run(["map", dmp]).stdout
+    doc = run_json(["map", dmp])
+    total = next(l for l in text.splitlines() if l.startswith("total"))
+    assert "\u2013" in total and doc["total"]["rss"] is None, total
