@@ -15,6 +15,10 @@ typedef struct lx_proc {
 			       space: pid, or a live thread's id when the main
 			       thread has exited (pthread_exit) and others run */
 	bool self;
+	/* the mappings as regions() last read them, by address: a stack
+	 * copy stops at the end of the mapping sp is in */
+	uint64_t *vma_lo, *vma_hi;
+	size_t nvma;
 	bool spawned;       /* we started it */
 	bool keep;          /* leave a spawned program running on close */
 	bool entry_held;    /* spawned and still stopped at its entry point */

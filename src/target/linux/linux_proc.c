@@ -258,6 +258,17 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	int rc = read_maps_file(path, out, n);
 	if (rc == -2)
 		return -1;
+	if (rc == 0) {
+		free(p->vma_lo);
+		free(p->vma_hi);
+		p->vma_lo = xmalloc((*n ? *n : 1) * sizeof *p->vma_lo);
+		p->vma_hi = xmalloc((*n ? *n : 1) * sizeof *p->vma_hi);
+		p->nvma = *n;
+		for (size_t i = 0; i < *n; i++) {
+			p->vma_lo[i] = (*out)[i].base;
+			p->vma_hi[i] = (*out)[i].base + (*out)[i].size;
+		}
+	}
 	if (rc < 0) {
 		if (errno == EACCES || errno == EPERM)
 			permission_error(p->pid, file);
@@ -447,6 +458,22 @@ static void copy_stack(lx_proc *p, vm_thread *th)
 		return;
 	uint64_t from = th->sp - 128;
 	size_t len = VM_STACK_COPY_MAX;
+	/* no further than the mapping sp is in: reading on into neighbouring
+	 * mappings copies (and faults in) memory that is no stack */
+	size_t lo = 0, hi = p->nvma;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->vma_lo[mid] <= th->sp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && th->sp < p->vma_hi[lo - 1]) {
+		if (from < p->vma_lo[lo - 1])
+			from = p->vma_lo[lo - 1];
+		if (p->vma_hi[lo - 1] - from < len)
+			len = (size_t)(p->vma_hi[lo - 1] - from);
+	}
 	uint8_t *buf = xmalloc(len);
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)from, len };
 	ssize_t n = process_vm_readv(p->mm_pid, &local, 1, &remote, 1, 0);
@@ -653,6 +680,8 @@ static void lx_close(vm_target *t)
 		close(p->mem_fd);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
+	free(p->vma_lo);
+	free(p->vma_hi);
 	free(p->info.name);
 	free(p->info.exe);
 	free(p->info.cwd);
