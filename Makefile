@@ -20,10 +20,10 @@ LDFLAGS  += $(SANFLAGS)
 # demangler) are linked statically:
 # each shared library costs every command time to load (bench/README.md).
 PS_EXPORT := -Wl,-u,ps_pglobal_lookup -Wl,--export-dynamic-symbol=ps_*
-LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -Wl,-Bstatic -lzstd -lxxhash -liberty -Wl,-Bdynamic -pthread
+LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -lZydis -Wl,-Bstatic -lzstd -lxxhash -liberty -Wl,-Bdynamic -pthread
 
 LIB_DIRS := base model formats target target/linux target/elfcore target/minidump \
-            symbols threads heap process annotate pipeline ops
+            symbols threads heap process annotate pipeline ops debug
 LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -31,7 +31,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/f
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
             $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 $(BUILD)/fixtures/heapfix-nopie \
-            $(BUILD)/fixtures/heapfix-static \
+            $(BUILD)/fixtures/heapfix-static $(BUILD)/fixtures/dbgfix32 \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini \
             $(BUILD)/fixtures/win/pedll.dll
@@ -191,7 +191,7 @@ $(FUZZ_LIB_OBJ): build/fuzz/obj/%.o: %.c
 
 $(FUZZERS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lzstd -lxxhash -liberty -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lZydis -lzstd -lxxhash -liberty -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

@@ -62,6 +62,9 @@ typedef enum vm_event_kind {
 	VM_EV_THREAD_EXIT,
 	VM_EV_EXEC,          /* the process runs a new program */
 	VM_EV_EXIT,          /* the process ended: code, or signal */
+	VM_EV_FORK,          /* addr: the child, let go with every VM_CTL_RESTORE
+			      * byte put back in it; code 1 vfork (memory shared
+			      * with the parent until code 2, vfork done) */
 } vm_event_kind;
 
 typedef struct vm_event {
@@ -96,6 +99,12 @@ int vm_control_step(vm_control *c, int64_t tid);
 /* the next event, every thread stopped again; timeout_ms < 0 waits for
  * ever; VM_EV_NONE when the time ran out (threads keep running) */
 int vm_control_wait(vm_control *c, int timeout_ms, vm_event *ev);
+/* an event is waiting to be reported (met while stopping the others):
+ * vm_control_wait returns it at once; resume leaves its thread stopped */
+bool vm_control_pending(vm_control *c);
+/* kill the process and collect every thread's end (the handle is then
+ * only good for vm_control_close) */
+int vm_control_kill(vm_control *c);
 /* do not deliver the signal tid stopped with */
 void vm_control_discard_signal(vm_control *c, int64_t tid);
 
@@ -113,6 +122,10 @@ int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);
 /* memory, whatever its protection */
 ssize_t vm_control_read(vm_control *c, uint64_t addr, void *buf, size_t len);
 int vm_control_write(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
+/* what closing puts back at [addr, addr+len), where VM_CTL_RESTORE
+ * writes were made, is buf from now on (a change meant to stay, made
+ * under a breakpoint's byte) */
+void vm_control_update_saved(vm_control *c, uint64_t addr, const void *buf, size_t len);
 /* set the protection (VM_PROT_READ/WRITE/EXEC) of the pages under
  * [addr, addr+len) */
 int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);

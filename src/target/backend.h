@@ -84,6 +84,9 @@ struct vm_control_ops {
 	int (*write)(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
 	int (*protect)(vm_control *c, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
 	int (*syscall)(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);
+	bool (*pending)(vm_control *c);
+	void (*update_saved)(vm_control *c, uint64_t addr, const void *buf, size_t len);
+	int (*kill)(vm_control *c);
 };
 
 struct vm_control {

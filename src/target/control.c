@@ -115,3 +115,23 @@ int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[
 {
 	return c->ops->syscall(c, tid, nr, args, ret);
 }
+
+bool vm_control_pending(vm_control *c)
+{
+	return c->ops->pending && c->ops->pending(c);
+}
+
+int vm_control_kill(vm_control *c)
+{
+	if (!c->ops->kill) {
+		vm_seterr("this target cannot be killed");
+		return -1;
+	}
+	return c->ops->kill(c);
+}
+
+void vm_control_update_saved(vm_control *c, uint64_t addr, const void *buf, size_t len)
+{
+	if (c->ops->update_saved)
+		c->ops->update_saved(c, addr, buf, len);
+}

@@ -46,6 +46,7 @@ extern const unit_test map_tests[];
 extern const unit_test cli_tests[];
 extern const unit_test layout_tests[];
 extern const unit_test control_tests[];
+extern const unit_test debug_tests[];
 extern const unit_test target_tests[];
 extern const unit_test sigframe_tests[];
 

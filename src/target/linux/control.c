@@ -19,7 +19,10 @@
 #include "ptrace.h"
 #include "vmatlas/error.h"
 
-#define OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD)
+/* fork and vfork are traced so that the child can be let go with the
+ * original bytes back in place of every int3 it inherited */
+#define OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | \
+		 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE)
 
 lxc_thread *lxc_find(lx_control *c, pid_t tid)
 {
@@ -187,6 +190,16 @@ static bool queue_pop(lxc_event_q *q, vm_event *ev)
 	return true;
 }
 
+/* a thread whose event waits in the queue stays stopped until it is
+ * reported */
+static bool queued_for(const lxc_event_q *q, pid_t tid)
+{
+	for (size_t i = q->head; i < q->n; i++)
+		if (q->v[i].tid == tid)
+			return true;
+	return false;
+}
+
 static void wait_blocking(pid_t tid, int *st)
 {
 	while (waitpid(tid, st, __WALL) < 0) {
@@ -199,7 +212,7 @@ static void wait_blocking(pid_t tid, int *st)
 
 /* Decode the wait status st of thread i into *ev; 1 when it is an
  * event to report, 0 when not (the thread is stopped or gone). */
-static int decode(lx_control *c, size_t i, int st, vm_event *ev)
+static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 {
 	lxc_thread *t = &c->th[i];
 	memset(ev, 0, sizeof *ev);
@@ -240,6 +253,18 @@ static int decode(lx_control *c, size_t i, int st, vm_event *ev)
 		ev->tid = nt;
 		return 1;
 	}
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg);
+		ev->kind = VM_EV_FORK;
+		ev->addr = msg;
+		ev->code = event == PTRACE_EVENT_VFORK;
+		lxc_release_child(c, (pid_t)msg);
+		return 1;
+	case PTRACE_EVENT_VFORK_DONE:
+		ev->kind = VM_EV_FORK;
+		ev->code = 2;
+		return 1;
 	case PTRACE_EVENT_EXEC:
 		ev->kind = VM_EV_EXEC;
 		/* the old address space is gone, and its `syscall` with it */
@@ -290,6 +315,18 @@ static int decode(lx_control *c, size_t i, int st, vm_event *ev)
 	return 1;
 }
 
+/* A stop with no news may be a late interrupt of ours (the thread had
+ * stopped for something else first) met as the thread is single-stepped:
+ * it must go on stepping, not run free. */
+static int decode(lx_control *c, size_t i, int st, vm_event *ev)
+{
+	bool stepping = c->th[i].stepping;
+	int r = decode_stop(c, i, st, ev);
+	if (r == 0 && c->th[i].state == LXT_STOPPED)
+		c->th[i].stepping = stepping;
+	return r;
+}
+
 /* ---- stop, resume, step ---- */
 
 static int resume_one(lx_control *c, lxc_thread *t, bool step)
@@ -337,12 +374,15 @@ static int ctl_stop(vm_control *vc)
 
 int lxc_resume(lx_control *c)
 {
+	if (c->exited && c->q.head < c->q.n)
+		return 0; /* the exit is in the queue, for lxc_wait to report */
 	if (c->exited) {
 		vm_seterr("process %d has exited", (int)c->pid);
 		return -1;
 	}
 	for (size_t i = 0; i < c->nth; i++)
-		if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], false) < 0)
+		if (c->th[i].state == LXT_STOPPED && !queued_for(&c->q, c->th[i].tid) &&
+		    resume_one(c, &c->th[i], false) < 0)
 			return -1;
 	return 0;
 }
@@ -390,10 +430,31 @@ static uint64_t now_ms(void)
 
 int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
 {
-	if (queue_pop(&c->q, ev))
+	if (queue_pop(&c->q, ev)) {
+		lxc_stop(c); /* all-stop: the others ran meanwhile */
 		return 0;
+	}
 	uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
 	for (unsigned spin = 0;; spin++) {
+		/* one thread running and no time limit (a breakpoint loop in a
+		 * single-threaded program): block on it rather than poll */
+		size_t nrun = 0, only = 0;
+		for (size_t i = 0; i < c->nth && timeout_ms < 0; i++)
+			if (c->th[i].state == LXT_RUNNING)
+				nrun++, only = i;
+		if (nrun == 1) {
+			int st;
+			wait_blocking(c->th[only].tid, &st);
+			if (decode(c, only, st, ev)) {
+				if (!c->exited)
+					lxc_stop(c);
+				return 0;
+			}
+			if (c->th[only].state == LXT_STOPPED &&
+			    resume_one(c, &c->th[only], c->th[only].stepping) < 0)
+				return -1;
+			continue;
+		}
 		bool running = false;
 		for (size_t i = 0; i < c->nth; i++) {
 			if (c->th[i].state != LXT_RUNNING)
@@ -413,7 +474,7 @@ int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
 				return 0;
 			}
 			/* stopped with no news (a late interrupt, a group stop) */
-			if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], false) < 0)
+			if (c->th[i].state == LXT_STOPPED && resume_one(c, &c->th[i], c->th[i].stepping) < 0)
 				return -1;
 		}
 		if (!running) {
@@ -476,6 +537,46 @@ void lxc_forget(lx_control *c)
 	free_control(c);
 }
 
+static bool ctl_pending(vm_control *vc)
+{
+	lx_control *c = (lx_control *)vc;
+	return c->q.head < c->q.n;
+}
+
+/* SIGKILL, then every traced thread's end collected: a traced thread
+ * stays a zombie until its tracer waits for it, and holds the process's
+ * own end back with it */
+static int ctl_kill(vm_control *vc)
+{
+	lx_control *c = (lx_control *)vc;
+	if (c->exited)
+		return 0;
+	if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH) {
+		vm_seterr_errno("killing process %d", (int)c->pid);
+		return -1;
+	}
+	/* the leader's end is told only after every other thread's */
+	for (size_t k = 0; k < 2 * c->nth; k++) {
+		lxc_thread *t = &c->th[k % c->nth];
+		if ((k < c->nth) == (t->tid == c->pid))
+			continue;
+		while (t->state != LXT_GONE) {
+			int st;
+			if (waitpid(t->tid, &st, __WALL) < 0) {
+				if (errno == EINTR)
+					continue;
+				gone(c, t);
+				break;
+			}
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				gone(c, t);
+		}
+	}
+	c->exited = true;
+	c->q.head = c->q.n = 0;
+	return 0;
+}
+
 static int ctl_close(vm_control *vc)
 {
 	return lxc_close((lx_control *)vc);
@@ -500,4 +601,7 @@ const struct vm_control_ops lxc_ops = {
 	.write = lxc_write_op,
 	.protect = lxc_protect_op,
 	.syscall = lxc_syscall_op,
+	.pending = ctl_pending,
+	.update_saved = lxc_update_saved_op,
+	.kill = ctl_kill,
 };

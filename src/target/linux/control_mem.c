@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ptrace.h"
@@ -91,6 +93,18 @@ int lxc_write(lx_control *c, uint64_t addr, const void *buf, size_t len, unsigne
 		}
 	}
 	return write_all(c, addr, buf, len);
+}
+
+void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t len)
+{
+	lx_control *c = (lx_control *)vc;
+	int n = atomic_load(&c->nsaved);
+	for (int i = 0; i < n; i++) {
+		lxc_saved *s = &c->saved[i];
+		for (size_t k = 0; k < s->len; k++)
+			if (s->addr + k >= addr && s->addr + k - addr < len)
+				s->bytes[k] = ((const uint8_t *)buf)[s->addr + k - addr];
+	}
 }
 
 int lxc_write_op(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags)
@@ -191,4 +205,25 @@ void lxc_restore(lx_control *c, pid_t tid)
 			lx_hold_set_sig(tid, sig);
 	}
 	atomic_store(&c->nprots, 0);
+}
+
+void lxc_release_child(lx_control *c, pid_t child)
+{
+	int st;
+	while (waitpid(child, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)child);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	for (int i = atomic_load(&c->nsaved) - 1; i >= 0 && fd >= 0; i--) {
+		const lxc_saved *s = &c->saved[i];
+		if (pwrite(fd, s->bytes, s->len, (off_t)s->addr) < 0)
+			continue;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* debug registers are not inherited; changed protections are (a
+	 * limit: the child keeps them) */
+	ptrace(PTRACE_DETACH, child, 0, 0);
 }

@@ -1,6 +1,7 @@
 /* Registers of a controlled thread: general purpose (NT_PRSTATUS), x87
  * and SSE (NT_PRFPREG), the XSAVE image (NT_X86_XSTATE), and the debug
- * registers in struct user. x86-64 threads only. */
+ * registers in struct user. x86-64 threads; an i386 thread's general
+ * registers in the x86-64 layout. */
 #include "lxctl.h"
 
 #include <errno.h>
@@ -59,11 +60,37 @@ static void to_user(const vm_regs *r, struct user_regs_struct *u)
 	u->fs_base = r->fs_base, u->gs_base = r->gs_base, u->orig_rax = r->orig_rax;
 }
 
+/* An i386 thread: PTRACE_GETREGS/SETREGS give its registers in the
+ * tracer's (x86-64) layout, eax in rax, eip in rip, the top halves 0;
+ * the regset calls would give the i386 one. */
+static bool is_i386(pid_t tid)
+{
+	struct user_regs_struct u;
+	struct iovec iov = { &u, sizeof u };
+	return ptrace(PTRACE_GETREGSET, tid, (void *)(long)NT_PRSTATUS, &iov) == 0 && iov.iov_len != sizeof u;
+}
+
+static int compat_regs(pid_t tid, int req, struct user_regs_struct *u)
+{
+	if (ptrace(req, tid, 0, u) < 0) {
+		vm_seterr_errno("%s the registers of thread %d", req == PTRACE_GETREGS ? "reading" : "writing", (int)tid);
+		return -1;
+	}
+	return 0;
+}
+
 int lxc_get_regs(vm_control *vc, int64_t tid, vm_regs *r)
 {
 	lxc_thread *t = lxc_stopped((lx_control *)vc, tid);
 	struct user_regs_struct u;
-	if (!t || getset(t->tid, PTRACE_GETREGSET, NT_PRSTATUS, &u, sizeof u, "registers") < 0)
+	struct iovec iov = { &u, sizeof u };
+	if (!t)
+		return -1;
+	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)(long)NT_PRSTATUS, &iov) < 0) {
+		vm_seterr_errno("reading the registers of thread %d", (int)t->tid);
+		return -1;
+	}
+	if (iov.iov_len != sizeof u && compat_regs(t->tid, PTRACE_GETREGS, &u) < 0)
 		return -1;
 	from_user(&u, r);
 	return 0;
@@ -76,6 +103,8 @@ int lxc_set_regs(vm_control *vc, int64_t tid, const vm_regs *r)
 	if (!t)
 		return -1;
 	to_user(r, &u);
+	if (is_i386(t->tid))
+		return compat_regs(t->tid, PTRACE_SETREGS, &u);
 	return getset(t->tid, PTRACE_SETREGSET, NT_PRSTATUS, &u, sizeof u, "registers");
 }
 

@@ -98,6 +98,7 @@ int lxc_get_debugreg(vm_control *vc, int64_t tid, int i, uint64_t *v);
 int lxc_set_debugreg(vm_control *vc, int64_t tid, int i, uint64_t v);
 ssize_t lxc_read_op(vm_control *vc, uint64_t addr, void *buf, size_t len);
 int lxc_write_op(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags);
+void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t len);
 int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
 int lxc_syscall_op(vm_control *vc, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);
 
@@ -106,6 +107,9 @@ int lxc_syscall_op(vm_control *vc, int64_t tid, long nr, const uint64_t args[6],
 void lxc_restore(lx_control *c, pid_t stopped_tid);
 /* one system call in tid, without touching errors or the heap */
 int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret, int *pending_sig);
+/* a child of a traced fork (auto-attached): wait for its first stop, put
+ * back the bytes of the journal in it and let it go (control_mem.c) */
+void lxc_release_child(lx_control *c, pid_t child);
 /* find a `syscall` instruction for c (sets c->syscall_insn) */
 int lxc_find_syscall_insn(lx_control *c, pid_t tid);
 

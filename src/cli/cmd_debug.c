@@ -1,0 +1,101 @@
+/* `vmatlas debug`: the debugger's batch front end, a thin layer over
+ * src/debug/ (vmatlas/debug.h): commands one a line from --batch FILE
+ * (or stdin), each result and each event printed as text or as one JSON
+ * object a line. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmatlas/debug.h"
+#include "vmatlas/error.h"
+
+typedef struct debug_args {
+	const char *batch;
+	bool at_main;
+} debug_args;
+
+static void on_event(void *arg, vm_dbg *d, const vm_dbg_event *ev)
+{
+	(void)arg;
+	vm_dbg_print_event(d, ev, stdout);
+}
+
+static int debug_check(cli_ctx *ctx)
+{
+	debug_args *a = ctx->args;
+	if (a->at_main && !ctx->ta.prog)
+		return cli_usage_error(ctx->name, "--at-main is for a program started with '-- PROGRAM'");
+	return 0;
+}
+
+static int debug_run(cli_ctx *ctx)
+{
+	debug_args *a = ctx->args;
+	FILE *in = stdin;
+	if (a->batch && strcmp(a->batch, "-") && !(in = fopen(a->batch, "re")))
+		return cli_error(EXIT_RUNTIME, "debug: cannot open %s", a->batch);
+	if (!a->batch && isatty(0))
+		fprintf(stderr, "vmatlas: the CPU window is not built yet: reading commands from the terminal\n");
+	vm_dbg_options o = { .launched = ctx->ta.prog != NULL, .at_main = a->at_main, .json = ctx->json,
+			     .sink = on_event };
+	vm_dbg *d = vm_dbg_open(ctx->t, &o);
+	if (!d) {
+		if (in != stdin)
+			fclose(in);
+		return cli_error(EXIT_RUNTIME, "debug: %s", vm_error());
+	}
+	int failed = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	bool ended = false;
+	bool prompt = !a->batch && isatty(0);
+	while (!ended && (!prompt || fputs("(vmatlas) ", stderr) >= 0) && getline(&line, &cap, in) >= 0) {
+		int rc = vm_dbg_exec(d, line, stdout);
+		fflush(stdout);
+		if (rc < 0)
+			failed++;
+		ended = rc == 1;
+	}
+	free(line);
+	if (in != stdin)
+		fclose(in);
+	if (!ended && vm_dbg_close(d, VM_DBG_QUIT) < 0)
+		return cli_error(EXIT_RUNTIME, "debug: letting go of the process: %s", vm_error());
+	fflush(stdout);
+	if (failed)
+		return cli_error(EXIT_RUNTIME, "debug: %d command%s failed", failed, failed == 1 ? "" : "s");
+	return 0;
+}
+
+static const cli_option debug_opts[] = {
+	CLI_OPT_STRING("batch", 0, "FILE", debug_args, batch, "read commands from FILE ('-': stdin), one a line"),
+	CLI_OPT_FLAG("at-main", 0, debug_args, at_main, "with '--': run on to main before the first command"),
+};
+
+const cli_command cli_cmd_debug = {
+	.name = "debug",
+	.summary = "a debugger: breakpoints, watchpoints, stepping, registers, memory",
+	.usage = "[OPTIONS] PID\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "Attach to process PID (every thread, all-stop) or start PROGRAM, stopped\n"
+		 "at its entry point (--at-main: at main), and run debugger commands, one a\n"
+		 "line, from --batch FILE or stdin: break, tbreak, watch, delete, enable,\n"
+		 "disable, info breakpoints, continue, stepi, nexti, step, next, finish,\n"
+		 "until, thread, bt, regs, set, print, mem, write, disasm, handle, detach,\n"
+		 "kill, quit ('help' lists them). With --json every result and every event\n"
+		 "is one JSON object a line.\n"
+		 "\n"
+		 "At the end of the input an attached process is detached and a started\n"
+		 "one killed (--keep: detached). Whatever happens, the process is left\n"
+		 "without an int3 byte or debug register of ours, and running.\n",
+	.notes = "Example: printf 'break malloc if rdi > 4096\\ncontinue\\nbt\\n' |\n"
+		 "         vmatlas debug --batch - 1234\n",
+	.needs = CLI_TARGET | CLI_OPEN,
+	.min_args = 0,
+	.max_args = 0,
+	CLI_OPTS(debug_opts),
+	CLI_ARGS(debug_args),
+	.check = debug_check,
+	.run = debug_run,
+};

@@ -1,0 +1,344 @@
+/* The breakpoint table. Code breakpoints are int3 bytes at "sites" (one
+ * per address, shared by every breakpoint there; written once through the
+ * control's journal, VM_CTL_RESTORE, so that even a vmatlas killed by a
+ * signal puts the byte back). Watchpoints (watch.c) share the table. */
+#include "dbg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "vmatlas/error.h"
+
+dbg_bp *dbg_bp_find(vm_dbg *d, int id)
+{
+	for (size_t i = 0; i < d->nbps; i++)
+		if (d->bps[i].id == id && !d->bps[i].internal)
+			return &d->bps[i];
+	return NULL;
+}
+
+dbg_site *dbg_site_at(vm_dbg *d, uint64_t addr)
+{
+	for (size_t i = 0; i < d->nsites; i++)
+		if (d->sites[i].addr == addr)
+			return &d->sites[i];
+	return NULL;
+}
+
+int dbg_site_insert(vm_dbg *d, dbg_site *s)
+{
+	static const uint8_t int3 = 0xcc;
+	if (s->in || !d->alive)
+		return 0;
+	if (!s->journaled) {
+		if (vm_control_read(d->c, s->addr, &s->orig, 1) != 1) {
+			vm_seterr("cannot read the code at 0x%llx", (unsigned long long)s->addr);
+			return -1;
+		}
+	}
+	if (vm_control_write(d->c, s->addr, &int3, 1, s->journaled ? 0 : VM_CTL_RESTORE) < 0)
+		return -1;
+	s->journaled = true;
+	s->in = true;
+	return 0;
+}
+
+int dbg_site_remove(vm_dbg *d, dbg_site *s)
+{
+	if (!s->in || !d->alive)
+		return 0;
+	if (vm_control_write(d->c, s->addr, &s->orig, 1, 0) < 0)
+		return -1;
+	s->in = false;
+	return 0;
+}
+
+/* an int3 wherever an enabled code breakpoint is, nowhere else */
+void dbg_sites_sync(vm_dbg *d)
+{
+	if (d->vfork_out)
+		return; /* back in when the vfork is done */
+	for (size_t i = 0; i < d->nsites; i++) {
+		dbg_site *s = &d->sites[i];
+		bool want = false;
+		for (size_t k = 0; k < d->nbps && !want; k++)
+			want = d->bps[k].kind == VM_BP_CODE && d->bps[k].enabled && !d->bps[k].pending &&
+			       d->bps[k].addr == s->addr;
+		if (want)
+			dbg_site_insert(d, s);
+		else
+			dbg_site_remove(d, s);
+	}
+}
+
+dbg_bp *dbg_code_bps_at(vm_dbg *d, uint64_t addr, size_t *from)
+{
+	for (size_t i = *from; i < d->nbps; i++)
+		if (d->bps[i].kind == VM_BP_CODE && d->bps[i].enabled && !d->bps[i].pending && d->bps[i].addr == addr) {
+			*from = i + 1;
+			return &d->bps[i];
+		}
+	*from = d->nbps;
+	return NULL;
+}
+
+bool vm_dbg_has_break(vm_dbg *d, uint64_t addr)
+{
+	size_t from = 0;
+	dbg_bp *b;
+	while ((b = dbg_code_bps_at(d, addr, &from)))
+		if (!b->internal)
+			return true;
+	return false;
+}
+
+/* ---- adding ---- */
+
+dbg_bp *dbg_bp_new(vm_dbg *d, vm_bp_kind kind, uint64_t addr)
+{
+	dbg_bp *b = ARRAY_PUSH(d->bps, d->nbps, d->bpcap);
+	memset(b, 0, sizeof *b);
+	b->kind = kind;
+	b->addr = addr;
+	b->enabled = true;
+	b->slot = -1;
+	return b;
+}
+
+static int add_site(vm_dbg *d, uint64_t addr)
+{
+	dbg_site *s = dbg_site_at(d, addr);
+	if (!s) {
+		s = ARRAY_PUSH(d->sites, d->nsites, d->sitecap);
+		memset(s, 0, sizeof *s);
+		s->addr = addr;
+	}
+	return d->vfork_out ? 0 : dbg_site_insert(d, s);
+}
+
+int dbg_set_internal(vm_dbg *d, uint64_t addr)
+{
+	if (add_site(d, addr) < 0)
+		return -1;
+	dbg_bp *b = dbg_bp_new(d, VM_BP_CODE, addr);
+	b->internal = true;
+	return 0;
+}
+
+int dbg_set_runto(vm_dbg *d, uint64_t addr)
+{
+	if (add_site(d, addr) < 0)
+		return -1;
+	dbg_bp *b = dbg_bp_new(d, VM_BP_CODE, addr);
+	b->internal = b->runto = true;
+	return 0;
+}
+
+static void remove_at(vm_dbg *d, size_t i);
+static void changed(vm_dbg *d);
+
+void dbg_clear_runto(vm_dbg *d)
+{
+	for (size_t i = d->nbps; i-- > 0;)
+		if (d->bps[i].runto)
+			remove_at(d, i);
+	changed(d);
+}
+
+int dbg_bp_keep(dbg_bp *b, const char *expr, const vm_bp_spec *s)
+{
+	b->expr = xstrdup(expr);
+	if (!s)
+		return 0;
+	b->temporary = s->temporary;
+	b->pass = s->pass;
+	b->group = s->group ? xstrdup(s->group) : NULL;
+	b->cond_text = s->cond ? xstrdup(s->cond) : NULL;
+	b->log_text = s->log ? xstrdup(s->log) : NULL;
+	return 0;
+}
+
+/* the condition and log text parsed (their symbols resolved now) */
+static int compile(vm_dbg *d, dbg_bp *b)
+{
+	if (b->cond_text && !(b->cond = dx_parse(d, b->cond_text)))
+		return -1;
+	if (b->log_text && dbg_log_parse(d, b->log_text, &b->log) < 0) {
+		dx_free(b->cond);
+		b->cond = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s)
+{
+	dbg_bp_keep(b, expr, s);
+	return compile(d, b);
+}
+
+void dbg_bp_drop_last(vm_dbg *d)
+{
+	dbg_bp *b = &d->bps[--d->nbps];
+	dx_free(b->cond);
+	dbg_log_free(&b->log);
+	free(b->expr);
+	free(b->cond_text);
+	free(b->log_text);
+	free(b->group);
+}
+
+int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
+{
+	uint64_t addr = 0;
+	uint8_t byte;
+	bool pending = false;
+	if (!d->alive) {
+		vm_seterr("the process has exited");
+		return -1;
+	}
+	if (vm_dbg_eval(d, expr, &addr) < 0) {
+		/* a symbol of a library not loaded yet: pending until it is */
+		if (strncmp(vm_error(), "no symbol", 9))
+			return -1;
+		pending = true;
+	} else if (vm_dbg_read(d, addr, &byte, 1) != 1) {
+		vm_seterr("0x%llx is not mapped: no breakpoint there", (unsigned long long)addr);
+		return -1;
+	}
+	dbg_bp *b = dbg_bp_new(d, VM_BP_CODE, addr);
+	b->pending = pending;
+	/* a pending breakpoint's condition and log are parsed when it
+	 * resolves (their symbols may be in the same library) */
+	if ((!pending && dbg_bp_fill(d, b, expr, s) < 0) || (pending && dbg_bp_keep(b, expr, s) < 0) ||
+	    (!pending && add_site(d, addr) < 0)) {
+		dbg_bp_drop_last(d);
+		return -1;
+	}
+	b->id = d->next_id++;
+	*id = b->id;
+	return 0;
+}
+
+void dbg_resolve_pending(vm_dbg *d)
+{
+	for (size_t i = 0; i < d->nbps; i++) {
+		dbg_bp *b = &d->bps[i];
+		uint64_t addr;
+		if (!b->pending || vm_dbg_eval(d, b->expr, &addr) < 0 || compile(d, b) < 0)
+			continue; /* stays pending */
+		b->addr = addr;
+		b->pending = false;
+		add_site(d, addr);
+	}
+	vm_clearerr();
+}
+/* ---- changing ---- */
+
+static void remove_at(vm_dbg *d, size_t i)
+{
+	dbg_bp *b = &d->bps[i];
+	dx_free(b->cond);
+	dbg_log_free(&b->log);
+	free(b->expr);
+	free(b->cond_text);
+	free(b->log_text);
+	free(b->group);
+	memmove(b, b + 1, (d->nbps - i - 1) * sizeof *b);
+	d->nbps--;
+}
+
+static void changed(vm_dbg *d)
+{
+	dbg_sites_sync(d);
+	uint64_t old7 = d->dr7, old[4];
+	memcpy(old, d->dr, sizeof old);
+	dbg_watch_compute(d);
+	if (d->alive && (old7 != d->dr7 || memcmp(old, d->dr, sizeof old)))
+		dbg_watch_apply_all(d);
+}
+
+int vm_dbg_delete(vm_dbg *d, int id)
+{
+	bool found = false;
+	for (size_t i = d->nbps; i-- > 0;)
+		if (!d->bps[i].internal && (id == 0 || d->bps[i].id == id)) {
+			remove_at(d, i);
+			found = true;
+		}
+	if (!found && id) {
+		vm_seterr("no breakpoint %d", id);
+		return -1;
+	}
+	changed(d);
+	return 0;
+}
+
+int vm_dbg_enable(vm_dbg *d, int id, bool on)
+{
+	dbg_bp *b = dbg_bp_find(d, id);
+	if (!b) {
+		vm_seterr("no breakpoint %d", id);
+		return -1;
+	}
+	b->enabled = on;
+	changed(d);
+	return 0;
+}
+
+int vm_dbg_enable_group(vm_dbg *d, const char *group, bool on)
+{
+	bool found = false;
+	for (size_t i = 0; i < d->nbps; i++)
+		if (d->bps[i].group && !strcmp(d->bps[i].group, group)) {
+			d->bps[i].enabled = on;
+			found = true;
+		}
+	if (!found) {
+		vm_seterr("no breakpoint in group '%s'", group);
+		return -1;
+	}
+	changed(d);
+	return 0;
+}
+
+size_t vm_dbg_breakpoints(vm_dbg *d, vm_bp_info **out)
+{
+	free(d->info);
+	d->info = xcalloc(d->nbps + 1, sizeof *d->info);
+	size_t n = 0;
+	for (size_t i = 0; i < d->nbps; i++) {
+		const dbg_bp *b = &d->bps[i];
+		if (b->internal)
+			continue;
+		vm_bp_info *o = &d->info[n++];
+		o->id = b->id;
+		o->kind = b->kind;
+		o->addr = b->addr;
+		vm_dbg_where(d, b->addr, o->where, sizeof o->where, NULL, NULL);
+		o->enabled = b->enabled;
+		o->temporary = b->temporary;
+		o->hits = b->hits;
+		o->cond = b->cond_text;
+		o->log = b->log_text;
+		o->group = b->group;
+		o->expr = b->expr;
+		o->len = b->len;
+		o->rw = b->rw;
+		o->slot = b->slot;
+		o->pending = b->pending;
+	}
+	*out = d->info;
+	return n;
+}
+
+/* after an exec the old program's breakpoints and sites mean nothing */
+void dbg_bps_forget(vm_dbg *d)
+{
+	while (d->nbps)
+		remove_at(d, d->nbps - 1);
+	d->nsites = 0;
+	d->dr7 = 0;
+	memset(d->dr, 0, sizeof d->dr);
+}

@@ -1,0 +1,186 @@
+/* The debugger session's insides, shared by the files of src/debug/:
+ * session.c (open, close, threads), modules.c (map and symbols),
+ * access.c (registers, memory), bp.c (the breakpoint table), watch.c
+ * (debug registers), logtext.c, run.c (continue, stepping over int3s),
+ * handle.c (what each event means), emul.c, steps.c (stepi ... until),
+ * dexpr.c (expressions), regs.c (registers by name), disasm.c (Zydis),
+ * cmd.c and show*.c (the command language), events.c (printing). */
+#ifndef VMATLAS_DEBUG_DBG_H
+#define VMATLAS_DEBUG_DBG_H
+
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "vmatlas/debug.h"
+
+/* a parsed expression (dexpr.c) */
+typedef struct dx_node dx_node;
+dx_node *dx_parse(vm_dbg *d, const char *text);
+int dx_eval(vm_dbg *d, const dx_node *n, uint64_t *out);
+void dx_free(dx_node *n);
+
+/* a log text: literal pieces and {EXPR}s */
+typedef struct dbg_log {
+	char **lit;       /* nparts + 1 literals around the expressions */
+	dx_node **ex;
+	char *fmt;        /* per expression: 'd' decimal, 'x' hex, 's' string */
+	size_t nparts;
+} dbg_log;
+
+typedef struct dbg_bp {
+	int id;
+	vm_bp_kind kind;
+	char *expr, *cond_text, *log_text, *group;
+	uint64_t addr;
+	bool enabled, temporary;
+	bool internal;        /* the r_debug breakpoint, or a run-to's */
+	bool runto;           /* finish/until/nexti's: stop there if sp > runto_sp */
+	bool pending;         /* its symbol is in no module loaded yet */
+	uint64_t hits, pass;
+	dx_node *cond;
+	dbg_log log;
+	int len, rw, slot;
+	uint64_t old_value;   /* watch: the value last seen */
+} dbg_bp;
+
+/* one inserted int3 (one per address, shared by breakpoints there) */
+typedef struct dbg_site {
+	uint64_t addr;
+	uint8_t orig;
+	bool journaled; /* written once with VM_CTL_RESTORE */
+	bool in;        /* the int3 is in memory now */
+	uint8_t code[16]; /* the original instruction there (emul.c) */
+	uint8_t ncode;    /* 0: not read yet */
+} dbg_site;
+
+#define DBG_NSIG 65
+
+struct vm_dbg {
+	vm_target *t;
+	vm_control *c;
+	vm_dbg_options o;
+	vm_map *m;
+	vm_symbolizer *sym;
+	vm_dbg_sink sink;
+	void *sink_arg;
+	int64_t pid;
+	int bits;            /* 64, or 32 for an i386 process */
+	int64_t *tids;
+	size_t ntids;
+	int64_t cur;
+	bool alive;          /* not exited, not killed */
+	bool regs_ok;
+	vm_regs regs;        /* of cur, while stopped */
+	atomic_int interrupt;
+	bool vfork_out;      /* int3s taken out for a vfork child */
+	/* breakpoints */
+	dbg_bp *bps;
+	size_t nbps, bpcap;
+	int next_id;
+	dbg_site *sites;
+	size_t nsites, sitecap;
+	uint64_t dr7;        /* the watchpoints' DR7, set on every thread */
+	uint64_t dr[4];
+	vm_bp_info *info;    /* vm_dbg_breakpoints' answer */
+	size_t ninfo;
+	uint64_t r_debug;    /* _r_debug, 0 unknown */
+	uint64_t r_brk;      /* where the dynamic linker's breakpoint sits */
+	char **modnames;     /* the modules last seen (load/unload events) */
+	uint64_t *modbases;
+	size_t nmods;
+	bool sig_stop[DBG_NSIG], sig_pass[DBG_NSIG];
+	bool sig_quiet[DBG_NSIG]; /* not reported unless asked (SIGCHLD ...) */
+	vm_dbg_event last;   /* the last stop, for the front end */
+	/* the last address named (a breakpoint hit again and again) */
+	uint64_t where_pc;
+	char where[256];
+	const char *where_file;
+	int where_line;
+	bool where_ok;
+	uint64_t runto_sp;   /* a run-to stops when sp is above this ... */
+	int64_t runto_tid;   /* ... in this thread */
+	bool runto_hit;
+	/* threads rewound onto an int3: stepped over it before they run */
+	struct { int64_t tid; uint64_t addr; } *over;
+	size_t nover, overcap;
+};
+
+/* session.c, modules.c (the map), access.c (registers, memory) */
+void dbg_free_modules(vm_dbg *d);
+int dbg_refresh_regs(vm_dbg *d);
+void dbg_emit(vm_dbg *d, vm_dbg_event *ev);
+void dbg_event_at(vm_dbg *d, vm_dbg_event *ev, vm_dbg_ev_kind kind, int64_t tid, uint64_t pc);
+int dbg_rebuild_map(vm_dbg *d, bool report);
+void dbg_set_loader_break(vm_dbg *d);
+void dbg_add_thread(vm_dbg *d, int64_t tid);
+void dbg_remove_thread(vm_dbg *d, int64_t tid);
+int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r);
+
+/* bp.c */
+dbg_bp *dbg_bp_new(vm_dbg *d, vm_bp_kind kind, uint64_t addr);
+int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s);
+void dbg_bp_drop_last(vm_dbg *d);
+/* only the texts, for a pending breakpoint */
+int dbg_bp_keep(dbg_bp *b, const char *expr, const vm_bp_spec *s);
+/* pending breakpoints whose symbol is loaded now get their int3 */
+void dbg_resolve_pending(vm_dbg *d);
+dbg_bp *dbg_bp_find(vm_dbg *d, int id);
+dbg_site *dbg_site_at(vm_dbg *d, uint64_t addr);
+/* insert/remove every site's int3 (stepping over, vfork, detach) */
+int dbg_site_insert(vm_dbg *d, dbg_site *s);
+int dbg_site_remove(vm_dbg *d, dbg_site *s);
+void dbg_sites_sync(vm_dbg *d);
+/* watch.c: DR0-3 and DR7 from the watchpoints; onto one thread (a new
+ * one), or all */
+void dbg_watch_compute(vm_dbg *d);
+int dbg_watch_apply(vm_dbg *d, int64_t tid);
+int dbg_watch_apply_all(vm_dbg *d);
+void dbg_bps_forget(vm_dbg *d);  /* exec: the old program's are gone */
+int dbg_set_internal(vm_dbg *d, uint64_t addr);
+int dbg_set_runto(vm_dbg *d, uint64_t addr);
+void dbg_clear_runto(vm_dbg *d);
+dbg_bp *dbg_code_bps_at(vm_dbg *d, uint64_t addr, size_t *from);
+/* logtext.c */
+int dbg_log_parse(vm_dbg *d, const char *text, dbg_log *out);
+char *dbg_log_format(vm_dbg *d, const dbg_log *l);
+void dbg_log_free(dbg_log *l);
+uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
+
+/* handle.c: an event's meaning; *stop when the session stops for it */
+int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop);
+
+/* run.c */
+/* tid sits on the int3 at addr: step it over before it runs */
+void dbg_note_over(vm_dbg *d, int64_t tid, uint64_t addr);
+/* the original instruction at a site, read once */
+bool dbg_site_code(vm_dbg *d, dbg_site *s);
+/* resume everything (stepping cur over a breakpoint first) and handle
+ * events until one stops the session; 0, or -1 */
+int dbg_run(vm_dbg *d);
+/* report what the control queued, stopping for nothing (before detach) */
+void dbg_drain_all(vm_dbg *d);
+/* one instruction of cur (over an int3 at pc), events handled; *stopped
+ * when something else (breakpoint, signal, exit) stopped the session */
+int dbg_step_one(vm_dbg *d, bool *stopped);
+/* run until cur reaches addr with sp above min_sp (a temporary internal
+ * breakpoint); *stopped when something else stopped it first */
+int dbg_run_to(vm_dbg *d, uint64_t addr, uint64_t min_sp, bool *stopped);
+
+/* emul.c: do the instruction in code (at r->rip) on r and memory, as the
+ * CPU would; false when it is not one done here (nothing changed) */
+bool dbg_emulate(vm_dbg *d, vm_regs *r, const uint8_t *code, size_t len);
+
+/* disasm.c */
+size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call);
+size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out);
+
+/* regs.c */
+int dbg_reg_lookup(const vm_regs *r, const char *name, uint64_t *v);
+int dbg_reg_store(vm_regs *r, const char *name, uint64_t v);
+bool dbg_is_reg(const char *name);
+
+/* events.c */
+const char *dbg_signame(int sig);
+int dbg_signum(const char *name);
+
+#endif

@@ -1,0 +1,177 @@
+/* Disassembly with Zydis (Intel syntax), always from the original bytes
+ * (vm_dbg_read masks our int3s). A call's or jump's target is named:
+ * `call libc.so.6!malloc`; a call through a PLT stub is named after the
+ * function its GOT slot holds once the loader has bound it. */
+#include "dbg.h"
+
+#include <Zydis/Zydis.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct zy {
+	ZydisDecoder dec;
+	ZydisFormatter fmt;
+} zy;
+
+/* the decoder and formatter for 64- or 32-bit code */
+static const zy *zydis(int bits)
+{
+	static zy z[2];
+	static bool ready[2];
+	int k = bits == 32;
+	if (!ready[k]) {
+		ZydisDecoderInit(&z[k].dec, k ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LONG_64,
+				 k ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_64);
+		ZydisFormatterInit(&z[k].fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+		/* 0x55d0c1a2f130, as every other address vmatlas prints */
+		ZydisFormatterSetProperty(&z[k].fmt, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+		ZydisFormatterSetProperty(&z[k].fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE, ZYDIS_PADDING_DISABLED);
+		ready[k] = true;
+	}
+	return &z[k];
+}
+
+size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
+{
+	const zy *z = zydis(bits);
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	memset(out, 0, sizeof *out);
+	out->addr = addr;
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&z->dec, code, len, &in, ops))) {
+		out->len = 1;
+		out->bytes[0] = len ? code[0] : 0;
+		snprintf(out->text, sizeof out->text, "(bad)");
+		return 0;
+	}
+	out->len = in.length;
+	memcpy(out->bytes, code, in.length);
+	ZydisFormatterFormatInstruction(&z->fmt, &in, ops, in.operand_count_visible, out->text, sizeof out->text,
+					addr, NULL);
+	out->is_call = in.meta.category == ZYDIS_CATEGORY_CALL;
+	out->is_branch = out->is_call || in.meta.category == ZYDIS_CATEGORY_COND_BR ||
+			 in.meta.category == ZYDIS_CATEGORY_UNCOND_BR;
+	if (out->is_branch && in.operand_count_visible >= 1 && ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		ZyanU64 t;
+		if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[0], addr, &t)))
+			out->target = t;
+	}
+	for (int i = 0; i < in.operand_count_visible; i++) {
+		ZyanU64 t;
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.base == ZYDIS_REGISTER_RIP &&
+		    ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[i], addr, &t)))
+			out->ref = t;
+	}
+	return in.length;
+}
+
+size_t vm_disasm_buf(const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
+{
+	return dbg_decode(64, code, len, addr, out);
+}
+
+/* a PLT stub (endbr64? bnd? jmp [rip+X]): the bound function, 0 none */
+static uint64_t plt_target(vm_dbg *d, uint64_t stub)
+{
+	uint8_t code[16];
+	ssize_t got = vm_dbg_read(d, stub, code, sizeof code);
+	if (got <= 0)
+		return 0;
+	size_t off = 0;
+	vm_dbg_insn i;
+	for (int k = 0; k < 2; k++) {
+		if (!dbg_decode(d->bits, code + off, (size_t)got - off, stub + off, &i))
+			return 0;
+		if (strncmp(i.text, "endbr64", 7))
+			break;
+		off += i.len;
+	}
+	const zy *z = zydis(64);
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	if (d->bits == 32)
+		return 0; /* i386 PLT stubs go through ebx: not followed */
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&z->dec, code + off, (size_t)got - off, &in, ops)) ||
+	    in.mnemonic != ZYDIS_MNEMONIC_JMP || ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY ||
+	    ops[0].mem.base != ZYDIS_REGISTER_RIP)
+		return 0;
+	ZyanU64 slot;
+	uint64_t fn = 0;
+	if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[0], stub + off, &slot)) ||
+	    vm_dbg_read(d, slot, &fn, 8) != 8)
+		return 0;
+	return fn;
+}
+
+/* "mov rax, [0x55d0c1a2f130]  ; dbgfix!counter" */
+static void name_ref(vm_dbg *d, vm_dbg_insn *i)
+{
+	char where[256];
+	vm_symbol_info si;
+	if (!d->sym || !i->ref || !vm_symbolize(d->sym, i->ref, &si) || !si.symbol)
+		return;
+	vm_symbol_format(&si, i->ref, where, sizeof where);
+	size_t tl = strlen(i->text);
+	snprintf(i->text + tl, sizeof i->text - tl, "  ; %.*s", (int)(sizeof i->text - tl > 5 ? sizeof i->text - tl - 5 : 0),
+		 where);
+}
+
+static void name_target(vm_dbg *d, vm_dbg_insn *i)
+{
+	char where[256];
+	vm_symbol_info si;
+	name_ref(d, i);
+	if (!d->sym || !i->target)
+		return;
+	vm_symbolize(d->sym, i->target, &si);
+	if (i->is_call || !si.symbol) {
+		/* through the PLT: name the function if the slot is bound to
+		 * another module */
+		uint64_t fn = plt_target(d, i->target);
+		vm_symbol_info fi;
+		if (fn && vm_symbolize(d->sym, fn, &fi) && fi.symbol && fi.module != si.module) {
+			si = fi;
+			i->target = fn;
+		}
+	}
+	if (!si.symbol && !si.module)
+		return;
+	vm_symbol_format(&si, i->target, where, sizeof where);
+	const char *sp = strchr(i->text, ' ');
+	size_t mn = sp ? (size_t)(sp - i->text) : strlen(i->text);
+	char text[sizeof i->text + sizeof where];
+	snprintf(text, sizeof text, "%.*s %s", (int)mn, i->text, where);
+	size_t tl = strlen(text);
+	if (tl >= sizeof i->text)
+		tl = sizeof i->text - 1; /* a very long name is cut */
+	memcpy(i->text, text, tl);
+	i->text[tl] = 0;
+}
+
+size_t vm_dbg_disasm(vm_dbg *d, uint64_t addr, size_t n, vm_dbg_insn *out)
+{
+	size_t k = 0;
+	uint8_t buf[64];
+	while (k < n) {
+		ssize_t got = vm_dbg_read(d, addr, buf, sizeof buf);
+		if (got <= 0)
+			break;
+		size_t len = dbg_decode(d->bits, buf, (size_t)got, addr, &out[k]);
+		if (!len && got < 15 && k > 0)
+			break;
+		name_target(d, &out[k]);
+		addr += out[k].len;
+		k++;
+	}
+	return k;
+}
+
+size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call)
+{
+	uint8_t buf[16];
+	vm_dbg_insn i;
+	ssize_t got = vm_dbg_read(d, addr, buf, sizeof buf);
+	size_t len = got > 0 ? dbg_decode(d->bits, buf, (size_t)got, addr, &i) : 0;
+	*is_call = len && i.is_call;
+	return len;
+}

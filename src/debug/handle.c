@@ -1,0 +1,284 @@
+/* What each event of the control means to the session: a breakpoint
+ * hit (its condition, pass count and log decided here; the thread put
+ * back on the int3's address, or past the instruction), a watchpoint,
+ * a signal (with the handle settings), threads, fork, exec and exit. */
+#include "dbg.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "vmatlas/error.h"
+
+static bool crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
+}
+
+/* does breakpoint b stop (its condition true, its pass count reached)?
+ * A log-only breakpoint prints instead. */
+static bool bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev)
+{
+	if (b->cond) {
+		uint64_t v;
+		if (dx_eval(d, b->cond, &v) < 0) {
+			vm_dbg_event ev;
+			dbg_event_at(d, &ev, VM_DBG_EV_LOG, tid, pc);
+			ev.bp = b->id;
+			char *msg = xasprintf("condition of breakpoint %d: %s (stopping)", b->id, vm_error());
+			ev.text = msg;
+			dbg_emit(d, &ev);
+			free(msg);
+		} else if (!v) {
+			return false;
+		}
+	}
+	b->hits++;
+	if (b->pass > 1 && b->hits < b->pass)
+		return false;
+	if (b->log_text) {
+		char *text = dbg_log_format(d, &b->log);
+		vm_dbg_event ev;
+		dbg_event_at(d, &ev, VM_DBG_EV_LOG, tid, pc);
+		ev.bp = b->id;
+		ev.hits = b->hits;
+		ev.text = text;
+		dbg_emit(d, &ev);
+		free(text);
+		return false;
+	}
+	if (stop_ev->bp == 0) {
+		stop_ev->bp = b->id;
+		stop_ev->hits = b->hits;
+	}
+	return true;
+}
+
+static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
+{
+	/* a site that is out now still was in when the thread ran into it
+	 * (its event waited in the queue while the breakpoint was deleted) */
+	dbg_site *s = dbg_site_at(d, ev->addr);
+	if (!s) {
+		/* an int3 of the program's own: a SIGTRAP to report */
+		vm_dbg_event e;
+		dbg_event_at(d, &e, VM_DBG_EV_SIGNAL, ev->tid, ev->addr + 1);
+		e.signal = SIGTRAP;
+		e.stopped = *stop = true;
+		dbg_emit(d, &e);
+		return 0;
+	}
+	/* the thread is seen at the int3's address (conditions read rip);
+	 * it is put there, or past the instruction, below */
+	d->cur = ev->tid;
+	d->regs_ok = false;
+	if (dbg_refresh_regs(d) < 0)
+		return -1;
+	d->regs.rip = ev->addr;
+
+	vm_dbg_event e;
+	dbg_event_at(d, &e, VM_DBG_EV_BREAK, ev->tid, ev->addr);
+	bool stops = false, loader = false;
+	size_t from = 0;
+	for (dbg_bp *b; (b = dbg_code_bps_at(d, ev->addr, &from));) {
+		if (b->runto) {
+			if (ev->tid == d->runto_tid && d->regs.rsp > d->runto_sp)
+				stops = d->runto_hit = true;
+		} else if (b->internal) {
+			loader = true;
+		} else if (bp_stops(d, b, ev->tid, ev->addr, &e)) {
+			stops = true;
+		}
+	}
+	if (loader && d->r_debug) {
+		uint32_t state = 1;
+		vm_dbg_read(d, d->r_debug + (d->bits == 32 ? 12 : 24), &state, sizeof state);
+		if (state == 0) /* RT_CONSISTENT: the list is complete again */
+			dbg_rebuild_map(d, true);
+		/* a pending breakpoint set then may have moved the sites */
+		s = dbg_site_at(d, ev->addr);
+	}
+	if (!stops && s && s->in && dbg_site_code(d, s) &&
+	    dbg_emulate(d, &d->regs, s->code, s->ncode)) {
+		/* past the instruction without a step of its own */
+		return vm_control_set_regs(d->c, ev->tid, &d->regs);
+	}
+	if (vm_control_set_regs(d->c, ev->tid, &d->regs) < 0)
+		return -1;
+	dbg_note_over(d, ev->tid, ev->addr);
+	if (!stops)
+		return 0;
+	*stop = true;
+	if (e.bp) {
+		e.stopped = true;
+		dbg_emit(d, &e);
+		dbg_bp *b = dbg_bp_find(d, e.bp);
+		if (b && b->temporary)
+			vm_dbg_delete(d, b->id);
+	}
+	return 0;
+}
+
+/* an execution watchpoint faults before its instruction runs: resume
+ * with RF set, or it would fault again at once */
+static void resume_past(vm_dbg *d, int64_t tid)
+{
+	vm_regs r;
+	if (dbg_get_regs(d, tid, &r) == 0) {
+		r.rflags |= 0x10000;
+		if (vm_control_set_regs(d->c, tid, &r) == 0 && tid == d->cur)
+			d->regs = r;
+	}
+}
+
+static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
+{
+	d->cur = ev->tid;
+	d->regs_ok = false;
+	for (size_t i = 0; i < d->nbps; i++)
+		if (d->bps[i].kind == VM_BP_WATCH && d->bps[i].slot >= 0 && d->bps[i].rw == VM_DR_RW_EXEC &&
+		    (ev->dr6 & (1ull << d->bps[i].slot)))
+			resume_past(d, ev->tid);
+	for (size_t i = 0; i < d->nbps; i++) {
+		dbg_bp *b = &d->bps[i];
+		if (b->kind != VM_BP_WATCH || b->slot < 0 || !b->enabled || !(ev->dr6 & (1ull << b->slot)))
+			continue;
+		vm_dbg_event e;
+		dbg_event_at(d, &e, VM_DBG_EV_WATCH, ev->tid, ev->addr);
+		uint64_t now = dbg_watch_read(d, b);
+		uint64_t old = b->old_value;
+		b->old_value = now;
+		if (!bp_stops(d, b, ev->tid, ev->addr, &e))
+			continue;
+		e.addr = b->addr;
+		e.len = b->len;
+		e.old_value = old;
+		e.new_value = now;
+		e.stopped = *stop = true;
+		dbg_emit(d, &e);
+		if (b->temporary)
+			vm_dbg_delete(d, b->id);
+		return 0;
+	}
+	return 0;
+}
+
+static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
+{
+	int sig = ev->signal;
+	if (sig == SIGSTOP && atomic_exchange(&d->interrupt, 0)) {
+		vm_control_discard_signal(d->c, ev->tid);
+		vm_dbg_event e;
+		d->cur = ev->tid;
+		d->regs_ok = false;
+		vm_regs r;
+		dbg_event_at(d, &e, VM_DBG_EV_INTERRUPT, ev->tid,
+			     dbg_get_regs(d, ev->tid, &r) == 0 ? r.rip : 0);
+		e.stopped = *stop = true;
+		dbg_emit(d, &e);
+		return 0;
+	}
+	bool pass = sig < DBG_NSIG ? d->sig_pass[sig] : true;
+	bool stops = sig < DBG_NSIG ? d->sig_stop[sig] : true;
+	if (!pass)
+		vm_control_discard_signal(d->c, ev->tid);
+	vm_regs r;
+	uint64_t pc = dbg_get_regs(d, ev->tid, &r) == 0 ? r.rip : 0;
+	vm_dbg_event e;
+	dbg_event_at(d, &e, crash_signal(sig) ? VM_DBG_EV_CRASH : VM_DBG_EV_SIGNAL, ev->tid, pc);
+	e.signal = sig;
+	e.code = ev->code;
+	e.addr = ev->addr;
+	if (crash_signal(sig))
+		stops = true;
+	if (stops) {
+		d->cur = ev->tid;
+		d->regs_ok = false;
+	}
+	e.stopped = *stop = stops;
+	if (stops || sig >= DBG_NSIG || !d->sig_quiet[sig])
+		dbg_emit(d, &e);
+	return 0;
+}
+
+int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
+{
+	vm_dbg_event e;
+	switch (ev->kind) {
+	case VM_EV_BREAKPOINT:
+		return on_breakpoint(d, ev, stop);
+	case VM_EV_WATCH:
+		return on_watch(d, ev, stop);
+	case VM_EV_SIGNAL:
+		return on_signal(d, ev, stop);
+	case VM_EV_STEP: /* a step nobody asked for (TF set by the program) */
+		d->cur = ev->tid;
+		d->regs_ok = false;
+		dbg_event_at(d, &e, VM_DBG_EV_STEP, ev->tid, ev->addr);
+		e.stopped = *stop = true;
+		dbg_emit(d, &e);
+		return 0;
+	case VM_EV_THREAD_START:
+		dbg_add_thread(d, ev->tid);
+		if (d->dr7)
+			dbg_watch_apply(d, ev->tid);
+		dbg_event_at(d, &e, VM_DBG_EV_THREAD_START, ev->tid, 0);
+		dbg_emit(d, &e);
+		return 0;
+	case VM_EV_THREAD_EXIT:
+		dbg_remove_thread(d, ev->tid);
+		dbg_event_at(d, &e, VM_DBG_EV_THREAD_EXIT, ev->tid, 0);
+		dbg_emit(d, &e);
+		return 0;
+	case VM_EV_FORK:
+		if (ev->code == 2) { /* the vfork child has let go of our memory */
+			d->vfork_out = false;
+			dbg_sites_sync(d);
+			return 0;
+		}
+		if (ev->code == 1) { /* shared memory: the child put the bytes back */
+			for (size_t i = 0; i < d->nsites; i++)
+				d->sites[i].in = false;
+			d->vfork_out = true;
+		}
+		dbg_event_at(d, &e, VM_DBG_EV_FORK, ev->tid, 0);
+		e.child = (int64_t)ev->addr;
+		e.vfork = ev->code == 1;
+		dbg_emit(d, &e);
+		return 0;
+	case VM_EV_EXEC: {
+		dbg_bps_forget(d);
+		d->nover = 0;
+		int64_t *tids;
+		size_t n;
+		if (vm_control_threads(d->c, &tids, &n) == 0) {
+			free(d->tids);
+			d->tids = tids;
+			d->ntids = n;
+		}
+		d->cur = d->pid;
+		d->regs_ok = false;
+		dbg_rebuild_map(d, false);
+		vm_target_info info;
+		dbg_event_at(d, &e, VM_DBG_EV_EXEC, d->pid, 0);
+		e.text = vm_target_info_get(d->t, &info) == 0 ? info.exe : NULL;
+		dbg_emit(d, &e);
+		dbg_set_loader_break(d);
+		return 0;
+	}
+	case VM_EV_EXIT:
+		d->alive = false;
+		d->nover = 0;
+		d->ntids = 0;
+		dbg_event_at(d, &e, VM_DBG_EV_EXIT, ev->tid, 0);
+		e.status = ev->code;
+		e.signal = ev->signal;
+		e.stopped = *stop = true;
+		dbg_emit(d, &e);
+		return 0;
+	case VM_EV_NONE:
+		return 0;
+	}
+	return 0;
+}

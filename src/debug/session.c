@@ -1,0 +1,261 @@
+/* The session: control taken at open, let go at close (every int3 and
+ * debug register removed first), the threads, the current thread's
+ * registers, memory with the int3s masked, the map and symbols (rebuilt
+ * when modules come and go), and events handed to the sink. */
+#include "dbg.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "vmatlas/error.h"
+
+static const int quiet_signals[] = { SIGCHLD, SIGWINCH, SIGALRM, SIGPROF, SIGVTALRM, SIGURG, SIGIO };
+
+static void default_signals(vm_dbg *d)
+{
+	for (int s = 0; s < DBG_NSIG; s++) {
+		d->sig_stop[s] = true;
+		d->sig_pass[s] = true;
+	}
+	for (size_t i = 0; i < sizeof quiet_signals / sizeof quiet_signals[0]; i++)
+		d->sig_stop[quiet_signals[i]] = false, d->sig_quiet[quiet_signals[i]] = true;
+	d->sig_pass[SIGINT] = false; /* as gdb: a Ctrl-C meant for the debugger */
+	d->sig_pass[SIGTRAP] = false;
+}
+
+void dbg_add_thread(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; i < d->ntids; i++)
+		if (d->tids[i] == tid)
+			return;
+	d->tids = xrealloc(d->tids, (d->ntids + 1) * sizeof *d->tids);
+	d->tids[d->ntids++] = tid;
+}
+
+void dbg_remove_thread(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; i < d->ntids; i++)
+		if (d->tids[i] == tid) {
+			memmove(&d->tids[i], &d->tids[i + 1], (d->ntids - i - 1) * sizeof *d->tids);
+			d->ntids--;
+			break;
+		}
+	if (d->cur == tid) {
+		d->cur = d->ntids ? d->tids[0] : 0;
+		d->regs_ok = false;
+	}
+}
+
+int64_t vm_dbg_pid(const vm_dbg *d)
+{
+	return d->pid;
+}
+
+bool vm_dbg_alive(const vm_dbg *d)
+{
+	return d->alive;
+}
+
+int64_t vm_dbg_thread(const vm_dbg *d)
+{
+	return d->cur;
+}
+
+int vm_dbg_set_thread(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; i < d->ntids; i++)
+		if (d->tids[i] == tid) {
+			d->cur = tid;
+			d->regs_ok = false;
+			return 0;
+		}
+	vm_seterr("no thread %lld in process %lld", (long long)tid, (long long)d->pid);
+	return -1;
+}
+
+size_t vm_dbg_threads(vm_dbg *d, const int64_t **tids)
+{
+	*tids = d->tids;
+	return d->ntids;
+}
+
+const vm_map *vm_dbg_map(vm_dbg *d)
+{
+	return d->m;
+}
+
+vm_symbolizer *vm_dbg_symbols(vm_dbg *d)
+{
+	return d->sym;
+}
+
+void vm_dbg_set_sink(vm_dbg *d, vm_dbg_sink fn, void *arg)
+{
+	d->sink = fn;
+	d->sink_arg = arg;
+}
+
+void vm_dbg_interrupt(vm_dbg *d)
+{
+	atomic_store(&d->interrupt, 1);
+	if (d->alive)
+		kill((pid_t)d->pid, SIGSTOP); /* breaks a blocking wait; discarded */
+}
+
+void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **file, int *line)
+{
+	vm_symbol_info si;
+	if (file)
+		*file = NULL;
+	if (line)
+		*line = 0;
+	if (!d->sym) {
+		snprintf(buf, n, "0x%llx", (unsigned long long)addr);
+		return;
+	}
+	vm_symbolize(d->sym, addr, &si);
+	vm_symbol_format(&si, addr, buf, n);
+	if (file)
+		*file = si.file;
+	if (line)
+		*line = si.line;
+}
+
+void dbg_event_at(vm_dbg *d, vm_dbg_event *ev, vm_dbg_ev_kind kind, int64_t tid, uint64_t pc)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->tid = tid;
+	ev->pc = pc;
+	if (!pc)
+		return;
+	if (!d->where_ok || d->where_pc != pc) {
+		vm_dbg_where(d, pc, d->where, sizeof d->where, &d->where_file, &d->where_line);
+		d->where_pc = pc;
+		d->where_ok = true;
+	}
+	memcpy(ev->where, d->where, sizeof ev->where);
+	ev->file = d->where_file;
+	ev->line = d->where_line;
+}
+
+void dbg_emit(vm_dbg *d, vm_dbg_event *ev)
+{
+	if (ev->stopped)
+		d->last = *ev;
+	if (d->sink)
+		d->sink(d->sink_arg, d, ev);
+}
+
+const vm_dbg_event *vm_dbg_last_stop(vm_dbg *d)
+{
+	return &d->last;
+}
+
+vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
+{
+	vm_control *c = vm_control_open(t);
+	if (!c)
+		return NULL;
+	vm_dbg *d = xcalloc(1, sizeof *d);
+	d->t = t;
+	d->c = c;
+	if (o) {
+		d->o = *o;
+		d->sink = o->sink;
+		d->sink_arg = o->sink_arg;
+	}
+	d->alive = true;
+	d->next_id = 1;
+	default_signals(d);
+	vm_target_info info;
+	d->bits = 64;
+	if (vm_target_info_get(t, &info) == 0) {
+		d->pid = info.pid;
+		d->bits = info.bits == 32 ? 32 : 64;
+	}
+	int64_t *tids;
+	size_t n;
+	if (vm_control_threads(c, &tids, &n) == 0) {
+		d->tids = tids;
+		d->ntids = n;
+	}
+	d->cur = d->pid;
+	if (vm_dbg_set_thread(d, d->pid) < 0 && d->ntids)
+		d->cur = d->tids[0];
+	vm_clearerr();
+	if (dbg_rebuild_map(d, false) < 0) {
+		vm_dbg_close(d, VM_DBG_DETACH);
+		return NULL;
+	}
+	dbg_set_loader_break(d);
+	if (d->o.launched && d->o.at_main) {
+		int id;
+		vm_bp_spec s = { .temporary = true };
+		if (vm_dbg_break(d, "main", &s, &id) < 0 || vm_dbg_continue(d) < 0) {
+			vm_seterr("running to main: %s", vm_error());
+			vm_dbg_close(d, VM_DBG_KILL);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+static void free_session(vm_dbg *d)
+{
+	vm_dbg_delete(d, 0);
+	for (size_t i = 0; i < d->nbps; i++) { /* the internal ones */
+		dx_free(d->bps[i].cond);
+		dbg_log_free(&d->bps[i].log);
+		free(d->bps[i].expr);
+		free(d->bps[i].cond_text);
+		free(d->bps[i].log_text);
+		free(d->bps[i].group);
+	}
+	free(d->bps);
+	free(d->over);
+	free(d->sites);
+	free(d->info);
+	free(d->tids);
+	dbg_free_modules(d);
+	if (d->sym)
+		vm_symbolizer_free(d->sym);
+	vm_map_free(d->m);
+	free(d);
+}
+
+int vm_dbg_close(vm_dbg *d, vm_dbg_end how)
+{
+	if (!d)
+		return 0;
+	if (how == VM_DBG_QUIT)
+		how = d->o.launched ? VM_DBG_KILL : VM_DBG_DETACH;
+	int rc = 0;
+	if (d->alive && how == VM_DBG_KILL) {
+		if (vm_control_kill(d->c) < 0)
+			rc = -1;
+		d->alive = false;
+	}
+	if (d->alive)
+		dbg_drain_all(d); /* rewinds threads queued on an int3 */
+	if (d->alive) {
+		/* take every int3 out and clear the debug registers ourselves;
+		 * the control's journal would put the bytes back too */
+		for (size_t i = 0; i < d->nsites; i++)
+			if (d->sites[i].in)
+				dbg_site_remove(d, &d->sites[i]);
+		if (d->dr7) {
+			d->dr7 = 0;
+			dbg_watch_apply_all(d);
+		}
+	}
+	if (vm_control_close(d->c) < 0)
+		rc = -1;
+	d->c = NULL;
+	d->alive = false;
+	free_session(d);
+	return rc;
+}

@@ -1,0 +1,203 @@
+/* The state of the stopped process: breakpoints, registers, threads and
+ * the call stack. */
+#include "cmdi.h"
+
+#include <stdlib.h>
+
+#include "base/json.h"
+
+int show_breakpoints(cmd_out *o)
+{
+	vm_bp_info *v;
+	size_t n = vm_dbg_breakpoints(o->d, &v);
+	static const char *const rw[] = { "x", "w", "io", "rw" };
+	if (!o->json) {
+		if (!n)
+			fprintf(o->f, "no breakpoints\n");
+		for (size_t i = 0; i < n; i++) {
+			const vm_bp_info *b = &v[i];
+			fprintf(o->f, "%-3d %-5s %-8s 0x%llx %s hits %llu", b->id, b->kind == VM_BP_WATCH ? "watch" : "break",
+				b->enabled ? "enabled" : "disabled", (unsigned long long)b->addr, b->where,
+				(unsigned long long)b->hits);
+			if (b->kind == VM_BP_WATCH)
+				fprintf(o->f, " len %d %s DR%d", b->len, rw[b->rw & 3], b->slot);
+			if (b->temporary)
+				fprintf(o->f, " temporary");
+			if (b->pending)
+				fprintf(o->f, " pending %s", b->expr);
+			if (b->cond)
+				fprintf(o->f, " if %s", b->cond);
+			if (b->log)
+				fprintf(o->f, " log \"%s\"", b->log);
+			if (b->group)
+				fprintf(o->f, " group %s", b->group);
+			fputc('\n', o->f);
+		}
+		return 0;
+	}
+	json_writer w;
+	show_json_begin(o, &w, true);
+	json_key(&w, "breakpoints");
+	json_arr_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		const vm_bp_info *b = &v[i];
+		json_obj_begin(&w);
+		json_ki64(&w, "id", b->id);
+		json_kstr(&w, "kind", b->kind == VM_BP_WATCH ? "watch" : "break");
+		json_kaddr(&w, "addr", b->addr);
+		json_kstr(&w, "where", b->where);
+		json_kstr(&w, "expr", b->expr);
+		json_kbool(&w, "enabled", b->enabled);
+		json_kbool(&w, "temporary", b->temporary);
+		json_kbool(&w, "pending", b->pending);
+		json_ku64(&w, "hits", b->hits);
+		json_kstr(&w, "cond", b->cond);
+		json_kstr(&w, "log", b->log);
+		json_kstr(&w, "group", b->group);
+		if (b->kind == VM_BP_WATCH) {
+			json_ki64(&w, "len", b->len);
+			json_kstr(&w, "access", rw[b->rw & 3]);
+			json_ki64(&w, "slot", b->slot);
+		}
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	show_json_end(&w);
+	return 0;
+}
+
+static const char *const gpr[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",
+				   "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags",
+				   "cs",  "ss",  "ds",  "es",  "fs",  "gs",  "fs_base", "gs_base" };
+static const char *const flag[] = { "CF", "PF", "AF", "ZF", "SF", "TF", "IF", "DF", "OF" };
+#define NGPR (sizeof gpr / sizeof gpr[0])
+#define NFLAG (sizeof flag / sizeof flag[0])
+
+int show_regs(cmd_out *o)
+{
+	vm_regs r;
+	if (vm_dbg_regs(o->d, &r) < 0)
+		return -1;
+	uint64_t v;
+	if (!o->json) {
+		for (size_t i = 0; i < NGPR; i++) {
+			dbg_reg_lookup(&r, gpr[i], &v);
+			fprintf(o->f, "%-7s 0x%016llx%s", gpr[i], (unsigned long long)v, i % 3 == 2 ? "\n" : "  ");
+		}
+		fprintf(o->f, "\nflags  ");
+		for (size_t i = 0; i < NFLAG; i++) {
+			dbg_reg_lookup(&r, flag[i], &v);
+			if (v)
+				fprintf(o->f, " %s", flag[i]);
+		}
+		char where[256];
+		const char *file;
+		int line;
+		vm_dbg_where(o->d, r.rip, where, sizeof where, &file, &line);
+		fprintf(o->f, "\npc      %s", where);
+		if (file && line)
+			fprintf(o->f, " (%s:%d)", file, line);
+		fprintf(o->f, "\n");
+		return 0;
+	}
+	json_writer w;
+	show_json_begin(o, &w, true);
+	json_ki64(&w, "tid", vm_dbg_thread(o->d));
+	json_key(&w, "regs");
+	json_obj_begin(&w);
+	for (size_t i = 0; i < NGPR; i++) {
+		dbg_reg_lookup(&r, gpr[i], &v);
+		json_kaddr(&w, gpr[i], v);
+	}
+	json_obj_end(&w);
+	json_key(&w, "flags");
+	json_obj_begin(&w);
+	for (size_t i = 0; i < NFLAG; i++) {
+		dbg_reg_lookup(&r, flag[i], &v);
+		json_ki64(&w, flag[i], (int64_t)v);
+	}
+	json_obj_end(&w);
+	show_json_end(&w);
+	return 0;
+}
+
+int show_threads(cmd_out *o)
+{
+	const int64_t *tids;
+	size_t n = vm_dbg_threads(o->d, &tids);
+	int64_t cur = vm_dbg_thread(o->d);
+	json_writer w;
+	if (o->json) {
+		show_json_begin(o, &w, true);
+		json_ki64(&w, "current", cur);
+		json_key(&w, "threads");
+		json_arr_begin(&w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		vm_regs r;
+		char where[256] = "?";
+		bool ok = dbg_get_regs(o->d, tids[i], &r) == 0;
+		if (ok)
+			vm_dbg_where(o->d, r.rip, where, sizeof where, NULL, NULL);
+		if (o->json) {
+			json_obj_begin(&w);
+			json_ki64(&w, "tid", tids[i]);
+			if (ok) {
+				json_kaddr(&w, "pc", r.rip);
+				json_kstr(&w, "where", where);
+			}
+			json_obj_end(&w);
+		} else {
+			fprintf(o->f, "%c %lld %s\n", tids[i] == cur ? '*' : ' ', (long long)tids[i], where);
+		}
+	}
+	if (o->json) {
+		json_arr_end(&w);
+		show_json_end(&w);
+	}
+	return 0;
+}
+
+int show_bt(cmd_out *o)
+{
+	vm_dbg_frame *f;
+	size_t n;
+	if (vm_dbg_backtrace(o->d, &f, &n) < 0)
+		return -1;
+	json_writer w;
+	if (o->json) {
+		show_json_begin(o, &w, true);
+		json_ki64(&w, "tid", vm_dbg_thread(o->d));
+		json_key(&w, "frames");
+		json_arr_begin(&w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char where[256];
+		const char *file;
+		int line;
+		/* a return address: the call is just before it */
+		vm_dbg_where(o->d, i ? f[i].pc - 1 : f[i].pc, where, sizeof where, &file, &line);
+		vm_dbg_where(o->d, f[i].pc, where, sizeof where, NULL, NULL);
+		if (o->json) {
+			json_obj_begin(&w);
+			json_kaddr(&w, "pc", f[i].pc);
+			json_kaddr(&w, "sp", f[i].sp);
+			json_kstr(&w, "where", where);
+			json_kstr(&w, "file", file);
+			if (line)
+				json_ki64(&w, "line", line);
+			json_obj_end(&w);
+		} else {
+			fprintf(o->f, "#%-2zu 0x%016llx %s", i, (unsigned long long)f[i].pc, where);
+			if (file && line)
+				fprintf(o->f, " (%s:%d)", file, line);
+			fputc('\n', o->f);
+		}
+	}
+	if (o->json) {
+		json_arr_end(&w);
+		show_json_end(&w);
+	}
+	free(f);
+	return 0;
+}

@@ -1,0 +1,546 @@
+"""vmatlas debug in batch mode, against dbgfix (which prints its truth on
+stderr): breakpoints, conditions, pass counts, log-only, watchpoints,
+stepping, writes, threads, fork and exec, crashes, and leaving a process
+exactly as it was (detach, SIGINT)."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import schema
+from lib import FIXTURES, VMATLAS, Skip, no_sanitizer_reports
+
+DBGFIX = os.path.join(FIXTURES, "dbgfix")
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json-schema.json")) as _f:
+    SCHEMA = json.load(_f)
+
+
+def debug(commands, args=(), prog=None, timeout=60, expect_rc=0):
+    """Run vmatlas debug --json with commands (a list of lines); returns
+    (results+events as dicts, the program's stderr lines, vmatlas stderr)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False) as f:
+        f.write("\n".join(commands) + "\n")
+        path = f.name
+    try:
+        argv = [VMATLAS, "debug", "--json", "--batch", path] + list(args)
+        if prog is not None:
+            argv += ["--", DBGFIX] + [str(a) for a in prog]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    finally:
+        os.unlink(path)
+    no_sanitizer_reports(p.stderr)
+    if expect_rc is not None:
+        assert p.returncode == expect_rc, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    for doc in out:  # every line as docs/json-schema.json says
+        schema.validate(SCHEMA, "debug", doc)
+    return out, p.stderr.splitlines(), p.stderr
+
+
+def events(out, kind):
+    return [o for o in out if o.get("event") == kind]
+
+
+def results(out, command):
+    return [o for o in out if o.get("command") == command]
+
+
+def truth_of(stderr_lines):
+    for l in stderr_lines:
+        if l.startswith('{"pid"'):
+            return json.loads(l)
+    raise AssertionError("no truth line: %r" % stderr_lines[:5])
+
+
+def test_break_by_symbol_stops_each_call():
+    out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue", "print rdi",
+                         "delete all", "continue"], prog=["calls", 5])
+    hits = events(out, "breakpoint")
+    assert [h["hits"] for h in hits] == [1, 2]
+    assert all(h["where"] == "dbgfix!dbg_target" and h["stopped"] for h in hits)
+    assert hits[0]["file"].endswith("dbgfix.c") and hits[0]["line"] > 0
+    assert [r["value"] for r in results(out, "print")] == ["0x0", "0x1"]
+    assert "sum 20 counter 10" in err  # 0+1+...+4 summed cumulatively
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_conditional_and_pass_count():
+    out, err, _ = debug(["break dbg_target if rdi == 3 || rdi == 7", "continue", "print rdi", "continue",
+                         "print rdi", "info breakpoints", "continue"], prog=["calls", 10])
+    assert [r["value"] for r in results(out, "print")] == ["0x3", "0x7"]
+    assert results(out, "info")[0]["breakpoints"][0]["hits"] == 2
+    assert events(out, "exit")
+    out, err, _ = debug(["break dbg_target pass 4", "continue", "print rdi", "continue", "print rdi",
+                         "kill"], prog=["calls", 10])
+    assert [r["value"] for r in results(out, "print")] == ["0x3", "0x4"]
+    assert results(out, "kill")[0]["result"] == "killed"
+
+
+def test_log_only_breakpoint_exact_text_and_count():
+    n = 200
+    out, err, _ = debug(['break dbg_target log "i={rdi} counter={qword [dbg_counter]:x}" group g', "continue",
+                         "info breakpoints"], prog=["calls", n])
+    logs = events(out, "log")
+    assert len(logs) == n
+    counter = 0
+    for i, l in enumerate(logs):
+        assert l["text"] == "i=%d counter=0x%x" % (i, counter), l
+        assert not l["stopped"]
+        counter += i
+    assert results(out, "info")[0]["breakpoints"][0]["hits"] == n
+    assert not events(out, "breakpoint")
+    assert "sum %d counter %d" % (sum(sum(range(i + 1)) for i in range(n)), sum(range(n))) in err
+
+
+def test_enable_disable_group_and_tbreak():
+    out, err, _ = debug(["break dbg_target group a", "disable group a", "tbreak dbg_target", "continue",
+                         "print rdi", "info breakpoints", "enable 1", "continue", "print rdi", "quit"],
+                        prog=["calls", 5])
+    assert [r["value"] for r in results(out, "print")] == ["0x0", "0x1"]
+    bps = results(out, "info")[0]["breakpoints"]
+    assert len(bps) == 1 and bps[0]["id"] == 1 and not bps[0]["enabled"]
+
+
+def test_watchpoint_sees_every_write_and_no_other():
+    out, err, _ = debug(["watch dbg_watched"] + ["continue"] * 6, prog=["watch", 5])
+    w = events(out, "watchpoint")
+    assert [(int(e["old"], 16), int(e["new"], 16)) for e in w] == [(i, i + 1) for i in range(5)]
+    t = truth_of(err)
+    assert all(e["addr"] == t["watched"] and e["len"] == 8 for e in w)
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_watch_errors():
+    out, err, _ = debug(["watch dbg_watched", "watch dbg_neighbor", "watch dbg_counter", "watch dbg_value LEN 4",
+                         "watch dbg_value+4 LEN 4", "watch dbg_watched+1 LEN 4", "delete 4",
+                         "watch dbg_watched+1 LEN 4", "watch dbg_value LEN 3"], prog=["watch", 1], expect_rc=1)
+    r = results(out, "watch")
+    assert [x["ok"] for x in r] == [True, True, True, True, False, False, False, False]
+    assert "four debug registers" in r[4]["error"]
+    assert "not aligned" in r[6]["error"]
+    assert "1, 2, 4 or 8" in r[7]["error"]
+
+
+def test_finish_returns_value_and_register_memory_writes():
+    out, err, _ = debug(["break dbg_answer", "continue", "finish", "set rax = 0x42", "print rax",
+                         "write dbg_value 09000000", "print dword [dbg_value]", "continue"], prog=["answer"])
+    ret = events(out, "return")
+    assert ret and ret[0]["value"] == "0x1234abcd" and ret[0]["where"].startswith("dbgfix!main")
+    assert "answer 0x42 value 9" in err
+
+
+def test_set_flags_and_subregisters():
+    out, err, _ = debug(["break dbg_answer", "continue", "set rax = 0x1122334455667788", "set al = 0xff",
+                         "set ah = 1", "print rax", "set eax = 5", "print rax", "set ZF = 1", "print ZF",
+                         "set ZF = 0", "print ZF", "print ax", "kill"], prog=["answer"])
+    assert [r["value"] for r in results(out, "print")] == ["0x11223344556601ff", "0x5", "0x1", "0x0", "0x5"]
+
+
+def test_stepi_nexti_step_next():
+    out, err, _ = debug(["break dbg_lines", "continue", "regs", "stepi", "regs", "next", "next", "step",
+                         "bt", "finish", "kill"], prog=["lines"])
+    regs = results(out, "regs")
+    assert regs[0]["regs"]["rip"] != regs[1]["regs"]["rip"]
+    stops = events(out, "stopped")
+    assert len(stops) >= 3
+    # step from dbg_lines into dbg_target: a line of dbgfix.c, in dbg_target
+    into = stops[-1]
+    bt = results(out, "bt")[0]["frames"]
+    if into["where"].startswith("dbgfix!dbg_target"):
+        assert bt[1]["where"].startswith("dbgfix!dbg_lines")
+    assert all(s["file"].endswith("dbgfix.c") for s in stops[1:])
+    lines = [s["line"] for s in stops[1:]]
+    assert len(set(lines)) == len(lines)  # each next moved to another line
+    assert events(out, "return")
+
+
+def test_nexti_steps_over_call():
+    out, err, _ = debug(["break dbg_lines", "continue", "until dbg_target", "finish", "kill"], prog=["lines"])
+    st = events(out, "stopped")
+    assert st and st[0]["where"] == "dbgfix!dbg_target"
+    assert events(out, "return")[0]["where"].startswith("dbgfix!dbg_lines")
+
+
+def test_threads_started_while_attached():
+    n = 4
+    out, err, _ = debug(["break dbg_thread_fn", "watch dbg_counter"] + ["continue"] * (2 * n + 1),
+                        prog=["threads", n])
+    starts = {e["tid"] for e in events(out, "thread-start")}
+    assert len(starts) == n
+    hits = events(out, "breakpoint")
+    assert {h["tid"] for h in hits} == starts
+    # each thread's write to dbg_counter is seen, in that thread
+    w = events(out, "watchpoint")
+    assert {e["tid"] for e in w} == starts
+    assert len(events(out, "thread-exit")) == n
+    assert "counter %d" % sum(range(1, n + 1)) in err
+
+
+def test_fork_child_detached_unpatched_and_exec():
+    out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue"], prog=["fork"])
+    forks = events(out, "fork")
+    assert len(forks) == 1 and not forks[0]["vfork"]
+    # the child ran dbg_target 3 times over the int3 and exec'd: it would
+    # have died of SIGTRAP with the int3 left in it
+    assert "child counter 300" in err
+    assert "sum 1 counter 1" in err  # the exec'd child: calls 2
+    assert "child status 7 parent counter 1" in err
+    assert [r["value"] for r in results(out, "print")] == ["0x1"]
+
+
+def test_exec_event_drops_breakpoints():
+    out, err, _ = debug(["break dbg_target", "continue"], prog=["exec"])
+    ex = events(out, "exec")
+    assert len(ex) == 1 and ex[0]["exe"].endswith("dbgfix")
+    assert not events(out, "breakpoint")
+    assert events(out, "exit")[0]["status"] == 7
+    assert "sum 4 counter 3" in err
+
+
+def test_crash_stops_with_fault_address():
+    out, err, _ = debug(["continue", "regs", "continue"], prog=["crash"])
+    c = events(out, "crash")
+    assert len(c) == 1
+    c = c[0]
+    assert c["signal"] == "SIGSEGV" and c["fault_addr"] == "0x10" and c["si_code_name"] == "SEGV_MAPERR"
+    assert c["stopped"] and c["where"].startswith("dbgfix!main")
+    assert results(out, "regs")[0]["regs"]["rip"] == c["pc"]
+    assert events(out, "exit")[0]["signal"] == "SIGSEGV"
+
+
+def test_handle_signal_nostop_nopass():
+    out, err, _ = debug(["handle SIGSEGV nopass", "continue", "kill"], prog=["crash"])
+    assert results(out, "handle")[0]["ok"]
+
+
+def test_disasm_names_calls_and_masks_int3():
+    out, err, _ = debug(["break dbg_target", "break dbg_lines", "continue", "disasm dbg_lines 12",
+                         "mem dbg_target 1 u8", "disasm main 40", "kill"], prog=["lines"])
+    # through the PLT, once bound: the libc function
+    assert any(i["text"].startswith("call libc.so.6!") for i in results(out, "disasm")[1]["insns"])
+    ins = results(out, "disasm")[0]["insns"]
+    assert ins[0]["breakpoint"] and ins[0]["pc"]
+    assert ins[0]["bytes"][:2] != "cc"
+    assert any(i["text"] == "call dbgfix!dbg_target" for i in ins), [i["text"] for i in ins]
+    assert results(out, "mem")[0]["values"][0] != 0xcc
+
+
+# ---- attached processes: left exactly as they were ----
+
+def start_spin():
+    p = subprocess.Popen([DBGFIX, "spin"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    truth = json.loads(p.stderr.readline())
+    return p, truth
+
+
+def text_pages(pid):
+    """the executable mappings of pid: {start: bytes}, read from /proc"""
+    out = {}
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+        for line in maps:
+            f = line.split()
+            if "x" not in f[1] or len(f) < 6 or not f[5].startswith("/"):
+                continue
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            mem.seek(lo)
+            out[lo] = mem.read(hi - lo)
+    return out
+
+
+def status_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        st = dict(l.split(":", 1) for l in f if ":" in l)
+    return st["State"].split()[0], int(st["TracerPid"])
+
+
+def stop_spin(p):
+    p.stdin.close()
+    line = p.stderr.read()
+    assert p.wait(timeout=10) == 7, line
+    return line
+
+
+def test_attach_detach_leaves_text_identical_and_running():
+    p, t = start_spin()
+    try:
+        before = text_pages(p.pid)
+        out, err, _ = debug([f"break {t['target']}", "break dbg_answer", "watch dbg_counter", "continue",
+                             "print rdi", "continue", "info breakpoints", "detach"], args=[str(p.pid)])
+        assert len(events(out, "breakpoint")) == 1 and len(events(out, "watchpoint")) == 1
+        assert results(out, "detach")[0]["result"] == "detached"
+        time.sleep(0.05)
+        assert text_pages(p.pid) == before
+        state, tracer = status_of(p.pid)
+        assert tracer == 0 and state in ("R", "S"), state
+        tail = stop_spin(p)
+        assert "counter" in tail
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_sigint_while_running_leaves_target_unpatched():
+    p, t = start_spin()
+    try:
+        before = text_pages(p.pid)
+        d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # a condition never true: vmatlas is busy in continue, the int3 in
+        d.stdin.write("break dbg_target if rdi == 99\nwatch dbg_neighbor\ncontinue\n")
+        d.stdin.flush()
+        time.sleep(0.3)
+        seen = False
+        with open(f"/proc/{p.pid}/mem", "rb") as mem:
+            for _ in range(200):  # out only while stepped over
+                mem.seek(int(t["target"], 16))
+                if mem.read(1) == b"\xcc":
+                    seen = True
+                    break
+                time.sleep(0.002)
+        assert seen  # the breakpoint was in
+        d.send_signal(signal.SIGINT)
+        d.wait(timeout=10)
+        d.stdin.close()
+        d.stdout.read()
+        d.stderr.read()
+        time.sleep(0.05)
+        assert text_pages(p.pid) == before
+        state, tracer = status_of(p.pid)
+        assert tracer == 0 and state in ("R", "S"), state
+        stop_spin(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_disasm_agrees_with_objdump_on_libc():
+    """Instruction boundaries of every function in libc's .text, decoded
+    by vmatlas (Zydis) and by objdump -d."""
+    exe = os.path.join(os.environ.get("VMATLAS_BUILD", "build"), "unit-tests")
+    libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    if not os.path.exists(libc):
+        raise Skip("no " + libc)
+    try:
+        subprocess.run(["objdump", "--version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise Skip("no objdump")
+    p = subprocess.run([exe, "--disasm-check", libc], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "functions agree" in p.stdout, p.stdout[-2000:]
+
+
+def test_module_load_and_unload_events():
+    out, err, _ = debug(["continue"], prog=["dlopen"])
+    loads = [e["name"] for e in events(out, "module-load")]
+    unloads = [e["name"] for e in events(out, "module-unload")]
+    assert "libm.so.6" in loads and "libm.so.6" in unloads
+    assert "dlopen ok" in err
+
+
+def test_at_main_and_quit_kills_launched():
+    out, err, _ = debug(["regs", "quit"], args=["--at-main"], prog=["calls", 1])
+    t = truth_of(err) if any(l.startswith('{"pid"') for l in err) else None
+    rip = results(out, "regs")[0]["regs"]["rip"]
+    assert events(out, "breakpoint")[0]["where"] == "dbgfix!main"
+    assert rip == events(out, "breakpoint")[0]["pc"]
+    assert results(out, "quit")[0]["result"] == "killed"
+    assert not any(l.startswith("sum") for l in err)
+    assert t is None  # main had not printed yet
+
+
+def test_quit_detaches_attached_and_errors():
+    p, t = start_spin()
+    try:
+        out, err, _ = debug(["break dbg_target", "continue", "quit"], args=[str(p.pid)])
+        assert results(out, "quit")[0]["result"] == "detached"
+        time.sleep(0.05)
+        assert status_of(p.pid)[1] == 0
+        assert p.poll() is None
+        # one debugger at a time: a second attach fails clearly
+        r = subprocess.run([VMATLAS, "debug", "--batch", "/dev/null", "/nonexistent-core"], capture_output=True,
+                           text=True)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1
+        stop_spin(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_sigterm_while_stopped_leaves_target_running():
+    p, t = start_spin()
+    try:
+        before = text_pages(p.pid)
+        d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        d.stdin.write("break dbg_target\nwatch dbg_counter\ncontinue\n")
+        d.stdin.flush()
+        line = d.stdout.readline()
+        while '"event":"breakpoint"' not in line:
+            line = d.stdout.readline()
+            assert line
+        assert status_of(p.pid)[0] == "t"  # stopped by us
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=10)
+        time.sleep(0.05)
+        assert text_pages(p.pid) == before
+        state, tracer = status_of(p.pid)
+        assert tracer == 0 and state in ("R", "S"), state
+        stop_spin(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_signals_stop_and_pass_as_handled():
+    out, err, _ = debug(["continue"] * 4, prog=["signal"])
+    s = events(out, "signal")
+    assert len(s) == 3 and all(e["signal"] == "SIGUSR1" and e["stopped"] for e in s)
+    assert "signals 3" in err
+    out, err, _ = debug(["handle SIGUSR1 nostop nopass", "continue"], prog=["signal"])
+    s = events(out, "signal")
+    assert len(s) == 3 and not any(e["stopped"] for e in s)
+    assert "signals 0" in err
+
+
+def test_abort_is_a_crash():
+    out, err, _ = debug(["continue", "bt", "continue"], prog=["abort"])
+    c = events(out, "crash")
+    assert len(c) == 1 and c[0]["signal"] == "SIGABRT" and c[0]["si_code_name"] == "SI_TKILL"
+    assert any(f["where"].startswith("libc.so.6!abort") for f in results(out, "bt")[0]["frames"])
+    assert events(out, "exit")[0]["signal"] == "SIGABRT"
+
+
+def test_execution_watchpoint_runs_on():
+    out, err, _ = debug(["watch dbg_answer x", "continue", "continue"], prog=["answer"])
+    w = events(out, "watchpoint")
+    assert len(w) == 1 and w[0]["where"] == "dbgfix!dbg_answer"
+    assert "answer 0x1234abcd value 5" in err
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_vfork_child_runs_without_int3_and_parent_keeps_them():
+    out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue"], prog=["vfork"])
+    f = events(out, "fork")
+    assert len(f) == 1 and f[0]["vfork"]
+    assert [r["value"] for r in results(out, "print")] == ["0x1"]
+    assert "vfork child status 3 counter 101" in err
+    assert not events(out, "signal")  # SIGCHLD is not reported unless asked
+
+
+def test_i386_program():
+    global DBGFIX
+    exe = DBGFIX + "32"
+    if not os.path.exists(exe):
+        raise Skip("no 32-bit fixture (gcc-multilib)")
+    saved, DBGFIX = DBGFIX, exe
+    try:
+        out, err, _ = debug(["break dbg_target", "continue", "print dword [esp+4]", "disasm eip 2", "bt",
+                             "finish", "continue", "print dword [esp+4]", "delete all", "break dbg_answer",
+                             "continue"], prog=["calls", 3])
+    finally:
+        DBGFIX = saved
+    assert [r["value"] for r in results(out, "print")] == ["0x0", "0x1"]
+    assert results(out, "disasm")[0]["insns"][0]["breakpoint"]
+    frames = results(out, "bt")[0]["frames"]
+    assert frames[0]["where"] == "dbgfix32!dbg_target" and frames[1]["where"].startswith("dbgfix32!main")
+    assert events(out, "return")[0]["value"] == "0x0"
+    assert "sum 4 counter 3" in err
+
+
+def test_log_breakpoints_on_every_instruction_change_nothing():
+    """A log-only breakpoint on each instruction of dbg_lines, dbg_target
+    and the start of main: each is run by the debugger (emulated) or
+    stepped over; the program must compute exactly what it does alone."""
+    out, err, _ = debug(["disasm dbg_lines 40", "disasm dbg_target 12", "disasm main 60", "kill"], prog=["lines"])
+    cmds = []
+    for res, fn in zip(results(out, "disasm"), ["dbg_lines", "dbg_target", "main"]):
+        base = int(res["insns"][0]["addr"], 16)
+        for i in res["insns"]:
+            if not i["where"].startswith("dbgfix!" + fn):
+                break
+            off = int(i["addr"], 16) - base
+            cmds.append(f'break {fn}+{off} log "{fn}+{off}"')
+            if i["text"].startswith("ret"):
+                break
+    assert len(cmds) > 20
+    out, err, _ = debug(cmds + ["continue"], prog=["lines"])
+    assert "lines 6" in err
+    logs = events(out, "log")
+    assert any(l["text"] == "dbg_target+0" for l in logs) and any(l["text"] == "dbg_lines+0" for l in logs)
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_log_breakpoints_in_libc():
+    fns = ["malloc", "free", "fprintf", "vfprintf", "strcmp", "getpid", "write", "strtoull", "fflush", "exit"]
+    out, err, _ = debug([f'break libc.so.6!{f} log "{f}"' for f in fns] + ["continue"], prog=["calls", 10])
+    assert all(r["ok"] for r in results(out, "break")), results(out, "break")
+    assert "sum 165 counter 45" in err
+    seen = {l["text"] for l in events(out, "log")}
+    assert {"fprintf", "getpid", "exit"} <= seen, seen
+
+
+def test_pending_breakpoint_set_when_its_library_loads():
+    out, err, _ = debug(["break libm.so.6!cbrt", "info breakpoints", "continue", "bt", "info breakpoints",
+                         "continue"], prog=["dlopen"])
+    assert results(out, "break")[0]["pending"]
+    infos = results(out, "info")
+    assert infos[0]["breakpoints"][0]["pending"] and not infos[1]["breakpoints"][0]["pending"]
+    hit = events(out, "breakpoint")
+    assert len(hit) == 1 and hit[0]["where"] == "libm.so.6!cbrt"
+    assert results(out, "bt")[0]["frames"][1]["where"].startswith("dbgfix!main")
+    assert "cbrt 3" in err
+
+
+def test_traced_by_another_debugger_is_a_clear_error():
+    p, t = start_spin()
+    try:
+        r = subprocess.run(["gdb", "-q", "-nx", "-batch", "-p", str(p.pid), "-ex",
+                            f"shell {VMATLAS} debug --batch /dev/null {p.pid}; echo status=$?", "-ex", "detach"],
+                           capture_output=True, text=True, timeout=60)
+        assert f"cannot trace thread {p.pid} of process {p.pid}" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert "status=1" in r.stdout
+        stop_spin(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_log_breakpoints_hit_by_many_threads_at_once():
+    n = 48
+    out, err, _ = debug(['break dbg_target log "t {rdi}"', 'break dbg_thread_fn log "f"', "continue"],
+                        prog=["threads", n])
+    texts = sorted(l["text"] for l in events(out, "log"))
+    assert texts == sorted(["f"] * n + ["t %d" % i for i in range(1, n + 1)])
+    assert len({l["tid"] for l in events(out, "log")}) == n
+    assert "counter %d" % (n * (n + 1) // 2) in err
+
+
+def test_bad_commands_are_errors_not_crashes():
+    bad = ["break", "break if", "break main if", "break main pass", "break main pass x", "break main log",
+           'break main log "{"', 'break main log "{nosuch}"', "break 0x10", "watch", "watch 0x10 LEN 16",
+           "mem", "mem nosuch", "mem 0 4 u8", "disasm 0", "disasm main 0", "write", "write main zz",
+           "write main 123", "print [", "print " + "(" * 100 + "1" + ")" * 100, "print 1 +", "print 1 / 0",
+           "x", "delete", "delete 99", "enable group", "enable group nosuch", "disable 99", "handle",
+           "handle SIGFOO stop", "handle SIGUSR1 maybe", "thread 0", "thread x", "until", "until nosuch",
+           "set", "set rax", "set nosuch = 1", "info", "info nosuch", "frobnicate", "stepi x",
+           "print byte [0]", "mem 0xffffffffffffffff 16 u64"]
+    out, err, stderr = debug(bad + ["print 1", "kill"], prog=["calls", 1], expect_rc=1)
+    res = [o for o in out if "command" in o]
+    assert len(res) == len(bad) + 2
+    assert [r["ok"] for r in res[:-2]] == [False] * len(bad), [r for r in res[:-2] if r["ok"]]
+    assert all(r["error"] for r in res[:-2])
+    assert res[-2]["value"] == "0x1" and res[-1]["result"] == "killed"
+    assert "%d commands failed" % len(bad) in stderr
+
+
+def test_write_under_a_breakpoint_survives_detach():
+    # an int3 on dbg_value's first byte (data, never run), then a write
+    # there: detach must leave the written byte, not the first one
+    out, err, _ = debug(["break dbg_value", "write dbg_value 09", "mem dbg_value 1 u8", "break dbg_answer",
+                         "continue", "detach"], args=["--keep"], prog=["answer"])
+    assert results(out, "mem")[0]["values"] == [9]
+    assert results(out, "detach")[0]["result"] == "detached"
+    assert "answer 0x1234abcd value 9" in err
