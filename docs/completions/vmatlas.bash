@@ -197,7 +197,7 @@ _vmatlas()
         ;;
     debug)
         valopts='--add-module --batch --run --solib-path --sysroot'
-        opts='--add-module --at-main --batch --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --at-main --batch --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --batch|--solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
