@@ -128,7 +128,7 @@ def test_freeze_names_the_thread_and_its_tracer():
             release()
     me = os.getpid()
     assert r.returncode != 0
-    assert f"thread {tid} is traced by process {me} (python" in r.stderr, r.stderr
+    assert f"cannot freeze process {pid}: thread {tid} is traced by process {me} (python" in r.stderr, r.stderr
     assert f"only pc and sp are known: the thread could not be stopped: process {me} traces it" in th, th
     assert "((" not in th and "))" not in th
     t2 = next(x for x in doc["threads"] if x["tid"] == tid)
