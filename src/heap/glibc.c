@@ -23,206 +23,7 @@
 #include "vmatlas/heap.h"
 #include "vmatlas/threads.h"
 
-#define NBINS 128
-#define TCACHE_BINS 64
-#define MAX_ARENAS 1024
-#define MAX_LIST (1u << 22)
-
-typedef struct layout {
-	size_t w;            /* SIZE_SZ */
-	uint64_t align;      /* MALLOC_ALIGNMENT */
-	uint64_t minsize;
-	uint64_t heap_max;   /* HEAP_MAX_SIZE */
-	int nfastbins;       /* 10 on 64-bit, 11 on i386 */
-	/* malloc_state's fields, and its size */
-	size_t off_fastbins, off_top, off_bins, off_next, off_system_mem, state_size;
-	/* heap_info's, tcache_perthread_struct's */
-	size_t off_ar_ptr, off_prev, off_hsize, off_entries, tcache_size;
-	/* malloc_chunk's links */
-	size_t off_fd, off_bk;
-	bool u16_counts;
-	bool safe_linking;
-	/* malloc_par's (mp_) */
-	size_t off_n_mmaps, off_mmapped_mem, off_sbrk_base;
-} layout;
-
-typedef struct free_mark {
-	uint64_t addr;
-	vm_bin bin;
-	int index;
-	int arena;
-} free_mark;
-
-/* Target memory is read once, in aligned windows of WIN_SIZE bytes
- * (cut to the region that holds them), and kept: free lists jump all
- * over a heap, and a read per link is a system call per chunk. What is
- * kept is bounded by CACHE_BUDGET; past it, reads go through one scratch
- * window of SCRATCH bytes that each miss refills (a sequential walk
- * still reads in blocks; a list jumping about costs a small read per
- * link, never a megabyte). */
-#define WIN_SHIFT 20
-#define WIN_SIZE ((uint64_t)1 << WIN_SHIFT)
-#define CACHE_BUDGET ((uint64_t)512 << 20)
-#define SCRATCH ((uint64_t)64 << 10)
-
-typedef struct win {
-	uint64_t key;   /* address >> WIN_SHIFT, plus one: 0 is an empty slot */
-	uint64_t base;  /* what the window holds: [base, base + len) */
-	size_t len;
-	uint8_t *data;  /* NULL: nothing readable there */
-} win;
-
-typedef struct win_cache {
-	win *slot;      /* open addressing, a power of two */
-	size_t nslot, used;
-	uint64_t bytes;
-	win scratch;    /* past the budget */
-} win_cache;
-
-typedef struct walker {
-	const vm_map *m;
-	vm_target *t;
-	vm_reader rd;
-	vm_symbolizer *s;
-	layout L;
-	unsigned flags;
-	vm_heap_report *r;
-	free_mark *marks;
-	size_t nmarks, mcap;
-	win_cache wc;
-	const win *last; /* the window read last: walks are mostly sequential */
-	size_t mcur;     /* where find_mark looked last */
-	/* the brk heap: [brk_lo, brk_hi), brk_lo where malloc's chunks begin
-	 * when mp_.sbrk_base says so (brk_exact) */
-	uint64_t brk_lo, brk_hi;
-	bool brk_exact;
-	uint64_t mp;    /* mp_, 0 unknown */
-} walker;
-
-static void problem(walker *k, uint64_t addr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void problem(walker *k, uint64_t addr, const char *fmt, ...)
-{
-	vm_heap_report *r = k->r;
-	if (r->nproblems >= 1000)
-		return;
-	vm_heap_problem *p = ARRAY_PUSH(r->problems, r->nproblems, r->pcap);
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	p->addr = addr;
-	p->what = xstrdup(buf);
-}
-
-static void cache_clear(win_cache *c)
-{
-	free(c->scratch.data);
-	for (size_t i = 0; i < c->nslot; i++)
-		free(c->slot[i].data);
-	free(c->slot);
-	memset(c, 0, sizeof *c);
-}
-
-static win *cache_slot(win_cache *c, uint64_t key)
-{
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (c->nslot - 1);
-	while (c->slot[i].key && c->slot[i].key != key)
-		i = (i + 1) & (c->nslot - 1);
-	return &c->slot[i];
-}
-
-/* the window holding addr, read on first use */
-static const win *window_of(walker *k, uint64_t addr)
-{
-	win_cache *c = &k->wc;
-	uint64_t key = (addr >> WIN_SHIFT) + 1;
-	if (c->nslot) {
-		win *w = cache_slot(c, key);
-		if (w->key)
-			return w;
-	}
-	k->last = NULL; /* the slots move */
-	if (c->bytes >= CACHE_BUDGET) {
-		win *w = &c->scratch;
-		if (!w->data)
-			w->data = xmalloc((size_t)SCRATCH);
-		w->len = 0;
-		const vm_region *r = vm_map_region_at(k->m, addr);
-		if (!r || r->state == VM_STATE_FREE)
-			return w;
-		/* around addr: lists run down through memory as often as up */
-		w->base = addr - r->base > SCRATCH / 2 ? (addr - SCRATCH / 2) & ~(uint64_t)7 : r->base;
-		uint64_t room = r->base + r->size - w->base; /* regions end below 2^64 */
-		ssize_t n = vm_read(k->t, w->base, w->data, (size_t)(room < SCRATCH ? room : SCRATCH));
-		w->len = n > 0 ? (size_t)n : 0;
-		return w;
-	}
-	if ((c->used + 1) * 2 > c->nslot) {
-		win_cache n = { .nslot = c->nslot ? c->nslot * 2 : 256, .bytes = c->bytes, .used = c->used };
-		n.slot = xcalloc(n.nslot, sizeof *n.slot);
-		for (size_t i = 0; i < c->nslot; i++)
-			if (c->slot[i].key)
-				*cache_slot(&n, c->slot[i].key) = c->slot[i];
-		free(c->slot);
-		*c = n;
-	}
-	win *w = cache_slot(c, key);
-	w->key = key;
-	w->base = addr & ~(WIN_SIZE - 1);
-	w->len = 0;
-	w->data = NULL;
-	c->used++;
-	const vm_region *r = vm_map_region_at(k->m, addr);
-	if (!r || r->state == VM_STATE_FREE)
-		return w;
-	uint64_t lo = w->base > r->base ? w->base : r->base;
-	uint64_t end = r->base + r->size; /* regions end below 2^64 */
-	uint64_t hi = end - w->base > WIN_SIZE ? w->base + WIN_SIZE : end;
-	if (hi <= lo)
-		return w;
-	uint8_t *buf = xmalloc((size_t)(hi - lo));
-	ssize_t n = vm_read(k->t, lo, buf, (size_t)(hi - lo));
-	if (n <= 0) {
-		free(buf);
-		return w;
-	}
-	w->base = lo;
-	w->len = (size_t)n;
-	w->data = buf;
-	c->bytes += (uint64_t)n;
-	return w;
-}
-
-static bool rd(walker *k, uint64_t addr, uint64_t *v)
-{
-	const win *w = k->last;
-	if (w && w->data && addr >= w->base && addr - w->base < w->len && w->len - (addr - w->base) >= k->L.w) {
-		*v = ld_word(w->data + (addr - w->base), k->L.w);
-		return true;
-	}
-	k->last = w = window_of(k, addr);
-	if (w->data && addr >= w->base && addr - w->base <= w->len && w->len - (addr - w->base) >= k->L.w) {
-		*v = ld_word(w->data + (addr - w->base), k->L.w);
-		return true;
-	}
-	/* across a window's edge, or where the region table has no say */
-	return vm_reader_word(&k->rd, addr, k->L.w, v);
-}
-
-#define rdw rd
-
-/* MALLOC_ALIGNMENT applies to user memory, two words into the chunk
- * (on i386 the chunks themselves are 8 mod 16) */
-static bool chunk_aligned(const walker *k, uint64_t chunk)
-{
-	return (chunk + 2 * k->L.w) % k->L.align == 0;
-}
-
-static uint64_t reveal(const walker *k, uint64_t pos, uint64_t v)
-{
-	return k->L.safe_linking ? (pos >> 12) ^ v : v;
-}
+#include "glibc_walker.h"
 
 /* ---- version and layout ---- */
 
@@ -298,7 +99,7 @@ static bool anon_rw(const vm_region *r)
 	       (r->prot & (VM_PROT_READ | VM_PROT_WRITE)) == (VM_PROT_READ | VM_PROT_WRITE);
 }
 
-static bool in_brk(const walker *k, uint64_t addr)
+bool gw_in_brk(const walker *k, uint64_t addr)
 {
 	return addr >= k->brk_lo && addr < k->brk_hi;
 }
@@ -308,7 +109,7 @@ static bool in_brk(const walker *k, uint64_t addr)
 static bool plausible_arena(walker *k, uint64_t a)
 {
 	uint64_t top, next = a;
-	if (!rd(k, a + k->L.off_top, &top))
+	if (!gw_rd(k, a + k->L.off_top, &top))
 		return false;
 	/* (before the brk heap is known: any anonymous memory will do) */
 	const vm_region *h = vm_map_region_at(k->m, top);
@@ -316,7 +117,7 @@ static bool plausible_arena(walker *k, uint64_t a)
 	if (!top_ok)
 		return false;
 	for (int i = 0; i < 64; i++) {
-		if (!rd(k, next + k->L.off_next, &next) || !next)
+		if (!gw_rd(k, next + k->L.off_next, &next) || !next)
 			return false;
 		if (next == a)
 			return true;
@@ -364,33 +165,33 @@ static void mark(walker *k, uint64_t addr, vm_bin bin, int index, int arena)
 /* A singly linked list whose link sits `link` bytes into each element;
  * elem_to_chunk turns an element address into its chunk. Floyd's
  * tortoise and hare stops a loop. */
-static void walk_single(walker *k, uint64_t first, size_t link, uint64_t chunk_delta, vm_bin bin,
+void gw_walk_single(walker *k, uint64_t first, size_t link, uint64_t chunk_delta, vm_bin bin,
 			int index, int arena, const char *name)
 {
 	uint64_t slow = first, fast = first;
 	for (size_t n = 0; fast; n++) {
 		if (n >= MAX_LIST) {
-			problem(k, first, "%s %d: more than %u entries", name, index, MAX_LIST);
+			gw_problem(k, first, "%s %d: more than %u entries", name, index, MAX_LIST);
 			return;
 		}
-		if (!chunk_aligned(k, fast - chunk_delta)) {
-			problem(k, fast, "%s %d: misaligned entry", name, index);
+		if (!gw_chunk_aligned(k, fast - chunk_delta)) {
+			gw_problem(k, fast, "%s %d: misaligned entry", name, index);
 			return;
 		}
 		mark(k, fast - chunk_delta, bin, index, arena);
 		uint64_t v;
-		if (!rd(k, fast + link, &v)) {
-			problem(k, fast, "%s %d: entry unreadable", name, index);
+		if (!gw_rd(k, fast + link, &v)) {
+			gw_problem(k, fast, "%s %d: entry unreadable", name, index);
 			return;
 		}
-		fast = reveal(k, fast + link, v);
+		fast = gw_reveal(k, fast + link, v);
 		if (n % 2 == 1) {
 			uint64_t s2;
-			if (!rd(k, slow + link, &s2))
+			if (!gw_rd(k, slow + link, &s2))
 				return;
-			slow = reveal(k, slow + link, s2);
+			slow = gw_reveal(k, slow + link, s2);
 			if (fast && slow == fast) {
-				problem(k, fast, "%s %d: the list loops", name, index);
+				gw_problem(k, fast, "%s %d: the list loops", name, index);
 				return;
 			}
 		}
@@ -402,170 +203,34 @@ static void walk_bins(walker *k, uint64_t arena, int ai)
 	size_t w = k->L.w;
 	for (int i = 0; i < k->L.nfastbins; i++) {
 		uint64_t p;
-		if (rd(k, arena + k->L.off_fastbins + (uint64_t)i * w, &p) && p)
-			walk_single(k, p, k->L.off_fd, 0, VM_BIN_FAST, i, ai, "fastbin");
+		if (gw_rd(k, arena + k->L.off_fastbins + (uint64_t)i * w, &p) && p)
+			gw_walk_single(k, p, k->L.off_fd, 0, VM_BIN_FAST, i, ai, "fastbin");
 	}
 	for (int i = 1; i < NBINS; i++) {
 		/* bin_at(i) is a fake chunk whose fd/bk are bins[2(i-1)], [+1] */
 		uint64_t head = arena + k->L.off_bins + (uint64_t)(i - 1) * 2 * w - k->L.off_fd;
 		uint64_t p, prev = head;
-		if (!rd(k, head + k->L.off_fd, &p))
+		if (!gw_rd(k, head + k->L.off_fd, &p))
 			continue;
 		vm_bin bin = i == 1 ? VM_BIN_UNSORTED : i < 64 ? VM_BIN_SMALL : VM_BIN_LARGE;
 		for (size_t n = 0; p != head; n++) {
-			if (n >= MAX_LIST || !p || !chunk_aligned(k, p)) {
-				problem(k, prev, "bin %d: bad forward link 0x%llx", i, (unsigned long long)p);
+			if (n >= MAX_LIST || !p || !gw_chunk_aligned(k, p)) {
+				gw_problem(k, prev, "bin %d: bad forward link 0x%llx", i, (unsigned long long)p);
 				break;
 			}
 			uint64_t bk, fd;
-			if (!rd(k, p + k->L.off_bk, &bk) || !rd(k, p + k->L.off_fd, &fd)) {
-				problem(k, p, "bin %d: chunk unreadable", i);
+			if (!gw_rd(k, p + k->L.off_bk, &bk) || !gw_rd(k, p + k->L.off_fd, &fd)) {
+				gw_problem(k, p, "bin %d: chunk unreadable", i);
 				break;
 			}
 			if (bk != prev) {
-				problem(k, p, "bin %d: corrupted double-linked list (bk 0x%llx, expected 0x%llx)", i,
+				gw_problem(k, p, "bin %d: corrupted double-linked list (bk 0x%llx, expected 0x%llx)", i,
 					(unsigned long long)bk, (unsigned long long)prev);
 				break;
 			}
 			mark(k, p, bin, i, ai);
 			prev = p;
 			p = fd;
-		}
-	}
-}
-
-/* one thread's tcache_perthread_struct */
-static void walk_tcache(walker *k, uint64_t tc, int ai)
-{
-	size_t w = k->L.w;
-	uint64_t entries = tc + k->L.off_entries;
-	k->r->ntcaches++;
-	for (int i = 0; i < TCACHE_BINS; i++) {
-		uint64_t e;
-		if (rd(k, entries + (uint64_t)i * w, &e) && e)
-			/* entries point at user memory; the next link is its first word */
-			walk_single(k, e, 0, 2 * w, VM_BIN_TCACHE, i, ai, "tcache");
-	}
-}
-
-static int arena_index_of(walker *k, uint64_t addr)
-{
-	for (size_t i = 0; i < k->r->narenas; i++) {
-		const vm_arena *a = &k->r->arenas[i];
-		if (a->main) {
-			if (in_brk(k, addr))
-				return (int)i;
-		} else if ((addr & ~(k->L.heap_max - 1)) == (a->addr & ~(k->L.heap_max - 1))) {
-			return (int)i;
-		}
-	}
-	return 0;
-}
-
-static void find_tcaches(walker *k, const vm_module *libc)
-{
-	uint64_t off;
-	const char *why = NULL;
-	if (!libc || !libc->loader_entry || !vm_symbol_tls_offset(k->s, libc, "tcache", &off))
-		return;
-	vm_tdb *d = vm_tdb_open(k->m, k->t, k->s, &why);
-	if (!d)
-		return;
-	for (size_t i = 0; i < k->m->nthreads; i++) {
-		uint64_t var, tc;
-		if (!vm_tdb_tls_addr(d, k->m->threads[i].tid, libc->loader_entry, off, &var) ||
-		    !rd(k, var, &tc) || !tc)
-			continue;
-		k->r->tcache_source = "thread_db";
-		walk_tcache(k, tc, arena_index_of(k, tc));
-	}
-	vm_tdb_close(d);
-}
-
-/* A static program has no libc module, and libthread_db no libpthread
- * to ask. With TLS variant II (x86-64, i386) the executable's TLS block
- * ends at the thread pointer: &tcache = tp - roundup(PT_TLS memsz,
- * align) + tcache's offset in the block, as static glibc lays it out. */
-static void find_tcaches_static(walker *k)
-{
-	if (k->m->info.arch != VM_ARCH_X86_64 && k->m->info.arch != VM_ARCH_I386)
-		return;
-	for (size_t i = 0; i < k->m->nmodules; i++) {
-		const vm_module *mod = &k->m->modules[i];
-		uint64_t off, block = 0;
-		if (strcmp(mod->format ? mod->format : "", "elf") != 0 ||
-		    !vm_symbol_tls_offset(k->s, mod, "tcache", &off))
-			continue;
-		elf_image e;
-		if (elf_open(&e, &k->rd, true, mod->base, k->m->info.page_size) < 0)
-			continue;
-		for (size_t p = 0; p < e.nph; p++) {
-			const elf_phdr *ph = &e.ph[p];
-			uint64_t al = ph->align ? ph->align : 1;
-			if (ph->type == PT_TLS && ph->memsz <= (1u << 30) && al <= (1u << 20))
-				block = (ph->memsz + al - 1) / al * al;
-		}
-		elf_close(&e);
-		if (!block || off >= block)
-			continue;
-		for (size_t t = 0; t < k->m->nthreads; t++) {
-			uint64_t tp = k->m->threads[t].tp, tc;
-			if (!tp || tp < block || !rd(k, tp - block + off, &tc) || !tc || !chunk_aligned(k, tc - 2 * k->L.w))
-				continue;
-			k->r->tcache_source = "tls";
-			walk_tcache(k, tc, arena_index_of(k, tc));
-		}
-		return;
-	}
-}
-
-/* Without the tcache symbol: each thread's tcache_perthread_struct is
- * the first chunk it allocated in its arena, so look at the first chunk
- * of every arena's first heap and take it if it holds together (counts
- * agree with entries, entries point into the same arena). */
-static bool tcache_candidate(walker *k, uint64_t chunk, uint64_t lo, uint64_t hi)
-{
-	size_t w = k->L.w, cw = k->L.u16_counts ? 2 : 1;
-	uint64_t want = k->L.tcache_size + w; /* body + size field */
-	want = (want + k->L.align - 1) / k->L.align * k->L.align;
-	uint64_t sz;
-	if (!rd(k, chunk + w, &sz) || (sz & ~(uint64_t)7) != want)
-		return false;
-	uint64_t tc = chunk + 2 * w, entries = tc + k->L.off_entries;
-	for (int i = 0; i < TCACHE_BINS; i++) {
-		uint64_t count = 0, e, word;
-		uint64_t at = tc + (uint64_t)i * cw, wa = at - at % w;
-		if (!rd(k, wa, &word) || !rd(k, entries + (uint64_t)i * w, &e))
-			return false;
-		count = (word >> (8 * (at - wa))) & (cw == 2 ? 0xffffu : 0xffu);
-		if ((count == 0) != (e == 0) || (e && !range_contains(lo, hi - lo, e)))
-			return false;
-	}
-	return true;
-}
-
-static void scan_tcaches(walker *k)
-{
-	for (size_t i = 0; i < k->r->narenas; i++) {
-		const vm_arena *a = &k->r->arenas[i];
-		uint64_t first, lo, hi;
-		if (a->main) {
-			if (k->brk_hi <= k->brk_lo)
-				continue;
-			first = k->brk_lo;
-			lo = k->brk_lo;
-			hi = k->brk_hi;
-		} else {
-			first = a->addr + k->L.state_size;
-			lo = a->addr & ~(k->L.heap_max - 1);
-			hi = lo + k->L.heap_max;
-		}
-		uint64_t mis = (first + 2 * k->L.w) % k->L.align;
-		if (mis)
-			first += k->L.align - mis;
-		if (tcache_candidate(k, first, lo, hi)) {
-			k->r->tcache_source = "scan";
-			walk_tcache(k, first + 2 * k->L.w, (int)i);
 		}
 	}
 }
@@ -632,8 +297,8 @@ static void walk_segment(walker *k, vm_heap_seg *seg, vm_arena *a, uint64_t star
 	seg->size = end - start;
 	while (p < end) {
 		uint64_t sz;
-		if (!rdw(k, p + w, &sz)) {
-			problem(k, p, "chunk header unreadable");
+		if (!gw_rd(k, p + w, &sz)) {
+			gw_problem(k, p, "chunk header unreadable");
 			seg->cut_short = true;
 			return;
 		}
@@ -647,37 +312,37 @@ static void walk_segment(walker *k, vm_heap_seg *seg, vm_arena *a, uint64_t star
 		 * a 2-word chunk in use, then one of size 0 in use */
 		if (sz == (2 * w | 1)) {
 			uint64_t after;
-			if (rdw(k, p + 3 * w, &after) && after == 1)
+			if (gw_rd(k, p + 3 * w, &after) && after == 1)
 				return;
 		}
 		if (size < k->L.minsize || size % k->L.align || size > end - p) {
-			problem(k, p, "bad chunk size 0x%llx", (unsigned long long)sz);
+			gw_problem(k, p, "bad chunk size 0x%llx", (unsigned long long)sz);
 			seg->cut_short = true;
 			return;
 		}
 		uint64_t next_sz = 1;
-		bool have_next = p + size < end && rdw(k, p + size + w, &next_sz);
+		bool have_next = p + size < end && gw_rd(k, p + size + w, &next_sz);
 		bool prev_inuse_bit = !have_next || (next_sz & 1);
 		const free_mark *f = find_mark(k, p);
 		if (f) {
 			if (!prev_inuse_bit && (f->bin == VM_BIN_TCACHE || f->bin == VM_BIN_FAST))
-				problem(k, p, "in a %s but its neighbour says it was consolidated",
+				gw_problem(k, p, "in a %s but its neighbour says it was consolidated",
 					vm_bin_name(f->bin));
 			if (prev_inuse_bit && f->bin != VM_BIN_TCACHE && f->bin != VM_BIN_FAST)
-				problem(k, p, "in the %s bin but the next chunk's PREV_INUSE says in use",
+				gw_problem(k, p, "in the %s bin but the next chunk's PREV_INUSE says in use",
 					vm_bin_name(f->bin));
 			add_chunk(k, seg, a, p, size, VM_CHUNK_FREE, f->bin, f->index);
 		} else if (!prev_inuse_bit) {
 			add_chunk(k, seg, a, p, size, VM_CHUNK_FREE, VM_BIN_LOST, -1);
-			problem(k, p, "free (PREV_INUSE clear in the next chunk) but in no list");
+			gw_problem(k, p, "free (PREV_INUSE clear in the next chunk) but in no list");
 		} else {
 			add_chunk(k, seg, a, p, size, VM_CHUNK_USED, VM_BIN_NONE, -1);
 		}
 		/* a free chunk's size is repeated in the next chunk's prev_size */
 		if (have_next && !prev_inuse_bit) {
 			uint64_t prev_size;
-			if (rdw(k, p + size, &prev_size) && prev_size != size)
-				problem(k, p + size, "prev_size 0x%llx does not match the free chunk before it (0x%llx)",
+			if (gw_rd(k, p + size, &prev_size) && prev_size != size)
+				gw_problem(k, p + size, "prev_size 0x%llx does not match the free chunk before it (0x%llx)",
 					(unsigned long long)prev_size, (unsigned long long)size);
 		}
 		p += size;
@@ -705,7 +370,7 @@ static bool chains_to(walker *k, uint64_t s, uint64_t top, uint64_t *budget, boo
 		if (p == top)
 			return true;
 		uint64_t sz;
-		if (p > top || !rdw(k, p + k->L.w, &sz))
+		if (p > top || !gw_rd(k, p + k->L.w, &sz))
 			return false;
 		sz &= ~(uint64_t)7;
 		if (sz < k->L.minsize || sz % k->L.align || sz > top - p)
@@ -744,7 +409,7 @@ static void find_brk(walker *k, const vm_module *libc, const vm_arena *main)
 	uint64_t mp, sb;
 	if (vm_symbol_lookup(k->s, libc ? libc->name : NULL, "mp_", &mp)) {
 		k->mp = mp;
-		if (rd(k, mp + k->L.off_sbrk_base, &sb) && sb && anon_rw(r = vm_map_region_at(k->m, sb))) {
+		if (gw_rd(k, mp + k->L.off_sbrk_base, &sb) && sb && anon_rw(r = vm_map_region_at(k->m, sb))) {
 			k->brk_lo = sb;
 			k->brk_exact = true;
 		} else {
@@ -771,12 +436,12 @@ static void walk_main(walker *k, vm_arena *a, bool is_static)
 		uint64_t mis = (lo + 2 * k->L.w) % k->L.align;
 		start = mis ? lo + k->L.align - mis : lo;
 	} else {
-		start = in_brk(k, a->top) ? first_chunk(k, lo, a->top, is_static) : lo;
+		start = gw_in_brk(k, a->top) ? first_chunk(k, lo, a->top, is_static) : lo;
 	}
 	vm_heap_seg *s = new_seg(k, "brk", 0);
 	walk_segment(k, s, a, start, end);
-	if (!in_brk(k, a->top))
-		problem(k, a->top, "main arena's top chunk is outside the brk heap");
+	if (!gw_in_brk(k, a->top))
+		gw_problem(k, a->top, "main arena's top chunk is outside the brk heap");
 }
 
 /* the heaps of a secondary arena, from the one holding its top back to
@@ -789,20 +454,20 @@ static void walk_arena_heaps(walker *k, vm_arena *a, int ai)
 	uint64_t h = a->top & ~(k->L.heap_max - 1);
 	while (h && n < 256) {
 		uint64_t ar, prev, size;
-		if (!rd(k, h + k->L.off_ar_ptr, &ar) || !rd(k, h + k->L.off_prev, &prev) ||
-		    !rd(k, h + k->L.off_hsize, &size)) {
-			problem(k, h, "heap_info unreadable");
+		if (!gw_rd(k, h + k->L.off_ar_ptr, &ar) || !gw_rd(k, h + k->L.off_prev, &prev) ||
+		    !gw_rd(k, h + k->L.off_hsize, &size)) {
+			gw_problem(k, h, "heap_info unreadable");
 			break;
 		}
 		if (ar != a->addr || size > k->L.heap_max || size < k->L.w * 8) {
-			problem(k, h, "heap_info does not belong to arena 0x%llx", (unsigned long long)a->addr);
+			gw_problem(k, h, "heap_info does not belong to arena 0x%llx", (unsigned long long)a->addr);
 			break;
 		}
 		heaps[n] = h;
 		sizes[n] = size;
 		n++;
 		if (prev && prev % k->L.heap_max) {
-			problem(k, h, "heap_info's prev 0x%llx is not a heap", (unsigned long long)prev);
+			gw_problem(k, h, "heap_info's prev 0x%llx is not a heap", (unsigned long long)prev);
 			break;
 		}
 		h = prev;
@@ -906,21 +571,21 @@ bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_
 	const vm_module *libc = NULL;
 	vm_arena main = { 0 };
 	memset(f, 0, sizeof *f);
-	if ((main.addr = setup(&k, &libc)) && rd(&k, main.addr + k.L.off_top, &main.top)) {
+	if ((main.addr = setup(&k, &libc)) && gw_rd(&k, main.addr + k.L.off_top, &main.top)) {
 		f->glibc = true;
 		find_brk(&k, libc, &main);
 		/* the named region is no evidence: the arena must agree */
-		f->brk_known = k.brk_hi > k.brk_lo && (k.brk_exact || in_brk(&k, main.top));
+		f->brk_known = k.brk_hi > k.brk_lo && (k.brk_exact || gw_in_brk(&k, main.top));
 		f->brk_lo = k.brk_lo;
 		f->brk_hi = k.brk_hi;
 		uint64_t n, bytes;
-		if (k.mp && rd(&k, k.mp + k.L.off_n_mmaps, &n) && rd(&k, k.mp + k.L.off_mmapped_mem, &bytes)) {
+		if (k.mp && gw_rd(&k, k.mp + k.L.off_n_mmaps, &n) && gw_rd(&k, k.mp + k.L.off_mmapped_mem, &bytes)) {
 			f->mmaps_known = true;
 			f->n_mmaps = (uint32_t)n; /* an int, in the word's low half */
 			f->mmapped_mem = bytes;
 		}
 	}
-	cache_clear(&k.wc);
+	gw_cache_clear(&k.wc);
 	vm_heap_report_free(&r);
 	return f->glibc;
 }
@@ -932,7 +597,7 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 	const vm_module *libc = NULL;
 	uint64_t arena0 = setup(&k, &libc);
 	if (!arena0) {
-		cache_clear(&k.wc);
+		gw_cache_clear(&k.wc);
 		return 0;
 	}
 	out->main_arena = arena0;
@@ -945,21 +610,21 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 		memset(ar, 0, sizeof *ar);
 		ar->addr = a;
 		ar->main = a == arena0;
-		if (!rd(&k, a + k.L.off_top, &ar->top) || !rd(&k, a + k.L.off_system_mem, &ar->system_mem)) {
-			problem(&k, a, "arena unreadable");
+		if (!gw_rd(&k, a + k.L.off_top, &ar->top) || !gw_rd(&k, a + k.L.off_system_mem, &ar->system_mem)) {
+			gw_problem(&k, a, "arena unreadable");
 			out->narenas--;
 			break;
 		}
 		uint64_t next;
-		if (!rd(&k, a + k.L.off_next, &next)) {
-			problem(&k, a, "arena's next unreadable");
+		if (!gw_rd(&k, a + k.L.off_next, &next)) {
+			gw_problem(&k, a, "arena's next unreadable");
 			break;
 		}
 		if (next == arena0)
 			break;
 		for (size_t i = 0; i < out->narenas; i++)
 			if (out->arenas[i].addr == next) {
-				problem(&k, a, "the arena list loops without coming back to main_arena");
+				gw_problem(&k, a, "the arena list loops without coming back to main_arena");
 				next = 0;
 			}
 		a = next;
@@ -969,11 +634,11 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 	for (size_t i = 0; i < out->narenas; i++)
 		walk_bins(&k, out->arenas[i].addr, (int)i);
 	if (libc)
-		find_tcaches(&k, libc);
+		gw_find_tcaches(&k, libc);
 	else
-		find_tcaches_static(&k);
+		gw_find_tcaches_static(&k);
 	if (!out->ntcaches)
-		scan_tcaches(&k);
+		gw_scan_tcaches(&k);
 	if (k.nmarks > 1)
 		qsort(k.marks, k.nmarks, sizeof *k.marks, cmp_mark);
 	for (size_t i = 0; i < out->narenas; i++) {
@@ -984,6 +649,6 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 	}
 	add_mmapped(&k);
 	free(k.marks);
-	cache_clear(&k.wc);
+	gw_cache_clear(&k.wc);
 	return 0;
 }
