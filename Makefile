@@ -16,10 +16,11 @@ CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 # libthread_db (loaded on first use) calls back into our proc_service
-# functions: link and export them. zstd and xxhash are linked statically:
+# functions: link and export them. zstd, xxhash and libiberty (the C++
+# demangler) are linked statically:
 # each shared library costs every command time to load (bench/README.md).
 PS_EXPORT := -Wl,-u,ps_pglobal_lookup -Wl,--export-dynamic-symbol=ps_*
-LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -lZydis -Wl,-Bstatic -lzstd -lxxhash -Wl,-Bdynamic -pthread
+LDLIBS   += $(PS_EXPORT) -ldw -lelf -llzma -lZydis -Wl,-Bstatic -lzstd -lxxhash -liberty -Wl,-Bdynamic -pthread
 
 LIB_DIRS := base model formats target target/linux target/elfcore target/minidump \
             symbols threads heap process annotate pipeline ops debug
@@ -113,6 +114,12 @@ $(BUILD)/fixtures/%: tests/fixtures/%.cpp
 	@$(if $(Q),echo "  CXX     $<")
 	$(Q)$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror $< -o $@
 
+# C++ without RTTI: vtables with no typeinfo
+$(BUILD)/fixtures/cppnorti: tests/fixtures/cppnorti.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) -std=c++17 -fno-rtti -O1 -g -Wall -Wextra -Werror $< -o $@
+
 # a statically linked program
 $(BUILD)/fixtures/%-static: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
@@ -188,7 +195,7 @@ $(FUZZ_LIB_OBJ): build/fuzz/obj/%.o: %.c
 
 $(FUZZERS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lZydis -lzstd -lxxhash -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(PS_EXPORT) -ldw -lelf -llzma -lZydis -lzstd -lxxhash -liberty -pthread
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

@@ -58,7 +58,7 @@ _vmatlas()
     help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report' -- "$cur")); return ;;
     map)
         valopts='--add-module --color --run --solib-path --sysroot --usage'
-        opts='--add-module --all --color --contents --flat --freeze --help --json --keep --no-stats --pages --run --solib-path --sysroot --usage -c -h'; target=1
+        opts='--add-module --all --color --contents --flat --freeze --help --json --keep --no-demangle --no-stats --pages --run --solib-path --sysroot --usage -c -h'; target=1
         case $prev in
         --usage) COMPREPLY=($(compgen -W 'image mapped shareable heap stack private system reserved free' -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
@@ -67,35 +67,35 @@ _vmatlas()
         ;;
     modules)
         valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --run --solib-path --symbols --sysroot -h'; target=1
+        opts='--add-module --freeze --help --json --keep --no-demangle --run --solib-path --symbols --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     sym)
         valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --no-lines --run --solib-path --stdin --sysroot -h'; target=1
+        opts='--add-module --freeze --help --json --keep --no-demangle --no-lines --run --solib-path --stdin --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     exports)
         valopts='--add-module --find --module --run --solib-path --sysroot'
-        opts='--add-module --exported --find --freeze --help --json --keep --module --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --exported --find --freeze --help --json --keep --module --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     threads)
         valopts='--add-module --frames --run --solib-path --sysroot --tid'
-        opts='--add-module --frames --freeze --help --json --keep --no-lines --regs --run --solib-path --sysroot --tid -h'; target=1
+        opts='--add-module --frames --freeze --help --json --keep --no-demangle --no-lines --regs --run --solib-path --sysroot --tid -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     view)
         valopts='--add-module --as --run --solib-path --sysroot'
-        opts='--add-module --as --force --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --as --force --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --as) COMPREPLY=($(compgen -W 'u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr auxv link_map r_debug malloc_chunk malloc_state heap_info tcache_perthread_struct malloc_par ehdr phdr shdr dyn sym peb teb process_parameters peb_ldr_data ldr_data_table_entry kuser_shared_data' -- "$cur")); return ;;
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -103,14 +103,14 @@ _vmatlas()
         ;;
     search)
         valopts='--add-module --ascii --f32 --f64 --from --hex --i32 --i64 --max --ptr-to --regex --run --solib-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16'
-        opts='--add-module --ascii --exec --f32 --f64 --freeze --from --help --hex --i32 --i64 --include-ro --json --keep --max --ptr-to --regex --run --solib-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16 -h'; target=1
+        opts='--add-module --ascii --exec --f32 --f64 --freeze --from --help --hex --i32 --i64 --include-ro --json --keep --max --no-demangle --ptr-to --regex --run --solib-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16 -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     dump)
         valopts='--add-module --format --output --run --size --solib-path --sysroot -o'
-        opts='--add-module --fill --force --format --freeze --help --json --keep --output --run --size --solib-path --sysroot -h -o'; target=1
+        opts='--add-module --fill --force --format --freeze --help --json --keep --no-demangle --output --run --size --solib-path --sysroot -h -o'; target=1
         case $prev in
         --format) COMPREPLY=($(compgen -W 'raw elf' -- "$cur")); return ;;
         --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -118,14 +118,14 @@ _vmatlas()
         ;;
     snapshot)
         valopts='--add-module --output --run --solib-path --sysroot -o'
-        opts='--add-module --data --force --freeze --heap-blocks --help --json --keep --output --run --solib-path --sysroot -h -o'; target=1
+        opts='--add-module --data --force --freeze --heap-blocks --help --json --keep --no-demangle --output --run --solib-path --sysroot -h -o'; target=1
         case $prev in
         --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     capture)
-        valopts='--add-module --output --run --solib-path --sysroot -o'
-        opts='--add-module --force --freeze --help --json --keep --output --private-only --run --solib-path --sysroot -h -o'; target=1
+        valopts='--add-module --output --pid --run --solib-path --sysroot -o'
+        opts='--add-module --force --freeze --help --json --keep --no-demangle --output --pid --private-only --run --solib-path --sysroot -h -o'; target=1
         case $prev in
         --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
@@ -142,7 +142,7 @@ _vmatlas()
         modes='start next list'
         if ((COMP_CWORD == 2)); then COMPREPLY=($(compgen -W "$modes --help" -- "$cur")); return; fi
         case $mode in
-        start) opts='--add-module --changed --decreased --eq --exec --f32 --f64 --force --freeze --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --keep --lt --ne --output --run --show --solib-path --sysroot --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=1 ;;
+        start) opts='--add-module --changed --decreased --eq --exec --f32 --f64 --force --freeze --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --keep --lt --ne --no-demangle --output --run --show --solib-path --sysroot --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=1 ;;
         next) opts='--changed --decreased --eq --exec --f32 --f64 --force --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --lt --ne --output --show --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=0 ;;
         list) opts='--changed --decreased --eq --exec --f32 --f64 --force --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --lt --ne --output --show --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=0 ;;
         *) return ;;
@@ -157,7 +157,7 @@ _vmatlas()
         if ((COMP_CWORD == 2)); then COMPREPLY=($(compgen -W "$modes --help" -- "$cur")); return; fi
         case $mode in
         probe) opts='--force --help --json --method --output -h -o'; target=0 ;;
-        start) opts='--add-module --force --freeze --help --json --keep --method --output --run --solib-path --sysroot -h -o'; target=1 ;;
+        start) opts='--add-module --force --freeze --help --json --keep --method --no-demangle --output --run --solib-path --sysroot -h -o'; target=1 ;;
         show) opts='--force --help --json --method --output -h -o'; target=0 ;;
         stop) opts='--force --help --json --method --output -h -o'; target=0 ;;
         *) return ;;
@@ -176,35 +176,35 @@ _vmatlas()
         ;;
     whatis)
         valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     heap)
         valopts='--add-module --arena --run --solib-path --sysroot'
-        opts='--add-module --arena --blocks --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --arena --blocks --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     env)
         valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     debug)
         valopts='--add-module --batch --run --solib-path --sysroot'
-        opts='--add-module --at-main --batch --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        opts='--add-module --at-main --batch --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
         case $prev in
         --batch|--solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     report)
         valopts='--add-module --diff --frames --output --run --solib-path --sysroot -o'
-        opts='--add-module --diff --force --frames --freeze --help --json --keep --no-lines --output --run --solib-path --sysroot -h -o'; target=1
+        opts='--add-module --diff --force --frames --freeze --help --json --keep --no-demangle --no-lines --output --run --solib-path --sysroot -h -o'; target=1
         case $prev in
         --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac

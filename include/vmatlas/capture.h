@@ -13,6 +13,10 @@
 typedef struct vm_capture_options {
 	bool private_only;        /* only private memory, stacks and image headers */
 	const vm_map_options *mo; /* how to build the map */
+	int64_t live_pid;         /* core stream: the dying process (core_pattern %P),
+				     whose /proc files (thread names, smaps) are read
+				     before the core, while the kernel still holds it;
+				     0 none */
 } vm_capture_options;
 
 typedef struct vm_capture_result {

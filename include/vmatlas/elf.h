@@ -117,6 +117,11 @@ int elf_read_dynsym(const elf_image *e, const elf_dyn *d, size_t nd, elf_symtab 
 bool elf_dynsym_count(const elf_image *e, const elf_dyn *d, size_t nd, uint64_t *count,
 		      uint64_t *hash_bytes);
 void elf_symtab_free(elf_symtab *t);
+/* each dynamic symbol's version as a suffix ("@@GLIBC_2.14", hidden
+ * ones "@GLIBC_2.2.5"; NULL: none) from .gnu.version and .gnu.version_d;
+ * NULL when the image has none. Free with elf_dynsym_versions_free. */
+char **elf_dynsym_versions(const elf_image *e, const elf_shdr *dynsym, size_t nsyms);
+void elf_dynsym_versions_free(char **v, size_t n);
 
 /* a symbol table kept as the file has it, to find a few names without
  * decoding (or sorting) the whole table: through the table's GNU hash

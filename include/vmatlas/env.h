@@ -30,6 +30,13 @@ typedef struct vm_env {
 	const char *live_note; /* why the live environment is unknown */
 	vm_auxv *auxv;
 	size_t nauxv;
+	/* the process wrote over its argv and environment strings (a process
+	 * title: nginx, postgres, sendmail): the pointers exec left on the
+	 * stack no longer point at the strings there; argv and initial then
+	 * hold the pieces, and area_now what the area says now, its
+	 * non-empty strings joined by spaces */
+	bool area_overwritten;
+	char *area_now;
 } vm_env;
 
 int vm_env_read(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *out);

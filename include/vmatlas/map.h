@@ -44,6 +44,8 @@ typedef struct vm_map_options {
 	size_t nmanual;
 	bool stacks;        /* copy each thread's stack while it is stopped */
 	unsigned heap;      /* VM_MAP_HEAP* */
+	bool no_heaps;      /* do not recognise heaps (a command that shows none:
+			       threads; 20,000 regions cost a probe each) */
 } vm_map_options;
 
 /* vm_map_options.heap: walk glibc malloc once the map stands (the report
@@ -92,6 +94,9 @@ typedef struct vm_summary_row {
 	uint64_t size, committed, rss, private_bytes, shared_bytes, swap;
 	size_t blocks;
 	uint64_t largest;
+	/* committed memory none of whose regions has statistics (a core, a
+	 * minidump): rss, private, shared and swap are unknown, not 0 */
+	bool stats_unknown;
 } vm_summary_row;
 
 void vm_map_summary(const vm_map *m, vm_summary_row rows[VM_USAGE_COUNT], vm_summary_row *total);

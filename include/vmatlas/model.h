@@ -209,6 +209,8 @@ typedef struct vm_thread {
 	uint8_t *stack_copy;
 	uint64_t stack_copy_addr;
 	size_t stack_copy_len;
+	int64_t tracer;   /* another process tracing it (so it could not be
+			     stopped), 0 none or unknown */
 } vm_thread;
 
 #define VM_SRC_LOADER  0x1u
@@ -333,6 +335,13 @@ void vm_regions_free(vm_region *r, size_t n);
 /* what one region owns (its path, contents, page runs) */
 void vm_regions_free_contents(vm_region *r);
 void vm_threads_free(vm_thread *t, size_t n);
+/* Where a thread's stack proper starts (its top), in the region r that
+ * holds its sp: the region's end, except that glibc (and the Windows
+ * TEB layout alike) puts a non-main thread's control block and static
+ * TLS at the top of its stack mapping, so there it is the thread
+ * pointer. The one definition: "in use" is [sp, top) in map, threads
+ * and whatis. */
+uint64_t vm_thread_stack_top(const vm_thread *th, const vm_region *r);
 /* the end of user address space for an OS ("linux", "windows", ...) and
  * word size */
 uint64_t vm_user_top(vm_os os, int bits, uint64_t page_size);

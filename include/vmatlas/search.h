@@ -22,6 +22,9 @@ typedef struct vm_pattern {
 	uint64_t lo, hi;       /* VM_PAT_PTR_RANGE: values in [lo, hi) */
 	size_t align;          /* hits only at multiples of this (1: anywhere) */
 	regex_t re;            /* VM_PAT_REGEX, over runs of printable ASCII */
+	char *lit;             /* VM_PAT_REGEX: bytes every match holds (a
+				  prefilter: runs without them are skipped) */
+	size_t lit_len;
 	char *text;            /* how the user wrote it, for messages */
 } vm_pattern;
 

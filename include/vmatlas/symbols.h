@@ -16,17 +16,22 @@
 
 typedef struct vm_symbolizer vm_symbolizer;
 
-#define VM_SYM_LINES 0x1u /* look up file:line too (DWARF) */
+#define VM_SYM_LINES 0x1u    /* look up file:line too (DWARF) */
+#define VM_SYM_DEMANGLE 0x2u /* C++ names demangled (symbols, exports) */
+#define VM_SYM_VERSIONS 0x4u /* symbol versions of the dynamic tables (exports) */
 
 typedef struct vm_symbol_info {
 	const vm_module *module;  /* NULL: in no module */
 	const vm_region *region;  /* the region (or free gap) holding it */
-	const char *symbol;       /* NULL: no symbol */
+	const char *symbol;       /* NULL: no symbol; demangled with VM_SYM_DEMANGLE */
+	const char *mangled;      /* the name as the table has it, when demangled */
 	uint64_t symbol_addr;     /* live address of the symbol */
 	uint64_t symbol_size;
 	uint64_t offset;          /* from the symbol, else from the module base */
 	const char *file;         /* NULL: unknown */
 	int line;                 /* 0: unknown */
+	bool jit;                 /* in anonymous executable memory (JIT code): no
+				     module; symbol from the runtime's perf map */
 } vm_symbol_info;
 
 vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags);
@@ -34,7 +39,8 @@ void vm_symbolizer_free(vm_symbolizer *s);
 
 /* always fills `out`; returns true when a module or symbol was found */
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);
-/* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", or "[heap]+0x10" */
+/* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", "[jit]!LazyCompile:foo+0x8",
+ * "[jit]+0x40", or "[heap]+0x10" */
 void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t n);
 
 /* Where each module's symbols came from ("symtab,dynsym,debug:/usr/...");
@@ -48,6 +54,9 @@ bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, ui
 /* a demangled C++ name (a symbol, or a type as typeinfo keeps it:
  * "N6shapes6CircleE"), malloc'd; NULL if it cannot be */
 char *vm_demangle(const char *mangled);
+/* a symbol's demangled name ("_ZN4node3fooEv@@V1" -> "node::foo()@@V1"),
+ * malloc'd; NULL when it is not a mangled C++ name */
+char *vm_demangle_symbol(const char *name);
 
 /* a thread-local symbol's offset in its module's TLS block */
 bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off);
@@ -55,6 +64,8 @@ bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *na
 typedef struct vm_export {
 	const vm_module *module;
 	const char *name;
+	const char *mangled; /* the name as the table has it, when demangled */
+	const char *version; /* "@@GLIBC_2.14", "@GLIBC_2.2.5" (hidden); NULL: none */
 	uint64_t addr, size;
 	const char *kind;  /* func, object, ifunc, tls, notype ... */
 	const char *bind;  /* global, weak, unique */

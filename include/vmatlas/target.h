@@ -27,6 +27,7 @@ typedef struct vm_read_req {
 
 /* flags for threads() */
 #define VM_THREADS_STACKS 0x1u /* copy each stack while the thread is stopped */
+#define VM_THREADS_STATES 0x2u /* ids, names and states only: no thread is stopped */
 /* how much of a stack is copied at most */
 #define VM_STACK_COPY_MAX (8u << 20)
 

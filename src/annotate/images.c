@@ -326,7 +326,10 @@ static void add_image(map_builder *b, size_t hi, elf_image *e)
 	 * .bss tail) inside it */
 	int gid = -1;
 	if (!vdso) {
-		gid = mb_group_new(b, VM_USAGE_IMAGE, mod->path ? mod->path : mod->name);
+		/* "(deleted)" as /proc/PID/maps says it: the file is gone */
+		char *what = xasprintf("%s%s", mod->path ? mod->path : mod->name, mod->deleted ? " (deleted)" : "");
+		gid = mb_group_new(b, VM_USAGE_IMAGE, what);
+		free(what);
 		for (size_t i = hi; i < m->nregions && m->regions[i].base < top; i++) {
 			vm_region *r = &m->regions[i];
 			if (r->state == VM_STATE_FREE)
@@ -470,7 +473,7 @@ void ann_images(map_builder *b)
 		if ((r->prot & VM_PROT_EXEC) && r->state == VM_STATE_COMMIT && r->type != VM_TYPE_IMAGE &&
 		    r->type != VM_TYPE_SPECIAL && !mb_claimed(b, i) && (!r->path || r->path[0] != '/'))
 			vm_region_add_content(r, VM_CK_CODE, r->base, r->size,
-					      "anonymous executable memory",
-					      "executable memory with no image behind it");
+					      "anonymous executable memory (JIT?)",
+					      "anonymous executable memory (JIT?): no image behind it");
 	}
 }

@@ -26,13 +26,18 @@ static bool wants_heap(const map_builder *b)
 	return (b->opt->heap & VM_MAP_HEAP) != 0;
 }
 
+static bool wants_heaps(const map_builder *b)
+{
+	return !b->opt->no_heaps;
+}
+
 static const annotator annotators[] = {
 	{ "system", ANN_REGIONS, NULL, ann_system },
 	{ "images", ANN_REGIONS, NULL, ann_images },
 	{ "target modules", ANN_REGIONS, NULL, ann_target_modules },
 	{ "loader", ANN_REGIONS, NULL, ann_loader },
 	{ "manual", ANN_REGIONS, has_manual, ann_manual },
-	{ "heaps", ANN_REGIONS, NULL, ann_heaps },
+	{ "heaps", ANN_REGIONS, wants_heaps, ann_heaps },
 	{ "windows", ANN_REGIONS, is_windows, ann_windows },
 	{ "threads", ANN_REGIONS, NULL, ann_threads },
 	{ "sysdata", ANN_REGIONS, NULL, ann_sysdata },

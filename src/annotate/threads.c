@@ -86,12 +86,14 @@ void ann_threads(map_builder *b)
 		}
 		vm_content *c = vm_region_add_content(r, VM_CK_STACK, r->base, r->size, "stack", what);
 		c->tid = th->tid;
-		/* the part in use, from the stack pointer up */
-		char used[64];
-		snprintf(used, sizeof used, "in use from sp (%llu bytes)",
-			 (unsigned long long)(r->base + r->size - th->sp));
-		c = vm_region_add_content(r, VM_CK_STACK, th->sp, r->base + r->size - th->sp,
-					  "stack in use", used);
+		/* the part in use, from the stack pointer up to where the stack
+		 * starts (below a thread's control block: vm_thread_stack_top) */
+		char used[96];
+		uint64_t top = vm_thread_stack_top(th, r);
+		if (top <= th->sp)
+			continue;
+		snprintf(used, sizeof used, "in use from sp (%llu bytes)", (unsigned long long)(top - th->sp));
+		c = vm_region_add_content(r, VM_CK_STACK, th->sp, top - th->sp, "stack in use", used);
 		c->tid = th->tid;
 	}
 	for (size_t t = 0; t < m->nthreads; t++) {

@@ -148,7 +148,7 @@ struct cli_ctx {
 	int argc;                /* the positionals after TARGET */
 	char **argv;
 	/* the common options */
-	bool json, freeze, help;
+	bool json, freeze, help, no_demangle;
 	cli_color_mode color;
 	cli_target_args ta;
 	cli_manual manual;

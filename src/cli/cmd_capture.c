@@ -1,16 +1,19 @@
 /* vmatlas capture: an ELF core of a live process, with its map inside. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "base/format.h"
 #include "base/json.h"
+#include "base/util.h"
 #include "vmatlas/capture.h"
 
 typedef struct capture_args {
 	const char *out;
 	bool private_only;
 	bool from_stdin; /* TARGET '-' */
+	const char *pid; /* with '-': the dying process (%P) */
 } capture_args;
 
 static int capture_check(cli_ctx *ctx)
@@ -22,6 +25,11 @@ static int capture_check(cli_ctx *ctx)
 	if (a->from_stdin && a->private_only)
 		return cli_usage_error("capture", "--private-only: the kernel chose what the core "
 						  "on standard input holds (coredump_filter)");
+	if (a->pid && !a->from_stdin)
+		return cli_usage_error("capture", "--pid goes with '-' (a core on standard input)");
+	uint64_t pid;
+	if (a->pid && (!parse_u64(a->pid, &pid) || pid == 0 || pid > INT32_MAX))
+		return cli_usage_error("capture", "bad --pid '%s'", a->pid);
 	ctx->open = !a->from_stdin;
 	return 0;
 }
@@ -32,6 +40,9 @@ static int capture_run(cli_ctx *ctx)
 	const char *out = a->out;
 	bool from_stdin = a->from_stdin;
 	vm_capture_options co = { .private_only = a->private_only };
+	uint64_t pid = 0;
+	if (a->pid && parse_u64(a->pid, &pid))
+		co.live_pid = (int64_t)pid;
 	vm_target *t = ctx->t;
 	int rc = 0;
 	vm_map_options mo = { .manual = ctx->manual.v, .nmanual = ctx->manual.n };
@@ -71,12 +82,16 @@ static const cli_option capture_opts[] = {
 		     "only private memory, thread stacks and the first page\n"
 		     "of each image (a crash-report bundle: the files the\n"
 		     "process mapped are on disk already)"),
+	CLI_OPT_STRING("pid", 0, "PID", capture_args, pid,
+		       "with '-': the dying process (core_pattern %P), whose\n"
+		       "thread names and smaps are read while the kernel\n"
+		       "holds it"),
 };
 
 const cli_command cli_cmd_capture = {
 	.name = "capture",
 	.summary = "an ELF core of a live process, with its map inside",
-	.usage = "[OPTIONS] TARGET -o FILE\n[OPTIONS] -o FILE -- PROGRAM [ARGS...]\n- -o FILE",
+	.usage = "[OPTIONS] TARGET -o FILE\n[OPTIONS] -o FILE -- PROGRAM [ARGS...]\n- [--pid PID] -o FILE",
 	.about = "Writes an ELF core file of a live process (all threads stopped while it\n"
 		 "is written, then resumed): every readable region, the registers of each\n"
 		 "thread, the auxiliary vector and the file mappings, as gdb, eu-stack and\n"
@@ -87,8 +102,10 @@ const cli_command cli_cmd_capture = {
 		 "With '-' for TARGET it reads an ELF core from standard input instead (the\n"
 		 "kernel's, through a core_pattern pipe) and writes it to FILE with the\n"
 		 "vmatlas snapshot of what it holds added as a note:\n"
-		 "  echo '|/usr/bin/vmatlas capture - -o /var/crash/core.%p' \\\n"
-		 "      > /proc/sys/kernel/core_pattern\n",
+		 "  echo '|/usr/bin/vmatlas capture - --pid %P -o /var/crash/core.%p' \\\n"
+		 "      > /proc/sys/kernel/core_pattern\n"
+		 "With --pid the map also gets what only /proc of the dying process knows:\n"
+		 "thread names and each region's statistics (RSS, private, shared).\n",
 	.needs = CLI_TARGET | CLI_OPEN,
 	CLI_OPTS(capture_opts),
 	CLI_ARGS(capture_args),

@@ -75,11 +75,23 @@ static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *
 {
 	int aw = m->info.bits == 32 ? 8 : 16;
 	printf("exe  %s\ncwd  %s\n\n", m->info.exe ? m->info.exe : "?", m->info.cwd ? m->info.cwd : "?");
-	printf("argv: %zu strings at %0*llx\n", e->nargv, aw, (unsigned long long)m->info.arg_start);
-	for (size_t i = 0; i < e->nargv; i++)
-		printf("  [%zu] %0*llx  %s\n", i, aw, (unsigned long long)e->argv[i].addr, e->argv[i].value);
-	printf("\nenvironment: %zu initial at %0*llx", e->ninitial, aw,
-	       (unsigned long long)m->info.env_start);
+	if (e->area_overwritten) {
+		/* one line, not hundreds of empty strings */
+		printf("argv and environment strings (%llu bytes at %0*llx): overwritten by the process "
+		       "(a process title); they now say: \"%s\"\n",
+		       (unsigned long long)(m->info.env_end > m->info.arg_start ? m->info.env_end - m->info.arg_start
+										   : 0),
+		       aw, (unsigned long long)m->info.arg_start, e->area_now);
+	} else {
+		printf("argv: %zu strings at %0*llx\n", e->nargv, aw, (unsigned long long)m->info.arg_start);
+		for (size_t i = 0; i < e->nargv; i++)
+			printf("  [%zu] %0*llx  %s\n", i, aw, (unsigned long long)e->argv[i].addr, e->argv[i].value);
+	}
+	if (e->area_overwritten)
+		printf("\nenvironment: the initial strings are gone (above)");
+	else
+		printf("\nenvironment: %zu initial at %0*llx", e->ninitial, aw,
+		       (unsigned long long)m->info.env_start);
 	if (e->live_valid)
 		printf(", %zu live in environ (%0*llx -> %0*llx)\n", e->nlive, aw,
 		       (unsigned long long)e->environ_var, aw, (unsigned long long)e->environ_array);
@@ -88,7 +100,7 @@ static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *
 	const vm_string *list = e->live_valid ? e->live : e->initial;
 	size_t n = e->live_valid ? e->nlive : e->ninitial;
 	for (size_t i = 0; i < n; i++) {
-		live_state st = e->live_valid ? state_of(e, &list[i]) : SAME;
+		live_state st = e->live_valid && !e->area_overwritten ? state_of(e, &list[i]) : SAME;
 		printf("  %c %0*llx  %s", st == ADDED ? '+' : st == CHANGED ? '~' : ' ', aw,
 		       (unsigned long long)list[i].addr, list[i].value);
 		if (st == CHANGED) {
@@ -97,7 +109,7 @@ static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_env *
 		}
 		putchar('\n');
 	}
-	if (e->live_valid)
+	if (e->live_valid && !e->area_overwritten)
 		for (size_t i = 0; i < e->ninitial; i++)
 			if (!by_name(e->live, e->nlive, e->initial[i].value))
 				printf("  - %0*llx  %s\n", aw, (unsigned long long)e->initial[i].addr,
@@ -147,6 +159,10 @@ static void json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *s, const
 	json_kstr(w, "cwd", m->info.cwd);
 	strings_json(w, "argv", e->argv, e->nargv);
 	strings_json(w, "envp", e->initial, e->ninitial);
+	if (e->area_overwritten) {
+		json_kbool(w, "area_overwritten", true);
+		json_kstr(w, "area_now", e->area_now);
+	}
 	json_key(w, "environ");
 	json_obj_begin(w);
 	json_kbool(w, "valid", e->live_valid);

@@ -26,6 +26,11 @@ static void row_json(json_writer *w, const vm_export *x)
 	json_obj_begin(w);
 	json_kstr(w, "module", x->module->name);
 	json_kstr(w, "name", x->name);
+	json_kstr(w, "version", x->version ? x->version + strspn(x->version, "@") : NULL);
+	if (x->version)
+		json_kbool(w, "default_version", x->version[1] == '@');
+	if (x->mangled)
+		json_kstr(w, "mangled", x->mangled);
 	json_kaddr(w, "addr", x->addr);
 	json_ku64(w, "size", x->size);
 	json_kstr(w, "kind", x->kind);
@@ -37,9 +42,9 @@ static void row_json(json_writer *w, const vm_export *x)
 static void row_text(const vm_export *x, int aw)
 {
 	char sz[16];
-	printf("%0*llx %9s  %-6s %-6s %c %s!%s\n", aw, (unsigned long long)x->addr,
+	printf("%0*llx %9s  %-6s %-6s %c %s!%s%s\n", aw, (unsigned long long)x->addr,
 	       fmt_size(x->size, sz, sizeof sz), x->kind, x->bind, x->exported ? 'E' : ' ',
-	       x->module->name, x->name);
+	       x->module->name, x->name, x->version ? x->version : "");
 }
 
 /* fnmatch takes "[[[[" as a literal; the user meant a set and forgot
@@ -86,10 +91,11 @@ static int exports_run(cli_ctx *ctx)
 	vm_target *t = ctx->t;
 	if (module && !vm_map_module_by_name(m, module))
 		return cli_error(EXIT_RUNTIME, "exports: no module named '%s'", module);
-	vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+	vm_symbolizer *s = vm_symbolizer_new(m, t, VM_SYM_VERSIONS | (ctx->no_demangle ? 0 : VM_SYM_DEMANGLE));
 	const vm_export *xs;
 	size_t n = vm_exports(s, &xs);
-	/* by address: the export at or nearest below it, in its module */
+	/* by address: the exports at or nearest below it in its module, every
+	 * alias of that address */
 	const vm_export *nearest = NULL;
 	if (by_addr) {
 		const vm_module *mod = vm_map_module_at(m, find_addr);
@@ -99,6 +105,25 @@ static int exports_run(cli_ctx *ctx)
 			     (xs[i].addr == nearest->addr && xs[i].exported && !nearest->exported)))
 				nearest = &xs[i];
 	}
+	const vm_export **rows = xcalloc(n ? n : 1, sizeof *rows);
+	size_t shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		const vm_export *x = &xs[i];
+		if (by_addr ? !nearest || x->module != nearest->module || x->addr != nearest->addr
+			    : !name_matches(find, glob, x->name) &&
+				      !(x->mangled && name_matches(find, glob, x->mangled)))
+			continue;
+		if ((module && strcmp(x->module->name, module) && !(x->module->path &&
+		     strcmp(x->module->path, module) == 0)) || (exported_only && !x->exported))
+			continue;
+		rows[shown++] = x;
+	}
+	int rc = 0;
+	if (find && !shown) {
+		/* nothing on stdout: no header for no rows */
+		rc = cli_error(EXIT_RUNTIME, "exports: nothing matches '%s'", find);
+		goto out;
+	}
 	int aw = m->info.bits == 32 ? 8 : 16;
 	json_writer *w = NULL;
 	if (ctx->json) {
@@ -106,19 +131,10 @@ static int exports_run(cli_ctx *ctx)
 		json_init(w, stdout, true);
 		json_arr_begin(w);
 	} else {
-		printf("%-*s %9s  %-6s %-6s E Module!Name\n", aw, "Address", "Size", "Kind", "Bind");
+		printf("%-*s %9s  %-6s %-6s E Module!Name[@VERSION]\n", aw, "Address", "Size", "Kind", "Bind");
 	}
-	size_t shown = 0;
-	for (size_t i = 0; i < n; i++) {
-		const vm_export *x = &xs[i];
-		if (by_addr ? x != nearest : !name_matches(find, glob, x->name))
-			continue;
-		if ((module && strcmp(x->module->name, module) && !(x->module->path &&
-		     strcmp(x->module->path, module) == 0)) || (exported_only && !x->exported))
-			continue;
-		ctx->json ? row_json(w, x) : row_text(x, aw);
-		shown++;
-	}
+	for (size_t i = 0; i < shown; i++)
+		ctx->json ? row_json(w, rows[i]) : row_text(rows[i], aw);
 	if (w) {
 		json_arr_end(w);
 		json_done(w);
@@ -127,11 +143,10 @@ static int exports_run(cli_ctx *ctx)
 		printf("(0x%llx is %s!%s+0x%llx)\n", (unsigned long long)find_addr, nearest->module->name,
 		       nearest->name, (unsigned long long)(find_addr - nearest->addr));
 	}
-	fflush(stdout);
-	if (find && !shown)
-		fprintf(stderr, "vmatlas: exports: nothing matches '%s'\n", find);
+out:
+	free(rows);
 	vm_symbolizer_free(s);
-	return 0;
+	return rc;
 }
 
 static const cli_option exports_opts[] = {
@@ -148,7 +163,10 @@ const cli_command cli_cmd_exports = {
 	.summary = "every exported or global symbol of every module",
 	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
 	.about = "Every exported (dynamic) or global symbol of every module, with its live\n"
-		 "address, size and kind.\n",
+		 "address, size and kind: one row per module, name, version and address,\n"
+		 "aliases (names of one address) together. A version is shown as the\n"
+		 "linker spells it: name@@VERSION the default one, name@VERSION a hidden\n"
+		 "(older) one. --find ADDR gives every alias of the symbol there.\n",
 	.needs = CLI_TARGET | CLI_MAP,
 	.mo = { .no_stats = true },
 	CLI_OPTS(exports_opts),

@@ -40,8 +40,14 @@ static int usage_opt(cli_ctx *ctx, const cli_option *o, const char *v)
 {
 	map_args *a = ctx->args;
 	(void)o;
-	if (!parse_usage_list(v, &a->ro.usage_mask))
-		return cli_usage_error("map", "bad --usage list '%s'", v);
+	if (!parse_usage_list(v, &a->ro.usage_mask)) {
+		char valid[256] = "";
+		for (int u = 0; u < VM_USAGE_COUNT; u++) {
+			size_t l = strlen(valid);
+			snprintf(valid + l, sizeof valid - l, "%s%s", u ? ", " : "", vm_usage_name((vm_usage)u));
+		}
+		return cli_usage_error("map", "bad --usage list '%s' (usages: %s)", v, valid);
+	}
 	a->ro.usage_filtered = true;
 	if (a->ro.usage_mask & (1u << VM_USAGE_FREE))
 		a->ro.all = true;
@@ -80,8 +86,12 @@ static int map_run(cli_ctx *ctx)
 	map_args *a = ctx->args;
 	map_render_options ro = a->ro;
 	vm_map *m = ctx->m;
-	if (a->pages_arg && !vm_map_region_at(m, ctx->mo.pages_addr))
+	const vm_region *pr = a->pages_arg ? vm_map_region_at(m, ctx->mo.pages_addr) : NULL;
+	if (a->pages_arg && !pr)
 		return cli_error(EXIT_RUNTIME, "--pages: 0x%llx is outside the address space",
+				 (unsigned long long)ctx->mo.pages_addr);
+	if (pr && pr->state == VM_STATE_FREE)
+		return cli_error(EXIT_RUNTIME, "--pages: 0x%llx is in no region (free address space)",
 				 (unsigned long long)ctx->mo.pages_addr);
 	ro.color = !ctx->json && cli_use_color(ctx->color, stdout);
 	ro.pages = a->pages;

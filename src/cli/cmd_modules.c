@@ -13,9 +13,22 @@ typedef struct modules_args {
 	bool symbols;
 } modules_args;
 
-static const char *flag_of(const vm_module *mod)
+/* A process with no loader's list at all (a statically linked program:
+ * no dynamic loader, no r_debug) lacks nothing: its images are not
+ * "missing" from a list it never had. */
+static bool have_loader_list(const vm_map *m)
+{
+	for (size_t i = 0; i < m->nmodules; i++)
+		if (m->modules[i].sources & VM_SRC_LOADER)
+			return true;
+	return false;
+}
+
+static const char *flag_of(const vm_module *mod, bool have_list)
 {
 	unsigned s = mod->sources;
+	if (!have_list && !(s & VM_SRC_LOADER))
+		return s == VM_SRC_MANUAL ? "registered by hand only" : NULL;
 	if ((s & VM_SRC_LOADER) && (s & VM_SRC_REGIONS))
 		return NULL;
 	if (s == VM_SRC_MANUAL)
@@ -64,6 +77,7 @@ static int modules_run(cli_ctx *ctx)
 		printf("%-*s %9s  %-*s  Src  %-40s  %s\n", aw, "Base", "Size", aw, "Load bias",
 		       "Build id", "Name");
 		size_t flagged = 0;
+		bool have_list = have_loader_list(m);
 		for (size_t i = 0; i < m->nmodules; i++) {
 			const vm_module *mod = &m->modules[i];
 			char sz[16], src[4], id[129] = "-";
@@ -80,17 +94,20 @@ static int modules_run(cli_ctx *ctx)
 				printf("%*s symbols: %s\n", aw, "",
 				       vm_symbolizer_sources(sym, mod) ? vm_symbolizer_sources(sym, mod)
 									: "none found");
-			flagged += flag_of(mod) != NULL;
+			flagged += flag_of(mod, have_list) != NULL;
 		}
 		if (flagged) {
 			printf("\n");
 			for (size_t i = 0; i < m->nmodules; i++) {
-				const char *f = flag_of(&m->modules[i]);
+				const char *f = flag_of(&m->modules[i], have_list);
 				if (f)
 					printf("! %s at 0x%llx: %s\n", m->modules[i].name,
 					       (unsigned long long)m->modules[i].base, f);
 			}
 		}
+		if (!have_list && m->nmodules)
+			printf("\n(no loader's list: a statically linked program, or one whose loader has not "
+			       "run; the images come from the region scan)\n");
 		printf("\nSrc: L = the loader's list, R = an image found in the region scan, "
 		       "M = registered by hand\n");
 	}

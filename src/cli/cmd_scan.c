@@ -80,13 +80,14 @@ static void show(cli_ctx *ctx, const vm_scan *s, const uint64_t *was, const uint
 		json_key(jw, "shown");
 		json_arr_begin(jw);
 	} else if (a->test >= 0) {
-		printf("round %u: %zu of %zu candidates left (%s --%s%s%s)\n", s->round, s->n, before,
+		printf("round %u: %zu of %zu candidate%s left (%s --%s%s%s)\n", s->round, s->n, before,
+		       before == 1 ? "" : "s",
 		       vm_scan_type_name(s->type), test_names[a->test], a->test_v ? " " : "",
 		       a->test_v ? a->test_v : "");
 		if (unreadable)
 			printf("  %zu could not be read any more (unmapped?) and were dropped\n", unreadable);
 	} else {
-		printf("round %u: %zu candidates (%s) in process %lld\n", s->round, s->n,
+		printf("round %u: %zu candidate%s (%s) in process %lld\n", s->round, s->n, s->n == 1 ? "" : "s",
 		       vm_scan_type_name(s->type), (long long)s->pid);
 	}
 	for (size_t i = 0; i < n; i++) {

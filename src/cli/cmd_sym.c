@@ -38,6 +38,8 @@ static void emit_json(json_writer *w, vm_symbolizer *s, uint64_t addr)
 	json_kaddr(w, "addr", addr);
 	json_kstr(w, "module", si.module ? si.module->name : NULL);
 	json_kstr(w, "symbol", si.symbol);
+	if (si.mangled)
+		json_kstr(w, "mangled", si.mangled);
 	json_ku64(w, "offset", si.module ? si.offset : (si.region ? addr - si.region->base : 0));
 	json_kstr(w, "text", text);
 	if (si.file) {
@@ -87,6 +89,7 @@ static int sym_run(cli_ctx *ctx)
 	}
 	for (size_t i = 0; i < a->naddr; i++)
 		ctx->json ? emit_json(w, s, a->addrs[i]) : emit_text(s, a->addrs[i]);
+	size_t bad = 0;
 	if (a->from_stdin) {
 		char line[256];
 		while (fgets(line, sizeof line, stdin)) {
@@ -95,8 +98,18 @@ static int sym_run(cli_ctx *ctx)
 				continue;
 			uint64_t addr;
 			if (!cli_parse_addr(line, &addr)) {
-				rc = cli_error(EXIT_USAGE, "sym: not an address on stdin: '%s'", line);
-				break;
+				/* as addr2line: "??" for the line, and on to the next */
+				if (ctx->json) {
+					json_obj_begin(w);
+					json_kstr(w, "input", line);
+					json_kstr(w, "error", "not an address");
+					json_kstr(w, "text", "??");
+					json_obj_end(w);
+				} else {
+					printf("%s  ??\n", line);
+				}
+				bad++;
+				continue;
 			}
 			ctx->json ? emit_json(w, s, addr) : emit_text(s, addr);
 		}
@@ -106,6 +119,9 @@ static int sym_run(cli_ctx *ctx)
 		json_done(w);
 		free(w);
 	}
+	if (bad)
+		fprintf(stderr, "vmatlas: warning: sym: %zu line%s on standard input %s not an address (shown as ?\?)\n",
+			bad, bad == 1 ? "" : "s", bad == 1 ? "was" : "were");
 	return rc;
 }
 

@@ -110,7 +110,9 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 			printf("  (frame pointer)");
 		putchar('\n');
 	}
-	if (ti->unwind_note)
+	if (ti->unwind_note && ti->thread->tracer)
+		printf("  (%s: process %lld traces it)\n", ti->unwind_note, (long long)ti->thread->tracer);
+	else if (ti->unwind_note)
 		printf("  (%s)\n", ti->unwind_note);
 	putchar('\n');
 }
@@ -210,6 +212,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 		json_kstr(w, "symbol", sym);
 		json_kstr(w, "module", si.module ? si.module->name : NULL);
 		json_kstr(w, "function", si.symbol);
+		if (si.mangled)
+			json_kstr(w, "mangled", si.mangled);
 		if (si.file) {
 			json_kstr(w, "file", si.file);
 			json_ki64(w, "line", si.line);
@@ -222,6 +226,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	json_arr_end(w);
 	if (ti->unwind_note)
 		json_kstr(w, "unwind_note", ti->unwind_note);
+	if (ti->thread->tracer)
+		json_ki64(w, "tracer", ti->thread->tracer);
 	json_obj_end(w);
 }
 
@@ -303,7 +309,7 @@ const cli_command cli_cmd_threads = {
 		 "Each thread is stopped only while its registers and live stack are\n"
 		 "copied (microseconds); the unwinding works on the copy.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
-	.mo = { .no_stats = true, .stacks = true },
+	.mo = { .no_stats = true, .stacks = true, .no_heaps = true },
 	CLI_OPTS(threads_opts),
 	CLI_ARGS(threads_args),
 	.init = threads_init,

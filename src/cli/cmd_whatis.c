@@ -9,7 +9,7 @@
 #include "vmatlas/expr.h"
 #include "vmatlas/whatis.h"
 
-static void text(const vm_map *m, const vm_whatis *w)
+static void text(const vm_map *m, vm_symbolizer *s, const vm_whatis *w)
 {
 	int aw = m->info.bits == 32 ? 8 : 16;
 	size_t ws = m->info.bits == 32 ? 4 : 8;
@@ -72,9 +72,14 @@ static void text(const vm_map *m, const vm_whatis *w)
 		printf("  stack       of thread %lld (%s), %s\n", (long long)w->stack_of->tid,
 		       w->stack_of->name ? w->stack_of->name : "?",
 		       w->in_use_stack ? "in use (at or above sp)" : "below sp: not in use now");
-	if (w->class_name)
-		printf("  object      of class %s at %0*llx (vtable %0*llx)\n", w->class_name, aw,
-		       (unsigned long long)w->object, aw, (unsigned long long)w->vtable);
+	if (w->class_name) {
+		vm_symbol_info vsi;
+		char vsym[512];
+		vm_symbolize(s, w->vtable, &vsi);
+		vm_symbol_format(&vsi, w->vtable, vsym, sizeof vsym);
+		printf("  object      of class %s at %0*llx (vtable %0*llx %s)\n", w->class_name, aw,
+		       (unsigned long long)w->object, aw, (unsigned long long)w->vtable, vsym);
+	}
 	putchar('\n');
 }
 
@@ -194,7 +199,7 @@ static int whatis_run(cli_ctx *ctx)
 		for (size_t i = 0; i < n; i++) {
 			vm_whatis w;
 			vm_whatis_query(m, t, s, &hr, addrs[i], &w);
-			jw ? json(jw, m, &w) : text(m, &w);
+			jw ? json(jw, m, &w) : text(m, s, &w);
 			vm_whatis_free(&w);
 		}
 		if (jw) {
@@ -216,7 +221,8 @@ const cli_command cli_cmd_whatis = {
 		 "it is in, its module, section and symbol, the heap chunk holding it and\n"
 		 "whether that chunk is free, the thread stack it is on, the system data\n"
 		 "it belongs to, and for a C++ object with virtual functions its class\n"
-		 "(from the vtable's typeinfo). ADDR is an expression, as for view.\n",
+		 "(from the vtable's typeinfo, or without RTTI the vtable's own symbol).\n"
+		 "ADDR is an expression, as for view.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	.args = "ADDR",
 	.min_args = 1,

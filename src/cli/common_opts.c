@@ -60,6 +60,8 @@ const cli_option cli_target_opts[] = {
 	{ .name = "run", .value = "MS", .help = "with '--': let the program run MS ms first", .kind = CLI_CALL,
 	  .call = run_ms },
 	{ .name = "keep", .help = "with '--': leave the program running on exit", .kind = CLI_CALL, .call = keep },
+	{ .name = "no-demangle", .help = "C++ symbols as the tables spell them (mangled)", .kind = CLI_FLAG,
+	  .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, no_demangle, bool) },
 	{ .name = "sysroot", .value = "DIR", .help = "core files: look for the files they map under DIR",
 	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, sysroot, const char *) },
 	{ .name = "solib-path", .value = "DIRS", .help = "core files: look in DIRS (':'-separated) by file name",

@@ -310,7 +310,8 @@ static int run(cli_ctx *ctx)
 	if (ctx->open && ctx->build && !(ctx->m = vm_map_build(ctx->t, &ctx->mo)))
 		return cli_error(EXIT_RUNTIME, "%s", vm_error());
 	if (ctx->m && ctx->symbols)
-		ctx->sym = vm_symbolizer_new(ctx->m, ctx->t, ctx->sym_flags);
+		ctx->sym = vm_symbolizer_new(ctx->m, ctx->t,
+					     ctx->sym_flags | (ctx->no_demangle ? 0 : VM_SYM_DEMANGLE));
 	int rc = eval_exprs(ctx);
 	if (!rc)
 		rc = ctx->mode->run(ctx);

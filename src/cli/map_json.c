@@ -65,10 +65,17 @@ static void summary_row(json_writer *w, const char *usage, const vm_summary_row 
 		json_kstr(w, "usage", usage);
 	json_ku64(w, "size", r->size);
 	json_ku64(w, "committed", r->committed);
-	json_ku64(w, "rss", r->rss);
-	json_ku64(w, "private", r->private_bytes);
-	json_ku64(w, "shared", r->shared_bytes);
-	json_ku64(w, "swap", r->swap);
+	if (r->stats_unknown) { /* unknown is not zero */
+		json_key(w, "rss"), json_null(w);
+		json_key(w, "private"), json_null(w);
+		json_key(w, "shared"), json_null(w);
+		json_key(w, "swap"), json_null(w);
+	} else {
+		json_ku64(w, "rss", r->rss);
+		json_ku64(w, "private", r->private_bytes);
+		json_ku64(w, "shared", r->shared_bytes);
+		json_ku64(w, "swap", r->swap);
+	}
 	json_ku64(w, "blocks", r->blocks);
 	json_ku64(w, "largest", r->largest);
 	json_obj_end(w);

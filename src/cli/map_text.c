@@ -64,10 +64,18 @@ static void summary_row(FILE *f, const char *name, const vm_summary_row *r, bool
 	char a[16], b[16], c[16], d[16], e[16], g[16];
 	if (color)
 		fputs(col, f);
-	fprintf(f, "%-10s %9s %10s %9s %9s %9s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
-		fmt_size(r->committed, b, sizeof b), fmt_size(r->rss, c, sizeof c),
-		fmt_size(r->private_bytes, d, sizeof d), fmt_size(r->shared_bytes, e, sizeof e),
-		r->blocks, fmt_size(r->largest, g, sizeof g));
+	/* unknown is not zero: a dash (the en dash is 3 bytes, 1 column) */
+	const char *unknown = "\u2013";
+	int uw = 9 + 2;
+	if (r->stats_unknown)
+		fprintf(f, "%-10s %9s %10s %*s %*s %*s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
+			fmt_size(r->committed, b, sizeof b), uw, unknown, uw, unknown, uw, unknown, r->blocks,
+			fmt_size(r->largest, g, sizeof g));
+	else
+		fprintf(f, "%-10s %9s %10s %9s %9s %9s %7zu %9s", name, fmt_size(r->size, a, sizeof a),
+			fmt_size(r->committed, b, sizeof b), fmt_size(r->rss, c, sizeof c),
+			fmt_size(r->private_bytes, d, sizeof d), fmt_size(r->shared_bytes, e, sizeof e),
+			r->blocks, fmt_size(r->largest, g, sizeof g));
 	if (color)
 		fputs("\033[0m", f);
 	fputc('\n', f);
@@ -99,18 +107,63 @@ static const char *module_name(const vm_map *m, int i)
 	return i >= 0 && (size_t)i < m->nmodules ? m->modules[i].name : NULL;
 }
 
-/* the contents of a region, in one line */
+/* an ELF segment type or dynamic tag, which says again what the
+ * sections say: shown with -c only */
+static bool is_segment_or_tag(const vm_content *c)
+{
+	static const char *const pt[] = { "PHDR", "INTERP", "NOTE", "DYNAMIC", "TLS", "LOAD", "GNU_RELRO",
+					  "GNU_EH_FRAME", "GNU_STACK", "GNU_PROPERTY", "SHLIB" };
+	if (c->kind != VM_CK_DIRECTORY || !c->name)
+		return false;
+	if (!strncmp(c->name, "DT_", 3))
+		return true;
+	for (size_t i = 0; i < sizeof pt / sizeof pt[0]; i++)
+		if (!strcmp(c->name, pt[i]))
+			return true;
+	return false;
+}
+
+static const char *inline_name(const vm_content *c)
+{
+	if (c->kind == VM_CK_STACK || c->kind == VM_CK_TLS || c->kind == VM_CK_GUARD ||
+	    c->kind == VM_CK_HEAP || c->kind == VM_CK_SYSDATA || c->kind == VM_CK_CODE)
+		return c->detail && c->kind != VM_CK_SYSDATA ? c->detail : c->name;
+	return c->name;
+}
+
+/* the contents of a region, in one line: sections (segments and tags
+ * where there are no sections), each name once ("13 link_map entries") */
 static void contents_inline(const vm_region *r, strbuf *sb)
 {
+	bool sections = false;
+	for (size_t k = 0; k < r->ncontents; k++)
+		sections |= r->contents[k].kind == VM_CK_SECTION;
 	for (size_t k = 0; k < r->ncontents; k++) {
 		const vm_content *c = &r->contents[k];
+		if (sections && is_segment_or_tag(c))
+			continue;
+		const char *name = inline_name(c);
+		if (!name)
+			continue;
+		/* said already (a repeat counted at its first place) */
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++) {
+			const vm_content *p = &r->contents[j];
+			seen = !(sections && is_segment_or_tag(p)) && inline_name(p) && !strcmp(inline_name(p), name);
+		}
+		if (seen)
+			continue;
+		size_t times = 1;
+		for (size_t j = k + 1; j < r->ncontents; j++) {
+			const vm_content *p = &r->contents[j];
+			times += !(sections && is_segment_or_tag(p)) && inline_name(p) && !strcmp(inline_name(p), name);
+		}
 		if (sb->len)
 			sb_puts(sb, ", ");
-		if (c->kind == VM_CK_STACK || c->kind == VM_CK_TLS || c->kind == VM_CK_GUARD ||
-		    c->kind == VM_CK_HEAP || c->kind == VM_CK_SYSDATA || c->kind == VM_CK_CODE)
-			sb_puts(sb, c->detail && c->kind != VM_CK_SYSDATA ? c->detail : c->name);
+		if (times > 1)
+			sb_printf(sb, "%zu %s entries", times, name);
 		else
-			sb_puts(sb, c->name);
+			sb_puts(sb, name);
 	}
 }
 
@@ -156,6 +209,8 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 	} else if (r->path && r->state != VM_STATE_FREE && !(r->flags & VM_RF_PSEUDO) &&
 		   r->type != VM_TYPE_IMAGE && r->type != VM_TYPE_MAPPED) {
 		sb_puts(&det, r->path);
+		if (r->flags & VM_RF_DELETED)
+			sb_puts(&det, " (deleted)");
 	}
 	if ((r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) && r->state == VM_STATE_COMMIT) {
 		char held[16];

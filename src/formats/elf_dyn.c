@@ -483,3 +483,51 @@ const char *elf_sym_bind_name(uint8_t bind)
 	default: return "other";
 	}
 }
+
+/* ---- symbol versions (.gnu.version against .gnu.version_d) ---- */
+
+char **elf_dynsym_versions(const elf_image *e, const elf_shdr *dynsym, size_t nsyms)
+{
+	size_t dynidx = (size_t)(dynsym - e->sh);
+	const elf_shdr *vs = NULL;
+	if (dynidx >= e->nsh || nsyms == 0 || nsyms > MAX_SYMS)
+		return NULL;
+	for (size_t i = 0; i < e->nsh; i++)
+		if (e->sh[i].type == SHT_GNU_versym && e->sh[i].link == dynidx)
+			vs = &e->sh[i];
+	if (!vs || vs->type == SHT_NOBITS || vs->size / 2 < nsyms)
+		return NULL;
+	elf_versions v;
+	elf_read_versions(e, &v);
+	uint8_t *sym = NULL;
+	char **out = NULL;
+	if (v.ndef) {
+		sym = xmalloc(nsyms * 2);
+		if (elf_read_offset(e, vs->offset, sym, nsyms * 2) < 0)
+			goto done;
+		out = xcalloc(nsyms, sizeof *out);
+		for (size_t i = 0; i < nsyms; i++) {
+			unsigned x = (unsigned)get(e, sym + 2 * i, 2), ndx = x & 0x7fff;
+			/* 0 local, 1 global: no version; VER_FLG_BASE (1) names the
+			 * file itself, not a version */
+			if (ndx <= 1)
+				continue;
+			for (size_t k = 0; k < v.ndef; k++)
+				if (v.def[k].index == ndx && !(v.def[k].flags & 1)) {
+					out[i] = xasprintf("%s%s", (x & 0x8000) ? "@" : "@@", v.def[k].name);
+					break;
+				}
+		}
+	}
+done:
+	free(sym);
+	elf_versions_free(&v);
+	return out;
+}
+
+void elf_dynsym_versions_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}

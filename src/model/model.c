@@ -29,3 +29,11 @@ void vm_threads_free(vm_thread *t, size_t n)
 	}
 	free(t);
 }
+
+uint64_t vm_thread_stack_top(const vm_thread *th, const vm_region *r)
+{
+	uint64_t top = r->base + r->size;
+	if (!th->is_main && th->tp && th->sp_valid && th->tp > th->sp && th->tp < top)
+		top = th->tp;
+	return top;
+}

@@ -3,7 +3,7 @@
 
 #include "vmatlas/map.h"
 
-static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a)
+static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a, bool *known)
 {
 	row->size += a->size;
 	row->blocks++;
@@ -13,6 +13,8 @@ static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a)
 		const vm_region *r = &m->regions[k];
 		if (r->state == VM_STATE_COMMIT)
 			row->committed += r->size;
+		if (r->stats.valid)
+			*known = true;
 		row->rss += r->stats.rss;
 		row->private_bytes += r->stats.private_clean + r->stats.private_dirty;
 		row->shared_bytes += r->stats.shared_clean + r->stats.shared_dirty;
@@ -22,12 +24,18 @@ static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a)
 
 void vm_map_summary(const vm_map *m, vm_summary_row rows[VM_USAGE_COUNT], vm_summary_row *total)
 {
+	bool known[VM_USAGE_COUNT] = { false }, tknown = false;
 	memset(rows, 0, sizeof(vm_summary_row) * VM_USAGE_COUNT);
 	memset(total, 0, sizeof *total);
 	for (size_t i = 0; i < m->nallocs; i++) {
 		const vm_alloc *a = &m->allocs[i];
-		add_alloc(&rows[a->usage], m, a);
+		if ((unsigned)a->usage >= VM_USAGE_COUNT)
+			continue;
+		add_alloc(&rows[a->usage], m, a, &known[a->usage]);
 		if (a->usage != VM_USAGE_FREE)
-			add_alloc(total, m, a);
+			add_alloc(total, m, a, &tknown);
 	}
+	for (int u = 0; u < VM_USAGE_COUNT; u++)
+		rows[u].stats_unknown = rows[u].committed && !known[u];
+	total->stats_unknown = total->committed && !tknown;
 }

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/atomic_file.h"
 #include "base/bytes.h"
@@ -15,16 +16,24 @@
 #include "base/util.h"
 #include "formats/elf_defs.h"
 #include "formats/elfcore.h"
+#include "vmatlas/control.h"
 #include "vmatlas/error.h"
 #include "vmatlas/snapshot.h"
 
 #define CHUNK (1u << 20)
 #define NT_PRSTATUS 1
+#define NT_PRFPREG 2
 #define NT_PRPSINFO 3
+#define NT_X86_XSTATE 0x202
+#define XSTATE_MAX (64u << 10)
 #define NT_AUXV 6
 #define NT_FILE 0x46494c45
 
-static void note_prstatus(cw_buf *b, uint16_t machine, int bits, const vm_thread *th, int64_t ppid)
+/* one thread's notes: NT_PRSTATUS, then (x86-64, when the thread is
+ * held by a control handle) NT_PRFPREG and NT_X86_XSTATE, in the kernel's
+ * order: gdb takes the notes after a thread's NT_PRSTATUS as its own */
+static void note_thread(cw_buf *b, uint16_t machine, int bits, const vm_thread *th, int64_t ppid,
+			vm_control *c)
 {
 	size_t reg_off, reg_len, pid_off, total;
 	core_prstatus_layout(machine, bits, &reg_off, &reg_len, &pid_off, &total);
@@ -32,7 +41,20 @@ static void note_prstatus(cw_buf *b, uint16_t machine, int bits, const vm_thread
 	st_le32(d + pid_off, (uint32_t)th->tid);
 	st_le32(d + pid_off + 4, (uint32_t)ppid);
 	core_regs_encode(machine, th, d + reg_off, reg_len);
+	vm_fpregs fp;
+	bool fpvalid = c && machine == EM_X86_64 && bits == 64 && th->regs_valid &&
+		       vm_control_get_fpregs(c, th->tid, &fp) == 0;
+	if (fpvalid)
+		st_le32(d + reg_off + reg_len, 1); /* pr_fpvalid */
 	cw_note(b, "CORE", NT_PRSTATUS, d, total);
+	if (!fpvalid)
+		return;
+	cw_note(b, "CORE", NT_PRFPREG, fp.fxsave, sizeof fp.fxsave);
+	uint8_t *xs = xmalloc(XSTATE_MAX);
+	ssize_t n = vm_control_get_xstate(c, th->tid, xs, XSTATE_MAX);
+	if (n > 0)
+		cw_note(b, "LINUX", NT_X86_XSTATE, xs, (size_t)n);
+	free(xs);
 }
 
 static void note_prpsinfo(cw_buf *b, int bits, const vm_target_info *in, const char *args)
@@ -170,8 +192,70 @@ static uint64_t copy_memory(vm_target *t, atomic_file *f, uint8_t *chunk, uint64
 	return done;
 }
 
-static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_options *o, const char *path,
-		      vm_capture_result *res)
+/* A file mapping's pages: those the process holds a private copy of
+ * (present and not the file's page: written, copy-on-write) from its
+ * memory; every other one (clean, or not in memory at all) from the file
+ * itself, so that capturing faults nothing in: the target's RSS stays as
+ * it was. false when the region cannot be read that way. */
+static bool copy_file_region(vm_target *t, atomic_file *f, uint8_t *chunk, const vm_region *r, uint64_t len,
+			     uint64_t off, uint64_t pg, uint64_t *copied)
+{
+	unsigned caps = vm_target_caps(t);
+	if (!(caps & VM_CAP_PAGES) || !(caps & VM_CAP_BACKING) || !r->path || r->path[0] != '/' || pg == 0 ||
+	    r->type == VM_TYPE_PRIVATE || r->type == VM_TYPE_SPECIAL)
+		return false;
+	int fd = vm_target_open_backing(t, r);
+	if (fd < 0)
+		return false;
+	vm_page_run *runs = NULL;
+	size_t nruns = 0;
+	vm_page_counts counts;
+	if (vm_target_pages(t, r->base, (len + pg - 1) / pg, &runs, &nruns, &counts) < 0) {
+		close(fd);
+		return false;
+	}
+	uint64_t done = 0;
+	bool short_read = false;
+	for (size_t k = 0; k < nruns && !short_read && !f->failed; k++) {
+		const vm_page_run *u = &runs[k];
+		if (u->addr != r->base + done || u->count > UINT64_MAX / pg)
+			break; /* runs cover the range in order: anything else ends it */
+		uint64_t at = u->addr - r->base, n = u->count * pg;
+		if (at >= len)
+			break;
+		if (n > len - at)
+			n = len - at;
+		bool own = (u->flags & (VM_PAGE_PRESENT | VM_PAGE_SWAPPED)) && !(u->flags & VM_PAGE_FILE);
+		if (own) {
+			uint64_t got = copy_memory(t, f, chunk, r->base + at, n, off + at);
+			if (got < n)
+				short_read = true;
+			done = at + got;
+			continue;
+		}
+		for (uint64_t d = 0; d < n && !f->failed;) {
+			size_t want = n - d < CHUNK ? (size_t)(n - d) : CHUNK;
+			uint64_t foff;
+			ssize_t got = 0;
+			if (!add_overflow_u64(r->offset, at + d, &foff) && foff <= (uint64_t)INT64_MAX)
+				got = pread(fd, chunk, want, (off_t)foff);
+			if (got < 0)
+				got = 0;
+			/* past the file's end: the kernel's zeros */
+			memset(chunk + got, 0, want - (size_t)got);
+			af_pwrite(f, chunk, want, off + at + d);
+			d += want;
+		}
+		done = at + n;
+	}
+	free(runs);
+	close(fd);
+	*copied = done; /* short at the first page that could not be read */
+	return true;
+}
+
+static int write_core(vm_target *t, vm_control *c, const vm_snapshot *snap, const vm_capture_options *o,
+		      const char *path, vm_capture_result *res)
 {
 	const vm_map *m = snap->map;
 	const vm_target_info *in = &m->info;
@@ -194,7 +278,7 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 	for (int pass = 0; pass < 2; pass++) /* the main thread first, as gdb expects */
 		for (size_t i = 0; i < m->nthreads; i++)
 			if (m->threads[i].is_main == (pass == 0))
-				note_prstatus(&notes, machine, bits, &m->threads[i], 0);
+				note_thread(&notes, machine, bits, &m->threads[i], 0, c);
 	note_auxv(&notes, t, bits);
 	note_file(&notes, m, bits);
 	uint8_t *sbuf;
@@ -234,7 +318,11 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 		seg *s = &segs[i];
 		uint64_t want = s->filesz;
 		s->offset = at;
-		s->filesz = want ? copy_memory(t, &f, chunk, s->vaddr, want, at) : 0;
+		const vm_region *r = vm_map_region_at(m, s->vaddr);
+		uint64_t got = 0;
+		if (want && !(r && copy_file_region(t, &f, chunk, r, want, at, pg, &got)))
+			got = copy_memory(t, &f, chunk, s->vaddr, want, at);
+		s->filesz = got;
 		if (s->filesz < want)
 			res->unreadable++;
 		res->bytes_dumped += s->filesz;
@@ -266,22 +354,48 @@ static int write_core(vm_target *t, const vm_snapshot *snap, const vm_capture_op
 	return af_commit(&f);
 }
 
+/* the state each thread was in before capture stopped it: a core says
+ * what the threads were doing, not that vmatlas held them */
+static void restore_states(vm_map *m, const vm_thread *before, size_t n)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		for (size_t k = 0; k < n; k++)
+			if (before[k].tid == m->threads[i].tid && before[k].state && before[k].state != '?') {
+				m->threads[i].state = before[k].state;
+				break;
+			}
+}
+
 int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res)
 {
 	if (!(vm_target_caps(t) & VM_CAP_FREEZE)) {
 		vm_seterr("capture needs a live process (this target is a %s)", vm_target_kind_name(vm_target_kind_of(t)));
 		return -1;
 	}
-	if (vm_target_freeze(t) < 0)
+	vm_thread *before = NULL;
+	size_t nbefore = 0;
+	if (vm_target_threads(t, VM_THREADS_STATES, &before, &nbefore) < 0)
+		nbefore = 0;
+	/* held through a control handle where there is one: it also reads
+	 * the FP/SSE and XSAVE state the core should carry */
+	vm_control *c = (vm_target_caps(t) & VM_CAP_CONTROL) ? vm_control_open(t) : NULL;
+	if (!c && vm_target_freeze(t) < 0) {
+		vm_threads_free(before, nbefore);
 		return -1;
+	}
 	vm_map_options mo = o->mo ? *o->mo : (vm_map_options){ 0 };
 	mo.freeze = false; /* frozen already, until the core is written */
 	vm_snapshot snap;
 	int rc = vm_snapshot_take(t, &mo, false, false, &snap);
 	if (rc == 0) {
-		rc = write_core(t, &snap, o, path, res);
+		restore_states(snap.map, before, nbefore);
+		rc = write_core(t, c, &snap, o, path, res);
 		vm_snapshot_free(&snap);
 	}
-	vm_target_thaw(t);
+	if (c)
+		vm_control_close(c);
+	else
+		vm_target_thaw(t);
+	vm_threads_free(before, nbefore);
 	return rc;
 }

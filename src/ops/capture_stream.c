@@ -7,6 +7,7 @@
 #include "vmatlas/capture.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -105,9 +106,63 @@ static int add_note(atomic_file *f, const elf_image *e, const uint8_t *snap, siz
 	return 0;
 }
 
+/* What /proc of the dying process tells that its core does not: thread
+ * names, and each region's statistics (smaps). Read before the core is
+ * taken in: once the kernel has written it the process is gone. */
+typedef struct live_facts {
+	vm_region *regions;
+	size_t nregions;
+	vm_thread *threads;
+	size_t nthreads;
+} live_facts;
+
+static void live_read(int64_t pid, live_facts *lf)
+{
+	memset(lf, 0, sizeof *lf);
+	char spec[32];
+	snprintf(spec, sizeof spec, "%lld", (long long)pid);
+	vm_target *t = vm_target_open(spec);
+	if (!t)
+		return; /* the map is made from the core alone */
+	if (vm_target_regions(t, VM_REGIONS_STATS, &lf->regions, &lf->nregions) < 0)
+		lf->nregions = 0;
+	/* names and states only: nothing may stop a dying process */
+	if (vm_target_threads(t, VM_THREADS_STATES, &lf->threads, &lf->nthreads) < 0)
+		lf->nthreads = 0;
+	vm_target_close(t);
+}
+
+static void live_overlay(vm_map *m, const live_facts *lf)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		for (size_t k = 0; k < lf->nthreads; k++)
+			if (lf->threads[k].tid == m->threads[i].tid && lf->threads[k].name) {
+				free(m->threads[i].name);
+				m->threads[i].name = xstrdup(lf->threads[k].name);
+				break;
+			}
+	/* both are in address order */
+	size_t k = 0;
+	for (size_t i = 0; i < m->nregions; i++) {
+		vm_region *r = &m->regions[i];
+		while (k < lf->nregions && lf->regions[k].base < r->base)
+			k++;
+		if (k < lf->nregions && lf->regions[k].base == r->base && lf->regions[k].size == r->size &&
+		    lf->regions[k].stats.valid)
+			r->stats = lf->regions[k].stats;
+	}
+}
+
+static void live_free(live_facts *lf)
+{
+	vm_regions_free(lf->regions, lf->nregions);
+	vm_threads_free(lf->threads, lf->nthreads);
+}
+
 /* 0: done; -1: refused (not a core, or ours already); -2: a core we
  * could not add the map to, worth keeping as it came */
-static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, vm_capture_result *res)
+static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, const live_facts *lf,
+		    vm_capture_result *res)
 {
 	uint8_t head[18];
 	if (pread(f->fd, head, sizeof head, 0) != (ssize_t)sizeof head || !core_is_magic(head, sizeof head)) {
@@ -132,6 +187,7 @@ static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, 
 		vm_target_close(t);
 		return -2;
 	}
+	live_overlay(snap.map, lf);
 	uint8_t *sbuf = NULL;
 	size_t slen = 0;
 	rc = vm_snapshot_encode(&snap, &sbuf, &slen);
@@ -165,13 +221,22 @@ static int annotate(atomic_file *f, uint64_t size, const vm_capture_options *o, 
 int vm_capture_core_stream(int in, const vm_capture_options *o, const char *path, vm_capture_result *res)
 {
 	memset(res, 0, sizeof *res);
+	live_facts lf;
+	memset(&lf, 0, sizeof lf);
+	if (o->live_pid > 0)
+		live_read(o->live_pid, &lf);
 	atomic_file f;
-	if (af_open_seekable(&f, path) < 0)
+	if (af_open_seekable(&f, path) < 0) {
+		live_free(&lf);
 		return -1;
+	}
 	uint64_t size = copy_in(in, &f);
-	if (f.failed)
+	if (f.failed) {
+		live_free(&lf);
 		return af_commit(&f); /* says why, removes the temporary */
-	int rc = size == UINT64_MAX ? -1 : annotate(&f, size, o, res);
+	}
+	int rc = size == UINT64_MAX ? -1 : annotate(&f, size, o, &lf, res);
+	live_free(&lf);
 	if (rc == -1) {
 		af_abort(&f);
 		return -1;

@@ -68,6 +68,38 @@ static bool symbol_char(char c)
 	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '@';
 }
 
+/* A data object a shared library exports that the executable refers to
+ * is copied into the executable (a COPY relocation) and every module is
+ * bound to that copy: the dynamic linker looks in the executable first.
+ * module!name of such an object is the copy in use, not the original
+ * the library still holds. */
+static uint64_t bound_copy(const vm_expr_ctx *c, const char *module, const char *name, uint64_t addr)
+{
+	const vm_module *exe = NULL;
+	for (size_t i = 0; i < c->m->nmodules && !exe; i++)
+		if (c->m->modules[i].loader_index == 0 ||
+		    (c->m->info.exe && c->m->modules[i].path && !strcmp(c->m->modules[i].path, c->m->info.exe)))
+			exe = &c->m->modules[i];
+	if (!exe || !strcmp(exe->name, module) || (exe->path && !strcmp(exe->path, module)))
+		return addr;
+	const vm_export *xs;
+	size_t n = vm_exports(c->s, &xs);
+	bool exported_object = false;
+	for (size_t i = 0; i < n && !exported_object; i++) {
+		const char *xn = xs[i].mangled ? xs[i].mangled : xs[i].name;
+		exported_object = xs[i].addr == addr && xs[i].exported && !strcmp(xs[i].kind, "object") &&
+				  !strcmp(xn, name) && xs[i].module != exe;
+	}
+	if (!exported_object)
+		return addr;
+	for (size_t i = 0; i < n; i++) {
+		const char *xn = xs[i].mangled ? xs[i].mangled : xs[i].name;
+		if (xs[i].module == exe && xs[i].exported && !strcmp(xs[i].kind, "object") && !strcmp(xn, name))
+			return xs[i].addr;
+	}
+	return addr;
+}
+
 /* a name: module!symbol, symbol, register@tid or register. A module name
  * may hold '-' and '+' (ld-linux-x86-64.so.2!_r_debug); elsewhere they
  * are operators. */
@@ -91,6 +123,8 @@ static uint64_t name(parser *ps)
 		if (!*tok || !vm_symbol_lookup(ps->c->s, module, tok, &v)) {
 			vm_seterr("no symbol '%s!%s'", module, tok);
 			ps->failed = true;
+		} else {
+			v = bound_copy(ps->c, module, tok, v);
 		}
 	} else if (at && at[1] && isdigit((unsigned char)at[1])) {
 		*at = 0;

@@ -198,6 +198,106 @@ int vm_pattern_ptr_range(vm_pattern *p, uint64_t lo, uint64_t hi, int bits)
 	return 0;
 }
 
+/* The longest run of characters every match of an extended regular
+ * expression must hold, in order and together ("ERROR: ([0-9]+) failed"
+ * -> "ERROR: "); none when the expression has a top-level alternation or
+ * nothing certain. Conservative: a character followed by ?, * or {0 is
+ * optional and ends the run; groups and brackets end it too. */
+static void regex_literal(const char *re, char **out, size_t *outlen)
+{
+	size_t n = strlen(re), bestlen = 0, curlen = 0;
+	char *buf = xmalloc(n + 1), *bestbuf = xmalloc(n + 1);
+	int depth = 0;
+	*out = NULL;
+	*outlen = 0;
+	/* a top-level alternation: no one literal holds for every match */
+	for (size_t i = 0; i < n; i++)
+		if (re[i] == '\\' && i + 1 < n)
+			i++;
+		else if (re[i] == '[') { /* skip a bracket expression */
+			size_t j = i + 1;
+			if (j < n && re[j] == '^')
+				j++;
+			if (j < n && re[j] == ']')
+				j++;
+			while (j < n && re[j] != ']')
+				j++;
+			i = j;
+		} else if (re[i] == '(')
+			depth++;
+		else if (re[i] == ')')
+			depth--;
+		else if (re[i] == '|' && depth == 0)
+			goto done; /* alternatives: no one literal */
+#define END_RUN()                                                     \
+	do {                                                          \
+		if (curlen > bestlen) {                               \
+			memcpy(bestbuf, buf, curlen);                 \
+			bestlen = curlen;                             \
+		}                                                     \
+		curlen = 0;                                           \
+	} while (0)
+	for (size_t i = 0; i < n; i++) {
+		char c = re[i];
+		bool literal = false;
+		char lc = 0;
+		if (c == '\\' && i + 1 < n) {
+			char e = re[i + 1];
+			i++;
+			/* an escaped punctuation character is itself; \w, \d ...
+			 * and back-references are not literals */
+			if (!((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9'))) {
+				literal = true;
+				lc = e;
+			}
+		} else if (c == '[') {
+			size_t j = i + 1;
+			if (j < n && re[j] == '^')
+				j++;
+			if (j < n && re[j] == ']')
+				j++;
+			while (j < n && re[j] != ']')
+				j++;
+			i = j;
+		} else if (c == '(') {
+			/* a group: what is inside may repeat or be optional */
+			int d = 1;
+			size_t j = i + 1;
+			for (; j < n && d; j++) {
+				if (re[j] == '\\' && j + 1 < n)
+					j++;
+				else if (re[j] == '(')
+					d++;
+				else if (re[j] == ')')
+					d--;
+			}
+			i = j - 1;
+		} else if (!strchr(".^$*+?{}|)", c)) {
+			literal = true;
+			lc = c;
+		}
+		char q = i + 1 < n ? re[i + 1] : 0;
+		if (literal) {
+			bool optional = q == '?' || q == '*' || (q == '{' && i + 2 < n && re[i + 2] == '0');
+			if (!optional)
+				buf[curlen++] = lc;
+			if (optional || q == '+' || q == '{')
+				END_RUN(); /* what follows may repeat or be absent */
+		} else {
+			END_RUN();
+		}
+	}
+	END_RUN();
+#undef END_RUN
+	if (bestlen >= 2) {
+		*out = xstrndup(bestbuf, bestlen);
+		*outlen = bestlen;
+	}
+done:
+	free(buf);
+	free(bestbuf);
+}
+
 int vm_pattern_regex(vm_pattern *p, const char *re)
 {
 	init(p, VM_PAT_REGEX, re);
@@ -210,6 +310,7 @@ int vm_pattern_regex(vm_pattern *p, const char *re)
 		return -1;
 	}
 	p->len = 1;
+	regex_literal(re, &p->lit, &p->lit_len);
 	return 0;
 }
 
@@ -220,6 +321,7 @@ void vm_pattern_free(vm_pattern *p)
 	free(p->bytes);
 	free(p->mask);
 	free(p->text);
+	free(p->lit);
 	memset(p, 0, sizeof *p);
 }
 
@@ -289,14 +391,26 @@ static void scan(const vm_pattern *p, const uint8_t *buf, size_t len, size_t lim
 		return;
 	}
 	if (p->kind == VM_PAT_REGEX) {
-		/* runs of printable ASCII, each matched as a string */
+		/* runs of printable ASCII, each matched as a string; with a
+		 * literal every match holds, only the runs that hold it */
 		char *s = NULL;
 		size_t scap = 0;
 		for (size_t i = 0; i < len && i < limit;) {
+			if (p->lit_len) {
+				const uint8_t *f = memmem(buf + i, len - i, p->lit, p->lit_len);
+				if (!f)
+					break;
+				size_t k = (size_t)(f - buf);
+				while (k > i && buf[k - 1] >= 0x20 && buf[k - 1] < 0x7f)
+					k--;
+				i = k; /* the start of the run that holds it */
+			}
 			if (buf[i] < 0x20 || buf[i] >= 0x7f) {
 				i++;
 				continue;
 			}
+			if (i >= limit)
+				break;
 			size_t j = i;
 			while (j < len && buf[j] >= 0x20 && buf[j] < 0x7f)
 				j++;

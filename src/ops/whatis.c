@@ -32,12 +32,38 @@ static bool word_at(vm_target *t, size_t w, uint64_t addr, uint64_t *v)
  * the word before the vtable's first entry points to its typeinfo, whose
  * own vtable is one of libstdc++'s __class_type_info family and whose
  * second word is the type's mangled name. */
+/* Without RTTI (-fno-rtti: node, many embedded programs) the typeinfo
+ * slot is 0; the vtable's own symbol still names the class, as gdb
+ * finds it: "_ZTVN4node17PerProcessOptionsE" + 2 words. */
+static char *class_by_vtable_symbol(vm_symbolizer *s, size_t w, uint64_t vptr)
+{
+	vm_symbol_info si;
+	vm_symbolize(s, vptr, &si);
+	const char *raw = si.mangled ? si.mangled : si.symbol;
+	/* the address point of a vtable is two words in (offset to top,
+	 * typeinfo); a secondary vtable's further on */
+	if (!raw || strncmp(raw, "_ZTV", 4) != 0 || si.offset < 2 * w || si.offset % w)
+		return NULL;
+	char *type = xstrdup(raw + 4);
+	type[strcspn(type, "@")] = 0; /* a version is no part of the type */
+	char *d = vm_demangle(type);
+	free(type);
+	return d;
+}
+
 static char *class_of(const vm_map *m, vm_target *t, vm_symbolizer *s, uint64_t obj, uint64_t *vtable)
 {
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	uint64_t vptr, ti, ti_vptr, name_ptr;
-	if (!word_at(t, w, obj, &vptr) || !vm_map_module_at(m, vptr) || !word_at(t, w, vptr - w, &ti) ||
-	    !vm_map_module_at(m, ti) || !word_at(t, w, ti, &ti_vptr) || !word_at(t, w, ti + w, &name_ptr))
+	if (!word_at(t, w, obj, &vptr) || !vm_map_module_at(m, vptr) || vptr < w || !word_at(t, w, vptr - w, &ti))
+		return NULL;
+	if (ti == 0) {
+		char *d = class_by_vtable_symbol(s, w, vptr);
+		if (d)
+			*vtable = vptr;
+		return d;
+	}
+	if (!vm_map_module_at(m, ti) || !word_at(t, w, ti, &ti_vptr) || !word_at(t, w, ti + w, &name_ptr))
 		return NULL;
 	vm_symbol_info si;
 	vm_symbolize(s, ti_vptr, &si);
@@ -77,7 +103,8 @@ void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_h
 		const vm_thread *th = &m->threads[i];
 		if (th->stack_size && range_contains(th->stack_base, th->stack_size, addr)) {
 			out->stack_of = th;
-			out->in_use_stack = th->sp_valid && addr >= th->sp;
+			out->in_use_stack = th->sp_valid && addr >= th->sp &&
+					    addr < vm_thread_stack_top(th, out->region);
 		}
 	}
 	/* a C++ object at the address, or at the start of its heap block */

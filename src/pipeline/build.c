@@ -85,8 +85,11 @@ static void add_free_gaps(vm_map *m, vm_region *raw, size_t n)
 			top = (end > (1ull << 47)) ? (1ull << 56) - m->info.page_size : end;
 	}
 	m->info.user_top = top;
-	size_t cap = 0;
-	vm_region *out = NULL;
+	/* a gap before each region and one after the last, at most: the
+	 * array is made once (20,000 regions of a few hundred bytes each
+	 * were copied on every growth) */
+	size_t cap = 2 * n + 1;
+	vm_region *out = xmalloc(cap * sizeof *out);
 	size_t no = 0;
 	uint64_t cursor = 0;
 	for (size_t i = 0; i < n; i++) {

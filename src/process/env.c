@@ -67,12 +67,66 @@ static void read_live(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *e
 	}
 }
 
+/* the argv and envp arrays exec left on the initial stack (argc at
+ * stack_start) must point at the strings where the area splits them */
+static bool pointers_agree(const vm_map *m, vm_target *t, const vm_env *e)
+{
+	const vm_target_info *in = &m->info;
+	size_t w = m->info.bits == 32 ? 4 : 8;
+	vm_reader r = vm_reader_target(t);
+	uint64_t argc, p;
+	if (!in->stack_start || !vm_reader_word(&r, in->stack_start, w, &argc) || argc > MAX_STRINGS)
+		return true; /* cannot tell */
+	if (argc != e->nargv)
+		return false;
+	uint64_t at = in->stack_start + w;
+	for (size_t i = 0; i < e->nargv; i++, at += w)
+		if (!vm_reader_word(&r, at, w, &p) || p != e->argv[i].addr)
+			return false;
+	at += w; /* argv's NULL */
+	size_t i = 0;
+	for (; i <= e->ninitial; i++, at += w) {
+		if (!vm_reader_word(&r, at, w, &p))
+			return false;
+		if (p == 0)
+			break;
+		if (i == e->ninitial || p != e->initial[i].addr)
+			return false;
+	}
+	return i == e->ninitial;
+}
+
+static char *area_text(const vm_env *e)
+{
+	size_t cap = 0, len = 0;
+	char *out = NULL;
+	const vm_string *lists[2] = { e->argv, e->initial };
+	size_t ns[2] = { e->nargv, e->ninitial };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < ns[k] && len < 4096; i++) {
+			size_t l = strlen(lists[k][i].value);
+			if (!l)
+				continue;
+			ARRAY_GROW(out, cap, len + l + 2);
+			if (len)
+				out[len++] = ' ';
+			memcpy(out + len, lists[k][i].value, l);
+			len += l;
+			out[len] = 0;
+		}
+	return out ? out : xstrdup("");
+}
+
 int vm_env_read(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_env *out)
 {
 	memset(out, 0, sizeof *out);
 	const vm_target_info *in = &m->info;
 	split(t, in->arg_start, in->arg_end, &out->argv, &out->nargv);
 	split(t, in->env_start, in->env_end, &out->initial, &out->ninitial);
+	if ((out->nargv || out->ninitial) && !pointers_agree(m, t, out)) {
+		out->area_overwritten = true;
+		out->area_now = area_text(out);
+	}
 	read_live(m, t, s, out);
 	if (vm_target_caps(t) & VM_CAP_AUXV)
 		vm_target_auxv(t, &out->auxv, &out->nauxv);
@@ -92,6 +146,7 @@ void vm_env_free(vm_env *e)
 	free_strings(e->initial, e->ninitial);
 	free_strings(e->live, e->nlive);
 	free(e->auxv);
+	free(e->area_now);
 	memset(e, 0, sizeof *e);
 }
 

@@ -14,6 +14,7 @@
 #include "formats/elf_defs.h"
 #include "lines.h"
 #include "minidebug.h"
+#include "perfmap.h"
 #include "symtab.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
@@ -30,6 +31,8 @@ struct vm_symbolizer {
 	size_t nexports;
 	bool exports_built;
 	struct name_index *names; /* per module; for lookups by name */
+	perfmap *perf;            /* the runtime's names for its JIT code */
+	bool perf_tried;
 };
 
 /* A module's symbol tables as the files hold them, for the few lookups
@@ -70,6 +73,7 @@ void vm_symbolizer_free(vm_symbolizer *s)
 	}
 	free(s->names);
 	free(s->exports);
+	perfmap_free(s->perf);
 	free(s);
 }
 
@@ -122,7 +126,7 @@ static bool has_dwarf(const elf_image *e)
 }
 
 /* .symtab and .dynsym of an image; true if any */
-static bool add_tables(sym_table *t, const elf_image *e, const char *label)
+static bool add_tables(sym_table *t, const elf_image *e, const char *label, bool versions)
 {
 	bool any = false;
 	for (size_t i = 0; i < e->nsh; i++) {
@@ -132,7 +136,9 @@ static bool add_tables(sym_table *t, const elf_image *e, const char *label)
 		elf_symtab st;
 		if (elf_read_symtab(e, sh, &st) < 0)
 			continue;
-		symtab_add(t, &st, sh->type == SHT_DYNSYM);
+		char **vers = versions && sh->type == SHT_DYNSYM ? elf_dynsym_versions(e, sh, st.n) : NULL;
+		symtab_add_versioned(t, &st, sh->type == SHT_DYNSYM, vers);
+		elf_dynsym_versions_free(vers, st.n);
 		elf_symtab_free(&st);
 		char *what = xasprintf("%s%s", label, sh->type == SHT_DYNSYM ? "dynsym" : "symtab");
 		symtab_note_source(t, what);
@@ -155,7 +161,7 @@ static void add_minidebuginfo(sym_table *t, const elf_image *e)
 		vm_reader r = vm_reader_mem(raw, n);
 		if (elf_open(&inner, &r, false, 0, 4096) == 0) {
 			if (elf_load_sections(&inner) == 0)
-				add_tables(t, &inner, "minidebuginfo:");
+				add_tables(t, &inner, "minidebuginfo:", false);
 			elf_close(&inner);
 		}
 		free(raw);
@@ -213,7 +219,8 @@ static void add_debug_file(sym_table *t, const elf_image *main, const vm_module 
 	if (!open_debug_image(main, mod, &e, &fd, &path))
 		return;
 	char *label = xasprintf("debug:%s:", path);
-	add_tables(t, &e, label);
+	add_tables(t, &e, label, false);
+	symtab_add_sections(t, &e); /* when the module's own file is gone */
 	free(label);
 	if (has_dwarf(&e) && t->dwarf_fd < 0) {
 		t->dwarf_fd = fd;
@@ -283,7 +290,8 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	if (differs)
 		symtab_note_source(t, "file-differs");
 	if (have_file) {
-		add_tables(t, &e, "");
+		add_tables(t, &e, "", s->flags & VM_SYM_VERSIONS);
+		symtab_add_sections(t, &e);
 		add_minidebuginfo(t, &e);
 		if (has_dwarf(&e)) {
 			t->dwarf_fd = dup(fd);
@@ -321,13 +329,46 @@ const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod)
 
 /* ---- lookups ---- */
 
+/* Anonymous executable memory is JIT code (or a trampoline): "[jit]",
+ * named by the runtime's perf map where it writes one. */
+static bool jit_symbol(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
+{
+	const vm_region *r = out->region;
+	if (!r || r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_EXEC) || r->type == VM_TYPE_IMAGE ||
+	    r->type == VM_TYPE_SPECIAL || (r->path && r->path[0] == '/'))
+		return false;
+	out->jit = true;
+	if (!s->perf_tried) {
+		s->perf_tried = true;
+		const vm_target_info *in = &s->m->info;
+		if (in->kind == VM_TARGET_LINUX_PROCESS && in->pid > 0) {
+			char path[96];
+			/* in the process's own /tmp (a container's), else ours */
+			snprintf(path, sizeof path, "/proc/%lld/root/tmp/perf-%lld.map", (long long)in->pid,
+				 (long long)in->pid);
+			if (!(s->perf = perfmap_load(path))) {
+				snprintf(path, sizeof path, "/tmp/perf-%lld.map", (long long)in->pid);
+				s->perf = perfmap_load(path);
+			}
+		}
+	}
+	uint64_t start;
+	const char *name = perfmap_find(s->perf, addr, &start);
+	if (name) {
+		out->symbol = name;
+		out->symbol_addr = start;
+		out->offset = addr - start;
+	}
+	return true;
+}
+
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 {
 	memset(out, 0, sizeof *out);
 	out->region = vm_map_region_at(s->m, addr);
 	const vm_module *mod = vm_map_module_at(s->m, addr);
 	if (!mod)
-		return false;
+		return jit_symbol(s, addr, out);
 	out->module = mod;
 	out->offset = addr - mod->base;
 	sym_table *t = table_of(s, mod);
@@ -336,7 +377,9 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 	uint64_t link = addr - mod->load_bias;
 	const sym_entry *e = symtab_find(t, link);
 	if (e) {
-		out->symbol = symtab_name(t, e);
+		out->symbol = symtab_display_name(t, e, s->flags & VM_SYM_DEMANGLE);
+		if (out->symbol != symtab_name(t, e))
+			out->mangled = symtab_name(t, e);
 		out->symbol_addr = e->addr + mod->load_bias;
 		out->symbol_size = e->size;
 		out->offset = link - e->addr;
@@ -361,6 +404,13 @@ void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t
 			snprintf(buf, n, "%s!%s", si->module->name, si->symbol);
 	} else if (si->module) {
 		snprintf(buf, n, "%s+0x%llx", si->module->name, (unsigned long long)si->offset);
+	} else if (si->jit && si->symbol) {
+		if (si->offset)
+			snprintf(buf, n, "[jit]!%s+0x%llx", si->symbol, (unsigned long long)si->offset);
+		else
+			snprintf(buf, n, "[jit]!%s", si->symbol);
+	} else if (si->jit && si->region) {
+		snprintf(buf, n, "[jit]+0x%llx", (unsigned long long)(addr - si->region->base));
 	} else if (si->region && si->region->state != VM_STATE_FREE) {
 		const char *what = si->region->path ? si->region->path : vm_usage_name(si->region->usage);
 		snprintf(buf, n, "%s+0x%llx", what, (unsigned long long)(addr - si->region->base));
@@ -520,11 +570,13 @@ size_t vm_exports(vm_symbolizer *s, const vm_export **out)
 					continue;
 				vm_export *x = ARRAY_PUSH(s->exports, s->nexports, cap);
 				x->module = mod;
-				x->name = t->names + e->name;
+				x->name = symtab_display_name(t, e, s->flags & VM_SYM_DEMANGLE);
+				x->mangled = x->name != t->names + e->name ? t->names + e->name : NULL;
 				x->addr = e->addr + mod->load_bias;
 				x->size = e->size;
 				x->kind = elf_sym_type_name(e->type);
 				x->bind = elf_sym_bind_name(e->bind);
+				x->version = symtab_version(t, e);
 				x->exported = e->dynamic;
 			}
 		}

@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "formats/elf_defs.h"
 #include "lines.h"
+#include "vmatlas/symbols.h"
 
 sym_table *symtab_new(void)
 {
@@ -16,16 +17,21 @@ sym_table *symtab_new(void)
 	return t;
 }
 
-static uint32_t intern(sym_table *t, const char *s)
+static uint32_t intern_n(sym_table *t, const char *s, size_t len)
 {
-	size_t len = strlen(s);
 	if (t->nlen + len + 1 > UINT32_MAX)
 		return 0;
 	ARRAY_GROW(t->names, t->ncap, t->nlen + len + 1);
 	uint32_t off = (uint32_t)t->nlen;
-	memcpy(t->names + t->nlen, s, len + 1);
+	memcpy(t->names + t->nlen, s, len);
+	t->names[t->nlen + len] = 0;
 	t->nlen += len + 1;
 	return off;
+}
+
+static uint32_t intern(sym_table *t, const char *s)
+{
+	return intern_n(t, s, strlen(s));
 }
 
 /* how much a symbol is worth at its address: functions over objects over
@@ -46,7 +52,7 @@ static int rank(const sym_entry *e)
 	return ((r * 2 + (e->size != 0)) * 2 + e->dynamic) * 2 + !e->versioned;
 }
 
-void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
+void symtab_add_versioned(sym_table *t, const elf_symtab *st, bool dynamic, char *const *vers)
 {
 	if (!t->nlen)
 		intern(t, ""); /* offset 0 is the empty name */
@@ -65,12 +71,30 @@ void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
 		e->type = s->type;
 		e->bind = s->bind;
 		e->dynamic = dynamic;
-		e->versioned = strchr(name, '@') != NULL;
-		e->name = intern(t, name);
+		/* the version apart from the name: "malloc" with "@@GLIBC_2.2.5" */
+		const char *at = strchr(name, '@');
+		const char *ver = vers && vers[i] ? vers[i] : at;
+		size_t len = at ? (size_t)(at - name) : strlen(name);
+		if (at && at == name) { /* "@foo": no name before it, keep it whole */
+			len = strlen(name);
+			ver = vers ? vers[i] : NULL;
+		}
+		e->name = intern_n(t, name, len);
+		e->ver = ver ? intern(t, ver) : 0;
+		e->versioned = ver && ver[1] != '@';
 		e->rank = (uint8_t)rank(e);
-		size_t len = strlen(name);
 		e->len = len > 0xffff ? 0xffff : (uint16_t)len;
 	}
+}
+
+void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
+{
+	symtab_add_versioned(t, st, dynamic, NULL);
+}
+
+const char *symtab_version(const sym_table *t, const sym_entry *e)
+{
+	return e->ver ? t->names + e->ver : NULL;
 }
 
 void symtab_note_source(sym_table *t, const char *what)
@@ -94,7 +118,10 @@ static int cmp_entry(const sym_table *t, const sym_entry *x, const sym_entry *y)
 	/* shorter names last: __libc_malloc before malloc */
 	if (x->len != y->len)
 		return (x->len < y->len) - (x->len > y->len);
-	return strcmp(t->names + x->name, t->names + y->name);
+	/* then the order the tables gave them: deterministic, and no string
+	 * compare (C++ constructors come in same-length pairs at one address) */
+	(void)t;
+	return (x->name > y->name) - (x->name < y->name);
 }
 
 /* a bottom-up merge sort with the comparison inlined: qsort's calls
@@ -132,23 +159,45 @@ void symtab_finish(sym_table *t)
 	if (t->n == 0)
 		return;
 	sort_entries(t);
-	/* the same symbol from several tables: keep one, exported if any was */
-	size_t k = 0;
+	/* the same symbol from several tables (.symtab of the debug file,
+	 * .dynsym): keep one, exported if any copy was, with the version
+	 * the dynamic table gives. Copies of one name at one address need
+	 * not be neighbours (aliases sort between them). */
+	size_t k = 0, group = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		/* the same symbol from two tables: keep the better, which
-		 * sorts later; an exported copy makes it exported */
-		if (k > 0 && t->e[k - 1].addr == t->e[i].addr &&
-		    strcmp(t->names + t->e[k - 1].name, t->names + t->e[i].name) == 0) {
-			bool dyn = t->e[k - 1].dynamic || t->e[i].dynamic;
-			uint64_t size = t->e[i].size ? t->e[i].size : t->e[k - 1].size;
-			t->e[k - 1] = t->e[i];
-			t->e[k - 1].dynamic = dyn;
-			t->e[k - 1].size = size;
-			continue;
+		sym_entry *x = &t->e[i];
+		if (k == 0 || t->e[k - 1].addr != x->addr)
+			group = k;
+		bool merged = false;
+		/* (bounded: a pathological table with thousands of names at
+		 * one address keeps some copies) */
+		for (size_t j = k > group + 64 ? k - 64 : group; j < k && !merged; j++) {
+			sym_entry *y = &t->e[j];
+			if (y->len != x->len || strcmp(t->names + y->name, t->names + x->name) != 0 ||
+			    (y->ver && x->ver && strcmp(t->names + y->ver, t->names + x->ver) != 0))
+				continue;
+			/* x sorts later: it is the better of the two */
+			sym_entry keep = *x;
+			keep.dynamic = y->dynamic || x->dynamic;
+			keep.size = x->size ? x->size : y->size;
+			keep.ver = x->ver ? x->ver : y->ver;
+			keep.versioned = keep.ver && t->names[keep.ver + 1] != '@';
+			*y = keep;
+			merged = true;
 		}
-		t->e[k++] = t->e[i];
+		if (!merged)
+			t->e[k++] = *x;
 	}
-	t->n = k;
+	t->n = k; /* a merged entry keeps its place among its aliases */
+}
+
+static const sym_section *section_at(const sym_table *t, uint64_t addr)
+{
+	size_t lo = upper_bound_u64(t->sec, t->nsec, sizeof *t->sec, offsetof(sym_section, addr), addr);
+	if (lo == 0)
+		return NULL;
+	const sym_section *sc = &t->sec[lo - 1];
+	return addr - sc->addr < sc->size ? sc : NULL;
 }
 
 const sym_entry *symtab_find(const sym_table *t, uint64_t addr)
@@ -157,16 +206,66 @@ const sym_entry *symtab_find(const sym_table *t, uint64_t addr)
 	if (lo == 0)
 		return NULL;
 	const sym_entry *best = &t->e[lo - 1];
-	if (best->size == 0 || addr - best->addr < best->size)
+	if (best->size != 0 && addr - best->addr < best->size)
 		return best;
-	/* past its end: a symbol a little further back may still contain
-	 * it (nested or overlapping symbols) */
-	for (size_t i = lo - 1, steps = 0; i-- > 0 && steps < 32; steps++) {
+	/* a symbol a little further back may still contain it (nested or
+	 * overlapping symbols); the entries at best's address come first,
+	 * the best of them last */
+	const sym_entry *unsized = NULL;
+	bool sized_between = false;
+	for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
 		const sym_entry *e = &t->e[i];
 		if (e->size && addr - e->addr < e->size)
 			return e;
+		if (e->size)
+			sized_between = true; /* ended at or before addr */
+		else if (!unsized && !sized_between)
+			unsized = e;
 	}
-	return best;
+	if (!unsized)
+		return NULL;
+	/* an unsized symbol (an assembly label, _end) names addresses up to
+	 * the next sized symbol, within its own section */
+	if (unsized->addr == addr)
+		return unsized; /* the label itself, wherever it is */
+	if (t->nsec) {
+		const sym_section *a = section_at(t, addr), *b = section_at(t, unsized->addr);
+		if (!a || a != b)
+			return NULL;
+	}
+	return unsized;
+}
+
+void symtab_add_sections(sym_table *t, const elf_image *e)
+{
+	if (t->nsec)
+		return;
+	for (size_t i = 0; i < e->nsh; i++) {
+		const elf_shdr *sh = &e->sh[i];
+		if (!(sh->flags & SHF_ALLOC) || sh->size == 0 || sh->addr == 0 ||
+		    ((sh->flags & SHF_TLS) && sh->type == SHT_NOBITS) || /* .tbss takes no space */
+		    sh->addr + sh->size < sh->addr)
+			continue;
+		sym_section *sc = ARRAY_PUSH(t->sec, t->nsec, t->seccap);
+		sc->addr = sh->addr;
+		sc->size = sh->size;
+	}
+	/* by address (insertion: section tables are short and nearly sorted) */
+	for (size_t i = 1; i < t->nsec; i++) {
+		sym_section x = t->sec[i];
+		size_t j = i;
+		for (; j > 0 && t->sec[j - 1].addr > x.addr; j--)
+			t->sec[j] = t->sec[j - 1];
+		t->sec[j] = x;
+	}
+	/* overlapping sections (.tbss over the next one): drop the later */
+	size_t k = 0;
+	for (size_t i = 0; i < t->nsec; i++) {
+		if (k && t->sec[i].addr < t->sec[k - 1].addr + t->sec[k - 1].size)
+			continue;
+		t->sec[k++] = t->sec[i];
+	}
+	t->nsec = k;
 }
 
 const char *symtab_name(const sym_table *t, const sym_entry *e)
@@ -174,14 +273,36 @@ const char *symtab_name(const sym_table *t, const sym_entry *e)
 	return t->names + e->name;
 }
 
+static char not_mangled[1];
+
+const char *symtab_display_name(sym_table *t, const sym_entry *e, bool demangle)
+{
+	const char *name = t->names + e->name;
+	if (!demangle || name[0] != '_' || name[1] != 'Z' || e < t->e || e >= t->e + t->n)
+		return name;
+	size_t i = (size_t)(e - t->e);
+	if (!t->dm)
+		t->dm = xcalloc(t->n, sizeof *t->dm);
+	if (!t->dm[i]) {
+		char *d = vm_demangle_symbol(name);
+		t->dm[i] = d ? d : not_mangled;
+	}
+	return t->dm[i] == not_mangled ? name : t->dm[i];
+}
+
 void symtab_free(sym_table *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; t->dm && i < t->n; i++)
+		if (t->dm[i] != not_mangled)
+			free(t->dm[i]);
+	free(t->dm);
 	free(t->e);
 	free(t->tls);
 	free(t->names);
 	free(t->sources);
+	free(t->sec);
 	lines_close(t->lines);
 	if (t->dwarf_fd >= 0)
 		close(t->dwarf_fd);

@@ -104,6 +104,11 @@ typedef struct vm_backend {
 	/* from a signal handler (async-signal-safe): let go of everything
 	 * held in other processes; NULL when there is never anything */
 	void (*release_all)(void);
+	/* a running process by its name ("nginx"), when spec is no file:
+	 * NULL with *matches 0 when none is called that (the caller says
+	 * what spec is not), with *matches > 1 and the error set when
+	 * several are; NULL when the backend has no names */
+	vm_target *(*open_name)(const char *spec, const vm_open_options *o, size_t *matches);
 } vm_backend;
 
 /* a file target: the file read through a descriptor the target keeps

@@ -2,6 +2,7 @@
  * names them. Backends never call this file or each other. */
 #include "backend.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,6 +29,15 @@ static const vm_backend *pick(const char *spec, const vm_open_options *o, const 
 	return NULL;
 }
 
+static vm_target *freeze_failed(vm_target *t)
+{
+	char *e = xstrdup(vm_error());
+	vm_target_close(t);
+	vm_seterr("%s", e);
+	free(e);
+	return NULL;
+}
+
 vm_target *vm_target_open_with(const char *spec, const vm_open_options *o)
 {
 	static const vm_open_options none;
@@ -45,14 +55,27 @@ vm_target *vm_target_open_with(const char *spec, const vm_open_options *o)
 	}
 	if (!b) {
 		struct stat sb;
-		if (stat(spec, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		int st = stat(spec, &sb);
+		bool missing = st != 0 && errno == ENOENT;
+		if (st == 0 && !S_ISREG(sb.st_mode)) {
 			vm_seterr("%s is not a regular file (a TARGET is a PID, 'self', a core file or a minidump)",
 				  spec);
 			return NULL;
 		}
 		int fd = open_regular(spec);
+		if (fd < 0 && missing && !strchr(spec, '/')) {
+			/* a process by name: "vmatlas map nginx" */
+			for (size_t i = 0; i < NBACKENDS; i++) {
+				size_t matches = 0;
+				if (!backends[i]->open_name)
+					continue;
+				vm_target *t = backends[i]->open_name(spec, o, &matches);
+				if (t || matches)
+					return t && o->freeze && vm_target_freeze(t) < 0 ? freeze_failed(t) : t;
+			}
+		}
 		if (fd < 0) {
-			vm_seterr("not a process id, 'self', or a readable file: %s", spec);
+			vm_seterr("not a process id, 'self', a process name or a readable file: %s", spec);
 			return NULL;
 		}
 		uint8_t head[64];

@@ -40,7 +40,16 @@ ps_err_e ps_pglobal_lookup(struct ps_prochandle *ph, const char *obj, const char
 	for (size_t i = 0; obj && i < ph->m->nmodules; i++)
 		if (strcmp(ph->m->modules[i].name, base_name(obj)) == 0)
 			mod = ph->m->modules[i].name;
-	if ((mod && vm_symbol_lookup(ph->s, mod, name, &a)) || vm_symbol_lookup(ph->s, NULL, name, &a)) {
+	/* glibc 2.34 and later: libpthread's symbols are libc's (a stub
+	 * libpthread.so.0 may still be loaded): ask libc before every
+	 * module, which spares scanning whole tables (a JIT runtime's
+	 * executable has hundreds of thousands of symbols) */
+	const char *libc = NULL;
+	for (size_t i = 0; i < ph->m->nmodules && !libc; i++)
+		if (strcmp(ph->m->modules[i].name, "libc.so.6") == 0)
+			libc = ph->m->modules[i].name;
+	if ((mod && vm_symbol_lookup(ph->s, mod, name, &a)) ||
+	    (libc && libc != mod && vm_symbol_lookup(ph->s, libc, name, &a)) || vm_symbol_lookup(ph->s, NULL, name, &a)) {
 		*addr = (psaddr_t)(uintptr_t)a;
 		return PS_OK;
 	}

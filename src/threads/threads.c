@@ -125,11 +125,8 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 		const vm_region *r = th->sp_valid ? vm_map_region_at(m, th->sp) : NULL;
 		if (!r || r->state == VM_STATE_FREE)
 			continue;
-		/* glibc puts a thread's control block and static TLS at the
-		 * top of its stack mapping: the stack proper starts below */
-		ti->stack_top = r->base + r->size;
-		if (!th->is_main && ti->tls > th->sp && ti->tls < ti->stack_top)
-			ti->stack_top = ti->tls;
+		/* below the control block: the one definition (model) */
+		ti->stack_top = vm_thread_stack_top(th, r);
 		ti->used = ti->stack_top - th->sp;
 		uint64_t mark;
 		if (high_water(&hw, r, th->sp, m->info.page_size, &mark)) {

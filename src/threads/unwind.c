@@ -233,6 +233,21 @@ static void fp_walk(unwinder *u, const vm_thread *th)
 	}
 }
 
+/* why libdwfl stopped, said for a person: its own messages name its
+ * internals ("No DWARF information found") */
+static const char *unwind_stop_reason(const char *msg)
+{
+	if (!msg)
+		return NULL;
+	if (!strcmp(msg, "No DWARF information found") || !strcmp(msg, "no DWARF information") ||
+	    !strcmp(msg, "No backend"))
+		return "the stack ends here: no unwind information (CFI) for the code at the last frame "
+		       "(a stripped program, or code generated at run time)";
+	if (!strcmp(msg, "address out of range"))
+		return "the stack ends here: the last return address is in no module";
+	return msg;
+}
+
 void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **out, size_t *n,
 		     const char **note)
 {
@@ -244,7 +259,9 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 	if (!th->regs_valid) {
 		if (th->sp_valid) {
 			push(u, th->pc, th->sp, true, false, "registers");
-			*note = "only pc and sp are known (the thread could not be stopped)";
+			*note = "only pc and sp are known: the thread could not be stopped";
+		} else if (th->state == 'Z' || th->state == 'X') {
+			*note = "the thread has exited: it has no registers";
 		} else {
 			*note = "the thread's registers could not be read";
 		}
@@ -252,7 +269,7 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		if (dwfl_getthread_frames(u->dwfl, (pid_t)th->tid, frame_cb, u) != 0 && u->n < u->max) {
 			int e = dwfl_errno();
 			if (e)
-				*note = dwfl_errmsg(e);
+				*note = unwind_stop_reason(dwfl_errmsg(e));
 		}
 		/* CFI gave up at once: frame pointers may still say more */
 		if (u->n <= 1) {

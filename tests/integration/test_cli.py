@@ -81,7 +81,7 @@ def test_warnings_after_every_map_command():
     bad = ["--add-module", "nosuch.so=0x10000"]
     with fixture() as (p, t), tempfile.TemporaryDirectory() as d:
         pid = str(t["pid"])
-        for args in (["map", pid], ["modules", pid], ["sym", pid, "0x1000"], ["exports", pid, "--find", "zzzq"],
+        for args in (["map", pid], ["modules", pid], ["sym", pid, "0x1000"], ["exports", pid, "--find", "malloc"],
                      ["threads", pid], ["view", pid, "rsp", "8"], ["search", pid, "--ascii", "zzqq"],
                      ["dump", pid, "[stack]", "-o", os.path.join(d, "dump")], ["whatis", pid, "rsp"],
                      ["heap", pid], ["env", pid], ["snapshot", pid, "-o", os.path.join(d, "snap")],

@@ -288,7 +288,10 @@ def check_all(S, target, d, live=False, kind=""):
     a = mods[0]["base"] if mods else "0x1000"
     sp = next((t["sp"] for t in m["threads"] if t["sp"]), a)
     ok("sym", ["sym", target, a, sp, "0x10"])
-    ok("exports", ["exports", target, "--find", "a"])
+    # no match is an error with nothing on stdout (#15): a dump with no
+    # module files to read symbols from has none
+    any_a = any("a" in l.split("!", 1)[-1] for l in run(["exports", target]).stdout.splitlines()[1:])
+    ok("exports", ["exports", target, "--find", "a"], expect_fail=not any_a)
     ok("threads", ["threads", target])
     ok("view", ["view", target, sp, "64", "--as", "ptr"])
     ok("whatis", ["whatis", target, a, sp, "0x10"])

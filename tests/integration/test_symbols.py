@@ -186,7 +186,8 @@ def test_exports():
     assert len(got & set(want)) >= 0.95 * len(want), (len(got), len(want))
     assert all(x["exported"] for x in libc)
     assert "libhidden.so!hidden_func" in text.stdout
-    assert none.returncode == 0 and "nothing matches" in none.stderr
+    # no match is an error with nothing on stdout (#15)
+    assert none.returncode == 1 and none.stdout == "" and "nothing matches" in none.stderr
     assert badmod.returncode == 1 and "nope.so" in badmod.stderr
 
 

@@ -17,7 +17,7 @@ static void test_open_errors(void)
 	CHECK(!vm_target_open("0"));
 	CHECK_STR(vm_error(), "not a process id: 0");
 	CHECK(!vm_target_open("/nonexistent/vmatlas"));
-	CHECK_STR(vm_error(), "not a process id, 'self', or a readable file: /nonexistent/vmatlas");
+	CHECK_STR(vm_error(), "not a process id, 'self', a process name or a readable file: /nonexistent/vmatlas");
 	char path[] = "/tmp/vmatlas-unit-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0 && write(fd, "hello", 5) == 5);

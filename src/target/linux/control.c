@@ -122,9 +122,12 @@ int lxc_attach_rest(lx_control *c, pid_t *tid_err)
 				ptrace(PTRACE_SETOPTIONS, tids[i], 0, (void *)(long)(OPTIONS | c->options));
 				add_thread(c, tids[i], LXT_STOPPED);
 				added++;
+			} else if (errno == EPERM && lx_thread_exited(c->pid, tids[i])) {
+				/* a main thread that called pthread_exit: a zombie
+				 * until the others end, not traceable, not running */
 			} else if (errno == EPERM) {
 				if (tid_err)
-					*tid_err = tids[i];
+					*tid_err = tids[i]; /* before the list goes */
 				free(tids);
 				errno = EPERM;
 				return -1;

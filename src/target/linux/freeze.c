@@ -22,6 +22,22 @@ void lx_control_closed(void *arg)
 	p->thaw_resumes = false;
 }
 
+/* a thread that cannot be traced: by whom, when someone traces it */
+static void tracer_error(bool freeze, pid_t pid, pid_t tid)
+{
+	char comm[64];
+	pid_t tracer = lx_tracer_of(pid, tid, comm, sizeof comm);
+	if (tracer && freeze)
+		vm_seterr("cannot freeze process %d: thread %d is traced by process %d (%s)", (int)pid, (int)tid,
+			  (int)tracer, comm[0] ? comm : "?");
+	else if (tracer)
+		vm_seterr("cannot trace thread %d of process %d: process %d (%s) traces it", (int)tid, (int)pid,
+			  (int)tracer, comm[0] ? comm : "?");
+	else
+		vm_seterr("cannot %s process %d: thread %d cannot be traced (CAP_SYS_PTRACE is missing, or "
+			  "ptrace_scope forbids it)", freeze ? "freeze" : "trace", (int)pid, (int)tid);
+}
+
 int lx_freeze(vm_target *t)
 {
 	lx_proc *p = LX(t);
@@ -52,9 +68,7 @@ int lx_freeze(vm_target *t)
 	}
 	if (rc < 0) {
 		if (errno == EPERM)
-			vm_seterr("cannot freeze process %d: thread %d cannot be traced "
-				  "(another debugger holds it, or CAP_SYS_PTRACE is missing)",
-				  (int)p->pid, (int)bad);
+			tracer_error(true, p->pid, bad);
 		else if (errno == EAGAIN)
 			vm_seterr("cannot freeze process %d: it keeps creating threads", (int)p->pid);
 		else
@@ -90,8 +104,7 @@ vm_control *lx_control_open(vm_target *t)
 		p->ctl = lxc_attach(p->pid, &bad);
 		if (!p->ctl) {
 			if (errno == EPERM)
-				vm_seterr("cannot trace thread %d of process %d (another debugger holds it, "
-					  "or CAP_SYS_PTRACE is missing)", (int)bad, (int)p->pid);
+				tracer_error(false, p->pid, bad);
 			else if (errno == EAGAIN)
 				vm_seterr("cannot stop process %d: it keeps creating threads", (int)p->pid);
 			else

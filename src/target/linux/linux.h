@@ -11,7 +11,14 @@
 typedef struct lx_proc {
 	vm_target base;
 	pid_t pid;
+	pid_t mm_pid;       /* whose /proc files and memory reach the address
+			       space: pid, or a live thread's id when the main
+			       thread has exited (pthread_exit) and others run */
 	bool self;
+	/* the mappings as regions() last read them, by address: a stack
+	 * copy stops at the end of the mapping sp is in */
+	uint64_t *vma_lo, *vma_hi;
+	size_t nvma;
 	bool spawned;       /* we started it */
 	bool keep;          /* leave a spawned program running on close */
 	bool entry_held;    /* spawned and still stopped at its entry point */
@@ -49,6 +56,10 @@ int lx_list_tids(pid_t pid, pid_t **out, size_t *n);
 
 /* read a whole /proc file into a NUL-terminated buffer; -1 with errno */
 int lx_read_file(const char *path, char **buf, size_t *len);
+/* who traces thread tid (TracerPid), 0 none or unknown; its name in comm
+ * (n bytes) when it can be read */
+bool lx_thread_exited(pid_t pid, pid_t tid); /* a zombie (or dead) thread */
+pid_t lx_tracer_of(pid_t pid, pid_t tid, char *comm, size_t n);
 
 /* pagemap walk behind the target's pages() */
 int lx_pages(pid_t pid, uint64_t addr, uint64_t npages, uint64_t page_size,

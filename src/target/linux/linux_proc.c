@@ -135,7 +135,7 @@ static void fill_arch_from_exe(lx_proc *p)
 	in->arch = lx_arch();
 	in->bits = (int)(sizeof(void *) * 8);
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->mm_pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -160,6 +160,12 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		proc_stat st;
 		if (!read_stat(p->pid, 0, &st))
 			return lx_gone(p);
+		proc_stat live; /* an exited main thread's stat hides the mm's fields */
+		if (p->mm_pid != p->pid && read_stat(p->pid, p->mm_pid, &live)) {
+			st.arg_start = live.arg_start, st.arg_end = live.arg_end;
+			st.env_start = live.env_start, st.env_end = live.env_end;
+			st.start_stack = live.start_stack;
+		}
 		in->kind = VM_TARGET_LINUX_PROCESS;
 		in->pid = p->pid;
 		in->name = xstrdup(st.comm);
@@ -173,13 +179,13 @@ static int lx_info(vm_target *t, vm_target_info *out)
 		in->stack_start = st.start_stack;
 		in->start_time = st.start_time;
 		char path[64], exe[4096];
-		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->mm_pid);
 		ssize_t n = readlink(path, exe, sizeof exe - 1);
 		if (n > 0) {
 			exe[n] = 0;
 			in->exe = xstrdup(exe);
 		}
-		snprintf(path, sizeof path, "/proc/%d/cwd", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/cwd", (int)p->mm_pid);
 		n = readlink(path, exe, sizeof exe - 1);
 		if (n > 0) {
 			exe[n] = 0;
@@ -248,10 +254,21 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	lx_proc *p = LX(t);
 	char path[64];
 	const char *file = (flags & VM_REGIONS_STATS) ? "smaps" : "maps";
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)p->pid, file);
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)p->mm_pid, file);
 	int rc = read_maps_file(path, out, n);
 	if (rc == -2)
 		return -1;
+	if (rc == 0) {
+		free(p->vma_lo);
+		free(p->vma_hi);
+		p->vma_lo = xmalloc((*n ? *n : 1) * sizeof *p->vma_lo);
+		p->vma_hi = xmalloc((*n ? *n : 1) * sizeof *p->vma_hi);
+		p->nvma = *n;
+		for (size_t i = 0; i < *n; i++) {
+			p->vma_lo[i] = (*out)[i].base;
+			p->vma_hi[i] = (*out)[i].base + (*out)[i].size;
+		}
+	}
 	if (rc < 0) {
 		if (errno == EACCES || errno == EPERM)
 			permission_error(p->pid, file);
@@ -288,11 +305,11 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 		return 0;
 	struct iovec local = { buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(p->mm_pid, &local, 1, &remote, 1, 0);
 	if (n == (ssize_t)len)
 		return n;
 	if (n < 0) {
-		if (errno == ESRCH && !alive(p->pid))
+		if (errno == ESRCH && !alive(p->mm_pid))
 			return lx_gone(p);
 		if (errno == EPERM)
 			vm_seterr("permission denied reading the memory of process %d "
@@ -304,7 +321,7 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	 * (PROT_NONE, guard pages); /proc/PID/mem reads those too */
 	if (p->mem_fd < 0) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/mem", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/mem", (int)p->mm_pid);
 		p->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (p->mem_fd < 0)
 			return n;
@@ -340,7 +357,7 @@ static void lx_read_many(vm_target *t, vm_read_req *reqs, size_t n)
 			remote[k].iov_base = (void *)(uintptr_t)reqs[i + k].addr;
 			remote[k].iov_len = reqs[i + k].len;
 		}
-		ssize_t got = process_vm_readv(p->pid, local, k, remote, k, 0);
+		ssize_t got = process_vm_readv(p->mm_pid, local, k, remote, k, 0);
 		size_t left = got > 0 ? (size_t)got : 0, j = 0;
 		for (; j < k && left >= reqs[i + j].len; j++) {
 			reqs[i + j].got = reqs[i + j].len;
@@ -388,6 +405,36 @@ int lx_list_tids(pid_t pid, pid_t **out, size_t *n)
 	return 0;
 }
 
+bool lx_thread_exited(pid_t pid, pid_t tid)
+{
+	proc_stat st;
+	return read_stat(pid, tid, &st) && (st.state == 'Z' || st.state == 'X');
+}
+
+pid_t lx_tracer_of(pid_t pid, pid_t tid, char *comm, size_t n)
+{
+	char path[80], *buf;
+	size_t len;
+	if (comm && n)
+		comm[0] = 0;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (lx_read_file(path, &buf, &len) < 0)
+		return 0;
+	long tracer = 0;
+	const char *at = strstr(buf, "\nTracerPid:");
+	if (at)
+		tracer = strtol(at + 11, NULL, 10);
+	free(buf);
+	if (tracer <= 0 || tracer > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/comm", tracer);
+	if (comm && n && lx_read_file(path, &buf, &len) == 0) {
+		snprintf(comm, n, "%.*s", (int)strcspn(buf, "\n"), buf);
+		free(buf);
+	}
+	return (pid_t)tracer;
+}
+
 /* pc and sp of a thread blocked in the kernel, without stopping it */
 static bool regs_from_syscall_file(pid_t pid, pid_t tid, vm_thread *th)
 {
@@ -411,9 +458,25 @@ static void copy_stack(lx_proc *p, vm_thread *th)
 		return;
 	uint64_t from = th->sp - 128;
 	size_t len = VM_STACK_COPY_MAX;
+	/* no further than the mapping sp is in: reading on into neighbouring
+	 * mappings copies (and faults in) memory that is no stack */
+	size_t lo = 0, hi = p->nvma;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->vma_lo[mid] <= th->sp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && th->sp < p->vma_hi[lo - 1]) {
+		if (from < p->vma_lo[lo - 1])
+			from = p->vma_lo[lo - 1];
+		if (p->vma_hi[lo - 1] - from < len)
+			len = (size_t)(p->vma_hi[lo - 1] - from);
+	}
 	uint8_t *buf = xmalloc(len);
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)from, len };
-	ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(p->mm_pid, &local, 1, &remote, 1, 0);
 	if (n <= 0) {
 		free(buf);
 		return;
@@ -425,6 +488,8 @@ static void copy_stack(lx_proc *p, vm_thread *th)
 
 static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th, bool stacks)
 {
+	if (th->state == 'Z' || th->state == 'X')
+		return; /* exited (the main thread after pthread_exit): no registers */
 	if (p->self) {
 		if (tid == (pid_t)syscall(SYS_gettid))
 			lx_regs_self(th);
@@ -448,6 +513,7 @@ static void read_thread_regs(lx_proc *p, pid_t tid, vm_thread *th, bool stacks)
 		return;
 	}
 	regs_from_syscall_file(p->pid, tid, th);
+	th->tracer = lx_tracer_of(p->pid, tid, NULL, 0);
 }
 
 static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
@@ -473,7 +539,8 @@ static int lx_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 		x->name = xstrdup(st.comm);
 		x->state = st.state;
 		x->is_main = tids[i] == p->pid;
-		read_thread_regs(p, tids[i], x, flags & VM_THREADS_STACKS);
+		if (!(flags & VM_THREADS_STATES))
+			read_thread_regs(p, tids[i], x, flags & VM_THREADS_STACKS);
 	}
 	free(tids);
 	*out = th;
@@ -488,14 +555,14 @@ static int lx_pages_op(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run
 {
 	lx_proc *p = LX(t);
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
-	return lx_pages(p->pid, addr, npages, pg, runs, nruns, counts);
+	return lx_pages(p->mm_pid, addr, npages, pg, runs, nruns, counts);
 }
 
 static int pagemap_fd(lx_proc *p)
 {
 	if (p->pagemap_fd < 0) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/pagemap", (int)p->pid);
+		snprintf(path, sizeof path, "/proc/%d/pagemap", (int)p->mm_pid);
 		p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	return p->pagemap_fd;
@@ -542,12 +609,12 @@ static int lx_open_backing(vm_target *t, const vm_region *r)
 	char path[4200];
 	/* map_files gives the very inode that is mapped, even when the
 	 * path was deleted or replaced since */
-	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)p->pid,
+	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)p->mm_pid,
 		 (unsigned long long)r->base, (unsigned long long)(r->base + r->size));
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 || !r->path || r->path[0] != '/' || (r->flags & VM_RF_DELETED))
 		return fd;
-	snprintf(path, sizeof path, "/proc/%d/root%s", (int)p->pid, r->path);
+	snprintf(path, sizeof path, "/proc/%d/root%s", (int)p->mm_pid, r->path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		fd = open(r->path, O_RDONLY | O_CLOEXEC);
@@ -570,7 +637,7 @@ static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
 		return -1;
 	char path[64], *buf;
 	size_t len;
-	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->pid);
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->mm_pid);
 	if (lx_read_file(path, &buf, &len) < 0) {
 		vm_seterr_errno("reading %s", path);
 		return -1;
@@ -613,6 +680,8 @@ static void lx_close(vm_target *t)
 		close(p->mem_fd);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
+	free(p->vma_lo);
+	free(p->vma_hi);
 	free(p->info.name);
 	free(p->info.exe);
 	free(p->info.cwd);
@@ -648,10 +717,27 @@ static const struct vm_target_ops lx_ops = {
 	.close = lx_close,
 };
 
+/* a thread of pid that has not exited, 0 if none */
+static pid_t live_thread(pid_t pid)
+{
+	pid_t *tids, found = 0;
+	size_t nt;
+	if (lx_list_tids(pid, &tids, &nt) < 0)
+		return 0;
+	for (size_t i = 0; i < nt && !found; i++) {
+		proc_stat st;
+		if (tids[i] != pid && read_stat(pid, tids[i], &st) && st.state != 'Z' && st.state != 'X')
+			found = tids[i];
+	}
+	free(tids);
+	return found;
+}
+
 vm_target *lx_open(pid_t pid, bool self)
 {
 	char path[64];
 	proc_stat st;
+	pid_t mm_pid = pid;
 	if (!self && !read_stat(pid, 0, &st)) {
 		vm_seterr("no such process: %d", (int)pid);
 		return NULL;
@@ -663,12 +749,17 @@ vm_target *lx_open(pid_t pid, bool self)
 			return NULL;
 		}
 		if (st.state == 'Z' || st.state == 'X') {
-			vm_seterr("process %d (%s) is a zombie: it has exited and its address space "
-				  "is gone (its parent has not reaped it)",
-				  (int)pid, st.comm);
-			return NULL;
+			/* the main thread called pthread_exit while others run:
+			 * the address space is theirs, read through one of them */
+			mm_pid = live_thread(pid);
+			if (!mm_pid) {
+				vm_seterr("process %d (%s) is a zombie: it has exited and its address "
+					  "space is gone (its parent has not reaped it)",
+					  (int)pid, st.comm);
+				return NULL;
+			}
 		}
-		snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+		snprintf(path, sizeof path, "/proc/%d/maps", (int)mm_pid);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EACCES || errno == EPERM)
@@ -682,6 +773,7 @@ vm_target *lx_open(pid_t pid, bool self)
 	lx_proc *p = xcalloc(1, sizeof *p);
 	p->base.ops = &lx_ops;
 	p->pid = pid;
+	p->mm_pid = mm_pid;
 	p->self = self;
 	p->mem_fd = -1;
 	p->pagemap_fd = -1;

@@ -1,6 +1,7 @@
 #include "ptrace.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -196,6 +197,16 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void sleep_us(long us)
+{
+	if (us == 0) {
+		sched_yield();
+		return;
+	}
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
+	nanosleep(&ts, NULL);
+}
+
 int lx_seize_stop(pid_t tid)
 {
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
@@ -210,7 +221,10 @@ int lx_seize_stop(pid_t tid)
 	}
 	/* a thread in uninterruptible sleep stops only when it wakes up:
 	 * wait a bounded time */
-	for (int waited = 0; waited < 2000;) {
+	/* polls close together first: a sleeping thread stops within tens
+	 * of microseconds, and a millisecond per thread was most of what
+	 * 'threads' took on a process with a few threads */
+	for (long waited_us = 0, polls = 0; waited_us < 2000000; polls++) {
 		int st;
 		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
 		if (r < 0) {
@@ -222,8 +236,9 @@ int lx_seize_stop(pid_t tid)
 			return -1;
 		}
 		if (r == 0) {
-			sleep_ms(waited < 10 ? 0 : 1);
-			waited++;
+			long us = polls < 4 ? 0 : polls < 60 ? 20 : 1000;
+			sleep_us(us);
+			waited_us += us ? us : 1;
 			continue;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
