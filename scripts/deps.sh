@@ -6,9 +6,9 @@
 # As root it runs apt-get; otherwise it uses sudo when there is one.
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libdw-dev libelf-dev liblzma-dev libzstd-dev libxxhash-dev"
+build_pkgs="gcc make pkg-config libc6-dev libdw-dev libelf-dev liblzma-dev libzstd-dev libxxhash-dev libncurses-dev"
 test_pkgs="g++ python3 util-linux procps binutils gcc-multilib xz-utils elfutils gdb libc6-dbg libjemalloc2
-           gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine64 python3-pefile pev"
+           gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine64 python3-pefile pev tmux"
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
 case "${1:-build}" in

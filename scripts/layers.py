@@ -16,7 +16,9 @@ LAYERS = [
     ("base", 0), ("model", 1), ("formats", 2), ("target", 3),
     ("symbols", 4), ("threads", 5), ("heap", 6), ("process", 6),
     ("annotate", 7), ("pipeline", 8), ("ops", 9), ("debug", 10),
-    ("cli", 11), ("tui", 11), ("report", 11),
+    ("tui", 11), ("report", 11),
+    # the command line is the top: its commands call the front ends
+    ("cli", 12),
 ]
 RANK = dict(LAYERS)
 BACKENDS = "target/"          # target/NAME/ folders are backends

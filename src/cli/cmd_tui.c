@@ -1,0 +1,66 @@
+/* vmatlas tui: the map to browse in a terminal (src/tui). */
+#include <unistd.h>
+
+#include "cli.h"
+#include "tui/tui.h"
+#include "vmatlas/heap.h"
+
+typedef struct tui_args {
+	uint64_t refresh;
+	bool no_color;
+} tui_args;
+
+static int tui_check(cli_ctx *ctx)
+{
+	/* before the target is opened: a live one is never touched for nothing */
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return cli_usage_error("tui", "needs a terminal (stdin and stdout); for text use 'vmatlas map'");
+	/* the arenas and their chunk counts, on the heap regions (as map) */
+	ctx->mo.heap = VM_MAP_HEAP | VM_MAP_HEAP_PLACE;
+	return 0;
+}
+
+static int tui_cmd_run(cli_ctx *ctx)
+{
+	tui_args *a = ctx->args;
+	tui_options o = {
+		.color = !a->no_color && ctx->color != COLOR_NEVER && (ctx->color == COLOR_ALWAYS || cli_use_color(ctx->color, stdout)),
+		.refresh_s = (unsigned)a->refresh,
+		.mo = ctx->mo,
+		.sym_flags = ctx->sym_flags,
+		.target = ctx->spec,
+	};
+	if (a->refresh && !(vm_target_caps(ctx->t) & VM_CAP_LIVE))
+		return cli_usage_error("tui", "--refresh needs a live process");
+	if (tui_run(ctx->t, &ctx->m, &ctx->sym, &o) < 0)
+		return cli_error(EXIT_USAGE, "tui: %s", vm_error());
+	return 0;
+}
+
+static const cli_option tui_opts[] = {
+	CLI_OPT_U64("refresh", "N", tui_args, refresh, 1, 3600,
+		    "refresh a live process every N seconds, showing what changed"),
+	CLI_OPT_FLAG("no-color", 0, tui_args, no_color, "no colours (as --color never)"),
+};
+
+const cli_command cli_cmd_tui = {
+	.name = "tui",
+	.summary = "browse the map in a terminal",
+	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
+	.about = "The map to browse in a terminal: the summary by usage on top (Enter on a\n"
+		 "usage shows only its allocations), the allocation tree (expand, collapse,\n"
+		 "sort by any column, find with '/', free space with 'a'), the details of\n"
+		 "the selected region (contents, page statistics, module, symbol source),\n"
+		 "and a strip picturing the whole address space with the selection marked.\n"
+		 "Enter on a region opens a memory view; 's' searches memory, 'd' dumps\n"
+		 "a region to a file, 'w' says what an address is; for a live process 'r'\n"
+		 "maps it again and marks what changed. F1 or '?' lists the keys.\n",
+	.notes = "A live process is stopped only while each thread's registers are read,\n"
+		 "one thread at a time, and never left stopped; the terminal is restored\n"
+		 "on every way out (q, Ctrl-C, SIGTERM).\n",
+	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
+	CLI_OPTS(tui_opts),
+	CLI_ARGS(tui_args),
+	.check = tui_check,
+	.run = tui_cmd_run,
+};
