@@ -278,7 +278,7 @@ void tui_draw_title(const tui_app *a, const char *what)
 	char buf[512];
 	snprintf(buf, sizeof buf, " vmatlas tui  pid %lld (%s)  %s %s %d-bit%s%s  %s", (long long)in->pid,
 		 in->name ? in->name : "?",
-		 (in->caps & VM_CAP_LIVE) ? "live" : vm_target_kind_name(in->kind), vm_arch_name(in->arch),
+		 a->live ? "live" : vm_target_kind_name(a->t ? vm_target_kind_of(a->t) : in->kind), vm_arch_name(in->arch),
 		 in->bits, a->o.refresh_s ? "  auto-refresh" : "", a->refreshes ? "  refreshed" : "",
 		 what ? what : "");
 	ui_line(0, 0, COLS, ui_attr(UI_TITLE), buf);
@@ -766,8 +766,17 @@ static bool find_next(tui_app *a, int dir)
 		return false;
 	uint64_t addr;
 	bool is_addr = find_addr(q, &addr);
-	/* an address: the allocation (and region) holding it */
+	/* an address: a region the last refresh removed, or the allocation
+	 * (and region) holding it */
 	if (is_addr) {
+		for (size_t i = 0; i < a->nrows; i++) {
+			const tui_row *w = &a->rows[i];
+			if (w->kind == ROW_GONE && addr - a->gone[w->i].base < a->gone[w->i].size) {
+				a->tree.sel = i;
+				ui_list_fit(&a->tree);
+				return true;
+			}
+		}
 		size_t ri = vm_map_region_index(m, addr);
 		if (ri != (size_t)-1) {
 			const vm_region *r = &m->regions[ri];
@@ -934,7 +943,7 @@ static void refresh_map(tui_app *a)
 			break;
 		}
 	ui_list_fit(&a->tree);
-	ui_message(false, "refreshed:%s", a->changes + 8);
+	ui_message(false, "refreshed:%s", a->changes + 9);
 }
 
 /* ---- keys ---- */
@@ -1201,7 +1210,8 @@ int tui_run(vm_target *t, vm_map **m, vm_symbolizer **sym, const tui_options *o)
 	a.mp = m;
 	a.sp = sym;
 	a.o = *o;
-	a.live = ((*m)->info.caps & VM_CAP_LIVE) && t;
+	/* the target's own capabilities: a core's saved map says "live" */
+	a.live = t && (vm_target_caps(t) & VM_CAP_LIVE);
 	a.usage_mask = (1u << VM_USAGE_COUNT) - 1;
 	a.focus = FOCUS_TREE;
 	if (ui_start(o->color) < 0)
@@ -1232,5 +1242,6 @@ int tui_run(vm_target *t, vm_map **m, vm_symbolizer **sym, const tui_options *o)
 	free(a.expanded);
 	free(a.mark);
 	free_gone(&a);
+	ui_reraise();
 	return 0;
 }

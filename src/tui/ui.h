@@ -70,6 +70,10 @@ int ui_attr(ui_role r);
 int ui_getkey(int timeout_ms);
 /* true once SIGINT, SIGTERM, SIGHUP or SIGQUIT came */
 bool ui_quit_requested(void);
+/* after the loop ended on UI_KEY_QUIT: stop, and raise the signal again
+ * so that the handler from before ui_start (or the default) acts on it
+ * and the exit status tells the shell; nothing when no signal came */
+void ui_reraise(void);
 
 /* ---- drawing (clipped to the screen and to maxw columns) ---- */
 

@@ -17,7 +17,7 @@ static struct termios g_saved; /* the shell's modes */
 static bool g_have_saved;
 static char g_exit_seq[128];    /* what puts the screen back, for a signal handler */
 static size_t g_exit_len;
-static volatile sig_atomic_t g_quit, g_waiting;
+static volatile sig_atomic_t g_quit, g_waiting, g_signal;
 
 static const int g_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 #define NSIGS (sizeof g_sigs / sizeof g_sigs[0])
@@ -38,6 +38,7 @@ static void emergency_restore(void)
 static void on_signal(int sig)
 {
 	g_quit = 1;
+	g_signal = sig;
 	if (g_waiting)
 		return; /* ui_getkey returns UI_KEY_QUIT; the loop ends cleanly */
 	/* busy (building a map, searching): restore now, then whatever was
@@ -180,6 +181,16 @@ void ui_stop(void)
 	fflush(stdout);
 	for (size_t i = 0; i < NSIGS; i++)
 		sigaction(g_sigs[i], &g_old[i], NULL);
+}
+
+void ui_reraise(void)
+{
+	int sig = g_signal;
+	if (!sig)
+		return;
+	ui_stop();
+	g_signal = 0;
+	raise(sig); /* the handler from before ui_start, or the default */
 }
 
 bool ui_quit_requested(void)
