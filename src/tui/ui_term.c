@@ -13,6 +13,7 @@
 #include "vmatlas/error.h"
 
 static bool g_on, g_color, g_atexit;
+static SCREEN *g_screen;
 static struct termios g_saved; /* the shell's modes */
 static bool g_have_saved;
 static char g_exit_seq[128];    /* what puts the screen back, for a signal handler */
@@ -144,7 +145,7 @@ int ui_start(bool color)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < NSIGS; i++)
 		sigaction(g_sigs[i], &sa, &g_old[i]);
-	if (!newterm(NULL, stdout, stdin)) {
+	if (!(g_screen = newterm(NULL, stdout, stdin))) {
 		for (size_t i = 0; i < NSIGS; i++)
 			sigaction(g_sigs[i], &g_old[i], NULL);
 		vm_seterr("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
@@ -179,6 +180,8 @@ void ui_stop(void)
 	curs_set(1);
 	endwin();
 	fflush(stdout);
+	delscreen(g_screen);
+	g_screen = NULL;
 	for (size_t i = 0; i < NSIGS; i++)
 		sigaction(g_sigs[i], &g_old[i], NULL);
 }
