@@ -17,6 +17,7 @@
 #include "vmatlas/diff.h"
 #include "vmatlas/error.h"
 #include "vmatlas/expr.h"
+#include "vmatlas/snapshot.h"
 
 enum { COL_ADDR, COL_SIZE, COL_USAGE, COL_STATE, COL_PROT, COL_TYPE, COL_RSS, COL_PRIV, COL_DETAILS, NCOLS };
 static const char *const col_names[NCOLS] = { "Address", "Size", "Usage", "State", "Prot",
@@ -432,6 +433,8 @@ static char mark_char(unsigned mk)
 		return '!';
 	if (mk & MARK_OTHER)
 		return '#';
+	if (mk & MARK_WRITTEN)
+		return 'w';
 	return ' ';
 }
 
@@ -610,7 +613,10 @@ static size_t details_lines(tui_app *a, char ***out)
 	     fmt_size(r->size, s1, sizeof s1), vm_state_name(r->state), r->state == VM_STATE_FREE ? "" : prot,
 	     vm_type_name(r->type), r->path ? "  " : "", r->path ? r->path : "", r->offset,
 	     mk & MARK_ADDED ? "  [added]" : (mk & (MARK_SIZE | MARK_PROT)) == (MARK_SIZE | MARK_PROT) ? "  [resized, re-protected]" :
-	     mk & MARK_SIZE ? "  [resized]" : mk & MARK_PROT ? "  [re-protected]" : mk ? "  [changed]" : "");
+	     mk & MARK_SIZE ? "  [resized]" : mk & MARK_PROT ? "  [re-protected]" : mk & MARK_OTHER ? "  [changed]" : "");
+	if (mk & MARK_WRITTEN)
+		LINE("written since the last refresh: %s of its pages' contents changed",
+		     fmt_size(a->written[r - m->regions], s1, sizeof s1));
 	if (r->flags & VM_RF_NO_DATA)
 		LINE("data: the target holds none of it (not dumped)%s", r->flags & VM_RF_FROM_FILE ? "; read from the file" : "");
 	else if (r->flags & VM_RF_PART_DATA)
@@ -876,6 +882,23 @@ static void free_gone(tui_app *a)
 	a->ngone = 0;
 }
 
+/* Page contents are compared by hashing every readable committed page
+ * (what `snapshot --data` does) at each refresh; above this much memory
+ * a refresh would take too long, and pages are not compared. */
+#define HASH_LIMIT (512ull << 20)
+
+static struct vm_page_hashes *hash_map(tui_app *a, const vm_map *m)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].state == VM_STATE_COMMIT && (m->regions[i].prot & VM_PROT_READ))
+			total += m->regions[i].size;
+	if (total > HASH_LIMIT)
+		return NULL;
+	uint64_t bytes;
+	return vm_hash_pages(m, a->t, &bytes);
+}
+
 static void refresh_map(tui_app *a)
 {
 	if (!a->live) {
@@ -893,7 +916,8 @@ static void refresh_map(tui_app *a)
 		return;
 	}
 	vm_symbolizer *ns = vm_symbolizer_new(nm, a->t, a->o.sym_flags);
-	vm_snapshot sa = { .map = old }, sb = { .map = nm };
+	vm_page_hashes *nh = hash_map(a, nm);
+	vm_snapshot sa = { .map = old, .pages = a->hashes }, sb = { .map = nm, .pages = nh };
 	vm_diff d;
 	memset(&d, 0, sizeof d);
 	vm_diff_compute(&sa, &sb, &d);
@@ -911,6 +935,13 @@ static void refresh_map(tui_app *a)
 		nsize += !!(c->what & VM_CHG_SIZE);
 		nprot += !!(c->what & VM_CHG_PROT);
 	}
+	free(a->written);
+	a->written = xcalloc(nm->nregions + 1, sizeof *a->written);
+	for (size_t i = 0; i < d.npages; i++) {
+		size_t ri = (size_t)(d.pages[i].region - nm->regions);
+		a->mark[ri] |= MARK_WRITTEN;
+		a->written[ri] += d.pages[i].size;
+	}
 	a->gone = xcalloc(d.nremoved + 1, sizeof *a->gone);
 	for (size_t i = 0; i < d.nremoved; i++) {
 		const vm_region *r = d.removed[i];
@@ -924,8 +955,13 @@ static void refresh_map(tui_app *a)
 		g->path = r->path ? xstrdup(r->path) : NULL;
 	}
 	a->refreshes++;
-	snprintf(a->changes, sizeof a->changes, " changes: %zu added, %zu removed, %zu resized, %zu re-protected",
-		 d.nadded, d.nremoved, nsize, nprot);
+	char wr[32] = "pages not compared";
+	if (d.have_pages) {
+		char b[16];
+		snprintf(wr, sizeof wr, "%s written", fmt_size(d.pages_bytes, b, sizeof b));
+	}
+	snprintf(a->changes, sizeof a->changes, " changes: %zu added, %zu removed, %zu resized, %zu re-protected, %s",
+		 d.nadded, d.nremoved, nsize, nprot, wr);
 	vm_diff_free(&d);
 	/* the rows point into the old map: drop them, keep the selection's address */
 	const tui_row *row = selected(a);
@@ -933,6 +969,9 @@ static void refresh_map(tui_app *a)
 	row_kind kk = row ? row->kind : ROW_ALLOC;
 	a->nrows = 0;
 	vm_symbolizer_free(*a->sp);
+	if (a->hashes)
+		vm_page_hashes_free(a->hashes, old->nregions);
+	a->hashes = nh;
 	vm_map_free(old);
 	*a->mp = nm;
 	*a->sp = ns;
@@ -974,7 +1013,8 @@ static const ui_help_item help_items[] = {
 	{ "d", "dump the selected region (or allocation) to a file" },
 	{ "w", "whatis: everything known about an address" },
 	{ "r", "refresh a live process; + added ~ resized ! re-protected" },
-	{ "", "* both # other change, - removed (shown until the next refresh)" },
+	{ "", "* both, # other change, w pages written, - removed" },
+	{ "", "(marks last until the next refresh)" },
 	{ NULL, "Memory view" },
 	{ "Arrows PgUp PgDn", "move the cursor" },
 	{ "u", "unit: bytes, words, dwords, qwords, chars" },
@@ -1216,6 +1256,8 @@ int tui_run(vm_target *t, vm_map **m, vm_symbolizer **sym, const tui_options *o)
 	a.focus = FOCUS_TREE;
 	if (ui_start(o->color) < 0)
 		return -1;
+	if (a.live)
+		a.hashes = hash_map(&a, *m);
 	build_rows(&a);
 	a.last_refresh = now();
 	for (;;) {
@@ -1241,6 +1283,9 @@ int tui_run(vm_target *t, vm_map **m, vm_symbolizer **sym, const tui_options *o)
 	free(a.rows);
 	free(a.expanded);
 	free(a.mark);
+	free(a.written);
+	if (a.hashes)
+		vm_page_hashes_free(a.hashes, (*m)->nregions);
 	free_gone(&a);
 	ui_reraise();
 	return 0;

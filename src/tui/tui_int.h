@@ -29,6 +29,7 @@ typedef struct tui_gone {
 #define MARK_SIZE 0x2u
 #define MARK_PROT 0x4u
 #define MARK_OTHER 0x8u
+#define MARK_WRITTEN 0x10u /* its pages' contents changed */
 
 typedef struct tui_app {
 	vm_target *t;
@@ -50,6 +51,8 @@ typedef struct tui_app {
 	char find[256];
 	/* since the last refresh */
 	uint8_t *mark; /* per region */
+	uint64_t *written; /* per region: bytes whose page changed */
+	struct vm_page_hashes *hashes; /* per region of the map, NULL when not hashed */
 	tui_gone *gone;
 	size_t ngone;
 	unsigned refreshes;

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # ../shared of the checkout, or of the folder of worktrees it is in
 CORPUS = next((c for c in (os.path.normpath(os.path.join(HERE, *[".."] * n, "shared", "corpora", "minidump"))
                            for n in (3, 4)) if os.path.isdir(c)), "../shared/corpora/minidump")
-ROW = re.compile(r"^[ +~!*#-][+\- ][ |] ([0-9a-f]{8,16}) +(\S+ \S)")
+ROW = re.compile(r"^[ +~!*#w-][+\- ][ |] ([0-9a-f]{8,16}) +(\S+ \S)")
 
 
 class Screen:
@@ -411,12 +411,17 @@ def test_refresh_marks_the_changes():
             assert "[added]" in detail_of(s, t["new"])
             assert "[resized]" in detail_of(s, t["grow"])
             assert "[re-protected]" in detail_of(s, t["prot"])
+            # pages written: 3 of the 8 data pages; the quiet ones only read
+            assert "written since the last refresh: 12 K" in detail_of(s, t["data"])
+            assert "written since" not in detail_of(s, t["quiet_anon"])
+            assert "written since" not in detail_of(s, t["quiet_file"])
+            assert re.search(r"re-protected, \d.* written", s.text())
             text = detail_of(s, t["gone"])
             assert "removed since the last refresh" in text and "(removed)" in text
             assert re.search(rf"^-- {t['gone']:x} ", text.replace("\n- ", "\n-- "), re.M) or f"{t['gone']:x}" in text
             # marks in the tree: + for the added, ~ resized, ! re-protected
             marks = {int(m.group(2), 16): m.group(1) for m in
-                     (re.match(r"^([ +~!*#-])[+\- ][ |] ([0-9a-f]+) ", l) for l in s.text().splitlines()) if m}
+                     (re.match(r"^([ +~!*#w-])[+\- ][ |] ([0-9a-f]+) ", l) for l in s.text().splitlines()) if m}
             assert marks.get(t["gone"]) == "-", marks
             s.keys("q")
             status, _ = ended(s)
