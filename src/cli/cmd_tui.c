@@ -29,6 +29,10 @@ static int tui_cmd_run(cli_ctx *ctx)
 		.mo = ctx->mo,
 		.sym_flags = ctx->sym_flags,
 		.target = ctx->spec,
+		/* as with map: a spawned program waits at its entry point */
+		.note = ctx->ta.prog && !ctx->ta.run_ms ?
+			"the program is held at its entry point (--run MS lets it run first); quitting kills it unless --keep" :
+			NULL,
 	};
 	if (a->refresh && !(vm_target_caps(ctx->t) & VM_CAP_LIVE))
 		return cli_usage_error("tui", "--refresh needs a live process");

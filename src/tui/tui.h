@@ -17,6 +17,7 @@ typedef struct tui_options {
 	vm_map_options mo;    /* how the map is built again on a refresh */
 	unsigned sym_flags;   /* how the symbolizer is made again */
 	const char *target;   /* the TARGET as named, for the title */
+	const char *note;     /* shown on the bottom line at the start, or NULL */
 } tui_options;
 
 /* Browse until the user quits (or a terminating signal): 0, or -1 with

@@ -1259,6 +1259,8 @@ int tui_run(vm_target *t, vm_map **m, vm_symbolizer **sym, const tui_options *o)
 	if (a.live)
 		a.hashes = hash_map(&a, *m);
 	build_rows(&a);
+	if (o->note)
+		ui_message(false, "%s", o->note);
 	a.last_refresh = now();
 	for (;;) {
 		draw(&a);
