@@ -279,7 +279,7 @@ void tui_draw_title(const tui_app *a, const char *what)
 	char buf[512];
 	snprintf(buf, sizeof buf, " vmatlas tui  pid %lld (%s)  %s %s %d-bit%s%s  %s", (long long)in->pid,
 		 in->name ? in->name : "?",
-		 a->live ? "live" : vm_target_kind_name(a->t ? vm_target_kind_of(a->t) : in->kind), vm_arch_name(in->arch),
+		 a->live ? "live" : a->t ? vm_target_kind_name(vm_target_kind_of(a->t)) : "snapshot", vm_arch_name(in->arch),
 		 in->bits, a->o.refresh_s ? "  auto-refresh" : "", a->refreshes ? "  refreshed" : "",
 		 what ? what : "");
 	ui_line(0, 0, COLS, ui_attr(UI_TITLE), buf);
@@ -1196,9 +1196,8 @@ static bool main_key(tui_app *a, int k)
 		if (row)
 			snprintf(buf, sizeof buf, "0x%" PRIx64, row_addr(a, row));
 		if (ui_prompt("view at: ", buf, sizeof buf)) {
-			vm_expr_ctx ec = { tui_map(a), a->t, *a->sp };
 			uint64_t v;
-			if (vm_expr_eval(&ec, buf, &v) < 0)
+			if (tui_eval(a, buf, &v) < 0)
 				ui_message(true, "view: %s", vm_error());
 			else
 				tui_memview(a, v);
@@ -1222,6 +1221,16 @@ static bool main_key(tui_app *a, int k)
 		tree_key(a, k);
 	}
 	return true;
+}
+
+int tui_eval(const tui_app *a, const char *text, uint64_t *out)
+{
+	if (!a->t && strchr(text, '[')) {
+		vm_seterr("a snapshot holds no memory: '[...]' cannot be read");
+		return -1;
+	}
+	vm_expr_ctx ec = { tui_map(a), a->t, *a->sp };
+	return vm_expr_eval(&ec, text, out);
 }
 
 void tui_describe(const tui_app *a, uint64_t addr, char *buf, size_t n)

@@ -73,6 +73,10 @@ void tui_draw_title(const tui_app *a, const char *what);
  * else its region's usage and details */
 void tui_describe(const tui_app *a, uint64_t addr, char *buf, size_t n);
 
+/* an address expression (vmatlas/expr.h): 0, or -1 with an error; with
+ * no target (a snapshot) "[...]" is refused: there is no memory */
+int tui_eval(const tui_app *a, const char *text, uint64_t *out);
+
 /* the memory view from addr until q/Esc */
 void tui_memview(tui_app *a, uint64_t addr);
 /* ask for a pattern, search, list the hits (Enter: memory view) */

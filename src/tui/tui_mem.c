@@ -189,9 +189,8 @@ void tui_memview(tui_app *a, uint64_t addr)
 			snprintf(buf, sizeof buf, "0x%" PRIx64, v.cursor);
 			if (!ui_prompt("go to: ", buf, sizeof buf))
 				break;
-			vm_expr_ctx ec = { m, a->t, *a->sp };
 			uint64_t to;
-			if (vm_expr_eval(&ec, buf, &to) < 0)
+			if (tui_eval(a, buf, &to) < 0)
 				ui_message(true, "go: %s", vm_error());
 			else
 				go(&v, to, true);

@@ -151,9 +151,8 @@ void tui_whatis(tui_app *a, uint64_t addr)
 	if (!ui_prompt("whatis: ", buf, sizeof buf) || !buf[0])
 		return;
 	const vm_map *m = tui_map(a);
-	vm_expr_ctx ec = { m, a->t, *a->sp };
 	uint64_t at;
-	if (vm_expr_eval(&ec, buf, &at) < 0) {
+	if (tui_eval(a, buf, &at) < 0) {
 		ui_message(true, "whatis: %s", vm_error());
 		return;
 	}
@@ -166,7 +165,17 @@ void tui_whatis(tui_app *a, uint64_t addr)
 		walked = false;
 	}
 	vm_whatis w;
-	vm_whatis_query(m, a->t, *a->sp, walked ? &hr : NULL, at, &w);
+	if (a->t) {
+		vm_whatis_query(m, a->t, *a->sp, walked ? &hr : NULL, at, &w);
+	} else {
+		/* a snapshot: what the map and the symbols say, no memory read */
+		memset(&w, 0, sizeof w);
+		w.addr = at;
+		w.region = vm_map_region_at(m, at);
+		w.alloc = w.region ? vm_map_alloc_of(m, w.region) : NULL;
+		if (*a->sp)
+			vm_symbolize(*a->sp, at, &w.sym);
+	}
 	int aw = tui_aw(m);
 	char *lines[64];
 	size_t n = 0;
@@ -214,7 +223,8 @@ void tui_whatis(tui_app *a, uint64_t addr)
 	ui_popup("whatis", (const char *const *)lines, n);
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
-	vm_whatis_free(&w);
+	if (a->t)
+		vm_whatis_free(&w);
 	if (walked)
 		vm_heap_report_free(&hr);
 }

@@ -532,3 +532,38 @@ def test_signals_restore_the_terminal():
     with Screen(["/nonexistent/core"]) as s:
         status, text = ended(s)
         assert status == 1 and len(s.stderr().strip().splitlines()) == 1, s.stderr()
+
+
+def test_snapshot():
+    with fixture() as (p, t), tempfile.TemporaryDirectory() as d:
+        pid = t["pid"]
+        wait_blocked(pid)
+        snap = os.path.join(d, "layout.snap")
+        run_json(["snapshot", str(pid), "-o", snap])
+        doc = run_json(["map", str(pid), "--all"])
+        junk = os.path.join(d, "junk")
+        with open(junk, "w") as f:
+            f.write("not a snapshot\n")
+        with Screen([snap]) as s:
+            text = s.wait("Allocations")
+            assert "snapshot" in text.splitlines()[0] and "no memory to read" in text
+            assert [a for a, _ in all_rows(s)] == bases(doc)
+            addr = t["shared_file"]["addr"]
+            s.prompt("/", hex(addr))
+            s.keys("Enter")
+            text = s.wait("memory view")
+            assert f"{addr:x}  ?? ?? ??" in text, text
+            s.keys("q")
+            s.prompt("w", hex(addr + 8))
+            assert f"region      {addr:x}-" in s.wait("whatis")
+            s.keys("q")
+            s.prompt("v", "[rsp]")
+            assert "no memory" in s.text()
+            s.keys("r")
+            assert "not a live process" in s.text()
+            s.keys("q")
+            status, _ = ended(s)
+        assert status == 0
+        with Screen([junk]) as s:
+            status, _ = ended(s)
+            assert status == 1 and "snapshot" in s.stderr() and len(s.stderr().strip().splitlines()) == 1, s.stderr()
