@@ -679,12 +679,13 @@ static void draw_details(tui_app *a, ui_rect r)
 	a->det.n = n;
 	a->det.h = r.h - 1;
 	if (a->focus != FOCUS_DET)
-		a->det.sel = a->det.top = 0;
-	ui_list_fit(&a->det);
+		a->det.top = 0;
+	if (a->det.top + (size_t)a->det.h > n)
+		a->det.top = n > (size_t)a->det.h ? n - (size_t)a->det.h : 0;
 	for (int i = 0; i < a->det.h && a->det.top + (size_t)i < n; i++)
-		ui_line(r.y + 1 + i, 0, COLS,
-			a->focus == FOCUS_DET && a->det.top + (size_t)i == a->det.sel ? ui_attr(UI_SELECT_DIM) : (int)A_NORMAL,
-			lines[a->det.top + (size_t)i]);
+		ui_line(r.y + 1 + i, 0, COLS, A_NORMAL, lines[a->det.top + (size_t)i]);
+	if (a->det.top + (size_t)a->det.h < n)
+		ui_text(r.y, COLS - 10, 10, A_BOLD, " (more) ");
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
 	free(lines);
@@ -1216,7 +1217,21 @@ static bool main_key(tui_app *a, int k)
 		else
 			ui_list_key(&a->sum, k);
 	} else if (a->focus == FOCUS_DET) {
-		ui_list_key(&a->det, k);
+		/* a text to read: the keys scroll it */
+		size_t h = a->det.h > 0 ? (size_t)a->det.h : 1, last = a->det.n > h ? a->det.n - h : 0;
+		size_t *top = &a->det.top;
+		if (k == KEY_DOWN || k == 'j')
+			*top = *top < last ? *top + 1 : last;
+		else if (k == KEY_UP || k == 'k')
+			*top = *top ? *top - 1 : 0;
+		else if (k == KEY_NPAGE || k == ' ')
+			*top = *top + h < last ? *top + h : last;
+		else if (k == KEY_PPAGE)
+			*top = *top > h ? *top - h : 0;
+		else if (k == KEY_HOME || k == 'g')
+			*top = 0;
+		else if (k == KEY_END || k == 'G')
+			*top = last;
 	} else {
 		tree_key(a, k);
 	}

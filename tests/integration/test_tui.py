@@ -567,3 +567,79 @@ def test_snapshot():
         with Screen([junk]) as s:
             status, _ = ended(s)
             assert status == 1 and "snapshot" in s.stderr() and len(s.stderr().strip().splitlines()) == 1, s.stderr()
+
+
+def details(s):
+    """every line of the details pane: focus it, page through it"""
+    s.keys("Tab", "Tab")
+    assert "[> Details" in s.text()
+    out = []
+    for _ in range(20):
+        t = s.text().splitlines()
+        i = next(k for k, l in enumerate(t) if "Details" in l and l.startswith("[>"))
+        for l in t[i + 1:-1]:
+            if l.strip() and l not in out:
+                out.append(l)
+        before = t
+        s.keys("NPage")
+        if s.text().splitlines() == before:
+            break
+    s.keys("Tab")
+    return out
+
+
+def test_details_pane():
+    with fixture() as (p, t):
+        pid = t["pid"]
+        wait_blocked(pid)
+        doc = run_json(["map", str(pid), "--all"])
+        exe = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(VMATLAS)), "fixtures", "layout"))
+        text_r = next(r for a in doc["allocations"] for r in a["regions"]
+                      if r.get("prot") == "r-xp" and r.get("path") == exe)
+        mod = next(m for m in doc["modules"] if m["path"] == exe)
+        base = int(text_r["base"], 16)
+        with Screen([pid], w=132, h=50) as s:
+            s.wait("Allocations")
+            s.prompt("/", hex(base))
+            lines = details(s)
+            joined = "\n".join(lines)
+            assert lines[0].startswith(f"region {base:x}-{base + text_r['size']:x} {fmt_size(text_r['size'])} commit r-xp image"), lines
+            assert f"RSS {fmt_size(text_r['rss'])}" in joined and f"private clean {fmt_size(text_r['private_clean'])}" in joined
+            assert f"module {mod['name']}  elf 64-bit  base {int(mod['base'], 16):x}" in joined
+            assert f"build-id {mod['build_id']}" in joined and exe in joined
+            assert re.search(r"^symbols: .*symtab", joined, re.M), joined
+            assert f"contents ({len(text_r['contents'])}):" in joined
+            for c in text_r["contents"]:
+                assert re.search(rf"^  {int(c['addr'], 16):x} +{re.escape(fmt_size(c['size']))}  {c['kind']} +{re.escape(c['name'])}",
+                                 joined, re.M), (c, joined)
+            # a thread's stack: its thread and guard
+            s.prompt("/", "stack of main thread")
+            joined = "\n".join(details(s))
+            assert "stack of main thread" in joined
+            s.keys("q")
+            ended(s)
+
+
+def test_sort_by_every_column():
+    with fixture() as (p, t):
+        pid = t["pid"]
+        wait_blocked(pid)
+        doc = run_json(["map", str(pid), "--all"])
+        usage_order = ["image", "mapped", "shareable", "heap", "stack", "private", "system", "reserved", "free"]
+        usage_of = {int(a["base"], 16): a["usage"] for a in doc["allocations"]}
+        with Screen([pid], w=132, h=40) as s:
+            s.wait("Allocations")
+            for col in ("Size", "Usage", "State", "Prot", "Type", "RSS", "Private", "Details", "Address"):
+                s.keys(">")
+                text = s.wait(f"sort: {col}")
+                assert f"{col}^" in text, text
+                if col == "Usage":
+                    got = [usage_order.index(usage_of[a]) for a, _ in all_rows(s)]
+                    assert got == sorted(got), got
+            s.keys("<")
+            s.wait("sort: Details")
+            s.keys("i")
+            s.wait("sort: Details (desc)")
+            assert "Detailsv" in s.text()
+            s.keys("q")
+            ended(s)
