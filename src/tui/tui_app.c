@@ -77,24 +77,39 @@ static char usage_letter(vm_usage u)
 
 /* ---- the tree's rows ---- */
 
+/* the expanded allocations: their bases, sorted (a refresh keeps them) */
+static size_t exp_pos(const tui_app *a, uint64_t base)
+{
+	size_t lo = 0, hi = a->nexp;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->expanded[mid] < base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool is_expanded(const tui_app *a, uint64_t base)
 {
-	for (size_t i = 0; i < a->nexp; i++)
-		if (a->expanded[i] == base)
-			return true;
-	return false;
+	size_t i = exp_pos(a, base);
+	return i < a->nexp && a->expanded[i] == base;
 }
 
 static void set_expanded(tui_app *a, uint64_t base, bool on)
 {
-	for (size_t i = 0; i < a->nexp; i++)
-		if (a->expanded[i] == base) {
-			if (!on)
-				a->expanded[i] = a->expanded[--a->nexp];
-			return;
-		}
-	if (on)
-		*ARRAY_PUSH(a->expanded, a->nexp, a->ecap) = base;
+	size_t i = exp_pos(a, base);
+	bool there = i < a->nexp && a->expanded[i] == base;
+	if (on && !there) {
+		ARRAY_GROW(a->expanded, a->ecap, a->nexp + 1);
+		memmove(a->expanded + i + 1, a->expanded + i, (a->nexp - i) * sizeof *a->expanded);
+		a->expanded[i] = base;
+		a->nexp++;
+	} else if (!on && there) {
+		memmove(a->expanded + i, a->expanded + i + 1, (a->nexp - i - 1) * sizeof *a->expanded);
+		a->nexp--;
+	}
 }
 
 static void alloc_stats(const vm_map *m, const vm_alloc *al, uint64_t *rss, uint64_t *priv, bool *valid)
@@ -1075,9 +1090,11 @@ static void tree_key(tui_app *a, int k)
 		}
 		break;
 	case '*':
+		/* allocations are in address order: the bases come sorted */
+		a->nexp = 0;
 		for (size_t i = 0; i < m->nallocs; i++)
 			if (m->allocs[i].usage != VM_USAGE_FREE && m->allocs[i].count > 1)
-				set_expanded(a, m->allocs[i].base, true);
+				*ARRAY_PUSH(a->expanded, a->nexp, a->ecap) = m->allocs[i].base;
 		build_rows(a);
 		break;
 	case 'c':

@@ -49,6 +49,21 @@ static void progress(uint64_t done, uint64_t total, void *arg)
 	refresh();
 }
 
+struct hit_rows {
+	tui_app *a;
+	const uint64_t *hits;
+	int aw;
+};
+
+static void hit_row(size_t i, int y, int w, bool sel, void *arg)
+{
+	const struct hit_rows *h = arg;
+	char d[256], line[512];
+	tui_describe(h->a, h->hits[i], d, sizeof d);
+	snprintf(line, sizeof line, "%0*" PRIx64 "  %s", h->aw, h->hits[i], d);
+	ui_line(y, 0, w, sel ? ui_attr(UI_SELECT) : (int)A_NORMAL, line);
+}
+
 void tui_search(tui_app *a)
 {
 	static char last[256];
@@ -88,16 +103,8 @@ void tui_search(tui_app *a)
 		ui_textf(1, 0, COLS, ui_attr(UI_HEADER), "%zu hit%s%s for %s in %s searched", res.nhits,
 			 res.nhits == 1 ? "" : "s", res.truncated ? " (the first)" : "", p.text ? p.text : buf,
 			 fmt_size(res.scanned, s1, sizeof s1));
-		l.h = LINES - 3;
-		ui_list_fit(&l);
-		for (int i = 0; i < l.h && l.top + (size_t)i < res.nhits; i++) {
-			size_t k = l.top + (size_t)i;
-			char d[256];
-			tui_describe(a, res.hits[k], d, sizeof d);
-			char line[512];
-			snprintf(line, sizeof line, "%0*" PRIx64 "  %s", aw, res.hits[k], d);
-			ui_line(2 + i, 0, COLS, k == l.sel ? ui_attr(UI_SELECT) : (int)A_NORMAL, line);
-		}
+		struct hit_rows hr = { a, res.hits, aw };
+		ui_list_draw(&l, (ui_rect){ 2, 0, LINES - 3, COLS }, hit_row, &hr);
 		if (!res.nhits)
 			ui_text(2, 2, COLS - 2, A_DIM, "(no hits)");
 		ui_status_draw(LINES - 1, "Enter memory view  w whatis  q back");

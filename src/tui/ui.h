@@ -9,7 +9,9 @@
  *   if (ui_start(color) < 0) ... error (vm_error() says why)
  *   for (;;) {
  *       erase();
- *       ... draw panes with ui_frame(), ui_text(), ui_textf(), ui_attr()
+ *       ... draw panes with ui_frame(), ui_text(), ui_textf(), ui_attr(),
+ *           lists with ui_list_draw() (a row callback), a picture
+ *           with the UI_BLOCKn roles
  *       ui_status_draw(LINES - 1, "F1 help  q quit");
  *       refresh();
  *       int k = ui_getkey(timeout_ms);   // ERR on timeout
@@ -19,6 +21,14 @@
  *       ...
  *   }
  *   ui_stop();
+ *
+ * Prompts (go to an expression: ui_prompt), messages (ui_message), the
+ * help (ui_help from a ui_help_item table) and popups (ui_popup) each take
+ * the screen and give it back; redraw after them. A CPU window would use
+ * one ui_list per pane (registers, disassembly, memory, stack), ui_frame
+ * for their headings with the focused one marked, and its own keys
+ * before ui_list_key. Nothing here knows the map: it links with
+ * -lncursesw (pkg-config ncursesw) and the rest of src/tui is not needed.
  *
  * ui_stop() is also run at exit, and a SIGINT/SIGTERM/SIGHUP/SIGQUIT that
  * comes while the program is busy (not waiting in ui_getkey) restores the
@@ -101,6 +111,9 @@ typedef struct ui_list {
 bool ui_list_key(ui_list *l, int key);
 /* keep sel inside n and on screen */
 void ui_list_fit(ui_list *l);
+/* the list in r (l->h becomes r.h): row(i, y, w, selected, arg) draws
+ * row i on line y, w columns wide, for each row on screen */
+void ui_list_draw(ui_list *l, ui_rect r, void (*row)(size_t i, int y, int w, bool sel, void *arg), void *arg);
 
 /* ---- the bottom line: a message, or the key hints ---- */
 

@@ -112,3 +112,11 @@ bool ui_list_key(ui_list *l, int key)
 	ui_list_fit(l);
 	return true;
 }
+
+void ui_list_draw(ui_list *l, ui_rect r, void (*row)(size_t i, int y, int w, bool sel, void *arg), void *arg)
+{
+	l->h = r.h > 0 ? r.h : 1;
+	ui_list_fit(l);
+	for (int i = 0; i < r.h && l->top + (size_t)i < l->n; i++)
+		row(l->top + (size_t)i, r.y + i, r.w, l->top + (size_t)i == l->sel, arg);
+}
