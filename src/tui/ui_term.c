@@ -143,8 +143,11 @@ int ui_start(bool color)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < NSIGS; i++)
-		sigaction(g_sigs[i], &sa, &g_old[i]);
+	for (size_t i = 0; i < NSIGS; i++) {
+		sigaction(g_sigs[i], NULL, &g_old[i]);
+		if (g_old[i].sa_handler != SIG_IGN) /* nohup: stays ignored */
+			sigaction(g_sigs[i], &sa, NULL);
+	}
 	if (!(g_screen = newterm(NULL, stdout, stdin))) {
 		for (size_t i = 0; i < NSIGS; i++)
 			sigaction(g_sigs[i], &g_old[i], NULL);
@@ -203,19 +206,26 @@ bool ui_quit_requested(void)
 
 int ui_getkey(int timeout_ms)
 {
-	if (g_quit)
-		return UI_KEY_QUIT;
-	timeout(timeout_ms);
-	g_waiting = 1;
-	if (g_quit) {
+	/* in slices: a signal that comes just before getch() blocks is seen
+	 * within a slice */
+	enum { SLICE_MS = 200 };
+	int waited = 0;
+	for (;;) {
+		if (g_quit)
+			return UI_KEY_QUIT;
+		int t = timeout_ms < 0 || timeout_ms - waited > SLICE_MS ? SLICE_MS : timeout_ms - waited;
+		timeout(t);
+		g_waiting = 1;
+		int k = g_quit ? ERR : getch();
 		g_waiting = 0;
-		return UI_KEY_QUIT;
+		if (g_quit)
+			return UI_KEY_QUIT;
+		if (k == 3) /* ^C when the terminal sends it as a key */
+			return UI_KEY_QUIT;
+		if (k != ERR)
+			return k;
+		waited += t;
+		if (timeout_ms >= 0 && waited >= timeout_ms)
+			return ERR;
 	}
-	int k = getch();
-	g_waiting = 0;
-	if (g_quit)
-		return UI_KEY_QUIT;
-	if (k == 3) /* ^C in raw-ish modes */
-		return UI_KEY_QUIT;
-	return k;
 }
