@@ -193,6 +193,14 @@ def test_live_80x24_against_the_map():
             b0 = int(a0["base"], 16)
             text = s.text()
             assert f"allocation {b0:x}-{b0 + a0['size']:x}" in text, text
+            # the caret follows the selection along the strip, left to right
+            carets = []
+            for b in bases(doc)[:6]:
+                line = s.text().splitlines()[2]
+                assert re.search(rf"\^ {b:x}|{b:x} \^", line), (line, hex(b))
+                carets.append(line.index("^"))
+                s.keys("Down")
+            assert carets == sorted(carets) and carets[0] < carets[-1], carets
             s.keys("q")
             status, _ = ended(s)
         assert_not_held(pid)
