@@ -58,6 +58,31 @@ static void on_signal(int sig)
 	}
 }
 
+/* a crash (a bug of ours, or a signal sent by hand): the terminal back,
+ * then what was there before (the sanitizers' report) or the default */
+static const int g_fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+#define NFATAL (sizeof g_fatal / sizeof g_fatal[0])
+static struct sigaction g_fatal_old[NFATAL];
+
+static void on_fatal(int sig, siginfo_t *info, void *uc)
+{
+	emergency_restore();
+	for (size_t i = 0; i < NFATAL; i++) {
+		if (g_fatal[i] != sig)
+			continue;
+		struct sigaction *o = &g_fatal_old[i];
+		sigaction(sig, o, NULL);
+		if (o->sa_flags & SA_SIGINFO) {
+			o->sa_sigaction(sig, info, uc);
+		} else if (o->sa_handler != SIG_DFL && o->sa_handler != SIG_IGN) {
+			o->sa_handler(sig);
+		} else {
+			signal(sig, SIG_DFL);
+			raise(sig); /* pending until we return: then the default */
+		}
+	}
+}
+
 static void add_seq(const char *cap)
 {
 	char *s = tigetstr((char *)cap);
@@ -148,7 +173,16 @@ int ui_start(bool color)
 		if (g_old[i].sa_handler != SIG_IGN) /* nohup: stays ignored */
 			sigaction(g_sigs[i], &sa, NULL);
 	}
+	struct sigaction fa;
+	memset(&fa, 0, sizeof fa);
+	fa.sa_sigaction = on_fatal;
+	fa.sa_flags = SA_SIGINFO;
+	sigemptyset(&fa.sa_mask);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(g_fatal[i], &fa, &g_fatal_old[i]);
 	if (!(g_screen = newterm(NULL, stdout, stdin))) {
+		for (size_t i = 0; i < NFATAL; i++)
+			sigaction(g_fatal[i], &g_fatal_old[i], NULL);
 		for (size_t i = 0; i < NSIGS; i++)
 			sigaction(g_sigs[i], &g_old[i], NULL);
 		vm_seterr("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
@@ -187,6 +221,8 @@ void ui_stop(void)
 	g_screen = NULL;
 	for (size_t i = 0; i < NSIGS; i++)
 		sigaction(g_sigs[i], &g_old[i], NULL);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(g_fatal[i], &g_fatal_old[i], NULL);
 }
 
 void ui_reraise(void)

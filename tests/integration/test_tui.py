@@ -148,11 +148,12 @@ def fmt_size(v):
     return f"{q} {unit}"
 
 
-def ended(s):
+def ended(s, crash=False):
     t = s.wait(lambda x: "EXIT=" in x and "icanon" in x[x.index("EXIT="):])
     status = int(re.search(r"EXIT=(\d+)", t).group(1))
     modes = t[t.index("EXIT="):]
-    no_sanitizer_reports(s.stderr())
+    if not crash:
+        no_sanitizer_reports(s.stderr())
     assert re.search(r"(?<!-)icanon", modes) and re.search(r"(?<![-a-z])echo\b", modes), modes
     return status, t
 
@@ -536,6 +537,17 @@ def test_signals_restore_the_terminal():
                 assert status == 128 + sig, (sig, status)
                 assert "Allocations" not in s.text().split("EXIT=")[1]
             assert_not_held(pid)
+    # a crash (here a SIGSEGV sent by hand): the terminal restored, then
+    # the default action (or the sanitizer's report in a sanitizer build)
+    with fixture() as (p, t):
+        pid = t["pid"]
+        wait_blocked(pid)
+        with Screen([pid]) as s:
+            s.wait("Allocations")
+            os.kill(s.vmatlas_pid(), signal.SIGSEGV)
+            status, _ = ended(s, crash=True)
+            assert status == 128 + signal.SIGSEGV or "Sanitizer" in s.stderr(), (status, s.stderr())
+        assert_not_held(pid)
     # a bad target: one clear line, the terminal untouched
     with Screen(["/nonexistent/core"]) as s:
         status, text = ended(s)
