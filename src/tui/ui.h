@@ -21,6 +21,7 @@
  *       ...
  *   }
  *   ui_stop();
+ *   ui_reraise();   // the loop ended on a signal: die of it as usual
  *
  * Prompts (go to an expression: ui_prompt), messages (ui_message), the
  * help (ui_help from a ui_help_item table) and popups (ui_popup) each take
@@ -33,7 +34,9 @@
  * ui_stop() is also run at exit, and a SIGINT/SIGTERM/SIGHUP/SIGQUIT that
  * comes while the program is busy (not waiting in ui_getkey) restores the
  * terminal before the handler that was there before (vmatlas's own, which
- * lets stopped threads go) runs. Everything draws on stdscr; one program
+ * lets stopped threads go) runs; a crash signal (SEGV, BUS, FPE, ILL,
+ * ABRT) restores it too, then lets the sanitizers or the default act.
+ * Everything draws on stdscr; one program
  * has one terminal, so the state here is global. */
 #ifndef VMATLAS_TUI_UI_H
 #define VMATLAS_TUI_UI_H
