@@ -26,9 +26,10 @@ LIB_DIRS := base model formats target target/linux target/elfcore target/minidum
 LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 # the terminal UI (src/tui), linked into the tool and the unit tests; the
-# command line (cmd_tui.c) calls it
+# command line (cmd_tui.c) calls it. ncurses is linked statically, as zstd:
+# two more shared libraries would cost every command ~80 us to load.
 TUI_SRC  := $(sort $(wildcard src/tui/*.c))
-CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+CURSES_LIBS := -Wl,-Bstatic $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -Wl,-Bdynamic
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
