@@ -17,8 +17,50 @@
 
 #define MAX_HITS 10000
 
-/* "ascii TEXT", "hex DE AD", "u32 7", "regex RE", "utf16 TEXT", or TEXT */
-static int parse_pattern(vm_pattern *p, const char *s)
+/* "ptr-to WHAT": LO-HI, a module's name, a region's path or name, or an
+ * expression: the region holding it (as `vmatlas search --ptr-to`) */
+static int ptr_range(const tui_app *a, const char *w, uint64_t *lo, uint64_t *hi)
+{
+	const vm_map *m = tui_map(a);
+	const char *dash = strchr(w, '-');
+	uint64_t x, y;
+	if (dash && dash != w) {
+		char *l = xstrndup(w, (size_t)(dash - w));
+		bool ok = parse_u64(l, &x) && parse_u64(dash + 1, &y) && y > x;
+		free(l);
+		if (ok) {
+			*lo = x;
+			*hi = y;
+			return 0;
+		}
+	}
+	const vm_module *mod = vm_map_module_by_name(m, w);
+	if (mod && mod->size) {
+		*lo = mod->base;
+		*hi = mod->base + mod->size;
+		return 0;
+	}
+	for (size_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].path && !strcmp(m->regions[i].path, w)) {
+			*lo = m->regions[i].base;
+			*hi = m->regions[i].base + m->regions[i].size;
+			return 0;
+		}
+	if (tui_eval(a, w, &x) < 0)
+		return -1;
+	const vm_region *r = vm_map_region_at(m, x);
+	if (!r || r->state == VM_STATE_FREE) {
+		vm_seterr("ptr-to: 0x%llx is in no region", (unsigned long long)x);
+		return -1;
+	}
+	*lo = r->base;
+	*hi = r->base + r->size;
+	return 0;
+}
+
+/* "ascii TEXT", "hex DE AD", "u32 7", "regex RE", "utf16 TEXT",
+ * "ptr-to WHAT", or TEXT */
+static int parse_pattern(const tui_app *a, vm_pattern *p, const char *s)
 {
 	static const char *const nums[] = { "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64" };
 	const char *sp = strchr(s, ' ');
@@ -32,6 +74,12 @@ static int parse_pattern(vm_pattern *p, const char *s)
 		return vm_pattern_hex(p, rest);
 	if (wl == 5 && !strncmp(s, "regex", 5))
 		return vm_pattern_regex(p, rest);
+	if (wl == 6 && !strncmp(s, "ptr-to", 6)) {
+		uint64_t lo, hi;
+		if (ptr_range(a, rest, &lo, &hi) < 0)
+			return -1;
+		return vm_pattern_ptr_range(p, lo, hi, tui_map(a)->info.bits);
+	}
 	for (size_t i = 0; i < ARRAY_LEN(nums); i++)
 		if (wl == strlen(nums[i]) && !strncmp(s, nums[i], wl)) {
 			char type[8];
@@ -69,7 +117,7 @@ void tui_search(tui_app *a)
 	static char last[256];
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", last);
-	if (!ui_prompt("search (TEXT | ascii/utf16 TEXT | hex DE ?? | u32.. N | regex RE): ", buf, sizeof buf) ||
+	if (!ui_prompt("search (TEXT, ascii/utf16 TEXT, hex DE ??, u32.. N, regex RE, ptr-to X): ", buf, sizeof buf) ||
 	    !buf[0])
 		return;
 	snprintf(last, sizeof last, "%s", buf);
@@ -79,7 +127,7 @@ void tui_search(tui_app *a)
 	}
 	vm_pattern p;
 	memset(&p, 0, sizeof p);
-	if (parse_pattern(&p, buf) < 0) {
+	if (parse_pattern(a, &p, buf) < 0) {
 		ui_message(true, "search: %s", vm_error());
 		return;
 	}

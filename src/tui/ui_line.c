@@ -58,7 +58,14 @@ bool ui_prompt(const char *label, char *buf, size_t n)
 	for (;;) {
 		int y = LINES - 1, lw = (int)strlen(label);
 		ui_line(y, 0, COLS, A_NORMAL, "");
-		ui_text(y, 0, COLS, A_BOLD, label);
+		if (lw > COLS / 2 && LINES > 1) {
+			/* a long label on the line above, the text below it */
+			ui_line(y - 1, 0, COLS, A_BOLD, label);
+			lw = 2;
+			ui_text(y, 0, COLS, A_BOLD, "> ");
+		} else {
+			ui_text(y, 0, COLS, A_BOLD, label);
+		}
 		int room = COLS - lw - 1;
 		if (room < 1)
 			room = 1;

@@ -378,6 +378,15 @@ def test_search_dump_whatis():
             s.prompt("s", "hex 76 6d ?? 74 6c 61 73 20 73 68")
             assert f"{addr:x}" in s.wait("hit")
             s.keys("q")
+            # pointers into the shared file's region: the fixture keeps one
+            want = run_json(["search", str(pid), "--ptr-to", hex(addr), "--include-ro"])
+            want_hits = [int(h["addr"], 16) for h in want["hits"]]
+            s.prompt("s", f"ptr-to {hex(addr)}")
+            text = s.wait("hit")
+            assert re.search(rf"\b{len(want_hits)} hits?\b", text), (text, want_hits)
+            for h in want_hits[:10]:
+                assert f"{h:x}" in text
+            s.keys("q")
             # dump the selected region to a file
             s.prompt("/", hex(addr))
             out = os.path.join(d, "region.bin")
