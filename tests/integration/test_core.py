@@ -192,6 +192,8 @@ def test_gcore():
     check_regions(doc, [m for m in maps if m["path"] not in ("[vvar]", "[vvar_vclock]", "[vsyscall]")], exact_prot=False)
     assert sorted(t["tid"] for t in doc["threads"]) == threads
     assert {m["name"] for m in doc["modules"]} >= {"layout", "libc.so.6"}
+    # gdb's NT_FILE says page size 1 (its offsets are bytes): AT_PAGESZ counts
+    assert doc["target"]["page_size"] == os.sysconf("SC_PAGE_SIZE"), doc["target"]
 
 
 def gdb_bt(core, exe):
