@@ -40,7 +40,7 @@ _vmatlas()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     if ((COMP_CWORD == 1)); then
-        COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env help --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env tui help --help --version' -- "$cur"))
         return
     fi
     cmd=${COMP_WORDS[1]}
@@ -55,7 +55,7 @@ _vmatlas()
     done
     local opts='' modes='' target=0 vals='' valopts=''
     case $cmd in
-    help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env' -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env tui' -- "$cur")); return ;;
     map)
         valopts='--add-module --color --run --solib-path --sysroot --usage'
         opts='--add-module --all --color --contents --flat --freeze --help --json --keep --no-stats --pages --run --solib-path --sysroot --usage -c -h'; target=1
@@ -191,6 +191,13 @@ _vmatlas()
     env)
         valopts='--add-module --run --solib-path --sysroot'
         opts='--add-module --freeze --help --json --keep --run --solib-path --sysroot -h'; target=1
+        case $prev in
+        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        esac
+        ;;
+    tui)
+        valopts='--add-module --refresh --run --solib-path --sysroot'
+        opts='--add-module --freeze --help --json --keep --no-color --refresh --run --solib-path --sysroot -h'; target=1
         case $prev in
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
