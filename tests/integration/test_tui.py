@@ -166,6 +166,8 @@ def test_needs_a_terminal():
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = run(["tui", "--refresh", "0", "1"])
     assert r.returncode == 2, r
+    r = run(["tui", "--json", "1"])
+    assert r.returncode == 2 and "--json" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r
 
 
 def test_live_80x24_against_the_map():
