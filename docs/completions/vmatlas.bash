@@ -196,9 +196,10 @@ _vmatlas()
         esac
         ;;
     tui)
-        valopts='--add-module --refresh --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --no-color --refresh --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --color --refresh --run --solib-path --sysroot'
+        opts='--add-module --color --freeze --help --json --keep --no-color --refresh --run --solib-path --sysroot -h'; target=1
         case $prev in
+        --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
         --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;

@@ -87,6 +87,7 @@ static int tui_cmd_run(cli_ctx *ctx)
 static const cli_option tui_opts[] = {
 	CLI_OPT_U64("refresh", "N", tui_args, refresh, 1, 3600,
 		    "refresh a live process every N seconds, showing what changed"),
+	CLI_OPT_COLOR,
 	CLI_OPT_FLAG("no-color", 0, tui_args, no_color, "no colours (as --color never)"),
 };
 
