@@ -28,6 +28,11 @@ LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 # the HTML report: a front end beside cli, its CSS and script built in
 CLI_SRC  += $(sort $(wildcard src/report/*.c))
+# the terminal UI (src/tui), linked into the tool and the unit tests; the
+# command line (cmd_tui.c) calls it. ncurses is linked statically, as zstd:
+# two more shared libraries would cost every command ~80 us to load.
+TUI_SRC  := $(sort $(wildcard src/tui/*.c))
+CURSES_LIBS := -Wl,-Bstatic $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -Wl,-Bdynamic
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
@@ -39,7 +44,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/f
             $(BUILD)/fixtures/win/pedll.dll
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
@@ -90,12 +95,12 @@ $(BUILD)/libvmatlas.a: $(LIB_OBJ)
 
 $(BUILD)/vmatlas: $(CLI_OBJ) $(BUILD)/libvmatlas.a
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) $(LDLIBS) -o $@
 
 # the command line's tables and driver are unit-tested too
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(filter-out %/cli/main.o,$(CLI_OBJ)) $(BUILD)/libvmatlas.a
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) $(LDLIBS) -o $@
 
 # fixtures are plain programs (no sanitizer): they are the targets
 $(BUILD)/fixtures/%: tests/fixtures/%.c

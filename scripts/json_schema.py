@@ -272,6 +272,9 @@ defs["coff_symbol"] = obj({"index": I, "name": S, "value": I, "section": I, "typ
                           "section_definition": obj({"length": I, "relocations": I, "line_numbers": I,
                                                      "checksum": I, "comdat_number": I, "comdat_selection": I})})
 defs.update(docs)
+# vmatlas tui draws on a terminal and prints no JSON: no document matches
+defs["tui"] = {"description": "none: 'vmatlas tui' draws on a terminal; --json is a usage error (status 2)",
+               "not": {}}
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://vmatlas.invalid/json-schema.json",

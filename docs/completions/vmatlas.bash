@@ -40,7 +40,7 @@ _vmatlas()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     if ((COMP_CWORD == 1)); then
-        COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report help --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui help --help --version' -- "$cur"))
         return
     fi
     cmd=${COMP_WORDS[1]}
@@ -55,7 +55,7 @@ _vmatlas()
     done
     local opts='' modes='' target=0 vals='' valopts=''
     case $cmd in
-    help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report' -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui' -- "$cur")); return ;;
     map)
         valopts='--add-module --color --run --solib-path --sysroot --usage'
         opts='--add-module --all --color --contents --flat --freeze --help --json --keep --no-demangle --no-stats --pages --run --solib-path --sysroot --usage -c -h'; target=1
@@ -207,6 +207,14 @@ _vmatlas()
         opts='--add-module --diff --force --frames --freeze --help --json --keep --no-demangle --no-lines --output --run --solib-path --sysroot -h -o'; target=1
         case $prev in
         --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        esac
+        ;;
+    tui)
+        valopts='--add-module --color --refresh --run --solib-path --sysroot'
+        opts='--add-module --color --freeze --help --json --keep --no-color --no-demangle --refresh --run --solib-path --sysroot -h'; target=1
+        case $prev in
+        --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
+        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     *) return ;;

@@ -7,13 +7,13 @@
 extern const cli_command cli_cmd_map, cli_cmd_modules, cli_cmd_sym, cli_cmd_exports, cli_cmd_threads,
 	cli_cmd_view, cli_cmd_search, cli_cmd_dump, cli_cmd_snapshot, cli_cmd_capture, cli_cmd_diff,
 	cli_cmd_scan, cli_cmd_track, cli_cmd_image, cli_cmd_whatis, cli_cmd_heap, cli_cmd_env,
-	cli_cmd_debug, cli_cmd_report;
+	cli_cmd_debug, cli_cmd_report, cli_cmd_tui;
 
 const cli_command *const cli_commands[] = {
 	&cli_cmd_map, &cli_cmd_modules, &cli_cmd_sym, &cli_cmd_exports, &cli_cmd_threads, &cli_cmd_view,
 	&cli_cmd_search, &cli_cmd_dump, &cli_cmd_snapshot, &cli_cmd_capture, &cli_cmd_diff, &cli_cmd_scan,
 	&cli_cmd_track, &cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
-	&cli_cmd_debug, &cli_cmd_report,
+	&cli_cmd_debug, &cli_cmd_report, &cli_cmd_tui,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
