@@ -92,6 +92,13 @@ struct vm_dbg_event {
 	int64_t child;         /* FORK: the child's pid */
 	bool vfork;
 	const char *text;      /* LOG: the text; MODULE/EXEC: name or path */
+	/* WATCH of a memory breakpoint (bpm): the access that hit, made by
+	 * the instruction at pc (already run); addr/len are its data range */
+	int access;            /* VM_BPM_READ, _WRITE or _EXEC; 0: a watch */
+	bool by_pages;         /* caught by page protection (else a DR) */
+	char insn[96];         /* the instruction's disassembly */
+	int nbytes;            /* bytes in old_bytes/new_bytes (writes) */
+	uint8_t old_bytes[32], new_bytes[32];
 };
 
 
@@ -152,7 +159,13 @@ int vm_dbg_eval(vm_dbg *d, const char *text, uint64_t *out);
 
 /* ---- breakpoints ---- */
 
-typedef enum { VM_BP_CODE, VM_BP_WATCH } vm_bp_kind;
+typedef enum { VM_BP_CODE, VM_BP_WATCH, VM_BP_MEM } vm_bp_kind;
+
+/* the accesses a memory breakpoint (bpm) catches */
+#define VM_BPM_READ  1
+#define VM_BPM_WRITE 2
+#define VM_BPM_RW    3
+#define VM_BPM_EXEC  4
 
 typedef struct vm_bp_spec {
 	bool temporary;        /* tbreak: deleted at its first stop */
@@ -163,6 +176,7 @@ typedef struct vm_bp_spec {
 	/* watchpoints */
 	int len;               /* 1 2 4 8 */
 	int rw;                /* VM_DR_RW_WRITE, VM_DR_RW_RW, VM_DR_RW_EXEC */
+	bool pages;            /* bpm: page protection even where a DR fits */
 } vm_bp_spec;
 
 typedef struct vm_bp_info {
@@ -176,12 +190,24 @@ typedef struct vm_bp_info {
 	int len, rw;
 	int slot;              /* watch: the debug register */
 	bool pending;          /* its symbol's module is not loaded yet */
+	/* made by bpm: its access (VM_BPM_*, 0 not a bpm), its length, and
+	 * whether it is by page protection (kind VM_BP_MEM) or a DR */
+	int access;
+	uint64_t mlen;
 } vm_bp_info;
 
 /* a name no loaded module has makes a pending breakpoint, set when a
  * module that has it is loaded */
 int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id);
 int vm_dbg_watch(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id);
+/* a memory breakpoint on [EXPR, EXPR+len), access VM_BPM_*: a debug
+ * register when the range is one aligned 1/2/4/8 slot that one fits (and
+ * the access is not read-only), else page protection (s->pages forces
+ * it): the pages under the range lose the access watched and every fault
+ * there is decoded; hits are VM_DBG_EV_WATCH events with access set. The
+ * original protections come back when the last breakpoint on a page goes
+ * and on close. vsyscall/vdso/vvar pages are refused. */
+int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_bp_spec *s, int *id);
 /* id 0: all */
 int vm_dbg_delete(vm_dbg *d, int id);
 int vm_dbg_enable(vm_dbg *d, int id, bool on);

@@ -257,6 +257,7 @@ static void changed(vm_dbg *d)
 	dbg_watch_compute(d);
 	if (d->alive && (old7 != d->dr7 || memcmp(old, d->dr, sizeof old)))
 		dbg_watch_apply_all(d);
+	dbg_bpm_sync(d);
 }
 
 int vm_dbg_delete(vm_dbg *d, int id)
@@ -328,6 +329,8 @@ size_t vm_dbg_breakpoints(vm_dbg *d, vm_bp_info **out)
 		o->rw = b->rw;
 		o->slot = b->slot;
 		o->pending = b->pending;
+		o->access = b->access;
+		o->mlen = b->access ? b->mlen : 0;
 	}
 	*out = d->info;
 	return n;
@@ -339,6 +342,7 @@ void dbg_bps_forget(vm_dbg *d)
 	while (d->nbps)
 		remove_at(d, d->nbps - 1);
 	d->nsites = 0;
+	dbg_bpm_forget(d);
 	d->dr7 = 0;
 	memset(d->dr, 0, sizeof d->dr);
 }

@@ -119,6 +119,54 @@ out:
 	return rc;
 }
 
+/* bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log "..."] [group NAME] [--pages] */
+static int do_bpm(cmd_out *o, char **w, int n)
+{
+	static const char *const kws[] = { "if", "pass", "log", "group", "--pages", NULL };
+	vm_bp_spec s = { 0 };
+	int access = n > 1 ? (!strcmp(w[1], "r") ? VM_BPM_READ : !strcmp(w[1], "w") ? VM_BPM_WRITE
+						: !strcmp(w[1], "rw") ? VM_BPM_RW : !strcmp(w[1], "x") ? VM_BPM_EXEC : 0)
+			   : 0;
+	int i = 2, rc = -1, id = 0;
+	char *expr = access ? join_until(w, n, &i, kws) : NULL, *cond = NULL;
+	uint64_t len = 0;
+	/* LEN is the last word before the keywords */
+	char *sp = expr ? strrchr(expr, ' ') : NULL;
+	if (!access || !sp || !parse_num(sp + 1, &len)) {
+		vm_seterr("usage: bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME] [--pages]");
+		goto out;
+	}
+	*sp = 0;
+	while (i < n) {
+		const char *k = w[i++];
+		uint64_t v;
+		if (!strcmp(k, "if")) {
+			free(cond);
+			cond = join_until(w, n, &i, kws);
+			s.cond = cond;
+		} else if (!strcmp(k, "pass") && i < n && parse_num(w[i], &v)) {
+			s.pass = v;
+			i++;
+		} else if (!strcmp(k, "log") && i < n) {
+			s.log = w[i++];
+		} else if (!strcmp(k, "group") && i < n) {
+			s.group = w[i++];
+		} else if (!strcmp(k, "--pages")) {
+			s.pages = true;
+		} else {
+			vm_seterr("bpm: unexpected '%s'", k);
+			goto out;
+		}
+	}
+	rc = vm_dbg_bpm(o->d, access, expr, len, &s, &id);
+	if (rc == 0)
+		show_bp_set(o, id);
+out:
+	free(expr);
+	free(cond);
+	return rc;
+}
+
 static int do_id_or_group(cmd_out *o, char **w, int n)
 {
 	uint64_t id;
@@ -312,6 +360,10 @@ static int dispatch(cmd_out *o, char **w, int n)
 		return do_break(o, w, n, true, false);
 	if (!strcmp(c, "watch"))
 		return do_break(o, w, n, false, true);
+	if (!strcmp(c, "bpm"))
+		return do_bpm(o, w, n);
+	if (!strcmp(c, "info") && n == 2 && !strcmp(w[1], "bpm"))
+		return show_breakpoints_of(o, true);
 	if (!strcmp(c, "delete") || !strcmp(c, "enable") || !strcmp(c, "disable"))
 		return do_id_or_group(o, w, n);
 	if (!strcmp(c, "info") && n == 2 && (!strcmp(w[1], "breakpoints") || !strcmp(w[1], "break") || !strcmp(w[1], "b")))

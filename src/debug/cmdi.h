@@ -25,6 +25,7 @@ int show_value(cmd_out *o, uint64_t v);
 int show_help(cmd_out *o);
 /* show_state.c */
 int show_breakpoints(cmd_out *o);
+int show_breakpoints_of(cmd_out *o, bool bpm_only);
 int show_regs(cmd_out *o);
 int show_threads(cmd_out *o);
 int show_bt(cmd_out *o);

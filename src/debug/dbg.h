@@ -41,7 +41,17 @@ typedef struct dbg_bp {
 	dbg_log log;
 	int len, rw, slot;
 	uint64_t old_value;   /* watch: the value last seen */
+	int access;           /* bpm: VM_BPM_* (0: not a bpm) */
+	uint64_t mlen;        /* bpm: the range's length */
 } dbg_bp;
+
+/* one page under memory breakpoints (bpm.c): its protection before we
+ * came, and the one it has now (orig: no breakpoint needs a change) */
+typedef struct dbg_page {
+	uint64_t addr;
+	unsigned orig, cur;
+	bool journaled;      /* changed once with VM_CTL_RESTORE */
+} dbg_page;
 
 /* one inserted int3 (one per address, shared by breakpoints there) */
 typedef struct dbg_site {
@@ -100,6 +110,9 @@ struct vm_dbg {
 	uint64_t runto_sp;   /* a run-to stops when sp is above this ... */
 	int64_t runto_tid;   /* ... in this thread */
 	bool runto_hit;
+	/* pages under memory breakpoints */
+	dbg_page *pages;
+	size_t npages, pagecap;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
 	size_t nover, overcap;
@@ -146,6 +159,14 @@ char *dbg_log_format(vm_dbg *d, const dbg_log *l);
 void dbg_log_free(dbg_log *l);
 uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 
+/* bpm.c: the pages' protections from the enabled memory breakpoints;
+ * a SIGSEGV on one of them (1: it was ours, handled; 0: not ours) */
+void dbg_bpm_sync(vm_dbg *d);
+int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
+void dbg_bpm_forget(vm_dbg *d);
+
+/* handle.c: does b stop (condition, pass count; a log-only one logs) */
+bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);
 /* handle.c: an event's meaning; *stop when the session stops for it */
 int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop);
 

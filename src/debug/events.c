@@ -102,6 +102,22 @@ static void print_json(const vm_dbg_event *e, FILE *out)
 		json_ki64(&w, "len", e->len);
 		json_kaddr(&w, "old", e->old_value);
 		json_kaddr(&w, "new", e->new_value);
+		if (e->access) {
+			static const char *const acc[] = { "?", "r", "w", "rw", "x" };
+			json_kstr(&w, "access", acc[e->access > 4 ? 0 : e->access]);
+			json_kbool(&w, "pages", e->by_pages);
+			if (e->insn[0])
+				json_kstr(&w, "insn", e->insn);
+			if (e->nbytes) {
+				char ob[65], nb[65];
+				for (int i = 0; i < e->nbytes; i++) {
+					snprintf(ob + 2 * i, 3, "%02x", e->old_bytes[i]);
+					snprintf(nb + 2 * i, 3, "%02x", e->new_bytes[i]);
+				}
+				json_kstr(&w, "old_bytes", ob);
+				json_kstr(&w, "new_bytes", nb);
+			}
+		}
 		break;
 	case VM_DBG_EV_SIGNAL:
 	case VM_DBG_EV_CRASH:
@@ -153,6 +169,22 @@ static void print_text(const vm_dbg_event *e, FILE *out)
 			(long long)e->tid, at);
 		break;
 	case VM_DBG_EV_WATCH:
+		if (e->access) {
+			static const char *const acc[] = { "?", "read", "write", "access", "execute" };
+			fprintf(out, "memory breakpoint %d, thread %lld, %s of %d bytes at 0x%llx by %s%s%s", e->bp,
+				(long long)e->tid, acc[e->access > 4 ? 0 : e->access], e->len, (unsigned long long)e->addr,
+				at, e->insn[0] ? ": " : "", e->insn);
+			if (e->nbytes) {
+				fputs(", ", out);
+				for (int i = 0; i < e->nbytes; i++)
+					fprintf(out, "%02x", e->old_bytes[i]);
+				fputs(" -> ", out);
+				for (int i = 0; i < e->nbytes; i++)
+					fprintf(out, "%02x", e->new_bytes[i]);
+			}
+			fputc('\n', out);
+			break;
+		}
 		fprintf(out, "watchpoint %d, thread %lld, 0x%llx: 0x%llx -> 0x%llx at %s\n", e->bp, (long long)e->tid,
 			(unsigned long long)e->addr, (unsigned long long)e->old_value,
 			(unsigned long long)e->new_value, at);

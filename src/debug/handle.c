@@ -18,7 +18,7 @@ static bool crash_signal(int sig)
 
 /* does breakpoint b stop (its condition true, its pass count reached)?
  * A log-only breakpoint prints instead. */
-static bool bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev)
+bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev)
 {
 	if (b->cond) {
 		uint64_t v;
@@ -87,7 +87,7 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 				stops = d->runto_hit = true;
 		} else if (b->internal) {
 			loader = true;
-		} else if (bp_stops(d, b, ev->tid, ev->addr, &e)) {
+		} else if (dbg_bp_stops(d, b, ev->tid, ev->addr, &e)) {
 			stops = true;
 		}
 	}
@@ -149,7 +149,7 @@ static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 		uint64_t now = dbg_watch_read(d, b);
 		uint64_t old = b->old_value;
 		b->old_value = now;
-		if (!bp_stops(d, b, ev->tid, ev->addr, &e))
+		if (!dbg_bp_stops(d, b, ev->tid, ev->addr, &e))
 			continue;
 		e.addr = b->addr;
 		e.len = b->len;
@@ -167,6 +167,11 @@ static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	int sig = ev->signal;
+	if (sig == SIGSEGV && d->npages) {
+		int r = dbg_bpm_fault(d, ev, stop);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
 	if (sig == SIGSTOP && atomic_exchange(&d->interrupt, 0)) {
 		vm_control_discard_signal(d->c, ev->tid);
 		vm_dbg_event e;

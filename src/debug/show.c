@@ -70,8 +70,13 @@ void show_bp_set(cmd_out *o, int id)
 			return;
 		}
 		if (!o->json) {
-			fprintf(o->f, "%s %d at 0x%llx: %s\n", v[i].kind == VM_BP_WATCH ? "watchpoint" : "breakpoint", id,
-				(unsigned long long)v[i].addr, v[i].where);
+			if (v[i].access)
+				fprintf(o->f, "memory breakpoint %d at 0x%llx, %llu bytes (%s): %s\n", id,
+					(unsigned long long)v[i].addr, (unsigned long long)v[i].mlen,
+					v[i].kind == VM_BP_MEM ? "page protection" : "debug register", v[i].where);
+			else
+				fprintf(o->f, "%s %d at 0x%llx: %s\n", v[i].kind == VM_BP_WATCH ? "watchpoint" : "breakpoint", id,
+					(unsigned long long)v[i].addr, v[i].where);
 			return;
 		}
 		json_writer w;
@@ -86,6 +91,8 @@ void show_bp_set(cmd_out *o, int id)
 		json_kstr(&w, "where", v[i].where);
 		if (v[i].kind == VM_BP_WATCH)
 			json_ki64(&w, "slot", v[i].slot);
+		if (v[i].access)
+			json_kbool(&w, "pages", v[i].kind == VM_BP_MEM);
 		show_json_end(&w);
 	}
 }
@@ -114,7 +121,9 @@ int show_value(cmd_out *o, uint64_t v)
 
 static const char help[] =
 	"break EXPR [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME]   tbreak EXPR\n"
-	"watch EXPR [LEN 1|2|4|8] [w|rw|x]   delete ID|all   enable|disable ID|group NAME\n"
+	"watch EXPR [LEN 1|2|4|8] [w|rw|x]\n"
+	"bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT\"] [group NAME] [--pages]   info bpm\n"
+	"delete ID|all   enable|disable ID|group NAME\n"
 	"info breakpoints|registers|threads   continue   stepi [N]   nexti   step   next\n"
 	"finish   until EXPR   thread [TID]   bt   regs   set REG = EXPR   print EXPR\n"
 	"mem EXPR [N] [u8|u16|u32|u64|f32|f64|f80|ascii|utf16|ptr]   write EXPR HEXBYTES\n"

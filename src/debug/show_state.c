@@ -6,20 +6,43 @@
 
 #include "base/json.h"
 
+static const char *const bpm_acc[] = { "?", "r", "w", "rw", "x" };
+
 int show_breakpoints(cmd_out *o)
 {
-	vm_bp_info *v;
-	size_t n = vm_dbg_breakpoints(o->d, &v);
+	return show_breakpoints_of(o, false);
+}
+
+int show_breakpoints_of(cmd_out *o, bool bpm_only)
+{
+	vm_bp_info *all;
+	size_t nall = vm_dbg_breakpoints(o->d, &all), n = 0;
+	vm_bp_info *v = all;
+	if (bpm_only) { /* the memory breakpoints, in place (the array is the session's) */
+		for (size_t i = 0; i < nall; i++)
+			if (all[i].access)
+				all[n++] = all[i];
+	} else {
+		n = nall;
+	}
 	static const char *const rw[] = { "x", "w", "io", "rw" };
 	if (!o->json) {
 		if (!n)
 			fprintf(o->f, "no breakpoints\n");
 		for (size_t i = 0; i < n; i++) {
 			const vm_bp_info *b = &v[i];
-			fprintf(o->f, "%-3d %-5s %-8s 0x%llx %s hits %llu", b->id, b->kind == VM_BP_WATCH ? "watch" : "break",
+			fprintf(o->f, "%-3d %-5s %-8s 0x%llx %s hits %llu", b->id,
+				b->access ? "bpm" : b->kind == VM_BP_WATCH ? "watch" : "break",
 				b->enabled ? "enabled" : "disabled", (unsigned long long)b->addr, b->where,
 				(unsigned long long)b->hits);
-			if (b->kind == VM_BP_WATCH)
+			if (b->access)
+				fprintf(o->f, " %s len %llu", bpm_acc[b->access > 4 ? 0 : b->access],
+					(unsigned long long)b->mlen);
+			if (b->access && b->kind == VM_BP_MEM)
+				fprintf(o->f, " pages");
+			else if (b->kind == VM_BP_WATCH && b->access)
+				fprintf(o->f, " DR%d", b->slot);
+			else if (b->kind == VM_BP_WATCH)
 				fprintf(o->f, " len %d %s DR%d", b->len, rw[b->rw & 3], b->slot);
 			if (b->temporary)
 				fprintf(o->f, " temporary");
@@ -43,7 +66,7 @@ int show_breakpoints(cmd_out *o)
 		const vm_bp_info *b = &v[i];
 		json_obj_begin(&w);
 		json_ki64(&w, "id", b->id);
-		json_kstr(&w, "kind", b->kind == VM_BP_WATCH ? "watch" : "break");
+		json_kstr(&w, "kind", b->access ? "bpm" : b->kind == VM_BP_WATCH ? "watch" : "break");
 		json_kaddr(&w, "addr", b->addr);
 		json_kstr(&w, "where", b->where);
 		json_kstr(&w, "expr", b->expr);
@@ -54,7 +77,13 @@ int show_breakpoints(cmd_out *o)
 		json_kstr(&w, "cond", b->cond);
 		json_kstr(&w, "log", b->log);
 		json_kstr(&w, "group", b->group);
-		if (b->kind == VM_BP_WATCH) {
+		if (b->access) {
+			json_ku64(&w, "len", b->mlen);
+			json_kstr(&w, "access", bpm_acc[b->access > 4 ? 0 : b->access]);
+			json_kbool(&w, "pages", b->kind == VM_BP_MEM);
+			if (b->kind == VM_BP_WATCH)
+				json_ki64(&w, "slot", b->slot);
+		} else if (b->kind == VM_BP_WATCH) {
 			json_ki64(&w, "len", b->len);
 			json_kstr(&w, "access", rw[b->rw & 3]);
 			json_ki64(&w, "slot", b->slot);

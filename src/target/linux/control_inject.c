@@ -233,6 +233,26 @@ static bool mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
 {
 	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
 	ssize_t n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0) : process_vm_readv(pid, &l, 1, &r, 1, 0);
+	if (n == (ssize_t)len)
+		return true;
+	/* a page without the access (a memory breakpoint's, under the
+	 * stack): /proc/PID/mem goes through protections as a debugger's
+	 * reads do (the path built by hand: this runs at signal time too) */
+	char path[32] = "/proc/", digits[12];
+	int nd = 0;
+	for (unsigned v = (unsigned)pid; v || !nd; v /= 10)
+		digits[nd++] = (char)('0' + v % 10);
+	size_t k = 6;
+	while (nd)
+		path[k++] = digits[--nd];
+	memcpy(path + k, "/mem", 5);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+	int e = errno;
+	close(fd);
+	errno = e;
 	return n == (ssize_t)len;
 }
 

@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -164,10 +166,26 @@ int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, u
 	lx_control *c = (lx_control *)vc;
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t lo = addr / pg * pg, hi = (addr + len + pg - 1) / pg * pg;
-	pid_t tid = 0;
-	for (size_t i = 0; i < c->nth && !tid; i++)
-		if (c->th[i].state == LXT_STOPPED)
+	/* a thread out of any system call: one stopped in the middle of one
+	 * (a clone's event stop) would come back from the injected call
+	 * with that call's result lost (clone3 seen failing: glibc clones
+	 * again) */
+	pid_t tid = 0, any = 0;
+	for (size_t i = 0; i < c->nth && !tid; i++) {
+		if (c->th[i].state != LXT_STOPPED)
+			continue;
+		if (!any)
+			any = c->th[i].tid;
+#if defined(__x86_64__)
+		struct user_regs_struct ur;
+		struct iovec iov = { &ur, sizeof ur };
+		if (ptrace(PTRACE_GETREGSET, c->th[i].tid, (void *)1 /* NT_PRSTATUS */, &iov) == 0 &&
+		    (int64_t)ur.orig_rax < 0)
 			tid = c->th[i].tid;
+#endif
+	}
+	if (!tid)
+		tid = any;
 	if (!tid) {
 		vm_seterr("no thread of process %d is stopped", (int)c->pid);
 		return -1;
