@@ -241,9 +241,9 @@ docs = {
 # vmatlas debug --json: a stream, one document a line: a command's result
 # or an event (docs/json.md, "vmatlas debug --json")
 _frame = obj({"pc": A, "sp": A, "where": S, "file": null(S)}, {"line": I})
-_bp_info = obj({"id": I, "kind": enum("break", "watch"), "addr": A, "where": S, "expr": S, "enabled": B,
+_bp_info = obj({"id": I, "kind": enum("break", "watch", "bpm"), "addr": A, "where": S, "expr": S, "enabled": B,
                 "temporary": B, "pending": B, "hits": I, "cond": null(S), "log": null(S), "group": null(S)},
-               {"len": I, "access": enum("x", "w", "rw"), "slot": I})
+               {"len": I, "access": enum("x", "w", "rw", "r"), "slot": I, "pages": B})
 _insn = obj({"addr": A, "where": S, "bytes": S, "len": I, "text": S, "pc": B, "breakpoint": B}, {"target": A})
 _result = obj({"command": S, "ok": B},
               {"error": S, "id": I, "addr": A, "where": S, "slot": I, "pending": B, "value": A, "signed": I,
@@ -252,7 +252,7 @@ _result = obj({"command": S, "ok": B},
                "unit": S, "values": arr(ANY), "text": S, "insns": arr(_insn), "frames": arr(_frame),
                "breakpoints": arr(_bp_info), "current": I,
                "threads": arr(obj({"tid": I}, {"pc": A, "where": S})), "result": enum("detached", "killed"),
-               "help": S})
+               "help": S, "pages": B})
 _event = obj({"event": enum("breakpoint", "watchpoint", "log", "stopped", "signal", "crash", "thread-start",
                             "thread-exit", "module-load", "module-unload", "fork", "exec", "exit", "return",
                             "interrupt"),
@@ -260,7 +260,8 @@ _event = obj({"event": enum("breakpoint", "watchpoint", "log", "stopped", "signa
              {"pc": A, "where": S, "file": null(S), "line": I, "id": I, "hits": I, "text": S, "addr": A,
               "len": I, "old": A, "new": A, "signal": S, "signo": I, "si_code": I, "si_code_name": null(S),
               "fault_addr": A, "name": S, "base": A, "child": I, "vfork": B, "exe": null(S), "status": I,
-              "value": A})
+              "value": A, "access": enum("r", "w", "rw", "x"), "pages": B, "insn": S, "old_bytes": S,
+              "new_bytes": S})
 docs["debug"] = {"anyOf": [_result, _event]}
 
 defs["pe_section"] = obj({"name": S, "va": A, "vsize": I, "raw_offset": I, "raw_size": I, "flags": I,

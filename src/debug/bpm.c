@@ -99,7 +99,7 @@ static int add_pages(vm_dbg *d, uint64_t addr, uint64_t len)
 		if (page_at(d, pg))
 			continue;
 		const vm_region *r = region_of(d, pg);
-		if (!r) {
+		if (!r || r->state != VM_STATE_COMMIT) {
 			vm_seterr("0x%llx is not mapped: no memory breakpoint there", (unsigned long long)pg);
 			return -1;
 		}

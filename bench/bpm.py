@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Memory breakpoints (bpm, issue #14) beside a hardware watchpoint and
+gdb's software watchpoint, on bpmfix's loops:
+
+  - per hit: K writes to bpm_buf+0x800 caught by a debug register
+    (`bpm w ... 8`) and by page protection (`--pages`), each a log-only
+    breakpoint (no stop of the batch), the run without it taken off;
+  - sparse hits in a long run: N iterations off the watched page, a
+    write to the watched bytes every EVERY-th; vmatlas --pages against
+    gdb's software watchpoint (`set can-use-hw-watchpoints 0`);
+  - the worst case: K writes to unwatched bytes of a watched page.
+
+    bench/bpm.py [--build DIR] [--hits K] [--long N] [--gdb-long N] [--runs N]
+"""
+import argparse
+import os
+import tempfile
+
+from benchlib import median_s
+
+
+def batch(lines):
+    f = tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False)
+    f.write("\n".join(lines) + "\n")
+    f.close()
+    return f.name
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--hits", type=int, default=2000)
+    ap.add_argument("--long", type=int, default=20_000_000)
+    ap.add_argument("--gdb-long", type=int, default=5000)
+    ap.add_argument("--every", type=int, default=250)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    vm = os.path.join(a.build, "vmatlas")
+    fx = os.path.join(a.build, "fixtures", "bpmfix")
+    files = []
+
+    def vmd(prog, *lines):
+        path = batch(["break bpm_start", "continue"] + list(lines) + ["continue"])
+        files.append(path)
+        return [vm, "debug", "--batch", path, "--", fx] + prog
+
+    def gdb(prog, *ex):
+        path = batch(["break bpm_start", "run"] + list(ex) + ["continue"])
+        files.append(path)
+        return ["gdb", "-q", "-nx", "-batch", "-x", path, "--args", fx] + prog
+
+    watch_sw = ["set can-use-hw-watchpoints 0", "watch *(long *)&bpm_buf[0x800]", "commands", "silent",
+                "continue", "end"]
+
+    try:
+        hits = ["sparse", str(a.hits), "1"]
+        base = median_s(vmd(hits), a.runs)
+        dr = median_s(vmd(hits, 'bpm w bpm_buf+0x800 8 log "hit"'), a.runs) - base
+        pg = median_s(vmd(hits, 'bpm w bpm_buf+0x800 8 log "hit" --pages'), a.runs) - base
+
+        longp = ["sparse", str(a.long), str(a.long // 20)]
+        base_long = median_s(vmd(longp), a.runs)
+        pg_long = median_s(vmd(longp, 'bpm w bpm_buf+0x800 8 log "hit" --pages'), a.runs) - base_long
+        off_long = median_s(vmd(longp, 'bpm w bpm_buf+0x2800 8 log "hit" --pages'), a.runs) - base_long
+
+        gl = ["sparse", str(a.gdb_long), str(a.every)]
+        base_g = median_s(gdb(gl), 1)
+        sw_g = median_s(gdb(gl, *watch_sw), 1) - base_g
+        base_gv = median_s(vmd(gl), a.runs)
+        pg_gv = median_s(vmd(gl, 'bpm w bpm_buf+0x800 8 log "hit" --pages'), a.runs) - base_gv
+
+        hot = ["hot", str(a.hits)]
+        base_hot = median_s(vmd(hot), a.runs)
+        hot_pg = median_s(vmd(hot, 'bpm w bpm_buf+0x800 8 log "hit" --pages'), a.runs) - base_hot
+    finally:
+        for f in files:
+            os.unlink(f)
+    print(f"per hit, {a.hits} hits (log-only, no stop), median of {a.runs} runs, the run without it taken off:")
+    print(f"  debug register   {dr / a.hits * 1e6:8.1f} us a hit")
+    print(f"  page protection  {pg / a.hits * 1e6:8.1f} us a hit ({pg / dr:.2f}x the debug register)")
+    print(f"{a.long:,} iterations, 20 hits: page protection costs {pg_long:.3f} s; "
+          f"a breakpoint on another page {off_long:.3f} s (accesses off the watched pages)")
+    print(f"{a.gdb_long:,} iterations, a hit every {a.every}: gdb software watchpoint {sw_g:.2f} s, "
+          f"vmatlas --pages {pg_gv:.3f} s: {sw_g / max(pg_gv, 1e-4):,.0f}x")
+    print(f"worst case, {a.hits} writes to unwatched bytes of a watched page: "
+          f"{hot_pg / a.hits * 1e6:.1f} us an access")
+
+
+if __name__ == "__main__":
+    main()
