@@ -129,6 +129,9 @@ void vm_control_update_saved(vm_control *c, uint64_t addr, const void *buf, size
 /* set the protection (VM_PROT_READ/WRITE/EXEC) of the pages under
  * [addr, addr+len) */
 int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+/* the same, the change made by stopped thread tid (one out of any
+ * system call: the thread a fault stopped) */
+int vm_control_protect_by(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
 /* run system call nr inside stopped thread tid (its registers are put
  * back after); *ret is the call's result, a negative errno on failure */
 int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);

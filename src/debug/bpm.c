@@ -381,7 +381,7 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	vm_control_discard_signal(d->c, tid);
 	int rc = 0;
 	for (size_t i = 0; i < nlift; i++)
-		if (vm_control_protect(d->c, lift[i]->addr, PAGE, lift[i]->orig, 0) < 0)
+		if (vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->orig, 0) < 0)
 			rc = -1;
 	vm_event sev;
 	/* events of other threads met while stopping them wait in the
@@ -415,7 +415,7 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	}
 	if (d->alive && !(other && sev.kind == VM_EV_EXIT))
 		for (size_t i = 0; i < nlift; i++)
-			vm_control_protect(d->c, lift[i]->addr, PAGE, lift[i]->cur, 0);
+			vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->cur, 0);
 	/* the trap flag of the step must not show in flags a pushf saved */
 	if (stepped && got > 0 && !(r.rflags & VM_RFLAGS_TF) &&
 	    (in.mnemonic == ZYDIS_MNEMONIC_PUSHFQ || in.mnemonic == ZYDIS_MNEMONIC_PUSHF ||

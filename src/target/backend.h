@@ -91,6 +91,7 @@ struct vm_control_ops {
 
 struct vm_control {
 	const struct vm_control_ops *ops;
+	int64_t protect_tid; /* vm_control_protect_by's thread, 0: any */
 };
 
 /* One backend, as the registry sees it. */

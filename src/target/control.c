@@ -111,6 +111,14 @@ int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot
 	return c->ops->protect(c, addr, len, prot, flags);
 }
 
+int vm_control_protect_by(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
+{
+	c->protect_tid = tid;
+	int rc = vm_control_protect(c, addr, len, prot, flags);
+	c->protect_tid = 0;
+	return rc;
+}
+
 int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret)
 {
 	return c->ops->syscall(c, tid, nr, args, ret);

@@ -110,3 +110,18 @@ def test_bpm_detach_leaves_original_protections():
     # the test finds its output in stderr)
     if truth is not None:
         assert truth["checksum"] == native_truth()["checksum"]
+
+
+def test_bpm_fork_child_gets_original_protections():
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False) as f:
+        f.write("break bpm_start\ncontinue\nbpm rw bpm_buf+0x800 16 --pages\ncontinue\ncontinue\n")
+        path = f.name
+    try:
+        p = subprocess.run([VMATLAS, "debug", "--json", "--batch", path, "--", BPMFIX, "fork"],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        os.unlink(path)
+    assert "child status 0" in p.stderr, (p.stdout[-2000:], p.stderr[-2000:])
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    assert [o for o in out if o.get("event") == "fork"]
+    assert not [o for o in out if o.get("event") == "watchpoint"]

@@ -171,6 +171,9 @@ int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, u
 	 * with that call's result lost (clone3 seen failing: glibc clones
 	 * again) */
 	pid_t tid = 0, any = 0;
+	for (size_t i = 0; i < c->nth && !tid && vc->protect_tid; i++)
+		if (c->th[i].state == LXT_STOPPED && c->th[i].tid == vc->protect_tid)
+			tid = c->th[i].tid;
 	for (size_t i = 0; i < c->nth && !tid; i++) {
 		if (c->th[i].state != LXT_STOPPED)
 			continue;
@@ -241,7 +244,15 @@ void lxc_release_child(lx_control *c, pid_t child)
 	}
 	if (fd >= 0)
 		close(fd);
-	/* debug registers are not inherited; changed protections are (a
-	 * limit: the child keeps them) */
+	/* debug registers are not inherited; changed protections are: the
+	 * child gets the original ones back (a memory breakpoint's pages) */
+	for (int i = atomic_load(&c->nprots) - 1; i >= 0 && c->syscall_insn; i--) {
+		const lxc_prot *p = &c->prots[i];
+		uint64_t args[6] = { p->addr, p->len, (uint64_t)p->prot };
+		int64_t ret;
+		int sig = 0;
+		if (lxc_syscall_raw(child, c->syscall_insn, SYS_mprotect, args, &ret, &sig) < 0)
+			break;
+	}
 	ptrace(PTRACE_DETACH, child, 0, 0);
 }
