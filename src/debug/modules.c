@@ -40,6 +40,14 @@ int dbg_rebuild_map(vm_dbg *d, bool report)
 	vm_map_free(d->m);
 	d->where_ok = false; /* its strings were the symbolizer's */
 	d->m = m;
+	/* pages under memory breakpoints show their original protection */
+	for (size_t i = 0; i < m->nregions; i++) {
+		vm_region *r = &m->regions[i];
+		for (size_t k = 0; k < d->npages; k++)
+			if (d->pages[k].cur != d->pages[k].orig && d->pages[k].addr >= r->base &&
+			    d->pages[k].addr < r->base + r->size)
+				r->prot = (r->prot & ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) | d->pages[k].orig;
+	}
 	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES);
 	char **names = xcalloc(m->nmodules + 1, sizeof *names);
 	uint64_t *bases = xcalloc(m->nmodules + 1, sizeof *bases);
