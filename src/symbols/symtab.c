@@ -58,19 +58,26 @@ void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic)
 		const char *name = elf_sym_name(st, s);
 		if (!name[0] || name[0] == '$') /* ARM/AArch64 mapping symbols */
 			continue;
-		sym_entry *e = s->type == STT_TLS ? ARRAY_PUSH(t->tls, t->ntls, t->tcap)
-						  : ARRAY_PUSH(t->e, t->n, t->cap);
-		e->addr = s->value;
-		e->size = s->size;
-		e->type = s->type;
-		e->bind = s->bind;
-		e->dynamic = dynamic;
-		e->versioned = strchr(name, '@') != NULL;
-		e->name = intern(t, name);
-		e->rank = (uint8_t)rank(e);
-		size_t len = strlen(name);
-		e->len = len > 0xffff ? 0xffff : (uint16_t)len;
+		symtab_add_one(t, name, s->value, s->size, s->type, s->bind, dynamic);
 	}
+}
+
+void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size, uint8_t type, uint8_t bind,
+		    bool dynamic)
+{
+	if (!t->nlen)
+		intern(t, "");
+	sym_entry *e = type == STT_TLS ? ARRAY_PUSH(t->tls, t->ntls, t->tcap) : ARRAY_PUSH(t->e, t->n, t->cap);
+	e->addr = addr;
+	e->size = size;
+	e->type = type;
+	e->bind = bind;
+	e->dynamic = dynamic;
+	e->versioned = strchr(name, '@') != NULL;
+	e->name = intern(t, name);
+	e->rank = (uint8_t)rank(e);
+	size_t len = strlen(name);
+	e->len = len > 0xffff ? 0xffff : (uint16_t)len;
 }
 
 void symtab_note_source(sym_table *t, const char *what)

@@ -40,6 +40,9 @@ sym_table *symtab_new(void);
 /* add the useful symbols of an ELF symbol table: defined, with an
  * address (no sections, files, TLS offsets or mapping symbols) */
 void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic);
+/* one symbol (PE exports, COFF symbols: ELF's STT_ and STB_ values) */
+void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size, uint8_t type, uint8_t bind,
+		    bool dynamic);
 void symtab_note_source(sym_table *t, const char *what);
 /* sort and drop duplicates; call once after the last add */
 void symtab_finish(sym_table *t);
