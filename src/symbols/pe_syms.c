@@ -60,8 +60,8 @@ char *pe_module_host_path(const char *path)
 {
 	if (!path || !path[0])
 		return NULL;
-	if (path[0] == '/')
-		return xstrdup(path);
+	if (path[0] == '/' || (!strchr(path, '\\') && path[1] != ':'))
+		return xstrdup(path); /* a host path (--add-module FILE) */
 	/* Wine's Z: drive is the root of the Unix file system */
 	if ((path[0] == 'Z' || path[0] == 'z') && path[1] == ':' && (path[2] == '\\' || path[2] == '/')) {
 		char *p = xstrdup(path + 2);
