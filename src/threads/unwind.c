@@ -11,6 +11,7 @@
 #include "base/open_file.h"
 #include "base/bytes.h"
 #include "base/util.h"
+#include "pe_unwind.h"
 
 #define MAX_FRAMES 1024
 
@@ -23,6 +24,7 @@ struct unwinder {
 	const vm_thread *cur;    /* the thread being unwound */
 	vm_frame *frames;
 	size_t n, cap, max;
+	pe_unwind *pe;           /* x64 Windows: .pdata */
 };
 
 /* ---- memory and registers for libdwfl ---- */
@@ -160,6 +162,12 @@ unwinder *unwinder_new(const vm_map *m, vm_target *t)
 	u->m = m;
 	u->t = t;
 	u->w = m->info.bits == 32 ? 4 : 8;
+	if (m->info.os == VM_OS_WINDOWS) {
+		/* no DWARF CFI to hand libdwfl: .pdata on x64, frame pointers on x86 */
+		if (m->info.arch == VM_ARCH_X86_64)
+			u->pe = pe_unwind_new(m, t);
+		return u;
+	}
 	u->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!u->dwfl)
 		return u;
@@ -188,6 +196,7 @@ void unwinder_free(unwinder *u)
 		return;
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
+	pe_unwind_free(u->pe);
 	free(u);
 }
 
@@ -248,6 +257,8 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		} else {
 			*note = "the thread's registers could not be read";
 		}
+	} else if (u->pe) {
+		pe_unwind_thread(u->pe, th, u->max, &u->frames, &u->n, note);
 	} else if (u->attached) {
 		if (dwfl_getthread_frames(u->dwfl, (pid_t)th->tid, frame_cb, u) != 0 && u->n < u->max) {
 			int e = dwfl_errno();
@@ -263,7 +274,8 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		}
 	} else {
 		fp_walk(u, th);
-		*note = "the DWARF unwinder is not available: followed frame pointers";
+		*note = u->m->info.os == VM_OS_WINDOWS ? "followed frame pointers"
+						       : "the DWARF unwinder is not available: followed frame pointers";
 	}
 	u->cur = NULL;
 	*out = u->frames;

@@ -87,6 +87,37 @@ def test_wine_dump_symbols():
     assert want and all(w in got for w in want), (want, sorted(got)[:20])
 
 
+def test_wine_dump_x64_unwind():
+    """#16 item 2: each worker's stack, unwound from .pdata, holds exactly
+    its recursion depth of recurse() frames between bottom() and worker(),
+    then kernel32 and ntdll's thread start; every frame from pdata"""
+    truth, dmp = wine_dump_cached()
+    th = {t["tid"]: t for t in run_json(["threads", dmp, "--frames", "1000"])["threads"]}
+    for w in truth["threads"]:
+        fr = th[w["tid"]]["frames"]
+        fns = [f["function"] for f in fr]
+        assert "bottom" in fns and "worker" in fns, fns
+        i, j = fns.index("bottom"), fns.index("worker")
+        assert fns[i + 1:j] == ["recurse"] * w["depth"], (w, fns)
+        assert all(f["method"] == "pdata" for f in fr[1:]), [f["method"] for f in fr]
+        # return addresses: inside the function, and the stack pointer
+        # climbs inside the thread's stack
+        for f in fr[i + 1:j]:
+            assert truth["recurse"] < int(f["pc"], 16) < truth["worker"], f
+        sps = [int(f["sp"], 16) for f in fr]
+        assert sps == sorted(sps) and len(set(sps)) == len(sps), sps
+        assert all(w["stack_limit"] <= sp <= w["stack_base"] for sp in sps), (w, sps)
+        assert fns[-1] == "RtlUserThreadStart" and "BaseThreadInitThunk" in fns, fns
+    # the crash: from the faulting instruction in bottom() down to main
+    truth, dmp = wine_dump_cached("crash")
+    th = {t["tid"]: t for t in run_json(["threads", dmp, "--frames", "1000"])["threads"]}
+    fr = th[truth["main_tid"]]["frames"]
+    fns = [f["function"] for f in fr]
+    assert int(fr[0]["pc"], 16) == truth["crash"]["rip"] and fns[0] == "bottom", fr[0]
+    assert fns[1:1 + truth["crash"]["depth"]] == ["recurse"] * truth["crash"]["depth"], fns
+    assert fns[1 + truth["crash"]["depth"]] == "main", fns
+
+
 def test_wine_dump_against_its_truth():
     with tempfile.TemporaryDirectory() as d:
         truth, dmp = wine_dump_cached()
@@ -407,3 +438,186 @@ def test_hostile_ranges_are_bounded():
         top = max(int(r["base"], 16) + r["size"] for r in regions(doc) if r["state"] != "free")
         assert top <= 1 << 56, hex(top)
         assert any("address space" in w for w in doc.get("warnings") or []), doc.get("warnings")
+
+
+# ---- x64 unwinding on a dump made here ----
+
+def build_dump(streams, memory):
+    """a minidump of streams [(type, bytes)] where bytes may be a function
+    of the stream's own file offset, and a Memory64List of memory
+    [(addr, bytes)]"""
+    n = len(streams) + 1
+    at = 32 + 12 * n
+    direc, body = [], b""
+    for t, data in streams:
+        if callable(data):
+            data = data(at + len(body))
+        direc.append((t, len(data), at + len(body)))
+        body += data
+    m64_at = at + len(body)
+    data_at = m64_at + 16 + 16 * len(memory)
+    m64 = struct.pack("<QQ", len(memory), data_at) + b"".join(struct.pack("<QQ", a, len(b)) for a, b in memory)
+    direc.append((9, len(m64), m64_at))
+    hdr = struct.pack("<4sIIIIIQ", b"MDMP", 0xa793, n, 32, 0, 0, 0)
+    return hdr + b"".join(struct.pack("<III", *d) for d in direc) + body + m64 + b"".join(b for _, b in memory)
+
+
+def sysinfo_stream(arch=9):
+    return (7, struct.pack("<HHHBBIIII", arch, 6, 0, 4, 1, 10, 0, 19045, 2) + b"\0" * 32)
+
+
+def module_stream(mods):
+    """mods: [(base, size, name)]"""
+    def make(at):
+        names_at = at + 4 + 108 * len(mods)
+        out, names = struct.pack("<I", len(mods)), b""
+        for base, size, name in mods:
+            u = name.encode("utf-16-le")
+            out += struct.pack("<QIIII", base, size, 0, 0x5f000000, names_at + len(names)) + b"\0" * 84
+            names += struct.pack("<I", len(u)) + u + b"\0\0"
+        return out + names
+    return (4, make)
+
+
+def thread_stream(threads):
+    """threads: [(tid, teb, {reg: value})], x64 contexts"""
+    offs = {"rax": 120, "rcx": 128, "rdx": 136, "rbx": 144, "rsp": 152, "rbp": 160, "rsi": 168, "rdi": 176,
+            "r12": 216, "rip": 248}
+    def make(at):
+        ctx_at = at + 4 + 48 * len(threads)
+        out, ctxs = struct.pack("<I", len(threads)), b""
+        for tid, teb, regs in threads:
+            c = bytearray(1232)
+            for k, v in regs.items():
+                struct.pack_into("<Q", c, offs[k], v)
+            out += struct.pack("<IIIIQQIIII", tid, 0, 0, 0, teb, 0, 0, 0, len(c), ctx_at + len(ctxs))
+            ctxs += bytes(c)
+        return out + ctxs
+    return (3, make)
+
+
+def pe_image_bytes(size, pdata_rva, pdata, blobs):
+    """a PE32+ image as mapped: one section over everything past the
+    headers, the exception directory at pdata_rva, blobs {rva: bytes}"""
+    img = bytearray(size)
+    img[0:2] = b"MZ"
+    struct.pack_into("<I", img, 0x3c, 0x80)
+    img[0x80:0x84] = b"PE\0\0"
+    struct.pack_into("<HHIIIHH", img, 0x84, 0x8664, 1, 0x5f000000, 0, 0, 240, 0x22)
+    opt = 0x98
+    struct.pack_into("<HBBIIIII", img, opt, 0x20b, 14, 0, 0xf000, 0, 0, 0x1000, 0x1000)
+    struct.pack_into("<QII", img, opt + 24, 0x400000, 0x1000, 0x200)
+    struct.pack_into("<II", img, opt + 56, size, 0x400)
+    struct.pack_into("<H", img, opt + 68, 3)
+    struct.pack_into("<I", img, opt + 108, 16)
+    struct.pack_into("<II", img, opt + 112 + 3 * 8, pdata_rva, len(pdata))
+    sec = opt + 240
+    struct.pack_into("<8sIIIIIIHHI", img, sec, b".text", size - 0x1000, 0x1000, size - 0x1000, 0x1000, 0, 0, 0, 0,
+                     0x60000020)
+    img[pdata_rva:pdata_rva + len(pdata)] = pdata
+    for rva, b in blobs.items():
+        img[rva:rva + len(b)] = b
+    return bytes(img)
+
+
+def unwind_info(prolog, codes, freg=0, foff=0, flags=0, chain=None):
+    """codes: [(offset, op, info, [extra 16-bit slots])] in the order
+    they are stored (the last prolog instruction first)"""
+    slots = b""
+    for off, op, info, extra in codes:
+        slots += struct.pack("<BB", off, op | info << 4) + b"".join(struct.pack("<H", x) for x in extra)
+    count = len(slots) // 2
+    if count % 2:
+        slots += b"\0\0"
+    out = struct.pack("<BBBB", 1 | flags << 3, prolog, count, freg | foff << 4) + slots
+    if chain:
+        out += struct.pack("<III", *chain)
+    return out
+
+
+def test_x64_unwind_codes():
+    """every kind of unwind code, a chained info, a machine frame, an
+    epilog at an exact pc, a leaf; then frame pointers and a stack scan
+    where no image describes the code"""
+    B = 0x400000
+    PUSH, LARGE, SMALL, SETFP, SAVE, XMM128, MACH = 0, 1, 2, 3, 4, 8, 10
+    infos = {
+        "F1": unwind_info(0x10, [(8, SMALL, 3, []), (4, PUSH, 3, []), (1, PUSH, 5, [])]),
+        "F2": unwind_info(0x14, [(0x14, SETFP, 0, []), (0x0f, SAVE, 12, [2]), (0x0a, LARGE, 1, [0x120, 0]),
+                                 (1, PUSH, 5, [])], freg=5, foff=2),
+        "F3p": unwind_info(0x10, [(0x10, SETFP, 0, []), (0x0a, XMM128, 6, [0]), (4, SMALL, 1, [])], freg=12, foff=1),
+        "F4": unwind_info(8, [(8, SMALL, 1, []), (0, MACH, 0, [])]),
+        "F5": unwind_info(5, [(5, SMALL, 4, []), (1, PUSH, 3, [])]),
+    }
+    info_rva, at = {}, 0x2000
+    for k, v in infos.items():
+        info_rva[k] = at
+        at += (len(v) + 3) & ~3
+    info_rva["F3s"] = at
+    blobs = {info_rva[k]: v for k, v in infos.items()}
+    blobs[at] = unwind_info(0, [], flags=4, chain=(0x1200, 0x1280, info_rva["F3p"]))
+    blobs[0x1480] = bytes([0x48, 0x83, 0xc4, 0x28, 0x5b, 0xc3])   # add rsp,0x28; pop rbx; ret
+    blobs[0x1700] = bytes([0xe8, 0, 0, 0, 0])                       # call: 0x1705 returns from it
+    fns = [(0x1000, 0x1100, "F1"), (0x1100, 0x1200, "F2"), (0x1200, 0x1280, "F3p"), (0x1280, 0x1300, "F3s"),
+           (0x1300, 0x1400, "F4"), (0x1400, 0x1500, "F5")]
+    pdata = b"".join(struct.pack("<III", b, e, info_rva[k]) for b, e, k in fns)
+    img = pe_image_bytes(0x10000, 0x3000, pdata, blobs)
+    # the stack, built from the outermost frame in
+    stack_lo, top = 0x200000, 0x20f000
+    mem = {}
+    sp = top
+
+    def push(v):
+        nonlocal sp
+        sp -= 8
+        mem[sp] = v
+    push(0)                 # where the code at 0x401600 (no entry: a leaf) returns: the end
+    push(B + 0x1600)        # F5's return address
+    push(0x1111)            # F5: push rbx
+    sp -= 0x28              # F5: sub rsp, 0x28
+    rsp_f5 = sp             # interrupted in F5's epilog
+    for v in (0x2b, rsp_f5, 0x246, 0x33, B + 0x1480):   # the machine frame
+        push(v)
+    sp -= 16                # F4: sub rsp, 16
+    push(B + 0x1340)        # F4 called F3
+    sp -= 16                # F3: sub rsp, 16 ...
+    r12_f3 = sp + 16        # ... lea r12, [rsp + 16]
+    push(B + 0x1290)        # F3's second fragment called F2
+    push(0x5555)            # F2: push rbp
+    sp -= 0x120
+    frame_f2 = sp
+    mem[frame_f2 + 16] = r12_f3   # F2: mov [rsp + 16], r12
+    rbp_f2 = frame_f2 + 32        # F2: lea rbp, [rsp + 32]
+    push(B + 0x1130)        # F2 called F1
+    push(rbp_f2)            # F1: push rbp
+    push(0x7777)            # F1: push rbx
+    sp -= 0x20
+    rsp0 = sp
+    # thread 2: code outside any image, a frame-pointer chain
+    fp2 = top - 0x100
+    mem[fp2], mem[fp2 + 8], mem[fp2 + 16] = 0, B + 0x1705, 0
+    # thread 3: no frame pointer: a scan finds the return address
+    mem[top - 0x200], mem[top - 0x1f8], mem[top - 0x1f0], mem[top - 0x1e8] = 0x1234, B + 0x1100, B + 0x1705, 0
+    stk = bytearray(top + 0x1000 - stack_lo)
+    for a, v in mem.items():
+        struct.pack_into("<Q", stk, a - stack_lo, v)
+    threads = [(1, 0, {"rip": B + 0x1050, "rsp": rsp0, "rbp": 0xdead, "r12": 0xbad}),
+               (2, 0, {"rip": 0x900010, "rsp": top - 0x180, "rbp": fp2}),
+               (3, 0, {"rip": 0x900010, "rsp": top - 0x200, "rbp": 0})]
+    data = build_dump([sysinfo_stream(), thread_stream(threads), module_stream([(B, 0x10000, "C:\\t\\unw.dll")])],
+                      [(B, img), (stack_lo, bytes(stk))])
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "unw.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        th = {t["tid"]: t for t in run_json(["threads", path])["threads"]}
+        fr = th[1]["frames"]
+        got = [(int(f["pc"], 16) - B, f["method"], f.get("signal", False)) for f in fr]
+        assert got == [(0x1050, "registers", False), (0x1130, "pdata", False), (0x1290, "pdata", False),
+                       (0x1340, "pdata", False), (0x1480, "pdata", True), (0x1600, "pdata", False)], (got, th[1])
+        assert int(fr[4]["sp"], 16) == rsp_f5, fr
+        assert int(fr[5]["sp"], 16) == top - 8, fr
+        got = [(int(f["pc"], 16), f["method"]) for f in th[2]["frames"]]
+        assert got == [(0x900010, "registers"), (B + 0x1705, "fp")], th[2]
+        got = [(int(f["pc"], 16), f["method"]) for f in th[3]["frames"]]
+        assert got == [(0x900010, "registers"), (B + 0x1705, "scan")], th[3]
