@@ -188,6 +188,9 @@ typedef struct vm_thread {
 	bool is_main;
 	bool regs_valid;  /* registers were read */
 	bool sp_valid;    /* at least pc/sp are known (e.g. from a syscall stop) */
+	bool regs_exception; /* the registers are the exception's context (a
+				minidump's exception stream, WinDbg's .ecxr), not
+				where the thread stood when the dump was written */
 	uint64_t pc, sp, fp, tp; /* tp: thread pointer (fs_base / TEB) */
 	uint64_t start;   /* where the thread started, when the target says (minidumps) */
 	vm_reg regs[VM_THREAD_MAX_REGS];

@@ -54,12 +54,15 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 		vm_symbol_format(&si, th->pc, sym, sizeof sym);
 		printf("  pc %0*llx %s   sp %0*llx\n", aw, (unsigned long long)th->pc, sym, aw,
 		       (unsigned long long)th->sp);
+		if (th->regs_exception)
+			printf("  (registers from the exception record's context, as .ecxr)\n");
 	}
 	if (th->stack_size) {
 		printf("  stack %0*llx-%0*llx (%s)", aw, (unsigned long long)th->stack_base, aw,
 		       (unsigned long long)(th->stack_base + th->stack_size),
 		       fmt_size(th->stack_size, a, sizeof a));
-		printf(", in use %s", fmt_size(ti->used, b, sizeof b));
+		if (th->sp_valid)
+			printf(", in use %s", fmt_size(ti->used, b, sizeof b));
 		if (ti->high_water_valid)
 			printf(", high-water %s", fmt_size(ti->high_water, c, sizeof c));
 		if (th->guard_size)
@@ -104,9 +107,11 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 		if (si.file)
 			printf("  %s:%d", si.file, si.line);
 		if (f->signal)
-			printf("  <signal frame>");
+			printf(m->info.os == VM_OS_WINDOWS ? "  <trap frame>" : "  <signal frame>");
 		if (f->method && strcmp(f->method, "fp") == 0)
 			printf("  (frame pointer)");
+		if (f->method && strcmp(f->method, "scan") == 0)
+			printf("  (stack scan)");
 		putchar('\n');
 	}
 	if (ti->unwind_note)
@@ -127,6 +132,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	if (th->sp_valid) {
 		json_kaddr(w, "pc", th->pc);
 		json_kaddr(w, "sp", th->sp);
+		if (th->regs_exception)
+			json_kbool(w, "exception_context", true);
 	} else {
 		json_key(w, "pc");
 		json_null(w);
@@ -147,7 +154,12 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 		json_kaddr(w, "base", th->stack_base);
 		json_ku64(w, "size", th->stack_size);
 		json_kaddr(w, "top", ti->stack_top);
-		json_ku64(w, "used", ti->used);
+		if (th->sp_valid) {
+			json_ku64(w, "used", ti->used);
+		} else {
+			json_key(w, "used");
+			json_null(w);
+		}
 		if (ti->high_water_valid)
 			json_ku64(w, "high_water", ti->high_water);
 		if (th->guard_size) {
@@ -252,7 +264,10 @@ static int threads_run(cli_ctx *ctx)
 		json_init(w, stdout, true);
 		json_obj_begin(w);
 		json_key(w, "thread_db");
-		json_str(w, rep.thread_db_note ? rep.thread_db_note : "ok");
+		if (m->info.os == VM_OS_WINDOWS)
+			json_null(w); /* glibc's thread library has no place there */
+		else
+			json_str(w, rep.thread_db_note ? rep.thread_db_note : "ok");
 		json_key(w, "threads");
 		json_arr_begin(w);
 		for (size_t i = 0; i < rep.n; i++)

@@ -71,6 +71,7 @@ typedef struct md_file {
 	bool have_exception;
 	uint32_t exc_tid, exc_code, exc_flags;
 	uint64_t exc_addr;
+	uint32_t exc_ctx_size, exc_ctx_rva; /* the context at the exception (.ecxr) */
 	bool have_pid;
 	uint32_t pid, create_time;
 	size_t nhandles;

@@ -417,6 +417,42 @@ static void exception(md_file *f, const uint8_t *b, uint64_t len)
 	f->exc_code = ld_le32(b + 8);
 	f->exc_flags = ld_le32(b + 12);
 	f->exc_addr = ld_le64(b + 24);
+	/* MINIDUMP_EXCEPTION is 152 bytes after the thread id and its
+	 * padding; the context's location follows it */
+	if (len >= 168) {
+		f->exc_ctx_size = ld_le32(b + 160);
+		f->exc_ctx_rva = ld_le32(b + 164);
+	}
+}
+
+/* the crashing thread as it was at the exception: its registers from
+ * the exception's context (.ecxr), which is what a debugger shows */
+static void exception_thread(md_file *f)
+{
+	if (!f->have_exception)
+		return;
+	md_thread *t = thread_by_id(f, f->exc_tid);
+	if (!t) {
+		warn(f, "the exception names thread %u, which is not in the thread list", f->exc_tid);
+		return;
+	}
+	if (!f->exc_ctx_size)
+		return;
+	md_thread x;
+	memset(&x, 0, sizeof x);
+	x.teb = t->teb;
+	context(f, &x, f->exc_ctx_size, f->exc_ctx_rva);
+	if (!x.th.regs_valid) {
+		warn(f, "the exception's context (%u bytes at 0x%x) is unreadable", f->exc_ctx_size, f->exc_ctx_rva);
+		return;
+	}
+	memcpy(t->th.regs, x.th.regs, sizeof t->th.regs);
+	t->th.nregs = x.th.nregs;
+	t->th.pc = x.th.pc;
+	t->th.sp = x.th.sp;
+	t->th.fp = x.th.fp;
+	t->th.regs_valid = t->th.sp_valid = true;
+	t->th.regs_exception = true;
 }
 
 static void misc_info(md_file *f, const uint8_t *b, uint64_t len)
@@ -514,6 +550,7 @@ int md_parse(md_file *f, const vm_reader *r)
 	}
 	free(d);
 	sort_memory(f);
+	exception_thread(f);
 	return 0;
 }
 

@@ -118,6 +118,55 @@ def test_wine_dump_x64_unwind():
     assert fns[1 + truth["crash"]["depth"]] == "main", fns
 
 
+def test_exception_context():
+    """#16 item 3: the crashing thread is shown with the exception's
+    context (.ecxr): on breakpad's stack_exhaustion.dmp the walk from it
+    goes through the whole exhausted stack; on null_read_av.dmp it
+    starts at the faulting instruction. An exception naming a thread the
+    list lacks is a warning."""
+    for name, least in (("breakpad-stack_exhaustion.dmp", 240), ("breakpad-null_read_av.dmp", 6)):
+        path = os.path.join(CORPUS, name)
+        if not os.path.exists(path):
+            raise Skip(f"no {path}")
+        exc = run_json(["map", path])["target"]["exception"]
+        th = [t for t in run_json(["threads", path, "--frames", "1000"])["threads"] if t["tid"] == exc["tid"]][0]
+        assert th.get("exception_context") is True, th
+        assert int(th["frames"][0]["pc"], 16) == int(exc["addr"], 16) == int(th["pc"], 16), (th["frames"][0], exc)
+        assert len(th["frames"]) >= least, (name, len(th["frames"]))
+        assert "exception record's context" in run(["threads", path]).stdout
+    with open(os.path.join(CORPUS, "breakpad-null_read_av.dmp"), "rb") as f:
+        data = bytearray(f.read())
+    # the exception stream's thread id: no such thread
+    nstreams, dir_at = struct.unpack_from("<II", data, 8)
+    for i in range(nstreams):
+        t, size, rva = struct.unpack_from("<III", data, dir_at + 12 * i)
+        if t == 6:
+            struct.pack_into("<I", data, rva, 0xfffffff0)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "x.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        doc = run_json(["map", path])
+        assert any("not in the thread list" in w for w in doc["warnings"]), doc["warnings"]
+
+
+def test_thread_without_context():
+    """#16 item 6: Wine writes no context for the thread that writes the
+    dump: it keeps its TEB, its stack from the TEB, and the map labels
+    that stack"""
+    truth, dmp = wine_dump_cached()
+    th = {t["tid"]: t for t in run_json(["threads", dmp])["threads"]}[truth["main_tid"]]
+    assert th["pc"] is None and int(th["tls"], 16) == truth["main_teb"], th
+    st = th["stack"]
+    assert st and int(st["base"], 16) < int(st["top"], 16) and st["used"] is None, st
+    doc = run_json(["map", dmp])
+    stacks = [c for r in regions(doc) for c in r["contents"] if c["kind"] == "stack" and c.get("tid") == truth["main_tid"]]
+    assert stacks and int(stacks[0]["addr"], 16) == int(st["base"], 16), stacks
+    assert region_of(doc, int(st["base"], 16))["usage"] == "stack"
+    assert "thread pointer (TCB)" not in run(["map", dmp]).stdout
+    assert "glibc" not in run(["threads", dmp]).stdout
+
+
 def test_wine_dump_against_its_truth():
     with tempfile.TemporaryDirectory() as d:
         truth, dmp = wine_dump_cached()
