@@ -670,3 +670,54 @@ def test_x64_unwind_codes():
         assert got == [(0x900010, "registers"), (B + 0x1705, "fp")], th[2]
         got = [(int(f["pc"], 16), f["method"]) for f in th[3]["frames"]]
         assert got == [(0x900010, "registers"), (B + 0x1705, "scan")], th[3]
+
+
+def meminfo_stream(meminfo):
+    """(base, alloc_base, alloc_prot, size, state, protect, type) each"""
+    mi = struct.pack("<IIQ", 16, 48, len(meminfo))
+    for base, abase, aprot, size, state, prot, typ in meminfo:
+        mi += struct.pack("<QQIIQIIII", base, abase, aprot, 0, size, state, prot, typ, 0)
+    return (16, mi)
+
+
+def test_allocation_base_exact():
+    """#16 item 4: with a MemoryInfoList, AllocationBase alone draws the
+    allocations: a stack's reserve, guard and committed top are one
+    allocation with its neighbours apart; every corpus dump that has the
+    list gives allocations of one base each, no base split in two"""
+    C, R, PRV = 0x1000, 0x2000, 0x20000
+    info = [
+        (0x100000, 0x100000, 0x04, 0x10000, C, 0x04, PRV),     # an allocation below
+        (0x110000, 0x110000, 0x04, 0xd000, R, 0, PRV),          # the stack: reserve,
+        (0x11d000, 0x110000, 0x04, 0x1000, C, 0x104, PRV),      # guard,
+        (0x11e000, 0x110000, 0x04, 0x2000, C, 0x04, PRV),       # committed top
+        (0x120000, 0x120000, 0x04, 0x1000, C, 0x04, PRV),       # two allocations above,
+        (0x121000, 0x120000, 0x04, 0x1000, C, 0x02, PRV),       # the first in two parts
+        (0x122000, 0x122000, 0x04, 0x1000, C, 0x04, PRV),
+    ]
+    threads = [(5, 0, {"rip": 0x1000, "rsp": 0x11f800})]
+    data = build_dump([sysinfo_stream(), thread_stream(threads), meminfo_stream(info)],
+                      [(0x11e000, b"\1" * 0x2000)])
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "a.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        doc = run_json(["map", path])
+        got = [(int(a["base"], 16), a["size"], a["usage"]) for a in doc["allocations"] if a["usage"] != "free"]
+        assert got == [(0x100000, 0x10000, "private"), (0x110000, 0x10000, "stack"), (0x120000, 0x2000, "private"),
+                       (0x122000, 0x1000, "private")], got
+    files = [f for f in sorted(glob.glob(os.path.join(CORPUS, "*.dmp"))) if "invalid" not in f]
+    if not files:
+        raise Skip(f"no corpus at {CORPUS}")
+    for path in files:
+        doc = run_json(["map", path])
+        prev = None
+        for a in doc["allocations"]:
+            if a["usage"] == "free":
+                prev = None
+                continue
+            bases = {r.get("alloc_base") for r in a["regions"]}
+            assert len(bases) == 1, (path, a["base"], bases)
+            ab = a["regions"][0].get("alloc_base")
+            assert not ab or ab != prev, (path, a["base"], "split allocation")
+            prev = a["regions"][-1].get("alloc_base")
