@@ -104,5 +104,7 @@ const char *vm_type_name(vm_type t);
 const char *vm_content_kind_name(vm_content_kind k);
 /* "rw-p" style; out must hold 5 bytes */
 void vm_prot_string(uint32_t prot, char out[5]);
+/* the same for a region: "????" when its protection is unknown */
+void vm_region_prot_string(const vm_region *r, char out[5]);
 
 #endif

@@ -60,6 +60,9 @@ typedef enum vm_usage {
 #define VM_RF_NO_DATA    0x08u /* the target holds no bytes for it (core: not dumped) */
 #define VM_RF_PART_DATA  0x10u /* the target holds only its first `held` bytes */
 #define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
+#define VM_RF_PROT_UNKNOWN 0x40u /* the target does not say the protection (a minidump
+				    without a memory info list): shown as unknown, prot
+				    says only that the bytes it holds can be read */
 
 /* Linux only: what smaps adds to the neutral statistics */
 typedef struct vm_page_stats_lx {

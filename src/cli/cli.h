@@ -186,6 +186,8 @@ void cli_manual_free(cli_manual *m);
 /* an address argument: hex (0x...) or decimal */
 bool cli_parse_addr(const char *s, uint64_t *out);
 void cli_print_warnings(const vm_map *m);
+/* "vmatlas: warning: ..." on stderr, control characters escaped */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "holes": [{addr, size}], the ranges a search or dump could not read */
 struct json_writer;

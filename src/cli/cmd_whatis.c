@@ -25,7 +25,7 @@ static void text(const vm_map *m, const vm_whatis *w)
 		       (unsigned long long)r->base, aw, (unsigned long long)(r->base + r->size));
 		return;
 	}
-	vm_prot_string(r->prot, prot);
+	vm_region_prot_string(r, prot);
 	printf("  region      %0*llx-%0*llx %s %s %s, +0x%llx%s%s\n", aw, (unsigned long long)r->base, aw,
 	       (unsigned long long)(r->base + r->size), vm_state_name(r->state), prot, vm_type_name(r->type),
 	       (unsigned long long)(w->addr - r->base), r->path ? "  " : "", r->path ? r->path : "");
@@ -87,7 +87,7 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 	json_key(jw, "region");
 	if (w->region && w->region->state != VM_STATE_FREE) {
 		const vm_region *r = w->region;
-		vm_prot_string(r->prot, prot);
+		vm_region_prot_string(r, prot);
 		json_obj_begin(jw);
 		json_kaddr(jw, "base", r->base);
 		json_ku64(jw, "size", r->size);

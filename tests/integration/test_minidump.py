@@ -167,6 +167,26 @@ def test_thread_without_context():
     assert "glibc" not in run(["threads", dmp]).stdout
 
 
+def test_unknown_protection():
+    """#16 item 5: without a MemoryInfoList protection is unknown: said so
+    in text and JSON, and the default search covers that memory (the
+    fixture's pattern block is found); a search over 0 bytes warns"""
+    truth, dmp = wine_dump_cached()
+    doc = run_json(["map", dmp])
+    blk = region_of(doc, truth["block"])
+    assert blk["prot"] == "unknown", blk
+    assert all(r["prot"] == "unknown" for r in regions(doc) if r["state"] != "free")
+    line = [x for x in run(["map", dmp, "--flat"]).stdout.splitlines() if x.startswith("%016x" % int(blk["base"], 16))]
+    assert line and "????" in line[0], line
+    pat = bytes((i * 7 + 3) & 0xff for i in range(16)).hex()
+    p = run(["search", dmp, "--hex", pat, "--json"])
+    assert p.returncode == 0 and truth["block"] in [int(h["addr"], 16) for h in json.loads(p.stdout)["hits"]], p
+    assert "0 bytes searched" not in p.stderr
+    # a range the dump holds nothing of
+    p = run(["search", dmp, "--ascii", "x", "--from", "0x7ff000000000", "--to", "0x7ff000100000"])
+    assert p.returncode == 0 and "warning: search: 0 bytes searched" in p.stderr, p
+
+
 def test_wine_dump_against_its_truth():
     with tempfile.TemporaryDirectory() as d:
         truth, dmp = wine_dump_cached()

@@ -219,6 +219,7 @@ static void partial(const md_file *f, vm_region **out, size_t *n)
 		x->alloc = (size_t)-1;
 		x->state = VM_STATE_COMMIT;
 		x->prot = VM_PROT_READ;
+		x->flags |= VM_RF_PROT_UNKNOWN;
 		x->type = m ? VM_TYPE_IMAGE : VM_TYPE_PRIVATE;
 		x->win.alloc_base = m ? m->base : 0;
 		if (m)
