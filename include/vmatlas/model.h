@@ -211,6 +211,8 @@ typedef struct vm_thread {
 #define VM_SRC_LOADER  0x1u
 #define VM_SRC_REGIONS 0x2u
 #define VM_SRC_MANUAL  0x4u
+#define VM_SRC_PEB     0x8u /* Windows: the PEB's loader list (VM_SRC_LOADER there is the
+			       list the target gives: a minidump's module list) */
 
 typedef struct vm_module {
 	char *name;       /* file name: "libc.so.6" */

@@ -252,6 +252,12 @@ static void free_modules(vm_module *v, size_t n)
 	free(v);
 }
 
+static void opt_addr(json_writer *w, const char *key, uint64_t v, bool known)
+{
+	json_key(w, key);
+	known ? json_addr(w, v) : json_null(w);
+}
+
 static void win_json(const vm_map *m, vm_target *t, const vm_win_env *e)
 {
 	json_writer w;
@@ -260,16 +266,21 @@ static void win_json(const vm_map *m, vm_target *t, const vm_win_env *e)
 	json_kstr(&w, "exe", m->info.exe);
 	json_key(&w, "peb");
 	json_obj_begin(&w);
-	json_kaddr(&w, "addr", e->peb);
-	json_kaddr(&w, "teb", e->teb);
-	json_ki64(&w, "BeingDebugged", e->being_debugged);
-	json_kaddr(&w, "ImageBaseAddress", e->image_base);
-	json_kaddr(&w, "Ldr", e->ldr);
-	json_kaddr(&w, "ProcessParameters", e->params);
-	json_kaddr(&w, "ProcessHeap", e->process_heap);
-	json_ki64(&w, "NumberOfHeaps", e->nheaps_claimed);
-	json_kaddr(&w, "ProcessHeaps", e->heaps_array);
+	/* what the dump lacks is null, not 0x0 */
+	opt_addr(&w, "addr", e->peb, e->peb != 0);
+	opt_addr(&w, "teb", e->teb, e->teb != 0);
+	json_key(&w, "BeingDebugged");
+	e->have_being_debugged ? json_i64(&w, e->being_debugged) : json_null(&w);
+	opt_addr(&w, "ImageBaseAddress", e->image_base, e->have_fields);
+	opt_addr(&w, "Ldr", e->ldr, e->have_fields);
+	opt_addr(&w, "ProcessParameters", e->params, e->have_fields);
+	opt_addr(&w, "ProcessHeap", e->process_heap, e->have_process_heap);
+	json_key(&w, "NumberOfHeaps");
+	e->have_nheaps ? json_i64(&w, e->nheaps_claimed) : json_null(&w);
+	opt_addr(&w, "ProcessHeaps", e->heaps_array, e->have_heaps_array);
 	json_obj_end(&w);
+	if (e->ldr_note)
+		json_kstr(&w, "loader_list_note", e->ldr_note);
 	json_kstr(&w, "command_line", e->command_line.value);
 	json_kstr(&w, "image_path", e->image_path.value);
 	json_kstr(&w, "current_directory", e->current_directory.value);
@@ -361,6 +372,8 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 		printf("  %0*llx %9llu  %s\n", aw, (unsigned long long)e->ldr_list[i].base,
 		       (unsigned long long)e->ldr_list[i].size,
 		       e->ldr_list[i].full_name ? e->ldr_list[i].full_name : "?");
+	if (e->ldr_note)
+		cli_warn("%s", e->ldr_note);
 }
 
 static int env_run(cli_ctx *ctx)

@@ -233,6 +233,8 @@ void json_module(json_writer *w, const vm_module *mod)
 		json_str(w, "regions");
 	if (mod->sources & VM_SRC_MANUAL)
 		json_str(w, "manual");
+	if (mod->sources & VM_SRC_PEB)
+		json_str(w, "peb_ldr");
 	json_arr_end(w);
 	json_kaddr(w, "load_bias", mod->load_bias);
 	if (mod->entry)

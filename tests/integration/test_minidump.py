@@ -187,6 +187,63 @@ def test_unknown_protection():
     assert p.returncode == 0 and "warning: search: 0 bytes searched" in p.stderr, p
 
 
+def dump_streams(data):
+    """{type: (size, rva)} of a minidump's stream directory"""
+    n, at = struct.unpack_from("<II", data, 8)
+    return {t: (size, rva) for t, size, rva in (struct.unpack_from("<III", data, at + 12 * i) for i in range(n))}
+
+
+def file_offset(data, addr):
+    """where a minidump's Memory64List keeps the byte at addr"""
+    size, rva = dump_streams(data)[9]
+    n, off = struct.unpack_from("<QQ", data, rva)
+    for i in range(n):
+        a, sz = struct.unpack_from("<QQ", data, rva + 16 + 16 * i)
+        if a <= addr < a + sz:
+            return off + addr - a
+        off += sz
+    return None
+
+
+def test_modules_without_module_list():
+    """#16 item 7: a dump without a ModuleList: the modules are found by
+    their PE headers in memory and in the PEB's loader list, at the
+    bases, sizes and names the process itself listed; a module only one
+    source has is flagged; a loader list that loops is a warning"""
+    truth, dmp = wine_dump_cached()
+    with open(dmp, "rb") as f:
+        data = bytearray(f.read())
+    n, at = struct.unpack_from("<II", data, 8)
+    for i in range(n):
+        if struct.unpack_from("<I", data, at + 12 * i)[0] == 4:
+            struct.pack_into("<I", data, at + 12 * i, 0xfff0)   # an unknown stream now
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "nomods.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        mods = {int(x["base"], 16): x for x in run_json(["modules", path])["modules"]}
+        for tm in truth["modules"]:
+            x = mods.get(tm["base"])
+            assert x and x["size"] == tm["size"] and {"regions", "peb_ldr"} <= set(x["sources"]), (tm, x)
+            assert "loader" not in x["sources"] and x["name"].lower() == tm["path"].split("\\")[-1].lower(), x
+        # symbols and call stacks work from these as from the list
+        sy = run_json(["sym", path, hex(truth["recurse"] + 3)])[0]
+        assert (sy["module"], sy["symbol"]) == ("dumpfix.exe", "recurse"), sy
+        # the loader list made to loop: the third entry points back to the second
+        env = run_json(["env", path])
+        ldr = env["loader_list"]
+        assert len(ldr) >= 3
+        off = file_offset(data, int(ldr[2]["entry"], 16))
+        struct.pack_into("<Q", data, off, int(ldr[1]["entry"], 16))
+        with open(path, "wb") as f:
+            f.write(data)
+        p = run(["env", path])
+        assert p.returncode == 0 and "loops back" in p.stderr, p.stderr
+        env = run_json(["env", path])
+        assert len(env["loader_list"]) == 3 and "loops" in env["loader_list_note"], env["loader_list_note"]
+        assert any("loops back" in w for w in run_json(["map", path])["warnings"])
+
+
 def test_wine_dump_against_its_truth():
     with tempfile.TemporaryDirectory() as d:
         truth, dmp = wine_dump_cached()
@@ -202,11 +259,11 @@ def test_wine_dump_against_its_truth():
         for tm in truth["modules"]:
             x = mods.get(tm["base"])
             assert x, f"module {tm} missing"
-            assert set(x["sources"]) == {"loader", "regions"}, x   # listed, and its header in memory
+            assert set(x["sources"]) == {"loader", "regions", "peb_ldr"}, x   # listed, its header in memory, in PEB.Ldr
             assert x["size"] == tm["size"] and x["path"].lower() == tm["path"].lower(), (x, tm)
         # the executable's sections come from its PE header in dump memory:
         # where pefile puts them in the file
-        exe = [x for x in doc["modules"] if x["path"].lower().endswith("dumpfix.exe")][0]
+        exe = [x for x in doc["modules"] if (x["path"] or "").lower().endswith("dumpfix.exe") and "loader" in x["sources"]][0]
         secs = pefile_sections(os.path.join(FIXTURES, "win", "dumpfix.exe"))
         base = int(exe["base"], 16)
         placed = {(c["name"], int(c["addr"], 16)) for r in regions(doc) for c in r["contents"]
