@@ -20,6 +20,12 @@ static void text(const vm_map *m, const vm_whatis *w)
 		return;
 	}
 	const vm_region *r = w->region;
+	if (r->state == VM_STATE_FREE && vm_map_gaps_unknown(m)) {
+		printf("  not in the %s (%0*llx-%0*llx): it holds only some of the memory, so whether anything "
+		       "is mapped there is unknown\n\n", vm_target_kind_name(m->info.kind), aw, (unsigned long long)r->base,
+		       aw, (unsigned long long)(r->base + r->size));
+		return;
+	}
 	if (r->state == VM_STATE_FREE) {
 		printf("  in a free gap %0*llx-%0*llx: nothing is mapped there\n\n", aw,
 		       (unsigned long long)r->base, aw, (unsigned long long)(r->base + r->size));

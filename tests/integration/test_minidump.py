@@ -798,3 +798,28 @@ def test_allocation_base_exact():
             ab = a["regions"][0].get("alloc_base")
             assert not ab or ab != prev, (path, a["base"], "split allocation")
             prev = a["regions"][-1].get("alloc_base")
+
+
+def test_damaged_streams_are_warnings():
+    """#16 item 8: a stream too short for its header, a MemoryInfoList
+    entry past the end of the address space: warnings on the map, not
+    silence; memory only absent from a partial dump is not called a free
+    gap"""
+    C, PRV = 0x1000, 0x20000
+    info = [(0x10000, 0x10000, 0x04, 0x1000, C, 0x04, PRV),
+            (0x20000, 0x20000, 0x04, 0xffffffffffff0000, C, 0x04, PRV)]
+    data = build_dump([sysinfo_stream(), (3, b"\1\0\0"), meminfo_stream(info)], [(0x10000, b"a" * 0x1000)])
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "d.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        doc = run_json(["map", path])
+        w = " | ".join(doc["warnings"])
+        assert "ThreadList is too short" in w and "past the end of the address space" in w, w
+        bases = [int(r["base"], 16) for r in regions(doc) if r["state"] != "free"]
+        assert bases == [0x10000, 0x20000], bases
+    truth, dmp = wine_dump_cached()
+    p = run(["view", dmp, "0x7ff000000000", "16"])
+    assert p.returncode == 1 and "does not hold it" in p.stderr and "free gap" not in p.stderr, p.stderr
+    p = run(["whatis", dmp, "0x7ff000000000"])
+    assert "not in the minidump" in p.stdout and "free gap" not in p.stdout, p.stdout
