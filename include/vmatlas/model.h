@@ -290,6 +290,13 @@ typedef struct vm_target_info_win {
 	int64_t handles;
 } vm_target_info_win;
 
+/* one open handle of a Windows process (a minidump's HandleData) */
+typedef struct vm_win_handle {
+	uint64_t handle;
+	char *type, *name; /* NULL when the dump does not say */
+	uint32_t attributes, granted_access, handle_count, pointer_count;
+} vm_win_handle;
+
 /* the target facts as the snapshot file, text and JSON spell them
  * ("linux-process", "linux", "x86_64"); "unknown" for the unknown value.
  * The parsers take NULL or any other text to the unknown value. */

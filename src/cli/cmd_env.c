@@ -315,6 +315,25 @@ static void win_json(const vm_map *m, vm_target *t, const vm_win_env *e)
 	json_arr_end(&w);
 	if (m->info.win.handles >= 0)
 		json_ki64(&w, "handles", m->info.win.handles);
+	vm_win_handle *hl;
+	size_t nh;
+	if ((vm_target_caps(t) & VM_CAP_HANDLES) && vm_target_handles(t, &hl, &nh) == 0) {
+		json_key(&w, "handle_list");
+		json_arr_begin(&w);
+		for (size_t i = 0; i < nh; i++) {
+			json_obj_begin(&w);
+			json_kaddr(&w, "handle", hl[i].handle);
+			json_kstr(&w, "type", hl[i].type);
+			json_kstr(&w, "name", hl[i].name);
+			json_ku64(&w, "attributes", hl[i].attributes);
+			json_ku64(&w, "granted_access", hl[i].granted_access);
+			json_ku64(&w, "handle_count", hl[i].handle_count);
+			json_ku64(&w, "pointer_count", hl[i].pointer_count);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		vm_win_handles_free(hl, nh);
+	}
 	vm_module *um;
 	size_t nu;
 	unloaded(t, &um, &nu);
@@ -342,6 +361,14 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 	unloaded(t, &um, &nu);
 	if (m->info.win.handles >= 0)
 		printf("handles: %lld open\n", (long long)m->info.win.handles);
+	vm_win_handle *hl;
+	size_t nh;
+	if ((vm_target_caps(t) & VM_CAP_HANDLES) && vm_target_handles(t, &hl, &nh) == 0) {
+		for (size_t i = 0; i < nh; i++)
+			printf("  %6llx  %-16s access %08x  %s\n", (unsigned long long)hl[i].handle,
+			       hl[i].type ? hl[i].type : "?", hl[i].granted_access, hl[i].name ? hl[i].name : "");
+		vm_win_handles_free(hl, nh);
+	}
 	if (nu) {
 		printf("unloaded modules: %zu\n", nu);
 		for (size_t i = 0; i < nu; i++)

@@ -76,6 +76,8 @@ typedef struct md_file {
 	uint32_t pid, create_time;
 	size_t nhandles;
 	bool have_handles;
+	vm_win_handle *handles; /* the descriptors, as far as the stream holds them */
+	size_t nhandle_list;
 	char *warnings;
 	size_t nwarnings;
 } md_file;

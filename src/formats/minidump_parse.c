@@ -507,7 +507,23 @@ static void handle_data(md_file *f, const uint8_t *b, uint64_t len)
 		return;
 	}
 	f->nhandles = n < (len - hsz) / dsz ? n : (size_t)((len - hsz) / dsz);
+	if (f->nhandles < n)
+		warn(f, "HandleData claims %u handles in %llu bytes", n, (unsigned long long)len);
 	f->have_handles = true;
+	/* MINIDUMP_HANDLE_DESCRIPTOR(_2): Handle, TypeNameRva, ObjectNameRva,
+	 * Attributes, GrantedAccess, HandleCount, PointerCount */
+	f->handles = xcalloc(f->nhandles ? f->nhandles : 1, sizeof *f->handles);
+	for (size_t i = 0; i < f->nhandles; i++) {
+		const uint8_t *p = b + hsz + (size_t)dsz * i;
+		vm_win_handle *h = &f->handles[f->nhandle_list++];
+		h->handle = ld_le64(p);
+		h->type = md_string(f, ld_le32(p + 8));
+		h->name = md_string(f, ld_le32(p + 12));
+		h->attributes = ld_le32(p + 16);
+		h->granted_access = ld_le32(p + 20);
+		h->handle_count = ld_le32(p + 24);
+		h->pointer_count = ld_le32(p + 28);
+	}
 }
 
 static void linux_maps(md_file *f, const uint8_t *b, uint64_t len)
@@ -601,6 +617,11 @@ void md_file_free(md_file *f)
 	for (size_t i = 0; i < f->nthreads; i++)
 		free(f->threads[i].th.name);
 	free(f->threads);
+	for (size_t i = 0; i < f->nhandle_list; i++) {
+		free(f->handles[i].type);
+		free(f->handles[i].name);
+	}
+	free(f->handles);
 	free(f->warnings);
 	memset(f, 0, sizeof *f);
 }

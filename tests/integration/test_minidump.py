@@ -823,3 +823,28 @@ def test_damaged_streams_are_warnings():
     assert p.returncode == 1 and "does not hold it" in p.stderr and "free gap" not in p.stderr, p.stderr
     p = run(["whatis", dmp, "0x7ff000000000"])
     assert "not in the minidump" in p.stdout and "free gap" not in p.stdout, p.stdout
+
+
+def test_handle_list():
+    """#16 item 8: HandleData as a list, not only a count: each handle
+    with its type and name, as a parse of the stream here reads them"""
+    path = os.path.join(CORPUS, "breakpad-tiny-exe-with-cet-xsave.dmp")
+    if not os.path.exists(path):
+        raise Skip(f"no {path}")
+    with open(path, "rb") as f:
+        data = f.read()
+
+    def mdstr(rva):
+        if not rva:
+            return None
+        n = struct.unpack_from("<I", data, rva)[0]
+        return data[rva + 4:rva + 4 + n].decode("utf-16-le")
+    size, rva = dump_streams(data)[12]
+    hsz, dsz, n = struct.unpack_from("<III", data, rva)
+    want = []
+    for i in range(n):
+        h, tn, on, attr, acc, hc, pc = struct.unpack_from("<QIIIIII", data, rva + hsz + dsz * i)
+        want.append((h, mdstr(tn), mdstr(on), acc))
+    env = run_json(["env", path])
+    got = [(int(x["handle"], 16), x["type"], x["name"], x["granted_access"]) for x in env["handle_list"]]
+    assert got == want and env["handles"] == n, (got[:5], want[:5])
