@@ -666,6 +666,27 @@ def test_x64_unwind_codes():
     epilog at an exact pc, a leaf; then frame pointers and a stack scan
     where no image describes the code"""
     B = 0x400000
+    data, top, rsp_f5 = unwind_dump(B)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "unw.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        th = {t["tid"]: t for t in run_json(["threads", path])["threads"]}
+        fr = th[1]["frames"]
+        got = [(int(f["pc"], 16) - B, f["method"], f.get("signal", False)) for f in fr]
+        assert got == [(0x1050, "registers", False), (0x1130, "pdata", False), (0x1290, "pdata", False),
+                       (0x1340, "pdata", False), (0x1480, "pdata", True), (0x1600, "pdata", False)], (got, th[1])
+        assert int(fr[4]["sp"], 16) == rsp_f5, fr
+        assert int(fr[5]["sp"], 16) == top - 8, fr
+        got = [(int(f["pc"], 16), f["method"]) for f in th[2]["frames"]]
+        assert got == [(0x900010, "registers"), (B + 0x1705, "fp")], th[2]
+        got = [(int(f["pc"], 16), f["method"]) for f in th[3]["frames"]]
+        assert got == [(0x900010, "registers"), (B + 0x1705, "scan")], th[3]
+
+
+def unwind_dump(B):
+    """the dump of test_x64_unwind_codes (also a fuzzing seed): (bytes,
+    the top of the stack, F5's stack pointer)"""
     PUSH, LARGE, SMALL, SETFP, SAVE, XMM128, MACH = 0, 1, 2, 3, 4, 8, 10
     infos = {
         "F1": unwind_info(0x10, [(8, SMALL, 3, []), (4, PUSH, 3, []), (1, PUSH, 5, [])]),
@@ -732,21 +753,7 @@ def test_x64_unwind_codes():
                (3, 0, {"rip": 0x900010, "rsp": top - 0x200, "rbp": 0})]
     data = build_dump([sysinfo_stream(), thread_stream(threads), module_stream([(B, 0x10000, "C:\\t\\unw.dll")])],
                       [(B, img), (stack_lo, bytes(stk))])
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "unw.dmp")
-        with open(path, "wb") as f:
-            f.write(data)
-        th = {t["tid"]: t for t in run_json(["threads", path])["threads"]}
-        fr = th[1]["frames"]
-        got = [(int(f["pc"], 16) - B, f["method"], f.get("signal", False)) for f in fr]
-        assert got == [(0x1050, "registers", False), (0x1130, "pdata", False), (0x1290, "pdata", False),
-                       (0x1340, "pdata", False), (0x1480, "pdata", True), (0x1600, "pdata", False)], (got, th[1])
-        assert int(fr[4]["sp"], 16) == rsp_f5, fr
-        assert int(fr[5]["sp"], 16) == top - 8, fr
-        got = [(int(f["pc"], 16), f["method"]) for f in th[2]["frames"]]
-        assert got == [(0x900010, "registers"), (B + 0x1705, "fp")], th[2]
-        got = [(int(f["pc"], 16), f["method"]) for f in th[3]["frames"]]
-        assert got == [(0x900010, "registers"), (B + 0x1705, "scan")], th[3]
+    return data, top, rsp_f5
 
 
 def meminfo_stream(meminfo):
