@@ -40,6 +40,11 @@ typedef struct vm_threads_report {
 	const char *thread_db_note; /* why libthread_db could not be used, or NULL */
 } vm_threads_report;
 
+/* one thread's call stack (as vm_threads_inspect unwinds it); the caller
+ * frees *out */
+void vm_thread_frames(const vm_map *m, vm_target *t, const vm_thread *th, unsigned max_frames, vm_frame **out,
+		      size_t *n);
+
 /* max_frames 0: unlimited (bounded internally) */
 int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned max_frames,
 		       vm_threads_report *out);

@@ -99,11 +99,20 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 			printf("%s%-8s %0*llx%s", i % 4 == 0 ? "  " : "  ", th->regs[i].name, aw,
 			       (unsigned long long)th->regs[i].value,
 			       (i % 4 == 3 || i + 1 == th->nregs) ? "\n" : "");
+	if (ti->nframes)
+		printf("  %-4s %-*s  %-*s  %-*s  %s\n", "#", aw, "Child-SP", aw, "RetAddr", aw, "Address", "Call site");
 	for (size_t k = 0; k < ti->nframes; k++) {
 		const vm_frame *f = &ti->frames[k];
 		vm_symbol_info si;
 		frame_symbol(s, f, k, &si, sym, sizeof sym);
-		printf("  #%-3zu %0*llx  %s", k, aw, (unsigned long long)f->pc, sym);
+		/* the frame's stack pointer and where it returns to (the
+		 * next frame's pc), as a debugger's call stack shows them */
+		char spc[20] = "-", ret[20] = "-";
+		if (f->sp_valid)
+			snprintf(spc, sizeof spc, "%0*llx", aw, (unsigned long long)f->sp);
+		if (k + 1 < ti->nframes)
+			snprintf(ret, sizeof ret, "%0*llx", aw, (unsigned long long)ti->frames[k + 1].pc);
+		printf("  #%-3zu %-*s  %-*s  %0*llx  %s", k, aw, spc, aw, ret, aw, (unsigned long long)f->pc, sym);
 		if (si.file)
 			printf("  %s:%d", si.file, si.line);
 		if (f->signal)
@@ -218,6 +227,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 		json_kaddr(w, "pc", f->pc);
 		json_key(w, "sp");
 		f->sp_valid ? json_addr(w, f->sp) : json_null(w);
+		json_key(w, "return_address");
+		k + 1 < ti->nframes ? json_addr(w, ti->frames[k + 1].pc) : json_null(w);
 		json_kstr(w, "symbol", sym);
 		json_kstr(w, "module", si.module ? si.module->name : NULL);
 		json_kstr(w, "function", si.symbol);

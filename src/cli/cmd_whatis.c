@@ -78,6 +78,16 @@ static void text(const vm_map *m, const vm_whatis *w)
 		printf("  stack       of thread %lld (%s), %s\n", (long long)w->stack_of->tid,
 		       w->stack_of->name ? w->stack_of->name : "?",
 		       w->in_use_stack ? "in use (at or above sp)" : "below sp: not in use now");
+	if (w->in_frame) {
+		vm_symbol_format(&w->frame_sym, w->frame_pc, sym, sizeof sym);
+		printf("  frame       #%zu %s (sp %0*llx, +0x%llx)%s%s\n", w->frame, sym, aw,
+		       (unsigned long long)w->frame_sp, (unsigned long long)(w->addr - w->frame_sp),
+		       w->frame_method && strcmp(w->frame_method, "scan") == 0 ? "  (found by a stack scan)" : "",
+		       w->frame_method && strcmp(w->frame_method, "fp") == 0 ? "  (by frame pointers)" : "");
+	}
+	if (w->in_seh)
+		printf("  SEH record  #%zu at %0*llx, handler %0*llx\n", w->seh_index, aw,
+		       (unsigned long long)w->seh_record, aw, (unsigned long long)w->seh_handler);
 	if (w->class_name)
 		printf("  object      of class %s at %0*llx (vtable %0*llx)\n", w->class_name, aw,
 		       (unsigned long long)w->object, aw, (unsigned long long)w->vtable);
@@ -157,6 +167,26 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 		json_ki64(jw, "tid", w->stack_of->tid);
 		json_kstr(jw, "name", w->stack_of->name);
 		json_kbool(jw, "in_use", w->in_use_stack);
+		if (w->in_frame) {
+			char fs[512];
+			vm_symbol_format(&w->frame_sym, w->frame_pc, fs, sizeof fs);
+			json_key(jw, "frame");
+			json_obj_begin(jw);
+			json_ku64(jw, "index", w->frame);
+			json_kaddr(jw, "pc", w->frame_pc);
+			json_kaddr(jw, "sp", w->frame_sp);
+			json_kstr(jw, "symbol", fs);
+			json_kstr(jw, "method", w->frame_method);
+			json_obj_end(jw);
+		}
+		if (w->in_seh) {
+			json_key(jw, "seh_record");
+			json_obj_begin(jw);
+			json_ku64(jw, "index", w->seh_index);
+			json_kaddr(jw, "addr", w->seh_record);
+			json_kaddr(jw, "handler", w->seh_handler);
+			json_obj_end(jw);
+		}
 		json_obj_end(jw);
 	} else {
 		json_null(jw);

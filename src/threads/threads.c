@@ -150,6 +150,15 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 	return 0;
 }
 
+void vm_thread_frames(const vm_map *m, vm_target *t, const vm_thread *th, unsigned max_frames, vm_frame **out,
+		      size_t *n)
+{
+	unwinder *u = unwinder_new(m, t);
+	const char *note;
+	unwinder_frames(u, th, max_frames, out, n, &note);
+	unwinder_free(u);
+}
+
 void vm_threads_report_free(vm_threads_report *r)
 {
 	for (size_t i = 0; i < r->n; i++)

@@ -504,6 +504,9 @@ def test_seh_chain_32bit():
         assert int(th["tls"], 16) == teb
         assert int(th["start"], 16) == mod + 0x1500 and th["start_source"] == "dump"   # ThreadInfoList
         chain = th["seh"]
+        # whatis on a record names it
+        wi = run_json(["whatis", path, hex(recs[1] + 4)])[0]["thread"]
+        assert wi["seh_record"]["index"] == 1 and int(wi["seh_record"]["handler"], 16) == handlers[1], wi
         assert chain["complete"]
         assert [int(r["addr"], 16) for r in chain["records"]] == recs
         assert [int(r["handler"], 16) for r in chain["records"]] == handlers
@@ -855,3 +858,23 @@ def test_handle_list():
     env = run_json(["env", path])
     got = [(int(x["handle"], 16), x["type"], x["name"], x["granted_access"]) for x in env["handle_list"]]
     assert got == want and env["handles"] == n, (got[:5], want[:5])
+
+
+def test_frames_on_the_stack():
+    """the CallStack columns: each frame's stack pointer and return
+    address; whatis on a stack address names the frame it is in"""
+    truth, dmp = wine_dump_cached()
+    w = truth["threads"][1]
+    th = [t for t in run_json(["threads", dmp, "--frames", "1000"])["threads"] if t["tid"] == w["tid"]][0]
+    fr = th["frames"]
+    for a, b in zip(fr, fr[1:]):
+        assert a["return_address"] == b["pc"], (a, b)
+    assert fr[-1]["return_address"] is None
+    k = [f["function"] for f in fr].index("recurse") + 3
+    addr = int(fr[k]["sp"], 16) + 8
+    wi = run_json(["whatis", dmp, hex(addr)])[0]["thread"]
+    assert wi["tid"] == w["tid"] and wi["frame"]["index"] == k and "!recurse+" in wi["frame"]["symbol"], wi
+    text = run(["threads", dmp]).stdout
+    assert "Child-SP" in text and "RetAddr" in text
+    text = run(["whatis", dmp, hex(addr)]).stdout
+    assert f"frame       #{k} dumpfix.exe!recurse+" in text, text
