@@ -231,6 +231,9 @@ typedef struct vm_module {
 	bool deleted;       /* its file was deleted since it was loaded */
 	uint64_t entry;     /* live address, 0 unknown */
 	int elf_type;       /* ET_EXEC, ET_DYN ... (0 unknown) */
+	bool data_copy;     /* Windows: a listed module's file mapped again (as data, by
+			       dbghelp or resource loading): no symbols or unwind
+			       information are read from it */
 } vm_module;
 
 /* one entry of the auxiliary vector */

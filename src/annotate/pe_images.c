@@ -67,6 +67,14 @@ static bool place_pe(map_builder *b, int modi)
 	char detail[96];
 	snprintf(detail, sizeof detail, "PE%s %s %s", pe.magic == 0x20b ? "32+" : "32",
 		 pe.characteristics & 0x2000 ? "DLL" : "EXE", pe_machine_name(pe.machine));
+	if (pe_memory_is_file_layout(&pe)) {
+		/* a PE file mapped as data: its sections are not at their RVAs */
+		mb_place(b, lo, hi, VM_CK_HEADER, lo, pe.size_headers ? pe.size_headers : 0x400, "PE header",
+			 "a PE file mapped as data (file layout, not an image)", modi);
+		mod->entry = 0;
+		pe_close(&pe);
+		return true;
+	}
 	mb_place(b, lo, hi, VM_CK_HEADER, lo, pe.size_headers ? pe.size_headers : 0x400, "PE header", detail, modi);
 	for (size_t i = 0; i < pe.nsec; i++) {
 		const pe_section *s = &pe.sec[i];
@@ -222,7 +230,8 @@ static void name_copies(map_builder *b)
 			    ts != ts2 || sz != sz2)
 				continue;
 			free(x->name);
-			x->name = xasprintf("%s (mapped again)", y->name);
+			x->name = xasprintf("%s (its file, mapped again)", y->name);
+			x->data_copy = true;
 			if (!x->path && y->path)
 				x->path = xstrdup(y->path);
 			break;

@@ -668,6 +668,12 @@ static const char *other_allocator(walker *k)
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)
 {
 	memset(out, 0, sizeof *out);
+	if (m->info.os == VM_OS_WINDOWS) {
+		/* no glibc there: its main_arena would be looked up in every
+		 * module's symbols for nothing */
+		out->note = xstrdup("a Windows process: its heaps are NT heaps, which are not walked yet");
+		return 0;
+	}
 	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .flags = flags, .r = out };
 	const char *other = other_allocator(&k);
 	if (other) {

@@ -20,30 +20,99 @@
 #define SCN_MEM_EXECUTE 0x20000000u
 #define SCN_CNT_CODE 0x20u
 
+/* The image in target memory, read through a few cached 64 KiB blocks:
+ * an export table's thousands of names, a .pdata's unwind infos, would
+ * otherwise each be a read of the target (a system call on a dump). */
+#define BLOCK 65536u
+#define NBLOCKS 8
+
+typedef struct block {
+	uint64_t addr;
+	size_t len; /* bytes held from addr */
+	unsigned used;
+	bool valid;
+	uint8_t *buf;
+} block;
+
 typedef struct at_base {
 	vm_target *t;
 	uint64_t base;
+	block b[NBLOCKS];
+	unsigned clock;
 } at_base;
+
+static block *block_of(at_base *a, uint64_t addr)
+{
+	uint64_t start = addr & ~(uint64_t)(BLOCK - 1);
+	block *victim = &a->b[0];
+	for (int i = 0; i < NBLOCKS; i++) {
+		block *b = &a->b[i];
+		if (b->valid && b->addr == start) {
+			b->used = ++a->clock;
+			return b;
+		}
+		if (!b->valid || b->used < victim->used)
+			victim = b;
+	}
+	if (!victim->buf)
+		victim->buf = xmalloc(BLOCK);
+	ssize_t got = vm_read(a->t, start, victim->buf, BLOCK);
+	victim->addr = start;
+	victim->len = got > 0 ? (size_t)got : 0;
+	victim->valid = true;
+	victim->used = ++a->clock;
+	return victim;
+}
 
 static ssize_t read_at(const vm_reader *r, uint64_t off, void *buf, size_t len)
 {
-	const at_base *a = r->ctx;
+	at_base *a = r->ctx;
 	uint64_t addr;
+	size_t done = 0;
 	if (add_overflow_u64(a->base, off, &addr))
 		return 0;
-	return vm_read(a->t, addr, buf, len);
+	while (done < len) {
+		uint64_t at;
+		if (add_overflow_u64(addr, done, &at))
+			break;
+		block *b = block_of(a, at);
+		uint64_t in = at - b->addr;
+		if (in >= b->len) {
+			/* the block's start is not held: ask for the bytes themselves */
+			ssize_t got = vm_read(a->t, at, (uint8_t *)buf + done, len - done);
+			return (ssize_t)done + (got > 0 ? got : 0);
+		}
+		size_t n = b->len - (size_t)in < len - done ? b->len - (size_t)in : len - done;
+		memcpy((uint8_t *)buf + done, b->buf + in, n);
+		done += n;
+		if (b->len < BLOCK && in + n >= b->len)
+			break; /* held no further */
+	}
+	return (ssize_t)done;
+}
+
+static void free_cache(at_base *a)
+{
+	for (int i = 0; i < NBLOCKS; i++)
+		free(a->b[i].buf);
+	free(a);
 }
 
 int pe_open_module_memory(vm_target *t, uint64_t base, pe_image *pe)
 {
 	if (!t)
 		return -1;
-	at_base *a = xmalloc(sizeof *a);
+	at_base *a = xcalloc(1, sizeof *a);
 	a->t = t;
 	a->base = base;
 	vm_reader r = { read_at, a, UINT32_MAX + 1ull };
 	if (pe_open(pe, &r, true) < 0) {
-		free(a);
+		free_cache(a);
+		return -1;
+	}
+	if (pe_memory_is_file_layout(pe)) { /* its RVAs mean nothing there */
+		pe_close(pe);
+		free_cache(a);
 		return -1;
 	}
 	return 0;
@@ -51,9 +120,9 @@ int pe_open_module_memory(vm_target *t, uint64_t base, pe_image *pe)
 
 void pe_close_module_memory(pe_image *pe)
 {
-	void *ctx = pe->r.ctx;
+	at_base *a = pe->r.ctx;
 	pe_close(pe);
-	free(ctx);
+	free_cache(a);
 }
 
 char *pe_module_host_path(const char *path)

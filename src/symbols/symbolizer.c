@@ -278,7 +278,8 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	t->build_id_len = mod->build_id_len;
 
 	if (mod->format && strcmp(mod->format, "pe") == 0) {
-		pe_syms_load(t, s->t, mod);
+		if (!mod->data_copy)
+			pe_syms_load(t, s->t, mod);
 		symtab_finish(t);
 		*ARRAY_PUSH(s->owned, s->nowned, s->ocap) = t;
 		return t;

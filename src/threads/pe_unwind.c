@@ -114,7 +114,7 @@ static bool read_table(umod *x, const pe_image *pe)
 static umod *module_of(pe_unwind *u, uint64_t pc, uint64_t *base)
 {
 	const vm_module *mod = vm_map_module_at(u->m, pc);
-	if (!mod || !mod->format || strcmp(mod->format, "pe") != 0)
+	if (!mod || !mod->format || strcmp(mod->format, "pe") != 0 || mod->data_copy)
 		return NULL;
 	umod *x = &u->mods[mod - u->m->modules];
 	*base = mod->base;
