@@ -32,6 +32,11 @@ typedef struct vm_symbol_info {
 vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags);
 void vm_symbolizer_free(vm_symbolizer *s);
 
+/* directories (':'-separated) where PE images are looked up by file
+ * name, for symbols and unwind information (WinDbg's image path); NULL:
+ * none */
+void vm_pe_image_path_set(const char *dirs);
+
 /* always fills `out`; returns true when a module or symbol was found */
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);
 /* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", or "[heap]+0x10" */

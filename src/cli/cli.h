@@ -146,6 +146,7 @@ struct cli_ctx {
 	cli_target_args ta;
 	cli_manual manual;
 	const char *sysroot, *solib_path;
+	const char *image_path; /* --image-path: PE images on disk */
 	const char *spec; /* the TARGET, when not "--" */
 	/* what the driver opened for the command; check() may change these */
 	bool open, build, symbols;

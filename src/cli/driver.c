@@ -258,6 +258,8 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int
 		return rc;
 	if (ctx->sysroot || ctx->solib_path)
 		vm_target_set_file_search(ctx->sysroot, ctx->solib_path);
+	if (ctx->image_path)
+		vm_pe_image_path_set(ctx->image_path);
 	return ctx->mode->check ? ctx->mode->check(ctx) : 0;
 }
 

@@ -142,14 +142,17 @@ char *pe_module_host_path(const char *path)
 	return NULL;
 }
 
-int pe_open_module_file(const char *path, pe_image *pe, int *fdp)
+static char *g_image_path;
+
+void vm_pe_image_path_set(const char *dirs)
 {
-	char *host = pe_module_host_path(path);
-	*fdp = -1;
-	if (!host)
-		return -1;
+	free(g_image_path);
+	g_image_path = dirs ? xstrdup(dirs) : NULL;
+}
+
+static int open_pe(const char *host, uint64_t want_size, pe_image *pe, int *fdp)
+{
 	int fd = open_named_by_target(host);
-	free(host);
 	struct stat sb;
 	if (fd < 0)
 		return -1;
@@ -162,8 +165,52 @@ int pe_open_module_file(const char *path, pe_image *pe, int *fdp)
 		close(fd);
 		return -1;
 	}
+	if (want_size && pe->size_image != want_size) {
+		pe_close(pe);
+		close(fd);
+		return -1;
+	}
 	*fdp = fd;
 	return 0;
+}
+
+static const char *win_base_name(const char *p)
+{
+	const char *s = p;
+	for (const char *c = p; *c; c++)
+		if (*c == '\\' || *c == '/')
+			s = c + 1;
+	return s;
+}
+
+int pe_open_module_file(const char *path, uint64_t want_size, pe_image *pe, int *fdp)
+{
+	*fdp = -1;
+	if (!path || !path[0])
+		return -1;
+	char *host = pe_module_host_path(path);
+	int rc = host ? open_pe(host, 0, pe, fdp) : -1;
+	free(host);
+	if (rc == 0 || !g_image_path)
+		return rc;
+	/* the image path: DIR/NAME as the dump spells it, then lower case */
+	const char *name = win_base_name(path);
+	char *lower = xstrdup(name);
+	for (char *c = lower; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	char *dirs = xstrdup(g_image_path), *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d && rc < 0; d = strtok_r(NULL, ":", &save)) {
+		for (int k = 0; k < 2 && rc < 0; k++) {
+			char *p = xasprintf("%s/%s", d, k ? lower : name);
+			if (k == 0 || strcmp(lower, name) != 0)
+				rc = open_pe(p, want_size, pe, fdp);
+			free(p);
+		}
+	}
+	free(dirs);
+	free(lower);
+	return rc;
 }
 
 static uint8_t type_at(const pe_image *pe, uint32_t rva)
@@ -230,7 +277,8 @@ void pe_syms_load(sym_table *t, vm_target *tg, const vm_module *mod)
 	pe_image mem, file;
 	bool have_mem = pe_open_module_memory(tg, mod->base, &mem) == 0;
 	int fd = -1;
-	bool have_file = pe_open_module_file(mod->path, &file, &fd) == 0;
+	bool have_file = pe_open_module_file(mod->loader_name && !mod->path ? mod->loader_name : mod->path, mod->size,
+					     &file, &fd) == 0;
 	if (have_file && have_mem && (file.timestamp != mem.timestamp || file.size_image != mem.size_image)) {
 		symtab_note_source(t, "file-differs");
 		pe_close(&file);

@@ -122,7 +122,7 @@ static umod *module_of(pe_unwind *u, uint64_t pc, uint64_t *base)
 		x->tried = true;
 		x->have_mem = pe_open_module_memory(u->t, mod->base, &x->mem) == 0;
 		if (!(x->have_mem && read_table(x, &x->mem))) {
-			x->have_file = pe_open_module_file(mod->path, &x->file, &x->fd) == 0;
+			x->have_file = pe_open_module_file(mod->path, mod->size, &x->file, &x->fd) == 0;
 			/* only the very image: its header in memory must agree */
 			if (x->have_file && x->have_mem &&
 			    (x->file.timestamp != x->mem.timestamp || x->file.size_image != x->mem.size_image)) {

@@ -685,9 +685,24 @@ def test_x64_unwind_codes():
         assert got == [(0x900010, "registers"), (B + 0x1705, "fp")], th[2]
         got = [(int(f["pc"], 16), f["method"]) for f in th[3]["frames"]]
         assert got == [(0x900010, "registers"), (B + 0x1705, "scan")], th[3]
+        # the same dump without the image in it: its unwind information
+        # from the file on disk, found by name in --image-path
+        img = data[-0x20000:-0x10000]
+        assert img[:2] == b"MZ"
+        nodump, _, _ = unwind_dump(B, with_image=False)
+        with open(path, "wb") as f:
+            f.write(nodump)
+        with open(os.path.join(d, "UNW.dll"), "wb") as f:
+            f.write(img)
+        fr = run_json(["threads", path])["threads"][0]["frames"]
+        assert "pdata" not in [f["method"] for f in fr], fr
+        fr = run_json(["threads", path, "--image-path", "/nonexistent:" + d])["threads"][0]["frames"]
+        got = [(int(f["pc"], 16) - B, f["method"]) for f in fr]
+        assert got == [(0x1050, "registers"), (0x1130, "pdata"), (0x1290, "pdata"), (0x1340, "pdata"),
+                       (0x1480, "pdata"), (0x1600, "pdata")], got
 
 
-def unwind_dump(B):
+def unwind_dump(B, with_image=True):
     """the dump of test_x64_unwind_codes (also a fuzzing seed): (bytes,
     the top of the stack, F5's stack pointer)"""
     PUSH, LARGE, SMALL, SETFP, SAVE, XMM128, MACH = 0, 1, 2, 3, 4, 8, 10
@@ -754,8 +769,8 @@ def unwind_dump(B):
     threads = [(1, 0, {"rip": B + 0x1050, "rsp": rsp0, "rbp": 0xdead, "r12": 0xbad}),
                (2, 0, {"rip": 0x900010, "rsp": top - 0x180, "rbp": fp2}),
                (3, 0, {"rip": 0x900010, "rsp": top - 0x200, "rbp": 0})]
-    data = build_dump([sysinfo_stream(), thread_stream(threads), module_stream([(B, 0x10000, "C:\\t\\unw.dll")])],
-                      [(B, img), (stack_lo, bytes(stk))])
+    data = build_dump([sysinfo_stream(), thread_stream(threads), module_stream([(B, 0x10000, "C:\\t\\UNW.dll")])],
+                      ([(B, img)] if with_image else []) + [(stack_lo, bytes(stk))])
     return data, top, rsp_f5
 
 
