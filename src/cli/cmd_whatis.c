@@ -116,7 +116,10 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 	} else {
 		json_null(jw);
 	}
-	json_kbool(jw, "free_gap", w->region && w->region->state == VM_STATE_FREE);
+	/* in a partial dump's gap whether anything is mapped is unknown */
+	bool gap = w->region && w->region->state == VM_STATE_FREE;
+	json_key(jw, "free_gap");
+	gap && vm_map_gaps_unknown(m) ? json_null(jw) : json_bool(jw, gap);
 	json_key(jw, "allocation");
 	if (w->alloc && w->region->state != VM_STATE_FREE) {
 		json_obj_begin(jw);

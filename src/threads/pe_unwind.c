@@ -22,6 +22,7 @@
 #define MAX_FUNCTIONS (1u << 22)
 #define MAX_CHAIN 32
 #define SCAN_WORDS 8192 /* how far up the stack a scan looks: 64 KiB */
+#define SCAN_BUDGET (1u << 17) /* words scanned for one thread in all */
 
 enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI, R_R8, R_NREGS = 16 };
 
@@ -233,7 +234,7 @@ static bool run_epilog(pe_unwind *u, const uint8_t *c, size_t len, ctx *x)
 			}
 		}
 	}
-	while (i + 1 < len) {
+	while (i + 3 < len) { /* an opcode and ret's 16-bit operand */
 		unsigned rex_b = 0;
 		if ((c[i] & 0xf0) == 0x40)
 			rex_b = c[i++] & 1u;
@@ -438,20 +439,36 @@ static bool fp_step(pe_unwind *u, ctx *x, uint64_t stack_end)
 	return true;
 }
 
-static bool scan_step(pe_unwind *u, ctx *x, uint64_t stack_end)
+/* the first word up the stack from rsp that is a return address; at
+ * most SCAN_WORDS of them, and *budget in all for the thread */
+static bool scan_step(pe_unwind *u, ctx *x, uint64_t stack_end, unsigned *budget)
 {
 	uint64_t at = x->r[R_RSP];
-	for (unsigned i = 0; i < SCAN_WORDS; i++, at += 8) {
-		uint64_t w;
-		if ((stack_end && at + 8 > stack_end) || !rd64(u, at, &w))
+	size_t words = SCAN_WORDS < *budget ? SCAN_WORDS : *budget;
+	if (stack_end) {
+		if (at >= stack_end)
 			return false;
+		if ((stack_end - at) / 8 < words)
+			words = (size_t)((stack_end - at) / 8);
+	}
+	if (!words)
+		return false;
+	uint8_t *buf = xmalloc(words * 8);
+	ssize_t got = vm_read(u->t, at, buf, words * 8);
+	size_t n = got > 0 ? (size_t)got / 8 : 0;
+	*budget -= (unsigned)n;
+	bool found = false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t w = ld_le64(buf + 8 * i);
 		if (after_call(u, w)) {
 			x->rip = w;
-			x->r[R_RSP] = at + 8;
-			return true;
+			x->r[R_RSP] = at + 8 * i + 8;
+			found = true;
+			break;
 		}
 	}
-	return false;
+	free(buf);
+	return found;
 }
 
 static uint64_t reg_of(const vm_thread *th, const char *name)
@@ -479,6 +496,7 @@ void pe_unwind_thread(pe_unwind *u, const vm_thread *th, size_t max, vm_frame **
 	vm_frame *z = ARRAY_PUSH(f, nf, cap);
 	*z = (vm_frame){ x.rip, x.r[R_RSP], true, false, "registers" };
 	bool exact = true;
+	unsigned budget = SCAN_BUDGET;
 	while (nf < max) {
 		ctx before = x;
 		bool trap = false;
@@ -490,7 +508,7 @@ void pe_unwind_thread(pe_unwind *u, const vm_thread *th, size_t max, vm_frame **
 				how = "fp";
 			} else {
 				x = before;
-				if (!scan_step(u, &x, stack_end)) {
+				if (!scan_step(u, &x, stack_end, &budget)) {
 					*note = r == STEP_BAD ? "the unwind information or the stack is unreadable"
 							      : "no unwind information for the code, nor a return address "
 								"on the stack";
