@@ -124,7 +124,7 @@ def test_exception_context():
     goes through the whole exhausted stack; on null_read_av.dmp it
     starts at the faulting instruction. An exception naming a thread the
     list lacks is a warning."""
-    for name, least in (("breakpad-stack_exhaustion.dmp", 240), ("breakpad-null_read_av.dmp", 6)):
+    for name, least in (("breakpad-stack_exhaustion.dmp", 247), ("breakpad-null_read_av.dmp", 6)):
         path = os.path.join(CORPUS, name)
         if not os.path.exists(path):
             raise Skip(f"no {path}")
