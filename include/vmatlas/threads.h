@@ -1,5 +1,6 @@
 /* Threads in depth: call stacks (DWARF CFI through libdwfl, with our own
- * register and memory callbacks; frame pointers where CFI is missing),
+ * register and memory callbacks; x64 Windows unwind information from
+ * .pdata; frame pointers and a stack scan where neither describes the code),
  * start routines (glibc's libthread_db), stack use and high-water mark. */
 #ifndef VMATLAS_THREADS_H
 #define VMATLAS_THREADS_H
@@ -17,7 +18,7 @@ typedef struct vm_frame {
 	uint64_t sp;       /* 0: unknown */
 	bool sp_valid;
 	bool signal;       /* interrupted by a signal: pc is exact, not a return address */
-	const char *method; /* "registers", "cfi", "fp" */
+	const char *method; /* "registers", "cfi", "pdata", "fp", "scan" */
 } vm_frame;
 
 typedef struct vm_thread_info {
