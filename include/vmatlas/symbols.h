@@ -36,6 +36,9 @@ void vm_symbolizer_free(vm_symbolizer *s);
  * name, for symbols and unwind information (WinDbg's image path); NULL:
  * none */
 void vm_pe_image_path_set(const char *dirs);
+/* directories (':'-separated) where PDB files are looked up by the name
+ * an image's CodeView record gives (their GUID must match); NULL: none */
+void vm_pdb_symbol_path_set(const char *dirs);
 
 /* always fills `out`; returns true when a module or symbol was found */
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);

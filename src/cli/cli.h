@@ -147,6 +147,7 @@ struct cli_ctx {
 	cli_manual manual;
 	const char *sysroot, *solib_path;
 	const char *image_path; /* --image-path: PE images on disk */
+	const char *symbol_path; /* --symbol-path: PDB files */
 	const char *spec; /* the TARGET, when not "--" */
 	/* what the driver opened for the command; check() may change these */
 	bool open, build, symbols;

@@ -15,6 +15,7 @@
 #include "base/open_file.h"
 #include "base/util.h"
 #include "formats/elf_defs.h"
+#include "formats/pdb.h"
 #include "vmatlas/pe.h"
 
 #define SCN_MEM_EXECUTE 0x20000000u
@@ -142,12 +143,18 @@ char *pe_module_host_path(const char *path)
 	return NULL;
 }
 
-static char *g_image_path;
+static char *g_image_path, *g_symbol_path;
 
 void vm_pe_image_path_set(const char *dirs)
 {
 	free(g_image_path);
 	g_image_path = dirs ? xstrdup(dirs) : NULL;
+}
+
+void vm_pdb_symbol_path_set(const char *dirs)
+{
+	free(g_symbol_path);
+	g_symbol_path = dirs ? xstrdup(dirs) : NULL;
 }
 
 static int open_pe(const char *host, uint64_t want_size, pe_image *pe, int *fdp)
@@ -271,6 +278,96 @@ static size_t add_coff(sym_table *t, pe_image *pe, uint64_t bias)
 	return n;
 }
 
+/* the image's CodeView record: the PDB's name, GUID and age */
+static bool codeview(pe_image *pe, char **name, uint8_t guid[16], uint32_t *age)
+{
+	pe_debug *d;
+	size_t n;
+	bool found = false;
+	if (!pe->dirs[PE_DIR_DEBUG].rva || pe_read_debug(pe, &d, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n && !found; i++)
+		if (!strcmp(d[i].cv_sig, "RSDS") && d[i].pdb && d[i].pdb[0]) {
+			*name = xstrdup(d[i].pdb);
+			memcpy(guid, d[i].guid, 16);
+			*age = d[i].age;
+			found = true;
+		}
+	pe_debug_free(d, n);
+	return found;
+}
+
+/* the PDB the CodeView record names, with its GUID: at its own path (a
+ * Unix path, Wine's Z:), else by name in the symbol path */
+static int open_pdb(const char *cvname, const uint8_t guid[16], pdb_info *p, char **pathp)
+{
+	char *cands[64];
+	size_t nc = 0;
+	char *host = pe_module_host_path(cvname);
+	if (host)
+		cands[nc++] = host;
+	const char *base = win_base_name(cvname);
+	char *dirs = g_symbol_path ? xstrdup(g_symbol_path) : NULL, *save = NULL;
+	for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d && nc < 64; d = strtok_r(NULL, ":", &save))
+		cands[nc++] = xasprintf("%s/%s", d, base);
+	free(dirs);
+	int rc = -1;
+	for (size_t i = 0; i < nc; i++) {
+		if (rc < 0) {
+			int fd = open_named_by_target(cands[i]);
+			struct stat sb;
+			if (fd >= 0 && fstat(fd, &sb) == 0) {
+				vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
+				if (pdb_read(&r, p) == 0) {
+					if (p->have_guid && !memcmp(p->guid, guid, 16)) {
+						rc = 0;
+						*pathp = xstrdup(cands[i]);
+					} else {
+						pdb_info_free(p);
+					}
+				}
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		free(cands[i]);
+	}
+	return rc;
+}
+
+/* the public symbols of the image's PDB, placed through its sections */
+static void add_pdb(sym_table *t, pe_image *pe, uint64_t bias)
+{
+	char *cvname = NULL, *path = NULL;
+	uint8_t guid[16];
+	uint32_t age;
+	pdb_info p;
+	if (!codeview(pe, &cvname, guid, &age))
+		return;
+	if (open_pdb(cvname, guid, &p, &path) == 0) {
+		size_t n = 0;
+		for (size_t i = 0; i < p.n; i++) {
+			const pdb_public *x = &p.pub[i];
+			if (x->segment < 1 || x->segment > pe->nsec)
+				continue;
+			uint64_t rva = (uint64_t)pe->sec[x->segment - 1].rva + x->offset;
+			if (rva >= pe->size_image)
+				continue;
+			uint8_t type = (x->flags & 2) ? STT_FUNC : type_at(pe, (uint32_t)rva);
+			symtab_add_one(t, x->name, bias + rva, 0, type, STB_GLOBAL, false);
+			n++;
+		}
+		if (n) {
+			char *what = xasprintf("pdb:%s", path);
+			symtab_note_source(t, what);
+			free(what);
+		}
+		pdb_info_free(&p);
+		free(path);
+	}
+	free(cvname);
+}
+
 void pe_syms_load(sym_table *t, vm_target *tg, const vm_module *mod)
 {
 	uint64_t bias = mod->base - mod->load_bias; /* wraps as the live address does */
@@ -288,6 +385,8 @@ void pe_syms_load(sym_table *t, vm_target *tg, const vm_module *mod)
 	size_t got = 0;
 	if (have_mem && (got = add_exports(t, &mem, bias)))
 		symtab_note_source(t, "memory:exports");
+	if (have_mem || have_file)
+		add_pdb(t, have_mem ? &mem : &file, bias);
 	if (have_file) {
 		if (!got && add_exports(t, &file, bias))
 			symtab_note_source(t, "file:exports");

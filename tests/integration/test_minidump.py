@@ -893,3 +893,65 @@ def test_frames_on_the_stack():
     assert "Child-SP" in text and "RetAddr" in text
     text = run(["whatis", dmp, hex(addr)]).stdout
     assert f"frame       #{k} dumpfix.exe!recurse+" in text, text
+
+
+def test_pdb_public_symbols():
+    """PDB public symbols (MSF, the DBI stream's symbol records) for a PE
+    registered by hand, found by the CodeView name or in --symbol-path
+    and only with the image's GUID; checked against llvm-pdbutil's
+    publics placed through pefile's sections"""
+    tools = [shutil.which(x) for x in ("clang", "lld-link", "llvm-pdbutil")]
+    if not all(tools):
+        raise Skip("no clang, lld-link or llvm-pdbutil")
+    src = os.path.join(HERE, "..", "fixtures", "win", "pdbfix.c")
+    with tempfile.TemporaryDirectory() as d:
+        def build(out):
+            obj = os.path.join(d, "pdbfix.obj")
+            subprocess.run(["clang", "--target=x86_64-pc-windows-msvc", "-O1", "-gcodeview", "-c", src, "-o", obj],
+                           check=True)
+            subprocess.run(["lld-link", "/nologo", "/entry:mainCRTStartup", "/subsystem:console", "/nodefaultlib",
+                            "/debug", "/pdb:" + os.path.join(out, "pdbfix.pdb"), "/out:" + os.path.join(out, "pdbfix.exe"),
+                            obj], check=True)
+        a, b = os.path.join(d, "a"), os.path.join(d, "b")
+        os.mkdir(a)
+        os.mkdir(b)
+        build(a)
+        pub = subprocess.run(["llvm-pdbutil", "dump", "-publics", os.path.join(a, "pdbfix.pdb")], capture_output=True,
+                             text=True, check=True).stdout
+        import re
+        recs = re.findall(r"S_PUB32 \[size = \d+\] `([^`]+)`\s*\n\s*flags = [^,]*, addr = (\d+):(\d+)",
+                          pub)
+        code = ("import pefile,sys,json; p=pefile.PE(sys.argv[1]); print(json.dumps([s.VirtualAddress for s in p.sections]))")
+        p = subprocess.run([SYSTEM_PYTHON, "-c", code, os.path.join(a, "pdbfix.exe")], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Skip("no pefile")
+        secs = json.loads(p.stdout)
+        assert len(recs) >= 4, pub
+        base = 0x50000000
+        want = {n: base + secs[int(s) - 1] + int(o) for n, s, o in recs}   # llvm-pdbutil prints decimals
+        truth, dmp = wine_dump_cached()
+        exe = os.path.join(a, "pdbfix.exe")
+        # the PDB where the CodeView record says it is
+        for name, addr in want.items():
+            sy = run_json(["sym", dmp, "--add-module", f"{exe}={base:#x}", hex(addr)])[0]
+            assert (sy["symbol"], sy["offset"]) == (name, 0), (name, sy)
+        # moved: found in --symbol-path; a PDB of another build is not taken
+        os.rename(os.path.join(a, "pdbfix.pdb"), os.path.join(b, "pdbfix.pdb"))
+        name, addr = sorted(want.items())[0]
+        args = ["sym", dmp, "--add-module", f"{exe}={base:#x}", hex(addr)]
+        assert run_json(args)[0]["symbol"] is None
+        assert run_json(args + ["--symbol-path", "/nonexistent:" + b])[0]["symbol"] == name
+        mods = run_json(["modules", dmp, "--add-module", f"{exe}={base:#x}", "--symbols", "--symbol-path", b])
+        assert [m["symbols"] for m in mods["modules"] if m["name"] == "pdbfix.exe"] == \
+            [f"pdb:{b}/pdbfix.pdb"], mods
+        other = os.path.join(d, "c")
+        os.mkdir(other)
+        with open(src) as f:
+            text = f.read()
+        src2 = os.path.join(d, "pdbfix2.c")
+        with open(src2, "w") as f:
+            f.write(text + "\nint pdbfix_other;\n")
+        src, keep = src2, src
+        build(other)   # a different GUID under the same name
+        src = keep
+        assert run_json(args + ["--symbol-path", other])[0]["symbol"] is None
