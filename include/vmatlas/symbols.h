@@ -3,7 +3,11 @@
  * binary search) from, in order: .symtab, .dynsym, MiniDebugInfo
  * (.gnu_debugdata), a separate debug file (by build id, or by
  * .gnu_debuglink); the dynamic symbols in target memory when there is no
- * file. Tables are shared between modules with the same build id. */
+ * file. PE modules: the export table in target memory, the public
+ * symbols of the PDB the CodeView record names (its GUID matched), and
+ * from the image's file on disk (by path, Wine's Z:, or --image-path;
+ * timestamp and SizeOfImage matched) its exports and COFF symbol table.
+ * Tables are shared between modules with the same build id. */
 #ifndef VMATLAS_SYMBOLS_H
 #define VMATLAS_SYMBOLS_H
 
