@@ -29,7 +29,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.c)) \
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
-            $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 \
+            $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 $(BUILD)/fixtures/heapfix-nopie \
+            $(BUILD)/fixtures/heapfix-static \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini \
             $(BUILD)/fixtures/win/pedll.dll
@@ -39,8 +40,35 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
-.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture
-all: $(BUILD)/vmatlas
+.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture docs install uninstall
+all: $(BUILD)/vmatlas docs
+
+# the man page and the shell completions, made from the command table
+# (vmatlas --dump-commands); rewritten only when their text changes
+GEN_DOCS := docs/vmatlas.1 docs/completions/vmatlas.bash docs/completions/_vmatlas
+docs: $(BUILD)/docs.stamp
+$(BUILD)/docs.stamp: $(BUILD)/vmatlas scripts/gen_docs.py README.md
+	@$(if $(Q),echo "  GEN     $(GEN_DOCS)")
+	$(Q)scripts/gen_docs.py $(BUILD)/vmatlas docs
+	@touch $@
+
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage; make uninstall (same ones)
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+INSTALL     ?= install
+install: $(BUILD)/vmatlas docs
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 755 $(BUILD)/vmatlas $(DESTDIR)$(BINDIR)/vmatlas
+	$(INSTALL) -m 644 docs/vmatlas.1 $(DESTDIR)$(MANDIR)/man1/vmatlas.1
+	$(INSTALL) -m 644 docs/completions/vmatlas.bash $(DESTDIR)$(BASHCOMPDIR)/vmatlas
+	$(INSTALL) -m 644 docs/completions/_vmatlas $(DESTDIR)$(ZSHCOMPDIR)/_vmatlas
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vmatlas $(DESTDIR)$(MANDIR)/man1/vmatlas.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/vmatlas $(DESTDIR)$(ZSHCOMPDIR)/_vmatlas
 
 deps:
 	@scripts/deps.sh build
@@ -89,6 +117,13 @@ $(BUILD)/fixtures/%-static: tests/fixtures/%.c
 	@$(if $(Q),echo "  CC -static $<")
 	$(Q)$(CC) -static -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
+# a position-dependent executable: its .bss tail is a mapping of its own
+# below a randomized brk heap
+$(BUILD)/fixtures/%-nopie: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC -no-pie $<")
+	$(Q)$(CC) -no-pie -fno-pie -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
 # shared libraries for the module tests; the hand-mapped ones need no
 # relocation, so no start files or libc
 $(BUILD)/fixtures/lib%.so: tests/fixtures/libs/%.c
@@ -120,7 +155,7 @@ fixtures: $(FIXTURES)
 layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
 	@scripts/layers.py $(BUILD)
 
-check: test-deps $(BUILD)/vmatlas $(BUILD)/unit-tests $(FIXTURES)
+check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES)
 	@scripts/layers.py $(BUILD)
 	@tests/run.sh $(BUILD)
 
@@ -130,8 +165,9 @@ demo: deps $(BUILD)/vmatlas $(BUILD)/fixtures/layout
 # mutated real and seed files through every command that reads files,
 # each run bounded in time and memory (tests/torture.py)
 TORTURE_SECONDS ?= 120
+TORTURE_SEED ?= $(shell date +%s)
 torture: $(BUILD)/vmatlas $(FIXTURES)
-	@tests/torture.py --seconds $(TORTURE_SECONDS) $(BUILD)
+	@tests/torture.py --seconds $(TORTURE_SECONDS) --seed $(TORTURE_SEED) $(BUILD)
 
 # libFuzzer harnesses (clang), each run for FUZZ_SECONDS
 FUZZ_CC      ?= clang-14

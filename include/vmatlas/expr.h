@@ -26,7 +26,9 @@ typedef struct vm_expr_ctx {
 	vm_symbolizer *s;
 } vm_expr_ctx;
 
-/* 0, or -1 with an error that says what is wrong and where */
+/* 0; -1 with an error when the target lacks what the text names (a
+ * symbol, thread, register, readable word); -2 with an error when the
+ * text itself is malformed. Callers take -2 as a usage error. */
 int vm_expr_eval(const vm_expr_ctx *c, const char *text, uint64_t *out);
 
 #endif

@@ -15,6 +15,20 @@
 #include "symbols.h"
 #include "target.h"
 
+/* What the map needs from malloc before any walk: the brk heap as malloc
+ * sees it (mp_.sbrk_base, or the region holding the main arena's top, to
+ * the end of its region), and mp_'s count of mmapped chunks. */
+typedef struct vm_heap_facts {
+	bool glibc;           /* main_arena was found */
+	bool brk_known;       /* the arena says where the brk heap is */
+	uint64_t brk_lo, brk_hi;
+	bool mmaps_known;     /* mp_ was found (libc's symbols) */
+	uint32_t n_mmaps;     /* mp_.n_mmaps: chunks malloc mmapped */
+	uint64_t mmapped_mem; /* and their bytes */
+} vm_heap_facts;
+
+bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_facts *f);
+
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out);
 
 #endif

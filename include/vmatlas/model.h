@@ -60,7 +60,9 @@ typedef enum vm_usage {
 #define VM_RF_NO_DATA    0x08u /* the target holds no bytes for it (core: not dumped) */
 #define VM_RF_PART_DATA  0x10u /* the target holds only its first `held` bytes */
 #define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
-#define VM_RF_PROT_UNKNOWN 0x40u /* the target does not say the protection (a minidump
+#define VM_RF_SPLIT      0x40u /* one VMA with the next region: the map split it (a malloc
+				  chunk's mmap the kernel merged with its neighbour) */
+#define VM_RF_PROT_UNKNOWN 0x80u /* the target does not say the protection (a minidump
 				    without a memory info list): shown as unknown, prot
 				    says only that the bytes it holds can be read */
 
@@ -168,6 +170,12 @@ typedef struct vm_region {
 	uint64_t held;
 } vm_region;
 
+/* How an allocation's extent is known: proven (an image's program
+ * headers, a stack and its guard, a heap's own headers, Windows'
+ * AllocationBase), or guessed by the rules of model/group.c; unknown in
+ * maps read back from a snapshot. */
+typedef enum vm_grouping { VM_GROUPING_UNKNOWN, VM_GROUPING_EXACT, VM_GROUPING_HEURISTIC } vm_grouping;
+
 /* Allocations group the regions one mapping made. Regions of an
  * allocation are consecutive in map->regions. */
 typedef struct vm_alloc {
@@ -175,6 +183,7 @@ typedef struct vm_alloc {
 	vm_usage usage;
 	char *details;   /* "/usr/lib/libc.so.6", "stack of thread 1234" ... */
 	size_t first, count;
+	vm_grouping grouping;
 } vm_alloc;
 
 #define VM_THREAD_MAX_REGS 40

@@ -6,7 +6,8 @@
  *     6.7+) read back with the PAGEMAP_SCAN ioctl: the userfaultfd is made
  *     inside the target by an injected system call, taken out with
  *     pidfd_getfd and closed there again; a small holder process
- *     ("vmatlas-track") keeps it open until `track stop`. */
+ *     ("vmatlas-track", started first) keeps it open until `track stop`,
+ *     and undoes everything if vmatlas dies before handing it over. */
 #ifndef VMATLAS_TRACK_H
 #define VMATLAS_TRACK_H
 
@@ -50,9 +51,12 @@ typedef struct vm_track_state {
 void vm_track_probe(vm_track_caps *c);
 const char *vm_track_method_name(vm_track_method m);
 
-/* start tracking the writable regions of m in live target t */
+/* Start tracking ranges want of live target t, and write the state to
+ * path (vm_track_state_write). It returns when the tracking is fully in
+ * place (state written, holder holding), or with nothing left of it:
+ * no holder, no state file, the target as it was. */
 int vm_track_start(vm_target *t, const vm_track_range *want, size_t nwant, vm_track_method method,
-		   vm_track_state *out);
+		   const char *path, vm_track_state *out);
 /* what a write can land in: the map's committed writable regions, to
  * track (caller frees *out) */
 size_t vm_track_writable(const vm_map *m, vm_track_range **out);

@@ -53,6 +53,28 @@ static void stack_without_sp(map_builder *b, vm_thread *th)
 	}
 }
 
+/* In a core file, a read-only anonymous region of zeros right below a
+ * thread's stack, the size of a guard: gdb's record of a PROT_NONE
+ * guard (the kernel and capture write PROT_NONE as such) */
+static bool gdb_guard(map_builder *b, const vm_region *g, const vm_region *stack)
+{
+	uint8_t page[4096];
+	uint64_t pg = b->m->info.page_size;
+	if ((vm_target_caps(b->t) & VM_CAP_LIVE) || g->state != VM_STATE_COMMIT || g->path ||
+	    (g->prot & (VM_PROT_WRITE | VM_PROT_EXEC | VM_PROT_SHARED)) || !(g->prot & VM_PROT_READ) ||
+	    g->base + g->size != stack->base || g->size > MAX_GUARD || g->size > stack->size ||
+	    pg > sizeof page || g->size % pg)
+		return false;
+	for (uint64_t at = g->base; at < g->base + g->size; at += pg) {
+		if (vm_read_full(b->t, at, page, (size_t)pg) < 0)
+			return false;
+		for (size_t k = 0; k < pg; k++)
+			if (page[k])
+				return false;
+	}
+	return true;
+}
+
 void ann_threads(map_builder *b)
 {
 	vm_map *m = b->m;
@@ -75,6 +97,12 @@ void ann_threads(map_builder *b)
 			mb_claim(b, i, gid);
 			if (i > 0) {
 				vm_region *g = &m->regions[i - 1];
+				if (!th->is_main && gdb_guard(b, g, r)) {
+					/* gdb's cores write PROT_NONE memory as
+					 * readable zeros */
+					g->state = VM_STATE_RESERVE;
+					g->prot &= ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
+				}
 				if (!mb_claimed(b, i - 1) && g->state == VM_STATE_RESERVE && !g->path &&
 				    g->base + g->size == r->base && g->size <= MAX_GUARD &&
 				    g->size <= r->size) {

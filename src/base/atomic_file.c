@@ -50,14 +50,16 @@ static void live_remove(const char *tmp)
 			live[i] = NULL;
 }
 
-void af_release_all(void)
+int af_release_all(void)
 {
 	/* async-signal-safe: unlink only */
+	int n = 0;
 	for (size_t i = 0; i < MAX_LIVE; i++) {
 		char *p = live[i];
-		if (p)
-			unlink(p);
+		if (p && unlink(p) == 0)
+			n++;
 	}
+	return n;
 }
 
 /* "NAME.vmatlas-PID-XXXXXX" beside NAME, left by a run that is gone */

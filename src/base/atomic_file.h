@@ -36,6 +36,6 @@ bool af_names_stdout(const char *path);
 /* let af_open replace a regular file that belongs to another user */
 void af_set_force(bool force);
 /* remove every temporary still open (async-signal-safe: for handlers) */
-void af_release_all(void);
+int af_release_all(void); /* how many it removed */
 
 #endif

@@ -53,6 +53,9 @@ struct cli_option {
 	uint64_t min, max;
 	/* CLI_CALL: 0, or the status of the usage error it printed */
 	int (*call)(cli_ctx *ctx, const cli_option *o, const char *value);
+	/* the values it takes, space-separated, for the completions and the
+	 * man page (cli_choices_structs: every --as structure); NULL: any */
+	const char *choices;
 };
 
 /* &((T *)0)->f compared with (P *)0 fails to compile when f is not a P:
@@ -73,6 +76,10 @@ struct cli_option {
 /* -o FILE may replace a file another user owns */
 int cli_opt_force(cli_ctx *ctx, const cli_option *o, const char *v);
 #define CLI_OPT_FORCE CLI_OPT_CALL("force", NULL, cli_opt_force, "replace FILE even when another user owns it")
+/* --color WHEN, for the commands that color their output */
+int cli_opt_color(cli_ctx *ctx, const cli_option *o, const char *v);
+#define CLI_OPT_COLOR { .name = "color", .value = "WHEN", .help = "auto (default), always, never", .kind = CLI_CALL, \
+			.call = cli_opt_color, .choices = "auto always never" }
 #define CLI_OPT_HEADING(H) { .help = H, .kind = CLI_HEADING }
 
 /* ---- commands ---- */
@@ -171,6 +178,13 @@ void cli_ctx_free(cli_ctx *ctx);
 /* the help of a command, made from its table */
 void cli_help(const cli_command *cmd, FILE *f);
 void cli_help_top(FILE *f);
+/* what TARGET may be, as the help says it */
+extern const char cli_target_text[];
+/* the value of a choices field that stands for every structure --as knows */
+extern const char cli_choices_structs[];
+/* 'vmatlas --dump-commands': the whole table as JSON, what the man page
+ * and the shell completions are generated from (scripts/gen_docs.py) */
+void cli_dump_commands(FILE *f);
 /* the options every command takes, and those every TARGET command takes */
 extern const cli_option cli_base_opts[], cli_target_opts[];
 extern const size_t cli_nbase_opts, cli_ntarget_opts;

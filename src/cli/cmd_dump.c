@@ -56,8 +56,9 @@ static int dump_run(cli_ctx *ctx)
 				size = m->regions[i].size;
 		}
 	vm_expr_ctx ec = { m, t, s };
-	if (!found && vm_expr_eval(&ec, what, &addr) < 0) {
-		rc = cli_error(EXIT_USAGE, "dump: %s", vm_error());
+	int er = found ? 0 : vm_expr_eval(&ec, what, &addr);
+	if (er < 0) {
+		rc = cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "dump: %s", vm_error());
 		goto done;
 	}
 	if (!size) {
@@ -118,9 +119,10 @@ static const cli_option dump_opts[] = {
 	CLI_OPT_U64("size", "N", dump_args, size, 1, UINT64_MAX, "exactly N bytes from ADDR"),
 	CLI_OPT_FLAG("fill", 0, dump_args, fill, "raw: write zeros where nothing is mapped or the\n"
 						 "target (a core, a dump) holds no bytes"),
-	CLI_OPT_STRING("format", 0, "raw|elf", dump_args, format,
-		       "raw bytes (default), or an ELF core-style file with a\n"
-		       "PT_LOAD per region (readelf, gdb can open it)"),
+	{ .name = "format", .value = "raw|elf", .kind = CLI_STRING, .off = CLI_OFF_(dump_args, format, const char *),
+	  .choices = "raw elf",
+	  .help = "raw bytes (default), or an ELF core-style file with a\n"
+		  "PT_LOAD per region (readelf, gdb can open it)" },
 };
 
 const cli_command cli_cmd_dump = {

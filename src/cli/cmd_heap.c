@@ -1,8 +1,10 @@
 /* vmatlas heap: glibc malloc's arenas, heaps and chunks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "base/bytes.h"
 #include "base/format.h"
 #include "base/json.h"
 #include "base/util.h"
@@ -28,10 +30,126 @@ static uint64_t usable(const vm_chunk *c, size_t w, bool mmapped)
 	return c->size - (mmapped ? 2 * w : w);
 }
 
-static void text(const vm_map *m, vm_symbolizer *s, const vm_heap_report *r, bool blocks, int only)
+/* Target memory for the chunk listing, read a window at a time as the
+ * listing goes up through a heap (a read per chunk would be a system
+ * call per chunk). */
+#define PEEK_WINDOW (1u << 20)
+
+typedef struct peeker {
+	vm_target *t;
+	uint8_t *buf;
+	uint64_t base;
+	size_t len;
+} peeker;
+
+static const uint8_t *peek(peeker *p, uint64_t addr, size_t len)
+{
+	if (addr >= p->base && addr - p->base <= p->len && p->len - (addr - p->base) >= len)
+		return p->buf + (addr - p->base);
+	if (!p->buf)
+		p->buf = xmalloc(PEEK_WINDOW);
+	ssize_t n = vm_read(p->t, addr, p->buf, PEEK_WINDOW);
+	p->base = addr;
+	p->len = n > 0 ? (size_t)n : 0;
+	return p->len >= len ? p->buf : NULL;
+}
+
+/* safe-linking (glibc 2.32 on; unknown versions are taken as new) */
+static bool safe_linking(const vm_heap_report *r)
+{
+	int major = 0, minor = 0;
+	return sscanf(r->version, "%d.%d", &major, &minor) != 2 || major * 100 + minor >= 232;
+}
+
+/* a free chunk's links as its list keeps them: tcache and fastbins one
+ * (safe-linked) next pointer, the bins fd and bk */
+static bool links(peeker *pk, const vm_heap_report *r, const vm_chunk *c, size_t w, uint64_t *fd, uint64_t *bk,
+		  bool *has_bk)
+{
+	const uint8_t *b = peek(pk, c->addr + 2 * w, 2 * w);
+	if (!b || c->state != VM_CHUNK_FREE)
+		return false;
+	*fd = ld_word(b, w);
+	*bk = ld_word(b + w, w);
+	*has_bk = c->bin != VM_BIN_TCACHE && c->bin != VM_BIN_FAST;
+	if (!*has_bk && safe_linking(r))
+		*fd ^= (c->addr + 2 * w) >> 12;
+	return true;
+}
+
+static void blocks_text(const vm_map *m, vm_target *t, const vm_heap_report *r, int only)
 {
 	int aw = m->info.bits == 32 ? 8 : 16;
 	size_t w = m->info.bits == 32 ? 4 : 8;
+	peeker pk = { .t = t };
+	char a[16];
+	for (size_t i = 0; i < r->nsegs; i++) {
+		const vm_heap_seg *g = &r->segs[i];
+		if (only >= 0 && g->arena != only)
+			continue;
+		bool mm = !strcmp(g->kind, "mmapped");
+		printf("\n%s %0*llx-%0*llx (%s)",
+		       mm ? "mmapped chunk" : !strcmp(g->kind, "brk") ? "brk heap" : "arena heap", aw, (unsigned long long)g->base, aw,
+		       (unsigned long long)(g->base + g->size), fmt_size(g->size, a, sizeof a));
+		if (g->arena >= 0)
+			printf(", arena %d%s at %0*llx", g->arena, r->arenas[g->arena].main ? " (main)" : "", aw,
+			       (unsigned long long)r->arenas[g->arena].addr);
+		printf(": %zu in use, %zu free%s\n", g->nused, g->nfree, g->cut_short ? ", cut short" : "");
+		printf("  %-*s %9s  %-5s %-11s %-*s %-*s  %s\n", aw, "Chunk", "Size", "State", "List", aw, "fd", aw, "bk",
+		       "First bytes (of user memory)");
+		for (size_t k = 0; k < g->nchunks; k++) {
+			const vm_chunk *ch = &g->chunks[k];
+			char list[24] = "";
+			if (ch->state == VM_CHUNK_FREE)
+				snprintf(list, sizeof list, ch->bin_index >= 0 ? "%s %d" : "%s", vm_bin_name(ch->bin),
+					 ch->bin_index);
+			else if (mm)
+				snprintf(list, sizeof list, "mmapped");
+			printf("  %0*llx %9s  %-5s %-11s", aw, (unsigned long long)ch->addr,
+			       fmt_size(ch->size, a, sizeof a),
+			       ch->state == VM_CHUNK_USED ? "used" : ch->state == VM_CHUNK_TOP ? "top" : "free", list);
+			uint64_t fd = 0, bk = 0;
+			bool has_bk = false;
+			if (links(&pk, r, ch, w, &fd, &bk, &has_bk)) {
+				printf(" %0*llx", aw, (unsigned long long)fd);
+				if (has_bk)
+					printf(" %0*llx", aw, (unsigned long long)bk);
+				else
+					printf(" %*s", aw, "");
+			} else {
+				printf(" %*s %*s", aw, "", aw, "");
+			}
+			/* the first 16 bytes of user memory, as hex and text */
+			uint64_t room = ch->size > 2 * w ? ch->size - 2 * w : 0;
+			size_t nb = room < 16 ? (size_t)room : 16;
+			const uint8_t *b = ch->state == VM_CHUNK_TOP || !nb ? NULL : peek(&pk, ch->addr + 2 * w, nb);
+			if (b) {
+				static const char hex[] = "0123456789abcdef";
+				char line[96], *o = line;
+				*o++ = ' ';
+				for (size_t x = 0; x < 16; x++) {
+					*o++ = ' ';
+					*o++ = x < nb ? hex[b[x] >> 4] : ' ';
+					*o++ = x < nb ? hex[b[x] & 15] : ' ';
+				}
+				*o++ = ' ';
+				*o++ = ' ';
+				*o++ = '|';
+				for (size_t x = 0; x < nb; x++)
+					*o++ = b[x] >= 0x20 && b[x] < 0x7f ? (char)b[x] : '.';
+				*o++ = '|';
+				*o = 0;
+				fputs(line, stdout);
+			}
+			putchar('\n');
+		}
+	}
+	free(pk.buf);
+}
+
+static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_heap_report *r, bool blocks, int only)
+{
+	int aw = m->info.bits == 32 ? 8 : 16;
 	char a[16], b[16], c[16], d[16], sym[512];
 	vm_symbol_info si;
 	vm_symbolize(s, r->main_arena, &si);
@@ -74,29 +192,8 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_heap_report *r, boo
 			printf("arena %d, ", g->arena);
 		printf("%zu in use, %zu free%s\n", g->nused, g->nfree, g->cut_short ? ", cut short" : "");
 	}
-	if (blocks) {
-		printf("\n%-*s %9s  %-5s %s\n", aw, "Chunk", "Size", "State", "List");
-		for (size_t i = 0; i < r->nsegs; i++) {
-			const vm_heap_seg *g = &r->segs[i];
-			if (only >= 0 && g->arena != only)
-				continue;
-			for (size_t k = 0; k < g->nchunks; k++) {
-				const vm_chunk *ch = &g->chunks[k];
-				printf("%0*llx %9s  %-5s", aw, (unsigned long long)ch->addr,
-				       fmt_size(ch->size, a, sizeof a),
-				       ch->state == VM_CHUNK_USED ? "used" : ch->state == VM_CHUNK_TOP ? "top" : "free");
-				if (ch->state == VM_CHUNK_FREE) {
-					printf(" %s", vm_bin_name(ch->bin));
-					if (ch->bin_index >= 0)
-						printf(" %d", ch->bin_index);
-				}
-				if (ch->state == VM_CHUNK_USED && !strcmp(g->kind, "mmapped"))
-					printf(" mmapped");
-				(void)w;
-				putchar('\n');
-			}
-		}
-	}
+	if (blocks)
+		blocks_text(m, t, r, only);
 	if (r->nproblems) {
 		printf("\nProblems (%zu):\n", r->nproblems);
 		for (size_t i = 0; i < r->nproblems; i++)
@@ -104,9 +201,10 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_heap_report *r, boo
 	}
 }
 
-static void json(const vm_map *m, const vm_heap_report *r, bool blocks, int only)
+static void json(const vm_map *m, vm_target *t, const vm_heap_report *r, bool blocks, int only)
 {
 	size_t w = m->info.bits == 32 ? 4 : 8;
+	peeker pk = { .t = t };
 	json_writer *jw = xmalloc(sizeof *jw);
 	json_init(jw, stdout, true);
 	json_obj_begin(jw);
@@ -183,6 +281,13 @@ static void json(const vm_map *m, const vm_heap_report *r, bool blocks, int only
 				json_kstr(jw, "bin", vm_bin_name(c->bin));
 				if (c->bin_index >= 0)
 					json_ki64(jw, "bin_index", c->bin_index);
+				uint64_t fd, bk;
+				bool has_bk;
+				if (links(&pk, r, c, w, &fd, &bk, &has_bk)) {
+					json_kaddr(jw, "fd", fd);
+					if (has_bk)
+						json_kaddr(jw, "bk", bk);
+				}
 				json_obj_end(jw);
 			}
 			json_arr_end(jw);
@@ -207,6 +312,7 @@ static void json(const vm_map *m, const vm_heap_report *r, bool blocks, int only
 	json_obj_end(jw);
 	json_done(jw);
 	free(jw);
+	free(pk.buf);
 }
 
 static int heap_run(cli_ctx *ctx)
@@ -224,7 +330,7 @@ static int heap_run(cli_ctx *ctx)
 	} else if (only >= 0 && (size_t)only >= r.narenas) {
 		rc = cli_error(EXIT_RUNTIME, "heap: there is no arena %d (%zu arenas)", only, r.narenas);
 	} else {
-		ctx->json ? json(m, &r, blocks, only) : text(m, s, &r, blocks, only);
+		ctx->json ? json(m, t, &r, blocks, only) : text(m, t, s, &r, blocks, only);
 	}
 	vm_heap_report_free(&r);
 	return rc;

@@ -97,13 +97,16 @@ static int map_run(cli_ctx *ctx)
 static const cli_option map_opts[] = {
 	CLI_OPT_FLAG("all", 0, map_args, ro.all, "show free gaps of the address space too"),
 	CLI_OPT_FLAG("flat", 0, map_args, ro.flat, "one line per region, no allocation tree"),
-	CLI_OPT_CALL("usage", "LIST", usage_opt, "only allocations of these usages, comma-separated:\n"
-		     "image, mapped, shareable, heap, stack, private,\n"
-		     "system, reserved, free"),
+	{ .name = "usage", .value = "LIST", .kind = CLI_CALL, .call = usage_opt,
+	  .choices = "image mapped shareable heap stack private system reserved free",
+	  .help = "only allocations of these usages, comma-separated:\n"
+		  "image, mapped, shareable, heap, stack, private,\n"
+		  "system, reserved, free" },
 	CLI_OPT_FLAG("contents", 'c', map_args, ro.contents, "list every item inside each region on its own line"),
 	{ .name = "pages", .value = "ADDR", .kind = CLI_CALL, .flags = CLI_F_OPTIONAL, .call = pages_opt,
 	  .help = "per-page detail (pagemap, kpagecount) for the region\nholding ADDR, or for every committed region" },
 	CLI_OPT_FLAG("no-stats", 0, map_args, no_stats, "skip per-region memory statistics (faster)"),
+	CLI_OPT_COLOR,
 };
 
 const cli_command cli_cmd_map = {

@@ -172,6 +172,9 @@ static int start_run(cli_ctx *ctx)
 	int rc = 0;
 	vm_search_opts so = { .flags = a->flags, .from = a->from.value, .to = a->to.value };
 	vm_scan s;
+	/* 'next' reads the process again: a core or a dump never changes */
+	if (!(vm_target_caps(t) & VM_CAP_LIVE))
+		return cli_error(EXIT_RUNTIME, "scan: %s is not a live process (a scan follows a running one)", ctx->spec);
 	if (vm_scan_start(m, t, type, value, a->unaligned, &so, &s) < 0)
 		rc = cli_error(EXIT_RUNTIME, "scan: %s", vm_error());
 	else if (vm_scan_write(&s, a->out) < 0)
@@ -306,8 +309,8 @@ const cli_command cli_cmd_scan = {
 		 "i16 i32 i64 f32 f64) in FILE; after the program has changed it, 'next'\n"
 		 "keeps only the candidates that pass TEST, and so on until few are left.\n"
 		 "'list' shows the candidates with their values now. FILE is rewritten\n"
-		 "whole each round (mode 0600). The target options are for 'start'.\n",
-	.needs = CLI_TARGET_OPTS,
+		 "whole each round (mode 0600). The target options are for 'start'.\n"
+		 "TARGET must be a live process.\n",
 	CLI_OPTS(scan_opts),
 	CLI_ARGS(scan_args),
 	.init = scan_init,

@@ -72,11 +72,14 @@ static int ptr_range(const vm_map *m, const vm_expr_ctx *ec, const char *w, uint
 			*hi = m->regions[i].base + m->regions[i].size;
 			return 0;
 		}
-	if (vm_expr_eval(ec, w, &a) < 0) {
+	int er = vm_expr_eval(ec, w, &a);
+	if (er < 0) {
 		/* [heap], [stack]: meant as a region name, not a dereference */
-		if (w[0] == '[' && w[strlen(w) - 1] == ']')
+		if (w[0] == '[' && w[strlen(w) - 1] == ']') {
 			vm_seterr("--ptr-to: no region named %s in this map", w);
-		return -1;
+			return -1;
+		}
+		return er;
 	}
 	const vm_region *r = vm_map_region_at(m, a);
 	if (!r || r->state == VM_STATE_FREE) {
@@ -122,8 +125,9 @@ static int search_run(cli_ctx *ctx)
 				 (unsigned long long)sa->to.value, (unsigned long long)sa->from.value);
 	if (ptr_to) {
 		uint64_t lo, hi;
-		if (ptr_range(m, &ec, ptr_to, &lo, &hi) < 0)
-			return cli_error(EXIT_USAGE, "search: %s", vm_error());
+		int er = ptr_range(m, &ec, ptr_to, &lo, &hi);
+		if (er < 0) /* -2: a malformed expression; -1: not in the target */
+			return cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "search: %s", vm_error());
 		vm_pattern_ptr_range(pat, lo, hi, m->info.bits);
 	}
 	uint64_t total = 0;

@@ -159,13 +159,10 @@ static int start_run(cli_ctx *ctx)
 	vm_track_state st;
 	vm_track_range *want;
 	size_t nwant = vm_track_writable(m, &want);
-	int started = vm_track_start(t, want, nwant, method, &st);
+	int started = vm_track_start(t, want, nwant, method, out, &st);
 	free(want);
 	if (started < 0) {
 		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
-	} else if (vm_track_state_write(&st, out) < 0) {
-		rc = cli_error(EXIT_RUNTIME, "track: %s", vm_error());
-		vm_track_end(&st);
 	} else if (ctx->json) {
 		report(&st, NULL, 0, false, true, out);
 	} else {
@@ -217,6 +214,14 @@ static int start_check(cli_ctx *ctx)
 {
 	if (!((track_args *)ctx->args)->out)
 		return cli_usage_error("track", "start: no -o STATE given");
+	/* a program started for tracking runs on after vmatlas exits (as
+	 * with --keep), and is let go from its entry-point stop first: the
+	 * userfaultfd is made by stopping it again */
+	if (ctx->ta.prog) {
+		ctx->ta.keep = true;
+		if (!ctx->ta.run_ms)
+			ctx->ta.run_ms = 1;
+	}
 	return 0;
 }
 
@@ -237,8 +242,9 @@ static int probe_run(cli_ctx *ctx)
 static const cli_option track_opts[] = {
 	CLI_OPT_STRING("output", 'o', "STATE", track_args, out, "start: where to keep the tracking state (mode 0600)"),
 	CLI_OPT_FORCE,
-	CLI_OPT_CALL("method", "M", method_opt, "start: auto (default: soft-dirty if there, else\n"
-		     "uffd), soft-dirty, or uffd"),
+	{ .name = "method", .value = "M", .kind = CLI_CALL, .call = method_opt, .choices = "auto soft-dirty uffd",
+	  .help = "start: auto (default: soft-dirty if there, else\n"
+		  "uffd), soft-dirty, or uffd" },
 };
 
 static const cli_command track_modes[] = {
@@ -266,10 +272,12 @@ const cli_command cli_cmd_track = {
 		 "(Linux 6.7+). With the latter, vmatlas makes a userfaultfd inside the\n"
 		 "process (one injected system call, closed there again at once) and a\n"
 		 "small process named vmatlas-track keeps it until 'stop', or until the\n"
-		 "process exits; the write protection goes with it. 'show' reports the\n"
+		 "process exits; the write protection goes with it. A start killed\n"
+		 "midway leaves nothing behind (docs/track.md). 'show' reports the\n"
 		 "pages written so far and goes on tracking; 'stop' reports them, ends\n"
-		 "the tracking and removes STATE. TARGET must be a live process.\n",
-	.needs = CLI_TARGET_OPTS,
+		 "the tracking and removes STATE. TARGET must be a live process; a\n"
+		 "PROGRAM after '--' is started, runs on after vmatlas exits (as with\n"
+		 "--keep), and is tracked from 1 ms after its start (or from --run MS).\n",
 	CLI_OPTS(track_opts),
 	CLI_ARGS(track_args),
 	.modes = track_modes,

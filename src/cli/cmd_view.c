@@ -106,6 +106,16 @@ static int unreadable(const vm_map *m, uint64_t addr)
 			 vm_usage_name(r->usage), r->path ? " " : "", r->path ? r->path : "");
 }
 
+/* ... and for KUSER_SHARED_DATA, that the dump left it out */
+static int unreadable_as(const vm_map *m, vm_target *t, const char *as, uint64_t addr)
+{
+	if (as && !strcmp(as, "kuser_shared_data") && !(vm_target_caps(t) & VM_CAP_LIVE))
+		return cli_error(EXIT_RUNTIME, "view: this %s does not hold KUSER_SHARED_DATA at 0x%llx (most "
+					       "minidumps leave it out)",
+				 vm_target_kind_name(m->info.kind), (unsigned long long)addr);
+	return unreadable(m, addr);
+}
+
 static uint64_t get(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
@@ -223,6 +233,25 @@ static const char *type_name(vm_ftype t)
 	return n[t];
 }
 
+/* LEN structures in JSON: a list, one object each, its fields split off
+ * the decoded run by offset */
+static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, json_writer *jw);
+static void structs_json(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, unsigned count, json_writer *jw)
+{
+	uint64_t one = d->size / count;
+	size_t i = 0;
+	for (unsigned k = 0; k < count; k++) {
+		vm_decoded part = { .name = d->name, .addr = d->addr + k * one, .size = one, .f = d->f + i };
+		while (i < d->n && d->f[i].offset < part.addr + one) {
+			i++;
+			part.n++;
+		}
+		json_obj_begin(jw);
+		struct_out(m, s, &part, jw);
+		json_obj_end(jw);
+	}
+}
+
 static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, json_writer *jw)
 {
 	int aw = m->info.bits == 32 ? 8 : 16;
@@ -318,17 +347,23 @@ static int view_run(cli_ctx *ctx)
 	uint64_t addr;
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	json_writer *jw = NULL;
-	if (vm_expr_eval(&ec, addr_text, &addr) < 0)
-		return cli_error(EXIT_USAGE, "view: %s", vm_error());
+	/* LEN structures in JSON: a list of them (auxv is one vector) */
+	bool list = ctx->json && is_struct && len > 1 && strcmp(as, "auxv");
+	int er = vm_expr_eval(&ec, addr_text, &addr);
+	if (er < 0)
+		return cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "view: %s", vm_error());
 	if (ctx->json) {
 		jw = xmalloc(sizeof *jw);
 		json_init(jw, stdout, true);
-		json_obj_begin(jw);
+		if (list)
+			json_arr_begin(jw);
+		else
+			json_obj_begin(jw);
 	}
 	uint64_t span = force ? len : readable_span(m, addr, len);
 	if (span == 0 && !(is_struct && force)) {
 		free(jw);
-		return unreadable(m, addr);
+		return unreadable_as(m, t, is_struct ? as : NULL, addr);
 	}
 	if (is_struct) {
 		vm_heap_report hr = { 0 };
@@ -338,8 +373,12 @@ static int view_run(cli_ctx *ctx)
 		if (vm_struct_decode(t, m->info.bits, hr.version[0] ? hr.version : NULL, as, addr,
 				     (unsigned)len, &d) < 0) {
 			uint8_t probe;
-			rc = vm_read(t, addr, &probe, 1) == 1 ? cli_error(EXIT_RUNTIME, "view: %s", vm_error())
-							      : unreadable(m, addr);
+			if (vm_read(t, addr, &probe, 1) == 1)
+				rc = cli_error(EXIT_RUNTIME, "view: %s", vm_error());
+			else
+				rc = unreadable_as(m, t, as, addr);
+		} else if (list) {
+			structs_json(m, s, &d, (unsigned)len, jw);
 		} else {
 			struct_out(m, s, &d, jw);
 		}
@@ -366,7 +405,10 @@ static int view_run(cli_ctx *ctx)
 	}
 	if (jw) {
 		if (!rc) {
-			json_obj_end(jw);
+			if (list)
+				json_arr_end(jw);
+			else
+				json_obj_end(jw);
 			json_done(jw);
 		}
 		free(jw);
@@ -375,10 +417,12 @@ static int view_run(cli_ctx *ctx)
 }
 
 static const cli_option view_opts[] = {
-	CLI_OPT_STRING("as", 0, "UNIT", view_args, as,
-		       "u8 (hex and ASCII, default), u16, u32, u64, i32, f32,\n"
-		       "f64, ascii, utf16, ptr (one word a line, telescoped)"),
+	{ .name = "as", .value = "UNIT", .kind = CLI_STRING, .off = CLI_OFF_(view_args, as, const char *),
+	  .choices = "u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr",
+	  .help = "u8 (hex and ASCII, default), u16, u32, u64, i32, f32,\n"
+		  "f64, ascii, utf16, ptr (one word a line, telescoped)" },
 	{ .name = "as", .value = "STRUCT", .kind = CLI_STRING, .off = CLI_OFF_(view_args, as, const char *),
+	  .choices = cli_choices_structs,
 	  .help = "auxv, link_map, r_debug, malloc_chunk, malloc_state,\n"
 		  "heap_info, tcache_perthread_struct, ehdr, phdr, shdr,\n"
 		  "dyn, sym; Windows: peb, teb, process_parameters,\n"

@@ -216,9 +216,11 @@ static int whatis_run(cli_ctx *ctx)
 	size_t n = (size_t)ctx->argc;
 	int rc = 0;
 	uint64_t *addrs = xcalloc(n, sizeof *addrs);
-	for (size_t i = 0; i < n && !rc; i++)
-		if (vm_expr_eval(&ec, ctx->argv[i], &addrs[i]) < 0)
-			rc = cli_error(EXIT_USAGE, "whatis: %s", vm_error());
+	for (size_t i = 0; i < n && !rc; i++) {
+		int r = vm_expr_eval(&ec, ctx->argv[i], &addrs[i]);
+		if (r < 0)
+			rc = cli_error(r == -2 ? EXIT_USAGE : EXIT_RUNTIME, "whatis: %s", vm_error());
+	}
 	if (!rc) {
 		vm_heap_report hr;
 		vm_heap_walk(m, t, s, VM_HEAP_CHUNKS, &hr);

@@ -30,7 +30,7 @@ static int keep(cli_ctx *ctx, const cli_option *o, const char *v)
 	return 0;
 }
 
-static int color(cli_ctx *ctx, const cli_option *o, const char *v)
+int cli_opt_color(cli_ctx *ctx, const cli_option *o, const char *v)
 {
 	(void)o;
 	if (!cli_parse_color(v, &ctx->color))
@@ -60,8 +60,6 @@ const cli_option cli_target_opts[] = {
 	{ .name = "run", .value = "MS", .help = "with '--': let the program run MS ms first", .kind = CLI_CALL,
 	  .call = run_ms },
 	{ .name = "keep", .help = "with '--': leave the program running on exit", .kind = CLI_CALL, .call = keep },
-	{ .name = "color", .value = "WHEN", .help = "auto (default), always, never", .kind = CLI_CALL,
-	  .call = color },
 	{ .name = "sysroot", .value = "DIR", .help = "core files: look for the files they map under DIR",
 	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, sysroot, const char *) },
 	{ .name = "solib-path", .value = "DIRS", .help = "core files: look in DIRS (':'-separated) by file name",

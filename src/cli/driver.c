@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* the tables a command's options are looked up in, in order */
 typedef struct opt_sets {
@@ -251,17 +252,39 @@ int cli_parse_opts(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode
 	return rc;
 }
 
+/* a --sysroot or --solib-path directory that is not there finds nothing:
+ * say so (the images would show as plain mappings) */
+static void warn_dirs(const char *opt, const char *dirs)
+{
+	for (const char *p = dirs; p && *p;) {
+		size_t l = strcspn(p, ":");
+		char *d = xstrndup(p, l);
+		struct stat st;
+		if (*d && (stat(d, &st) < 0 || !S_ISDIR(st.st_mode)))
+			fprintf(stderr, "vmatlas: warning: %s: %s is not a directory\n", opt, d);
+		free(d);
+		p += l + (p[l] == ':');
+	}
+}
+
 int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int argc, char **argv)
 {
 	int rc = cli_parse_opts(ctx, cmd, mode, argc, argv);
 	if (rc || (rc = take_positionals(ctx, ctx->npos_)))
 		return rc;
-	if (ctx->sysroot || ctx->solib_path)
+	if (ctx->sysroot || ctx->solib_path) {
+		warn_dirs("--sysroot", ctx->sysroot);
+		warn_dirs("--solib-path", ctx->solib_path);
 		vm_target_set_file_search(ctx->sysroot, ctx->solib_path);
-	if (ctx->image_path)
+	}
+	if (ctx->image_path) {
+		warn_dirs("--image-path", ctx->image_path);
 		vm_pe_image_path_set(ctx->image_path);
-	if (ctx->symbol_path)
+	}
+	if (ctx->symbol_path) {
+		warn_dirs("--symbol-path", ctx->symbol_path);
 		vm_pdb_symbol_path_set(ctx->symbol_path);
+	}
 	return ctx->mode->check ? ctx->mode->check(ctx) : 0;
 }
 
@@ -276,8 +299,9 @@ static int eval_exprs(cli_ctx *ctx)
 			continue;
 		if (!ctx->m)
 			return cli_error(EXIT_USAGE, "%s: --%s needs a target", ctx->name, o->name);
-		if (vm_expr_eval(&ec, e->text, &e->value) < 0)
-			return cli_error(EXIT_USAGE, "%s: %s", ctx->name, vm_error());
+		int r = vm_expr_eval(&ec, e->text, &e->value);
+		if (r < 0)
+			return cli_error(r == -2 ? EXIT_USAGE : EXIT_RUNTIME, "%s: %s", ctx->name, vm_error());
 	}
 	return 0;
 }
@@ -299,7 +323,7 @@ static int run(cli_ctx *ctx)
 	if (!rc)
 		rc = ctx->mode->run(ctx);
 	fflush(stdout);
-	if (ctx->m) {
+	if (ctx->m && !rc) { /* an error is one line: no warnings after it */
 		cli_print_warnings(ctx->m);
 		if (!rc && ctx->m->incomplete && (ctx->mode->needs & CLI_STRICT))
 			rc = cli_error(EXIT_RUNTIME, "the map is incomplete (see the warnings above)");
@@ -377,6 +401,10 @@ int cli_main(int argc, char **argv)
 		if (argc > 3)
 			return cli_error(EXIT_USAGE, "help: one COMMAND please");
 		cli_help(cmd, stdout);
+		return 0;
+	}
+	if (!strcmp(name, "--dump-commands")) { /* hidden: for scripts/gen_docs.py */
+		cli_dump_commands(stdout);
 		return 0;
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "version")) {

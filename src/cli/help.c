@@ -6,10 +6,16 @@
 
 #define HELP_COL 20 /* where the options' descriptions start */
 
-static const char target_text[] =
+const char cli_target_text[] =
 	"TARGET is a process ID, 'self', an ELF core file or a Windows minidump\n"
 	"(a file is told by its first bytes), or '-- PROGRAM [ARGS...]': a program\n"
 	"that vmatlas starts and reads at its entry point (see --run, --keep).\n";
+
+/* the same for every command (the man page's EXIT STATUS says more) */
+static const char cli_exit_text[] =
+	"Exit status: 0 done; 1 a runtime error (the target cannot be read, or it has\n"
+	"no such module, symbol, thread, arena or memory); 2 a usage error. Errors\n"
+	"are one line on stderr; output cut short by its reader (| head) is not one.\n";
 
 /* "-o, --output FILE", with the names of the entries that share its line,
  * wrapped before 78 columns; returns the last entry taken */
@@ -84,7 +90,7 @@ void cli_help(const cli_command *cmd, FILE *f)
 	}
 	fprintf(f, "\n%s", cmd->about);
 	if (takes_target(cmd))
-		fprintf(f, "\n%s", target_text);
+		fprintf(f, "\n%s", cli_target_text);
 	if (cmd->nopts) {
 		if (cmd->opts[0].kind != CLI_HEADING)
 			fprintf(f, "\nOptions:\n");
@@ -96,6 +102,7 @@ void cli_help(const cli_command *cmd, FILE *f)
 	print_options(cli_base_opts, cli_nbase_opts, f);
 	if (cmd->notes)
 		fprintf(f, "\n%s", cmd->notes);
+	fprintf(f, "\n%s", cli_exit_text);
 }
 
 void cli_help_top(FILE *f)
@@ -107,6 +114,7 @@ void cli_help_top(FILE *f)
 		fprintf(f, "  %-10s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
 	fprintf(f, "\n%s"
 		   "diff also compares snapshot files; image reads PE, COFF and ELF files.\n\n"
-		   "'vmatlas help COMMAND' or 'vmatlas COMMAND --help' tells more. Version " VMATLAS_VERSION ".\n",
-		target_text);
+		   "'vmatlas help COMMAND' or 'vmatlas COMMAND --help' tells more; 'man vmatlas'\n"
+		   "tells all. 'vmatlas --version' prints the version (" VMATLAS_VERSION ").\n",
+		cli_target_text);
 }

@@ -140,6 +140,8 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 	json_kstr(w, "path", r->path);
 	if (r->flags & VM_RF_DELETED)
 		json_kbool(w, "deleted", true);
+	if (r->flags & VM_RF_SPLIT)
+		json_kbool(w, "vma_continues", true);
 	if (r->prot & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE | VM_PROT_COPY)) {
 		/* Windows protection modifiers */
 		json_key(w, "protect_flags");
@@ -333,6 +335,10 @@ void map_render_json(const vm_map *m, const map_render_options *o, FILE *f)
 		json_ku64(&w, "size", a->size);
 		json_kstr(&w, "usage", vm_usage_name(a->usage));
 		json_kstr(&w, "details", a->details);
+		if (a->usage != VM_USAGE_FREE)
+			json_kstr(&w, "grouping", a->grouping == VM_GROUPING_EXACT       ? "exact"
+						  : a->grouping == VM_GROUPING_HEURISTIC ? "heuristic"
+											 : NULL);
 		json_key(&w, "regions");
 		json_arr_begin(&w);
 		for (size_t k = a->first; k < a->first + a->count; k++)

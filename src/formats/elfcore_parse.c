@@ -127,9 +127,12 @@ static void note_file(core_file *cf, const uint8_t *d, size_t len)
 		warn(cf, "NT_FILE claims %llu files in %zu bytes", (unsigned long long)count, len);
 		return;
 	}
-	if (pgsz && pgsz <= (1u << 30) && (pgsz & (pgsz - 1)) == 0)
-		cf->page_size = pgsz;
-	else
+	/* the unit of the file offsets; gdb's gcore writes 1 (bytes), which
+	 * is no page size: AT_PAGESZ or the default stands then */
+	if (pgsz && pgsz <= (1u << 30) && (pgsz & (pgsz - 1)) == 0) {
+		if (pgsz >= 1024)
+			cf->page_size = pgsz;
+	} else
 		pgsz = cf->page_size;
 	const uint8_t *names = d + 2 * w + count * 3 * w, *end = d + len;
 	cf->files = xcalloc(count ? count : 1, sizeof *cf->files);
@@ -231,7 +234,9 @@ static void note_auxv(core_file *cf, const uint8_t *d, size_t len)
 		cf->auxv[cf->nauxv++] = (vm_auxv){ type, val };
 		if (type == 0)
 			break;
-		if (type == 6 /* AT_PAGESZ */ && val && val <= (1u << 30) && (val & (val - 1)) == 0)
+		/* a page of less than 1 KiB is damage: everything per page
+		 * (hashes, presence) would grow with it */
+		if (type == 6 /* AT_PAGESZ */ && val >= 1024 && val <= (1u << 30) && (val & (val - 1)) == 0)
 			cf->page_size = val;
 	}
 }

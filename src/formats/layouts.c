@@ -136,7 +136,7 @@ static const vm_field_desc kuser_shared_data_f[] = {
 
 /* ---- glibc malloc's, which change with the version ---- */
 
-enum { MAX_GLIBC_FIELDS = 16 };
+enum { MAX_GLIBC_FIELDS = 24 };
 
 static void glibc_fields(const char *name, int bits, int ver, vm_field_desc *out)
 {
@@ -165,6 +165,29 @@ static void glibc_fields(const char *name, int bits, int ver, vm_field_desc *out
 		ADD("mprotect_size", WORD, 1);
 		if (ver >= 235)
 			ADD("pagesize", WORD, 1);
+	} else if (!strcmp(name, "malloc_par")) {
+		/* mp_: malloc's parameters and counters */
+		ADD("trim_threshold", WORD, 1);
+		ADD("top_pad", WORD, 1);
+		ADD("mmap_threshold", WORD, 1);
+		ADD("arena_test", WORD, 1);
+		ADD("arena_max", WORD, 1);
+		if (ver >= 235) {
+			ADD("thp_pagesize", WORD, 1);
+			ADD("hp_pagesize", WORD, 1);
+			ADD("hp_flags", I32, 1);
+		}
+		ADD("n_mmaps", I32, 1);
+		ADD("n_mmaps_max", I32, 1);
+		ADD("max_n_mmaps", I32, 1);
+		ADD("no_dyn_threshold", I32, 1);
+		ADD("mmapped_mem", WORD, 1);
+		ADD("max_mmapped_mem", WORD, 1);
+		ADD("sbrk_base", PTR, 1);
+		ADD("tcache_bins", WORD, 1);
+		ADD("tcache_max_bytes", WORD, 1);
+		ADD("tcache_count", WORD, 1);
+		ADD("tcache_unsorted_limit", WORD, 1);
 	} else if (!strcmp(name, "tcache_perthread_struct")) {
 		if (ver >= 230)
 			ADD("counts", U16, 64);
@@ -191,6 +214,7 @@ static const entry catalogue[] = {
 	{ "malloc_state", NULL, NULL, 0, 0 },
 	{ "heap_info", NULL, NULL, 0, 0 },
 	{ "tcache_perthread_struct", NULL, NULL, 0, 0 },
+	{ "malloc_par", NULL, NULL, 0, 0 },
 	{ "ehdr", ehdr32_f, ehdr64_f, 0, 0 },
 	{ "phdr", phdr32_f, phdr64_f, 0, 0 },
 	{ "shdr", shdr32_f, shdr64_f, 0, 0 },

@@ -113,7 +113,7 @@ static void read_info(cursor *c, vm_snapshot *s)
 	in->start_time = g64(c);
 	if (in->bits != 32 && in->bits != 64)
 		c->bad = true;
-	if (!in->page_size || in->page_size > (1u << 30) || (in->page_size & (in->page_size - 1)))
+	if (in->page_size < 1024 || in->page_size > (1u << 30) || (in->page_size & (in->page_size - 1)))
 		c->bad = true;
 }
 

@@ -17,6 +17,8 @@
 
 #include "base/bytes.h"
 #include "base/util.h"
+#include "formats/elf_defs.h"
+#include "vmatlas/elf.h"
 #include "vmatlas/layout.h"
 #include "vmatlas/heap.h"
 #include "vmatlas/threads.h"
@@ -25,7 +27,6 @@
 #define TCACHE_BINS 64
 #define MAX_ARENAS 1024
 #define MAX_LIST (1u << 22)
-#define WINDOW (4u << 20)
 
 typedef struct layout {
 	size_t w;            /* SIZE_SZ */
@@ -41,6 +42,8 @@ typedef struct layout {
 	size_t off_fd, off_bk;
 	bool u16_counts;
 	bool safe_linking;
+	/* malloc_par's (mp_) */
+	size_t off_n_mmaps, off_mmapped_mem, off_sbrk_base;
 } layout;
 
 typedef struct free_mark {
@@ -49,6 +52,32 @@ typedef struct free_mark {
 	int index;
 	int arena;
 } free_mark;
+
+/* Target memory is read once, in aligned windows of WIN_SIZE bytes
+ * (cut to the region that holds them), and kept: free lists jump all
+ * over a heap, and a read per link is a system call per chunk. What is
+ * kept is bounded by CACHE_BUDGET; past it, reads go through one scratch
+ * window of SCRATCH bytes that each miss refills (a sequential walk
+ * still reads in blocks; a list jumping about costs a small read per
+ * link, never a megabyte). */
+#define WIN_SHIFT 20
+#define WIN_SIZE ((uint64_t)1 << WIN_SHIFT)
+#define CACHE_BUDGET ((uint64_t)512 << 20)
+#define SCRATCH ((uint64_t)64 << 10)
+
+typedef struct win {
+	uint64_t key;   /* address >> WIN_SHIFT, plus one: 0 is an empty slot */
+	uint64_t base;  /* what the window holds: [base, base + len) */
+	size_t len;
+	uint8_t *data;  /* NULL: nothing readable there */
+} win;
+
+typedef struct win_cache {
+	win *slot;      /* open addressing, a power of two */
+	size_t nslot, used;
+	uint64_t bytes;
+	win scratch;    /* past the budget */
+} win_cache;
 
 typedef struct walker {
 	const vm_map *m;
@@ -60,10 +89,14 @@ typedef struct walker {
 	vm_heap_report *r;
 	free_mark *marks;
 	size_t nmarks, mcap;
-	/* a window of target memory, for walking chunk headers */
-	uint8_t *win;
-	uint64_t wbase;
-	size_t wlen;
+	win_cache wc;
+	const win *last; /* the window read last: walks are mostly sequential */
+	size_t mcur;     /* where find_mark looked last */
+	/* the brk heap: [brk_lo, brk_hi), brk_lo where malloc's chunks begin
+	 * when mp_.sbrk_base says so (brk_exact) */
+	uint64_t brk_lo, brk_hi;
+	bool brk_exact;
+	uint64_t mp;    /* mp_, 0 unknown */
 } walker;
 
 static void problem(walker *k, uint64_t addr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -82,25 +115,102 @@ static void problem(walker *k, uint64_t addr, const char *fmt, ...)
 	p->what = xstrdup(buf);
 }
 
+static void cache_clear(win_cache *c)
+{
+	free(c->scratch.data);
+	for (size_t i = 0; i < c->nslot; i++)
+		free(c->slot[i].data);
+	free(c->slot);
+	memset(c, 0, sizeof *c);
+}
+
+static win *cache_slot(win_cache *c, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (c->nslot - 1);
+	while (c->slot[i].key && c->slot[i].key != key)
+		i = (i + 1) & (c->nslot - 1);
+	return &c->slot[i];
+}
+
+/* the window holding addr, read on first use */
+static const win *window_of(walker *k, uint64_t addr)
+{
+	win_cache *c = &k->wc;
+	uint64_t key = (addr >> WIN_SHIFT) + 1;
+	if (c->nslot) {
+		win *w = cache_slot(c, key);
+		if (w->key)
+			return w;
+	}
+	k->last = NULL; /* the slots move */
+	if (c->bytes >= CACHE_BUDGET) {
+		win *w = &c->scratch;
+		if (!w->data)
+			w->data = xmalloc((size_t)SCRATCH);
+		w->len = 0;
+		const vm_region *r = vm_map_region_at(k->m, addr);
+		if (!r || r->state == VM_STATE_FREE)
+			return w;
+		/* around addr: lists run down through memory as often as up */
+		w->base = addr - r->base > SCRATCH / 2 ? (addr - SCRATCH / 2) & ~(uint64_t)7 : r->base;
+		uint64_t room = r->base + r->size - w->base; /* regions end below 2^64 */
+		ssize_t n = vm_read(k->t, w->base, w->data, (size_t)(room < SCRATCH ? room : SCRATCH));
+		w->len = n > 0 ? (size_t)n : 0;
+		return w;
+	}
+	if ((c->used + 1) * 2 > c->nslot) {
+		win_cache n = { .nslot = c->nslot ? c->nslot * 2 : 256, .bytes = c->bytes, .used = c->used };
+		n.slot = xcalloc(n.nslot, sizeof *n.slot);
+		for (size_t i = 0; i < c->nslot; i++)
+			if (c->slot[i].key)
+				*cache_slot(&n, c->slot[i].key) = c->slot[i];
+		free(c->slot);
+		*c = n;
+	}
+	win *w = cache_slot(c, key);
+	w->key = key;
+	w->base = addr & ~(WIN_SIZE - 1);
+	w->len = 0;
+	w->data = NULL;
+	c->used++;
+	const vm_region *r = vm_map_region_at(k->m, addr);
+	if (!r || r->state == VM_STATE_FREE)
+		return w;
+	uint64_t lo = w->base > r->base ? w->base : r->base;
+	uint64_t end = r->base + r->size; /* regions end below 2^64 */
+	uint64_t hi = end - w->base > WIN_SIZE ? w->base + WIN_SIZE : end;
+	if (hi <= lo)
+		return w;
+	uint8_t *buf = xmalloc((size_t)(hi - lo));
+	ssize_t n = vm_read(k->t, lo, buf, (size_t)(hi - lo));
+	if (n <= 0) {
+		free(buf);
+		return w;
+	}
+	w->base = lo;
+	w->len = (size_t)n;
+	w->data = buf;
+	c->bytes += (uint64_t)n;
+	return w;
+}
+
 static bool rd(walker *k, uint64_t addr, uint64_t *v)
 {
-	if (addr >= k->wbase && addr - k->wbase + k->L.w <= k->wlen) {
-		*v = ld_word(k->win + (addr - k->wbase), k->L.w);
+	const win *w = k->last;
+	if (w && w->data && addr >= w->base && addr - w->base < w->len && w->len - (addr - w->base) >= k->L.w) {
+		*v = ld_word(w->data + (addr - w->base), k->L.w);
 		return true;
 	}
+	k->last = w = window_of(k, addr);
+	if (w->data && addr >= w->base && addr - w->base <= w->len && w->len - (addr - w->base) >= k->L.w) {
+		*v = ld_word(w->data + (addr - w->base), k->L.w);
+		return true;
+	}
+	/* across a window's edge, or where the region table has no say */
 	return vm_reader_word(&k->rd, addr, k->L.w, v);
 }
 
-/* chunk headers are read through a window, a few MiB at a time */
-static bool rdw(walker *k, uint64_t addr, uint64_t *v)
-{
-	if (!(addr >= k->wbase && addr - k->wbase + k->L.w <= k->wlen)) {
-		ssize_t n = vm_read(k->t, addr, k->win, WINDOW);
-		k->wbase = addr;
-		k->wlen = n > 0 ? (size_t)n : 0;
-	}
-	return rd(k, addr, v);
-}
+#define rdw rd
 
 /* MALLOC_ALIGNMENT applies to user memory, two words into the chunk
  * (on i386 the chunks themselves are 8 mod 16) */
@@ -121,7 +231,7 @@ static void version_of(walker *k, const vm_module *libc, int *major, int *minor)
 	uint64_t a;
 	char v[16] = "";
 	*major = *minor = 0;
-	if (libc && vm_symbol_lookup(k->s, libc->name, "__nptl_version", &a) &&
+	if (vm_symbol_lookup(k->s, libc ? libc->name : NULL, "__nptl_version", &a) &&
 	    vm_read(k->t, a, v, sizeof v - 1) > 0) {
 		v[sizeof v - 1] = 0;
 		if (sscanf(v, "%d.%d", major, minor) == 2)
@@ -133,7 +243,8 @@ static void version_of(walker *k, const vm_module *libc, int *major, int *minor)
 static void make_layout(layout *L, int bits, int major, int minor)
 {
 	int ver = major ? major * 100 + minor : 0; /* unknown: the newest */
-	vm_layout ms, hi, tc, ch;
+	vm_layout ms, hi, tc, ch, mp;
+	vm_layout_get(&mp, "malloc_par", bits, ver);
 	vm_layout_get(&ms, "malloc_state", bits, ver);
 	vm_layout_get(&hi, "heap_info", bits, ver);
 	vm_layout_get(&tc, "tcache_perthread_struct", bits, ver);
@@ -158,6 +269,9 @@ static void make_layout(layout *L, int bits, int major, int minor)
 	L->off_bk = vm_layout_off(&ch, "bk");
 	L->u16_counts = vm_layout_field_get(&tc, "counts")->size == 2;
 	L->safe_linking = !ver || ver >= 232;
+	L->off_n_mmaps = vm_layout_off(&mp, "n_mmaps");
+	L->off_mmapped_mem = vm_layout_off(&mp, "mmapped_mem");
+	L->off_sbrk_base = vm_layout_off(&mp, "sbrk_base");
 }
 
 /* ---- finding main_arena ---- */
@@ -170,12 +284,23 @@ static const vm_module *find_libc(const vm_map *m)
 	return NULL;
 }
 
-static const vm_region *brk_heap(const vm_map *m)
+static const vm_region *named_brk_heap(const vm_map *m)
 {
 	for (size_t i = 0; i < m->nregions; i++)
 		if (m->regions[i].path && strcmp(m->regions[i].path, "[heap]") == 0)
 			return &m->regions[i];
 	return NULL;
+}
+
+static bool anon_rw(const vm_region *r)
+{
+	return r && r->state == VM_STATE_COMMIT && (!r->path || !strcmp(r->path, "[heap]")) &&
+	       (r->prot & (VM_PROT_READ | VM_PROT_WRITE)) == (VM_PROT_READ | VM_PROT_WRITE);
+}
+
+static bool in_brk(const walker *k, uint64_t addr)
+{
+	return addr >= k->brk_lo && addr < k->brk_hi;
 }
 
 /* a malloc_state candidate: its arena list comes back to it, and its top
@@ -185,8 +310,9 @@ static bool plausible_arena(walker *k, uint64_t a)
 	uint64_t top, next = a;
 	if (!rd(k, a + k->L.off_top, &top))
 		return false;
-	const vm_region *h = brk_heap(k->m);
-	bool top_ok = (h && range_contains(h->base, h->size, top)) || top == a + k->L.off_bins - 2 * k->L.w;
+	/* (before the brk heap is known: any anonymous memory will do) */
+	const vm_region *h = vm_map_region_at(k->m, top);
+	bool top_ok = anon_rw(h) || top == a + k->L.off_bins - 2 * k->L.w;
 	if (!top_ok)
 		return false;
 	for (int i = 0; i < 64; i++) {
@@ -327,8 +453,7 @@ static int arena_index_of(walker *k, uint64_t addr)
 	for (size_t i = 0; i < k->r->narenas; i++) {
 		const vm_arena *a = &k->r->arenas[i];
 		if (a->main) {
-			const vm_region *h = brk_heap(k->m);
-			if (h && range_contains(h->base, h->size, addr))
+			if (in_brk(k, addr))
 				return (int)i;
 		} else if ((addr & ~(k->L.heap_max - 1)) == (a->addr & ~(k->L.heap_max - 1))) {
 			return (int)i;
@@ -357,6 +482,43 @@ static void find_tcaches(walker *k, const vm_module *libc)
 	vm_tdb_close(d);
 }
 
+/* A static program has no libc module, and libthread_db no libpthread
+ * to ask. With TLS variant II (x86-64, i386) the executable's TLS block
+ * ends at the thread pointer: &tcache = tp - roundup(PT_TLS memsz,
+ * align) + tcache's offset in the block, as static glibc lays it out. */
+static void find_tcaches_static(walker *k)
+{
+	if (k->m->info.arch != VM_ARCH_X86_64 && k->m->info.arch != VM_ARCH_I386)
+		return;
+	for (size_t i = 0; i < k->m->nmodules; i++) {
+		const vm_module *mod = &k->m->modules[i];
+		uint64_t off, block = 0;
+		if (strcmp(mod->format ? mod->format : "", "elf") != 0 ||
+		    !vm_symbol_tls_offset(k->s, mod, "tcache", &off))
+			continue;
+		elf_image e;
+		if (elf_open(&e, &k->rd, true, mod->base, k->m->info.page_size) < 0)
+			continue;
+		for (size_t p = 0; p < e.nph; p++) {
+			const elf_phdr *ph = &e.ph[p];
+			uint64_t al = ph->align ? ph->align : 1;
+			if (ph->type == PT_TLS && ph->memsz <= (1u << 30) && al <= (1u << 20))
+				block = (ph->memsz + al - 1) / al * al;
+		}
+		elf_close(&e);
+		if (!block || off >= block)
+			continue;
+		for (size_t t = 0; t < k->m->nthreads; t++) {
+			uint64_t tp = k->m->threads[t].tp, tc;
+			if (!tp || tp < block || !rd(k, tp - block + off, &tc) || !tc || !chunk_aligned(k, tc - 2 * k->L.w))
+				continue;
+			k->r->tcache_source = "tls";
+			walk_tcache(k, tc, arena_index_of(k, tc));
+		}
+		return;
+	}
+}
+
 /* Without the tcache symbol: each thread's tcache_perthread_struct is
  * the first chunk it allocated in its arena, so look at the first chunk
  * of every arena's first heap and take it if it holds together (counts
@@ -371,11 +533,11 @@ static bool tcache_candidate(walker *k, uint64_t chunk, uint64_t lo, uint64_t hi
 		return false;
 	uint64_t tc = chunk + 2 * w, entries = tc + k->L.off_entries;
 	for (int i = 0; i < TCACHE_BINS; i++) {
-		uint64_t count = 0, e;
-		uint8_t b[2] = { 0 };
-		if (vm_read_full(k->t, tc + (uint64_t)i * cw, b, cw) < 0 || !rd(k, entries + (uint64_t)i * w, &e))
+		uint64_t count = 0, e, word;
+		uint64_t at = tc + (uint64_t)i * cw, wa = at - at % w;
+		if (!rd(k, wa, &word) || !rd(k, entries + (uint64_t)i * w, &e))
 			return false;
-		count = cw == 2 ? (uint64_t)(b[0] | b[1] << 8) : b[0];
+		count = (word >> (8 * (at - wa))) & (cw == 2 ? 0xffffu : 0xffu);
 		if ((count == 0) != (e == 0) || (e && !range_contains(lo, hi - lo, e)))
 			return false;
 	}
@@ -388,12 +550,11 @@ static void scan_tcaches(walker *k)
 		const vm_arena *a = &k->r->arenas[i];
 		uint64_t first, lo, hi;
 		if (a->main) {
-			const vm_region *h = brk_heap(k->m);
-			if (!h)
+			if (k->brk_hi <= k->brk_lo)
 				continue;
-			first = h->base;
-			lo = h->base;
-			hi = h->base + h->size;
+			first = k->brk_lo;
+			lo = k->brk_lo;
+			hi = k->brk_hi;
 		} else {
 			first = a->addr + k->L.state_size;
 			lo = a->addr & ~(k->L.heap_max - 1);
@@ -417,9 +578,19 @@ static int cmp_mark(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-static const free_mark *find_mark(const walker *k, uint64_t addr)
+/* the walk goes up through a heap: start from where the last look ended */
+static const free_mark *find_mark(walker *k, uint64_t addr)
 {
-	size_t lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
+	size_t lo = k->mcur;
+	if (lo > k->nmarks || (lo > 0 && k->marks[lo - 1].addr >= addr))
+		lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
+	else
+		for (size_t n = 0; lo < k->nmarks && k->marks[lo].addr < addr; lo++)
+			if (++n == 16) {
+				lo = lower_bound_u64(k->marks, k->nmarks, sizeof *k->marks, offsetof(free_mark, addr), addr);
+				break;
+			}
+	k->mcur = lo;
 	return lo < k->nmarks && k->marks[lo].addr == addr ? &k->marks[lo] : NULL;
 }
 
@@ -562,18 +733,49 @@ static uint64_t first_chunk(walker *k, uint64_t lo, uint64_t top, bool is_static
 	return s;
 }
 
+/* The brk heap: from mp_.sbrk_base where libc's symbols have mp_, else
+ * the anonymous region holding the main arena's top, else the region the
+ * target calls [heap]. In a core that name is a guess (the first
+ * anonymous region after the executable), and a position-dependent
+ * program's .bss tail is such a region. */
+static void find_brk(walker *k, const vm_module *libc, const vm_arena *main)
+{
+	const vm_region *r = NULL;
+	uint64_t mp, sb;
+	if (vm_symbol_lookup(k->s, libc ? libc->name : NULL, "mp_", &mp)) {
+		k->mp = mp;
+		if (rd(k, mp + k->L.off_sbrk_base, &sb) && sb && anon_rw(r = vm_map_region_at(k->m, sb))) {
+			k->brk_lo = sb;
+			k->brk_exact = true;
+		} else {
+			r = NULL;
+		}
+	}
+	if (!r && anon_rw(vm_map_region_at(k->m, main->top))) {
+		r = vm_map_region_at(k->m, main->top);
+		k->brk_lo = r->base;
+	}
+	if (!r && (r = named_brk_heap(k->m)))
+		k->brk_lo = r->base;
+	if (r)
+		k->brk_hi = r->base + r->size;
+}
+
 static void walk_main(walker *k, vm_arena *a, bool is_static)
 {
-	const vm_region *h = brk_heap(k->m);
-	if (!h)
+	if (k->brk_hi <= k->brk_lo)
 		return; /* malloc has not used brk yet */
-	uint64_t end = h->base + h->size;
-	uint64_t start = range_contains(h->base, h->size, a->top)
-				 ? first_chunk(k, h->base, a->top, is_static)
-				 : h->base;
+	uint64_t lo = k->brk_lo, end = k->brk_hi;
+	uint64_t start;
+	if (k->brk_exact) {
+		uint64_t mis = (lo + 2 * k->L.w) % k->L.align;
+		start = mis ? lo + k->L.align - mis : lo;
+	} else {
+		start = in_brk(k, a->top) ? first_chunk(k, lo, a->top, is_static) : lo;
+	}
 	vm_heap_seg *s = new_seg(k, "brk", 0);
 	walk_segment(k, s, a, start, end);
-	if (!range_contains(h->base, h->size, a->top))
+	if (!in_brk(k, a->top))
 		problem(k, a->top, "main arena's top chunk is outside the brk heap");
 }
 
@@ -665,17 +867,19 @@ static const char *other_allocator(walker *k)
 	return NULL;
 }
 
-int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)
+/* what every use begins with: the layout and main_arena; 0 and a note
+ * in the report when there is no glibc heap to walk */
+static uint64_t setup(walker *k, const vm_module **libc_out)
 {
-	memset(out, 0, sizeof *out);
+	const vm_map *m = k->m;
+	vm_heap_report *out = k->r;
 	if (m->info.os == VM_OS_WINDOWS) {
 		/* no glibc there: its main_arena would be looked up in every
 		 * module's symbols for nothing */
 		out->note = xstrdup("a Windows process: its heaps are NT heaps, which are not walked yet");
 		return 0;
 	}
-	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .flags = flags, .r = out };
-	const char *other = other_allocator(&k);
+	const char *other = other_allocator(k);
 	if (other) {
 		out->note = xasprintf("this process allocates with %s, not glibc malloc: its heap is not walked",
 				      other);
@@ -683,20 +887,58 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 	}
 	const vm_module *libc = find_libc(m);
 	int major, minor;
-	version_of(&k, libc, &major, &minor);
-	make_layout(&k.L, m->info.bits, major, minor);
-	k.win = xmalloc(WINDOW);
+	version_of(k, libc, &major, &minor);
+	make_layout(&k->L, m->info.bits, major, minor);
+	*libc_out = libc;
 
 	uint64_t arena0 = 0;
-	if (vm_symbol_lookup(s, libc ? libc->name : NULL, "main_arena", &arena0)) {
+	if (vm_symbol_lookup(k->s, libc ? libc->name : NULL, "main_arena", &arena0)) {
 		out->main_arena_source = "symbol";
-	} else if (libc && (arena0 = scan_for_arena(&k, libc))) {
+	} else if (libc && (arena0 = scan_for_arena(k, libc))) {
 		out->main_arena_source = "scan";
 	} else {
 		out->note = xstrdup(libc ? "cannot find glibc's main_arena (no symbol, and no malloc_state "
 					   "in libc's data holds together)"
 					 : "no glibc in this process, and no main_arena symbol");
-		free(k.win);
+		return 0;
+	}
+	return arena0;
+}
+
+bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_facts *f)
+{
+	vm_heap_report r = { 0 };
+	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .r = &r };
+	const vm_module *libc = NULL;
+	vm_arena main = { 0 };
+	memset(f, 0, sizeof *f);
+	if ((main.addr = setup(&k, &libc)) && rd(&k, main.addr + k.L.off_top, &main.top)) {
+		f->glibc = true;
+		find_brk(&k, libc, &main);
+		/* the named region is no evidence: the arena must agree */
+		f->brk_known = k.brk_hi > k.brk_lo && (k.brk_exact || in_brk(&k, main.top));
+		f->brk_lo = k.brk_lo;
+		f->brk_hi = k.brk_hi;
+		uint64_t n, bytes;
+		if (k.mp && rd(&k, k.mp + k.L.off_n_mmaps, &n) && rd(&k, k.mp + k.L.off_mmapped_mem, &bytes)) {
+			f->mmaps_known = true;
+			f->n_mmaps = (uint32_t)n; /* an int, in the word's low half */
+			f->mmapped_mem = bytes;
+		}
+	}
+	cache_clear(&k.wc);
+	vm_heap_report_free(&r);
+	return f->glibc;
+}
+
+int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)
+{
+	memset(out, 0, sizeof *out);
+	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .flags = flags, .r = out };
+	const vm_module *libc = NULL;
+	uint64_t arena0 = setup(&k, &libc);
+	if (!arena0) {
+		cache_clear(&k.wc);
 		return 0;
 	}
 	out->main_arena = arena0;
@@ -728,9 +970,14 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 			}
 		a = next;
 	}
+	if (out->narenas)
+		find_brk(&k, libc, &out->arenas[0]);
 	for (size_t i = 0; i < out->narenas; i++)
 		walk_bins(&k, out->arenas[i].addr, (int)i);
-	find_tcaches(&k, libc);
+	if (libc)
+		find_tcaches(&k, libc);
+	else
+		find_tcaches_static(&k);
 	if (!out->ntcaches)
 		scan_tcaches(&k);
 	if (k.nmarks > 1)
@@ -743,6 +990,6 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 	}
 	add_mmapped(&k);
 	free(k.marks);
-	free(k.win);
+	cache_clear(&k.wc);
 	return 0;
 }

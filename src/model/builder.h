@@ -14,6 +14,7 @@
 typedef struct mb_group {
 	vm_usage usage;
 	char *details;
+	bool heuristic; /* made by the default rules, not proven */
 } mb_group;
 
 typedef struct map_builder {
@@ -35,6 +36,9 @@ size_t mb_find(const map_builder *b, uint64_t addr);
 /* the default grouping of what nobody claimed, then the allocations */
 void mb_group_rest(map_builder *b);
 void mb_make_allocations(map_builder *b);
+
+/* split region ri at `at` into two (see builder.c); the second's index */
+size_t mb_split(map_builder *b, size_t ri, uint64_t at, double first_share);
 
 vm_module *mb_module_add(map_builder *b);
 /* one item of an image spanning [lo, hi): on every region it overlaps */

@@ -5,14 +5,19 @@
  * does not: the kernel
  * merges and splits VMAs and forgets where an mmap began. So annotators
  * claim what they can prove (an image's extent, a stack and its guard, a
- * heap and its reserved tail), and the rules here group the rest:
+ * heap and its reserved tail, a large malloc chunk), and the rules here
+ * group the rest; those groups are marked heuristic:
  *  - a file mapping split by mprotect: adjacent pieces of the same file
  *    with contiguous offsets;
- *  - an anonymous mapping split by mprotect: adjacent anonymous pieces
- *    that begin and end with the same protection around differently
- *    protected middles ([rw-][r--][rw-], [rw-][---][rw-][---][rw-]).
- * Two adjacent anonymous pieces that are not such a sandwich stay apart:
- * the kernel places independent mappings side by side all the time. */
+ *  - anonymous memory: two adjacent anonymous pieces with the same
+ *    protection are separate mmaps (the kernel merges neighbours whose
+ *    flags agree: they differ in what /proc does not show, such as
+ *    accounting, or were never one), so a run of adjacent anonymous
+ *    pieces is cut wherever the protection repeats; what is left between
+ *    the cuts alternates protections, which is what mprotect makes of one
+ *    mapping: a guard below ([---][rw-], the guard no bigger than what it
+ *    guards), a reserved tail ([rw-][---]), a re-protected middle
+ *    ([rw-][r--][rw-]). Each such run is one allocation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +52,13 @@ static bool adjacent(const vm_region *a, const vm_region *b)
 static uint32_t access_bits(const vm_region *r)
 {
 	return r->prot & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
+}
+
+/* g below r: a PROT_NONE start is a guard only when it is no bigger
+ * than what it guards (a big reservation below is another mapping) */
+static bool guard_below(const vm_region *g, const vm_region *r)
+{
+	return access_bits(g) != 0 || g->size <= r->size;
 }
 
 static vm_usage default_usage(const vm_region *first, size_t n)
@@ -92,16 +104,15 @@ void mb_group_rest(map_builder *b)
 			       R[j].offset + R[j].size == R[j + 1].offset)
 				j++;
 		} else if (is_anon(&R[i])) {
-			/* extend by sandwiches: [p][q][p] with q != p */
-			while (j + 2 < n && b->group[j + 1] < 0 && b->group[j + 2] < 0 &&
-			       is_anon(&R[j + 1]) && is_anon(&R[j + 2]) &&
-			       adjacent(&R[j], &R[j + 1]) && adjacent(&R[j + 1], &R[j + 2]) &&
-			       same_anon_kind(&R[i], &R[j + 1]) && same_anon_kind(&R[i], &R[j + 2]) &&
-			       access_bits(&R[j + 1]) != access_bits(&R[i]) && access_bits(&R[j + 2]) == access_bits(&R[i]))
-				j += 2;
+			/* extend while the protection changes from piece to piece */
+			while (j + 1 < n && b->group[j + 1] < 0 && is_anon(&R[j + 1]) && adjacent(&R[j], &R[j + 1]) &&
+			       same_anon_kind(&R[i], &R[j + 1]) && access_bits(&R[j + 1]) != access_bits(&R[j]) &&
+			       !(j == i && !guard_below(&R[j], &R[j + 1])))
+				j++;
 		}
 		char *det = default_details(&R[i]);
 		int gid = mb_group_new(b, default_usage(&R[i], j - i + 1), det);
+		b->groups[gid].heuristic = true;
 		free(det);
 		for (size_t k = i; k <= j; k++)
 			mb_claim(b, k, gid);
@@ -141,6 +152,7 @@ void mb_make_allocations(map_builder *b)
 			}
 			const mb_group *g = &b->groups[gid];
 			a->usage = g->usage;
+			a->grouping = g->heuristic ? VM_GROUPING_HEURISTIC : VM_GROUPING_EXACT;
 			a->details = g->details ? xstrdup(g->details) : NULL;
 		}
 		a->base = r->base;

@@ -15,6 +15,7 @@ typedef struct parser {
 	const char *text, *p;
 	int depth;
 	bool failed;
+	bool malformed; /* the failure is in the text, not in the target */
 } parser;
 
 static uint64_t expr(parser *ps);
@@ -23,6 +24,8 @@ static void fail(parser *ps, const char *what)
 {
 	if (!ps->failed)
 		vm_seterr("bad expression '%s' at column %d: %s", ps->text, (int)(ps->p - ps->text) + 1, what);
+	if (!ps->failed)
+		ps->malformed = true;
 	ps->failed = true;
 }
 
@@ -194,13 +197,13 @@ static uint64_t expr(parser *ps)
 
 int vm_expr_eval(const vm_expr_ctx *c, const char *text, uint64_t *out)
 {
-	parser ps = { c, text, text, 0, false };
+	parser ps = { c, text, text, 0, false, false };
 	uint64_t v = expr(&ps);
 	skip(&ps);
 	if (!ps.failed && *ps.p)
 		fail(&ps, "unexpected characters");
 	if (ps.failed)
-		return -1;
+		return ps.malformed ? -2 : -1;
 	*out = v;
 	return 0;
 }

@@ -52,12 +52,28 @@ static void overlay_data(vm_map *m, vm_target *t)
 		vm_region *r = &m->regions[i];
 		if (r->state == VM_STATE_FREE)
 			continue;
-		while (k < n && raw[k].base < r->base)
+		while (k < n && raw[k].base + raw[k].size <= r->base)
 			k++;
 		r->flags &= ~data;
 		if (k < n && raw[k].base == r->base) {
 			r->held = raw[k].held;
 			r->flags |= raw[k].flags & data;
+			if ((r->flags & VM_RF_PART_DATA) && r->held >= r->size) {
+				r->flags &= ~VM_RF_PART_DATA; /* the first piece of a split VMA */
+				r->held = r->size;
+			}
+		} else if (k < n && i > 0 && raw[k].base < r->base && (m->regions[i - 1].flags & VM_RF_SPLIT)) {
+			/* a piece of a VMA the map split: what the file holds of it */
+			uint64_t in = r->base - raw[k].base;
+			uint64_t held = (raw[k].flags & VM_RF_NO_DATA) ? 0
+				      : (raw[k].flags & VM_RF_PART_DATA) ? raw[k].held : raw[k].size;
+			held = held > in ? held - in : 0;
+			r->held = held < r->size ? held : r->size;
+			r->flags |= raw[k].flags & VM_RF_FROM_FILE;
+			if (held == 0)
+				r->flags |= VM_RF_NO_DATA;
+			else if (held < r->size)
+				r->flags |= VM_RF_PART_DATA;
 		} else {
 			r->held = 0;
 			r->flags |= VM_RF_NO_DATA;

@@ -121,8 +121,12 @@ static void release_all(void)
 
 static void on_fatal_signal(int sig)
 {
-	af_release_all(); /* temporaries of output files */
+	int lost = af_release_all(); /* temporaries of output files */
 	release_all();
+	/* the reader of the output went away (| head): end quietly, 0 as
+	 * when the output was taken whole, 1 if an output file was lost */
+	if (sig == SIGPIPE)
+		_exit(lost ? 1 : 0);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -153,3 +153,18 @@ def kill_quietly(pid):
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def vmas(regs):
+    """Regions joined back into the kernel's VMAs where the map split one
+    (`vma_continues`): what /proc/PID/maps lists."""
+    out = []
+    join = False
+    for r in regs:
+        if join and out:
+            prev = out[-1]
+            out[-1] = dict(prev, size=prev["size"] + r["size"])
+        else:
+            out.append(dict(r))
+        join = bool(r.get("vma_continues"))
+    return out

@@ -30,7 +30,7 @@ def test_help_for_every_command():
         for opt in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", a.stdout))):
             if opt in ("--TYPE",):
                 continue
-            p = run([name] + ([] if name not in ("scan", "track") else ["show"]) + [opt, "--help"])
+            p = run([name] + ([] if name not in ("scan", "track") else ["start"]) + [opt, "--help"])
             assert "unknown option" not in p.stderr, (name, opt, p.stderr)
     one_error_line(run(["help", "frobnicate"]), 2, "unknown command")
     assert "--threads" in run(["search", "--help"]).stdout

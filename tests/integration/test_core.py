@@ -10,7 +10,7 @@ import stat
 import subprocess
 import tempfile
 
-from lib import (FIXTURES, Skip, assert_not_held, fixture, no_sanitizer_reports, proc_maps, regions,
+from lib import (FIXTURES, Skip, assert_not_held, fixture, no_sanitizer_reports, proc_maps, regions, vmas,
                  region_of, run, run_json, wait_blocked)
 from test_errors import one_error_line
 
@@ -48,7 +48,7 @@ def kernel_core(d, name="layout"):
 
 def check_regions(doc, maps, exact_prot=True):
     """every mapping of /proc/PID/maps is a region of the core's map"""
-    got = {int(r["base"], 16): r for r in regions(doc) if r["state"] != "free"}
+    got = {int(r["base"], 16): r for r in vmas([r for r in regions(doc) if r["state"] != "free"])}
     for m in maps:
         r = got.get(m["start"])
         assert r, f"{m} missing from the core's map"
@@ -192,6 +192,8 @@ def test_gcore():
     check_regions(doc, [m for m in maps if m["path"] not in ("[vvar]", "[vvar_vclock]", "[vsyscall]")], exact_prot=False)
     assert sorted(t["tid"] for t in doc["threads"]) == threads
     assert {m["name"] for m in doc["modules"]} >= {"layout", "libc.so.6"}
+    # gdb's NT_FILE says page size 1 (its offsets are bytes): AT_PAGESZ counts
+    assert doc["target"]["page_size"] == os.sysconf("SC_PAGE_SIZE"), doc["target"]
 
 
 def gdb_bt(core, exe):

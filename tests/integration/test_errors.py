@@ -138,7 +138,8 @@ def test_strict_command_lines():
         one_error_line(run(["search", pid, "--ascii", "x", "--from", "10", "--to", "5"]), 2, "--to")
         one_error_line(run(["search", pid, "--ascii", "x", "--from", "10", "--to", "10"]), 2, "--to")
         one_error_line(run(["exports", pid, "--find", "[[[["]), 2, "--find")
-        one_error_line(run(["search", pid, "--ptr-to", "[nosuchregion]"]), 2, "no region named [nosuchregion]")
+        # a name the target does not have is a runtime error (1)
+        one_error_line(run(["search", pid, "--ptr-to", "[nosuchregion]"]), 1, "no region named [nosuchregion]")
         # what is right stays right
         assert run(["view", pid, "rsp+8", "8"]).returncode == 0
         assert run(["exports", pid, "--find", "mem[cm]py"]).returncode == 0

@@ -4,14 +4,15 @@ import os
 import re
 import subprocess
 
-from lib import (alloc_of, fixture, proc_maps, region_of, regions, run, run_json,
+from lib import (alloc_of, fixture, proc_maps, region_of, regions, run, run_json, vmas,
                  no_sanitizer_reports, assert_not_held, FIXTURES)
 
 PAGE = 4096
 
 
 def nonfree(doc):
-    return [r for r in regions(doc) if r["state"] != "free"]
+    """the regions but free gaps, as the kernel's VMAs"""
+    return vmas([r for r in regions(doc) if r["state"] != "free"])
 
 
 LAYOUTS = ("layout", "layout32")
@@ -210,7 +211,7 @@ def test_summary_adds_up():
     total = doc["total"]
     for key in ("size", "committed", "rss", "private", "shared", "blocks"):
         assert sum(r[key] for u, r in rows.items() if u != "free") == total[key], key
-    regs = nonfree(doc)
+    regs = [r for r in regions(doc) if r["state"] != "free"]
     assert total["size"] == sum(r["size"] for r in regs)
     assert total["rss"] == sum(r["rss"] for r in regs)
     assert total["committed"] == sum(r["size"] for r in regs if r["state"] == "commit")
@@ -346,3 +347,23 @@ def test_map_faults_nothing_in():
     assert before == 0 and after == 0, (before, after)
     a = alloc_of(doc, addr)
     assert any(c["name"] == "ELF header" for r in a["regions"] for c in r.get("contents", []))
+
+
+def test_anonymous_grouping():
+    """#15 item 12: adjacent anonymous regions with the same protection are
+    separate mmaps; one whose protection changes from region to region
+    (a reserved tail, a re-protected middle, a guard below) is one; the
+    JSON says which groupings are proven and which are guessed"""
+    with fixture(name="groupfix") as (p, t):
+        doc = run_json(["map", str(t["pid"])])
+    allocs = {int(a["base"], 16): a for a in doc["allocations"]}
+    for want in t["allocs"]:
+        a = allocs.get(want["base"])
+        assert a, hex(want["base"])
+        assert (a["size"], len(a["regions"]), a["grouping"]) == (want["size"], want["regions"], "heuristic"), \
+            (want, a)
+    for a in doc["allocations"]:
+        if a["usage"] == "free":
+            assert "grouping" not in a
+        elif a["usage"] in ("image", "stack") or a["details"] == "brk heap (main arena)":
+            assert a["grouping"] == "exact", a

@@ -6,7 +6,7 @@ import stat
 import struct
 import tempfile
 
-from lib import assert_not_held, no_sanitizer_reports, proc_maps, run, run_json, stepping
+from lib import assert_not_held, no_sanitizer_reports, proc_maps, run, run_json, stepping, vmas
 from test_errors import one_error_line
 
 PAGE = 4096
@@ -134,7 +134,7 @@ def test_snapshot_holds_the_map():
         with open(a, "rb") as f:
             hdr = f.read(40)
     assert doc["data"] is True
-    nonfree = [r for al in m["allocations"] for r in al["regions"] if r["state"] != "free"]
+    nonfree = vmas([r for al in m["allocations"] for r in al["regions"] if r["state"] != "free"])
     assert len(nonfree) == len(maps)
     magic, version, flags, raw, comp, _ = struct.unpack("<8sIIQQQ", hdr)
     assert magic == b"VMATSNAP" and version == 1 and flags & 1 and comp == doc["bytes"] - 40

@@ -47,5 +47,6 @@ extern const unit_test cli_tests[];
 extern const unit_test layout_tests[];
 extern const unit_test control_tests[];
 extern const unit_test target_tests[];
+extern const unit_test sigframe_tests[];
 
 #endif

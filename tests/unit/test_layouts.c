@@ -118,6 +118,14 @@ static void test_glibc_versions(void)
 	vm_layout h = get("heap_info", 64, 234), i = get("heap_info", 64, 235);
 	CHECK(vm_layout_field_get(&h, "pagesize") == NULL);
 	CHECK(vm_layout_field_get(&i, "pagesize") != NULL);
+	/* mp_ (gdb's ptype /o struct malloc_par on 2.36 and 2.31) */
+	vm_layout p = get("malloc_par", 64, 236), q = get("malloc_par", 64, 231);
+	CHECK_U64(vm_layout_off(&p, "n_mmaps"), 60);
+	CHECK_U64(vm_layout_off(&p, "mmapped_mem"), 80);
+	CHECK_U64(vm_layout_off(&p, "sbrk_base"), 96);
+	CHECK_U64(p.size, 136);
+	CHECK_U64(vm_layout_off(&q, "n_mmaps"), 40);
+	CHECK_U64(vm_layout_off(&q, "sbrk_base"), 72);
 }
 
 /* the offsets vmatlas read Wine's minidumps with before the tables
@@ -170,7 +178,7 @@ static void test_unknown(void)
 		CHECK(vm_layout_get(&L, s, 32, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
 		CHECK(vm_layout_get(&L, s, 64, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
 	}
-	CHECK_U64(n, 17);
+	CHECK_U64(n, 18);
 }
 
 const unit_test layout_tests[] = {

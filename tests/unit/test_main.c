@@ -20,7 +20,7 @@ void check_fail(const char *file, int line, const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	const unit_test *suites[] = { util_tests, json_tests, proc_parse_tests, elf_tests, map_tests, cli_tests, layout_tests,
-				      target_tests, control_tests };
+				      target_tests, control_tests, sigframe_tests };
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int passed = 0, failed = 0;
 	for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {

@@ -33,9 +33,17 @@ static void grouping(void)
 	fake_region(&f, 0x20000, 0x1000, "rw-p", NULL, 0, 0);
 	fake_region(&f, 0x21000, 0x1000, "r--p", NULL, 0, 0);
 	fake_region(&f, 0x22000, 0x2000, "rw-p", NULL, 0, 0);
-	/* a reservation next to private memory: not a sandwich */
+	/* a reservation below private memory, bigger than it: no guard */
 	fake_region(&f, 0x30000, 0x4000, "---p", NULL, 0, 0);
 	fake_region(&f, 0x34000, 0x1000, "rw-p", NULL, 0, 0);
+	/* a reserved tail, then another reservation: the kernel would have
+	 * merged the two had their flags agreed, so they are two mmaps */
+	fake_region(&f, 0x50000, 0x3000, "rw-p", NULL, 0, 0);
+	fake_region(&f, 0x53000, 0x1000, "---p", NULL, 0, 0);
+	fake_region(&f, 0x54000, 0x2000, "---p", NULL, 0, 0);
+	/* a guard page below */
+	fake_region(&f, 0x60000, 0x1000, "---p", NULL, 0, 0);
+	fake_region(&f, 0x61000, 0x2000, "rw-p", NULL, 0, 0);
 	fake_region(&f, 0x40000, 0x1000, "rw-s", "/dev/zero", 0, 3);
 
 	vm_map *m = vm_map_build(&f.base, NULL);
@@ -54,6 +62,12 @@ static void grouping(void)
 	CHECK(a && a->count == 1 && a->usage == VM_USAGE_PRIVATE);
 	a = alloc_at(m, 0x40000);
 	CHECK(a && a->usage == VM_USAGE_SHAREABLE);
+	a = alloc_at(m, 0x53000);
+	CHECK(a && a->base == 0x50000 && a->count == 2 && a->grouping == VM_GROUPING_HEURISTIC);
+	a = alloc_at(m, 0x54000);
+	CHECK(a && a->base == 0x54000 && a->count == 1 && a->usage == VM_USAGE_RESERVED);
+	a = alloc_at(m, 0x61000);
+	CHECK(a && a->base == 0x60000 && a->count == 2 && a->usage == VM_USAGE_PRIVATE);
 
 	/* free gaps tile the rest of the address space */
 	uint64_t covered = 0, expect = 0;
@@ -177,14 +191,15 @@ static void heaps(void)
 	CHECK(has_content(vm_map_region_at(m, heap), VM_CK_HEAP, "arena heap"));
 	a = alloc_at(m, fakeheap);
 	CHECK(a && a->usage == VM_USAGE_PRIVATE);
-	a = alloc_at(m, big);
-	CHECK(a && a->usage == VM_USAGE_HEAP);
-	const vm_region *r = vm_map_region_at(m, big);
-	size_t chunks = 0;
-	for (size_t i = 0; i < r->ncontents; i++)
-		if (r->contents[i].kind == VM_CK_HEAP)
-			chunks++;
-	CHECK_U64(chunks, 2);
+	/* one mmap each: the VMA is split, one allocation per chunk */
+	for (int k = 0; k < 2; k++) {
+		uint64_t at = k ? big + 0x2000 : big, size = k ? 0x3000 : 0x2000;
+		a = alloc_at(m, at);
+		CHECK(a && a->usage == VM_USAGE_HEAP && a->base == at && a->size == size && a->count == 1);
+		const vm_region *r = vm_map_region_at(m, at);
+		CHECK(r && r->base == at && r->size == size && r->ncontents == 1 &&
+		      has_content(r, VM_CK_HEAP, "mmapped chunk"));
+	}
 	a = alloc_at(m, 0x555555000000ull);
 	CHECK(a && a->usage == VM_USAGE_HEAP);
 	vm_map_free(m);

@@ -54,7 +54,7 @@ typedef struct lx_control {
 	atomic_int nsaved;
 	lxc_prot *prots;
 	atomic_int nprots;
-	uint64_t syscall_insn; /* a `syscall` in the target's code, 0 not yet found */
+	uint64_t syscall_insn; /* rt_sigreturn's `mov $15,%rax; syscall` in its code, 0 not yet found */
 	lxc_event_q q;         /* events met while stopping the other threads */
 	long options;          /* ptrace options besides ours (PTRACE_O_EXITKILL) */
 	int cleanup_slot;      /* in ptrace.c's signal-time table */

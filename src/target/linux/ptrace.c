@@ -177,6 +177,19 @@ void lx_release_all(void)
 	}
 }
 
+void lx_forget_all(void)
+{
+	for (int i = 0; i < MAX_CLEANUPS; i++) {
+		atomic_store(&cleanup_fn[i], NULL);
+		atomic_store(&cleanup_arg[i], NULL);
+	}
+	for (int i = 0; i < MAX_HELD; i++)
+		atomic_store(&held_tid[i], 0);
+	atomic_store(&held_hi, 0);
+	for (int i = 0; i < MAX_SPAWNED; i++)
+		atomic_store(&spawned_pid[i], 0);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

@@ -40,6 +40,8 @@ int lx_ensure_stopped(pid_t tid, int *sig);
 /* let go of everything held: cleanups, then threads, then spawned
  * programs (async-signal-safe) */
 void lx_release_all(void);
+/* in a forked child: nothing of the parent's is held by it */
+void lx_forget_all(void);
 
 /* offset of DR7 in struct user (PTRACE_POKEUSER) */
 #if defined(__x86_64__)

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -23,6 +22,8 @@
 #include "lxctl.h"
 #include "formats/proc_parse.h"
 #include "ptrace.h"
+#include "teststep.h"
+#include "track_holder.h"
 #include "vmatlas/error.h"
 
 /* from Linux 6.7 headers, which Debian 12 does not have */
@@ -47,12 +48,14 @@ struct pm_scan_arg {
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
 
 #define PM_SOFT_DIRTY (1ull << 55)
-#define HOLDER_NAME "vmatlas-track"
 
 /* ---- what the kernel offers ---- */
 
@@ -216,22 +219,29 @@ static int written_soft_dirty(int pfd, const vm_track_state *st, vm_track_range 
 
 /* ---- userfaultfd write-protect ---- */
 
-/* a userfaultfd made inside the target, duplicated into vmatlas */
-static int steal_uffd(pid_t pid)
+/* A userfaultfd made inside the target and duplicated into vmatlas; the
+ * holder gets it as soon as vmatlas has it, and hears when the target's
+ * own copy is closed again (until then, it closes that copy itself if
+ * vmatlas dies). */
+static int steal_uffd(pid_t pid, lx_holder *h)
 {
 	pid_t tid = pid;
 	lx_control *c = lxc_attach_thread(pid, tid);
 	if (!c) {
 		vm_seterr_errno("stopping process %d to make a userfaultfd in it", (int)pid);
+		lx_holder_target_closed(h); /* nothing was made: nothing to clean up */
 		return -1;
 	}
-	int64_t fd = -1, ignored;
+	lx_test_step();
+	int64_t fd = -1, cret = -1;
 	uint64_t args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
 	int rc = lxc_syscall(c, tid, SYS_userfaultfd, args, &fd);
 	int mine = -1;
+	bool closed = false;
 	if (rc == 0 && fd < 0) {
 		vm_seterr("userfaultfd() inside process %d failed: %s%s", (int)pid, strerror((int)-fd),
 			  fd == -EPERM ? " (a seccomp filter, or vm.unprivileged_userfaultfd)" : "");
+		closed = true; /* nothing was made */
 	} else if (rc == 0) {
 		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		mine = pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0) : -1;
@@ -239,12 +249,30 @@ static int steal_uffd(pid_t pid)
 			vm_seterr_errno("taking the userfaultfd out of process %d (pidfd_getfd)", (int)pid);
 		if (pidfd >= 0)
 			close(pidfd);
+		lx_test_step();
+		if (mine >= 0 && lx_holder_give(h, mine) < 0) {
+			vm_seterr("the holder process %d is gone", (int)h->pid);
+			close(mine);
+			mine = -1;
+		}
+		lx_test_step();
 		/* its descriptor table as it was */
 		uint64_t cargs[6] = { (uint64_t)fd };
-		lxc_syscall(c, tid, SYS_close, cargs, &ignored);
+		closed = lxc_syscall(c, tid, SYS_close, cargs, &cret) == 0 && cret == 0;
+		lx_test_step();
 	}
 	if (lxc_close(c) < 0 && mine >= 0) {
 		vm_seterr_errno("letting process %d go", (int)pid);
+		close(mine);
+		mine = -1;
+	}
+	if (!closed && mine >= 0) {
+		vm_seterr("closing the userfaultfd in process %d again failed: %s", (int)pid,
+			  cret < 0 ? strerror((int)-cret) : "the call could not be made");
+		close(mine); /* the holder closes it there as it goes */
+		mine = -1;
+	} else if (closed && lx_holder_target_closed(h) < 0 && mine >= 0) {
+		vm_seterr("the holder process %d is gone", (int)h->pid);
 		close(mine);
 		mine = -1;
 	}
@@ -273,52 +301,10 @@ static void register_ranges(int ufd, const vm_track_range *want, size_t nwant, v
 	}
 }
 
-/* The holder: keeps the userfaultfd (and so the write protection) alive
- * until `track stop` ends it or the target exits. */
-static pid_t spawn_holder(int ufd, pid_t target)
+static int start_uffd(const vm_track_range *want, size_t nwant, vm_track_state *st, const char *path)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
-	if (pidfd < 0) {
-		vm_seterr_errno("watching process %d (pidfd_open)", (int)target);
-		return -1;
-	}
-	pid_t h = fork();
-	if (h < 0) {
-		vm_seterr_errno("starting the holder process");
-		close(pidfd);
-		return -1;
-	}
-	if (h == 0) {
-		setsid();
-		prctl(PR_SET_NAME, HOLDER_NAME);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int fd = 0; fd < 3; fd++)
-			if (null >= 0)
-				dup2(null, fd);
-		/* nothing else of vmatlas's stays open in it */
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != ufd && fd != pidfd)
-				close(fd);
-		struct pollfd p = { pidfd, POLLIN, 0 };
-		while (poll(&p, 1, -1) < 0 && errno == EINTR)
-			;
-		_exit(0); /* the target is gone */
-	}
-	close(pidfd);
-	return h;
-}
-
-static int start_uffd(const vm_track_range *want, size_t nwant, vm_track_state *st)
-{
-	/* Ctrl-C must not split making the descriptor in the target from
-	 * closing it there again, nor leave the protection without a holder */
+	/* Ctrl-C should not cut a start short (every step can be undone,
+	 * but a start is quick and better whole) */
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -327,27 +313,36 @@ static int start_uffd(const vm_track_range *want, size_t nwant, vm_track_state *
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	int rc = -1;
-	int ufd = steal_uffd((pid_t)st->pid);
+	lx_holder h = { .pid = -1, .link = -1 };
+	if (lx_holder_clear_orphans((pid_t)st->pid) < 0 || lx_holder_spawn((pid_t)st->pid, path, &h) < 0)
+		goto out;
+	lx_test_step();
+	st->holder = h.pid;
+	st->holder_start = h.start_time;
+	int ufd = steal_uffd((pid_t)st->pid, &h);
 	if (ufd >= 0) {
 		if (uffd_api(ufd) < 0) {
 			vm_seterr_errno("enabling asynchronous write-protect on the userfaultfd");
 		} else {
 			register_ranges(ufd, want, nwant, st);
-			pid_t h = st->n ? spawn_holder(ufd, (pid_t)st->pid) : -1;
-			proc_stat hs;
+			lx_test_step();
 			if (!st->n && !st->nskipped)
 				vm_seterr("process %lld has no writable memory to track", (long long)st->pid);
 			else if (!st->n)
 				vm_seterr("the kernel would track none of the writable regions (first: %s)",
 					  strerror(st->skipped[0].err));
-			else if (h > 0) {
-				st->holder = h;
-				st->holder_start = stat_of(h, &hs) ? hs.start_time : 0;
-				rc = 0;
+			else if (vm_track_state_write(st, path) == 0) {
+				lx_test_step();
+				rc = lx_holder_handover(&h);
+				if (rc < 0)
+					unlink(path);
 			}
 		}
 		close(ufd); /* the holder has its own; without one, tracking ends here */
 	}
+out:
+	if (rc < 0)
+		lx_holder_abort(&h); /* it undoes what is left, and the protection goes with it */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -383,7 +378,7 @@ static int written_uffd(int pfd, const vm_track_state *st, vm_track_range **out,
 /* ---- the interface ---- */
 
 int vm_track_start(vm_target *t, const vm_track_range *want, size_t nwant, vm_track_method method,
-		   vm_track_state *out)
+		   const char *path, vm_track_state *out)
 {
 	memset(out, 0, sizeof *out);
 	vm_target_info in;
@@ -411,7 +406,8 @@ int vm_track_start(vm_target *t, const vm_track_range *want, size_t nwant, vm_tr
 	out->pid = in.pid;
 	out->start_time = in.start_time;
 	out->started_ms = now_ms();
-	int rc = method == VM_TRACK_SOFT_DIRTY ? start_soft_dirty(want, nwant, out) : start_uffd(want, nwant, out);
+	int rc = method == VM_TRACK_UFFD_WP ? start_uffd(want, nwant, out, path)
+		 : start_soft_dirty(want, nwant, out) < 0 ? -1 : vm_track_state_write(out, path);
 	if (rc < 0) {
 		char why[512];
 		snprintf(why, sizeof why, "%s", vm_error());
@@ -428,7 +424,7 @@ static int check_alive(const vm_track_state *st)
 		vm_seterr("process %lld has exited: nothing is tracked any more", (long long)st->pid);
 		return -1;
 	}
-	if (st->method == VM_TRACK_UFFD_WP && !same_process(st->holder, st->holder_start, HOLDER_NAME)) {
+	if (st->method == VM_TRACK_UFFD_WP && !same_process(st->holder, st->holder_start, LX_HOLDER_NAME)) {
 		vm_seterr("the tracking of process %lld has ended: its holder process (%lld) is gone",
 			  (long long)st->pid, (long long)st->holder);
 		return -1;
@@ -461,28 +457,39 @@ int vm_track_written(const vm_track_state *st, vm_track_range **out, size_t *n)
 	return rc;
 }
 
+static bool wait_exit(int pidfd, int ms)
+{
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	int r;
+	while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	return r > 0;
+}
+
 int vm_track_end(const vm_track_state *st)
 {
-	if (st->method != VM_TRACK_UFFD_WP || !same_process(st->holder, st->holder_start, HOLDER_NAME))
-		return 0; /* soft-dirty leaves nothing behind; a gone holder took it all with it */
+	if (st->method != VM_TRACK_UFFD_WP)
+		return 0; /* soft-dirty leaves nothing behind */
+	/* the pidfd first, then the check: a pid reused meanwhile is not signalled */
 	int hfd = (int)syscall(SYS_pidfd_open, (pid_t)st->holder, 0);
-	if (kill((pid_t)st->holder, SIGTERM) < 0 && errno != ESRCH) {
-		vm_seterr_errno("ending the holder process %lld", (long long)st->holder);
+	if (hfd < 0 || !same_process(st->holder, st->holder_start, LX_HOLDER_NAME)) {
 		if (hfd >= 0)
 			close(hfd);
-		return -1;
+		return 0; /* a gone holder took it all with it */
 	}
-	/* the write protection goes when its last descriptor does: wait */
-	if (hfd >= 0) {
-		struct pollfd p = { hfd, POLLIN, 0 };
-		int r;
-		while ((r = poll(&p, 1, 5000)) < 0 && errno == EINTR)
-			;
-		close(hfd);
-		if (r == 0) {
+	int rc = 0;
+	if (syscall(SYS_pidfd_send_signal, hfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH) {
+		vm_seterr_errno("ending the holder process %lld", (long long)st->holder);
+		rc = -1;
+	} else if (!wait_exit(hfd, 5000)) {
+		/* the write protection goes when its last descriptor does:
+		 * make sure it does */
+		syscall(SYS_pidfd_send_signal, hfd, SIGKILL, NULL, 0);
+		if (!wait_exit(hfd, 5000)) {
 			vm_seterr("the holder process %lld did not exit", (long long)st->holder);
-			return -1;
+			rc = -1;
 		}
 	}
-	return 0;
+	close(hfd);
+	return rc;
 }
