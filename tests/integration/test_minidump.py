@@ -955,3 +955,24 @@ def test_pdb_public_symbols():
         build(other)   # a different GUID under the same name
         src = keep
         assert run_json(args + ["--symbol-path", other])[0]["symbol"] is None
+
+
+def test_peb_fields_the_dump_lacks_are_null():
+    """#16 item 8: env --json gives null, not 0x0, for PEB fields the dump
+    does not hold (here it holds the PEB's first 0x28 bytes only)"""
+    teb, peb = 0x7ffde000, 0x7ffdf000
+    tebb = bytearray(0x1000)
+    struct.pack_into("<Q", tebb, 0x60, peb)
+    pebb = bytearray(0x28)
+    pebb[2] = 1                                      # BeingDebugged
+    struct.pack_into("<Q", pebb, 0x10, 0x140000000)  # ImageBaseAddress; Ldr, ProcessParameters 0
+    data = build_dump([sysinfo_stream(), thread_stream([(9, teb, {"rip": 0x1000, "rsp": 0x2000})])],
+                      [(teb, bytes(tebb)), (peb, bytes(pebb))])
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "p.dmp")
+        with open(path, "wb") as f:
+            f.write(data)
+        p = run_json(["env", path])["peb"]
+        assert int(p["addr"], 16) == peb and p["BeingDebugged"] == 1, p
+        assert int(p["ImageBaseAddress"], 16) == 0x140000000, p
+        assert p["ProcessHeap"] is None and p["NumberOfHeaps"] is None and p["ProcessHeaps"] is None, p
