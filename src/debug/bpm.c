@@ -325,6 +325,7 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	uint8_t code[16];
 	ssize_t got = vm_dbg_read(d, r.rip, code, sizeof code);
 	ZydisDecodedInstruction in;
+	memset(&in, 0, sizeof in);
 	mem_access acc[8];
 	size_t nacc = got > 0 ? decode_accesses(&r, code, (size_t)got, &in, acc, 7) : 0;
 	size_t insn_len = got > 0 && nacc ? in.length : 0;

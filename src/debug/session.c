@@ -218,6 +218,7 @@ static void free_session(vm_dbg *d)
 	free(d->bps);
 	free(d->over);
 	free(d->sites);
+	free(d->pages);
 	free(d->info);
 	free(d->tids);
 	dbg_free_modules(d);
