@@ -398,8 +398,9 @@ typedef struct reg_row {
 
 #define RR(n) { #n, offsetof(vm_regs, n) }
 static const reg_row reg_rows[] = {
-	RR(rax), RR(rbx), RR(rcx), RR(rdx), RR(rsi), RR(rdi), RR(rbp), RR(rsp), RR(r8), RR(r9), RR(r10),
-	RR(r11), RR(r12), RR(r13), RR(r14), RR(r15), RR(rip), RR(rflags), { "flags", 0 }, RR(fs_base),
+	/* rip and the flags first: they stay in sight at 80x24 */
+	RR(rip), RR(rflags), { "flags", 0 }, RR(rax), RR(rbx), RR(rcx), RR(rdx), RR(rsi), RR(rdi), RR(rbp),
+	RR(rsp), RR(r8), RR(r9), RR(r10), RR(r11), RR(r12), RR(r13), RR(r14), RR(r15), RR(fs_base),
 	RR(gs_base), RR(cs), RR(ss), RR(ds), RR(es), RR(fs), RR(gs),
 };
 #define NREGROWS (sizeof reg_rows / sizeof reg_rows[0])
@@ -588,6 +589,8 @@ static void stk_row_draw(size_t i, int y, int w, bool sel, void *arg)
 		snprintf(line, sizeof line, "%012llx ????????", (unsigned long long)a);
 	} else {
 		const vm_region *rg = vm_dbg_map(c->d) ? vm_map_region_at(vm_dbg_map(c->d), v) : NULL;
+		if (rg && rg->state == VM_STATE_FREE)
+			rg = NULL;
 		bool ret = false;
 		if (rg) {
 			vm_dbg_where(c->d, v, name, sizeof name, NULL, NULL);
@@ -1033,6 +1036,11 @@ static const ui_help_item help_items[] = {
 	{ NULL, "Disassembly is Intel syntax only (the engine has no AT&T)" },
 };
 
+static bool is_enter(int k)
+{
+	return k == '\n' || k == '\r' || k == KEY_ENTER;
+}
+
 static bool key_is(int k, const char *name)
 {
 	const char *n = keyname(k);
@@ -1106,7 +1114,7 @@ static int handle_key(cpu *c, int k)
 		follow(c, 2);
 		return 0;
 	}
-	if (k == 6 || ((k == '\n' || k == KEY_ENTER) && c->focus != P_REGS)) {
+	if (k == 6 || (is_enter(k) && c->focus != P_REGS)) {
 		if (c->focus == P_LOG)
 			return 0;
 		follow(c, 0);
@@ -1182,7 +1190,7 @@ static int handle_key(cpu *c, int k)
 		if (k == 'f') {
 			c->fpu = !c->fpu;
 			c->regs.sel = c->regs.top = 0;
-		} else if (k == '\n' || k == KEY_ENTER || k == 'e')
+		} else if (is_enter(k) || k == 'e')
 			edit_reg(c);
 		else
 			ui_list_key(&c->regs, k);
