@@ -59,6 +59,8 @@ typedef struct cpu {
 	/* stack */
 	uint64_t stk_org;
 	ui_list stk;
+	vm_dbg_frame *frames; /* the unwinder's, at the last stop */
+	size_t nframes;
 	/* log */
 	char *log[LOGMAX];
 	size_t nlog;
@@ -259,6 +261,13 @@ static void refresh_state(cpu *c, bool follow_pc)
 				c->dis_sel = i;
 		c->stk_org = c->r.rsp;
 		c->stk.sel = c->stk.top = 0;
+	}
+	free(c->frames);
+	c->frames = NULL;
+	c->nframes = 0;
+	if (vm_dbg_backtrace(c->d, &c->frames, &c->nframes) < 0) {
+		c->frames = NULL;
+		c->nframes = 0;
 	}
 }
 
@@ -609,8 +618,24 @@ static void stk_row_draw(size_t i, int y, int w, bool sel, void *arg)
 					ret = true;
 			}
 		}
-		snprintf(line, sizeof line, "%012llx %016llx %s%s", (unsigned long long)a, (unsigned long long)v,
-			 ret ? "ret " : "", name);
+		/* frame i+1 starts where frame i's return address is: the
+		 * unwinder's sp of frame i+1 is just above it */
+		int frame = -1;
+		for (size_t f = 1; f < c->nframes; f++)
+			if (c->frames[f].pc == v && a >= c->frames[f - 1].sp && a < c->frames[f].sp + 8) {
+				ret = true;
+				frame = (int)f;
+			}
+		char fr[16] = "";
+		if (frame > 0)
+			snprintf(fr, sizeof fr, "#%d ", frame);
+		char at[24];
+		if (w < 50) /* narrow: the offset from rsp, the names in sight */
+			snprintf(at, sizeof at, "%c%04llx", a >= c->r.rsp ? '+' : '-',
+				 (unsigned long long)(a >= c->r.rsp ? a - c->r.rsp : c->r.rsp - a));
+		else
+			snprintf(at, sizeof at, "%012llx", (unsigned long long)a);
+		snprintf(line, sizeof line, "%s %016llx %s%s%s", at, (unsigned long long)v, ret ? "ret " : "", fr, name);
 	}
 	bool atsp = a == c->r.rsp;
 	int attr = sel ? ui_attr(c->focus == P_STACK ? UI_SELECT : UI_SELECT_DIM)
@@ -1255,8 +1280,8 @@ int cpu_run(vm_dbg *d, bool color)
 		c->mem_h = H / 4;
 		c->regs_h = H * 3 / 5;
 	}
-	if (COLS > 120)
-		c->right_w = 50;
+	if (COLS >= 100) /* room for the stack's names */
+		c->right_w = COLS * 45 / 100;
 	refresh_state(c, true);
 	c->mem_org = c->mem_cur = c->r.rsp;
 	const vm_dbg_event *ls = vm_dbg_last_stop(d);
@@ -1290,6 +1315,7 @@ int cpu_run(vm_dbg *d, bool color)
 			rc = -1;
 		}
 	}
+	free(c->frames);
 	for (size_t i = 0; i < c->nlog; i++)
 		free(c->log[i]);
 	for (size_t i = 0; i < c->nsrc; i++)

@@ -92,7 +92,7 @@ def test_panes_and_keys_80x24():
             assert pane in t, t
         assert "dbgfix.c:" in t  # the source line above the code
         assert pc_of(t) == reg(t, "rip")
-        assert "ret libc" in t  # main's return address into libc, marked
+        assert re.search(r" ret #1 libc", t), t  # main's return address into libc, frame 1
         assert re.search(r"^[0-9a-f]{12} [0-9a-f]{2} ", t, re.M)  # memory rows (u8)
         # F1: every key
         s.keys("F1")
@@ -202,8 +202,60 @@ def test_panes_and_keys_80x24():
         s.keys(">", ">")
         assert s.text().splitlines()[1].index("Registers") == col + 4
         s.keys("<", "<")
+        # jump arrows: main's loop, jnz back up to the call's line
+        s.prompt("C-g", "0x%x" % (call - 3))
+        t = s.wait(lambda x: insns(x) and insns(x)[0][2] == call - 3)
+        rows = insns(t)
+        jnz = [r for r in rows if r[3].startswith("jnz") or r[3].startswith("jne")]
+        assert jnz, rows
+        lines = left(t)
+        jl = next(l for l in lines if re.match(r"^.... %012x " % jnz[0][2], l))
+        assert jl[3] == "^", jl
+        assert any(l[3] == ">" for l in lines if re.match(r"^.... [0-9a-f]{12} ", l)), lines
+        # ^F on the call follows it (the code of dbg_target), ^P back
+        s.keys("Down")
+        s.wait(lambda x: sel_addr(s) == call)
+        s.keys("C-f")
+        s.wait(lambda x: insns(x) and insns(x)[0][2] == target)
+        s.keys("C-p")
+        s.wait(lambda x: insns(x) and insns(x)[0][2] == call - 3)
+        # stack: Enter on the slot at rsp follows its value
+        s.keys("Tab", "Tab", "Tab")  # registers, memory, stack
+        t = s.text()
+        m = re.search(r"\+0000 ([0-9a-f]{16})", t)  # the slot at rsp
+        assert m, t
+        s.keys("Enter")
+        t = s.wait(lambda x: sel_addr(s) == int(m.group(1), 16))
+        s.keys("BSpace")
+        # registers: the flags row takes ZF=1; f shows the FPU/SSE registers
+        s.keys("Tab", "Tab", "Tab", "Tab")  # log, disassembly, registers
+        s.keys("PPage", "Down", "Down")  # rip, rflags, the flags
+        zf = bool(reg(s.text(), "rflags") & 0x40)
+        s.prompt("Enter", "ZF=%d" % (not zf))
+        s.wait(lambda x: bool(reg(x, "rflags") & 0x40) != zf)
+        assert "ZF%d" % (not zf) in s.text()
+        s.keys("f")
+        s.wait("xmm0")
+        s.keys("f")
+        s.wait("rflags")
+        # C-F8 and u step out as S-F8: into dbg_target (F7 over the call), out
+        s.keys("Tab", "Tab", "Tab", "Tab")  # back to the disassembly
+        s.prompt("C-g", "0x%x" % call)
+        s.keys("F4")
+        s.wait(lambda x: pc_of(x) == call)
+        s.keys("F7")
+        s.wait(lambda x: pc_of(x) == target)
+        s.keys("C-F8")
+        s.wait(lambda x: pc_of(x) == after)
+        s.prompt("C-g", "0x%x" % call)
+        s.keys("F4")
+        s.wait(lambda x: pc_of(x) == call)
+        s.keys("F7")
+        s.wait(lambda x: pc_of(x) == target)
+        s.keys("u")
+        s.wait(lambda x: pc_of(x) == after)
         # the log scrolls: Tab x4 to it, Up, then Home
-        s.keys("Tab", "Tab", "Tab", "Tab", "PPage", "PPage", "PPage", "PPage")
+        s.keys("Tab", "Tab", "Tab", "Tab", *["PPage"] * 12)
         assert "stopped at dbgfix!main" in s.text()
         s.keys("q")
         t = ended(s)
