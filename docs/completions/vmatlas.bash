@@ -57,164 +57,164 @@ _vmatlas()
     case $cmd in
     help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui' -- "$cur")); return ;;
     map)
-        valopts='--add-module --color --run --solib-path --sysroot --usage'
-        opts='--add-module --all --color --contents --flat --freeze --help --json --keep --no-demangle --no-stats --pages --run --solib-path --sysroot --usage -c -h'; target=1
+        valopts='--add-module --color --image-path --run --solib-path --symbol-path --sysroot --usage'
+        opts='--add-module --all --color --contents --flat --freeze --help --image-path --json --keep --no-demangle --no-stats --pages --run --solib-path --symbol-path --sysroot --usage -c -h'; target=1
         case $prev in
         --usage) COMPREPLY=($(compgen -W 'image mapped shareable heap stack private system reserved free' -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     modules)
-        valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --no-demangle --run --solib-path --symbols --sysroot -h'; target=1
+        valopts='--add-module --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --symbols --sysroot -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     sym)
-        valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --no-demangle --no-lines --run --solib-path --stdin --sysroot -h'; target=1
+        valopts='--add-module --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --freeze --help --image-path --json --keep --no-demangle --no-lines --run --solib-path --stdin --symbol-path --sysroot -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     exports)
-        valopts='--add-module --find --module --run --solib-path --sysroot'
-        opts='--add-module --exported --find --freeze --help --json --keep --module --no-demangle --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --find --image-path --module --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --exported --find --freeze --help --image-path --json --keep --module --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     threads)
-        valopts='--add-module --frames --run --solib-path --sysroot --tid'
-        opts='--add-module --frames --freeze --help --json --keep --no-demangle --no-lines --regs --run --solib-path --sysroot --tid -h'; target=1
+        valopts='--add-module --frames --image-path --run --solib-path --symbol-path --sysroot --tid'
+        opts='--add-module --frames --freeze --help --image-path --json --keep --no-demangle --no-lines --regs --run --solib-path --symbol-path --sysroot --tid -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     view)
-        valopts='--add-module --as --run --solib-path --sysroot'
-        opts='--add-module --as --force --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --as --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --as --force --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
         --as) COMPREPLY=($(compgen -W 'u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr auxv link_map r_debug malloc_chunk malloc_state heap_info tcache_perthread_struct malloc_par ehdr phdr shdr dyn sym peb teb process_parameters peb_ldr_data ldr_data_table_entry kuser_shared_data' -- "$cur")); return ;;
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     search)
-        valopts='--add-module --ascii --f32 --f64 --from --hex --i32 --i64 --max --ptr-to --regex --run --solib-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16'
-        opts='--add-module --ascii --exec --f32 --f64 --freeze --from --help --hex --i32 --i64 --include-ro --json --keep --max --no-demangle --ptr-to --regex --run --solib-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16 -h'; target=1
+        valopts='--add-module --ascii --f32 --f64 --from --hex --i32 --i64 --image-path --max --ptr-to --regex --run --solib-path --symbol-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16'
+        opts='--add-module --ascii --exec --f32 --f64 --freeze --from --help --hex --i32 --i64 --image-path --include-ro --json --keep --max --no-demangle --ptr-to --regex --run --solib-path --symbol-path --sysroot --threads --to --u16 --u32 --u64 --u8 --utf16 -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     dump)
-        valopts='--add-module --format --output --run --size --solib-path --sysroot -o'
-        opts='--add-module --fill --force --format --freeze --help --json --keep --no-demangle --output --run --size --solib-path --sysroot -h -o'; target=1
+        valopts='--add-module --format --image-path --output --run --size --solib-path --symbol-path --sysroot -o'
+        opts='--add-module --fill --force --format --freeze --help --image-path --json --keep --no-demangle --output --run --size --solib-path --symbol-path --sysroot -h -o'; target=1
         case $prev in
         --format) COMPREPLY=($(compgen -W 'raw elf' -- "$cur")); return ;;
-        --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--output|--solib-path|--symbol-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     snapshot)
-        valopts='--add-module --output --run --solib-path --sysroot -o'
-        opts='--add-module --data --force --freeze --heap-blocks --help --json --keep --no-demangle --output --run --solib-path --sysroot -h -o'; target=1
+        valopts='--add-module --image-path --output --run --solib-path --symbol-path --sysroot -o'
+        opts='--add-module --data --force --freeze --heap-blocks --help --image-path --json --keep --no-demangle --output --run --solib-path --symbol-path --sysroot -h -o'; target=1
         case $prev in
-        --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--output|--solib-path|--symbol-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     capture)
-        valopts='--add-module --output --pid --run --solib-path --sysroot -o'
-        opts='--add-module --force --freeze --help --json --keep --no-demangle --output --pid --private-only --run --solib-path --sysroot -h -o'; target=1
+        valopts='--add-module --image-path --output --pid --run --solib-path --symbol-path --sysroot -o'
+        opts='--add-module --force --freeze --help --image-path --json --keep --no-demangle --output --pid --private-only --run --solib-path --symbol-path --sysroot -h -o'; target=1
         case $prev in
-        --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--output|--solib-path|--symbol-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     diff)
-        valopts='--add-module --run --solib-path --sysroot'
+        valopts='--add-module --image-path --run --solib-path --symbol-path --sysroot'
         opts='--help --json -h'; target=0
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     scan)
-        valopts='--add-module --eq --f32 --f64 --from --gt --i16 --i32 --i64 --i8 --lt --ne --output --run --show --solib-path --sysroot --to --u16 --u32 --u64 --u8 -o'
+        valopts='--add-module --eq --f32 --f64 --from --gt --i16 --i32 --i64 --i8 --image-path --lt --ne --output --run --show --solib-path --symbol-path --sysroot --to --u16 --u32 --u64 --u8 -o'
         modes='start next list'
         if ((COMP_CWORD == 2)); then COMPREPLY=($(compgen -W "$modes --help" -- "$cur")); return; fi
         case $mode in
-        start) opts='--add-module --changed --decreased --eq --exec --f32 --f64 --force --freeze --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --keep --lt --ne --no-demangle --output --run --show --solib-path --sysroot --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=1 ;;
+        start) opts='--add-module --changed --decreased --eq --exec --f32 --f64 --force --freeze --from --gt --help --i16 --i32 --i64 --i8 --image-path --include-ro --increased --json --keep --lt --ne --no-demangle --output --run --show --solib-path --symbol-path --sysroot --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=1 ;;
         next) opts='--changed --decreased --eq --exec --f32 --f64 --force --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --lt --ne --output --show --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=0 ;;
         list) opts='--changed --decreased --eq --exec --f32 --f64 --force --from --gt --help --i16 --i32 --i64 --i8 --include-ro --increased --json --lt --ne --output --show --to --u16 --u32 --u64 --u8 --unaligned --unchanged -h -o'; target=0 ;;
         *) return ;;
         esac
         case $prev in
-        --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--output|--solib-path|--symbol-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     track)
-        valopts='--add-module --method --output --run --solib-path --sysroot -o'
+        valopts='--add-module --image-path --method --output --run --solib-path --symbol-path --sysroot -o'
         modes='probe start show stop'
         if ((COMP_CWORD == 2)); then COMPREPLY=($(compgen -W "$modes --help" -- "$cur")); return; fi
         case $mode in
         probe) opts='--force --help --json --method --output -h -o'; target=0 ;;
-        start) opts='--add-module --force --freeze --help --json --keep --method --no-demangle --output --run --solib-path --sysroot -h -o'; target=1 ;;
+        start) opts='--add-module --force --freeze --help --image-path --json --keep --method --no-demangle --output --run --solib-path --symbol-path --sysroot -h -o'; target=1 ;;
         show) opts='--force --help --json --method --output -h -o'; target=0 ;;
         stop) opts='--force --help --json --method --output -h -o'; target=0 ;;
         *) return ;;
         esac
         case $prev in
         --method) COMPREPLY=($(compgen -W 'auto soft-dirty uffd' -- "$cur")); return ;;
-        --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--output|--solib-path|--symbol-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     image)
-        valopts='--add-module --hex --member --offset --run --rva --solib-path --sysroot'
+        valopts='--add-module --hex --image-path --member --offset --run --rva --solib-path --symbol-path --sysroot'
         opts='--all --debug --dirs --dynamic --exceptions --exports --headers --help --hex --imports --json --loadconfig --member --notes --offset --overlay --relocs --resources --rich --rva --sections --segments --symbols --tls --versions -a -h'; target=0
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     whatis)
-        valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     heap)
-        valopts='--add-module --arena --run --solib-path --sysroot'
-        opts='--add-module --arena --blocks --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --arena --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --arena --blocks --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     env)
-        valopts='--add-module --run --solib-path --sysroot'
-        opts='--add-module --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     debug)
-        valopts='--add-module --batch --run --solib-path --sysroot'
-        opts='--add-module --at-main --batch --freeze --help --json --keep --no-demangle --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --batch --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --at-main --batch --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --batch|--solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --batch|--image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     report)
-        valopts='--add-module --diff --frames --output --run --solib-path --sysroot -o'
-        opts='--add-module --diff --force --frames --freeze --help --json --keep --no-demangle --no-lines --output --run --solib-path --sysroot -h -o'; target=1
+        valopts='--add-module --diff --frames --image-path --output --run --solib-path --symbol-path --sysroot -o'
+        opts='--add-module --diff --force --frames --freeze --help --image-path --json --keep --no-demangle --no-lines --output --run --solib-path --symbol-path --sysroot -h -o'; target=1
         case $prev in
-        --output|--solib-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--output|--solib-path|--symbol-path|--sysroot|-o) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     tui)
-        valopts='--add-module --color --refresh --run --solib-path --sysroot'
-        opts='--add-module --color --freeze --help --json --keep --no-color --no-demangle --refresh --run --solib-path --sysroot -h'; target=1
+        valopts='--add-module --color --image-path --refresh --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --color --freeze --help --image-path --json --keep --no-color --no-demangle --refresh --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
         --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
-        --solib-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
     *) return ;;

@@ -109,5 +109,10 @@ const char *vm_type_name(vm_type t);
 const char *vm_content_kind_name(vm_content_kind k);
 /* "rw-p" style; out must hold 5 bytes */
 void vm_prot_string(uint32_t prot, char out[5]);
+/* the same for a region: "????" when its protection is unknown */
+void vm_region_prot_string(const vm_region *r, char out[5]);
+/* the map knows only the memory the target holds (a minidump without a
+ * memory info list): a "free" gap may be mapped memory it lacks */
+bool vm_map_gaps_unknown(const vm_map *m);
 
 #endif

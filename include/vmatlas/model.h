@@ -62,6 +62,9 @@ typedef enum vm_usage {
 #define VM_RF_FROM_FILE  0x20u /* what the target lacks is read from the file on disk */
 #define VM_RF_SPLIT      0x40u /* one VMA with the next region: the map split it (a malloc
 				  chunk's mmap the kernel merged with its neighbour) */
+#define VM_RF_PROT_UNKNOWN 0x80u /* the target does not say the protection (a minidump
+				    without a memory info list): shown as unknown, prot
+				    says only that the bytes it holds can be read */
 
 /* Linux only: what smaps adds to the neutral statistics */
 typedef struct vm_page_stats_lx {
@@ -197,6 +200,9 @@ typedef struct vm_thread {
 	bool is_main;
 	bool regs_valid;  /* registers were read */
 	bool sp_valid;    /* at least pc/sp are known (e.g. from a syscall stop) */
+	bool regs_exception; /* the registers are the exception's context (a
+				minidump's exception stream, WinDbg's .ecxr), not
+				where the thread stood when the dump was written */
 	uint64_t pc, sp, fp, tp; /* tp: thread pointer (fs_base / TEB) */
 	uint64_t start;   /* where the thread started, when the target says (minidumps) */
 	vm_reg regs[VM_THREAD_MAX_REGS];
@@ -216,6 +222,8 @@ typedef struct vm_thread {
 #define VM_SRC_LOADER  0x1u
 #define VM_SRC_REGIONS 0x2u
 #define VM_SRC_MANUAL  0x4u
+#define VM_SRC_PEB     0x8u /* Windows: the PEB's loader list (VM_SRC_LOADER there is the
+			       list the target gives: a minidump's module list) */
 
 typedef struct vm_module {
 	char *name;       /* file name: "libc.so.6" */
@@ -234,6 +242,9 @@ typedef struct vm_module {
 	bool deleted;       /* its file was deleted since it was loaded */
 	uint64_t entry;     /* live address, 0 unknown */
 	int elf_type;       /* ET_EXEC, ET_DYN ... (0 unknown) */
+	bool data_copy;     /* Windows: a listed module's file mapped again (as data, by
+			       dbghelp or resource loading): no symbols or unwind
+			       information are read from it */
 } vm_module;
 
 /* one entry of the auxiliary vector */
@@ -292,6 +303,13 @@ typedef struct vm_target_info_win {
 	/* how many handles the process had open (-1 unknown) */
 	int64_t handles;
 } vm_target_info_win;
+
+/* one open handle of a Windows process (a minidump's HandleData) */
+typedef struct vm_win_handle {
+	uint64_t handle;
+	char *type, *name; /* NULL when the dump does not say */
+	uint32_t attributes, granted_access, handle_count, pointer_count;
+} vm_win_handle;
 
 /* the target facts as the snapshot file, text and JSON spell them
  * ("linux-process", "linux", "x86_64"); "unknown" for the unknown value.

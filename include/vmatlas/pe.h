@@ -274,6 +274,12 @@ typedef struct pe_rich {
 /* 0 found, 1 none, -1 damaged */
 int pe_read_rich(pe_image *pe, pe_rich *out);
 
+/* an image read from memory (in_memory) that lies there as its file
+ * does, not as the loader maps it (a DLL mapped as data): where the
+ * first section's raw data starts, past the headers, there are bytes,
+ * where a mapped image has the zeros that pad its header page */
+bool pe_memory_is_file_layout(const pe_image *pe);
+
 /* bytes after the last section's raw data (and the certificate table,
  * which is there by design); false when there are none */
 bool pe_overlay(const pe_image *pe, uint64_t *offset, uint64_t *size);

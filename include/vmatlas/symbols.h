@@ -3,7 +3,11 @@
  * binary search) from, in order: .symtab, .dynsym, MiniDebugInfo
  * (.gnu_debugdata), a separate debug file (by build id, or by
  * .gnu_debuglink); the dynamic symbols in target memory when there is no
- * file. Tables are shared between modules with the same build id. */
+ * file. PE modules: the export table in target memory, the public
+ * symbols of the PDB the CodeView record names (its GUID matched), and
+ * from the image's file on disk (by path, Wine's Z:, or --image-path;
+ * timestamp and SizeOfImage matched) its exports and COFF symbol table.
+ * Tables are shared between modules with the same build id. */
 #ifndef VMATLAS_SYMBOLS_H
 #define VMATLAS_SYMBOLS_H
 
@@ -36,6 +40,14 @@ typedef struct vm_symbol_info {
 
 vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags);
 void vm_symbolizer_free(vm_symbolizer *s);
+
+/* directories (':'-separated) where PE images are looked up by file
+ * name, for symbols and unwind information (WinDbg's image path); NULL:
+ * none */
+void vm_pe_image_path_set(const char *dirs);
+/* directories (':'-separated) where PDB files are looked up by the name
+ * an image's CodeView record gives (their GUID must match); NULL: none */
+void vm_pdb_symbol_path_set(const char *dirs);
 
 /* always fills `out`; returns true when a module or symbol was found */
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);

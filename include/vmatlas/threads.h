@@ -1,5 +1,6 @@
 /* Threads in depth: call stacks (DWARF CFI through libdwfl, with our own
- * register and memory callbacks; frame pointers where CFI is missing),
+ * register and memory callbacks; x64 Windows unwind information from
+ * .pdata; frame pointers and a stack scan where neither describes the code),
  * start routines (glibc's libthread_db), stack use and high-water mark. */
 #ifndef VMATLAS_THREADS_H
 #define VMATLAS_THREADS_H
@@ -17,7 +18,7 @@ typedef struct vm_frame {
 	uint64_t sp;       /* 0: unknown */
 	bool sp_valid;
 	bool signal;       /* interrupted by a signal: pc is exact, not a return address */
-	const char *method; /* "registers", "cfi", "fp" */
+	const char *method; /* "registers", "cfi", "pdata", "fp", "scan" */
 } vm_frame;
 
 typedef struct vm_thread_info {
@@ -39,6 +40,11 @@ typedef struct vm_threads_report {
 	size_t n;
 	const char *thread_db_note; /* why libthread_db could not be used, or NULL */
 } vm_threads_report;
+
+/* one thread's call stack (as vm_threads_inspect unwinds it); the caller
+ * frees *out */
+void vm_thread_frames(const vm_map *m, vm_target *t, const vm_thread *th, unsigned max_frames, vm_frame **out,
+		      size_t *n);
 
 /* max_frames 0: unlimited (bounded internally) */
 int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned max_frames,

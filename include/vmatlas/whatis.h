@@ -8,6 +8,7 @@
 #include "heap.h"
 #include "map.h"
 #include "symbols.h"
+#include "threads.h"
 
 typedef struct vm_whatis {
 	uint64_t addr;
@@ -21,6 +22,16 @@ typedef struct vm_whatis {
 	bool chunk_mmapped;
 	const vm_thread *stack_of;
 	bool in_use_stack;        /* at or above the thread's sp */
+	/* the call-stack frame it is in: frame k holds [sp of k, sp of k+1) */
+	bool in_frame;
+	size_t frame;
+	uint64_t frame_pc, frame_sp;
+	const char *frame_method;
+	vm_symbol_info frame_sym; /* of the call (a return address less one) */
+	/* 32-bit Windows: the SEH record (EXCEPTION_REGISTRATION_RECORD) it is in */
+	bool in_seh;
+	size_t seh_index;
+	uint64_t seh_record, seh_handler;
 	char *class_name;         /* a C++ object's class, or NULL */
 	uint64_t object, vtable;
 } vm_whatis;

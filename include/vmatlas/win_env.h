@@ -26,6 +26,8 @@ typedef struct vm_win_env {
 	uint8_t being_debugged;
 	uint64_t image_base, ldr, params, process_heap, heaps_array;
 	uint32_t nheaps_claimed;
+	/* which of the PEB's fields were read (the dump may lack them) */
+	bool have_fields, have_being_debugged, have_process_heap, have_nheaps, have_heaps_array;
 	uint64_t *heaps;         /* ProcessHeaps[], as far as readable */
 	size_t nheaps;
 	vm_string command_line, image_path, current_directory;
@@ -35,6 +37,7 @@ typedef struct vm_win_env {
 	size_t nenv;
 	vm_win_ldr_entry *ldr_list;
 	size_t nldr;
+	const char *ldr_note;    /* the list loops, is cut short, or is unreadable; NULL when whole */
 	const char *note;        /* why something is missing */
 } vm_win_env;
 

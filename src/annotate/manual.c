@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
+#include "vmatlas/pe.h"
 
 static const char *base_name(const char *p)
 {
@@ -53,19 +54,33 @@ void ann_manual(map_builder *b)
 		struct stat sb;
 		elf_image e;
 		uint64_t lo = 0, hi = 0;
-		bool ok = fd >= 0 && fstat(fd, &sb) == 0;
+		bool ok = fd >= 0 && fstat(fd, &sb) == 0, pe = false;
+		int bits = m->info.bits;
 		if (ok) {
 			vm_reader r = vm_reader_fd(fd, (uint64_t)sb.st_size);
-			ok = elf_open(&e, &r, false, 0, m->info.page_size) == 0;
-			if (ok) {
-				ok = elf_load_extent(&e, &lo, &hi);
-				elf_close(&e);
+			uint8_t head[2];
+			if (vm_reader_full(&r, 0, head, 2) && pe_is_magic(head, 2)) {
+				/* a PE image: BASE is its image base, symbols are at RVAs */
+				pe_image p;
+				ok = pe_open(&p, &r, false) == 0;
+				if (ok) {
+					pe = true;
+					hi = p.size_image;
+					bits = p.bits;
+					pe_close(&p);
+				}
+			} else {
+				ok = elf_open(&e, &r, false, 0, m->info.page_size) == 0;
+				if (ok) {
+					ok = elf_load_extent(&e, &lo, &hi);
+					elf_close(&e);
+				}
 			}
 		}
 		if (fd >= 0)
 			close(fd);
 		if (!ok) {
-			vm_map_warn(m, "--add-module %s: %s is not a readable ELF image", mm->name_or_path,
+			vm_map_warn(m, "--add-module %s: %s is not a readable ELF or PE image", mm->name_or_path,
 				    path);
 			continue;
 		}
@@ -76,15 +91,24 @@ void ann_manual(map_builder *b)
 		if (!mod) {
 			mod = mb_module_add(b);
 			mod->name = xstrdup(base_name(path));
-			mod->format = "elf";
-			mod->bits = m->info.bits;
+			mod->format = pe ? "pe" : "elf";
+			mod->bits = bits;
 			mod->base = mm->base;
 		}
 		/* BASE is where the image's first page went */
 		mod->load_bias = mm->base - lo;
 		mod->size = mm->size ? mm->size : hi - lo;
-		if (!mod->path)
+		if (!mod->path) {
 			mod->path = xstrdup(path);
+		} else if (pe && strcmp(mod->path, path) != 0) {
+			/* the file given for a listed module (a Windows path the
+			 * host cannot open): its symbols come from the file */
+			if (!mod->loader_name)
+				mod->loader_name = mod->path;
+			else
+				free(mod->path);
+			mod->path = xstrdup(path);
+		}
 		mod->sources |= VM_SRC_MANUAL;
 	}
 }

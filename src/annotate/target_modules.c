@@ -12,6 +12,7 @@
 
 #include "base/util.h"
 #include "vmatlas/pe.h"
+#include "vmatlas/win_env.h"
 
 typedef struct at_base {
 	vm_target *t;
@@ -66,6 +67,14 @@ static bool place_pe(map_builder *b, int modi)
 	char detail[96];
 	snprintf(detail, sizeof detail, "PE%s %s %s", pe.magic == 0x20b ? "32+" : "32",
 		 pe.characteristics & 0x2000 ? "DLL" : "EXE", pe_machine_name(pe.machine));
+	if (pe_memory_is_file_layout(&pe)) {
+		/* a PE file mapped as data: its sections are not at their RVAs */
+		mb_place(b, lo, hi, VM_CK_HEADER, lo, pe.size_headers ? pe.size_headers : 0x400, "PE header",
+			 "a PE file mapped as data (file layout, not an image)", modi);
+		mod->entry = 0;
+		pe_close(&pe);
+		return true;
+	}
 	mb_place(b, lo, hi, VM_CK_HEADER, lo, pe.size_headers ? pe.size_headers : 0x400, "PE header", detail, modi);
 	for (size_t i = 0; i < pe.nsec; i++) {
 		const pe_section *s = &pe.sec[i];
@@ -106,6 +115,130 @@ static void claim(map_builder *b, const vm_module *mod)
 	}
 }
 
+#define MAX_PROBES (1u << 20)
+
+static const char *base_name(const char *p)
+{
+	const char *s = p;
+	for (const char *c = p; *c; c++)
+		if (*c == '\\' || *c == '/')
+			s = c + 1;
+	return s;
+}
+
+/* an image header at addr that no module covers: a module found in the
+ * region scan */
+static void scan_at(map_builder *b, uint64_t addr)
+{
+	vm_map *m = b->m;
+	uint8_t mz[2];
+	if (inside_module(m, addr) || vm_read(b->t, addr, mz, 2) != 2 || mz[0] != 'M' || mz[1] != 'Z')
+		return;
+	const vm_region *r = vm_map_region_at(m, addr);
+	vm_module *mod = mb_module_add(b);
+	int modi = (int)(m->nmodules - 1);
+	mod->base = addr;
+	mod->load_bias = addr;
+	mod->path = r && r->path && r->base == addr ? xstrdup(r->path) : NULL;
+	mod->name = mod->path ? xstrdup(base_name(mod->path)) : xasprintf("image@0x%llx", (unsigned long long)addr);
+	mod->format = "pe";
+	mod->loader_index = -1;
+	mod->sources = VM_SRC_REGIONS;
+	if (!place_pe(b, modi)) {
+		free(mod->name);
+		free(mod->path);
+		m->nmodules--;
+		return;
+	}
+	claim(b, &m->modules[modi]);
+}
+
+/* the PEB's loader list (PEB.Ldr, load order): a third source, besides
+ * the dump's list and the scan; a module it names that neither has is
+ * added, with its header placed when memory holds it */
+static void peb_loader(map_builder *b)
+{
+	vm_map *m = b->m;
+	vm_win_env e;
+	if (vm_win_env_read(m, b->t, &e) < 0) {
+		vm_win_env_free(&e);
+		return;
+	}
+	if (e.ldr_note)
+		vm_map_warn(m, "%s", e.ldr_note);
+	for (size_t i = 0; i < e.nldr; i++) {
+		const vm_win_ldr_entry *x = &e.ldr_list[i];
+		if (!x->base)
+			continue;
+		vm_module *mod = module_based(m, x->base);
+		if (!mod) {
+			mod = mb_module_add(b);
+			int modi = (int)(m->nmodules - 1);
+			mod->base = x->base;
+			mod->load_bias = x->base;
+			mod->size = x->size;
+			mod->format = "pe";
+			mod->bits = m->info.bits;
+			mod->loader_index = (int)i;
+			if (place_pe(b, modi))
+				m->modules[modi].sources |= VM_SRC_REGIONS;
+			mod = &m->modules[modi];
+			claim(b, mod);
+		}
+		mod->sources |= VM_SRC_PEB;
+		const char *name = x->base_name ? x->base_name : x->full_name ? base_name(x->full_name) : NULL;
+		if (x->full_name && !mod->path)
+			mod->path = xstrdup(x->full_name);
+		if (name && (!mod->name || strncmp(mod->name, "image@", 6) == 0)) {
+			free(mod->name);
+			mod->name = xstrdup(name);
+		}
+		if (!mod->name)
+			mod->name = xasprintf("image@0x%llx", (unsigned long long)mod->base);
+	}
+	vm_win_env_free(&e);
+}
+
+static bool stamp_of(vm_target *t, uint64_t base, uint32_t *stamp, uint32_t *size)
+{
+	at_base a = { t, base };
+	vm_reader r = { read_at, &a, UINT32_MAX + 1ull };
+	pe_image pe;
+	if (pe_open(&pe, &r, true) < 0)
+		return false;
+	*stamp = pe.timestamp;
+	*size = pe.size_image;
+	pe_close(&pe);
+	return true;
+}
+
+/* an image only the scan found whose header is that of a listed module
+ * (same timestamp and SizeOfImage): the module's file mapped a second
+ * time (dbghelp, resource loading): named after it */
+static void name_copies(map_builder *b)
+{
+	vm_map *m = b->m;
+	for (size_t i = 0; i < m->nmodules; i++) {
+		vm_module *x = &m->modules[i];
+		uint32_t ts, sz, ts2, sz2;
+		if (x->sources != VM_SRC_REGIONS || strncmp(x->name, "image@", 6) != 0 ||
+		    !stamp_of(b->t, x->base, &ts, &sz))
+			continue;
+		for (size_t k = 0; k < m->nmodules; k++) {
+			const vm_module *y = &m->modules[k];
+			if (k == i || !(y->sources & (VM_SRC_LOADER | VM_SRC_PEB)) || !stamp_of(b->t, y->base, &ts2, &sz2) ||
+			    ts != ts2 || sz != sz2)
+				continue;
+			free(x->name);
+			x->name = xasprintf("%s (its file, mapped again)", y->name);
+			x->data_copy = true;
+			if (!x->path && y->path)
+				x->path = xstrdup(y->path);
+			break;
+		}
+	}
+}
+
 void ann_target_modules(map_builder *b)
 {
 	vm_map *m = b->m;
@@ -137,29 +270,27 @@ void ann_target_modules(map_builder *b)
 	free(v);
 	if (m->info.os != VM_OS_WINDOWS)
 		return;
-	/* PE images in memory the list does not name */
+	/* PE images in memory the list does not name: at the start of each
+	 * image allocation; where the protection (so the type) is unknown,
+	 * at every 64 KiB boundary (where Windows maps images) of memory the
+	 * target holds */
+	size_t probes = 0;
 	for (size_t i = 0; i < m->nregions; i++) {
 		const vm_region *r = &m->regions[i];
-		if (r->type != VM_TYPE_IMAGE || r->state != VM_STATE_COMMIT || (r->win.alloc_base && r->win.alloc_base != r->base) ||
-		    inside_module(m, r->base))
+		if (r->state != VM_STATE_COMMIT)
 			continue;
-		uint8_t mz[2];
-		if (vm_read(t, r->base, mz, 2) != 2 || mz[0] != 'M' || mz[1] != 'Z')
-			continue;
-		vm_module *mod = mb_module_add(b);
-		int modi = (int)(m->nmodules - 1);
-		mod->base = r->base;
-		mod->load_bias = r->base;
-		mod->path = r->path ? xstrdup(r->path) : NULL;
-		mod->name = r->path ? xstrdup(r->path) : xasprintf("image@0x%llx", (unsigned long long)r->base);
-		mod->format = "pe";
-		mod->sources = VM_SRC_REGIONS;
-		if (!place_pe(b, modi)) {
-			free(mod->name);
-			free(mod->path);
-			m->nmodules--;
+		if (r->type == VM_TYPE_IMAGE) {
+			if (!(r->win.alloc_base && r->win.alloc_base != r->base))
+				scan_at(b, r->base);
 			continue;
 		}
-		claim(b, &m->modules[modi]);
+		if (!(r->flags & VM_RF_PROT_UNKNOWN) || !r->held)
+			continue;
+		uint64_t end = r->base + r->size;
+		for (uint64_t a = (r->base + 0xffff) & ~(uint64_t)0xffff; a >= r->base && a < end && probes < MAX_PROBES;
+		     a += 0x10000, probes++)
+			scan_at(b, a);
 	}
+	peb_loader(b);
+	name_copies(b);
 }

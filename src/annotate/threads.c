@@ -24,6 +24,35 @@ static void label(char *buf, size_t n, const vm_thread *th)
 			 th->name ? th->name : "?");
 }
 
+/* a thread with no registers whose stack bounds are known all the same
+ * (a minidump thread without a context: its TEB's NT_TIB): the regions
+ * there are its stack */
+static void stack_without_sp(map_builder *b, vm_thread *th)
+{
+	vm_map *m = b->m;
+	if (!th->stack_size)
+		return;
+	char what[160];
+	label(what, sizeof what, th);
+	int gid = -1;
+	for (size_t i = 0; i < m->nregions; i++) {
+		vm_region *r = &m->regions[i];
+		if (r->state == VM_STATE_FREE || !ranges_overlap(r->base, r->size, th->stack_base, th->stack_size))
+			continue;
+		if (!mb_claimed(b, i)) {
+			if (gid < 0)
+				gid = mb_group_new(b, VM_USAGE_STACK, what);
+			mb_claim(b, i, gid);
+		}
+		uint64_t lo = r->base > th->stack_base ? r->base : th->stack_base;
+		uint64_t hi = r->base + r->size, end = th->stack_base + th->stack_size;
+		if (hi > end)
+			hi = end;
+		vm_content *c = vm_region_add_content(r, VM_CK_STACK, lo, hi - lo, "stack", what);
+		c->tid = th->tid;
+	}
+}
+
 /* In a core file, a read-only anonymous region of zeros right below a
  * thread's stack, the size of a guard: gdb's record of a PROT_NONE
  * guard (the kernel and capture write PROT_NONE as such) */
@@ -51,8 +80,10 @@ void ann_threads(map_builder *b)
 	vm_map *m = b->m;
 	for (size_t t = 0; t < m->nthreads; t++) {
 		vm_thread *th = &m->threads[t];
-		if (!th->sp_valid)
+		if (!th->sp_valid) {
+			stack_without_sp(b, th);
 			continue;
+		}
 		size_t i = mb_find(b, th->sp);
 		if (i == (size_t)-1)
 			continue;
@@ -98,7 +129,8 @@ void ann_threads(map_builder *b)
 	}
 	for (size_t t = 0; t < m->nthreads; t++) {
 		vm_thread *th = &m->threads[t];
-		if (!th->regs_valid || !th->tp)
+		/* a Windows thread's TEB is placed by the Windows annotator */
+		if (!th->regs_valid || !th->tp || m->info.os == VM_OS_WINDOWS)
 			continue;
 		size_t i = mb_find(b, th->tp);
 		if (i == (size_t)-1)

@@ -153,6 +153,8 @@ struct cli_ctx {
 	cli_target_args ta;
 	cli_manual manual;
 	const char *sysroot, *solib_path;
+	const char *image_path; /* --image-path: PE images on disk */
+	const char *symbol_path; /* --symbol-path: PDB files */
 	const char *spec; /* the TARGET, when not "--" */
 	/* what the driver opened for the command; check() may change these */
 	bool open, build, symbols;
@@ -200,6 +202,8 @@ void cli_manual_free(cli_manual *m);
 /* an address argument: hex (0x...) or decimal */
 bool cli_parse_addr(const char *s, uint64_t *out);
 void cli_print_warnings(const vm_map *m);
+/* "vmatlas: warning: ..." on stderr, control characters escaped */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "holes": [{addr, size}], the ranges a search or dump could not read */
 struct json_writer;

@@ -50,7 +50,7 @@ static int load_side(const char *what, const vm_snapshot *like, vm_snapshot *out
 static void region_text(const vm_region *r, char sign)
 {
 	char a[16], p[5];
-	vm_prot_string(r->prot, p);
+	vm_region_prot_string(r, p);
 	printf("  %c %016llx %9s  %s %-7s %s\n", sign, (unsigned long long)r->base, fmt_size(r->size, a, sizeof a), p,
 	       vm_usage_name(r->usage), r->path ? r->path : "");
 }
@@ -79,8 +79,8 @@ static void text(const vm_diff *d)
 		if (c->what & VM_CHG_SIZE)
 			printf("  resized %s -> %s", fmt_size(c->a->size, a, sizeof a), fmt_size(c->b->size, b, sizeof b));
 		if (c->what & VM_CHG_PROT) {
-			vm_prot_string(c->a->prot, pa);
-			vm_prot_string(c->b->prot, pb);
+			vm_region_prot_string(c->a, pa);
+			vm_region_prot_string(c->b, pb);
 			printf("  re-protected %s -> %s", pa, pb);
 		}
 		if (c->what & VM_CHG_STATE)
@@ -132,7 +132,7 @@ static void text(const vm_diff *d)
 static void json_region(json_writer *w, const vm_region *r)
 {
 	char p[5];
-	vm_prot_string(r->prot, p);
+	vm_region_prot_string(r, p);
 	json_obj_begin(w);
 	json_kaddr(w, "base", r->base);
 	json_ku64(w, "size", r->size);

@@ -269,6 +269,12 @@ static void free_modules(vm_module *v, size_t n)
 	free(v);
 }
 
+static void opt_addr(json_writer *w, const char *key, uint64_t v, bool known)
+{
+	json_key(w, key);
+	known ? json_addr(w, v) : json_null(w);
+}
+
 static void win_json(FILE *f, const vm_map *m, vm_target *t, const vm_win_env *e)
 {
 	json_writer w;
@@ -277,16 +283,21 @@ static void win_json(FILE *f, const vm_map *m, vm_target *t, const vm_win_env *e
 	json_kstr(&w, "exe", m->info.exe);
 	json_key(&w, "peb");
 	json_obj_begin(&w);
-	json_kaddr(&w, "addr", e->peb);
-	json_kaddr(&w, "teb", e->teb);
-	json_ki64(&w, "BeingDebugged", e->being_debugged);
-	json_kaddr(&w, "ImageBaseAddress", e->image_base);
-	json_kaddr(&w, "Ldr", e->ldr);
-	json_kaddr(&w, "ProcessParameters", e->params);
-	json_kaddr(&w, "ProcessHeap", e->process_heap);
-	json_ki64(&w, "NumberOfHeaps", e->nheaps_claimed);
-	json_kaddr(&w, "ProcessHeaps", e->heaps_array);
+	/* what the dump lacks is null, not 0x0 */
+	opt_addr(&w, "addr", e->peb, e->peb != 0);
+	opt_addr(&w, "teb", e->teb, e->teb != 0);
+	json_key(&w, "BeingDebugged");
+	e->have_being_debugged ? json_i64(&w, e->being_debugged) : json_null(&w);
+	opt_addr(&w, "ImageBaseAddress", e->image_base, e->have_fields);
+	opt_addr(&w, "Ldr", e->ldr, e->have_fields);
+	opt_addr(&w, "ProcessParameters", e->params, e->have_fields);
+	opt_addr(&w, "ProcessHeap", e->process_heap, e->have_process_heap);
+	json_key(&w, "NumberOfHeaps");
+	e->have_nheaps ? json_i64(&w, e->nheaps_claimed) : json_null(&w);
+	opt_addr(&w, "ProcessHeaps", e->heaps_array, e->have_heaps_array);
 	json_obj_end(&w);
+	if (e->ldr_note)
+		json_kstr(&w, "loader_list_note", e->ldr_note);
 	json_kstr(&w, "command_line", e->command_line.value);
 	json_kstr(&w, "image_path", e->image_path.value);
 	json_kstr(&w, "current_directory", e->current_directory.value);
@@ -321,6 +332,25 @@ static void win_json(FILE *f, const vm_map *m, vm_target *t, const vm_win_env *e
 	json_arr_end(&w);
 	if (m->info.win.handles >= 0)
 		json_ki64(&w, "handles", m->info.win.handles);
+	vm_win_handle *hl;
+	size_t nh;
+	if ((vm_target_caps(t) & VM_CAP_HANDLES) && vm_target_handles(t, &hl, &nh) == 0) {
+		json_key(&w, "handle_list");
+		json_arr_begin(&w);
+		for (size_t i = 0; i < nh; i++) {
+			json_obj_begin(&w);
+			json_kaddr(&w, "handle", hl[i].handle);
+			json_kstr(&w, "type", hl[i].type);
+			json_kstr(&w, "name", hl[i].name);
+			json_ku64(&w, "attributes", hl[i].attributes);
+			json_ku64(&w, "granted_access", hl[i].granted_access);
+			json_ku64(&w, "handle_count", hl[i].handle_count);
+			json_ku64(&w, "pointer_count", hl[i].pointer_count);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		vm_win_handles_free(hl, nh);
+	}
 	vm_module *um;
 	size_t nu;
 	unloaded(t, &um, &nu);
@@ -348,6 +378,14 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 	unloaded(t, &um, &nu);
 	if (m->info.win.handles >= 0)
 		printf("handles: %lld open\n", (long long)m->info.win.handles);
+	vm_win_handle *hl;
+	size_t nh;
+	if ((vm_target_caps(t) & VM_CAP_HANDLES) && vm_target_handles(t, &hl, &nh) == 0) {
+		for (size_t i = 0; i < nh; i++)
+			printf("  %6llx  %-16s access %08x  %s\n", (unsigned long long)hl[i].handle,
+			       hl[i].type ? hl[i].type : "?", hl[i].granted_access, hl[i].name ? hl[i].name : "");
+		vm_win_handles_free(hl, nh);
+	}
 	if (nu) {
 		printf("unloaded modules: %zu\n", nu);
 		for (size_t i = 0; i < nu; i++)
@@ -378,6 +416,8 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 		printf("  %0*llx %9llu  %s\n", aw, (unsigned long long)e->ldr_list[i].base,
 		       (unsigned long long)e->ldr_list[i].size,
 		       e->ldr_list[i].full_name ? e->ldr_list[i].full_name : "?");
+	if (e->ldr_note)
+		cli_warn("%s", e->ldr_note);
 }
 
 void cli_env_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *sym)

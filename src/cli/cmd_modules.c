@@ -24,13 +24,21 @@ static bool have_loader_list(const vm_map *m)
 	return false;
 }
 
-static const char *flag_of(const vm_module *mod, bool have_list)
+/* peb: the PEB's loader list was read (Windows), so a module it lacks
+ * is a difference worth saying */
+static const char *flag_of(const vm_module *mod, bool have_list, bool peb)
 {
 	unsigned s = mod->sources;
-	if (!have_list && !(s & VM_SRC_LOADER))
+	if (!have_list && !peb && !(s & VM_SRC_LOADER))
 		return s == VM_SRC_MANUAL ? "registered by hand only" : NULL;
+	if (peb && (s & (VM_SRC_LOADER | VM_SRC_REGIONS)) && !(s & VM_SRC_PEB))
+		return "not in the PEB's loader list: unlinked, injected or mapped by hand";
+	if (peb && (s & VM_SRC_PEB) && !(s & VM_SRC_REGIONS))
+		return "in the PEB's loader list but no image header in memory";
 	if ((s & VM_SRC_LOADER) && (s & VM_SRC_REGIONS))
 		return NULL;
+	if (s & VM_SRC_PEB)
+		return NULL; /* no module list in the dump: PEB.Ldr and the scan agree */
 	if (s == VM_SRC_MANUAL)
 		return "registered by hand only";
 	if (!(s & VM_SRC_LOADER) && (s & VM_SRC_REGIONS))
@@ -40,10 +48,10 @@ static const char *flag_of(const vm_module *mod, bool have_list)
 	return NULL;
 }
 
-static void sources_text(unsigned s, char *buf, size_t n)
+static void sources_text(unsigned s, bool peb, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s%s", (s & VM_SRC_LOADER) ? "L" : "-", (s & VM_SRC_REGIONS) ? "R" : "-",
-		 (s & VM_SRC_MANUAL) ? "M" : "-");
+	snprintf(buf, n, "%s%s%s%s", (s & VM_SRC_LOADER) ? "L" : "-", (s & VM_SRC_REGIONS) ? "R" : "-",
+		 (s & VM_SRC_MANUAL) ? "M" : "-", !peb ? "" : (s & VM_SRC_PEB) ? "P" : "-");
 }
 
 static int modules_check(cli_ctx *ctx)
@@ -74,14 +82,17 @@ static int modules_run(cli_ctx *ctx)
 		free(w);
 	} else {
 		int aw = m->info.bits == 32 ? 8 : 16;
-		printf("%-*s %9s  %-*s  Src  %-40s  %s\n", aw, "Base", "Size", aw, "Load bias",
+		bool peb = false;
+		for (size_t i = 0; i < m->nmodules; i++)
+			peb |= (m->modules[i].sources & VM_SRC_PEB) != 0;
+		printf("%-*s %9s  %-*s  %-*s  %-40s  %s\n", aw, "Base", "Size", aw, "Load bias", peb ? 4 : 3, "Src",
 		       "Build id", "Name");
 		size_t flagged = 0;
 		bool have_list = have_loader_list(m);
 		for (size_t i = 0; i < m->nmodules; i++) {
 			const vm_module *mod = &m->modules[i];
-			char sz[16], src[4], id[129] = "-";
-			sources_text(mod->sources, src, sizeof src);
+			char sz[16], src[8], id[129] = "-";
+			sources_text(mod->sources, peb, src, sizeof src);
 			for (size_t k = 0; k < mod->build_id_len && k < 20; k++)
 				snprintf(id + 2 * k, 3, "%02x", mod->build_id[k]);
 			printf("%0*llx %9s  %0*llx  %s  %-40s  %s", aw, (unsigned long long)mod->base,
@@ -94,22 +105,23 @@ static int modules_run(cli_ctx *ctx)
 				printf("%*s symbols: %s\n", aw, "",
 				       vm_symbolizer_sources(sym, mod) ? vm_symbolizer_sources(sym, mod)
 									: "none found");
-			flagged += flag_of(mod, have_list) != NULL;
+			flagged += flag_of(mod, have_list, peb) != NULL;
 		}
 		if (flagged) {
 			printf("\n");
 			for (size_t i = 0; i < m->nmodules; i++) {
-				const char *f = flag_of(&m->modules[i], have_list);
+				const char *f = flag_of(&m->modules[i], have_list, peb);
 				if (f)
 					printf("! %s at 0x%llx: %s\n", m->modules[i].name,
 					       (unsigned long long)m->modules[i].base, f);
 			}
 		}
-		if (!have_list && m->nmodules)
+		if (!have_list && !peb && m->nmodules)
 			printf("\n(no loader's list: a statically linked program, or one whose loader has not "
 			       "run; the images come from the region scan)\n");
-		printf("\nSrc: L = the loader's list, R = an image found in the region scan, "
-		       "M = registered by hand\n");
+		printf("\nSrc: L = the loader's list%s, R = an image found in the region scan, "
+		       "M = registered by hand%s\n", peb ? " (the dump's module list)" : "",
+		       peb ? ", P = the PEB's loader list" : "");
 	}
 	return 0;
 }

@@ -142,6 +142,10 @@ static int search_run(cli_ctx *ctx)
 	vm_search(m, t, pat, &so, &res);
 	if (so.progress)
 		fprintf(stderr, "\r%60s\r", "");
+	if (res.scanned == 0)
+		cli_warn("search: 0 bytes searched: no region in range is%s held by the target%s",
+			  so.flags & VM_SEARCH_RO ? "" : " writable, readable and",
+			  so.flags & VM_SEARCH_RO ? "" : " (--include-ro, --exec search more)");
 	int aw = m->info.bits == 32 ? 8 : 16;
 	char sym[512], a[16];
 	json_writer *jw = NULL;

@@ -55,12 +55,15 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 		vm_symbol_format(&si, th->pc, sym, sizeof sym);
 		printf("  pc %0*llx %s   sp %0*llx\n", aw, (unsigned long long)th->pc, sym, aw,
 		       (unsigned long long)th->sp);
+		if (th->regs_exception)
+			printf("  (registers from the exception record's context, as .ecxr)\n");
 	}
 	if (th->stack_size) {
 		printf("  stack %0*llx-%0*llx (%s)", aw, (unsigned long long)th->stack_base, aw,
 		       (unsigned long long)(th->stack_base + th->stack_size),
 		       fmt_size(th->stack_size, a, sizeof a));
-		printf(", in use %s", fmt_size(ti->used, b, sizeof b));
+		if (th->sp_valid)
+			printf(", in use %s", fmt_size(ti->used, b, sizeof b));
 		if (ti->high_water_valid)
 			printf(", high-water %s", fmt_size(ti->high_water, c, sizeof c));
 		if (th->guard_size)
@@ -97,17 +100,28 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 			printf("%s%-8s %0*llx%s", i % 4 == 0 ? "  " : "  ", th->regs[i].name, aw,
 			       (unsigned long long)th->regs[i].value,
 			       (i % 4 == 3 || i + 1 == th->nregs) ? "\n" : "");
+	if (ti->nframes)
+		printf("  %-4s %-*s  %-*s  %-*s  %s\n", "#", aw, "Child-SP", aw, "RetAddr", aw, "Address", "Call site");
 	for (size_t k = 0; k < ti->nframes; k++) {
 		const vm_frame *f = &ti->frames[k];
 		vm_symbol_info si;
 		frame_symbol(s, f, k, &si, sym, sizeof sym);
-		printf("  #%-3zu %0*llx  %s", k, aw, (unsigned long long)f->pc, sym);
+		/* the frame's stack pointer and where it returns to (the
+		 * next frame's pc), as a debugger's call stack shows them */
+		char spc[20] = "-", ret[20] = "-";
+		if (f->sp_valid)
+			snprintf(spc, sizeof spc, "%0*llx", aw, (unsigned long long)f->sp);
+		if (k + 1 < ti->nframes)
+			snprintf(ret, sizeof ret, "%0*llx", aw, (unsigned long long)ti->frames[k + 1].pc);
+		printf("  #%-3zu %-*s  %-*s  %0*llx  %s", k, aw, spc, aw, ret, aw, (unsigned long long)f->pc, sym);
 		if (si.file)
 			printf("  %s:%d", si.file, si.line);
 		if (f->signal)
-			printf("  <signal frame>");
+			printf(m->info.os == VM_OS_WINDOWS ? "  <trap frame>" : "  <signal frame>");
 		if (f->method && strcmp(f->method, "fp") == 0)
 			printf("  (frame pointer)");
+		if (f->method && strcmp(f->method, "scan") == 0)
+			printf("  (stack scan)");
 		putchar('\n');
 	}
 	if (ti->unwind_note && ti->thread->tracer)
@@ -130,6 +144,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	if (th->sp_valid) {
 		json_kaddr(w, "pc", th->pc);
 		json_kaddr(w, "sp", th->sp);
+		if (th->regs_exception)
+			json_kbool(w, "exception_context", true);
 	} else {
 		json_key(w, "pc");
 		json_null(w);
@@ -150,7 +166,12 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 		json_kaddr(w, "base", th->stack_base);
 		json_ku64(w, "size", th->stack_size);
 		json_kaddr(w, "top", ti->stack_top);
-		json_ku64(w, "used", ti->used);
+		if (th->sp_valid) {
+			json_ku64(w, "used", ti->used);
+		} else {
+			json_key(w, "used");
+			json_null(w);
+		}
 		if (ti->high_water_valid)
 			json_ku64(w, "high_water", ti->high_water);
 		if (th->guard_size) {
@@ -209,6 +230,8 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 		json_kaddr(w, "pc", f->pc);
 		json_key(w, "sp");
 		f->sp_valid ? json_addr(w, f->sp) : json_null(w);
+		json_key(w, "return_address");
+		k + 1 < ti->nframes ? json_addr(w, ti->frames[k + 1].pc) : json_null(w);
 		json_kstr(w, "symbol", sym);
 		json_kstr(w, "module", si.module ? si.module->name : NULL);
 		json_kstr(w, "function", si.symbol);
@@ -238,7 +261,10 @@ void cli_threads_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *s, 
 	json_init(w, f, true);
 	json_obj_begin(w);
 	json_key(w, "thread_db");
-	json_str(w, rep->thread_db_note ? rep->thread_db_note : "ok");
+	if (m->info.os == VM_OS_WINDOWS)
+		json_null(w); /* glibc's thread library has no place there */
+	else
+		json_str(w, rep->thread_db_note ? rep->thread_db_note : "ok");
 	json_key(w, "threads");
 	json_arr_begin(w);
 	for (size_t i = 0; i < rep->n; i++)

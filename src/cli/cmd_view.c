@@ -85,11 +85,15 @@ static int unreadable(const vm_map *m, uint64_t addr)
 	if (!r)
 		return cli_error(EXIT_RUNTIME, "cannot read 0x%llx: it is outside the address space",
 				 (unsigned long long)addr);
+	if (r->state == VM_STATE_FREE && vm_map_gaps_unknown(m))
+		return cli_error(EXIT_RUNTIME, "cannot read 0x%llx: the %s does not hold it (it holds only some "
+				 "of the memory: whether anything is mapped there is unknown)", (unsigned long long)addr,
+				 vm_target_kind_name(m->info.kind));
 	if (r->state == VM_STATE_FREE)
 		return cli_error(EXIT_RUNTIME, "cannot read 0x%llx: nothing is mapped there (a free gap "
 				 "0x%llx-0x%llx)", (unsigned long long)addr, (unsigned long long)r->base,
 				 (unsigned long long)(r->base + r->size));
-	vm_prot_string(r->prot, prot);
+	vm_region_prot_string(r, prot);
 	if (r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA))
 		return cli_error(EXIT_RUNTIME, "cannot read 0x%llx: the %s holds no bytes for it (region "
 				 "0x%llx-0x%llx %s%s%s was not dumped%s)",

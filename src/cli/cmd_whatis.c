@@ -20,12 +20,18 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_whatis *w)
 		return;
 	}
 	const vm_region *r = w->region;
+	if (r->state == VM_STATE_FREE && vm_map_gaps_unknown(m)) {
+		printf("  not in the %s (%0*llx-%0*llx): it holds only some of the memory, so whether anything "
+		       "is mapped there is unknown\n\n", vm_target_kind_name(m->info.kind), aw, (unsigned long long)r->base,
+		       aw, (unsigned long long)(r->base + r->size));
+		return;
+	}
 	if (r->state == VM_STATE_FREE) {
 		printf("  in a free gap %0*llx-%0*llx: nothing is mapped there\n\n", aw,
 		       (unsigned long long)r->base, aw, (unsigned long long)(r->base + r->size));
 		return;
 	}
-	vm_prot_string(r->prot, prot);
+	vm_region_prot_string(r, prot);
 	printf("  region      %0*llx-%0*llx %s %s %s, +0x%llx%s%s\n", aw, (unsigned long long)r->base, aw,
 	       (unsigned long long)(r->base + r->size), vm_state_name(r->state), prot, vm_type_name(r->type),
 	       (unsigned long long)(w->addr - r->base), r->path ? "  " : "", r->path ? r->path : "");
@@ -72,6 +78,16 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_whatis *w)
 		printf("  stack       of thread %lld (%s), %s\n", (long long)w->stack_of->tid,
 		       w->stack_of->name ? w->stack_of->name : "?",
 		       w->in_use_stack ? "in use (at or above sp)" : "below sp: not in use now");
+	if (w->in_frame) {
+		vm_symbol_format(&w->frame_sym, w->frame_pc, sym, sizeof sym);
+		printf("  frame       #%zu %s (sp %0*llx, +0x%llx)%s%s\n", w->frame, sym, aw,
+		       (unsigned long long)w->frame_sp, (unsigned long long)(w->addr - w->frame_sp),
+		       w->frame_method && strcmp(w->frame_method, "scan") == 0 ? "  (found by a stack scan)" : "",
+		       w->frame_method && strcmp(w->frame_method, "fp") == 0 ? "  (by frame pointers)" : "");
+	}
+	if (w->in_seh)
+		printf("  SEH record  #%zu at %0*llx, handler %0*llx\n", w->seh_index, aw,
+		       (unsigned long long)w->seh_record, aw, (unsigned long long)w->seh_handler);
 	if (w->class_name) {
 		vm_symbol_info vsi;
 		char vsym[512];
@@ -92,7 +108,7 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 	json_key(jw, "region");
 	if (w->region && w->region->state != VM_STATE_FREE) {
 		const vm_region *r = w->region;
-		vm_prot_string(r->prot, prot);
+		vm_region_prot_string(r, prot);
 		json_obj_begin(jw);
 		json_kaddr(jw, "base", r->base);
 		json_ku64(jw, "size", r->size);
@@ -105,7 +121,10 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 	} else {
 		json_null(jw);
 	}
-	json_kbool(jw, "free_gap", w->region && w->region->state == VM_STATE_FREE);
+	/* in a partial dump's gap whether anything is mapped is unknown */
+	bool gap = w->region && w->region->state == VM_STATE_FREE;
+	json_key(jw, "free_gap");
+	gap && vm_map_gaps_unknown(m) ? json_null(jw) : json_bool(jw, gap);
 	json_key(jw, "allocation");
 	if (w->alloc && w->region->state != VM_STATE_FREE) {
 		json_obj_begin(jw);
@@ -156,6 +175,26 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 		json_ki64(jw, "tid", w->stack_of->tid);
 		json_kstr(jw, "name", w->stack_of->name);
 		json_kbool(jw, "in_use", w->in_use_stack);
+		if (w->in_frame) {
+			char fs[512];
+			vm_symbol_format(&w->frame_sym, w->frame_pc, fs, sizeof fs);
+			json_key(jw, "frame");
+			json_obj_begin(jw);
+			json_ku64(jw, "index", w->frame);
+			json_kaddr(jw, "pc", w->frame_pc);
+			json_kaddr(jw, "sp", w->frame_sp);
+			json_kstr(jw, "symbol", fs);
+			json_kstr(jw, "method", w->frame_method);
+			json_obj_end(jw);
+		}
+		if (w->in_seh) {
+			json_key(jw, "seh_record");
+			json_obj_begin(jw);
+			json_ku64(jw, "index", w->seh_index);
+			json_kaddr(jw, "addr", w->seh_record);
+			json_kaddr(jw, "handler", w->seh_handler);
+			json_obj_end(jw);
+		}
 		json_obj_end(jw);
 	} else {
 		json_null(jw);

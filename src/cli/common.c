@@ -51,7 +51,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static void warn_line(const char *fmt, ...)
+void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -130,7 +130,7 @@ bool cli_parse_addr(const char *s, uint64_t *out)
 void cli_print_warnings(const vm_map *m)
 {
 	for (size_t i = 0; i < m->nwarnings; i++)
-		warn_line("%s", m->warnings[i]);
+		cli_warn("%s", m->warnings[i]);
 }
 
 void cli_json_holes(json_writer *w, const vm_search_hole *h, size_t n)

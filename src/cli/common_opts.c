@@ -66,5 +66,11 @@ const cli_option cli_target_opts[] = {
 	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, sysroot, const char *) },
 	{ .name = "solib-path", .value = "DIRS", .help = "core files: look in DIRS (':'-separated) by file name",
 	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, solib_path, const char *) },
+	{ .name = "image-path", .value = "DIRS", .help = "minidumps: look for PE images (symbols, unwind\n"
+	  "information) in DIRS (':'-separated) by file name",
+	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, image_path, const char *) },
+	{ .name = "symbol-path", .value = "DIRS", .help = "minidumps: look for PDB files (public symbols) in\n"
+	  "DIRS (':'-separated) by the name the image gives",
+	  .kind = CLI_STRING, .flags = CLI_F_CTX, .off = CLI_OFF_(cli_ctx, symbol_path, const char *) },
 };
 const size_t cli_ntarget_opts = ARRAY_LEN(cli_target_opts);

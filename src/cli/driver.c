@@ -277,6 +277,14 @@ int cli_parse(cli_ctx *ctx, const cli_command *cmd, const cli_command *mode, int
 		warn_dirs("--solib-path", ctx->solib_path);
 		vm_target_set_file_search(ctx->sysroot, ctx->solib_path);
 	}
+	if (ctx->image_path) {
+		warn_dirs("--image-path", ctx->image_path);
+		vm_pe_image_path_set(ctx->image_path);
+	}
+	if (ctx->symbol_path) {
+		warn_dirs("--symbol-path", ctx->symbol_path);
+		vm_pdb_symbol_path_set(ctx->symbol_path);
+	}
 	return ctx->mode->check ? ctx->mode->check(ctx) : 0;
 }
 

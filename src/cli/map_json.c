@@ -136,12 +136,12 @@ static void pages(json_writer *w, const vm_region *r)
 static void region(json_writer *w, const vm_map *m, const vm_region *r)
 {
 	char prot[5];
-	vm_prot_string(r->prot, prot);
+	vm_region_prot_string(r, prot);
 	json_obj_begin(w);
 	json_kaddr(w, "base", r->base);
 	json_ku64(w, "size", r->size);
 	json_kstr(w, "state", vm_state_name(r->state));
-	json_kstr(w, "prot", r->state == VM_STATE_FREE ? NULL : prot);
+	json_kstr(w, "prot", r->state == VM_STATE_FREE ? NULL : (r->flags & VM_RF_PROT_UNKNOWN) ? "unknown" : prot);
 	json_kstr(w, "type", vm_type_name(r->type));
 	json_kstr(w, "usage", vm_usage_name(r->usage));
 	json_kstr(w, "path", r->path);
@@ -242,6 +242,8 @@ void json_module(json_writer *w, const vm_module *mod)
 		json_str(w, "regions");
 	if (mod->sources & VM_SRC_MANUAL)
 		json_str(w, "manual");
+	if (mod->sources & VM_SRC_PEB)
+		json_str(w, "peb_ldr");
 	json_arr_end(w);
 	json_kaddr(w, "load_bias", mod->load_bias);
 	if (mod->entry)

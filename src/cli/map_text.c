@@ -200,7 +200,7 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 {
 	char sz[16], rss[16], priv[16], prot[5];
 	int aw = addr_width(m);
-	vm_prot_string(r->prot, prot);
+	vm_region_prot_string(r, prot);
 	strbuf det = STRBUF_INIT;
 	if (flat) {
 		const vm_alloc *a = vm_map_alloc_of(m, r);

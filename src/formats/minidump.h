@@ -71,10 +71,13 @@ typedef struct md_file {
 	bool have_exception;
 	uint32_t exc_tid, exc_code, exc_flags;
 	uint64_t exc_addr;
+	uint32_t exc_ctx_size, exc_ctx_rva; /* the context at the exception (.ecxr) */
 	bool have_pid;
 	uint32_t pid, create_time;
 	size_t nhandles;
 	bool have_handles;
+	vm_win_handle *handles; /* the descriptors, as far as the stream holds them */
+	size_t nhandle_list;
 	char *warnings;
 	size_t nwarnings;
 } md_file;

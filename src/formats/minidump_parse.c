@@ -104,9 +104,19 @@ static void add_range(md_file *f, size_t *cap, uint64_t addr, uint64_t size, uin
 	*ARRAY_PUSH(f->mem, f->nmem, *cap) = (md_range){ addr, size, off };
 }
 
+/* a stream too short for its own header: said, not dropped silently */
+static bool short_stream(md_file *f, const char *name, uint64_t len, uint64_t need)
+{
+	if (len >= need)
+		return false;
+	warn(f, "%s is too short (%llu bytes, its header alone is %llu): ignored", name, (unsigned long long)len,
+	     (unsigned long long)need);
+	return true;
+}
+
 static void memory_list(md_file *f, const uint8_t *b, uint64_t len, size_t *cap)
 {
-	if (len < 4)
+	if (short_stream(f, "MemoryList", len, 4))
 		return;
 	uint32_t n = ld_le32(b);
 	if (n > (len - 4) / 16) {
@@ -121,7 +131,7 @@ static void memory_list(md_file *f, const uint8_t *b, uint64_t len, size_t *cap)
 
 static void memory64_list(md_file *f, const uint8_t *b, uint64_t len, size_t *cap)
 {
-	if (len < 16)
+	if (short_stream(f, "Memory64List", len, 16))
 		return;
 	uint64_t n = ld_le64(b), off = ld_le64(b + 8);
 	if (n > (len - 16) / 16) {
@@ -174,7 +184,7 @@ static int cmp_info(const void *a, const void *b)
 
 static void memory_info_list(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 16)
+	if (short_stream(f, "MemoryInfoList", len, 16))
 		return;
 	uint32_t hsz = ld_le32(b), esz = ld_le32(b + 4);
 	uint64_t n = ld_le64(b + 8);
@@ -188,12 +198,23 @@ static void memory_info_list(md_file *f, const uint8_t *b, uint64_t len)
 		n = (len - hsz) / esz;
 	}
 	f->info = xcalloc(n ? n : 1, sizeof *f->info);
+	unsigned cut = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		const uint8_t *p = b + hsz + esz * i;
 		md_meminfo m = { ld_le64(p), ld_le64(p + 8), ld_le64(p + 24), ld_le32(p + 16),
 				 ld_le32(p + 32), ld_le32(p + 36), ld_le32(p + 40) };
-		if (m.size == 0 || m.base + m.size < m.base)
+		if (m.size == 0)
 			continue;
+		if (m.base + m.size < m.base) {
+			/* cut at the top of the address space (the map cuts it
+			 * further, at the top of user space) */
+			if (!cut++)
+				warn(f, "MemoryInfoList entry at 0x%llx claims %llu bytes, past the end of the address "
+				     "space: cut", (unsigned long long)m.base, (unsigned long long)m.size);
+			m.size = 0 - m.base;
+			if (m.size == 0)
+				continue;
+		}
 		f->info[f->ninfo++] = m;
 	}
 	if (f->ninfo > 1)
@@ -263,7 +284,7 @@ static void context(md_file *f, md_thread *t, uint32_t size, uint32_t rva)
 
 static void thread_list(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 4 || f->threads)
+	if (f->threads || short_stream(f, "ThreadList", len, 4))
 		return;
 	uint32_t n = ld_le32(b);
 	if (n > (len - 4) / 48) {
@@ -296,13 +317,17 @@ static md_thread *thread_by_id(md_file *f, uint32_t tid)
 
 static void thread_info_list(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 12)
+	if (short_stream(f, "ThreadInfoList", len, 12))
 		return;
 	uint32_t hsz = ld_le32(b), esz = ld_le32(b + 4), n = ld_le32(b + 8);
-	if (hsz < 12 || hsz > len || esz < 64)
+	if (hsz < 12 || hsz > len || esz < 64) {
+		warn(f, "ThreadInfoList has a bad header (%u, %u): ignored", hsz, esz);
 		return;
-	if (n > (len - hsz) / esz)
+	}
+	if (n > (len - hsz) / esz) {
+		warn(f, "ThreadInfoList claims %u entries in %llu bytes", n, (unsigned long long)len);
 		n = (uint32_t)((len - hsz) / esz);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *p = b + hsz + (size_t)esz * i;
 		md_thread *t = thread_by_id(f, ld_le32(p));
@@ -346,7 +371,7 @@ static void codeview(md_file *f, md_module *m, uint32_t size, uint32_t rva)
 
 static void module_list(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 4 || f->mods)
+	if (f->mods || short_stream(f, "ModuleList", len, 4))
 		return;
 	uint32_t n = ld_le32(b);
 	if (n > (len - 4) / 108) {
@@ -375,13 +400,17 @@ static void module_list(md_file *f, const uint8_t *b, uint64_t len)
 
 static void unloaded_list(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 12 || f->unloaded)
+	if (f->unloaded || short_stream(f, "UnloadedModuleList", len, 12))
 		return;
 	uint32_t hsz = ld_le32(b), esz = ld_le32(b + 4), n = ld_le32(b + 8);
-	if (hsz < 12 || hsz > len || esz < 24)
+	if (hsz < 12 || hsz > len || esz < 24) {
+		warn(f, "UnloadedModuleList has a bad header (%u, %u): ignored", hsz, esz);
 		return;
-	if (n > (len - hsz) / esz)
+	}
+	if (n > (len - hsz) / esz) {
+		warn(f, "UnloadedModuleList claims %u entries in %llu bytes", n, (unsigned long long)len);
 		n = (uint32_t)((len - hsz) / esz);
+	}
 	f->unloaded = xcalloc(n ? n : 1, sizeof *f->unloaded);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *p = b + hsz + (size_t)esz * i;
@@ -397,7 +426,7 @@ static void unloaded_list(md_file *f, const uint8_t *b, uint64_t len)
 
 static void system_info(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 24)
+	if (short_stream(f, "SystemInfo", len, 24))
 		return;
 	f->cpu_arch = ld_le16(b);
 	f->nproc = b[6];
@@ -410,13 +439,49 @@ static void system_info(md_file *f, const uint8_t *b, uint64_t len)
 
 static void exception(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 32)
+	if (short_stream(f, "the exception stream", len, 32))
 		return;
 	f->have_exception = true;
 	f->exc_tid = ld_le32(b);
 	f->exc_code = ld_le32(b + 8);
 	f->exc_flags = ld_le32(b + 12);
 	f->exc_addr = ld_le64(b + 24);
+	/* MINIDUMP_EXCEPTION is 152 bytes after the thread id and its
+	 * padding; the context's location follows it */
+	if (len >= 168) {
+		f->exc_ctx_size = ld_le32(b + 160);
+		f->exc_ctx_rva = ld_le32(b + 164);
+	}
+}
+
+/* the crashing thread as it was at the exception: its registers from
+ * the exception's context (.ecxr), which is what a debugger shows */
+static void exception_thread(md_file *f)
+{
+	if (!f->have_exception)
+		return;
+	md_thread *t = thread_by_id(f, f->exc_tid);
+	if (!t) {
+		warn(f, "the exception names thread %u, which is not in the thread list", f->exc_tid);
+		return;
+	}
+	if (!f->exc_ctx_size)
+		return;
+	md_thread x;
+	memset(&x, 0, sizeof x);
+	x.teb = t->teb;
+	context(f, &x, f->exc_ctx_size, f->exc_ctx_rva);
+	if (!x.th.regs_valid) {
+		warn(f, "the exception's context (%u bytes at 0x%x) is unreadable", f->exc_ctx_size, f->exc_ctx_rva);
+		return;
+	}
+	memcpy(t->th.regs, x.th.regs, sizeof t->th.regs);
+	t->th.nregs = x.th.nregs;
+	t->th.pc = x.th.pc;
+	t->th.sp = x.th.sp;
+	t->th.fp = x.th.fp;
+	t->th.regs_valid = t->th.sp_valid = true;
+	t->th.regs_exception = true;
 }
 
 static void misc_info(md_file *f, const uint8_t *b, uint64_t len)
@@ -434,13 +499,31 @@ static void misc_info(md_file *f, const uint8_t *b, uint64_t len)
 
 static void handle_data(md_file *f, const uint8_t *b, uint64_t len)
 {
-	if (len < 16)
+	if (short_stream(f, "HandleData", len, 16))
 		return;
 	uint32_t hsz = ld_le32(b), dsz = ld_le32(b + 4), n = ld_le32(b + 8);
-	if (hsz < 16 || hsz > len || dsz < 32)
+	if (hsz < 16 || hsz > len || dsz < 32) {
+		warn(f, "HandleData has a bad header (%u, %u): ignored", hsz, dsz);
 		return;
+	}
 	f->nhandles = n < (len - hsz) / dsz ? n : (size_t)((len - hsz) / dsz);
+	if (f->nhandles < n)
+		warn(f, "HandleData claims %u handles in %llu bytes", n, (unsigned long long)len);
 	f->have_handles = true;
+	/* MINIDUMP_HANDLE_DESCRIPTOR(_2): Handle, TypeNameRva, ObjectNameRva,
+	 * Attributes, GrantedAccess, HandleCount, PointerCount */
+	f->handles = xcalloc(f->nhandles ? f->nhandles : 1, sizeof *f->handles);
+	for (size_t i = 0; i < f->nhandles; i++) {
+		const uint8_t *p = b + hsz + (size_t)dsz * i;
+		vm_win_handle *h = &f->handles[f->nhandle_list++];
+		h->handle = ld_le64(p);
+		h->type = md_string(f, ld_le32(p + 8));
+		h->name = md_string(f, ld_le32(p + 12));
+		h->attributes = ld_le32(p + 16);
+		h->granted_access = ld_le32(p + 20);
+		h->handle_count = ld_le32(p + 24);
+		h->pointer_count = ld_le32(p + 28);
+	}
 }
 
 static void linux_maps(md_file *f, const uint8_t *b, uint64_t len)
@@ -514,6 +597,7 @@ int md_parse(md_file *f, const vm_reader *r)
 	}
 	free(d);
 	sort_memory(f);
+	exception_thread(f);
 	return 0;
 }
 
@@ -533,6 +617,11 @@ void md_file_free(md_file *f)
 	for (size_t i = 0; i < f->nthreads; i++)
 		free(f->threads[i].th.name);
 	free(f->threads);
+	for (size_t i = 0; i < f->nhandle_list; i++) {
+		free(f->handles[i].type);
+		free(f->handles[i].name);
+	}
+	free(f->handles);
 	free(f->warnings);
 	memset(f, 0, sizeof *f);
 }

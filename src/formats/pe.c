@@ -77,6 +77,25 @@ char *pe_string_rva(const pe_image *pe, uint32_t rva, size_t max)
 	return pe_string_off(pe, off, max);
 }
 
+bool pe_memory_is_file_layout(const pe_image *pe)
+{
+	if (!pe->in_memory || !pe->nsec)
+		return false;
+	const pe_section *s = &pe->sec[pe->by_rva ? pe->by_rva[0] : 0];
+	if (!s->raw_size || s->raw_offset >= s->rva || s->raw_offset < pe->size_headers)
+		return false;
+	uint8_t b[64];
+	size_t n = s->raw_size < sizeof b ? s->raw_size : sizeof b;
+	if (s->rva - s->raw_offset < n)
+		n = s->rva - s->raw_offset;
+	if (!vm_reader_full(&pe->r, s->raw_offset, b, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return true;
+	return false;
+}
+
 bool pe_is_magic(const void *buf, size_t len)
 {
 	return len >= 2 && ((const uint8_t *)buf)[0] == 'M' && ((const uint8_t *)buf)[1] == 'Z';

@@ -538,6 +538,12 @@ static uint64_t setup(walker *k, const vm_module **libc_out)
 {
 	const vm_map *m = k->m;
 	vm_heap_report *out = k->r;
+	if (m->info.os == VM_OS_WINDOWS) {
+		/* no glibc there: its main_arena would be looked up in every
+		 * module's symbols for nothing */
+		out->note = xstrdup("a Windows process: its heaps are NT heaps, which are not walked yet");
+		return 0;
+	}
 	const char *other = other_allocator(k);
 	if (other) {
 		out->note = xasprintf("this process allocates with %s, not glibc malloc: its heap is not walked",

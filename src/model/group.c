@@ -1,6 +1,8 @@
 /* Allocations: which regions one mapping made.
  *
- * Windows records this (AllocationBase); Linux does not: the kernel
+ * Windows records this (AllocationBase), and where a target gives it
+ * (a minidump's MemoryInfoList) it alone draws the allocations; Linux
+ * does not: the kernel
  * merges and splits VMAs and forgets where an mmap began. So annotators
  * claim what they can prove (an image's extent, a stack and its guard, a
  * heap and its reserved tail, a large malloc chunk), and the rules here
@@ -131,8 +133,23 @@ void mb_make_allocations(map_builder *b)
 			a->usage = VM_USAGE_FREE;
 		} else {
 			int gid = b->group[i];
-			while (j < m->nregions && b->group[j] == gid && adjacent(&m->regions[j - 1], &m->regions[j]))
-				j++;
+			uint64_t ab = r->win.alloc_base;
+			if (ab) {
+				/* Windows says which allocation each region is
+				 * of: that is the allocation, whoever claimed its
+				 * regions; its use is the first claim (an
+				 * annotator's, before the default groups) */
+				while (j < m->nregions && m->regions[j].state != VM_STATE_FREE &&
+				       m->regions[j].win.alloc_base == ab && adjacent(&m->regions[j - 1], &m->regions[j])) {
+					if (b->group[j] >= 0 && b->group[j] < gid)
+						gid = b->group[j];
+					j++;
+				}
+			} else {
+				while (j < m->nregions && b->group[j] == gid && !m->regions[j].win.alloc_base &&
+				       adjacent(&m->regions[j - 1], &m->regions[j]))
+					j++;
+			}
 			const mb_group *g = &b->groups[gid];
 			a->usage = g->usage;
 			a->grouping = g->heuristic ? VM_GROUPING_HEURISTIC : VM_GROUPING_EXACT;

@@ -76,6 +76,22 @@ void vm_prot_string(uint32_t prot, char out[5])
 	out[4] = 0;
 }
 
+void vm_region_prot_string(const vm_region *r, char out[5])
+{
+	if (r->flags & VM_RF_PROT_UNKNOWN)
+		memcpy(out, "????", 5);
+	else
+		vm_prot_string(r->prot, out);
+}
+
+bool vm_map_gaps_unknown(const vm_map *m)
+{
+	for (size_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].flags & VM_RF_PROT_UNKNOWN)
+			return true;
+	return false;
+}
+
 static const char *const target_kind_names[VM_TARGET_KIND_COUNT] = {
 	[VM_TARGET_UNKNOWN] = "unknown",	       [VM_TARGET_LINUX_PROCESS] = "linux-process",
 	[VM_TARGET_ELF_CORE] = "elf-core",	       [VM_TARGET_MINIDUMP] = "minidump",

@@ -454,6 +454,9 @@ bool vm_search_region_selected(const vm_region *r, unsigned flags)
 	if (r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_READ) || r->type == VM_TYPE_SPECIAL ||
 	    (r->flags & VM_RF_NO_DATA))
 		return false;
+	/* unknown protection: it may well be writable data; searched */
+	if (r->flags & VM_RF_PROT_UNKNOWN)
+		return true;
 	if (r->prot & VM_PROT_EXEC)
 		return flags & VM_SEARCH_EXEC;
 	if (!(r->prot & VM_PROT_WRITE))

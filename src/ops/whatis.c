@@ -81,6 +81,51 @@ static char *class_of(const vm_map *m, vm_target *t, vm_symbolizer *s, uint64_t 
 	return d ? d : xstrdup(name);
 }
 
+#define WHATIS_FRAMES 1024
+#define WHATIS_SEH 256
+
+/* the frame of the thread's call stack that holds addr, and on 32-bit
+ * Windows the SEH record */
+static void frame_of(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_whatis *out)
+{
+	const vm_thread *th = out->stack_of;
+	vm_frame *f;
+	size_t n;
+	vm_thread_frames(m, t, th, WHATIS_FRAMES, &f, &n);
+	uint64_t top = th->stack_base + th->stack_size;
+	for (size_t k = 0; k < n; k++) {
+		if (!f[k].sp_valid)
+			break;
+		uint64_t hi = k + 1 < n && f[k + 1].sp_valid ? f[k + 1].sp : top;
+		if (out->addr >= f[k].sp && out->addr < hi) {
+			out->in_frame = true;
+			out->frame = k;
+			out->frame_pc = f[k].pc;
+			out->frame_sp = f[k].sp;
+			out->frame_method = f[k].method;
+			uint64_t look = k > 0 && !f[k].signal && f[k].pc ? f[k].pc - 1 : f[k].pc;
+			vm_symbolize(s, look, &out->frame_sym);
+			if (look != f[k].pc && (out->frame_sym.symbol || out->frame_sym.module))
+				out->frame_sym.offset++;
+			break;
+		}
+	}
+	free(f);
+	if (m->info.os == VM_OS_WINDOWS && m->info.bits == 32 && th->tp) {
+		vm_seh_record *rec = xcalloc(WHATIS_SEH, sizeof *rec);
+		bool ended;
+		size_t nr = vm_seh_chain(t, th->tp, rec, WHATIS_SEH, &ended);
+		for (size_t i = 0; i < nr; i++)
+			if (range_contains(rec[i].addr, 8, out->addr)) {
+				out->in_seh = true;
+				out->seh_index = i;
+				out->seh_record = rec[i].addr;
+				out->seh_handler = rec[i].handler;
+			}
+		free(rec);
+	}
+}
+
 void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_heap_report *heap,
 		     uint64_t addr, vm_whatis *out)
 {
@@ -107,6 +152,8 @@ void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_h
 					    addr < vm_thread_stack_top(th, out->region);
 		}
 	}
+	if (out->stack_of && out->in_use_stack && t)
+		frame_of(m, t, s, out);
 	/* a C++ object at the address, or at the start of its heap block */
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	uint64_t cands[2] = { addr, out->chunk ? out->chunk->addr + 2 * w : 0 };

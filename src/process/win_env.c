@@ -81,13 +81,26 @@ static void loader_list(const rd *r, vm_win_env *e)
 	if (!word(r, head, &link))
 		return;
 	/* Flink points at the next entry's InLoadOrderLinks, its first member */
-	for (size_t k = 0; k < MAX_LDR && link && link != head; k++) {
+	for (size_t k = 0;; k++) {
+		if (!link || link == head)
+			return;
+		if (k == MAX_LDR) {
+			e->ldr_note = "the loader's module list is cut at 4096 entries";
+			return;
+		}
+		for (size_t i = 0; i < e->nldr; i++)
+			if (e->ldr_list[i].addr == link) {
+				e->ldr_note = "the loader's module list loops back on itself (damaged)";
+				return;
+			}
 		vm_win_ldr_entry x = { .addr = link };
 		uint64_t next, size;
 		if (!word(r, link + vm_layout_off(L, "InLoadOrderLinks.Flink"), &next) ||
 		    !word(r, link + vm_layout_off(L, "DllBase"), &x.base) ||
-		    !word(r, link + vm_layout_off(L, "EntryPoint"), &x.entry))
-			break;
+		    !word(r, link + vm_layout_off(L, "EntryPoint"), &x.entry)) {
+			e->ldr_note = "an entry of the loader's module list is unreadable";
+			return;
+		}
 		if (u32_at(r, link + vm_layout_off(L, "SizeOfImage"), &size))
 			x.size = size;
 		vm_string s = { 0 };
@@ -124,19 +137,25 @@ int vm_win_env_read(const vm_map *m, vm_target *t, vm_win_env *e)
 		return -1;
 	}
 	uint8_t bd;
-	if (vm_reader_full(&r.r, e->peb + vm_layout_off(P, "BeingDebugged"), &bd, 1))
+	if (vm_reader_full(&r.r, e->peb + vm_layout_off(P, "BeingDebugged"), &bd, 1)) {
 		e->being_debugged = bd;
+		e->have_being_debugged = true;
+	}
 	if (!word(&r, e->peb + vm_layout_off(P, "ImageBaseAddress"), &e->image_base) ||
 	    !word(&r, e->peb + vm_layout_off(P, "Ldr"), &e->ldr) ||
 	    !word(&r, e->peb + vm_layout_off(P, "ProcessParameters"), &e->params)) {
 		e->note = "the PEB is not in the dump";
 		return -1;
 	}
-	word(&r, e->peb + vm_layout_off(P, "ProcessHeap"), &e->process_heap);
+	e->have_fields = true;
+	e->have_process_heap = word(&r, e->peb + vm_layout_off(P, "ProcessHeap"), &e->process_heap);
 	uint64_t nh;
-	if (u32_at(&r, e->peb + vm_layout_off(P, "NumberOfHeaps"), &nh))
+	if (u32_at(&r, e->peb + vm_layout_off(P, "NumberOfHeaps"), &nh)) {
 		e->nheaps_claimed = (uint32_t)nh;
-	if (word(&r, e->peb + vm_layout_off(P, "ProcessHeaps"), &e->heaps_array) && e->heaps_array) {
+		e->have_nheaps = true;
+	}
+	e->have_heaps_array = word(&r, e->peb + vm_layout_off(P, "ProcessHeaps"), &e->heaps_array);
+	if (e->have_heaps_array && e->heaps_array) {
 		size_t n = e->nheaps_claimed < MAX_HEAPS ? e->nheaps_claimed : MAX_HEAPS;
 		e->heaps = xcalloc(n ? n : 1, sizeof *e->heaps);
 		for (size_t i = 0; i < n && word(&r, e->heaps_array + i * r.w, &e->heaps[i]); i++)

@@ -15,6 +15,7 @@
 #include "lines.h"
 #include "minidebug.h"
 #include "perfmap.h"
+#include "pe_syms.h"
 #include "symtab.h"
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
@@ -283,6 +284,13 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	memcpy(t->build_id, mod->build_id, mod->build_id_len);
 	t->build_id_len = mod->build_id_len;
 
+	if (mod->format && strcmp(mod->format, "pe") == 0) {
+		if (!mod->data_copy)
+			pe_syms_load(t, s->t, mod);
+		symtab_finish(t);
+		*ARRAY_PUSH(s->owned, s->nowned, s->ocap) = t;
+		return t;
+	}
 	elf_image e;
 	int fd;
 	bool differs;

@@ -97,6 +97,27 @@ const char *symtab_version(const sym_table *t, const sym_entry *e)
 	return e->ver ? t->names + e->ver : NULL;
 }
 
+/* one symbol with no version (PE exports, COFF symbols: ELF's STT_ and
+ * STB_ values) */
+void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size, uint8_t type, uint8_t bind,
+		    bool dynamic)
+{
+	if (!t->nlen)
+		intern(t, "");
+	sym_entry *e = type == STT_TLS ? ARRAY_PUSH(t->tls, t->ntls, t->tcap) : ARRAY_PUSH(t->e, t->n, t->cap);
+	e->addr = addr;
+	e->size = size;
+	e->type = type;
+	e->bind = bind;
+	e->dynamic = dynamic;
+	size_t len = strlen(name);
+	e->name = intern_n(t, name, len);
+	e->ver = 0;
+	e->versioned = false;
+	e->rank = (uint8_t)rank(e);
+	e->len = len > 0xffff ? 0xffff : (uint16_t)len;
+}
+
 void symtab_note_source(sym_table *t, const char *what)
 {
 	strbuf sb = STRBUF_INIT;

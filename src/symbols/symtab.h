@@ -56,6 +56,9 @@ void symtab_add(sym_table *t, const elf_symtab *st, bool dynamic);
  * table is split the same way */
 void symtab_add_versioned(sym_table *t, const elf_symtab *st, bool dynamic, char *const *vers);
 const char *symtab_version(const sym_table *t, const sym_entry *e); /* NULL: none */
+/* one symbol (PE exports, COFF symbols: ELF's STT_ and STB_ values) */
+void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size, uint8_t type, uint8_t bind,
+		    bool dynamic);
 void symtab_note_source(sym_table *t, const char *what);
 /* the image's allocated sections (once: the first image given wins) */
 void symtab_add_sections(sym_table *t, const elf_image *e);

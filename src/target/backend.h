@@ -51,6 +51,9 @@ struct vm_target_ops {
 	/* VM_CAP_UNLOADED: modules the process had unloaded (a minidump's
 	 * UnloadedModuleList); freed as for modules() */
 	int (*unloaded_modules)(vm_target *t, vm_module **out, size_t *n);
+	/* VM_CAP_HANDLES: the open handles (a minidump's HandleData);
+	 * freed with vm_win_handles_free */
+	int (*handles)(vm_target *t, vm_win_handle **out, size_t *n);
 	/* VM_CAP_FREEZE: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);

@@ -140,6 +140,22 @@ int vm_target_unloaded_modules(vm_target *t, vm_module **out, size_t *n)
 	return t->ops->unloaded_modules(t, out, n);
 }
 
+int vm_target_handles(vm_target *t, vm_win_handle **out, size_t *n)
+{
+	if (!has(t, VM_CAP_HANDLES, t->ops->handles, "list of handles"))
+		return -1;
+	return t->ops->handles(t, out, n);
+}
+
+void vm_win_handles_free(vm_win_handle *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].type);
+		free(h[i].name);
+	}
+	free(h);
+}
+
 int vm_target_freeze(vm_target *t)
 {
 	if (!has(t, VM_CAP_FREEZE, t->ops->freeze, "threads to freeze"))

@@ -101,8 +101,10 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 	out->t = xcalloc(m->nthreads ? m->nthreads : 1, sizeof *out->t);
 	out->n = m->nthreads;
 	const char *why = NULL;
-	vm_tdb *tdb = vm_tdb_open(m, t, s, &why);
-	if (!tdb)
+	/* glibc's thread library: not in a Windows process (start routines
+	 * come from the dump there) */
+	vm_tdb *tdb = m->info.os == VM_OS_WINDOWS ? NULL : vm_tdb_open(m, t, s, &why);
+	if (!tdb && m->info.os != VM_OS_WINDOWS)
 		out->thread_db_note = why;
 	unwinder *u = unwinder_new(m, t);
 	uint64_t entry = entry_point(t);
@@ -121,8 +123,13 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 			ti->start = entry;
 			ti->start_source = "entry";
 		}
-		ti->tls = th->regs_valid || th->start ? th->tp : 0;
+		/* a minidump thread keeps its TEB without a context */
+		ti->tls = th->tp;
 		const vm_region *r = th->sp_valid ? vm_map_region_at(m, th->sp) : NULL;
+		if (!th->sp_valid && th->stack_size) {
+			ti->stack_top = th->stack_base + th->stack_size; /* from the TEB */
+			continue;
+		}
 		if (!r || r->state == VM_STATE_FREE)
 			continue;
 		/* below the control block: the one definition (model) */
@@ -138,6 +145,15 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 	unwinder_free(u);
 	vm_tdb_close(tdb);
 	return 0;
+}
+
+void vm_thread_frames(const vm_map *m, vm_target *t, const vm_thread *th, unsigned max_frames, vm_frame **out,
+		      size_t *n)
+{
+	unwinder *u = unwinder_new(m, t);
+	const char *note;
+	unwinder_frames(u, th, max_frames, out, n, &note);
+	unwinder_free(u);
 }
 
 void vm_threads_report_free(vm_threads_report *r)

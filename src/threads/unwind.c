@@ -11,6 +11,7 @@
 #include "base/open_file.h"
 #include "base/bytes.h"
 #include "base/util.h"
+#include "pe_unwind.h"
 
 #define MAX_FRAMES 1024
 
@@ -23,6 +24,7 @@ struct unwinder {
 	const vm_thread *cur;    /* the thread being unwound */
 	vm_frame *frames;
 	size_t n, cap, max;
+	pe_unwind *pe;           /* x64 Windows: .pdata */
 };
 
 /* ---- memory and registers for libdwfl ---- */
@@ -160,6 +162,12 @@ unwinder *unwinder_new(const vm_map *m, vm_target *t)
 	u->m = m;
 	u->t = t;
 	u->w = m->info.bits == 32 ? 4 : 8;
+	if (m->info.os == VM_OS_WINDOWS) {
+		/* no DWARF CFI to hand libdwfl: .pdata on x64, frame pointers on x86 */
+		if (m->info.arch == VM_ARCH_X86_64)
+			u->pe = pe_unwind_new(m, t);
+		return u;
+	}
 	u->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!u->dwfl)
 		return u;
@@ -188,6 +196,7 @@ void unwinder_free(unwinder *u)
 		return;
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
+	pe_unwind_free(u->pe);
 	free(u);
 }
 
@@ -215,12 +224,50 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return u->n >= u->max ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
+/* A function that has not set up its frame (a leaf without one, or
+ * stopped in its prolog, as a stack overflow stops it) leaves its
+ * caller out of the frame-pointer chain; its return address is among
+ * the first words at sp: a word just after a direct call (E8 rel32) or
+ * an indirect one through memory (FF 15 / FF 25 [abs32] on 32-bit)
+ * whose target is at most 64 KiB before pc. 0 when none is. */
+static uint64_t caller_at_sp(unwinder *u, const vm_thread *th, uint64_t *slot)
+{
+	vm_reader r = vm_reader_target(u->t);
+	for (unsigned k = 0; k < 4; k++) {
+		uint64_t at = th->sp + k * u->w, ret, target = 0;
+		uint8_t c[6];
+		if (!read_word(u, at, &ret) || ret < 6 || !vm_reader_full(&r, ret - 6, c, 6))
+			continue;
+		if (c[1] == 0xe8) {
+			target = ret + (uint64_t)(int64_t)(int32_t)ld_le32(c + 2);
+		} else if (c[0] == 0xff && (c[1] == 0x15 || c[1] == 0x25) && u->w == 4) {
+			uint64_t ptr;
+			if (!read_word(u, ld_le32(c + 2), &ptr))
+				continue;
+			target = ptr;
+		} else {
+			continue;
+		}
+		if (target <= th->pc && th->pc - target < 0x10000) {
+			*slot = at;
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* [fp] holds the caller's fp, [fp + word] the return address */
 static void fp_walk(unwinder *u, const vm_thread *th)
 {
 	uint64_t fp = th->fp, stack_end = th->stack_base + th->stack_size;
 	if (u->n == 0)
 		push(u, th->pc, th->sp, true, false, "registers");
+	if (u->n == 1 && u->n < u->max) {
+		uint64_t slot, ret = caller_at_sp(u, th, &slot), first = 0;
+		bool chained = fp && fp >= th->sp && read_word(u, fp + u->w, &first);
+		if (ret && (!chained || first != ret) && (!chained || slot < fp))
+			push(u, ret, slot + u->w, true, false, "scan");
+	}
 	while (u->n < u->max && fp && fp >= th->sp && (stack_end == 0 || fp < stack_end) &&
 	       fp % u->w == 0) {
 		uint64_t next, ret;
@@ -265,6 +312,8 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		} else {
 			*note = "the thread's registers could not be read";
 		}
+	} else if (u->pe) {
+		pe_unwind_thread(u->pe, th, u->max, &u->frames, &u->n, note);
 	} else if (u->attached) {
 		if (dwfl_getthread_frames(u->dwfl, (pid_t)th->tid, frame_cb, u) != 0 && u->n < u->max) {
 			int e = dwfl_errno();
@@ -280,7 +329,8 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		}
 	} else {
 		fp_walk(u, th);
-		*note = "the DWARF unwinder is not available: followed frame pointers";
+		*note = u->m->info.os == VM_OS_WINDOWS ? "followed frame pointers"
+						       : "the DWARF unwinder is not available: followed frame pointers";
 	}
 	u->cur = NULL;
 	*out = u->frames;

@@ -1,6 +1,8 @@
 /* Call stacks: libdwfl's CFI unwinder fed with our registers and memory
  * (the stack copy taken while the thread was stopped, then the target),
- * and a frame-pointer walk where no CFI describes the code. */
+ * and a frame-pointer walk where no CFI describes the code; x64 Windows
+ * from the images' .pdata (pe_unwind.c), 32-bit Windows by frame
+ * pointers. */
 #ifndef VMATLAS_UNWIND_H
 #define VMATLAS_UNWIND_H
 

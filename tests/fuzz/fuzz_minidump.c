@@ -1,6 +1,8 @@
 /* libFuzzer harness: minidumps. The target over the input (every stream
  * it reads, reads anywhere), then the whole map built from it, searched,
- * hashed and diffed: PE images parsed from hostile dump memory. */
+ * hashed and diffed: PE images parsed from hostile dump memory; every
+ * thread's call stack (x64: .pdata and unwind codes from hostile memory),
+ * every module's symbols (PE exports). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -8,6 +10,8 @@
 #include "formats/minidump.h"
 #include "offline_ops.h"
 #include "vmatlas/map.h"
+#include "vmatlas/symbols.h"
+#include "vmatlas/threads.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,8 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	vm_map_options mo = { .no_stats = true };
 	vm_map *m = vm_map_build(t, &mo);
-	if (m)
+	if (m) {
 		offline_ops(m, t);
+		vm_symbolizer *s = vm_symbolizer_new(m, t, 0);
+		vm_threads_report rep;
+		if (vm_threads_inspect(m, t, s, 256, &rep) == 0)
+			vm_threads_report_free(&rep);
+		const vm_export *ex;
+		vm_exports(s, &ex);
+		vm_symbolizer_free(s);
+	}
 	vm_map_free(m);
 	vm_target_close(t);
 	return 0;

@@ -20,7 +20,7 @@ for f in "$@"; do
 	fi
 	# the minidump reader also starts from the public test dumps
 	if [ "$name" = fuzz_minidump ]; then
-		for dmp in ../shared/corpora/minidump/*.dmp; do
+		for dmp in ../shared/corpora/minidump/*.dmp /work/shared/corpora/minidump/*.dmp; do
 			[ -f "$dmp" ] && cp "$dmp" "$corpus/seed-$(basename "$dmp")"
 		done
 	fi

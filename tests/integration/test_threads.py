@@ -117,7 +117,7 @@ def test_options_and_text():
     assert {"rip", "rsp", "rbp", "fs_base"} <= set(regs)
     assert regs["rip"] == one["threads"][0]["pc"]
     assert text.returncode == 0 and "Thread %d \"alpha\"" % t["alpha"] in text.stdout
-    assert re.search(r"#1\s+[0-9a-f]+\s+stacks!block\+0x[0-9a-f]+\s+\S+stacks\.c:\d+", text.stdout)
+    assert re.search(r"#1\s+(?:[0-9a-f-]+\s+){2}[0-9a-f]+\s+stacks!block\+0x[0-9a-f]+\s+\S+stacks\.c:\d+", text.stdout)
     assert "<signal frame>" in text.stdout and "rip" in text.stdout
     assert missing.returncode == 1 and "no thread 1" in missing.stderr
     assert bad.returncode == 2

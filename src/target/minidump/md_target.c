@@ -219,6 +219,7 @@ static void partial(const md_file *f, vm_region **out, size_t *n)
 		x->alloc = (size_t)-1;
 		x->state = VM_STATE_COMMIT;
 		x->prot = VM_PROT_READ;
+		x->flags |= VM_RF_PROT_UNKNOWN;
 		x->type = m ? VM_TYPE_IMAGE : VM_TYPE_PRIVATE;
 		x->win.alloc_base = m ? m->base : 0;
 		if (m)
@@ -391,10 +392,23 @@ static void md_close(vm_target *t)
 	free(mt);
 }
 
+static int md_handles(vm_target *t, vm_win_handle **out, size_t *n)
+{
+	const md_file *f = &MDT(t)->f;
+	vm_win_handle *h = xcalloc(f->nhandle_list ? f->nhandle_list : 1, sizeof *h);
+	for (size_t i = 0; i < f->nhandle_list; i++) {
+		h[i] = f->handles[i];
+		h[i].type = f->handles[i].type ? xstrdup(f->handles[i].type) : NULL;
+		h[i].name = f->handles[i].name ? xstrdup(f->handles[i].name) : NULL;
+	}
+	*out = h;
+	*n = f->nhandle_list;
+	return 0;
+}
+
 static unsigned md_caps(vm_target *t)
 {
-	(void)t;
-	return VM_CAP_PRESENT | VM_CAP_MODULES | VM_CAP_UNLOADED;
+	return VM_CAP_PRESENT | VM_CAP_MODULES | VM_CAP_UNLOADED | (MDT(t)->f.have_handles ? VM_CAP_HANDLES : 0);
 }
 
 static const struct vm_target_ops md_ops = {
@@ -406,6 +420,7 @@ static const struct vm_target_ops md_ops = {
 	.threads = md_threads,
 	.modules = md_modules,
 	.unloaded_modules = md_unloaded_list,
+	.handles = md_handles,
 	.pages_present = md_pages_present,
 	.close = md_close,
 };
