@@ -179,7 +179,6 @@ static void run(cpu *c, run_kind k, uint64_t addr)
 	}
 	c->prev = c->r;
 	c->have_prev = true;
-	ui_status_draw(LINES - 1, "running  ^C/F12 pause");
 	ui_message_clear();
 	ui_line(LINES - 1, 0, COLS, ui_attr(UI_STATUS), "running...  ^C or F12: pause");
 	refresh();
@@ -704,6 +703,11 @@ static void status_where(cpu *c, uint64_t a, char *buf, size_t n)
 static void draw(cpu *c)
 {
 	erase();
+	if (LINES < 14 || COLS < 60) {
+		ui_textf(0, 0, COLS, ui_attr(UI_ERROR), "the CPU window needs 60x14 (this is %dx%d); q quits", COLS, LINES);
+		refresh();
+		return;
+	}
 	layout L;
 	fit_layout(c, &L);
 	char title[256];

@@ -320,3 +320,37 @@ def test_sighup_detaches_and_restores():
 def test_batch_mode_unchanged_without_a_terminal():
     out = batch(["--at-main", "--", DBGFIX, "calls", "2"], "print rip", "quit")
     assert "dbgfix!main" in out
+
+
+def test_units_exit_and_a_small_terminal():
+    with Screen(["--at-main", "--", DBGFIX, "calls", "3"], w=120, h=40) as s:
+        s.wait("stopped at dbgfix!main")
+        s.keys("Tab", "Tab")  # registers, memory
+        s.prompt("C-g", "dbg_value")
+        s.wait(lambda x: "dbgfix!dbg_value" in x.splitlines()[-1])
+        value = sel_addr(s)
+        for key, unit, shown in (("2", "u16", "0005 0000"), ("4", "u64", "0000000000000005"),
+                                 ("5", "f32", "7.00649e-45"), ("7", "ascii", None), ("8", "utf16", None),
+                                 ("6", "f64", None), ("1", "u8", "05 00 00 00")):
+            s.keys(key)
+            t = s.wait("Memory %s" % unit)
+            if shown:
+                assert re.search(r"^%012x %s" % (value, re.escape(shown)), t, re.M), (unit, t)
+        # f64: a new value written as a number
+        s.keys("6")
+        s.prompt("e", "2.5")
+        s.wait(lambda x: re.search(r"^%012x 2\.5\b" % value, x, re.M))
+        s.keys("1")
+        # a terminal too small says so, and comes back
+        s.tmux("resize-window", "-t", "0", "-x", "50", "-y", "12")
+        s.wait("needs 60x14")
+        s.tmux("resize-window", "-t", "0", "-x", "80", "-y", "24")
+        s.wait("Disassembly")
+        # F9 to the end: the exit in the log and the title
+        s.keys("F9")
+        t = s.wait("process exited with status 7")
+        assert "exited" in t.splitlines()[0]
+        s.keys("F7")  # nothing to step: a message, no crash
+        s.wait("not running")
+        s.keys("q")
+        assert "EXIT=0" in ended(s)
