@@ -129,6 +129,11 @@ static void on_event(void *arg, vm_dbg *d, const vm_dbg_event *ev)
 typedef struct watcher {
 	vm_dbg *d;
 	int wake[2];
+	/* the other bytes typed meanwhile, given back to ncurses after
+	 * (ungetch: keys typed ahead of a step are not lost) */
+	unsigned char kept[256];
+	size_t nkept;
+	pthread_t th;
 } watcher;
 
 static void *watch_keys(void *arg)
@@ -155,6 +160,8 @@ static void *watch_keys(void *arg)
 			n = 0;
 			continue;
 		}
+		if (w->nkept < sizeof w->kept)
+			w->kept[w->nkept++] = (unsigned char)ch;
 		if (ch == 27)
 			n = 0;
 		if (n < sizeof seq - 1)
@@ -162,9 +169,76 @@ static void *watch_keys(void *arg)
 		seq[n] = 0;
 		if (!strcmp(seq, "\033[24~")) { /* F12 */
 			vm_dbg_interrupt(w->d);
+			w->nkept -= w->nkept >= 5 ? 5 : w->nkept;
 			n = 0;
 		}
 	}
+}
+
+static void watch_start(cpu *c, watcher *w)
+{
+	memset(w, 0, sizeof *w);
+	w->d = c->d;
+	w->wake[0] = w->wake[1] = -1;
+	raw(); /* ^C is a key for the watcher, not a SIGINT */
+	if (pipe(w->wake) < 0) {
+		w->wake[0] = w->wake[1] = -1;
+		return;
+	}
+	if (pthread_create(&w->th, NULL, watch_keys, w) != 0) {
+		close(w->wake[0]);
+		close(w->wake[1]);
+		w->wake[0] = w->wake[1] = -1;
+	}
+}
+
+static void watch_stop(watcher *w)
+{
+	if (w->wake[1] >= 0) {
+		ssize_t wr = write(w->wake[1], "x", 1);
+		(void)wr;
+		pthread_join(w->th, NULL);
+		close(w->wake[0]);
+		close(w->wake[1]);
+	}
+	noraw();
+	cbreak();
+	/* the bytes as keys (ungetch does not decode escape sequences):
+	 * the terminal's strings of the keys the window uses */
+	static const struct {
+		const char *cap;
+		int key;
+	} caps[] = {
+		{ "kf1", KEY_F(1) }, { "kf2", KEY_F(2) }, { "kf4", KEY_F(4) }, { "kf7", KEY_F(7) },
+		{ "kf8", KEY_F(8) }, { "kf9", KEY_F(9) }, { "kf10", KEY_F(10) }, { "kf20", KEY_F(20) },
+		{ "kf32", KEY_F(32) }, { "kcuu1", KEY_UP }, { "kcud1", KEY_DOWN }, { "kcub1", KEY_LEFT },
+		{ "kcuf1", KEY_RIGHT }, { "knp", KEY_NPAGE }, { "kpp", KEY_PPAGE }, { "kcbt", KEY_BTAB },
+		{ "kbs", KEY_BACKSPACE },
+	};
+	int keys[256];
+	size_t nk = 0;
+	for (size_t i = 0; i < w->nkept && nk < 256;) {
+		size_t best = 0;
+		int key = 0;
+		for (size_t j = 0; j < sizeof caps / sizeof caps[0]; j++) {
+			const char *seq = tigetstr((char *)caps[j].cap);
+			if (!seq || seq == (char *)-1)
+				continue;
+			size_t l = strlen(seq);
+			if (l > best && l <= w->nkept - i && !memcmp(seq, w->kept + i, l)) {
+				best = l;
+				key = caps[j].key;
+			}
+		}
+		if (best > 1) {
+			keys[nk++] = key;
+			i += best;
+		} else {
+			keys[nk++] = w->kept[i++];
+		}
+	}
+	for (size_t i = nk; i-- > 0;)
+		ungetch(keys[i]);
 }
 
 typedef enum { R_CONT, R_STEPI, R_NEXTI, R_FINISH, R_UNTIL } run_kind;
@@ -182,17 +256,8 @@ static void run(cpu *c, run_kind k, uint64_t addr)
 	ui_message_clear();
 	ui_line(LINES - 1, 0, COLS, ui_attr(UI_STATUS), "running...  ^C or F12: pause");
 	refresh();
-	watcher w = { .d = c->d };
-	bool threaded = false;
-	pthread_t th;
-	raw(); /* ^C is a key for the watcher, not a SIGINT */
-	if (pipe(w.wake) == 0) {
-		threaded = pthread_create(&th, NULL, watch_keys, &w) == 0;
-		if (!threaded) {
-			close(w.wake[0]);
-			close(w.wake[1]);
-		}
-	}
+	watcher w;
+	watch_start(c, &w);
 	int rc = 0;
 	uint64_t ret = 0;
 	switch (k) {
@@ -204,15 +269,7 @@ static void run(cpu *c, run_kind k, uint64_t addr)
 	}
 	char err[256];
 	snprintf(err, sizeof err, "%s", rc < 0 ? vm_error() : "");
-	if (threaded) {
-		ssize_t wr = write(w.wake[1], "x", 1);
-		(void)wr;
-		pthread_join(th, NULL);
-		close(w.wake[0]);
-		close(w.wake[1]);
-	}
-	noraw();
-	cbreak();
+	watch_stop(&w);
 	if (rc < 0)
 		ui_message(true, "%s", err);
 	c->alive = vm_dbg_alive(c->d);
@@ -1001,27 +1058,10 @@ static int command(cpu *c)
 	c->prev = c->r;
 	c->have_prev = true;
 	/* a command may run the target: it can be paused as F9 */
-	watcher w = { .d = c->d };
-	bool threaded = false;
-	pthread_t th;
-	raw();
-	if (pipe(w.wake) == 0) {
-		threaded = pthread_create(&th, NULL, watch_keys, &w) == 0;
-		if (!threaded) {
-			close(w.wake[0]);
-			close(w.wake[1]);
-		}
-	}
+	watcher w;
+	watch_start(c, &w);
 	int rc = vm_dbg_exec(c->d, buf, f);
-	if (threaded) {
-		ssize_t wr = write(w.wake[1], "x", 1);
-		(void)wr;
-		pthread_join(th, NULL);
-		close(w.wake[0]);
-		close(w.wake[1]);
-	}
-	noraw();
-	cbreak();
+	watch_stop(&w);
 	fclose(f);
 	log_text(c, out);
 	free(out);
