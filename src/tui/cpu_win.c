@@ -35,9 +35,14 @@ typedef struct hist {
 	uint64_t addr;
 } hist;
 
+typedef struct reg_row reg_row;
+
 typedef struct cpu {
 	vm_dbg *d;
 	bool alive;
+	int ptr;               /* 8, or 4 for an i386 process */
+	const reg_row *rows;   /* its registers */
+	size_t nrows;
 	int focus;
 	/* layout: heights of disassembly and memory (log takes the rest of
 	 * the left column), of registers (stack the rest), the right width */
@@ -456,26 +461,31 @@ static void draw_dis(cpu *c, ui_rect r)
 
 /* ---- registers ---- */
 
-typedef struct reg_row {
+struct reg_row {
 	const char *name;
 	size_t off; /* in vm_regs */
-} reg_row;
+};
 
 #define RR(n) { #n, offsetof(vm_regs, n) }
+#define RE(n, f) { n, offsetof(vm_regs, f) }
 static const reg_row reg_rows[] = {
 	/* rip and the flags first: they stay in sight at 80x24 */
 	RR(rip), RR(rflags), { "flags", 0 }, RR(rax), RR(rbx), RR(rcx), RR(rdx), RR(rsi), RR(rdi), RR(rbp),
 	RR(rsp), RR(r8), RR(r9), RR(r10), RR(r11), RR(r12), RR(r13), RR(r14), RR(r15), RR(fs_base),
 	RR(gs_base), RR(cs), RR(ss), RR(ds), RR(es), RR(fs), RR(gs),
 };
-#define NREGROWS (sizeof reg_rows / sizeof reg_rows[0])
+static const reg_row reg_rows32[] = {
+	RE("eip", rip), RE("eflags", rflags), { "flags", 0 }, RE("eax", rax), RE("ebx", rbx), RE("ecx", rcx),
+	RE("edx", rdx), RE("esi", rsi), RE("edi", rdi), RE("ebp", rbp), RE("esp", rsp), RR(fs_base),
+	RR(gs_base), RR(cs), RR(ss), RR(ds), RR(es), RR(fs), RR(gs),
+};
 static const char *const flag_names[] = { "CF", "PF", "AF", "ZF", "SF", "TF", "IF", "DF", "OF" };
 static const int flag_bits[] = { 0, 2, 4, 6, 7, 8, 9, 10, 11 };
 
-static uint64_t reg_val(const vm_regs *r, size_t i)
+static uint64_t reg_val(const cpu *c, const vm_regs *r, size_t i)
 {
 	uint64_t v;
-	memcpy(&v, (const char *)r + reg_rows[i].off, sizeof v);
+	memcpy(&v, (const char *)r + c->rows[i].off, sizeof v);
 	return v;
 }
 
@@ -519,7 +529,7 @@ static void reg_row_draw(size_t i, int y, int w, bool sel, void *arg)
 		ui_line(y, x, w, attr, buf);
 		return;
 	}
-	if (!strcmp(reg_rows[i].name, "flags")) {
+	if (!strcmp(c->rows[i].name, "flags")) {
 		int o = 0;
 		for (size_t f = 0; f < sizeof flag_bits / sizeof flag_bits[0]; f++)
 			o += snprintf(buf + o, sizeof buf - (size_t)o, "%s%d ", flag_names[f],
@@ -532,9 +542,9 @@ static void reg_row_draw(size_t i, int y, int w, bool sel, void *arg)
 						 (int)(c->r.rflags >> flag_bits[f] & 1));
 		return;
 	}
-	uint64_t v = reg_val(&c->r, i);
-	bool changed = c->have_prev && v != reg_val(&c->prev, i);
-	snprintf(buf, sizeof buf, "%-7s %016llx", reg_rows[i].name, (unsigned long long)v);
+	uint64_t v = reg_val(c, &c->r, i);
+	bool changed = c->have_prev && v != reg_val(c, &c->prev, i);
+	snprintf(buf, sizeof buf, "%-7s %0*llx", c->rows[i].name, c->ptr * 2, (unsigned long long)v);
 	ui_line(y, x, w, sel ? attr : changed ? ui_attr(UI_CHANGED) : attr, buf);
 }
 
@@ -648,9 +658,9 @@ static void stk_row_draw(size_t i, int y, int w, bool sel, void *arg)
 {
 	cpu *c = arg;
 	int x = COLS - c->right_w;
-	uint64_t a = c->stk_org + i * 8, v = 0;
+	uint64_t a = c->stk_org + i * (uint64_t)c->ptr, v = 0;
 	char line[400], name[256] = "";
-	if (!c->alive || vm_dbg_read(c->d, a, &v, 8) != 8) {
+	if (!c->alive || vm_dbg_read(c->d, a, &v, (size_t)c->ptr) != c->ptr) {
 		snprintf(line, sizeof line, "%012llx ????????", (unsigned long long)a);
 	} else {
 		const vm_region *rg = vm_dbg_map(c->d) ? vm_map_region_at(vm_dbg_map(c->d), v) : NULL;
@@ -678,7 +688,7 @@ static void stk_row_draw(size_t i, int y, int w, bool sel, void *arg)
 		 * unwinder's sp of frame i+1 is just above it */
 		int frame = -1;
 		for (size_t f = 1; f < c->nframes; f++)
-			if (c->frames[f].pc == v && a >= c->frames[f - 1].sp && a < c->frames[f].sp + 8) {
+			if (c->frames[f].pc == v && a >= c->frames[f - 1].sp && a < c->frames[f].sp + (uint64_t)c->ptr) {
 				ret = true;
 				frame = (int)f;
 			}
@@ -691,7 +701,8 @@ static void stk_row_draw(size_t i, int y, int w, bool sel, void *arg)
 				 (unsigned long long)(a >= c->r.rsp ? a - c->r.rsp : c->r.rsp - a));
 		else
 			snprintf(at, sizeof at, "%012llx", (unsigned long long)a);
-		snprintf(line, sizeof line, "%s %016llx %s%s%s", at, (unsigned long long)v, ret ? "ret " : "", fr, name);
+		snprintf(line, sizeof line, "%s %0*llx %s%s%s", at, c->ptr * 2, (unsigned long long)v, ret ? "ret " : "", fr,
+			 name);
 	}
 	bool atsp = a == c->r.rsp;
 	int attr = sel ? ui_attr(c->focus == P_STACK ? UI_SELECT : UI_SELECT_DIM)
@@ -786,7 +797,7 @@ static void draw(cpu *c)
 	in = L.p[P_REGS];
 	in.y++;
 	in.h--;
-	c->regs.n = c->fpu ? NFPROWS : NREGROWS;
+	c->regs.n = c->fpu ? NFPROWS : c->nrows;
 	ui_list_draw(&c->regs, in, reg_row_draw, c);
 	draw_mem(c, L.p[P_MEM]);
 	in = L.p[P_STACK];
@@ -803,7 +814,7 @@ static void draw(cpu *c)
 	char st[400] = "";
 	if (c->alive) {
 		uint64_t a = c->focus == P_MEM ? c->mem_cur
-			     : c->focus == P_STACK ? c->stk_org + c->stk.sel * 8
+			     : c->focus == P_STACK ? c->stk_org + c->stk.sel * (uint64_t)c->ptr
 			     : c->dis_sel < c->nins ? c->ins[c->dis_sel].addr : c->r.rip;
 		status_where(c, a, st, sizeof st);
 	}
@@ -835,15 +846,16 @@ static bool cursor_value(cpu *c, uint64_t *v, bool *code)
 		}
 		return false;
 	case P_REGS:
-		if (c->fpu || !strcmp(reg_rows[c->regs.sel].name, "flags"))
+		if (c->fpu || !strcmp(c->rows[c->regs.sel].name, "flags"))
 			return false;
-		*v = reg_val(&c->r, c->regs.sel);
-		*code = !strcmp(reg_rows[c->regs.sel].name, "rip");
+		*v = reg_val(c, &c->r, c->regs.sel);
+		*code = c->regs.sel == 0; /* rip / eip */
 		return true;
 	case P_STACK:
 	case P_MEM: {
-		uint64_t a = c->focus == P_MEM ? c->mem_cur : c->stk_org + c->stk.sel * 8;
-		if (vm_dbg_read(c->d, a, v, 8) != 8)
+		uint64_t a = c->focus == P_MEM ? c->mem_cur : c->stk_org + c->stk.sel * (uint64_t)c->ptr;
+		*v = 0;
+		if (vm_dbg_read(c->d, a, v, (size_t)c->ptr) != c->ptr)
 			return false;
 		const vm_region *rg = vm_dbg_map(c->d) ? vm_map_region_at(vm_dbg_map(c->d), *v) : NULL;
 		*code = rg && (rg->prot & VM_PROT_EXEC);
@@ -908,7 +920,7 @@ static void go_to(cpu *c)
 	else if (p == P_MEM)
 		c->mem_org = c->mem_cur = v;
 	else {
-		c->stk_org = v & ~7ull;
+		c->stk_org = v & ~(uint64_t)(c->ptr - 1);
 		c->stk.sel = c->stk.top = 0;
 	}
 }
@@ -947,7 +959,7 @@ static void edit_reg(cpu *c)
 {
 	if (c->fpu)
 		return;
-	const char *name = reg_rows[c->regs.sel].name;
+	const char *name = c->rows[c->regs.sel].name;
 	char buf[128];
 	char label[64];
 	if (!strcmp(name, "flags")) {
@@ -970,7 +982,7 @@ static void edit_reg(cpu *c)
 		if (vm_dbg_eval(c->d, eq + 1, &v) < 0 || vm_dbg_reg_set(c->d, fl, v) < 0)
 			ui_message(true, "%s", vm_error());
 	} else {
-		snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)reg_val(&c->r, c->regs.sel));
+		snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)reg_val(c, &c->r, c->regs.sel));
 		snprintf(label, sizeof label, "%s = ", name);
 		if (!ui_prompt(label, buf, sizeof buf) || !buf[0])
 			return;
@@ -1306,6 +1318,11 @@ int cpu_run(vm_dbg *d, bool color)
 	}
 	c->d = d;
 	c->alive = vm_dbg_alive(d);
+	const vm_map *m = vm_dbg_map(d);
+	bool i386 = m && (m->info.arch == VM_ARCH_I386 || m->info.bits == 32);
+	c->ptr = i386 ? 4 : 8;
+	c->rows = i386 ? reg_rows32 : reg_rows;
+	c->nrows = i386 ? sizeof reg_rows32 / sizeof reg_rows32[0] : sizeof reg_rows / sizeof reg_rows[0];
 	c->show_src = true;
 	c->right_w = 38;
 	c->dis_h = 11;

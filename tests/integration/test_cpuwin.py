@@ -354,3 +354,23 @@ def test_units_exit_and_a_small_terminal():
         s.wait("not running")
         s.keys("q")
         assert "EXIT=0" in ended(s)
+
+
+def test_i386_and_keys_typed_ahead():
+    with Screen(["--at-main", "--", DBGFIX + "32", "calls", "3"]) as s:
+        t = s.wait("stopped at dbgfix32!main")
+        assert re.search(r"\beip +[0-9a-f]{8}\b", t) and re.search(r"\besp +[0-9a-f]{8}\b", t), t
+        assert "rax" not in t and "r15" not in t
+        rows = insns(t)
+        assert rows[0][1]
+        # four F7 sent at once: none lost while the target steps
+        s.tmux("send-keys", "-t", "0", "F7", "F7", "F7", "F7")
+        t = s.wait(lambda x: pc_of(x) == rows[4][2])
+        # the stack in 4-byte slots
+        assert re.search(r"\+0004 [0-9a-f]{8}\b", t), t
+        # eax edited in place
+        s.keys("Tab", "Down", "Down", "Down")  # eip eflags flags eax
+        s.prompt("Enter", "0x77")
+        s.wait(lambda x: re.search(r"\beax +00000077\b", x))
+        s.keys("q")
+        assert "EXIT=0" in ended(s)
