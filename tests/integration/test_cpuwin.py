@@ -129,6 +129,10 @@ def test_panes_and_keys_80x24():
         nxt = rows[1][2]
         s.keys("F7")
         s.wait(lambda x: pc_of(x) == nxt)
+        # the registers the step changed are highlighted, the others not
+        e = s.text(escapes=True)
+        assert re.search(r"\x1b\[[0-9;]*mrip ", e), e
+        assert not re.search(r"\x1b\[[0-9;]*mrbx ", e), e
         # S-F8 (step out): back in main after the call, 'returned' in the log
         s.keys("S-F8")
         t = s.wait("returned")
@@ -295,15 +299,22 @@ def test_f9_pause_and_quit_detaches():
 
 
 def test_sighup_detaches_and_restores():
-    for sig in (signal.SIGHUP, signal.SIGTERM):
+    # stopped in the window, or running (F9: vmatlas waits in the engine)
+    for sig, running in ((signal.SIGHUP, False), (signal.SIGTERM, False), (signal.SIGINT, True),
+                         (signal.SIGHUP, True)):
         p, truth = start_spin()
         try:
             before = text_pages(p.pid)
             with Screen([str(p.pid)]) as s:
                 s.wait("Disassembly")
-                s.prompt("C-g", truth["target"])
+                # spin calls dbg_target, never dbg_answer: F9 runs on with
+                # an int3 in place
+                s.prompt("C-g", truth["answer"] if running else truth["target"])
                 s.keys("F2")
                 s.wait("breakpoint 1 at")
+                if running:
+                    s.keys("F9")
+                    s.wait("running")
                 os.kill(s.vmatlas_pid(), sig)
                 t = s.wait("EXIT=")
                 assert "-icanon" not in t, t
