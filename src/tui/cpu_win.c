@@ -1114,6 +1114,7 @@ static const ui_help_item help_items[] = {
 	{ "< >", "widen / narrow the right column" },
 	{ "F1 ?", "this help" },
 	{ "q F10", "quit (detach an attached process, kill a started one)" },
+	{ "^C F12", "while it runs: pause; ^C when stopped quits as q" },
 	{ NULL, "Disassembly is Intel syntax only (the engine has no AT&T)" },
 };
 
