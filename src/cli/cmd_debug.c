@@ -1,13 +1,15 @@
-/* `vmatlas debug`: the debugger's batch front end, a thin layer over
- * src/debug/ (vmatlas/debug.h): commands one a line from --batch FILE
- * (or stdin), each result and each event printed as text or as one JSON
- * object a line. */
+/* `vmatlas debug`: the debugger's front ends, thin layers over src/debug/
+ * (vmatlas/debug.h): on a terminal (and no --batch) the CPU window
+ * (src/tui/cpu_win.c); otherwise the batch mode, commands one a line from
+ * --batch FILE (or stdin), each result and each event printed as text or
+ * as one JSON object a line. */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "tui/cpu.h"
 #include "vmatlas/debug.h"
 #include "vmatlas/error.h"
 
@@ -36,15 +38,20 @@ static int debug_run(cli_ctx *ctx)
 	FILE *in = stdin;
 	if (a->batch && strcmp(a->batch, "-") && !(in = fopen(a->batch, "re")))
 		return cli_error(EXIT_RUNTIME, "debug: cannot open %s", a->batch);
-	if (!a->batch && isatty(0))
-		fprintf(stderr, "vmatlas: the CPU window is not built yet: reading commands from the terminal\n");
+	bool window = !a->batch && !ctx->json && isatty(0) && isatty(1);
 	vm_dbg_options o = { .launched = ctx->ta.prog != NULL, .at_main = a->at_main, .json = ctx->json,
-			     .sink = on_event };
+			     .sink = window ? NULL : on_event };
 	vm_dbg *d = vm_dbg_open(ctx->t, &o);
 	if (!d) {
 		if (in != stdin)
 			fclose(in);
 		return cli_error(EXIT_RUNTIME, "debug: %s", vm_error());
+	}
+	if (window) {
+		bool color = ctx->color != COLOR_NEVER && (ctx->color == COLOR_ALWAYS || cli_use_color(ctx->color, stdout));
+		if (cpu_run(d, color) < 0) /* d is closed */
+			return cli_error(EXIT_RUNTIME, "debug: %s", vm_error());
+		return 0;
 	}
 	int failed = 0;
 	char *line = NULL;
@@ -85,6 +92,10 @@ const cli_command cli_cmd_debug = {
 		 "until, thread, bt, regs, set, print, mem, write, disasm, handle, detach,\n"
 		 "kill, quit ('help' lists them). With --json every result and every event\n"
 		 "is one JSON object a line.\n"
+		 "\n"
+		 "On a terminal, without --batch or --json, the CPU window opens instead:\n"
+		 "disassembly, registers, memory, stack and log panes; F1 lists its keys\n"
+		 "(F2 breakpoint, F7/F8 step, F9 run, ^C pause, ':' any command above).\n"
 		 "\n"
 		 "At the end of the input an attached process is detached and a started\n"
 		 "one killed (--keep: detached). Whatever happens, the process is left\n"

@@ -146,11 +146,12 @@ vm_page_hashes *vm_hash_pages(const vm_map *m, vm_target *t, uint64_t *bytes_has
 {
 	hasher hs = { .t = t, .pg = m->info.page_size };
 	hs.buf = xcalloc(CHUNK, 1);
-	hs.zero_hash = page_hash(hs.buf, (size_t)hs.pg);
+	/* a page must fit the buffer (a core may claim a page of 1 GiB) */
+	bool sane = hs.pg && hs.pg <= CHUNK && !(hs.pg & (hs.pg - 1));
+	hs.zero_hash = sane ? page_hash(hs.buf, (size_t)hs.pg) : 0;
 	atomic_init(&hs.next, 0);
 	atomic_init(&hs.bytes, 0);
 	vm_page_hashes *ph = xcalloc(m->nregions ? m->nregions : 1, sizeof *ph);
-	bool sane = hs.pg <= CHUNK && !(hs.pg & (hs.pg - 1));
 	for (size_t i = 0; i < m->nregions && sane; i++) {
 		const vm_region *r = &m->regions[i];
 		if (r->state == VM_STATE_COMMIT && (r->prot & VM_PROT_READ) && r->type != VM_TYPE_SPECIAL &&
