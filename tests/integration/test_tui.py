@@ -576,8 +576,8 @@ def test_snapshot():
         with open(junk, "w") as f:
             f.write("not a snapshot\n")
         with Screen([snap]) as s:
-            text = s.wait("Allocations")
-            assert "snapshot" in text.splitlines()[0] and "no memory to read" in text
+            text = s.wait(lambda x: "Allocations" in x and "no memory to read" in x)
+            assert "snapshot" in text.splitlines()[0]
             assert [a for a, _ in all_rows(s)] == bases(doc)
             addr = t["shared_file"]["addr"]
             s.prompt("/", hex(addr))
