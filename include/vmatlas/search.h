@@ -68,6 +68,11 @@ typedef struct vm_search_result {
 int vm_search(const vm_map *m, vm_target *t, const vm_pattern *p, const vm_search_opts *o,
 	      vm_search_result *out);
 void vm_search_result_free(vm_search_result *r);
+struct vm_expr_ctx;
+/* the range a --ptr-to names (LO-HI, a module, a region's path or name, or
+ * an expression: its region); -1 not in the target, -2 a malformed
+ * expression (error set, prefixed with label) */
+int vm_ptr_range(const struct vm_expr_ctx *ec, const char *label, const char *w, uint64_t *lo, uint64_t *hi);
 /* would the search look at this region? */
 bool vm_search_region_selected(const vm_region *r, unsigned flags);
 

@@ -45,52 +45,6 @@ static int pattern_opt(cli_ctx *ctx, const cli_option *o, const char *v)
 	return 0;
 }
 
-/* the range --ptr-to means */
-static int ptr_range(const vm_map *m, const vm_expr_ctx *ec, const char *w, uint64_t *lo, uint64_t *hi)
-{
-	const char *dash = strchr(w, '-');
-	uint64_t a, b;
-	if (dash && dash != w) {
-		char *l = xstrndup(w, (size_t)(dash - w));
-		bool ok = parse_u64(l, &a) && parse_u64(dash + 1, &b) && b > a;
-		free(l);
-		if (ok) {
-			*lo = a;
-			*hi = b;
-			return 0;
-		}
-	}
-	const vm_module *mod = vm_map_module_by_name(m, w);
-	if (mod && mod->size) {
-		*lo = mod->base;
-		*hi = mod->base + mod->size;
-		return 0;
-	}
-	for (size_t i = 0; i < m->nregions; i++)
-		if (m->regions[i].path && !strcmp(m->regions[i].path, w)) {
-			*lo = m->regions[i].base;
-			*hi = m->regions[i].base + m->regions[i].size;
-			return 0;
-		}
-	int er = vm_expr_eval(ec, w, &a);
-	if (er < 0) {
-		/* [heap], [stack]: meant as a region name, not a dereference */
-		if (w[0] == '[' && w[strlen(w) - 1] == ']') {
-			vm_seterr("--ptr-to: no region named %s in this map", w);
-			return -1;
-		}
-		return er;
-	}
-	const vm_region *r = vm_map_region_at(m, a);
-	if (!r || r->state == VM_STATE_FREE) {
-		vm_seterr("--ptr-to: 0x%llx is in no region", (unsigned long long)a);
-		return -1;
-	}
-	*lo = r->base;
-	*hi = r->base + r->size;
-	return 0;
-}
-
 static void progress(uint64_t done, uint64_t total, void *arg)
 {
 	(void)total;
@@ -125,7 +79,7 @@ static int search_run(cli_ctx *ctx)
 				 (unsigned long long)sa->to.value, (unsigned long long)sa->from.value);
 	if (ptr_to) {
 		uint64_t lo, hi;
-		int er = ptr_range(m, &ec, ptr_to, &lo, &hi);
+		int er = vm_ptr_range(&ec, "--ptr-to", ptr_to, &lo, &hi);
 		if (er < 0) /* -2: a malformed expression; -1: not in the target */
 			return cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "search: %s", vm_error());
 		vm_pattern_ptr_range(pat, lo, hi, m->info.bits);

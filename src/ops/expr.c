@@ -172,8 +172,11 @@ static uint64_t factor(parser *ps)
 			if (c == '[' && !ps->failed) {
 				size_t w = ps->c->m->info.bits == 32 ? 4 : 8;
 				uint64_t word = 0;
-				vm_reader r = vm_reader_target(ps->c->t);
-				if (!vm_reader_word(&r, v, w, &word)) {
+				vm_reader r = ps->c->t ? vm_reader_target(ps->c->t) : (vm_reader){ 0 };
+				if (!ps->c->t) { /* a map read back from a snapshot */
+					vm_seterr("no memory to read: cannot dereference 0x%llx", (unsigned long long)v);
+					ps->failed = true;
+				} else if (!vm_reader_word(&r, v, w, &word)) {
 					vm_seterr("cannot dereference 0x%llx: unreadable", (unsigned long long)v);
 					ps->failed = true;
 				}

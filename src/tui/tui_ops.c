@@ -17,45 +17,12 @@
 
 #define MAX_HITS 10000
 
-/* "ptr-to WHAT": LO-HI, a module's name, a region's path or name, or an
- * expression: the region holding it (as `vmatlas search --ptr-to`) */
+/* "ptr-to WHAT": as `vmatlas search --ptr-to` (on a snapshot, the
+ * expressions refuse to dereference: there is no memory) */
 static int ptr_range(const tui_app *a, const char *w, uint64_t *lo, uint64_t *hi)
 {
-	const vm_map *m = tui_map(a);
-	const char *dash = strchr(w, '-');
-	uint64_t x, y;
-	if (dash && dash != w) {
-		char *l = xstrndup(w, (size_t)(dash - w));
-		bool ok = parse_u64(l, &x) && parse_u64(dash + 1, &y) && y > x;
-		free(l);
-		if (ok) {
-			*lo = x;
-			*hi = y;
-			return 0;
-		}
-	}
-	const vm_module *mod = vm_map_module_by_name(m, w);
-	if (mod && mod->size) {
-		*lo = mod->base;
-		*hi = mod->base + mod->size;
-		return 0;
-	}
-	for (size_t i = 0; i < m->nregions; i++)
-		if (m->regions[i].path && !strcmp(m->regions[i].path, w)) {
-			*lo = m->regions[i].base;
-			*hi = m->regions[i].base + m->regions[i].size;
-			return 0;
-		}
-	if (tui_eval(a, w, &x) < 0)
-		return -1;
-	const vm_region *r = vm_map_region_at(m, x);
-	if (!r || r->state == VM_STATE_FREE) {
-		vm_seterr("ptr-to: 0x%llx is in no region", (unsigned long long)x);
-		return -1;
-	}
-	*lo = r->base;
-	*hi = r->base + r->size;
-	return 0;
+	vm_expr_ctx ec = { tui_map(a), a->t, *a->sp };
+	return vm_ptr_range(&ec, "ptr-to", w, lo, hi) < 0 ? -1 : 0;
 }
 
 /* "ascii TEXT", "hex DE AD", "u32 7", "regex RE", "utf16 TEXT",
