@@ -75,11 +75,13 @@ void dbg_bpm_sync(vm_dbg *d)
 		else
 			i++;
 	}
+	dbg_bpm_watch_syscalls(d);
 }
 
 void dbg_bpm_forget(vm_dbg *d)
 {
 	d->npages = 0;
+	dbg_bpm_watch_syscalls(d);
 }
 
 /* the region under pg as the map says (rebuilt once if it is not there) */

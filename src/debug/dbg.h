@@ -113,6 +113,10 @@ struct vm_dbg {
 	/* pages under memory breakpoints */
 	dbg_page *pages;
 	size_t npages, pagecap;
+	/* a passed signal the session stopped for, delivered at the next
+	 * continue (dbg_bpm_deliver) */
+	int64_t deliver_tid;
+	int deliver_sig;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
 	size_t nover, overcap;
@@ -164,6 +168,12 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
+/* bpm_sys.c: system calls on protected pages (the control reports those
+ * of the pages when sync calls watch_syscalls), the program's own
+ * mprotect/munmap/mremap, and signals delivered with a handler */
+void dbg_bpm_watch_syscalls(vm_dbg *d);
+int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop);
+int dbg_bpm_deliver(vm_dbg *d, int64_t tid, int sig, bool *stop);
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);

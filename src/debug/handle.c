@@ -204,6 +204,13 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	e.stopped = *stop = stops;
 	if (stops || sig >= DBG_NSIG || !d->sig_quiet[sig])
 		dbg_emit(d, &e);
+	/* its handler's frame may go onto a protected page */
+	if (pass && d->npages && stops) {
+		d->deliver_tid = ev->tid;
+		d->deliver_sig = sig;
+	} else if (pass && d->npages && d->alive) {
+		return dbg_bpm_deliver(d, ev->tid, sig, stop);
+	}
 	return 0;
 }
 
@@ -282,6 +289,8 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 		e.stopped = *stop = true;
 		dbg_emit(d, &e);
 		return 0;
+	case VM_EV_SYSCALL:
+		return dbg_bpm_syscall(d, ev, stop);
 	case VM_EV_NONE:
 		return 0;
 	}

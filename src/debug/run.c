@@ -123,6 +123,10 @@ int dbg_run(vm_dbg *d)
 		return -1;
 	if (!stop && step_pending(d, &stop) < 0)
 		return -1;
+	int64_t dt = d->deliver_tid;
+	d->deliver_tid = 0;
+	if (!stop && dt && d->alive && dbg_bpm_deliver(d, dt, d->deliver_sig, &stop) < 0)
+		return -1;
 	while (!stop) {
 		d->regs_ok = false;
 		if (vm_control_resume(d->c) < 0)
