@@ -125,3 +125,89 @@ def test_bpm_fork_child_gets_original_protections():
     out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     assert [o for o in out if o.get("event") == "fork"]
     assert not [o for o in out if o.get("event") == "watchpoint"]
+
+
+def run_mode(mode, commands, timeout=120):
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False) as f:
+        f.write("\n".join(commands) + "\n")
+        path = f.name
+    try:
+        p = subprocess.run([VMATLAS, "debug", "--json", "--batch", path, "--", BPMFIX] + mode,
+                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    finally:
+        os.unlink(path)
+    no_sanitizer_reports(p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    for doc in out:
+        schema.validate(SCHEMA, "debug", doc)
+    docs = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
+    return p, out, docs[-1] if docs else None
+
+
+def native_mode(mode):
+    p = subprocess.run([BPMFIX] + mode, capture_output=True, text=True, timeout=60)
+    return json.loads([l for l in p.stderr.splitlines() if l.startswith("{")][-1])
+
+
+def hits_of(out):
+    return sorted((int(h["pc"], 16), h["access"][0], int(h["addr"], 16), h["len"])
+                  for h in out if h.get("event") == "watchpoint")
+
+
+def truth_of(truth):
+    return sorted((t["pc"], t["kind"], t["addr"], t["size"]) for t in truth["truth"])
+
+
+def test_bpm_follows_the_programs_mprotect_madvise_mremap_munmap():
+    p, out, truth = run_mode(["mm"], ["break bpm_start", "break bpm_done", "continue",
+                                      "bpm rw [bpm_mm]+0x800 16 --pages", "bpm w [bpm_mm]+0x1800 8 --pages",
+                                      "bpm w [bpm_mm]+0x2800 8 --pages"] + ["continue"] * 7 +
+                             ["info bpm", "delete all", "continue"])
+    assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+    assert hits_of(out) == truth_of(truth)
+    logs = [o["text"] for o in out if o.get("event") == "log"]
+    assert [t.split(":")[1].strip() for t in logs] == ["its memory was remapped"] * 3 + ["its memory was unmapped"]
+    assert logs[3].startswith("bpm 5 removed")
+    info = [o for o in out if o.get("command") == "info"][0]["breakpoints"]
+    assert [b["id"] for b in info] == [3, 4]  # 5 went with its page
+    native = native_mode(["mm"])
+    # the program's own protections stand (page 1 made read-only while
+    # watched for writes), its data as without the debugger
+    assert truth["perms"] == native["perms"] == "rw-p r--p none"
+    assert truth["checksum"] == native["checksum"]
+
+
+def test_bpm_signal_handler_on_an_alternate_stack_in_watched_pages():
+    for stop in (True, False):
+        cmds = ([] if stop else ["handle SIGUSR1 nostop"]) + [
+            "break bpm_start", "break bpm_done", "continue",
+            "bpm rw bpm_sigstk+0x1010 8 --pages", "bpm rw bpm_sigstk+0x2010 8 --pages"]
+        cmds += ["continue"] * (7 if stop else 5) + ["delete all", "continue"]
+        p, out, truth = run_mode(["sig"], cmds)
+        assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+        assert hits_of(out) == truth_of(truth) and len(truth["truth"]) == 4
+        assert not [o for o in out if o.get("event") == "crash"]
+        assert [o for o in out if o.get("event") == "exit"][0]["status"] == 0
+        assert truth["checksum"] == native_mode(["sig"])["checksum"]
+
+
+def test_bpm_signals_during_steps_are_delivered_after_reprotection():
+    # SIGALRM every 2 ms while writes to page 2 are stepped over it; each
+    # handler reads the watched bytes: as many hits as handler runs
+    p, out, truth = run_mode(["alarm", "1500"], [
+        "break bpm_start", "break bpm_done", "continue", "bpm r bpm_buf+0x2808 4 log \"alarm\" --pages",
+        "continue", "delete all", "continue"])
+    assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+    logs = [o for o in out if o.get("event") == "log" and o.get("text") == "alarm"]
+    assert truth["alarms"] >= 3 and len(logs) == truth["alarms"], (len(logs), truth)
+
+
+def test_bpm_other_threads_are_held_while_one_steps_over_a_lifted_page():
+    # one thread's writes to unwatched bytes of page 1 are stepped over
+    # the lifted page while another writes the watched bytes 300 times
+    p, out, truth = run_mode(["hammer", "300"], [
+        "break bpm_start", "break bpm_done", "continue", "bpm w bpm_buf+0x1800 8 log \"hammer\" --pages",
+        "continue", "delete all", "continue"])
+    assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+    logs = [o for o in out if o.get("event") == "log" and o.get("text") == "hammer"]
+    assert len(logs) == truth["writes"] == 300
