@@ -313,6 +313,39 @@ static void note_lift(vm_dbg *d, uint64_t addr, uint64_t size, dbg_page **lift, 
 	}
 }
 
+/* a hit: the first enabled breakpoint an access of its kind touches */
+static dbg_bp *first_hit(vm_dbg *d, const mem_access *acc, size_t nacc, size_t *hit_acc)
+{
+	for (size_t i = 0; i < d->nbps; i++) {
+		dbg_bp *b = &d->bps[i];
+		if (b->kind != VM_BP_MEM || !b->enabled)
+			continue;
+		for (size_t k = 0; k < nacc; k++)
+			if ((acc[k].kind & b->access) && overlaps(acc[k].addr, acc[k].size, b->addr, b->mlen)) {
+				*hit_acc = k;
+				return b;
+			}
+	}
+	return NULL;
+}
+
+/* A REPE/REPNE CMPS or SCAS that stopped early (a difference, a match)
+ * touched only the elements it compared: its ranges again from the
+ * count done (RCX before less RCX after). */
+static dbg_bp *rep_done_hit(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n,
+			    mem_access *acc, size_t *nacc, size_t *hit_acc)
+{
+	vm_regs after, done = *r;
+	ZydisDecodedInstruction in;
+	if (vm_control_get_regs(d->c, tid, &after) < 0)
+		return first_hit(d, acc, *nacc, hit_acc);
+	done.rcx = r->rcx - after.rcx;
+	if (done.rcx == 0)
+		done.rcx = r->rcx; /* not run (an event came first): as decoded */
+	*nacc = decode_accesses(&done, code, n, &in, acc, 7);
+	return first_hit(d, acc, *nacc, hit_acc);
+}
+
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	if (ev->code != 2 /* SEGV_ACCERR */ || !page_at(d, ev->addr / PAGE * PAGE))
@@ -349,19 +382,8 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (size_t i = 0; i < nacc && !seen; i++)
 		seen = overlaps(acc[i].addr, acc[i].size, ev->addr, 1);
 
-	/* a hit: the first enabled breakpoint an access of its kind touches */
-	dbg_bp *hit = NULL;
 	size_t hit_acc = 0;
-	for (size_t i = 0; i < d->nbps && !hit; i++) {
-		dbg_bp *b = &d->bps[i];
-		if (b->kind != VM_BP_MEM || !b->enabled)
-			continue;
-		for (size_t k = 0; k < nacc && !hit; k++)
-			if ((acc[k].kind & b->access) && overlaps(acc[k].addr, acc[k].size, b->addr, b->mlen)) {
-				hit = b;
-				hit_acc = k;
-			}
-	}
+	dbg_bp *hit = first_hit(d, acc, nacc, &hit_acc);
 
 	dbg_page *lift[64];
 	size_t nlift = 0;
@@ -435,6 +457,12 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 		d->regs_ok = false;
 	if (rc < 0)
 		return -1;
+	if (stepped && !other && got > 0 && (in.attributes & (ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
+	    (in.mnemonic == ZYDIS_MNEMONIC_CMPSB || in.mnemonic == ZYDIS_MNEMONIC_CMPSW ||
+	     in.mnemonic == ZYDIS_MNEMONIC_CMPSD || in.mnemonic == ZYDIS_MNEMONIC_CMPSQ ||
+	     in.mnemonic == ZYDIS_MNEMONIC_SCASB || in.mnemonic == ZYDIS_MNEMONIC_SCASW ||
+	     in.mnemonic == ZYDIS_MNEMONIC_SCASD || in.mnemonic == ZYDIS_MNEMONIC_SCASQ))
+		hit = rep_done_hit(d, tid, &r, code, (size_t)got, acc, &nacc, &hit_acc);
 	for (size_t i = 0; i < nlater && d->alive; i++)
 		if (dbg_handle(d, &later[i], stop) < 0)
 			return -1;
