@@ -67,7 +67,9 @@ typedef enum vm_event_kind {
 			      * with the parent until code 2, vfork done) */
 	VM_EV_SYSCALL,       /* the entry of a system call that touches a range
 			      * of vm_control_watch_syscalls; code: its number.
-			      * Resumed, it runs (stepped: it runs to its end) */
+			      * Resumed, it runs (stepped: it runs to its end).
+			      * addr 1: the exit of one vm_control_syscall_exit
+			      * asked for (rax its result) */
 } vm_event_kind;
 
 typedef struct vm_event {
@@ -169,6 +171,12 @@ int vm_control_watch_syscalls(vm_control *c, const uint64_t *ranges, size_t n);
  * VM_EV_SYSCALL) touches: up to cap ranges into out, the count (-1 when
  * tid is not at such an entry); *name its name ("read") */
 int vm_control_syscall_mem(vm_control *c, int64_t tid, vm_sysmem *out, size_t cap, const char **name);
+/* report the exit of the system call tid is stopped at the entry of
+ * (VM_EV_SYSCALL, addr 1) when it runs on (resumed, not stepped) */
+int vm_control_syscall_exit(vm_control *c, int64_t tid);
+/* let tid alone (the others held) run on to the exit of the system call
+ * it is at the entry of, or about to make (VM_EV_SYSCALL, addr 1) */
+int vm_control_run_syscall(vm_control *c, int64_t tid);
 /* does the process catch signal sig (a handler): 1 yes, 0 no, -1 unknown */
 int vm_control_sig_handled(vm_control *c, int sig);
 /* what closing puts back at [addr, addr+len) as a protection noted with

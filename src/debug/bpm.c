@@ -81,6 +81,10 @@ void dbg_bpm_sync(vm_dbg *d)
 void dbg_bpm_forget(vm_dbg *d)
 {
 	d->npages = 0;
+	free(d->blk_mem);
+	d->blk_mem = NULL;
+	d->blk_n = 0;
+	d->blk_tid = 0;
 	dbg_bpm_watch_syscalls(d);
 }
 

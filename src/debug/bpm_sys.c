@@ -196,19 +196,63 @@ static dbg_bp *syscall_hit(vm_dbg *d, const vm_sysmem *m, size_t n, int64_t rv, 
 	return NULL;
 }
 
-int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop)
-{
-	int64_t tid = ev->tid;
-	vm_sysmem m[MAX_MEM];
-	const char *name = "syscall";
-	int nm = vm_control_syscall_mem(d->c, tid, m, MAX_MEM, &name);
-	vm_regs r;
-	if (nm <= 0 || vm_control_get_regs(d->c, tid, &r) < 0)
-		return 0; /* it runs as it is */
-	uint64_t pc = r.rip - 2; /* the `syscall` instruction */
-	size_t n = (size_t)nm;
+#define EFAULT_ 14
+#define BLOCK_MS 200 /* a call not done by then waits for something */
 
-	/* the bytes a write may change, before (the first 32 of each
+static bool restarting(int64_t rv)
+{
+	return rv <= -512 && rv >= -516; /* ERESTARTSYS ... ERESTART_RESTARTBLOCK */
+}
+
+/* tid alone runs its call to the exit (*rv its result): 0; 1 when it
+ * blocks (stopped again, the call to be restarted); -1 */
+static int run_alone(vm_dbg *d, int64_t tid, int64_t *rv, vm_event *sev, vm_event *later, size_t *nlater,
+		     bool *other)
+{
+	*other = false;
+	if (vm_control_run_syscall(d->c, tid) < 0)
+		return -1;
+	for (bool stopped = false;;) {
+		int rc = vm_control_wait(d->c, stopped ? -1 : BLOCK_MS, sev);
+		if (rc < 0)
+			return -1;
+		if (sev->kind == VM_EV_NONE) {
+			/* it waits (for a thread held now?): stop it */
+			stopped = true;
+			if (vm_control_stop(d->c) < 0)
+				return -1;
+			continue;
+		}
+		if (sev->tid != tid && sev->kind != VM_EV_EXIT && *nlater < MAX_LATER) {
+			later[(*nlater)++] = *sev;
+			continue;
+		}
+		if (sev->kind != VM_EV_SYSCALL || sev->tid != tid || sev->addr != 1) {
+			*other = true;
+			return 0;
+		}
+		vm_regs r;
+		if (vm_control_get_regs(d->c, tid, &r) < 0)
+			return -1;
+		*rv = (int64_t)r.rax;
+		return restarting(*rv) ? 1 : 0;
+	}
+}
+
+static void blocked_forget(vm_dbg *d)
+{
+	free(d->blk_mem);
+	d->blk_mem = NULL;
+	d->blk_n = 0;
+	d->blk_tid = 0;
+}
+
+/* The call m[0..n) of tid (at its entry, or rewound onto its `syscall`)
+ * run alone with the pages under its buffers lifted, then what it did. */
+static int run_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, size_t n, const char *name,
+		    bool *stop)
+{
+	/* the bytes a write may change, before (the first 32 of the first
 	 * watched range a WRITE buffer touches) */
 	uint8_t old[32];
 	uint64_t old_at = 0;
@@ -232,7 +276,8 @@ int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop)
 	vm_event sev, later[MAX_LATER];
 	size_t nlater = 0;
 	bool other = false;
-	int rc = step_alone(d, tid, &sev, later, &nlater, &other);
+	int64_t rv = -1;
+	int rc = run_alone(d, tid, &rv, &sev, later, &nlater, &other);
 	d->regs_ok = false;
 	if (rc < 0) {
 		dbg_bpm_sync(d);
@@ -240,11 +285,22 @@ int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop)
 	}
 	if (other && sev.kind == VM_EV_EXIT)
 		return handle_later(d, later, nlater, &sev, other, stop);
-	int64_t rv = -1;
-	if (!other && vm_control_get_regs(d->c, tid, &r) == 0)
-		rv = (int64_t)r.rax;
-	bool ok = rv >= 0 || rv < -4095;
-	for (size_t k = 0; k < n && ok && !other; k++) {
+	if (rc == 1 && any) {
+		/* it waits, maybe for a thread held: it runs again with the
+		 * pages protected and everything else running, and when it
+		 * fails with EFAULT it is made again alone (dbg_bpm_syscall) */
+		blocked_forget(d);
+		d->blk_tid = tid;
+		d->blk_pc = pc;
+		d->blk_name = name;
+		d->blk_mem = xcalloc(n, sizeof *m);
+		memcpy(d->blk_mem, m, n * sizeof *m);
+		d->blk_n = n;
+		dbg_bpm_sync(d);
+		return handle_later(d, later, nlater, &sev, other, stop);
+	}
+	bool ok = !other && (rv >= 0 || rv < -4095);
+	for (size_t k = 0; k < n && ok; k++) {
 		if (m[k].kind == VM_SYSMEM_PROTECT && rv == 0)
 			reprotected(d, m[k].addr, m[k].len, m[k].prot);
 		else if (m[k].kind == VM_SYSMEM_UNMAP && (!strcmp(name, "munmap") ? rv == 0 : true))
@@ -287,6 +343,55 @@ int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop)
 	if (hit->temporary)
 		vm_dbg_delete(d, hit->id);
 	return 0;
+}
+
+/* the exit of a call that blocked: EFAULT (it met a protected page) is
+ * made again alone with the pages lifted; a restart comes back at its
+ * entry; anything else stands (it did not touch a protected page) */
+static int blocked_exit(vm_dbg *d, int64_t tid, bool *stop)
+{
+	vm_regs r;
+	if (tid != d->blk_tid || vm_control_get_regs(d->c, tid, &r) < 0)
+		return 0;
+	int64_t rv = (int64_t)r.rax;
+	if (restarting(rv))
+		return 0;
+	if (rv != -EFAULT_) {
+		blocked_forget(d);
+		return 0;
+	}
+	r.rax = r.orig_rax;
+	r.rip -= 2;
+	if (vm_control_set_regs(d->c, tid, &r) < 0)
+		return -1;
+	vm_sysmem *m = d->blk_mem;
+	size_t n = d->blk_n;
+	d->blk_mem = NULL;
+	uint64_t pc = d->blk_pc;
+	const char *name = d->blk_name;
+	blocked_forget(d);
+	int rc = run_call(d, tid, pc, m, n, name, stop);
+	free(m);
+	return rc;
+}
+
+int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop)
+{
+	int64_t tid = ev->tid;
+	if (ev->addr == 1)
+		return blocked_exit(d, tid, stop);
+	if (tid == d->blk_tid) {
+		/* the call that blocked, again: it runs with the others */
+		vm_control_syscall_exit(d->c, tid);
+		return 0;
+	}
+	vm_sysmem m[MAX_MEM];
+	const char *name = "syscall";
+	int nm = vm_control_syscall_mem(d->c, tid, m, MAX_MEM, &name);
+	vm_regs r;
+	if (nm <= 0 || vm_control_get_regs(d->c, tid, &r) < 0)
+		return 0; /* it runs as it is */
+	return run_call(d, tid, r.rip - 2 /* the `syscall` */, m, (size_t)nm, name, stop);
 }
 
 /* A signal about to be delivered to tid (not held back): with a handler

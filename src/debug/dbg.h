@@ -117,6 +117,13 @@ struct vm_dbg {
 	 * continue (dbg_bpm_deliver) */
 	int64_t deliver_tid;
 	int deliver_sig;
+	/* a system call on protected pages that blocked when run alone: it
+	 * runs with the others, and is made again alone after EFAULT */
+	int64_t blk_tid;
+	uint64_t blk_pc;
+	const char *blk_name;
+	vm_sysmem *blk_mem;
+	size_t blk_n;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
 	size_t nover, overcap;

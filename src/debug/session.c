@@ -219,6 +219,7 @@ static void free_session(vm_dbg *d)
 	free(d->over);
 	free(d->sites);
 	free(d->pages);
+	free(d->blk_mem);
 	free(d->info);
 	free(d->tids);
 	dbg_free_modules(d);

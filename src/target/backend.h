@@ -94,6 +94,8 @@ struct vm_control_ops {
 	int (*syscall_mem)(vm_control *c, int64_t tid, vm_sysmem *out, size_t cap, const char **name);
 	void (*update_saved_prot)(vm_control *c, uint64_t addr, uint64_t len, int prot);
 	int (*sig_handled)(vm_control *c, int sig);
+	int (*syscall_exit)(vm_control *c, int64_t tid);
+	int (*run_syscall)(vm_control *c, int64_t tid);
 };
 
 struct vm_control {

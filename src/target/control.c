@@ -174,3 +174,21 @@ int vm_control_sig_handled(vm_control *c, int sig)
 {
 	return c->ops->sig_handled ? c->ops->sig_handled(c, sig) : -1;
 }
+
+int vm_control_syscall_exit(vm_control *c, int64_t tid)
+{
+	if (!c->ops->syscall_exit) {
+		vm_seterr("this target cannot report system calls");
+		return -1;
+	}
+	return c->ops->syscall_exit(c, tid);
+}
+
+int vm_control_run_syscall(vm_control *c, int64_t tid)
+{
+	if (!c->ops->run_syscall) {
+		vm_seterr("this target cannot report system calls");
+		return -1;
+	}
+	return c->ops->run_syscall(c, tid);
+}

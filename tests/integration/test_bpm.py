@@ -211,3 +211,17 @@ def test_bpm_other_threads_are_held_while_one_steps_over_a_lifted_page():
     assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
     logs = [o for o in out if o.get("event") == "log" and o.get("text") == "hammer"]
     assert len(logs) == truth["writes"] == 300
+
+
+def test_bpm_system_call_that_waits_for_a_held_thread():
+    # read() into over R0 waits for another thread's write: run alone it
+    # would wait for ever; it runs again with the others, fails with
+    # EFAULT on the protected page and is made again alone
+    p, out, truth = run_mode(["pipe"], ["break bpm_start", "break bpm_done", "continue",
+                                        "bpm rw bpm_buf+0x800 16 --pages", "continue", "continue",
+                                        "delete all", "continue"])
+    assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+    assert hits_of(out) == truth_of(truth) and len(truth["truth"]) == 1
+    hit = [o for o in out if o.get("event") == "watchpoint"][0]
+    assert hit["insn"] == "syscall (read)" and hit["new_bytes"] == "70" * 16
+    assert truth["checksum"] == native_mode(["pipe"])["checksum"]

@@ -293,6 +293,14 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		t->sysentry = ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof si, &si) > 0 &&
 			      si.op == PTRACE_SYSCALL_INFO_ENTRY;
 		int64_t nr;
+		if (t->sysentry && t->sysexit)
+			return 0; /* on to its exit */
+		if (!t->sysentry && t->sysexit && si.op == PTRACE_SYSCALL_INFO_EXIT) {
+			t->sysexit = false;
+			ev->kind = VM_EV_SYSCALL;
+			ev->addr = 1;
+			return 1;
+		}
 		if (!t->sysentry || !c->nsysw || !lxc_syscall_watched(c, t->tid, &nr))
 			return 0;
 		ev->kind = VM_EV_SYSCALL;
@@ -349,7 +357,9 @@ static int resume_one(lx_control *c, lxc_thread *t, bool step)
 	/* watched system calls: every call of every thread stops (at entry
 	 * and exit), or a thread let go with PTRACE_CONT would make calls
 	 * unseen until it stops again */
-	int req = step ? PTRACE_SINGLESTEP : c->nsysw ? PTRACE_SYSCALL : PTRACE_CONT;
+	int req = step ? PTRACE_SINGLESTEP : c->nsysw || t->sysexit ? PTRACE_SYSCALL : PTRACE_CONT;
+	if (step)
+		t->sysexit = false;
 	if (ptrace(req, t->tid, 0, (void *)(long)t->sig) < 0) {
 		if (errno == ESRCH)
 			return 0; /* killed meanwhile: waitpid will say so */
@@ -610,6 +620,32 @@ static int ctl_watch_syscalls(vm_control *vc, const uint64_t *ranges, size_t n)
 	return 0;
 }
 
+static int ctl_syscall_exit(vm_control *vc, int64_t tid)
+{
+	lxc_thread *t = lxc_stopped((lx_control *)vc, tid);
+	if (!t || !t->sysentry) {
+		if (t)
+			vm_seterr("thread %lld is not at the entry of a system call", (long long)tid);
+		return -1;
+	}
+	t->sysexit = true;
+	return 0;
+}
+
+static int ctl_run_syscall(vm_control *vc, int64_t tid)
+{
+	lx_control *c = (lx_control *)vc;
+	lxc_thread *t = lxc_stopped(c, tid);
+	if (!t)
+		return -1;
+	if (!c->nsysw) {
+		vm_seterr("no system calls are watched");
+		return -1;
+	}
+	t->sysexit = true;
+	return resume_one(c, t, false);
+}
+
 /* SigCgt of /proc/PID/status: the signals with a handler */
 static int ctl_sig_handled(vm_control *vc, int sig)
 {
@@ -660,4 +696,6 @@ const struct vm_control_ops lxc_ops = {
 	.syscall_mem = lxc_syscall_mem_op,
 	.update_saved_prot = lxc_update_saved_prot_op,
 	.sig_handled = ctl_sig_handled,
+	.syscall_exit = ctl_syscall_exit,
+	.run_syscall = ctl_run_syscall,
 };

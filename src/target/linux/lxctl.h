@@ -19,6 +19,7 @@ typedef struct lxc_thread {
 	int sig;        /* delivered when it next runs (0 none) */
 	bool stepping;  /* resumed with PTRACE_SINGLESTEP */
 	bool sysentry;  /* stopped at the entry of a system call */
+	bool sysexit;   /* report the exit of the call it is in */
 } lxc_thread;
 
 /* what the handle changed and puts back on close, also from a signal
