@@ -395,7 +395,8 @@ int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop)
 }
 
 /* A signal about to be delivered to tid (not held back): with a handler
- * and protected pages, one step with them lifted puts its frame down. */
+ * and protected pages, one step with them lifted puts its frame down (1:
+ * stepped, into the handler; 0: nothing to do). */
 int dbg_bpm_deliver(vm_dbg *d, int64_t tid, int sig, bool *stop)
 {
 	if (!d->npages || vm_control_sig_handled(d->c, sig) != 1)
@@ -420,7 +421,7 @@ int dbg_bpm_deliver(vm_dbg *d, int64_t tid, int sig, bool *stop)
 	d->regs_ok = false;
 	if (!(other && sev.kind == VM_EV_EXIT))
 		dbg_bpm_sync(d);
-	if (rc < 0)
+	if (rc < 0 || handle_later(d, later, nlater, &sev, other, stop) < 0)
 		return -1;
-	return handle_later(d, later, nlater, &sev, other, stop);
+	return 1;
 }

@@ -180,7 +180,7 @@ void dbg_bpm_forget(vm_dbg *d);
  * mprotect/munmap/mremap, and signals delivered with a handler */
 void dbg_bpm_watch_syscalls(vm_dbg *d);
 int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop);
-int dbg_bpm_deliver(vm_dbg *d, int64_t tid, int sig, bool *stop);
+int dbg_bpm_deliver(vm_dbg *d, int64_t tid, int sig, bool *stop); /* 1: stepped into the handler */
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);

@@ -209,7 +209,7 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 		d->deliver_tid = ev->tid;
 		d->deliver_sig = sig;
 	} else if (pass && d->npages && d->alive) {
-		return dbg_bpm_deliver(d, ev->tid, sig, stop);
+		return dbg_bpm_deliver(d, ev->tid, sig, stop) < 0 ? -1 : 0;
 	}
 	return 0;
 }

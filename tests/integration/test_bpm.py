@@ -178,13 +178,20 @@ def test_bpm_follows_the_programs_mprotect_madvise_mremap_munmap():
 
 
 def test_bpm_signal_handler_on_an_alternate_stack_in_watched_pages():
-    for stop in (True, False):
-        cmds = ([] if stop else ["handle SIGUSR1 nostop"]) + [
+    # the session stops for the signal (continue, or stepi into the
+    # handler), or lets it through
+    for how in ("stop", "stepi", "nostop"):
+        cmds = (["handle SIGUSR1 nostop"] if how == "nostop" else []) + [
             "break bpm_start", "break bpm_done", "continue",
             "bpm rw bpm_sigstk+0x1010 8 --pages", "bpm rw bpm_sigstk+0x2010 8 --pages"]
-        cmds += ["continue"] * (7 if stop else 5) + ["delete all", "continue"]
+        if how == "stepi":
+            cmds += ["continue", "stepi"]
+        cmds += ["continue"] * (7 if how == "stop" else 6 if how == "stepi" else 5) + ["delete all", "continue"]
         p, out, truth = run_mode(["sig"], cmds)
         assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+        if how == "stepi":
+            st = [o for o in out if o.get("event") == "stopped"]
+            assert len(st) == 1 and "on_usr1" in st[0]["where"], st
         assert hits_of(out) == truth_of(truth) and len(truth["truth"]) == 4
         assert not [o for o in out if o.get("event") == "crash"]
         assert [o for o in out if o.get("event") == "exit"][0]["status"] == 0
