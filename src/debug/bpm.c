@@ -59,6 +59,11 @@ static int set_prot(vm_dbg *d, dbg_page *p, unsigned prot)
 	return 0;
 }
 
+unsigned dbg_bpm_need(vm_dbg *d, const dbg_page *p)
+{
+	return need(d, p->addr, p->orig);
+}
+
 void dbg_bpm_sync(vm_dbg *d)
 {
 	for (size_t i = 0; i < d->npages;) {
@@ -85,6 +90,7 @@ void dbg_bpm_forget(vm_dbg *d)
 	d->blk_mem = NULL;
 	d->blk_n = 0;
 	d->blk_tid = 0;
+	d->blk_lifted = false;
 	dbg_bpm_watch_syscalls(d);
 }
 

@@ -205,24 +205,19 @@ static bool restarting(int64_t rv)
 }
 
 /* tid alone runs its call to the exit (*rv its result): 0; 1 when it
- * blocks (stopped again, the call to be restarted); -1 */
+ * still runs after BLOCK_MS (it waits in the kernel); 2 when it stopped
+ * before its end (a signal: it restarts); -1 */
 static int run_alone(vm_dbg *d, int64_t tid, int64_t *rv, vm_event *sev, vm_event *later, size_t *nlater,
 		     bool *other)
 {
 	*other = false;
 	if (vm_control_run_syscall(d->c, tid) < 0)
 		return -1;
-	for (bool stopped = false;;) {
-		int rc = vm_control_wait(d->c, stopped ? -1 : BLOCK_MS, sev);
-		if (rc < 0)
+	for (;;) {
+		if (vm_control_wait(d->c, BLOCK_MS, sev) < 0)
 			return -1;
-		if (sev->kind == VM_EV_NONE) {
-			/* it waits (for a thread held now?): stop it */
-			stopped = true;
-			if (vm_control_stop(d->c) < 0)
-				return -1;
-			continue;
-		}
+		if (sev->kind == VM_EV_NONE)
+			return 1;
 		if (sev->tid != tid && sev->kind != VM_EV_EXIT && *nlater < MAX_LATER) {
 			later[(*nlater)++] = *sev;
 			continue;
@@ -235,7 +230,7 @@ static int run_alone(vm_dbg *d, int64_t tid, int64_t *rv, vm_event *sev, vm_even
 		if (vm_control_get_regs(d->c, tid, &r) < 0)
 			return -1;
 		*rv = (int64_t)r.rax;
-		return restarting(*rv) ? 1 : 0;
+		return restarting(*rv) ? 2 : 0;
 	}
 }
 
@@ -245,6 +240,84 @@ static void blocked_forget(vm_dbg *d)
 	d->blk_mem = NULL;
 	d->blk_n = 0;
 	d->blk_tid = 0;
+	d->blk_lifted = false;
+}
+
+/* a page under the call's buffers still at its original protection
+ * where a breakpoint wants another (no thread could protect it) */
+static bool still_lifted(vm_dbg *d, const vm_sysmem *m, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < d->npages; i++) {
+			const dbg_page *p = &d->pages[i];
+			if ((m[k].kind == VM_SYSMEM_READ || m[k].kind == VM_SYSMEM_WRITE) &&
+			    overlaps(p->addr, PAGE, m[k].addr, m[k].len) && p->cur == p->orig &&
+			    dbg_bpm_need(d, p) != p->orig)
+				return true;
+		}
+	return false;
+}
+
+/* what the call did, once it has run: its changes of mappings, the
+ * protections again, and a hit when it touched a watched range on a
+ * lifted page (any) */
+static int finish_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, size_t n, const char *name,
+		       int64_t rv, bool any, const uint8_t *old, uint64_t old_at, int nold, bool *stop)
+{
+	bool ok = rv >= 0 || rv < -4095;
+	for (size_t k = 0; k < n && ok; k++) {
+		if (m[k].kind == VM_SYSMEM_PROTECT && rv == 0)
+			reprotected(d, m[k].addr, m[k].len, m[k].prot);
+		else if (m[k].kind == VM_SYSMEM_UNMAP && (!strcmp(name, "munmap") ? rv == 0 : true))
+			unmapped(d, tid, pc, m[k].addr, m[k].len);
+		else if (m[k].kind == VM_SYSMEM_MOVE)
+			moved(d, tid, pc, m[k].addr, m[k].len, (uint64_t)rv, m[k].newlen);
+	}
+	dbg_bpm_sync(d);
+	if (!any || *stop)
+		return 0;
+	uint64_t addr = 0, len = 0;
+	int access = 0;
+	dbg_bp *hit = syscall_hit(d, m, n, rv, &addr, &len, &access);
+	if (!hit)
+		return 0;
+	d->cur = tid;
+	d->regs_ok = false;
+	vm_dbg_event e;
+	dbg_event_at(d, &e, VM_DBG_EV_WATCH, tid, pc);
+	e.access = access;
+	e.by_pages = true;
+	snprintf(e.insn, sizeof e.insn, "syscall (%s)", name);
+	if (access == VM_BPM_WRITE && nold && old_at <= addr && addr - old_at < (uint64_t)nold) {
+		size_t off = (size_t)(addr - old_at);
+		e.nbytes = (int)((uint64_t)nold - off < len ? (uint64_t)nold - off : len);
+		memcpy(e.old_bytes, old + off, (size_t)e.nbytes);
+		if (vm_dbg_read(d, addr, e.new_bytes, (size_t)e.nbytes) != e.nbytes)
+			e.nbytes = 0;
+	}
+	if (!dbg_bp_stops(d, hit, tid, pc, &e))
+		return 0;
+	e.addr = addr;
+	e.len = (int)(len > INT32_MAX ? INT32_MAX : len);
+	memcpy(&e.old_value, e.old_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
+	memcpy(&e.new_value, e.new_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
+	e.stopped = *stop = true;
+	dbg_emit(d, &e);
+	if (hit->temporary)
+		vm_dbg_delete(d, hit->id);
+	return 0;
+}
+
+/* the events met meanwhile; a stop for one of them stops the thread
+ * still in its call too (all-stop: its call restarts after) */
+static int waiting_later(vm_dbg *d, int rc, vm_event *later, size_t nlater, const vm_event *sev, bool other,
+			 bool *stop)
+{
+	if (handle_later(d, later, nlater, sev, other, stop) < 0)
+		return -1;
+	if (rc == 1 && *stop && d->alive)
+		vm_control_stop(d->c);
+	return 0;
 }
 
 /* The call m[0..n) of tid (at its entry, or rewound onto its `syscall`)
@@ -285,10 +358,13 @@ static int run_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, siz
 	}
 	if (other && sev.kind == VM_EV_EXIT)
 		return handle_later(d, later, nlater, &sev, other, stop);
-	if (rc == 1 && any) {
-		/* it waits, maybe for a thread held: it runs again with the
-		 * pages protected and everything else running, and when it
-		 * fails with EFAULT it is made again alone (dbg_bpm_syscall) */
+	if (rc > 0 && any) {
+		/* It waits in the kernel (for a thread held?), or a signal
+		 * stopped it: the pages protected again by another thread,
+		 * the call goes on (or restarts) with everything else
+		 * running; an EFAULT then (it met the pages) makes it again
+		 * alone. With no other thread to protect them, they stay
+		 * lifted until its end (nothing else runs meanwhile). */
 		blocked_forget(d);
 		d->blk_tid = tid;
 		d->blk_pc = pc;
@@ -296,58 +372,27 @@ static int run_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, siz
 		d->blk_mem = xcalloc(n, sizeof *m);
 		memcpy(d->blk_mem, m, n * sizeof *m);
 		d->blk_n = n;
+		memcpy(d->blk_old, old, sizeof old);
+		d->blk_old_at = old_at;
+		d->blk_nold = nold;
+		dbg_bpm_sync(d);
+		d->blk_lifted = still_lifted(d, m, n);
+		return waiting_later(d, rc, later, nlater, &sev, other, stop);
+	}
+	if (rc == 1) /* nothing lifted: it may wait as long as it likes */
+		return waiting_later(d, rc, later, nlater, &sev, other, stop);
+	if (other) {
 		dbg_bpm_sync(d);
 		return handle_later(d, later, nlater, &sev, other, stop);
 	}
-	bool ok = !other && (rv >= 0 || rv < -4095);
-	for (size_t k = 0; k < n && ok; k++) {
-		if (m[k].kind == VM_SYSMEM_PROTECT && rv == 0)
-			reprotected(d, m[k].addr, m[k].len, m[k].prot);
-		else if (m[k].kind == VM_SYSMEM_UNMAP && (!strcmp(name, "munmap") ? rv == 0 : true))
-			unmapped(d, tid, pc, m[k].addr, m[k].len);
-		else if (m[k].kind == VM_SYSMEM_MOVE)
-			moved(d, tid, pc, m[k].addr, m[k].len, (uint64_t)rv, m[k].newlen);
-	}
-	dbg_bpm_sync(d);
-	if (handle_later(d, later, nlater, &sev, other, stop) < 0)
+	if (finish_call(d, tid, pc, m, n, name, rv, any, old, old_at, nold, stop) < 0)
 		return -1;
-	if (other || !any || *stop)
-		return 0;
-
-	uint64_t addr = 0, len = 0;
-	int access = 0;
-	dbg_bp *hit = syscall_hit(d, m, n, rv, &addr, &len, &access);
-	if (!hit)
-		return 0;
-	d->cur = tid;
-	vm_dbg_event e;
-	dbg_event_at(d, &e, VM_DBG_EV_WATCH, tid, pc);
-	e.access = access;
-	e.by_pages = true;
-	snprintf(e.insn, sizeof e.insn, "syscall (%s)", name);
-	if (access == VM_BPM_WRITE && nold && old_at <= addr && addr - old_at < (uint64_t)nold) {
-		size_t off = (size_t)(addr - old_at);
-		e.nbytes = (int)((uint64_t)nold - off < len ? (uint64_t)nold - off : len);
-		memcpy(e.old_bytes, old + off, (size_t)e.nbytes);
-		if (vm_dbg_read(d, addr, e.new_bytes, (size_t)e.nbytes) != e.nbytes)
-			e.nbytes = 0;
-	}
-	if (!dbg_bp_stops(d, hit, tid, pc, &e))
-		return 0;
-	e.addr = addr;
-	e.len = (int)(len > INT32_MAX ? INT32_MAX : len);
-	memcpy(&e.old_value, e.old_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
-	memcpy(&e.new_value, e.new_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
-	e.stopped = *stop = true;
-	dbg_emit(d, &e);
-	if (hit->temporary)
-		vm_dbg_delete(d, hit->id);
-	return 0;
+	return handle_later(d, later, nlater, &sev, other, stop);
 }
 
-/* the exit of a call that blocked: EFAULT (it met a protected page) is
+/* the exit of a call that waited: EFAULT (it met a protected page) is
  * made again alone with the pages lifted; a restart comes back at its
- * entry; anything else stands (it did not touch a protected page) */
+ * entry; anything else stands (a hit if the pages had stayed lifted) */
 static int blocked_exit(vm_dbg *d, int64_t tid, bool *stop)
 {
 	vm_regs r;
@@ -356,21 +401,25 @@ static int blocked_exit(vm_dbg *d, int64_t tid, bool *stop)
 	int64_t rv = (int64_t)r.rax;
 	if (restarting(rv))
 		return 0;
-	if (rv != -EFAULT_) {
-		blocked_forget(d);
-		return 0;
-	}
-	r.rax = r.orig_rax;
-	r.rip -= 2;
-	if (vm_control_set_regs(d->c, tid, &r) < 0)
-		return -1;
 	vm_sysmem *m = d->blk_mem;
 	size_t n = d->blk_n;
-	d->blk_mem = NULL;
 	uint64_t pc = d->blk_pc;
 	const char *name = d->blk_name;
+	bool lifted = d->blk_lifted;
+	uint8_t old[32];
+	memcpy(old, d->blk_old, sizeof old);
+	uint64_t old_at = d->blk_old_at;
+	int nold = d->blk_nold;
+	d->blk_mem = NULL;
 	blocked_forget(d);
-	int rc = run_call(d, tid, pc, m, n, name, stop);
+	int rc = 0;
+	if (rv == -EFAULT_ && !lifted) {
+		r.rax = r.orig_rax;
+		r.rip -= 2;
+		rc = vm_control_set_regs(d->c, tid, &r) < 0 ? -1 : run_call(d, tid, pc, m, n, name, stop);
+	} else {
+		rc = finish_call(d, tid, pc, m, n, name, rv, lifted, old, old_at, nold, stop);
+	}
 	free(m);
 	return rc;
 }

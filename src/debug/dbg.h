@@ -124,6 +124,10 @@ struct vm_dbg {
 	const char *blk_name;
 	vm_sysmem *blk_mem;
 	size_t blk_n;
+	bool blk_lifted;     /* its pages left lifted (no other thread) */
+	uint8_t blk_old[32]; /* the watched bytes it may write, before */
+	uint64_t blk_old_at;
+	int blk_nold;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
 	size_t nover, overcap;
@@ -175,6 +179,8 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
+/* the protection page p needs from its enabled breakpoints */
+unsigned dbg_bpm_need(vm_dbg *d, const dbg_page *p);
 /* bpm_sys.c: system calls on protected pages (the control reports those
  * of the pages when sync calls watch_syscalls), the program's own
  * mprotect/munmap/mremap, and signals delivered with a handler */
