@@ -3,7 +3,7 @@
  * page a memory breakpoint protected makes the call fail with EFAULT),
  * and the program's own changes of mappings (mprotect, munmap, mremap,
  * madvise, a MAP_FIXED mmap). x86-64 numbers; a call not listed touches
- * nothing here. */
+ * nothing here (ioctl, fcntl, setsockopt ... and the rarer calls). */
 #include "lxctl.h"
 
 #include <errno.h>
@@ -61,6 +61,84 @@ static void msghdr(sysctx *x, uint64_t m, vm_sysmem_kind kind)
 	add(x, kind, ctl, ctllen, false);
 	if (kind == W)
 		add(x, W, m + 8, 48, false); /* the lengths and flags it updates */
+}
+
+/* a NUL-terminated string the kernel reads (a path): up to PATH_MAX */
+static void string(sysctx *x, uint64_t p)
+{
+	char buf[256];
+	for (uint64_t off = 0; p && off < 4096; off += sizeof buf) {
+		ssize_t got = lxc_read_op(&x->c->base, p + off, buf, sizeof buf);
+		if (got <= 0)
+			break;
+		const char *z = memchr(buf, 0, (size_t)got);
+		if (z || got < (ssize_t)sizeof buf) {
+			add(x, R, p, off + (z ? (uint64_t)(z - buf) + 1 : (uint64_t)got), false);
+			return;
+		}
+	}
+	add(x, R, p, 4096, false);
+}
+
+/* read and written in place (poll's fds, a futex word) */
+static void both(sysctx *x, uint64_t a, uint64_t len)
+{
+	add(x, R, a, len, false);
+	add(x, W, a, len, false);
+}
+
+/* a count of entries from the program, bounded (no product overflows) */
+#define CAP(n) ((n) > (1u << 24) ? (uint64_t)(1u << 24) : (n))
+
+/* the calls with a path and a fixed-size result */
+static const char *more(sysctx *x, int64_t nr, const uint64_t *a)
+{
+	switch (nr) {
+	case 202: { /* futex: WAKE, REQUEUE and WAKE_BITSET do not read the word */
+		uint64_t op = a[1] & 0x7f;
+		if (op != 1 && op != 3 && op != 10)
+			both(x, a[0], 4);
+		if (op == 4 || op == 5 || op == 12)
+			both(x, a[4], 4);
+		return "futex";
+	}
+	case 35: add(x, R, a[0], 16, false); add(x, W, a[1], 16, false); return "nanosleep";
+	case 230: add(x, R, a[2], 16, false); add(x, W, a[3], 16, false); return "clock_nanosleep";
+	case 5: add(x, W, a[1], 144, false); return "fstat";
+	case 4: string(x, a[0]); add(x, W, a[1], 144, false); return "stat";
+	case 6: string(x, a[0]); add(x, W, a[1], 144, false); return "lstat";
+	case 262: string(x, a[1]); add(x, W, a[2], 144, false); return "newfstatat";
+	case 332: string(x, a[1]); add(x, W, a[4], 256, false); return "statx";
+	case 217: add(x, W, a[1], a[2], true); return "getdents64";
+	case 89: string(x, a[0]); add(x, W, a[1], a[2], true); return "readlink";
+	case 267: string(x, a[1]); add(x, W, a[2], a[3], true); return "readlinkat";
+	case 2: string(x, a[0]); return "open";
+	case 257: string(x, a[1]); return "openat";
+	case 21: string(x, a[0]); return "access";
+	case 269: string(x, a[1]); return "faccessat";
+	case 439: string(x, a[1]); return "faccessat2";
+	case 87: string(x, a[0]); return "unlink";
+	case 263: string(x, a[1]); return "unlinkat";
+	case 83: string(x, a[0]); return "mkdir";
+	case 258: string(x, a[1]); return "mkdirat";
+	case 80: string(x, a[0]); return "chdir";
+	case 59: string(x, a[0]); return "execve";
+	case 7: both(x, a[0], CAP(a[1]) * 8); return "poll";
+	case 271: both(x, a[0], CAP(a[1]) * 8); add(x, R, a[2], 16, false); return "ppoll";
+	case 232: add(x, W, a[1], CAP(a[2]) * 12, false); return "epoll_wait";
+	case 281: add(x, W, a[1], CAP(a[2]) * 12, false); return "epoll_pwait";
+	case 22: add(x, W, a[0], 8, false); return "pipe";
+	case 293: add(x, W, a[0], 8, false); return "pipe2";
+	case 61: add(x, W, a[1], 4, false); add(x, W, a[3], 144, false); return "wait4";
+	case 13: add(x, R, a[1], 32, false); add(x, W, a[2], 32, false); return "rt_sigaction";
+	case 14: add(x, R, a[1], 8, false); add(x, W, a[2], 8, false); return "rt_sigprocmask";
+	case 131: add(x, R, a[0], 24, false); add(x, W, a[1], 24, false); return "sigaltstack";
+	case 63: add(x, W, a[0], 390, false); return "uname";
+	case 228: add(x, W, a[1], 16, false); return "clock_gettime";
+	case 96: add(x, W, a[0], 16, false); add(x, W, a[1], 8, false); return "gettimeofday";
+	case 98: add(x, W, a[1], 144, false); return "getrusage";
+	}
+	return NULL;
 }
 
 static unsigned vm_prot(uint64_t p)
@@ -129,7 +207,7 @@ static const char *decode(sysctx *x, int64_t nr, const uint64_t *a)
 		return "rt_sigreturn";
 	}
 	}
-	return NULL;
+	return more(x, nr, a);
 }
 
 /* the memory of the call thread tid is at the entry of (regs: nr, the
