@@ -152,6 +152,7 @@ typedef enum vm_sysmem_kind {
 	VM_SYSMEM_UNMAP,    /* munmap, or a MAP_FIXED mmap over it */
 	VM_SYSMEM_MOVE,     /* mremap: moves to the call's result, newlen long */
 	VM_SYSMEM_DISCARD,  /* madvise DONTNEED/FREE/REMOVE: the data goes */
+	VM_SYSMEM_RELEASE,  /* brk, shmdt: what is not mapped after the call went */
 } vm_sysmem_kind;
 
 typedef struct vm_sysmem {

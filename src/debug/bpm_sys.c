@@ -155,6 +155,21 @@ static void moved(vm_dbg *d, int64_t tid, uint64_t pc, uint64_t a, uint64_t len,
 	}
 }
 
+/* the pages of [a, a+n) that cannot be read any more were unmapped */
+static void released(vm_dbg *d, int64_t tid, uint64_t pc, uint64_t a, uint64_t n)
+{
+	for (size_t i = 0; i < d->npages;) {
+		uint8_t byte;
+		uint64_t pg = d->pages[i].addr;
+		if (overlaps(pg, PAGE, a, n) && vm_control_read(d->c, pg, &byte, 1) != 1) {
+			unmapped(d, tid, pc, pg, PAGE);
+			i = 0; /* the table changed under us */
+		} else {
+			i++;
+		}
+	}
+}
+
 static void reprotected(vm_dbg *d, uint64_t a, uint64_t n, unsigned prot)
 {
 	for (size_t i = 0; i < d->npages; i++) {
@@ -272,6 +287,8 @@ static int finish_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, 
 			unmapped(d, tid, pc, m[k].addr, m[k].len);
 		else if (m[k].kind == VM_SYSMEM_MOVE)
 			moved(d, tid, pc, m[k].addr, m[k].len, (uint64_t)rv, m[k].newlen);
+		else if (m[k].kind == VM_SYSMEM_RELEASE)
+			released(d, tid, pc, m[k].addr, m[k].len);
 	}
 	dbg_bpm_sync(d);
 	if (!any || *stop)

@@ -239,6 +239,8 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 		dbg_emit(d, &e);
 		return 0;
 	case VM_EV_THREAD_EXIT:
+		if (ev->tid == d->blk_tid) /* gone in the call that waited */
+			d->blk_tid = 0;
 		dbg_remove_thread(d, ev->tid);
 		dbg_event_at(d, &e, VM_DBG_EV_THREAD_EXIT, ev->tid, 0);
 		dbg_emit(d, &e);

@@ -247,3 +247,14 @@ def test_bpm_condition_variable_on_a_watched_page():
     assert not [o for o in out if o.get("event") in ("watchpoint", "crash")]
     assert [o for o in out if o.get("event") == "exit"][0]["status"] == 0
     assert truth["checksum"] == native_mode(["futex"])["checksum"] == 2
+
+
+def test_bpm_on_the_program_break_goes_when_brk_gives_it_back():
+    p, out, truth = run_mode(["brk"], ["break bpm_start", "break bpm_done", "continue",
+                                       "bpm w [bpm_brk]+0x10 8 --pages", "continue", "continue", "info bpm",
+                                       "continue"])
+    assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+    assert hits_of(out) == truth_of(truth) and len(truth["truth"]) == 1
+    assert [o["text"] for o in out if o.get("event") == "log"] == ["bpm 3 removed: its memory was unmapped"]
+    assert [o for o in out if o.get("command") == "info"][0]["breakpoints"] == []
+    assert truth["checksum"] == native_mode(["brk"])["checksum"]

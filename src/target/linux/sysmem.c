@@ -94,6 +94,11 @@ static void both(sysctx *x, uint64_t a, uint64_t len)
 static const char *more(sysctx *x, int64_t nr, const uint64_t *a)
 {
 	switch (nr) {
+	case 12: /* brk: a lower break unmaps what was above it */
+		if (a[0])
+			add(x, VM_SYSMEM_RELEASE, (a[0] + 4095) & ~(uint64_t)4095, UINT64_MAX, false);
+		return "brk";
+	case 67: add(x, VM_SYSMEM_RELEASE, a[0], UINT64_MAX, false); return "shmdt";
 	case 202: { /* futex: WAKE, REQUEUE and WAKE_BITSET do not read the word */
 		uint64_t op = a[1] & 0x7f;
 		if (op != 1 && op != 3 && op != 10)
