@@ -8,11 +8,14 @@
  *    other thread held), the pages are protected again; an access of a
  *    watched kind that the call's result says it made to a watched range
  *    is a hit by that call;
+ *    A call still running after BLOCK_MS waits for something (a thread
+ *    held?): its pages are protected again and it goes on with the
+ *    others; if it then fails with EFAULT it is made again alone;
  *  - the program's own mprotect (the new protection becomes the pages'
- *    original, the breakpoints' one goes on top), munmap or a MAP_FIXED
- *    mmap (the pages are forgotten, breakpoints there removed with a
- *    notice), mremap (the pages are lifted first so that the mapping is
- *    one again, then follow it; breakpoints on what is cut off go).
+ *    original, the breakpoints' one goes on top), munmap, a MAP_FIXED
+ *    mmap, a lower brk (the pages are forgotten, breakpoints there
+ *    removed with a notice), mremap (the pages are lifted first so that
+ *    the mapping is one again, then follow it; what is cut off goes).
  * Signals: a handler's frame may go onto a protected page (a stack or an
  * alternate stack there); the kernel would kill the thread. So a signal
  * with a handler is delivered by one step with the protected pages
