@@ -5,8 +5,10 @@
  * as one JSON object a line. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tui/cpu.h"
@@ -22,6 +24,30 @@ static void on_event(void *arg, vm_dbg *d, const vm_dbg_event *ev)
 {
 	(void)arg;
 	vm_dbg_print_event(d, ev, stdout);
+}
+
+/* The tests' way to see vmatlas crash while it holds a process: with
+ * VMATLAS_TEST_CRASH=segv|bus|ill|fpe|abort in the environment, the batch
+ * line "test-crash" crashes vmatlas with that signal (a real fault for
+ * segv and ill); the handlers of vm_install_cleanup_handlers must let the
+ * process go. Without the variable the line is an unknown command. */
+static bool test_crash(const char *line)
+{
+	const char *how = getenv("VMATLAS_TEST_CRASH");
+	if (!how || strncmp(line, "test-crash", 10) || (line[10] && line[10] != '\n'))
+		return false;
+	fflush(stdout);
+	if (!strcmp(how, "segv")) {
+		volatile char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED)
+			p[0] = 1;
+	} else if (!strcmp(how, "ill")) {
+		__builtin_trap();
+	} else if (!strcmp(how, "abort")) {
+		abort();
+	}
+	raise(!strcmp(how, "bus") ? SIGBUS : !strcmp(how, "fpe") ? SIGFPE : SIGSEGV);
+	return true;
 }
 
 static int debug_check(cli_ctx *ctx)
@@ -59,6 +85,8 @@ static int debug_run(cli_ctx *ctx)
 	bool ended = false;
 	bool prompt = !a->batch && isatty(0);
 	while (!ended && (!prompt || fputs("(vmatlas) ", stderr) >= 0) && getline(&line, &cap, in) >= 0) {
+		if (test_crash(line))
+			continue;
 		int rc = vm_dbg_exec(d, line, stdout);
 		fflush(stdout);
 		if (rc < 0)

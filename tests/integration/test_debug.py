@@ -544,3 +544,55 @@ def test_write_under_a_breakpoint_survives_detach():
     assert results(out, "mem")[0]["values"] == [9]
     assert results(out, "detach")[0]["result"] == "detached"
     assert "answer 0x1234abcd value 9" in err
+
+
+def debugreg7(pid):
+    """DR7 of pid, read through a second ptrace attach (seize, interrupt,
+    PEEKUSER, detach): what vmatlas left in the thread"""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    assert libc.ptrace(0x4206, pid, None, None) == 0, ctypes.get_errno()  # PTRACE_SEIZE
+    try:
+        assert libc.ptrace(0x4207, pid, None, None) == 0  # PTRACE_INTERRUPT
+        os.waitpid(pid, 0x40000000)  # __WALL
+        dr7_offset = 848 + 7 * 8  # offsetof(struct user, u_debugreg[7])
+        ctypes.set_errno(0)
+        v = libc.ptrace(3, pid, ctypes.c_void_p(dr7_offset), None)  # PTRACE_PEEKUSER
+        assert ctypes.get_errno() == 0
+        return v
+    finally:
+        libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+
+
+def test_vmatlas_crash_leaves_target_unpatched_and_running():
+    """vmatlas crashing itself (VMATLAS_TEST_CRASH) while stopped at a
+    breakpoint with a watchpoint set: its crash handler puts the int3s
+    back, clears the debug registers, detaches, then dies of the signal"""
+    import resource
+    crashes = {"segv": signal.SIGSEGV, "bus": signal.SIGBUS, "ill": signal.SIGILL, "fpe": signal.SIGFPE,
+               "abort": signal.SIGABRT}
+    for how, sig in crashes.items():
+        p, t = start_spin()
+        try:
+            before = text_pages(p.pid)
+            assert debugreg7(p.pid) == 0
+            env = dict(os.environ, VMATLAS_TEST_CRASH=how)
+            d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+            out, _ = d.communicate("break dbg_target\nbreak dbg_answer\nwatch dbg_counter\ncontinue\n"
+                                   "test-crash\nprint 1\n", timeout=30)
+            assert d.returncode == -sig, (how, d.returncode)
+            assert '"event":"breakpoint"' in out  # it was stopped, with the int3s in
+            assert '"command":"print"' not in out  # it died at test-crash
+            time.sleep(0.05)
+            assert text_pages(p.pid) == before, how
+            state, tracer = status_of(p.pid)
+            assert tracer == 0 and state in ("R", "S"), (how, state)
+            assert debugreg7(p.pid) == 0, how
+            assert "counter" in stop_spin(p)
+        finally:
+            if p.poll() is None:
+                p.kill()
