@@ -118,6 +118,12 @@ void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **fi
 	}
 	vm_symbolize(d->sym, addr, &si);
 	vm_symbol_format(&si, addr, buf, n);
+	/* the row gdb would name (is_stmt first), as stepping sees lines */
+	vm_line_row r;
+	if ((file || line) && si.line && vm_symbol_line_row(d->sym, addr, &r) && r.line) {
+		si.file = r.file;
+		si.line = r.line;
+	}
 	if (file)
 		*file = si.file;
 	if (line)

@@ -288,7 +288,10 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si);
-	if (sig == SIGTRAP && (si.si_code == SI_KERNEL || si.si_code == TRAP_BRKPT)) {
+	/* a step over `syscall` is reported as TRAP_BRKPT at the new pc
+	 * (user_single_step_report), an int3 as SI_KERNEL */
+	bool step_over_syscall = stepping && si.si_code == TRAP_BRKPT;
+	if (sig == SIGTRAP && !step_over_syscall && (si.si_code == SI_KERNEL || si.si_code == TRAP_BRKPT)) {
 		vm_regs r;
 		ev->kind = VM_EV_BREAKPOINT;
 		if (c->base.ops->get_regs(&c->base, t->tid, &r) == 0)
