@@ -150,7 +150,9 @@ def test_stepi_nexti_step_next():
     bt = results(out, "bt")[0]["frames"]
     if into["where"].startswith("dbgfix!dbg_target"):
         assert bt[1]["where"].startswith("dbgfix!dbg_lines")
-    assert all(s["file"].endswith("dbgfix.c") for s in stops[1:])
+    # the last step leaves dbg_lines for main's fprintf call: into libc
+    # when its debug file is installed, as gdb (test_debug_step.py)
+    assert all(s["file"].endswith("dbgfix.c") for s in stops[1:-1])
     lines = [s["line"] for s in stops[1:]]
     assert len(set(lines)) == len(lines)  # each next moved to another line
     assert events(out, "return")
