@@ -247,9 +247,21 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 				d->sites[i].in = false;
 			d->vfork_out = true;
 		}
+		if (ev->code == 3) { /* the control holds the child now */
+			free(d->tids);
+			d->tids = xcalloc(1, sizeof *d->tids);
+			d->tids[0] = d->pid = d->cur = (int64_t)ev->addr;
+			d->ntids = 1;
+			d->nover = 0;
+			d->regs_ok = d->where_ok = false;
+			dbg_rebuild_map(d, false);
+			if (d->dr7)
+				dbg_watch_apply_all(d); /* not inherited */
+		}
 		dbg_event_at(d, &e, VM_DBG_EV_FORK, ev->tid, 0);
 		e.child = (int64_t)ev->addr;
 		e.vfork = ev->code == 1;
+		e.followed = ev->code == 3;
 		dbg_emit(d, &e);
 		return 0;
 	case VM_EV_EXEC: {

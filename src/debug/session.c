@@ -105,6 +105,12 @@ void vm_dbg_interrupt(vm_dbg *d)
 		kill((pid_t)d->pid, SIGSTOP); /* breaks a blocking wait; discarded */
 }
 
+void vm_dbg_follow_fork(vm_dbg *d, bool child)
+{
+	d->o.follow_child = child;
+	vm_control_follow_fork(d->c, child);
+}
+
 void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **file, int *line)
 {
 	vm_symbol_info si;
@@ -198,6 +204,7 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 		return NULL;
 	}
 	dbg_set_loader_break(d);
+	vm_control_follow_fork(c, d->o.follow_child);
 	if (d->o.launched && d->o.at_main) {
 		int id;
 		vm_bp_spec s = { .temporary = true };

@@ -598,3 +598,28 @@ def test_vmatlas_crash_leaves_target_unpatched_and_running():
         finally:
             if p.poll() is None:
                 p.kill()
+
+
+def test_follow_fork_child():
+    """--follow-fork=child (and `set follow-fork child`): the session goes
+    on with the child (its breakpoints and watchpoint kept in it), the
+    parent is let go without an int3 or debug register and runs on: it
+    calls dbg_target itself, which an int3 left in it would kill"""
+    for args, first in (["--follow-fork=child"], []), ([], ["set follow-fork child"]):
+        out, err, _ = debug(first + ["break dbg_target", "watch dbg_counter", "continue", "print rdi"] +
+                            ["continue"] * 8, args=args, prog=["fork"], expect_rc=None)
+        child = [int(l.split()[2]) for l in err if l.startswith("child pid ")]
+        assert len(child) == 1, err
+        forks = events(out, "fork")
+        assert len(forks) == 1 and forks[0]["followed"] and forks[0]["child"] == child[0]
+        hits = events(out, "breakpoint")
+        assert len(hits) == 3 and all(h["tid"] == child[0] for h in hits)
+        assert [r["value"] for r in results(out, "print")] == ["0x64"]
+        w = events(out, "watchpoint")  # the debug registers set again in the child
+        assert len(w) == 3 and all(e["tid"] == child[0] for e in w)
+        assert "child counter 300" in err
+        assert events(out, "exec") and events(out, "exit")[0]["status"] == 7  # the child's
+        assert "child status 7 parent counter 1" in err  # the parent ran on, unpatched
+    # the default still lets the child go
+    out, err, _ = debug(["set follow-fork parent", "break dbg_target", "continue", "continue"], prog=["fork"])
+    assert not events(out, "fork")[0]["followed"]

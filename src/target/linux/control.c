@@ -259,7 +259,10 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		ev->kind = VM_EV_FORK;
 		ev->addr = msg;
 		ev->code = event == PTRACE_EVENT_VFORK;
-		lxc_release_child(c, (pid_t)msg);
+		if (event == PTRACE_EVENT_FORK && c->follow_child && lxc_hold_child((pid_t)msg) > 0)
+			ev->code = 3; /* the switch comes when all are stopped */
+		else
+			lxc_release_child(c, (pid_t)msg);
 		return 1;
 	case PTRACE_EVENT_VFORK_DONE:
 		ev->kind = VM_EV_FORK;
@@ -431,7 +434,17 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static int wait_event(lx_control *c, int timeout_ms, vm_event *ev);
+
 int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
+{
+	int rc = wait_event(c, timeout_ms, ev);
+	if (rc == 0 && ev->kind == VM_EV_FORK && ev->code == 3)
+		lxc_switch_to_child(c, (pid_t)ev->addr);
+	return rc;
+}
+
+static int wait_event(lx_control *c, int timeout_ms, vm_event *ev)
 {
 	if (queue_pop(&c->q, ev)) {
 		lxc_stop(c); /* all-stop: the others ran meanwhile */
@@ -507,8 +520,10 @@ int lxc_close(lx_control *c)
 	if (!c)
 		return 0;
 	int rc = 0;
+	lxc_release_queued_children(c);
 	if (!c->exited) {
 		lxc_stop(c);
+		lxc_release_queued_children(c); /* met while stopping */
 		pid_t any = 0;
 		for (size_t i = 0; i < c->nth && !any; i++)
 			if (c->th[i].state == LXT_STOPPED)
@@ -593,6 +608,7 @@ const struct vm_control_ops lxc_ops = {
 	.step = ctl_step,
 	.wait = ctl_wait,
 	.discard_signal = ctl_discard_signal,
+	.follow_fork = lxc_follow_fork,
 	.get_regs = lxc_get_regs,
 	.set_regs = lxc_set_regs,
 	.get_fpregs = lxc_get_fpregs,
