@@ -77,8 +77,8 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		return -1;
 	d->regs.rip = ev->addr;
 
-	vm_dbg_event e;
-	dbg_event_at(d, &e, VM_DBG_EV_BREAK, ev->tid, ev->addr);
+	vm_dbg_event e; /* named only when it stops (a false condition: no symbols) */
+	memset(&e, 0, sizeof e);
 	bool stops = false, loader = false;
 	size_t from = 0;
 	for (dbg_bp *b; (b = dbg_code_bps_at(d, ev->addr, &from));) {
@@ -111,6 +111,10 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		return 0;
 	*stop = true;
 	if (e.bp) {
+		vm_dbg_event was = e;
+		dbg_event_at(d, &e, VM_DBG_EV_BREAK, ev->tid, ev->addr);
+		e.bp = was.bp;
+		e.hits = was.hits;
 		e.stopped = true;
 		dbg_emit(d, &e);
 		dbg_bp *b = dbg_bp_find(d, e.bp);

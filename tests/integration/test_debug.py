@@ -623,3 +623,34 @@ def test_follow_fork_child():
     # the default still lets the child go
     out, err, _ = debug(["set follow-fork parent", "break dbg_target", "continue", "continue"], prog=["fork"])
     assert not events(out, "fork")[0]["followed"]
+
+
+def test_i386_log_breakpoints_on_every_instruction_change_nothing():
+    """The same on the i386 fixture: push, mov, lea, calls and endbr32 are
+    run by the debugger in a 32-bit process too (4-byte stack slots,
+    addresses wrapping at 4 GiB), the rest stepped over"""
+    global DBGFIX
+    exe = DBGFIX + "32"
+    if not os.path.exists(exe):
+        raise Skip("no 32-bit fixture (gcc-multilib)")
+    saved, DBGFIX = DBGFIX, exe
+    try:
+        out, err, _ = debug(["disasm dbg_target 40", "disasm main 60", "kill"], prog=["calls", 3])
+        cmds = []
+        for res, fn in zip(results(out, "disasm"), ["dbg_target", "main"]):
+            base = int(res["insns"][0]["addr"], 16)
+            for i in res["insns"]:
+                if not i["where"].startswith("dbgfix32!" + fn):
+                    break
+                off = int(i["addr"], 16) - base
+                cmds.append(f'break {fn}+{off} log "{fn}+{off}"')
+                if i["text"].startswith("ret"):
+                    break
+        assert len(cmds) > 20
+        out, err, _ = debug(cmds + ["continue"], prog=["calls", 3])
+    finally:
+        DBGFIX = saved
+    assert "sum 4 counter 3" in err
+    logs = events(out, "log")
+    assert sum(l["text"] == "dbg_target+0" for l in logs) == 3
+    assert events(out, "exit")[0]["status"] == 7

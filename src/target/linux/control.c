@@ -50,6 +50,7 @@ static lxc_thread *add_thread(lx_control *c, pid_t tid, int state)
 	memset(t, 0, sizeof *t);
 	t->tid = tid;
 	t->state = state;
+	t->i386 = -1;
 	return t;
 }
 
@@ -270,6 +271,7 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		return 1;
 	case PTRACE_EVENT_EXEC:
 		ev->kind = VM_EV_EXEC;
+		t->i386 = -1; /* the new program may be the other kind */
 		/* the old address space is gone, and its `syscall` with it */
 		if (c->mem_fd >= 0)
 			close(c->mem_fd);
@@ -302,10 +304,15 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		return 1;
 	}
 	if (sig == SIGTRAP && (si.si_code == TRAP_HWBKPT || si.si_code == TRAP_TRACE || stepping)) {
-		uint64_t dr6 = 0;
+		uint64_t dr6 = VM_DR6_BS;
 		vm_regs r;
-		c->base.ops->get_debugreg(&c->base, t->tid, 6, &dr6);
-		c->base.ops->set_debugreg(&c->base, t->tid, 6, 0);
+		/* no debug register set by us: the trap flag's step (two calls
+		 * saved on each stepi) */
+		if (c->debugregs_used || si.si_code == TRAP_HWBKPT) {
+			dr6 = 0;
+			c->base.ops->get_debugreg(&c->base, t->tid, 6, &dr6);
+			c->base.ops->set_debugreg(&c->base, t->tid, 6, 0);
+		}
 		ev->dr6 = dr6;
 		ev->kind = (dr6 & 0xf) ? VM_EV_WATCH : VM_EV_STEP;
 		if (c->base.ops->get_regs(&c->base, t->tid, &r) == 0)
@@ -347,6 +354,7 @@ static int resume_one(lx_control *c, lxc_thread *t, bool step)
 	set_sig(t, 0);
 	t->state = LXT_RUNNING;
 	t->stepping = step;
+	t->regs_ok = false;
 	return 0;
 }
 

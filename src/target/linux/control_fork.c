@@ -67,6 +67,7 @@ void lxc_switch_to_child(lx_control *c, pid_t child)
 	memset(t, 0, sizeof *t);
 	t->tid = child;
 	t->state = LXT_STOPPED;
+	t->i386 = -1;
 	if (c->on_switch)
 		c->on_switch(c->on_close_arg, child);
 }

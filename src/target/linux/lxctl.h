@@ -18,6 +18,11 @@ typedef struct lxc_thread {
 	int state;      /* LXT_* */
 	int sig;        /* delivered when it next runs (0 none) */
 	bool stepping;  /* resumed with PTRACE_SINGLESTEP */
+	/* its registers while it stays stopped (read once a stop: a
+	 * breakpoint hit asks for them three times) */
+	bool regs_ok;
+	signed char i386; /* -1 not known yet, 0 x86-64, 1 i386 */
+	vm_regs regs;
 } lxc_thread;
 
 /* what the handle changed and puts back on close, also from a signal
