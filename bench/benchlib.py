@@ -22,10 +22,15 @@ def median_ms(cmd, runs, check=False):
     return median_s(cmd, runs, check) * 1000
 
 
-def build_readall(build):
-    """bench/readall.c compiled into BUILD/bench/readall; its path"""
-    out = os.path.join(build, "bench", "readall")
+def build_tool(build, name):
+    """bench/NAME.c compiled into BUILD/bench/NAME; its path"""
+    out = os.path.join(build, "bench", name)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    subprocess.run(["cc", "-O2", os.path.join(os.path.dirname(os.path.abspath(__file__)), "readall.c"), "-o", out],
+    subprocess.run(["cc", "-O2", os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".c"), "-o", out],
                    check=True)
     return out
+
+
+def build_readall(build):
+    """bench/readall.c compiled into BUILD/bench/readall; its path"""
+    return build_tool(build, "readall")

@@ -15,7 +15,9 @@ import os
 import subprocess
 import tempfile
 
-from benchlib import median_s
+import statistics
+
+from benchlib import build_tool, median_s
 
 
 def batch(lines):
@@ -67,6 +69,14 @@ def main():
             median_s(vmd("break main", "continue", "kill"), a.runs)
         steps_gdb = median_s(gdb("break main", "run", f"stepi {a.steps}", "kill"), a.runs) - \
             median_s(gdb("break main", "run", "kill"), a.runs)
+        # the floor: a bare ptrace loop, nothing else (bench/ptrace_floor.c)
+        floor = build_tool(a.build, "ptrace_floor")
+
+        def floor_us(mode, n):
+            return statistics.median(float(subprocess.run([floor, mode, str(n)], capture_output=True, text=True,
+                                                          check=True).stdout) for _ in range(a.runs))
+        floor_hit = floor_us("break", a.calls)
+        floor_step = floor_us("step", a.steps)
         # attach + detach: a 100-thread process
         st = subprocess.Popen([os.path.join(a.build, "fixtures", "stacks"), "--threads", str(a.threads)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -89,7 +99,9 @@ def main():
         print(f"  {name:28s} {t:7.3f} s  {us:7.1f} us a hit")
     print(f"  false condition: vmatlas {rows[1][1] / rows[0][1]:.1f}x gdb's rate; "
           f"log: {rows[3][1] / rows[2][1]:.1f}x")
-    print(f"stepi {a.steps}: vmatlas {a.steps / steps_vm:,.0f} steps/s, gdb {a.steps / steps_gdb:,.0f} steps/s")
+    print(f"  bare ptrace loop (trap, restore, step, re-insert): {floor_hit:.1f} us a hit")
+    print(f"stepi {a.steps}: vmatlas {a.steps / steps_vm:,.0f} steps/s, gdb {a.steps / steps_gdb:,.0f} steps/s, "
+          f"bare PTRACE_SINGLESTEP loop {1e6 / floor_step:,.0f} steps/s")
     print(f"attach + detach, {nthreads} threads (whole command): vmatlas {attach_vm * 1000:.1f} ms, "
           f"gdb {attach_gdb * 1000:.1f} ms")
 
