@@ -111,8 +111,8 @@ static int debug_run(cli_ctx *ctx)
 static const cli_option debug_opts[] = {
 	CLI_OPT_STRING("batch", 0, "FILE", debug_args, batch, "read commands from FILE ('-': stdin), one a line"),
 	CLI_OPT_FLAG("at-main", 0, debug_args, at_main, "with '--': run on to main before the first command"),
-	CLI_OPT_STRING("follow-fork", 0, "child|parent", debug_args, follow_fork,
-		       "after a fork debug the child (the parent let go, left running) or the parent (the default)"),
+	CLI_OPT_STRING("follow-fork", 0, "WHICH", debug_args, follow_fork,
+		       "after a fork: debug the child or the parent"),
 };
 
 const cli_command cli_cmd_debug = {
