@@ -94,7 +94,11 @@ static int through_plt(vm_dbg *d, uint64_t pc, const vm_module *mod, uint64_t *f
 		*fn = v;
 		return 0;
 	}
+	/* the function is where the binder jumps with the stack as the stub
+	 * had it (an IFUNC resolver it calls runs deeper), or what the slot
+	 * says once written */
 	uint64_t sp = d->regs.rsp;
+	const vm_module *binder = NULL;
 	for (int n = 0; n < MAX_BIND_STEPS; n++) {
 		if (dbg_step_one(d, stopped) < 0)
 			return -1;
@@ -103,7 +107,13 @@ static int through_plt(vm_dbg *d, uint64_t pc, const vm_module *mod, uint64_t *f
 		if (d->regs.rsp > sp)
 			return 0; /* returned: nothing bound */
 		uint64_t p = d->regs.rip;
-		if (vm_map_module_at(d->m, p) != mod && vm_dbg_read(d, slot, &v, w) == (ssize_t)w && v == p) {
+		const vm_module *m = vm_map_module_at(d->m, p);
+		if (m == mod)
+			continue;
+		if (!binder)
+			binder = m; /* the stub's first jump out: the dynamic linker */
+		if ((m != binder && d->regs.rsp == sp) ||
+		    (vm_dbg_read(d, slot, &v, w) == (ssize_t)w && v == p)) {
 			*fn = p;
 			return 0;
 		}
