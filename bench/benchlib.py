@@ -8,6 +8,11 @@ import time
 
 def median_s(cmd, runs, check=False):
     """median wall time of cmd over runs, in seconds (output discarded)"""
+    return statistics.median(times_s(cmd, runs, check))
+
+
+def times_s(cmd, runs, check=False):
+    """the wall time of each of runs runs of cmd, in seconds"""
     ts = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -15,7 +20,7 @@ def median_s(cmd, runs, check=False):
         # sleeps (0.5 ms, 1 ms, 2 ms...), and a 1.3 ms run measures 3.5 ms
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=check)
         ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+    return ts
 
 
 def median_ms(cmd, runs, check=False):
