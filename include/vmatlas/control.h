@@ -115,6 +115,8 @@ int vm_control_get_fpregs(vm_control *c, int64_t tid, vm_fpregs *f);
 int vm_control_set_fpregs(vm_control *c, int64_t tid, const vm_fpregs *f);
 /* the XSAVE image (AVX and later state); its length, -1 on failure */
 ssize_t vm_control_get_xstate(vm_control *c, int64_t tid, void *buf, size_t cap);
+/* put an XSAVE image, as vm_control_get_xstate gave it, back */
+int vm_control_set_xstate(vm_control *c, int64_t tid, const void *buf, size_t len);
 /* debug register i (0-3, 6, 7) */
 int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v);
 int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);

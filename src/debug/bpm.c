@@ -311,6 +311,9 @@ static void note_lift(vm_dbg *d, uint64_t addr, uint64_t size, dbg_page **lift, 
 	}
 }
 
+static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, const vm_regs *rp,
+		      const uint8_t *old, int nb, bool *stop);
+
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	if (ev->code != 2 /* SEGV_ACCERR */ || !page_at(d, ev->addr / PAGE * PAGE))
@@ -378,8 +381,17 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 			nb = 0;
 	}
 
-	/* run the instruction with its pages as they were, alone */
 	vm_control_discard_signal(d->c, tid);
+	/* done by emulation: no lift, no step */
+	int em = got > 0 ? dbg_bpm_emulate(d, tid, &r, code, (size_t)got, true) : 0;
+	if (em < 0)
+		return -1;
+	if (em > 0) {
+		if (tid == d->cur)
+			d->regs_ok = false;
+		return hit ? bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop) : 1;
+	}
+	/* run the instruction with its pages as they were, alone */
 	int rc = 0;
 	for (size_t i = 0; i < nlift; i++)
 		if (vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->orig, 0) < 0)
@@ -440,17 +452,23 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 		return dbg_handle(d, &sev, stop) < 0 ? -1 : 1;
 	if (!hit)
 		return 1;
+	return bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop);
+}
 
-	/* report the hit at the instruction that made it */
+/* report the hit at the instruction that made it */
+static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, const vm_regs *rp,
+		      const uint8_t *old, int nb, bool *stop)
+{
+	vm_regs r = *rp;
 	d->cur = tid;
 	d->regs_ok = false;
 	vm_dbg_event e;
 	dbg_event_at(d, &e, VM_DBG_EV_WATCH, tid, r.rip);
-	e.access = acc[hit_acc].kind & hit->access;
+	e.access = a->kind & hit->access;
 	if (e.access == VM_BPM_RW)
 		e.access = VM_BPM_WRITE; /* a read-modify-write counts as the write */
 	e.by_pages = true;
-	uint64_t daddr = acc[hit_acc].addr, dsize = acc[hit_acc].size;
+	uint64_t daddr = a->addr, dsize = a->size;
 	if (nb) {
 		e.nbytes = nb;
 		memcpy(e.old_bytes, old, (size_t)nb);
@@ -458,8 +476,7 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 			e.nbytes = 0;
 	}
 	vm_dbg_insn di;
-	if (got > 0 && vm_dbg_disasm(d, r.rip, 1, &di) == 1)
-	{
+	if (vm_dbg_disasm(d, r.rip, 1, &di) == 1) {
 		size_t tl = strnlen(di.text, sizeof e.insn - 1);
 		memcpy(e.insn, di.text, tl);
 		e.insn[tl] = 0;

@@ -164,6 +164,11 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
+/* bpm_emul.c: the faulting instruction of tid (registers r, bytes code)
+ * done by emulation; 1 done (registers and memory changed, past it), 0
+ * not done (nothing changed), -1 failed half-way. atomic: every other
+ * thread is stopped */
+int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n, bool atomic);
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);

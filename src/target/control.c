@@ -74,6 +74,15 @@ ssize_t vm_control_get_xstate(vm_control *c, int64_t tid, void *buf, size_t cap)
 	return c->ops->get_xstate(c, tid, buf, cap);
 }
 
+int vm_control_set_xstate(vm_control *c, int64_t tid, const void *buf, size_t len)
+{
+	if (!c->ops->set_xstate) {
+		vm_seterr("this target cannot set the XSAVE state");
+		return -1;
+	}
+	return c->ops->set_xstate(c, tid, buf, len);
+}
+
 int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v)
 {
 	if (i < 0 || i > 7 || i == 4 || i == 5) {

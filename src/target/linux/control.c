@@ -595,6 +595,7 @@ const struct vm_control_ops lxc_ops = {
 	.get_fpregs = lxc_get_fpregs,
 	.set_fpregs = lxc_set_fpregs,
 	.get_xstate = lxc_get_xstate,
+	.set_xstate = lxc_set_xstate,
 	.get_debugreg = lxc_get_debugreg,
 	.set_debugreg = lxc_set_debugreg,
 	.read = lxc_read_op,

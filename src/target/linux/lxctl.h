@@ -94,6 +94,7 @@ int lxc_set_regs(vm_control *vc, int64_t tid, const vm_regs *r);
 int lxc_get_fpregs(vm_control *vc, int64_t tid, vm_fpregs *f);
 int lxc_set_fpregs(vm_control *vc, int64_t tid, const vm_fpregs *f);
 ssize_t lxc_get_xstate(vm_control *vc, int64_t tid, void *buf, size_t cap);
+int lxc_set_xstate(vm_control *vc, int64_t tid, const void *buf, size_t len);
 int lxc_get_debugreg(vm_control *vc, int64_t tid, int i, uint64_t *v);
 int lxc_set_debugreg(vm_control *vc, int64_t tid, int i, uint64_t v);
 ssize_t lxc_read_op(vm_control *vc, uint64_t addr, void *buf, size_t len);
