@@ -172,6 +172,7 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 	dbg_bp *b = dbg_bp_new(d, VM_BP_MEM, addr);
 	b->access = access;
 	b->mlen = len;
+	b->fast = s && s->fast;
 	if (dbg_bp_fill(d, b, expr, s) < 0) {
 		dbg_bp_drop_last(d);
 		d->npages = before;
@@ -387,11 +388,15 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	if (em < 0)
 		return -1;
 	if (em > 0) {
+		d->bx.emulated++;
 		if (tid == d->cur)
 			d->regs_ok = false;
 		return hit ? bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop) : 1;
 	}
-	/* run the instruction with its pages as they were, alone */
+	/* run the instruction with its pages as they were, alone (fast: the
+	 * other threads run meanwhile) */
+	d->bx.stepped++;
+	bool fast = dbg_bpm_step_fast(d, lift, nlift);
 	int rc = 0;
 	for (size_t i = 0; i < nlift; i++)
 		if (vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->orig, 0) < 0)
@@ -406,11 +411,12 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (uint64_t n = 0; rc == 0;) {
 		/* what is queued first (only tid runs once the queue is empty) */
 		bool queued = vm_control_pending(d->c);
-		if ((!queued && vm_control_step(d->c, tid) < 0) || vm_control_wait(d->c, -1, &sev) < 0) {
+		if ((!queued && (vm_control_step(d->c, tid) < 0 || (fast && vm_control_resume(d->c) < 0))) ||
+		    vm_control_wait(d->c, -1, &sev) < 0) {
 			rc = -1;
 			break;
 		}
-		if (queued && sev.tid != tid && sev.kind != VM_EV_EXIT) {
+		if ((queued || fast) && sev.tid != tid && sev.kind != VM_EV_EXIT) {
 			if (nlater < 16) {
 				later[nlater++] = sev;
 				continue;

@@ -76,7 +76,7 @@ static int store_vec(vm_dbg *d, int64_t tid, const emu_cpu *cpu, uint8_t *xs, ss
 int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n, bool atomic)
 {
 	/* a debug register would not see a write done here */
-	if (d->dr7 || d->bits != 64)
+	if (d->dr7 || d->bits != 64 || d->bx.no_emul)
 		return 0;
 	emu_insn e;
 	emu_need need = emu_x86_decode(code, n, &e);

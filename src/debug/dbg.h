@@ -43,7 +43,23 @@ typedef struct dbg_bp {
 	uint64_t old_value;   /* watch: the value last seen */
 	int access;           /* bpm: VM_BPM_* (0: not a bpm) */
 	uint64_t mlen;        /* bpm: the range's length */
+	bool fast;            /* bpm: stepped over with the other threads running */
+	bool uffd;            /* bpm: by userfaultfd write-protection (bpm_uffd.c) */
 } dbg_bp;
+
+/* the rest of the memory breakpoints' state: how faults on watched pages
+ * were handled, the step's mode, the userfaultfd of write-only ones
+ * (bpm_uffd.c), the file that tells other vmatlas processes the pages'
+ * original protections (bpm_pub.c) */
+typedef struct dbg_bpm_x {
+	uint64_t emulated, stepped, uffd_faults;
+	bool fast;            /* set bpm-mode fast: every step with the others running */
+	bool no_emul;         /* set bpm-emulate off: every fault lifted and stepped */
+	int uffd;             /* the target's userfaultfd, ours (-1 none) */
+	uint64_t *wp;         /* the pages it write-protects */
+	size_t nwp, wpcap;
+	char pub[160];        /* the file published, "" none */
+} dbg_bpm_x;
 
 /* one page under memory breakpoints (bpm.c): its protection before we
  * came, and the one it has now (orig: no breakpoint needs a change) */
@@ -113,6 +129,7 @@ struct vm_dbg {
 	/* pages under memory breakpoints */
 	dbg_page *pages;
 	size_t npages, pagecap;
+	dbg_bpm_x bx;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
 	size_t nover, overcap;
@@ -169,6 +186,8 @@ void dbg_bpm_forget(vm_dbg *d);
  * not done (nothing changed), -1 failed half-way. atomic: every other
  * thread is stopped */
 int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n, bool atomic);
+/* bpm_mode.c: step over these lifted pages with the other threads running */
+bool dbg_bpm_step_fast(vm_dbg *d, dbg_page *const *lift, size_t n);
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);

@@ -170,6 +170,7 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 	}
 	d->alive = true;
 	d->next_id = 1;
+	d->bx.uffd = -1;
 	default_signals(d);
 	vm_target_info info;
 	d->bits = 64;

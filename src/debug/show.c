@@ -122,7 +122,10 @@ int show_value(cmd_out *o, uint64_t v)
 static const char help[] =
 	"break EXPR [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME]   tbreak EXPR\n"
 	"watch EXPR [LEN 1|2|4|8] [w|rw|x]\n"
-	"bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT\"] [group NAME] [--pages]   info bpm\n"
+	"bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT\"] [group NAME] [--pages] [--fast] [--uffd]\n"
+	"  info bpm   set bpm-mode stop|fast (fast: the other threads run while one steps over a\n"
+	"  lifted page, and may touch it unseen; --uffd: w only, userfaultfd write-protection)\n"
+	"  set bpm-emulate on|off (off: no fault's instruction emulated, every one stepped)\n"
 	"delete ID|all   enable|disable ID|group NAME\n"
 	"info breakpoints|registers|threads   continue   stepi [N]   nexti   step   next\n"
 	"finish   until EXPR   thread [TID]   bt   regs   set REG = EXPR   print EXPR\n"
