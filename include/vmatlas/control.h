@@ -134,6 +134,16 @@ int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot
 /* the same, the change made by stopped thread tid (one out of any
  * system call: the thread a fault stopped) */
 int vm_control_protect_by(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+/* Write-protection by the kernel (Linux: userfaultfd, made inside the
+ * target by stopped thread tid the first time): a write to a protected
+ * page stops its thread with SIGBUS (si_code 2, the address) and is not
+ * done. VM_WP_ON protects [addr, addr+len) (page-aligned), VM_WP_LIFT
+ * lets writes through again, VM_WP_DROP forgets the range. All of it
+ * ends with the handle (or vmatlas's death): nothing stays behind. */
+#define VM_WP_ON 1
+#define VM_WP_LIFT 0
+#define VM_WP_DROP 2
+int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, int how);
 /* run system call nr inside stopped thread tid (its registers are put
  * back after); *ret is the call's result, a negative errno on failure */
 int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);

@@ -32,12 +32,17 @@ static dbg_page *page_at(vm_dbg *d, uint64_t pg)
 	return NULL;
 }
 
+dbg_page *dbg_bpm_page(vm_dbg *d, uint64_t pg)
+{
+	return page_at(d, pg);
+}
+
 static unsigned need(vm_dbg *d, uint64_t pg, unsigned orig)
 {
 	unsigned want = orig;
 	for (size_t i = 0; i < d->nbps; i++) {
 		const dbg_bp *b = &d->bps[i];
-		if (b->kind != VM_BP_MEM || !b->enabled || b->addr >= pg + PAGE || b->addr + b->mlen <= pg)
+		if (b->kind != VM_BP_MEM || b->uffd || !b->enabled || b->addr >= pg + PAGE || b->addr + b->mlen <= pg)
 			continue;
 		if (b->access & VM_BPM_READ)
 			want &= ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
@@ -68,18 +73,20 @@ void dbg_bpm_sync(vm_dbg *d)
 			p->cur = want;
 		bool used = false;
 		for (size_t k = 0; k < d->nbps && !used; k++)
-			used = d->bps[k].kind == VM_BP_MEM && d->bps[k].addr < p->addr + PAGE &&
+			used = d->bps[k].kind == VM_BP_MEM && !d->bps[k].uffd && d->bps[k].addr < p->addr + PAGE &&
 			       d->bps[k].addr + d->bps[k].mlen > p->addr;
 		if (!used && p->cur == p->orig)
 			d->pages[i] = d->pages[--d->npages];
 		else
 			i++;
 	}
+	dbg_bpm_uffd_sync(d);
 }
 
 void dbg_bpm_forget(vm_dbg *d)
 {
 	d->npages = 0;
+	d->bx.nwp = 0; /* the old program's: its mm is gone */
 }
 
 /* the region under pg as the map says (rebuilt once if it is not there) */
@@ -152,6 +159,8 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 		vm_seterr("the range wraps around the address space");
 		return -1;
 	}
+	if (s && s->uffd)
+		return dbg_bpm_uffd_add(d, access, addr, len, expr, s, id);
 	if (!(s && s->pages) && fits_dr(d, access, addr, len)) {
 		vm_bp_spec w = s ? *s : (vm_bp_spec){ 0 };
 		w.len = (int)len;
@@ -164,6 +173,13 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 		b->mlen = len;
 		return 0;
 	}
+	for (uint64_t pg = addr / PAGE * PAGE; pg < addr + len; pg += PAGE)
+		if (dbg_uffd_page(d, pg)) {
+			vm_seterr("the page at 0x%llx has --uffd breakpoints: --uffd and page protection do not "
+				  "share a page",
+				  (unsigned long long)pg);
+			return -1;
+		}
 	size_t before = d->npages;
 	if (add_pages(d, addr, len) < 0) {
 		d->npages = before;
@@ -317,11 +333,16 @@ static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, 
 
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 {
-	if (ev->code != 2 /* SEGV_ACCERR */ || !page_at(d, ev->addr / PAGE * PAGE))
+	/* SEGV_ACCERR on a protected page, or BUS_ADRERR on one a
+	 * userfaultfd write-protects (bpm_uffd.c) */
+	bool bus = ev->signal == SIGBUS;
+	if (ev->code != 2 || (bus ? !dbg_uffd_page(d, ev->addr) : !page_at(d, ev->addr / PAGE * PAGE)))
 		return 0;
 	dbg_page *fp = page_at(d, ev->addr / PAGE * PAGE);
-	if (fp->cur == fp->orig)
+	if (!bus && fp->cur == fp->orig)
 		return 0;
+	if (bus)
+		d->bx.uffd_faults++;
 	int64_t tid = ev->tid;
 	vm_regs r;
 	if (vm_control_get_regs(d->c, tid, &r) < 0)
@@ -401,6 +422,10 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (size_t i = 0; i < nlift; i++)
 		if (vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->orig, 0) < 0)
 			rc = -1;
+	for (size_t k = 0; k < nacc && d->bx.nwp; k++)
+		dbg_uffd_range(d, tid, acc[k].addr, acc[k].size, VM_WP_LIFT);
+	if (d->bx.nwp)
+		dbg_uffd_range(d, tid, ev->addr, 1, VM_WP_LIFT);
 	vm_event sev;
 	/* events of other threads met while stopping them wait in the
 	 * control's queue: kept for after the step */
@@ -432,9 +457,14 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 		if (sev.addr != at || ++n > (1u << 26))
 			break;
 	}
-	if (d->alive && !(other && sev.kind == VM_EV_EXIT))
+	if (d->alive && !(other && sev.kind == VM_EV_EXIT)) {
 		for (size_t i = 0; i < nlift; i++)
 			vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->cur, 0);
+		for (size_t k = 0; k < nacc && d->bx.nwp; k++)
+			dbg_uffd_range(d, tid, acc[k].addr, acc[k].size, VM_WP_ON);
+		if (d->bx.nwp)
+			dbg_uffd_range(d, tid, ev->addr, 1, VM_WP_ON);
+	}
 	/* the trap flag of the step must not show in flags a pushf saved */
 	if (stepped && got > 0 && !(r.rflags & VM_RFLAGS_TF) &&
 	    (in.mnemonic == ZYDIS_MNEMONIC_PUSHFQ || in.mnemonic == ZYDIS_MNEMONIC_PUSHF ||

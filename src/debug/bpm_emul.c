@@ -19,7 +19,15 @@ static int rd(void *ctx, uint64_t a, void *buf, size_t len)
 
 static int wr(void *ctx, uint64_t a, const void *buf, size_t len)
 {
-	return vm_dbg_write(ctx, a, buf, len);
+	vm_dbg *d = ctx;
+	if (!dbg_uffd_touches(d, a, len))
+		return vm_dbg_write(d, a, buf, len);
+	/* a page write-protected by userfaultfd: not even /proc/PID/mem
+	 * writes there (the kernel asks the userfaultfd, which says SIGBUS) */
+	dbg_uffd_range(d, 0, a, len, VM_WP_LIFT);
+	int rc = vm_dbg_write(d, a, buf, len);
+	dbg_uffd_range(d, 0, a, len, VM_WP_ON);
+	return rc;
 }
 
 /* the XSAVE image: x87/SSE area (xmm at 160), header (XSTATE_BV at 512),

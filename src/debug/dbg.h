@@ -55,8 +55,10 @@ typedef struct dbg_bpm_x {
 	uint64_t emulated, stepped, uffd_faults;
 	bool fast;            /* set bpm-mode fast: every step with the others running */
 	bool no_emul;         /* set bpm-emulate off: every fault lifted and stepped */
-	int uffd;             /* the target's userfaultfd, ours (-1 none) */
-	uint64_t *wp;         /* the pages it write-protects */
+	struct dbg_wp {
+		uint64_t addr;
+		bool on;      /* write-protected now (else lifted or disabled) */
+	} *wp;                /* the pages under --uffd breakpoints */
 	size_t nwp, wpcap;
 	char pub[160];        /* the file published, "" none */
 } dbg_bpm_x;
@@ -188,6 +190,17 @@ void dbg_bpm_forget(vm_dbg *d);
 int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n, bool atomic);
 /* bpm_mode.c: step over these lifted pages with the other threads running */
 bool dbg_bpm_step_fast(vm_dbg *d, dbg_page *const *lift, size_t n);
+/* bpm.c: the page under page-protection breakpoints at pg, or NULL */
+dbg_page *dbg_bpm_page(vm_dbg *d, uint64_t pg);
+/* bpm_uffd.c: --uffd breakpoints; the page of addr is under one; a
+ * protected one is under [addr, addr+len); VM_WP_LIFT/ON those pages */
+int dbg_bpm_uffd_add(vm_dbg *d, int access, uint64_t addr, uint64_t len, const char *expr, const vm_bp_spec *s,
+		     int *id);
+void dbg_bpm_uffd_sync(vm_dbg *d);
+void dbg_bpm_uffd_free(vm_dbg *d);
+bool dbg_uffd_page(vm_dbg *d, uint64_t addr);
+bool dbg_uffd_touches(vm_dbg *d, uint64_t addr, uint64_t len);
+void dbg_uffd_range(vm_dbg *d, int64_t tid, uint64_t addr, uint64_t len, int how);
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);

@@ -170,7 +170,6 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 	}
 	d->alive = true;
 	d->next_id = 1;
-	d->bx.uffd = -1;
 	default_signals(d);
 	vm_target_info info;
 	d->bits = 64;
@@ -220,6 +219,7 @@ static void free_session(vm_dbg *d)
 	free(d->over);
 	free(d->sites);
 	free(d->pages);
+	dbg_bpm_uffd_free(d);
 	free(d->info);
 	free(d->tids);
 	dbg_free_modules(d);

@@ -73,7 +73,7 @@ void show_bp_set(cmd_out *o, int id)
 			if (v[i].access)
 				fprintf(o->f, "memory breakpoint %d at 0x%llx, %llu bytes (%s): %s\n", id,
 					(unsigned long long)v[i].addr, (unsigned long long)v[i].mlen,
-					v[i].kind == VM_BP_MEM ? "page protection" : "debug register", v[i].where);
+					v[i].kind == VM_BP_MEM ? (v[i].uffd ? "userfaultfd write-protection" : "page protection") : "debug register", v[i].where);
 			else
 				fprintf(o->f, "%s %d at 0x%llx: %s\n", v[i].kind == VM_BP_WATCH ? "watchpoint" : "breakpoint", id,
 					(unsigned long long)v[i].addr, v[i].where);

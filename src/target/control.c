@@ -83,6 +83,15 @@ int vm_control_set_xstate(vm_control *c, int64_t tid, const void *buf, size_t le
 	return c->ops->set_xstate(c, tid, buf, len);
 }
 
+int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, int how)
+{
+	if (!c->ops->write_protect) {
+		vm_seterr("this target has no write-protection by the kernel");
+		return -1;
+	}
+	return c->ops->write_protect(c, tid, addr, len, how);
+}
+
 int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v)
 {
 	if (i < 0 || i > 7 || i == 4 || i == 5) {

@@ -188,3 +188,25 @@ def test_bpm_fast_mode_steps_with_threads_running():
     assert f["stepped"] > 3000 and f["emulated"] == 0, f
     assert [o for o in out if o.get("command") == "info"][-1]["bpm_mode"] == "fast"
     assert [o for o in out if o.get("event") == "breakpoint"][-1]["where"].endswith("bpm_done")
+
+
+def test_bpm_uffd_write_protection_reports_the_writes():
+    # write-only breakpoints by userfaultfd on R0 (as w), R1 and R3 (which
+    # straddles pages 0 and 1): every write of the truth, nothing else
+    uffd = ["bpm w bpm_buf+0x800 16 --uffd", "bpm w bpm_buf+0x1800 16 --uffd", "bpm w bpm_buf+0xffc 8 --uffd"]
+    p, out, truth = run(["break bpm_start", "break bpm_done", "continue"] + uffd +
+                        ["bpm r bpm_buf+0x10 4 --uffd", "bpm w bpm_buf+0x1810 4 --pages", "info bpm"] +
+                        ["continue"] * 6 + ["continue", "info bpm", "delete all", "continue"])
+    assert p.returncode == 1 and "2 commands failed" in p.stderr, (p.stdout[-3000:], p.stderr[-3000:])
+    r = [o for o in out if o.get("command") == "bpm"]
+    assert [x["ok"] for x in r] == [True, True, True, False, False], r
+    assert "writes only" in r[3]["error"] and "do not share a page" in r[4]["error"]
+    hits = [o for o in out if o.get("event") == "watchpoint"]
+    got = sorted((int(h["pc"], 16), h["access"][0], int(h["addr"], 16), h["len"]) for h in hits)
+    want = sorted((t["pc"], t["kind"], t["addr"], t["size"]) for t in truth["truth"] if t["kind"] == "w")
+    assert got == want, (got, want)
+    assert truth["checksum"] == native_truth()["checksum"]
+    info = [o for o in out if o.get("command") == "info"]
+    assert all(b["uffd"] for b in info[0]["breakpoints"])
+    f = faults(out)
+    assert f["uffd"] > 1000 and f["uffd"] == f["emulated"] + f["stepped"], f

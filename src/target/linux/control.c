@@ -82,6 +82,7 @@ static lx_control *new_control(pid_t pid)
 	c->base.ops = &lxc_ops;
 	c->pid = pid;
 	c->mem_fd = -1;
+	atomic_store(&c->uffd, -1);
 	c->saved = xcalloc(LXC_MAX_SAVED, sizeof *c->saved);
 	c->prots = xcalloc(LXC_MAX_PROT, sizeof *c->prots);
 	c->cleanup_slot = lx_cleanup_add(on_fatal_signal, c);
@@ -91,6 +92,7 @@ static lx_control *new_control(pid_t pid)
 static void free_control(lx_control *c)
 {
 	lx_cleanup_remove(c->cleanup_slot);
+	lxc_wp_close(c);
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
 	free(c->th);
@@ -596,6 +598,7 @@ const struct vm_control_ops lxc_ops = {
 	.set_fpregs = lxc_set_fpregs,
 	.get_xstate = lxc_get_xstate,
 	.set_xstate = lxc_set_xstate,
+	.write_protect = lxc_write_protect_op,
 	.get_debugreg = lxc_get_debugreg,
 	.set_debugreg = lxc_set_debugreg,
 	.read = lxc_read_op,

@@ -210,6 +210,7 @@ int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, u
 
 void lxc_restore(lx_control *c, pid_t tid)
 {
+	lxc_wp_close(c); /* the kernel drops its write-protections */
 	for (int i = atomic_load(&c->nsaved) - 1; i >= 0 && c->mem_fd >= 0; i--) {
 		const lxc_saved *s = &c->saved[i];
 		if (pwrite(c->mem_fd, s->bytes, s->len, (off_t)s->addr) < 0)
