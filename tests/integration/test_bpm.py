@@ -210,3 +210,36 @@ def test_bpm_uffd_write_protection_reports_the_writes():
     assert all(b["uffd"] for b in info[0]["breakpoints"])
     f = faults(out)
     assert f["uffd"] > 1000 and f["uffd"] == f["emulated"] + f["stepped"], f
+
+
+def test_bpm_uffd_detach_and_kill_of_vmatlas_leave_nothing():
+    # detached, or vmatlas killed by SIGTERM, with --uffd breakpoints armed:
+    # the program writes the watched bytes afterwards and must not die of
+    # SIGBUS (the userfaultfd is closed before its threads are let go)
+    uffd = ["bpm w bpm_buf+0x800 16 --uffd", "bpm w bpm_buf+0x1800 16 --uffd"]
+    p, out, truth = run(["break bpm_start", "continue"] + uffd + ["detach"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    if truth is not None:
+        assert truth["checksum"] == native_truth()["checksum"]
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False) as f:
+        f.write("\n".join(['bpm w bpm_buf+0x800 8 log "x" --uffd', "continue"]) + "\n")
+        path = f.name
+    try:
+        # a long run writing bpm_buf+0x800 every 1000th iteration; vmatlas
+        # attached by pid, killed by SIGTERM while the breakpoint is armed
+        fx = subprocess.Popen([BPMFIX, "sparse", "300000000", "1000"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+        dbg = subprocess.Popen([VMATLAS, "debug", "--batch", path, str(fx.pid)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        seen = 0
+        for line in dbg.stdout:
+            seen += line.strip() == "x"
+            if seen >= 20:
+                break
+        dbg.terminate()
+        dbg.wait(timeout=60)
+        fx.wait(timeout=120)
+        assert seen >= 20, dbg.stderr.read()
+        assert fx.returncode == 0, (fx.returncode, dbg.stderr.read())
+    finally:
+        os.unlink(path)
