@@ -77,7 +77,7 @@ defs = {
                    "usage": enum(*USAGES), "path": null(S), "offset": A, "contents": arr(ref("content"))},
                   {"deleted": B, "dumped": I, "from_file": B, "protect_flags": arr(S), "alloc_base": A,
                    "alloc_protect": S, "inode": I, "dev": S, "thp_eligible": B, "pages": ref("pages"),
-                   "vma_continues": B,
+                   "vma_continues": B, "bpm_debugger": I,
                    **{k: I for k in STATS}}),
     "allocation": obj({"base": A, "size": I, "usage": enum(*USAGES), "details": null(S),
                        "regions": arr(ref("region"))},

@@ -144,6 +144,16 @@ int vm_control_protect_by(vm_control *c, int64_t tid, uint64_t addr, uint64_t le
 #define VM_WP_LIFT 0
 #define VM_WP_DROP 2
 int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, int how);
+/* Tell other vmatlas processes the original protection of the pages
+ * whose protection this handle changed (memory breakpoints), so that
+ * their maps show and use those (Linux: /tmp/vmatlas-UID/bpm-PID,
+ * checked by the reader against /proc/PID/maps). n 0: no page any more.
+ * Closing the handle, or vmatlas's death by a signal, takes it back. */
+typedef struct vm_prot_page {
+	uint64_t addr;
+	unsigned orig, applied; /* VM_PROT_READ/WRITE/EXEC */
+} vm_prot_page;
+int vm_control_publish_prots(vm_control *c, const vm_prot_page *v, size_t n);
 /* run system call nr inside stopped thread tid (its registers are put
  * back after); *ret is the call's result, a negative errno on failure */
 int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);

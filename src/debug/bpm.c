@@ -81,12 +81,14 @@ void dbg_bpm_sync(vm_dbg *d)
 			i++;
 	}
 	dbg_bpm_uffd_sync(d);
+	dbg_bpm_publish(d);
 }
 
 void dbg_bpm_forget(vm_dbg *d)
 {
 	d->npages = 0;
 	d->bx.nwp = 0; /* the old program's: its mm is gone */
+	dbg_bpm_publish(d);
 }
 
 /* the region under pg as the map says (rebuilt once if it is not there) */

@@ -60,7 +60,7 @@ typedef struct dbg_bpm_x {
 		bool on;      /* write-protected now (else lifted or disabled) */
 	} *wp;                /* the pages under --uffd breakpoints */
 	size_t nwp, wpcap;
-	char pub[160];        /* the file published, "" none */
+	bool published;       /* bpm_pub.c: original protections told to other vmatlas */
 } dbg_bpm_x;
 
 /* one page under memory breakpoints (bpm.c): its protection before we
@@ -198,6 +198,8 @@ int dbg_bpm_uffd_add(vm_dbg *d, int access, uint64_t addr, uint64_t len, const c
 		     int *id);
 void dbg_bpm_uffd_sync(vm_dbg *d);
 void dbg_bpm_uffd_free(vm_dbg *d);
+/* bpm_pub.c: tell other vmatlas processes the original protections */
+void dbg_bpm_publish(vm_dbg *d);
 bool dbg_uffd_page(vm_dbg *d, uint64_t addr);
 bool dbg_uffd_touches(vm_dbg *d, uint64_t addr, uint64_t len);
 void dbg_uffd_range(vm_dbg *d, int64_t tid, uint64_t addr, uint64_t len, int how);

@@ -92,6 +92,11 @@ int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t
 	return c->ops->write_protect(c, tid, addr, len, how);
 }
 
+int vm_control_publish_prots(vm_control *c, const vm_prot_page *v, size_t n)
+{
+	return c->ops->publish_prots ? c->ops->publish_prots(c, v, n) : 0;
+}
+
 int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v)
 {
 	if (i < 0 || i > 7 || i == 4 || i == 5) {

@@ -243,3 +243,83 @@ def test_bpm_uffd_detach_and_kill_of_vmatlas_leave_nothing():
         assert fx.returncode == 0, (fx.returncode, dbg.stderr.read())
     finally:
         os.unlink(path)
+
+
+def test_bpm_other_vmatlas_sees_original_protections():
+    # a debug session holds bpms on bpm_buf's pages 0 (rw: PROT_NONE) and 1
+    # (w: read-only); a second vmatlas's map shows rw-p there with a note,
+    # view and dump read the bytes, search finds them. A file whose
+    # protections do not match /proc/PID/maps is not believed.
+    d = tempfile.mkdtemp()
+    fifo = os.path.join(d, "cmds")
+    os.mkfifo(fifo)
+    dbg = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", fifo, "--", BPMFIX], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    w = open(fifo, "w")
+    try:
+        w.write("break bpm_start\ncontinue\nbpm rw bpm_buf+0x800 16 --pages\nbpm w bpm_buf+0x1800 16 --pages\n"
+                "print bpm_buf\n")
+        w.flush()
+        buf = None
+        for line in dbg.stdout:
+            o = json.loads(line)
+            if o.get("command") == "print":
+                buf = int(o["value"], 16)
+                break
+        assert buf, dbg.stderr.read()
+        pid = int(subprocess.run(["pgrep", "-P", str(dbg.pid), "-x", "bpmfix"], capture_output=True,
+                                 text=True).stdout.split()[0])
+        with open(f"/proc/{pid}/maps") as f:
+            kernel = {int(l.split("-")[0], 16): l.split()[1] for l in f}
+        assert kernel[buf] == "---p" and kernel[buf + 0x1000] == "r--p", kernel
+
+        def regions_at():
+            m = json.loads(subprocess.run([VMATLAS, "map", "--json", "--flat", str(pid)], capture_output=True,
+                                          text=True, check=True).stdout)
+            return {int(r["base"], 16): r for a in m["allocations"] for r in a["regions"]}
+        rs = regions_at()
+        for a in (buf, buf + 0x1000):
+            assert rs[a]["prot"] == "rw-p" and rs[a]["state"] == "commit" and rs[a]["bpm_debugger"] == dbg.pid, rs[a]
+        assert "bpm_debugger" not in rs.get(buf + 0x2000, {})
+        text = subprocess.run([VMATLAS, "map", str(pid)], capture_output=True, text=True).stdout
+        assert f"(original protection; vmatlas debugger PID {dbg.pid} has bpm on this page)" in text
+        # the bytes: bpmfix fills bpm_buf[i] = i * 7
+        v = subprocess.run([VMATLAS, "view", str(pid), hex(buf + 0x800), "16"], capture_output=True, text=True)
+        want = bytes((0x800 + i) * 7 & 0xff for i in range(16))
+        assert " ".join(f"{b:02x}" for b in want) in v.stdout, v.stdout + v.stderr
+        s = json.loads(subprocess.run([VMATLAS, "search", "--json", str(pid), "--hex", want[:10].hex(" ")],
+                                      capture_output=True, text=True).stdout)
+        found = [int(h["addr"], 16) for h in s["hits"]]
+        assert buf + 0x800 in found and buf + 0x1800 in found, found
+        out = os.path.join(d, "page0")
+        r = subprocess.run([VMATLAS, "dump", str(pid), hex(buf), "--size", "4096", "-o", out], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+        with open(out, "rb") as f:
+            assert f.read() == bytes(i * 7 & 0xff for i in range(4096))
+        # a file claiming a protection the page does not have: ignored
+        pub = f"/tmp/vmatlas-{os.geteuid()}/bpm-{pid}"
+        with open(pub) as f:
+            good = f.read()
+        assert f"page {buf:x} rw- ---" in good, good
+        os.chmod(pub, 0o600)
+        with open(pub, "w") as f:
+            f.write(good.replace(f"page {buf:x} rw- ---", f"page {buf:x} rw- r--"))
+        rs = regions_at()
+        assert rs[buf]["prot"] == "---p" and "bpm_debugger" not in rs[buf], rs[buf]
+        with open(pub, "w") as f:
+            f.write(good)
+        w.write("info bpm\ndetach\n")
+        w.close()
+        w = None
+        dbg.wait(timeout=60)
+        assert not os.path.exists(pub)
+    finally:
+        if w:
+            w.close()
+        if dbg.poll() is None:
+            dbg.kill()
+            dbg.wait()
+        for f in os.listdir(d):
+            os.unlink(os.path.join(d, f))
+        os.rmdir(d)

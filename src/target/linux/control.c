@@ -70,6 +70,7 @@ static void set_sig(lxc_thread *t, int sig)
 static void on_fatal_signal(void *arg)
 {
 	lx_control *c = arg;
+	lxc_pub_remove(c);
 	int ignored;
 	if (!c->exited)
 		lx_ensure_stopped(c->pid, &ignored); /* protections need a stopped thread */
@@ -93,6 +94,7 @@ static void free_control(lx_control *c)
 {
 	lx_cleanup_remove(c->cleanup_slot);
 	lxc_wp_close(c);
+	lxc_pub_remove(c);
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
 	free(c->th);
@@ -599,6 +601,7 @@ const struct vm_control_ops lxc_ops = {
 	.get_xstate = lxc_get_xstate,
 	.set_xstate = lxc_set_xstate,
 	.write_protect = lxc_write_protect_op,
+	.publish_prots = lxc_publish_prots_op,
 	.get_debugreg = lxc_get_debugreg,
 	.set_debugreg = lxc_set_debugreg,
 	.read = lxc_read_op,
