@@ -124,6 +124,10 @@ int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);
 /* memory, whatever its protection */
 ssize_t vm_control_read(vm_control *c, uint64_t addr, void *buf, size_t len);
 int vm_control_write(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
+/* memory as the program itself may touch it: its page protections
+ * apply (a read of a PROT_NONE page, a write to a read-only one fail);
+ * the bytes done, -1 when none could be */
+ssize_t vm_control_user_rw(vm_control *c, uint64_t addr, void *buf, size_t len, bool write);
 /* what closing puts back at [addr, addr+len), where VM_CTL_RESTORE
  * writes were made, is buf from now on (a change meant to stay, made
  * under a breakpoint's byte) */

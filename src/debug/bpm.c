@@ -337,6 +337,10 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	/* SEGV_ACCERR on a protected page, or BUS_ADRERR on one a
 	 * userfaultfd write-protects (bpm_uffd.c) */
+	if (d->bx.own_fault) {
+		d->bx.own_fault = false;
+		return 0;
+	}
 	bool bus = ev->signal == SIGBUS;
 	if (ev->code != 2 || (bus ? !dbg_uffd_page(d, ev->addr) : !page_at(d, ev->addr / PAGE * PAGE)))
 		return 0;
@@ -486,8 +490,15 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (size_t i = 0; i < nlater && d->alive; i++)
 		if (dbg_handle(d, &later[i], stop) < 0)
 			return -1;
-	if (other) /* something else came first (a signal, the exit ...) */
-		return dbg_handle(d, &sev, stop) < 0 ? -1 : 1;
+	if (other) { /* something else came first (a signal, the exit ...) */
+		/* the instruction faulted with the pages as the program set
+		 * them (a write to its read-only page): its own fault */
+		d->bx.own_fault = sev.kind == VM_EV_SIGNAL && sev.tid == tid && sev.addr == ev->addr &&
+				  (sev.signal == SIGSEGV || sev.signal == SIGBUS);
+		int hrc = dbg_handle(d, &sev, stop);
+		d->bx.own_fault = false;
+		return hrc < 0 ? -1 : 1;
+	}
 	if (!hit)
 		return 1;
 	return bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop);

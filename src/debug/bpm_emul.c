@@ -12,22 +12,74 @@
 
 #include "emu_x86.h"
 
+/* The emulated instruction may touch only what the program itself may:
+ * on a page under page-protection breakpoints what its original
+ * protection allows (read and written through /proc/PID/mem, which goes
+ * through the debugger's protection), elsewhere what the page allows now
+ * (process_vm_readv/writev, which stop where the program would fault).
+ * A write on a page with an int3 of ours is left to the CPU. Done page
+ * by page; -1: not allowed or failed (the caller steps the instruction,
+ * and the CPU does what it does). */
+#define PAGE 4096u
+
+static bool has_site(vm_dbg *d, uint64_t a, size_t len)
+{
+	for (size_t i = 0; i < d->nsites; i++)
+		if (d->sites[i].in && d->sites[i].addr >= a && d->sites[i].addr - a < len)
+			return true;
+	return false;
+}
+
+static int chunk(vm_dbg *d, uint64_t a, uint8_t *buf, size_t len, bool write)
+{
+	const dbg_page *p = dbg_bpm_page(d, a / PAGE * PAGE);
+	if (p && p->cur != p->orig) {
+		if (!(p->orig & (write ? VM_PROT_WRITE : VM_PROT_READ)))
+			return -1;
+		return write ? vm_dbg_write(d, a, buf, len) : vm_dbg_read(d, a, buf, len) == (ssize_t)len ? 0 : -1;
+	}
+	if (!write) {
+		if (vm_control_user_rw(d->c, a, buf, len, false) != (ssize_t)len)
+			return -1;
+		for (size_t i = 0; i < d->nsites; i++) /* our int3s read as the bytes under them */
+			if (d->sites[i].in && d->sites[i].addr >= a && d->sites[i].addr - a < len)
+				buf[d->sites[i].addr - a] = d->sites[i].orig;
+		return 0;
+	}
+	if (has_site(d, a, len))
+		return -1;
+	/* a page write-protected by userfaultfd: lifted for the write (the
+	 * kernel would ask the userfaultfd, which says SIGBUS) */
+	bool wp = dbg_uffd_touches(d, a, len);
+	if (wp)
+		dbg_uffd_range(d, 0, a, len, VM_WP_LIFT);
+	int rc = vm_control_user_rw(d->c, a, buf, len, true) == (ssize_t)len ? 0 : -1;
+	if (wp)
+		dbg_uffd_range(d, 0, a, len, VM_WP_ON);
+	return rc;
+}
+
+static int access_pages(vm_dbg *d, uint64_t a, uint8_t *buf, size_t len, bool write)
+{
+	while (len) {
+		size_t n = PAGE - (size_t)(a % PAGE);
+		if (n > len)
+			n = len;
+		if (chunk(d, a, buf, n, write) < 0)
+			return -1;
+		a += n, buf += n, len -= n;
+	}
+	return 0;
+}
+
 static int rd(void *ctx, uint64_t a, void *buf, size_t len)
 {
-	return vm_dbg_read(ctx, a, buf, len) == (ssize_t)len ? 0 : -1;
+	return access_pages(ctx, a, buf, len, false);
 }
 
 static int wr(void *ctx, uint64_t a, const void *buf, size_t len)
 {
-	vm_dbg *d = ctx;
-	if (!dbg_uffd_touches(d, a, len))
-		return vm_dbg_write(d, a, buf, len);
-	/* a page write-protected by userfaultfd: not even /proc/PID/mem
-	 * writes there (the kernel asks the userfaultfd, which says SIGBUS) */
-	dbg_uffd_range(d, 0, a, len, VM_WP_LIFT);
-	int rc = vm_dbg_write(d, a, buf, len);
-	dbg_uffd_range(d, 0, a, len, VM_WP_ON);
-	return rc;
+	return access_pages(ctx, a, (uint8_t *)(uintptr_t)buf, len, true); /* not written to */
 }
 
 /* the XSAVE image: x87/SSE area (xmm at 160), header (XSTATE_BV at 512),

@@ -61,6 +61,8 @@ typedef struct dbg_bpm_x {
 	} *wp;                /* the pages under --uffd breakpoints */
 	size_t nwp, wpcap;
 	bool published;       /* bpm_pub.c: original protections told to other vmatlas */
+	bool own_fault;       /* the next fault is the program's own (its instruction
+			       * faulted with the pages as it set them) */
 } dbg_bpm_x;
 
 /* one page under memory breakpoints (bpm.c): its protection before we

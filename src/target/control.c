@@ -92,6 +92,15 @@ int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t
 	return c->ops->write_protect(c, tid, addr, len, how);
 }
 
+ssize_t vm_control_user_rw(vm_control *c, uint64_t addr, void *buf, size_t len, bool write)
+{
+	if (!c->ops->user_rw) {
+		vm_seterr("this target cannot access memory as its program");
+		return -1;
+	}
+	return c->ops->user_rw(c, addr, buf, len, write);
+}
+
 int vm_control_publish_prots(vm_control *c, const vm_prot_page *v, size_t n)
 {
 	return c->ops->publish_prots ? c->ops->publish_prots(c, v, n) : 0;

@@ -323,3 +323,25 @@ def test_bpm_other_vmatlas_sees_original_protections():
         for f in os.listdir(d):
             os.unlink(os.path.join(d, f))
         os.rmdir(d)
+
+
+def test_bpm_emulation_keeps_the_programs_protections():
+    # a write to a read-only page under a bpm r: not emulated through the
+    # debugger's access (which could write there), the program faults as
+    # it would without the debugger
+    native = subprocess.run([BPMFIX, "rowrite"], capture_output=True)
+    assert native.returncode == -11
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg", delete=False) as f:
+        f.write("\n".join(["break bpm_start", "continue", "bpm r ro_data 8 --pages", "continue", "info bpm",
+                           "kill"]) + "\n")
+        path = f.name
+    try:
+        p = subprocess.run([VMATLAS, "debug", "--json", "--batch", path, "--", BPMFIX, "rowrite"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        os.unlink(path)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    crash = [o for o in out if o.get("event") == "crash"]
+    ro = int([o for o in out if o.get("command") == "bpm"][0]["addr"], 16)
+    assert crash and crash[0]["signal"] == "SIGSEGV" and int(crash[0]["fault_addr"], 16) == ro + 0x40, out
+    assert faults(out)["emulated"] == 0

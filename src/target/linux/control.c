@@ -602,6 +602,7 @@ const struct vm_control_ops lxc_ops = {
 	.set_xstate = lxc_set_xstate,
 	.write_protect = lxc_write_protect_op,
 	.publish_prots = lxc_publish_prots_op,
+	.user_rw = lxc_user_rw_op,
 	.get_debugreg = lxc_get_debugreg,
 	.set_debugreg = lxc_set_debugreg,
 	.read = lxc_read_op,

@@ -106,6 +106,7 @@ void lxc_pub_remove(lx_control *c);
 int lxc_get_debugreg(vm_control *vc, int64_t tid, int i, uint64_t *v);
 int lxc_set_debugreg(vm_control *vc, int64_t tid, int i, uint64_t v);
 ssize_t lxc_read_op(vm_control *vc, uint64_t addr, void *buf, size_t len);
+ssize_t lxc_user_rw_op(vm_control *vc, uint64_t addr, void *buf, size_t len, bool write);
 int lxc_write_op(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags);
 void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t len);
 int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
