@@ -12,31 +12,6 @@
 
 #include <string.h>
 
-enum {
-	OP_NONE,
-	OP_MOV,
-	OP_MOVZX,
-	OP_MOVSX,
-	OP_ADD,
-	OP_ADC,
-	OP_SUB,
-	OP_SBB,
-	OP_CMP,
-	OP_AND,
-	OP_OR,
-	OP_XOR,
-	OP_TEST,
-	OP_INC,
-	OP_DEC,
-	OP_NEG,
-	OP_NOT,
-	OP_XCHG,
-	OP_PUSH,
-	OP_POP,
-	OP_PUSHF,
-	OP_VMOV,    /* a whole vector register to or from memory */
-	OP_VSCALAR, /* movd/movq/movss/movsd: the low 4 or 8 bytes */
-};
 
 #define F_CF 0x1u
 #define F_PF 0x4u
@@ -127,6 +102,8 @@ emu_need emu_x86_decode(const uint8_t *code, size_t n, emu_insn *e)
 		return EMU_NO;
 	const ZydisDecodedInstruction *in = &e->in;
 	e->op = op_of(in->mnemonic);
+	if (in->meta.category == ZYDIS_CATEGORY_STRINGOP)
+		return emu_string_decode(e);
 	if (e->op == OP_NONE || in->encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX ||
 	    in->encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX ||
 	    (in->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)))
@@ -477,7 +454,8 @@ int emu_x86_run(const emu_insn *e, emu_cpu *cpu, const emu_io *io)
 	emu_cpu c = *cpu;
 	pending w = { 0 };
 	uint64_t ea = 0;
-	if (e->op != OP_PUSH && e->op != OP_POP && e->mem >= 0 && !ea_of(e, &c.r, &ea))
+	if (e->op != OP_PUSH && e->op != OP_POP && e->op != OP_MOVS && e->op != OP_STOS && e->mem >= 0 &&
+	    !ea_of(e, &c.r, &ea))
 		return -1;
 	int rc;
 	uint64_t v = 0, x = 0;
@@ -506,6 +484,8 @@ int emu_x86_run(const emu_insn *e, emu_cpu *cpu, const emu_io *io)
 	case OP_PUSHF: rc = run_stack(e, &c.r, io, &w); break;
 	case OP_VMOV:
 	case OP_VSCALAR: rc = run_vec(e, &c, ea, io, &w); break;
+	case OP_MOVS:
+	case OP_STOS: rc = emu_string_run(e, &c.r, io); break;
 	default: rc = run_alu(e, &c.r, ea, io, &w); break;
 	}
 	if (rc < 0)

@@ -28,6 +28,35 @@ typedef struct emu_cpu {
 
 typedef enum emu_need { EMU_NO, EMU_GPR, EMU_VEC } emu_need;
 
+/* what an instruction does (emu_insn.op) */
+enum emu_op {
+	OP_NONE,
+	OP_MOV,
+	OP_MOVZX,
+	OP_MOVSX,
+	OP_ADD,
+	OP_ADC,
+	OP_SUB,
+	OP_SBB,
+	OP_CMP,
+	OP_AND,
+	OP_OR,
+	OP_XOR,
+	OP_TEST,
+	OP_INC,
+	OP_DEC,
+	OP_NEG,
+	OP_NOT,
+	OP_XCHG,
+	OP_PUSH,
+	OP_POP,
+	OP_PUSHF,
+	OP_VMOV,    /* a whole vector register to or from memory */
+	OP_VSCALAR, /* movd/movq/movss/movsd: the low 4 or 8 bytes */
+	OP_MOVS,    /* movs and stos, with or without rep (emu_string.c) */
+	OP_STOS,
+};
+
 typedef struct emu_insn {
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
@@ -39,6 +68,10 @@ typedef struct emu_insn {
  * here, EMU_GPR if general registers and flags are enough, EMU_VEC if it
  * needs the vector registers in the cpu too. */
 emu_need emu_x86_decode(const uint8_t *code, size_t n, emu_insn *e);
+
+/* emu_string.c: movs and stos (rep or not), for emu_x86.c */
+emu_need emu_string_decode(emu_insn *e);
+int emu_string_run(const emu_insn *e, vm_regs *r, const emu_io *io);
 
 /* Do a decoded instruction at cpu->r.rip: 0 done (cpu and memory
  * changed, rip past it), -1 not done (cpu unchanged; memory unchanged

@@ -59,7 +59,7 @@ __asm__(".text\n"
 	"mov %r12, 96(%rdi)\n mov %r13, 104(%rdi)\n mov %r14, 112(%rdi)\n mov %r15, 120(%rdi)\n"
 	"mov emu_ntmp(%rip), %rax\n mov %rax, 40(%rdi)\n"
 	"mov emu_nsp(%rip), %rsp\n"
-	"pushfq\n pop %rax\n mov %rax, 136(%rdi)\n"
+	"pushfq\n pop %rax\n mov %rax, 136(%rdi)\n cld\n"
 	"cmpl $0, emu_navx(%rip)\n"
 	"je 3f\n" ALL16(STOREV) "vzeroupper\n jmp 4f\n"
 	"3:\n" ALL16(STOREX)
@@ -220,6 +220,16 @@ static const form forms[] = {
 	F("vmovss (%rbx),%xmm5", 4, "\xc5\xfa\x10\x2b"),
 	F("vmovsd %xmm6,(%rbx)", 4, "\xc5\xfb\x11\x33"),
 	F("vmovsd (%rbx),%xmm11", 4, "\xc5\x7b\x10\x1b"),
+	F("rep movsb", 2, "\xf3\xa4"),
+	F("rep movsq", 3, "\xf3\x48\xa5"),
+	F("rep movsl", 2, "\xf3\xa5"),
+	F("movsb", 1, "\xa4"),
+	F("movsq", 2, "\x48\xa5"),
+	F("rep stosb", 2, "\xf3\xaa"),
+	F("rep stosq", 3, "\xf3\x48\xab"),
+	F("rep stosw", 3, "\x66\xf3\xab"),
+	F("stosl", 1, "\xab"),
+	F("stosb", 1, "\xaa"),
 };
 
 #define PAGE 4096u
@@ -311,6 +321,10 @@ static void run_form(const form *fm, uint8_t *code, uint8_t *data, int avx, uint
 		fmask &= ~0x10ull;
 	bool aligned = strstr(fm->name, "dqa") || strstr(fm->name, "aps") || strstr(fm->name, "apd");
 	bool addr32 = strstr(fm->name, "(%ebx") != NULL;
+	bool string = strstr(fm->name, "stos") || starts(fm->name, "rep movs") || !strcmp(fm->name, "movsb") ||
+		      !strcmp(fm->name, "movsq");
+	if (string)
+		fmask |= 0x400; /* DF: kept */
 	static uint8_t copy[NDATA];
 	fake_mem fmem = { data, copy };
 	emu_io io = { &fmem, fake_read, fake_write };
@@ -337,6 +351,12 @@ static void run_form(const form *fm, uint8_t *code, uint8_t *data, int avx, uint
 		}
 		s.g[7] = (uint64_t)(uintptr_t)data + 0x1800 + 8 * (rnd() % 16); /* rsp */
 		s.rflags = 0x202 | (rnd() & 0x8d5);
+		if (string) { /* rsi, rdi apart, either direction */
+			s.g[4] = (uint64_t)(uintptr_t)data + 0x400 + rnd() % 0x300;
+			s.g[5] = (uint64_t)(uintptr_t)data + 0xc00 + rnd() % 0x300;
+			s.g[2] = rnd() % 40;
+			s.rflags |= rnd() & 0x400;
+		}
 		s.rip = (uint64_t)(uintptr_t)code;
 		memcpy(copy, data, NDATA);
 
@@ -396,7 +416,6 @@ static void test_emul_refuses(void)
 		size_t len;
 		const char *bytes;
 	} no[] = {
-		{ "rep movsb", 2, "\xf3\xa4" },
 		{ "movq (%rbx),%mm0", 3, "\x0f\x6f\x03" },
 		{ "vmovdqu64 (%rbx),%zmm0", 6, "\x62\xf1\xfe\x48\x6f\x03" },
 		{ "popfq", 1, "\x9d" },
@@ -405,6 +424,9 @@ static void test_emul_refuses(void)
 		{ "shlq (%rbx)", 3, "\x48\xd1\x23" },
 		{ "pushw %ax", 2, "\x66\x50" },
 		{ "cmpxchg %rcx,(%rbx)", 4, "\x48\x0f\xb1\x0b" },
+		{ "rep cmpsb", 2, "\xf3\xa6" },
+		{ "rep movsb %fs:(%rsi),(%rdi)", 3, "\x64\xf3\xa4" },
+		{ "rep movsb (%esi),(%edi)", 3, "\x67\xf3\xa4" },
 	};
 	emu_insn e;
 	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
@@ -422,6 +444,11 @@ static void test_emul_refuses(void)
 	c.atomic = false;
 	CHECK(emu_x86_run(&e, &c, &none) == -1);
 	CHECK(c.r.rip == 0);
+	/* rep movsb over itself shifted by one: the CPU's, element by element */
+	CHECK(emu_x86_decode((const uint8_t *)"\xf3\xa4", 2, &e) == EMU_GPR);
+	c.r.rsi = 0x1000, c.r.rdi = 0x1001, c.r.rcx = 16;
+	CHECK(emu_x86_run(&e, &c, &none) == -1);
+	CHECK(c.r.rcx == 16 && c.r.rip == 0);
 }
 
 const unit_test emul_tests[] = {
