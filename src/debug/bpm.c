@@ -411,14 +411,18 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 
 	vm_control_discard_signal(d->c, tid);
 	/* done by emulation: no lift, no step */
-	int em = got > 0 ? dbg_bpm_emulate(d, tid, &r, code, (size_t)got, true) : 0;
+	vm_regs now = r;
+	int em = got > 0 ? dbg_bpm_emulate(d, tid, &now, code, (size_t)got, true) : 0;
 	if (em < 0)
 		return -1;
 	if (em > 0) {
 		d->bx.emulated++;
-		if (tid == d->cur)
-			d->regs_ok = false;
-		return hit ? bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop) : 1;
+		int rc = hit ? bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop) : 1;
+		if (tid == d->cur) { /* its registers are known: no need to read them again */
+			d->regs = now;
+			d->regs_ok = true;
+		}
+		return rc;
 	}
 	/* run the instruction with its pages as they were, alone (fast: the
 	 * other threads run meanwhile) */
@@ -442,7 +446,9 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (uint64_t n = 0; rc == 0;) {
 		/* what is queued first (only tid runs once the queue is empty) */
 		bool queued = vm_control_pending(d->c);
-		if ((!queued && (vm_control_step(d->c, tid) < 0 || (fast && vm_control_resume(d->c) < 0))) ||
+		/* fast: the others run too, but not a thread whose event is
+		 * kept in later[] (it must stay where it stopped) */
+		if ((!queued && (vm_control_step(d->c, tid) < 0 || (fast && !nlater && vm_control_resume(d->c) < 0))) ||
 		    vm_control_wait(d->c, -1, &sev) < 0) {
 			rc = -1;
 			break;

@@ -133,7 +133,7 @@ static int store_vec(vm_dbg *d, int64_t tid, const emu_cpu *cpu, uint8_t *xs, ss
 	return vm_control_set_fpregs(d->c, tid, fp);
 }
 
-int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n, bool atomic)
+int dbg_bpm_emulate(vm_dbg *d, int64_t tid, vm_regs *r, const uint8_t *code, size_t n, bool atomic)
 {
 	/* a debug register would not see a write done here */
 	if (d->dr7 || d->bits != 64 || d->bx.no_emul)
@@ -167,6 +167,8 @@ int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *cod
 			rc = 0;
 		if (rc > 0 && vm_control_set_regs(d->c, tid, &cpu.r) < 0)
 			rc = -1;
+		if (rc > 0)
+			*r = cpu.r;
 	}
 	free(xs);
 	return rc;

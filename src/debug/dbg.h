@@ -186,10 +186,11 @@ void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
 /* bpm_emul.c: the faulting instruction of tid (registers r, bytes code)
- * done by emulation; 1 done (registers and memory changed, past it), 0
+ * done by emulation; 1 done (registers and memory changed, past it; *r
+ * the registers now), 0
  * not done (nothing changed), -1 failed half-way. atomic: every other
  * thread is stopped */
-int dbg_bpm_emulate(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n, bool atomic);
+int dbg_bpm_emulate(vm_dbg *d, int64_t tid, vm_regs *r, const uint8_t *code, size_t n, bool atomic);
 /* bpm_mode.c: step over these lifted pages with the other threads running */
 bool dbg_bpm_step_fast(vm_dbg *d, dbg_page *const *lift, size_t n);
 /* bpm.c: the page under page-protection breakpoints at pg, or NULL */

@@ -359,13 +359,48 @@ void lxc_stop(lx_control *c)
 		if (t->state == LXT_RUNNING)
 			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
 	}
-	for (size_t i = 0; i < c->nth; i++) {
-		while (c->th[i].state == LXT_RUNNING) {
+	/* not one thread after the other: a thread-group leader that exited
+	 * is reported only after the other threads are reaped (the process
+	 * exiting meanwhile, as exit_group while a thread steps with the
+	 * others running), so a blocking wait on it could wait for ever */
+	for (unsigned spin = 0;; spin++) {
+		bool running = false, news = false;
+		for (size_t i = 0; i < c->nth; i++) {
+			while (c->th[i].state == LXT_RUNNING) {
+				int st;
+				vm_event ev;
+				pid_t r = waitpid(c->th[i].tid, &st, __WALL | WNOHANG);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r == 0) {
+					running = true;
+					break;
+				}
+				if (r < 0)
+					st = 0; /* gone without a word: as if it exited */
+				news = true;
+				if (decode(c, i, st, &ev))
+					queue_push(&c->q, &ev);
+			}
+		}
+		if (!running)
+			break;
+		/* a thread we hold stopped, killed meanwhile with the others (a
+		 * fatal signal, exit_group): its end must be reaped before the
+		 * leader's can be */
+		for (size_t i = 0; i < c->nth && !news; i++) {
 			int st;
 			vm_event ev;
-			wait_blocking(c->th[i].tid, &st);
-			if (decode(c, i, st, &ev))
-				queue_push(&c->q, &ev);
+			if (c->th[i].state == LXT_STOPPED && waitpid(c->th[i].tid, &st, __WALL | WNOHANG) > 0 &&
+			    (WIFEXITED(st) || WIFSIGNALED(st))) {
+				news = true;
+				if (decode(c, i, st, &ev))
+					queue_push(&c->q, &ev);
+			}
+		}
+		if (!news) {
+			struct timespec ts = { 0, spin < 200 ? 10000 : 1000000 };
+			nanosleep(&ts, NULL);
 		}
 	}
 }

@@ -90,6 +90,7 @@ int lxc_get_regs(vm_control *vc, int64_t tid, vm_regs *r)
 		vm_seterr_errno("reading the registers of thread %d", (int)t->tid);
 		return -1;
 	}
+	t->bits = iov.iov_len == sizeof u ? 64 : 32;
 	if (iov.iov_len != sizeof u && compat_regs(t->tid, PTRACE_GETREGS, &u) < 0)
 		return -1;
 	from_user(&u, r);
@@ -103,7 +104,7 @@ int lxc_set_regs(vm_control *vc, int64_t tid, const vm_regs *r)
 	if (!t)
 		return -1;
 	to_user(r, &u);
-	if (is_i386(t->tid))
+	if (t->bits != 64 && is_i386(t->tid)) /* a thread cannot change its bitness while stopped */
 		return compat_regs(t->tid, PTRACE_SETREGS, &u);
 	return getset(t->tid, PTRACE_SETREGSET, NT_PRSTATUS, &u, sizeof u, "registers");
 }

@@ -18,6 +18,7 @@ typedef struct lxc_thread {
 	int state;      /* LXT_* */
 	int sig;        /* delivered when it next runs (0 none) */
 	bool stepping;  /* resumed with PTRACE_SINGLESTEP */
+	int8_t bits;    /* 64 or 32 as its registers last read said, 0 not yet */
 } lxc_thread;
 
 /* what the handle changed and puts back on close, also from a signal
