@@ -195,12 +195,16 @@ def test_bpm_uffd_write_protection_reports_the_writes():
     # straddles pages 0 and 1): every write of the truth, nothing else
     uffd = ["bpm w bpm_buf+0x800 16 --uffd", "bpm w bpm_buf+0x1800 16 --uffd", "bpm w bpm_buf+0xffc 8 --uffd"]
     p, out, truth = run(["break bpm_start", "break bpm_done", "continue"] + uffd +
-                        ["bpm r bpm_buf+0x10 4 --uffd", "bpm w bpm_buf+0x1810 4 --pages", "info bpm"] +
+                        ["bpm r bpm_buf+0x10 4 --uffd", "bpm w bpm_buf+0x1810 4 --pages", "info bpm",
+                         # the debugger's own write there: lifted around it (bpm_buf[i] = i * 7)
+                         "write bpm_buf+0x1810 41", "mem bpm_buf+0x1810 1", "write bpm_buf+0x1810 70"] +
                         ["continue"] * 6 + ["continue", "info bpm", "delete all", "continue"])
     assert p.returncode == 1 and "2 commands failed" in p.stderr, (p.stdout[-3000:], p.stderr[-3000:])
     r = [o for o in out if o.get("command") == "bpm"]
     assert [x["ok"] for x in r] == [True, True, True, False, False], r
     assert "writes only" in r[3]["error"] and "do not share a page" in r[4]["error"]
+    assert [x["ok"] for x in out if x.get("command") == "write"] == [True, True]
+    assert [x for x in out if x.get("command") == "mem"][0]["values"] == [0x41]
     hits = [o for o in out if o.get("event") == "watchpoint"]
     got = sorted((int(h["pc"], 16), h["access"][0], int(h["addr"], 16), h["len"]) for h in hits)
     want = sorted((t["pc"], t["kind"], t["addr"], t["size"]) for t in truth["truth"] if t["kind"] == "w")
