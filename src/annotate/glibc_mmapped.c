@@ -27,7 +27,7 @@
 #define NON_MAIN_ARENA 0x4u
 #define MAX_CHUNKS_PER_REGION 4096
 #define MAX_SCAN_PAGES (1u << 20) /* page heads probed in pass 2, at most */
-#define BATCH 256                 /* page heads per read */
+#define BATCH 1024                /* page heads per read (UIO_MAXIOV) */
 #define HEAD 16                   /* bytes read per head: two words, and i386's correction */
 
 /* anonymous read-write memory to search: [lo, hi) */
@@ -129,6 +129,8 @@ static void make_spans(search *s)
 			if (r->contents[c].kind == VM_CK_HEAP) {
 				heaps[nh][0] = r->contents[c].addr;
 				heaps[nh][1] = r->contents[c].addr + r->contents[c].size;
+				if (heaps[nh][1] < heaps[nh][0])
+					heaps[nh][1] = UINT64_MAX;
 				nh++;
 			}
 		qsort(heaps, nh, sizeof *heaps, cmp_range);
@@ -169,6 +171,7 @@ static void from_starts(search *s)
 		while (s->sp[k].lo != reqs[q].addr || !s->sp[k].at_start)
 			k++;
 		span *x = &s->sp[k];
+		const vm_region *r = vm_map_region_at(b->m, x->lo);
 		uint8_t hdr[HEAD];
 		memcpy(hdr, heads[q], HEAD);
 		if (reqs[q].got < HEAD) {
@@ -182,7 +185,10 @@ static void from_starts(search *s)
 			add_found(s, x->lo + off, corr, csize);
 			off += corr + csize;
 			x->from = x->lo + off;
-			if (x->lo + off >= x->hi || vm_read_full(b->t, x->lo + off, hdr, HEAD) < 0)
+			/* the page after a chunk may be another mapping's, never
+			 * written: reading it would fault it in */
+			if (x->lo + off >= x->hi || !glh_maybe_written(b, r, x->lo + off) ||
+			    vm_read_full(b->t, x->lo + off, hdr, HEAD) < 0)
 				break;
 		}
 	}
@@ -305,7 +311,7 @@ static void split_off(search *s)
 		}
 		if (ri == (size_t)-1)
 			continue;
-		int gid = mb_group_new(b, VM_USAGE_HEAP, "malloc mmapped chunk");
+		int gid = mb_group_new(b, VM_USAGE_HEAP, "large malloc chunk (mmapped)");
 		mb_reclaim(b, ri, gid);
 		vm_region *cr = &m->regions[ri];
 		if (cr->type == VM_TYPE_IMAGE)
@@ -350,6 +356,8 @@ static void warn_count(search *s, const vm_heap_facts *f)
 void glh_mmapped_chunks(map_builder *b, heap_ctx *hc)
 {
 	vm_map *m = b->m;
+	if (m->info.os == VM_OS_WINDOWS)
+		return; /* no glibc */
 	search s = { .b = b, .w = m->info.bits == 32 ? 4 : 8, .pg = m->info.page_size ? m->info.page_size : 4096 };
 	make_spans(&s);
 	from_starts(&s);
