@@ -14,6 +14,7 @@
  *     jumping over each chunk found.
  * A VMA holding a chunk and something else is split: one mmap, one
  * allocation. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,11 @@
 #define IS_MMAPPED 0x2u
 #define NON_MAIN_ARENA 0x4u
 #define MAX_CHUNKS_PER_REGION 4096
-#define MAX_SCAN_PAGES (1u << 20) /* page heads probed in pass 2, at most */
+#define MAX_PROBES (1u << 20)     /* page heads pass 2 reads, at most (4 GiB in memory) */
+#define MAX_EXAMINED (1u << 24)   /* pages whose presence it asks, at most (64 GiB) */
+#define WINDOW (1u << 16)         /* pages whose presence is asked at once */
 #define BATCH 1024                /* page heads per read (UIO_MAXIOV) */
+#define MAX_SHARE_PAGES (1u << 20) /* a split VMA's statistics divided by presence up to this size */
 #define HEAD 16                   /* bytes read per head: two words, and i386's correction */
 
 /* anonymous read-write memory to search: [lo, hi) */
@@ -52,7 +56,8 @@ typedef struct search {
 	size_t nf, fcap;
 	uint64_t bytes;    /* of the mappings found */
 	uint64_t unread;   /* anonymous read-write bytes the target could not give */
-	uint64_t probed;   /* page heads probed in pass 2 */
+	uint64_t probed;   /* page heads read in pass 2 */
+	uint64_t examined; /* pages whose presence pass 2 asked */
 	bool gave_up;      /* pass 2 ran out of budget */
 } search;
 
@@ -148,6 +153,13 @@ static void make_spans(search *s)
 	}
 }
 
+static int cmp_span_size(const void *a, const void *b)
+{
+	const span *x = a, *y = b;
+	uint64_t sx = x->hi - x->lo, sy = y->hi - y->lo;
+	return sx != sy ? (sx > sy) - (sx < sy) : (x->lo > y->lo) - (x->lo < y->lo);
+}
+
 /* pass 1: chunks tiling a VMA from its start */
 static void from_starts(search *s)
 {
@@ -202,46 +214,60 @@ static bool missing(const search *s, const vm_heap_facts *f)
 	return s->nf < f->n_mmaps || (s->nf == f->n_mmaps && s->bytes != f->mmapped_mem);
 }
 
-/* pass 2 in one span: the head of each page in memory */
+/* pass 2 in one span: the head of each page in memory, a window of
+ * pages at a time (a sparse VMA may span terabytes: a sanitizer's shadow) */
 static void probe_span(search *s, const span *x, const vm_heap_facts *f)
 {
 	map_builder *b = s->b;
 	uint64_t pg = s->pg;
-	if (x->from >= x->hi)
-		return;
-	uint64_t npages = (x->hi - x->from) / pg;
-	if (npages > MAX_SCAN_PAGES - s->probed) {
-		npages = MAX_SCAN_PAGES - s->probed;
-		s->gave_up = true;
-	}
-	if (!npages)
-		return;
-	int8_t *present = xmalloc((size_t)npages);
-	if (vm_target_present_range(b->t, x->from, npages, present) < 0)
-		memset(present, -1, (size_t)npages);
+	int8_t *present = xmalloc(WINDOW);
 	vm_read_req rq[BATCH];
 	uint8_t hb[BATCH][HEAD];
-	for (uint64_t p = 0; p < npages && missing(s, f);) {
-		size_t nq = 0;
-		for (; p < npages && nq < BATCH; p++)
-			if (present[p] != 0) {
-				rq[nq] = (vm_read_req){ .addr = x->from + p * pg, .buf = hb[nq], .len = HEAD };
-				nq++;
-			}
-		s->probed += nq;
-		vm_read_many(b->t, rq, nq);
-		for (size_t q = 0; q < nq; q++) {
-			uint64_t corr, csize, at = rq[q].addr;
-			if (rq[q].got < HEAD) {
-				s->unread += pg;
-				continue;
-			}
-			if (!chunk_head(hb[q], s->w, pg, x->hi - at, true, &corr, &csize))
-				continue;
-			add_found(s, at, corr, csize);
-			p = (at + corr + csize - x->from) / pg; /* on past the chunk */
+	for (uint64_t at = x->from; at < x->hi && missing(s, f) && !s->gave_up;) {
+		uint64_t npages = (x->hi - at) / pg;
+		if (npages > WINDOW)
+			npages = WINDOW;
+		if (npages > MAX_EXAMINED - s->examined)
+			npages = MAX_EXAMINED - s->examined;
+		if (!npages) {
+			s->gave_up = true;
 			break;
 		}
+		s->examined += npages;
+		if (vm_target_present_range(b->t, at, npages, present) < 0)
+			memset(present, -1, (size_t)npages);
+		uint64_t next = at + npages * pg;
+		bool jumped = false;
+		for (uint64_t p = 0; p < npages && !jumped;) {
+			size_t nq = 0;
+			for (; p < npages && nq < BATCH; p++)
+				if (present[p] != 0) {
+					rq[nq] = (vm_read_req){ .addr = at + p * pg, .buf = hb[nq], .len = HEAD };
+					nq++;
+				}
+			if (nq > MAX_PROBES - s->probed) {
+				nq = (size_t)(MAX_PROBES - s->probed);
+				s->gave_up = true;
+			}
+			s->probed += nq;
+			vm_read_many(b->t, rq, nq);
+			for (size_t q = 0; q < nq; q++) {
+				uint64_t corr, csize, h = rq[q].addr;
+				if (rq[q].got < HEAD) {
+					s->unread += pg;
+					continue;
+				}
+				if (!chunk_head(hb[q], s->w, pg, x->hi - h, true, &corr, &csize))
+					continue;
+				add_found(s, h, corr, csize);
+				next = h + corr + csize; /* on past the chunk, in a new window */
+				jumped = true;
+				break;
+			}
+			if (s->gave_up)
+				break;
+		}
+		at = next;
 	}
 	free(present);
 }
@@ -257,7 +283,7 @@ static int cmp_found(const void *a, const void *b)
 static double share_of(map_builder *b, const vm_region *r, uint64_t at)
 {
 	uint64_t pg = b->m->info.page_size, npages = r->size / pg;
-	if (!r->stats.valid || npages == 0 || npages > MAX_SCAN_PAGES)
+	if (!r->stats.valid || npages == 0 || npages > MAX_SHARE_PAGES)
 		return -1;
 	int8_t *present = xmalloc((size_t)npages);
 	double share = -1;
@@ -330,25 +356,41 @@ static void split_off(search *s)
 	}
 }
 
+/* text appended to buf (of n bytes) at *at, cut at the end */
+static void append(char *buf, size_t n, size_t *at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t n, size_t *at, const char *fmt, ...)
+{
+	if (*at >= n - 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(buf + *at, n - *at, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*at = *at + (size_t)k < n - 1 ? *at + (size_t)k : n - 1;
+}
+
+/* the count disagrees with mp_: say both, and what may explain it */
 static void warn_count(search *s, const vm_heap_facts *f)
 {
-	char a[32], c[32], why[256] = "";
+	char a[32], c[32], why[512] = "";
 	size_t n = 0;
 	if (s->nf < f->n_mmaps || s->bytes < f->mmapped_mem) {
 		if (s->unread)
-			n += (size_t)snprintf(why + n, sizeof why - n, "; %s of anonymous memory could not be read",
-					      fmt_size(s->unread, a, sizeof a));
+			append(why, sizeof why, &n, "; %s of anonymous memory could not be read",
+			       fmt_size(s->unread, a, sizeof a));
 		if (s->gave_up)
-			n += (size_t)snprintf(why + n, sizeof why - n, "; the search stopped after %s of pages",
-					      fmt_size((uint64_t)MAX_SCAN_PAGES * s->pg, a, sizeof a));
+			append(why, sizeof why, &n,
+			       "; the search stopped after reading the heads of %llu pages in %s of address space",
+			       (unsigned long long)s->probed, fmt_size(s->examined * s->pg, a, sizeof a));
 		if (!s->unread && !s->gave_up)
-			n += (size_t)snprintf(why + n, sizeof why - n,
-					      "; no other page of anonymous read-write memory begins with such a "
-					      "header (overwritten, or its page re-protected?)");
+			append(why, sizeof why, &n,
+			       "; no other page of anonymous read-write memory begins with such a header "
+			       "(overwritten, or its page re-protected?)");
 	}
 	if (s->nf > f->n_mmaps || (s->nf == f->n_mmaps && s->bytes > f->mmapped_mem))
-		snprintf(why + n, sizeof why - n, "; some headers found may be data that looks like one, or "
-						  "chunks of another copy of malloc");
+		append(why, sizeof why, &n,
+		       "; some headers found may be data that looks like one, or chunks of another copy of malloc");
 	vm_map_warn(s->b->m, "heap: %zu large mmapped malloc chunks found (%s), mp_.n_mmaps says %u (mp_.mmapped_mem %s)%s",
 		    s->nf, fmt_size(s->bytes, a, sizeof a), f->n_mmaps, fmt_size(f->mmapped_mem, c, sizeof c), why);
 }
@@ -364,6 +406,10 @@ void glh_mmapped_chunks(map_builder *b, heap_ctx *hc)
 	/* mp_ counts the chunks: look further where some are missing */
 	const vm_heap_facts *f = s.nsp && m->info.os == VM_OS_LINUX ? glh_facts(b, hc) : NULL;
 	if (f && f->mmaps_known) {
+		/* the smallest first: a sparse VMA of terabytes (a sanitizer's
+		 * shadow) must not use up the budget before the rest */
+		if (s.nsp > 1)
+			qsort(s.sp, s.nsp, sizeof *s.sp, cmp_span_size);
 		for (size_t k = 0; k < s.nsp && missing(&s, f) && !s.gave_up; k++) {
 			const span *x = &s.sp[k];
 			if (f->brk_known && f->brk_lo >= x->lo && f->brk_lo < x->hi)
