@@ -37,7 +37,12 @@ def run(commands, json_out=True, timeout=60):
     truth = None
     for l in p.stderr.splitlines():
         if l.startswith('{"buf"'):
-            truth = json.loads(l)
+            # after a detach the program writes it while vmatlas may still
+            # write its own lines: a line cut by another is not the truth
+            try:
+                truth = json.loads(l)
+            except ValueError:
+                pass
     return p, out, truth
 
 
