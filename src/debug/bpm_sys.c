@@ -43,10 +43,17 @@ void dbg_bpm_watch_syscalls(vm_dbg *d)
 {
 	if (!d->alive)
 		return;
-	uint64_t *r = d->npages ? xcalloc(2 * d->npages, sizeof *r) : NULL;
+	/* the pages protected, and those a userfaultfd write-protects */
+	size_t all = d->npages + d->bx.nwp;
+	uint64_t *r = all ? xcalloc(2 * all, sizeof *r) : NULL;
 	size_t n = 0;
 	for (size_t i = 0; i < d->npages; i++) {
 		r[2 * n] = d->pages[i].addr;
+		r[2 * n + 1] = PAGE;
+		n++;
+	}
+	for (size_t i = 0; i < d->bx.nwp; i++) {
+		r[2 * n] = d->bx.wp[i].addr;
 		r[2 * n + 1] = PAGE;
 		n++;
 	}
@@ -366,12 +373,21 @@ static int run_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, siz
 	for (size_t k = 0; k < n; k++)
 		if (m[k].kind == VM_SYSMEM_READ || m[k].kind == VM_SYSMEM_WRITE || m[k].kind == VM_SYSMEM_MOVE)
 			lift(d, tid, m[k].addr, m[k].len, &any);
+	/* a userfaultfd's write-protection: the kernel's writes fail there */
+	for (size_t k = 0; k < n && d->bx.nwp; k++)
+		if (m[k].kind == VM_SYSMEM_WRITE && dbg_uffd_touches(d, m[k].addr, m[k].len)) {
+			dbg_uffd_range(d, tid, m[k].addr, m[k].len, VM_WP_LIFT);
+			any = true;
+		}
 	vm_event sev, later[MAX_LATER];
 	size_t nlater = 0;
 	bool other = false;
 	int64_t rv = -1;
 	int rc = run_alone(d, tid, &rv, &sev, later, &nlater, &other);
 	d->regs_ok = false;
+	for (size_t k = 0; k < n && d->bx.nwp && d->alive && !(other && sev.kind == VM_EV_EXIT); k++)
+		if (m[k].kind == VM_SYSMEM_WRITE)
+			dbg_uffd_range(d, tid, m[k].addr, m[k].len, VM_WP_ON);
 	if (rc < 0) {
 		dbg_bpm_sync(d);
 		return -1;

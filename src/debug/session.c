@@ -233,6 +233,7 @@ static void free_session(vm_dbg *d)
 	free(d->sites);
 	free(d->pages);
 	free(d->blk_mem);
+	dbg_bpm_uffd_free(d);
 	free(d->info);
 	free(d->tids);
 	dbg_free_modules(d);
