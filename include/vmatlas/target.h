@@ -138,6 +138,21 @@ void vm_read_many(vm_target *t, vm_read_req *reqs, size_t n);
 vm_reader vm_reader_target(vm_target *t);
 
 
+/* ---- the processes of this machine (vmatlas ps) ---- */
+
+typedef struct vm_process {
+	int64_t pid, ppid;  /* ppid: 0 unknown */
+	char *name;         /* short name (Linux comm; Windows the executable's file name) */
+	char *exe;          /* executable path, NULL when it cannot be read */
+	char *user;         /* owner's name (or uid), NULL unknown */
+	int bits;           /* 32 or 64; 0 unknown */
+} vm_process;
+
+/* every process the backends of this build can list, by PID; -1 with
+ * the error set when none can */
+int vm_process_list(vm_process **out, size_t *n);
+void vm_processes_free(vm_process *p, size_t n);
+
 /* Install handlers so that Ctrl-C, SIGTERM and friends release every
  * thread vmatlas holds stopped and kill programs it spawned, before the
  * process dies. Call once from main. */

@@ -113,6 +113,9 @@ typedef struct vm_backend {
 	 * what spec is not), with *matches > 1 and the error set when
 	 * several are; NULL when the backend has no names */
 	vm_target *(*open_name)(const char *spec, const vm_open_options *o, size_t *matches);
+	/* the running processes it can open (vmatlas ps); NULL when the
+	 * backend opens no processes */
+	int (*processes)(vm_process **out, size_t *n);
 } vm_backend;
 
 /* a file target: the file read through a descriptor the target keeps

@@ -37,6 +37,9 @@ typedef struct lx_proc {
 
 extern const vm_backend lx_backend;
 
+/* every process of this machine, by PID (ps.c) */
+int lx_processes(vm_process **out, size_t *n);
+
 /* open a running process (after checking that it can be mapped) */
 vm_target *lx_open(pid_t pid, bool self);
 /* "process N exited while being read": -1 */

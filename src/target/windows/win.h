@@ -1,0 +1,38 @@
+/* The live Windows process backend (mingw-w64 build only): its pieces
+ * share this; registry.c knows only win_backend. */
+#ifndef VMATLAS_TARGET_WINDOWS_H
+#define VMATLAS_TARGET_WINDOWS_H
+
+#include <windows.h>
+
+#include "target/backend.h"
+
+extern const vm_backend win_backend;
+
+typedef struct win_target {
+	vm_target base;
+	HANDLE h;          /* the process */
+	DWORD pid;
+	bool self;
+	bool wow64;        /* a 32-bit process on 64-bit Windows */
+	vm_target_info info;
+	char *name, *exe;
+} win_target;
+
+#define WT(t) ((win_target *)(t))
+
+/* win_regions.c */
+int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n);
+uint32_t win_prot(uint32_t p);
+/* a UTF-16 NT path ("\Device\HarddiskVolume1\x") as a drive path
+ * ("C:\x") in UTF-8, malloc'd */
+char *win_dos_path(const wchar_t *nt);
+
+/* win_threads.c */
+int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
+
+/* win_ps.c */
+int win_processes(vm_process **out, size_t *n);
+char *win_utf8(const wchar_t *w);
+
+#endif
