@@ -189,7 +189,7 @@ WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
 WIN_LIBS    := -static -lpsapi -ldbghelp -lntdll -lpthread
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
 .PHONY: windows
-windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe)
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
 
 build/win64/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -200,6 +200,12 @@ build/win32/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW32 $<")
 	$(Q)i686-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
+
+# the live backend's fixture (tests/integration/test_winlive.py)
+build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
 
 build/win64/vmatlas.exe: $(WIN_SRC:%.c=build/win64/obj/%.o)
 	@$(if $(Q),echo "  LINK    $@")

@@ -1,0 +1,127 @@
+"""The live Windows backend (target/windows) in the Windows build, run
+under Wine against livefix.exe, which prints its own truth: its
+VirtualQuery walk, its EnumProcessModules list, its threads with TEBs and
+NT_TIB stack limits, and a marker string's addresses (winlive.py).
+
+Where Wine differs from Windows: Wine writes no working-set data the
+backend reads (it has none yet: RSS stays unknown, checked below), and
+its mapped-file names come partly as \\??\\C:\\... (turned into C:\\...)."""
+import os
+import subprocess
+
+from winlive import live, vmatlas, vmatlas_json
+
+MEM_COMMIT, MEM_RESERVE = 0x1000, 0x2000
+TYPES = {0x1000000: "image", 0x40000: "mapped", 0x20000: "private"}
+RWX = {0x01: "---", 0x02: "r--", 0x04: "rw-", 0x08: "rw-", 0x10: "--x", 0x20: "r-x", 0x40: "rwx", 0x80: "rwx"}
+
+
+def regions_of(m):
+    return {int(r["base"], 16): r for a in m["allocations"] for r in a["regions"]}
+
+
+def test_winlive_map_regions_match_virtualquery():
+    _, truth = live()
+    m = vmatlas_json(["map", str(truth["pid"])])
+    assert m["target"]["kind"] == "windows-process" and m["target"]["pid"] == truth["pid"]
+    assert m["target"]["bits"] == 64 and m["target"]["os"] == "windows"
+    got = regions_of(m)
+    want = truth["regions"]
+    assert len(got) == len(want), f"{len(got)} regions, VirtualQuery says {len(want)}"
+    for w in want:
+        base = int(w["base"], 16)
+        r = got.get(base)
+        assert r, f"no region at {w['base']}"
+        assert r["size"] == w["size"], (w, r)
+        assert r["state"] == {MEM_COMMIT: "commit", MEM_RESERVE: "reserve"}[w["state"]], (w, r)
+        assert r["type"] == TYPES[w["type"]], (w, r)
+        assert int(r["alloc_base"], 16) == int(w["alloc_base"], 16), (w, r)
+        if w["state"] == MEM_COMMIT:
+            assert r["prot"][:3] == RWX[w["protect"] & 0xff], (w, r)
+            flags = set(r.get("protect_flags", []))
+            assert ("guard" in flags) == bool(w["protect"] & 0x100), (w, r)
+            assert ("nocache" in flags) == bool(w["protect"] & 0x200), (w, r)
+            assert ("writecombine" in flags) == bool(w["protect"] & 0x400), (w, r)
+        assert r["alloc_protect"][:3] == RWX[w["alloc_protect"] & 0xff], (w, r)
+    # the blocks made with known protections, by name
+    pg = truth["page_size"]
+    g = int(truth["guard"], 16)
+    assert "guard" in got[g + pg]["protect_flags"] and got[g + 2 * pg]["prot"].startswith("r--")
+    assert "nocache" in got[int(truth["nocache"], 16)]["protect_flags"]
+    wc = [w for w in want if w["base"] == truth["writecombine"]][0]
+    if wc["protect"] & 0x400:
+        assert "writecombine" in got[int(truth["writecombine"], 16)]["protect_flags"]
+    else:  # Wine drops PAGE_WRITECOMBINE (VirtualQuery says plain PAGE_READWRITE)
+        assert wc["protect"] == 0x04 and "protect_flags" not in got[int(truth["writecombine"], 16)]
+    assert got[int(truth["reserved"], 16)]["state"] == "reserve"
+    # Wine: no working-set data read yet, so RSS is unknown, not 0
+    assert m["total"]["rss"] is None
+
+
+def test_winlive_map_modules_match_enumprocessmodules():
+    _, truth = live()
+    m = vmatlas_json(["map", str(truth["pid"])])
+    mods = {int(x["base"], 16): x for x in m["modules"]}
+    for w in truth["modules"]:
+        x = mods.get(int(w["base"], 16))
+        assert x, f"{w['path']} at {w['base']} missing"
+        assert x["size"] == w["size"] and x["path"].lower() == w["path"].lower(), (w, x)
+        # the target's list, the PEB's loader list and the region scan agree
+        assert {"loader", "peb_ldr", "regions"} <= set(x["sources"]), x
+    assert len(m["modules"]) == len(truth["modules"])
+
+
+def test_winlive_threads_teb_and_stacks():
+    _, truth = live()
+    m = vmatlas_json(["map", str(truth["pid"])])
+    got = {t["tid"]: t for t in m["threads"]}
+    assert set(got) == {t["tid"] for t in truth["threads"]}
+    for i, w in enumerate(truth["threads"]):
+        t = got[w["tid"]]
+        assert int(t["tls"], 16) == int(w["teb"], 16), (w, t)
+        lo, hi = int(w["stack_limit"], 16), int(w["stack_base"], 16)
+        assert int(t["stack"]["base"], 16) == lo and int(t["stack"]["base"], 16) + t["stack"]["size"] == hi, (w, t)
+        assert lo <= int(t["sp"], 16) < hi, (w, t)
+        assert t["main"] == (i == 0)
+        if truth["named"]:
+            assert t["name"] == w["name"], (w, t)
+    # the threads command: the start routine from NtQueryInformationThread
+    th = vmatlas_json(["threads", str(truth["pid"])])
+    starts = [t.get("start_symbol") or "" for t in th["threads"]]
+    assert sum("livefix.exe!worker" in s for s in starts) == 2, starts
+
+
+def test_winlive_search_and_view_find_the_marker():
+    _, truth = live()
+    pid = str(truth["pid"])
+    s = vmatlas_json(["search", pid, "--ascii", truth["marker"], "--include-ro"])
+    hits = {int(h["addr"], 16) for h in s["hits"]}
+    assert int(truth["marker_addr"], 16) in hits, (truth["marker_addr"], s["hits"])
+    assert int(truth["heap_marker_addr"], 16) in hits, (truth["heap_marker_addr"], s["hits"])
+    v = vmatlas(["view", pid, truth["marker_addr"], str(len(truth["marker"]))])
+    assert v.returncode == 0, v.stderr
+    assert truth["marker"][:16] in v.stdout, v.stdout
+
+
+def test_winlive_ps_and_open_by_name():
+    _, truth = live()
+    ps = vmatlas_json(["ps"])["processes"]
+    me = [p for p in ps if p["pid"] == truth["pid"]]
+    assert len(me) == 1 and me[0]["name"].lower() == "livefix.exe" and me[0]["bits"] == 64, me
+    assert me[0]["exe"] and me[0]["exe"].lower().endswith("livefix.exe")
+    m = vmatlas_json(["map", "livefix.exe"])
+    assert m["target"]["pid"] == truth["pid"]
+
+
+def test_winlive_errors():
+    p = vmatlas(["map", "4000000000"])
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    p = vmatlas(["search", "self", "--regex", "a+"])
+    assert p.returncode != 0 and "not in the Windows build" in p.stderr, p.stderr
+
+
+def test_winlive_self():
+    m = vmatlas_json(["map", "self"])
+    assert m["target"]["name"] == "vmatlas.exe" and len(m["threads"]) >= 1
+    names = {x["name"].lower() for x in m["modules"]}
+    assert {"vmatlas.exe", "ntdll.dll", "kernel32.dll"} <= names, names
