@@ -48,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
-.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture docs install uninstall
+.PHONY: windows all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture docs install uninstall
 all: $(BUILD)/vmatlas docs
 
 # the man page and the shell completions, made from the command table
@@ -188,7 +188,6 @@ WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE
 WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
 WIN_LIBS    := -static -lpsapi -ldbghelp -lntdll -lpthread
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
-.PHONY: windows
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
 
 build/win64/obj/%.o: %.c
@@ -222,7 +221,10 @@ fixtures: $(FIXTURES)
 layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
 	@scripts/layers.py $(BUILD)
 
-check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES)
+# the Windows build too, where mingw-w64 is (scripts/deps.sh test installs
+# it): tests/integration/test_winlive.py runs it under Wine
+WIN_CHECK := $(if $(shell command -v x86_64-w64-mingw32-gcc),windows)
+check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES) $(WIN_CHECK)
 	@scripts/layers.py $(BUILD)
 	@tests/run.sh $(BUILD)
 

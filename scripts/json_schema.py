@@ -185,6 +185,8 @@ docs = {
                    "hits": arr(obj({"addr": A, "region": obj({"base": A, "size": I, "path": null(S)}),
                                     "usage": S}, {"symbol": S, "len": I})),
                    "scanned": I, "total": I, "seconds": N, "truncated": B, "holes": arr(ref("hole"))}),
+    "ps": obj({"processes": arr(obj({"pid": I, "ppid": I, "name": null(S), "exe": null(S), "user": null(S),
+                                     "bits": null(I)}))}),
     "dump": obj({"file": S, "format": enum("raw", "elf"), "addr": A, "size": I, "written": I,
                  "holes": arr(ref("hole"))}),
     "snapshot": obj({"file": S, "bytes": I, "regions": I, "data": B}),

@@ -6,10 +6,23 @@ NT_TIB stack limits, and a marker string's addresses (winlive.py).
 Where Wine differs from Windows: Wine writes no working-set data the
 backend reads (it has none yet: RSS stays unknown, checked below), and
 its mapped-file names come partly as \\??\\C:\\... (turned into C:\\...)."""
+import json
 import os
-import subprocess
 
-from winlive import live, vmatlas, vmatlas_json
+import schema
+from winlive import ROOT, live, vmatlas, vmatlas_json
+
+_schema = {}
+
+
+def checked(name, args):
+    """vmatlas.exe ARGS --json, valid against docs/json-schema.json"""
+    if not _schema:
+        with open(os.path.join(ROOT, "docs", "json-schema.json")) as f:
+            _schema.update(json.load(f))
+    doc = vmatlas_json(args)
+    schema.validate(_schema, name, doc)
+    return doc
 
 MEM_COMMIT, MEM_RESERVE = 0x1000, 0x2000
 TYPES = {0x1000000: "image", 0x40000: "mapped", 0x20000: "private"}
@@ -22,7 +35,7 @@ def regions_of(m):
 
 def test_winlive_map_regions_match_virtualquery():
     _, truth = live()
-    m = vmatlas_json(["map", str(truth["pid"])])
+    m = checked("map", ["map", str(truth["pid"])])
     assert m["target"]["kind"] == "windows-process" and m["target"]["pid"] == truth["pid"]
     assert m["target"]["bits"] == 64 and m["target"]["os"] == "windows"
     got = regions_of(m)
@@ -86,7 +99,7 @@ def test_winlive_threads_teb_and_stacks():
         if truth["named"]:
             assert t["name"] == w["name"], (w, t)
     # the threads command: the start routine from NtQueryInformationThread
-    th = vmatlas_json(["threads", str(truth["pid"])])
+    th = checked("threads", ["threads", str(truth["pid"])])
     starts = [t.get("start_symbol") or "" for t in th["threads"]]
     assert sum("livefix.exe!worker" in s for s in starts) == 2, starts
 
@@ -94,7 +107,7 @@ def test_winlive_threads_teb_and_stacks():
 def test_winlive_search_and_view_find_the_marker():
     _, truth = live()
     pid = str(truth["pid"])
-    s = vmatlas_json(["search", pid, "--ascii", truth["marker"], "--include-ro"])
+    s = checked("search", ["search", pid, "--ascii", truth["marker"], "--include-ro"])
     hits = {int(h["addr"], 16) for h in s["hits"]}
     assert int(truth["marker_addr"], 16) in hits, (truth["marker_addr"], s["hits"])
     assert int(truth["heap_marker_addr"], 16) in hits, (truth["heap_marker_addr"], s["hits"])
@@ -105,7 +118,7 @@ def test_winlive_search_and_view_find_the_marker():
 
 def test_winlive_ps_and_open_by_name():
     _, truth = live()
-    ps = vmatlas_json(["ps"])["processes"]
+    ps = checked("ps", ["ps"])["processes"]
     me = [p for p in ps if p["pid"] == truth["pid"]]
     assert len(me) == 1 and me[0]["name"].lower() == "livefix.exe" and me[0]["bits"] == 64, me
     assert me[0]["exe"] and me[0]["exe"].lower().endswith("livefix.exe")
@@ -125,3 +138,14 @@ def test_winlive_self():
     assert m["target"]["name"] == "vmatlas.exe" and len(m["threads"]) >= 1
     names = {x["name"].lower() for x in m["modules"]}
     assert {"vmatlas.exe", "ntdll.dll", "kernel32.dll"} <= names, names
+
+
+def test_winlive_env_and_modules():
+    _, truth = live()
+    pid = str(truth["pid"])
+    e = checked("env", ["env", pid])
+    text = json.dumps(e)
+    # the PEB's process parameters, read through ReadProcessMemory
+    assert "livefix.exe" in text and "VMATLAS_WINLIVE=1" in text, text[:2000]
+    m = checked("modules", ["modules", pid])
+    assert {x["name"].lower() for x in m["modules"]} >= {"livefix.exe", "ntdll.dll", "kernel32.dll"}

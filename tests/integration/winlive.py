@@ -17,7 +17,7 @@ WINESERVER = "/usr/lib/wine/wineserver"
 EXE = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
 FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
 PREFIX = os.path.join(ROOT, "build", "wineprefix")
-ENV = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=PREFIX)
+ENV = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=PREFIX, VMATLAS_WINLIVE="1")
 
 _state = {}
 
