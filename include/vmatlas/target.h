@@ -45,6 +45,7 @@ typedef struct vm_read_req {
 #define VM_CAP_WRITE_MEM    0x200u /* memory can be written (through control) */
 #define VM_CAP_TRACK_WRITES 0x400u /* vm_track_start works on it */
 #define VM_CAP_HANDLES      0x800u /* Windows: the open handles, vm_target_handles */
+#define VM_CAP_OS_DUMP      0x1000u /* the OS writes a dump of it: vm_target_write_dump */
 
 /* How to open a live target. */
 typedef struct vm_spawn_options {
@@ -124,6 +125,11 @@ int vm_target_unloaded_modules(vm_target *t, vm_module **out, size_t *n);
 /* VM_CAP_HANDLES: the open handles; free with vm_win_handles_free */
 int vm_target_handles(vm_target *t, vm_win_handle **out, size_t *n);
 void vm_win_handles_free(vm_win_handle *h, size_t n);
+/* VM_CAP_OS_DUMP: the OS's own dump of the process to fd (Windows: a
+ * minidump by MiniDumpWriteDump, full memory unless private_only: then
+ * private read-write memory only) */
+int vm_target_write_dump(vm_target *t, int fd, bool private_only);
+
 /* VM_CAP_FREEZE: stop every thread / let them run again */
 int vm_target_freeze(vm_target *t);
 int vm_target_thaw(vm_target *t);

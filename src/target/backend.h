@@ -54,6 +54,8 @@ struct vm_target_ops {
 	/* VM_CAP_HANDLES: the open handles (a minidump's HandleData);
 	 * freed with vm_win_handles_free */
 	int (*handles)(vm_target *t, vm_win_handle **out, size_t *n);
+	/* VM_CAP_OS_DUMP: the OS's own dump of the process to fd */
+	int (*write_dump)(vm_target *t, int fd, bool private_only);
 	/* VM_CAP_FREEZE: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);

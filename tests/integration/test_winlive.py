@@ -8,8 +8,10 @@ backend reads (it has none yet: RSS stays unknown, checked below), and
 its mapped-file names come partly as \\??\\C:\\... (turned into C:\\...)."""
 import json
 import os
+import tempfile
 
 import schema
+from lib import run, run_json
 from winlive import ROOT, live, vmatlas, vmatlas_json
 
 _schema = {}
@@ -149,3 +151,37 @@ def test_winlive_env_and_modules():
     assert "livefix.exe" in text and "VMATLAS_WINLIVE=1" in text, text[:2000]
     m = checked("modules", ["modules", pid])
     assert {x["name"].lower() for x in m["modules"]} >= {"livefix.exe", "ntdll.dll", "kernel32.dll"}
+
+
+def test_winlive_capture_writes_a_minidump_vmatlas_opens():
+    _, truth = live()
+    pid = str(truth["pid"])
+    with tempfile.TemporaryDirectory() as d:
+        dmp = os.path.join(d, "live.dmp")
+        c = checked("capture", ["capture", pid, "-o", dmp])
+        assert c["bytes"] == os.path.getsize(dmp) and c["threads"] == len(truth["threads"]), c
+        # the Linux build opens it: the same threads and TEBs, modules,
+        # and the marker where the process has it
+        m = run_json(["map", dmp])
+        assert m["target"]["kind"] == "minidump" and m["target"]["pid"] == truth["pid"]
+        assert {t["tid"]: int(t["tls"], 16) for t in m["threads"]} == \
+            {t["tid"]: int(t["teb"], 16) for t in truth["threads"]}
+        bases = {int(x["base"], 16) for x in m["modules"]}
+        assert {int(x["base"], 16) for x in truth["modules"]} <= bases
+        s = run_json(["search", dmp, "--ascii", truth["marker"], "--include-ro"])
+        hits = {int(h["addr"], 16) for h in s["hits"]}
+        assert {int(truth["marker_addr"], 16), int(truth["heap_marker_addr"], 16)} <= hits, s["hits"]
+        # --private-only: MiniDumpWithPrivateReadWriteMemory instead of
+        # full memory. Windows puts the heap in (the heap marker); Wine's
+        # dbghelp ignores the flag and writes the thread stacks only:
+        # check what it gives, and say so
+        small = os.path.join(d, "small.dmp")
+        c2 = checked("capture", ["capture", pid, "-o", small, "--private-only"])
+        assert c2["bytes"] < c["bytes"] and c2["private_only"] and c2["threads"] == len(truth["threads"])
+        s = run_json(["search", small, "--ascii", truth["marker"], "--include-ro"])
+        hits = {int(h["addr"], 16) for h in s["hits"]}
+        assert int(truth["marker_addr"], 16) not in hits, s["hits"]
+        if int(truth["heap_marker_addr"], 16) not in hits:  # Wine
+            for t in run_json(["map", small])["threads"]:
+                v = run(["view", small, t["sp"], "16"])
+                assert v.returncode == 0, (t, v.stderr)

@@ -31,6 +31,9 @@ char *win_dos_path(const wchar_t *nt);
 /* win_threads.c */
 int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
 
+/* win_dump.c: MiniDumpWriteDump to fd */
+int win_write_dump(vm_target *t, int fd, bool private_only);
+
 /* win_ps.c */
 int win_processes(vm_process **out, size_t *n);
 char *win_utf8(const wchar_t *w);

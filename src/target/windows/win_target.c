@@ -104,7 +104,7 @@ static int win_info(vm_target *t, vm_target_info *out)
 static unsigned win_caps(vm_target *t)
 {
 	(void)t;
-	return VM_CAP_LIVE | VM_CAP_MODULES;
+	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP;
 }
 
 static void win_close(vm_target *t)
@@ -125,6 +125,7 @@ static const struct vm_target_ops win_ops = {
 	.read = win_read,
 	.threads = win_threads,
 	.modules = win_modules,
+	.write_dump = win_write_dump,
 	.close = win_close,
 };
 
