@@ -69,7 +69,9 @@ def test_winlive_map_regions_match_virtualquery():
     else:  # Wine drops PAGE_WRITECOMBINE (VirtualQuery says plain PAGE_READWRITE)
         assert wc["protect"] == 0x04 and "protect_flags" not in got[int(truth["writecombine"], 16)]
     assert got[int(truth["reserved"], 16)]["state"] == "reserve"
-    # Wine: no working-set data read yet, so RSS is unknown, not 0
+    # Wine answers QueryWorkingSetEx for the calling process only (on
+    # Windows any process opened with PROCESS_QUERY_INFORMATION): RSS is
+    # unknown here, not 0 (test_winlive_self checks the statistics)
     assert m["total"]["rss"] is None
 
 
@@ -136,10 +138,24 @@ def test_winlive_errors():
 
 
 def test_winlive_self():
-    m = vmatlas_json(["map", "self"])
+    m = checked("map", ["map", "self"])
     assert m["target"]["name"] == "vmatlas.exe" and len(m["threads"]) >= 1
     names = {x["name"].lower() for x in m["modules"]}
     assert {"vmatlas.exe", "ntdll.dll", "kernel32.dll"} <= names, names
+    # the working set (QueryWorkingSetEx, which Wine answers for the
+    # calling process): every committed region has statistics within its
+    # size; the PE header pages the annotators read are resident
+    exe = next(x for x in m["modules"] if x["name"].lower() == "vmatlas.exe")
+    regs = regions_of(m)
+    for r in regs.values():
+        if r["state"] == "commit":
+            assert r["rss"] is not None and 0 <= r["rss"] <= r["size"], r
+            assert r["private_clean"] + r["shared_clean"] == r["rss"], r
+        else:
+            assert r.get("rss") is None, r
+    head = regs[int(exe["base"], 16)]
+    assert head["size"] == 4096 and head["rss"] == 4096, head
+    assert m["total"]["rss"] == sum(r["rss"] for r in regs.values() if r["state"] == "commit")
 
 
 def test_winlive_env_and_modules():

@@ -28,6 +28,10 @@ uint32_t win_prot(uint32_t p);
  * ("C:\x") in UTF-8, malloc'd */
 char *win_dos_path(const wchar_t *nt);
 
+/* win_ws.c: r->stats from the working set (left unknown when the OS
+ * will not say) */
+void win_region_stats(win_target *w, vm_region *r);
+
 /* win_threads.c */
 int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
 

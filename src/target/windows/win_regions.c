@@ -69,7 +69,6 @@ static char *mapped_name(HANDLE h, uint64_t addr)
 
 int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 {
-	(void)flags;
 	win_target *w = WT(t);
 	vm_region *v = NULL;
 	size_t k = 0, cap = 0;
@@ -113,6 +112,8 @@ int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 			}
 			x->path = name ? xstrdup(name) : NULL;
 		}
+		if ((flags & VM_REGIONS_STATS) && x->state == VM_STATE_COMMIT)
+			win_region_stats(w, x);
 	}
 	free(name);
 	*out = v;
