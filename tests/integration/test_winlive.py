@@ -11,7 +11,7 @@ import os
 import tempfile
 
 import schema
-from lib import run, run_json
+from lib import fixture, run, run_json
 from winlive import ROOT, live, vmatlas, vmatlas_json
 
 _schema = {}
@@ -201,3 +201,26 @@ def test_winlive_capture_writes_a_minidump_vmatlas_opens():
             for t in run_json(["map", small])["threads"]:
                 v = run(["view", small, t["sp"], "16"])
                 assert v.returncode == 0, (t, v.stderr)
+
+
+def test_winlive_snapshot_and_diff():
+    """the Windows build writes snapshots as zstd frames of stored blocks
+    (no zstd library for mingw-w64): the Linux build reads them, and the
+    Windows build diffs them against the live process"""
+    _, truth = live()
+    pid = str(truth["pid"])
+    with tempfile.TemporaryDirectory() as d:
+        snap = os.path.join(d, "w.snap")
+        s = checked("snapshot", ["snapshot", pid, "-o", snap])
+        assert s["bytes"] == os.path.getsize(snap) and s["regions"] >= len(truth["regions"])
+        same = run_json(["diff", snap, snap])
+        assert not any(same["regions"][k] for k in ("added", "removed", "changed")), same["regions"]
+        live_diff = checked("diff", ["diff", snap, pid])
+        assert not live_diff["regions"]["added"] and not live_diff["regions"]["removed"], live_diff["regions"]
+        assert not live_diff["threads"]["added"] and not live_diff["threads"]["removed"]
+        # a snapshot the Linux build compressed: one clear error line
+        lsnap = os.path.join(d, "l.snap")
+        with fixture(name="layout") as (p, _):
+            assert run(["snapshot", str(p.pid), "-o", lsnap]).returncode == 0
+        r = vmatlas(["diff", lsnap, lsnap])
+        assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <zstd.h>
 
 /* every file is opened binary (no CR/LF translation, no ^Z end), the
  * standard streams too */
@@ -362,48 +361,4 @@ int munmap(void *addr, size_t len)
 	(void)addr;
 	(void)len;
 	return 0;
-}
-
-#define ZSTD_NONE ((size_t)-1)
-
-size_t ZSTD_compressBound(size_t n)
-{
-	return n;
-}
-
-size_t ZSTD_compress(void *dst, size_t cap, const void *src, size_t n, int level)
-{
-	(void)dst;
-	(void)cap;
-	(void)src;
-	(void)n;
-	(void)level;
-	return ZSTD_NONE;
-}
-
-size_t ZSTD_decompress(void *dst, size_t cap, const void *src, size_t n)
-{
-	(void)dst;
-	(void)cap;
-	(void)src;
-	(void)n;
-	return ZSTD_NONE;
-}
-
-unsigned long long ZSTD_getFrameContentSize(const void *src, size_t n)
-{
-	(void)src;
-	(void)n;
-	return ZSTD_CONTENTSIZE_ERROR;
-}
-
-unsigned ZSTD_isError(size_t code)
-{
-	return code == ZSTD_NONE;
-}
-
-const char *ZSTD_getErrorName(size_t code)
-{
-	(void)code;
-	return "zstd is not in the Windows build";
 }

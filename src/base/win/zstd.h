@@ -1,6 +1,7 @@
-/* The Windows build has no zstd (no mingw-w64 build in Debian): these
- * fail with an error that says so, and the snapshot and scan files,
- * which are zstd frames, cannot be written or read there. */
+/* The Windows build has no zstd library (no mingw-w64 build in Debian):
+ * base/win/zstd_raw.c writes valid zstd frames of stored (raw) blocks,
+ * which any zstd reads, and reads frames of raw and RLE blocks; a
+ * compressed block (a snapshot written on Linux) is an error. */
 #ifndef VMATLAS_WIN_ZSTD_H
 #define VMATLAS_WIN_ZSTD_H
 #include <stddef.h>
