@@ -387,7 +387,10 @@ int vm_snapshot_read_buf(const uint8_t *buf, size_t len, vm_snapshot *out)
 	size_t got = ZSTD_decompress(p, (size_t)raw, buf + HEADER, (size_t)comp);
 	if (ZSTD_isError(got) || got != raw) {
 		free(p);
-		vm_seterr("the snapshot is damaged (it does not decompress to what its header says)");
+		if (ZSTD_isError(got)) /* zstd says why (the Windows build: a compressed block) */
+			vm_seterr("the snapshot cannot be decompressed: %s", ZSTD_getErrorName(got));
+		else
+			vm_seterr("the snapshot is damaged (it does not decompress to what its header says)");
 		return -1;
 	}
 	cursor c = { p, (size_t)raw, 0, false, NULL, 0 };

@@ -11,7 +11,7 @@ import os
 import tempfile
 
 import schema
-from lib import fixture, run, run_json
+from lib import Skip, fixture, run, run_json
 from winlive import ROOT, live, vmatlas, vmatlas_json
 
 _schema = {}
@@ -223,4 +223,22 @@ def test_winlive_snapshot_and_diff():
         with fixture(name="layout") as (p, _):
             assert run(["snapshot", str(p.pid), "-o", lsnap]).returncode == 0
         r = vmatlas(["diff", lsnap, lsnap])
-        assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+        assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and "only uncompressed" in r.stderr, r.stderr
+
+
+def test_windows_builds_are_console_pes_with_system_dlls_only():
+    """both Windows builds (make windows) are console programs that need
+    no DLL beyond Windows' own (libgcc and winpthreads linked statically).
+    The 32-bit one is checked as a file only: this Wine (Debian's wine64
+    without wine32) has no 32-bit side to run it"""
+    built = [a for a in ("win64", "win32") if os.path.exists(os.path.join(ROOT, "build", a, "vmatlas.exe"))]
+    if not built:
+        raise Skip("no Windows build (make windows)")
+    for arch, bits, machine in (("win64", 64, "AMD64"), ("win32", 32, "I386")):
+        exe = os.path.join(ROOT, "build", arch, "vmatlas.exe")
+        if arch not in built:
+            continue
+        d = run_json(["image", exe])
+        assert (d["format"], d["bits"], d["machine"], d["subsystem"]) == ("pe", bits, machine, "WINDOWS_CUI"), d
+        dlls = {i["dll"].lower() for i in d["imports"]}
+        assert dlls <= {"advapi32.dll", "dbghelp.dll", "kernel32.dll", "msvcrt.dll", "ntdll.dll", "psapi.dll"}, dlls
