@@ -12,7 +12,7 @@ import tempfile
 
 import schema
 from lib import Skip, fixture, run, run_json
-from winlive import ROOT, live, vmatlas, vmatlas_json
+from winlive import FIXTURE, ROOT, live, vmatlas, vmatlas_json
 
 _schema = {}
 
@@ -242,3 +242,21 @@ def test_windows_builds_are_console_pes_with_system_dlls_only():
         assert (d["format"], d["bits"], d["machine"], d["subsystem"]) == ("pe", bits, machine, "WINDOWS_CUI"), d
         dlls = {i["dll"].lower() for i in d["imports"]}
         assert dlls <= {"advapi32.dll", "dbghelp.dll", "kernel32.dll", "msvcrt.dll", "ntdll.dll", "psapi.dll"}, dlls
+
+
+def test_winlive_spawn_at_the_loader_breakpoint():
+    """'-- PROG': started under the debug API and mapped at the loader's
+    breakpoint (static imports loaded, main not yet run: one thread, no
+    truth printed), then killed"""
+    live()  # the Wine server and its services up
+    p = vmatlas(["map", "--json", "--", FIXTURE])
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)  # alone: the program never reached main to print its truth
+    assert m["target"]["name"] == "livefix.exe" and len(m["threads"]) == 1, m["threads"]
+    names = {x["name"].lower() for x in m["modules"]}
+    assert {"livefix.exe", "ntdll.dll", "kernel32.dll", "msvcrt.dll"} <= names, names
+    pids = {x["pid"] for x in vmatlas_json(["ps"])["processes"]}
+    assert m["target"]["pid"] not in pids, "the spawned program was left running"
+    # --run: it runs first; this one ends at once (its stdin is empty)
+    r = vmatlas(["map", "--run", "3000", "--", FIXTURE])
+    assert r.returncode == 1 and "exited within 3000 ms" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr

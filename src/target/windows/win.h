@@ -17,9 +17,22 @@ typedef struct win_target {
 	bool wow64;        /* a 32-bit process on 64-bit Windows */
 	vm_target_info info;
 	char *name, *exe;
+	/* a program we started (win_spawn.c) */
+	bool spawned, keep;
+	HANDLE child;         /* CreateProcess's handle: all access, to kill it */
+	bool held;            /* stopped at its loader breakpoint, event pending */
+	DWORD held_pid, held_tid;
 } win_target;
 
 #define WT(t) ((win_target *)(t))
+
+/* win_target.c: a process by id (self: the calling one) */
+vm_target *win_open_pid(DWORD pid, bool self);
+
+/* win_spawn.c: '-- PROGRAM ARGS', held at the loader's breakpoint */
+vm_target *win_spawn(char *const argv[], const vm_spawn_options *o);
+void win_spawn_close(win_target *w);
+void win_spawn_release_all(void);
 
 /* win_regions.c */
 int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n);

@@ -1,7 +1,8 @@
 /* A live Windows process, opened by PID or "self": memory through
  * ReadProcessMemory, the module list through EnumProcessModulesEx (the
  * loader's list; the pipeline walks PEB.Ldr too, from memory, as for
- * minidumps), regions and threads in win_regions.c and win_threads.c.
+ * minidumps), regions and threads in win_regions.c and win_threads.c,
+ * a program started by '--' in win_spawn.c.
  * Nothing in the process is changed: threads are suspended only for the
  * instant their context is read. */
 #include "win.h"
@@ -110,6 +111,7 @@ static unsigned win_caps(vm_target *t)
 static void win_close(vm_target *t)
 {
 	win_target *w = WT(t);
+	win_spawn_close(w);
 	if (w->h && !w->self)
 		CloseHandle(w->h);
 	free(w->name);
@@ -129,7 +131,7 @@ static const struct vm_target_ops win_ops = {
 	.close = win_close,
 };
 
-static vm_target *win_open_pid(DWORD pid, bool self)
+vm_target *win_open_pid(DWORD pid, bool self)
 {
 	HANDLE h = self ? GetCurrentProcess()
 			: OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
@@ -202,13 +204,14 @@ static bool win_probe(const char *spec, const vm_open_options *o, const uint8_t 
 {
 	(void)head, (void)len;
 	DWORD pid;
-	return !o->argv && spec && !head && (!strcmp(spec, "self") || pid_of(spec, &pid));
+	return o->argv || (spec && !head && (!strcmp(spec, "self") || pid_of(spec, &pid)));
 }
 
 static vm_target *win_backend_open(const char *spec, const vm_open_options *o)
 {
-	(void)o;
 	DWORD pid;
+	if (o->argv)
+		return win_spawn(o->argv, &o->spawn);
 	if (!strcmp(spec, "self"))
 		return win_open_pid(GetCurrentProcessId(), true);
 	if (!pid_of(spec, &pid)) {
@@ -253,5 +256,6 @@ const vm_backend win_backend = {
 	.probe = win_probe,
 	.open = win_backend_open,
 	.open_name = win_open_name,
+	.release_all = win_spawn_release_all,
 	.processes = win_processes,
 };
