@@ -260,3 +260,16 @@ def test_winlive_spawn_at_the_loader_breakpoint():
     # --run: it runs first; this one ends at once (its stdin is empty)
     r = vmatlas(["map", "--run", "3000", "--", FIXTURE])
     assert r.returncode == 1 and "exited within 3000 ms" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_winlive_freeze_holds_then_lets_go():
+    """--freeze: every thread suspended (NtSuspendProcess) while the map is
+    read, and resumed after: a thread's previous suspend count says so"""
+    _, truth = live()
+    pid = str(truth["pid"])
+    m = checked("map", ["map", pid, "--freeze"])
+    assert m["frozen"] and {t["state"] for t in m["threads"]} == {"T"}, m["threads"]
+    after = checked("threads", ["threads", pid])
+    assert "T" not in {t["state"] for t in after["threads"]}, after["threads"]
+    # vmatlas cannot hold itself: the map says it was not frozen
+    assert checked("map", ["map", "self", "--freeze"])["frozen"] is False

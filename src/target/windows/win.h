@@ -21,6 +21,7 @@ typedef struct win_target {
 	bool spawned, keep;
 	HANDLE child;         /* CreateProcess's handle: all access, to kill it */
 	bool held;            /* stopped at its loader breakpoint, event pending */
+	bool frozen;          /* NtSuspendProcess'd by freeze() */
 	DWORD held_pid, held_tid;
 } win_target;
 

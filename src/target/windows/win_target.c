@@ -104,13 +104,68 @@ static int win_info(vm_target *t, vm_target_info *out)
 
 static unsigned win_caps(vm_target *t)
 {
-	(void)t;
-	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP;
+	/* vmatlas cannot hold its own threads while it reads them */
+	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | (WT(t)->self ? 0 : VM_CAP_FREEZE);
+}
+
+/* ---- freeze: every thread held by NtSuspendProcess ---- */
+
+typedef LONG(NTAPI *nt_process_fn)(HANDLE);
+
+static nt_process_fn ntdll_fn(const char *name)
+{
+	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+	return ntdll ? (nt_process_fn)(void (*)(void))GetProcAddress(ntdll, name) : NULL;
+}
+
+/* the process frozen now, for a signal handler to let go */
+static volatile HANDLE g_frozen;
+
+static int win_freeze(vm_target *t)
+{
+	win_target *w = WT(t);
+	nt_process_fn suspend = ntdll_fn("NtSuspendProcess");
+	if (w->frozen)
+		return 0;
+	LONG st = suspend ? suspend(w->h) : -1;
+	if (st < 0) {
+		vm_seterr("cannot suspend process %lu (status 0x%lx)", (unsigned long)w->pid, (unsigned long)st);
+		return -1;
+	}
+	w->frozen = true;
+	g_frozen = w->h;
+	return 0;
+}
+
+static int win_thaw(vm_target *t)
+{
+	win_target *w = WT(t);
+	nt_process_fn resume = ntdll_fn("NtResumeProcess");
+	if (!w->frozen)
+		return 0;
+	g_frozen = NULL;
+	w->frozen = false;
+	LONG st = resume ? resume(w->h) : -1;
+	if (st < 0) {
+		vm_seterr("cannot resume process %lu (status 0x%lx)", (unsigned long)w->pid, (unsigned long)st);
+		return -1;
+	}
+	return 0;
+}
+
+static void win_release_all(void)
+{
+	HANDLE h = g_frozen;
+	nt_process_fn resume = ntdll_fn("NtResumeProcess");
+	if (h && resume)
+		resume(h);
+	win_spawn_release_all();
 }
 
 static void win_close(vm_target *t)
 {
 	win_target *w = WT(t);
+	win_thaw(t);
 	win_spawn_close(w);
 	if (w->h && !w->self)
 		CloseHandle(w->h);
@@ -128,13 +183,17 @@ static const struct vm_target_ops win_ops = {
 	.threads = win_threads,
 	.modules = win_modules,
 	.write_dump = win_write_dump,
+	.freeze = win_freeze,
+	.thaw = win_thaw,
 	.close = win_close,
 };
 
 vm_target *win_open_pid(DWORD pid, bool self)
 {
 	HANDLE h = self ? GetCurrentProcess()
-			: OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
+			: OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ | PROCESS_SUSPEND_RESUME, FALSE, pid);
+	if (!h && !self) /* without the right to suspend it: no --freeze */
+		h = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
 	if (!h) {
 		DWORD e = GetLastError();
 		vm_seterr(e == ERROR_ACCESS_DENIED ? "process %lu: access denied (run as its user or as administrator)"
@@ -256,6 +315,6 @@ const vm_backend win_backend = {
 	.probe = win_probe,
 	.open = win_backend_open,
 	.open_name = win_open_name,
-	.release_all = win_spawn_release_all,
+	.release_all = win_release_all,
 	.processes = win_processes,
 };

@@ -87,8 +87,11 @@ static void regs_from32(vm_thread *th, const ctx32 *c)
 static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
 {
 	bool own = w->self && tid == GetCurrentThreadId();
-	if (!own && SuspendThread(h) == (DWORD)-1)
+	DWORD before = own ? 0 : SuspendThread(h);
+	if (before == (DWORD)-1)
 		return;
+	if (before > 0)
+		th->state = 'T'; /* held already: by --freeze, a debugger, or suspended */
 	if (w->wow64) {
 #ifdef _WIN64
 		WOW64_CONTEXT c;
