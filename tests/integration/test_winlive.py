@@ -165,6 +165,9 @@ def test_winlive_env_and_modules():
     text = json.dumps(e)
     # the PEB's process parameters, read through ReadProcessMemory
     assert "livefix.exe" in text and "VMATLAS_WINLIVE=1" in text, text[:2000]
+    # the open handles: the fixture's named event among them, by type and name
+    ev = [h for h in e["handle_list"] if int(h["handle"], 16) == int(truth["event_handle"], 16)]
+    assert len(ev) == 1 and ev[0]["type"] == "Event" and ev[0]["name"].endswith("\\" + truth["event_name"]), ev
     m = checked("modules", ["modules", pid])
     assert {x["name"].lower() for x in m["modules"]} >= {"livefix.exe", "ntdll.dll", "kernel32.dll"}
 

@@ -52,6 +52,9 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
 /* win_dump.c: MiniDumpWriteDump to fd */
 int win_write_dump(vm_target *t, int fd, bool private_only);
 
+/* win_handles.c: the open handles, with type and (where safe) name */
+int win_handles(vm_target *t, vm_win_handle **out, size_t *n);
+
 /* win_ps.c */
 int win_processes(vm_process **out, size_t *n);
 char *win_utf8(const wchar_t *w);

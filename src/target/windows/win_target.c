@@ -105,7 +105,7 @@ static int win_info(vm_target *t, vm_target_info *out)
 static unsigned win_caps(vm_target *t)
 {
 	/* vmatlas cannot hold its own threads while it reads them */
-	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | (WT(t)->self ? 0 : VM_CAP_FREEZE);
+	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | VM_CAP_HANDLES | (WT(t)->self ? 0 : VM_CAP_FREEZE);
 }
 
 /* ---- freeze: every thread held by NtSuspendProcess ---- */
@@ -183,6 +183,7 @@ static const struct vm_target_ops win_ops = {
 	.threads = win_threads,
 	.modules = win_modules,
 	.write_dump = win_write_dump,
+	.handles = win_handles,
 	.freeze = win_freeze,
 	.thaw = win_thaw,
 	.close = win_close,
@@ -236,7 +237,8 @@ vm_target *win_open_pid(DWORD pid, bool self)
 		in->start_time = (uint64_t)c.dwHighDateTime << 32 | c.dwLowDateTime;
 	in->win.handles = -1;
 	DWORD hc;
-	if (GetProcessHandleCount(h, &hc))
+	/* every process holds some handle: 0 is no answer (Wine's) */
+	if (GetProcessHandleCount(h, &hc) && hc)
 		in->win.handles = hc;
 	return &w->base;
 }
