@@ -276,3 +276,17 @@ def test_winlive_freeze_holds_then_lets_go():
     assert "T" not in {t["state"] for t in after["threads"]}, after["threads"]
     # vmatlas cannot hold itself: the map says it was not frozen
     assert checked("map", ["map", "self", "--freeze"])["frozen"] is False
+
+
+def test_winlive_exports_glob():
+    """exports --find GLOB: the Windows build's own fnmatch (base/win)"""
+    _, truth = live()
+    pid = str(truth["pid"])
+    got = {(x["module"].lower(), x["name"]) for x in vmatlas_json(["exports", pid, "--find", "NtClos[a-f]"])}
+    assert got == {("ntdll.dll", "NtClose")}, got
+    got = {x["name"] for x in vmatlas_json(["exports", pid, "--module", "kernel32.dll", "--find", "GetProcA*ess"])}
+    assert got == {"GetProcAddress"}, got
+    got = {x["name"] for x in vmatlas_json(["exports", pid, "--module", "ntdll.dll", "--find", "Nt?lose"])}
+    assert got == {"NtClose"}, got
+    r = vmatlas(["exports", pid, "--find", "NtClos[!e]"])
+    assert r.returncode == 1 and r.stdout == "", r.stdout

@@ -16,7 +16,7 @@ WINE = "/usr/lib/wine/wine64"
 WINESERVER = "/usr/lib/wine/wineserver"
 EXE = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
 FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
-PREFIX = os.path.join(ROOT, "build", "wineprefix")
+PREFIX = os.environ.get("VMATLAS_WINEPREFIX", os.path.join(ROOT, "build", "wineprefix"))
 ENV = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=PREFIX, VMATLAS_WINLIVE="1")
 
 _state = {}
@@ -31,6 +31,7 @@ def _ready():
             raise Skip(f"no {what}")
     if "server" not in _state:
         # persistent until killed: every wine start after this one is quick
+        os.makedirs(PREFIX, exist_ok=True)  # the first wine run fills it (once)
         subprocess.run([WINESERVER, "-p"], env=ENV, check=True, timeout=60)
         # the first program started brings up Wine's services, which
         # stay with the server and would hold any pipe they inherited:
