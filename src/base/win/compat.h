@@ -27,14 +27,26 @@ int fcntl(int fd, int cmd, ...);
 /* signals Windows does not have: never raised, handlers never installed */
 #define SIGHUP  1
 #define SIGQUIT 3
+#define SIGBUS  10
 #define SIGPIPE 13
 
+/* sigaction over the C runtime's signal(), which resets the handler
+ * before calling it (SA_RESETHAND always); no alternate stack */
+#define SA_RESETHAND 0x1
+#define SA_ONSTACK   0x2
 struct sigaction {
 	void (*sa_handler)(int);
 	int sa_mask;
 	int sa_flags;
 };
 typedef int sigset_t;
+typedef struct {
+	void *ss_sp;
+	int ss_flags;
+	size_t ss_size;
+} stack_t;
+int sigaltstack(const stack_t *ss, stack_t *old);
+int sigaddset(int *set, int sig);
 int sigemptyset(int *set);
 int sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
 int kill(int pid, int sig);

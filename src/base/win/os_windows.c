@@ -205,12 +205,29 @@ int sigemptyset(int *set)
 	return 0;
 }
 
+int sigaddset(int *set, int sig)
+{
+	if (sig > 0 && sig < 32)
+		*set |= 1 << sig;
+	return 0;
+}
+
+int sigaltstack(const stack_t *ss, stack_t *old)
+{
+	(void)ss;
+	(void)old;
+	errno = ENOSYS;
+	return -1;
+}
+
+/* the signals the C runtime raises: Ctrl-C, termination, and its own
+ * crashes; the others (SIGHUP, SIGPIPE ...) are never delivered here */
 int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
 	if (old)
 		memset(old, 0, sizeof *old);
-	if (sig != SIGINT && sig != SIGTERM)
-		return 0; /* no such signal here: never delivered */
+	if (sig != SIGINT && sig != SIGTERM && sig != SIGSEGV && sig != SIGILL && sig != SIGFPE && sig != SIGABRT)
+		return 0;
 	return signal(sig, sa->sa_handler) == SIG_ERR ? -1 : 0;
 }
 

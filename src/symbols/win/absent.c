@@ -24,6 +24,23 @@ bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
 	return false;
 }
 
+bool lines_row(line_index *li, uint64_t addr, line_row *out)
+{
+	(void)li;
+	(void)addr;
+	(void)out;
+	return false;
+}
+
+bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	(void)li;
+	(void)lo;
+	(void)hi;
+	(void)at;
+	return false;
+}
+
 void lines_close(line_index *li)
 {
 	(void)li;
