@@ -77,7 +77,7 @@ defs = {
                    "usage": enum(*USAGES), "path": null(S), "offset": A, "contents": arr(ref("content"))},
                   {"deleted": B, "dumped": I, "from_file": B, "protect_flags": arr(S), "alloc_base": A,
                    "alloc_protect": S, "inode": I, "dev": S, "thp_eligible": B, "pages": ref("pages"),
-                   "vma_continues": B,
+                   "vma_continues": B, "bpm_debugger": I,
                    **{k: I for k in STATS}}),
     "allocation": obj({"base": A, "size": I, "usage": enum(*USAGES), "details": null(S),
                        "regions": arr(ref("region"))},
@@ -253,7 +253,7 @@ docs = {
 _frame = obj({"pc": A, "sp": A, "where": S, "file": null(S)}, {"line": I})
 _bp_info = obj({"id": I, "kind": enum("break", "watch", "bpm"), "addr": A, "where": S, "expr": S, "enabled": B,
                 "temporary": B, "pending": B, "hits": I, "cond": null(S), "log": null(S), "group": null(S)},
-               {"len": I, "access": enum("x", "w", "rw", "r"), "slot": I, "pages": B})
+               {"len": I, "access": enum("x", "w", "rw", "r"), "slot": I, "pages": B, "fast": B, "uffd": B})
 _insn = obj({"addr": A, "where": S, "bytes": S, "len": I, "text": S, "pc": B, "breakpoint": B}, {"target": A})
 _result = obj({"command": S, "ok": B},
               {"error": S, "id": I, "addr": A, "where": S, "slot": I, "pending": B, "value": A, "signed": I,
@@ -262,7 +262,8 @@ _result = obj({"command": S, "ok": B},
                "unit": S, "values": arr(ANY), "text": S, "insns": arr(_insn), "frames": arr(_frame),
                "breakpoints": arr(_bp_info), "current": I,
                "threads": arr(obj({"tid": I}, {"pc": A, "where": S})), "result": enum("detached", "killed"),
-               "help": S, "pages": B})
+               "help": S, "pages": B,
+               "page_faults": obj({"emulated": I, "stepped": I, "uffd": I}), "bpm_mode": enum("stop", "fast")})
 _event = obj({"event": enum("breakpoint", "watchpoint", "log", "stopped", "signal", "crash", "thread-start",
                             "thread-exit", "module-load", "module-unload", "fork", "exec", "exit", "return",
                             "interrupt"),
