@@ -598,6 +598,8 @@ bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_
 
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)
 {
+	if (m->info.os == VM_OS_WINDOWS)
+		return vm_nt_heap_walk(m, t, flags, out);
 	memset(out, 0, sizeof *out);
 	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .flags = flags, .r = out };
 	const vm_module *libc = NULL;
