@@ -1,0 +1,135 @@
+"""The NT heap walk on a Wine-made minidump: heapfix.exe's child builds a
+private heap with known blocks, walks it and the process heap with
+HeapWalk, and is dumped by its parent while it waits; vmatlas's heaps,
+segments and blocks must be HeapWalk's exactly, and whatis and the map
+must name the blocks and segments."""
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from lib import BUILD, FIXTURES, Skip, no_sanitizer_reports, run, run_json
+
+WINE = "/usr/lib/wine/wine64"
+# PROCESS_HEAP_ENTRY.wFlags
+REGION, UNCOMMITTED, BUSY = 0x1, 0x2, 0x4
+
+_cache = {}
+
+
+def heap_dump():
+    """one run of the fixture for all tests: (truth, dump path)"""
+    if "dump" not in _cache:
+        exe = os.path.join(FIXTURES, "win", "heapfix.exe")
+        if not os.path.exists(exe) or not os.path.exists(WINE):
+            raise Skip("no mingw-w64 fixture or no wine64")
+        d = tempfile.mkdtemp()
+        atexit.register(shutil.rmtree, d, True)
+        env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
+        out = os.path.join(d, "h.dmp")
+        p = subprocess.run([WINE, os.path.abspath(exe), out], capture_output=True, text=True, env=env,
+                           timeout=600, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr[-2000:]
+        _cache["dump"] = (json.loads(p.stdout.strip().splitlines()[-1]), out)
+    return _cache["dump"]
+
+
+def walk_of(truth, heap):
+    return [w for w in truth["walks"] if w["heap"] == heap][0]
+
+
+def expected_blocks(walk, align=16):
+    """HeapWalk's busy and free entries: (data, size, busy). Wine reports
+    a free block that reaches into the last 4 BLOCK_ALIGN bytes of the
+    committed memory as ending there (its own FIXME in heap_walk_blocks);
+    that is applied by the caller with the segment's commit end."""
+    return [(e[0], e[1], bool(e[4] & BUSY)) for e in walk["entries"] if not e[4] & (REGION | UNCOMMITTED)]
+
+
+def test_nt_heap_blocks_are_heapwalks():
+    truth, dmp = heap_dump()
+    doc = run_json(["heap", "--blocks", dmp])
+    assert doc["allocator"] == "nt" and doc["layout"] == "wine-8", doc.get("layout")
+    assert doc["process_heap"] == hex(truth["process_heap"])
+    heaps = {int(h["addr"], 16): h for h in doc["heaps"]}
+    assert truth["process_heap"] in heaps and heaps[truth["process_heap"]]["process"]
+    # Wine leaves the PEB's heap list empty: the private heap is found all the same
+    assert truth["private_heap"] in heaps, sorted(heaps)
+    assert doc["problems"] == [], doc["problems"]
+    for which in ("private_heap", "process_heap"):
+        walk = walk_of(truth, truth[which])
+        assert walk["complete"]
+        hid = heaps[truth[which]]["id"]
+        segs = [g for g in doc["segments"] if g["heap"] == hid]
+        # the regions HeapWalk lists: base, committed and reserved sizes
+        regions = [(e[0], e[5], e[5] + e[6]) for e in walk["entries"] if e[4] & REGION]
+        mine = [(int(g["base"], 16), g["committed"], g["size"]) for g in segs if g["kind"] == "segment"]
+        assert mine == regions, (which, mine, regions)
+        commit_end = {int(g["base"], 16): int(g["base"], 16) + g["committed"] for g in segs}
+        got = []
+        for g in segs:
+            for b in g["blocks"]:
+                size = b["user_size"]
+                if b["state"] == "free":
+                    end = commit_end[int(g["base"], 16)] - 4 * 16
+                    if int(b["addr"], 16) + b["size"] > end:
+                        size = end - int(b["user"], 16)
+                got.append((int(b["user"], 16), size, b["state"] == "busy"))
+        want = expected_blocks(walk)
+        assert len(got) == len(want), (which, len(got), len(want))
+        for k, (x, y) in enumerate(zip(got, want)):
+            assert x == y, (which, k, [hex(v) for v in x[:2]], [hex(v) for v in y[:2]], x[2], y[2])
+        h = heaps[truth[which]]
+        assert h["in_use_blocks"] == sum(1 for b in want if b[2])
+        assert h["free_blocks"] == sum(1 for b in want if not b[2])
+    # the large blocks: one mapping each
+    big = [b for b in truth["blocks"] if b[1] >= 3 << 20]
+    larges = [g for g in doc["segments"] if g["kind"] == "large"]
+    assert sorted(int(g["blocks"][0]["user"], 16) for g in larges) == sorted(b[0] for b in big)
+
+
+def test_nt_heap_text_and_arena_filter():
+    truth, dmp = heap_dump()
+    p = run(["heap", dmp])
+    assert p.returncode == 0, p.stderr
+    assert "NT heaps (layout wine-8)" in p.stdout and "%016x" % truth["private_heap"] in p.stdout, p.stdout
+    doc = run_json(["heap", dmp])
+    hid = [h["id"] for h in doc["heaps"] if int(h["addr"], 16) == truth["private_heap"]][0]
+    p = run(["heap", "--blocks", "--arena", str(hid), dmp])
+    assert p.returncode == 0, p.stderr
+    # a block the fixture filled with its index's letter
+    i, (addr, size, freed) = next((i, b) for i, b in enumerate(truth["blocks"]) if not b[2] and b[1] >= 16)
+    line = [x for x in p.stdout.splitlines() if " %016x " % addr in x]
+    assert line and ("%02x" % (0x40 + (i & 31))) * 1 in line[0] and " busy " in line[0], line
+    p = run(["heap", "--arena", "999", dmp])
+    assert p.returncode == 1 and "no heap 999" in p.stderr, p.stderr
+
+
+def test_whatis_names_nt_heap_block():
+    truth, dmp = heap_dump()
+    addrs = [(b[0], b[1]) for b in truth["blocks"] if not b[2]]
+    addrs += [(b[0], 40) for b in truth["lfh"] if not b[1]][:5]
+    args = ["whatis", dmp] + [hex(a + s // 2) for a, s in addrs]
+    docs = run_json(args)
+    assert len(docs) == len(addrs)
+    for (a, s), w in zip(addrs, docs):
+        h = w["heap"]
+        assert h and h["allocator"] == "nt", (hex(a), w)
+        assert int(h["user"], 16) == a and h["user_size"] == s and h["state"] == "used", (hex(a), s, h)
+        assert int(h["heap_addr"], 16) == truth["private_heap"], h
+    text = run(["whatis", dmp, hex(addrs[1][0] + 1)]).stdout
+    assert "heap block" in text and "in use, NT heap" in text and "+0x1 into the user data" in text, text
+
+
+def test_map_labels_nt_heap_segments():
+    truth, dmp = heap_dump()
+    p = run(["map", dmp])
+    assert p.returncode == 0, p.stderr
+    no_sanitizer_reports(p.stderr)
+    assert "NT heap 0x%x, segment 0" % truth["private_heap"] in p.stdout, p.stdout
+    assert "NT heap 0x%x, large block" % truth["private_heap"] in p.stdout
+    doc = run_json(["map", dmp])
+    alloc = [a for a in doc["allocations"] if int(a["base"], 16) == truth["private_heap"]][0]
+    assert alloc["usage"] == "heap", alloc
