@@ -55,7 +55,7 @@ typedef struct vm_arena {
 	size_t nbin[VM_BIN_COUNT];
 	uint64_t binbytes[VM_BIN_COUNT];
 	/* NT heaps */
-	const char *source;   /* how it was found: "peb", "peb list", "heap list", "scan" */
+	const char *source;   /* how it was found: "peb", "peb-list", "heap-list", "scan" */
 	uint32_t flags;       /* the heap's flags (HEAP_GROWABLE ...) */
 	size_t nsegs, nlarge;
 	uint64_t committed, reserved, large_bytes;

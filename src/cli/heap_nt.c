@@ -19,10 +19,10 @@ static const char *source_text(const char *s)
 		return "?";
 	if (!strcmp(s, "peb"))
 		return "PEB.ProcessHeap";
-	if (!strcmp(s, "peb list"))
+	if (!strcmp(s, "peb-list"))
 		return "PEB.ProcessHeaps";
-	if (!strcmp(s, "heap list"))
-		return "heap list";
+	if (!strcmp(s, "heap-list"))
+		return "process heap's list";
 	return "signature scan";
 }
 

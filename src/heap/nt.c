@@ -178,7 +178,7 @@ static void find_heaps(ntw *k)
 				uint64_t h;
 				if (!word(k, arr + (uint64_t)i * k->L->w, &h))
 					break;
-				add_heap(k, h, "peb list");
+				add_heap(k, h, "peb-list");
 			}
 		}
 	}
@@ -186,7 +186,7 @@ static void find_heaps(ntw *k)
 	for (size_t i = 0; i < r->narenas && i < 1; i++) {
 		uint64_t head = r->arenas[i].addr + k->L->entry, link = head, next;
 		for (int steps = 0; steps < MAX_HEAPS && next_link(k, link, &next) && next != head; steps++) {
-			add_heap(k, next - k->L->entry, "heap list");
+			add_heap(k, next - k->L->entry, "heap-list");
 			link = next;
 		}
 	}
