@@ -7,6 +7,7 @@ import atexit
 import json
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 
@@ -133,3 +134,38 @@ def test_map_labels_nt_heap_segments():
     doc = run_json(["map", dmp])
     alloc = [a for a in doc["allocations"] if int(a["base"], 16) == truth["private_heap"]][0]
     assert alloc["usage"] == "heap", alloc
+
+
+def test_damaged_nt_heap_is_reported_not_followed():
+    """a block header overwritten, a segment list that points at itself and
+    a large-block list that loops: problems, a walk cut short, no loop"""
+    from test_minidump import file_offset
+    truth, dmp = heap_dump()
+    doc = run_json(["heap", "--blocks", dmp])
+    heap = truth["private_heap"]
+    segs = [g for g in doc["segments"] if int(g["heap_addr"], 16) == heap]
+    seg, large = segs[0], [g for g in segs if g["kind"] == "large"]
+    victim = seg["blocks"][len(seg["blocks"]) // 2]
+    data = bytearray(open(dmp, "rb").read())
+    at = file_offset(data, int(victim["addr"], 16))
+    data[at:at + 8] = b"\xff" * 8
+    # the second large block's list entry (ARENA_LARGE + 0x10) points at itself
+    ent = int(large[1]["base"], 16) + 0x10
+    at = file_offset(data, ent)
+    struct.pack_into("<QQ", data, at, ent, ent)
+    d = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, d, True)
+    bad = os.path.join(d, "bad.dmp")
+    open(bad, "wb").write(bytes(data))
+    p = run(["heap", "--blocks", "--json", bad], timeout=120)
+    assert p.returncode == 0, p.stderr
+    no_sanitizer_reports(p.stderr)
+    got = json.loads(p.stdout)
+    mine = [g for g in got["segments"] if int(g["heap_addr"], 16) == heap]
+    assert mine[0]["cut_short"] and len(mine[0]["blocks"]) == len(seg["blocks"]) // 2, mine[0]["blocks"][-1:]
+    what = " ".join(x["what"] for x in got["problems"])
+    assert "damaged block header" in what and "large block list" in what, got["problems"]
+    # the first large block is still there; the list stops at the broken link
+    assert [g["base"] for g in mine if g["kind"] == "large"] == [large[0]["base"]], mine
+    w = run_json(["whatis", bad, hex(int(victim["user"], 16))])
+    assert w[0]["heap"] is None or w[0]["heap"]["chunk"] != victim["addr"]
