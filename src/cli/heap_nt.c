@@ -49,10 +49,11 @@ static void blocks_text(const vm_map *m, vm_target *t, const vm_heap_report *r, 
 		const vm_heap_seg *g = &r->segs[i];
 		if (only >= 0 && g->arena != only)
 			continue;
+		uint64_t ha = g->arena >= 0 && (size_t)g->arena < r->narenas ? r->arenas[g->arena].addr : 0;
 		printf("\n%s %0*llx-%0*llx (%s), heap %d at %0*llx: %zu in use, %zu free%s\n", g->kind, aw,
 		       (unsigned long long)g->base, aw, (unsigned long long)(g->base + g->size),
-		       fmt_size(g->size, a, sizeof a), g->arena, aw, (unsigned long long)r->arenas[g->arena].addr,
-		       g->nused, g->nfree, g->cut_short ? ", cut short" : "");
+		       fmt_size(g->size, a, sizeof a), g->arena, aw, (unsigned long long)ha, g->nused, g->nfree,
+		       g->cut_short ? ", cut short" : "");
 		printf("  %-*s %9s  %-5s %-*s %10s  %s\n", aw, "Block", "Size", "State", aw, "User data", "User size",
 		       "First bytes");
 		for (size_t k = 0; k < g->nchunks; k++) {
@@ -152,7 +153,8 @@ void cli_heap_nt_json(FILE *f, const vm_heap_report *r, bool blocks, int only)
 		json_obj_begin(jw);
 		json_kstr(jw, "kind", g->kind);
 		json_ki64(jw, "heap", g->arena);
-		json_kaddr(jw, "heap_addr", r->arenas[g->arena].addr);
+		json_key(jw, "heap_addr");
+		g->arena >= 0 && (size_t)g->arena < r->narenas ? json_addr(jw, r->arenas[g->arena].addr) : json_null(jw);
 		json_kaddr(jw, "base", g->base);
 		json_ku64(jw, "size", g->size);
 		json_ku64(jw, "committed", g->committed);

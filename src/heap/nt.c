@@ -74,6 +74,7 @@ typedef struct ntw {
 	unsigned flags;
 	vm_heap_report *r;
 	size_t acap, scap;
+	uint64_t peb; /* 0: no TEB in memory names one */
 } ntw;
 
 static void problem(ntw *k, uint64_t addr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -161,7 +162,7 @@ static void find_heaps(ntw *k)
 {
 	vm_heap_report *r = k->r;
 	const vm_map *m = k->m;
-	uint64_t peb = peb_of(k), ph = 0, arr = 0;
+	uint64_t peb = k->peb = peb_of(k), ph = 0, arr = 0;
 	uint32_t n = 0;
 	if (peb) {
 		vm_layout P;
@@ -378,9 +379,12 @@ int vm_nt_heap_walk(const vm_map *m, vm_target *t, unsigned flags, vm_heap_repor
 			out->note = xasprintf("the process heap at 0x%llx is not a heap of a known layout (Wine 8's); "
 					      "Windows' own NT heap and segment heap are not walked yet",
 					      (unsigned long long)out->main_arena);
+		else if (!k.peb)
+			out->note = xstrdup("no NT heap found: no TEB in the dump's memory names the PEB, and no heap of "
+					    "a known layout (Wine 8's) is in its memory");
 		else
-			out->note = xstrdup("no NT heap found: the dump names no process heap and no heap of a known "
-					    "layout (Wine 8's) is in its memory");
+			out->note = xasprintf("no NT heap found: the PEB at 0x%llx is not in the dump's memory, and no "
+					      "heap of a known layout (Wine 8's) is in it", (unsigned long long)k.peb);
 		return 0;
 	}
 	snprintf(out->version, sizeof out->version, "wine-8");
