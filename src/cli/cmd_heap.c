@@ -364,8 +364,9 @@ const cli_command cli_cmd_heap = {
 		 "process heap and list, the heaps linked from the process heap, and any\n"
 		 "found by signature), each with its segments and large blocks, and with\n"
 		 "--blocks every block, busy or free, with its user data and size as\n"
-		 "HeapWalk gives them. Wine 8's heap layout is walked; Windows' own is\n"
-		 "not yet (a note says so).\n",
+		 "HeapWalk gives them. Wine 8's heap layout is walked, and Windows' own\n"
+		 "64-bit NT heap back end (its low-fragmentation front end's blocks are\n"
+		 "not listed; the segment heap is not walked).\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	.mo = { .no_stats = true },
 	CLI_OPTS(heap_opts),

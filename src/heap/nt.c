@@ -31,9 +31,9 @@
 #include "vmatlas/layout.h"
 #include "vmatlas/reader.h"
 
-#define REGION_ALIGN 0x10000ull
+#include "nt_walker.h"
+
 #define HEAP_MAGIC 0x50414548u /* "HEAP" */
-#define HEAP_SIGNATURE 0xffeeffeeu
 #define TYPE_USED 0x5355u  /* "US" */
 #define TYPE_DEAD 0xdeadu  /* freed, waiting in the pending ring: still busy to the walk */
 #define TYPE_FREE 0x5246u  /* "FR" */
@@ -41,12 +41,6 @@
 #define FLAG_FREE 0x01u
 #define FLAG_LARGE 0x04u
 #define BLOCK_HDR 8u
-
-#define MAX_HEAPS 4096
-#define MAX_SEGS 65536          /* per heap */
-#define MAX_BLOCKS (1u << 24)   /* per segment */
-#define MAX_PROBLEMS 1000
-#define MAX_PEB_HEAPS 4096
 
 /* Wine 8's structures, by bitness */
 typedef struct wine_layout {
@@ -66,19 +60,8 @@ static const wine_layout wine8_32 = {
 	4, 8, 0x40, 0x48, 0x50, 0x58, 0x68, 0x4, 0x8, 0xc, 0x14, 0x18, 0x20, 0x4, 0xc, 0x10,
 };
 
-typedef struct ntw {
-	const vm_map *m;
-	vm_target *t;
-	vm_reader rd;
-	const wine_layout *L;
-	unsigned flags;
-	vm_heap_report *r;
-	size_t acap, scap;
-	uint64_t peb; /* 0: no TEB in memory names one */
-} ntw;
 
-static void problem(ntw *k, uint64_t addr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void problem(ntw *k, uint64_t addr, const char *fmt, ...)
+void nt_problem(ntw *k, uint64_t addr, const char *fmt, ...)
 {
 	vm_heap_report *r = k->r;
 	if (r->nproblems >= MAX_PROBLEMS)
@@ -93,12 +76,12 @@ static void problem(ntw *k, uint64_t addr, const char *fmt, ...)
 	p->what = xstrdup(buf);
 }
 
-static bool word(ntw *k, uint64_t addr, uint64_t *v)
+bool nt_word(ntw *k, uint64_t addr, uint64_t *v)
 {
 	return vm_reader_word(&k->rd, addr, k->L->w, v);
 }
 
-static bool u32_at(ntw *k, uint64_t addr, uint32_t *v)
+bool nt_u32(ntw *k, uint64_t addr, uint32_t *v)
 {
 	uint8_t b[4];
 	if (!vm_reader_full(&k->rd, addr, b, 4))
@@ -112,8 +95,8 @@ static bool u32_at(ntw *k, uint64_t addr, uint32_t *v)
 static bool is_heap(ntw *k, uint64_t addr)
 {
 	uint32_t sig, magic;
-	return addr && addr % REGION_ALIGN == 0 && u32_at(k, addr + 2 * k->L->w, &sig) && sig == HEAP_SIGNATURE &&
-	       u32_at(k, addr + k->L->magic, &magic) && magic == HEAP_MAGIC;
+	return addr && addr % REGION_ALIGN == 0 && nt_u32(k, addr + 2 * k->L->w, &sig) && sig == HEAP_SIGNATURE &&
+	       nt_u32(k, addr + k->L->magic, &magic) && magic == HEAP_MAGIC;
 }
 
 static int heap_index(const vm_heap_report *r, uint64_t addr)
@@ -127,8 +110,12 @@ static int heap_index(const vm_heap_report *r, uint64_t addr)
 static void add_heap(ntw *k, uint64_t addr, const char *source)
 {
 	vm_heap_report *r = k->r;
-	if (r->narenas >= MAX_HEAPS || heap_index(r, addr) >= 0 || !is_heap(k, addr))
+	if (r->narenas >= MAX_HEAPS || heap_index(r, addr) >= 0)
 		return;
+	int lay = is_heap(k, addr) ? NT_LAYOUT_WINE8 : nt_win_is_heap(k, addr) ? NT_LAYOUT_WINDOWS : NT_LAYOUT_NONE;
+	if (!lay || (k->layout && lay != k->layout))
+		return;
+	k->layout = lay;
 	vm_arena *a = ARRAY_PUSH(r->arenas, r->narenas, k->acap);
 	memset(a, 0, sizeof *a);
 	a->addr = addr;
@@ -138,10 +125,10 @@ static void add_heap(ntw *k, uint64_t addr, const char *source)
 
 /* the next link of a doubly linked list, checked against its back link
  * (a list that does not hold together is cut there) */
-static bool next_link(ntw *k, uint64_t link, uint64_t *next)
+bool nt_next_link(ntw *k, uint64_t link, uint64_t *next)
 {
 	uint64_t back;
-	if (!word(k, link, next) || !word(k, *next + k->L->w, &back))
+	if (!nt_word(k, link, next) || !nt_word(k, *next + k->L->w, &back))
 		return false;
 	return back == link;
 }
@@ -153,7 +140,7 @@ static uint64_t peb_of(ntw *k)
 	vm_layout_get(&teb, "teb", k->m->info.bits, 0);
 	uint64_t off = vm_layout_off(&teb, "ProcessEnvironmentBlock"), peb;
 	for (size_t i = 0; i < k->m->nthreads; i++)
-		if (k->m->threads[i].tp && word(k, k->m->threads[i].tp + off, &peb) && peb)
+		if (k->m->threads[i].tp && nt_word(k, k->m->threads[i].tp + off, &peb) && peb)
 			return peb;
 	return 0;
 }
@@ -167,26 +154,25 @@ static void find_heaps(ntw *k)
 	if (peb) {
 		vm_layout P;
 		vm_layout_get(&P, "peb", m->info.bits, 0);
-		if (word(k, peb + vm_layout_off(&P, "ProcessHeap"), &ph) && ph) {
+		if (nt_word(k, peb + vm_layout_off(&P, "ProcessHeap"), &ph) && ph) {
 			r->main_arena = ph;
 			r->main_arena_source = "peb";
-			if (is_heap(k, ph))
-				add_heap(k, ph, "peb");
+			add_heap(k, ph, "peb");
 		}
-		if (u32_at(k, peb + vm_layout_off(&P, "NumberOfHeaps"), &n) &&
-		    word(k, peb + vm_layout_off(&P, "ProcessHeaps"), &arr) && arr) {
+		if (nt_u32(k, peb + vm_layout_off(&P, "NumberOfHeaps"), &n) &&
+		    nt_word(k, peb + vm_layout_off(&P, "ProcessHeaps"), &arr) && arr) {
 			for (uint32_t i = 0; i < n && i < MAX_PEB_HEAPS; i++) {
 				uint64_t h;
-				if (!word(k, arr + (uint64_t)i * k->L->w, &h))
+				if (!nt_word(k, arr + (uint64_t)i * k->L->w, &h))
 					break;
 				add_heap(k, h, "peb-list");
 			}
 		}
 	}
 	/* Wine links every heap it makes into the process heap's list */
-	for (size_t i = 0; i < r->narenas && i < 1; i++) {
+	for (size_t i = 0; i < r->narenas && i < 1 && k->layout == NT_LAYOUT_WINE8; i++) {
 		uint64_t head = r->arenas[i].addr + k->L->entry, link = head, next;
-		for (int steps = 0; steps < MAX_HEAPS && next_link(k, link, &next) && next != head; steps++) {
+		for (int steps = 0; steps < MAX_HEAPS && nt_next_link(k, link, &next) && next != head; steps++) {
 			add_heap(k, next - k->L->entry, "heap-list");
 			link = next;
 		}
@@ -200,7 +186,7 @@ static void find_heaps(ntw *k)
 	}
 }
 
-static vm_heap_seg *new_seg(ntw *k, const char *kind, int ai, uint64_t base, uint64_t size, uint64_t committed)
+vm_heap_seg *nt_new_seg(ntw *k, const char *kind, int ai, uint64_t base, uint64_t size, uint64_t committed)
 {
 	vm_heap_seg *g = ARRAY_PUSH(k->r->segs, k->r->nsegs, k->scap);
 	memset(g, 0, sizeof *g);
@@ -212,7 +198,7 @@ static vm_heap_seg *new_seg(ntw *k, const char *kind, int ai, uint64_t base, uin
 	return g;
 }
 
-static void add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t size, bool busy, uint32_t hdr,
+void nt_add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t size, bool busy, uint32_t hdr,
 		      uint64_t usize)
 {
 	if (busy) {
@@ -245,12 +231,12 @@ static void walk_blocks(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t first, uin
 	for (uint32_t nb = 0;; nb++) {
 		uint8_t h[BLOCK_HDR];
 		if (nb == MAX_BLOCKS) {
-			problem(k, b, "more than %u blocks in one segment: the walk stops", MAX_BLOCKS);
+			nt_problem(k, b, "more than %u blocks in one segment: the walk stops", MAX_BLOCKS);
 			g->cut_short = true;
 			return;
 		}
 		if (!vm_reader_full(&k->rd, b, h, sizeof h)) {
-			problem(k, b, "block header not in the dump's memory");
+			nt_problem(k, b, "block header not in the dump's memory");
 			g->cut_short = true;
 			return;
 		}
@@ -259,12 +245,12 @@ static void walk_blocks(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t first, uin
 		bool isfree = fl & FLAG_FREE;
 		uint64_t size = ((uint64_t)ld_le16(h) + (isfree ? (uint64_t)tail << 16 : 0)) * L->align;
 		if ((isfree ? type != TYPE_FREE : type != TYPE_USED && type != TYPE_DEAD) || seg != g->base) {
-			problem(k, b, "damaged block header (type 0x%04x, flags 0x%02x)", type, fl);
+			nt_problem(k, b, "damaged block header (type 0x%04x, flags 0x%02x)", type, fl);
 			g->cut_short = true;
 			return;
 		}
 		if (size < L->align || (!isfree && tail > size - BLOCK_HDR)) {
-			problem(k, b, "damaged block header (size %llu, unused %u)", (unsigned long long)size, tail);
+			nt_problem(k, b, "damaged block header (size %llu, unused %u)", (unsigned long long)size, tail);
 			g->cut_short = true;
 			return;
 		}
@@ -274,9 +260,9 @@ static void walk_blocks(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t first, uin
 			uint32_t hdr = (uint32_t)(BLOCK_HDR + 2 * L->w);
 			uint64_t avail = commit_end > b + hdr ? commit_end - (b + hdr) : 0;
 			uint64_t usize = size > hdr ? size - hdr : 0;
-			add_block(k, g, a, b, size, false, hdr, usize < avail ? usize : avail);
+			nt_add_block(k, g, a, b, size, false, hdr, usize < avail ? usize : avail);
 		} else {
-			add_block(k, g, a, b, size, true, BLOCK_HDR, size - BLOCK_HDR - tail);
+			nt_add_block(k, g, a, b, size, true, BLOCK_HDR, size - BLOCK_HDR - tail);
 		}
 		uint64_t next;
 		if (add_overflow_u64(b, size, &next) || next < b + BLOCK_HDR || next > last || last - next < BLOCK_HDR)
@@ -290,9 +276,9 @@ static void walk_segment(ntw *k, int ai, uint64_t sh, size_t si)
 	const wine_layout *L = k->L;
 	vm_arena *a = &k->r->arenas[ai];
 	uint64_t bs, ds, user;
-	if (!word(k, sh + L->sh_block_size, &bs) || !word(k, sh + L->sh_data_size, &ds) ||
-	    !word(k, sh + L->sh_user, &user)) {
-		problem(k, sh, "segment %zu of heap 0x%llx not in the dump's memory", si, (unsigned long long)a->addr);
+	if (!nt_word(k, sh + L->sh_block_size, &bs) || !nt_word(k, sh + L->sh_data_size, &ds) ||
+	    !nt_word(k, sh + L->sh_user, &user)) {
+		nt_problem(k, sh, "segment %zu of heap 0x%llx not in the dump's memory", si, (unsigned long long)a->addr);
 		return;
 	}
 	uint64_t base = sh & ~(REGION_ALIGN - 1), first = sh + L->sh_block, size, commit_end, end;
@@ -300,11 +286,11 @@ static void walk_segment(ntw *k, int ai, uint64_t sh, size_t si)
 	 * inside the blocks' room */
 	if (user != a->addr || add_overflow_u64(first, bs, &end) || add_overflow_u64(sh + L->sh_size, ds, &commit_end) ||
 	    commit_end > end || commit_end < first + 2 * BLOCK_HDR) {
-		problem(k, sh, "segment %zu of heap 0x%llx does not hold together", si, (unsigned long long)a->addr);
+		nt_problem(k, sh, "segment %zu of heap 0x%llx does not hold together", si, (unsigned long long)a->addr);
 		return;
 	}
 	size = end - base;
-	vm_heap_seg *g = new_seg(k, "segment", ai, base, size, commit_end - base);
+	vm_heap_seg *g = nt_new_seg(k, "segment", ai, base, size, commit_end - base);
 	a->nsegs++;
 	a->committed += g->committed;
 	a->reserved += size;
@@ -318,24 +304,24 @@ static void walk_large(ntw *k, int ai, uint64_t lg)
 	vm_arena *a = &k->r->arenas[ai];
 	uint64_t ds, bs;
 	uint8_t h[BLOCK_HDR];
-	if (!word(k, lg + L->lg_data_size, &ds) || !word(k, lg + L->lg_block_size, &bs) ||
+	if (!nt_word(k, lg + L->lg_data_size, &ds) || !nt_word(k, lg + L->lg_block_size, &bs) ||
 	    !vm_reader_full(&k->rd, lg + L->sh_block, h, sizeof h)) {
-		problem(k, lg, "large block of heap 0x%llx not in the dump's memory", (unsigned long long)a->addr);
+		nt_problem(k, lg, "large block of heap 0x%llx not in the dump's memory", (unsigned long long)a->addr);
 		return;
 	}
 	/* block_size counts from the block header to the mapping's end */
 	uint64_t size;
 	if (ld_le16(h + 6) != TYPE_LARGE || !(h[2] & FLAG_LARGE) || bs < BLOCK_HDR || ds > bs - BLOCK_HDR ||
 	    lg % REGION_ALIGN || add_overflow_u64(bs, L->sh_block, &size)) {
-		problem(k, lg, "damaged large block of heap 0x%llx", (unsigned long long)a->addr);
+		nt_problem(k, lg, "damaged large block of heap 0x%llx", (unsigned long long)a->addr);
 		return;
 	}
-	vm_heap_seg *g = new_seg(k, "large", ai, lg, size, size);
+	vm_heap_seg *g = nt_new_seg(k, "large", ai, lg, size, size);
 	a->nlarge++;
 	a->large_bytes += ds;
 	a->committed += size;
 	a->reserved += size;
-	add_block(k, g, a, lg, size, true, (uint32_t)L->sh_size, ds);
+	nt_add_block(k, g, a, lg, size, true, (uint32_t)L->sh_size, ds);
 }
 
 /* a list of a heap (segments or large blocks), each item once */
@@ -343,15 +329,15 @@ static void walk_list(ntw *k, int ai, uint64_t head, uint64_t entry_off, bool la
 {
 	uint64_t link = head, next;
 	for (size_t n = 0;; n++) {
-		if (!next_link(k, link, &next)) {
-			problem(k, link, "%s list of heap 0x%llx is broken here", large ? "large block" : "segment",
+		if (!nt_next_link(k, link, &next)) {
+			nt_problem(k, link, "%s list of heap 0x%llx is broken here", large ? "large block" : "segment",
 				(unsigned long long)k->r->arenas[ai].addr);
 			return;
 		}
 		if (next == head)
 			return;
 		if (n == MAX_SEGS) {
-			problem(k, head, "more than %u %s: the list is not followed further", MAX_SEGS,
+			nt_problem(k, head, "more than %u %s: the list is not followed further", MAX_SEGS,
 				large ? "large blocks" : "segments");
 			return;
 		}
@@ -376,23 +362,28 @@ int vm_nt_heap_walk(const vm_map *m, vm_target *t, unsigned flags, vm_heap_repor
 					      "with full memory, or with the heap's, is needed)",
 					      (unsigned long long)out->main_arena);
 		else if (out->main_arena)
-			out->note = xasprintf("the process heap at 0x%llx is not a heap of a known layout (Wine 8's); "
-					      "Windows' own NT heap and segment heap are not walked yet",
+			out->note = xasprintf("the process heap at 0x%llx is not a heap of a known layout (Wine 8's, "
+					      "or Windows' 64-bit NT heap); the segment heap is not walked yet",
 					      (unsigned long long)out->main_arena);
 		else if (!k.peb)
 			out->note = xstrdup("no NT heap found: no TEB in the dump's memory names the PEB, and no heap of "
-					    "a known layout (Wine 8's) is in its memory");
+					    "a known layout is in its memory");
 		else
 			out->note = xasprintf("no NT heap found: the PEB at 0x%llx is not in the dump's memory, and no "
-					      "heap of a known layout (Wine 8's) is in it", (unsigned long long)k.peb);
+					      "heap of a known layout is in it", (unsigned long long)k.peb);
 		return 0;
 	}
-	snprintf(out->version, sizeof out->version, "wine-8");
+	bool win = k.layout == NT_LAYOUT_WINDOWS;
+	snprintf(out->version, sizeof out->version, win ? "windows" : "wine-8");
 	out->walked = true;
 	for (size_t i = 0; i < out->narenas; i++) {
 		vm_arena *a = &out->arenas[i];
+		if (win) {
+			nt_win_walk_heap(&k, (int)i);
+			continue;
+		}
 		uint32_t fl;
-		if (u32_at(&k, a->addr + k.L->flags, &fl))
+		if (nt_u32(&k, a->addr + k.L->flags, &fl))
 			a->flags = fl;
 		walk_list(&k, (int)i, a->addr + k.L->subheaps, k.L->sh_entry, false);
 		walk_list(&k, (int)i, a->addr + k.L->large, k.L->lg_entry, true);
