@@ -236,14 +236,19 @@ static size_t add_exports(sym_table *t, pe_image *pe, uint64_t bias)
 		return 0;
 	for (size_t i = 0; i < ex.n; i++) {
 		const pe_export *e = &ex.e[i];
-		if (e->forwarder || !e->rva || e->rva >= pe->size_image)
-			continue; /* a forwarder has no address here */
 		char ord[32];
 		const char *name = e->name;
 		if (!name) {
 			snprintf(ord, sizeof ord, "#%u", e->ordinal);
 			name = ord;
 		}
+		if (e->forwarder) { /* no address here: a name of another DLL */
+			symtab_add_forward(t, name, e->forwarder);
+			n++;
+			continue;
+		}
+		if (!e->rva || e->rva >= pe->size_image)
+			continue;
 		symtab_add_one(t, name, bias + e->rva, 0, type_at(pe, e->rva), STB_GLOBAL, true);
 		n++;
 	}

@@ -586,6 +586,17 @@ size_t vm_exports(vm_symbolizer *s, const vm_export **out)
 				x->bind = elf_sym_bind_name(e->bind);
 				x->version = symtab_version(t, e);
 				x->exported = e->dynamic;
+				x->forwarder = NULL;
+			}
+			for (size_t k = 0; k < t->nfwd; k++) {
+				vm_export *x = ARRAY_PUSH(s->exports, s->nexports, cap);
+				memset(x, 0, sizeof *x);
+				x->module = mod;
+				x->name = t->names + t->fwd[k].name;
+				x->forwarder = t->names + t->fwd[k].target;
+				x->kind = "forwarder";
+				x->bind = "global";
+				x->exported = true;
 			}
 		}
 	}
