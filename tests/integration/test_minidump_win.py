@@ -73,3 +73,152 @@ def test_exports_forwarders_in_a_dump():
     p = run(["exports", dmp, "--find", "HeapAlloc"])
     assert p.returncode == 0 and "kernel32.dll!HeapAlloc -> NTDLL.RtlAllocateHeap" in p.stdout, p.stdout
     no_sanitizer_reports(p.stderr)
+
+
+def fields(doc):
+    """{name or name[index]: value} of a view --as --json document"""
+    out = {}
+    for f in doc["fields"]:
+        k = f["name"] + (f"[{f['index']}]" if "index" in f else "")
+        v = f["value"]
+        out[k] = int(v, 16) if isinstance(v, str) and v.startswith("0x") else v
+    return out
+
+
+def offsets(doc):
+    return {f["name"] + (f"[{f['index']}]" if "index" in f else ""): f["offset"] for f in doc["fields"]}
+
+
+def test_peb_teb_kuser_against_the_api():
+    """#16: the whole PEB, each worker's TEB and KUSER_SHARED_DATA decoded
+    from the Wine dump hold what the process's own API calls said: the
+    OS version (RtlGetVersion), processors, session, heap, image base,
+    loader data, parameters; TEB self, client id, stack, last error, a TLS
+    slot, the stack's allocation base; the processor feature bytes
+    (IsProcessorFeaturePresent) and the active processor count"""
+    truth, dmp = wine_dump_cached()
+    doc = run_json(["view", dmp, "--as", "peb", "$peb"])
+    assert int(doc["addr"], 16) == truth["peb"] and doc["size"] == 0x7c8, doc["size"]
+    p = fields(doc)
+    os_ = truth["os"]
+    want = {"ImageBaseAddress": truth["image_base"], "ProcessHeap": truth["process_heap"], "Ldr": truth["ldr"],
+            "ProcessParameters": truth["params"], "NumberOfProcessors": truth["nproc"],
+            "SessionId": truth["session"], "OSMajorVersion": os_["major"], "OSMinorVersion": os_["minor"],
+            "OSBuildNumber": os_["build"], "OSPlatformId": os_["platform"]}
+    assert {k: p[k] for k in want} == want, {k: p[k] for k in want}
+    for i, th in enumerate(truth["threads"]):
+        t = fields(run_json(["view", dmp, "--as", "teb", f"$teb@{th['tid']}"]))
+        want = {"NtTib.Self": th["teb"], "NtTib.StackBase": th["stack_base"], "NtTib.StackLimit": th["stack_limit"],
+                "ClientId.UniqueProcess": truth["pid"], "ClientId.UniqueThread": th["tid"],
+                "ProcessEnvironmentBlock": truth["peb"], "LastErrorValue": truth["last_errors"][i],
+                f"TlsSlots[{truth['tls_index']}]": truth["tls_values"][i], "DeallocationStack": truth["dealloc"][i]}
+        assert {k: t.get(k) for k in want} == want, (th, {k: t.get(k) for k in want})
+    k = fields(run_json(["view", dmp, "--as", "kuser_shared_data", "$kuser"]))
+    assert (k["NtMajorVersion"], k["NtMinorVersion"], k["NtBuildNumber"] & 0xffff) == \
+        (os_["major"], os_["minor"], os_["build"]), k
+    assert [k.get(f"ProcessorFeatures[{i}]", 0) for i in range(64)] == truth["features"]
+    assert k["ActiveProcessorCount"] == truth["active_processors"]
+    # the text: the whole structure, its long names aligned
+    t = run(["view", dmp, "--as", "teb", "$teb"])
+    assert t.returncode == 0 and "+0x1480  TlsSlots[" in t.stdout or "+0x1478  DeallocationStack" in t.stdout
+    # Wine keeps a 32-bit TEB 0x2000 above each 64-bit one (WowTebOffset
+    # 0: the classic place), naming itself and a 32-bit PEB 0x1000 above
+    # the 64-bit PEB, as WoW64 lays them out
+    t32 = run_json(["view", dmp, "--as", "teb32", "$teb32"])
+    assert int(t32["addr"], 16) == truth["main_teb"] + 0x2000 and t32["size"] == 0x1000, t32["addr"]
+    f32 = fields(t32)
+    assert f32["NtTib.Self"] == truth["main_teb"] + 0x2000, f32["NtTib.Self"]
+    p32 = run_json(["view", dmp, "--as", "peb32", "$peb32"])
+    assert int(p32["addr"], 16) == f32["ProcessEnvironmentBlock"] == truth["peb"] + 0x1000 and \
+        p32["size"] == 0x480, p32["addr"]
+    no_sanitizer_reports(t.stderr)
+
+
+def test_os_version_in_the_map_header():
+    """the SystemInfo stream's version: the Wine dump's equals RtlGetVersion
+    in the process (with its service pack string); breakpad's XP dump is
+    5.1.2600 Service Pack 2 (as its own stackwalker prints it); a Linux
+    dump written by breakpad has none"""
+    truth, dmp = wine_dump_cached()
+    o = truth["os"]
+    doc = run_json(["map", dmp])["target"]["os_version"]
+    assert (doc["major"], doc["minor"], doc["build"], doc["platform_id"], doc["product_type"]) == \
+        (o["major"], o["minor"], o["build"], o["platform"], o["product_type"]), doc
+    assert doc["csd"] == (o["csd"] or None), doc
+    head = run(["map", dmp]).stdout.splitlines()[1]
+    assert head.startswith(f"Windows {o['major']}.{o['minor']} build {o['build']}"), head
+    if o["csd"]:
+        assert o["csd"] in head, head
+    xp = os.path.join(CORPUS, "breakpad-minidump2.dmp")
+    if os.path.exists(xp):
+        assert "Windows 5.1 build 2600, Service Pack 2, workstation" in run(["map", xp]).stdout
+        assert run_json(["map", xp])["target"]["os_version"]["csd"] == "Service Pack 2"
+    lx = os.path.join(CORPUS, "breakpad-linux_inline.dmp")
+    if os.path.exists(lx):
+        assert "os_version" not in run_json(["map", lx])["target"]
+
+
+# winternl.h and ntddk.h clash: one file each
+OFFSETS_C = [r"""
+#include <windows.h>
+#include <winternl.h>
+#include <stddef.h>
+#define O(s, f) const unsigned long off_##s##_##f = offsetof(s, f);
+O(PEB, Ldr) O(PEB, ProcessParameters) O(PEB, AtlThunkSListPtr) O(PEB, AtlThunkSListPtr32)
+O(PEB, PostProcessInitRoutine) O(PEB, SessionId) O(PEB, BeingDebugged)
+O(TEB, ProcessEnvironmentBlock) O(TEB, TlsSlots) O(TEB, ReservedForOle) O(TEB, TlsExpansionSlots)
+""", r"""
+#include <ntddk.h>
+#include <stddef.h>
+#define O(s, f) const unsigned long off_##s##_##f = offsetof(s, f);
+O(KUSER_SHARED_DATA, NtProductType) O(KUSER_SHARED_DATA, NtMajorVersion) O(KUSER_SHARED_DATA, ProcessorFeatures)
+O(KUSER_SHARED_DATA, SystemExpirationDate) O(KUSER_SHARED_DATA, SuiteMask) O(KUSER_SHARED_DATA, ActiveConsoleId)
+O(KUSER_SHARED_DATA, NumberOfPhysicalPages) O(KUSER_SHARED_DATA, SafeBootMode) O(KUSER_SHARED_DATA, TestRetInstruction)
+O(KUSER_SHARED_DATA, TickCount) O(KUSER_SHARED_DATA, Cookie) O(KUSER_SHARED_DATA, ConsoleSessionForegroundProcessId)
+O(KUSER_SHARED_DATA, NtSystemRoot) O(KUSER_SHARED_DATA, TimeZoneId)
+"""]
+
+
+def mingw_offsets(cc, d):
+    """{(struct, field): offset} as mingw-w64's headers lay them out, read
+    from the assembly of files of offsetof constants"""
+    out = {}
+    for i, text in enumerate(OFFSETS_C):
+        src = os.path.join(d, f"o{i}.c")
+        with open(src, "w") as f:
+            f.write(text)
+        ddk = f"/usr/{cc[:-4]}/include/ddk"  # ntddk.h includes <wdm.h> from there
+        p = subprocess.run([cc, "-S", "-O0", "-I", ddk, "-o", "-", src], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Skip(f"{cc}: {p.stderr[-300:]}")
+        label = None
+        for line in p.stdout.splitlines():
+            line = line.strip().lstrip("_")  # i686 symbols start with _
+            if line.startswith("off_") and line.endswith(":"):
+                label = line[4:-1]
+            elif label and line.split()[0] in (".long", ".quad"):
+                s, f = ("KUSER_SHARED_DATA", label[18:]) if label.startswith("KUSER") else label.split("_", 1)
+                out[(s, f)] = int(line.split()[1], 0)
+                label = None
+    return out
+
+
+def test_windows_layouts_against_mingw_headers():
+    """the offsets of the PEB, TEB and KUSER_SHARED_DATA fields mingw-w64's
+    headers name (the rest of theirs is Reserved arrays), for x86-64 and
+    i686, against view --as peb/teb (and peb32/teb32) and kuser_shared_data"""
+    import tempfile
+    truth, dmp = wine_dump_cached()
+    names = {"PEB": "peb", "TEB": "teb", "KUSER_SHARED_DATA": "kuser_shared_data"}
+    with tempfile.TemporaryDirectory() as d:
+        for cc, bits in (("x86_64-w64-mingw32-gcc", 64), ("i686-w64-mingw32-gcc", 32)):
+            want = mingw_offsets(cc, d)
+            assert len(want) >= 20, want
+            for struct, as_ in names.items():
+                name = as_ + ("32" if bits == 32 and struct != "KUSER_SHARED_DATA" else "")
+                ours = offsets(run_json(["view", dmp, "--as", name, "$peb"]))
+                for (s, f), off in want.items():
+                    if s != struct:
+                        continue
+                    got = ours.get(f, ours.get(f + "[0]", ours.get(f + ".LowPart")))
+                    assert got == off, (cc, struct, f, got, off)
