@@ -6,6 +6,8 @@
  * load bias), so that adding the load bias gives the live address. */
 #include "pe_syms.h"
 
+#include "lines.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +285,40 @@ static size_t add_coff(sym_table *t, pe_image *pe, uint64_t bias)
 	return n;
 }
 
+/* DWARF that mingw leaves in the image's own .debug_* sections (-g):
+ * lines from them through libdw; its addresses are the preferred base's */
+#define PE_DWARF_MAX ((size_t)256 << 20)
+
+static bool add_dwarf(sym_table *t, pe_image *pe, uint64_t bias)
+{
+	lines_section sec[32];
+	size_t n = 0, total = 0;
+	bool info = false;
+	for (size_t i = 0; i < pe->nsec && n < 32; i++) {
+		const pe_section *s = &pe->sec[i];
+		const char *name = s->long_name ? s->long_name : s->name;
+		size_t size = s->vsize && s->vsize < s->raw_size ? s->vsize : s->raw_size;
+		if (strncmp(name, ".debug_", 7) || !size || size > PE_DWARF_MAX - total)
+			continue;
+		uint8_t *buf = xmalloc(size);
+		if (pe_read_rva(pe, s->rva, buf, size) < 0) {
+			free(buf);
+			continue;
+		}
+		sec[n++] = (lines_section){ name, buf, size };
+		total += size;
+		info |= !strcmp(name, ".debug_info");
+	}
+	if (info && !t->lines) {
+		t->lines = lines_open_sections(sec, n);
+		t->lines_tried = t->lines != NULL;
+		t->lines_adjust = pe->image_base - bias;
+	}
+	for (size_t i = 0; i < n; i++)
+		free((void *)sec[i].data);
+	return t->lines != NULL;
+}
+
 /* the image's CodeView record: the PDB's name, GUID and age */
 static bool codeview(pe_image *pe, char **name, uint8_t guid[16], uint32_t *age)
 {
@@ -397,6 +433,8 @@ void pe_syms_load(sym_table *t, vm_target *tg, const vm_module *mod)
 			symtab_note_source(t, "file:exports");
 		if (add_coff(t, &file, bias))
 			symtab_note_source(t, "file:coff");
+		if (add_dwarf(t, &file, bias))
+			symtab_note_source(t, "file:dwarf");
 		pe_close(&file);
 		close(fd);
 	}

@@ -392,12 +392,12 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 		out->symbol_size = e->size;
 		out->offset = link - e->addr;
 	}
-	if ((s->flags & VM_SYM_LINES) && t->dwarf_fd >= 0) {
+	if ((s->flags & VM_SYM_LINES) && (t->dwarf_fd >= 0 || t->lines)) {
 		if (!t->lines_tried) {
 			t->lines_tried = true;
 			t->lines = lines_open(t->dwarf_fd);
 		}
-		lines_lookup(t->lines, link, &out->file, &out->line);
+		lines_lookup(t->lines, link + t->lines_adjust, &out->file, &out->line);
 	}
 	return true;
 }

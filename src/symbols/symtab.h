@@ -35,6 +35,8 @@ typedef struct sym_table {
 	int dwarf_fd;        /* a file with DWARF, -1 if none */
 	struct line_index *lines;
 	bool lines_tried;
+	uint64_t lines_adjust; /* added to a link-time address for the DWARF's
+				  (a PE's: its preferred base) */
 	char **dm;           /* demangled names, by entry; lazily */
 	struct sym_section *sec; /* allocated sections by address; none when
 				    the symbols came from memory */

@@ -222,3 +222,102 @@ def test_windows_layouts_against_mingw_headers():
                         continue
                     got = ours.get(f, ours.get(f + "[0]", ours.get(f + ".LowPart")))
                     assert got == off, (cc, struct, f, got, off)
+
+
+def frames_of(dmp, n=1000):
+    return {t["tid"]: t for t in run_json(["threads", dmp, "--frames", str(n)])["threads"]}
+
+
+def test_x86_stack_of_breakpads_test_app():
+    """#16: breakpad's XP test dump (minidump2.dmp) without symbols: the
+    crashing thread's 4 frames, pc and sp of each, as rust-minidump's own
+    test of this dump without symbols asserts them (frame 3 by the frame
+    pointer: kernel32's BaseProcessStart)"""
+    dmp = os.path.join(CORPUS, "breakpad-minidump2.dmp")
+    if not os.path.exists(dmp):
+        raise Skip("no breakpad-minidump2.dmp")
+    t = frames_of(dmp)[3060]
+    got = [(int(f["pc"], 16), int(f["sp"], 16), f["method"]) for f in t["frames"]]
+    assert got == [(0x0040429e, 0x0012fe84, "registers"), (0x00404200, 0x0012fe90, "fp"),
+                   (0x004053ec, 0x0012ff78, "fp"), (0x7c816fd7, 0x0012ffc8, "fp")], got
+    assert t["frames"][3]["module"].lower() == "kernel32.dll"
+
+
+def test_null_read_av_frames_and_seh_chain():
+    """#16 item 3 of the issue: null_read_av.dmp. The issue counted 7
+    frames; a breakpad-style walk (frame pointers, then a stack scan past
+    the end of the ebp chain) gets 7 because its scan takes the word at the
+    last frame's sp, crashme.exe+0x8210 (the start routine handed to
+    _RtlUserThreadStart as its argument, whose own return address already
+    shows as frame 2, +0x821f), for a 7th frame. The ebp chain ends there
+    on its own ([ebp] and [ebp+4] both 0): 6 frames from the fault address,
+    each frame's SEH record where MSVC puts it (C++ EH at ebp-0xc in main,
+    SEH4 at ebp-0x10 in __tmainCRTStartup and __RtlUserThreadStart), the
+    chain found on the stack since the dump lacks the TEB"""
+    dmp = os.path.join(CORPUS, "breakpad-null_read_av.dmp")
+    if not os.path.exists(dmp):
+        raise Skip("no breakpad-null_read_av.dmp")
+    doc = run_json(["map", dmp])
+    t = frames_of(dmp)[1192]
+    pcs = [int(f["pc"], 16) for f in t["frames"]]
+    assert pcs[0] == int(doc["target"]["exception"]["addr"], 16) == 0x90a6cd
+    assert pcs == [0x90a6cd, 0x9083d8, 0x90821f, 0x75f03677, 0x772e9d42, 0x772e9d15], [hex(p) for p in pcs]
+    assert [f["method"] for f in t["frames"]] == ["registers"] + ["fp"] * 5
+    assert not t.get("unwind_note"), t.get("unwind_note")
+    seh = t["seh"]
+    assert seh["complete"] and seh["found_by"] == "stack", seh
+    recs = [int(r["addr"], 16) for r in seh["records"]]
+    ebp0 = int(t["registers"]["ebp"], 16)
+    sps = [int(f["sp"], 16) for f in t["frames"]]
+    # frame k's ebp is frame k+1's sp - 8
+    assert recs == [ebp0 - 0xc, sps[2] - 8 - 0x10, sps[5] - 8 - 0x10], ([hex(r) for r in recs], hex(ebp0))
+    # the word a scan would take for a 7th frame
+    word = run_json(["view", dmp, hex(sps[5]), "4", "--as", "u32"])
+    assert word["bytes"] == "10829000", word["bytes"]
+
+
+def addr2line(exe, addrs):
+    p = subprocess.run(["x86_64-w64-mingw32-addr2line", "-e", exe] + [hex(a) for a in addrs],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Skip("no x86_64-w64-mingw32-addr2line")
+    return [(f, int(l)) for f, l in (x.rsplit(":", 1) for x in p.stdout.split())]
+
+
+def test_dwarf_lines_of_a_mingw_pe():
+    """#16: dumpfix.exe is built with -g, so its DWARF stays in its own
+    .debug_* sections; sym and threads give file:line from them, as
+    binutils' addr2line for PE says (a frame above the first at its
+    call: pc - 1)"""
+    truth, dmp = wine_dump_cached()
+    exe = os.path.join(FIXTURES, "win", "dumpfix.exe")
+    addrs = [truth[fn] + k for fn in ("recurse", "worker", "bottom") for k in (0, 3, 9)]
+    got = [(s.get("file"), s.get("line")) for s in run_json(["sym", dmp] + [hex(a) for a in addrs])]
+    assert got == addr2line(exe, addrs), list(zip(map(hex, addrs), got))
+    frames = [(int(f["pc"], 16), f) for t in run_json(["threads", dmp])["threads"]
+              for k, f in enumerate(t["frames"]) if f["module"] == "dumpfix.exe" and k > 0]
+    assert len(frames) > 20, len(frames)
+    want = addr2line(exe, [pc - 1 for pc, _ in frames])
+    assert [(f.get("file"), f.get("line")) for _, f in frames] == want
+    assert any(f.get("line") and f["function"] == "recurse" for _, f in frames)
+    mods = {m["name"]: m for m in run_json(["modules", dmp, "--symbols"])["modules"]}
+    assert "file:dwarf" in mods["dumpfix.exe"]["symbols"], mods["dumpfix.exe"]
+    # a 32-bit image, placed by hand away from its preferred base
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        src, exe32 = os.path.join(d, "t32.c"), os.path.join(d, "t32.exe")
+        with open(src, "w") as f:
+            f.write("int g(int x) { return x * 3 + 1; }\nint f(int x) { return g(x) + 2; }\n"
+                    "int main(int c, char **v) { (void)v; return f(c); }\n")
+        p = subprocess.run(["i686-w64-mingw32-gcc", "-O1", "-g", "-o", exe32, src], capture_output=True)
+        if p.returncode != 0:
+            raise Skip("no i686-w64-mingw32-gcc")
+        nm = subprocess.run(["i686-w64-mingw32-nm", exe32], capture_output=True, text=True).stdout
+        fns = {l.split()[2]: int(l.split()[0], 16) for l in nm.splitlines() if l.endswith((" _f", " _g"))}
+        base = 0x50000000
+        for name, va in fns.items():
+            s = run_json(["sym", dmp, "--add-module", f"{exe32}={base:#x}", hex(va - 0x400000 + base + 1)])[0]
+            p = subprocess.run(["i686-w64-mingw32-addr2line", "-e", exe32, hex(va + 1)], capture_output=True,
+                               text=True)
+            f, l = p.stdout.strip().rsplit(":", 1)
+            assert (s["symbol"], s.get("file"), s.get("line")) == (name, f, int(l)), (name, s)
