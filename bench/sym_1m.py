@@ -2,9 +2,12 @@
 """Symbolize 1,000,000 random addresses across a process's modules:
 `vmatlas sym --stdin` beside `eu-addr2line -p PID -f` on the same
 addresses, in one run. The table-building cost is measured separately
-(one address) and subtracted to give the lookup rate.
+(one address) and subtracted to give the lookup rate. With --pe, the
+same over the PE modules of the minidump the Wine fixture writes of
+itself (exports from dump memory, COFF symbols and DWARF of dumpfix.exe),
+beside the ELF rate (#16: the same rate for PE modules).
 
-    bench/sym_1m.py [--build DIR] [--count N]
+    bench/sym_1m.py [--build DIR] [--count N] [--pe]
 """
 import argparse
 import json
@@ -22,10 +25,41 @@ def timed(cmd, stdin_path):
         return time.perf_counter() - t
 
 
+def random_addrs(path, mods, count):
+    rnd = random.Random(1)
+    with open(path, "w") as f:
+        for _ in range(count):
+            m = rnd.choice(mods)
+            f.write(hex(int(m["base"], 16) + rnd.randrange(m["size"])) + "\n")
+
+
+def pe_rates(vm, build, count, tmp):
+    """[(name, setup, total)] of vmatlas sym over a Wine minidump's modules"""
+    exe = os.path.abspath(os.path.join(build, "fixtures", "win", "dumpfix.exe"))
+    env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=os.path.abspath(os.path.join(build, "wineprefix")))
+    dmp = os.path.join(tmp, "w.dmp")
+    subprocess.run(["/usr/lib/wine/wine64", exe, dmp], env=env, check=True, capture_output=True,
+                   stdin=subprocess.DEVNULL)
+    mods = json.loads(subprocess.run([vm, "modules", dmp, "--json"], capture_output=True, text=True,
+                                     check=True).stdout)["modules"]
+    mods = [m for m in mods if m["size"] and m.get("format") == "pe"]
+    addrs, one = os.path.join(tmp, "pe_addrs"), os.path.join(tmp, "pe_one")
+    random_addrs(addrs, mods, count)
+    with open(one, "w") as f:
+        f.write(hex(int(mods[0]["base"], 16)) + "\n")
+    res = []
+    for name, cmd in (("PE: vmatlas sym --no-lines", [vm, "sym", dmp, "--stdin", "--no-lines"]),
+                      ("PE: vmatlas sym (file:line)", [vm, "sym", dmp, "--stdin"])):
+        res.append((name, timed(cmd, one), timed(cmd, addrs)))
+    os.unlink(dmp)
+    return res, len(mods)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--count", type=int, default=1_000_000)
+    ap.add_argument("--pe", action="store_true", help="also PE modules of a Wine minidump")
     a = ap.parse_args()
     vm = os.path.join(a.build, "vmatlas")
     fx = subprocess.Popen([os.path.join(a.build, "fixtures", "modfix")], stdin=subprocess.PIPE,
@@ -36,12 +70,8 @@ def main():
         mods = json.loads(subprocess.run([vm, "modules", pid, "--json"], capture_output=True,
                                          text=True, check=True).stdout)["modules"]
         mods = [m for m in mods if m["size"]]
-        rnd = random.Random(1)
         addrs = os.path.join(tmp, "addrs")
-        with open(addrs, "w") as f:
-            for _ in range(a.count):
-                m = rnd.choice(mods)
-                f.write(hex(int(m["base"], 16) + rnd.randrange(m["size"])) + "\n")
+        random_addrs(addrs, mods, a.count)
         one = os.path.join(tmp, "one")
         with open(one, "w") as f:
             f.write(hex(int(mods[0]["base"], 16)) + "\n")
@@ -52,6 +82,7 @@ def main():
             setup = timed(cmd, one)
             total = timed(cmd, addrs)
             res.append((name, setup, total))
+        pe, npe = pe_rates(vm, a.build, a.count, tmp) if a.pe else ([], 0)
     finally:
         fx.stdin.close()
         fx.wait()
@@ -63,6 +94,13 @@ def main():
     for name, setup, total in res:
         rate = a.count / max(total - setup, 1e-9)
         print(f"  {name:26s} {setup * 1000:7.1f}ms {total:8.2f}s {rate:14,.0f}")
+    if pe:
+        print(f"{a.count} random addresses over the {npe} PE modules of a Wine minidump")
+        for name, setup, total in pe:
+            rate = a.count / max(total - setup, 1e-9)
+            print(f"  {name:26s} {setup * 1000:7.1f}ms {total:8.2f}s {rate:14,.0f}")
+        print(f"  PE rate / ELF rate: no lines {(res[0][2] - res[0][1]) / (pe[0][2] - pe[0][1]):.2f}, "
+              f"with lines {(res[1][2] - res[1][1]) / (pe[1][2] - pe[1][1]):.2f}")
     base = res[2][2]
     print(f"  vmatlas (no lines) is {base / res[0][2]:.0f}x faster than eu-addr2line, "
           f"with lines {base / res[1][2]:.0f}x")
