@@ -87,16 +87,56 @@ static void push(vm_frame **f, size_t *n, size_t *cap, uint64_t pc, uint64_t sp,
 	*z = (vm_frame){ pc, sp, true, false, how };
 }
 
-/* the first word at or above sp, within the stack, that is a return
- * address with its call decoded (and not skip); *slot is where it lies */
-static uint64_t scan(walk *w, uint64_t sp, uint64_t skip, uint64_t *slot)
+/* where the call before ret went, when it says: a direct call's target,
+ * or the pointer an absolute indirect one reads (an import's IAT slot) */
+static bool call_dest(walk *w, uint64_t ret, uint64_t *dest)
+{
+	uint8_t c[6];
+	if (vm_read_full(w->t, ret - 6, c, 6) < 0)
+		return false;
+	if (c[1] == 0xe8) {
+		*dest = (ret + (uint64_t)(int64_t)(int32_t)ld_le32(c + 2)) & 0xffffffffu;
+		return true;
+	}
+	return c[0] == 0xff && c[1] == 0x15 && rd32(w, ld_le32(c + 2), dest);
+}
+
+/* can ret be the return address of a call into the function holding pc?
+ * When the call says where it went (directly, or through an IAT slot or
+ * a jmp [mem] thunk whose pointer the dump holds), that is pc's module,
+ * at most 64 KiB before pc (a function's start); a thunk whose pointer
+ * is not there went to another module than the caller's. A stale word,
+ * left by an earlier call the function made, fails this as a rule. An
+ * indirect call through a register may be anything. */
+typedef enum { CALL_NO, CALL_UNKNOWN, CALL_YES } call_kind;
+
+static call_kind calls_into(walk *w, uint64_t ret, uint64_t pc)
+{
+	const vm_module *here = vm_map_module_at(w->m, pc);
+	uint64_t dest, real;
+	uint8_t j[6];
+	if (!here || !call_dest(w, ret, &dest))
+		return CALL_UNKNOWN;
+	if (vm_read_full(w->t, dest, j, 6) == 0 && j[0] == 0xff && j[1] == 0x25) {
+		if (!rd32(w, ld_le32(j + 2), &real))
+			return vm_map_module_at(w->m, ret) != here ? CALL_YES : CALL_NO;
+		dest = real;
+	}
+	return vm_map_module_at(w->m, dest) == here && dest <= pc && pc - dest < 0x10000 ? CALL_YES : CALL_NO;
+}
+
+/* the first word from sp up to end (0: no end), that is a return address
+ * with its call decoded, into the function holding pc (at least as sure
+ * as least); skip only if that is sure; *slot is where it lies */
+static uint64_t scan(walk *w, uint64_t sp, uint64_t end, uint64_t pc, call_kind least, uint64_t skip,
+		     uint64_t *slot)
 {
 	size_t words = SCAN_WORDS;
-	if (w->stack_end) {
-		if (sp >= w->stack_end)
+	if (end) {
+		if (sp >= end)
 			return 0;
-		if ((w->stack_end - sp) / 4 < words)
-			words = (size_t)((w->stack_end - sp) / 4);
+		if ((end - sp) / 4 < words)
+			words = (size_t)((end - sp) / 4);
 	}
 	uint8_t *buf = xmalloc(words * 4 + 1);
 	ssize_t got = vm_read(w->t, sp, buf, words * 4);
@@ -104,7 +144,13 @@ static uint64_t scan(walk *w, uint64_t sp, uint64_t skip, uint64_t *slot)
 	uint64_t found = 0;
 	for (size_t i = 0; i < n && !found; i++) {
 		uint64_t v = ld_le32(buf + 4 * i);
-		if (v != skip && ret_check(w, v) == RET_CALL) {
+		call_kind k;
+		if (ret_check(w, v) != RET_CALL || (k = calls_into(w, v, pc)) < least)
+			continue;
+		/* pc's own return address again: recursion where the call went
+		   to pc's function for sure; else a stale copy (a system call
+		   stub's, or one a prolog realigning the stack made) */
+		if (v != skip || k == CALL_YES) {
 			found = v;
 			*slot = sp + 4 * i;
 		}
@@ -188,20 +234,32 @@ void x86_unwind_thread(const vm_map *m, vm_target *t, const vm_thread *th, size_
 	while (nf < max) {
 		uint64_t next = 0, nsp = 0;
 		const char *how = NULL;
+		const vm_frame *cur = &f[nf - 1];
+		uint64_t skip = cur->pc, end = w->stack_end;
 		ret = 0;
-		if (ebp >= sp && ebp % 4 == 0 && (!w->stack_end || ebp + 8 <= w->stack_end) && rd32(w, ebp, &next) &&
+		/* in frame 0 and after a scanned frame the code may keep no frame
+		   pointer (FPO): ebp is then an outer frame's, and a return
+		   address below it comes first, if its call surely went to this
+		   function (frame 0, a system call stub's caller, may have called
+		   it through a register) */
+		bool first = !strcmp(cur->method, "registers");
+		if ((first || !strcmp(cur->method, "scan")) && ebp > sp &&
+		    (ret = scan(w, sp, ebp, cur->pc, first ? CALL_UNKNOWN : CALL_YES, skip, &slot)) != 0) {
+			how = "scan";
+			nsp = slot + 4;
+			next = ebp;
+		}
+		if (!how && ebp >= sp && ebp % 4 == 0 && (!w->stack_end || ebp + 8 <= w->stack_end) && rd32(w, ebp, &next) &&
 		    rd32(w, ebp + 4, &ret)) {
 			if (ret == 0 && next == 0)
 				break; /* the chain's own end (the thread's first frame) */
-			if (ret_check(w, ret) != RET_NO) {
+			/* ebp may be an outer frame's, kept through FPO frames */
+			if (ret_check(w, ret) != RET_NO && calls_into(w, ret, cur->pc) != CALL_NO) {
 				how = "fp";
 				nsp = ebp + 8;
 			}
 		}
-		/* after a scanned frame, more copies of its own return address
-		   are stale words (a system call stub's), not its callers */
-		uint64_t skip = !strcmp(f[nf - 1].method, "scan") ? f[nf - 1].pc : 0;
-		if (!how && (ret = scan(w, sp, skip, &slot)) != 0) {
+		if (!how && (ret = scan(w, sp, end, cur->pc, CALL_UNKNOWN, skip, &slot)) != 0) {
 			how = "scan";
 			nsp = slot + 4;
 			next = ebp; /* an FPO frame leaves ebp to a caller */

@@ -321,3 +321,127 @@ def test_dwarf_lines_of_a_mingw_pe():
                                text=True)
             f, l = p.stdout.strip().rsplit(":", 1)
             assert (s["symbol"], s.get("file"), s.get("line")) == (name, f, int(l)), (name, s)
+
+
+# ---- 32-bit code without frame pointers, as a Windows dump ----
+
+FPO_C = r"""
+#include <stdio.h>
+#include <unistd.h>
+volatile int sink;
+__attribute__((noinline)) int leaf3(int x) { char b[8]; b[0] = (char)x; if (read(0, b, 1) < 0) sink++; return b[0] + x; }
+__attribute__((noinline)) int mid2(int x) { int r = leaf3(x * 3) + 1; sink += r; return r * 2; }
+__attribute__((noinline)) int top1(int x) { int r = mid2(x + 5) - 1; sink += r; return r + 7; }
+int main(void) { printf("%d\n", getpid()); fflush(stdout); return top1(sink) & 1; }
+"""
+
+
+def x86_minidump(regs, memory, modules):
+    """a minidump of one i386 thread: SystemInfo (Windows NT), ThreadList
+    with an x86 CONTEXT, ModuleList [(base, size, name)], Memory64List
+    [(addr, bytes)], the stack last"""
+    import struct
+    sysinfo = struct.pack("<HHHBBIIII", 0, 6, 0, 1, 1, 10, 0, 19045, 2) + b"\0" * 32
+    ctx = bytearray(0x2cc)
+    struct.pack_into("<I", ctx, 0, 0x1003f)
+    for name, off in (("edi", 0x9c), ("esi", 0xa0), ("ebx", 0xa4), ("edx", 0xa8), ("ecx", 0xac), ("eax", 0xb0),
+                      ("ebp", 0xb4), ("eip", 0xb8), ("eflags", 0xc0), ("esp", 0xc4)):
+        struct.pack_into("<I", ctx, off, regs.get(name, 0))
+    names = [("C:\\fpo\\" + n).encode("utf-16-le") for _, _, n in modules]
+    head = 32 + 12 * 4
+    sys_at = head
+    ctx_at = sys_at + len(sysinfo)
+    name_at, at = [], ctx_at + len(ctx)
+    for n in names:
+        name_at.append(at)
+        at += 4 + len(n) + 2
+    tl_at = at
+    ml_at = tl_at + 4 + 48
+    m64_at = ml_at + 4 + 108 * len(modules)
+    data_at = m64_at + 16 + 16 * len(memory)
+    offs, at = [], data_at
+    for _, b in memory:
+        offs.append(at)
+        at += len(b)
+    stack_addr, stack = memory[-1]
+    tl = struct.pack("<I", 1) + struct.pack("<IIIIQQIIII", 1234, 0, 0x20, 0, 0, stack_addr, len(stack), offs[-1],
+                                            len(ctx), ctx_at)
+    ml = struct.pack("<I", len(modules)) + b"".join(
+        struct.pack("<QIIII", base, size, 0, 0, name_at[i]) + b"\0" * 84 for i, (base, size, _) in enumerate(modules))
+    m64 = struct.pack("<QQ", len(memory), data_at) + b"".join(struct.pack("<QQ", a, len(b)) for a, b in memory)
+    hdr = struct.pack("<4sIIIIIQ", b"MDMP", 0xa793, 4, 32, 0, 0, 0)
+    direc = struct.pack("<III", 7, len(sysinfo), sys_at) + struct.pack("<III", 3, len(tl), tl_at) + \
+        struct.pack("<III", 4, len(ml), ml_at) + struct.pack("<III", 9, len(m64), m64_at)
+    out = hdr + direc + sysinfo + bytes(ctx) + b"".join(struct.pack("<I", len(n)) + n + b"\0\0" for n in names) + \
+        tl + ml + m64
+    assert len(out) == data_at, (len(out), data_at)
+    return out + b"".join(b for a, b in memory)
+
+
+def test_x86_fpo_stack_against_gdb():
+    """#16: 32-bit code built without frame pointers (gcc -m32 -O2
+    -fomit-frame-pointer), stopped in a read() three calls deep; its
+    registers, stack and code written as a Windows i386 minidump. gdb,
+    with the DWARF CFI, says the call chain; vmatlas, with no unwind
+    information at all, finds the same frames in the program by scanning
+    the stack for return addresses whose calls decode, each frame marked
+    as a scan"""
+    import re
+    import tempfile
+    from lib import kill_quietly, wait_blocked
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "fpo.c"), os.path.join(d, "fpo")
+        with open(src, "w") as f:
+            f.write(FPO_C)
+        p = subprocess.run(["gcc", "-m32", "-O2", "-fomit-frame-pointer", "-fno-asynchronous-unwind-tables",
+                            "-fno-pie", "-no-pie", "-g", "-o", exe, src], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Skip("no 32-bit gcc: " + p.stderr[-200:])
+        fx = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            pid = int(fx.stdout.readline())
+            wait_blocked(pid)
+            g = subprocess.run(["gdb", "-q", "-batch", "-p", str(pid), "-ex", "set backtrace past-main on",
+                                "-ex", "info registers", "-ex", "bt"],
+                               capture_output=True, text=True, timeout=120)
+            regs = {m.group(1): int(m.group(2), 16)
+                    for m in re.finditer(r"^(e\w\w|eflags)\s+0x([0-9a-f]+)", g.stdout, re.M)}
+            bt = [int(m.group(1), 16) for m in re.finditer(r"^#\d+\s+0x([0-9a-f]+) in ", g.stdout, re.M)]
+            if "esp" not in regs or len(bt) < 4:
+                raise Skip("gdb could not attach: " + g.stdout[-300:] + g.stderr[-300:])
+            maps = [l.split() for l in open(f"/proc/{pid}/maps")]
+            spans, code = {}, []
+            for l in maps:
+                if len(l) < 6 or not (l[5].startswith("/") or l[5] == "[vdso]"):
+                    continue
+                lo, hi = (int(x, 16) for x in l[0].split("-"))
+                old = spans.get(l[5], (lo, hi))
+                spans[l[5]] = (min(old[0], lo), max(old[1], hi))
+                if "x" in l[1]:
+                    code.append((lo, hi))
+            stack = [tuple(int(x, 16) for x in l[0].split("-")) for l in maps if len(l) > 5 and l[5] == "[stack]"][0]
+            memory = []
+            with open(f"/proc/{pid}/mem", "rb") as mem:
+                for lo, hi in code:
+                    mem.seek(lo)
+                    memory.append((lo, mem.read(hi - lo)))
+                sp = regs["esp"] & ~0xfff
+                mem.seek(sp)
+                memory.append((sp, mem.read(stack[1] - sp)))
+        finally:
+            kill_quietly(fx.pid)
+            fx.wait()
+        # every module Windows would list: the program, libc, ld.so, the vdso
+        modules = [(lo, hi - lo, os.path.basename(p).strip("[]")) for p, (lo, hi) in spans.items()]
+        base, end = spans[exe]
+        dmp = os.path.join(d, "fpo.dmp")
+        with open(dmp, "wb") as f:
+            f.write(x86_minidump(regs, memory, modules))
+        t = run_json(["threads", dmp])["threads"][0]
+        if os.environ.get("VMATLAS_KEEP_FPO"):
+            import shutil
+            shutil.copy(dmp, os.environ["VMATLAS_KEEP_FPO"])
+        ours = [(int(f["pc"], 16), f["method"]) for f in t["frames"]]
+        assert [pc for pc, _ in ours] == bt, ([hex(p) for p, _ in ours], [hex(p) for p in bt])
+        mine = [m for pc, m in ours if base <= pc < end]
+        assert len(mine) == 5 and all(m == "scan" for m in mine[:4]), ours  # leaf3, mid2, top1, main, _start
