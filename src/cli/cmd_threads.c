@@ -335,8 +335,11 @@ const cli_command cli_cmd_threads = {
 	.about = "Every thread: tid, name, state, registers, its stack (bounds, guard,\n"
 		 "bytes in use and the high-water mark), thread pointer, start routine\n"
 		 "(from glibc's libthread_db) and call stack (DWARF CFI through libdwfl,\n"
-		 "frame pointers where there is no CFI), every frame symbolized with\n"
-		 "file:line where known.\n"
+		 "frame pointers where there is no CFI; Windows: x64 .pdata, and on\n"
+		 "32-bit frame pointers, stack scans whose calls decode and the frames\n"
+		 "of SEH records, each frame marked how it was found), every frame\n"
+		 "symbolized with file:line where known. 32-bit Windows threads show\n"
+		 "their SEH chain (from the TEB, else found on the stack).\n"
 		 "\n"
 		 "Each thread is stopped only while its registers and live stack are\n"
 		 "copied (microseconds); the unwinding works on the copy.\n",
