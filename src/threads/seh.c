@@ -10,6 +10,7 @@
 #include "base/util.h"
 
 #define SEH_SCAN_MAX (4u << 20) /* the most of a stack a search reads */
+#define SEH_SCAN_STEPS (1u << 20) /* records looked at in all */
 
 size_t vm_seh_chain(vm_target *t, uint64_t teb, vm_seh_record *out, size_t max, bool *ended)
 {
@@ -51,10 +52,10 @@ static size_t scan_chain(const vm_map *m, vm_target *t, uint64_t sp, uint64_t en
 	size_t len = (size_t)(end - sp);
 	uint8_t *b = xmalloc(len);
 	ssize_t got = vm_read(t, sp, b, len);
-	size_t n = 0;
-	for (size_t a = 0; got > 0 && a + 8 <= (size_t)got && !*ended; a += 4) {
+	size_t n = 0, budget = SEH_SCAN_STEPS; /* a hostile stack of near-chains ends the search */
+	for (size_t a = 0; got > 0 && a + 8 <= (size_t)got && !*ended && budget; a += 4) {
 		n = 0;
-		for (size_t at = a; n < max;) {
+		for (size_t at = a; n < max && budget; budget--) {
 			uint64_t next = ld_le32(b + at), h = ld_le32(b + at + 4);
 			if (!handler_ok(m, h))
 				break;

@@ -16,6 +16,7 @@
 #include "base/util.h"
 
 #define SCAN_WORDS 4096  /* how far up the stack one scan looks: 16 KiB */
+#define SCAN_BUDGET (1u << 17) /* words scanned for one thread in all */
 #define SEH_MAX 256
 
 typedef enum { RET_NO, RET_MODULE, RET_CALL } ret_kind;
@@ -26,6 +27,7 @@ typedef struct walk {
 	uint64_t stack_end;
 	vm_seh_record seh[SEH_MAX];
 	size_t nseh;
+	size_t budget; /* words a scan may still look at */
 } walk;
 
 static bool rd32(walk *w, uint64_t addr, uint64_t *v)
@@ -131,7 +133,7 @@ static call_kind calls_into(walk *w, uint64_t ret, uint64_t pc)
 static uint64_t scan(walk *w, uint64_t sp, uint64_t end, uint64_t pc, call_kind least, uint64_t skip,
 		     uint64_t *slot)
 {
-	size_t words = SCAN_WORDS;
+	size_t words = SCAN_WORDS < w->budget ? SCAN_WORDS : w->budget;
 	if (end) {
 		if (sp >= end)
 			return 0;
@@ -142,7 +144,12 @@ static uint64_t scan(walk *w, uint64_t sp, uint64_t end, uint64_t pc, call_kind 
 	ssize_t got = vm_read(w->t, sp, buf, words * 4);
 	size_t n = got > 0 ? (size_t)got / 4 : 0;
 	uint64_t found = 0;
-	for (size_t i = 0; i < n && !found; i++) {
+	if (!words) {
+		free(buf);
+		return 0;
+	}
+	size_t i = 0;
+	for (; i < n && !found; i++) {
 		uint64_t v = ld_le32(buf + 4 * i);
 		call_kind k;
 		if (ret_check(w, v) != RET_CALL || (k = calls_into(w, v, pc)) < least)
@@ -155,6 +162,7 @@ static uint64_t scan(walk *w, uint64_t sp, uint64_t end, uint64_t pc, call_kind 
 			*slot = sp + 4 * i;
 		}
 	}
+	w->budget -= i < w->budget ? i : w->budget;
 	free(buf);
 	return found;
 }
@@ -216,6 +224,7 @@ void x86_unwind_thread(const vm_map *m, vm_target *t, const vm_thread *th, size_
 	w->m = m;
 	w->t = t;
 	w->stack_end = th->stack_size ? th->stack_base + th->stack_size : 0;
+	w->budget = SCAN_BUDGET;
 	bool ended;
 	w->nseh = vm_seh_chain_find(m, t, th, w->seh, SEH_MAX, &ended, NULL);
 	vm_frame *f = NULL;
