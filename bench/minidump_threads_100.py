@@ -43,16 +43,22 @@ def main():
     env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=os.path.abspath(os.path.join(a.build, "wineprefix")))
     with tempfile.TemporaryDirectory() as d:
         dmp = os.path.join(d, "w.dmp")
-        subprocess.run(["/usr/lib/wine/wine64", exe, dmp, "threads", str(a.threads)], env=env, check=True,
-                       capture_output=True, stdin=subprocess.DEVNULL)
-        doc = json.loads(subprocess.run([vm, "threads", dmp, "--json"], capture_output=True, text=True,
-                                        check=True).stdout)
+        out = subprocess.run(["/usr/lib/wine/wine64", exe, dmp, "threads", str(a.threads)], env=env, check=True,
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout
+        truth = json.loads(out.strip().splitlines()[-1])
+        doc = json.loads(subprocess.run([vm, "threads", dmp, "--json", "--frames", "1000"], capture_output=True,
+                                        text=True, check=True).stdout)
         nframes = sum(len(t["frames"]) for t in doc["threads"])
+        # what is timed must be right: each worker's recursion, frame by frame
+        depth = {t["tid"]: t["depth"] for t in truth["threads"]}
+        wrong = [t["tid"] for t in doc["threads"] if t["tid"] in depth and
+                 sum(f.get("function") == "recurse" for f in t["frames"]) != depth[t["tid"]]]
+        assert len(depth) == a.threads and not wrong, wrong
         res = [("vmatlas threads", timed([vm, "threads", dmp], a.runs)),
                ("vmatlas threads --no-lines", timed([vm, "threads", dmp, "--no-lines"], a.runs)),
                ("vmatlas map", timed([vm, "map", dmp], a.runs))]
         print(f"minidump of {os.path.getsize(dmp) / 2**20:.0f} MiB, {len(doc['threads'])} threads, "
-              f"{nframes} frames; median of {a.runs} runs")
+              f"{nframes} frames (every worker's recursion depth checked); median of {a.runs} runs")
         print(f"  {'':28s} {'wall':>8s} {'cpu':>8s}")
         for name, (w, c) in res:
             print(f"  {name:28s} {w:7.3f}s {c:7.3f}s")

@@ -13,16 +13,26 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import tempfile
 import time
 
 
+CPU = {}  # the CPU time (user + system) of the last run of each command
+
+
 def timed(cmd, stdin_path):
+    """wall time of one run; its CPU time goes to CPU (a loaded machine
+    stretches the wall time, not the CPU time)"""
     with open(stdin_path) as f:
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL, check=True)
-        return time.perf_counter() - t
+        subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        wall = time.perf_counter() - t
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        CPU[(tuple(cmd), stdin_path)] = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+        return wall
 
 
 def random_addrs(path, mods, count):
@@ -50,7 +60,7 @@ def pe_rates(vm, build, count, tmp):
     res = []
     for name, cmd in (("PE: vmatlas sym --no-lines", [vm, "sym", dmp, "--stdin", "--no-lines"]),
                       ("PE: vmatlas sym (file:line)", [vm, "sym", dmp, "--stdin"])):
-        res.append((name, timed(cmd, one), timed(cmd, addrs)))
+        res.append((name, timed(cmd, one), timed(cmd, addrs), CPU[(tuple(cmd), addrs)]))
     os.unlink(dmp)
     return res, len(mods)
 
@@ -81,7 +91,7 @@ def main():
                           ("eu-addr2line -f", ["eu-addr2line", "-p", pid, "-f"])):
             setup = timed(cmd, one)
             total = timed(cmd, addrs)
-            res.append((name, setup, total))
+            res.append((name, setup, total, CPU[(tuple(cmd), addrs)]))
         pe, npe = pe_rates(vm, a.build, a.count, tmp) if a.pe else ([], 0)
     finally:
         fx.stdin.close()
@@ -90,17 +100,17 @@ def main():
             os.unlink(os.path.join(tmp, f))
         os.rmdir(tmp)
     print(f"{a.count} random addresses over {len(mods)} modules")
-    print(f"  {'':26s} {'setup':>9s} {'total':>9s} {'addresses/s':>14s}")
-    for name, setup, total in res:
+    print(f"  {'':26s} {'setup':>9s} {'total':>9s} {'addresses/s':>14s} {'cpu':>8s} {'per cpu s':>12s}")
+    for name, setup, total, cpu in res:
         rate = a.count / max(total - setup, 1e-9)
-        print(f"  {name:26s} {setup * 1000:7.1f}ms {total:8.2f}s {rate:14,.0f}")
+        print(f"  {name:26s} {setup * 1000:7.1f}ms {total:8.2f}s {rate:14,.0f} {cpu:7.2f}s {a.count / cpu:12,.0f}")
     if pe:
         print(f"{a.count} random addresses over the {npe} PE modules of a Wine minidump")
-        for name, setup, total in pe:
+        for name, setup, total, cpu in pe:
             rate = a.count / max(total - setup, 1e-9)
-            print(f"  {name:26s} {setup * 1000:7.1f}ms {total:8.2f}s {rate:14,.0f}")
-        print(f"  PE rate / ELF rate: no lines {(res[0][2] - res[0][1]) / (pe[0][2] - pe[0][1]):.2f}, "
-              f"with lines {(res[1][2] - res[1][1]) / (pe[1][2] - pe[1][1]):.2f}")
+            print(f"  {name:26s} {setup * 1000:7.1f}ms {total:8.2f}s {rate:14,.0f} {cpu:7.2f}s {a.count / cpu:12,.0f}")
+        print(f"  PE rate / ELF rate (CPU time): no lines {res[0][3] / pe[0][3]:.2f}, "
+              f"with lines {res[1][3] / pe[1][3]:.2f}")
     base = res[2][2]
     print(f"  vmatlas (no lines) is {base / res[0][2]:.0f}x faster than eu-addr2line, "
           f"with lines {base / res[1][2]:.0f}x")
