@@ -76,6 +76,7 @@ static size_t scan_chain(const vm_map *m, vm_target *t, uint64_t sp, uint64_t en
 size_t vm_seh_chain_find(const vm_map *m, vm_target *t, const vm_thread *th, vm_seh_record *out, size_t max,
 			 bool *ended, bool *scanned)
 {
+	*ended = false; /* a thread without a TEB has no chain to walk */
 	size_t n = th->tp ? vm_seh_chain(t, th->tp, out, max, ended) : 0;
 	if (scanned)
 		*scanned = false;
