@@ -111,10 +111,10 @@ static void frame_of(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_whatis 
 		}
 	}
 	free(f);
-	if (m->info.os == VM_OS_WINDOWS && m->info.bits == 32 && th->tp) {
+	if (m->info.os == VM_OS_WINDOWS && m->info.bits == 32) {
 		vm_seh_record *rec = xcalloc(WHATIS_SEH, sizeof *rec);
 		bool ended;
-		size_t nr = vm_seh_chain(t, th->tp, rec, WHATIS_SEH, &ended);
+		size_t nr = vm_seh_chain_find(m, t, th, rec, WHATIS_SEH, &ended, NULL);
 		for (size_t i = 0; i < nr; i++)
 			if (range_contains(rec[i].addr, 8, out->addr)) {
 				out->in_seh = true;
