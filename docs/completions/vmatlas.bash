@@ -97,7 +97,7 @@ _vmatlas()
         valopts='--add-module --as --image-path --run --solib-path --symbol-path --sysroot'
         opts='--add-module --as --force --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --as) COMPREPLY=($(compgen -W 'u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr auxv link_map r_debug malloc_chunk malloc_state heap_info tcache_perthread_struct malloc_par ehdr phdr shdr dyn sym peb teb process_parameters peb_ldr_data ldr_data_table_entry kuser_shared_data' -- "$cur")); return ;;
+        --as) COMPREPLY=($(compgen -W 'u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr auxv link_map r_debug malloc_chunk malloc_state heap_info tcache_perthread_struct malloc_par ehdr phdr shdr dyn sym peb teb peb32 teb32 process_parameters peb_ldr_data ldr_data_table_entry kuser_shared_data' -- "$cur")); return ;;
         --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
