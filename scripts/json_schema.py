@@ -260,7 +260,11 @@ _result = obj({"command": S, "ok": B},
                "unit": S, "values": arr(ANY), "text": S, "insns": arr(_insn), "frames": arr(_frame),
                "breakpoints": arr(_bp_info), "current": I,
                "threads": arr(obj({"tid": I}, {"pc": A, "where": S})), "result": enum("detached", "killed"),
-               "help": S, "pages": B})
+               "help": S, "pages": B,
+               "ymm": {"type": "object", "additionalProperties": S},
+               "xmm": {"type": "object", "additionalProperties": S},
+               "x87": {"type": "object", "additionalProperties": S},
+               "slots": arr(obj({"addr": A, "value": A, "name": S, "frame": I, "ret": B}))})
 _event = obj({"event": enum("breakpoint", "watchpoint", "log", "stopped", "signal", "crash", "thread-start",
                             "thread-exit", "module-load", "module-unload", "fork", "exec", "exit", "return",
                             "interrupt"),

@@ -7,10 +7,13 @@ import re
 import subprocess
 import tempfile
 
+import schema
 from lib import FIXTURES, VMATLAS, Skip, no_sanitizer_reports
 
 CPUFIX = os.path.join(FIXTURES, "cpufix")
 DBGFIX = os.path.join(FIXTURES, "dbgfix")
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json-schema.json")) as _f:
+    SCHEMA = json.load(_f)
 
 
 def run(lines, prog=CPUFIX, json_out=True, rc=0):
@@ -30,6 +33,8 @@ def run(lines, prog=CPUFIX, json_out=True, rc=0):
         if l.startswith('{"pid"'):
             truth = json.loads(l)
     out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")] if json_out else p.stdout
+    for doc in out if json_out else []:  # every line as docs/json-schema.json says
+        schema.validate(SCHEMA, "debug", doc)
     return out, truth, p.stderr
 
 
@@ -126,3 +131,66 @@ def test_att_syntax_agrees_with_objdump():
     # a bad value is an error
     out, _, _ = run(["set syntax foo", "quit"], rc=1)
     assert not results(out, "set")[0]["ok"]
+
+
+# ---- f80, ymm, the stack's names ----
+
+def test_f80_values_as_printf_says():
+    # each long double of cpu_f80 (16 bytes apart) as one f80 unit
+    out, truth, _ = run(["break cpu_stop", "continue"] + ["mem cpu_f80+%d 1 f80" % (16 * i) for i in range(18)] +
+                        ["mem cpu_f80 2 f80", "quit"])
+    mems = results(out, "mem")
+    got = [m["values"][0] for m in mems[:18]]
+    assert got == truth["f80_truth"], list(zip(got, truth["f80_truth"]))
+    # packed: the second unit starts 10 bytes on (in the padding of the first)
+    assert mems[18]["values"][0] == truth["f80_truth"][0]
+    out, truth, _ = run(["break cpu_stop", "continue", "mem cpu_f80+32 1 f80", "quit"], json_out=False)
+    assert re.search(r"^0x[0-9a-f]+: %s$" % re.escape(truth["f80_truth"][2]), out, re.M), out
+
+
+def avx_cpu():
+    with open("/proc/cpuinfo") as f:
+        return re.search(r"^flags\s*:.*\bavx\b", f.read(), re.M) is not None
+
+
+def test_regs_avx_shows_ymm():
+    if not avx_cpu():
+        raise Skip("no AVX on this CPU")
+    out, truth, _ = run(["break cpu_ymm_here", "continue", "regs avx", "regs all", "regs", "regs foo", "quit"], rc=1)
+    assert truth["avx"]
+    r = results(out, "regs")
+    assert r[0]["ymm"] == {"ymm%d" % i: "0x" + v for i, v in enumerate(truth["ymm"])}, r[0]
+    assert r[1]["ymm"] == r[0]["ymm"] and "rax" in r[1]["regs"] and r[1]["x87"]["fcw"] == "0x037f", r[1]
+    assert "ymm" not in r[2] and "regs" in r[2]
+    assert not r[3]["ok"]
+    # the text form
+    text, truth, _ = run(["break cpu_ymm_here", "continue", "regs avx", "quit"], json_out=False)
+    for i, v in enumerate(truth["ymm"]):
+        assert re.search(r"^ymm%d +0x%s$" % (i, v), text, re.M), (i, text)
+
+
+def test_stack_names_heap_thread_symbol_and_frames():
+    out, truth, _ = run(["break cpu_stop", "continue", "stack 40", "bt", "quit"])
+    slots = {int(s["addr"], 16): s for s in results(out, "stack")[0]["slots"]}
+    base = int(truth["slots"], 16)
+    heap = int(truth["heap"], 16)
+    # slots[0] = p + 8, [1] the other thread's local, [2] &cpu_f80[2], [3] cpu_stop
+    assert slots[base]["name"] == "heap chunk 0x%x (in use, 48 B)+0x8" % heap, slots[base]
+    assert int(slots[base]["value"], 16) == heap + 8
+    assert re.match(r"^stack of thread \d+$", slots[base + 8]["name"]), slots[base + 8]
+    assert int(slots[base + 8]["value"], 16) == int(truth["other"], 16)
+    assert slots[base + 8]["name"] != "stack of thread %d" % truth["pid"]
+    assert slots[base + 16]["name"] == "cpufix!cpu_f80+0x20", slots[base + 16]
+    assert slots[base + 24]["name"] == "cpufix!cpu_stop", slots[base + 24]
+    # frames: the return address into main ends frame 0, is marked, and
+    # the slots after it are main's (frame 1)
+    frames = results(out, "bt")[0]["frames"]
+    ret = [s for s in slots.values() if s["ret"]]
+    assert ret and ret[0]["frame"] == 0 and int(ret[0]["value"], 16) == int(frames[1]["pc"], 16), ret
+    assert int(ret[0]["addr"], 16) + 8 == int(frames[1]["sp"], 16)
+    assert slots[base]["frame"] == 1
+    # the text form: the frame lines and the ret mark
+    text, truth, _ = run(["break cpu_stop", "continue", "stack 8", "quit"], json_out=False)
+    assert re.search(r"^-- frame #0 cpufix!cpu_stop$", text, re.M), text
+    assert re.search(r"^0x[0-9a-f]{16} [0-9a-f]{16} ret #1 cpufix!main\+0x[0-9a-f]+$", text, re.M), text
+    assert re.search(r"^-- frame #1 cpufix!main\+0x[0-9a-f]+$", text, re.M), text
