@@ -70,11 +70,17 @@ typedef struct cpu {
 	size_t nsrc;
 } cpu;
 
+/* While the target runs, the watcher thread is the terminal's only
+ * reader (ncurses reads nothing then): it takes ^C and F12 as a pause and
+ * keeps the other bytes. Keys ncurses had already read are taken out of
+ * it before the run (before[]); after the run both go back, in the order
+ * typed, with ungetch. */
 typedef struct watcher {
 	vm_dbg *d;
 	int wake[2];
-	/* the other bytes typed meanwhile, given back to ncurses after
-	 * (ungetch: keys typed ahead of a step are not lost) */
+	int before[128];
+	size_t nbefore;
+	char f12[16];          /* the terminal's F12 (kf12) */
 	unsigned char kept[256];
 	size_t nkept;
 	pthread_t th;
