@@ -89,13 +89,17 @@ static void draw_dis(cpu *c, ui_rect r)
 		ui_textf(r.y + 1, r.x, r.w, ui_attr(UI_DIM), "%016llx  (cannot read)", (unsigned long long)c->dis_org);
 		return;
 	}
-	/* rows: an optional source line, then the instruction */
+	/* rows: an optional source line, then the instruction; the jump
+	 * arrows' gutter between the pc mark and the address */
 	int y = r.y + 1;
 	const char *lastfile = NULL;
 	int lastline = -1;
 	size_t shown = 0;
 	bool wide = r.w >= 70;
-	uint64_t lo = c->ins[0].addr, hi = c->ins[c->nins - 1].addr;
+	int lanes = wide ? 6 : 4; /* the gutter: lanes - 1 lines and the heads */
+	int row_of[MAXROWS], attr_of[MAXROWS * 2];
+	for (int k = 0; k < MAXROWS * 2; k++)
+		attr_of[k] = ui_attr(UI_NORMAL);
 	for (size_t i = 0; i < c->nins && y < r.y + r.h; i++) {
 		vm_dbg_insn *in = &c->ins[i];
 		if (c->show_src) {
@@ -106,7 +110,10 @@ static void draw_dis(cpu *c, ui_rect r)
 			if (file && line > 0 && (line != lastline || !lastfile || strcmp(file, lastfile))) {
 				const char *s = src_line(c, file, line);
 				const char *base = strrchr(file, '/');
-				ui_textf(y++, r.x, r.w, ui_attr(UI_CAT2), "%s:%d  %s", base ? base + 1 : file, line, s ? s : "");
+				/* right of the gutter: the arrows' lines go on across it */
+				ui_line(y, r.x, r.w, ui_attr(UI_NORMAL), "");
+				ui_textf(y++, r.x + 4 + lanes, r.w - 4 - lanes, ui_attr(UI_CAT2), "%s:%d  %s",
+					 base ? base + 1 : file, line, s ? s : "");
 				lastfile = c->src_path;
 				lastline = line;
 				if (y >= r.y + r.h)
@@ -116,30 +123,25 @@ static void draw_dis(cpu *c, ui_rect r)
 		bool sel = i == c->dis_sel && c->focus == P_DIS;
 		bool bp = vm_dbg_has_break(c->d, in->addr);
 		bool pc = in->addr == c->r.rip;
-		/* a simple arrow column: branch rows point up or down to a target
-		 * on screen, the targets show '>' */
-		char arrow = ' ';
-		if (in->target && in->is_branch && !in->is_call && in->target >= lo && in->target <= hi)
-			arrow = in->target > in->addr ? 'v' : '^';
-		for (size_t j = 0; j < c->nins && arrow == ' '; j++)
-			if (c->ins[j].target == in->addr && c->ins[j].is_branch && !c->ins[j].is_call)
-				arrow = '>';
 		char bytes[48] = "";
 		if (wide)
 			for (int b = 0; b < in->len && b < 8; b++)
 				snprintf(bytes + b * 2, sizeof bytes - (size_t)b * 2, "%02x", in->bytes[b]);
 		char line[400];
-		snprintf(line, sizeof line, "%c%s%c %012llx %-*s%s", bp ? '*' : ' ', pc ? "=>" : "  ", arrow,
+		snprintf(line, sizeof line, "%c%s%*s %012llx %-*s%s", bp ? '*' : ' ', pc ? "=>" : "  ", lanes, "",
 			 (unsigned long long)in->addr, wide ? 17 : 0, bytes, in->text);
 		int attr = sel ? ui_attr(UI_SELECT)
 			       : i == c->dis_sel ? ui_attr(UI_SELECT_DIM)
 			       : pc ? (int)(ui_attr(UI_CAT1) | A_BOLD)
 			       : bp ? ui_attr(UI_ERROR)
 			       : ui_attr(UI_NORMAL);
+		row_of[i] = y - (r.y + 1);
+		attr_of[y - (r.y + 1)] = attr;
 		ui_line(y++, r.x, r.w, attr, line);
 		shown++;
 	}
 	c->nins = shown; /* what is on screen */
+	cw_arrows(c, r, r.x + 3, lanes, row_of, attr_of);
 }
 
 /* ---- registers ---- */

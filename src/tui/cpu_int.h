@@ -20,6 +20,7 @@ extern const int cw_unit_size[NUNITS];
 #define MAXROWS 256
 #define LOGMAX 2000
 #define HISTMAX 64
+#define CW_GUTTER_MAX 8 /* the jump arrows' lanes, at most */
 
 typedef struct hist {
 	int pane;
@@ -111,6 +112,9 @@ uint64_t cw_reg_val(const cpu *c, const vm_regs *r, size_t i);
 int cw_mem_rows_per(cpu *c, int w);
 void cw_fit_layout(cpu *c, layout *L);
 void cw_draw(cpu *c);
+/* cpu_arrows.c: the jump arrows in the gutter of `lanes` columns at gx;
+ * row_of[i]: the pane row of instruction i, attr_of[row]: its attribute */
+void cw_arrows(cpu *c, ui_rect r, int gx, int lanes, const int *row_of, const int *attr_of);
 uint64_t cw_dis_prev(cpu *c, uint64_t a);
 void cw_go_back(cpu *c);
 void cw_edit_mem(cpu *c);

@@ -32,13 +32,34 @@ class Screen(_TuiScreen):
         self.tmux("new-session", "-d", "-x", str(w), "-y", str(h), "sh", "-c", inner)
 
 
-ARROW = re.compile(r"^(.)=>(.) ([0-9a-f]{12}) ", re.M)
-INSN = re.compile(r"^([ *])(=>|  )(.) ([0-9a-f]{12}) (.*?)\s*(?:\S+ \S+ +[0-9a-f]{16}.*)?$")
+ARROW = re.compile(r"^(.)=>(.{4}|.{6}) ([0-9a-f]{12}) ", re.M)  # mark, pc, the arrows' gutter
 
 
 def left(text):
     """the left column's lines (the disassembly, memory and log panes)"""
     return [l[:42] for l in text.splitlines()]
+
+
+def up_arrow_from(lines, jl):
+    """the row a jump at row jl draws its line up to (VT100 line drawing
+    as tmux captures it: m lower corner, l upper corner, x vertical, q
+    horizontal, n crossing; the gutter's last column the arrow head),
+    None when there is no such line"""
+    end = re.match(r"^.{3}(.*?) [0-9a-f]{12} ", lines[jl]).end(1) - 1  # the heads' column
+    g = lines[jl][3:end]
+    if "m" not in g:
+        return None
+    col = 3 + g.index("m")
+    if any(ch not in "qn" for ch in lines[jl][col + 1:end + 1]):
+        return None
+    for i in range(jl - 1, -1, -1):
+        ch = lines[i][col]
+        if ch == "l":
+            ok = lines[i][end] == ">" and all(c in "qn" for c in lines[i][col + 1:end])
+            return i if ok else None
+        if ch not in "xn":
+            return None
+    return None
 
 
 def pc_of(text):
@@ -51,7 +72,7 @@ def insns(text):
     """(bp mark, pc arrow, address, text) of the disassembly rows"""
     out = []
     for l in left(text):
-        m = re.match(r"^([ *])(=>|  )(.) ([0-9a-f]{12}) (.*)$", l)
+        m = re.match(r"^([ *])(=>|  )(.{4}|.{6}) ([0-9a-f]{12}) (.*)$", l)
         if m:
             out.append((m.group(1) == "*", m.group(2) == "=>", int(m.group(4), 16), m.group(5).rstrip()))
     return out
@@ -212,10 +233,11 @@ def test_panes_and_keys_80x24():
         rows = insns(t)
         jnz = [r for r in rows if r[3].startswith("jnz") or r[3].startswith("jne")]
         assert jnz, rows
+        # its line goes up from the jnz (a lower corner) to its target's row
+        # (an upper corner, the arrow head) in the gutter (columns 3-6)
         lines = left(t)
-        jl = next(l for l in lines if re.match(r"^.... %012x " % jnz[0][2], l))
-        assert jl[3] == "^", jl
-        assert any(l[3] == ">" for l in lines if re.match(r"^.... [0-9a-f]{12} ", l)), lines
+        jl = next(i for i, l in enumerate(lines) if re.match(r"^.{7} %012x " % jnz[0][2], l))
+        assert up_arrow_from(lines, jl) is not None, lines
         # ^F on the call follows it (the code of dbg_target), ^P back
         s.keys("Down")
         s.wait(lambda x: sel_addr(s) == call)
