@@ -13,7 +13,8 @@
 enum { P_DIS, P_REGS, P_MEM, P_STACK, P_LOG, NPANES };
 extern const char *const cw_pane_name[NPANES];
 
-enum { U_U8, U_U16, U_U32, U_U64, U_F32, U_F64, U_ASCII, U_UTF16, NUNITS };
+/* keys 1-9: f80 came last, the others keep their keys */
+enum { U_U8, U_U16, U_U32, U_U64, U_F32, U_F64, U_ASCII, U_UTF16, U_F80, NUNITS };
 extern const char *const cw_unit_name[NUNITS];
 extern const int cw_unit_size[NUNITS];
 
@@ -50,14 +51,23 @@ typedef struct cpu {
 	bool have_prev;
 	ui_list regs;
 	bool fpu;
+	/* the FPU/SSE/AVX view, read once a draw */
+	vm_fpregs fp;
+	bool fp_ok;
+	uint8_t ymm[16][32];
+	int nymm;              /* 0: no AVX, the xmm of FXSAVE shown */
 	/* memory */
 	uint64_t mem_org, mem_cur;
 	int unit;
+	/* the ranges watched by bpm and watch (marked), read once a draw */
+	struct { uint64_t lo, hi; int id; } watched[64];
+	size_t nwatched;
 	/* stack */
 	uint64_t stk_org;
 	ui_list stk;
 	vm_dbg_frame *frames; /* the unwinder's, at the last stop */
 	size_t nframes;
+	vm_dbg_namer *namer;  /* names the stack's values; one a stop */
 	/* log */
 	char *log[LOGMAX];
 	size_t nlog;

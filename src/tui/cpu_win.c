@@ -22,8 +22,8 @@
 #include "vmatlas/map.h"
 
 const char *const cw_pane_name[NPANES] = { "Disassembly", "Registers", "Memory", "Stack", "Log" };
-const char *const cw_unit_name[NUNITS] = { "u8", "u16", "u32", "u64", "f32", "f64", "ascii", "utf16" };
-const int cw_unit_size[NUNITS] = { 1, 2, 4, 8, 4, 8, 1, 2 };
+const char *const cw_unit_name[NUNITS] = { "u8", "u16", "u32", "u64", "f32", "f64", "ascii", "utf16", "f80" };
+const int cw_unit_size[NUNITS] = { 1, 2, 4, 8, 4, 8, 1, 2, 10 };
 
 /* ---- the log ---- */
 
@@ -305,6 +305,8 @@ void cw_refresh_state(cpu *c, bool follow_pc)
 		c->stk_org = c->r.rsp;
 		c->stk.sel = c->stk.top = 0;
 	}
+	vm_dbg_namer_free(c->namer); /* the heap and threads may have changed */
+	c->namer = NULL;
 	free(c->frames);
 	c->frames = NULL;
 	c->nframes = 0;
@@ -336,16 +338,20 @@ static const ui_help_item help_items[] = {
 	{ "*", "disassembly: back to the pc" },
 	{ NULL, "Panes" },
 	{ "s", "disassembly: source lines on/off" },
-	{ "f", "registers: general / FPU-SSE" },
+	{ "a", "disassembly: Intel / AT&T syntax (also :set syntax att|intel)" },
+	{ "f", "registers: general / FPU-SSE-AVX (st0-7, ymm0-15)" },
 	{ "Enter e", "registers: edit the register (flags: ZF=1)" },
 	{ "e", "memory: edit the value at the cursor" },
-	{ "1-8", "memory: u8 u16 u32 u64 f32 f64 ascii utf16" },
+	{ "1-9", "memory: u8 u16 u32 u64 f32 f64 ascii utf16 f80" },
 	{ "+ -", "grow / shrink the focused pane" },
 	{ "< >", "widen / narrow the right column" },
 	{ "F1 ?", "this help" },
 	{ "q F10", "quit (detach an attached process, kill a started one)" },
 	{ "^C F12", "while it runs: pause; ^C when stopped quits as q" },
-	{ NULL, "Disassembly is Intel syntax only (the engine has no AT&T)" },
+	{ NULL, "Marks" },
+	{ "=>  *", "disassembly: the pc, a breakpoint" },
+	{ "lines >", "disassembly: jumps to their targets; ^ v: the target is off screen" },
+	{ "underlined", "memory: bytes watched by bpm or watch; stack: a return address (ret #N)" },
 };
 
 static bool is_enter(int k)
@@ -495,6 +501,8 @@ static int handle_key(cpu *c, int k)
 			cw_dis_goto(c, c->dis_org + 1);
 		else if (k == 's')
 			c->show_src = !c->show_src;
+		else if (k == 'a')
+			vm_dbg_set_att(c->d, !vm_dbg_att(c->d));
 		else if (k == '*')
 			cw_dis_goto(c, c->r.rip);
 		break;
@@ -608,6 +616,7 @@ int cpu_run(vm_dbg *d, bool color)
 		}
 	}
 	free(c->frames);
+	vm_dbg_namer_free(c->namer);
 	for (size_t i = 0; i < c->nlog; i++)
 		free(c->log[i]);
 	for (size_t i = 0; i < c->nsrc; i++)
