@@ -261,7 +261,7 @@ def test_panes_and_keys_80x24():
         s.wait(lambda x: bool(reg(x, "rflags") & 0x40) != zf)
         assert "ZF%d" % (not zf) in s.text()
         s.keys("f")
-        s.wait("xmm0")
+        s.wait(lambda x: "Registers FPU/SSE" in x and re.search(r"st0 +\S", x) and "fcw   037f" in x)
         s.keys("f")
         s.wait("rflags")
         # C-F8 and u step out as S-F8: into dbg_target (F7 over the call), out
