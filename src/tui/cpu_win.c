@@ -530,7 +530,7 @@ static int handle_key(cpu *c, int k)
 			mem_move(c, per * (L.p[P_MEM].h - 1), lw);
 		else if (k == KEY_PPAGE)
 			mem_move(c, -per * (L.p[P_MEM].h - 1), lw);
-		else if (k >= '1' && k <= '8') {
+		else if (k >= '1' && k <= '9') {
 			c->unit = k - '1';
 			c->mem_cur -= (c->mem_cur - c->mem_org) % (uint64_t)cw_unit_size[c->unit];
 		} else if (k == 'e')

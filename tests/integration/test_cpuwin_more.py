@@ -194,3 +194,196 @@ def test_stack_names_heap_thread_symbol_and_frames():
     assert re.search(r"^-- frame #0 cpufix!cpu_stop$", text, re.M), text
     assert re.search(r"^0x[0-9a-f]{16} [0-9a-f]{16} ret #1 cpufix!main\+0x[0-9a-f]+$", text, re.M), text
     assert re.search(r"^-- frame #1 cpufix!main\+0x[0-9a-f]+$", text, re.M), text
+
+
+# ---- the window (tmux) ----
+
+def cmd(s, line):
+    s.keys(":")
+    s.literal(line)
+    s.keys("Enter", settle=0.3)
+
+
+def underlined(esc_line):
+    """the visible characters of a captured line (capture-pane -e) and,
+    for each, whether it is underlined"""
+    chars, flags, on = [], [], False
+    for m in re.finditer(r"\x1b\[([0-9;]*)m|\x1b[()][0-9A-Za-z]|[\x0e\x0f]|([^\x1b\x0e\x0f])", esc_line):
+        if m.group(2) is not None:
+            chars.append(m.group(2))
+            flags.append(on)
+        elif m.group(0).startswith("\x1b["):
+            for p in (m.group(1) or "0").split(";"):
+                if p in ("0", ""):
+                    on = False
+                elif p == "4":
+                    on = True
+                elif p == "24":
+                    on = False
+    return "".join(chars), flags
+
+
+def test_window_syntax_toggle():
+    from test_cpuwin import Screen, insns
+    out = run(["set syntax att", "disasm main 6", "quit"], prog=DBGFIX)[0]
+    att = [i["text"] for i in results(out, "disasm")[0]["insns"]]
+    with Screen(["--at-main", "--", DBGFIX, "calls", "2"], w=120, h=40) as s:
+        t = s.wait("stopped at dbgfix!main")
+        intel = [r[3] for r in insns(t)][:6]
+        assert not any("%" in x for x in intel), intel
+        s.keys("a")
+        t = s.wait("Disassembly AT&T")
+        got = [re.sub(r"^[0-9a-f]{16} +", "", r[3]) for r in insns(t)][:6]
+        assert got == [a[:len(g)] for a, g in zip(att, got)] and all("%" in g for g in got[:2]), (got, att)
+        cmd(s, "set syntax intel")
+        t = s.wait(lambda x: "Disassembly AT&T" not in x and insns(x))
+        assert [r[3] for r in insns(t)][:6] == intel
+        s.keys("a")
+        s.wait("Disassembly AT&T")
+        cmd(s, "disasm main 1")  # the command line's disasm follows the toggle
+        s.wait(lambda x: re.search(r"\bpush +%r", x))
+        s.keys("F1")
+        h = s.wait("AT&T syntax")
+        for k in ("f80", "ymm0-15", "bpm or watch", "ret #N"):
+            assert k in h, (k, h)
+        s.keys("q")
+        s.keys("q")
+
+
+def test_window_f80_ymm_stack_and_watched_bytes():
+    from test_cpuwin import Screen, sel_addr
+    with Screen(["--", CPUFIX], w=200, h=50) as s:
+        s.wait("Disassembly")
+        avx = avx_cpu()
+        if avx:
+            cmd(s, "break cpu_ymm_here")
+            s.keys("F9")
+            s.wait("breakpoint 1, hit 1")
+            truth = json.loads(next(l for l in s.stderr().splitlines() if l.startswith('{"pid"')))
+            s.keys("Tab", "f")  # the registers: FPU/SSE/AVX
+            t = s.wait("Registers FPU/SSE/AVX")
+            for i in (0, 1, 7):
+                hi, lo = truth["ymm"][i][:32], truth["ymm"][i][32:]
+                assert re.search(r"ymm%-2d %s\s*\n.*? {6}%s" % (i, hi, lo), t), (i, t)
+            s.keys("f", "BTab")
+        cmd(s, "break cpu_stop")
+        s.keys("F9")
+        s.wait(lambda x: re.search(r"breakpoint \d+, hit 1", x) and "cpu_stop" in x)
+        truth = json.loads(next(l for l in s.stderr().splitlines() if l.startswith('{"pid"')))
+        # the stack: names and the frame boundary (the return address underlined)
+        t = s.wait("heap chunk")
+        heap = int(truth["heap"], 16)
+        assert "heap chunk 0x%x (in use, 48 B)+0x8" % heap in t, t
+        assert re.search(r"%016x stack of thread \d+" % int(truth["other"], 16), t), t
+        assert "cpufix!cpu_f80+0x20" in t
+        e = s.text(escapes=True).splitlines()
+        ret = [l for l in e if "ret #1 cpufix!main+0x" in underlined(l)[0]]
+        assert ret, t
+        text, fl = underlined(ret[0])
+        assert fl[text.index("ret #1")], ret[0]
+        # memory: f80 units at cpu_f80
+        s.keys("Tab", "Tab")  # registers, memory
+        s.prompt("C-g", "cpu_f80")
+        s.wait(lambda x: "cpufix!cpu_f80" in x.splitlines()[-1])
+        base = sel_addr(s)
+        s.keys("9")
+        t = s.wait("Memory f80")
+        # 10-byte units, two a row: the first is 1.5, the one at +0x28 (in
+        # cpu_f80[2]'s bytes +8) is not a value of the fixture
+        assert re.search(r"^%012x 1\.5 +" % base, t, re.M), t
+        s.prompt("C-g", "cpu_f80+48")
+        t = s.wait(lambda x: re.search(r"^%012x 1e\+4000 " % (base + 48), x, re.M))
+        s.prompt("C-g", "cpu_f80+%d" % (16 * 15))
+        s.wait(lambda x: re.search(r"^%012x unnormal " % (base + 16 * 15), x, re.M))
+        s.prompt("C-g", "cpu_f80+%d" % (16 * 14))
+        s.wait(lambda x: re.search(r"^%012x 3\.36210314311e-4932 " % (base + 16 * 14), x, re.M))
+        # edit in place: 2.25 at cpu_f80, the batch command sees it
+        s.prompt("C-g", "cpu_f80")
+        s.prompt("e", "2.25")
+        s.wait(lambda x: re.search(r"^%012x 2\.25 " % base, x, re.M))
+        cmd(s, "mem cpu_f80 1 f80")
+        s.wait(lambda x: re.search(r"^0x%x: 2\.25 " % base, x, re.M))
+        # watched bytes: a bpm on 4 bytes at cpu_f80+18 (page protection),
+        # u8: exactly those cells underlined
+        cmd(s, "bpm w cpu_f80+18 4 --pages")
+        s.wait("memory breakpoint")
+        s.keys("1")
+        s.prompt("C-g", "cpu_f80+16")
+        s.wait(lambda x: re.search(r"^%012x [0-9a-f]{2} " % (base + 16), x, re.M))
+        row = next(l for l in s.text(escapes=True).splitlines()
+                   if underlined(l)[0].startswith("%012x " % (base + 16)))
+        text, fl = underlined(row)
+        marks = [fl[13 + 3 * k] and fl[14 + 3 * k] for k in range(16)]
+        # the cursor cell (0) keeps its highlight; 2-5 are the watched bytes
+        assert marks[2:6] == [True] * 4 and not any(marks[6:]) and not marks[1], (marks, row)
+        cmd(s, "delete all")
+        s.wait(lambda x: True)
+        row = next(l for l in s.text(escapes=True).splitlines()
+                   if underlined(l)[0].startswith("%012x " % (base + 16)))
+        assert not any(underlined(row)[1][15:60]), row
+        s.keys("q")
+
+
+def noacs_term(d):
+    """xterm-256color without line drawing (acsc), compiled into d"""
+    import shutil
+    if not shutil.which("infocmp") or not shutil.which("tic"):
+        raise Skip("no infocmp/tic")
+    src = subprocess.run(["infocmp", "-x", "xterm-256color"], capture_output=True, text=True, check=True).stdout
+    src = re.sub(r"\b(acsc|smacs|rmacs|enacs)=[^,]*,", "", src)
+    src = re.sub(r"^xterm-256color\|[^,]*,", "xterm-noacs|xterm without line drawing,", src, flags=re.M)
+    with open(os.path.join(d, "noacs.src"), "w") as f:
+        f.write(src)
+    subprocess.run(["tic", "-x", "-o", d, os.path.join(d, "noacs.src")], check=True, capture_output=True)
+    return "xterm-noacs"
+
+
+def test_window_jump_arrows_as_lines():
+    from test_cpuwin import Screen, insns, left, up_arrow_from
+    # a backward jump in main (the loop of "calls") and its target
+    out = run(["disasm main 200", "quit"], prog=DBGFIX)[0]
+    ins = results(out, "disasm")[0]["insns"]
+    back = next(i for i in ins if "target" in i and int(i["target"], 16) < int(i["addr"], 16) and
+                int(i["target"], 16) >= int(ins[0]["addr"], 16) and not i["text"].startswith("call"))
+    span = int(back["addr"], 16) - int(back["target"], 16)
+    assert 0 < span < 40, back
+    tmp = tempfile.mkdtemp(prefix="vmatlas-terminfo-")
+    old = os.environ.get("TERMINFO")
+    try:
+        for term, pieces in (("xterm-256color", {"m": "m", "l": "l", "x": "x", "q": "q", "n": "n"}),
+                             (None, {"m": "+", "l": "+", "x": "|", "q": "-", "n": "+"})):
+            if term is None:
+                term = noacs_term(tmp)
+                os.environ["TERMINFO"] = tmp
+            with Screen(["--at-main", "--", DBGFIX, "calls", "2"], w=100, h=40, term=term) as s:
+                t = s.wait("stopped at dbgfix!main")
+                # main's first jump goes past the pane: its line runs down
+                # from a corner on its row to an arrow on the pane's last row
+                lines = left(t)
+                rows = [i for i, l in enumerate(lines) if re.match(r"^.{7} [0-9a-f]{12} ", l)]
+                j = next(i for i in rows if re.match(r"^.{7} [0-9a-f]{12} j", lines[i]))
+                col = 3 + lines[j][3:7].index(pieces["l"])
+                last = next(i for i, l in enumerate(lines) if "Memory" in l) - 1  # the pane's last row
+                assert lines[last][col] == "v", (term, lines)
+                assert all(lines[i][col] == pieces["x"] for i in range(j + 1, last)), (term, lines)
+                assert all(c in pieces["q"] for c in lines[j][col + 1:7]), (term, lines[j])
+                # the loop: go to the jump's target, the line up from the jump
+                main = int(ins[0]["addr"], 16)
+                off = int(back["target"], 16) - main
+                s.prompt("C-g", "main+0x%x" % off)
+                t = s.wait(lambda x: insns(x) and "main+0x%x " % off in x.splitlines()[-1])
+                tgt = insns(t)[0][2]
+                jmp = tgt + span
+                tr = str.maketrans({v: k for k, v in pieces.items() if v != "+"})
+                lines = [l.translate(tr) for l in left(t)]
+                jl = next(i for i, l in enumerate(lines) if re.match(r"^.{7} %012x " % jmp, l))
+                if pieces["l"] == "+":  # ASCII corners: above the jump upper, at it lower
+                    lines = [l[:3] + l[3:7].replace("+", "m" if i == jl else "l") + l[7:] for i, l in enumerate(lines)]
+                top = up_arrow_from(lines, jl)
+                assert top is not None and re.match(r"^.{7} %012x " % tgt, lines[top]), (term, lines)
+                s.keys("q")
+    finally:
+        if old is None:
+            os.environ.pop("TERMINFO", None)
+        else:
+            os.environ["TERMINFO"] = old
