@@ -100,7 +100,7 @@ static void draw_dis(cpu *c, ui_rect r)
 	int row_of[MAXROWS], attr_of[MAXROWS * 2];
 	for (int k = 0; k < MAXROWS * 2; k++)
 		attr_of[k] = ui_attr(UI_NORMAL);
-	for (size_t i = 0; i < c->nins && y < r.y + r.h; i++) {
+	for (size_t i = 0; i < c->nins && y < r.y + r.h && y - (r.y + 1) < MAXROWS * 2; i++) {
 		vm_dbg_insn *in = &c->ins[i];
 		if (c->show_src) {
 			char wbuf[256];
@@ -116,7 +116,7 @@ static void draw_dis(cpu *c, ui_rect r)
 					 base ? base + 1 : file, line, s ? s : "");
 				lastfile = c->src_path;
 				lastline = line;
-				if (y >= r.y + r.h)
+				if (y >= r.y + r.h || y - (r.y + 1) >= MAXROWS * 2)
 					break;
 			}
 		}
