@@ -118,7 +118,7 @@ static int show_fp(cmd_out *o, json_writer *w, bool x87)
 	if (!ny) /* no AVX: the xmm of FXSAVE */
 		for (int i = 0; i < n; i++)
 			memcpy(y[i], f.fxsave + 160 + 16 * i, 16);
-	char name[8], val[80];
+	char name[16], val[80];
 	if (x87) {
 		if (o->json) {
 			json_key(w, "x87");
