@@ -108,6 +108,14 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
+# linked with libvisible.so (a library with line info, called through the
+# PLT), found next to it
+$(BUILD)/fixtures/stepfix: tests/fixtures/stepfix.c $(BUILD)/fixtures/libvisible.so
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -L$(BUILD)/fixtures -lvisible \
+		-Wl,-rpath,'$$ORIGIN'
+
 # the same layout as a 32-bit program (gcc-multilib)
 $(BUILD)/fixtures/%32: tests/fixtures/%.c
 	@mkdir -p $(dir $@)

@@ -271,7 +271,7 @@ _event = obj({"event": enum("breakpoint", "watchpoint", "log", "stopped", "signa
               "tid": I, "stopped": B},
              {"pc": A, "where": S, "file": null(S), "line": I, "id": I, "hits": I, "text": S, "addr": A,
               "len": I, "old": A, "new": A, "signal": S, "signo": I, "si_code": I, "si_code_name": null(S),
-              "fault_addr": A, "name": S, "base": A, "child": I, "vfork": B, "exe": null(S), "status": I,
+              "fault_addr": A, "name": S, "base": A, "child": I, "vfork": B, "followed": B, "exe": null(S), "status": I,
               "value": A, "access": enum("r", "w", "rw", "x"), "pages": B, "insn": S, "old_bytes": S,
               "new_bytes": S})
 docs["debug"] = {"anyOf": [_result, _event]}

@@ -196,8 +196,8 @@ _vmatlas()
         esac
         ;;
     debug)
-        valopts='--add-module --batch --image-path --run --solib-path --symbol-path --sysroot'
-        opts='--add-module --at-main --batch --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
+        valopts='--add-module --batch --follow-fork --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--add-module --at-main --batch --follow-fork --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
         --batch|--image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac

@@ -64,7 +64,10 @@ typedef enum vm_event_kind {
 	VM_EV_EXIT,          /* the process ended: code, or signal */
 	VM_EV_FORK,          /* addr: the child, let go with every VM_CTL_RESTORE
 			      * byte put back in it; code 1 vfork (memory shared
-			      * with the parent until code 2, vfork done) */
+			      * with the parent until code 2, vfork done); code 3
+			      * a fork followed (vm_control_follow_fork): the
+			      * handle holds the child now, stopped, with every
+			      * change kept, and the parent was let go as on close */
 } vm_event_kind;
 
 typedef struct vm_event {
@@ -105,6 +108,9 @@ bool vm_control_pending(vm_control *c);
 /* kill the process and collect every thread's end (the handle is then
  * only good for vm_control_close) */
 int vm_control_kill(vm_control *c);
+/* what a fork (not a vfork) does from now on: the child let go (false,
+ * the default) or followed (true: VM_EV_FORK code 3) */
+void vm_control_follow_fork(vm_control *c, bool child);
 /* do not deliver the signal tid stopped with */
 void vm_control_discard_signal(vm_control *c, int64_t tid);
 

@@ -50,6 +50,7 @@ typedef struct vm_dbg_options {
 	bool launched;   /* the target was spawned by us: quit kills it */
 	bool at_main;    /* launched: run on to main before returning */
 	bool json;       /* vm_dbg_exec prints JSON lines */
+	bool follow_child; /* a fork's child is debugged, the parent let go */
 	vm_dbg_sink sink; /* events from the start (at_main's stop) */
 	void *sink_arg;
 } vm_dbg_options;
@@ -91,6 +92,7 @@ struct vm_dbg_event {
 	bool stopped;          /* the session stopped for it */
 	int64_t child;         /* FORK: the child's pid */
 	bool vfork;
+	bool followed;         /* FORK: the session follows the child now */
 	const char *text;      /* LOG: the text; MODULE/EXEC: name or path */
 	/* WATCH of a memory breakpoint (bpm): the access that hit, made by
 	 * the instruction at pc (already run); addr/len are its data range */
@@ -227,6 +229,11 @@ int vm_dbg_step_line(vm_dbg *d, bool over_calls); /* step / next */
  * stopped the target first (its event went to the sink) */
 int vm_dbg_finish(vm_dbg *d, uint64_t *ret);
 int vm_dbg_until(vm_dbg *d, uint64_t addr);
+
+/* a fork's child: followed (the parent let go, with every int3 and
+ * debug register removed from it, and left running), or let go (the
+ * default); a vfork's child is always let go */
+void vm_dbg_follow_fork(vm_dbg *d, bool child);
 
 /* signals: stop (report and stop), pass (deliver it to the target) */
 int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass); /* -1: leave */

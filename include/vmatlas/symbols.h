@@ -51,6 +51,19 @@ void vm_pdb_symbol_path_set(const char *dirs);
 
 /* always fills `out`; returns true when a module or symbol was found */
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out);
+/* The DWARF line-table row holding a live address, as gdb picks it (the
+ * last row at or below it; an is_stmt row at the same address rather
+ * than one that is not): [addr, end) up to the next row's address. */
+typedef struct vm_line_row {
+	uint64_t addr, end;
+	const char *file;
+	int line;
+	bool is_stmt;
+} vm_line_row;
+bool vm_symbol_line_row(vm_symbolizer *s, uint64_t addr, vm_line_row *out);
+/* the first row of [lo, hi) marked prologue_end (DWARF), live address */
+bool vm_symbol_prologue_end(vm_symbolizer *s, uint64_t lo, uint64_t hi, uint64_t *at);
+
 /* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", "[jit]!LazyCompile:foo+0x8",
  * "[jit]+0x40", or "[heap]+0x10" */
 void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t n);

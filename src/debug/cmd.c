@@ -260,6 +260,16 @@ static int do_set(cmd_out *o, char **w, int n)
 		show_ok(o);
 		return 0;
 	}
+	/* set follow-fork child|parent */
+	if (n >= 2 && !strcmp(w[1], "follow-fork")) {
+		if (n != 3 || (strcmp(w[2], "child") && strcmp(w[2], "parent"))) {
+			vm_seterr("usage: set follow-fork child|parent");
+			return -1;
+		}
+		vm_dbg_follow_fork(o->d, !strcmp(w[2], "child"));
+		show_ok(o);
+		return 0;
+	}
 	/* set REG = EXPR, blanks around '=' or not */
 	static const char *const none[] = { NULL };
 	int i = 1;

@@ -188,12 +188,21 @@ int dbg_step_one(vm_dbg *d, bool *stopped);
  * breakpoint); *stopped when something else stopped it first */
 int dbg_run_to(vm_dbg *d, uint64_t addr, uint64_t min_sp, bool *stopped);
 
+/* steps.c: report a stop of cur where it is now */
+void dbg_stopped_here(vm_dbg *d, vm_dbg_ev_kind kind, uint64_t value);
+/* stepline.c: the next instruction of cur is a call (len bytes at pc):
+ * step into it as `step` does (*done: stopped in the callee, reported),
+ * else run on to its return */
+int dbg_step_into_call(vm_dbg *d, uint64_t ret, bool *stopped, bool *done);
+
 /* emul.c: do the instruction in code (at r->rip) on r and memory, as the
  * CPU would; false when it is not one done here (nothing changed) */
 bool dbg_emulate(vm_dbg *d, vm_regs *r, const uint8_t *code, size_t len);
 
 /* disasm.c */
 size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call);
+/* the GOT slot a PLT stub jumps through (i386: ebx the GOT, 0 unknown) */
+bool dbg_plt_slot(vm_dbg *d, uint64_t stub, uint64_t ebx, uint64_t *slot);
 size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out);
 size_t dbg_decode_as(int bits, bool att, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out);
 

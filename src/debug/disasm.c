@@ -140,35 +140,49 @@ size_t vm_disasm_buf(const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn
 	return dbg_decode(64, code, len, addr, out);
 }
 
-/* a PLT stub (endbr64? bnd? jmp [rip+X]): the bound function, 0 none */
-static uint64_t plt_target(vm_dbg *d, uint64_t stub)
+/* A PLT stub ([endbr] [bnd] jmp [rip+X], i386 jmp [X] or jmp [ebx+X]):
+ * the GOT slot it jumps through (ebx: its value, 0 unknown) */
+bool dbg_plt_slot(vm_dbg *d, uint64_t stub, uint64_t ebx, uint64_t *slot)
 {
 	uint8_t code[16];
 	ssize_t got = vm_dbg_read(d, stub, code, sizeof code);
 	if (got <= 0)
-		return 0;
+		return false;
 	size_t off = 0;
 	vm_dbg_insn i;
 	for (int k = 0; k < 2; k++) {
 		if (!dbg_decode(d->bits, code + off, (size_t)got - off, stub + off, &i))
-			return 0;
-		if (strncmp(i.text, "endbr64", 7))
+			return false;
+		if (strncmp(i.text, "endbr", 5))
 			break;
 		off += i.len;
 	}
-	const zy *z = zydis(64);
+	const zy *z = zydis(d->bits);
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	if (d->bits == 32)
-		return 0; /* i386 PLT stubs go through ebx: not followed */
 	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&z->dec, code + off, (size_t)got - off, &in, ops)) ||
 	    in.mnemonic != ZYDIS_MNEMONIC_JMP || ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY ||
-	    ops[0].mem.base != ZYDIS_REGISTER_RIP)
-		return 0;
-	ZyanU64 slot;
-	uint64_t fn = 0;
-	if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[0], stub + off, &slot)) ||
-	    vm_dbg_read(d, slot, &fn, 8) != 8)
+	    ops[0].mem.index != ZYDIS_REGISTER_NONE)
+		return false;
+	ZyanU64 a;
+	if (ops[0].mem.base == ZYDIS_REGISTER_RIP || ops[0].mem.base == ZYDIS_REGISTER_NONE) {
+		if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[0], stub + off, &a)))
+			return false;
+	} else if (ops[0].mem.base == ZYDIS_REGISTER_EBX && d->bits == 32 && ebx) {
+		a = (uint32_t)(ebx + (uint64_t)ops[0].mem.disp.value);
+	} else {
+		return false;
+	}
+	*slot = a;
+	return true;
+}
+
+/* the function a PLT stub is bound to now (0: not a stub, or not read) */
+static uint64_t plt_target(vm_dbg *d, uint64_t stub)
+{
+	uint64_t slot, fn = 0;
+	size_t w = (size_t)d->bits / 8;
+	if (!dbg_plt_slot(d, stub, 0, &slot) || vm_dbg_read(d, slot, &fn, w) != (ssize_t)w)
 		return 0;
 	return fn;
 }

@@ -136,6 +136,7 @@ static void print_json(const vm_dbg_event *e, FILE *out)
 	case VM_DBG_EV_FORK:
 		json_ki64(&w, "child", e->child);
 		json_kbool(&w, "vfork", e->vfork);
+		json_kbool(&w, "followed", e->followed);
 		break;
 	case VM_DBG_EV_EXEC:
 		json_kstr(&w, "exe", e->text);
@@ -221,8 +222,12 @@ static void print_text(const vm_dbg_event *e, FILE *out)
 			e->text, (unsigned long long)e->addr);
 		break;
 	case VM_DBG_EV_FORK:
-		fprintf(out, "%s: child %lld detached (breakpoints removed from it)\n", e->vfork ? "vfork" : "fork",
-			(long long)e->child);
+		if (e->followed)
+			fprintf(out, "fork: following child %lld (the parent detached, breakpoints removed from it)\n",
+				(long long)e->child);
+		else
+			fprintf(out, "%s: child %lld detached (breakpoints removed from it)\n",
+				e->vfork ? "vfork" : "fork", (long long)e->child);
 		break;
 	case VM_DBG_EV_EXEC:
 		fprintf(out, "exec: %s (breakpoints dropped)\n", e->text ? e->text : "?");

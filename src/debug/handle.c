@@ -77,8 +77,8 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		return -1;
 	d->regs.rip = ev->addr;
 
-	vm_dbg_event e;
-	dbg_event_at(d, &e, VM_DBG_EV_BREAK, ev->tid, ev->addr);
+	vm_dbg_event e; /* named only when it stops (a false condition: no symbols) */
+	memset(&e, 0, sizeof e);
 	bool stops = false, loader = false;
 	size_t from = 0;
 	for (dbg_bp *b; (b = dbg_code_bps_at(d, ev->addr, &from));) {
@@ -111,6 +111,10 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 		return 0;
 	*stop = true;
 	if (e.bp) {
+		vm_dbg_event was = e;
+		dbg_event_at(d, &e, VM_DBG_EV_BREAK, ev->tid, ev->addr);
+		e.bp = was.bp;
+		e.hits = was.hits;
 		e.stopped = true;
 		dbg_emit(d, &e);
 		dbg_bp *b = dbg_bp_find(d, e.bp);
@@ -247,9 +251,21 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 				d->sites[i].in = false;
 			d->vfork_out = true;
 		}
+		if (ev->code == 3) { /* the control holds the child now */
+			free(d->tids);
+			d->tids = xcalloc(1, sizeof *d->tids);
+			d->tids[0] = d->pid = d->cur = (int64_t)ev->addr;
+			d->ntids = 1;
+			d->nover = 0;
+			d->regs_ok = d->where_ok = false;
+			dbg_rebuild_map(d, false);
+			if (d->dr7)
+				dbg_watch_apply_all(d); /* not inherited */
+		}
 		dbg_event_at(d, &e, VM_DBG_EV_FORK, ev->tid, 0);
 		e.child = (int64_t)ev->addr;
 		e.vfork = ev->code == 1;
+		e.followed = ev->code == 3;
 		dbg_emit(d, &e);
 		return 0;
 	case VM_EV_EXEC: {

@@ -105,6 +105,12 @@ void vm_dbg_interrupt(vm_dbg *d)
 		kill((pid_t)d->pid, SIGSTOP); /* breaks a blocking wait; discarded */
 }
 
+void vm_dbg_follow_fork(vm_dbg *d, bool child)
+{
+	d->o.follow_child = child;
+	vm_control_follow_fork(d->c, child);
+}
+
 void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **file, int *line)
 {
 	vm_symbol_info si;
@@ -118,6 +124,12 @@ void vm_dbg_where(vm_dbg *d, uint64_t addr, char *buf, size_t n, const char **fi
 	}
 	vm_symbolize(d->sym, addr, &si);
 	vm_symbol_format(&si, addr, buf, n);
+	/* the row gdb would name (is_stmt first), as stepping sees lines */
+	vm_line_row r;
+	if ((file || line) && si.line && vm_symbol_line_row(d->sym, addr, &r) && r.line) {
+		si.file = r.file;
+		si.line = r.line;
+	}
 	if (file)
 		*file = si.file;
 	if (line)
@@ -192,6 +204,7 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 		return NULL;
 	}
 	dbg_set_loader_break(d);
+	vm_control_follow_fork(c, d->o.follow_child);
 	if (d->o.launched && d->o.at_main) {
 		int id;
 		vm_bp_spec s = { .temporary = true };

@@ -13,7 +13,7 @@
 
 #define MAX_LINE_STEPS 1000000
 
-static void stopped_here(vm_dbg *d, vm_dbg_ev_kind kind, uint64_t value)
+void dbg_stopped_here(vm_dbg *d, vm_dbg_ev_kind kind, uint64_t value)
 {
 	vm_dbg_event e;
 	if (!d->alive || dbg_refresh_regs(d) < 0)
@@ -44,7 +44,7 @@ int vm_dbg_stepi(vm_dbg *d, uint64_t n)
 		if (stopped)
 			return 0;
 	}
-	stopped_here(d, VM_DBG_EV_STEP, 0);
+	dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	return 0;
 }
 
@@ -67,72 +67,8 @@ int vm_dbg_nexti(vm_dbg *d)
 	if (check_alive(d) < 0 || next_insn(d, &stopped) < 0)
 		return -1;
 	if (!stopped)
-		stopped_here(d, VM_DBG_EV_STEP, 0);
+		dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	return 0;
-}
-
-typedef struct line_at {
-	const char *file;
-	int line;
-} line_at;
-
-static line_at line_of(vm_dbg *d, uint64_t pc)
-{
-	char buf[256];
-	line_at l = { NULL, 0 };
-	vm_dbg_where(d, pc, buf, sizeof buf, &l.file, &l.line);
-	return l;
-}
-
-int vm_dbg_step_line(vm_dbg *d, bool over_calls)
-{
-	if (check_alive(d) < 0 || dbg_refresh_regs(d) < 0)
-		return -1;
-	line_at start = line_of(d, d->regs.rip);
-	if (!start.line)
-		return over_calls ? vm_dbg_nexti(d) : vm_dbg_stepi(d, 1);
-	char *file = xstrdup(start.file ? start.file : "");
-	int rc = 0;
-	for (int n = 0; n < MAX_LINE_STEPS; n++) {
-		bool stopped, is_call;
-		if (dbg_refresh_regs(d) < 0) {
-			rc = -1;
-			break;
-		}
-		size_t len = dbg_insn_len(d, d->regs.rip, &is_call);
-		if (over_calls) {
-			rc = next_insn(d, &stopped);
-		} else {
-			rc = dbg_step_one(d, &stopped);
-			/* into a function without line info (the PLT, libc):
-			 * on to its return */
-			if (rc == 0 && !stopped && len && is_call && dbg_refresh_regs(d) == 0 &&
-			    !line_of(d, d->regs.rip).line) {
-				uint64_t ret = 0;
-				size_t w = (size_t)d->bits / 8;
-				if (vm_dbg_read(d, d->regs.rsp, &ret, w) == (ssize_t)w)
-					rc = dbg_run_to(d, ret, d->regs.rsp, &stopped);
-			}
-		}
-		if (rc < 0 || stopped)
-			break;
-		if (dbg_refresh_regs(d) < 0) {
-			rc = -1;
-			break;
-		}
-		line_at now = line_of(d, d->regs.rip);
-		if (now.line && (now.line != start.line || strcmp(now.file ? now.file : "", file))) {
-			stopped_here(d, VM_DBG_EV_STEP, 0);
-			break;
-		}
-		if (!now.line && !over_calls) {
-			/* stepped out into code without lines: stop there */
-			stopped_here(d, VM_DBG_EV_STEP, 0);
-			break;
-		}
-	}
-	free(file);
-	return rc;
 }
 
 int vm_dbg_backtrace(vm_dbg *d, vm_dbg_frame **out, size_t *n)
@@ -205,7 +141,7 @@ int vm_dbg_finish(vm_dbg *d, uint64_t *ret)
 		return -1;
 	if (ret)
 		*ret = d->regs.rax;
-	stopped_here(d, VM_DBG_EV_RETURN, d->regs.rax);
+	dbg_stopped_here(d, VM_DBG_EV_RETURN, d->regs.rax);
 	return 0;
 }
 
@@ -215,7 +151,7 @@ int vm_dbg_until(vm_dbg *d, uint64_t addr)
 	if (check_alive(d) < 0 || dbg_run_to(d, addr, 0, &stopped) < 0)
 		return -1;
 	if (!stopped)
-		stopped_here(d, VM_DBG_EV_STEP, 0);
+		dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	return 0;
 }
 

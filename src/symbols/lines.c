@@ -7,6 +7,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 
@@ -105,12 +106,15 @@ static bool line_in_cu(line_index *li, Dwarf_Die *cu, uint64_t addr, const char 
 	return true;
 }
 
-bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
+/* call fn with each unit that may hold addr (its aranges', then the
+ * units whose ranges hold it) until it answers true */
+static bool each_cu(line_index *li, uint64_t addr, bool (*fn)(line_index *, Dwarf_Die *, uint64_t, void *),
+		    void *arg)
 {
 	if (!li)
 		return false;
 	Dwarf_Die cu;
-	if (dwarf_addrdie(li->dw, addr, &cu) && line_in_cu(li, &cu, addr, file, line))
+	if (dwarf_addrdie(li->dw, addr, &cu) && fn(li, &cu, addr, arg))
 		return true;
 	if (!li->indexed)
 		build_index(li);
@@ -119,10 +123,126 @@ bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
 	for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
 		if (addr >= li->r[i].hi)
 			continue;
-		if (dwarf_offdie(li->dw, li->r[i].die, &cu) && line_in_cu(li, &cu, addr, file, line))
+		if (dwarf_offdie(li->dw, li->r[i].die, &cu) && fn(li, &cu, addr, arg))
 			return true;
 	}
 	return false;
+}
+
+typedef struct file_line {
+	const char **file;
+	int *line;
+} file_line;
+
+static bool lookup_cb(line_index *li, Dwarf_Die *cu, uint64_t addr, void *arg)
+{
+	file_line *fl = arg;
+	return line_in_cu(li, cu, addr, fl->file, fl->line);
+}
+
+bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
+{
+	file_line fl = { file, line };
+	return each_cu(li, addr, lookup_cb, &fl);
+}
+
+static uint64_t row_addr(Dwarf_Line *l)
+{
+	Dwarf_Addr a = 0;
+	dwarf_lineaddr(l, &a);
+	return a;
+}
+
+static bool row_flag(Dwarf_Line *l, int (*get)(Dwarf_Line *, bool *))
+{
+	bool b = false;
+	return get(l, &b) == 0 && b;
+}
+
+static bool row_cb(line_index *li, Dwarf_Die *cu, uint64_t addr, void *arg)
+{
+	line_row *out = arg;
+	Dwarf_Lines *lines;
+	size_t n;
+	if (dwarf_getsrclines(cu, &lines, &n) != 0 || !n)
+		return false;
+	/* the first row above addr (rows are sorted by address) */
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (row_addr(dwarf_onesrcline(lines, mid)) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	size_t above = lo, best = lo - 1;
+	uint64_t at = row_addr(dwarf_onesrcline(lines, best));
+	/* the rows at that address: the last one that starts code (an
+	 * end_sequence row ends the code before it), is_stmt preferred */
+	size_t first = best;
+	while (first > 0 && row_addr(dwarf_onesrcline(lines, first - 1)) == at)
+		first--;
+	size_t pick = n, stmt = n;
+	for (size_t i = first; i <= best; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		int ln = 0;
+		if (row_flag(l, dwarf_lineendsequence) || dwarf_lineno(l, &ln) != 0 || ln == 0)
+			continue;
+		pick = i;
+		if (row_flag(l, dwarf_linebeginstatement))
+			stmt = i;
+	}
+	if (pick == n)
+		return false;
+	if (!row_flag(dwarf_onesrcline(lines, pick), dwarf_linebeginstatement) && stmt != n)
+		pick = stmt;
+	Dwarf_Line *l = dwarf_onesrcline(lines, pick);
+	const char *src = dwarf_linesrc(l, NULL, NULL);
+	if (!src)
+		return false;
+	out->addr = at;
+	out->end = above < n ? row_addr(dwarf_onesrcline(lines, above)) : at + 1;
+	out->file = absolute(li, cu, src);
+	dwarf_lineno(l, &out->line);
+	out->is_stmt = row_flag(l, dwarf_linebeginstatement);
+	return true;
+}
+
+bool lines_row(line_index *li, uint64_t addr, line_row *out)
+{
+	memset(out, 0, sizeof *out);
+	return each_cu(li, addr, row_cb, out);
+}
+
+typedef struct range_q {
+	uint64_t hi, *at;
+} range_q;
+
+static bool prologue_cb(line_index *li, Dwarf_Die *cu, uint64_t lo, void *arg)
+{
+	(void)li;
+	range_q *q = arg;
+	Dwarf_Lines *lines;
+	size_t n;
+	if (dwarf_getsrclines(cu, &lines, &n) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		uint64_t a = row_addr(l);
+		if (a >= lo && a < q->hi && row_flag(l, dwarf_lineprologueend)) {
+			*q->at = a;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	range_q q = { hi, at };
+	return each_cu(li, lo, prologue_cb, &q);
 }
 
 void lines_close(line_index *li)

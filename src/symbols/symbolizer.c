@@ -300,6 +300,7 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	if (have_file) {
 		add_tables(t, &e, "", s->flags & VM_SYM_VERSIONS);
 		symtab_add_sections(t, &e);
+		symtab_add_plt(t, &e);
 		add_minidebuginfo(t, &e);
 		if (has_dwarf(&e)) {
 			t->dwarf_fd = dup(fd);
@@ -399,6 +400,48 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 		}
 		lines_lookup(t->lines, link, &out->file, &out->line);
 	}
+	return true;
+}
+
+/* the line index of the module at addr, opened once; its load bias */
+static line_index *lines_at(vm_symbolizer *s, uint64_t addr, uint64_t *bias)
+{
+	const vm_module *mod = vm_map_module_at(s->m, addr);
+	sym_table *t = mod ? table_of(s, mod) : NULL;
+	if (!t || t->dwarf_fd < 0)
+		return NULL;
+	if (!t->lines_tried) {
+		t->lines_tried = true;
+		t->lines = lines_open(t->dwarf_fd);
+	}
+	*bias = mod->load_bias;
+	return t->lines;
+}
+
+bool vm_symbol_line_row(vm_symbolizer *s, uint64_t addr, vm_line_row *out)
+{
+	memset(out, 0, sizeof *out);
+	uint64_t bias = 0;
+	line_index *li = lines_at(s, addr, &bias);
+	line_row r;
+	if (!li || !lines_row(li, addr - bias, &r))
+		return false;
+	out->addr = r.addr + bias;
+	out->end = r.end + bias;
+	out->file = r.file;
+	out->line = r.line;
+	out->is_stmt = r.is_stmt;
+	return true;
+}
+
+bool vm_symbol_prologue_end(vm_symbolizer *s, uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	uint64_t bias = 0;
+	line_index *li = lines_at(s, lo, &bias);
+	uint64_t link;
+	if (!li || hi < lo || !lines_prologue_end(li, lo - bias, hi - bias, &link))
+		return false;
+	*at = link + bias;
 	return true;
 }
 

@@ -62,6 +62,8 @@ void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size
 void symtab_note_source(sym_table *t, const char *what);
 /* the image's allocated sections (once: the first image given wins) */
 void symtab_add_sections(sym_table *t, const elf_image *e);
+/* "name@plt" for each PLT stub of the image (pltsyms.c) */
+void symtab_add_plt(sym_table *t, const elf_image *e);
 /* sort and drop duplicates; call once after the last add */
 void symtab_finish(sym_table *t);
 /* the symbol for a link-time address: a sized symbol containing it, else

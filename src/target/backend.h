@@ -76,6 +76,7 @@ struct vm_control_ops {
 	int (*step)(vm_control *c, int64_t tid);
 	int (*wait)(vm_control *c, int timeout_ms, vm_event *ev);
 	void (*discard_signal)(vm_control *c, int64_t tid);
+	void (*follow_fork)(vm_control *c, bool child); /* NULL: never followed */
 	int (*get_regs)(vm_control *c, int64_t tid, vm_regs *r);
 	int (*set_regs)(vm_control *c, int64_t tid, const vm_regs *r);
 	int (*get_fpregs)(vm_control *c, int64_t tid, vm_fpregs *f);

@@ -44,6 +44,12 @@ int vm_control_wait(vm_control *c, int timeout_ms, vm_event *ev)
 	return c->ops->wait(c, timeout_ms, ev);
 }
 
+void vm_control_follow_fork(vm_control *c, bool child)
+{
+	if (c->ops->follow_fork)
+		c->ops->follow_fork(c, child);
+}
+
 void vm_control_discard_signal(vm_control *c, int64_t tid)
 {
 	c->ops->discard_signal(c, tid);

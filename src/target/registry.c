@@ -150,6 +150,9 @@ static void on_fatal_signal(int sig)
 	 * when the output was taken whole, 1 if an output file was lost */
 	if (sig == SIGPIPE)
 		_exit(lost ? 1 : 0);
+	/* die of it with the default action: a raised one is delivered when
+	 * the handler returns (it is blocked until then); a fault comes back
+	 * as the instruction runs again */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -157,11 +160,22 @@ static void on_fatal_signal(int sig)
 void vm_install_cleanup_handlers(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+	/* vmatlas's own crashes: the target is let go before vmatlas dies
+	 * (on its own stack: the crash may be a stack overflow) */
+	static const int crashes[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_fatal_signal;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+	bool alt = sigaltstack(&ss, NULL) == 0;
+	sa.sa_flags = SA_RESETHAND | (alt ? SA_ONSTACK : 0);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&sa.sa_mask, sigs[i]); /* one cleanup at a time */
+	for (size_t i = 0; i < sizeof crashes / sizeof crashes[0]; i++)
+		sigaction(crashes[i], &sa, NULL);
 	atexit(release_all);
 }

@@ -150,7 +150,9 @@ def test_stepi_nexti_step_next():
     bt = results(out, "bt")[0]["frames"]
     if into["where"].startswith("dbgfix!dbg_target"):
         assert bt[1]["where"].startswith("dbgfix!dbg_lines")
-    assert all(s["file"].endswith("dbgfix.c") for s in stops[1:])
+    # the last step leaves dbg_lines for main's fprintf call: into libc
+    # when its debug file is installed, as gdb (test_debug_step.py)
+    assert all(s["file"].endswith("dbgfix.c") for s in stops[1:-1])
     lines = [s["line"] for s in stops[1:]]
     assert len(set(lines)) == len(lines)  # each next moved to another line
     assert events(out, "return")
@@ -545,3 +547,111 @@ def test_write_under_a_breakpoint_survives_detach():
     assert results(out, "mem")[0]["values"] == [9]
     assert results(out, "detach")[0]["result"] == "detached"
     assert "answer 0x1234abcd value 9" in err
+
+
+def debugreg7(pid):
+    """DR7 of pid, read through a second ptrace attach (seize, interrupt,
+    PEEKUSER, detach): what vmatlas left in the thread"""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    assert libc.ptrace(0x4206, pid, None, None) == 0, ctypes.get_errno()  # PTRACE_SEIZE
+    try:
+        assert libc.ptrace(0x4207, pid, None, None) == 0  # PTRACE_INTERRUPT
+        os.waitpid(pid, 0x40000000)  # __WALL
+        dr7_offset = 848 + 7 * 8  # offsetof(struct user, u_debugreg[7])
+        ctypes.set_errno(0)
+        v = libc.ptrace(3, pid, ctypes.c_void_p(dr7_offset), None)  # PTRACE_PEEKUSER
+        assert ctypes.get_errno() == 0
+        return v
+    finally:
+        libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+
+
+def test_vmatlas_crash_leaves_target_unpatched_and_running():
+    """vmatlas crashing itself (VMATLAS_TEST_CRASH) while stopped at a
+    breakpoint with a watchpoint set: its crash handler puts the int3s
+    back, clears the debug registers, detaches, then dies of the signal"""
+    import resource
+    crashes = {"segv": signal.SIGSEGV, "bus": signal.SIGBUS, "ill": signal.SIGILL, "fpe": signal.SIGFPE,
+               "abort": signal.SIGABRT}
+    for how, sig in crashes.items():
+        p, t = start_spin()
+        try:
+            before = text_pages(p.pid)
+            assert debugreg7(p.pid) == 0
+            env = dict(os.environ, VMATLAS_TEST_CRASH=how)
+            d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+            out, _ = d.communicate("break dbg_target\nbreak dbg_answer\nwatch dbg_counter\ncontinue\n"
+                                   "test-crash\nprint 1\n", timeout=30)
+            assert d.returncode == -sig, (how, d.returncode)
+            assert '"event":"breakpoint"' in out  # it was stopped, with the int3s in
+            assert '"command":"print"' not in out  # it died at test-crash
+            time.sleep(0.05)
+            assert text_pages(p.pid) == before, how
+            state, tracer = status_of(p.pid)
+            assert tracer == 0 and state in ("R", "S"), (how, state)
+            assert debugreg7(p.pid) == 0, how
+            assert "counter" in stop_spin(p)
+        finally:
+            if p.poll() is None:
+                p.kill()
+
+
+def test_follow_fork_child():
+    """--follow-fork=child (and `set follow-fork child`): the session goes
+    on with the child (its breakpoints and watchpoint kept in it), the
+    parent is let go without an int3 or debug register and runs on: it
+    calls dbg_target itself, which an int3 left in it would kill"""
+    for args, first in (["--follow-fork=child"], []), ([], ["set follow-fork child"]):
+        out, err, _ = debug(first + ["break dbg_target", "watch dbg_counter", "continue", "print rdi"] +
+                            ["continue"] * 8, args=args, prog=["fork"], expect_rc=None)
+        child = [int(l.split()[2]) for l in err if l.startswith("child pid ")]
+        assert len(child) == 1, err
+        forks = events(out, "fork")
+        assert len(forks) == 1 and forks[0]["followed"] and forks[0]["child"] == child[0]
+        hits = events(out, "breakpoint")
+        assert len(hits) == 3 and all(h["tid"] == child[0] for h in hits)
+        assert [r["value"] for r in results(out, "print")] == ["0x64"]
+        w = events(out, "watchpoint")  # the debug registers set again in the child
+        assert len(w) == 3 and all(e["tid"] == child[0] for e in w)
+        assert "child counter 300" in err
+        assert events(out, "exec") and events(out, "exit")[0]["status"] == 7  # the child's
+        assert "child status 7 parent counter 1" in err  # the parent ran on, unpatched
+    # the default still lets the child go
+    out, err, _ = debug(["set follow-fork parent", "break dbg_target", "continue", "continue"], prog=["fork"])
+    assert not events(out, "fork")[0]["followed"]
+
+
+def test_i386_log_breakpoints_on_every_instruction_change_nothing():
+    """The same on the i386 fixture: push, mov, lea, calls and endbr32 are
+    run by the debugger in a 32-bit process too (4-byte stack slots,
+    addresses wrapping at 4 GiB), the rest stepped over"""
+    global DBGFIX
+    exe = DBGFIX + "32"
+    if not os.path.exists(exe):
+        raise Skip("no 32-bit fixture (gcc-multilib)")
+    saved, DBGFIX = DBGFIX, exe
+    try:
+        out, err, _ = debug(["disasm dbg_target 40", "disasm main 60", "kill"], prog=["calls", 3])
+        cmds = []
+        for res, fn in zip(results(out, "disasm"), ["dbg_target", "main"]):
+            base = int(res["insns"][0]["addr"], 16)
+            for i in res["insns"]:
+                if not i["where"].startswith("dbgfix32!" + fn):
+                    break
+                off = int(i["addr"], 16) - base
+                cmds.append(f'break {fn}+{off} log "{fn}+{off}"')
+                if i["text"].startswith("ret"):
+                    break
+        assert len(cmds) > 20
+        out, err, _ = debug(cmds + ["continue"], prog=["calls", 3])
+    finally:
+        DBGFIX = saved
+    assert "sum 4 counter 3" in err
+    logs = events(out, "log")
+    assert sum(l["text"] == "dbg_target+0" for l in logs) == 3
+    assert events(out, "exit")[0]["status"] == 7

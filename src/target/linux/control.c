@@ -50,6 +50,7 @@ static lxc_thread *add_thread(lx_control *c, pid_t tid, int state)
 	memset(t, 0, sizeof *t);
 	t->tid = tid;
 	t->state = state;
+	t->i386 = -1;
 	return t;
 }
 
@@ -259,7 +260,10 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		ev->kind = VM_EV_FORK;
 		ev->addr = msg;
 		ev->code = event == PTRACE_EVENT_VFORK;
-		lxc_release_child(c, (pid_t)msg);
+		if (event == PTRACE_EVENT_FORK && c->follow_child && lxc_hold_child((pid_t)msg) > 0)
+			ev->code = 3; /* the switch comes when all are stopped */
+		else
+			lxc_release_child(c, (pid_t)msg);
 		return 1;
 	case PTRACE_EVENT_VFORK_DONE:
 		ev->kind = VM_EV_FORK;
@@ -267,6 +271,7 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		return 1;
 	case PTRACE_EVENT_EXEC:
 		ev->kind = VM_EV_EXEC;
+		t->i386 = -1; /* the new program may be the other kind */
 		/* the old address space is gone, and its `syscall` with it */
 		if (c->mem_fd >= 0)
 			close(c->mem_fd);
@@ -288,7 +293,10 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si);
-	if (sig == SIGTRAP && (si.si_code == SI_KERNEL || si.si_code == TRAP_BRKPT)) {
+	/* a step over `syscall` is reported as TRAP_BRKPT at the new pc
+	 * (user_single_step_report), an int3 as SI_KERNEL */
+	bool step_over_syscall = stepping && si.si_code == TRAP_BRKPT;
+	if (sig == SIGTRAP && !step_over_syscall && (si.si_code == SI_KERNEL || si.si_code == TRAP_BRKPT)) {
 		vm_regs r;
 		ev->kind = VM_EV_BREAKPOINT;
 		if (c->base.ops->get_regs(&c->base, t->tid, &r) == 0)
@@ -296,10 +304,15 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		return 1;
 	}
 	if (sig == SIGTRAP && (si.si_code == TRAP_HWBKPT || si.si_code == TRAP_TRACE || stepping)) {
-		uint64_t dr6 = 0;
+		uint64_t dr6 = VM_DR6_BS;
 		vm_regs r;
-		c->base.ops->get_debugreg(&c->base, t->tid, 6, &dr6);
-		c->base.ops->set_debugreg(&c->base, t->tid, 6, 0);
+		/* no debug register set by us: the trap flag's step (two calls
+		 * saved on each stepi) */
+		if (c->debugregs_used || si.si_code == TRAP_HWBKPT) {
+			dr6 = 0;
+			c->base.ops->get_debugreg(&c->base, t->tid, 6, &dr6);
+			c->base.ops->set_debugreg(&c->base, t->tid, 6, 0);
+		}
 		ev->dr6 = dr6;
 		ev->kind = (dr6 & 0xf) ? VM_EV_WATCH : VM_EV_STEP;
 		if (c->base.ops->get_regs(&c->base, t->tid, &r) == 0)
@@ -341,6 +354,7 @@ static int resume_one(lx_control *c, lxc_thread *t, bool step)
 	set_sig(t, 0);
 	t->state = LXT_RUNNING;
 	t->stepping = step;
+	t->regs_ok = false;
 	return 0;
 }
 
@@ -428,7 +442,17 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static int wait_event(lx_control *c, int timeout_ms, vm_event *ev);
+
 int lxc_wait(lx_control *c, int timeout_ms, vm_event *ev)
+{
+	int rc = wait_event(c, timeout_ms, ev);
+	if (rc == 0 && ev->kind == VM_EV_FORK && ev->code == 3)
+		lxc_switch_to_child(c, (pid_t)ev->addr);
+	return rc;
+}
+
+static int wait_event(lx_control *c, int timeout_ms, vm_event *ev)
 {
 	if (queue_pop(&c->q, ev)) {
 		lxc_stop(c); /* all-stop: the others ran meanwhile */
@@ -504,8 +528,10 @@ int lxc_close(lx_control *c)
 	if (!c)
 		return 0;
 	int rc = 0;
+	lxc_release_queued_children(c);
 	if (!c->exited) {
 		lxc_stop(c);
+		lxc_release_queued_children(c); /* met while stopping */
 		pid_t any = 0;
 		for (size_t i = 0; i < c->nth && !any; i++)
 			if (c->th[i].state == LXT_STOPPED)
@@ -590,6 +616,7 @@ const struct vm_control_ops lxc_ops = {
 	.step = ctl_step,
 	.wait = ctl_wait,
 	.discard_signal = ctl_discard_signal,
+	.follow_fork = lxc_follow_fork,
 	.get_regs = lxc_get_regs,
 	.set_regs = lxc_set_regs,
 	.get_fpregs = lxc_get_fpregs,

@@ -398,6 +398,7 @@ int lxc_syscall(lx_control *c, pid_t tid, long nr, const uint64_t args[6], int64
 	if (!t || lxc_find_syscall_insn(c, tid) < 0)
 		return -1;
 	int ignored;
+	t->regs_ok = false; /* put back after, but not on every failure */
 	int rc = lxc_syscall_raw(tid, c->syscall_insn, nr, args, ret, &ignored);
 	if (rc < 0)
 		vm_seterr_errno("running system call %ld in thread %d", nr, (int)tid);

@@ -208,14 +208,13 @@ int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, u
 	return 0;
 }
 
-void lxc_restore(lx_control *c, pid_t tid)
+void lxc_restore_keep(lx_control *c, pid_t tid)
 {
 	for (int i = atomic_load(&c->nsaved) - 1; i >= 0 && c->mem_fd >= 0; i--) {
 		const lxc_saved *s = &c->saved[i];
 		if (pwrite(c->mem_fd, s->bytes, s->len, (off_t)s->addr) < 0)
 			continue; /* unmapped since: nothing to put back */
 	}
-	atomic_store(&c->nsaved, 0);
 	for (int i = atomic_load(&c->nprots) - 1; i >= 0 && tid > 0 && c->syscall_insn; i--) {
 		const lxc_prot *p = &c->prots[i];
 		uint64_t args[6] = { p->addr, p->len, (uint64_t)p->prot };
@@ -225,6 +224,12 @@ void lxc_restore(lx_control *c, pid_t tid)
 		if (sig)
 			lx_hold_set_sig(tid, sig);
 	}
+}
+
+void lxc_restore(lx_control *c, pid_t tid)
+{
+	lxc_restore_keep(c, tid);
+	atomic_store(&c->nsaved, 0);
 	atomic_store(&c->nprots, 0);
 }
 
@@ -234,6 +239,11 @@ void lxc_release_child(lx_control *c, pid_t child)
 	while (waitpid(child, &st, __WALL) < 0)
 		if (errno != EINTR)
 			return;
+	lxc_release_stopped_child(c, child);
+}
+
+void lxc_release_stopped_child(lx_control *c, pid_t child)
+{
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/mem", (int)child);
 	int fd = open(path, O_RDWR | O_CLOEXEC);

@@ -86,13 +86,20 @@ int lxc_get_regs(vm_control *vc, int64_t tid, vm_regs *r)
 	struct iovec iov = { &u, sizeof u };
 	if (!t)
 		return -1;
+	if (t->regs_ok) {
+		*r = t->regs;
+		return 0;
+	}
 	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)(long)NT_PRSTATUS, &iov) < 0) {
 		vm_seterr_errno("reading the registers of thread %d", (int)t->tid);
 		return -1;
 	}
-	if (iov.iov_len != sizeof u && compat_regs(t->tid, PTRACE_GETREGS, &u) < 0)
+	t->i386 = iov.iov_len != sizeof u;
+	if (t->i386 && compat_regs(t->tid, PTRACE_GETREGS, &u) < 0)
 		return -1;
 	from_user(&u, r);
+	t->regs = *r;
+	t->regs_ok = true;
 	return 0;
 }
 
@@ -103,9 +110,14 @@ int lxc_set_regs(vm_control *vc, int64_t tid, const vm_regs *r)
 	if (!t)
 		return -1;
 	to_user(r, &u);
-	if (is_i386(t->tid))
-		return compat_regs(t->tid, PTRACE_SETREGS, &u);
-	return getset(t->tid, PTRACE_SETREGSET, NT_PRSTATUS, &u, sizeof u, "registers");
+	if (t->i386 < 0)
+		t->i386 = is_i386(t->tid);
+	t->regs_ok = false;
+	int rc = t->i386 ? compat_regs(t->tid, PTRACE_SETREGS, &u)
+			 : getset(t->tid, PTRACE_SETREGSET, NT_PRSTATUS, &u, sizeof u, "registers");
+	/* what the kernel keeps may differ a little (segments, flags
+	 * bits): read again when asked */
+	return rc;
 }
 
 int lxc_get_fpregs(vm_control *vc, int64_t tid, vm_fpregs *f)

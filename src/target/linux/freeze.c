@@ -4,8 +4,12 @@
 #include "linux.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "lxctl.h"
+#include "ptrace.h"
 #include "vmatlas/error.h"
 
 #define LX(t) ((lx_proc *)(t))
@@ -20,6 +24,29 @@ void lx_control_closed(void *arg)
 	p->entry_held = false;
 	p->frozen = false;
 	p->thaw_resumes = false;
+}
+
+void lx_control_switched(void *arg, pid_t pid)
+{
+	lx_proc *p = arg;
+	if (p->spawned) {
+		/* the parent was let go and runs on; the child is the one
+		 * started by us now (killed at the end unless kept) */
+		lx_spawned_remove(p->pid);
+		lx_spawned_add(pid, !p->keep);
+	}
+	p->pid = p->mm_pid = pid;
+	if (p->mem_fd >= 0)
+		close(p->mem_fd);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
+	p->mem_fd = p->pagemap_fd = -1;
+	p->nvma = 0;
+	free(p->info.name);
+	free(p->info.exe);
+	free(p->info.cwd);
+	memset(&p->info, 0, sizeof p->info);
+	p->have_info = false;
 }
 
 /* a thread that cannot be traced: by whom, when someone traces it */
@@ -114,6 +141,7 @@ vm_control *lx_control_open(vm_target *t)
 		p->ctl->on_close = lx_control_closed;
 		p->ctl->on_close_arg = p;
 	}
+	p->ctl->on_switch = lx_control_switched;
 	p->ctl_user = true;
 	return &p->ctl->base;
 }

@@ -48,6 +48,8 @@ int lx_thaw(vm_target *t);
 vm_control *lx_control_open(vm_target *t);
 /* on_close of the control an lx_proc holds (arg: the lx_proc) */
 void lx_control_closed(void *arg);
+/* on_switch of that control: it follows a fork's child, pid */
+void lx_control_switched(void *arg, pid_t pid);
 /* start argv[0] under ptrace, stopped at its entry point (spawn.c) */
 vm_target *lx_spawn(char *const argv[], const vm_spawn_options *opt);
 

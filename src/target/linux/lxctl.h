@@ -18,6 +18,11 @@ typedef struct lxc_thread {
 	int state;      /* LXT_* */
 	int sig;        /* delivered when it next runs (0 none) */
 	bool stepping;  /* resumed with PTRACE_SINGLESTEP */
+	/* its registers while it stays stopped (read once a stop: a
+	 * breakpoint hit asks for them three times) */
+	bool regs_ok;
+	signed char i386; /* -1 not known yet, 0 x86-64, 1 i386 */
+	vm_regs regs;
 } lxc_thread;
 
 /* what the handle changed and puts back on close, also from a signal
@@ -58,7 +63,10 @@ typedef struct lx_control {
 	lxc_event_q q;         /* events met while stopping the other threads */
 	long options;          /* ptrace options besides ours (PTRACE_O_EXITKILL) */
 	int cleanup_slot;      /* in ptrace.c's signal-time table */
+	bool follow_child;     /* a fork's child is followed (control_fork.c) */
 	void (*on_close)(void *arg); /* the target that handed out this handle */
+	/* the handle follows a fork's child: the target is that pid now */
+	void (*on_switch)(void *arg, pid_t pid);
 	void *on_close_arg;
 } lx_control;
 
@@ -110,6 +118,18 @@ int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], i
 /* a child of a traced fork (auto-attached): wait for its first stop, put
  * back the bytes of the journal in it and let it go (control_mem.c) */
 void lxc_release_child(lx_control *c, pid_t child);
+/* the same for a child already in its first stop */
+void lxc_release_stopped_child(lx_control *c, pid_t child);
+/* put back memory and protections in the process, keeping the journal
+ * (the same changes are in a forked child) */
+void lxc_restore_keep(lx_control *c, pid_t stopped_tid);
+/* a followed fork (control_fork.c): the child of the fork event, in its
+ * first stop, is held (decode); the switch to it, every thread of the
+ * parent stopped (lxc_wait); one left in the queue at close is let go */
+pid_t lxc_hold_child(pid_t child);
+void lxc_switch_to_child(lx_control *c, pid_t child);
+void lxc_release_queued_children(lx_control *c);
+void lxc_follow_fork(vm_control *vc, bool child); /* the op */
 /* find a `syscall` instruction for c (sets c->syscall_insn) */
 int lxc_find_syscall_insn(lx_control *c, pid_t tid);
 

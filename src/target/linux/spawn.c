@@ -144,6 +144,9 @@ static int run_to_entry(lx_control *c, uint64_t entry)
 			break;
 	}
 	lxc_restore(c, c->pid);
+	lxc_thread *t = lxc_find(c, c->pid);
+	if (t)
+		t->regs_ok = false; /* the pc is set behind the control's back */
 	return lx_set_pc(c->pid, entry);
 }
 
