@@ -23,6 +23,12 @@ bool mb_claim(map_builder *b, size_t ri, int gid)
 	return true;
 }
 
+void mb_reclaim(map_builder *b, size_t ri, int gid)
+{
+	if (ri < b->m->nregions && b->m->regions[ri].state != VM_STATE_FREE)
+		b->group[ri] = gid;
+}
+
 bool mb_claimed(const map_builder *b, size_t ri)
 {
 	return ri < b->m->nregions && b->group[ri] >= 0;
@@ -139,7 +145,9 @@ size_t mb_split(map_builder *b, size_t ri, uint64_t at, double first_share)
 #define SHARE(f)                                                       \
 	do {                                                           \
 		uint64_t whole = r->f;                                 \
-		r->f = (uint64_t)((double)whole * first_share) / pg * pg; \
+		r->f = (uint64_t)((double)whole * first_share / (double)pg + 0.5) * pg; \
+		if (r->f > whole)                                      \
+			r->f = whole;                                  \
 		s->f = whole - r->f;                                   \
 	} while (0)
 	if (r->stats.valid) {
@@ -163,7 +171,9 @@ size_t mb_split(map_builder *b, size_t ri, uint64_t at, double first_share)
 #define SHARE(f)                                                       \
 	do {                                                           \
 		uint64_t whole = r->f;                                 \
-		r->f = (uint64_t)((double)whole * first_share);        \
+		r->f = (uint64_t)((double)whole * first_share + 0.5);  \
+		if (r->f > whole)                                      \
+			r->f = whole;                                  \
 		s->f = whole - r->f;                                   \
 	} while (0)
 	if (r->pages.valid) {

@@ -29,6 +29,9 @@ typedef struct map_builder {
 int mb_group_new(map_builder *b, vm_usage usage, const char *details);
 /* claim region ri for group gid; false if someone claimed it first */
 bool mb_claim(map_builder *b, size_t ri, int gid);
+/* give region ri to group gid (-1: to nobody) whoever claimed it: a
+ * piece split off a VMA that another group claimed whole */
+void mb_reclaim(map_builder *b, size_t ri, int gid);
 bool mb_claimed(const map_builder *b, size_t ri);
 /* index of the region holding addr, (size_t)-1 for none or a free gap */
 size_t mb_find(const map_builder *b, uint64_t addr);

@@ -194,6 +194,42 @@ def test_static_tcache():
     assert doc["tcache_source"] == "tls" and doc["main_arena_source"] == "symbol"
 
 
+def first_pages_present(pid, addrs):
+    """whether each page is in memory or swap, from /proc/PID/pagemap"""
+    import struct
+    out = []
+    with open(f"/proc/{pid}/pagemap", "rb", 0) as f:
+        for a in addrs:
+            f.seek(a // 4096 * 8)
+            out.append(struct.unpack("<Q", f.read(8))[0] >> 62 != 0)
+    return out
+
+
+def check_mmapped(target, truth, chunks=None, others=()):
+    """heap and map of a target against malloc's own count of its mmapped
+    chunks (truth: n_mmaps, mmapped_mem) and, where the fixture knows
+    them, the chunks themselves and the memory merged with them"""
+    heap = run_json(["heap", target, "--blocks"])
+    doc = run_json(["map", target])
+    text = run(["map", target])
+    assert (heap["mmapped"]["count"], heap["mmapped"]["bytes"]) == (truth["n_mmaps"], truth["mmapped_mem"]), \
+        (target, heap["mmapped"], truth)
+    mm = {int(h["base"], 16): h["size"] for h in heap["heaps"] if h["kind"] == "mmapped"}
+    if chunks is not None:
+        assert mm == {c["chunk"]: c["size"] for c in chunks}, (target, mm)
+    allocs = {int(a["base"], 16): a for a in doc["allocations"]}
+    for base, size in mm.items():
+        a = allocs.get(base)
+        assert a and a["size"] == size and a["usage"] == "heap", (target, hex(base), a)
+        assert a["details"] == "large malloc chunk (mmapped)", a
+        assert len(a["regions"]) == 1 and any(x["name"] == "mmapped chunk" for x in a["regions"][0]["contents"])
+    for o in others:
+        a = allocs.get(o["base"])
+        assert a and a["usage"] != "heap", (target, hex(o["base"]), a)
+    assert "mp_.n_mmaps" not in text.stderr, text.stderr
+    return mm
+
+
 def test_mmapped_chunks_inside_mappings():
     """#15 item 2: mmapped chunks the kernel merged with the mappings
     beside them are found by their headers (checked against
@@ -204,21 +240,76 @@ def test_mmapped_chunks_inside_mappings():
         starts = {m["start"] for m in proc_maps(p.pid)}
         if all(c["chunk"] in starts for c in t["chunks"]):
             raise Exception("the kernel merged nothing: the test proves nothing here")
-        heap = run_json(["heap", str(p.pid), "--blocks"])
-        doc = run_json(["map", str(p.pid)])
-        text = run(["map", str(p.pid)])
-    assert heap["mmapped"]["count"] == t["n_mmaps"] == len(t["chunks"])
-    mm = {int(h["base"], 16): h["size"] for h in heap["heaps"] if h["kind"] == "mmapped"}
-    assert mm == {c["chunk"]: c["size"] for c in t["chunks"]}, mm
-    allocs = {int(a["base"], 16): a for a in doc["allocations"]}
-    for c in t["chunks"]:
-        a = allocs.get(c["chunk"])
-        assert a and a["size"] == c["size"] and a["usage"] == "heap", (hex(c["chunk"]), a)
-        assert len(a["regions"]) == 1 and any(x["name"] == "mmapped chunk" for x in a["regions"][0]["contents"])
-    for o in t["others"]:
-        a = allocs.get(o["base"])
-        assert a and a["usage"] != "heap", (hex(o["base"]), a)
-    assert "mp_.n_mmaps" not in text.stderr
+        assert t["n_mmaps"] == len(t["chunks"])
+        check_mmapped(str(p.pid), t, t["chunks"], t["others"])
+
+
+def test_mmapped_chunks_untouched_start():
+    """#15 item 2, python's layout: each chunk has a mapping merged below
+    it that was never written, so the VMA's first page is not in memory
+    and no chunk begins it. Found live (without faulting that page in)
+    and in a capture core; the map splits them off"""
+    from lib import proc_maps
+    with tempfile.TemporaryDirectory() as d, fixture("untouched", name="heapmmap") as (p, t):
+        vmas = [m for m in proc_maps(p.pid) if any(m["start"] < c["chunk"] < m["end"] for c in t["chunks"])]
+        unwritten = [m["start"] for m, there in zip(vmas, first_pages_present(p.pid, [m["start"] for m in vmas]))
+                     if not there]
+        assert unwritten, ("no chunk inside a VMA whose first page is not in memory", vmas)
+        assert t["n_mmaps"] == len(t["chunks"])
+        check_mmapped(str(p.pid), t, t["chunks"], t["others"])
+        assert not any(first_pages_present(p.pid, unwritten)), "vmatlas faulted pages in"
+        core = os.path.join(d, "c.core")
+        run_json(["capture", str(p.pid), "-o", core])
+        check_mmapped(core, t, t["chunks"], t["others"])
+
+
+PYTHON_BIG_DICT = """
+import ctypes, json, sys, threading, time
+d = {i: str(i) for i in range(2_000_000)}
+for _ in range(3):
+    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+class MI(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MI
+mi = libc.mallinfo2()
+print(json.dumps({"pid": __import__("os").getpid(), "n_mmaps": mi.hblks, "mmapped_mem": mi.hblkhd}), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_python_mmapped_chunks():
+    """#15 item 2 on Debian's python3 with three threads and a big dict:
+    its chunks share VMAs with its allocator's arenas, some below pages it
+    never touched. Every chunk malloc counts (mallinfo2 in the process
+    itself) is found, live, in a capture core and in a gcore, each an
+    allocation of its own in the map"""
+    import shutil
+    from lib import Skip, proc_maps
+    py = "/usr/bin/python3"
+    if not os.path.exists(py):
+        raise Skip("no Debian python3")
+    p = subprocess.Popen([py, "-c", PYTHON_BIG_DICT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        t = json.loads(p.stdout.readline())
+        starts = {m["start"] for m in proc_maps(p.pid)}
+        live = check_mmapped(str(p.pid), t)
+        if all(c in starts for c in live):
+            raise Exception("the kernel merged no chunk with other memory: the test proves nothing here")
+        with tempfile.TemporaryDirectory() as d:
+            core = os.path.join(d, "c.core")
+            run_json(["capture", str(p.pid), "-o", core])
+            assert check_mmapped(core, t) == live
+            os.unlink(core)
+            if shutil.which("gcore"):
+                g = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(p.pid)], capture_output=True,
+                                   timeout=300)
+                if g.returncode == 0:
+                    assert check_mmapped(os.path.join(d, f"g.{p.pid}"), t) == live
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
 
 
 def test_gcore_reserved_memory():

@@ -206,6 +206,39 @@ static void heaps(void)
 	fake_free(&f);
 }
 
+/* #15 item 2: a library whose extent has a hole that a large malloc
+ * chunk came to fill: the image claims anonymous memory inside its
+ * extent, but a chunk header that tiles the VMA makes it malloc's */
+static void chunk_in_image_extent(void)
+{
+	fake_target f;
+	fake_init(&f);
+	elf_built b;
+	elf_build(&b, 64, false, 3, 0);
+	uint64_t base = 0x7f0000000000ull;
+	fake_region(&f, base, 0x1000, "r-xp", "/lib/libfake.so", 0, 99);
+	fake_region(&f, base + 0x1000, 0x1000, "rw-p", NULL, 0, 0); /* .bss */
+	fake_region(&f, base + 0x2000, 0x3000, "rw-p", NULL, 0, 0); /* the chunk, past the extent's end */
+	fake_memory(&f, base, b.buf, 0x1000);
+	uint8_t c[16];
+	put64(c, 0);
+	put64(c + 8, 0x3000 | 2);
+	fake_memory(&f, base + 0x2000, c, 16);
+
+	vm_map *m = vm_map_build(&f.base, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	const vm_alloc *a = alloc_at(m, base);
+	CHECK(a && a->usage == VM_USAGE_IMAGE && a->size == 0x2000);
+	a = alloc_at(m, base + 0x2000);
+	CHECK(a && a->usage == VM_USAGE_HEAP && a->base == base + 0x2000 && a->size == 0x3000);
+	const vm_region *r = vm_map_region_at(m, base + 0x2000);
+	CHECK(r && r->type == VM_TYPE_PRIVATE && has_content(r, VM_CK_HEAP, "mmapped chunk"));
+	vm_map_free(m);
+	fake_free(&f);
+}
+
 static void stacks(void)
 {
 	fake_target f;
@@ -301,6 +334,7 @@ const unit_test map_tests[] = {
 	{ "map/grouping", grouping },
 	{ "map/image_extent", image_extent },
 	{ "map/heaps", heaps },
+	{ "map/chunk_in_image_extent", chunk_in_image_extent },
 	{ "map/stacks", stacks },
 	{ NULL, NULL },
 };
