@@ -282,7 +282,7 @@ def test_panes_and_keys_80x24():
         s.wait(lambda x: pc_of(x) == after)
         # the log scrolls: Tab x4 to it, Up, then Home
         s.keys("Tab", "Tab", "Tab", "Tab", *["PPage"] * 12)
-        assert "stopped at dbgfix!main" in s.text()
+        s.wait("stopped at dbgfix!main")  # the redraw may lag the keys on a busy machine
         s.keys("q")
         t = ended(s)
         assert "EXIT=0" in t
