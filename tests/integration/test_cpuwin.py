@@ -93,7 +93,7 @@ def reg(text, name):
 
 
 def ended(s):
-    t = s.wait("EXIT=")
+    t = s.wait(lambda x: "EXIT=" in x and "icanon" in x)  # stty's lines come after EXIT=
     assert "icanon" in t and "-icanon" not in t and " echo " in t, t
     no_sanitizer_reports(s.stderr())
     return t
