@@ -166,7 +166,7 @@ $(BUILD)/fixtures/variants/modfix-mini: $(BUILD)/fixtures/modfix tests/fixtures/
 
 # Windows fixtures (mingw-w64); without it the tests that need them skip
 $(BUILD)/fixtures/win/pedll.dll: tests/fixtures/win/build.sh tests/fixtures/win/pedll.c tests/fixtures/win/pedll.def \
-		tests/fixtures/win/pedll.rc tests/fixtures/win/dumpfix.c
+		tests/fixtures/win/pedll.rc tests/fixtures/win/dumpfix.c tests/fixtures/win/heapfix.c
 	@$(if $(Q),echo "  MINGW   $(dir $@)")
 	$(Q)if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v i686-w64-mingw32-gcc >/dev/null; then \
 		tests/fixtures/win/build.sh $(dir $@); else echo "  (no mingw-w64: Windows fixtures skipped)"; fi

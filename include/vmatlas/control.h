@@ -121,6 +121,8 @@ int vm_control_get_fpregs(vm_control *c, int64_t tid, vm_fpregs *f);
 int vm_control_set_fpregs(vm_control *c, int64_t tid, const vm_fpregs *f);
 /* the XSAVE image (AVX and later state); its length, -1 on failure */
 ssize_t vm_control_get_xstate(vm_control *c, int64_t tid, void *buf, size_t cap);
+/* put an XSAVE image, as vm_control_get_xstate gave it, back */
+int vm_control_set_xstate(vm_control *c, int64_t tid, const void *buf, size_t len);
 /* debug register i (0-3, 6, 7) */
 int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v);
 int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);
@@ -128,6 +130,10 @@ int vm_control_set_debugreg(vm_control *c, int64_t tid, int i, uint64_t v);
 /* memory, whatever its protection */
 ssize_t vm_control_read(vm_control *c, uint64_t addr, void *buf, size_t len);
 int vm_control_write(vm_control *c, uint64_t addr, const void *buf, size_t len, unsigned flags);
+/* memory as the program itself may touch it: its page protections
+ * apply (a read of a PROT_NONE page, a write to a read-only one fail);
+ * the bytes done, -1 when none could be */
+ssize_t vm_control_user_rw(vm_control *c, uint64_t addr, void *buf, size_t len, bool write);
 /* what closing puts back at [addr, addr+len), where VM_CTL_RESTORE
  * writes were made, is buf from now on (a change meant to stay, made
  * under a breakpoint's byte) */
@@ -138,6 +144,26 @@ int vm_control_protect(vm_control *c, uint64_t addr, uint64_t len, unsigned prot
 /* the same, the change made by stopped thread tid (one out of any
  * system call: the thread a fault stopped) */
 int vm_control_protect_by(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
+/* Write-protection by the kernel (Linux: userfaultfd, made inside the
+ * target by stopped thread tid the first time): a write to a protected
+ * page stops its thread with SIGBUS (si_code 2, the address) and is not
+ * done. VM_WP_ON protects [addr, addr+len) (page-aligned), VM_WP_LIFT
+ * lets writes through again, VM_WP_DROP forgets the range. All of it
+ * ends with the handle (or vmatlas's death): nothing stays behind. */
+#define VM_WP_ON 1
+#define VM_WP_LIFT 0
+#define VM_WP_DROP 2
+int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, int how);
+/* Tell other vmatlas processes the original protection of the pages
+ * whose protection this handle changed (memory breakpoints), so that
+ * their maps show and use those (Linux: /tmp/vmatlas-UID/bpm-PID,
+ * checked by the reader against /proc/PID/maps). n 0: no page any more.
+ * Closing the handle, or vmatlas's death by a signal, takes it back. */
+typedef struct vm_prot_page {
+	uint64_t addr;
+	unsigned orig, applied; /* VM_PROT_READ/WRITE/EXEC */
+} vm_prot_page;
+int vm_control_publish_prots(vm_control *c, const vm_prot_page *v, size_t n);
 /* run system call nr inside stopped thread tid (its registers are put
  * back after); *ret is the call's result, a negative errno on failure */
 int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);

@@ -179,6 +179,9 @@ typedef struct vm_bp_spec {
 	int len;               /* 1 2 4 8 */
 	int rw;                /* VM_DR_RW_WRITE, VM_DR_RW_RW, VM_DR_RW_EXEC */
 	bool pages;            /* bpm: page protection even where a DR fits */
+	bool fast;             /* bpm: step over a lifted page with the other
+				* threads running (they may touch it unseen) */
+	bool uffd;             /* bpm w: userfaultfd write-protection */
 } vm_bp_spec;
 
 typedef struct vm_bp_info {
@@ -196,6 +199,7 @@ typedef struct vm_bp_info {
 	 * whether it is by page protection (kind VM_BP_MEM) or a DR */
 	int access;
 	uint64_t mlen;
+	bool fast, uffd;       /* bpm: see vm_bp_spec */
 } vm_bp_info;
 
 /* a name no loaded module has makes a pending breakpoint, set when a
@@ -210,6 +214,19 @@ int vm_dbg_watch(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id);
  * original protections come back when the last breakpoint on a page goes
  * and on close. vsyscall/vdso/vvar pages are refused. */
 int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_bp_spec *s, int *id);
+/* how the faults on watched pages were handled: done by emulating the
+ * instruction, stepped over a lifted page, caught by userfaultfd */
+typedef struct vm_bpm_counts {
+	uint64_t emulated, stepped, uffd;
+} vm_bpm_counts;
+void vm_dbg_bpm_counts(vm_dbg *d, vm_bpm_counts *c);
+/* fast: a step over a lifted page lets the other threads run (faster for
+ * them; they may read or write that page unseen meanwhile); else all-stop */
+void vm_dbg_set_bpm_fast(vm_dbg *d, bool fast);
+bool vm_dbg_bpm_fast(vm_dbg *d);
+/* on (the default): the common data instructions that fault on a watched
+ * page are emulated, not stepped over a lifted page (off: for comparing) */
+void vm_dbg_set_bpm_emulate(vm_dbg *d, bool on);
 /* id 0: all */
 int vm_dbg_delete(vm_dbg *d, int id);
 int vm_dbg_enable(vm_dbg *d, int id, bool on);

@@ -139,6 +139,8 @@ typedef struct vm_content {
 typedef struct vm_region_lx {
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
+	int32_t bpm_pid; /* a vmatlas debugger (this pid) has memory breakpoints
+			  * here: prot is the original one, not the debugger's */
 } vm_region_lx;
 
 /* Windows only: the allocation base and its protection as VirtualQuery

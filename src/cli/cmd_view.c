@@ -367,7 +367,7 @@ static int view_run(cli_ctx *ctx)
 	}
 	if (is_struct) {
 		vm_heap_report hr = { 0 };
-		if (strstr(as, "malloc") || strstr(as, "heap") || strstr(as, "tcache"))
+		if ((strstr(as, "malloc") || strstr(as, "heap") || strstr(as, "tcache")) && m->info.os != VM_OS_WINDOWS)
 			vm_heap_walk(m, t, s, 0, &hr); /* for the glibc version */
 		vm_decoded d;
 		if (vm_struct_decode(t, m->info.bits, hr.version[0] ? hr.version : NULL, as, addr,

@@ -149,6 +149,8 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 		json_kbool(w, "deleted", true);
 	if (r->flags & VM_RF_SPLIT)
 		json_kbool(w, "vma_continues", true);
+	if (r->lx.bpm_pid)
+		json_ki64(w, "bpm_debugger", r->lx.bpm_pid);
 	if (r->prot & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE | VM_PROT_COPY)) {
 		/* Windows protection modifiers */
 		json_key(w, "protect_flags");

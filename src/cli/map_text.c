@@ -222,6 +222,11 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 			sb_printf(&det, "(first %s dumped", fmt_size(r->held, held, sizeof held));
 		sb_puts(&det, r->flags & VM_RF_FROM_FILE ? "; read from the file)" : ")");
 	}
+	if (r->lx.bpm_pid) {
+		if (det.len)
+			sb_puts(&det, " ");
+		sb_printf(&det, "(original protection; vmatlas debugger PID %d has bpm on this page)", (int)r->lx.bpm_pid);
+	}
 	if (!o->contents) {
 		strbuf cs = STRBUF_INIT;
 		contents_inline(r, &cs);

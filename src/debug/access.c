@@ -118,7 +118,14 @@ int vm_dbg_write(vm_dbg *d, uint64_t addr, const void *buf, size_t len)
 				copy[s->addr - addr] = 0xcc;
 		}
 	}
+	/* a page write-protected by userfaultfd (bpm --uffd) refuses even
+	 * /proc/PID/mem: lifted around the write */
+	bool wp = dbg_uffd_touches(d, addr, len);
+	if (wp)
+		dbg_uffd_range(d, d->cur, addr, len, VM_WP_LIFT);
 	int rc = vm_control_write(d->c, addr, copy, len, 0);
+	if (wp)
+		dbg_uffd_range(d, d->cur, addr, len, VM_WP_ON);
 	if (rc == 0) /* detach must leave the new bytes, not the first ones */
 		vm_control_update_saved(d->c, addr, buf, len);
 	free(copy);

@@ -331,6 +331,8 @@ size_t vm_dbg_breakpoints(vm_dbg *d, vm_bp_info **out)
 		o->pending = b->pending;
 		o->access = b->access;
 		o->mlen = b->access ? b->mlen : 0;
+		o->fast = b->fast;
+		o->uffd = b->uffd;
 	}
 	*out = d->info;
 	return n;

@@ -32,12 +32,17 @@ static dbg_page *page_at(vm_dbg *d, uint64_t pg)
 	return NULL;
 }
 
+dbg_page *dbg_bpm_page(vm_dbg *d, uint64_t pg)
+{
+	return page_at(d, pg);
+}
+
 static unsigned need(vm_dbg *d, uint64_t pg, unsigned orig)
 {
 	unsigned want = orig;
 	for (size_t i = 0; i < d->nbps; i++) {
 		const dbg_bp *b = &d->bps[i];
-		if (b->kind != VM_BP_MEM || !b->enabled || b->addr >= pg + PAGE || b->addr + b->mlen <= pg)
+		if (b->kind != VM_BP_MEM || b->uffd || !b->enabled || b->addr >= pg + PAGE || b->addr + b->mlen <= pg)
 			continue;
 		if (b->access & VM_BPM_READ)
 			want &= ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
@@ -68,18 +73,22 @@ void dbg_bpm_sync(vm_dbg *d)
 			p->cur = want;
 		bool used = false;
 		for (size_t k = 0; k < d->nbps && !used; k++)
-			used = d->bps[k].kind == VM_BP_MEM && d->bps[k].addr < p->addr + PAGE &&
+			used = d->bps[k].kind == VM_BP_MEM && !d->bps[k].uffd && d->bps[k].addr < p->addr + PAGE &&
 			       d->bps[k].addr + d->bps[k].mlen > p->addr;
 		if (!used && p->cur == p->orig)
 			d->pages[i] = d->pages[--d->npages];
 		else
 			i++;
 	}
+	dbg_bpm_uffd_sync(d);
+	dbg_bpm_publish(d);
 }
 
 void dbg_bpm_forget(vm_dbg *d)
 {
 	d->npages = 0;
+	d->bx.nwp = 0; /* the old program's: its mm is gone */
+	dbg_bpm_publish(d);
 }
 
 /* the region under pg as the map says (rebuilt once if it is not there) */
@@ -152,6 +161,8 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 		vm_seterr("the range wraps around the address space");
 		return -1;
 	}
+	if (s && s->uffd)
+		return dbg_bpm_uffd_add(d, access, addr, len, expr, s, id);
 	if (!(s && s->pages) && fits_dr(d, access, addr, len)) {
 		vm_bp_spec w = s ? *s : (vm_bp_spec){ 0 };
 		w.len = (int)len;
@@ -164,6 +175,13 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 		b->mlen = len;
 		return 0;
 	}
+	for (uint64_t pg = addr / PAGE * PAGE; pg < addr + len; pg += PAGE)
+		if (dbg_uffd_page(d, pg)) {
+			vm_seterr("the page at 0x%llx has --uffd breakpoints: --uffd and page protection do not "
+				  "share a page",
+				  (unsigned long long)pg);
+			return -1;
+		}
 	size_t before = d->npages;
 	if (add_pages(d, addr, len) < 0) {
 		d->npages = before;
@@ -172,6 +190,7 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 	dbg_bp *b = dbg_bp_new(d, VM_BP_MEM, addr);
 	b->access = access;
 	b->mlen = len;
+	b->fast = s && s->fast;
 	if (dbg_bp_fill(d, b, expr, s) < 0) {
 		dbg_bp_drop_last(d);
 		d->npages = before;
@@ -311,13 +330,25 @@ static void note_lift(vm_dbg *d, uint64_t addr, uint64_t size, dbg_page **lift, 
 	}
 }
 
+static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, const vm_regs *rp,
+		      const uint8_t *old, int nb, bool *stop);
+
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 {
-	if (ev->code != 2 /* SEGV_ACCERR */ || !page_at(d, ev->addr / PAGE * PAGE))
+	/* SEGV_ACCERR on a protected page, or BUS_ADRERR on one a
+	 * userfaultfd write-protects (bpm_uffd.c) */
+	if (d->bx.own_fault) {
+		d->bx.own_fault = false;
+		return 0;
+	}
+	bool bus = ev->signal == SIGBUS;
+	if (ev->code != 2 || (bus ? !dbg_uffd_page(d, ev->addr) : !page_at(d, ev->addr / PAGE * PAGE)))
 		return 0;
 	dbg_page *fp = page_at(d, ev->addr / PAGE * PAGE);
-	if (fp->cur == fp->orig)
+	if (!bus && fp->cur == fp->orig)
 		return 0;
+	if (bus)
+		d->bx.uffd_faults++;
 	int64_t tid = ev->tid;
 	vm_regs r;
 	if (vm_control_get_regs(d->c, tid, &r) < 0)
@@ -378,12 +409,33 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 			nb = 0;
 	}
 
-	/* run the instruction with its pages as they were, alone */
 	vm_control_discard_signal(d->c, tid);
+	/* done by emulation: no lift, no step */
+	vm_regs now = r;
+	int em = got > 0 ? dbg_bpm_emulate(d, tid, &now, code, (size_t)got, true) : 0;
+	if (em < 0)
+		return -1;
+	if (em > 0) {
+		d->bx.emulated++;
+		int rc = hit ? bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop) : 1;
+		if (tid == d->cur) { /* its registers are known: no need to read them again */
+			d->regs = now;
+			d->regs_ok = true;
+		}
+		return rc;
+	}
+	/* run the instruction with its pages as they were, alone (fast: the
+	 * other threads run meanwhile) */
+	d->bx.stepped++;
+	bool fast = dbg_bpm_step_fast(d, lift, nlift);
 	int rc = 0;
 	for (size_t i = 0; i < nlift; i++)
 		if (vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->orig, 0) < 0)
 			rc = -1;
+	for (size_t k = 0; k < nacc && d->bx.nwp; k++)
+		dbg_uffd_range(d, tid, acc[k].addr, acc[k].size, VM_WP_LIFT);
+	if (d->bx.nwp)
+		dbg_uffd_range(d, tid, ev->addr, 1, VM_WP_LIFT);
 	vm_event sev;
 	/* events of other threads met while stopping them wait in the
 	 * control's queue: kept for after the step */
@@ -394,11 +446,14 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (uint64_t n = 0; rc == 0;) {
 		/* what is queued first (only tid runs once the queue is empty) */
 		bool queued = vm_control_pending(d->c);
-		if ((!queued && vm_control_step(d->c, tid) < 0) || vm_control_wait(d->c, -1, &sev) < 0) {
+		/* fast: the others run too, but not a thread whose event is
+		 * kept in later[] (it must stay where it stopped) */
+		if ((!queued && (vm_control_step(d->c, tid) < 0 || (fast && !nlater && vm_control_resume(d->c) < 0))) ||
+		    vm_control_wait(d->c, -1, &sev) < 0) {
 			rc = -1;
 			break;
 		}
-		if (queued && sev.tid != tid && sev.kind != VM_EV_EXIT) {
+		if ((queued || fast) && sev.tid != tid && sev.kind != VM_EV_EXIT) {
 			if (nlater < 16) {
 				later[nlater++] = sev;
 				continue;
@@ -414,9 +469,14 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 		if (sev.addr != at || ++n > (1u << 26))
 			break;
 	}
-	if (d->alive && !(other && sev.kind == VM_EV_EXIT))
+	if (d->alive && !(other && sev.kind == VM_EV_EXIT)) {
 		for (size_t i = 0; i < nlift; i++)
 			vm_control_protect_by(d->c, tid, lift[i]->addr, PAGE, lift[i]->cur, 0);
+		for (size_t k = 0; k < nacc && d->bx.nwp; k++)
+			dbg_uffd_range(d, tid, acc[k].addr, acc[k].size, VM_WP_ON);
+		if (d->bx.nwp)
+			dbg_uffd_range(d, tid, ev->addr, 1, VM_WP_ON);
+	}
 	/* the trap flag of the step must not show in flags a pushf saved */
 	if (stepped && got > 0 && !(r.rflags & VM_RFLAGS_TF) &&
 	    (in.mnemonic == ZYDIS_MNEMONIC_PUSHFQ || in.mnemonic == ZYDIS_MNEMONIC_PUSHF ||
@@ -436,21 +496,34 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (size_t i = 0; i < nlater && d->alive; i++)
 		if (dbg_handle(d, &later[i], stop) < 0)
 			return -1;
-	if (other) /* something else came first (a signal, the exit ...) */
-		return dbg_handle(d, &sev, stop) < 0 ? -1 : 1;
+	if (other) { /* something else came first (a signal, the exit ...) */
+		/* the instruction faulted with the pages as the program set
+		 * them (a write to its read-only page): its own fault */
+		d->bx.own_fault = sev.kind == VM_EV_SIGNAL && sev.tid == tid && sev.addr == ev->addr &&
+				  (sev.signal == SIGSEGV || sev.signal == SIGBUS);
+		int hrc = dbg_handle(d, &sev, stop);
+		d->bx.own_fault = false;
+		return hrc < 0 ? -1 : 1;
+	}
 	if (!hit)
 		return 1;
+	return bpm_report(d, hit, &acc[hit_acc], tid, &r, old, nb, stop);
+}
 
-	/* report the hit at the instruction that made it */
+/* report the hit at the instruction that made it */
+static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, const vm_regs *rp,
+		      const uint8_t *old, int nb, bool *stop)
+{
+	vm_regs r = *rp;
 	d->cur = tid;
 	d->regs_ok = false;
 	vm_dbg_event e;
 	dbg_event_at(d, &e, VM_DBG_EV_WATCH, tid, r.rip);
-	e.access = acc[hit_acc].kind & hit->access;
+	e.access = a->kind & hit->access;
 	if (e.access == VM_BPM_RW)
 		e.access = VM_BPM_WRITE; /* a read-modify-write counts as the write */
 	e.by_pages = true;
-	uint64_t daddr = acc[hit_acc].addr, dsize = acc[hit_acc].size;
+	uint64_t daddr = a->addr, dsize = a->size;
 	if (nb) {
 		e.nbytes = nb;
 		memcpy(e.old_bytes, old, (size_t)nb);
@@ -458,8 +531,7 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 			e.nbytes = 0;
 	}
 	vm_dbg_insn di;
-	if (got > 0 && vm_dbg_disasm(d, r.rip, 1, &di) == 1)
-	{
+	if (vm_dbg_disasm(d, r.rip, 1, &di) == 1) {
 		size_t tl = strnlen(di.text, sizeof e.insn - 1);
 		memcpy(e.insn, di.text, tl);
 		e.insn[tl] = 0;

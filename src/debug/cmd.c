@@ -119,10 +119,10 @@ out:
 	return rc;
 }
 
-/* bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log "..."] [group NAME] [--pages] */
+/* bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log "..."] [group NAME] [--pages] [--fast] [--uffd] */
 static int do_bpm(cmd_out *o, char **w, int n)
 {
-	static const char *const kws[] = { "if", "pass", "log", "group", "--pages", NULL };
+	static const char *const kws[] = { "if", "pass", "log", "group", "--pages", "--fast", "--uffd", NULL };
 	vm_bp_spec s = { 0 };
 	int access = n > 1 ? (!strcmp(w[1], "r") ? VM_BPM_READ : !strcmp(w[1], "w") ? VM_BPM_WRITE
 						: !strcmp(w[1], "rw") ? VM_BPM_RW : !strcmp(w[1], "x") ? VM_BPM_EXEC : 0)
@@ -133,7 +133,8 @@ static int do_bpm(cmd_out *o, char **w, int n)
 	/* LEN is the last word before the keywords */
 	char *sp = expr ? strrchr(expr, ' ') : NULL;
 	if (!access || !sp || !parse_num(sp + 1, &len)) {
-		vm_seterr("usage: bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME] [--pages]");
+		vm_seterr("usage: bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME] [--pages] "
+			  "[--fast] [--uffd]");
 		goto out;
 	}
 	*sp = 0;
@@ -153,6 +154,10 @@ static int do_bpm(cmd_out *o, char **w, int n)
 			s.group = w[i++];
 		} else if (!strcmp(k, "--pages")) {
 			s.pages = true;
+		} else if (!strcmp(k, "--fast")) {
+			s.fast = s.pages = true;
+		} else if (!strcmp(k, "--uffd")) {
+			s.uffd = s.pages = true;
 		} else {
 			vm_seterr("bpm: unexpected '%s'", k);
 			goto out;
@@ -257,6 +262,25 @@ static int do_set(cmd_out *o, char **w, int n)
 			return -1;
 		}
 		vm_dbg_set_att(o->d, w[2][0] == 'a');
+		show_ok(o);
+		return 0;
+	}
+	/* set bpm-mode fast|stop, set bpm-emulate on|off */
+	if (n >= 2 && !strcmp(w[1], "bpm-mode")) {
+		if (n != 3 || (strcmp(w[2], "fast") && strcmp(w[2], "stop"))) {
+			vm_seterr("usage: set bpm-mode fast|stop");
+			return -1;
+		}
+		vm_dbg_set_bpm_fast(o->d, !strcmp(w[2], "fast"));
+		show_ok(o);
+		return 0;
+	}
+	if (n >= 2 && !strcmp(w[1], "bpm-emulate")) {
+		if (n != 3 || (strcmp(w[2], "on") && strcmp(w[2], "off"))) {
+			vm_seterr("usage: set bpm-emulate on|off");
+			return -1;
+		}
+		vm_dbg_set_bpm_emulate(o->d, !strcmp(w[2], "on"));
 		show_ok(o);
 		return 0;
 	}

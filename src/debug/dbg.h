@@ -43,7 +43,27 @@ typedef struct dbg_bp {
 	uint64_t old_value;   /* watch: the value last seen */
 	int access;           /* bpm: VM_BPM_* (0: not a bpm) */
 	uint64_t mlen;        /* bpm: the range's length */
+	bool fast;            /* bpm: stepped over with the other threads running */
+	bool uffd;            /* bpm: by userfaultfd write-protection (bpm_uffd.c) */
 } dbg_bp;
+
+/* the rest of the memory breakpoints' state: how faults on watched pages
+ * were handled, the step's mode, the userfaultfd of write-only ones
+ * (bpm_uffd.c), the file that tells other vmatlas processes the pages'
+ * original protections (bpm_pub.c) */
+typedef struct dbg_bpm_x {
+	uint64_t emulated, stepped, uffd_faults;
+	bool fast;            /* set bpm-mode fast: every step with the others running */
+	bool no_emul;         /* set bpm-emulate off: every fault lifted and stepped */
+	struct dbg_wp {
+		uint64_t addr;
+		bool on;      /* write-protected now (else lifted or disabled) */
+	} *wp;                /* the pages under --uffd breakpoints */
+	size_t nwp, wpcap;
+	bool published;       /* bpm_pub.c: original protections told to other vmatlas */
+	bool own_fault;       /* the next fault is the program's own (its instruction
+			       * faulted with the pages as it set them) */
+} dbg_bpm_x;
 
 /* one page under memory breakpoints (bpm.c): its protection before we
  * came, and the one it has now (orig: no breakpoint needs a change) */
@@ -114,6 +134,7 @@ struct vm_dbg {
 	/* pages under memory breakpoints */
 	dbg_page *pages;
 	size_t npages, pagecap;
+	dbg_bpm_x bx;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
 	size_t nover, overcap;
@@ -165,6 +186,27 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
+/* bpm_emul.c: the faulting instruction of tid (registers r, bytes code)
+ * done by emulation; 1 done (registers and memory changed, past it; *r
+ * the registers now), 0
+ * not done (nothing changed), -1 failed half-way. atomic: every other
+ * thread is stopped */
+int dbg_bpm_emulate(vm_dbg *d, int64_t tid, vm_regs *r, const uint8_t *code, size_t n, bool atomic);
+/* bpm_mode.c: step over these lifted pages with the other threads running */
+bool dbg_bpm_step_fast(vm_dbg *d, dbg_page *const *lift, size_t n);
+/* bpm.c: the page under page-protection breakpoints at pg, or NULL */
+dbg_page *dbg_bpm_page(vm_dbg *d, uint64_t pg);
+/* bpm_uffd.c: --uffd breakpoints; the page of addr is under one; a
+ * protected one is under [addr, addr+len); VM_WP_LIFT/ON those pages */
+int dbg_bpm_uffd_add(vm_dbg *d, int access, uint64_t addr, uint64_t len, const char *expr, const vm_bp_spec *s,
+		     int *id);
+void dbg_bpm_uffd_sync(vm_dbg *d);
+void dbg_bpm_uffd_free(vm_dbg *d);
+/* bpm_pub.c: tell other vmatlas processes the original protections */
+void dbg_bpm_publish(vm_dbg *d);
+bool dbg_uffd_page(vm_dbg *d, uint64_t addr);
+bool dbg_uffd_touches(vm_dbg *d, uint64_t addr, uint64_t len);
+void dbg_uffd_range(vm_dbg *d, int64_t tid, uint64_t addr, uint64_t len, int how);
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);

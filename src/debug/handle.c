@@ -171,7 +171,7 @@ static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	int sig = ev->signal;
-	if (sig == SIGSEGV && d->npages) {
+	if ((sig == SIGSEGV && d->npages) || (sig == SIGBUS && d->bx.nwp)) {
 		int r = dbg_bpm_fault(d, ev, stop);
 		if (r != 0)
 			return r < 0 ? -1 : 0;

@@ -232,6 +232,7 @@ static void free_session(vm_dbg *d)
 	free(d->over);
 	free(d->sites);
 	free(d->pages);
+	dbg_bpm_uffd_free(d);
 	free(d->info);
 	free(d->tids);
 	dbg_free_modules(d);

@@ -73,7 +73,7 @@ void show_bp_set(cmd_out *o, int id)
 			if (v[i].access)
 				fprintf(o->f, "memory breakpoint %d at 0x%llx, %llu bytes (%s): %s\n", id,
 					(unsigned long long)v[i].addr, (unsigned long long)v[i].mlen,
-					v[i].kind == VM_BP_MEM ? "page protection" : "debug register", v[i].where);
+					v[i].kind == VM_BP_MEM ? (v[i].uffd ? "userfaultfd write-protection" : "page protection") : "debug register", v[i].where);
 			else
 				fprintf(o->f, "%s %d at 0x%llx: %s\n", v[i].kind == VM_BP_WATCH ? "watchpoint" : "breakpoint", id,
 					(unsigned long long)v[i].addr, v[i].where);
@@ -122,7 +122,10 @@ int show_value(cmd_out *o, uint64_t v)
 static const char help[] =
 	"break EXPR [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME]   tbreak EXPR\n"
 	"watch EXPR [LEN 1|2|4|8] [w|rw|x]\n"
-	"bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT\"] [group NAME] [--pages]   info bpm\n"
+	"bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT\"] [group NAME] [--pages] [--fast] [--uffd]\n"
+	"  info bpm   set bpm-mode stop|fast (fast: the other threads run while one steps over a\n"
+	"  lifted page, and may touch it unseen; --uffd: w only, userfaultfd write-protection)\n"
+	"  set bpm-emulate on|off (off: no fault's instruction emulated, every one stepped)\n"
 	"delete ID|all   enable|disable ID|group NAME\n"
 	"info breakpoints|registers|threads   continue   stepi [N]   nexti   step   next\n"
 	"finish   until EXPR   thread [TID]   bt   stack [N]   regs [avx|all]   set REG = EXPR\n"

@@ -40,7 +40,7 @@ int show_breakpoints_of(cmd_out *o, bool bpm_only)
 				fprintf(o->f, " %s len %llu", bpm_acc[b->access > 4 ? 0 : b->access],
 					(unsigned long long)b->mlen);
 			if (b->access && b->kind == VM_BP_MEM)
-				fprintf(o->f, " pages");
+				fprintf(o->f, " pages%s%s", b->fast ? " fast" : "", b->uffd ? " uffd" : "");
 			else if (b->kind == VM_BP_WATCH && b->access)
 				fprintf(o->f, " DR%d", b->slot);
 			else if (b->kind == VM_BP_WATCH)
@@ -56,6 +56,15 @@ int show_breakpoints_of(cmd_out *o, bool bpm_only)
 			if (b->group)
 				fprintf(o->f, " group %s", b->group);
 			fputc('\n', o->f);
+		}
+		if (bpm_only) {
+			vm_bpm_counts k;
+			vm_dbg_bpm_counts(o->d, &k);
+			fprintf(o->f,
+				"faults on watched pages: %llu emulated, %llu stepped over (lift, step, re-protect), "
+				"%llu by userfaultfd; bpm-mode %s\n",
+				(unsigned long long)k.emulated, (unsigned long long)k.stepped,
+				(unsigned long long)k.uffd, vm_dbg_bpm_fast(o->d) ? "fast" : "stop");
 		}
 		return 0;
 	}
@@ -82,6 +91,10 @@ int show_breakpoints_of(cmd_out *o, bool bpm_only)
 			json_ku64(&w, "len", b->mlen);
 			json_kstr(&w, "access", bpm_acc[b->access > 4 ? 0 : b->access]);
 			json_kbool(&w, "pages", b->kind == VM_BP_MEM);
+			if (b->kind == VM_BP_MEM) {
+				json_kbool(&w, "fast", b->fast);
+				json_kbool(&w, "uffd", b->uffd);
+			}
 			if (b->kind == VM_BP_WATCH)
 				json_ki64(&w, "slot", b->slot);
 		} else if (b->kind == VM_BP_WATCH) {
@@ -92,6 +105,17 @@ int show_breakpoints_of(cmd_out *o, bool bpm_only)
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
+	if (bpm_only) {
+		vm_bpm_counts k;
+		vm_dbg_bpm_counts(o->d, &k);
+		json_key(&w, "page_faults");
+		json_obj_begin(&w);
+		json_ku64(&w, "emulated", k.emulated);
+		json_ku64(&w, "stepped", k.stepped);
+		json_ku64(&w, "uffd", k.uffd);
+		json_obj_end(&w);
+		json_kstr(&w, "bpm_mode", vm_dbg_bpm_fast(o->d) ? "fast" : "stop");
+	}
 	show_json_end(&w);
 	return 0;
 }

@@ -278,7 +278,11 @@ static void read_heap(cursor *c, vm_snapshot *s)
 	h->main_arena = g64(c);
 	h->walked = g8(c) != 0;
 	s->has_heap_chunks = g8(c) != 0;
-	skip(c, 6);
+	uint8_t kind = g8(c);
+	if (kind > VM_HEAP_NT)
+		c->bad = true;
+	h->kind = kind == VM_HEAP_NT ? VM_HEAP_NT : VM_HEAP_GLIBC;
+	skip(c, 5);
 	uint64_t n = gcount(c, 80);
 	h->arenas = xcalloc(n ? n : 1, sizeof *h->arenas);
 	for (uint64_t i = 0; i < n && !c->bad; i++) {

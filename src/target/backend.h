@@ -82,6 +82,10 @@ struct vm_control_ops {
 	int (*get_fpregs)(vm_control *c, int64_t tid, vm_fpregs *f);
 	int (*set_fpregs)(vm_control *c, int64_t tid, const vm_fpregs *f);
 	ssize_t (*get_xstate)(vm_control *c, int64_t tid, void *buf, size_t cap);
+	int (*set_xstate)(vm_control *c, int64_t tid, const void *buf, size_t len);
+	int (*write_protect)(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, int how);
+	int (*publish_prots)(vm_control *c, const vm_prot_page *v, size_t n);
+	ssize_t (*user_rw)(vm_control *c, uint64_t addr, void *buf, size_t len, bool write);
 	int (*get_debugreg)(vm_control *c, int64_t tid, int i, uint64_t *v);
 	int (*set_debugreg)(vm_control *c, int64_t tid, int i, uint64_t v);
 	ssize_t (*read)(vm_control *c, uint64_t addr, void *buf, size_t len);

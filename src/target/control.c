@@ -80,6 +80,38 @@ ssize_t vm_control_get_xstate(vm_control *c, int64_t tid, void *buf, size_t cap)
 	return c->ops->get_xstate(c, tid, buf, cap);
 }
 
+int vm_control_set_xstate(vm_control *c, int64_t tid, const void *buf, size_t len)
+{
+	if (!c->ops->set_xstate) {
+		vm_seterr("this target cannot set the XSAVE state");
+		return -1;
+	}
+	return c->ops->set_xstate(c, tid, buf, len);
+}
+
+int vm_control_write_protect(vm_control *c, int64_t tid, uint64_t addr, uint64_t len, int how)
+{
+	if (!c->ops->write_protect) {
+		vm_seterr("this target has no write-protection by the kernel");
+		return -1;
+	}
+	return c->ops->write_protect(c, tid, addr, len, how);
+}
+
+ssize_t vm_control_user_rw(vm_control *c, uint64_t addr, void *buf, size_t len, bool write)
+{
+	if (!c->ops->user_rw) {
+		vm_seterr("this target cannot access memory as its program");
+		return -1;
+	}
+	return c->ops->user_rw(c, addr, buf, len, write);
+}
+
+int vm_control_publish_prots(vm_control *c, const vm_prot_page *v, size_t n)
+{
+	return c->ops->publish_prots ? c->ops->publish_prots(c, v, n) : 0;
+}
+
 int vm_control_get_debugreg(vm_control *c, int64_t tid, int i, uint64_t *v)
 {
 	if (i < 0 || i > 7 || i == 4 || i == 5) {

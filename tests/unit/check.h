@@ -49,5 +49,6 @@ extern const unit_test control_tests[];
 extern const unit_test debug_tests[];
 extern const unit_test target_tests[];
 extern const unit_test sigframe_tests[];
+extern const unit_test emul_tests[];
 
 #endif

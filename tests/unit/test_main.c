@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--disasm-check"))
 		return disasm_check(argv[2]);
 	const unit_test *suites[] = { util_tests, json_tests, proc_parse_tests, elf_tests, map_tests, cli_tests, layout_tests,
-				      target_tests, control_tests, sigframe_tests, debug_tests };
+				      target_tests, control_tests, sigframe_tests, debug_tests, emul_tests };
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int passed = 0, failed = 0;
 	for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {

@@ -71,6 +71,7 @@ static void set_sig(lxc_thread *t, int sig)
 static void on_fatal_signal(void *arg)
 {
 	lx_control *c = arg;
+	lxc_pub_remove(c);
 	int ignored;
 	if (!c->exited)
 		lx_ensure_stopped(c->pid, &ignored); /* protections need a stopped thread */
@@ -83,6 +84,7 @@ static lx_control *new_control(pid_t pid)
 	c->base.ops = &lxc_ops;
 	c->pid = pid;
 	c->mem_fd = -1;
+	atomic_store(&c->uffd, -1);
 	c->saved = xcalloc(LXC_MAX_SAVED, sizeof *c->saved);
 	c->prots = xcalloc(LXC_MAX_PROT, sizeof *c->prots);
 	c->cleanup_slot = lx_cleanup_add(on_fatal_signal, c);
@@ -92,6 +94,8 @@ static lx_control *new_control(pid_t pid)
 static void free_control(lx_control *c)
 {
 	lx_cleanup_remove(c->cleanup_slot);
+	lxc_wp_close(c);
+	lxc_pub_remove(c);
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
 	free(c->th);
@@ -369,13 +373,48 @@ void lxc_stop(lx_control *c)
 		if (t->state == LXT_RUNNING)
 			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
 	}
-	for (size_t i = 0; i < c->nth; i++) {
-		while (c->th[i].state == LXT_RUNNING) {
+	/* not one thread after the other: a thread-group leader that exited
+	 * is reported only after the other threads are reaped (the process
+	 * exiting meanwhile, as exit_group while a thread steps with the
+	 * others running), so a blocking wait on it could wait for ever */
+	for (unsigned spin = 0;; spin++) {
+		bool running = false, news = false;
+		for (size_t i = 0; i < c->nth; i++) {
+			while (c->th[i].state == LXT_RUNNING) {
+				int st;
+				vm_event ev;
+				pid_t r = waitpid(c->th[i].tid, &st, __WALL | WNOHANG);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r == 0) {
+					running = true;
+					break;
+				}
+				if (r < 0)
+					st = 0; /* gone without a word: as if it exited */
+				news = true;
+				if (decode(c, i, st, &ev))
+					queue_push(&c->q, &ev);
+			}
+		}
+		if (!running)
+			break;
+		/* a thread we hold stopped, killed meanwhile with the others (a
+		 * fatal signal, exit_group): its end must be reaped before the
+		 * leader's can be */
+		for (size_t i = 0; i < c->nth && !news; i++) {
 			int st;
 			vm_event ev;
-			wait_blocking(c->th[i].tid, &st);
-			if (decode(c, i, st, &ev))
-				queue_push(&c->q, &ev);
+			if (c->th[i].state == LXT_STOPPED && waitpid(c->th[i].tid, &st, __WALL | WNOHANG) > 0 &&
+			    (WIFEXITED(st) || WIFSIGNALED(st))) {
+				news = true;
+				if (decode(c, i, st, &ev))
+					queue_push(&c->q, &ev);
+			}
+		}
+		if (!news) {
+			struct timespec ts = { 0, spin < 200 ? 10000 : 1000000 };
+			nanosleep(&ts, NULL);
 		}
 	}
 }
@@ -622,6 +661,10 @@ const struct vm_control_ops lxc_ops = {
 	.get_fpregs = lxc_get_fpregs,
 	.set_fpregs = lxc_set_fpregs,
 	.get_xstate = lxc_get_xstate,
+	.set_xstate = lxc_set_xstate,
+	.write_protect = lxc_write_protect_op,
+	.publish_prots = lxc_publish_prots_op,
+	.user_rw = lxc_user_rw_op,
 	.get_debugreg = lxc_get_debugreg,
 	.set_debugreg = lxc_set_debugreg,
 	.read = lxc_read_op,

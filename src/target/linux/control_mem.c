@@ -48,6 +48,19 @@ ssize_t lxc_read_op(vm_control *vc, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* process_vm_readv/writev: unlike /proc/PID/mem (FOLL_FORCE), they
+ * stop at what the program's own protections forbid */
+ssize_t lxc_user_rw_op(vm_control *vc, uint64_t addr, void *buf, size_t len, bool write)
+{
+	lx_control *c = (lx_control *)vc;
+	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+	ssize_t n = write ? process_vm_writev(c->pid, &l, 1, &r, 1, 0) : process_vm_readv(c->pid, &l, 1, &r, 1, 0);
+	if (n < 0)
+		vm_seterr_errno("%s %zu bytes at 0x%llx in process %d", write ? "writing" : "reading", len,
+				(unsigned long long)addr, (int)c->pid);
+	return n;
+}
+
 static int write_all(lx_control *c, uint64_t addr, const void *buf, size_t len)
 {
 	if (addr > (uint64_t)INT64_MAX - len) {
@@ -210,6 +223,7 @@ int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, u
 
 void lxc_restore_keep(lx_control *c, pid_t tid)
 {
+	lxc_wp_close(c); /* the kernel drops its write-protections */
 	for (int i = atomic_load(&c->nsaved) - 1; i >= 0 && c->mem_fd >= 0; i--) {
 		const lxc_saved *s = &c->saved[i];
 		if (pwrite(c->mem_fd, s->bytes, s->len, (off_t)s->addr) < 0)

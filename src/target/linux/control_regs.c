@@ -148,6 +148,19 @@ ssize_t lxc_get_xstate(vm_control *vc, int64_t tid, void *buf, size_t cap)
 	return (ssize_t)iov.iov_len;
 }
 
+int lxc_set_xstate(vm_control *vc, int64_t tid, const void *buf, size_t len)
+{
+	lxc_thread *t = lxc_stopped((lx_control *)vc, tid);
+	if (!t)
+		return -1;
+	struct iovec iov = { (void *)(uintptr_t)buf, len }; /* not written: SETREGSET reads it */
+	if (ptrace(PTRACE_SETREGSET, t->tid, (void *)(long)NT_X86_XSTATE, &iov) < 0) {
+		vm_seterr_errno("writing the XSAVE state of thread %d", (int)t->tid);
+		return -1;
+	}
+	return 0;
+}
+
 int lxc_get_debugreg(vm_control *vc, int64_t tid, int i, uint64_t *v)
 {
 	lxc_thread *t = lxc_stopped((lx_control *)vc, tid);
@@ -215,6 +228,12 @@ int lxc_set_fpregs(vm_control *vc, int64_t tid, const vm_fpregs *f)
 ssize_t lxc_get_xstate(vm_control *vc, int64_t tid, void *buf, size_t cap)
 {
 	(void)vc, (void)tid, (void)buf, (void)cap;
+	return unsupported();
+}
+
+int lxc_set_xstate(vm_control *vc, int64_t tid, const void *buf, size_t len)
+{
+	(void)vc, (void)tid, (void)buf, (void)len;
 	return unsupported();
 }
 

@@ -37,6 +37,11 @@ typedef struct lx_proc {
 
 extern const vm_backend lx_backend;
 
+/* bpm_pub.c: the original protections a vmatlas debugger published for
+ * pid's pages under its memory breakpoints, over the regions of maps
+ * (split where needed), when the file can be believed */
+void lx_bpm_overlay(pid_t pid, vm_region **regs, size_t *nregs);
+
 /* open a running process (after checking that it can be mapped) */
 vm_target *lx_open(pid_t pid, bool self);
 /* "process N exited while being read": -1 */

@@ -258,6 +258,8 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	int rc = read_maps_file(path, out, n);
 	if (rc == -2)
 		return -1;
+	if (rc == 0)
+		lx_bpm_overlay(p->pid, out, n);
 	if (rc == 0) {
 		free(p->vma_lo);
 		free(p->vma_hi);

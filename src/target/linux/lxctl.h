@@ -63,6 +63,8 @@ typedef struct lx_control {
 	lxc_event_q q;         /* events met while stopping the other threads */
 	long options;          /* ptrace options besides ours (PTRACE_O_EXITKILL) */
 	int cleanup_slot;      /* in ptrace.c's signal-time table */
+	atomic_int uffd;       /* control_wp.c: the write-protecting userfaultfd (-1 none) */
+	char pub_path[96];     /* bpm_pub.c: the original protections published, "" none */
 	bool follow_child;     /* a fork's child is followed (control_fork.c) */
 	void (*on_close)(void *arg); /* the target that handed out this handle */
 	/* the handle follows a fork's child: the target is that pid now */
@@ -102,9 +104,17 @@ int lxc_set_regs(vm_control *vc, int64_t tid, const vm_regs *r);
 int lxc_get_fpregs(vm_control *vc, int64_t tid, vm_fpregs *f);
 int lxc_set_fpregs(vm_control *vc, int64_t tid, const vm_fpregs *f);
 ssize_t lxc_get_xstate(vm_control *vc, int64_t tid, void *buf, size_t cap);
+int lxc_set_xstate(vm_control *vc, int64_t tid, const void *buf, size_t len);
+/* control_wp.c */
+int lxc_write_protect_op(vm_control *vc, int64_t tid, uint64_t addr, uint64_t len, int how);
+void lxc_wp_close(lx_control *c);
+/* bpm_pub.c */
+int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n);
+void lxc_pub_remove(lx_control *c);
 int lxc_get_debugreg(vm_control *vc, int64_t tid, int i, uint64_t *v);
 int lxc_set_debugreg(vm_control *vc, int64_t tid, int i, uint64_t v);
 ssize_t lxc_read_op(vm_control *vc, uint64_t addr, void *buf, size_t len);
+ssize_t lxc_user_rw_op(vm_control *vc, uint64_t addr, void *buf, size_t len, bool write);
 int lxc_write_op(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags);
 void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t len);
 int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
