@@ -48,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
-.PHONY: all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture docs install uninstall
+.PHONY: windows all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture docs install uninstall
 all: $(BUILD)/vmatlas docs
 
 # the man page and the shell completions, made from the command table
@@ -166,12 +166,62 @@ $(BUILD)/fixtures/variants/modfix-mini: $(BUILD)/fixtures/modfix tests/fixtures/
 
 # Windows fixtures (mingw-w64); without it the tests that need them skip
 $(BUILD)/fixtures/win/pedll.dll: tests/fixtures/win/build.sh tests/fixtures/win/pedll.c tests/fixtures/win/pedll.def \
-		tests/fixtures/win/pedll.rc tests/fixtures/win/dumpfix.c
+		tests/fixtures/win/pedll.rc tests/fixtures/win/dumpfix.c tests/fixtures/win/heapfix.c
 	@$(if $(Q),echo "  MINGW   $(dir $@)")
 	$(Q)if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v i686-w64-mingw32-gcc >/dev/null; then \
 		tests/fixtures/win/build.sh $(dir $@); else echo "  (no mingw-w64: Windows fixtures skipped)"; fi
 
 $(BUILD)/obj/src/report/assets.o: src/report/report.css src/report/report.js
+
+# ---- the Windows build: `make windows` cross-builds build/win64/vmatlas.exe
+# (and build/win32/vmatlas.exe) with mingw-w64. It has the formats, the
+# model, the minidump and ELF core backends, the live Windows backend
+# (target/windows) and the commands that need no ELF library, debugger or
+# terminal UI: Debian has no mingw-w64 builds of elfutils, Zydis, lzma,
+# zstd or ncurses, so the files that use them are left out here, not
+# #ifdef'd. base/win/ holds the POSIX names the rest uses (compat.h is
+# included first in every file) and its own regex/zstd/mman headers.
+WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
+               symbols symbols/win threads threads/win heap process annotate pipeline ops
+WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c \
+               src/threads/unwind.c src/threads/threaddb.c \
+               src/cli/cmd_debug.c src/cli/cmd_tui.c src/cli/cmd_report.c src/cli/cmd_track.c
+WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
+               $(sort $(wildcard src/cli/*.c)))
+WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE_OFFSET_BITS=64 \
+               -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0601 -DXXHASH_SYSTEM_HEADER='"/usr/include/xxhash.h"'
+# -Wno-format: mingw's gcc checks format(printf) against msvcrt's printf
+# (no %z); the C runtime used is mingw's own (__USE_MINGW_ANSI_STDIO),
+# which has it, and the Linux build checks the same formats
+WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
+WIN_LIBS    := -static -lpsapi -ldbghelp -lntdll -lpthread
+WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
+
+build/win64/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
+
+build/win32/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW32 $<")
+	$(Q)i686-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
+
+# the live backend's fixture (tests/integration/test_winlive.py)
+build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
+
+build/win64/vmatlas.exe: $(WIN_SRC:%.c=build/win64/obj/%.o)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)x86_64-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
+
+build/win32/vmatlas.exe: $(WIN_SRC:%.c=build/win32/obj/%.o)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)i686-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
+
 
 fixtures: $(FIXTURES)
 
@@ -179,7 +229,10 @@ fixtures: $(FIXTURES)
 layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
 	@scripts/layers.py $(BUILD)
 
-check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES)
+# the Windows build too, where mingw-w64 is (scripts/deps.sh test installs
+# it): tests/integration/test_winlive.py runs it under Wine
+WIN_CHECK := $(if $(shell command -v x86_64-w64-mingw32-gcc),windows)
+check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES) $(WIN_CHECK)
 	@scripts/layers.py $(BUILD)
 	@tests/run.sh $(BUILD)
 
@@ -219,4 +272,4 @@ fuzz: fuzz-deps $(FUZZERS) $(FIXTURES)
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj build/fuzz/obj build/win64/obj build/win32/obj -name '*.d' 2>/dev/null)

@@ -40,7 +40,7 @@ _vmatlas()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     if ((COMP_CWORD == 1)); then
-        COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui help --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui ps help --help --version' -- "$cur"))
         return
     fi
     cmd=${COMP_WORDS[1]}
@@ -55,7 +55,7 @@ _vmatlas()
     done
     local opts='' modes='' target=0 vals='' valopts=''
     case $cmd in
-    help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui' -- "$cur")); return ;;
+    help) COMPREPLY=($(compgen -W 'map modules sym exports threads view search dump snapshot capture diff scan track image whatis heap env debug report tui ps' -- "$cur")); return ;;
     map)
         valopts='--add-module --color --image-path --run --solib-path --symbol-path --sysroot --usage'
         opts='--add-module --all --color --contents --flat --freeze --help --image-path --json --keep --no-demangle --no-stats --pages --run --solib-path --symbol-path --sysroot --usage -c -h'; target=1
@@ -97,7 +97,7 @@ _vmatlas()
         valopts='--add-module --as --image-path --run --solib-path --symbol-path --sysroot'
         opts='--add-module --as --force --freeze --help --image-path --json --keep --no-demangle --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
-        --as) COMPREPLY=($(compgen -W 'u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr auxv link_map r_debug malloc_chunk malloc_state heap_info tcache_perthread_struct malloc_par ehdr phdr shdr dyn sym peb teb process_parameters peb_ldr_data ldr_data_table_entry kuser_shared_data' -- "$cur")); return ;;
+        --as) COMPREPLY=($(compgen -W 'u8 u16 u32 u64 i32 f32 f64 ascii utf16 ptr auxv link_map r_debug malloc_chunk malloc_state heap_info tcache_perthread_struct malloc_par ehdr phdr shdr dyn sym peb teb peb32 teb32 process_parameters peb_ldr_data ldr_data_table_entry kuser_shared_data' -- "$cur")); return ;;
         --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;
@@ -214,6 +214,13 @@ _vmatlas()
         opts='--add-module --color --freeze --help --image-path --json --keep --no-color --no-demangle --refresh --run --solib-path --symbol-path --sysroot -h'; target=1
         case $prev in
         --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
+        --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        esac
+        ;;
+    ps)
+        valopts='--add-module --image-path --run --solib-path --symbol-path --sysroot'
+        opts='--help --json -h'; target=0
+        case $prev in
         --image-path|--solib-path|--symbol-path|--sysroot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         ;;

@@ -30,6 +30,11 @@ typedef struct vm_capture_result {
  * (atomically, mode 0600) and let them run again (also on failure). */
 int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res);
 
+/* The dump the OS writes of t (VM_CAP_OS_DUMP: a minidump of a live
+ * Windows process), to path atomically; res counts what the dump holds,
+ * read back from it. vm_capture takes this way where the target has it. */
+int vm_capture_os_dump(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res);
+
 /* An ELF core read from fd `in` (a pipe from the kernel: core_pattern
  * "|vmatlas capture - -o FILE") written to path with the vmatlas snapshot
  * of what it holds added as a note (atomically, mode 0600). */

@@ -281,6 +281,30 @@ size_t vm_disasm_buf(const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn
 /* n instructions from addr (original bytes); the count decoded */
 size_t vm_dbg_disasm(vm_dbg *d, uint64_t addr, size_t n, vm_dbg_insn *out);
 
+/* ---- for the front ends: syntax, AVX, f80, values named ---- */
+
+/* the syntax vm_dbg_disasm uses (Intel by default; `set syntax att`):
+ * targets are named the same way in both */
+void vm_dbg_set_att(vm_dbg *d, bool att);
+bool vm_dbg_att(const vm_dbg *d);
+/* ymm0-15 (ymm0-7 for i386) of the current thread, each 32 bytes little
+ * endian (the low halves from FXSAVE, the high ones from XSAVE): the
+ * count, 0 when the CPU or the target has no AVX state, -1 error */
+int vm_dbg_ymm(vm_dbg *d, uint8_t out[16][32]);
+/* an x87 extended value (10 bytes) as text: %.21Lg of its value (a
+ * pseudo-denormal as the x87 reads it), inf, nan, or the name of an
+ * encoding the x87 refuses (unnormal, pseudo-inf, pseudo-nan); buf */
+const char *vm_f80_format(const uint8_t b[10], char *buf, size_t n);
+/* what a value points at, for the stack pane and the stack command:
+ * "module!symbol+0x10", "heap chunk 0x... (in use, 48 B)+0x8", "stack of
+ * thread N", a region's path or usage, or "" (nothing mapped). A namer
+ * walks the heap once, at its first heap question; make one per stop
+ * (the heap changes when the target runs) */
+typedef struct vm_dbg_namer vm_dbg_namer;
+vm_dbg_namer *vm_dbg_namer_new(vm_dbg *d);
+void vm_dbg_name_value(vm_dbg_namer *nm, uint64_t v, char *buf, size_t n);
+void vm_dbg_namer_free(vm_dbg_namer *nm);
+
 /* ---- the command language (batch mode, the CPU window's ':' line) ---- */
 
 /* Run one command line, printing its result (text, or one JSON object a

@@ -9,7 +9,10 @@
  *   [expr]   the pointer-sized word at expr
  *
  * Registers are those the target reports for a thread (rip, rsp, rbp,
- * fs_base ... on x86-64). */
+ * fs_base ... on x86-64). A Windows target has WinDbg's pseudo-registers
+ * too: $teb and $peb (of the main thread, or $teb@TID), $teb32 and $peb32
+ * (a WoW64 thread's 32-bit ones; a 32-bit target's own) and $kuser
+ * (KUSER_SHARED_DATA, 0x7ffe0000). */
 #ifndef VMATLAS_EXPR_H
 #define VMATLAS_EXPR_H
 

@@ -29,6 +29,14 @@ typedef struct vm_heap_facts {
 
 bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_facts *f);
 
+/* glibc malloc on Linux; the NT heap on Windows (vm_nt_heap_walk) */
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out);
+
+/* The NT heaps of a Windows process, from its memory: the process heap
+ * and the PEB's list, the heaps linked from the process heap, and every
+ * heap found by its signature; per heap its segments, blocks (busy and
+ * free) and large blocks. The layout is detected by its signatures (Wine
+ * 8's heap.c today); an unknown one is a note, never a guess. */
+int vm_nt_heap_walk(const vm_map *m, vm_target *t, unsigned flags, vm_heap_report *out);
 
 #endif

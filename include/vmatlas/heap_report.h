@@ -1,6 +1,8 @@
 /* What a heap walk found: arenas, heap segments, chunks, problems. Plain
  * data, kept on the map (vm_map.heap) and in snapshots; the walk itself
- * is in heap.h. */
+ * is in heap.h. One model for two allocators: glibc malloc (arenas, their
+ * heaps, chunks) and the NT heap (heaps as arenas, their segments and
+ * large blocks as segments, blocks as chunks). */
 #ifndef VMATLAS_HEAP_REPORT_H
 #define VMATLAS_HEAP_REPORT_H
 
@@ -28,12 +30,15 @@ typedef struct vm_chunk {
 	vm_chunk_state state;
 	vm_bin bin;
 	int bin_index;   /* tcache/fastbin/bin number, -1 none */
+	uint32_t hdr;    /* NT: bytes from addr to the user data (0: glibc, 2 words) */
+	uint64_t usize;  /* NT: the user's bytes (HeapSize; free: the free bytes) */
 } vm_chunk;
 
 typedef struct vm_heap_seg {
-	const char *kind; /* "brk", "heap", "mmapped" */
+	const char *kind; /* "brk", "heap", "mmapped"; NT: "segment", "large" */
 	int arena;        /* index into arenas, -1 for mmapped chunks */
 	uint64_t base, size;
+	uint64_t committed; /* NT: bytes committed from base */
 	vm_chunk *chunks; /* only with VM_HEAP_CHUNKS */
 	size_t nchunks, ccap;
 	size_t nused, nfree;
@@ -49,6 +54,11 @@ typedef struct vm_arena {
 	uint64_t used_bytes, free_bytes, largest_free;
 	size_t nbin[VM_BIN_COUNT];
 	uint64_t binbytes[VM_BIN_COUNT];
+	/* NT heaps */
+	const char *source;   /* how it was found: "peb", "peb-list", "heap-list", "scan" */
+	uint32_t flags;       /* the heap's flags (HEAP_GROWABLE ...) */
+	size_t nsegs, nlarge;
+	uint64_t committed, reserved, large_bytes;
 } vm_arena;
 
 typedef struct vm_heap_problem {
@@ -56,11 +66,14 @@ typedef struct vm_heap_problem {
 	char *what;
 } vm_heap_problem;
 
+typedef enum vm_heap_kind { VM_HEAP_GLIBC, VM_HEAP_NT } vm_heap_kind;
+
 typedef struct vm_heap_report {
-	bool walked;          /* a glibc heap was found and walked */
+	vm_heap_kind kind;
+	bool walked;          /* a heap was found and walked */
 	char *note;           /* otherwise why: another allocator, no main_arena ... */
-	char version[16];     /* glibc version, "" unknown */
-	uint64_t main_arena;
+	char version[16];     /* glibc version, "" unknown; NT: the layout ("wine-8") */
+	uint64_t main_arena;  /* NT: the process heap */
 	const char *main_arena_source; /* "symbol", "scan" */
 	const char *tcache_source;     /* "thread_db", "scan", NULL */
 	size_t ntcaches;
@@ -75,6 +88,7 @@ typedef struct vm_heap_report {
 } vm_heap_report;
 
 #define VM_HEAP_CHUNKS 0x1u /* keep every chunk in the report */
+#define VM_HEAP_NO_BLOCKS 0x2u /* NT: heaps and segments only, no block walk */
 
 void vm_heap_report_free(vm_heap_report *r);
 const char *vm_bin_name(vm_bin b);

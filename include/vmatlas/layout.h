@@ -41,7 +41,7 @@ typedef struct vm_layout_field {
 	uint32_t size;    /* of one element */
 } vm_layout_field;
 
-#define VM_LAYOUT_MAX_FIELDS 64
+#define VM_LAYOUT_MAX_FIELDS 192 /* the TEB has 150 */
 
 /* A structure's layout for one word size (and glibc version). */
 typedef struct vm_layout {

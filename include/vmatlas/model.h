@@ -304,6 +304,13 @@ typedef struct vm_target_info_win {
 	int64_t exception_tid;
 	/* how many handles the process had open (-1 unknown) */
 	int64_t handles;
+	/* the OS version (a minidump's SystemInfo stream), when known */
+	bool have_version;
+	uint32_t os_major, os_minor, os_build, platform_id;
+	uint8_t product_type; /* 1 workstation, 2 domain controller, 3 server */
+	uint16_t suite_mask;
+	char *csd;            /* the service pack ("Service Pack 1"), NULL none; as name and
+				 exe: the target's own, the map's a copy */
 } vm_target_info_win;
 
 /* one open handle of a Windows process (a minidump's HandleData) */

@@ -95,10 +95,13 @@ typedef struct vm_export {
 	const char *kind;  /* func, object, ifunc, tls, notype ... */
 	const char *bind;  /* global, weak, unique */
 	bool exported;     /* in the dynamic symbol table */
+	const char *forwarder; /* a PE export forwarded to "DLL.name": no
+				  address (addr 0, kind "forwarder") */
 } vm_export;
 
 /* every defined global symbol of every module, in module then address
- * order; the array is owned by the symbolizer */
+ * order, each module's forwarders after its symbols; the array is owned
+ * by the symbolizer */
 size_t vm_exports(vm_symbolizer *s, const vm_export **out);
 
 #endif

@@ -45,6 +45,7 @@ typedef struct vm_read_req {
 #define VM_CAP_WRITE_MEM    0x200u /* memory can be written (through control) */
 #define VM_CAP_TRACK_WRITES 0x400u /* vm_track_start works on it */
 #define VM_CAP_HANDLES      0x800u /* Windows: the open handles, vm_target_handles */
+#define VM_CAP_OS_DUMP      0x1000u /* the OS writes a dump of it: vm_target_write_dump */
 
 /* How to open a live target. */
 typedef struct vm_spawn_options {
@@ -124,6 +125,11 @@ int vm_target_unloaded_modules(vm_target *t, vm_module **out, size_t *n);
 /* VM_CAP_HANDLES: the open handles; free with vm_win_handles_free */
 int vm_target_handles(vm_target *t, vm_win_handle **out, size_t *n);
 void vm_win_handles_free(vm_win_handle *h, size_t n);
+/* VM_CAP_OS_DUMP: the OS's own dump of the process to fd (Windows: a
+ * minidump by MiniDumpWriteDump, full memory unless private_only: then
+ * private read-write memory only) */
+int vm_target_write_dump(vm_target *t, int fd, bool private_only);
+
 /* VM_CAP_FREEZE: stop every thread / let them run again */
 int vm_target_freeze(vm_target *t);
 int vm_target_thaw(vm_target *t);
@@ -137,6 +143,21 @@ void vm_read_many(vm_target *t, vm_read_req *reqs, size_t n);
 /* a reader over the target's memory (offsets are addresses) */
 vm_reader vm_reader_target(vm_target *t);
 
+
+/* ---- the processes of this machine (vmatlas ps) ---- */
+
+typedef struct vm_process {
+	int64_t pid, ppid;  /* ppid: 0 unknown */
+	char *name;         /* short name (Linux comm; Windows the executable's file name) */
+	char *exe;          /* executable path, NULL when it cannot be read */
+	char *user;         /* owner's name (or uid), NULL unknown */
+	int bits;           /* 32 or 64; 0 unknown */
+} vm_process;
+
+/* every process the backends of this build can list, by PID; -1 with
+ * the error set when none can */
+int vm_process_list(vm_process **out, size_t *n);
+void vm_processes_free(vm_process *p, size_t n);
 
 /* Install handlers so that Ctrl-C, SIGTERM and friends release every
  * thread vmatlas holds stopped and kill programs it spawned, before the

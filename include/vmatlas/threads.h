@@ -71,5 +71,11 @@ typedef struct vm_seh_record {
  * max records; stops at the end marker (0xffffffff), an unreadable record
  * or a loop. *ended tells whether the end marker was reached. */
 size_t vm_seh_chain(vm_target *t, uint64_t teb, vm_seh_record *out, size_t max, bool *ended);
+/* The chain of a thread: from its TEB, else (the TEB or its first record
+ * is not in a dump) the lowest chain of records on its stack from sp up
+ * whose handlers are all in images' code and that reaches the end
+ * marker; *scanned (may be NULL) says it was found that way. */
+size_t vm_seh_chain_find(const vm_map *m, vm_target *t, const vm_thread *th, vm_seh_record *out, size_t max,
+			 bool *ended, bool *scanned);
 
 #endif

@@ -21,6 +21,8 @@ void ann_sysdata(map_builder *b);
 void ann_target_modules(map_builder *b);
 /* Windows: TEBs, the PEB and its parameters, process heaps, KUSER_SHARED_DATA */
 void ann_windows(map_builder *b);
+/* Windows: the NT heaps' segments and large blocks (heap/nt.c) */
+void ann_nt_heaps(map_builder *b);
 
 
 

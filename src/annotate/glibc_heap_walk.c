@@ -21,11 +21,12 @@ void ann_heap_place(vm_map *m, const vm_heap_report *r)
 			continue;
 		vm_region *reg = &m->regions[cr - m->regions];
 		char name[64], detail[160];
-		snprintf(name, sizeof name, "malloc arena %d", s->arena);
-		snprintf(detail, sizeof detail, "arena 0x%llx: %zu chunks in use (%llu bytes), %zu free (%llu bytes)%s",
-			 (unsigned long long)r->arenas[s->arena].addr, s->nused,
-			 (unsigned long long)s->used_bytes, s->nfree, (unsigned long long)s->free_bytes,
-			 s->cut_short ? "; walk cut short by a damaged chunk" : "");
+		bool nt = r->kind == VM_HEAP_NT;
+		snprintf(name, sizeof name, nt ? "NT heap %d blocks" : "malloc arena %d", s->arena);
+		snprintf(detail, sizeof detail, "%s 0x%llx: %zu %s in use (%llu bytes), %zu free (%llu bytes)%s",
+			 nt ? "heap" : "arena", (unsigned long long)r->arenas[s->arena].addr, s->nused,
+			 nt ? "blocks" : "chunks", (unsigned long long)s->used_bytes, s->nfree,
+			 (unsigned long long)s->free_bytes, s->cut_short ? "; walk cut short by a damaged block" : "");
 		vm_region_add_content(reg, VM_CK_HEAP, s->base, s->size, name, detail);
 		vm_region_sort_contents(reg);
 	}

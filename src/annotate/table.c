@@ -31,6 +31,11 @@ static bool wants_heaps(const map_builder *b)
 	return !b->opt->no_heaps;
 }
 
+static bool is_windows_heaps(const map_builder *b)
+{
+	return is_windows(b) && wants_heaps(b);
+}
+
 static const annotator annotators[] = {
 	{ "system", ANN_REGIONS, NULL, ann_system },
 	{ "images", ANN_REGIONS, NULL, ann_images },
@@ -39,6 +44,7 @@ static const annotator annotators[] = {
 	{ "manual", ANN_REGIONS, has_manual, ann_manual },
 	{ "heaps", ANN_REGIONS, wants_heaps, ann_heaps },
 	{ "windows", ANN_REGIONS, is_windows, ann_windows },
+	{ "nt heaps", ANN_REGIONS, is_windows_heaps, ann_nt_heaps },
 	{ "threads", ANN_REGIONS, NULL, ann_threads },
 	{ "sysdata", ANN_REGIONS, NULL, ann_sysdata },
 	{ "heap walk", ANN_MAP, wants_heap, ann_heap_walk },

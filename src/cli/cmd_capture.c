@@ -1,4 +1,5 @@
-/* vmatlas capture: an ELF core of a live process, with its map inside. */
+/* vmatlas capture: an ELF core of a live process, with its map inside
+ * (a minidump written by the OS where the target has one: Windows). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,10 @@ const cli_command cli_cmd_capture = {
 		 "'vmatlas' itself read them; and the vmatlas snapshot of the process, so\n"
 		 "that 'vmatlas map FILE' later shows the full annotated map. FILE appears\n"
 		 "whole or not at all, with mode 0600. TARGET must be a live process.\n"
+		 "\n"
+		 "In the Windows build it writes a minidump instead, by MiniDumpWriteDump:\n"
+		 "full memory (--private-only: private read-write memory) with the thread,\n"
+		 "handle and memory information streams; WinDbg and vmatlas open it.\n"
 		 "\n"
 		 "With '-' for TARGET it reads an ELF core from standard input instead (the\n"
 		 "kernel's, through a core_pattern pipe) and writes it to FILE with the\n"

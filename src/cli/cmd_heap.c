@@ -206,6 +206,10 @@ static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_heap_
 
 void cli_heap_json(FILE *f, const vm_map *m, vm_target *t, const vm_heap_report *r, bool blocks, int only)
 {
+	if (r->kind == VM_HEAP_NT) {
+		cli_heap_nt_json(f, r, blocks, only);
+		return;
+	}
 	size_t w = m->info.bits == 32 ? 4 : 8;
 	peeker pk = { .t = t };
 	json_writer *jw = xmalloc(sizeof *jw);
@@ -331,7 +335,10 @@ static int heap_run(cli_ctx *ctx)
 	if (!r.walked) {
 		rc = cli_error(EXIT_RUNTIME, "heap: %s", r.note);
 	} else if (only >= 0 && (size_t)only >= r.narenas) {
-		rc = cli_error(EXIT_RUNTIME, "heap: there is no arena %d (%zu arenas)", only, r.narenas);
+		rc = cli_error(EXIT_RUNTIME, "heap: there is no %s %d (%zu)", r.kind == VM_HEAP_NT ? "heap" : "arena",
+			       only, r.narenas);
+	} else if (r.kind == VM_HEAP_NT && !ctx->json) {
+		cli_heap_nt_text(m, t, &r, blocks, only);
 	} else {
 		ctx->json ? cli_heap_json(stdout, m, t, &r, blocks, only) : text(m, t, s, &r, blocks, only);
 	}
@@ -340,19 +347,26 @@ static int heap_run(cli_ctx *ctx)
 }
 
 static const cli_option heap_opts[] = {
-	CLI_OPT_FLAG("blocks", 0, heap_args, blocks, "list every chunk"),
-	CLI_OPT_U64("arena", "N", heap_args, arena, 0, 100000, "only arena N (0 is the main arena)"),
+	CLI_OPT_FLAG("blocks", 0, heap_args, blocks, "list every chunk (NT: every block)"),
+	CLI_OPT_U64("arena", "N", heap_args, arena, 0, 100000, "only arena N (0 is the main arena; NT: heap N)"),
 };
 
 const cli_command cli_cmd_heap = {
 	.name = "heap",
-	.summary = "glibc malloc: arenas, heaps, chunks, free lists",
+	.summary = "glibc malloc or the NT heap: arenas/heaps, segments, chunks/blocks",
 	.usage = "[OPTIONS] TARGET\n[OPTIONS] -- PROGRAM [ARGS...]",
 	.about = "glibc malloc walked from the process's memory: every arena (the main one\n"
 		 "in the brk heap, secondary ones in their 64 MiB-aligned heaps), large\n"
 		 "mmapped chunks, and per arena the bytes and chunks in use and free, by\n"
 		 "the list that holds the free ones (tcache, fastbin, unsorted, small,\n"
-		 "large). Damaged chunk headers and free lists are reported.\n",
+		 "large). Damaged chunk headers and free lists are reported.\n"
+		 "On a Windows minidump with the heaps' memory: the NT heaps (the PEB's\n"
+		 "process heap and list, the heaps linked from the process heap, and any\n"
+		 "found by signature), each with its segments and large blocks, and with\n"
+		 "--blocks every block, busy or free, with its user data and size as\n"
+		 "HeapWalk gives them. Wine 8's heap layout is walked, and Windows' own\n"
+		 "64-bit NT heap back end (its low-fragmentation front end's blocks are\n"
+		 "not listed; the segment heap is not walked).\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	.mo = { .no_stats = true },
 	CLI_OPTS(heap_opts),

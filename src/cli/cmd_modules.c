@@ -120,7 +120,8 @@ static int modules_run(cli_ctx *ctx)
 			printf("\n(no loader's list: a statically linked program, or one whose loader has not "
 			       "run; the images come from the region scan)\n");
 		printf("\nSrc: L = the loader's list%s, R = an image found in the region scan, "
-		       "M = registered by hand%s\n", peb ? " (the dump's module list)" : "",
+		       "M = registered by hand%s\n",
+		       !peb ? "" : m->info.kind == VM_TARGET_MINIDUMP ? " (the dump's module list)" : " (EnumProcessModules)",
 		       peb ? ", P = the PEB's loader list" : "");
 	}
 	return 0;

@@ -34,12 +34,13 @@ static void frame_symbol(vm_symbolizer *s, const vm_frame *f, size_t idx, vm_sym
 #define SEH_MAX 256
 
 /* a 32-bit Windows thread's SEH chain; 0 records for everyone else */
-static size_t seh(const vm_map *m, vm_target *t, const vm_thread_info *ti, vm_seh_record *out, bool *ended)
+static size_t seh(const vm_map *m, vm_target *t, const vm_thread_info *ti, vm_seh_record *out, bool *ended,
+		  bool *scanned)
 {
-	*ended = false;
-	if (!ti->tls || m->info.bits != 32 || m->info.os != VM_OS_WINDOWS)
+	*ended = *scanned = false;
+	if (m->info.bits != 32 || m->info.os != VM_OS_WINDOWS)
 		return 0;
-	return vm_seh_chain(t, ti->tls, out, SEH_MAX, ended);
+	return vm_seh_chain_find(m, t, ti->thread, out, SEH_MAX, ended, scanned);
 }
 
 static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_thread_info *ti, bool regs)
@@ -74,12 +75,14 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 	if (ti->tls)
 		printf("  tls %0*llx\n", aw, (unsigned long long)ti->tls);
 	vm_seh_record rec[SEH_MAX];
-	bool ended;
-	size_t nrec = seh(m, t, ti, rec, &ended);
+	bool ended, scanned;
+	size_t nrec = seh(m, t, ti, rec, &ended, &scanned);
 	if (!nrec && !ended && ti->tls && m->info.bits == 32 && m->info.os == VM_OS_WINDOWS)
-		printf("  SEH chain: not readable (the TEB or its first record is not in the dump)\n");
+		printf("  SEH chain: not readable (the TEB or its first record is not in the dump, nor a chain "
+		       "on the stack)\n");
 	if (nrec) {
-		printf("  SEH chain (%zu record%s%s):\n", nrec, nrec == 1 ? "" : "s", ended ? "" : ", cut short");
+		printf("  SEH chain (%zu record%s%s%s):\n", nrec, nrec == 1 ? "" : "s", ended ? "" : ", cut short",
+		       scanned ? ", found on the stack: the TEB's head is not in the dump" : "");
 		for (size_t k = 0; k < nrec; k++) {
 			vm_symbol_info si;
 			vm_symbolize(s, rec[k].handler, &si);
@@ -122,6 +125,8 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 			printf("  (frame pointer)");
 		if (f->method && strcmp(f->method, "scan") == 0)
 			printf("  (stack scan)");
+		if (f->method && strcmp(f->method, "seh") == 0)
+			printf("  (SEH record's frame)");
 		putchar('\n');
 	}
 	if (ti->unwind_note && ti->thread->tracer)
@@ -185,12 +190,13 @@ static void json_thread(json_writer *w, const vm_map *m, vm_target *t, vm_symbol
 	json_key(w, "tls");
 	ti->tls ? json_addr(w, ti->tls) : json_null(w);
 	vm_seh_record rec[SEH_MAX];
-	bool ended;
-	size_t nrec = seh(m, t, ti, rec, &ended);
+	bool ended, scanned;
+	size_t nrec = seh(m, t, ti, rec, &ended, &scanned);
 	if (nrec) {
 		json_key(w, "seh");
 		json_obj_begin(w);
 		json_kbool(w, "complete", ended);
+		json_kstr(w, "found_by", scanned ? "stack" : "teb");
 		json_key(w, "records");
 		json_arr_begin(w);
 		for (size_t k = 0; k < nrec; k++) {
@@ -329,8 +335,11 @@ const cli_command cli_cmd_threads = {
 	.about = "Every thread: tid, name, state, registers, its stack (bounds, guard,\n"
 		 "bytes in use and the high-water mark), thread pointer, start routine\n"
 		 "(from glibc's libthread_db) and call stack (DWARF CFI through libdwfl,\n"
-		 "frame pointers where there is no CFI), every frame symbolized with\n"
-		 "file:line where known.\n"
+		 "frame pointers where there is no CFI; Windows: x64 .pdata, and on\n"
+		 "32-bit frame pointers, stack scans whose calls decode and the frames\n"
+		 "of SEH records, each frame marked how it was found), every frame\n"
+		 "symbolized with file:line where known. 32-bit Windows threads show\n"
+		 "their SEH chain (from the TEB, else found on the stack).\n"
 		 "\n"
 		 "Each thread is stopped only while its registers and live stack are\n"
 		 "copied (microseconds); the unwinding works on the copy.\n",

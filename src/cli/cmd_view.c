@@ -266,6 +266,13 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 		printf("%s at %0*llx (%llu bytes)\n", d->name, aw, (unsigned long long)d->addr,
 		       (unsigned long long)d->size);
 	}
+	/* the value column after the longest label (PEB and TEB names are long) */
+	int lw = 24;
+	for (size_t i = 0; i < d->n; i++) {
+		size_t l = strlen(d->f[i].name) + (d->f[i].index >= 0 ? 5 : 0);
+		if (l > (size_t)lw && l < 60)
+			lw = (int)l;
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		const vm_decoded_field *f = &d->f[i];
 		bool ptr = f->type == VM_F_PTR || f->type == VM_F_CSTR || f->type == VM_F_WSTR || f->type == VM_F_WORD;
@@ -299,7 +306,7 @@ static void struct_out(const vm_map *m, vm_symbolizer *s, const vm_decoded *d, j
 			snprintf(label, sizeof label, "%s[%d]", f->name, f->index);
 		else
 			snprintf(label, sizeof label, "%s", f->name);
-		printf("  +0x%04llx  %-24s ", (unsigned long long)(f->offset - d->addr), label);
+		printf("  +0x%04llx  %-*s ", (unsigned long long)(f->offset - d->addr), lw, label);
 		if (f->type == VM_F_CHARS || f->type == VM_F_WCHARS)
 			printf("%s", f->text);
 		else if (f->type == VM_F_I32)
@@ -367,7 +374,7 @@ static int view_run(cli_ctx *ctx)
 	}
 	if (is_struct) {
 		vm_heap_report hr = { 0 };
-		if (strstr(as, "malloc") || strstr(as, "heap") || strstr(as, "tcache"))
+		if ((strstr(as, "malloc") || strstr(as, "heap") || strstr(as, "tcache")) && m->info.os != VM_OS_WINDOWS)
 			vm_heap_walk(m, t, s, 0, &hr); /* for the glibc version */
 		vm_decoded d;
 		if (vm_struct_decode(t, m->info.bits, hr.version[0] ? hr.version : NULL, as, addr,
@@ -425,8 +432,10 @@ static const cli_option view_opts[] = {
 	  .choices = cli_choices_structs,
 	  .help = "auxv, link_map, r_debug, malloc_chunk, malloc_state,\n"
 		  "heap_info, tcache_perthread_struct, ehdr, phdr, shdr,\n"
-		  "dyn, sym; Windows: peb, teb, process_parameters,\n"
-		  "kuser_shared_data" },
+		  "dyn, sym; Windows (whole, as Windows 10 lays them\n"
+		  "out): peb, teb, peb32 and teb32 (WoW64), process_parameters,\n"
+		  "peb_ldr_data, ldr_data_table_entry, kuser_shared_data;\n"
+		  "ADDR $peb, $teb, $teb@TID, $peb32, $teb32, $kuser" },
 	CLI_OPT_FLAG("force", 0, view_args, force, "read even memory the target cannot read itself\n"
 		     "(PROT_NONE, guard pages) through /proc/PID/mem"),
 };

@@ -55,7 +55,25 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_whatis *w)
 			printf("  %s", c->detail);
 		putchar('\n');
 	}
-	if (w->chunk) {
+	if (w->chunk && w->chunk_nt) {
+		const vm_chunk *ch = w->chunk;
+		uint64_t user = ch->addr + ch->hdr;
+		printf("  heap block  %0*llx (%s), %s, NT heap %d at %0*llx", aw, (unsigned long long)ch->addr,
+		       fmt_size(ch->size, sz, sizeof sz), ch->state == VM_CHUNK_FREE ? "FREE" : "in use",
+		       w->chunk_arena, aw, (unsigned long long)w->chunk_heap);
+		if (w->addr < user)
+			printf(", in the block header");
+		else if (w->addr - user < ch->usize)
+			printf(", +0x%llx into the %s at %0*llx (%llu bytes)", (unsigned long long)(w->addr - user),
+			       ch->state == VM_CHUNK_FREE ? "free bytes" : "user data", aw, (unsigned long long)user,
+			       (unsigned long long)ch->usize);
+		else
+			printf(", past the %llu bytes of %s at %0*llx (unused tail)", (unsigned long long)ch->usize,
+			       ch->state == VM_CHUNK_FREE ? "free bytes" : "user data", aw, (unsigned long long)user);
+		if (w->chunk_mmapped)
+			printf(", a large block (a mapping of its own)");
+		putchar('\n');
+	} else if (w->chunk) {
 		const vm_chunk *ch = w->chunk;
 		uint64_t user = ch->addr + 2 * ws;
 		printf("  heap chunk  %0*llx (%s), %s", aw, (unsigned long long)ch->addr,
@@ -159,12 +177,17 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 	if (w->chunk) {
 		json_obj_begin(jw);
 		json_kaddr(jw, "chunk", w->chunk->addr);
-		json_kaddr(jw, "user", w->chunk->addr + 2 * ws);
+		json_kaddr(jw, "user", w->chunk->addr + (w->chunk_nt ? w->chunk->hdr : 2 * ws));
 		json_ku64(jw, "size", w->chunk->size);
 		json_kstr(jw, "state", w->chunk->state == VM_CHUNK_USED ? "used" : w->chunk->state == VM_CHUNK_TOP ? "top" : "free");
 		json_kstr(jw, "bin", vm_bin_name(w->chunk->bin));
 		json_ki64(jw, "arena", w->chunk_arena);
 		json_kbool(jw, "mmapped", w->chunk_mmapped);
+		if (w->chunk_nt) {
+			json_kstr(jw, "allocator", "nt");
+			json_kaddr(jw, "heap_addr", w->chunk_heap);
+			json_ku64(jw, "user_size", w->chunk->usize);
+		}
 		json_obj_end(jw);
 	} else {
 		json_null(jw);

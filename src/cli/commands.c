@@ -1,5 +1,8 @@
 /* Every command, in the order 'vmatlas --help' lists them. A command is
- * one file holding its cli_command; it is added here. */
+ * one file holding its cli_command; it is added here. The Windows build
+ * (make windows) has no debugger, terminal UI, HTML report or write
+ * tracking: the Makefile leaves their files out, and this table with
+ * them. */
 #include "cli.h"
 
 #include <string.h>
@@ -7,13 +10,19 @@
 extern const cli_command cli_cmd_map, cli_cmd_modules, cli_cmd_sym, cli_cmd_exports, cli_cmd_threads,
 	cli_cmd_view, cli_cmd_search, cli_cmd_dump, cli_cmd_snapshot, cli_cmd_capture, cli_cmd_diff,
 	cli_cmd_scan, cli_cmd_track, cli_cmd_image, cli_cmd_whatis, cli_cmd_heap, cli_cmd_env,
-	cli_cmd_debug, cli_cmd_report, cli_cmd_tui;
+	cli_cmd_debug, cli_cmd_report, cli_cmd_tui, cli_cmd_ps;
 
 const cli_command *const cli_commands[] = {
 	&cli_cmd_map, &cli_cmd_modules, &cli_cmd_sym, &cli_cmd_exports, &cli_cmd_threads, &cli_cmd_view,
 	&cli_cmd_search, &cli_cmd_dump, &cli_cmd_snapshot, &cli_cmd_capture, &cli_cmd_diff, &cli_cmd_scan,
-	&cli_cmd_track, &cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
+#ifndef _WIN32
+	&cli_cmd_track,
+#endif
+	&cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
+#ifndef _WIN32
 	&cli_cmd_debug, &cli_cmd_report, &cli_cmd_tui,
+#endif
+	&cli_cmd_ps,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -180,8 +180,11 @@ static void exports(pe_image *pe)
 		printf("  %7s %10s  %s\n", "Ordinal", "RVA", "Name");
 		for (size_t i = 0; i < ex.n; i++) {
 			const pe_export *e = &ex.e[i];
-			printf("  %7u 0x%08x  %s%s%s\n", e->ordinal, e->rva, e->name ? e->name : "(by ordinal)",
-			       e->forwarder ? " -> " : "", e->forwarder ? e->forwarder : "");
+			if (e->forwarder) /* no address: the name it stands for */
+				printf("  %7u %10s  %s -> %s\n", e->ordinal, "forwarder",
+				       e->name ? e->name : "(by ordinal)", e->forwarder);
+			else
+				printf("  %7u 0x%08x  %s\n", e->ordinal, e->rva, e->name ? e->name : "(by ordinal)");
 		}
 	} else {
 		printf("  (none)\n");

@@ -33,6 +33,18 @@ static void target(json_writer *w, const vm_map *m)
 	json_ki64(w, "bits", in->bits);
 	json_ku64(w, "page_size", in->page_size);
 	json_kaddr(w, "user_top", in->user_top);
+	if (in->win.have_version) {
+		json_key(w, "os_version");
+		json_obj_begin(w);
+		json_ku64(w, "major", in->win.os_major);
+		json_ku64(w, "minor", in->win.os_minor);
+		json_ku64(w, "build", in->win.os_build);
+		json_ku64(w, "platform_id", in->win.platform_id);
+		json_ku64(w, "product_type", in->win.product_type);
+		json_ku64(w, "suite_mask", in->win.suite_mask);
+		json_kstr(w, "csd", in->win.csd);
+		json_obj_end(w);
+	}
 	if (in->win.exception) {
 		json_key(w, "exception");
 		json_obj_begin(w);

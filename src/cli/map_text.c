@@ -27,6 +27,21 @@ bool map_alloc_shown(const vm_alloc *a, const map_render_options *o)
 	return (o->usage_mask >> a->usage) & 1u;
 }
 
+/* a workstation's release by its version, as people name it */
+static const char *win_release(uint32_t major, uint32_t minor, uint32_t build)
+{
+	if (major == 10 && minor == 0)
+		return build >= 22000 ? "Windows 11" : "Windows 10";
+	static const struct { uint32_t major, minor; const char *name; } rel[] = {
+		{ 5, 0, "Windows 2000" }, { 5, 1, "Windows XP" }, { 5, 2, "Windows XP x64" }, { 6, 0, "Windows Vista" },
+		{ 6, 1, "Windows 7" }, { 6, 2, "Windows 8" }, { 6, 3, "Windows 8.1" },
+	};
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+		if (rel[i].major == major && rel[i].minor == minor)
+			return rel[i].name;
+	return NULL;
+}
+
 static void header(const vm_map *m, FILE *f)
 {
 	const vm_target_info *in = &m->info;
@@ -40,6 +55,20 @@ static void header(const vm_map *m, FILE *f)
 			fprintf(f, ", address 0x%llx\n", (unsigned long long)in->lx.signal_addr);
 		else
 			fprintf(f, ", sent by pid %u\n", (unsigned)(in->lx.signal_addr & 0xffffffffu));
+	}
+	if (in->win.have_version) {
+		const char *pt = in->win.product_type == 1 ? "workstation" : in->win.product_type == 2 ? "domain controller"
+				 : in->win.product_type == 3 ? "server" : NULL;
+		const char *rel = in->win.product_type == 1 ? win_release(in->win.os_major, in->win.os_minor, in->win.os_build)
+				  : NULL;
+		fprintf(f, "Windows %u.%u build %u", in->win.os_major, in->win.os_minor, in->win.os_build);
+		if (in->win.csd)
+			fprintf(f, ", %s", in->win.csd);
+		if (pt)
+			fprintf(f, ", %s", pt);
+		if (rel)
+			fprintf(f, " (%s)", rel);
+		fputc('\n', f);
 	}
 	if (in->win.exception)
 		fprintf(f, "exception 0x%08x at 0x%llx in thread %lld\n", in->win.exception_code,
@@ -195,6 +224,39 @@ static void page_runs(const vm_map *m, const vm_region *r, FILE *f, int aw)
 	(void)m;
 }
 
+/* Windows: the protection's modifiers, and the allocation's protection
+ * (AllocationProtect) where it differs from the region's: "[guard;
+ * allocated rwxc]" (c: copy-on-write, as the JSON spells it) */
+static void win_prot_tag(const vm_region *r, strbuf *det)
+{
+	const uint32_t rwxc = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC | VM_PROT_COPY;
+	bool alloc = r->win.alloc_base && r->state != VM_STATE_FREE && (r->win.alloc_prot & rwxc) != (r->prot & rwxc);
+	if (!(r->prot & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE | VM_PROT_COPY)) && !alloc)
+		return;
+	if (det->len)
+		sb_puts(det, " ");
+	sb_puts(det, "[");
+	const char *sep = "";
+	static const struct { uint32_t bit; const char *name; } mods[] = {
+		{ VM_PROT_GUARD, "guard" }, { VM_PROT_NOCACHE, "nocache" },
+		{ VM_PROT_WRITECOMBINE, "writecombine" }, { VM_PROT_COPY, "writecopy" },
+	};
+	for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+		if (r->prot & mods[i].bit) {
+			sb_printf(det, "%s%s", sep, mods[i].name);
+			sep = " ";
+		}
+	if (alloc) {
+		uint32_t a = r->win.alloc_prot;
+		sb_printf(det, "%sallocated %c%c%c%c", *sep ? "; " : "", a & VM_PROT_READ ? 'r' : '-',
+			  a & VM_PROT_WRITE ? 'w' : '-', a & VM_PROT_EXEC ? 'x' : '-', a & VM_PROT_COPY ? 'c' : '-');
+		if (a & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE))
+			sb_printf(det, "%s%s%s", a & VM_PROT_GUARD ? " guard" : "", a & VM_PROT_NOCACHE ? " nocache" : "",
+				  a & VM_PROT_WRITECOMBINE ? " writecombine" : "");
+	}
+	sb_puts(det, "]");
+}
+
 static void region_line(const vm_map *m, const vm_region *r, const map_render_options *o,
 			FILE *f, int indent, bool flat)
 {
@@ -212,6 +274,7 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 		if (r->flags & VM_RF_DELETED)
 			sb_puts(&det, " (deleted)");
 	}
+	win_prot_tag(r, &det);
 	if ((r->flags & (VM_RF_NO_DATA | VM_RF_PART_DATA)) && r->state == VM_STATE_COMMIT) {
 		char held[16];
 		if (det.len)

@@ -18,6 +18,9 @@ void cli_threads_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *s, 
 		      int64_t only);
 /* the heap report (chunks with blocks; only arena `only`, unless -1) */
 void cli_heap_json(FILE *f, const vm_map *m, vm_target *t, const vm_heap_report *r, bool blocks, int only);
+/* the same for an NT heap report (heap_nt.c): JSON, and the text of 'heap' */
+void cli_heap_nt_json(FILE *f, const vm_heap_report *r, bool blocks, int only);
+void cli_heap_nt_text(const vm_map *m, vm_target *t, const vm_heap_report *r, bool blocks, int only);
 /* the process environment, read from t (Linux, or the PEB on Windows);
  * sym names the vdso's exports (NULL: one is made for it) */
 void cli_env_json(FILE *f, const vm_map *m, vm_target *t, vm_symbolizer *sym);

@@ -256,6 +256,15 @@ static int do_write(cmd_out *o, char **w, int n)
 
 static int do_set(cmd_out *o, char **w, int n)
 {
+	if (n >= 2 && !strcmp(w[1], "syntax")) { /* set syntax att|intel */
+		if (n != 3 || (strcmp(w[2], "att") && strcmp(w[2], "intel"))) {
+			vm_seterr("usage: set syntax att|intel");
+			return -1;
+		}
+		vm_dbg_set_att(o->d, w[2][0] == 'a');
+		show_ok(o);
+		return 0;
+	}
 	/* set bpm-mode fast|stop, set bpm-emulate on|off */
 	if (n >= 2 && !strcmp(w[1], "bpm-mode")) {
 		if (n != 3 || (strcmp(w[2], "fast") && strcmp(w[2], "stop"))) {
@@ -402,8 +411,22 @@ static int dispatch(cmd_out *o, char **w, int n)
 		return do_id_or_group(o, w, n);
 	if (!strcmp(c, "info") && n == 2 && (!strcmp(w[1], "breakpoints") || !strcmp(w[1], "break") || !strcmp(w[1], "b")))
 		return show_breakpoints(o);
-	if ((!strcmp(c, "info") && n == 2 && !strcmp(w[1], "registers")) || !strcmp(c, "regs"))
+	if (!strcmp(c, "regs") && n == 2 && (!strcmp(w[1], "avx") || !strcmp(w[1], "all")))
+		return show_regs_of(o, w[1][0] == 'a' && w[1][1] == 'v' ? 1 : 2);
+	if ((!strcmp(c, "info") && n == 2 && !strcmp(w[1], "registers")) || (!strcmp(c, "regs") && n == 1))
 		return show_regs(o);
+	if (!strcmp(c, "regs")) {
+		vm_seterr("usage: regs [avx|all]");
+		return -1;
+	}
+	if (!strcmp(c, "stack")) {
+		uint64_t v = 16;
+		if (n > 2 || (n == 2 && (!parse_num(w[1], &v) || !v || v > 4096))) {
+			vm_seterr("usage: stack [N] (1 to 4096 slots)");
+			return -1;
+		}
+		return show_stack(o, v);
+	}
 	if ((!strcmp(c, "info") && n == 2 && !strcmp(w[1], "threads")) || !strcmp(c, "threads"))
 		return show_threads(o);
 	if (!strcmp(c, "continue") || !strcmp(c, "c") || !strcmp(c, "stepi") || !strcmp(c, "si") ||

@@ -27,6 +27,9 @@ int show_help(cmd_out *o);
 int show_breakpoints(cmd_out *o);
 int show_breakpoints_of(cmd_out *o, bool bpm_only);
 int show_regs(cmd_out *o);
+int show_regs_of(cmd_out *o, int what); /* 0 general, 1 avx, 2 all */
+/* stack.c: N slots from sp, each value named, frames marked */
+int show_stack(cmd_out *o, uint64_t n);
 int show_threads(cmd_out *o);
 int show_bt(cmd_out *o);
 /* show_mem.c: a unit's size in bytes (0: ptr), -1 not a unit */

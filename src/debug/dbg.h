@@ -103,6 +103,7 @@ struct vm_dbg {
 	vm_regs regs;        /* of cur, while stopped */
 	atomic_int interrupt;
 	bool vfork_out;      /* int3s taken out for a vfork child */
+	bool att;            /* vm_dbg_disasm in AT&T syntax */
 	/* breakpoints */
 	dbg_bp *bps;
 	size_t nbps, bpcap;
@@ -268,6 +269,7 @@ size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call);
 /* the GOT slot a PLT stub jumps through (i386: ebx the GOT, 0 unknown) */
 bool dbg_plt_slot(vm_dbg *d, uint64_t stub, uint64_t ebx, uint64_t *slot);
 size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out);
+size_t dbg_decode_as(int bits, bool att, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out);
 
 /* regs.c */
 int dbg_reg_lookup(const vm_regs *r, const char *name, uint64_t *v);

@@ -1,4 +1,5 @@
-/* Disassembly with Zydis (Intel syntax), always from the original bytes
+/* Disassembly with Zydis (Intel syntax, or AT&T for the session that
+ * asks: vm_dbg_set_att), always from the original bytes
  * (vm_dbg_read masks our int3s). A call's or jump's target is named:
  * `call libc.so.6!malloc`; a call through a PLT stub is named after the
  * function its GOT slot holds once the loader has bound it. */
@@ -10,7 +11,7 @@
 
 typedef struct zy {
 	ZydisDecoder dec;
-	ZydisFormatter fmt;
+	ZydisFormatter fmt, att;
 } zy;
 
 /* the decoder and formatter for 64- or 32-bit code */
@@ -23,15 +24,80 @@ static const zy *zydis(int bits)
 		ZydisDecoderInit(&z[k].dec, k ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LONG_64,
 				 k ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_64);
 		ZydisFormatterInit(&z[k].fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+		ZydisFormatterInit(&z[k].att, ZYDIS_FORMATTER_STYLE_ATT);
 		/* 0x55d0c1a2f130, as every other address vmatlas prints */
-		ZydisFormatterSetProperty(&z[k].fmt, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
-		ZydisFormatterSetProperty(&z[k].fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE, ZYDIS_PADDING_DISABLED);
+		ZydisFormatter *f[2] = { &z[k].fmt, &z[k].att };
+		for (int j = 0; j < 2; j++) {
+			ZydisFormatterSetProperty(f[j], ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+			ZydisFormatterSetProperty(f[j], ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE, ZYDIS_PADDING_DISABLED);
+		}
+		/* AT&T as binutils writes it: $0x1, 0x8(%rsp), 0xb97(%rip) */
+		ZydisFormatterSetProperty(&z[k].att, ZYDIS_FORMATTER_PROP_FORCE_RELATIVE_RIPREL, ZYAN_TRUE);
+		ZydisFormatterSetProperty(&z[k].att, ZYDIS_FORMATTER_PROP_DISP_PADDING, ZYDIS_PADDING_DISABLED);
+		ZydisFormatterSetProperty(&z[k].att, ZYDIS_FORMATTER_PROP_IMM_PADDING, ZYDIS_PADDING_DISABLED);
+		ZydisFormatterSetProperty(&z[k].att, ZYDIS_FORMATTER_PROP_IMM_SIGNEDNESS, ZYDIS_SIGNEDNESS_UNSIGNED);
 		ready[k] = true;
 	}
 	return &z[k];
 }
 
+/* AT&T names the x87 stack %st(1), Zydis %st1 */
+static void att_st_regs(char *t, size_t cap)
+{
+	char out[sizeof ((vm_dbg_insn *)0)->text];
+	size_t k = 0;
+	for (const char *p = t; *p && k + 4 < sizeof out; p++) {
+		if (!strncmp(p, "%st", 3) && p[3] >= '0' && p[3] <= '7') {
+			k += (size_t)snprintf(out + k, sizeof out - k, "%%st(%c)", p[3]);
+			p += 3;
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k] = 0;
+	snprintf(t, cap, "%s", out);
+}
+
+static char size_letter(unsigned bits)
+{
+	return bits == 8 ? 'b' : bits == 16 ? 'w' : bits == 32 ? 'l' : 'q';
+}
+
+/* the AT&T names binutils uses where Zydis keeps Intel's: movzbl, movslq,
+ * cltq ... */
+static void att_mnemonic(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, char *t, size_t cap)
+{
+	char mn[16] = "";
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_MOVZX:
+	case ZYDIS_MNEMONIC_MOVSX:
+	case ZYDIS_MNEMONIC_MOVSXD:
+		if (in->operand_count_visible < 2)
+			return;
+		snprintf(mn, sizeof mn, "movs%c%c", size_letter(ops[1].size), size_letter(ops[0].size));
+		if (in->mnemonic == ZYDIS_MNEMONIC_MOVZX)
+			mn[3] = 'z';
+		break;
+	case ZYDIS_MNEMONIC_CBW: snprintf(mn, sizeof mn, "cbtw"); break;
+	case ZYDIS_MNEMONIC_CWDE: snprintf(mn, sizeof mn, "cwtl"); break;
+	case ZYDIS_MNEMONIC_CDQE: snprintf(mn, sizeof mn, "cltq"); break;
+	case ZYDIS_MNEMONIC_CWD: snprintf(mn, sizeof mn, "cwtd"); break;
+	case ZYDIS_MNEMONIC_CDQ: snprintf(mn, sizeof mn, "cltd"); break;
+	case ZYDIS_MNEMONIC_CQO: snprintf(mn, sizeof mn, "cqto"); break;
+	default: return;
+	}
+	const char *sp = strchr(t, ' ');
+	char rest[sizeof ((vm_dbg_insn *)0)->text];
+	snprintf(rest, sizeof rest, "%s", sp ? sp : "");
+	snprintf(t, cap, "%s%s", mn, rest);
+}
+
 size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
+{
+	return dbg_decode_as(bits, false, code, len, addr, out);
+}
+
+size_t dbg_decode_as(int bits, bool att, const uint8_t *code, size_t len, uint64_t addr, vm_dbg_insn *out)
 {
 	const zy *z = zydis(bits);
 	ZydisDecodedInstruction in;
@@ -46,8 +112,12 @@ size_t dbg_decode(int bits, const uint8_t *code, size_t len, uint64_t addr, vm_d
 	}
 	out->len = in.length;
 	memcpy(out->bytes, code, in.length);
-	ZydisFormatterFormatInstruction(&z->fmt, &in, ops, in.operand_count_visible, out->text, sizeof out->text,
+	ZydisFormatterFormatInstruction(att ? &z->att : &z->fmt, &in, ops, in.operand_count_visible, out->text, sizeof out->text,
 					addr, NULL);
+	if (att) {
+		att_st_regs(out->text, sizeof out->text);
+		att_mnemonic(&in, ops, out->text, sizeof out->text);
+	}
 	out->is_call = in.meta.category == ZYDIS_CATEGORY_CALL;
 	out->is_branch = out->is_call || in.meta.category == ZYDIS_CATEGORY_COND_BR ||
 			 in.meta.category == ZYDIS_CATEGORY_UNCOND_BR;
@@ -126,7 +196,7 @@ static void name_ref(vm_dbg *d, vm_dbg_insn *i)
 		return;
 	vm_symbol_format(&si, i->ref, where, sizeof where);
 	size_t tl = strlen(i->text);
-	snprintf(i->text + tl, sizeof i->text - tl, "  ; %.*s", (int)(sizeof i->text - tl > 5 ? sizeof i->text - tl - 5 : 0),
+	snprintf(i->text + tl, sizeof i->text - tl, d->att ? "  # %.*s" : "  ; %.*s", (int)(sizeof i->text - tl > 5 ? sizeof i->text - tl - 5 : 0),
 		 where);
 }
 
@@ -170,7 +240,7 @@ size_t vm_dbg_disasm(vm_dbg *d, uint64_t addr, size_t n, vm_dbg_insn *out)
 		ssize_t got = vm_dbg_read(d, addr, buf, sizeof buf);
 		if (got <= 0)
 			break;
-		size_t len = dbg_decode(d->bits, buf, (size_t)got, addr, &out[k]);
+		size_t len = dbg_decode_as(d->bits, d->att, buf, (size_t)got, addr, &out[k]);
 		if (!len && got < 15 && k > 0)
 			break;
 		name_target(d, &out[k]);
@@ -188,4 +258,14 @@ size_t dbg_insn_len(vm_dbg *d, uint64_t addr, bool *is_call)
 	size_t len = got > 0 ? dbg_decode(d->bits, buf, (size_t)got, addr, &i) : 0;
 	*is_call = len && i.is_call;
 	return len;
+}
+
+void vm_dbg_set_att(vm_dbg *d, bool att)
+{
+	d->att = att;
+}
+
+bool vm_dbg_att(const vm_dbg *d)
+{
+	return d->att;
 }

@@ -1,5 +1,5 @@
 /* Memory and code as the mem and disasm commands show them: units of
- * 1-10 bytes (integers in hex, floats, f80 as long double), text, and
+ * 1-10 bytes (integers in hex, floats, f80 decoded by vm_f80_format), text, and
  * pointers named; instructions with the pc and breakpoints marked. All
  * from the original bytes. */
 #include "cmdi.h"
@@ -40,9 +40,7 @@ static double as_double(const uint8_t *p, int size)
 		memcpy(&f, p, 8);
 		return f;
 	}
-	long double f = 0;
-	memcpy(&f, p, 10); /* x87 extended: the low 10 bytes */
-	return (double)f;
+	return 0; /* f80: vm_f80_format */
 }
 
 static int show_text(cmd_out *o, uint64_t addr, const uint8_t *buf, size_t got, bool utf16)
@@ -129,7 +127,10 @@ int show_mem(cmd_out *o, uint64_t addr, uint64_t count, const char *unit)
 				vm_symbol_format(&si, v, where, sizeof where);
 		}
 		if (o->json) {
-			if (fl)
+			if (fl && size == 10) {
+				char f80[64];
+				json_str(&w, vm_f80_format(p, f80, sizeof f80)); /* beyond a double */
+			} else if (fl)
 				json_double(&w, as_double(p, size));
 			else if (size == 8 && !ptr)
 				json_addr(&w, v);
@@ -145,7 +146,10 @@ int show_mem(cmd_out *o, uint64_t addr, uint64_t count, const char *unit)
 		}
 		if (i % (size_t)per_line == 0)
 			fprintf(o->f, "0x%llx:", (unsigned long long)(addr + i * (size_t)size));
-		if (fl)
+		char f80[64];
+		if (fl && size == 10)
+			fprintf(o->f, " %s", vm_f80_format(p, f80, sizeof f80));
+		else if (fl)
 			fprintf(o->f, " %.17g", as_double(p, size));
 		else
 			fprintf(o->f, " %0*llx", size * 2, (unsigned long long)v);

@@ -3,6 +3,7 @@
 #include "cmdi.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/json.h"
 
@@ -126,9 +127,89 @@ static const char *const flag[] = { "CF", "PF", "AF", "ZF", "SF", "TF", "IF", "D
 #define NGPR (sizeof gpr / sizeof gpr[0])
 #define NFLAG (sizeof flag / sizeof flag[0])
 
+/* the x87 stack and controls, and ymm0-15 (xmm0-15 without AVX): `regs
+ * avx` shows the vector registers, `regs all` everything */
+static int show_fp(cmd_out *o, json_writer *w, bool x87)
+{
+	vm_fpregs f;
+	uint8_t y[16][32];
+	if (vm_dbg_fpregs(o->d, &f) < 0)
+		return -1;
+	int ny = vm_dbg_ymm(o->d, y);
+	if (ny < 0)
+		return -1;
+	int width = ny ? 32 : 16, n = ny ? ny : o->d->bits == 32 ? 8 : 16;
+	if (!ny) /* no AVX: the xmm of FXSAVE */
+		for (int i = 0; i < n; i++)
+			memcpy(y[i], f.fxsave + 160 + 16 * i, 16);
+	char name[16], val[80];
+	if (x87) {
+		if (o->json) {
+			json_key(w, "x87");
+			json_obj_begin(w);
+		}
+		for (int i = 0; i < 8; i++) {
+			snprintf(name, sizeof name, "st%d", i);
+			vm_f80_format(f.fxsave + 32 + 16 * i, val, sizeof val);
+			if (o->json)
+				json_kstr(w, name, val);
+			else
+				fprintf(o->f, "%-7s %s\n", name, val);
+		}
+		static const struct {
+			const char *name;
+			int off, len;
+		} ctl[] = { { "fcw", 0, 2 }, { "fsw", 2, 2 }, { "ftw", 4, 1 }, { "mxcsr", 24, 4 } };
+		for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
+			uint32_t v = 0;
+			memcpy(&v, f.fxsave + ctl[i].off, (size_t)ctl[i].len);
+			snprintf(val, sizeof val, "0x%0*x", ctl[i].len * 2, v);
+			if (o->json)
+				json_kstr(w, ctl[i].name, val);
+			else
+				fprintf(o->f, "%-7s %s\n", ctl[i].name, val);
+		}
+		if (o->json)
+			json_obj_end(w);
+	}
+	if (o->json) {
+		json_key(w, ny ? "ymm" : "xmm");
+		json_obj_begin(w);
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "%cmm%d", ny ? 'y' : 'x', i);
+		int k = snprintf(val, sizeof val, "0x");
+		for (int b = width - 1; b >= 0; b--)
+			k += snprintf(val + k, sizeof val - (size_t)k, "%02x", y[i][b]);
+		if (o->json)
+			json_kstr(w, name, val);
+		else
+			fprintf(o->f, "%-7s %s\n", name, val);
+	}
+	if (o->json)
+		json_obj_end(w);
+	return 0;
+}
+
 int show_regs(cmd_out *o)
 {
+	return show_regs_of(o, 0);
+}
+
+/* what: 0 the general registers, 1 the vector ones (avx), 2 all */
+int show_regs_of(cmd_out *o, int what)
+{
 	vm_regs r;
+	if (what == 1) {
+		if (!o->json)
+			return show_fp(o, NULL, false);
+		json_writer w;
+		show_json_begin(o, &w, true);
+		json_ki64(&w, "tid", vm_dbg_thread(o->d));
+		int rc = show_fp(o, &w, false);
+		show_json_end(&w);
+		return rc;
+	}
 	if (vm_dbg_regs(o->d, &r) < 0)
 		return -1;
 	uint64_t v;
@@ -151,7 +232,7 @@ int show_regs(cmd_out *o)
 		if (file && line)
 			fprintf(o->f, " (%s:%d)", file, line);
 		fprintf(o->f, "\n");
-		return 0;
+		return what == 2 ? show_fp(o, NULL, true) : 0;
 	}
 	json_writer w;
 	show_json_begin(o, &w, true);
@@ -170,8 +251,9 @@ int show_regs(cmd_out *o)
 		json_ki64(&w, flag[i], (int64_t)v);
 	}
 	json_obj_end(&w);
+	int rc = what == 2 ? show_fp(o, &w, true) : 0;
 	show_json_end(&w);
-	return 0;
+	return rc;
 }
 
 int show_threads(cmd_out *o)

@@ -1,6 +1,8 @@
 /* The structure tables, and where their fields fall. */
 #include "vmatlas/layout.h"
 
+#include "layouts_win.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,75 +65,6 @@ static const vm_field_desc sym64_f[] = {
 static const vm_field_desc sym32_f[] = {
 	F("st_name", U32), F("st_value", U32), F("st_size", U32), F("st_info", U8),
 	F("st_other", U8), F("st_shndx", U16), END,
-};
-
-/* ---- Windows (winternl.h and the public symbols' layouts): the first
- * fields of each, those a reader of a dump wants ---- */
-
-/* a UNICODE_STRING, flattened; as a structure it starts word-aligned */
-#define UNICODE_STRING(n) { "", VM_F_ALIGN, 1, NULL }, F(n ".Length", U16), F(n ".MaximumLength", U16), \
-	F(n ".Buffer", WSTR)
-#define LIST_ENTRY(n) F(n ".Flink", PTR), F(n ".Blink", PTR)
-static const vm_field_desc teb_f[] = {
-	F("NtTib.ExceptionList", PTR), F("NtTib.StackBase", PTR), F("NtTib.StackLimit", PTR),
-	F("NtTib.SubSystemTib", PTR), F("NtTib.FiberData", PTR), F("NtTib.ArbitraryUserPointer", PTR),
-	F("NtTib.Self", PTR), F("EnvironmentPointer", PTR), F("ClientId.UniqueProcess", WORD),
-	F("ClientId.UniqueThread", WORD), F("ActiveRpcHandle", PTR), F("ThreadLocalStoragePointer", PTR),
-	F("ProcessEnvironmentBlock", PTR), F("LastErrorValue", U32), END,
-};
-#define PEB_HEAD                                                                                  \
-	F("InheritedAddressSpace", U8), F("ReadImageFileExecOptions", U8), F("BeingDebugged", U8), \
-	F("BitField", U8), F("Mutant", PTR), F("ImageBaseAddress", PTR), F("Ldr", PTR),           \
-	F("ProcessParameters", PTR), F("SubSystemData", PTR), F("ProcessHeap", PTR),             \
-	F("FastPebLock", PTR), F("AtlThunkSListPtr", PTR), F("IFEOKey", PTR),                    \
-	F("CrossProcessFlags", U32), F("KernelCallbackTable", PTR), F("SystemReserved", U32),     \
-	F("AtlThunkSListPtr32", U32), F("ApiSetMap", PTR), F("TlsExpansionCounter", U32),         \
-	F("TlsBitmap", PTR), A("TlsBitmapBits", U32, 2), F("ReadOnlySharedMemoryBase", PTR),      \
-	F("SharedData", PTR), F("ReadOnlyStaticServerData", PTR), F("AnsiCodePageData", PTR),     \
-	F("OemCodePageData", PTR), F("UnicodeCaseTableData", PTR), F("NumberOfProcessors", U32),  \
-	F("NtGlobalFlag", U32)
-#define PEB_TAIL                                                                                  \
-	F("CriticalSectionTimeout", U64), F("HeapSegmentReserve", WORD), F("HeapSegmentCommit", WORD), \
-	F("HeapDeCommitTotalFreeThreshold", WORD), F("HeapDeCommitFreeBlockThreshold", WORD),      \
-	F("NumberOfHeaps", U32), F("MaximumNumberOfHeaps", U32), F("ProcessHeaps", PTR), END
-static const vm_field_desc peb64_f[] = { PEB_HEAD, PEB_TAIL };
-static const vm_field_desc peb32_f[] = { PEB_HEAD, F("(padding)", PAD4), PEB_TAIL };
-/* RTL_DRIVE_LETTER_CURDIR: the CurrentDirectores array's element */
-static const vm_field_desc drive_curdir_f[] = {
-	F("Flags", U16), F("Length", U16), F("TimeStamp", U32), F("DosPath.Length", U16),
-	F("DosPath.MaximumLength", U16), F("DosPath.Buffer", PTR), END,
-};
-static const vm_field_desc process_parameters_f[] = {
-	F("MaximumLength", U32), F("Length", U32), F("Flags", U32), F("DebugFlags", U32),
-	F("ConsoleHandle", PTR), F("ConsoleFlags", U32), F("StandardInput", PTR), F("StandardOutput", PTR),
-	F("StandardError", PTR), UNICODE_STRING("CurrentDirectory.DosPath"), F("CurrentDirectory.Handle", PTR),
-	UNICODE_STRING("DllPath"), UNICODE_STRING("ImagePathName"), UNICODE_STRING("CommandLine"),
-	F("Environment", PTR), F("StartingX", U32), F("StartingY", U32), F("CountX", U32),
-	F("CountY", U32), F("CountCharsX", U32), F("CountCharsY", U32), F("FillAttribute", U32),
-	F("WindowFlags", U32), F("ShowWindowFlags", U32), UNICODE_STRING("WindowTitle"),
-	UNICODE_STRING("DesktopInfo"), UNICODE_STRING("ShellInfo"), UNICODE_STRING("RuntimeData"),
-	S("CurrentDirectores", drive_curdir_f, 32), F("EnvironmentSize", WORD), END,
-};
-static const vm_field_desc peb_ldr_data_f[] = {
-	F("Length", U32), F("Initialized", U8), F("SsHandle", PTR), LIST_ENTRY("InLoadOrderModuleList"),
-	LIST_ENTRY("InMemoryOrderModuleList"), LIST_ENTRY("InInitializationOrderModuleList"), END,
-};
-static const vm_field_desc ldr_data_table_entry_f[] = {
-	LIST_ENTRY("InLoadOrderLinks"), LIST_ENTRY("InMemoryOrderLinks"),
-	LIST_ENTRY("InInitializationOrderLinks"), F("DllBase", PTR), F("EntryPoint", PTR),
-	F("SizeOfImage", U32), UNICODE_STRING("FullDllName"), UNICODE_STRING("BaseDllName"), END,
-};
-static const vm_field_desc kuser_shared_data_f[] = {
-	F("TickCountLowDeprecated", U32), F("TickCountMultiplier", U32), F("InterruptTime.LowPart", U32),
-	F("InterruptTime.High1Time", I32), F("InterruptTime.High2Time", I32), F("SystemTime.LowPart", U32),
-	F("SystemTime.High1Time", I32), F("SystemTime.High2Time", I32), F("TimeZoneBias.LowPart", U32),
-	F("TimeZoneBias.High1Time", I32), F("TimeZoneBias.High2Time", I32), F("ImageNumberLow", U16),
-	F("ImageNumberHigh", U16), A("NtSystemRoot", WCHARS, 260), F("MaxStackTraceDepth", U32),
-	F("CryptoExponent", U32), F("TimeZoneId", U32), F("LargePageMinimum", U32),
-	F("AitSamplingValue", U32), F("AppCompatFlag", U32), F("RNGSeedVersion", U64),
-	F("GlobalValidationRunlevel", U32), F("TimeZoneBiasStamp", I32), F("NtBuildNumber", U32),
-	F("NtProductType", U32), F("ProductTypeIsValid", U8), F("Reserved0", U8),
-	F("NativeProcessorArchitecture", U16), F("NtMajorVersion", U32), F("NtMinorVersion", U32), END,
 };
 
 /* ---- glibc malloc's, which change with the version ---- */
@@ -205,27 +138,32 @@ typedef struct entry {
 	const char *name;
 	const vm_field_desc *f32, *f64; /* NULL: glibc_fields() */
 	uint64_t full32, full64;        /* sizeof the whole, where the table lists a head */
+	bool msvc;                      /* 8-byte members 8-aligned on x86 too */
+	int fixed_bits;                 /* 32: one word size whatever the target's (WoW64) */
 } entry;
 
 static const entry catalogue[] = {
-	{ "link_map", link_map_f, link_map_f, 0, 0 },
-	{ "r_debug", r_debug_f, r_debug_f, 0, 0 },
-	{ "malloc_chunk", malloc_chunk_f, malloc_chunk_f, 0, 0 },
-	{ "malloc_state", NULL, NULL, 0, 0 },
-	{ "heap_info", NULL, NULL, 0, 0 },
-	{ "tcache_perthread_struct", NULL, NULL, 0, 0 },
-	{ "malloc_par", NULL, NULL, 0, 0 },
-	{ "ehdr", ehdr32_f, ehdr64_f, 0, 0 },
-	{ "phdr", phdr32_f, phdr64_f, 0, 0 },
-	{ "shdr", shdr32_f, shdr64_f, 0, 0 },
-	{ "dyn", dyn_f, dyn_f, 0, 0 },
-	{ "sym", sym32_f, sym64_f, 0, 0 },
-	{ "peb", peb32_f, peb64_f, 0x478, 0x7c8 },
-	{ "teb", teb_f, teb_f, 0xfb8, 0x1838 },
-	{ "process_parameters", process_parameters_f, process_parameters_f, 0x2a0, 0x410 },
-	{ "peb_ldr_data", peb_ldr_data_f, peb_ldr_data_f, 0, 0 },
-	{ "ldr_data_table_entry", ldr_data_table_entry_f, ldr_data_table_entry_f, 0, 0 },
-	{ "kuser_shared_data", kuser_shared_data_f, kuser_shared_data_f, 0, 0 },
+	{ "link_map", link_map_f, link_map_f, 0, 0, false, 0 },
+	{ "r_debug", r_debug_f, r_debug_f, 0, 0, false, 0 },
+	{ "malloc_chunk", malloc_chunk_f, malloc_chunk_f, 0, 0, false, 0 },
+	{ "malloc_state", NULL, NULL, 0, 0, false, 0 },
+	{ "heap_info", NULL, NULL, 0, 0, false, 0 },
+	{ "tcache_perthread_struct", NULL, NULL, 0, 0, false, 0 },
+	{ "malloc_par", NULL, NULL, 0, 0, false, 0 },
+	{ "ehdr", ehdr32_f, ehdr64_f, 0, 0, false, 0 },
+	{ "phdr", phdr32_f, phdr64_f, 0, 0, false, 0 },
+	{ "shdr", shdr32_f, shdr64_f, 0, 0, false, 0 },
+	{ "dyn", dyn_f, dyn_f, 0, 0, false, 0 },
+	{ "sym", sym32_f, sym64_f, 0, 0, false, 0 },
+	{ "peb", win_peb32_f, win_peb64_f, 0, 0, true, 0 },
+	{ "teb", win_teb32_f, win_teb64_f, 0, 0, true, 0 },
+	/* a WoW64 process's own 32-bit PEB and TEB, in a 64-bit dump */
+	{ "peb32", win_peb32_f, win_peb32_f, 0, 0, true, 32 },
+	{ "teb32", win_teb32_f, win_teb32_f, 0, 0, true, 32 },
+	{ "process_parameters", win_process_parameters_f, win_process_parameters_f, 0x2a0, 0x410, true, 0 },
+	{ "peb_ldr_data", win_peb_ldr_data_f, win_peb_ldr_data_f, 0, 0, true, 0 },
+	{ "ldr_data_table_entry", win_ldr_data_table_entry_f, win_ldr_data_table_entry_f, 0, 0, true, 0 },
+	{ "kuser_shared_data", win_kuser_shared_data_f, win_kuser_shared_data_f, 0, 0, true, 0 },
 };
 
 const char *vm_layout_name(size_t i)
@@ -247,12 +185,12 @@ static uint32_t type_size(vm_ftype t, int bits)
 	}
 }
 
-/* C alignment: i386 aligns 8-byte members to 4 */
-static uint32_t type_align(vm_ftype t, int bits)
+/* C alignment: i386's gcc aligns 8-byte members to 4, MSVC to 8 */
+static uint32_t type_align(vm_ftype t, int bits, bool msvc)
 {
-	uint32_t s = type_size(t, bits), w = bits == 32 ? 4 : 8;
+	uint32_t s = type_size(t, bits), w = bits == 32 && !msvc ? 4 : 8;
 	if (t == VM_F_ALIGN)
-		return w;
+		return bits == 32 ? 4 : 8;
 	return s < w ? s : w;
 }
 
@@ -264,15 +202,15 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 /* Place fd's fields from offset 0; each goes into out (when out is not
  * NULL). Returns the padded size, and the alignment in *align. The tables
  * are ours and small: nothing here can overflow. */
-static uint64_t place(const vm_field_desc *fd, int bits, vm_layout *out, uint32_t *align)
+static uint64_t place(const vm_field_desc *fd, int bits, bool msvc, vm_layout *out, uint32_t *align)
 {
 	uint64_t off = 0;
 	uint32_t maxalign = 1;
 	for (; fd->name; fd++) {
-		uint32_t sz = type_size(fd->type, bits), al = type_align(fd->type, bits);
+		uint32_t sz = type_size(fd->type, bits), al = type_align(fd->type, bits, msvc);
 		unsigned count = fd->count ? fd->count : 1;
 		if (fd->type == VM_F_STRUCT)
-			sz = (uint32_t)place(fd->sub, bits, NULL, &al);
+			sz = (uint32_t)place(fd->sub, bits, msvc, NULL, &al);
 		if (al > maxalign)
 			maxalign = al;
 		off = round_up(off, al);
@@ -297,7 +235,7 @@ bool vm_layout_get(vm_layout *out, const char *name, int bits, int glibc_version
 			e = &catalogue[i];
 	if (!e)
 		return false;
-	bits = bits == 32 ? 32 : 64;
+	bits = e->fixed_bits ? e->fixed_bits : bits == 32 ? 32 : 64;
 	vm_field_desc dyn[MAX_GLIBC_FIELDS];
 	const vm_field_desc *fd = bits == 32 ? e->f32 : e->f64;
 	if (!fd) {
@@ -308,7 +246,7 @@ bool vm_layout_get(vm_layout *out, const char *name, int bits, int glibc_version
 	out->name = e->name;
 	out->bits = bits;
 	uint32_t align;
-	out->size = place(fd, bits, out, &align);
+	out->size = place(fd, bits, e->msvc, out, &align);
 	uint64_t full = bits == 32 ? e->full32 : e->full64;
 	out->full_size = full ? full : out->size;
 	return true;

@@ -55,6 +55,10 @@ typedef struct md_file {
 	int bits;
 	uint32_t os_major, os_minor, os_build, platform; /* platform 2: NT; 0x8201: Linux (breakpad) */
 	uint8_t nproc;
+	uint8_t product_type;  /* 1 workstation, 2 domain controller, 3 server */
+	uint16_t suite_mask;
+	char *csd;             /* "Service Pack 1", NULL when none */
+	bool have_system_info;
 	md_range *mem;      /* sorted by address, overlaps cut */
 	size_t nmem;
 	md_meminfo *info;   /* MemoryInfoList, sorted */

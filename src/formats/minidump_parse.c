@@ -435,6 +435,18 @@ static void system_info(md_file *f, const uint8_t *b, uint64_t len)
 	f->os_build = ld_le32(b + 16);
 	f->platform = ld_le32(b + 20);
 	f->bits = f->cpu_arch == 9 || f->cpu_arch == 12 ? 64 : 32;
+	f->product_type = b[7];
+	f->have_system_info = true;
+	if (len >= 32) {
+		uint32_t csd = ld_le32(b + 24);
+		f->suite_mask = ld_le16(b + 28);
+		free(f->csd);
+		f->csd = csd ? md_string(f, csd) : NULL;
+		if (f->csd && !f->csd[0]) {
+			free(f->csd);
+			f->csd = NULL;
+		}
+	}
 }
 
 static void exception(md_file *f, const uint8_t *b, uint64_t len)
@@ -604,6 +616,7 @@ int md_parse(md_file *f, const vm_reader *r)
 void md_file_free(md_file *f)
 {
 	free(f->mem);
+	free(f->csd);
 	free(f->info);
 	vm_regions_free(f->linux_maps, f->nlinux_maps);
 	for (size_t i = 0; i < f->nmods; i++) {

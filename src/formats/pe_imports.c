@@ -334,8 +334,13 @@ int pe_read_exports(pe_image *pe, pe_exports *out)
 				if (!e->name)
 					pe_warn(pe, "export ordinal %u: its name cannot be read", e->ordinal);
 			}
-			if (e->rva >= dir.rva && e->rva - dir.rva < dir.size)
-				e->forwarder = pe_string_rva(pe, e->rva, PE_MAX_NAME);
+			/* an RVA inside the directory is a forwarder's "DLL.name",
+			   never code: one that cannot be read is still one */
+			if (e->rva >= dir.rva && e->rva - dir.rva < dir.size &&
+			    !(e->forwarder = pe_string_rva(pe, e->rva, PE_MAX_NAME))) {
+				pe_warn(pe, "export ordinal %u: its forwarder name cannot be read", e->ordinal);
+				e->forwarder = xstrdup("?");
+			}
 		}
 	}
 	free(first);

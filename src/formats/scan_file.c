@@ -105,7 +105,10 @@ int vm_scan_read_buf(const uint8_t *buf, size_t len, vm_scan *out)
 	size_t got = ZSTD_decompress(p, (size_t)raw, buf + HEADER, (size_t)comp);
 	if (ZSTD_isError(got) || got != raw) {
 		free(p);
-		vm_seterr("the scan file is damaged (it does not decompress)");
+		if (ZSTD_isError(got)) /* zstd says why (the Windows build: a compressed block) */
+			vm_seterr("the scan file cannot be decompressed: %s", ZSTD_getErrorName(got));
+		else
+			vm_seterr("the scan file is damaged (it does not decompress)");
 		return -1;
 	}
 	out->type = (vm_scan_type)buf[12];

@@ -278,7 +278,11 @@ static void read_heap(cursor *c, vm_snapshot *s)
 	h->main_arena = g64(c);
 	h->walked = g8(c) != 0;
 	s->has_heap_chunks = g8(c) != 0;
-	skip(c, 6);
+	uint8_t kind = g8(c);
+	if (kind > VM_HEAP_NT)
+		c->bad = true;
+	h->kind = kind == VM_HEAP_NT ? VM_HEAP_NT : VM_HEAP_GLIBC;
+	skip(c, 5);
 	uint64_t n = gcount(c, 80);
 	h->arenas = xcalloc(n ? n : 1, sizeof *h->arenas);
 	for (uint64_t i = 0; i < n && !c->bad; i++) {
@@ -387,7 +391,10 @@ int vm_snapshot_read_buf(const uint8_t *buf, size_t len, vm_snapshot *out)
 	size_t got = ZSTD_decompress(p, (size_t)raw, buf + HEADER, (size_t)comp);
 	if (ZSTD_isError(got) || got != raw) {
 		free(p);
-		vm_seterr("the snapshot is damaged (it does not decompress to what its header says)");
+		if (ZSTD_isError(got)) /* zstd says why (the Windows build: a compressed block) */
+			vm_seterr("the snapshot cannot be decompressed: %s", ZSTD_getErrorName(got));
+		else
+			vm_seterr("the snapshot is damaged (it does not decompress to what its header says)");
 		return -1;
 	}
 	cursor c = { p, (size_t)raw, 0, false, NULL, 0 };

@@ -240,7 +240,8 @@ static void write_heap(bbuf *b, const vm_snapshot *s)
 	p64(b, h->main_arena);
 	p8(b, h->walked);
 	p8(b, s->has_heap_chunks);
-	pad(b, 6);
+	p8(b, (uint8_t)h->kind); /* was padding: 0, glibc, in older files */
+	pad(b, 5);
 	p64(b, h->narenas);
 	for (size_t i = 0; i < h->narenas; i++) {
 		const vm_arena *a = &h->arenas[i];

@@ -264,11 +264,7 @@ static void add_chunk(walker *k, vm_heap_seg *seg, vm_arena *a, uint64_t p, uint
 {
 	if (k->flags & VM_HEAP_CHUNKS) {
 		vm_chunk *c = ARRAY_PUSH(seg->chunks, seg->nchunks, seg->ccap);
-		c->addr = p;
-		c->size = size;
-		c->state = st;
-		c->bin = bin;
-		c->bin_index = idx;
+		*c = (vm_chunk){ .addr = p, .size = size, .state = st, .bin = bin, .bin_index = idx };
 	}
 	if (st == VM_CHUNK_TOP)
 		return; /* the arena's reserve, shown as top; not a free chunk */
@@ -508,11 +504,8 @@ static void add_mmapped(walker *k)
 			s->used_bytes = ct->size;
 			if (k->flags & VM_HEAP_CHUNKS) {
 				vm_chunk *ch = ARRAY_PUSH(s->chunks, s->nchunks, s->ccap);
-				ch->addr = ct->addr;
-				ch->size = ct->size;
-				ch->state = VM_CHUNK_USED;
-				ch->bin = VM_BIN_NONE;
-				ch->bin_index = -1;
+				*ch = (vm_chunk){ .addr = ct->addr, .size = ct->size, .state = VM_CHUNK_USED,
+						  .bin = VM_BIN_NONE, .bin_index = -1 };
 			}
 			k->r->mmapped_count++;
 			k->r->mmapped_bytes += ct->size;
@@ -598,6 +591,8 @@ bool vm_heap_facts_get(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_heap_
 
 int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags, vm_heap_report *out)
 {
+	if (m->info.os == VM_OS_WINDOWS)
+		return vm_nt_heap_walk(m, t, flags, out);
 	memset(out, 0, sizeof *out);
 	walker k = { .m = m, .t = t, .rd = vm_reader_target(t), .s = s, .flags = flags, .r = out };
 	const vm_module *libc = NULL;

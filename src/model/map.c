@@ -180,6 +180,7 @@ void vm_map_free(vm_map *m)
 	free(m->warnings);
 	free(m->info.name);
 	free(m->info.exe);
+	free(m->info.win.csd);
 	free(m->info.cwd);
 	free(m);
 }

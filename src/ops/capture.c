@@ -368,6 +368,8 @@ static void restore_states(vm_map *m, const vm_thread *before, size_t n)
 
 int vm_capture(vm_target *t, const vm_capture_options *o, const char *path, vm_capture_result *res)
 {
+	if (vm_target_caps(t) & VM_CAP_OS_DUMP)
+		return vm_capture_os_dump(t, o, path, res);
 	if (!(vm_target_caps(t) & VM_CAP_FREEZE)) {
 		vm_seterr("capture needs a live process (this target is a %s)", vm_target_kind_name(vm_target_kind_of(t)));
 		return -1;

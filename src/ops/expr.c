@@ -7,6 +7,7 @@
 
 #include "base/util.h"
 #include "vmatlas/error.h"
+#include "vmatlas/layout.h"
 
 #define MAX_DEPTH 64
 
@@ -47,6 +48,68 @@ static const vm_thread *thread_of(parser *ps, int64_t tid)
 		if (tid ? m->threads[i].tid == tid : m->threads[i].is_main)
 			return &m->threads[i];
 	return tid || !m->nthreads ? NULL : &m->threads[0];
+}
+
+/* a word of the target's at addr */
+static bool read_word(const vm_expr_ctx *c, uint64_t addr, size_t w, uint64_t *v)
+{
+	vm_reader r = c->t ? vm_reader_target(c->t) : (vm_reader){ 0 };
+	return c->t && vm_reader_word(&r, addr, w, v);
+}
+
+/* a WoW64 thread's 32-bit TEB: TEB64.WowTebOffset from the TEB64 (0: the
+ * classic place, 0x2000 above it); a 32-bit TEB's Self names itself */
+static bool teb32_of(const vm_expr_ctx *c, uint64_t teb, uint64_t *out)
+{
+	vm_layout t64, t32;
+	uint64_t off = 0, self = 0;
+	if (c->m->info.bits == 32) {
+		*out = teb;
+		return true;
+	}
+	vm_layout_get(&t64, "teb", 64, 0);
+	vm_layout_get(&t32, "teb32", 32, 0);
+	if (read_word(c, teb + vm_layout_off(&t64, "WowTebOffset"), 4, &off) && off)
+		off = (uint64_t)(int64_t)(int32_t)(uint32_t)off;
+	else
+		off = 0x2000;
+	*out = teb + off;
+	return read_word(c, *out + vm_layout_off(&t32, "NtTib.Self"), 4, &self) && self == *out;
+}
+
+/* WinDbg's pseudo-registers of a Windows target: $teb, $peb, their WoW64
+ * 32-bit twins $teb32 and $peb32, and $kuser (KUSER_SHARED_DATA) */
+static bool win_pseudo(const vm_expr_ctx *c, const vm_thread *th, const char *name, uint64_t *v)
+{
+	if (c->m->info.os != VM_OS_WINDOWS || name[0] != '$')
+		return false;
+	if (!strcmp(name, "$kuser")) {
+		*v = 0x7ffe0000;
+		return true;
+	}
+	if (!th || !th->tp)
+		return false;
+	int bits = c->m->info.bits == 32 ? 32 : 64;
+	vm_layout L;
+	if (!strcmp(name, "$teb")) {
+		*v = th->tp;
+		return true;
+	}
+	if (!strcmp(name, "$peb")) {
+		vm_layout_get(&L, "teb", bits, 0);
+		return read_word(c, th->tp + vm_layout_off(&L, "ProcessEnvironmentBlock"), (size_t)bits / 8, v);
+	}
+	uint64_t t32;
+	if (strcmp(name, "$teb32") && strcmp(name, "$peb32"))
+		return false;
+	if (!teb32_of(c, th->tp, &t32))
+		return false;
+	if (!strcmp(name, "$teb32")) {
+		*v = t32;
+		return true;
+	}
+	vm_layout_get(&L, "teb32", 32, 0);
+	return read_word(c, t32 + vm_layout_off(&L, "ProcessEnvironmentBlock"), 4, v);
 }
 
 static bool reg_value(const vm_thread *th, const char *name, uint64_t *v)
@@ -133,13 +196,14 @@ static uint64_t name(parser *ps)
 		if (!th) {
 			vm_seterr("no thread %s", at + 1);
 			ps->failed = true;
-		} else if (!reg_value(th, tok, &v)) {
+		} else if (!reg_value(th, tok, &v) && !win_pseudo(ps->c, th, tok, &v)) {
 			vm_seterr("thread %s has no register '%s' (or it could not be read)", at + 1, tok);
 			ps->failed = true;
 		}
 	} else {
 		const vm_thread *th = thread_of(ps, 0);
-		if (!(th && reg_value(th, tok, &v)) && !vm_symbol_lookup(ps->c->s, NULL, tok, &v)) {
+		if (!(th && reg_value(th, tok, &v)) && !win_pseudo(ps->c, th, tok, &v) &&
+		    !vm_symbol_lookup(ps->c->s, NULL, tok, &v)) {
 			vm_seterr("no symbol or register '%s'", tok);
 			ps->failed = true;
 		}

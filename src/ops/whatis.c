@@ -15,7 +15,7 @@ static const vm_chunk *find_chunk(const vm_heap_report *h, uint64_t addr, int *a
 		size_t lo = upper_bound_u64(g->chunks, g->nchunks, sizeof *g->chunks, offsetof(vm_chunk, addr), addr);
 		if (lo && range_contains(g->chunks[lo - 1].addr, g->chunks[lo - 1].size, addr)) {
 			*arena = g->arena;
-			*mm = !strcmp(g->kind, "mmapped");
+			*mm = !strcmp(g->kind, "mmapped") || !strcmp(g->kind, "large");
 			return &g->chunks[lo - 1];
 		}
 	}
@@ -111,10 +111,10 @@ static void frame_of(const vm_map *m, vm_target *t, vm_symbolizer *s, vm_whatis 
 		}
 	}
 	free(f);
-	if (m->info.os == VM_OS_WINDOWS && m->info.bits == 32 && th->tp) {
+	if (m->info.os == VM_OS_WINDOWS && m->info.bits == 32) {
 		vm_seh_record *rec = xcalloc(WHATIS_SEH, sizeof *rec);
 		bool ended;
-		size_t nr = vm_seh_chain(t, th->tp, rec, WHATIS_SEH, &ended);
+		size_t nr = vm_seh_chain_find(m, t, th, rec, WHATIS_SEH, &ended, NULL);
 		for (size_t i = 0; i < nr; i++)
 			if (range_contains(rec[i].addr, 8, out->addr)) {
 				out->in_seh = true;
@@ -144,6 +144,11 @@ void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_h
 			*ARRAY_PUSH(out->items, out->nitems, cap) = c;
 	}
 	out->chunk = find_chunk(heap, addr, &out->chunk_arena, &out->chunk_mmapped);
+	if (out->chunk) {
+		out->chunk_nt = heap->kind == VM_HEAP_NT;
+		if (out->chunk_arena >= 0 && (size_t)out->chunk_arena < heap->narenas)
+			out->chunk_heap = heap->arenas[out->chunk_arena].addr;
+	}
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const vm_thread *th = &m->threads[i];
 		if (th->stack_size && range_contains(th->stack_base, th->stack_size, addr)) {
@@ -156,7 +161,7 @@ void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_h
 		frame_of(m, t, s, out);
 	/* a C++ object at the address, or at the start of its heap block */
 	size_t w = m->info.bits == 32 ? 4 : 8;
-	uint64_t cands[2] = { addr, out->chunk ? out->chunk->addr + 2 * w : 0 };
+	uint64_t cands[2] = { addr, out->chunk ? out->chunk->addr + (out->chunk->hdr ? out->chunk->hdr : 2 * w) : 0 };
 	for (int k = 0; k < 2 && !out->class_name; k++)
 		if (cands[k] && out->region->state == VM_STATE_COMMIT) {
 			out->class_name = class_of(m, t, s, cands[k], &out->vtable);

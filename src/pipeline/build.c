@@ -174,6 +174,7 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	m->info.name = info.name ? xstrdup(info.name) : NULL;
 	m->info.exe = info.exe ? xstrdup(info.exe) : NULL;
 	m->info.cwd = info.cwd ? xstrdup(info.cwd) : NULL;
+	m->info.win.csd = info.win.csd ? xstrdup(info.win.csd) : NULL;
 	m->info.warnings = NULL;
 	for (const char *w = info.warnings; w && *w;) {
 		size_t len = strcspn(w, ";");

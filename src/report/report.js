@@ -854,8 +854,31 @@ var MODS = M.modules || [];
 
 /* ---- the heap ---- */
 
+/* the NT heaps of a Windows target: heaps, then segments and large blocks */
+function ntHeap(H) {
+	var h = '<table><thead><tr><th class="num">Heap</th><th>Address</th><th>Found by</th><th class="num">Segments</th><th class="num">Large blocks</th>' +
+		'<th class="num">Committed</th><th class="num">In use</th><th class="num">Blocks</th><th class="num">Free</th><th class="num">Free blocks</th><th class="num">Largest free</th></tr></thead><tbody>' +
+		(H.heaps || []).map(function (x) {
+			return '<tr><td class="num">' + esc(x.id) + (x.process ? ' <span class="badge">process</span>' : "") + '</td><td class="addr">' + addrLink(x.addr) + "</td><td>" + esc(x.source) +
+				'</td><td class="num">' + esc(num(x.segments)) + '</td><td class="num">' + esc(num(x.large_blocks)) + '</td><td class="num">' + esc(fmtSize(x.committed)) +
+				'</td><td class="num">' + esc(fmtSize(x.in_use)) + '</td><td class="num">' + esc(num(x.in_use_blocks)) + '</td><td class="num">' + esc(fmtSize(x.free)) +
+				'</td><td class="num">' + esc(num(x.free_blocks)) + '</td><td class="num">' + esc(fmtSize(x.largest_free)) + "</td></tr>";
+		}).join("") + "</tbody></table>";
+	if ((H.segments || []).length)
+		h += '<h3>Segments</h3><div class="tbl-scroll"><table><thead><tr><th>Kind</th><th>Base</th><th class="num">Size</th><th class="num">Committed</th><th class="num">Heap</th><th class="num">In use</th><th class="num">Blocks</th><th class="num">Free</th><th class="num">Free blocks</th></tr></thead><tbody>' +
+			H.segments.map(function (g) {
+				return "<tr><td>" + esc(g.kind) + (g.cut_short ? ' <span class="badge bad">cut short</span>' : "") + '</td><td class="addr">' + addrLink(g.base) + '</td><td class="num">' +
+					esc(fmtSize(g.size)) + '</td><td class="num">' + esc(fmtSize(g.committed)) + '</td><td class="num">' + esc(g.heap) + '</td><td class="num">' + esc(fmtSize(g.in_use)) +
+					'</td><td class="num">' + esc(num(g.in_use_blocks)) + '</td><td class="num">' + esc(fmtSize(g.free)) + '</td><td class="num">' + esc(num(g.free_blocks)) + "</td></tr>";
+			}).join("") + "</tbody></table></div>";
+	if ((H.problems || []).length)
+		h += "<h3>Problems</h3>" + H.problems.map(function (p) { return '<div class="warn">' + esc(addr(p.addr)) + " " + esc(p.what) + "</div>"; }).join("");
+	return h;
+}
+
 (function () {
-	var H = D.heap || {}, hs = section("heap", "Heap", H.allocator ? H.allocator + (H.version ? " " + H.version : "") : "");
+	var H = D.heap || {}, hs = section("heap", "Heap", H.allocator ? H.allocator + (H.version || H.layout ? " " + (H.version || H.layout) : "") : "");
+	if (H.allocator === "nt") { hs.insertAdjacentHTML("beforeend", ntHeap(H)); return; }
 	if (!H.arenas) { hs.insertAdjacentHTML("beforeend", '<p class="note">' + esc(H.note || "no heap report") + "</p>"); return; }
 	var h = '<table><thead><tr><th class="num">Arena</th><th>Address</th><th class="num">System memory</th><th class="num">In use</th><th class="num">Chunks</th>' +
 		'<th class="num">Free</th><th class="num">Free chunks</th><th class="num">Largest free</th><th class="num">Fragmentation</th><th class="num">Top</th></tr></thead><tbody>' +

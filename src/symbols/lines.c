@@ -5,7 +5,9 @@
 #include "lines.h"
 
 #include <dwarf.h>
+#include <elf.h>
 #include <elfutils/libdw.h>
+#include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,8 @@ typedef struct joined {
 
 struct line_index {
 	Dwarf *dw;
+	Elf *elf;        /* lines_open_sections: the ELF image made for libdw */
+	uint8_t *image;
 	bool indexed;    /* r[] has been built */
 	cu_range *r;
 	size_t n, cap;
@@ -63,6 +67,75 @@ line_index *lines_open(int fd)
 		return NULL;
 	line_index *li = xcalloc(1, sizeof *li);
 	li->dw = dw;
+	return li;
+}
+
+/* an ELF64 file of the sections alone: a header, the data, the section
+ * names, the section headers. The sizes are the caller's (bounded); the
+ * sum is checked. */
+line_index *lines_open_sections(const lines_section *sec, size_t n)
+{
+	if (!n || n > 64)
+		return NULL;
+	size_t names = 1, data = 0;
+	for (size_t i = 0; i < n; i++) {
+		names += strlen(sec[i].name) + 1;
+		if (sec[i].size > ((size_t)1 << 30) || data > ((size_t)1 << 31))
+			return NULL;
+		data += sec[i].size;
+	}
+	names += sizeof ".shstrtab";
+	size_t shoff = (sizeof(Elf64_Ehdr) + data + names + 7) & ~(size_t)7;
+	size_t total = shoff + (n + 2) * sizeof(Elf64_Shdr);
+	uint8_t *img = xcalloc(1, total);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC; /* addresses as they are: nothing to relocate */
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(Elf64_Ehdr);
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shoff = shoff;
+	eh->e_shnum = (Elf64_Half)(n + 2);
+	eh->e_shstrndx = (Elf64_Half)(n + 1);
+	size_t at = sizeof(Elf64_Ehdr), nat = sizeof(Elf64_Ehdr) + data + 1;
+	Elf64_Shdr sh[66];
+	memset(sh, 0, sizeof sh);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(img + at, sec[i].data, sec[i].size);
+		sh[i + 1].sh_name = (Elf64_Word)(nat - (sizeof(Elf64_Ehdr) + data));
+		sh[i + 1].sh_type = SHT_PROGBITS;
+		sh[i + 1].sh_offset = at;
+		sh[i + 1].sh_size = sec[i].size;
+		sh[i + 1].sh_addralign = 1;
+		size_t l = strlen(sec[i].name) + 1;
+		memcpy(img + nat, sec[i].name, l);
+		nat += l;
+		at += sec[i].size;
+	}
+	sh[n + 1].sh_name = (Elf64_Word)(nat - (sizeof(Elf64_Ehdr) + data));
+	memcpy(img + nat, ".shstrtab", sizeof ".shstrtab");
+	sh[n + 1].sh_type = SHT_STRTAB;
+	sh[n + 1].sh_offset = sizeof(Elf64_Ehdr) + data;
+	sh[n + 1].sh_size = names;
+	sh[n + 1].sh_addralign = 1;
+	memcpy(img + shoff, sh, (n + 2) * sizeof(Elf64_Shdr));
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_memory((char *)img, total);
+	Dwarf *dw = elf ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
+	if (!dw) {
+		if (elf)
+			elf_end(elf);
+		free(img);
+		return NULL;
+	}
+	line_index *li = xcalloc(1, sizeof *li);
+	li->dw = dw;
+	li->elf = elf;
+	li->image = img;
 	return li;
 }
 
@@ -250,6 +323,9 @@ void lines_close(line_index *li)
 	if (!li)
 		return;
 	dwarf_end(li->dw);
+	if (li->elf)
+		elf_end(li->elf);
+	free(li->image);
 	for (size_t i = 0; i < li->nj; i++)
 		free(li->j[i].path);
 	free(li->j);

@@ -3,12 +3,22 @@
 #define VMATLAS_LINES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct line_index line_index;
 
 /* NULL if the file has no usable line information; fd stays the caller's */
 line_index *lines_open(int fd);
+/* DWARF sections found elsewhere than in an ELF file (a mingw PE image
+ * keeps .debug_* as sections of its own): given to libdw inside an ELF
+ * image made in memory; the data is copied */
+typedef struct lines_section {
+	const char *name; /* ".debug_info" ... */
+	const uint8_t *data;
+	size_t size;
+} lines_section;
+line_index *lines_open_sections(const lines_section *sec, size_t n);
 bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line);
 /* the line-table row for addr as gdb picks it: the last row at or below
  * addr, or an is_stmt row at the same address when that one is not;

@@ -6,6 +6,8 @@
  * load bias), so that adding the load bias gives the live address. */
 #include "pe_syms.h"
 
+#include "lines.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,14 +238,19 @@ static size_t add_exports(sym_table *t, pe_image *pe, uint64_t bias)
 		return 0;
 	for (size_t i = 0; i < ex.n; i++) {
 		const pe_export *e = &ex.e[i];
-		if (e->forwarder || !e->rva || e->rva >= pe->size_image)
-			continue; /* a forwarder has no address here */
 		char ord[32];
 		const char *name = e->name;
 		if (!name) {
 			snprintf(ord, sizeof ord, "#%u", e->ordinal);
 			name = ord;
 		}
+		if (e->forwarder) { /* no address here: a name of another DLL */
+			symtab_add_forward(t, name, e->forwarder);
+			n++;
+			continue;
+		}
+		if (!e->rva || e->rva >= pe->size_image)
+			continue;
 		symtab_add_one(t, name, bias + e->rva, 0, type_at(pe, e->rva), STB_GLOBAL, true);
 		n++;
 	}
@@ -276,6 +283,40 @@ static size_t add_coff(sym_table *t, pe_image *pe, uint64_t bias)
 	}
 	pe_symbols_free(sy, ns);
 	return n;
+}
+
+/* DWARF that mingw leaves in the image's own .debug_* sections (-g):
+ * lines from them through libdw; its addresses are the preferred base's */
+#define PE_DWARF_MAX ((size_t)256 << 20)
+
+static bool add_dwarf(sym_table *t, pe_image *pe, uint64_t bias)
+{
+	lines_section sec[32];
+	size_t n = 0, total = 0;
+	bool info = false;
+	for (size_t i = 0; i < pe->nsec && n < 32; i++) {
+		const pe_section *s = &pe->sec[i];
+		const char *name = s->long_name ? s->long_name : s->name;
+		size_t size = s->vsize && s->vsize < s->raw_size ? s->vsize : s->raw_size;
+		if (strncmp(name, ".debug_", 7) || !size || size > PE_DWARF_MAX - total)
+			continue;
+		uint8_t *buf = xmalloc(size);
+		if (pe_read_rva(pe, s->rva, buf, size) < 0) {
+			free(buf);
+			continue;
+		}
+		sec[n++] = (lines_section){ name, buf, size };
+		total += size;
+		info |= !strcmp(name, ".debug_info");
+	}
+	if (info && !t->lines) {
+		t->lines = lines_open_sections(sec, n);
+		t->lines_tried = t->lines != NULL;
+		t->lines_adjust = pe->image_base - bias;
+	}
+	for (size_t i = 0; i < n; i++)
+		free((void *)sec[i].data);
+	return t->lines != NULL;
 }
 
 /* the image's CodeView record: the PDB's name, GUID and age */
@@ -392,6 +433,8 @@ void pe_syms_load(sym_table *t, vm_target *tg, const vm_module *mod)
 			symtab_note_source(t, "file:exports");
 		if (add_coff(t, &file, bias))
 			symtab_note_source(t, "file:coff");
+		if (add_dwarf(t, &file, bias))
+			symtab_note_source(t, "file:dwarf");
 		pe_close(&file);
 		close(fd);
 	}

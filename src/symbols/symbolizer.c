@@ -393,12 +393,12 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 		out->symbol_size = e->size;
 		out->offset = link - e->addr;
 	}
-	if ((s->flags & VM_SYM_LINES) && t->dwarf_fd >= 0) {
+	if ((s->flags & VM_SYM_LINES) && (t->dwarf_fd >= 0 || t->lines)) {
 		if (!t->lines_tried) {
 			t->lines_tried = true;
 			t->lines = lines_open(t->dwarf_fd);
 		}
-		lines_lookup(t->lines, link, &out->file, &out->line);
+		lines_lookup(t->lines, link + t->lines_adjust, &out->file, &out->line);
 	}
 	return true;
 }
@@ -629,6 +629,17 @@ size_t vm_exports(vm_symbolizer *s, const vm_export **out)
 				x->bind = elf_sym_bind_name(e->bind);
 				x->version = symtab_version(t, e);
 				x->exported = e->dynamic;
+				x->forwarder = NULL;
+			}
+			for (size_t k = 0; k < t->nfwd; k++) {
+				vm_export *x = ARRAY_PUSH(s->exports, s->nexports, cap);
+				memset(x, 0, sizeof *x);
+				x->module = mod;
+				x->name = t->names + t->fwd[k].name;
+				x->forwarder = t->names + t->fwd[k].target;
+				x->kind = "forwarder";
+				x->bind = "global";
+				x->exported = true;
 			}
 		}
 	}

@@ -118,6 +118,15 @@ void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size
 	e->len = len > 0xffff ? 0xffff : (uint16_t)len;
 }
 
+void symtab_add_forward(sym_table *t, const char *name, const char *target)
+{
+	if (!t->nlen)
+		intern(t, "");
+	sym_forward *f = ARRAY_PUSH(t->fwd, t->nfwd, t->fwdcap);
+	f->name = intern(t, name);
+	f->target = intern(t, target);
+}
+
 void symtab_note_source(sym_table *t, const char *what)
 {
 	strbuf sb = STRBUF_INIT;
@@ -324,6 +333,7 @@ void symtab_free(sym_table *t)
 	free(t->names);
 	free(t->sources);
 	free(t->sec);
+	free(t->fwd);
 	lines_close(t->lines);
 	if (t->dwarf_fd >= 0)
 		close(t->dwarf_fd);

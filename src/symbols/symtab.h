@@ -35,11 +35,21 @@ typedef struct sym_table {
 	int dwarf_fd;        /* a file with DWARF, -1 if none */
 	struct line_index *lines;
 	bool lines_tried;
+	uint64_t lines_adjust; /* added to a link-time address for the DWARF's
+				  (a PE's: its preferred base) */
 	char **dm;           /* demangled names, by entry; lazily */
 	struct sym_section *sec; /* allocated sections by address; none when
 				    the symbols came from memory */
 	size_t nsec, seccap;
+	struct sym_forward *fwd; /* PE exports forwarded to another DLL: no
+				    address here, names only */
+	size_t nfwd, fwdcap;
 } sym_table;
+
+/* a forwarded export: its name (or "#ORDINAL") and "DLL.name" */
+typedef struct sym_forward {
+	uint32_t name, target; /* offsets into the table's names */
+} sym_forward;
 
 /* an allocated section, for unsized symbols: one names an address only
  * up to the end of its own section */
@@ -59,6 +69,8 @@ const char *symtab_version(const sym_table *t, const sym_entry *e); /* NULL: non
 /* one symbol (PE exports, COFF symbols: ELF's STT_ and STB_ values) */
 void symtab_add_one(sym_table *t, const char *name, uint64_t addr, uint64_t size, uint8_t type, uint8_t bind,
 		    bool dynamic);
+/* an export forwarded to another DLL: listed, never an address's name */
+void symtab_add_forward(sym_table *t, const char *name, const char *target);
 void symtab_note_source(sym_table *t, const char *what);
 /* the image's allocated sections (once: the first image given wins) */
 void symtab_add_sections(sym_table *t, const elf_image *e);

@@ -54,6 +54,8 @@ struct vm_target_ops {
 	/* VM_CAP_HANDLES: the open handles (a minidump's HandleData);
 	 * freed with vm_win_handles_free */
 	int (*handles)(vm_target *t, vm_win_handle **out, size_t *n);
+	/* VM_CAP_OS_DUMP: the OS's own dump of the process to fd */
+	int (*write_dump)(vm_target *t, int fd, bool private_only);
 	/* VM_CAP_FREEZE: stop every thread / let them run again */
 	int (*freeze)(vm_target *t);
 	int (*thaw)(vm_target *t);
@@ -124,6 +126,9 @@ typedef struct vm_backend {
 	 * what spec is not), with *matches > 1 and the error set when
 	 * several are; NULL when the backend has no names */
 	vm_target *(*open_name)(const char *spec, const vm_open_options *o, size_t *matches);
+	/* the running processes it can open (vmatlas ps); NULL when the
+	 * backend opens no processes */
+	int (*processes)(vm_process **out, size_t *n);
 } vm_backend;
 
 /* a file target: the file read through a descriptor the target keeps

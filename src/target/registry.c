@@ -14,11 +14,19 @@
 #include "base/open_file.h"
 #include "base/util.h"
 #include "elfcore/core_target.h"
-#include "linux/linux.h"
 #include "minidump/md_target.h"
 #include "vmatlas/error.h"
+/* the live backend of the OS this is built for (the Makefile builds
+ * target/linux or target/windows, never both) */
+#ifdef _WIN32
+#include "windows/win.h"
+#define LIVE_BACKEND win_backend
+#else
+#include "linux/linux.h"
+#define LIVE_BACKEND lx_backend
+#endif
 
-static const vm_backend *const backends[] = { &lx_backend, &core_backend, &md_backend };
+static const vm_backend *const backends[] = { &LIVE_BACKEND, &core_backend, &md_backend };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
 static const vm_backend *pick(const char *spec, const vm_open_options *o, const uint8_t *head, size_t len)
@@ -96,6 +104,25 @@ vm_target *vm_target_open_with(const char *spec, const vm_open_options *o)
 		return NULL;
 	}
 	return t;
+}
+
+int vm_process_list(vm_process **out, size_t *n)
+{
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (backends[i]->processes)
+			return backends[i]->processes(out, n);
+	vm_seterr("no backend here lists processes");
+	return -1;
+}
+
+void vm_processes_free(vm_process *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].name);
+		free(p[i].exe);
+		free(p[i].user);
+	}
+	free(p);
 }
 
 bool vm_file_target_magic(const uint8_t *buf, size_t len)

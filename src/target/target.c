@@ -147,6 +147,13 @@ int vm_target_handles(vm_target *t, vm_win_handle **out, size_t *n)
 	return t->ops->handles(t, out, n);
 }
 
+int vm_target_write_dump(vm_target *t, int fd, bool private_only)
+{
+	if (!has(t, VM_CAP_OS_DUMP, t->ops->write_dump, "dump written by the OS"))
+		return -1;
+	return t->ops->write_dump(t, fd, private_only);
+}
+
 void vm_win_handles_free(vm_win_handle *h, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -12,6 +12,7 @@
 #include "base/bytes.h"
 #include "base/util.h"
 #include "pe_unwind.h"
+#include "x86_unwind.h"
 
 #define MAX_FRAMES 1024
 
@@ -314,6 +315,8 @@ void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **
 		}
 	} else if (u->pe) {
 		pe_unwind_thread(u->pe, th, u->max, &u->frames, &u->n, note);
+	} else if (u->m->info.os == VM_OS_WINDOWS && u->m->info.arch == VM_ARCH_I386) {
+		x86_unwind_thread(u->m, u->t, th, u->max, &u->frames, &u->n, note);
 	} else if (u->attached) {
 		if (dwfl_getthread_frames(u->dwfl, (pid_t)th->tid, frame_cb, u) != 0 && u->n < u->max) {
 			int e = dwfl_errno();

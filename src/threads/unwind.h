@@ -2,7 +2,7 @@
  * (the stack copy taken while the thread was stopped, then the target),
  * and a frame-pointer walk where no CFI describes the code; x64 Windows
  * from the images' .pdata (pe_unwind.c), 32-bit Windows by frame
- * pointers. */
+ * pointers, stack scans and SEH records (x86_unwind.c). */
 #ifndef VMATLAS_UNWIND_H
 #define VMATLAS_UNWIND_H
 

@@ -3,6 +3,7 @@
 #include "tui/cpu_int.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,6 +15,8 @@
 
 #include "vmatlas/error.h"
 #include "vmatlas/map.h"
+
+_Static_assert(LDBL_MANT_DIG == 64, "long double is the x87 extended format (f80 edits)");
 
 /* ---- actions ---- */
 
@@ -188,7 +191,7 @@ void cw_edit_mem(cpu *c)
 {
 	uint64_t a = c->mem_cur;
 	int us = cw_unit_size[c->unit];
-	uint8_t cur[8] = { 0 };
+	uint8_t cur[16] = { 0 };
 	if (vm_dbg_read(c->d, a, cur, (size_t)us) != us) {
 		ui_message(true, "cannot read %llx", (unsigned long long)a);
 		return;
@@ -208,6 +211,15 @@ void cw_edit_mem(cpu *c)
 			out[n++] = (uint8_t)buf[i];
 			out[n++] = 0;
 		}
+	} else if (c->unit == U_F80) {
+		char *e;
+		long double lv = strtold(buf, &e);
+		if (e == buf) {
+			ui_message(true, "not a number: %s", buf);
+			return;
+		}
+		memcpy(out, &lv, 10); /* the x87 format's 10 bytes */
+		n = 10;
 	} else if (c->unit == U_F32 || c->unit == U_F64) {
 		char *e;
 		double dv = strtod(buf, &e);

@@ -89,14 +89,18 @@ static void draw_dis(cpu *c, ui_rect r)
 		ui_textf(r.y + 1, r.x, r.w, ui_attr(UI_DIM), "%016llx  (cannot read)", (unsigned long long)c->dis_org);
 		return;
 	}
-	/* rows: an optional source line, then the instruction */
+	/* rows: an optional source line, then the instruction; the jump
+	 * arrows' gutter between the pc mark and the address */
 	int y = r.y + 1;
 	const char *lastfile = NULL;
 	int lastline = -1;
 	size_t shown = 0;
 	bool wide = r.w >= 70;
-	uint64_t lo = c->ins[0].addr, hi = c->ins[c->nins - 1].addr;
-	for (size_t i = 0; i < c->nins && y < r.y + r.h; i++) {
+	int lanes = wide ? 6 : 4; /* the gutter: lanes - 1 lines and the heads */
+	int row_of[MAXROWS], attr_of[MAXROWS * 2];
+	for (int k = 0; k < MAXROWS * 2; k++)
+		attr_of[k] = ui_attr(UI_NORMAL);
+	for (size_t i = 0; i < c->nins && y < r.y + r.h && y - (r.y + 1) < MAXROWS * 2; i++) {
 		vm_dbg_insn *in = &c->ins[i];
 		if (c->show_src) {
 			char wbuf[256];
@@ -106,40 +110,38 @@ static void draw_dis(cpu *c, ui_rect r)
 			if (file && line > 0 && (line != lastline || !lastfile || strcmp(file, lastfile))) {
 				const char *s = src_line(c, file, line);
 				const char *base = strrchr(file, '/');
-				ui_textf(y++, r.x, r.w, ui_attr(UI_CAT2), "%s:%d  %s", base ? base + 1 : file, line, s ? s : "");
+				/* right of the gutter: the arrows' lines go on across it */
+				ui_line(y, r.x, r.w, ui_attr(UI_NORMAL), "");
+				ui_textf(y++, r.x + 4 + lanes, r.w - 4 - lanes, ui_attr(UI_CAT2), "%s:%d  %s",
+					 base ? base + 1 : file, line, s ? s : "");
 				lastfile = c->src_path;
 				lastline = line;
-				if (y >= r.y + r.h)
+				if (y >= r.y + r.h || y - (r.y + 1) >= MAXROWS * 2)
 					break;
 			}
 		}
 		bool sel = i == c->dis_sel && c->focus == P_DIS;
 		bool bp = vm_dbg_has_break(c->d, in->addr);
 		bool pc = in->addr == c->r.rip;
-		/* a simple arrow column: branch rows point up or down to a target
-		 * on screen, the targets show '>' */
-		char arrow = ' ';
-		if (in->target && in->is_branch && !in->is_call && in->target >= lo && in->target <= hi)
-			arrow = in->target > in->addr ? 'v' : '^';
-		for (size_t j = 0; j < c->nins && arrow == ' '; j++)
-			if (c->ins[j].target == in->addr && c->ins[j].is_branch && !c->ins[j].is_call)
-				arrow = '>';
 		char bytes[48] = "";
 		if (wide)
 			for (int b = 0; b < in->len && b < 8; b++)
 				snprintf(bytes + b * 2, sizeof bytes - (size_t)b * 2, "%02x", in->bytes[b]);
 		char line[400];
-		snprintf(line, sizeof line, "%c%s%c %012llx %-*s%s", bp ? '*' : ' ', pc ? "=>" : "  ", arrow,
+		snprintf(line, sizeof line, "%c%s%*s %012llx %-*s%s", bp ? '*' : ' ', pc ? "=>" : "  ", lanes, "",
 			 (unsigned long long)in->addr, wide ? 17 : 0, bytes, in->text);
 		int attr = sel ? ui_attr(UI_SELECT)
 			       : i == c->dis_sel ? ui_attr(UI_SELECT_DIM)
 			       : pc ? (int)(ui_attr(UI_CAT1) | A_BOLD)
 			       : bp ? ui_attr(UI_ERROR)
 			       : ui_attr(UI_NORMAL);
+		row_of[i] = y - (r.y + 1);
+		attr_of[y - (r.y + 1)] = attr;
 		ui_line(y++, r.x, r.w, attr, line);
 		shown++;
 	}
 	c->nins = shown; /* what is on screen */
+	cw_arrows(c, r, r.x + 3, lanes, row_of, attr_of);
 }
 
 /* ---- registers ---- */
@@ -170,32 +172,59 @@ uint64_t cw_reg_val(const cpu *c, const vm_regs *r, size_t i)
 	return v;
 }
 
-#define NFPROWS 27 /* st0-7, mxcsr, fcw, fsw, xmm0-15 */
+/* the FPU/SSE/AVX rows: st0-7, fcw, fsw, mxcsr, then ymm0-15 in two
+ * rows each (the high half, then the low = xmm), or xmm0-15 without AVX */
+#define NFPHEAD 11
+
+static size_t fp_rows(const cpu *c)
+{
+	int nx = c->ptr == 4 ? 8 : 16;
+	return NFPHEAD + (size_t)(c->nymm ? 2 * c->nymm : nx);
+}
+
+static void fp_read(cpu *c)
+{
+	c->fp_ok = c->alive && vm_dbg_fpregs(c->d, &c->fp) == 0;
+	c->nymm = c->fp_ok ? vm_dbg_ymm(c->d, c->ymm) : 0;
+	if (c->nymm < 0)
+		c->nymm = 0;
+}
+
+static void hex_bytes(char *out, size_t n, const uint8_t *b, int len)
+{
+	int o = 0;
+	for (int k = len - 1; k >= 0 && o >= 0 && (size_t)o < n; k--)
+		o += snprintf(out + o, n - (size_t)o, "%02x", b[k]);
+}
 
 static void fp_row(cpu *c, size_t i, char *buf, size_t n)
 {
-	vm_fpregs f;
-	if (vm_dbg_fpregs(c->d, &f) < 0) {
-		snprintf(buf, n, "(no FP state)");
+	if (!c->fp_ok) {
+		snprintf(buf, n, i ? "" : "(no FP state)");
 		return;
 	}
-	const uint8_t *x = f.fxsave;
+	const uint8_t *x = c->fp.fxsave;
+	char v[80];
 	if (i < 8) {
-		const uint8_t *s = x + 32 + i * 16;
-		snprintf(buf, n, "st%zu   %02x%02x %02x%02x%02x%02x%02x%02x%02x%02x", i, s[9], s[8], s[7], s[6], s[5], s[4],
-			 s[3], s[2], s[1], s[0]);
+		snprintf(buf, n, "st%zu   %s", i, vm_f80_format(x + 32 + i * 16, v, sizeof v));
 	} else if (i == 8) {
-		snprintf(buf, n, "mxcsr %08x", (unsigned)(x[24] | x[25] << 8 | x[26] << 16 | (unsigned)x[27] << 24));
-	} else if (i == 9) {
 		snprintf(buf, n, "fcw   %04x", (unsigned)(x[0] | x[1] << 8));
-	} else if (i == 10) {
+	} else if (i == 9) {
 		snprintf(buf, n, "fsw   %04x", (unsigned)(x[2] | x[3] << 8));
+	} else if (i == 10) {
+		snprintf(buf, n, "mxcsr %08x", (unsigned)(x[24] | x[25] << 8 | x[26] << 16 | (unsigned)x[27] << 24));
+	} else if (c->nymm) {
+		size_t k = (i - NFPHEAD) / 2;
+		bool hi = (i - NFPHEAD) % 2 == 0;
+		hex_bytes(v, sizeof v, c->ymm[k] + (hi ? 16 : 0), 16);
+		if (hi)
+			snprintf(buf, n, "ymm%-2zu %s", k, v);
+		else
+			snprintf(buf, n, "      %s", v);
 	} else {
-		size_t k = i - 11;
-		const uint8_t *s = x + 160 + k * 16;
-		int o = snprintf(buf, n, "xmm%-2zu ", k);
-		for (int b = 15; b >= 0 && o > 0 && (size_t)o < n; b--)
-			o += snprintf(buf + o, n - (size_t)o, "%02x", s[b]);
+		size_t k = i - NFPHEAD;
+		hex_bytes(v, sizeof v, x + 160 + k * 16, 16);
+		snprintf(buf, n, "xmm%-2zu %s", k, v);
 	}
 }
 
@@ -265,6 +294,17 @@ void cw_mem_cell(cpu *c, const uint8_t *p, char *out, size_t n)
 		snprintf(out, n, "%.10g", v);
 		break;
 	}
+	case U_F80: {
+		/* the decoded value, shortened to the pane's cell */
+		char v[64], *end;
+		vm_f80_format(p, v, sizeof v);
+		long double x = strtold(v, &end);
+		if (end != v && !*end)
+			snprintf(out, n, "%.12Lg", x);
+		else
+			snprintf(out, n, "%s", v);
+		break;
+	}
 	case U_ASCII: snprintf(out, n, "%c", isprint(p[0]) ? p[0] : '.'); break;
 	case U_UTF16: {
 		unsigned v = (unsigned)(p[0] | p[1] << 8);
@@ -283,25 +323,50 @@ static int cell_width(int unit)
 	case U_U64: return 17;
 	case U_F32: return 13;
 	case U_F64: return 17;
+	case U_F80: return 20;
 	default: return 1;
 	}
 }
 
+/* the ranges bpm and watch breakpoints watch (enabled ones) */
+static void read_watched(cpu *c)
+{
+	vm_bp_info *b;
+	size_t n = c->alive ? vm_dbg_breakpoints(c->d, &b) : 0;
+	c->nwatched = 0;
+	for (size_t i = 0; i < n && c->nwatched < sizeof c->watched / sizeof c->watched[0]; i++) {
+		uint64_t len = b[i].access ? b[i].mlen : b[i].kind == VM_BP_WATCH ? (uint64_t)b[i].len : 0;
+		if (!b[i].enabled || b[i].pending || !len || b[i].addr + len < b[i].addr)
+			continue;
+		c->watched[c->nwatched].lo = b[i].addr;
+		c->watched[c->nwatched].hi = b[i].addr + len;
+		c->watched[c->nwatched++].id = b[i].id;
+	}
+}
+
+/* the breakpoint watching a byte of [a, a+len), 0 none */
+static int watched_at(const cpu *c, uint64_t a, uint64_t len)
+{
+	for (size_t i = 0; i < c->nwatched; i++)
+		if (a < c->watched[i].hi && c->watched[i].lo < a + len)
+			return c->watched[i].id;
+	return 0;
+}
+
 static void draw_mem(cpu *c, ui_rect r)
 {
-	int per = mem_per_row(r.w);
+	int per = cw_mem_rows_per(c, r.w);
 	int us = cw_unit_size[c->unit];
-	if (c->unit == U_U64 || c->unit == U_F64)
-		per = r.w >= 60 ? 16 : 8;
+	read_watched(c);
 	for (int row = 0; row < r.h - 1; row++) {
 		int y = r.y + 1 + row;
 		uint64_t a = c->mem_org + (uint64_t)row * (uint64_t)per;
-		uint8_t b[16];
+		uint8_t b[32];
 		ssize_t got = c->alive ? vm_dbg_read(c->d, a, b, (size_t)per) : -1;
 		ui_textf(y, r.x, r.w, ui_attr(UI_DIM), "%012llx", (unsigned long long)a);
 		int x = r.x + 13;
 		for (int o = 0; o + us <= per; o += us) {
-			char cell[40];
+			char cell[64];
 			bool ok = got >= o + us;
 			if (ok)
 				cw_mem_cell(c, b + o, cell, sizeof cell);
@@ -310,6 +375,8 @@ static void draw_mem(cpu *c, ui_rect r)
 			bool cur = a + (uint64_t)o == c->mem_cur;
 			int attr = cur ? ui_attr(c->focus == P_MEM ? UI_SELECT : UI_SELECT_DIM)
 				       : ok ? ui_attr(UI_NORMAL) : ui_attr(UI_DIM);
+			if (watched_at(c, a + (uint64_t)o, (uint64_t)us)) /* a bpm or watch on it */
+				attr = (cur ? attr : ui_attr(UI_CAT5)) | A_UNDERLINE;
 			if (x >= r.x + r.w)
 				break;
 			ui_text(y, x, r.x + r.w - x, attr, cell);
@@ -327,6 +394,8 @@ static void draw_mem(cpu *c, ui_rect r)
 
 int cw_mem_rows_per(cpu *c, int w)
 {
+	if (c->unit == U_F80) /* whole units of 10 bytes */
+		return w >= 13 + 2 * cell_width(U_F80) ? 20 : 10;
 	int per = mem_per_row(w);
 	if (c->unit == U_U64 || c->unit == U_F64)
 		per = w >= 60 ? 16 : 8;
@@ -341,53 +410,37 @@ static void stk_row_draw(size_t i, int y, int w, bool sel, void *arg)
 	int x = COLS - c->right_w;
 	uint64_t a = c->stk_org + i * (uint64_t)c->ptr, v = 0;
 	char line[400], name[256] = "";
+	int frame = -1;
+	bool ret = false;
 	if (!c->alive || vm_dbg_read(c->d, a, &v, (size_t)c->ptr) != c->ptr) {
 		snprintf(line, sizeof line, "%012llx ????????", (unsigned long long)a);
 	} else {
-		const vm_region *rg = vm_dbg_map(c->d) ? vm_map_region_at(vm_dbg_map(c->d), v) : NULL;
-		if (rg && rg->state == VM_STATE_FREE)
-			rg = NULL;
-		bool ret = false;
-		if (rg) {
-			vm_dbg_where(c->d, v, name, sizeof name, NULL, NULL);
-			if (!strncmp(name, "0x", 2)) /* no name: the region's */
-				snprintf(name, sizeof name, "%s", rg->path ? rg->path : vm_usage_name(rg->usage));
-			if (rg->prot & VM_PROT_EXEC) {
-				uint8_t call[5];
-				/* a return address: a call right before it */
-				if (v >= 5 && vm_dbg_read(c->d, v - 5, call, 5) == 5 && call[0] == 0xe8)
-					ret = true;
-				else if (v >= 2 && vm_dbg_read(c->d, v - 2, call, 2) == 2 && call[0] == 0xff &&
-					 (call[1] & 0x38) == 0x10)
-					ret = true;
-				else if (v >= 3 && vm_dbg_read(c->d, v - 3, call, 3) == 3 && call[0] == 0xff &&
-					 (call[1] & 0x38) == 0x10)
-					ret = true;
-			}
-		}
-		/* frame i+1 starts where frame i's return address is: the
-		 * unwinder's sp of frame i+1 is just above it */
-		int frame = -1;
-		for (size_t f = 1; f < c->nframes; f++)
-			if (c->frames[f].pc == v && a >= c->frames[f - 1].sp && a < c->frames[f].sp + (uint64_t)c->ptr) {
-				ret = true;
+		if (!c->namer)
+			c->namer = vm_dbg_namer_new(c->d);
+		vm_dbg_name_value(c->namer, v, name, sizeof name);
+		/* the unwinder's frames: frame f holds [sp of f, sp of f+1), its
+		 * last slot the return address into frame f+1 */
+		for (size_t f = 0; f + 1 < c->nframes; f++)
+			if (a >= c->frames[f].sp && a < c->frames[f + 1].sp) {
 				frame = (int)f;
+				ret = a + (uint64_t)c->ptr == c->frames[f + 1].sp && v == c->frames[f + 1].pc;
 			}
-		char fr[16] = "";
-		if (frame > 0)
-			snprintf(fr, sizeof fr, "#%d ", frame);
+		char fr[24] = "";
+		if (ret)
+			snprintf(fr, sizeof fr, "ret #%d ", frame + 1);
 		char at[24];
 		if (w < 50) /* narrow: the offset from rsp, the names in sight */
 			snprintf(at, sizeof at, "%c%04llx", a >= c->r.rsp ? '+' : '-',
 				 (unsigned long long)(a >= c->r.rsp ? a - c->r.rsp : c->r.rsp - a));
 		else
 			snprintf(at, sizeof at, "%012llx", (unsigned long long)a);
-		snprintf(line, sizeof line, "%s %0*llx %s%s%s", at, c->ptr * 2, (unsigned long long)v, ret ? "ret " : "", fr,
-			 name);
+		snprintf(line, sizeof line, "%s %0*llx %s%s", at, c->ptr * 2, (unsigned long long)v, fr, name);
 	}
 	bool atsp = a == c->r.rsp;
 	int attr = sel ? ui_attr(c->focus == P_STACK ? UI_SELECT : UI_SELECT_DIM)
-		       : atsp ? (int)(ui_attr(UI_CAT1) | A_BOLD) : strstr(line, " ret ") ? ui_attr(UI_CAT4) : ui_attr(UI_NORMAL);
+		       : atsp ? (int)(ui_attr(UI_CAT1) | A_BOLD) : ret ? ui_attr(UI_CAT4) : ui_attr(UI_NORMAL);
+	if (ret) /* the frame's boundary: a line under its return address */
+		attr |= A_UNDERLINE;
 	ui_line(y, x, w, attr, line);
 }
 
@@ -460,12 +513,16 @@ void cw_draw(cpu *c)
 	snprintf(title, sizeof title, " vmatlas debug  pid %lld  thread %lld  %s", (long long)vm_dbg_pid(c->d),
 		 (long long)(c->alive ? vm_dbg_thread(c->d) : 0), c->alive ? "stopped" : "exited");
 	ui_line(0, 0, COLS, ui_attr(UI_TITLE), title);
+	if (c->fpu)
+		fp_read(c);
 	for (int i = 0; i < NPANES; i++) {
 		char t[64];
 		if (i == P_MEM)
 			snprintf(t, sizeof t, "%s %s", cw_pane_name[i], cw_unit_name[c->unit]);
 		else if (i == P_REGS && c->fpu)
-			snprintf(t, sizeof t, "Registers FPU/SSE");
+			snprintf(t, sizeof t, "Registers FPU/SSE%s", c->nymm ? "/AVX" : "");
+		else if (i == P_DIS && vm_dbg_att(c->d))
+			snprintf(t, sizeof t, "%s AT&T", cw_pane_name[i]);
 		else
 			snprintf(t, sizeof t, "%s", cw_pane_name[i]);
 		ui_frame(L.p[i], t, c->focus == i);
@@ -475,7 +532,7 @@ void cw_draw(cpu *c)
 	in = L.p[P_REGS];
 	in.y++;
 	in.h--;
-	c->regs.n = c->fpu ? NFPROWS : c->nrows;
+	c->regs.n = c->fpu ? fp_rows(c) : c->nrows;
 	ui_list_draw(&c->regs, in, reg_row_draw, c);
 	draw_mem(c, L.p[P_MEM]);
 	in = L.p[P_STACK];

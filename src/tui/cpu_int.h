@@ -13,13 +13,15 @@
 enum { P_DIS, P_REGS, P_MEM, P_STACK, P_LOG, NPANES };
 extern const char *const cw_pane_name[NPANES];
 
-enum { U_U8, U_U16, U_U32, U_U64, U_F32, U_F64, U_ASCII, U_UTF16, NUNITS };
+/* keys 1-9: f80 came last, the others keep their keys */
+enum { U_U8, U_U16, U_U32, U_U64, U_F32, U_F64, U_ASCII, U_UTF16, U_F80, NUNITS };
 extern const char *const cw_unit_name[NUNITS];
 extern const int cw_unit_size[NUNITS];
 
 #define MAXROWS 256
 #define LOGMAX 2000
 #define HISTMAX 64
+#define CW_GUTTER_MAX 8 /* the jump arrows' lanes, at most */
 
 typedef struct hist {
 	int pane;
@@ -49,14 +51,23 @@ typedef struct cpu {
 	bool have_prev;
 	ui_list regs;
 	bool fpu;
+	/* the FPU/SSE/AVX view, read once a draw */
+	vm_fpregs fp;
+	bool fp_ok;
+	uint8_t ymm[16][32];
+	int nymm;              /* 0: no AVX, the xmm of FXSAVE shown */
 	/* memory */
 	uint64_t mem_org, mem_cur;
 	int unit;
+	/* the ranges watched by bpm and watch (marked), read once a draw */
+	struct { uint64_t lo, hi; int id; } watched[64];
+	size_t nwatched;
 	/* stack */
 	uint64_t stk_org;
 	ui_list stk;
 	vm_dbg_frame *frames; /* the unwinder's, at the last stop */
 	size_t nframes;
+	vm_dbg_namer *namer;  /* names the stack's values; one a stop */
 	/* log */
 	char *log[LOGMAX];
 	size_t nlog;
@@ -70,11 +81,17 @@ typedef struct cpu {
 	size_t nsrc;
 } cpu;
 
+/* While the target runs, the watcher thread is the terminal's only
+ * reader (ncurses reads nothing then): it takes ^C and F12 as a pause and
+ * keeps the other bytes. Keys ncurses had already read are taken out of
+ * it before the run (before[]); after the run both go back, in the order
+ * typed, with ungetch. */
 typedef struct watcher {
 	vm_dbg *d;
 	int wake[2];
-	/* the other bytes typed meanwhile, given back to ncurses after
-	 * (ungetch: keys typed ahead of a step are not lost) */
+	int before[128];
+	size_t nbefore;
+	char f12[16];          /* the terminal's F12 (kf12) */
 	unsigned char kept[256];
 	size_t nkept;
 	pthread_t th;
@@ -105,6 +122,9 @@ uint64_t cw_reg_val(const cpu *c, const vm_regs *r, size_t i);
 int cw_mem_rows_per(cpu *c, int w);
 void cw_fit_layout(cpu *c, layout *L);
 void cw_draw(cpu *c);
+/* cpu_arrows.c: the jump arrows in the gutter of `lanes` columns at gx;
+ * row_of[i]: the pane row of instruction i, attr_of[row]: its attribute */
+void cw_arrows(cpu *c, ui_rect r, int gx, int lanes, const int *row_of, const int *attr_of);
 uint64_t cw_dis_prev(cpu *c, uint64_t a);
 void cw_go_back(cpu *c);
 void cw_edit_mem(cpu *c);

@@ -1,8 +1,9 @@
 /* The CPU window: disassembly, registers, memory, stack and log panes on
  * a debugger session, drawn with the ui_* pieces. One thread draws and
  * runs the session; while the target runs (F9, F4, F8 over a call ...)
- * a second thread watches the terminal for ^C or F12 and calls
- * vm_dbg_interrupt (the only session call allowed from another thread). */
+ * a second thread, then the terminal's only reader, watches it for ^C or
+ * F12 and calls vm_dbg_interrupt (the only session call allowed from
+ * another thread); the keys typed meanwhile go back to ncurses in order. */
 #include "tui/cpu.h"
 
 #include <ctype.h>
@@ -21,8 +22,8 @@
 #include "vmatlas/map.h"
 
 const char *const cw_pane_name[NPANES] = { "Disassembly", "Registers", "Memory", "Stack", "Log" };
-const char *const cw_unit_name[NUNITS] = { "u8", "u16", "u32", "u64", "f32", "f64", "ascii", "utf16" };
-const int cw_unit_size[NUNITS] = { 1, 2, 4, 8, 4, 8, 1, 2 };
+const char *const cw_unit_name[NUNITS] = { "u8", "u16", "u32", "u64", "f32", "f64", "ascii", "utf16", "f80" };
+const int cw_unit_size[NUNITS] = { 1, 2, 4, 8, 4, 8, 1, 2, 10 };
 
 /* ---- the log ---- */
 
@@ -77,41 +78,100 @@ static void on_event(void *arg, vm_dbg *d, const vm_dbg_event *ev)
 /* ---- running, with a watcher of ^C and F12 ---- */
 
 
+/* the key an escape sequence at b[0, n) stands for, as ncurses would
+ * decode it (key_defined: the terminal's keys and xterm's modified ones,
+ * ^Left ...): its length, 0 when b is no escape sequence; *key 0 for one
+ * ncurses does not know (dropped rather than given back as bytes) */
+static size_t match_key(const unsigned char *b, size_t n, int *key)
+{
+	*key = 0;
+	if (n < 2 || b[0] != 27)
+		return 0;
+	size_t l = 0;
+	if (b[1] == 'O' && n >= 3)
+		l = 3;
+	else if (b[1] == '[')
+		for (size_t i = 2; i < n && i < 32 && !l; i++)
+			if (b[i] >= 0x40 && b[i] <= 0x7e) /* a CSI's final byte */
+				l = i + 1;
+	if (!l)
+		return 0;
+	char seq[40];
+	memcpy(seq, b, l);
+	seq[l] = 0;
+	int k = key_defined(seq);
+	*key = k > 0 ? k : 0;
+	return l;
+}
+
+/* does the escape sequence starting at b[0, n) still miss bytes */
+static bool partial_seq(const unsigned char *b, size_t n)
+{
+	if (!n || b[0] != 27)
+		return false;
+	if (n == 1)
+		return true;
+	if (b[1] != '[' && b[1] != 'O')
+		return false;
+	for (size_t i = 2; i < n; i++)
+		if (b[i] >= 0x40 && b[i] <= 0x7e) /* a CSI's final byte */
+			return false;
+	return n < 16;
+}
+
+/* where the last escape sequence of kept starts (nkept: none) */
+static size_t last_esc(const watcher *w)
+{
+	for (size_t i = w->nkept; i-- > 0;)
+		if (w->kept[i] == 27)
+			return i;
+	return w->nkept;
+}
+
 static void *watch_keys(void *arg)
 {
 	watcher *w = arg;
-	char seq[8];
-	size_t n = 0;
+	bool stopping = false;
 	for (;;) {
+		/* asked to stop: take what is there, and the rest of a key
+		 * sequence cut in the middle (a key is never split between
+		 * the two readers) */
+		size_t e = last_esc(w);
+		bool cut = e < w->nkept && partial_seq(w->kept + e, w->nkept - e);
+		int tmo = !stopping ? -1 : cut ? 300 : 0;
 		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = w->wake[0], .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
+		int r = poll(p, stopping ? 1 : 2, tmo);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return NULL;
 		}
-		if (p[1].revents)
-			return NULL;
+		if (r == 0)
+			return NULL; /* stopping, nothing more */
+		if (!stopping && (p[1].revents & POLLIN)) {
+			char x;
+			ssize_t rd = read(w->wake[0], &x, 1);
+			(void)rd;
+			stopping = true;
+			continue;
+		}
 		if (!(p[0].revents & POLLIN))
 			return NULL;
-		char ch;
+		unsigned char ch;
 		if (read(0, &ch, 1) != 1)
 			return NULL;
 		if (ch == 3) {
-			vm_dbg_interrupt(w->d);
-			n = 0;
+			if (!stopping)
+				vm_dbg_interrupt(w->d);
 			continue;
 		}
 		if (w->nkept < sizeof w->kept)
-			w->kept[w->nkept++] = (unsigned char)ch;
-		if (ch == 27)
-			n = 0;
-		if (n < sizeof seq - 1)
-			seq[n++] = ch;
-		seq[n] = 0;
-		if (!strcmp(seq, "\033[24~")) { /* F12 */
-			vm_dbg_interrupt(w->d);
-			w->nkept -= w->nkept >= 5 ? 5 : w->nkept;
-			n = 0;
+			w->kept[w->nkept++] = ch;
+		size_t l = strlen(w->f12);
+		if (l && w->nkept >= l && !memcmp(w->kept + w->nkept - l, w->f12, l)) {
+			if (!stopping)
+				vm_dbg_interrupt(w->d);
+			w->nkept -= l;
 		}
 	}
 }
@@ -121,6 +181,14 @@ void cw_watch_start(cpu *c, watcher *w)
 	memset(w, 0, sizeof *w);
 	w->d = c->d;
 	w->wake[0] = w->wake[1] = -1;
+	/* the keys ncurses has read and not handed out yet come first */
+	timeout(0);
+	int k;
+	while (w->nbefore < sizeof w->before / sizeof w->before[0] && (k = getch()) != ERR)
+		w->before[w->nbefore++] = k;
+	const char *f12 = tigetstr((char *)"kf12");
+	if (f12 && f12 != (char *)-1)
+		snprintf(w->f12, sizeof w->f12, "%s", f12);
 	raw(); /* ^C is a key for the watcher, not a SIGINT */
 	if (pipe(w->wake) < 0) {
 		w->wake[0] = w->wake[1] = -1;
@@ -144,45 +212,25 @@ void cw_watch_stop(watcher *w)
 	}
 	noraw();
 	cbreak();
-	/* the bytes as keys (ungetch does not decode escape sequences):
-	 * the terminal's strings of the keys the window uses */
-	static const struct {
-		const char *cap;
-		int key;
-	} caps[] = {
-		{ "kf1", KEY_F(1) }, { "kf2", KEY_F(2) }, { "kf4", KEY_F(4) }, { "kf7", KEY_F(7) },
-		{ "kf8", KEY_F(8) }, { "kf9", KEY_F(9) }, { "kf10", KEY_F(10) }, { "kf20", KEY_F(20) },
-		{ "kf32", KEY_F(32) }, { "kcuu1", KEY_UP }, { "kcud1", KEY_DOWN }, { "kcub1", KEY_LEFT },
-		{ "kcuf1", KEY_RIGHT }, { "knp", KEY_NPAGE }, { "kpp", KEY_PPAGE }, { "kcbt", KEY_BTAB },
-		{ "kbs", KEY_BACKSPACE },
-	};
-	int keys[256];
+	int keys[512];
 	size_t nk = 0;
-	for (size_t i = 0; i < w->nkept && nk < 256;) {
-		size_t best = 0;
+	for (size_t i = 0; i < w->nbefore; i++)
+		keys[nk++] = w->before[i];
+	for (size_t i = 0; i < w->nkept && nk < sizeof keys / sizeof keys[0];) {
 		int key = 0;
-		for (size_t j = 0; j < sizeof caps / sizeof caps[0]; j++) {
-			const char *seq = tigetstr((char *)caps[j].cap);
-			if (!seq || seq == (char *)-1)
-				continue;
-			size_t l = strlen(seq);
-			if (l > best && l <= w->nkept - i && !memcmp(seq, w->kept + i, l)) {
-				best = l;
-				key = caps[j].key;
-			}
-		}
-		if (best > 1) {
-			keys[nk++] = key;
-			i += best;
+		size_t l = match_key(w->kept + i, w->nkept - i, &key);
+		if (l) {
+			if (key)
+				keys[nk++] = key;
+			i += l;
 		} else {
 			keys[nk++] = w->kept[i++];
 		}
 	}
+	/* ungetch puts a key in front: the last first */
 	for (size_t i = nk; i-- > 0;)
 		ungetch(keys[i]);
 }
-
-
 
 void cw_run(cpu *c, run_kind k, uint64_t addr)
 {
@@ -257,6 +305,8 @@ void cw_refresh_state(cpu *c, bool follow_pc)
 		c->stk_org = c->r.rsp;
 		c->stk.sel = c->stk.top = 0;
 	}
+	vm_dbg_namer_free(c->namer); /* the heap and threads may have changed */
+	c->namer = NULL;
 	free(c->frames);
 	c->frames = NULL;
 	c->nframes = 0;
@@ -288,16 +338,20 @@ static const ui_help_item help_items[] = {
 	{ "*", "disassembly: back to the pc" },
 	{ NULL, "Panes" },
 	{ "s", "disassembly: source lines on/off" },
-	{ "f", "registers: general / FPU-SSE" },
+	{ "a", "disassembly: Intel / AT&T syntax (also :set syntax att|intel)" },
+	{ "f", "registers: general / FPU-SSE-AVX (st0-7, ymm0-15)" },
 	{ "Enter e", "registers: edit the register (flags: ZF=1)" },
 	{ "e", "memory: edit the value at the cursor" },
-	{ "1-8", "memory: u8 u16 u32 u64 f32 f64 ascii utf16" },
+	{ "1-9", "memory: u8 u16 u32 u64 f32 f64 ascii utf16 f80" },
 	{ "+ -", "grow / shrink the focused pane" },
 	{ "< >", "widen / narrow the right column" },
 	{ "F1 ?", "this help" },
 	{ "q F10", "quit (detach an attached process, kill a started one)" },
 	{ "^C F12", "while it runs: pause; ^C when stopped quits as q" },
-	{ NULL, "Disassembly is Intel syntax only (the engine has no AT&T)" },
+	{ NULL, "Marks" },
+	{ "=>  *", "disassembly: the pc, a breakpoint" },
+	{ "lines >", "disassembly: jumps to their targets; ^ v: the target is off screen" },
+	{ "underlined", "memory: bytes watched by bpm or watch; stack: a return address (ret #N)" },
 };
 
 static bool is_enter(int k)
@@ -447,6 +501,8 @@ static int handle_key(cpu *c, int k)
 			cw_dis_goto(c, c->dis_org + 1);
 		else if (k == 's')
 			c->show_src = !c->show_src;
+		else if (k == 'a')
+			vm_dbg_set_att(c->d, !vm_dbg_att(c->d));
 		else if (k == '*')
 			cw_dis_goto(c, c->r.rip);
 		break;
@@ -474,7 +530,7 @@ static int handle_key(cpu *c, int k)
 			mem_move(c, per * (L.p[P_MEM].h - 1), lw);
 		else if (k == KEY_PPAGE)
 			mem_move(c, -per * (L.p[P_MEM].h - 1), lw);
-		else if (k >= '1' && k <= '8') {
+		else if (k >= '1' && k <= '9') {
 			c->unit = k - '1';
 			c->mem_cur -= (c->mem_cur - c->mem_org) % (uint64_t)cw_unit_size[c->unit];
 		} else if (k == 'e')
@@ -560,6 +616,7 @@ int cpu_run(vm_dbg *d, bool color)
 		}
 	}
 	free(c->frames);
+	vm_dbg_namer_free(c->namer);
 	for (size_t i = 0; i < c->nlog; i++)
 		free(c->log[i]);
 	for (size_t i = 0; i < c->nsrc; i++)

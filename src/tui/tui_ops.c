@@ -231,7 +231,8 @@ void tui_whatis(tui_app *a, uint64_t addr)
 					       c->detail ? "  " : "", c->detail ? c->detail : "");
 		}
 		if (w.chunk)
-			lines[n++] = xasprintf("  heap chunk  %0*" PRIx64 " (%s), %s", aw, w.chunk->addr,
+			lines[n++] = xasprintf("  %s  %0*" PRIx64 " (%s), %s", w.chunk_nt ? "heap block" : "heap chunk", aw,
+					       w.chunk->addr,
 					       fmt_size(w.chunk->size, sz, sizeof sz),
 					       w.chunk->state == VM_CHUNK_FREE ? "FREE" :
 					       w.chunk->state == VM_CHUNK_TOP ? "the top chunk" : "in use");

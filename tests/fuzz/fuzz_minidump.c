@@ -2,13 +2,14 @@
  * it reads, reads anywhere), then the whole map built from it, searched,
  * hashed and diffed: PE images parsed from hostile dump memory; every
  * thread's call stack (x64: .pdata and unwind codes from hostile memory),
- * every module's symbols (PE exports). */
+ * every module's symbols (PE exports), the NT heaps block by block. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "target/minidump/md_target.h"
 #include "formats/minidump.h"
 #include "offline_ops.h"
+#include "vmatlas/heap.h"
 #include "vmatlas/map.h"
 #include "vmatlas/symbols.h"
 #include "vmatlas/threads.h"
@@ -37,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vm_threads_report_free(&rep);
 		const vm_export *ex;
 		vm_exports(s, &ex);
+		vm_heap_report h;
+		vm_heap_walk(m, t, s, VM_HEAP_CHUNKS, &h);
+		vm_heap_report_free(&h);
 		vm_symbolizer_free(s);
 	}
 	vm_map_free(m);

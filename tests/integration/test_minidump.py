@@ -88,7 +88,9 @@ def test_wine_dump_symbols():
         raise Skip("no pefile")
     base = 0x50000000
     ex = run_json(["exports", dmp, "--add-module", f"{dll}={base:#x}"])
-    got = {(e["name"], int(e["addr"], 16)) for e in ex if e["module"] == "pedll.dll"}
+    got = {(e["name"], int(e["addr"], 16)) for e in ex if e["module"] == "pedll.dll" and not e["forwarder"]}
+    assert {e["name"] for e in ex if e["module"] == "pedll.dll" and e["forwarder"]} == \
+        {n for n, a, fwd in json.loads(p.stdout) if fwd}
     want = [(n, base + a) for n, a, fwd in json.loads(p.stdout) if n and not fwd]
     assert want and all(w in got for w in want), (want, sorted(got)[:20])
 
@@ -440,6 +442,12 @@ def test_memory_info_list_model():
         assert got[0x404000]["protect_flags"] == ["copy"]
         assert got[0x401000]["alloc_base"] == "0x400000" and got[0x401000]["alloc_protect"] == "rwxc"
         assert got[0x10000].get("dumped") is None and got[0x401000]["dumped"] == 0
+        # the text map says them too: modifiers, and AllocationProtect where it differs
+        text = {int(l.split()[0], 16): l for l in run(["map", path]).stdout.splitlines()
+                if l.startswith("  0")}
+        assert "[guard]" in text[0x12000] and "[nocache]" in text[0x500000], text
+        assert "[writecombine]" in text[0x600000] and "[writecopy; allocated rwxc]" in text[0x404000], text
+        assert "[allocated rwxc]" in text[0x401000] and "[" not in text[0x10000], text
         # what the dump holds reads back; what it does not is an error
         v = run(["dump", path, "0x10000", "--size", "8192", "-o", os.path.join(d, "o")])
         assert v.returncode == 0, v.stderr

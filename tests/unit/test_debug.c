@@ -1,9 +1,11 @@
 /* The debugger engine through its library API (vmatlas/debug.h): what the
  * batch mode cannot reach, such as vm_dbg_interrupt from another thread
  * (a CPU window's pause), and the expression grammar's edges. */
+#include <float.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -87,7 +89,49 @@ static void expressions(void)
 	finish(d);
 }
 
+/* an x87 extended value from its parts */
+static const char *f80(uint64_t mant, uint16_t se, char *buf, size_t n)
+{
+	uint8_t b[10];
+	memcpy(b, &mant, 8);
+	memcpy(b + 8, &se, 2);
+	return vm_f80_format(b, buf, n);
+}
+
+static void f80_decoding(void)
+{
+	char got[64], want[64];
+	/* ordinary values: what printf makes of the same long double */
+	const long double v[] = { 1.5L, -3.25L, 1e4000L, LDBL_MAX, LDBL_MIN, LDBL_MIN / 8, LDBL_TRUE_MIN, 0.0L, -0.0L };
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		uint8_t b[sizeof(long double)];
+		memcpy(b, &v[i], sizeof b);
+		snprintf(want, sizeof want, "%.21Lg", v[i]);
+		CHECK_STR(vm_f80_format(b, got, sizeof got), want);
+	}
+	CHECK_STR(f80(0x8000000000000000ull, 0x3fff, got, sizeof got), "1");
+	CHECK_STR(f80(0xc000000000000000ull, 0xbfff, got, sizeof got), "-1.5");
+	CHECK_STR(f80(0x8000000000000000ull, 0x7fff, got, sizeof got), "inf");
+	CHECK_STR(f80(0x8000000000000000ull, 0xffff, got, sizeof got), "-inf");
+	CHECK_STR(f80(0xc000000000000000ull, 0xffff, got, sizeof got), "-nan"); /* the x87's default NaN */
+	CHECK_STR(f80(0x8000000000000001ull, 0x7fff, got, sizeof got), "nan");   /* signalling */
+	/* pseudo-denormals: exponent 0 read as 1 (printf of the raw bytes is
+	 * wrong about the first) */
+	snprintf(want, sizeof want, "%.21Lg", LDBL_MIN + LDBL_TRUE_MIN);
+	CHECK_STR(f80(0x8000000000000001ull, 0, got, sizeof got), want);
+	snprintf(want, sizeof want, "%.21Lg", -LDBL_MIN);
+	CHECK_STR(f80(0x8000000000000000ull, 0x8000, got, sizeof got), want);
+	/* what the x87 refuses */
+	CHECK_STR(f80(0x4000000000000000ull, 0x3fff, got, sizeof got), "unnormal");
+	CHECK_STR(f80(0, 0x7fff, got, sizeof got), "pseudo-inf");
+	CHECK_STR(f80(0x4000000000000000ull, 0xffff, got, sizeof got), "pseudo-nan");
+	/* a short buffer is cut, not overrun */
+	char small[4];
+	CHECK_STR(f80(0, 0x7fff, small, sizeof small), "pse");
+}
+
 const unit_test debug_tests[] = {
+	{ "debug: f80 decoded from its bytes", f80_decoding },
 	{ "debug: vm_dbg_interrupt stops a running continue", interrupt_stops_continue },
 	{ "debug: expressions", expressions },
 	{ NULL, NULL },

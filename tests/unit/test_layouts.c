@@ -159,13 +159,32 @@ static void test_windows(void)
 		{ "ldr_data_table_entry", "BaseDllName.Length", 0x58, 0x2c },
 		{ "kuser_shared_data", "NtSystemRoot", 0x30, 0x30 },
 		{ "kuser_shared_data", "NtMajorVersion", 0x26c, 0x26c },
+		/* the rest of the whole structures (Windows 10's public symbols) */
+		{ "teb", "LastErrorValue", 0x68, 0x34 },
+		{ "teb", "DeallocationStack", 0x1478, 0xe0c },
+		{ "teb", "TlsSlots", 0x1480, 0xe10 },
+		{ "teb", "TlsExpansionSlots", 0x1780, 0xf94 },
+		{ "teb", "WowTebOffset", 0x180c, 0xfdc },
+		{ "peb", "OSMajorVersion", 0x118, 0xa4 },
+		{ "peb", "SessionId", 0x2c0, 0x1d4 },
+		{ "peb", "CSDVersion.Length", 0x2e8, 0x1f0 },
+		{ "peb", "NtGlobalFlag2", 0x7c4, 0x478 },
+		{ "kuser_shared_data", "SystemExpirationDate", 0x2c8, 0x2c8 },
+		{ "kuser_shared_data", "ActiveProcessorCount", 0x3c0, 0x3c0 },
+		{ "kuser_shared_data", "XState.EnabledFeatures", 0x3d8, 0x3d8 },
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		CHECK_U64(off(want[i].s, 64, want[i].f), want[i].o64);
 		CHECK_U64(off(want[i].s, 32, want[i].f), want[i].o32);
 	}
 	CHECK_U64(get("teb", 64, 0).full_size, 0x1838);
-	CHECK_U64(get("peb", 32, 0).full_size, 0x478);
+	CHECK_U64(get("teb", 32, 0).full_size, 0x1000);
+	CHECK_U64(get("peb", 64, 0).full_size, 0x7c8);
+	CHECK_U64(get("peb", 32, 0).full_size, 0x480); /* with NtGlobalFlag2, 8-aligned */
+	CHECK_U64(get("kuser_shared_data", 64, 0).full_size, 0x720);
+	/* WoW64's 32-bit ones, whatever the target's word size */
+	CHECK_U64(off("teb32", 64, "TlsSlots"), 0xe10);
+	CHECK_U64(get("peb32", 64, 0).full_size, 0x480);
 }
 
 static void test_unknown(void)
@@ -178,7 +197,7 @@ static void test_unknown(void)
 		CHECK(vm_layout_get(&L, s, 32, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
 		CHECK(vm_layout_get(&L, s, 64, 0) && L.n > 0 && L.size > 0 && L.full_size >= L.size);
 	}
-	CHECK_U64(n, 18);
+	CHECK_U64(n, 20);
 }
 
 const unit_test layout_tests[] = {

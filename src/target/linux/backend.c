@@ -121,4 +121,5 @@ const vm_backend lx_backend = {
 	.open = lx_backend_open,
 	.release_all = lx_release_all,
 	.open_name = lx_open_name,
+	.processes = lx_processes,
 };

@@ -37,6 +37,9 @@ typedef struct lx_proc {
 
 extern const vm_backend lx_backend;
 
+/* every process of this machine, by PID (ps.c) */
+int lx_processes(vm_process **out, size_t *n);
+
 /* bpm_pub.c: the original protections a vmatlas debugger published for
  * pid's pages under its memory breakpoints, over the regions of maps
  * (split where needed), when the file can be believed */

@@ -359,6 +359,18 @@ static int md_info(vm_target *t, vm_target_info *out)
 		}
 		in->start_time = f->create_time;
 		in->win.handles = f->have_handles ? (int64_t)f->nhandles : -1;
+		/* VER_PLATFORM_WIN32s, _WINDOWS, _WIN32_NT; breakpad's other
+		   systems (0x8101 macOS, 0x8201 Linux ...) have no Windows version */
+		if (f->have_system_info && f->platform <= 2) {
+			in->win.have_version = true;
+			in->win.os_major = f->os_major;
+			in->win.os_minor = f->os_minor;
+			in->win.os_build = f->os_build;
+			in->win.platform_id = f->platform;
+			in->win.product_type = f->product_type;
+			in->win.suite_mask = f->suite_mask;
+			in->win.csd = f->csd;
+		}
 		if (f->have_exception) {
 			in->win.exception = true;
 			in->win.exception_code = f->exc_code;

@@ -1,0 +1,85 @@
+/* The Windows build (mingw-w64) includes this first in every file
+ * (Makefile, WIN_CPPFLAGS): the few POSIX names the portable code uses,
+ * over the C runtime and Win32, implemented in base/os_windows.c. The
+ * Linux build never sees it. */
+#ifndef VMATLAS_WIN_COMPAT_H
+#define VMATLAS_WIN_COMPAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* descriptors are not inherited by children (_O_NOINHERIT; <io.h> is not
+ * included here: its open and close would clash with static functions of
+ * those names) */
+#define O_CLOEXEC  0x0080
+#define O_NONBLOCK 0
+#define O_NOCTTY   0
+#define F_GETFL 3
+#define F_SETFL 4
+int fcntl(int fd, int cmd, ...);
+#define lstat(p, s) stat(p, s)
+#define S_ISLNK(m)  0
+#define S_ISSOCK(m) 0
+
+/* signals Windows does not have: never raised, handlers never installed */
+#define SIGHUP  1
+#define SIGQUIT 3
+#define SIGBUS  10
+#define SIGPIPE 13
+
+/* sigaction over the C runtime's signal(), which resets the handler
+ * before calling it (SA_RESETHAND always); no alternate stack */
+#define SA_RESETHAND 0x1
+#define SA_ONSTACK   0x2
+struct sigaction {
+	void (*sa_handler)(int);
+	int sa_mask;
+	int sa_flags;
+};
+typedef int sigset_t;
+typedef struct {
+	void *ss_sp;
+	int ss_flags;
+	size_t ss_size;
+} stack_t;
+int sigaltstack(const stack_t *ss, stack_t *old);
+int sigaddset(int *set, int sig);
+int sigemptyset(int *set);
+int sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
+int kill(int pid, int sig);
+const char *sigabbrev_np(int sig);
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off);
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
+int mkostemp(char *tmpl, int flags);
+int fchmod(int fd, int mode);
+int fsync(int fd);
+int geteuid(void);
+char *realpath(const char *path, char *resolved);
+void *memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);
+struct tm *gmtime_r(const time_t *t, struct tm *out);
+int vasprintf(char **out, const char *fmt, va_list ap);
+/* glibc's argument order: cmp(a, b, arg) */
+void qsort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg);
+
+/* the directory walk of atomic_file's stale temporaries: no descriptor
+ * for a directory on Windows, so the walk finds nothing to stat */
+#define AT_SYMLINK_NOFOLLOW 0x100
+int vm_win_dirfd(void *dir);
+#define dirfd(d) vm_win_dirfd(d)
+int vm_win_fstatat(int dirfd, const char *name, void *st, int flags);
+#define fstatat(d, n, s, f) vm_win_fstatat(d, n, s, f)
+int unlinkat(int dirfd, const char *name, int flags);
+
+/* rename over an existing file (atomic replace: MoveFileEx) */
+int vm_win_rename(const char *from, const char *to);
+#define rename(a, b) vm_win_rename(a, b)
+
+#define _SC_NPROCESSORS_ONLN 84
+#define _SC_PAGESIZE 30
+long sysconf(int name);
+
+#endif

@@ -1,0 +1,381 @@
+/* The POSIX names of base/win/compat.h over the C runtime and Win32, for
+ * the Windows build only (the Makefile's Windows source list). */
+#include <windows.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+/* every file is opened binary (no CR/LF translation, no ^Z end), the
+ * standard streams too */
+__attribute__((constructor)) static void binary_mode(void)
+{
+	_fmode = _O_BINARY;
+	for (int fd = 0; fd < 3; fd++)
+		_setmode(fd, _O_BINARY);
+}
+
+/* F_GETFL/F_SETFL of O_NONBLOCK, which is 0 here */
+int fcntl(int fd, int cmd, ...)
+{
+	(void)fd;
+	(void)cmd;
+	return 0;
+}
+
+static ssize_t pio(int fd, void *buf, size_t n, off_t off, bool write)
+{
+	HANDLE h = (HANDLE)_get_osfhandle(fd);
+	if (h == INVALID_HANDLE_VALUE || off < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (n > 0x7fffffff)
+		n = 0x7fffffff;
+	OVERLAPPED ov;
+	memset(&ov, 0, sizeof ov);
+	ov.Offset = (DWORD)((uint64_t)off & 0xffffffffu);
+	ov.OffsetHigh = (DWORD)((uint64_t)off >> 32);
+	DWORD got = 0;
+	BOOL ok = write ? WriteFile(h, buf, (DWORD)n, &got, &ov) : ReadFile(h, buf, (DWORD)n, &got, &ov);
+	if (!ok) {
+		DWORD e = GetLastError();
+		if (e == ERROR_HANDLE_EOF)
+			return 0;
+		errno = e == ERROR_INVALID_HANDLE ? EBADF : EIO;
+		return -1;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	return pio(fd, buf, n, off, false);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return pio(fd, (void *)buf, n, off, true);
+}
+
+int mkostemp(char *tmpl, int flags)
+{
+	if (_mktemp_s(tmpl, strlen(tmpl) + 1) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return _open(tmpl, _O_CREAT | _O_EXCL | _O_RDWR | _O_BINARY | flags, _S_IREAD | _S_IWRITE);
+}
+
+int fchmod(int fd, int mode)
+{
+	(void)fd;
+	(void)mode;
+	return 0;
+}
+
+int fsync(int fd)
+{
+	return _commit(fd);
+}
+
+int geteuid(void)
+{
+	return 0; /* st_uid is always 0 on Windows too */
+}
+
+char *realpath(const char *path, char *resolved)
+{
+	char *r = _fullpath(resolved, path, resolved ? MAX_PATH : 0);
+	if (!r)
+		errno = ENOENT;
+	return r;
+}
+
+void *memmem(const void *hay, size_t hlen, const void *needle, size_t nlen)
+{
+	const unsigned char *h = hay, *n = needle;
+	if (!nlen)
+		return (void *)h;
+	for (size_t i = 0; nlen <= hlen && i <= hlen - nlen; i++) {
+		const unsigned char *p = memchr(h + i, n[0], hlen - nlen - i + 1);
+		if (!p)
+			return NULL;
+		i = (size_t)(p - h);
+		if (!memcmp(p, n, nlen))
+			return (void *)p;
+	}
+	return NULL;
+}
+
+struct tm *gmtime_r(const time_t *t, struct tm *out)
+{
+	return gmtime_s(out, t) == 0 ? out : NULL;
+}
+
+int vasprintf(char **out, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	*out = NULL;
+	if (n < 0 || !(*out = malloc((size_t)n + 1)))
+		return -1;
+	return vsnprintf(*out, (size_t)n + 1, fmt, ap);
+}
+
+struct sort_ctx {
+	int (*cmp)(const void *, const void *, void *);
+	void *arg;
+};
+
+static int sort_tramp(void *ctx, const void *a, const void *b)
+{
+	struct sort_ctx *c = ctx;
+	return c->cmp(a, b, c->arg);
+}
+
+void qsort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg)
+{
+	struct sort_ctx c = { cmp, arg };
+	qsort_s(base, n, size, sort_tramp, &c);
+}
+
+int vm_win_rename(const char *from, const char *to)
+{
+	if (MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+		return 0;
+	errno = GetLastError() == ERROR_ACCESS_DENIED ? EACCES : EIO;
+	return -1;
+}
+
+int vm_win_dirfd(void *dir)
+{
+	(void)dir;
+	return -1;
+}
+
+int vm_win_fstatat(int dfd, const char *name, void *st, int flags)
+{
+	(void)dfd;
+	(void)name;
+	(void)st;
+	(void)flags;
+	errno = ENOSYS;
+	return -1;
+}
+
+int unlinkat(int dfd, const char *name, int flags)
+{
+	(void)dfd;
+	(void)name;
+	(void)flags;
+	errno = ENOSYS;
+	return -1;
+}
+
+long sysconf(int name)
+{
+	SYSTEM_INFO si;
+	GetSystemInfo(&si);
+	if (name == _SC_NPROCESSORS_ONLN)
+		return (long)si.dwNumberOfProcessors;
+	if (name == _SC_PAGESIZE)
+		return (long)si.dwPageSize;
+	errno = EINVAL;
+	return -1;
+}
+
+/* ---- signals: Ctrl-C and termination through the C runtime ---- */
+
+int sigemptyset(int *set)
+{
+	*set = 0;
+	return 0;
+}
+
+int sigaddset(int *set, int sig)
+{
+	if (sig > 0 && sig < 32)
+		*set |= 1 << sig;
+	return 0;
+}
+
+int sigaltstack(const stack_t *ss, stack_t *old)
+{
+	(void)ss;
+	(void)old;
+	errno = ENOSYS;
+	return -1;
+}
+
+/* the signals the C runtime raises: Ctrl-C, termination, and its own
+ * crashes; the others (SIGHUP, SIGPIPE ...) are never delivered here */
+int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+	if (old)
+		memset(old, 0, sizeof *old);
+	if (sig != SIGINT && sig != SIGTERM && sig != SIGSEGV && sig != SIGILL && sig != SIGFPE && sig != SIGABRT)
+		return 0;
+	return signal(sig, sa->sa_handler) == SIG_ERR ? -1 : 0;
+}
+
+/* kill(pid, 0): does the process exist? (the only use) */
+int kill(int pid, int sig)
+{
+	if (sig != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+	if (!h) {
+		errno = GetLastError() == ERROR_INVALID_PARAMETER ? ESRCH : EPERM;
+		return -1;
+	}
+	DWORD code = 0;
+	BOOL gone = GetExitCodeProcess(h, &code) && code != STILL_ACTIVE;
+	CloseHandle(h);
+	if (gone) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
+
+const char *sigabbrev_np(int sig)
+{
+	static const struct { int n; const char *name; } names[] = {
+		{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
+		{ SIGABRT, "ABRT" }, { SIGFPE, "FPE" }, { SIGSEGV, "SEGV" }, { SIGPIPE, "PIPE" },
+		{ SIGTERM, "TERM" }, { 5, "TRAP" }, { 7, "BUS" }, { 9, "KILL" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].n == sig)
+			return names[i].name;
+	return NULL;
+}
+
+/* ---- fnmatch: *, ?, [set] with ranges and ! or ^ ---- */
+
+static const char *set_end(const char *p)
+{
+	const char *q = p + 1;
+	if (*q == '!' || *q == '^')
+		q++;
+	if (*q == ']')
+		q++;
+	while (*q && *q != ']')
+		q++;
+	return *q ? q : NULL;
+}
+
+static bool in_set(const char *p, const char *end, unsigned char c)
+{
+	bool neg = p[1] == '!' || p[1] == '^', hit = false;
+	for (const char *q = p + 1 + neg; q < end; q++) {
+		if (q + 2 < end && q[1] == '-') {
+			hit |= c >= (unsigned char)q[0] && c <= (unsigned char)q[2];
+			q += 2;
+		} else {
+			hit |= c == (unsigned char)*q;
+		}
+	}
+	return hit != neg;
+}
+
+int fnmatch(const char *p, const char *s, int flags)
+{
+	(void)flags;
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*p == '*') {
+			star = ++p;
+			resume = s;
+			continue;
+		}
+		const char *next = NULL, *end = *p == '[' ? set_end(p) : NULL;
+		if (*p == '?')
+			next = p + 1;
+		else if (end)
+			next = in_set(p, end, (unsigned char)*s) ? end + 1 : NULL;
+		else if (*p && *p == *s)
+			next = p + 1; /* a '[' with no ']' is itself */
+		if (next) {
+			p = next;
+			s++;
+			continue;
+		}
+		if (!star)
+			return FNM_NOMATCH;
+		p = star;
+		s = ++resume;
+	}
+	while (*p == '*')
+		p++;
+	return *p ? FNM_NOMATCH : 0;
+}
+
+/* ---- what the Windows build does not have ---- */
+
+int regcomp(regex_t *re, const char *pattern, int flags)
+{
+	(void)pattern;
+	(void)flags;
+	re->re_nsub = 0;
+	return REG_BADPAT;
+}
+
+int regexec(const regex_t *re, const char *s, size_t n, regmatch_t *m, int flags)
+{
+	(void)re;
+	(void)s;
+	(void)n;
+	(void)m;
+	(void)flags;
+	return REG_NOMATCH;
+}
+
+size_t regerror(int code, const regex_t *re, char *buf, size_t size)
+{
+	(void)code;
+	(void)re;
+	const char *msg = "regular expressions are not in the Windows build";
+	if (size)
+		snprintf(buf, size, "%s", msg);
+	return strlen(msg) + 1;
+}
+
+void regfree(regex_t *re)
+{
+	(void)re;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	(void)addr;
+	(void)len;
+	(void)prot;
+	(void)flags;
+	(void)fd;
+	(void)off;
+	errno = ENODEV;
+	return MAP_FAILED;
+}
+
+int munmap(void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+	return 0;
+}

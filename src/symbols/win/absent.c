@@ -1,0 +1,75 @@
+/* The Windows build has no libdw, liblzma or libiberty (Debian builds
+ * none for mingw-w64; the Makefile leaves lines.c, minidebug.c and
+ * demangle.c out): no DWARF line numbers, no MiniDebugInfo, and C++
+ * names stay mangled. Each answers "not here", as it does on Linux for
+ * a file without that data. */
+#include <stdlib.h>
+
+#include "symbols/lines.h"
+#include "symbols/minidebug.h"
+#include "vmatlas/symbols.h"
+
+line_index *lines_open(int fd)
+{
+	(void)fd;
+	return NULL;
+}
+
+line_index *lines_open_sections(const lines_section *sec, size_t n)
+{
+	(void)sec;
+	(void)n;
+	return NULL;
+}
+
+bool lines_lookup(line_index *li, uint64_t addr, const char **file, int *line)
+{
+	(void)li;
+	(void)addr;
+	(void)file;
+	(void)line;
+	return false;
+}
+
+bool lines_row(line_index *li, uint64_t addr, line_row *out)
+{
+	(void)li;
+	(void)addr;
+	(void)out;
+	return false;
+}
+
+bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	(void)li;
+	(void)lo;
+	(void)hi;
+	(void)at;
+	return false;
+}
+
+void lines_close(line_index *li)
+{
+	(void)li;
+}
+
+bool minidebug_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *outn)
+{
+	(void)in;
+	(void)n;
+	*out = NULL;
+	*outn = 0;
+	return false;
+}
+
+char *vm_demangle(const char *mangled)
+{
+	(void)mangled;
+	return NULL;
+}
+
+char *vm_demangle_symbol(const char *name)
+{
+	(void)name;
+	return NULL;
+}

@@ -1,0 +1,62 @@
+/* The live Windows process backend (mingw-w64 build only): its pieces
+ * share this; registry.c knows only win_backend. */
+#ifndef VMATLAS_TARGET_WINDOWS_H
+#define VMATLAS_TARGET_WINDOWS_H
+
+#include <windows.h>
+
+#include "target/backend.h"
+
+extern const vm_backend win_backend;
+
+typedef struct win_target {
+	vm_target base;
+	HANDLE h;          /* the process */
+	DWORD pid;
+	bool self;
+	bool wow64;        /* a 32-bit process on 64-bit Windows */
+	vm_target_info info;
+	char *name, *exe;
+	/* a program we started (win_spawn.c) */
+	bool spawned, keep;
+	HANDLE child;         /* CreateProcess's handle: all access, to kill it */
+	bool held;            /* stopped at its loader breakpoint, event pending */
+	bool frozen;          /* NtSuspendProcess'd by freeze() */
+	DWORD held_pid, held_tid;
+} win_target;
+
+#define WT(t) ((win_target *)(t))
+
+/* win_target.c: a process by id (self: the calling one) */
+vm_target *win_open_pid(DWORD pid, bool self);
+
+/* win_spawn.c: '-- PROGRAM ARGS', held at the loader's breakpoint */
+vm_target *win_spawn(char *const argv[], const vm_spawn_options *o);
+void win_spawn_close(win_target *w);
+void win_spawn_release_all(void);
+
+/* win_regions.c */
+int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n);
+uint32_t win_prot(uint32_t p);
+/* a UTF-16 NT path ("\Device\HarddiskVolume1\x") as a drive path
+ * ("C:\x") in UTF-8, malloc'd */
+char *win_dos_path(const wchar_t *nt);
+
+/* win_ws.c: r->stats from the working set (left unknown when the OS
+ * will not say) */
+void win_region_stats(win_target *w, vm_region *r);
+
+/* win_threads.c */
+int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
+
+/* win_dump.c: MiniDumpWriteDump to fd */
+int win_write_dump(vm_target *t, int fd, bool private_only);
+
+/* win_handles.c: the open handles, with type and (where safe) name */
+int win_handles(vm_target *t, vm_win_handle **out, size_t *n);
+
+/* win_ps.c */
+int win_processes(vm_process **out, size_t *n);
+char *win_utf8(const wchar_t *w);
+
+#endif

@@ -1,0 +1,55 @@
+/* Call stacks in the Windows build, which has no libdwfl (the Makefile
+ * leaves unwind.c and threaddb.c out): x64 Windows targets through the
+ * images' .pdata (pe_unwind.c, as on Linux); any other target gets its
+ * first frame, from its registers, and a note saying why no more. */
+#include <stdlib.h>
+
+#include "base/util.h"
+#include "threads/pe_unwind.h"
+#include "threads/unwind.h"
+
+struct unwinder {
+	pe_unwind *pe;
+};
+
+unwinder *unwinder_new(const vm_map *m, vm_target *t)
+{
+	unwinder *u = xcalloc(1, sizeof *u);
+	if (m->info.os == VM_OS_WINDOWS && m->info.arch == VM_ARCH_X86_64)
+		u->pe = pe_unwind_new(m, t);
+	return u;
+}
+
+void unwinder_free(unwinder *u)
+{
+	if (!u)
+		return;
+	pe_unwind_free(u->pe);
+	free(u);
+}
+
+void unwinder_frames(unwinder *u, const vm_thread *th, unsigned max, vm_frame **out, size_t *n,
+		     const char **note)
+{
+	*out = NULL;
+	*n = 0;
+	*note = NULL;
+	if (!max || max > 1024)
+		max = 1024;
+	if (th->regs_valid && u->pe) {
+		pe_unwind_thread(u->pe, th, max, out, n, note);
+		return;
+	}
+	if (!th->regs_valid && !th->sp_valid) {
+		*note = "the thread's registers could not be read";
+		return;
+	}
+	vm_frame *f = xcalloc(1, sizeof *f);
+	f->pc = th->pc;
+	f->sp = th->sp;
+	f->sp_valid = true;
+	f->method = "registers";
+	*out = f;
+	*n = 1;
+	*note = "the Windows build unwinds only x64 Windows stacks (.pdata); no DWARF unwinder";
+}

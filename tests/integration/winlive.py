@@ -1,0 +1,76 @@
+"""Running the Windows build (build/win64/vmatlas.exe, `make windows`)
+under Wine: one private WINEPREFIX under build/, one wineserver kept
+alive (wineserver -p) for every Windows test of the run, and the live
+fixture (livefix.exe) started once and shared. Skips when wine64, the
+Windows build or the fixture is absent."""
+import atexit
+import json
+import os
+import subprocess
+
+from lib import BUILD, Skip
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+WINE = "/usr/lib/wine/wine64"
+WINESERVER = "/usr/lib/wine/wineserver"
+EXE = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
+FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
+PREFIX = os.environ.get("VMATLAS_WINEPREFIX", os.path.join(ROOT, "build", "wineprefix"))
+ENV = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=PREFIX, VMATLAS_WINLIVE="1")
+
+_state = {}
+
+
+def _ready():
+    """skip unless everything is there; start the persistent wineserver"""
+    if os.path.basename(os.path.normpath(BUILD)) == "san":
+        raise Skip("the Windows build is not sanitized: its tests run in the plain build's suite")
+    for f, what in ((WINE, "wine64"), (EXE, "build/win64/vmatlas.exe (make windows)"), (FIXTURE, "livefix.exe")):
+        if not os.path.exists(f):
+            raise Skip(f"no {what}")
+    if "server" not in _state:
+        # persistent until killed: every wine start after this one is quick
+        os.makedirs(PREFIX, exist_ok=True)  # the first wine run fills it (once)
+        subprocess.run([WINESERVER, "-p"], env=ENV, check=True, timeout=60)
+        # the first program started brings up Wine's services, which
+        # stay with the server and would hold any pipe they inherited:
+        # start them with none
+        subprocess.run([WINE, EXE, "--help"], env=ENV, timeout=600, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _state["server"] = True
+        atexit.register(lambda: subprocess.run([WINESERVER, "-k"], env=ENV, timeout=60))
+
+
+def vmatlas(args, timeout=120):
+    """vmatlas.exe ARGS under Wine: CompletedProcess (text)"""
+    _ready()
+    return subprocess.run([WINE, EXE] + list(args), capture_output=True, text=True, env=ENV,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def vmatlas_json(args):
+    p = vmatlas(list(args) + ["--json"])
+    assert p.returncode == 0, f"vmatlas.exe {' '.join(args)} failed ({p.returncode}): {p.stderr[-2000:]}"
+    return json.loads(p.stdout)
+
+
+def live():
+    """(Popen, truth) of the one live fixture, started on first use; it
+    ends when the run does (its stdin closes)"""
+    _ready()
+    if "fixture" not in _state:
+        p = subprocess.Popen([WINE, FIXTURE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+        line = p.stdout.readline()
+        assert line, "livefix.exe printed nothing"
+
+        def stop():
+            p.stdin.close()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        atexit.register(stop)
+        _state["fixture"] = (p, json.loads(line))
+    return _state["fixture"]
