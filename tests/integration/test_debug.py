@@ -296,7 +296,9 @@ def test_sigint_while_running_leaves_target_unpatched():
         for _ in range(2):  # the results of break and watch: both are in
             assert d.stdout.readline(), d.stderr.read()
         seen = False
-        with open(f"/proc/{p.pid}/mem", "rb") as mem:
+        # unbuffered: a buffered file answers a seek back from its buffer,
+        # so a first read made while the int3 was out would be all it sees
+        with open(f"/proc/{p.pid}/mem", "rb", buffering=0) as mem:
             for _ in range(5000):  # out only while stepped over
                 mem.seek(int(t["target"], 16))
                 if mem.read(1) == b"\xcc":
