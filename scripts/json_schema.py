@@ -191,7 +191,7 @@ docs = {
                        "allocation": null(obj({"base": A, "size": I, "usage": S, "details": null(S)})),
                        "module": null(S), "contents": arr(ref("content")),
                        "heap": null(obj({"chunk": A, "user": A, "size": I, "state": S, "bin": null(S),
-                                         "arena": null(A), "mmapped": B},
+                                         "arena": null(I), "mmapped": B},
                                         {"allocator": enum("nt"), "heap_addr": A, "user_size": I})),
                        "thread": null(obj({"tid": I, "name": null(S), "in_use": B},
                                           {"frame": obj({"index": I, "pc": A, "sp": A, "symbol": S,

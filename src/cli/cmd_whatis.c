@@ -181,7 +181,11 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 		json_ku64(jw, "size", w->chunk->size);
 		json_kstr(jw, "state", w->chunk->state == VM_CHUNK_USED ? "used" : w->chunk->state == VM_CHUNK_TOP ? "top" : "free");
 		json_kstr(jw, "bin", vm_bin_name(w->chunk->bin));
-		json_ki64(jw, "arena", w->chunk_arena);
+		json_key(jw, "arena"); /* the arena's (or NT heap's) id; null if none is known */
+		if (w->chunk_arena >= 0)
+			json_i64(jw, w->chunk_arena);
+		else
+			json_null(jw);
 		json_kbool(jw, "mmapped", w->chunk_mmapped);
 		if (w->chunk_nt) {
 			json_kstr(jw, "allocator", "nt");

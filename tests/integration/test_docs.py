@@ -301,7 +301,11 @@ def check_all(S, target, d, live=False, kind=""):
     ok("snapshot", ["snapshot", target, "-o", os.path.join(d, "s.snap")])
     ok("diff", ["diff", os.path.join(d, "s.snap"), target])
     if m["target"]["os"] == "linux" and (live or kind == "core"):
-        ok("heap", ["heap", target, "--blocks"])
+        h = ok("heap", ["heap", target, "--blocks"])
+        chunks = [c for hp in h["heaps"] for c in hp.get("chunks", [])]
+        assert chunks, "no heap chunks to ask whatis about"
+        w = ok("whatis", ["whatis", target, chunks[0]["user"]])
+        assert w[0]["heap"] and isinstance(w[0]["heap"]["arena"], int), w[0]["heap"]
     elif kind == "minidump":
         # NT heaps where the dump holds their memory (Wine's full dumps);
         # else one error line (the corpus's small dumps)
