@@ -301,16 +301,6 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 
 /* ---- memory ---- */
 
-static ssize_t raw_read(vm_target *t, uint64_t addr, void *buf, size_t len);
-
-static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
-{
-	ssize_t n = raw_read(t, addr, buf, len);
-	if (n > 0)
-		lx_unpatch(LX(t), addr, buf, (size_t)n);
-	return n;
-}
-
 static ssize_t raw_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 {
 	lx_proc *p = LX(t);
@@ -352,6 +342,15 @@ static ssize_t raw_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 		done += (size_t)r;
 	}
 	return (ssize_t)done;
+}
+
+/* what the program has there, never another debugger's int3 */
+static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = raw_read(t, addr, buf, len);
+	if (n > 0)
+		lx_unpatch(LX(t), addr, buf, (size_t)n);
+	return n;
 }
 
 /* Batched reads: one process_vm_readv moves up to IOV_MAX pieces; it
