@@ -66,8 +66,11 @@ def start():
 
 def finish(p, d):
     if d.poll() is None:
-        d.kill()
+        d.kill()  # a failed test: its file stays behind, take it away
         d.wait()
+        pub = f"/tmp/vmatlas-{os.geteuid()}/patch-{p.pid}"
+        if os.path.exists(pub):
+            os.unlink(pub)
     if p.poll() is None:
         p.kill()
         p.wait()
