@@ -35,19 +35,19 @@
 #define PAGE 4096u
 #define MAX_PAGES 65536
 
-static void dir_of(uid_t uid, char *out, size_t n)
+void lx_pub_dir(uid_t uid, char *out, size_t n)
 {
 	snprintf(out, n, "/tmp/vmatlas-%u", (unsigned)uid);
 }
 
 /* the directory is uid's, a directory, and only uid may write in it */
-static bool dir_ok(const char *dir, uid_t uid)
+bool lx_pub_dir_ok(const char *dir, uid_t uid)
 {
 	struct stat st;
 	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && !(st.st_mode & 022);
 }
 
-static uint64_t start_time(pid_t pid)
+uint64_t lx_pub_start_time(pid_t pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -60,6 +60,43 @@ static uint64_t start_time(pid_t pid)
 	if (n <= 0 || !proc_parse_stat(buf, (size_t)n, &st))
 		return 0;
 	return st.start_time;
+}
+
+/* the users whose published files about pid are looked at: ours, the
+ * target's owner, root */
+size_t lx_pub_uids(pid_t pid, uid_t out[3])
+{
+	char path[64];
+	struct stat st;
+	size_t n = 0;
+	out[n++] = geteuid();
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	if (stat(path, &st) == 0 && st.st_uid != out[0])
+		out[n++] = st.st_uid;
+	if (out[0] != 0)
+		out[n++] = 0;
+	return n;
+}
+
+/* uid's published file KIND-PID, open only if its directory and itself
+ * are uid's and no one else may write them */
+FILE *lx_pub_fopen(pid_t pid, uid_t uid, const char *kind)
+{
+	char dir[64], path[128];
+	lx_pub_dir(uid, dir, sizeof dir);
+	if (!lx_pub_dir_ok(dir, uid))
+		return NULL;
+	snprintf(path, sizeof path, "%s/%s-%d", dir, kind, (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	FILE *f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid && !(st.st_mode & 077)
+			  ? fdopen(fd, "r")
+			  : NULL;
+	if (!f)
+		close(fd);
+	return f;
 }
 
 static void prot_str(unsigned p, char s[4])
@@ -94,18 +131,18 @@ int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n)
 		return 0;
 	}
 	char dir[64];
-	dir_of(geteuid(), dir, sizeof dir);
+	lx_pub_dir(geteuid(), dir, sizeof dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		vm_seterr_errno("creating %s", dir);
 		return -1;
 	}
-	if (!dir_ok(dir, geteuid())) {
+	if (!lx_pub_dir_ok(dir, geteuid())) {
 		vm_seterr("%s is not a directory of ours that only we may write: the original protections are not "
 			  "published",
 			  dir);
 		return -1;
 	}
-	uint64_t st = start_time(c->pid);
+	uint64_t st = lx_pub_start_time(c->pid);
 	strbuf sb = STRBUF_INIT;
 	sb_printf(&sb, "vmatlas-bpm 1\ndebugger %d\ntarget %d %llu\n", (int)getpid(), (int)c->pid,
 		  (unsigned long long)st);
@@ -145,22 +182,9 @@ static int by_addr(const void *a, const void *b)
 /* the published pages for pid, checked; NULL if there is no file to believe */
 static pub_page *load(pid_t pid, uid_t uid, size_t *n, pid_t *dbg)
 {
-	char dir[64], path[96];
-	dir_of(uid, dir, sizeof dir);
-	if (!dir_ok(dir, uid))
+	FILE *f = lx_pub_fopen(pid, uid, "bpm");
+	if (!f)
 		return NULL;
-	snprintf(path, sizeof path, "%s/bpm-%d", dir, (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	FILE *f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid && !(st.st_mode & 077)
-			  ? fdopen(fd, "r")
-			  : NULL;
-	if (!f) {
-		close(fd);
-		return NULL;
-	}
 	char line[256];
 	int version = 0, tpid = 0;
 	unsigned long long stime = 0;
@@ -184,7 +208,7 @@ static pub_page *load(pid_t pid, uid_t uid, size_t *n, pid_t *dbg)
 	}
 	fclose(f);
 	/* the same process (not a pid used again), its debugger still there */
-	if (ok && (!*n || stime != start_time(pid) || (kill(*dbg, 0) < 0 && errno == ESRCH)))
+	if (ok && (!*n || stime != lx_pub_start_time(pid) || (kill(*dbg, 0) < 0 && errno == ESRCH)))
 		ok = false;
 	if (!ok) {
 		free(v);
@@ -238,15 +262,8 @@ static void piece(vm_region **out, size_t *n, size_t *cap, const vm_region *r, u
 
 void lx_bpm_overlay(pid_t pid, vm_region **regs, size_t *nregs)
 {
-	uid_t uids[3] = { geteuid(), 0, 0 };
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	size_t nu = 1;
-	if (stat(path, &st) == 0 && st.st_uid != uids[0])
-		uids[nu++] = st.st_uid;
-	if (uids[0] != 0)
-		uids[nu++] = 0;
+	uid_t uids[3];
+	size_t nu = lx_pub_uids(pid, uids);
 	pub_page *v = NULL;
 	size_t n = 0;
 	pid_t dbg = 0;

@@ -72,6 +72,7 @@ static void on_fatal_signal(void *arg)
 {
 	lx_control *c = arg;
 	lxc_pub_remove(c);
+	lxc_patch_remove(c);
 	int ignored;
 	if (!c->exited)
 		lx_ensure_stopped(c->pid, &ignored); /* protections need a stopped thread */
@@ -96,6 +97,7 @@ static void free_control(lx_control *c)
 	lx_cleanup_remove(c->cleanup_slot);
 	lxc_wp_close(c);
 	lxc_pub_remove(c);
+	lxc_patch_reset(c);
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
 	free(c->th);
@@ -284,6 +286,7 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		c->syscall_insn = 0;
 		atomic_store(&c->nsaved, 0);
 		atomic_store(&c->nprots, 0);
+		lxc_patch_reset(c);
 		return 1;
 	case PTRACE_EVENT_STOP:
 		/* our interrupt (SIGTRAP), or a group stop: stopped, no news */
@@ -461,6 +464,7 @@ int lxc_resume(lx_control *c)
 		vm_seterr("process %d has exited", (int)c->pid);
 		return -1;
 	}
+	lxc_patch_publish(c, true); /* the bytes put back since */
 	for (size_t i = 0; i < c->nth; i++)
 		if (c->th[i].state == LXT_STOPPED && !queued_for(&c->q, c->th[i].tid) &&
 		    resume_one(c, &c->th[i], false) < 0)

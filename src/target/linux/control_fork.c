@@ -61,6 +61,7 @@ void lxc_switch_to_child(lx_control *c, pid_t child)
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
 	c->mem_fd = -1;
+	lxc_patch_reset(c);
 	c->pid = child;
 	c->nth = 0;
 	lxc_thread *t = ARRAY_PUSH(c->th, c->nth, c->cap);
@@ -68,6 +69,7 @@ void lxc_switch_to_child(lx_control *c, pid_t child)
 	t->tid = child;
 	t->state = LXT_STOPPED;
 	t->i386 = -1;
+	lxc_patch_publish(c, true); /* the same bytes, in the child */
 	if (c->on_switch)
 		c->on_switch(c->on_close_arg, child);
 }

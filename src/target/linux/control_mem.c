@@ -104,10 +104,15 @@ int lxc_write(lx_control *c, uint64_t addr, const void *buf, size_t len, unsigne
 					  (unsigned long long)s->addr);
 				return -1;
 			}
+			memcpy(s->cur, s->bytes, s->len);
 			atomic_store(&c->nsaved, n + 1);
 		}
 	}
-	return write_all(c, addr, buf, len);
+	if (write_all(c, addr, buf, len) < 0)
+		return -1;
+	lxc_patch_note(c, addr, buf, len);
+	lxc_patch_publish(c, false);
+	return 0;
 }
 
 void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t len)
@@ -120,6 +125,7 @@ void lxc_update_saved_op(vm_control *vc, uint64_t addr, const void *buf, size_t 
 			if (s->addr + k >= addr && s->addr + k - addr < len)
 				s->bytes[k] = ((const uint8_t *)buf)[s->addr + k - addr];
 	}
+	lxc_patch_publish(c, true);
 }
 
 int lxc_write_op(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags)

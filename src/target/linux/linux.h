@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "target/backend.h"
@@ -33,6 +35,10 @@ typedef struct lx_proc {
 	bool freeze_owns;
 	bool ctl_user;
 	bool thaw_resumes;  /* freeze stopped a debugger's running threads */
+	/* another debugger's published int3 bytes (patch_pub.c): read at
+	 * open and again with the regions (never while reads run on other
+	 * threads: search's workers start after it) */
+	struct lx_patches *patches;
 } lx_proc;
 
 extern const vm_backend lx_backend;
@@ -44,6 +50,26 @@ int lx_processes(vm_process **out, size_t *n);
  * pid's pages under its memory breakpoints, over the regions of maps
  * (split where needed), when the file can be believed */
 void lx_bpm_overlay(pid_t pid, vm_region **regs, size_t *nregs);
+/* what bpm_pub.c and patch_pub.c share: the directory of uid's
+ * published files (/tmp/vmatlas-UID), whether only uid may write it, a
+ * process's start time (0 unknown), the users whose files about pid are
+ * looked at, and uid's file KIND-PID opened when it can be trusted */
+void lx_pub_dir(uid_t uid, char *out, size_t n);
+bool lx_pub_dir_ok(const char *dir, uid_t uid);
+uint64_t lx_pub_start_time(pid_t pid);
+size_t lx_pub_uids(pid_t pid, uid_t out[3]);
+FILE *lx_pub_fopen(pid_t pid, uid_t uid, const char *kind);
+
+/* patch_pub.c: the bytes a vmatlas debugger (another process) patched in
+ * pid (int3), as it published them, when the file can be believed;
+ * NULL if none. lx_patches_apply puts the original bytes back into what
+ * was read at addr, where the patched byte is still there. */
+struct lx_patches;
+struct lx_patches *lx_patches_load(pid_t pid);
+void lx_patches_apply(const struct lx_patches *v, uint64_t addr, void *buf, size_t len);
+void lx_patches_free(struct lx_patches *v);
+/* the original bytes where another vmatlas debugger has its int3 */
+void lx_unpatch(lx_proc *p, uint64_t addr, void *buf, size_t len);
 
 /* open a running process (after checking that it can be mapped) */
 vm_target *lx_open(pid_t pid, bool self);

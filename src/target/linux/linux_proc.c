@@ -258,8 +258,11 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 	int rc = read_maps_file(path, out, n);
 	if (rc == -2)
 		return -1;
-	if (rc == 0)
+	if (rc == 0) {
 		lx_bpm_overlay(p->pid, out, n);
+		lx_patches_free(p->patches); /* read again with the map */
+		p->patches = p->self ? NULL : lx_patches_load(p->pid);
+	}
 	if (rc == 0) {
 		free(p->vma_lo);
 		free(p->vma_hi);
@@ -298,7 +301,7 @@ static int lx_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 
 /* ---- memory ---- */
 
-static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
+static ssize_t raw_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 {
 	lx_proc *p = LX(t);
 	if (len == 0)
@@ -341,6 +344,15 @@ static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* what the program has there, never another debugger's int3 */
+static ssize_t lx_read(vm_target *t, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = raw_read(t, addr, buf, len);
+	if (n > 0)
+		lx_unpatch(LX(t), addr, buf, (size_t)n);
+	return n;
+}
+
 /* Batched reads: one process_vm_readv moves up to IOV_MAX pieces; it
  * stops at the first piece it cannot read, which we then read alone
  * (through /proc/PID/mem) before going on. */
@@ -366,12 +378,14 @@ static void lx_read_many(vm_target *t, vm_read_req *reqs, size_t n)
 			left -= reqs[i + j].len;
 		}
 		if (j < k) { /* piece j failed or was cut short */
-			ssize_t one = lx_read(t, reqs[i + j].addr, reqs[i + j].buf, reqs[i + j].len);
+			ssize_t one = raw_read(t, reqs[i + j].addr, reqs[i + j].buf, reqs[i + j].len);
 			reqs[i + j].got = one > 0 ? (size_t)one : 0;
 			j++;
 		}
 		i += j;
 	}
+	for (i = 0; i < n; i++)
+		lx_unpatch(p, reqs[i].addr, reqs[i].buf, reqs[i].got);
 }
 
 /* ---- threads ---- */
@@ -684,6 +698,7 @@ static void lx_close(vm_target *t)
 		close(p->pagemap_fd);
 	free(p->vma_lo);
 	free(p->vma_hi);
+	lx_patches_free(p->patches);
 	free(p->info.name);
 	free(p->info.exe);
 	free(p->info.cwd);
@@ -779,5 +794,7 @@ vm_target *lx_open(pid_t pid, bool self)
 	p->self = self;
 	p->mem_fd = -1;
 	p->pagemap_fd = -1;
+	if (!self)
+		p->patches = lx_patches_load(pid);
 	return &p->base;
 }

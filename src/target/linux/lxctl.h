@@ -37,6 +37,7 @@ typedef struct lxc_saved {
 	uint64_t addr;
 	uint8_t len;
 	uint8_t bytes[LXC_SAVED_BYTES];
+	uint8_t cur[LXC_SAVED_BYTES]; /* what we last wrote there (patch_pub.c) */
 } lxc_saved;
 
 typedef struct lxc_prot {
@@ -71,6 +72,12 @@ typedef struct lx_control {
 	int cleanup_slot;      /* in ptrace.c's signal-time table */
 	atomic_int uffd;       /* control_wp.c: the write-protecting userfaultfd (-1 none) */
 	char pub_path[96];     /* bpm_pub.c: the original protections published, "" none */
+	/* patch_pub.c: the patched bytes published (path "" none), sorted by
+	 * address; a removal waits for the next resume of every thread */
+	char patch_path[96];
+	struct lxc_patch_rec *patch_pub;
+	size_t npatch_pub;
+	bool patch_quiet; /* spawn's entry int3: not worth publishing */
 	bool follow_child;     /* a fork's child is followed (control_fork.c) */
 	void (*on_close)(void *arg); /* the target that handed out this handle */
 	/* the handle follows a fork's child: the target is that pid now */
@@ -117,6 +124,14 @@ void lxc_wp_close(lx_control *c);
 /* bpm_pub.c */
 int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n);
 void lxc_pub_remove(lx_control *c);
+/* patch_pub.c: a write of [addr, addr+len) done (the journal's idea of
+ * what is there follows); publish the patched bytes when they changed
+ * (now: removals too, else only when one was added or changed);
+ * remove the file (async-signal-safe); forget it all (a new pid) */
+void lxc_patch_note(lx_control *c, uint64_t addr, const void *buf, size_t len);
+void lxc_patch_publish(lx_control *c, bool now);
+void lxc_patch_remove(lx_control *c);
+void lxc_patch_reset(lx_control *c);
 int lxc_get_debugreg(vm_control *vc, int64_t tid, int i, uint64_t *v);
 int lxc_set_debugreg(vm_control *vc, int64_t tid, int i, uint64_t v);
 ssize_t lxc_read_op(vm_control *vc, uint64_t addr, void *buf, size_t len);

@@ -126,6 +126,7 @@ static int run_to_entry(lx_control *c, uint64_t entry)
 	return 0; /* mapped at exec: the loader has not run yet */
 #endif
 	static const uint8_t int3 = 0xcc;
+	c->patch_quiet = true; /* gone before anyone could look */
 	if (lxc_write(c, entry, &int3, 1, VM_CTL_RESTORE) < 0) {
 		vm_seterr("setting a breakpoint at the entry point: %s", vm_error());
 		return -1;
@@ -144,6 +145,7 @@ static int run_to_entry(lx_control *c, uint64_t entry)
 			break;
 	}
 	lxc_restore(c, c->pid);
+	c->patch_quiet = false;
 	lxc_thread *t = lxc_find(c, c->pid);
 	if (t)
 		t->regs_ok = false; /* the pc is set behind the control's back */
