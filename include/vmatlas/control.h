@@ -68,6 +68,11 @@ typedef enum vm_event_kind {
 			      * a fork followed (vm_control_follow_fork): the
 			      * handle holds the child now, stopped, with every
 			      * change kept, and the parent was let go as on close */
+	VM_EV_SYSCALL,       /* the entry of a system call that touches a range
+			      * of vm_control_watch_syscalls; code: its number.
+			      * Resumed, it runs (stepped: it runs to its end).
+			      * addr 1: the exit of one vm_control_syscall_exit
+			      * asked for (rax its result) */
 } vm_event_kind;
 
 typedef struct vm_event {
@@ -167,5 +172,49 @@ int vm_control_publish_prots(vm_control *c, const vm_prot_page *v, size_t n);
 /* run system call nr inside stopped thread tid (its registers are put
  * back after); *ret is the call's result, a negative errno on failure */
 int vm_control_syscall(vm_control *c, int64_t tid, long nr, const uint64_t args[6], int64_t *ret);
+
+/* What a system call does to memory, as seen at its entry (the kernel
+ * touches user memory without faulting: a memory breakpoint's page would
+ * make it fail with EFAULT, and the program's own mprotect/munmap/mremap
+ * change what the breakpoints stand on). */
+typedef enum vm_sysmem_kind {
+	VM_SYSMEM_READ = 1, /* the kernel reads [addr, addr+len) */
+	VM_SYSMEM_WRITE,    /* ... writes it */
+	VM_SYSMEM_PROTECT,  /* mprotect: prot is the new protection */
+	VM_SYSMEM_UNMAP,    /* munmap, or a MAP_FIXED mmap over it */
+	VM_SYSMEM_MOVE,     /* mremap: moves to the call's result, newlen long */
+	VM_SYSMEM_DISCARD,  /* madvise DONTNEED/FREE/REMOVE: the data goes */
+	VM_SYSMEM_RELEASE,  /* brk, shmdt: what is not mapped after the call went */
+} vm_sysmem_kind;
+
+typedef struct vm_sysmem {
+	vm_sysmem_kind kind;
+	uint64_t addr, len;
+	uint64_t newlen;    /* MOVE */
+	unsigned prot;      /* PROTECT: VM_PROT_* */
+	bool counted;       /* READ/WRITE: the call's result is the bytes done
+			     * over the counted ranges, in their order */
+} vm_sysmem;
+
+/* Stop at the entry of every system call whose memory (vm_sysmem)
+ * touches one of ranges[0..n) (pairs addr, len) with VM_EV_SYSCALL; n 0
+ * ends it. The other calls run on without reporting. */
+int vm_control_watch_syscalls(vm_control *c, const uint64_t *ranges, size_t n);
+/* the memory the system call thread tid stopped at the entry of (its
+ * VM_EV_SYSCALL) touches: up to cap ranges into out, the count (-1 when
+ * tid is not at such an entry); *name its name ("read") */
+int vm_control_syscall_mem(vm_control *c, int64_t tid, vm_sysmem *out, size_t cap, const char **name);
+/* report the exit of the system call tid is stopped at the entry of
+ * (VM_EV_SYSCALL, addr 1) when it runs on (resumed, not stepped) */
+int vm_control_syscall_exit(vm_control *c, int64_t tid);
+/* let tid alone (the others held) run on to the exit of the system call
+ * it is at the entry of, or about to make (VM_EV_SYSCALL, addr 1) */
+int vm_control_run_syscall(vm_control *c, int64_t tid);
+/* does the process catch signal sig (a handler): 1 yes, 0 no, -1 unknown */
+int vm_control_sig_handled(vm_control *c, int sig);
+/* what closing puts back at [addr, addr+len) as a protection noted with
+ * VM_CTL_RESTORE is prot from now on (the program changed it itself);
+ * prot < 0: nothing (the memory was unmapped) */
+void vm_control_update_saved_prot(vm_control *c, uint64_t addr, uint64_t len, int prot);
 
 #endif

@@ -64,6 +64,11 @@ static int set_prot(vm_dbg *d, dbg_page *p, unsigned prot)
 	return 0;
 }
 
+unsigned dbg_bpm_need(vm_dbg *d, const dbg_page *p)
+{
+	return need(d, p->addr, p->orig);
+}
+
 void dbg_bpm_sync(vm_dbg *d)
 {
 	for (size_t i = 0; i < d->npages;) {
@@ -81,14 +86,21 @@ void dbg_bpm_sync(vm_dbg *d)
 			i++;
 	}
 	dbg_bpm_uffd_sync(d);
+	dbg_bpm_watch_syscalls(d);
 	dbg_bpm_publish(d);
 }
 
 void dbg_bpm_forget(vm_dbg *d)
 {
 	d->npages = 0;
+	free(d->blk_mem);
+	d->blk_mem = NULL;
+	d->blk_n = 0;
+	d->blk_tid = 0;
+	d->blk_lifted = false;
 	d->bx.nwp = 0; /* the old program's: its mm is gone */
 	dbg_bpm_publish(d);
+	dbg_bpm_watch_syscalls(d);
 }
 
 /* the region under pg as the map says (rebuilt once if it is not there) */
@@ -162,7 +174,12 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 		return -1;
 	}
 	if (s && s->uffd)
-		return dbg_bpm_uffd_add(d, access, addr, len, expr, s, id);
+	{
+		int rc = dbg_bpm_uffd_add(d, access, addr, len, expr, s, id);
+		if (rc == 0)
+			dbg_bpm_watch_syscalls(d); /* a read() there would fail too */
+		return rc;
+	}
 	if (!(s && s->pages) && fits_dr(d, access, addr, len)) {
 		vm_bp_spec w = s ? *s : (vm_bp_spec){ 0 };
 		w.len = (int)len;
@@ -330,6 +347,38 @@ static void note_lift(vm_dbg *d, uint64_t addr, uint64_t size, dbg_page **lift, 
 	}
 }
 
+/* a hit: the first enabled breakpoint an access of its kind touches */
+static dbg_bp *first_hit(vm_dbg *d, const mem_access *acc, size_t nacc, size_t *hit_acc)
+{
+	for (size_t i = 0; i < d->nbps; i++) {
+		dbg_bp *b = &d->bps[i];
+		if (b->kind != VM_BP_MEM || !b->enabled)
+			continue;
+		for (size_t k = 0; k < nacc; k++)
+			if ((acc[k].kind & b->access) && overlaps(acc[k].addr, acc[k].size, b->addr, b->mlen)) {
+				*hit_acc = k;
+				return b;
+			}
+	}
+	return NULL;
+}
+
+/* A REPE/REPNE CMPS or SCAS that stopped early (a difference, a match)
+ * touched only the elements it compared: its ranges again from the
+ * count done (RCX before less RCX after). */
+static dbg_bp *rep_done_hit(vm_dbg *d, int64_t tid, const vm_regs *r, const uint8_t *code, size_t n,
+			    mem_access *acc, size_t *nacc, size_t *hit_acc)
+{
+	vm_regs after, done = *r;
+	ZydisDecodedInstruction in;
+	if (vm_control_get_regs(d->c, tid, &after) < 0)
+		return first_hit(d, acc, *nacc, hit_acc);
+	done.rcx = r->rcx - after.rcx;
+	if (done.rcx == 0)
+		done.rcx = r->rcx; /* not run (an event came first): as decoded */
+	*nacc = decode_accesses(&done, code, n, &in, acc, 7);
+	return first_hit(d, acc, *nacc, hit_acc);
+}
 static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, const vm_regs *rp,
 		      const uint8_t *old, int nb, bool *stop);
 
@@ -378,19 +427,8 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	for (size_t i = 0; i < nacc && !seen; i++)
 		seen = overlaps(acc[i].addr, acc[i].size, ev->addr, 1);
 
-	/* a hit: the first enabled breakpoint an access of its kind touches */
-	dbg_bp *hit = NULL;
 	size_t hit_acc = 0;
-	for (size_t i = 0; i < d->nbps && !hit; i++) {
-		dbg_bp *b = &d->bps[i];
-		if (b->kind != VM_BP_MEM || !b->enabled)
-			continue;
-		for (size_t k = 0; k < nacc && !hit; k++)
-			if ((acc[k].kind & b->access) && overlaps(acc[k].addr, acc[k].size, b->addr, b->mlen)) {
-				hit = b;
-				hit_acc = k;
-			}
-	}
+	dbg_bp *hit = first_hit(d, acc, nacc, &hit_acc);
 
 	dbg_page *lift[64];
 	size_t nlift = 0;
@@ -493,6 +531,12 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 		d->regs_ok = false;
 	if (rc < 0)
 		return -1;
+	if (stepped && !other && got > 0 && (in.attributes & (ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
+	    (in.mnemonic == ZYDIS_MNEMONIC_CMPSB || in.mnemonic == ZYDIS_MNEMONIC_CMPSW ||
+	     in.mnemonic == ZYDIS_MNEMONIC_CMPSD || in.mnemonic == ZYDIS_MNEMONIC_CMPSQ ||
+	     in.mnemonic == ZYDIS_MNEMONIC_SCASB || in.mnemonic == ZYDIS_MNEMONIC_SCASW ||
+	     in.mnemonic == ZYDIS_MNEMONIC_SCASD || in.mnemonic == ZYDIS_MNEMONIC_SCASQ))
+		hit = rep_done_hit(d, tid, &r, code, (size_t)got, acc, &nacc, &hit_acc);
 	for (size_t i = 0; i < nlater && d->alive; i++)
 		if (dbg_handle(d, &later[i], stop) < 0)
 			return -1;

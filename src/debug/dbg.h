@@ -134,6 +134,21 @@ struct vm_dbg {
 	/* pages under memory breakpoints */
 	dbg_page *pages;
 	size_t npages, pagecap;
+	/* a passed signal the session stopped for, delivered at the next
+	 * continue (dbg_bpm_deliver) */
+	int64_t deliver_tid;
+	int deliver_sig;
+	/* a system call on protected pages that blocked when run alone: it
+	 * runs with the others, and is made again alone after EFAULT */
+	int64_t blk_tid;
+	uint64_t blk_pc;
+	const char *blk_name;
+	vm_sysmem *blk_mem;
+	size_t blk_n;
+	bool blk_lifted;     /* its pages left lifted (no other thread) */
+	uint8_t blk_old[32]; /* the watched bytes it may write, before */
+	uint64_t blk_old_at;
+	int blk_nold;
 	dbg_bpm_x bx;
 	/* threads rewound onto an int3: stepped over it before they run */
 	struct { int64_t tid; uint64_t addr; } *over;
@@ -186,6 +201,14 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
+/* the protection page p needs from its enabled breakpoints */
+unsigned dbg_bpm_need(vm_dbg *d, const dbg_page *p);
+/* bpm_sys.c: system calls on protected pages (the control reports those
+ * of the pages when sync calls watch_syscalls), the program's own
+ * mprotect/munmap/mremap, and signals delivered with a handler */
+void dbg_bpm_watch_syscalls(vm_dbg *d);
+int dbg_bpm_syscall(vm_dbg *d, const vm_event *ev, bool *stop);
+int dbg_bpm_deliver(vm_dbg *d, int64_t tid, int sig, bool *stop); /* 1: stepped into the handler */
 /* bpm_emul.c: the faulting instruction of tid (registers r, bytes code)
  * done by emulation; 1 done (registers and memory changed, past it; *r
  * the registers now), 0

@@ -208,6 +208,13 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	e.stopped = *stop = stops;
 	if (stops || sig >= DBG_NSIG || !d->sig_quiet[sig])
 		dbg_emit(d, &e);
+	/* its handler's frame may go onto a protected page */
+	if (pass && d->npages && stops) {
+		d->deliver_tid = ev->tid;
+		d->deliver_sig = sig;
+	} else if (pass && d->npages && d->alive) {
+		return dbg_bpm_deliver(d, ev->tid, sig, stop) < 0 ? -1 : 0;
+	}
 	return 0;
 }
 
@@ -236,6 +243,8 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 		dbg_emit(d, &e);
 		return 0;
 	case VM_EV_THREAD_EXIT:
+		if (ev->tid == d->blk_tid) /* gone in the call that waited */
+			d->blk_tid = 0;
 		dbg_remove_thread(d, ev->tid);
 		dbg_event_at(d, &e, VM_DBG_EV_THREAD_EXIT, ev->tid, 0);
 		dbg_emit(d, &e);
@@ -298,6 +307,8 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 		e.stopped = *stop = true;
 		dbg_emit(d, &e);
 		return 0;
+	case VM_EV_SYSCALL:
+		return dbg_bpm_syscall(d, ev, stop);
 	case VM_EV_NONE:
 		return 0;
 	}

@@ -123,6 +123,10 @@ int dbg_run(vm_dbg *d)
 		return -1;
 	if (!stop && step_pending(d, &stop) < 0)
 		return -1;
+	int64_t dt = d->deliver_tid;
+	d->deliver_tid = 0;
+	if (!stop && dt && d->alive && dbg_bpm_deliver(d, dt, d->deliver_sig, &stop) < 0)
+		return -1;
 	while (!stop) {
 		d->regs_ok = false;
 		if (vm_control_resume(d->c) < 0)
@@ -145,6 +149,14 @@ int dbg_step_one(vm_dbg *d, bool *stopped)
 		return -1;
 	if (*stopped)
 		return 0;
+	if (d->deliver_tid == d->cur && d->alive) {
+		/* the signal it stopped for first: the step ends in its handler */
+		d->deliver_tid = 0;
+		d->regs_ok = false;
+		int r = dbg_bpm_deliver(d, d->cur, d->deliver_sig, stopped);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
 	if (dbg_refresh_regs(d) < 0)
 		return -1;
 	dbg_site *s = dbg_site_at(d, d->regs.rip);

@@ -232,6 +232,7 @@ static void free_session(vm_dbg *d)
 	free(d->over);
 	free(d->sites);
 	free(d->pages);
+	free(d->blk_mem);
 	dbg_bpm_uffd_free(d);
 	free(d->info);
 	free(d->tids);

@@ -97,6 +97,12 @@ struct vm_control_ops {
 	bool (*pending)(vm_control *c);
 	void (*update_saved)(vm_control *c, uint64_t addr, const void *buf, size_t len);
 	int (*kill)(vm_control *c);
+	int (*watch_syscalls)(vm_control *c, const uint64_t *ranges, size_t n);
+	int (*syscall_mem)(vm_control *c, int64_t tid, vm_sysmem *out, size_t cap, const char **name);
+	void (*update_saved_prot)(vm_control *c, uint64_t addr, uint64_t len, int prot);
+	int (*sig_handled)(vm_control *c, int sig);
+	int (*syscall_exit)(vm_control *c, int64_t tid);
+	int (*run_syscall)(vm_control *c, int64_t tid);
 };
 
 struct vm_control {

@@ -181,3 +181,52 @@ void vm_control_update_saved(vm_control *c, uint64_t addr, const void *buf, size
 	if (c->ops->update_saved)
 		c->ops->update_saved(c, addr, buf, len);
 }
+
+int vm_control_watch_syscalls(vm_control *c, const uint64_t *ranges, size_t n)
+{
+	if (!c->ops->watch_syscalls) {
+		if (!n)
+			return 0;
+		vm_seterr("this target cannot report system calls");
+		return -1;
+	}
+	return c->ops->watch_syscalls(c, ranges, n);
+}
+
+int vm_control_syscall_mem(vm_control *c, int64_t tid, vm_sysmem *out, size_t cap, const char **name)
+{
+	if (!c->ops->syscall_mem) {
+		vm_seterr("this target cannot report system calls");
+		return -1;
+	}
+	return c->ops->syscall_mem(c, tid, out, cap, name);
+}
+
+void vm_control_update_saved_prot(vm_control *c, uint64_t addr, uint64_t len, int prot)
+{
+	if (c->ops->update_saved_prot)
+		c->ops->update_saved_prot(c, addr, len, prot);
+}
+
+int vm_control_sig_handled(vm_control *c, int sig)
+{
+	return c->ops->sig_handled ? c->ops->sig_handled(c, sig) : -1;
+}
+
+int vm_control_syscall_exit(vm_control *c, int64_t tid)
+{
+	if (!c->ops->syscall_exit) {
+		vm_seterr("this target cannot report system calls");
+		return -1;
+	}
+	return c->ops->syscall_exit(c, tid);
+}
+
+int vm_control_run_syscall(vm_control *c, int64_t tid)
+{
+	if (!c->ops->run_syscall) {
+		vm_seterr("this target cannot report system calls");
+		return -1;
+	}
+	return c->ops->run_syscall(c, tid);
+}

@@ -102,6 +102,7 @@ static void free_control(lx_control *c)
 	free(c->saved);
 	free(c->prots);
 	free(c->q.v);
+	free(c->sysw);
 	void (*cb)(void *) = c->on_close;
 	void *arg = c->on_close_arg;
 	free(c);
@@ -286,14 +287,35 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		return 1;
 	case PTRACE_EVENT_STOP:
 		/* our interrupt (SIGTRAP), or a group stop: stopped, no news */
+		t->sysentry = false;
 		return 0;
 	case 0:
 		break;
 	default:
 		return 0;
 	}
-	if (sig == (SIGTRAP | 0x80))
-		return 0; /* a system-call stop: only injection asks for those */
+	if (sig == (SIGTRAP | 0x80)) {
+		/* a system-call stop: watched calls are reported at their
+		 * entry; the others, and every exit, run on */
+		struct __ptrace_syscall_info si;
+		memset(&si, 0, sizeof si);
+		t->sysentry = ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof si, &si) > 0 &&
+			      si.op == PTRACE_SYSCALL_INFO_ENTRY;
+		int64_t nr;
+		if (t->sysentry && t->sysexit)
+			return 0; /* on to its exit */
+		if (!t->sysentry && t->sysexit && si.op == PTRACE_SYSCALL_INFO_EXIT) {
+			t->sysexit = false;
+			ev->kind = VM_EV_SYSCALL;
+			ev->addr = 1;
+			return 1;
+		}
+		if (!t->sysentry || !c->nsysw || !lxc_syscall_watched(c, t->tid, &nr))
+			return 0;
+		ev->kind = VM_EV_SYSCALL;
+		ev->code = (int)nr;
+		return 1;
+	}
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si);
@@ -348,8 +370,13 @@ static int decode(lx_control *c, size_t i, int st, vm_event *ev)
 
 static int resume_one(lx_control *c, lxc_thread *t, bool step)
 {
-	(void)c;
-	if (ptrace(step ? PTRACE_SINGLESTEP : PTRACE_CONT, t->tid, 0, (void *)(long)t->sig) < 0) {
+	/* watched system calls: every call of every thread stops (at entry
+	 * and exit), or a thread let go with PTRACE_CONT would make calls
+	 * unseen until it stops again */
+	int req = step ? PTRACE_SINGLESTEP : c->nsysw || t->sysexit ? PTRACE_SYSCALL : PTRACE_CONT;
+	if (step)
+		t->sysexit = false;
+	if (ptrace(req, t->tid, 0, (void *)(long)t->sig) < 0) {
 		if (errno == ESRCH)
 			return 0; /* killed meanwhile: waitpid will say so */
 		vm_seterr_errno("resuming thread %d", (int)t->tid);
@@ -358,6 +385,7 @@ static int resume_one(lx_control *c, lxc_thread *t, bool step)
 	set_sig(t, 0);
 	t->state = LXT_RUNNING;
 	t->stepping = step;
+	t->sysentry = false;
 	t->regs_ok = false;
 	return 0;
 }
@@ -642,6 +670,65 @@ static int ctl_kill(vm_control *vc)
 	return 0;
 }
 
+static int ctl_watch_syscalls(vm_control *vc, const uint64_t *ranges, size_t n)
+{
+	lx_control *c = (lx_control *)vc;
+	free(c->sysw);
+	c->sysw = NULL;
+	c->nsysw = 0;
+	if (n) {
+		c->sysw = xcalloc(2 * n, sizeof *c->sysw);
+		memcpy(c->sysw, ranges, 2 * n * sizeof *ranges);
+		c->nsysw = n;
+	}
+	return 0;
+}
+
+static int ctl_syscall_exit(vm_control *vc, int64_t tid)
+{
+	lxc_thread *t = lxc_stopped((lx_control *)vc, tid);
+	if (!t || !t->sysentry) {
+		if (t)
+			vm_seterr("thread %lld is not at the entry of a system call", (long long)tid);
+		return -1;
+	}
+	t->sysexit = true;
+	return 0;
+}
+
+static int ctl_run_syscall(vm_control *vc, int64_t tid)
+{
+	lx_control *c = (lx_control *)vc;
+	lxc_thread *t = lxc_stopped(c, tid);
+	if (!t)
+		return -1;
+	if (!c->nsysw) {
+		vm_seterr("no system calls are watched");
+		return -1;
+	}
+	t->sysexit = true;
+	return resume_one(c, t, false);
+}
+
+/* SigCgt of /proc/PID/status: the signals with a handler */
+static int ctl_sig_handled(vm_control *vc, int sig)
+{
+	lx_control *c = (lx_control *)vc;
+	char path[64], *buf;
+	size_t len;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)c->pid);
+	if (sig < 1 || sig > 64 || lx_read_file(path, &buf, &len) < 0)
+		return -1;
+	const char *l = strstr(buf, "\nSigCgt:");
+	int r = -1;
+	if (l) {
+		unsigned long long m = strtoull(l + 8, NULL, 16);
+		r = (int)(m >> (sig - 1) & 1);
+	}
+	free(buf);
+	return r;
+}
+
 static int ctl_close(vm_control *vc)
 {
 	return lxc_close((lx_control *)vc);
@@ -674,4 +761,10 @@ const struct vm_control_ops lxc_ops = {
 	.pending = ctl_pending,
 	.update_saved = lxc_update_saved_op,
 	.kill = ctl_kill,
+	.watch_syscalls = ctl_watch_syscalls,
+	.syscall_mem = lxc_syscall_mem_op,
+	.update_saved_prot = lxc_update_saved_prot_op,
+	.sig_handled = ctl_sig_handled,
+	.syscall_exit = ctl_syscall_exit,
+	.run_syscall = ctl_run_syscall,
 };

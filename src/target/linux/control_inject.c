@@ -16,8 +16,8 @@
  * registers back directly (the frame is only the way home if vmatlas is
  * gone) and the bytes under the stack as they were. A system call the
  * thread was in is restarted as the kernel would have restarted it.
- * Signals that arrive meanwhile are delivered at once: a handler runs on
- * the trampoline's registers and returns to them. x86-64 only. */
+ * Signals that arrive meanwhile stay pending (every one blocked) until
+ * the thread is home. x86-64 only. */
 #include "lxctl.h"
 
 #include <errno.h>
@@ -362,6 +362,11 @@ int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], 
 		errno = e;
 		return -1;
 	}
+	/* signals wait (pending, with their siginfo) until the thread is
+	 * home: a handler run now could find memory a breakpoint protected
+	 * or lifted. Let go from here on, rt_sigreturn puts the mask back. */
+	uint64_t block = ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+	ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof block, &block);
 	lx_test_step();
 	if (to_stub_stop(tid, PTRACE_SYSCALL_INFO_ENTRY, tramp + TRAMP_LEN, f.sp, &si) < 0)
 		return -1;
@@ -384,7 +389,9 @@ int lxc_syscall_raw(pid_t tid, uint64_t tramp, long nr, const uint64_t args[6], 
 		return -1;
 	lx_test_step();
 	*ret = si.exit.rval;
-	/* home directly: rt_sigreturn would also cancel a restart_syscall */
+	/* home directly: rt_sigreturn would also cancel a restart_syscall
+	 * (the mask first: let go in between, the frame still has it) */
+	ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof mask, &mask);
 	if (setregs(tid, &saved) == 0) {
 		rc = 0;
 		mem_io(tid, f.addr, under, f.len, true);

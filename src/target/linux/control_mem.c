@@ -221,6 +221,20 @@ int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, u
 	return 0;
 }
 
+/* the journal holds pieces of one page or less (bpm protects page by
+ * page): a piece inside the range takes the new protection, or is
+ * dropped (an address with no protection to put back: -1) */
+void lxc_update_saved_prot_op(vm_control *vc, uint64_t addr, uint64_t len, int prot)
+{
+	lx_control *c = (lx_control *)vc;
+	int n = atomic_load(&c->nprots);
+	for (int i = 0; i < n; i++) {
+		lxc_prot *p = &c->prots[i];
+		if (p->addr >= addr && p->addr - addr < len && p->len <= len - (p->addr - addr))
+			p->prot = prot < 0 ? -1 : to_prot((unsigned)prot);
+	}
+}
+
 void lxc_restore_keep(lx_control *c, pid_t tid)
 {
 	lxc_wp_close(c); /* the kernel drops its write-protections */
@@ -231,6 +245,8 @@ void lxc_restore_keep(lx_control *c, pid_t tid)
 	}
 	for (int i = atomic_load(&c->nprots) - 1; i >= 0 && tid > 0 && c->syscall_insn; i--) {
 		const lxc_prot *p = &c->prots[i];
+		if (p->prot < 0)
+			continue;
 		uint64_t args[6] = { p->addr, p->len, (uint64_t)p->prot };
 		int64_t ret;
 		int sig = 0;
@@ -272,6 +288,8 @@ void lxc_release_stopped_child(lx_control *c, pid_t child)
 	 * child gets the original ones back (a memory breakpoint's pages) */
 	for (int i = atomic_load(&c->nprots) - 1; i >= 0 && c->syscall_insn; i--) {
 		const lxc_prot *p = &c->prots[i];
+		if (p->prot < 0)
+			continue;
 		uint64_t args[6] = { p->addr, p->len, (uint64_t)p->prot };
 		int64_t ret;
 		int sig = 0;

@@ -18,6 +18,8 @@ typedef struct lxc_thread {
 	int state;      /* LXT_* */
 	int sig;        /* delivered when it next runs (0 none) */
 	bool stepping;  /* resumed with PTRACE_SINGLESTEP */
+	bool sysentry;  /* stopped at the entry of a system call */
+	bool sysexit;   /* report the exit of the call it is in */
 	/* its registers while it stays stopped (read once a stop: a
 	 * breakpoint hit asks for them three times) */
 	bool regs_ok;
@@ -61,6 +63,10 @@ typedef struct lx_control {
 	atomic_int nprots;
 	uint64_t syscall_insn; /* rt_sigreturn's `mov $15,%rax; syscall` in its code, 0 not yet found */
 	lxc_event_q q;         /* events met while stopping the other threads */
+	uint64_t *sysw;        /* system calls touching these ranges (addr, len
+				* pairs) are reported: threads run with
+				* PTRACE_SYSCALL while there are any */
+	size_t nsysw;
 	long options;          /* ptrace options besides ours (PTRACE_O_EXITKILL) */
 	int cleanup_slot;      /* in ptrace.c's signal-time table */
 	atomic_int uffd;       /* control_wp.c: the write-protecting userfaultfd (-1 none) */
@@ -128,6 +134,11 @@ int lxc_syscall_raw(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], i
 /* a child of a traced fork (auto-attached): wait for its first stop, put
  * back the bytes of the journal in it and let it go (control_mem.c) */
 void lxc_release_child(lx_control *c, pid_t child);
+/* sysmem.c: does the call tid is at the entry of touch c->sysw (*nr:
+ * its number); the memory of such a call */
+bool lxc_syscall_watched(lx_control *c, pid_t tid, int64_t *nr);
+int lxc_syscall_mem_op(vm_control *vc, int64_t tid, vm_sysmem *out, size_t cap, const char **name);
+void lxc_update_saved_prot_op(vm_control *vc, uint64_t addr, uint64_t len, int prot);
 /* the same for a child already in its first stop */
 void lxc_release_stopped_child(lx_control *c, pid_t child);
 /* put back memory and protections in the process, keeping the journal
