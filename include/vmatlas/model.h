@@ -304,8 +304,11 @@ typedef struct vm_target_info_win {
 	int64_t exception_tid;
 	/* how many handles the process had open (-1 unknown) */
 	int64_t handles;
-	/* the OS version (a minidump's SystemInfo stream), when known */
+	/* the OS version, when known, and where it came from: "systeminfo"
+	 * (a minidump's stream), else "peb" or "kuser" (KUSER_SHARED_DATA)
+	 * in the dump's memory; a static string */
 	bool have_version;
+	const char *version_source;
 	uint32_t os_major, os_minor, os_build, platform_id;
 	uint8_t product_type; /* 1 workstation, 2 domain controller, 3 server */
 	uint16_t suite_mask;

@@ -19,6 +19,9 @@ void ann_sysdata(map_builder *b);
 
 /* the modules a target lists itself (minidumps), and PE images in memory */
 void ann_target_modules(map_builder *b);
+/* Windows: the OS version from the PEB and KUSER_SHARED_DATA where the
+ * target gave none, and a warning where the sources disagree */
+void ann_os_version(map_builder *b);
 /* Windows: TEBs, the PEB and its parameters, process heaps, KUSER_SHARED_DATA */
 void ann_windows(map_builder *b);
 /* Windows: the NT heaps' segments and large blocks (heap/nt.c) */

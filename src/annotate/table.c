@@ -36,6 +36,12 @@ static bool is_windows_heaps(const map_builder *b)
 	return is_windows(b) && wants_heaps(b);
 }
 
+/* a minidump without its SystemInfo stream does not say its OS */
+static bool maybe_windows(const map_builder *b)
+{
+	return is_windows(b) || (b->m->info.kind == VM_TARGET_MINIDUMP && b->m->info.os == VM_OS_UNKNOWN);
+}
+
 static const annotator annotators[] = {
 	{ "system", ANN_REGIONS, NULL, ann_system },
 	{ "images", ANN_REGIONS, NULL, ann_images },
@@ -43,6 +49,7 @@ static const annotator annotators[] = {
 	{ "loader", ANN_REGIONS, NULL, ann_loader },
 	{ "manual", ANN_REGIONS, has_manual, ann_manual },
 	{ "heaps", ANN_REGIONS, wants_heaps, ann_heaps },
+	{ "os version", ANN_REGIONS, maybe_windows, ann_os_version },
 	{ "windows", ANN_REGIONS, is_windows, ann_windows },
 	{ "nt heaps", ANN_REGIONS, is_windows_heaps, ann_nt_heaps },
 	{ "threads", ANN_REGIONS, NULL, ann_threads },

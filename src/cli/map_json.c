@@ -43,6 +43,8 @@ static void target(json_writer *w, const vm_map *m)
 		json_ku64(w, "product_type", in->win.product_type);
 		json_ku64(w, "suite_mask", in->win.suite_mask);
 		json_kstr(w, "csd", in->win.csd);
+		if (in->win.version_source)
+			json_kstr(w, "source", in->win.version_source);
 		json_obj_end(w);
 	}
 	if (in->win.exception) {

@@ -68,6 +68,9 @@ static void header(const vm_map *m, FILE *f)
 			fprintf(f, ", %s", pt);
 		if (rel)
 			fprintf(f, " (%s)", rel);
+		/* the stream is where a dump keeps it; say when it came from elsewhere */
+		if (in->win.version_source && strcmp(in->win.version_source, "systeminfo"))
+			fprintf(f, " [from %s]", strcmp(in->win.version_source, "peb") ? "KUSER_SHARED_DATA" : "the PEB");
 		fputc('\n', f);
 	}
 	if (in->win.exception)

@@ -4,7 +4,10 @@ DWARF in mingw PE images; each against pefile, binutils, the fixture's own
 truth or the public dumps' known answers."""
 import json
 import os
+import shutil
+import struct
 import subprocess
+import tempfile
 
 from lib import FIXTURES, Skip, no_sanitizer_reports, run, run_json
 from test_minidump import CORPUS, SYSTEM_PYTHON, wine_dump_cached
@@ -157,6 +160,78 @@ def test_os_version_in_the_map_header():
     if os.path.exists(lx):
         assert "os_version" not in run_json(["map", lx])["target"]
 
+    for name in os.listdir(CORPUS) if os.path.isdir(CORPUS) else []:
+        # the public dumps hold their SystemInfo stream: it stays the source,
+        # and their PEB and KUSER_SHARED_DATA (where held) agree with it
+        if name.endswith(".dmp"):
+            d = run_json(["map", os.path.join(CORPUS, name)])
+            v = d["target"].get("os_version")
+            assert v is None or v["source"] == "systeminfo", (name, v)
+            assert not [w for w in d.get("warnings", []) if "OS version" in w], (name, d["warnings"])
+
+
+def patched_dump(dmp, out, drop=(), build=None):
+    """a copy of dmp whose streams of the types in drop are renamed to an
+    unused type, and whose SystemInfo build number is `build` if given"""
+    b = bytearray(open(dmp, "rb").read())
+    n, d = struct.unpack_from("<II", b, 8)
+    found = False
+    for i in range(n):
+        t, _size, rva = struct.unpack_from("<III", b, d + 12 * i)
+        if t in drop:
+            struct.pack_into("<I", b, d + 12 * i, 0xfff00 + t)
+        if t == 7:  # SystemInfoStream: BuildNumber at +16
+            found = True
+            if build is not None:
+                struct.pack_into("<I", b, rva + 16, build)
+    assert found
+    with open(out, "wb") as f:
+        f.write(b)
+    return out
+
+
+def test_os_version_from_the_peb_and_kuser():
+    """#16: the Wine dump without its SystemInfo stream still gives the
+    version RtlGetVersion gave, from the PEB (source "peb"); without its
+    thread list too (no TEB, so no PEB), from KUSER_SHARED_DATA; a
+    SystemInfo stream patched to another build is shown as the dump says
+    with a warning naming both versions"""
+    truth, dmp = wine_dump_cached()
+    o = truth["os"]
+    d = tempfile.mkdtemp()
+    try:
+        nosys = patched_dump(dmp, os.path.join(d, "nosys.dmp"), drop=(7,))
+        doc = run_json(["map", nosys])
+        v = doc["target"]["os_version"]
+        assert (v["major"], v["minor"], v["build"], v["platform_id"], v["source"]) == \
+            (o["major"], o["minor"], o["build"], o["platform"], "peb"), v
+        # Wine's PEB leaves OSCSDVersion 0 though RtlGetVersion says SP1
+        peb = fields(run_json(["view", dmp, "--as", "peb", "$peb"]))
+        assert v["csd"] == (f"Service Pack {peb['OSCSDVersion'] >> 8}" if peb["OSCSDVersion"] >> 8 else None), v
+        assert doc["target"]["os"] == "windows", doc["target"]
+        assert not [w for w in doc.get("warnings", []) if "OS version" in w], doc["warnings"]
+        t = run(["map", nosys])
+        assert f"Windows {o['major']}.{o['minor']} build {o['build']} [from the PEB]" in t.stdout.splitlines()[1], \
+            t.stdout[:300]
+        nothr = patched_dump(dmp, os.path.join(d, "nothr.dmp"), drop=(7, 3))
+        v = run_json(["map", nothr])["target"]["os_version"]
+        assert (v["major"], v["minor"], v["build"], v["source"]) == (o["major"], o["minor"], o["build"], "kuser"), v
+        other = o["build"] + 1000
+        bad = patched_dump(dmp, os.path.join(d, "bad.dmp"), build=other)
+        doc = run_json(["map", bad])
+        v = doc["target"]["os_version"]
+        assert (v["build"], v["source"]) == (other, "systeminfo"), v
+        want = (f"the OS version differs between sources: systeminfo {o['major']}.{o['minor']}.{other}, "
+                f"peb {o['major']}.{o['minor']}.{o['build']}")
+        assert [w for w in doc["warnings"] if w.startswith(want)], doc["warnings"]
+        t = run(["map", bad])
+        assert want in t.stderr, t.stderr
+        # the untouched dump: every source agrees
+        doc = run_json(["map", dmp])
+        assert not [w for w in doc.get("warnings", []) if "OS version" in w], doc["warnings"]
+        no_sanitizer_reports(t.stderr)
+    finally:
+        shutil.rmtree(d, True)
 
 # winternl.h and ntddk.h clash: one file each
 OFFSETS_C = [r"""

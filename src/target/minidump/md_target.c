@@ -363,6 +363,7 @@ static int md_info(vm_target *t, vm_target_info *out)
 		   systems (0x8101 macOS, 0x8201 Linux ...) have no Windows version */
 		if (f->have_system_info && f->platform <= 2) {
 			in->win.have_version = true;
+			in->win.version_source = "systeminfo";
 			in->win.os_major = f->os_major;
 			in->win.os_minor = f->os_minor;
 			in->win.os_build = f->os_build;
