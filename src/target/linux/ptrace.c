@@ -167,7 +167,7 @@ void lx_release_all(void)
 			sig = arrived;
 		if (dr)
 			ptrace(PTRACE_POKEUSER, tid, (void *)LX_DR7_OFFSET, 0);
-		ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
+		ptrace(PTRACE_DETACH, tid, 0, (void *)(long)lx_detach_sig(tid, sig));
 	}
 	for (int i = 0; i < MAX_SPAWNED; i++) {
 		int pid = atomic_exchange(&spawned_pid[i], 0);
@@ -267,8 +267,17 @@ int lx_seize_stop(pid_t tid)
 	return -1;
 }
 
+int lx_detach_sig(pid_t tid, int sig)
+{
+	siginfo_t si;
+	if ((sig == SIGSEGV || sig == SIGBUS) && ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
+	    si.si_signo == sig && si.si_code > 0)
+		return 0;
+	return sig;
+}
+
 int lx_release(pid_t tid, int sig)
 {
 	lx_hold_remove(tid);
-	return (int)ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
+	return (int)ptrace(PTRACE_DETACH, tid, 0, (void *)(long)lx_detach_sig(tid, sig));
 }

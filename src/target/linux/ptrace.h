@@ -17,6 +17,12 @@
 int lx_seize_stop(pid_t tid);
 /* Let a held thread run again, re-delivering sig (0 for none). */
 int lx_release(pid_t tid, int sig);
+/* the signal to give tid back as it is let go: sig, except a fault the
+ * kernel raised (SIGSEGV, SIGBUS with si_code > 0), which is dropped: the
+ * instruction runs again once detached, and faults again only if the
+ * fault was the program's own and not one of our protections' or
+ * userfaultfd's (async-signal-safe) */
+int lx_detach_sig(pid_t tid, int sig);
 bool lx_is_held(pid_t tid);
 
 /* registry */
