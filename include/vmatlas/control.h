@@ -208,7 +208,9 @@ int vm_control_syscall_mem(vm_control *c, int64_t tid, vm_sysmem *out, size_t ca
  * (VM_EV_SYSCALL, addr 1) when it runs on (resumed, not stepped) */
 int vm_control_syscall_exit(vm_control *c, int64_t tid);
 /* let tid alone (the others held) run on to the exit of the system call
- * it is at the entry of, or about to make (VM_EV_SYSCALL, addr 1) */
+ * it is at the entry of, or about to make (VM_EV_SYSCALL, addr 1); again
+ * after a stop with no news on the way (an all-stop of the others): on
+ * to that exit; nothing when it runs or its event waits to be reported */
 int vm_control_run_syscall(vm_control *c, int64_t tid);
 /* does the process catch signal sig (a handler): 1 yes, 0 no, -1 unknown */
 int vm_control_sig_handled(vm_control *c, int sig);

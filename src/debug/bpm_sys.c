@@ -236,6 +236,17 @@ static int run_alone(vm_dbg *d, int64_t tid, int64_t *rv, vm_event *sev, vm_even
 		     bool *other)
 {
 	*other = false;
+	/* the events already queued first: popping one stops every running
+	 * thread (all-stop), tid in its call too, with no news of its own */
+	while (vm_control_pending(d->c) && *nlater < MAX_LATER) {
+		if (vm_control_wait(d->c, 0, sev) < 0)
+			return -1;
+		if (sev->tid == tid || sev->kind == VM_EV_EXIT || sev->kind == VM_EV_NONE) {
+			*other = sev->kind != VM_EV_NONE;
+			return 0;
+		}
+		later[(*nlater)++] = *sev;
+	}
 	if (vm_control_run_syscall(d->c, tid) < 0)
 		return -1;
 	for (;;) {
@@ -244,7 +255,11 @@ static int run_alone(vm_dbg *d, int64_t tid, int64_t *rv, vm_event *sev, vm_even
 		if (sev->kind == VM_EV_NONE)
 			return 1;
 		if (sev->tid != tid && sev->kind != VM_EV_EXIT && *nlater < MAX_LATER) {
+			/* another thread's news (a new thread of tid's clone):
+			 * tid, stopped with the others, goes on to its exit */
 			later[(*nlater)++] = *sev;
+			if (vm_control_run_syscall(d->c, tid) < 0)
+				return -1;
 			continue;
 		}
 		if (sev->kind != VM_EV_SYSCALL || sev->tid != tid || sev->addr != 1) {

@@ -241,6 +241,19 @@ def test_bpm_system_call_that_waits_for_a_held_thread():
         assert truth["checksum"] == native_mode(mode)["checksum"]
 
 
+def test_bpm_condition_variable_on_a_watched_page():
+    # a condition variable in unwatched bytes of a page with no access:
+    # the kernel's read of its futex word would fail with EFAULT (glibc
+    # aborts); the wait runs with the page lifted, then waits with it
+    # protected again while the signalling thread runs
+    p, out, truth = run_mode(["futex"], ["break bpm_start", "break bpm_done", "continue",
+                                         "bpm rw bpm_buf+0x800 16 --pages", "continue", "delete all", "continue"])
+    assert p.returncode == 0 and truth, (p.stdout[-3000:], p.stderr[-3000:])
+    assert not [o for o in out if o.get("event") in ("watchpoint", "crash")]
+    assert [o for o in out if o.get("event") == "exit"][0]["status"] == 0
+    assert truth["checksum"] == native_mode(["futex"])["checksum"] == 2
+
+
 def test_bpm_on_the_program_break_goes_when_brk_gives_it_back():
     p, out, truth = run_mode(["brk"], ["break bpm_start", "break bpm_done", "continue",
                                        "bpm w [bpm_brk]+0x10 8 --pages", "continue", "continue", "info bpm",

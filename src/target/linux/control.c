@@ -703,7 +703,11 @@ static int ctl_syscall_exit(vm_control *vc, int64_t tid)
 static int ctl_run_syscall(vm_control *vc, int64_t tid)
 {
 	lx_control *c = (lx_control *)vc;
-	lxc_thread *t = lxc_stopped(c, tid);
+	lxc_thread *t = tid > 0 && tid <= INT32_MAX ? lxc_find(c, (pid_t)tid) : NULL;
+	/* already on its way, or its news waits in the queue: as it is */
+	if (t && (t->state == LXT_RUNNING || queued_for(&c->q, t->tid)))
+		return 0;
+	t = lxc_stopped(c, tid);
 	if (!t)
 		return -1;
 	if (!c->nsysw) {

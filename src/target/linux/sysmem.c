@@ -99,6 +99,14 @@ static const char *more(sysctx *x, int64_t nr, const uint64_t *a)
 			add(x, VM_SYSMEM_RELEASE, (a[0] + 4095) & ~(uint64_t)4095, UINT64_MAX, false);
 		return "brk";
 	case 67: add(x, VM_SYSMEM_RELEASE, a[0], UINT64_MAX, false); return "shmdt";
+	case 202: { /* futex: WAKE, REQUEUE and WAKE_BITSET do not read the word */
+		uint64_t op = a[1] & 0x7f;
+		if (op != 1 && op != 3 && op != 10)
+			both(x, a[0], 4);
+		if (op == 4 || op == 5 || op == 12)
+			both(x, a[4], 4);
+		return "futex";
+	}
 	case 35: add(x, R, a[0], 16, false); add(x, W, a[1], 16, false); return "nanosleep";
 	case 230: add(x, R, a[2], 16, false); add(x, W, a[3], 16, false); return "clock_nanosleep";
 	case 5: add(x, W, a[1], 144, false); return "fstat";
