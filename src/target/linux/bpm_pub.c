@@ -130,6 +130,20 @@ int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n)
 		c->pub_path[0] = 0;
 		return 0;
 	}
+	strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n && i < MAX_PAGES; i++) {
+		char o[4], a[4];
+		prot_str(v[i].orig, o);
+		prot_str(v[i].applied, a);
+		sb_printf(&sb, "page %llx %s %s\n", (unsigned long long)v[i].addr, o, a);
+	}
+	int rc = lx_pub_write(c->pid, "bpm", "the original protections", &sb, c->pub_path, sizeof c->pub_path);
+	sb_free(&sb);
+	return rc;
+}
+
+int lx_pub_write(pid_t target, const char *kind, const char *what, const strbuf *body, char *path_out, size_t cap)
+{
 	char dir[64];
 	lx_pub_dir(geteuid(), dir, sizeof dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -137,23 +151,14 @@ int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n)
 		return -1;
 	}
 	if (!lx_pub_dir_ok(dir, geteuid())) {
-		vm_seterr("%s is not a directory of ours that only we may write: the original protections are not "
-			  "published",
-			  dir);
+		vm_seterr("%s is not a directory of ours that only we may write: %s are not published", dir, what);
 		return -1;
 	}
-	uint64_t st = lx_pub_start_time(c->pid);
 	strbuf sb = STRBUF_INIT;
-	sb_printf(&sb, "vmatlas-bpm 1\ndebugger %d\ntarget %d %llu\n", (int)getpid(), (int)c->pid,
-		  (unsigned long long)st);
-	for (size_t i = 0; i < n && i < MAX_PAGES; i++) {
-		char o[4], a[4];
-		prot_str(v[i].orig, o);
-		prot_str(v[i].applied, a);
-		sb_printf(&sb, "page %llx %s %s\n", (unsigned long long)v[i].addr, o, a);
-	}
-	char path[sizeof c->pub_path];
-	snprintf(path, sizeof path, "%s/bpm-%d", dir, (int)c->pid);
+	sb_printf(&sb, "vmatlas-%s 1\ndebugger %d\ntarget %d %llu\n%s", kind, (int)getpid(), (int)target,
+		  (unsigned long long)lx_pub_start_time(target), body->len ? sb_str(body) : "");
+	char path[96];
+	snprintf(path, sizeof path, "%s/%s-%d", dir, kind, (int)target);
 	atomic_file f;
 	int rc = -1;
 	if (af_open(&f, path) == 0) {
@@ -162,7 +167,7 @@ int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n)
 	}
 	sb_free(&sb);
 	if (rc == 0)
-		memcpy(c->pub_path, path, sizeof path);
+		snprintf(path_out, cap, "%s", path);
 	return rc;
 }
 

@@ -57,6 +57,11 @@ void lx_bpm_overlay(pid_t pid, vm_region **regs, size_t *nregs);
 void lx_pub_dir(uid_t uid, char *out, size_t n);
 bool lx_pub_dir_ok(const char *dir, uid_t uid);
 uint64_t lx_pub_start_time(pid_t pid);
+/* write <dir>/KIND-PID whole (0600, by rename) with its header and body;
+ * its path into path_out; what names the contents in errors */
+struct strbuf;
+int lx_pub_write(pid_t target, const char *kind, const char *what, const struct strbuf *body, char *path_out,
+		 size_t cap);
 size_t lx_pub_uids(pid_t pid, uid_t out[3]);
 FILE *lx_pub_fopen(pid_t pid, uid_t uid, const char *kind);
 

@@ -112,33 +112,11 @@ static int write_file(lx_control *c, const lxc_patch_rec *v, size_t n)
 		c->patch_path[0] = 0;
 		return 0;
 	}
-	char dir[64];
-	lx_pub_dir(geteuid(), dir, sizeof dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		vm_seterr_errno("creating %s", dir);
-		return -1;
-	}
-	if (!lx_pub_dir_ok(dir, geteuid())) {
-		vm_seterr("%s is not a directory of ours that only we may write: the patched bytes are not published",
-			  dir);
-		return -1;
-	}
 	strbuf sb = STRBUF_INIT;
-	sb_printf(&sb, "vmatlas-patch 1\ndebugger %d\ntarget %d %llu\n", (int)getpid(), (int)c->pid,
-		  (unsigned long long)lx_pub_start_time(c->pid));
 	for (size_t i = 0; i < n; i++)
 		sb_printf(&sb, "byte %llx %02x %02x\n", (unsigned long long)v[i].addr, v[i].orig, v[i].patched);
-	char path[sizeof c->patch_path];
-	snprintf(path, sizeof path, "%s/patch-%d", dir, (int)c->pid);
-	atomic_file f;
-	int rc = -1;
-	if (af_open(&f, path) == 0) {
-		af_write(&f, sb_str(&sb), sb.len);
-		rc = af_commit(&f);
-	}
+	int rc = lx_pub_write(c->pid, "patch", "the patched bytes", &sb, c->patch_path, sizeof c->patch_path);
 	sb_free(&sb);
-	if (rc == 0)
-		memcpy(c->patch_path, path, sizeof path);
 	return rc;
 }
 
