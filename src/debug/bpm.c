@@ -580,15 +580,19 @@ static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, 
 		memcpy(e.insn, di.text, tl);
 		e.insn[tl] = 0;
 	}
-	if (!dbg_bp_stops(d, hit, tid, r.rip, &e))
-		return 1;
-	e.addr = daddr;
-	e.len = (int)(dsize > INT32_MAX ? INT32_MAX : dsize);
-	memcpy(&e.old_value, e.old_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
-	memcpy(&e.new_value, e.new_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
-	e.stopped = *stop = true;
-	dbg_emit(d, &e);
+	if (dbg_bp_stops(d, hit, tid, r.rip, &e))
+		dbg_bpm_stop(d, hit, &e, daddr, dsize, stop);
+	return 1;
+}
+
+void dbg_bpm_stop(vm_dbg *d, dbg_bp *hit, vm_dbg_event *e, uint64_t addr, uint64_t len, bool *stop)
+{
+	e->addr = addr;
+	e->len = (int)(len > INT32_MAX ? INT32_MAX : len);
+	memcpy(&e->old_value, e->old_bytes, e->nbytes < 8 ? (size_t)e->nbytes : 8);
+	memcpy(&e->new_value, e->new_bytes, e->nbytes < 8 ? (size_t)e->nbytes : 8);
+	e->stopped = *stop = true;
+	dbg_emit(d, e);
 	if (hit->temporary)
 		vm_dbg_delete(d, hit->id);
-	return 1;
 }

@@ -337,16 +337,8 @@ static int finish_call(vm_dbg *d, int64_t tid, uint64_t pc, const vm_sysmem *m, 
 		if (vm_dbg_read(d, addr, e.new_bytes, (size_t)e.nbytes) != e.nbytes)
 			e.nbytes = 0;
 	}
-	if (!dbg_bp_stops(d, hit, tid, pc, &e))
-		return 0;
-	e.addr = addr;
-	e.len = (int)(len > INT32_MAX ? INT32_MAX : len);
-	memcpy(&e.old_value, e.old_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
-	memcpy(&e.new_value, e.new_bytes, e.nbytes < 8 ? (size_t)e.nbytes : 8);
-	e.stopped = *stop = true;
-	dbg_emit(d, &e);
-	if (hit->temporary)
-		vm_dbg_delete(d, hit->id);
+	if (dbg_bp_stops(d, hit, tid, pc, &e))
+		dbg_bpm_stop(d, hit, &e, addr, len, stop);
 	return 0;
 }
 

@@ -233,6 +233,9 @@ void dbg_uffd_range(vm_dbg *d, int64_t tid, uint64_t addr, uint64_t len, int how
 
 /* handle.c: does b stop (condition, pass count; a log-only one logs) */
 bool dbg_bp_stops(vm_dbg *d, dbg_bp *b, int64_t tid, uint64_t pc, vm_dbg_event *stop_ev);
+/* a memory breakpoint's hit that stops: [addr, addr+len) and the values
+ * into the event, emitted; a tbreak-like one deleted (bpm.c) */
+void dbg_bpm_stop(vm_dbg *d, dbg_bp *hit, vm_dbg_event *e, uint64_t addr, uint64_t len, bool *stop);
 /* handle.c: an event's meaning; *stop when the session stops for it */
 int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop);
 
