@@ -182,22 +182,30 @@ $(BUILD)/obj/src/report/assets.o: src/report/report.css src/report/report.js
 # #ifdef'd. base/win/ holds the POSIX names the rest uses (compat.h is
 # included first in every file) and its own regex/zstd/mman headers.
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
-               symbols symbols/win threads threads/win heap process annotate pipeline ops
+               symbols symbols/win threads threads/win heap process annotate pipeline ops debug
 WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c \
                src/threads/unwind.c src/threads/threaddb.c \
-               src/cli/cmd_debug.c src/cli/cmd_tui.c src/cli/cmd_report.c src/cli/cmd_track.c
+               src/cli/cmd_tui.c src/cli/cmd_report.c src/cli/cmd_track.c src/cli/debug_window.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
-               $(sort $(wildcard src/cli/*.c)))
+               $(sort $(wildcard src/cli/*.c)) src/cli/win/debug_window.c)
 WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE_OFFSET_BITS=64 \
-               -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0601 -DXXHASH_SYSTEM_HEADER='"/usr/include/xxhash.h"'
+               -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0601 -DXXHASH_SYSTEM_HEADER='"/usr/include/xxhash.h"' \
+               -I$(WIN_DEPS)/include -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD
+# Zydis (the debugger's disassembler) built for mingw-w64 from Debian's
+# source package; $(arch) is set per target below
+WIN_DEPS     = build/win-deps/$(arch)
 # -Wno-format: mingw's gcc checks format(printf) against msvcrt's printf
 # (no %z); the C runtime used is mingw's own (__USE_MINGW_ANSI_STDIO),
 # which has it, and the Linux build checks the same formats
 WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
-WIN_LIBS    := -static -lpsapi -ldbghelp -lntdll -lpthread
+WIN_LIBS     = -L$(WIN_DEPS)/lib -lZydis -static -lpsapi -ldbghelp -lntdll -lpthread
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
-windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
+         build/win64/fixtures/dbgwin.exe
 
+build/win64/%: arch = win64
+build/win32/%: arch = win32
+# the objects and links need $(WIN_DEPS) (scripts/win_deps.sh makes it)
 build/win64/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
@@ -213,6 +221,12 @@ build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
+
+# the debugger's fixture (tests/integration/test_windbg.py)
+build/win64/fixtures/dbgwin.exe: tests/fixtures/win/dbgwin.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@
 
 build/win64/vmatlas.exe: $(WIN_SRC:%.c=build/win64/obj/%.o)
 	@$(if $(Q),echo "  LINK    $@")

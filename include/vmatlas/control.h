@@ -83,6 +83,9 @@ typedef struct vm_event {
 	int signal;      /* SIGNAL: its number, delivered on resume unless
 			  * discarded; EXIT: the one that killed it */
 	int code;        /* SIGNAL: si_code; EXIT: the exit status */
+	uint32_t exception; /* SIGNAL on Windows: the exception's code (NTSTATUS) */
+	unsigned access; /* SIGNAL of a memory access: VM_PROT_READ/WRITE/EXEC
+			  * when the OS says which (Windows), 0 when not */
 } vm_event;
 
 /* flags for writes and protection changes */
