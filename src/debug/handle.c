@@ -199,6 +199,7 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	e.signal = sig;
 	e.code = ev->code;
 	e.addr = ev->addr;
+	e.exception = ev->exception;
 	if (crash_signal(sig))
 		stops = true;
 	if (stops) {

@@ -159,11 +159,14 @@ def test_windbg_hardware_execute_and_write_also_in_new_threads():
     f = fixture()
     t = f.truth
     target = int(t["target"], 16)
-    out, err = debug(["watch 0x%x x" % target, "continue", "print rcx", "delete all", "watch dbgw_thread_var",
-                      "continue", "print rip", "continue", "detach"], [str(t["pid"])])
+    out, err = debug(["hbreak dbgw_target", "continue", "print rcx", "info breakpoints", "delete all",
+                      "watch dbgw_thread_var", "continue", "print rip", "continue", "detach"], [str(t["pid"])])
     n0 = f.seen()
     w = events(out, "watchpoint")
     assert len(w) == 3, out
+    # hbreak: Dr0 on execution, no int3 written
+    b = results(out, "info")[0]["breakpoints"][0]
+    assert b["kind"] == "watch" and b["slot"] == 0 and int(b["addr"], 16) == target, b
     assert int(w[0]["pc"], 16) == target and results(out, "print")[0]["value"] == t["arg"]
     # dbgw_worker writes its own thread id into dbgw_thread_var: each hit
     # is in a thread started after the watchpoint was set
@@ -201,6 +204,36 @@ def test_windbg_memory_breakpoints_by_page_protection():
     assert [int(h["addr"], 16) for h in hits[2:]] == [int(t["read_at"], 16), int(t["write_at"], 16)]
     assert all(page <= int(h["addr"], 16) < page + 0x100 for h in hits[2:])
     runs_on_unchanged(f, n0)
+
+
+def test_windbg_memory_breakpoints_by_guard_page():
+    f = fixture()
+    t = f.truth
+    out, err = debug(["bpm r %s 1 --guard" % t["read_at"], "continue", "continue", "info breakpoints", "delete all",
+                      "bpm w %s 1 --guard" % t["write_at"], "continue", "continue", "detach"], [str(t["pid"])])
+    n0 = f.seen()
+    b = results(out, "info")[0]["breakpoints"][0]
+    assert b["guard"] and b["pages"] and b["hits"] == 2, b
+    hits = events(out, "watchpoint")
+    assert [h["access"] for h in hits] == ["r", "r", "w", "w"], out
+    # a guard page faults once: each hit after the first needs the guard
+    # put back after the step
+    for h, at in zip(hits, [t["read_at"]] * 2 + [t["write_at"]] * 2):
+        assert int(h["addr"], 16) == int(at, 16) and "0x%x" % int(at, 16) in h["insn"], h
+    assert int(hits[3]["new"], 16) == (int(hits[2]["new"], 16) + 1) & 0xff
+    runs_on_unchanged(f, n0)
+
+
+def test_windbg_exception_as_a_signal():
+    """an access violation: SIGSEGV with the address and the NTSTATUS"""
+    _ready()
+    if not os.path.exists(DBGWIN):
+        raise Skip("no dbgwin.exe (make windows)")
+    out, err = debug(["continue", "kill"], ["--", DBGWIN, "crash"])
+    c = events(out, "crash")[0]
+    assert c["signal"] == "SIGSEGV" and c["si_code_name"] == "SEGV_MAPERR", c
+    assert c["exception"] == "0xc0000005" and int(c["fault_addr"], 16) == 0x10, c
+    assert c["where"].startswith("dbgwin.exe!main"), c
 
 
 def test_windbg_started_program_and_its_exit():

@@ -185,8 +185,12 @@ int wc_protect(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsig
 			j = &c->prots[c->nprots];
 			InterlockedIncrement(&c->nprots);
 		}
-		/* back to the original: its exact value (WRITECOPY, NOCACHE ...) */
-		DWORD want = j && win_prot(j->orig) == (prot & ~VM_PROT_SHARED) ? j->orig : page_prot(prot);
+		/* the original's rights: its exact value (WRITECOPY, NOCACHE ...),
+		 * with a guard when asked */
+		unsigned rights = prot & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
+		DWORD want = page_prot(prot);
+		if (j && (win_prot(j->orig) & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) == rights)
+			want = (j->orig & ~(DWORD)PAGE_GUARD) | ((prot & VM_PROT_GUARD) ? PAGE_GUARD : 0);
 		DWORD old;
 		if (!VirtualProtectEx(c->h, ptr(pg), PAGE, want, &old)) {
 			vm_seterr("cannot change the protection of 0x%llx in process %lu (error %lu)",
