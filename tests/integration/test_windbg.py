@@ -54,8 +54,9 @@ class Fixture:
             with self.lock:
                 got = self.lines[n0:]
             if len(got) >= count:
-                return [dict(zip(["round", "counter", "code", "protect"], re.match(
-                    r"round (\d+) counter (\d+) code ([0-9a-f]+) protect (\d+)", l).groups())) for l in got[:count]]
+                return [dict(zip(["round", "counter", "code", "main_code", "protect"], re.match(
+                    r"round (\d+) counter (\d+) code ([0-9a-f]+) main ([0-9a-f]+) protect (\d+)", l).groups()))
+                    for l in got[:count]]
             time.sleep(0.2)
         raise AssertionError("dbgwin.exe stopped running: %r" % self.lines[-3:])
 
@@ -112,7 +113,7 @@ def runs_on_unchanged(f, n0):
     rs = f.rounds_after(n0 + 2, 4)  # the first ones may be from before the detach
     t = f.truth
     for r in rs:
-        assert r["code"] == t["code"], (r, t["code"])
+        assert r["code"] == t["code"] and r["main_code"] == t["main_code"], (r, t)
         assert int(r["protect"]) == t["protect"], (r, t["protect"])
     assert int(rs[-1]["counter"]) > int(rs[0]["counter"])
 
@@ -271,3 +272,34 @@ def test_windbg_crash_of_vmatlas_lets_the_process_go():
     n0 = f.seen()
     assert len(results(out, "continue")) == 1
     runs_on_unchanged(f, n0)
+
+
+def test_windbg_ctrl_c_lets_the_process_go():
+    """vmatlas ended by Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT, the C
+    runtime's console control handler runs on a thread of its own) while
+    it waits in WaitForDebugEvent, with an int3 in main, a debug register
+    and a protected page in the process: all put back, detached, running"""
+    f = fixture()
+    t = f.truth
+    p = subprocess.Popen([WINE, EXE, "debug", "--json", "--batch", "-", str(t["pid"])], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    p.stdin.write("\n".join(["break main", "watch dbgw_counter", "bpm r %s 1 --pages" % t["read_at"],
+                              "continue", "continue", "delete 2", "delete 3", "continue"]) + "\n")
+    p.stdin.flush()
+    # the last continue waits for ever (main is not called again): the
+    # thread starts of the loop say it runs
+    seen = []
+    for line in p.stdout:
+        seen.append(line)
+        if sum('"thread-start"' in l for l in seen) >= 2:
+            break
+    assert sum('"command":"continue"' in l for l in seen) == 2, seen
+    os.kill(p.pid, 2)  # SIGINT
+    try:
+        p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise AssertionError("vmatlas.exe did not end at Ctrl-C")
+    assert p.returncode != 0
+    runs_on_unchanged(f, f.seen())
