@@ -92,6 +92,8 @@ ssize_t wc_user_rw(vm_control *vc, uint64_t addr, void *buf, size_t len, bool wr
 void wc_update_saved(vm_control *vc, uint64_t addr, const void *buf, size_t len);
 int wc_protect(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
 void wc_update_saved_prot(vm_control *vc, uint64_t addr, uint64_t len, int prot);
+/* a byte we wrote (an int3) that holds no int3 any more */
+bool wc_int3_gone(win_control *c, uint64_t addr);
 /* put back every journaled byte and protection (from any thread) */
 void wc_restore(win_control *c);
 /* clear Dr0-3 and Dr7 of every thread (from any thread) */

@@ -107,13 +107,21 @@ static void on_step(win_control *c, DWORD tid, vm_event *out)
 	out->kind = (dr6 & 0xf) ? VM_EV_WATCH : VM_EV_STEP;
 }
 
-/* an int3 has run: reported as on Linux, rip just past it */
-static void on_breakpoint(win_control *c, DWORD tid, uint64_t addr, vm_event *out)
+/* An int3 has run: reported as on Linux, rip just past it. One of ours
+ * already taken out again (the thread met it before the event of another
+ * thread was handled; the debug API hands the events over one at a time)
+ * is not news: the thread runs the original instruction. */
+static void on_breakpoint(win_control *c, DWORD tid, uint64_t addr, vm_event *out, bool *news)
 {
 	CONTEXT x;
-	if (wc_get_context(c, tid, &x, CONTEXT_CONTROL) == 0 && x.Rip == addr) {
-		x.Rip = addr + 1;
+	bool gone = wc_int3_gone(c, addr);
+	if (wc_get_context(c, tid, &x, CONTEXT_CONTROL) == 0 && x.Rip == (gone ? addr + 1 : addr)) {
+		x.Rip = gone ? addr : addr + 1;
 		wc_set_context(c, tid, &x);
+	}
+	if (gone) {
+		*news = false;
+		return;
 	}
 	out->kind = VM_EV_BREAKPOINT;
 	out->addr = addr;
@@ -139,7 +147,7 @@ static void on_exception(win_control *c, const DEBUG_EVENT *ev, vm_event *out, b
 			out->tid = c->nth ? c->th[0].tid : tid;
 			return;
 		}
-		on_breakpoint(c, tid, at, out);
+		on_breakpoint(c, tid, at, out, news);
 		return;
 	}
 	if (code == EXCEPTION_SINGLE_STEP || code == WX86_SINGLE_STEP) {

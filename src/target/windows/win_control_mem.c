@@ -73,6 +73,12 @@ static wc_saved *saved_at(win_control *c, uint64_t a)
 	return NULL;
 }
 
+bool wc_int3_gone(win_control *c, uint64_t addr)
+{
+	uint8_t b;
+	return saved_at(c, addr) && access_mem(c, addr, &b, 1, false) == 1 && b != 0xcc;
+}
+
 int wc_write(vm_control *vc, uint64_t addr, const void *buf, size_t len, unsigned flags)
 {
 	win_control *c = WC(vc);
