@@ -322,3 +322,26 @@ def test_windbg_breakpoint_met_by_several_threads_then_deleted():
     assert len({h["tid"] for h in hits[:30]}) > 1, "only one thread met the breakpoint"
     assert all(h["where"] == "dbgwin.exe!dbgw_worker" for h in hits[30:]), hits[30:]
     assert not events(out, "signal") and not events(out, "crash"), out
+
+
+def test_windbg_avx_state():
+    """regs avx: the ymm registers through CONTEXT_XSTATE (Wine gives it);
+    dbgw_avx loads 32 known bytes into ymm5 before it calls dbgw_target"""
+    _ready()
+    if not os.path.exists(DBGWIN):
+        raise Skip("no dbgwin.exe (make windows)")
+    p = subprocess.run([WINE, EXE, "debug", "--json", "--batch", "-", "--", DBGWIN, "avx"],
+                       input="break dbgw_target\ncontinue\nregs avx\nregs all\nkill\n", capture_output=True,
+                       text=True, env=ENV, timeout=180)
+    docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    truth = next(d for d in docs if "avx" in d)
+    if not truth["avx"]:
+        raise Skip("no AVX on this CPU")
+    regs = [d for d in docs if d.get("command") == "regs"]
+    assert regs and all(r["ok"] for r in regs), (regs, p.stderr)
+    want = int.from_bytes(bytes.fromhex(truth["ymm5"]), "little")
+    assert int(regs[0]["ymm"]["ymm5"], 16) == want, (regs[0]["ymm"]["ymm5"], truth)
+    # the FXSAVE image (CONTEXT.FltSave): x87 control word and MXCSR as the
+    # fixture read them itself (the loop does not change them)
+    x87 = regs[1]["x87"]
+    assert int(x87["fcw"], 16) == truth["fcw"] and int(x87["mxcsr"], 16) == truth["mxcsr"], (x87, truth)
