@@ -73,6 +73,9 @@ typedef enum vm_event_kind {
 			      * Resumed, it runs (stepped: it runs to its end).
 			      * addr 1: the exit of one vm_control_syscall_exit
 			      * asked for (rax its result) */
+	VM_EV_MODULES,       /* the loader's module list changed (Windows: a DLL
+			      * loaded or unloaded; Linux tells it by the
+			      * dynamic linker's r_brk, a breakpoint) */
 } vm_event_kind;
 
 typedef struct vm_event {

@@ -345,3 +345,31 @@ def test_windbg_avx_state():
     # fixture read them itself (the loop does not change them)
     x87 = regs[1]["x87"]
     assert int(x87["fcw"], 16) == truth["fcw"] and int(x87["mxcsr"], 16) == truth["mxcsr"], (x87, truth)
+
+
+def test_windbg_dll_loads_and_pending_breakpoint():
+    """LOAD_DLL/UNLOAD_DLL: the map and symbols built again, module events,
+    and a breakpoint on a symbol of a DLL not loaded yet set when it is
+    (dbgwin.exe loads pedll.dll, calls pedll_add(2, 3), unloads it). A
+    breakpoint is not set again in a DLL loaded again (as on Linux), and
+    what vmatlas changed in a DLL is forgotten when it goes."""
+    _ready()
+    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
+    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
+        raise Skip("no dbgwin.exe or pedll.dll (make windows fixtures)")
+    out, err = debug(["break pedll_add", "continue", "print rcx", "print rdx", "delete all", "break dbgw_worker",
+                      "continue", "kill"],
+                     ["--", DBGWIN, "dll", "Z:" + dll.replace("/", "\\")])
+    assert results(out, "break")[0].get("pending"), out[:3]
+    hits = events(out, "breakpoint")
+    # pedll_add is also exported by ordinal alone (#7), at the same address
+    assert len(hits) == 2 and hits[0]["where"] in ("pedll.dll!pedll_add", "pedll.dll!#7"), hits
+    assert hits[1]["where"] == "dbgwin.exe!dbgw_worker", hits
+    assert [r["value"] for r in results(out, "print")] == ["0x2", "0x3"]
+    seq = [(o["event"], o.get("name", "").lower()) for o in out
+           if o.get("event") in ("module-load", "module-unload", "breakpoint")]
+    first = seq.index(("breakpoint", ""))
+    assert ("module-load", "pedll.dll") in seq[:first], seq
+    # FreeLibrary before the round's thread (dbgw_worker's hit)
+    between = seq[first + 1:seq.index(("breakpoint", ""), first + 1)]
+    assert between == [("module-unload", "pedll.dll")], seq

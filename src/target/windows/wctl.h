@@ -55,6 +55,9 @@ typedef struct win_control {
 	wc_prot *prots;
 	volatile LONG nprots;
 	bool dr_used;      /* some debug register was set */
+	/* the DLLs loaded while attached: their ranges, for their unload */
+	struct { uint64_t base, size; } dlls[256];
+	size_t ndlls;
 } win_control;
 
 #define WC(c) ((win_control *)(c))
@@ -92,6 +95,9 @@ ssize_t wc_user_rw(vm_control *vc, uint64_t addr, void *buf, size_t len, bool wr
 void wc_update_saved(vm_control *vc, uint64_t addr, const void *buf, size_t len);
 int wc_protect(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);
 void wc_update_saved_prot(vm_control *vc, uint64_t addr, uint64_t len, int prot);
+/* forget what the journals hold in [addr, addr+len) (a DLL unloaded:
+ * nothing of ours to put back there) */
+void wc_forget_range(win_control *c, uint64_t addr, uint64_t len);
 /* a byte we wrote (an int3) that holds no int3 any more */
 bool wc_int3_gone(win_control *c, uint64_t addr);
 /* put back every journaled byte and protection (from any thread) */

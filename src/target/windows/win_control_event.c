@@ -1,6 +1,6 @@
 /* The debug events of a controlled Windows process as vm_events: the one
  * reported is held (the process frozen) until resume or step continues
- * it. DLL loads, debug strings and the break-in threads of
+ * it. Debug strings and the break-in threads of
  * DebugBreakProcess (ours, and the attach's) are continued unseen.
  * Exceptions become signals with their Linux meaning (the NTSTATUS code
  * and the access kind are kept in the event). */
@@ -171,6 +171,31 @@ static void on_exception(win_control *c, const DEBUG_EVENT *ev, vm_event *out, b
 	c->pass = true; /* the program's own: its handlers see it unless discarded */
 }
 
+/* a DLL loaded: its range kept (SizeOfImage from its PE header) */
+static void dll_loaded(win_control *c, uint64_t base)
+{
+	uint32_t lfanew = 0, size = 0;
+	SIZE_T got;
+	if (!ReadProcessMemory(c->h, (LPCVOID)(uintptr_t)(base + 0x3c), &lfanew, 4, &got) || lfanew > 0x10000000 ||
+	    !ReadProcessMemory(c->h, (LPCVOID)(uintptr_t)(base + lfanew + 0x50), &size, 4, &got) || !size)
+		return;
+	if (c->ndlls < ARRAY_LEN(c->dlls)) {
+		c->dlls[c->ndlls].base = base;
+		c->dlls[c->ndlls++].size = size;
+	}
+}
+
+/* a DLL unloaded: what we changed in it is gone with it */
+static void dll_unloaded(win_control *c, uint64_t base)
+{
+	for (size_t i = 0; i < c->ndlls; i++)
+		if (c->dlls[i].base == base) {
+			wc_forget_range(c, base, c->dlls[i].size);
+			c->dlls[i] = c->dlls[--c->ndlls];
+			return;
+		}
+}
+
 /* one debug event of ours: *news false for the ones only a stop makes */
 static bool decode(win_control *c, DEBUG_EVENT *ev, vm_event *out, bool *news)
 {
@@ -186,7 +211,13 @@ static bool decode(win_control *c, DEBUG_EVENT *ev, vm_event *out, bool *news)
 	case LOAD_DLL_DEBUG_EVENT:
 		if (ev->u.LoadDll.hFile)
 			CloseHandle(ev->u.LoadDll.hFile);
-		return false;
+		dll_loaded(c, (uint64_t)(uintptr_t)ev->u.LoadDll.lpBaseOfDll);
+		out->kind = VM_EV_MODULES;
+		return true;
+	case UNLOAD_DLL_DEBUG_EVENT:
+		dll_unloaded(c, (uint64_t)(uintptr_t)ev->u.UnloadDll.lpBaseOfDll);
+		out->kind = VM_EV_MODULES;
+		return true;
 	case CREATE_THREAD_DEBUG_EVENT: {
 		uint64_t start = (uint64_t)(uintptr_t)ev->u.CreateThread.lpStartAddress;
 		if (c->remote_breakin && start == c->remote_breakin) {
@@ -218,7 +249,7 @@ static bool decode(win_control *c, DEBUG_EVENT *ev, vm_event *out, bool *news)
 	case EXCEPTION_DEBUG_EVENT:
 		on_exception(c, ev, out, news);
 		return true;
-	default: /* UNLOAD_DLL, OUTPUT_DEBUG_STRING, RIP */
+	default: /* OUTPUT_DEBUG_STRING, RIP */
 		return false;
 	}
 }

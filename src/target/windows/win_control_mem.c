@@ -73,6 +73,17 @@ static wc_saved *saved_at(win_control *c, uint64_t a)
 	return NULL;
 }
 
+void wc_forget_range(win_control *c, uint64_t addr, uint64_t len)
+{
+	for (LONG i = 0; i < c->nsaved; i++)
+		if (c->saved[i].addr - addr < len) {
+			c->saved[i] = c->saved[c->nsaved - 1];
+			InterlockedDecrement(&c->nsaved);
+			i--;
+		}
+	wc_update_saved_prot(&c->base, addr, len, -1);
+}
+
 bool wc_int3_gone(win_control *c, uint64_t addr)
 {
 	uint8_t b;
