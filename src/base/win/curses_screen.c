@@ -163,6 +163,10 @@ SCREEN *newterm(const char *type, FILE *out, FILE *in)
 	stdscr = &g_stdscr;
 	vm_curses_raw = false;
 	vm_curses_input_mode();
+	/* Wine's console on a Unix terminal reads the terminal (raw, no
+	 * echo) from the first wait on its input on: before it, a key typed
+	 * is echoed by the terminal and lost */
+	WaitForSingleObject(vm_curses_in, 0);
 	return &g_screen;
 }
 
