@@ -177,11 +177,12 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 # ---- the Windows build: `make windows` cross-builds build/win64/vmatlas.exe
 # (and build/win32/vmatlas.exe) with mingw-w64. It has the formats, the
 # model, the minidump and ELF core backends, the live Windows backend
-# (target/windows) and the commands that need no ELF library, debugger or
-# terminal UI: Debian has no mingw-w64 builds of elfutils, Zydis, lzma,
-# zstd or ncurses, so the files that use them are left out here, not
-# #ifdef'd. base/win/ holds the POSIX names the rest uses (compat.h is
-# included first in every file) and its own regex/zstd/mman headers.
+# (target/windows) and the commands that need no ELF library or debugger:
+# Debian has no mingw-w64 builds of elfutils, Zydis, lzma, zstd or
+# ncurses, so the files that use them are left out here, not #ifdef'd.
+# base/win/ holds the POSIX names the rest uses (compat.h is included
+# first in every file), its own regex/zstd/mman headers, and a curses over
+# the console API for the tui (curses.h).
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
                symbols symbols/win threads threads/win heap process annotate pipeline ops tui report
 WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c \
