@@ -184,12 +184,12 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 # first in every file), its own regex/zstd/mman headers, and a curses over
 # the console API for the tui (curses.h).
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
-               symbols symbols/win threads threads/win heap process annotate pipeline ops tui report
+               symbols symbols/win threads threads/win heap process annotate pipeline ops tui tui/win report
 WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c \
-               src/threads/unwind.c src/threads/threaddb.c \
+               src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
                src/cli/cmd_debug.c src/cli/cmd_track.c
 # the debugger's CPU window, until debug/ is in the Windows build
-WIN_EXCLUDE += $(wildcard src/tui/cpu_*.c)
+WIN_EXCLUDE += $(wildcard src/tui/cpu_*.c src/tui/win/cpu_*.c)
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
                $(sort $(wildcard src/cli/*.c)))
 WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE_OFFSET_BITS=64 \

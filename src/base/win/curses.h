@@ -81,6 +81,10 @@ typedef struct vm_curses_screen SCREEN;
 #define KEY_BTAB      0541
 #define KEY_END       0550
 #define KEY_RESIZE    0632
+/* Ctrl+Left and Ctrl+Right: ncurses names them by terminfo's extended
+ * caps (keyname: "kLFT5", "kRIT5") */
+#define VM_KEY_CLEFT  0700
+#define VM_KEY_CRIGHT 0701
 #define KEY_MAX       0777
 
 extern int LINES, COLS;
@@ -108,6 +112,8 @@ int curs_set(int visible);
 void timeout(int ms);
 int getch(void);
 int ungetch(int ch);
+/* the name of a key: only the two above have one here */
+const char *keyname(int k);
 
 /* drawing at the cursor with the current attributes (attron/attroff) */
 int move(int y, int x);

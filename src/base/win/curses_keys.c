@@ -39,6 +39,11 @@ static int pop(void)
 	return k;
 }
 
+const char *keyname(int k)
+{
+	return k == VM_KEY_CLEFT ? "kLFT5" : k == VM_KEY_CRIGHT ? "kRIT5" : NULL;
+}
+
 void timeout(int ms)
 {
 	g_timeout = ms;
@@ -75,8 +80,8 @@ static void key(const KEY_EVENT_RECORD *k)
 	switch (vk) {
 	case VK_UP: code = KEY_UP; break;
 	case VK_DOWN: code = KEY_DOWN; break;
-	case VK_LEFT: code = KEY_LEFT; break;
-	case VK_RIGHT: code = KEY_RIGHT; break;
+	case VK_LEFT: code = st & (LEFT_CTRL_PRESSED | RIGHT_CTRL_PRESSED) ? VM_KEY_CLEFT : KEY_LEFT; break;
+	case VK_RIGHT: code = st & (LEFT_CTRL_PRESSED | RIGHT_CTRL_PRESSED) ? VM_KEY_CRIGHT : KEY_RIGHT; break;
 	case VK_PRIOR: code = KEY_PPAGE; break;
 	case VK_NEXT: code = KEY_NPAGE; break;
 	case VK_HOME: code = KEY_HOME; break;
