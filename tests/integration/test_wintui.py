@@ -7,8 +7,10 @@ layer, src/base/win/curses_screen.c, writes with WriteConsoleOutputW) on
 the terminal and turns the terminal's keys into console input records.
 What Wine does differently from Windows, and is not tested here: a resize
 of the terminal does not reach the console (no WINDOW_BUFFER_SIZE_EVENT;
-the size stays as at the start), and Ctrl-C ends the program with the C
-runtime's status 3 (Windows' too), where Linux dies of SIGINT (130).
+the size stays as at the start). Ctrl-C (the console's Ctrl-C event, the
+C runtime's SIGINT) ends the tui, and the program then ends as the C
+runtime ends one on a SIGINT raised with the default action: status 3
+(Linux dies of SIGINT: 130).
 
 The report of a minidump is compared with the Linux build's report of the
 same file: the page is the same byte for byte where the Windows build
@@ -138,6 +140,20 @@ def test_wintui_colors_and_ctrl_c():
         s.keys("q")
         assert ended(s)[0] == 0
     assert not suspended_threads(pid)
+
+
+def test_wintui_spawned_program_killed_on_quit():
+    """tui -- livefix.exe: held at the loader's breakpoint, killed on q"""
+    vmatlas(["--help"])
+    with WinScreen(["--", FIXTURE]) as s:
+        text = s.wait(lambda t: "Allocations" in t and "held at its entry point" in t)
+        m = re.search(r"pid (\d+) \(livefix.exe\)", text)
+        assert m and "live" in text.splitlines()[0], text
+        pid = int(m.group(1))
+        assert pid in [p["pid"] for p in vmatlas_json(["ps"])["processes"]]
+        s.keys("q")
+        assert ended(s)[0] == 0, s.stderr()
+    assert pid not in [p["pid"] for p in vmatlas_json(["ps"])["processes"]]
 
 
 def test_wintui_minidump_and_not_a_target():
