@@ -211,11 +211,6 @@ struct vm_search_hole;
 void cli_json_holes(struct json_writer *w, const struct vm_search_hole *h, size_t n);
 
 bool cli_use_color(cli_color_mode mode, FILE *f);
-
-/* the debugger's CPU window on session d, which it closes (debug_window.c;
- * the Windows build has its own in cli/win/ while it has no tui) */
-struct vm_dbg;
-int cli_debug_window(struct vm_dbg *d, bool color);
 bool cli_parse_color(const char *s, cli_color_mode *out);
 
 #endif

@@ -1,6 +1,6 @@
 /* `vmatlas debug`: the debugger's front ends, thin layers over src/debug/
  * (vmatlas/debug.h): on a terminal (and no --batch) the CPU window
- * (src/tui/cpu_win.c, through debug_window.c); otherwise the batch mode, commands one a line from
+ * (src/tui/cpu_win.c); otherwise the batch mode, commands one a line from
  * --batch FILE (or stdin), each result and each event printed as text or
  * as one JSON object a line. */
 #include "cli.h"
@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "tui/cpu.h"
 #include "vmatlas/debug.h"
 #include "vmatlas/error.h"
 
@@ -78,7 +79,7 @@ static int debug_run(cli_ctx *ctx)
 	}
 	if (window) {
 		bool color = ctx->color != COLOR_NEVER && (ctx->color == COLOR_ALWAYS || cli_use_color(ctx->color, stdout));
-		if (cli_debug_window(d, color) < 0) /* d is closed */
+		if (cpu_run(d, color) < 0) /* d is closed */
 			return cli_error(EXIT_RUNTIME, "debug: %s", vm_error());
 		return 0;
 	}
