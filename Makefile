@@ -196,7 +196,8 @@ WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE
 WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
 WIN_LIBS    := -static -lpsapi -ldbghelp -lntdll -lpthread
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
-windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
+	 build/win64/fixtures/heaplive.exe
 
 build/win64/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -209,7 +210,7 @@ build/win32/obj/%.o: %.c
 	$(Q)i686-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
 
 # the live backend's fixture (tests/integration/test_winlive.py)
-build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
+build/win64/fixtures/livefix.exe build/win64/fixtures/heaplive.exe: build/win64/fixtures/%.exe: tests/fixtures/win/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
