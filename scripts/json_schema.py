@@ -79,9 +79,10 @@ defs = {
                    "type": enum("image", "mapped", "private", "shareable", "special", "none"),
                    "usage": enum(*USAGES), "path": null(S), "offset": A, "contents": arr(ref("content"))},
                   {"deleted": B, "dumped": I, "from_file": B, "protect_flags": arr(S), "alloc_base": A,
-                   "alloc_protect": S, "inode": I, "dev": S, "thp_eligible": B, "pages": ref("pages"),
-                   "vma_continues": B, "bpm_debugger": I,
-                   **{k: I for k in STATS}}),
+                   "alloc_protect": S, "inode": I, "dev": S, "thp_eligible": null(B), "pages": ref("pages"),
+                   "vma_continues": B, "bpm_debugger": I, "private": I, "shared": I,
+                   # null: a Windows working set does not say
+                   **{k: I if k in ("rss", "locked") else null(I) for k in STATS}}),
     "allocation": obj({"base": A, "size": I, "usage": enum(*USAGES), "details": null(S),
                        "regions": arr(ref("region"))},
                       {"grouping": null(enum("exact", "heuristic"))}),

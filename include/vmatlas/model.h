@@ -81,6 +81,10 @@ typedef struct vm_page_stats_lx {
  * pairs, swap) and locked are neutral: either OS fills them. */
 typedef struct vm_page_stats {
 	bool valid;
+	/* a Windows working set's (QueryWorkingSetEx): rss, private and
+	 * shared (in the *_clean fields: it keeps no dirty bit) and locked
+	 * are known; the clean/dirty split, swap and lx are not */
+	bool working_set;
 	uint64_t rss;
 	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
 	uint64_t swap, locked;

@@ -88,7 +88,8 @@ static void summary_row(json_writer *w, const char *usage, const vm_summary_row 
 		json_ku64(w, "rss", r->rss);
 		json_ku64(w, "private", r->private_bytes);
 		json_ku64(w, "shared", r->shared_bytes);
-		json_ku64(w, "swap", r->swap);
+		json_key(w, "swap");
+		r->swap_unknown ? json_null(w) : json_u64(w, r->swap);
 	}
 	json_ku64(w, "blocks", r->blocks);
 	json_ku64(w, "largest", r->largest);
@@ -194,8 +195,21 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 		json_kstr(w, "dev", dev);
 	}
 	const vm_page_stats *s = &r->stats;
-	if (s->valid) {
+	if (s->valid && s->working_set) {
+		/* Windows: what the working set says; the rest is unknown, not 0 */
+		static const char *const none[] = { "pss", "shared_clean", "shared_dirty", "private_clean",
+						     "private_dirty", "referenced", "anonymous", "swap",
+						     "swap_pss", "thp", "thp_eligible" };
 		json_ku64(w, "rss", s->rss);
+		json_ku64(w, "private", s->private_clean);
+		json_ku64(w, "shared", s->shared_clean);
+		json_ku64(w, "locked", s->locked);
+		for (size_t k = 0; k < sizeof none / sizeof *none; k++)
+			json_key(w, none[k]), json_null(w);
+	} else if (s->valid) {
+		json_ku64(w, "rss", s->rss);
+		json_ku64(w, "private", s->private_clean + s->private_dirty);
+		json_ku64(w, "shared", s->shared_clean + s->shared_dirty);
 		json_ku64(w, "pss", s->lx.pss);
 		json_ku64(w, "shared_clean", s->shared_clean);
 		json_ku64(w, "shared_dirty", s->shared_dirty);

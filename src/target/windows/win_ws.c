@@ -36,6 +36,7 @@ void win_region_stats(win_target *w, vm_region *r)
 	if (!ok)
 		return; /* stats stay unknown */
 	r->stats.valid = true;
+	r->stats.working_set = true;
 	r->stats.rss = valid * pg;
 	r->stats.shared_clean = shared * pg;
 	r->stats.private_clean = (valid - shared) * pg;
