@@ -106,12 +106,16 @@ typedef struct vm_page_run {
 	struct {
 		uint64_t kflags; /* Linux: from kpageflags; 0 unknown */
 	} lx;
+	struct {
+		uint32_t prot; /* Windows: the page's protection (VM_PROT_*) from the working set; 0 unknown */
+	} win;
 } vm_page_run;
 
 /* Page totals for a region, from the per-page walk. */
 typedef struct vm_page_counts {
 	bool valid;
 	bool have_mapcount;
+	bool swap_unknown; /* Windows: the working set does not say what is in the pagefile */
 	uint64_t present, swapped, exclusive, shared; /* shared: mapcount > 1 */
 } vm_page_counts;
 

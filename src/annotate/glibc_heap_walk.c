@@ -11,12 +11,11 @@
 #include "vmatlas/heap.h"
 #include "vmatlas/symbols.h"
 
-/* an NT heap segment's item at addr */
+/* an NT heap segment's item at addr (annotate/nt_heaps.c, windows.c) */
 static vm_content *nt_item(vm_region *reg, uint64_t addr)
 {
 	for (size_t k = 0; k < reg->ncontents; k++)
-		if (reg->contents[k].kind == VM_CK_HEAP && reg->contents[k].addr == addr &&
-		    !strncmp(reg->contents[k].name, "NT heap 0x", 10))
+		if (reg->contents[k].kind == VM_CK_HEAP && reg->contents[k].addr == addr)
 			return &reg->contents[k];
 	return NULL;
 }

@@ -1,8 +1,9 @@
 /* The NT heaps on the map (Windows targets): each segment and each large
  * block of every heap the walk finds (heap/nt.c, without its blocks),
  * labelled on its regions and made an allocation of usage heap where no
- * other annotator claimed it (the PEB's process heap is claimed before,
- * and its item, "process heap", becomes the segment's: one label). */
+ * other annotator claimed it (the PEB's heaps are claimed before, and
+ * their items, "process heap" and "heap N", become the segments': one
+ * label each). */
 #include "annotate.h"
 
 #include <stdio.h>
@@ -11,15 +12,14 @@
 #include "base/util.h"
 #include "vmatlas/heap.h"
 
-/* the item at addr, or a new one: a heap is labelled once */
+/* the item at addr (the PEB's "process heap", "heap N": their names
+ * kept), or a new one: a heap is labelled once */
 static void label(vm_region *reg, uint64_t addr, uint64_t size, const char *name, const char *detail)
 {
 	for (size_t k = 0; k < reg->ncontents; k++) {
 		vm_content *c = &reg->contents[k];
 		if (c->kind == VM_CK_HEAP && c->addr == addr) {
-			free(c->name);
 			free(c->detail);
-			c->name = xstrdup(name);
 			c->detail = xstrdup(detail);
 			c->size = size;
 			return;

@@ -121,12 +121,27 @@ static void page_run_flags(json_writer *w, uint32_t f)
 	json_arr_end(w);
 }
 
+/* Windows: a page's protection modifiers, as a region's */
+static void page_prot_flags(json_writer *w, uint32_t prot)
+{
+	if (!(prot & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE | VM_PROT_COPY)))
+		return;
+	json_key(w, "protect_flags");
+	json_arr_begin(w);
+	if (prot & VM_PROT_GUARD) json_str(w, "guard");
+	if (prot & VM_PROT_NOCACHE) json_str(w, "nocache");
+	if (prot & VM_PROT_WRITECOMBINE) json_str(w, "writecombine");
+	if (prot & VM_PROT_COPY) json_str(w, "copy");
+	json_arr_end(w);
+}
+
 static void pages(json_writer *w, const vm_region *r)
 {
 	json_key(w, "pages");
 	json_obj_begin(w);
 	json_ku64(w, "present", r->pages.present);
-	json_ku64(w, "swapped", r->pages.swapped);
+	json_key(w, "swapped");
+	r->pages.swap_unknown ? json_null(w) : json_u64(w, r->pages.swapped);
 	json_ku64(w, "exclusive", r->pages.exclusive);
 	json_ku64(w, "shared", r->pages.shared);
 	json_kbool(w, "mapcount_known", r->pages.have_mapcount);
@@ -142,6 +157,12 @@ static void pages(json_writer *w, const vm_region *r)
 		if (p->mapcount >= 0)
 			json_ki64(w, "mapcount", p->mapcount);
 		json_kaddr(w, "kpageflags", p->lx.kflags);
+		if (p->win.prot) {
+			char s[4] = { p->win.prot & VM_PROT_READ ? 'r' : '-', p->win.prot & VM_PROT_WRITE ? 'w' : '-',
+				      p->win.prot & VM_PROT_EXEC ? 'x' : '-', 0 };
+			json_kstr(w, "prot", s);
+			page_prot_flags(w, p->win.prot);
+		}
 		json_obj_end(w);
 	}
 	json_arr_end(w);
