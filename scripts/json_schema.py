@@ -153,7 +153,7 @@ docs = {
              "heaps": arr(obj({"id": I, "addr": A, "process": B, "source": enum("peb", "peb-list", "heap-list", "scan"),
                                "flags": I, "segments": I, "large_blocks": I, "large_bytes": I, "committed": I,
                                "reserved": I, "in_use": I, "in_use_blocks": I, "free": I, "free_blocks": I,
-                               "largest_free": I})),
+                               "largest_free": I, "walked": B, "note": null(S)})),
              "segments": arr(obj({"kind": enum("segment", "large"), "heap": I, "heap_addr": A, "base": A, "size": I,
                                   "committed": I, "in_use_blocks": I, "free_blocks": I, "in_use": I, "free": I,
                                   "cut_short": B},
