@@ -183,7 +183,7 @@ $(BUILD)/obj/src/report/assets.o: src/report/report.css src/report/report.js
 # included first in every file) and its own regex/zstd/mman headers.
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
                symbols symbols/win threads threads/win heap process annotate pipeline ops
-WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c \
+WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c \
                src/cli/cmd_debug.c src/cli/cmd_tui.c src/cli/cmd_report.c src/cli/cmd_track.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
@@ -194,7 +194,10 @@ WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE
 # (no %z); the C runtime used is mingw's own (__USE_MINGW_ANSI_STDIO),
 # which has it, and the Linux build checks the same formats
 WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
-WIN_LIBS    := -static -lpsapi -ldbghelp -lntdll -lpthread
+WIN_LIBS    := -static -lstdc++ -lpsapi -ldbghelp -lntdll -lpthread
+# C++ in the Windows build: only the demangler's wrapper (symbols/win/demangle_cxx.cpp)
+WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
+WIN_OBJ      = $(WIN_SRC:%.c=build/$(1)/obj/%.o) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
 
@@ -208,17 +211,28 @@ build/win32/obj/%.o: %.c
 	@$(if $(Q),echo "  MINGW32 $<")
 	$(Q)i686-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
 
+WIN_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti -MMD -MP
+build/win64/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-g++ $(WIN_CXXFLAGS) -c $< -o $@
+
+build/win32/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW32 $<")
+	$(Q)i686-w64-mingw32-g++ $(WIN_CXXFLAGS) -c $< -o $@
+
 # the live backend's fixture (tests/integration/test_winlive.py)
 build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
 
-build/win64/vmatlas.exe: $(WIN_SRC:%.c=build/win64/obj/%.o)
+build/win64/vmatlas.exe: $(call WIN_OBJ,win64)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)x86_64-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
 
-build/win32/vmatlas.exe: $(WIN_SRC:%.c=build/win32/obj/%.o)
+build/win32/vmatlas.exe: $(call WIN_OBJ,win32)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)i686-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
 
