@@ -198,8 +198,8 @@ WIN_LIBS    := -static -lstdc++ -lpsapi -ldbghelp -lntdll -lpthread
 # C++ in the Windows build: only the demangler's wrapper (symbols/win/demangle_cxx.cpp)
 WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
 WIN_OBJ      = $(WIN_SRC:%.c=build/$(1)/obj/%.o) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
-WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
-windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
+WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe build/win64/fixtures/symfix.exe
 
 build/win64/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -228,6 +228,16 @@ build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
 
+# symbols and stacks (tests/integration/test_winsym.py): -gdwarf-4, as Wine
+# 8's dbghelp reads DWARF 2 to 4 only (gcc 12 writes 5 by default)
+build/win64/fixtures/symfix.exe: tests/fixtures/win/symfix.c tests/fixtures/win/symcpp.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -gdwarf-4 -fno-optimize-sibling-calls -Wall -Wextra -Werror -c $< -o $@.o
+	$(Q)x86_64-w64-mingw32-g++ -O1 -gdwarf-4 -Wall -Wextra -Werror -c tests/fixtures/win/symcpp.cpp -o $@.cpp.o
+	$(Q)x86_64-w64-mingw32-g++ -static $@.o $@.cpp.o -o $@
+	@rm -f $@.o $@.cpp.o
+
 build/win64/vmatlas.exe: $(call WIN_OBJ,win64)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)x86_64-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
@@ -245,7 +255,7 @@ layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
 
 # the Windows build too, where mingw-w64 is (scripts/deps.sh test installs
 # it): tests/integration/test_winlive.py runs it under Wine
-WIN_CHECK := $(if $(shell command -v x86_64-w64-mingw32-gcc),windows)
+WIN_CHECK := $(if $(shell command -v x86_64-w64-mingw32-g++),windows)
 check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES) $(WIN_CHECK)
 	@scripts/layers.py $(BUILD)
 	@tests/run.sh $(BUILD)
