@@ -121,7 +121,7 @@ def test_winsym_stackwalk64_agrees_with_pdata():
         a, b = ours[tid]["frames"], theirs[tid]["frames"]
         assert [(f["pc"], f["sp"]) for f in a] == [(f["pc"], f["sp"]) for f in b], (tid, a, b)
         assert len(a) >= 3, a
-        assert {f["method"] for f in b[1:]} == {"stackwalk64"}, b
+        assert b[0]["method"] == "registers" and {f["method"] for f in b[1:]} == {"stackwalk64"}, b
         assert {f["method"] for f in a[1:]} <= {"pdata", "fp"}, a
 
 
@@ -155,3 +155,28 @@ def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
         # and the same lines, libdw's against dbghelp's
         assert [(s.get("file"), s.get("line")) for s in lin] == \
             [(unix(s.get("file")), s.get("line")) for s in win], (lin, win)
+
+
+def test_winsym_32bit_stacks_of_minidumps():
+    """32-bit stacks in the Windows build: by frame pointers, scans and
+    SEH records (x86_unwind.c) as the Linux build gives them, and by
+    StackWalk64 with IMAGE_FILE_MACHINE_I386 (run by the 64-bit build on
+    breakpad's 32-bit dumps: no 32-bit Wine here to run the 32-bit
+    build), which follows the same frame-pointer chains"""
+    from test_minidump import CORPUS
+    dumps = {"breakpad-minidump2.dmp": 3060, "breakpad-null_read_av.dmp": 1192}
+    for name, tid in dumps.items():
+        dmp = os.path.join(CORPUS, name)
+        if not os.path.exists(dmp):
+            raise Skip("no " + name)
+        lin = {t["tid"]: t for t in run_json(["threads", dmp])["threads"]}
+        win = frames_of({"pid": dmp})
+        sw = frames_of({"pid": dmp}, {"VMATLAS_UNWIND": "stackwalk64"})
+        assert set(lin) == set(win) == set(sw)
+        for t in lin:
+            want = [(f["pc"], f["sp"], f["method"]) for f in lin[t]["frames"]]
+            assert [(f["pc"], f["sp"], f["method"]) for f in win[t]["frames"]] == want, (name, t)
+        fp = [(f["pc"], f["sp"]) for f in lin[tid]["frames"]]
+        assert [f["method"] for f in lin[tid]["frames"][1:]] == ["fp"] * (len(fp) - 1) and len(fp) >= 4
+        assert [(f["pc"], f["sp"]) for f in sw[tid]["frames"]] == fp, (name, sw[tid]["frames"])
+        assert [f["method"] for f in sw[tid]["frames"]] == ["registers"] + ["stackwalk64"] * (len(fp) - 1)

@@ -114,8 +114,9 @@ void stackwalk_thread(stackwalk *w, const vm_thread *th, size_t max, vm_frame **
 			break;
 		}
 		last_sp = sf.AddrStack.Offset;
+		const char *how = nf ? "stackwalk64" : "registers";
 		vm_frame *z = ARRAY_PUSH(f, nf, cap);
-		*z = (vm_frame){ sf.AddrPC.Offset, sf.AddrStack.Offset, true, false, nf ? "stackwalk64" : "registers" };
+		*z = (vm_frame){ sf.AddrPC.Offset, sf.AddrStack.Offset, true, false, how };
 	}
 	g_target = NULL;
 	*out = f;
