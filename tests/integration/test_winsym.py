@@ -128,7 +128,8 @@ def test_winsym_stackwalk64_agrees_with_pdata():
 def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
     """C++ names demangled by the Windows build (__cxa_demangle) as by
     c++filt and by the Linux build (libiberty), on a minidump of the same
-    process; the mangled name as nm lists it"""
+    process (and the Windows build on that dump as on the process); the
+    mangled name as nm lists it"""
     t = symfix()
     nm = subprocess.run(["x86_64-w64-mingw32-nm", FIX], capture_output=True, text=True)
     if nm.returncode != 0:
@@ -155,6 +156,10 @@ def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
         # and the same lines, libdw's against dbghelp's
         assert [(s.get("file"), s.get("line")) for s in lin] == \
             [(unix(s.get("file")), s.get("line")) for s in win], (lin, win)
+        # the Windows build on the dump: dbghelp on the image file too
+        dwin = vmatlas_json(["sym", dmp] + [hex(a) for a in addrs])
+        assert [(s["symbol"], s.get("file"), s.get("line")) for s in dwin] == \
+            [(s["symbol"], s.get("file"), s.get("line")) for s in win], dwin
 
 
 def test_winsym_32bit_stacks_of_minidumps():

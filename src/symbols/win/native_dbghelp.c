@@ -16,8 +16,8 @@
 
 struct native_syms {
 	dbgh *d;
-	char **pool; /* every string handed out */
-	size_t n, cap;
+	char **slot; /* every string handed out, once: open addressing */
+	size_t n, cap; /* cap: a power of two, or 0 */
 };
 
 native_syms *native_syms_new(const vm_map *m, vm_target *t)
@@ -37,22 +37,47 @@ void native_syms_free(native_syms *n)
 	if (!n)
 		return;
 	dbgh_close(n->d);
-	for (size_t i = 0; i < n->n; i++)
-		free(n->pool[i]);
-	free(n->pool);
+	for (size_t i = 0; i < n->cap; i++)
+		free(n->slot[i]);
+	free(n->slot);
 	free(n);
 }
 
-/* file names repeat: the same string back */
-static const char *keep(native_syms *n, char *s, bool shared)
+static size_t hash(const char *s)
 {
-	if (shared)
-		for (size_t i = n->n; i-- > 0;)
-			if (strcmp(n->pool[i], s) == 0) {
-				free(s);
-				return n->pool[i];
-			}
-	*ARRAY_PUSH(n->pool, n->n, n->cap) = s;
+	size_t h = 14695981039346656037ull & SIZE_MAX;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * (size_t)1099511628211ull;
+	return h;
+}
+
+/* names and files repeat (every frame of a stack, every lookup of a
+ * stream of addresses): each string is kept once, s freed if a copy is */
+static const char *keep(native_syms *n, char *s)
+{
+	if (2 * (n->n + 1) > n->cap) {
+		size_t cap = n->cap ? 2 * n->cap : 256;
+		char **slot = xcalloc(cap, sizeof *slot);
+		for (size_t i = 0; i < n->cap; i++) {
+			if (!n->slot[i])
+				continue;
+			size_t k = hash(n->slot[i]) & (cap - 1);
+			while (slot[k])
+				k = (k + 1) & (cap - 1);
+			slot[k] = n->slot[i];
+		}
+		free(n->slot);
+		n->slot = slot;
+		n->cap = cap;
+	}
+	size_t k = hash(s) & (n->cap - 1);
+	for (; n->slot[k]; k = (k + 1) & (n->cap - 1))
+		if (strcmp(n->slot[k], s) == 0) {
+			free(s);
+			return n->slot[k];
+		}
+	n->slot[k] = s;
+	n->n++;
 	return s;
 }
 
@@ -68,12 +93,12 @@ bool native_syms_find(native_syms *n, const vm_module *mod, uint64_t addr, bool 
 		  si->Address <= addr && addr - mod->base < mod->size;
 	if (ok) {
 		si->Name[si->NameLen < NAME_MAX_CHARS ? si->NameLen : NAME_MAX_CHARS - 1] = 0;
-		out->name = keep(n, dbgh_utf8(si->Name), false);
+		out->name = keep(n, dbgh_utf8(si->Name));
 		out->mangled = NULL;
 		char *d = demangle ? vm_demangle_symbol(out->name) : NULL;
 		if (d) {
 			out->mangled = out->name;
-			out->name = keep(n, d, false);
+			out->name = keep(n, d);
 		}
 		out->addr = si->Address;
 		out->size = si->Size;
@@ -94,7 +119,7 @@ bool native_syms_line(native_syms *n, const vm_module *mod, uint64_t addr, vm_li
 	    l.Address > addr)
 		return false;
 	memset(out, 0, sizeof *out);
-	out->file = keep(n, dbgh_utf8(l.FileName), true);
+	out->file = keep(n, dbgh_utf8(l.FileName));
 	out->line = (int)l.LineNumber;
 	out->addr = l.Address;
 	out->is_stmt = true;
