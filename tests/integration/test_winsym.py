@@ -140,7 +140,7 @@ def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
         if len(f) == 3 and f[1] in "Tt" and f[2].startswith("_Z") and "." not in f[2]:
             by_addr[int(f[0], 16)] = f[2]
     addrs = t["cpp"]
-    assert len(addrs) == 8 and all(a in by_addr for a in addrs), [hex(a) for a in addrs]
+    assert len(addrs) == 10 and all(a in by_addr for a in addrs), [hex(a) for a in addrs]
     mangled = [by_addr[a] for a in addrs]
     filt = subprocess.run(["c++filt"], input="\n".join(mangled) + "\n", capture_output=True, text=True)
     assert filt.returncode == 0
@@ -153,9 +153,13 @@ def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
         vmatlas_json(["capture", str(t["pid"]), "-o", dmp])
         lin = run_json(["sym", dmp] + [hex(a) for a in addrs])
         assert [s["symbol"] for s in lin] == want, lin
-        # and the same lines, libdw's against dbghelp's
-        assert [(s.get("file"), s.get("line")) for s in lin] == \
-            [(unix(s.get("file")), s.get("line")) for s in win], (lin, win)
+        # and the same lines, libdw's against dbghelp's where dbghelp has
+        # one: Wine's has none for the lambda's invoker and for total(),
+        # whose first instruction is inlined vector::size() (libdw and
+        # addr2line say stl_vector.h there)
+        both = [(unix(w.get("file")), w.get("line"), l.get("file"), l.get("line")) for w, l in zip(win, lin)
+                if w.get("line")]
+        assert len(both) >= 8 and all(a[:2] == a[2:] for a in both), both
         # the Windows build on the dump: dbghelp on the image file too
         dwin = vmatlas_json(["sym", dmp] + [hex(a) for a in addrs])
         assert [(s["symbol"], s.get("file"), s.get("line")) for s in dwin] == \
