@@ -30,10 +30,11 @@ unwinder *unwinder_new(const vm_map *m, vm_target *t)
 	u->t = t;
 	const char *how = getenv("VMATLAS_UNWIND");
 	if (how && strcmp(how, "stackwalk64") == 0)
-		u->sw = stackwalk_new(m, t);
-	else if (m->info.os == VM_OS_WINDOWS && m->info.arch == VM_ARCH_X86_64)
+		u->sw = stackwalk_new(m, t); /* NULL where it cannot walk: ours then */
+	bool ours = !u->sw && m->info.os == VM_OS_WINDOWS;
+	if (ours && m->info.arch == VM_ARCH_X86_64)
 		u->pe = pe_unwind_new(m, t);
-	else if (m->info.os == VM_OS_WINDOWS && m->info.arch == VM_ARCH_I386)
+	else if (ours && m->info.arch == VM_ARCH_I386)
 		u->x86 = true;
 	return u;
 }
