@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sort.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "vmatlas/error.h"
@@ -97,7 +98,7 @@ void vm_map_sort_modules(vm_map *m)
 		p[i].mod = m->modules[i];
 		p[i].old = i;
 	}
-	qsort(p, n, sizeof *p, cmp_module);
+	sort_stable(p, n, sizeof *p, cmp_module);
 	for (size_t i = 0; i < n; i++) {
 		m->modules[i] = p[i].mod;
 		newidx[p[i].old] = i;
@@ -123,7 +124,7 @@ static int cmp_content(const void *a, const void *b)
 void vm_region_sort_contents(vm_region *r)
 {
 	if (r->ncontents > 1)
-		qsort(r->contents, r->ncontents, sizeof(vm_content), cmp_content);
+		sort_stable(r->contents, r->ncontents, sizeof(vm_content), cmp_content);
 }
 
 void vm_map_sort_contents(vm_map *m)
