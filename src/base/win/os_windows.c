@@ -253,17 +253,17 @@ int kill(int pid, int sig)
 	return 0;
 }
 
+/* The only signal numbers named are those of Linux cores (their
+ * NT_PRSTATUS/siginfo), not this C runtime's (its SIGABRT is 22): the
+ * names glibc gives, by Linux's numbers. */
 const char *sigabbrev_np(int sig)
 {
-	static const struct { int n; const char *name; } names[] = {
-		{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
-		{ SIGABRT, "ABRT" }, { SIGFPE, "FPE" }, { SIGSEGV, "SEGV" }, { SIGPIPE, "PIPE" },
-		{ SIGTERM, "TERM" }, { 5, "TRAP" }, { 7, "BUS" }, { 9, "KILL" },
+	static const char *const names[] = {
+		NULL, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1",
+		"SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
+		"TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "POLL", "PWR", "SYS",
 	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (names[i].n == sig)
-			return names[i].name;
-	return NULL;
+	return sig > 0 && (size_t)sig < sizeof names / sizeof names[0] ? names[sig] : NULL;
 }
 
 /* ---- fnmatch: *, ?, [set] with ranges and ! or ^ ---- */
