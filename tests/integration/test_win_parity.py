@@ -355,3 +355,39 @@ def test_win_parity_usage_and_errors():
                 ["diff", dmp], ["map", dmp, "--threads", "9"], ["exports"], ["threads", dmp, "--tid", "x"],
                 ["map", dmp, "--color", "purple"], ["search", dmp, "--ascii", ""]):
         same(cmd)
+
+
+def test_win_parity_past_4_gib():
+    """a minidump (sparse) whose memory lies past 4 GiB into the file: the
+    Windows build's reads take 64-bit offsets (pread on mingw with
+    _FILE_OFFSET_BITS=64), and its size, map and bytes are the Linux
+    build's"""
+    import struct
+    big, lo, hi = 1 << 32, 0x10000000, 0x7ff000000000
+    mark = b"VMATLAS-PAST-4GIB" + bytes(range(64, 111))
+    hdr_streams = 2
+    sysinfo = struct.pack("<HHHBBIIII", 9, 6, 0, 4, 1, 10, 0, 19045, 2) + b"\0" * 32
+    sys_at = 32 + 12 * hdr_streams
+    m64_at = sys_at + len(sysinfo)
+    data_at = m64_at + 16 + 32
+    m64 = struct.pack("<QQ", 2, data_at) + struct.pack("<QQ", lo, big) + struct.pack("<QQ", hi, len(mark))
+    head = struct.pack("<4sIIIIIQ", b"MDMP", 0xa793, hdr_streams, 32, 0, 0, 0) + \
+        struct.pack("<III", 7, len(sysinfo), sys_at) + struct.pack("<III", 9, len(m64), m64_at) + sysinfo + m64
+    with tempfile.TemporaryDirectory() as d:
+        f = os.path.join(d, "big.dmp")
+        with open(f, "wb") as out:
+            out.write(head)
+            out.seek(data_at + big - 8)
+            out.write(b"LASTWORD")  # the last 8 bytes of the 4 GiB range
+            out.write(mark)
+        # each reads the 4 GiB of zeros (the annotators look at every
+        # region): a few commands only
+        for cmd in (["map", f, "--json"], ["view", f, hex(hi), str(len(mark))],
+                    ["search", f, "--ascii", "VMATLAS-PAST", "--from", hex(hi)]):
+            same(cmd)
+        v = subprocess.run([WINE, EXE, "view", f, hex(hi), "17"], capture_output=True, env=ENV, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert b"VMATLAS-PAST-4GIB" in v.stdout.replace(b"\n", b"") or b"VMATLAS-PAST-4GI" in v.stdout, v.stdout
+        v = subprocess.run([WINE, EXE, "view", f, hex(lo + big - 8), "8"], capture_output=True, env=ENV, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert b"LASTWORD" in v.stdout, v.stdout
