@@ -208,7 +208,7 @@ def addresses(f):
         r = max(regs, key=lambda r: r["size"])
         out["region"] = r["base"]
         out["region_end"] = hex(int(r["base"], 16) + r["size"] - 8)
-    return m, out
+    return m, {k: v for k, v in out.items() if v is not None}
 
 
 def memory_commands(f, a, d):
@@ -222,7 +222,7 @@ def memory_commands(f, a, d):
                  ["view", f, a[k], "16", "--as", "u32"], ["whatis", f, a[k]], ["whatis", f, a[k], "--json"],
                  ["sym", f, a[k], "--no-lines"]]
     if "sp" in a:
-        cmds += [["view", f, "--as", "ptr", a["sp"], "64"], ["whatis", f, a["sp"], a.get("pc", "0"), "0x10"]]
+        cmds += [["view", f, "--as", "ptr", a["sp"], "64"], ["whatis", f, a["sp"], a.get("pc", "0x0"), "0x10"]]
     if "modname" in a:
         cmds += [["search", f, "--ascii", a["modname"][:6], "--include-ro", "--threads", "1", "--max", "20"],
                  ["search", f, "--utf16", a["modname"][:4], "--include-ro", "--json", "--threads", "1", "--max", "20"],
@@ -391,3 +391,36 @@ def test_win_parity_past_4_gib():
         v = subprocess.run([WINE, EXE, "view", f, hex(lo + big - 8), "8"], capture_output=True, env=ENV, timeout=60,
                            stdin=subprocess.DEVNULL)
         assert b"LASTWORD" in v.stdout, v.stdout
+
+
+def wine_dumps(d):
+    """minidumps written under Wine: dumpfix.exe's own (MiniDumpWriteDump
+    of itself) and the Windows build's capture of the live fixture"""
+    from test_minidump import wine_dump_cached
+    from winlive import live
+    _, dmp = wine_dump_cached()
+    _, truth = live()
+    cap = os.path.join(d, "live.dmp")
+    c = subprocess.run([WINE, EXE, "capture", str(truth["pid"]), "-o", cap], capture_output=True, env=ENV,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    assert c.returncode == 0, c.stderr
+    return [dmp, cap]
+
+
+def test_win_parity_wine_minidumps():
+    """dumps of Windows processes made under Wine, with PEB, TEBs and
+    KUSER_SHARED_DATA in them: the same maps, structures and memory"""
+    with tempfile.TemporaryDirectory() as d:
+        for f in wine_dumps(d):
+            for opts in ([], ["--json"], ["-c"]):
+                same(["map", f] + opts)
+            same(["modules", f, "--json"])
+            same(["env", f])
+            same(["env", f, "--json"])
+            same(["threads", f, "--json"], strip_frames=True)
+            for s in (["--as", "peb", "$peb"], ["--as", "teb", "$teb"], ["--as", "kuser_shared_data", "$kuser"],
+                      ["--as", "peb", "$peb", "--json"]):
+                same(["view", f] + s)
+            w = os.path.join(d, "work")
+            os.makedirs(w, exist_ok=True)
+            check_memory_and_dumps(f, w)
