@@ -21,7 +21,7 @@ import tempfile
 
 from lib import FIXTURES, VMATLAS, Skip, fixture, run, wait_blocked
 from test_minidump import CORPUS
-from winlive import ENV, EXE, ROOT, WINE, _ready
+from winlive import ENV, EXE, WINE, _ready
 
 # what differs on purpose (docs/windows.md "Parity with the Linux build")
 NORMALISE = [
