@@ -2,7 +2,6 @@
 
 #include "check.h"
 #include "base/format.h"
-#include "base/sort.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -78,37 +77,11 @@ static void bounds(void)
 	CHECK(hexval('7') == 7 && hexval('b') == 11 && hexval('F') == 15 && hexval('g') == -1);
 }
 
-typedef struct keyed_seq { int key, seq; } keyed_seq;
-
-static int by_key(const void *a, const void *b)
-{
-	const keyed_seq *x = a, *y = b;
-	return (x->key > y->key) - (x->key < y->key);
-}
-
-/* every length up to 70 with few distinct keys (many ties): sorted by key,
- * and equal keys in their first order */
-static void stable_sort(void)
-{
-	keyed_seq v[70];
-	for (size_t n = 0; n <= 70; n++) {
-		unsigned x = (unsigned)n * 2654435761u;
-		for (size_t i = 0; i < n; i++) {
-			x = x * 1103515245u + 12345u;
-			v[i] = (keyed_seq){ (int)(x >> 16) % 5, (int)i };
-		}
-		sort_stable(v, n, sizeof v[0], by_key);
-		for (size_t i = 1; i < n; i++)
-			CHECK(v[i - 1].key < v[i].key || (v[i - 1].key == v[i].key && v[i - 1].seq < v[i].seq));
-	}
-}
-
 const unit_test util_tests[] = {
 	{ "util/parse_u64", parse_numbers },
 	{ "util/fmt_size", sizes },
 	{ "util/strbuf", strbufs },
 	{ "util/ranges", ranges },
 	{ "util/bounds", bounds },
-	{ "util/sort_stable", stable_sort },
 	{ NULL, NULL },
 };
