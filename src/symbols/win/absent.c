@@ -1,8 +1,8 @@
-/* The Windows build has no libdw, liblzma or libiberty (Debian builds
- * none for mingw-w64; the Makefile leaves lines.c, minidebug.c and
- * demangle.c out): no DWARF line numbers, no MiniDebugInfo, and C++
- * names stay mangled. Each answers "not here", as it does on Linux for
- * a file without that data. */
+/* The Windows build has no libdw or liblzma (Debian builds none for
+ * mingw-w64; the Makefile leaves lines.c and minidebug.c out): DWARF
+ * line numbers come from dbghelp there (native_dbghelp.c), and there is
+ * no MiniDebugInfo. Each answers "not here", as it does on Linux for a
+ * file without that data. */
 #include <stdlib.h>
 
 #include "symbols/lines.h"
@@ -60,16 +60,4 @@ bool minidebug_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *ou
 	*out = NULL;
 	*outn = 0;
 	return false;
-}
-
-char *vm_demangle(const char *mangled)
-{
-	(void)mangled;
-	return NULL;
-}
-
-char *vm_demangle_symbol(const char *name)
-{
-	(void)name;
-	return NULL;
 }
