@@ -17,11 +17,19 @@
 int open_regular(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat sb;
 	if (fd < 0) {
-		vm_seterr_errno("cannot open %s", path);
+		/* Windows' C runtime cannot open a directory (EACCES): say what
+		 * Linux, which opens it, says (the stat only names the error) */
+		int e = errno;
+		if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+			vm_seterr("%s is not a regular file", path);
+		else {
+			errno = e;
+			vm_seterr_errno("cannot open %s", path);
+		}
 		return -1;
 	}
-	struct stat sb;
 	if (fstat(fd, &sb) < 0) {
 		vm_seterr_errno("cannot open %s", path);
 		close(fd);

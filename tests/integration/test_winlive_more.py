@@ -1,0 +1,117 @@
+"""More of the Linux test list on a live Windows process (livefix.exe under
+Wine, winlive.py), for what test_winlive.py does not cover: view and dump
+at known addresses, snapshot and diff across a change the fixture makes
+(each line on its stdin sets the first byte of its 'change' page and it
+answers 'ok'), whatis of its PEB, TEB, stack and module, its environment
+block, and the errors' exit statuses."""
+import os
+import tempfile
+
+from winlive import ENV, live, vmatlas, vmatlas_json
+
+
+def set_change_byte(p, ch):
+    p.stdin.write(ch + "\n")
+    p.stdin.flush()
+    assert p.stdout.readline().strip() == "ok"
+
+
+def test_winlive_view_and_dump_known_bytes():
+    _, truth = live()
+    pid, pg = str(truth["pid"]), truth["page_size"]
+    t = vmatlas(["view", pid, truth["change"], "16"])
+    assert t.returncode == 0 and t.stdout.count("11 11") >= 4, t.stdout
+    with tempfile.TemporaryDirectory() as d:
+        # a whole region by its address: the page the fixture filled
+        out = os.path.join(d, "change.bin")
+        r = vmatlas_json(["dump", pid, truth["change"], "-o", out])
+        assert r["written"] == pg and os.path.getsize(out) == pg, r
+        with open(out, "rb") as f:
+            got = f.read()
+        assert got[1:] == b"\x11" * (pg - 1) and got[0] in (0x11, ord("Z")), got[:16]
+        # --size from inside the data: the marker's bytes
+        m = truth["marker"].encode()
+        out2 = os.path.join(d, "marker.bin")
+        r = vmatlas_json(["dump", pid, truth["marker_addr"], "--size", str(len(m)), "-o", out2])
+        with open(out2, "rb") as f:
+            assert f.read() == m
+        # ELF core-style: a file the Linux build's image reads
+        out3 = os.path.join(d, "change.elf")
+        assert vmatlas(["dump", pid, truth["change"], "--format", "elf", "-o", out3]).returncode == 0
+        with open(out3, "rb") as f:
+            assert f.read(4) == b"\x7fELF"
+        # written whole or not at all: nothing else left in the directory
+        assert sorted(os.listdir(d)) == ["change.bin", "change.elf", "marker.bin"], os.listdir(d)
+        # an existing file is replaced
+        assert vmatlas(["dump", pid, truth["marker_addr"], "--size", "4", "-o", out]).returncode == 0
+        assert os.path.getsize(out) == 4
+
+
+def test_winlive_snapshot_then_diff_sees_the_changed_page():
+    p, truth = live()
+    pid = str(truth["pid"])
+    change = int(truth["change"], 16)
+    with tempfile.TemporaryDirectory() as d:
+        snap = os.path.join(d, "s.snap")
+        set_change_byte(p, "\x11")
+        assert vmatlas(["snapshot", "--data", pid, "-o", snap]).returncode == 0
+        before = vmatlas_json(["diff", snap, pid])
+        assert change not in {int(x["addr"], 16) for x in before["pages_changed"]}, before["pages_changed"]
+        set_change_byte(p, "Z")
+        try:
+            after = vmatlas_json(["diff", snap, pid])
+            pages = {int(x["addr"], 16): x for x in after["pages_changed"]}
+            assert change in pages and pages[change]["size"] == truth["page_size"], after["pages_changed"]
+            assert not after["regions"]["added"] and not after["regions"]["removed"]
+            v = vmatlas(["view", pid, truth["change"], "1"])
+            assert "5a" in v.stdout.split("\n")[0].lower(), v.stdout
+            t = vmatlas(["diff", snap, pid])
+            assert t.returncode == 0 and "%016x" % change in t.stdout, t.stdout
+        finally:
+            set_change_byte(p, "\x11")
+
+
+def test_winlive_whatis_peb_teb_stack_module():
+    _, truth = live()
+    pid = str(truth["pid"])
+    main = truth["threads"][0]
+    inside_stack = hex(int(main["stack_base"], 16) - 64)
+    exe = truth["modules"][0]
+    w = vmatlas_json(["whatis", pid, truth["peb"], main["teb"], inside_stack, exe["base"], truth["marker_addr"]])
+    peb, teb, stack, mod, marker = w
+    assert {(c["kind"], c["name"]) for c in peb["contents"]} >= {("sysdata", "PEB")}, peb
+    assert any(c["name"] == "TEB" and c["detail"] == f"TEB of thread {main['tid']}" for c in teb["contents"]), teb
+    assert stack["region"]["usage"] == "stack" and stack["thread"]["tid"] == main["tid"], stack
+    assert mod["module"].lower() == "livefix.exe" and mod["region"]["type"] == "image", mod
+    assert any(c["name"] == "PE header" for c in mod["contents"]), mod
+    assert marker["module"].lower() == "livefix.exe", marker
+    t = vmatlas(["whatis", pid, truth["peb"]])
+    assert t.returncode == 0 and "PEB" in t.stdout, t.stdout
+
+
+def test_winlive_env_block_is_the_fixtures():
+    """the environment the fixture was started with (Wine passes the Unix
+    environment through, adding its own) is its PEB's block"""
+    _, truth = live()
+    e = vmatlas_json(["env", str(truth["pid"])])
+    got = {}
+    for x in e["environment"]:
+        k, _, v = x["value"].partition("=")
+        got[k.upper()] = v
+    for k in ("VMATLAS_WINLIVE", "WINEDEBUG"):
+        assert got.get(k) == ENV[k], (k, got.get(k))
+    assert e["peb"]["addr"] == truth["peb"], e["peb"]
+    assert int(e["environment_block"], 16) == int(e["environment"][0]["addr"], 16)
+
+
+def test_winlive_error_statuses():
+    """every failure: status 1 (2 for usage), one line, never >= 128"""
+    _, truth = live()
+    pid = str(truth["pid"])
+    cases = [(["map", "4000000000"], 1), (["view", pid, "0x10", "16"], 1), (["whatis", pid, "nosuch!sym"], 1),
+             (["dump", pid, "0x10", "-o", "Z:\\nonexistent\\dir\\x.bin"], 1), (["view", pid], 2),
+             (["map", pid, "--nosuch"], 2), (["threads", pid, "--tid", "1"], 1),
+             (["search", pid, "--hex", "ZZ"], 2), (["map", "nosuch-process.exe"], 1)]
+    for args, status in cases:
+        r = vmatlas(args)
+        assert r.returncode == status and len(r.stderr.splitlines()) == 1 and r.stdout == "", (args, r)
