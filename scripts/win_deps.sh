@@ -29,7 +29,7 @@ out=$top/build/win-deps/$arch
 jobs=${WIN_DEPS_JOBS:-2}
 cflags="-O2 -w"
 mkdir -p "$src" "$out"
-rm -rf "$out/include" "$out/lib" "$out/obj"
+rm -rf "${out:?}/include" "${out:?}/lib" "${out:?}/obj"
 mkdir -p "$out/include" "$out/lib" "$out/obj"
 say() { echo "win_deps ($arch): $*" >&2; }
 
@@ -39,25 +39,33 @@ apt_opts() {
 	     "-o Dir::State::Lists=$src/apt/lists -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=" \
 	     "-o Acquire::Retries=1 -o Acquire::http::Timeout=20"
 }
-apt_ready=""
-fetch() { # fetch PKG: leaves PKG's files in $src/PKG/ (cached)
+offline=""
+fetch() { # fetch PKG: PKG's files in $src/PKG/ (cached), or why not on stdout
 	[ -f "$src/$1/.fetched" ] && return 0
-	if [ "$(id -u)" != 0 ]; then
-		echo "not root (apt-get update needs it)"
+	if [ -n "$offline" ]; then
+		echo "$offline"
 		return 1
 	fi
-	if [ -z "$apt_ready" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		offline="not root (apt-get update needs it)"
+		echo "$offline"
+		return 1
+	fi
+	if [ ! -f "$src/apt/.updated" ]; then
 		mkdir -p "$src/apt/lists/partial"
 		printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 			>"$src/apt/src.sources"
 		# shellcheck disable=SC2046
-		if ! apt-get $(apt_opts) update -qq >"$src/apt/update.log" 2>&1; then
-			echo "apt-get update of the source index failed (no network?)"
+		# a failed download is only a warning to apt-get update
+		if ! apt-get $(apt_opts) update -qq >"$src/apt/update.log" 2>&1 ||
+			grep -q '^[WE]:' "$src/apt/update.log"; then
+			offline="apt-get update of Debian's source index failed (no network?)"
+			echo "$offline"
 			return 1
 		fi
-		apt_ready=1
+		touch "$src/apt/.updated"
 	fi
-	rm -rf "$src/$1" && mkdir -p "$src/$1"
+	rm -rf "${src:?}/$1" && mkdir -p "$src/$1"
 	# shellcheck disable=SC2046
 	if ! (cd "$src/$1" && apt-get $(apt_opts) source --download-only "$1" >download.log 2>&1); then
 		echo "apt-get source $1 failed (no network?)"
@@ -69,27 +77,39 @@ unpack() { # unpack PKG: the patched tree in $src/PKG/tree (once)
 	d=$src/$1
 	[ -f "$d/.unpacked" ] && return 0
 	rm -rf "$d/tree" "$d/x" && mkdir -p "$d/x"
-	orig=$(ls "$d"/*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -1)
+	orig=""
+	for f in "$d"/*.orig.tar.*; do
+		case "$f" in *.asc) ;; *) [ -f "$f" ] && orig=$f ;; esac
+	done
 	[ -n "$orig" ] || { echo "no upstream tarball for $1"; return 1; }
 	tar xf "$orig" -C "$d/x" || { echo "cannot unpack $orig"; return 1; }
 	mv "$d/x"/* "$d/tree" && rmdir "$d/x"
 	# Debian's patches (quilt series), as dpkg-source would apply them
-	deb=$(ls "$d"/*.debian.tar.* 2>/dev/null | head -1)
+	deb=""
+	for f in "$d"/*.debian.tar.*; do [ -f "$f" ] && deb=$f; done
 	if [ -n "$deb" ]; then
 		tar xf "$deb" -C "$d/tree" || { echo "cannot unpack $deb"; return 1; }
 		if [ -f "$d/tree/debian/patches/series" ]; then
-			for p in $(sed 's/#.*//' "$d/tree/debian/patches/series"); do
+			sed 's/#.*//' "$d/tree/debian/patches/series" | while read -r p _; do
+				[ -n "$p" ] || continue
 				patch -d "$d/tree" -p1 -s -N --no-backup-if-mismatch <"$d/tree/debian/patches/$p" >/dev/null ||
-					{ echo "Debian patch $p of $1 does not apply"; return 1; }
-			done
+					{ echo "Debian patch $p of $1 does not apply"; exit 1; }
+			done || return 1
 		fi
 	fi
 	touch "$d/.unpacked"
 }
-get() { # get PKG under the lock; prints why not on failure
+get() { # get PKG: fetched and unpacked by the locked step below, or why not
+	[ -f "$src/$1/.unpacked" ] && return 0
+	cat "$out/why-$1" 2>/dev/null || echo "$1 was not fetched"
+	return 1
+}
+fetch_all() { # every package, under a lock: the other architecture's run may be at it
 	(
 		command -v flock >/dev/null && flock 9
-		fetch "$1" && unpack "$1"
+		for pkg in zydis libzstd xz-utils tre; do
+			fetch "$pkg" >"$out/why-$pkg" 2>&1 && unpack "$pkg" >"$out/why-$pkg" 2>&1
+		done
 	) 9>"$src/.lock"
 }
 
@@ -99,9 +119,9 @@ compile() { # compile NAME FLAGS FILE...
 	shift 2
 	o=$out/obj/$name
 	mkdir -p "$o"
-	# shellcheck disable=SC2086
-	printf '%s\n' "$@" | xargs -P "$jobs" -I{} sh -c \
-		'f={}; b=$(basename "$f" .c); exec '"$cc $cflags $flags"' -c "$f" -o "'"$o"'/$b.o"' || return 1
+	# shellcheck disable=SC2016
+	printf '%s\n' "$@" | CC="$cc $cflags $flags" O="$o" xargs -P "$jobs" -n 1 \
+		sh -c '$CC -c "$1" -o "$O/$(basename "$1" .c).o"' sh || return 1
 	rm -f "$out/lib/lib$name.a"
 	$ar rcs "$out/lib/lib$name.a" "$o"/*.o
 }
@@ -214,23 +234,31 @@ EOF
 	compile tre "-DHAVE_CONFIG_H -I$out/obj/tre-cfg -I$out/include -I$t" "$@"
 }
 
+have=""
+missing=""
+why=""
+start=$(date +%s)
 if ! command -v "$cc" >/dev/null; then
-	say "no $cc: nothing built"
-	have=""
+	missing="Zydis zstd lzma tre"
+	why="no $cc"
 else
-	have=""
-	start=$(date +%s)
+	fetch_all
 	for lib in Zydis zstd lzma tre; do
 		log=$top/build/win-deps/$arch-$lib.log
 		if build_$lib >"$log" 2>&1; then
 			have="$have $lib"
 		else
 			rm -f "$out/lib/lib$lib.a"
-			say "$lib not built, left out of the Windows build: $(tail -1 "$log") ($log)"
+			missing="$missing $lib"
+			[ -n "$why" ] || why="$(tail -1 "$log") (build/win-deps/$arch-$lib.log)"
 		fi
 	done
-	say "built:${have:- nothing} in $(($(date +%s) - start)) s"
 fi
-rm -rf "$out/obj"
+if [ -n "$missing" ]; then
+	say "not built:$missing: $why; the Windows build goes without them"
+else
+	say "built:$have in $(($(date +%s) - start)) s"
+fi
+rm -rf "$out/obj" "$out"/why-*
 printf '# scripts/win_deps.sh %s: the libraries in build/win-deps/%s/lib\nWIN_HAVE_%s :=%s\n' \
 	"$arch" "$arch" "$arch" "$have" >"$out/.done"

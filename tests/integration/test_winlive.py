@@ -11,7 +11,7 @@ import os
 import tempfile
 
 import schema
-from lib import Skip, fixture, run, run_json
+from lib import Skip, run, run_json
 from winlive import FIXTURE, ROOT, live, vmatlas, vmatlas_json
 
 _schema = {}
@@ -134,7 +134,7 @@ def test_winlive_errors():
     p = vmatlas(["map", "4000000000"])
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
     p = vmatlas(["search", "self", "--regex", "(a"])  # TRE (or its stand-in) refuses it
-    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
 
 
 def test_winlive_self():
