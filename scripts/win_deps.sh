@@ -56,9 +56,10 @@ fetch() { # fetch PKG: PKG's files in $src/PKG/ (cached), or why not on stdout
 		printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 			>"$src/apt/src.sources"
 		# shellcheck disable=SC2046
-		# a failed download is only a warning to apt-get update
+		# a failed download is only a warning to apt-get update: look
+		# for the index itself
 		if ! apt-get $(apt_opts) update -qq >"$src/apt/update.log" 2>&1 ||
-			grep -q '^[WE]:' "$src/apt/update.log"; then
+			[ -z "$(find "$src/apt/lists" -maxdepth 1 -name '*_Sources*')" ]; then
 			offline="apt-get update of Debian's source index failed (no network?)"
 			echo "$offline"
 			return 1
