@@ -1,6 +1,7 @@
 /* Registers by name: the 64-bit ones, their 32/16/8-bit parts (eax ax al
  * ah, r8d r8w r8b), rip/eip/ip, rflags/eflags, and each flag by its
- * letters (CF PF AF ZF SF TF IF DF OF). A 32-bit write zero-extends, as
+ * letters (CF PF AF ZF SF TF IF DF OF), each also as gdb writes it ($rax,
+ * $pc $sp $fp $ps). A 32-bit write zero-extends, as
  * the CPU does; 16- and 8-bit writes keep the other bits. */
 #include "dbg.h"
 
@@ -44,6 +45,18 @@ static const struct {
  * a flag: part 1, bit in *bit */
 static const reg_name *find(const char *name, int *part, int *bit)
 {
+	/* gdb's spelling: $rax, and $pc $sp $fp $ps for rip rsp rbp eflags */
+	if (name[0] == '$') {
+		static const struct { const char *alias; int idx, part; } gdb[] = {
+			{ "pc", 16, 64 }, { "sp", 7, 64 }, { "fp", 6, 64 }, { "ps", 17, 32 },
+		};
+		for (size_t i = 0; i < sizeof gdb / sizeof gdb[0]; i++)
+			if (!strcasecmp(name + 1, gdb[i].alias)) {
+				*part = gdb[i].part;
+				return &gprs[gdb[i].idx];
+			}
+		name++;
+	}
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
 		if (!strcmp(name, flags[i].name)) {
 			*part = 1;

@@ -54,6 +54,20 @@ def truth_of(stderr_lines):
     raise AssertionError("no truth line: %r" % stderr_lines[:5])
 
 
+def test_gdb_register_spellings_mean_the_same_registers():
+    # $pc $sp $fp $ps and $REG as gdb writes them, checked against the plain names
+    out, err, _ = debug(["break dbg_target", "continue",
+                         "print rip", "print $pc", "print rsp", "print $sp", "print rbp", "print $fp",
+                         "print eflags", "print $ps", "print rdi", "print $rdi", "print $edi + 1",
+                         "print sp", "quit"], prog=["calls", 3])
+    v = [r["value"] for r in results(out, "print")]
+    assert len(v) == 12, out
+    assert v[0] == v[1] and v[2] == v[3] and v[4] == v[5] and v[6] == v[7] and v[8] == v[9], v
+    assert int(v[10], 16) == int(v[9], 16) + 1
+    assert int(v[11], 16) == int(v[2], 16) & 0xffff  # plain "sp" stays the 16-bit part
+    assert int(v[0], 16) != 0 and int(v[2], 16) != 0
+
+
 def test_break_by_symbol_stops_each_call():
     out, err, _ = debug(["break dbg_target", "continue", "print rdi", "continue", "print rdi",
                          "delete all", "continue"], prog=["calls", 5])

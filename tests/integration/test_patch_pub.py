@@ -144,7 +144,7 @@ def test_second_vmatlas_reads_original_bytes_under_int3():
         finish(p, d)
 
 
-def test_patch_file_removed_at_detach_and_stale_after_sigkill():
+def test_patch_file_removed_at_detach_and_stale_after_sigkill_then_swept():
     p, target, d = start()
     pub = f"/tmp/vmatlas-{os.geteuid()}/patch-{p.pid}"
     try:
@@ -173,6 +173,24 @@ def test_patch_file_removed_at_detach_and_stale_after_sigkill():
             time.sleep(0.01)
         assert mem_bytes(p.pid, target, 1) == b"\xcc"
         assert view(p.pid, target)[0] == 0xcc
+        # the next debugger to publish sweeps the file of the dead one
+        # away (its own debugger gone) and keeps one whose debugger lives
+        # (this test's python, for a target that is this python too)
+        live = f"/tmp/vmatlas-{os.geteuid()}/bpm-{os.getpid()}"
+        fd = os.open(live + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"vmatlas-bpm 1\ndebugger %d\ntarget %d 1\n" % (os.getpid(), os.getpid()))
+        os.close(fd)
+        os.rename(live + ".tmp", live)
+        try:
+            p2, _, d2 = start()
+            try:
+                assert not os.path.exists(pub), "the dead debugger's file was not swept"
+                assert os.path.exists(live), "a file whose debugger lives was swept"
+                assert os.path.exists(f"/tmp/vmatlas-{os.geteuid()}/patch-{p2.pid}")
+            finally:
+                finish(p2, d2)
+        finally:
+            os.unlink(live)
     finally:
         if os.path.exists(pub):
             os.unlink(pub)

@@ -17,6 +17,7 @@
 #include "linux.h"
 #include "lxctl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -142,6 +143,39 @@ int lxc_publish_prots_op(vm_control *vc, const vm_prot_page *v, size_t n)
 	return rc;
 }
 
+/* Files left by debuggers that died by SIGKILL (no cleanup ran) are
+ * removed when the next one publishes: readers ignore them already, but
+ * they would pile up. Only our own regular files whose debugger or
+ * target is gone; a debugger alive keeps its file. */
+static void sweep_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int tpid;
+		char kind[8], tail;
+		if (sscanf(de->d_name, "%7[a-z]-%d%c", kind, &tpid, &tail) != 2 || tpid <= 0 ||
+		    (strcmp(kind, "bpm") && strcmp(kind, "patch")))
+			continue;
+		FILE *f = lx_pub_fopen(tpid, geteuid(), kind);
+		if (!f)
+			continue;
+		char line[128];
+		int dbg = 0;
+		bool known = fgets(line, sizeof line, f) && fgets(line, sizeof line, f) &&
+			     sscanf(line, "debugger %d", &dbg) == 1 && dbg > 0;
+		fclose(f);
+		if (known && ((kill(dbg, 0) < 0 && errno == ESRCH) || (kill(tpid, 0) < 0 && errno == ESRCH))) {
+			char path[320];
+			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+}
+
 int lx_pub_write(pid_t target, const char *kind, const char *what, const strbuf *body, char *path_out, size_t cap)
 {
 	char dir[64];
@@ -154,6 +188,8 @@ int lx_pub_write(pid_t target, const char *kind, const char *what, const strbuf 
 		vm_seterr("%s is not a directory of ours that only we may write: %s are not published", dir, what);
 		return -1;
 	}
+	if (!path_out[0]) /* the first time this handle publishes */
+		sweep_stale(dir);
 	strbuf sb = STRBUF_INIT;
 	sb_printf(&sb, "vmatlas-%s 1\ndebugger %d\ntarget %d %llu\n%s", kind, (int)getpid(), (int)target,
 		  (unsigned long long)lx_pub_start_time(target), body->len ? sb_str(body) : "");
