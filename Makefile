@@ -171,25 +171,29 @@ $(BUILD)/fixtures/win/pedll.dll: tests/fixtures/win/build.sh tests/fixtures/win/
 	$(Q)if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v i686-w64-mingw32-gcc >/dev/null; then \
 		tests/fixtures/win/build.sh $(dir $@); else echo "  (no mingw-w64: Windows fixtures skipped)"; fi
 
-$(BUILD)/obj/src/report/assets.o: src/report/report.css src/report/report.js
+$(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32/obj/src/report/assets.o: \
+		src/report/report.css src/report/report.js
 
 # ---- the Windows build: `make windows` cross-builds build/win64/vmatlas.exe
 # (and build/win32/vmatlas.exe) with mingw-w64. It has the formats, the
 # model, the minidump and ELF core backends, the live Windows backend
-# (target/windows) and the commands that need no ELF library, debugger or
-# terminal UI: Debian has no mingw-w64 builds of elfutils or ncurses, so
-# the files that use them are left out here, not #ifdef'd. base/win/ holds
-# the POSIX names the rest uses (compat.h is included first in every file)
-# and its own mman header. Zydis, zstd, liblzma and TRE (POSIX regex) are
-# built for mingw-w64 from Debian's source packages by scripts/win_deps.sh
-# into build/win-deps/ARCH; build/win-deps/ARCH/.done says which it could
-# build (WIN_HAVE_ARCH), and for one it could not (no root, no network)
-# the stand-in in nolib/ is used instead.
+# (target/windows) and the commands that need no ELF library or debugger:
+# Debian has no mingw-w64 builds of elfutils or ncurses, so the files that
+# use them are left out here, not #ifdef'd. base/win/ holds the POSIX names
+# the rest uses (compat.h is included first in every file), its own mman
+# header, and a curses over the console API for the tui (curses.h). Zydis,
+# zstd, liblzma and TRE (POSIX regex) are built for mingw-w64 from Debian's
+# source packages by scripts/win_deps.sh into build/win-deps/ARCH;
+# build/win-deps/ARCH/.done says which it could build (WIN_HAVE_ARCH), and
+# for one it could not (no root, no network) the stand-in in nolib/ is
+# used instead.
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
-               symbols symbols/win threads threads/win heap process annotate pipeline ops
+               symbols symbols/win threads threads/win heap process annotate pipeline ops tui tui/win report
 WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c \
-               src/threads/unwind.c src/threads/threaddb.c \
-               src/cli/cmd_debug.c src/cli/cmd_tui.c src/cli/cmd_report.c src/cli/cmd_track.c
+               src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
+               src/cli/cmd_debug.c src/cli/cmd_track.c
+# the debugger's CPU window, until debug/ is in the Windows build
+WIN_EXCLUDE += $(wildcard src/tui/cpu_*.c src/tui/win/cpu_*.c)
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
                $(sort $(wildcard src/cli/*.c)))
 # $(call win_src,ARCH): WIN_SRC with the stand-ins for what ARCH lacks

@@ -1,8 +1,7 @@
 /* Every command, in the order 'vmatlas --help' lists them. A command is
  * one file holding its cli_command; it is added here. The Windows build
- * (make windows) has no debugger, terminal UI, HTML report or write
- * tracking: the Makefile leaves their files out, and this table with
- * them. */
+ * (make windows) has no debugger or write tracking: the Makefile leaves
+ * their files out, and this table with them. */
 #include "cli.h"
 
 #include <string.h>
@@ -20,8 +19,9 @@ const cli_command *const cli_commands[] = {
 #endif
 	&cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
 #ifndef _WIN32
-	&cli_cmd_debug, &cli_cmd_report, &cli_cmd_tui,
+	&cli_cmd_debug,
 #endif
+	&cli_cmd_report, &cli_cmd_tui,
 	&cli_cmd_ps,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

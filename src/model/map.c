@@ -112,18 +112,38 @@ void vm_map_sort_modules(vm_map *m)
 	free(newidx);
 }
 
+/* by address and kind, then in the order they were added: qsort is not
+ * stable everywhere (glibc's happens to be, the Windows C runtime's is
+ * not), and the order is in the output */
+struct content_at {
+	vm_content c;
+	size_t old;
+};
+
 static int cmp_content(const void *a, const void *b)
 {
-	const vm_content *x = a, *y = b;
-	if (x->addr != y->addr)
-		return (x->addr > y->addr) - (x->addr < y->addr);
-	return (int)x->kind - (int)y->kind;
+	const struct content_at *x = a, *y = b;
+	if (x->c.addr != y->c.addr)
+		return (x->c.addr > y->c.addr) - (x->c.addr < y->c.addr);
+	if (x->c.kind != y->c.kind)
+		return (int)x->c.kind - (int)y->c.kind;
+	return (x->old > y->old) - (x->old < y->old);
 }
 
 void vm_region_sort_contents(vm_region *r)
 {
-	if (r->ncontents > 1)
-		qsort(r->contents, r->ncontents, sizeof(vm_content), cmp_content);
+	size_t n = r->ncontents;
+	if (n < 2)
+		return;
+	struct content_at *p = xcalloc(n, sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		p[i].c = r->contents[i];
+		p[i].old = i;
+	}
+	qsort(p, n, sizeof *p, cmp_content);
+	for (size_t i = 0; i < n; i++)
+		r->contents[i] = p[i].c;
+	free(p);
 }
 
 void vm_map_sort_contents(vm_map *m)

@@ -5,8 +5,6 @@
 #include <ctype.h>
 #include <float.h>
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,10 +271,9 @@ int cw_command(cpu *c)
 	c->prev = c->r;
 	c->have_prev = true;
 	/* a cw_command may cw_run the target: it can be paused as F9 */
-	watcher w;
-	cw_watch_start(c, &w);
+	watcher *w = cw_watch_start(c);
 	int rc = vm_dbg_exec(c->d, buf, f);
-	cw_watch_stop(&w);
+	cw_watch_stop(w);
 	fclose(f);
 	cw_log_text(c, out);
 	free(out);

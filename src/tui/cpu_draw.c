@@ -4,8 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -81,21 +81,10 @@ typedef struct cpu {
 	size_t nsrc;
 } cpu;
 
-/* While the target runs, the watcher thread is the terminal's only
- * reader (ncurses reads nothing then): it takes ^C and F12 as a pause and
- * keeps the other bytes. Keys ncurses had already read are taken out of
- * it before the run (before[]); after the run both go back, in the order
- * typed, with ungetch. */
-typedef struct watcher {
-	vm_dbg *d;
-	int wake[2];
-	int before[128];
-	size_t nbefore;
-	char f12[16];          /* the terminal's F12 (kf12) */
-	unsigned char kept[256];
-	size_t nkept;
-	pthread_t th;
-} watcher;
+/* While the target runs, a watcher (cpu_watch.c on a terminal) takes ^C
+ * and F12 as a pause (vm_dbg_interrupt) and keeps the other keys typed,
+ * which getch hands out after the run, in the order typed. */
+typedef struct watcher watcher;
 
 typedef enum { R_CONT, R_STEPI, R_NEXTI, R_FINISH, R_UNTIL } run_kind;
 
@@ -110,7 +99,9 @@ struct reg_row {
 
 
 void cw_run(cpu *c, run_kind k, uint64_t addr);
-void cw_watch_start(cpu *c, watcher *w);
+/* raw mode and the watcher on; never NULL */
+watcher *cw_watch_start(cpu *c);
+/* the watcher off (w freed), cbreak mode, the kept keys back */
 void cw_watch_stop(watcher *w);
 void cw_dis_goto(cpu *c, uint64_t a);
 void cw_push_back(cpu *c, int pane);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <sys/types.h>
 #include <time.h>
+#include <stdio.h>
 
 /* descriptors are not inherited by children (_O_NOINHERIT; <io.h> is not
  * included here: its open and close would clash with static functions of
@@ -31,11 +32,17 @@ int fcntl(int fd, int cmd, ...);
 #define SIGPIPE 13
 
 /* sigaction over the C runtime's signal(), which resets the handler
- * before calling it (SA_RESETHAND always); no alternate stack */
+ * before calling it (SA_RESETHAND always); no alternate stack; an
+ * SA_SIGINFO handler gets the signal number only */
 #define SA_RESETHAND 0x1
 #define SA_ONSTACK   0x2
+#define SA_SIGINFO   0x4
+typedef struct {
+	int si_signo;
+} siginfo_t;
 struct sigaction {
 	void (*sa_handler)(int);
+	void (*sa_sigaction)(int, siginfo_t *, void *);
 	int sa_mask;
 	int sa_flags;
 };
@@ -73,6 +80,12 @@ int vm_win_dirfd(void *dir);
 int vm_win_fstatat(int dirfd, const char *name, void *st, int flags);
 #define fstatat(d, n, s, f) vm_win_fstatat(d, n, s, f)
 int unlinkat(int dirfd, const char *name, int flags);
+
+/* open_memstream over a temporary file deleted when closed: the buffer
+ * and length are set by fclose (memstream.c), not by fflush */
+FILE *open_memstream(char **buf, size_t *len);
+int vm_win_fclose(FILE *f);
+#define fclose(f) vm_win_fclose(f)
 
 /* rename over an existing file (atomic replace: MoveFileEx) */
 int vm_win_rename(const char *from, const char *to);

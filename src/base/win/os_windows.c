@@ -221,13 +221,41 @@ int sigaltstack(const stack_t *ss, stack_t *old)
 
 /* the signals the C runtime raises: Ctrl-C, termination, and its own
  * crashes; the others (SIGHUP, SIGPIPE ...) are never delivered here */
+static void (*g_siginfo_fn[NSIG])(int, siginfo_t *, void *);
+
+static void siginfo_call(int sig)
+{
+	siginfo_t si = { .si_signo = sig };
+	if (sig > 0 && sig < NSIG && g_siginfo_fn[sig])
+		g_siginfo_fn[sig](sig, &si, NULL);
+}
+
 int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
 	if (old)
 		memset(old, 0, sizeof *old);
 	if (sig != SIGINT && sig != SIGTERM && sig != SIGSEGV && sig != SIGILL && sig != SIGFPE && sig != SIGABRT)
 		return 0;
-	return signal(sig, sa->sa_handler) == SIG_ERR ? -1 : 0;
+	void (*h)(int) = SIG_DFL;
+	void (*prev_fn)(int, siginfo_t *, void *) = g_siginfo_fn[sig];
+	if (sa && (sa->sa_flags & SA_SIGINFO)) {
+		g_siginfo_fn[sig] = sa->sa_sigaction;
+		h = siginfo_call;
+	} else if (sa) {
+		h = sa->sa_handler;
+	}
+	void (*prev)(int) = signal(sig, h);
+	if (prev == SIG_ERR)
+		return -1;
+	if (!sa) /* only asked: the handler stays */
+		signal(sig, prev);
+	if (old && prev == siginfo_call) {
+		old->sa_sigaction = prev_fn;
+		old->sa_flags = SA_SIGINFO;
+	} else if (old) {
+		old->sa_handler = prev;
+	}
+	return 0;
 }
 
 /* kill(pid, 0): does the process exist? (the only use) */
