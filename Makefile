@@ -189,7 +189,7 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 # used instead.
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
                symbols symbols/win threads threads/win heap process annotate pipeline ops tui tui/win report
-WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c \
+WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
                src/cli/cmd_debug.c src/cli/cmd_track.c
 # the debugger's CPU window, until debug/ is in the Windows build
@@ -211,9 +211,13 @@ WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE
 # (no %z); the C runtime used is mingw's own (__USE_MINGW_ANSI_STDIO),
 # which has it, and the Linux build checks the same formats
 WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
-WIN_LIBS     = -L$(WIN_DEPS)/lib $(addprefix -l,$(WIN_HAVE_$(arch))) -static -lpsapi -ldbghelp -lntdll -lpthread
-WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-gcc),win32)
-windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe
+WIN_LIBS     = -L$(WIN_DEPS)/lib $(addprefix -l,$(WIN_HAVE_$(arch))) -static -lstdc++ -lpsapi -ldbghelp -lntdll -lpthread
+# C++ in the Windows build: only the demangler's wrapper (symbols/win/demangle_cxx.cpp)
+WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
+WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
+WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
+	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
@@ -238,17 +242,38 @@ build/win32/obj/%.o: %.c build/win-deps/win32/.done
 	@$(if $(Q),echo "  MINGW32 $<")
 	$(Q)i686-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
 
+WIN_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti -MMD -MP
+build/win64/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-g++ $(WIN_CXXFLAGS) -c $< -o $@
+
+build/win32/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW32 $<")
+	$(Q)i686-w64-mingw32-g++ $(WIN_CXXFLAGS) -c $< -o $@
+
 # the live backend's fixture (tests/integration/test_winlive.py)
-build/win64/fixtures/livefix.exe: tests/fixtures/win/livefix.c
+build/win64/fixtures/livefix.exe build/win64/fixtures/heaplive.exe: build/win64/fixtures/%.exe: tests/fixtures/win/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
 
-build/win64/vmatlas.exe: $(patsubst %.c,build/win64/obj/%.o,$(call win_src,win64))
+# symbols and stacks (tests/integration/test_winsym.py): -gdwarf-4, as Wine
+# 8's dbghelp reads DWARF 2 to 4 only (gcc 12 writes 5 by default)
+build/win64/fixtures/symfix.exe: tests/fixtures/win/symfix.c tests/fixtures/win/symcpp.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -gdwarf-4 -fno-optimize-sibling-calls -Wall -Wextra -Werror -c $< -o $@.o
+	$(Q)x86_64-w64-mingw32-g++ -O1 -gdwarf-4 -Wall -Wextra -Werror -c tests/fixtures/win/symcpp.cpp -o $@.cpp.o
+	$(Q)x86_64-w64-mingw32-g++ -static $@.o $@.cpp.o -o $@
+	@rm -f $@.o $@.cpp.o
+
+build/win64/vmatlas.exe: $(call WIN_OBJ,win64)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)x86_64-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
 
-build/win32/vmatlas.exe: $(patsubst %.c,build/win32/obj/%.o,$(call win_src,win32))
+build/win32/vmatlas.exe: $(call WIN_OBJ,win32)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)i686-w64-mingw32-gcc $^ $(WIN_LIBS) -o $@
 
@@ -261,7 +286,7 @@ layers: $(BUILD)/libvmatlas.a $(CLI_OBJ)
 
 # the Windows build too, where mingw-w64 is (scripts/deps.sh test installs
 # it): tests/integration/test_winlive.py runs it under Wine
-WIN_CHECK := $(if $(shell command -v x86_64-w64-mingw32-gcc),windows)
+WIN_CHECK := $(if $(shell command -v x86_64-w64-mingw32-g++),windows)
 check: test-deps $(BUILD)/vmatlas docs $(BUILD)/unit-tests $(FIXTURES) $(WIN_CHECK)
 	@scripts/layers.py $(BUILD)
 	@tests/run.sh $(BUILD)

@@ -59,6 +59,10 @@ typedef struct vm_arena {
 	uint32_t flags;       /* the heap's flags (HEAP_GROWABLE ...) */
 	size_t nsegs, nlarge;
 	uint64_t committed, reserved, large_bytes;
+	/* a heap the PEB names that the walk cannot follow (a segment heap,
+	 * an unknown layout, not in memory): listed, not walked, and why */
+	bool unwalked;
+	const char *note;     /* why it is not walked, or what the walk leaves out (the LFH) */
 } vm_arena;
 
 typedef struct vm_heap_problem {

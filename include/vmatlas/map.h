@@ -97,6 +97,8 @@ typedef struct vm_summary_row {
 	/* committed memory none of whose regions has statistics (a core, a
 	 * minidump): rss, private, shared and swap are unknown, not 0 */
 	bool stats_unknown;
+	/* statistics from a Windows working set only: swap is unknown */
+	bool swap_unknown;
 } vm_summary_row;
 
 void vm_map_summary(const vm_map *m, vm_summary_row rows[VM_USAGE_COUNT], vm_summary_row *total);

@@ -81,6 +81,10 @@ typedef struct vm_page_stats_lx {
  * pairs, swap) and locked are neutral: either OS fills them. */
 typedef struct vm_page_stats {
 	bool valid;
+	/* a Windows working set's (QueryWorkingSetEx): rss, private and
+	 * shared (in the *_clean fields: it keeps no dirty bit) and locked
+	 * are known; the clean/dirty split, swap and lx are not */
+	bool working_set;
 	uint64_t rss;
 	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
 	uint64_t swap, locked;
@@ -102,12 +106,16 @@ typedef struct vm_page_run {
 	struct {
 		uint64_t kflags; /* Linux: from kpageflags; 0 unknown */
 	} lx;
+	struct {
+		uint32_t prot; /* Windows: the page's protection (VM_PROT_*) from the working set; 0 unknown */
+	} win;
 } vm_page_run;
 
 /* Page totals for a region, from the per-page walk. */
 typedef struct vm_page_counts {
 	bool valid;
 	bool have_mapcount;
+	bool swap_unknown; /* Windows: the working set does not say what is in the pagefile */
 	uint64_t present, swapped, exclusive, shared; /* shared: mapcount > 1 */
 } vm_page_counts;
 

@@ -5,10 +5,20 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 #include "vmatlas/heap.h"
 #include "vmatlas/symbols.h"
+
+/* an NT heap segment's item at addr (annotate/nt_heaps.c, windows.c) */
+static vm_content *nt_item(vm_region *reg, uint64_t addr)
+{
+	for (size_t k = 0; k < reg->ncontents; k++)
+		if (reg->contents[k].kind == VM_CK_HEAP && reg->contents[k].addr == addr)
+			return &reg->contents[k];
+	return NULL;
+}
 
 void ann_heap_place(vm_map *m, const vm_heap_report *r)
 {
@@ -27,7 +37,18 @@ void ann_heap_place(vm_map *m, const vm_heap_report *r)
 			 nt ? "heap" : "arena", (unsigned long long)r->arenas[s->arena].addr, s->nused,
 			 nt ? "blocks" : "chunks", (unsigned long long)s->used_bytes, s->nfree,
 			 (unsigned long long)s->free_bytes, s->cut_short ? "; walk cut short by a damaged block" : "");
-		vm_region_add_content(reg, VM_CK_HEAP, s->base, s->size, name, detail);
+		vm_content *c = nt ? nt_item(reg, s->base) : NULL;
+		if (c) {
+			/* the segment's item (annotate/nt_heaps.c): one label */
+			const char *counts = strchr(detail, ':') + 2; /* without "heap 0x...: " */
+			char *d = c->detail ? xasprintf("%s; %s", c->detail, counts) : xstrdup(detail);
+			free(c->detail);
+			c->detail = d;
+			continue;
+		}
+		uint64_t end = reg->base + reg->size;
+		vm_region_add_content(reg, VM_CK_HEAP, s->base, nt && s->base + s->size > end ? end - s->base : s->size,
+				      name, detail);
 		vm_region_sort_contents(reg);
 	}
 }

@@ -1,13 +1,32 @@
 /* The NT heaps on the map (Windows targets): each segment and each large
  * block of every heap the walk finds (heap/nt.c, without its blocks),
  * labelled on its regions and made an allocation of usage heap where no
- * other annotator claimed it (the PEB's process heap is claimed before). */
+ * other annotator claimed it (the PEB's heaps are claimed before, and
+ * their items, "process heap" and "heap N", become the segments': one
+ * label each). */
 #include "annotate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/util.h"
 #include "vmatlas/heap.h"
+
+/* the item at addr (the PEB's "process heap", "heap N": their names
+ * kept), or a new one: a heap is labelled once */
+static void label(vm_region *reg, uint64_t addr, uint64_t size, const char *name, const char *detail)
+{
+	for (size_t k = 0; k < reg->ncontents; k++) {
+		vm_content *c = &reg->contents[k];
+		if (c->kind == VM_CK_HEAP && c->addr == addr) {
+			free(c->detail);
+			c->detail = xstrdup(detail);
+			c->size = size;
+			return;
+		}
+	}
+	vm_region_add_content(reg, VM_CK_HEAP, addr, size, name, detail);
+}
 
 static void place(map_builder *b, const vm_heap_report *r, const vm_heap_seg *g, size_t nth)
 {
@@ -41,7 +60,7 @@ static void place(map_builder *b, const vm_heap_report *r, const vm_heap_seg *g,
 				snprintf(detail, sizeof detail, "heap %d%s, %s; %llu bytes committed",
 					 g->arena, a->main ? " (the process heap)" : "", a->source,
 					 (unsigned long long)g->committed);
-			vm_region_add_content(reg, VM_CK_HEAP, lo, hi - lo, name, detail);
+			label(reg, lo, hi - lo, name, detail);
 		} else {
 			vm_region_add_content(reg, VM_CK_HEAP, lo, hi - lo, name, "continued");
 		}

@@ -114,7 +114,7 @@ static const cli_option map_opts[] = {
 		  "system, reserved, free" },
 	CLI_OPT_FLAG("contents", 'c', map_args, ro.contents, "list every item inside each region on its own line"),
 	{ .name = "pages", .value = "ADDR", .kind = CLI_CALL, .flags = CLI_F_OPTIONAL, .call = pages_opt,
-	  .help = "per-page detail (pagemap, kpagecount) for the region\nholding ADDR, or for every committed region" },
+	  .help = "per-page detail for the region holding ADDR, or for every\ncommitted region (pagemap, kpagecount; Windows: working set)" },
 	CLI_OPT_FLAG("no-stats", 0, map_args, no_stats, "skip per-region memory statistics (faster)"),
 	CLI_OPT_COLOR,
 };

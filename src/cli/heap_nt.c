@@ -86,10 +86,17 @@ void cli_heap_nt_text(const vm_map *m, vm_target *t, const vm_heap_report *r, bo
 		snprintf(used, sizeof used, "%s (%zu)", fmt_size(x->used_bytes, a, sizeof a), x->nused);
 		snprintf(fr, sizeof fr, "%s (%zu)", fmt_size(x->free_bytes, b, sizeof b), x->nfree);
 		snprintf(id, sizeof id, "%zu%s", i, x->main ? " process" : "");
+		if (x->unwalked) {
+			printf("%-9s %0*llx %-16s %s\n", id, aw, (unsigned long long)x->addr, source_text(x->source), x->note);
+			continue;
+		}
 		printf("%-9s %0*llx %-16s %08x %4zu %5zu %10s %15s %15s %12s\n", id, aw, (unsigned long long)x->addr,
 		       source_text(x->source), x->flags, x->nsegs, x->nlarge, fmt_size(x->committed, c, sizeof c), used,
 		       fr, fmt_size(x->largest_free, d, sizeof d));
 	}
+	for (size_t i = 0; i < r->narenas; i++)
+		if (!r->arenas[i].unwalked && r->arenas[i].note && (only < 0 || (int)i == only))
+			printf("heap %zu: %s\n", i, r->arenas[i].note);
 	printf("large blocks: %zu (%s)\n\nSegments:\n", r->mmapped_count, fmt_size(r->mmapped_bytes, a, sizeof a));
 	for (size_t i = 0; i < r->nsegs; i++) {
 		const vm_heap_seg *g = &r->segs[i];
@@ -141,6 +148,8 @@ void cli_heap_nt_json(FILE *f, const vm_heap_report *r, bool blocks, int only)
 		json_ku64(jw, "free", x->free_bytes);
 		json_ku64(jw, "free_blocks", x->nfree);
 		json_ku64(jw, "largest_free", x->largest_free);
+		json_kbool(jw, "walked", !x->unwalked);
+		json_kstr(jw, "note", x->note);
 		json_obj_end(jw);
 	}
 	json_arr_end(jw);

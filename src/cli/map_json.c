@@ -88,7 +88,8 @@ static void summary_row(json_writer *w, const char *usage, const vm_summary_row 
 		json_ku64(w, "rss", r->rss);
 		json_ku64(w, "private", r->private_bytes);
 		json_ku64(w, "shared", r->shared_bytes);
-		json_ku64(w, "swap", r->swap);
+		json_key(w, "swap");
+		r->swap_unknown ? json_null(w) : json_u64(w, r->swap);
 	}
 	json_ku64(w, "blocks", r->blocks);
 	json_ku64(w, "largest", r->largest);
@@ -120,12 +121,27 @@ static void page_run_flags(json_writer *w, uint32_t f)
 	json_arr_end(w);
 }
 
+/* Windows: a page's protection modifiers, as a region's */
+static void page_prot_flags(json_writer *w, uint32_t prot)
+{
+	if (!(prot & (VM_PROT_GUARD | VM_PROT_NOCACHE | VM_PROT_WRITECOMBINE | VM_PROT_COPY)))
+		return;
+	json_key(w, "protect_flags");
+	json_arr_begin(w);
+	if (prot & VM_PROT_GUARD) json_str(w, "guard");
+	if (prot & VM_PROT_NOCACHE) json_str(w, "nocache");
+	if (prot & VM_PROT_WRITECOMBINE) json_str(w, "writecombine");
+	if (prot & VM_PROT_COPY) json_str(w, "copy");
+	json_arr_end(w);
+}
+
 static void pages(json_writer *w, const vm_region *r)
 {
 	json_key(w, "pages");
 	json_obj_begin(w);
 	json_ku64(w, "present", r->pages.present);
-	json_ku64(w, "swapped", r->pages.swapped);
+	json_key(w, "swapped");
+	r->pages.swap_unknown ? json_null(w) : json_u64(w, r->pages.swapped);
 	json_ku64(w, "exclusive", r->pages.exclusive);
 	json_ku64(w, "shared", r->pages.shared);
 	json_kbool(w, "mapcount_known", r->pages.have_mapcount);
@@ -141,6 +157,12 @@ static void pages(json_writer *w, const vm_region *r)
 		if (p->mapcount >= 0)
 			json_ki64(w, "mapcount", p->mapcount);
 		json_kaddr(w, "kpageflags", p->lx.kflags);
+		if (p->win.prot) {
+			char s[4] = { p->win.prot & VM_PROT_READ ? 'r' : '-', p->win.prot & VM_PROT_WRITE ? 'w' : '-',
+				      p->win.prot & VM_PROT_EXEC ? 'x' : '-', 0 };
+			json_kstr(w, "prot", s);
+			page_prot_flags(w, p->win.prot);
+		}
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -194,8 +216,21 @@ static void region(json_writer *w, const vm_map *m, const vm_region *r)
 		json_kstr(w, "dev", dev);
 	}
 	const vm_page_stats *s = &r->stats;
-	if (s->valid) {
+	if (s->valid && s->working_set) {
+		/* Windows: what the working set says; the rest is unknown, not 0 */
+		static const char *const none[] = { "pss", "shared_clean", "shared_dirty", "private_clean",
+						     "private_dirty", "referenced", "anonymous", "swap",
+						     "swap_pss", "thp", "thp_eligible" };
 		json_ku64(w, "rss", s->rss);
+		json_ku64(w, "private", s->private_clean);
+		json_ku64(w, "shared", s->shared_clean);
+		json_ku64(w, "locked", s->locked);
+		for (size_t k = 0; k < sizeof none / sizeof *none; k++)
+			json_key(w, none[k]), json_null(w);
+	} else if (s->valid) {
+		json_ku64(w, "rss", s->rss);
+		json_ku64(w, "private", s->private_clean + s->private_dirty);
+		json_ku64(w, "shared", s->shared_clean + s->shared_dirty);
 		json_ku64(w, "pss", s->lx.pss);
 		json_ku64(w, "shared_clean", s->shared_clean);
 		json_ku64(w, "shared_dirty", s->shared_dirty);

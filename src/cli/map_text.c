@@ -204,7 +204,11 @@ static void page_runs(const vm_map *m, const vm_region *r, FILE *f, int aw)
 	for (size_t k = 0; k < r->nruns; k++) {
 		const vm_page_run *p = &r->runs[k];
 		strbuf sb = STRBUF_INIT;
-		sb_puts(&sb, (p->flags & VM_PAGE_PRESENT) ? "present" : (p->flags & VM_PAGE_SWAPPED) ? "swapped" : "not present");
+		/* Windows: a page out of the working set may be in the pagefile */
+		sb_puts(&sb, (p->flags & VM_PAGE_PRESENT)   ? "present"
+			     : (p->flags & VM_PAGE_SWAPPED) ? "swapped"
+			     : r->pages.swap_unknown	    ? "not in the working set"
+							    : "not present");
 		if (p->flags & VM_PAGE_EXCLUSIVE)
 			sb_puts(&sb, " exclusive");
 		if (p->flags & VM_PAGE_FILE)
@@ -213,6 +217,10 @@ static void page_runs(const vm_map *m, const vm_region *r, FILE *f, int aw)
 			sb_puts(&sb, " soft-dirty");
 		if (p->mapcount >= 0)
 			sb_printf(&sb, "  mapcount %d", p->mapcount);
+		if (p->win.prot) /* Windows: the page's own protection */
+			sb_printf(&sb, "  %c%c%c%s%s", p->win.prot & VM_PROT_READ ? 'r' : '-',
+				  p->win.prot & VM_PROT_WRITE ? 'w' : '-', p->win.prot & VM_PROT_EXEC ? 'x' : '-',
+				  p->win.prot & VM_PROT_COPY ? " copy-on-write" : "", p->win.prot & VM_PROT_GUARD ? " guard" : "");
 		static const struct { int bit; const char *name; } kf[] = {
 			{ 4, "dirty" }, { 11, "mmap" }, { 12, "anon" }, { 17, "huge" },
 			{ 21, "ksm" }, { 22, "thp" }, { 24, "zero-page" },

@@ -135,7 +135,8 @@ static void read_regions(cursor *c, vm_map *m)
 		r->lx.dev_minor = g32(c);
 		uint8_t state = g8(c), prot = g8(c), type = g8(c), usage = g8(c);
 		x->valid = g8(c) != 0;
-		skip(c, 7);
+		x->working_set = g8(c) != 0; /* 0 in snapshots before it */
+		skip(c, 6);
 		x->rss = g64(c);
 		x->lx.pss = g64(c);
 		x->shared_clean = g64(c);

@@ -137,7 +137,8 @@ static void write_regions(bbuf *b, strtab *st, const vm_map *m)
 		p8(b, (uint8_t)r->type);
 		p8(b, (uint8_t)r->usage);
 		p8(b, x->valid);
-		pad(b, 7);
+		p8(b, x->working_set);
+		pad(b, 6);
 		p64(b, x->rss);
 		p64(b, x->lx.pss);
 		p64(b, x->shared_clean);

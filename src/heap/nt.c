@@ -34,6 +34,7 @@
 #include "nt_walker.h"
 
 #define HEAP_MAGIC 0x50414548u /* "HEAP" */
+#define SEGMENT_HEAP_SIGNATURE 0xddeeddeeu /* _SEGMENT_HEAP.Signature, at 0x10 */
 #define TYPE_USED 0x5355u  /* "US" */
 #define TYPE_DEAD 0xdeadu  /* freed, waiting in the pending ring: still busy to the walk */
 #define TYPE_FREE 0x5246u  /* "FR" */
@@ -107,20 +108,43 @@ static int heap_index(const vm_heap_report *r, uint64_t addr)
 	return -1;
 }
 
+/* why a heap the PEB names is not walked */
+static const char *unwalkable(ntw *k, uint64_t addr, int lay)
+{
+	uint32_t sig;
+	if (!nt_u32(k, addr + 2 * k->L->w, &sig))
+		return "its header is not in memory (a dump without the heap's memory)";
+	if (lay)
+		return "a heap of another layout than the first one walked: not walked";
+	if (sig == SEGMENT_HEAP_SIGNATURE)
+		return "a segment heap (Windows 10 and later): not walked";
+	if (sig == HEAP_SIGNATURE && k->m->info.bits == 32)
+		return "Windows' 32-bit NT heap: not walked";
+	return "not a heap of a known layout (Wine 8's, or Windows' 64-bit NT heap): not walked";
+}
+
 static void add_heap(ntw *k, uint64_t addr, const char *source)
 {
 	vm_heap_report *r = k->r;
 	if (r->narenas >= MAX_HEAPS || heap_index(r, addr) >= 0)
 		return;
 	int lay = is_heap(k, addr) ? NT_LAYOUT_WINE8 : nt_win_is_heap(k, addr) ? NT_LAYOUT_WINDOWS : NT_LAYOUT_NONE;
-	if (!lay || (k->layout && lay != k->layout))
+	bool ok = lay && (!k->layout || lay == k->layout);
+	/* what the PEB names is a heap, walked or not; a scan's or a list's
+	 * candidate that is not one is nothing */
+	if (!ok && strncmp(source, "peb", 3))
 		return;
-	k->layout = lay;
+	if (ok)
+		k->layout = lay;
 	vm_arena *a = ARRAY_PUSH(r->arenas, r->narenas, k->acap);
 	memset(a, 0, sizeof *a);
 	a->addr = addr;
 	a->main = addr == r->main_arena;
 	a->source = source;
+	if (!ok) {
+		a->unwalked = true;
+		a->note = unwalkable(k, addr, lay);
+	}
 }
 
 /* the next link of a doubly linked list, checked against its back link
@@ -170,7 +194,7 @@ static void find_heaps(ntw *k)
 		}
 	}
 	/* Wine links every heap it makes into the process heap's list */
-	for (size_t i = 0; i < r->narenas && i < 1 && k->layout == NT_LAYOUT_WINE8; i++) {
+	for (size_t i = 0; i < r->narenas && i < 1 && k->layout == NT_LAYOUT_WINE8 && !r->arenas[0].unwalked; i++) {
 		uint64_t head = r->arenas[i].addr + k->L->entry, link = head, next;
 		for (int steps = 0; steps < MAX_HEAPS && nt_next_link(k, link, &next) && next != head; steps++) {
 			add_heap(k, next - k->L->entry, "heap-list");
@@ -356,15 +380,22 @@ int vm_nt_heap_walk(const vm_map *m, vm_target *t, unsigned flags, vm_heap_repor
 	ntw k = { .m = m, .t = t, .rd = vm_reader_target(t), .flags = flags, .r = out };
 	k.L = m->info.bits == 32 ? &wine8_32 : &wine8_64;
 	find_heaps(&k);
-	if (!out->narenas) {
+	size_t walkable = 0;
+	for (size_t i = 0; i < out->narenas; i++)
+		walkable += !out->arenas[i].unwalked;
+	if (!walkable) {
+		/* none to walk: one line says why (the process heap's reason) */
+		const char *why = out->narenas && out->arenas[0].main ? out->arenas[0].note : NULL;
+		free(out->arenas);
+		out->arenas = NULL;
+		out->narenas = 0;
 		if (out->main_arena && !vm_reader_word(&k.rd, out->main_arena, k.L->w, &(uint64_t){ 0 }))
 			out->note = xasprintf("the process heap at 0x%llx is not in the dump's memory (a dump "
 					      "with full memory, or with the heap's, is needed)",
 					      (unsigned long long)out->main_arena);
 		else if (out->main_arena)
-			out->note = xasprintf("the process heap at 0x%llx is not a heap of a known layout (Wine 8's, "
-					      "or Windows' 64-bit NT heap); the segment heap is not walked yet",
-					      (unsigned long long)out->main_arena);
+			out->note = xasprintf("the process heap at 0x%llx: %s", (unsigned long long)out->main_arena,
+					      why ? why : "not a heap of a known layout: not walked");
 		else if (!k.peb)
 			out->note = xstrdup("no NT heap found: no TEB in the dump's memory names the PEB, and no heap of "
 					    "a known layout is in its memory");
@@ -378,6 +409,8 @@ int vm_nt_heap_walk(const vm_map *m, vm_target *t, unsigned flags, vm_heap_repor
 	out->walked = true;
 	for (size_t i = 0; i < out->narenas; i++) {
 		vm_arena *a = &out->arenas[i];
+		if (a->unwalked)
+			continue;
 		if (win) {
 			nt_win_walk_heap(&k, (int)i);
 			continue;

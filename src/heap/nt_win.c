@@ -240,6 +240,6 @@ void nt_win_walk_heap(ntw *k, int ai)
 	free(u);
 	uint8_t b[2];
 	if (vm_reader_full(&k->rd, a->addr + H_FRONT_END_TYPE, b, 1) && b[0] == 2)
-		nt_problem(k, a->addr, "the low-fragmentation front end is on: its blocks are not listed, only the "
-				       "back-end blocks that hold them");
+		a->note = "the low-fragmentation front end is on: its blocks lie inside busy back-end blocks "
+			  "listed here, and are not listed themselves";
 }

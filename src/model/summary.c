@@ -3,7 +3,7 @@
 
 #include "vmatlas/map.h"
 
-static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a, bool *known)
+static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a, bool *known, bool *swap_known)
 {
 	row->size += a->size;
 	row->blocks++;
@@ -15,6 +15,8 @@ static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a, b
 			row->committed += r->size;
 		if (r->stats.valid)
 			*known = true;
+		if (r->stats.valid && !r->stats.working_set)
+			*swap_known = true;
 		row->rss += r->stats.rss;
 		row->private_bytes += r->stats.private_clean + r->stats.private_dirty;
 		row->shared_bytes += r->stats.shared_clean + r->stats.shared_dirty;
@@ -25,17 +27,21 @@ static void add_alloc(vm_summary_row *row, const vm_map *m, const vm_alloc *a, b
 void vm_map_summary(const vm_map *m, vm_summary_row rows[VM_USAGE_COUNT], vm_summary_row *total)
 {
 	bool known[VM_USAGE_COUNT] = { false }, tknown = false;
+	bool sknown[VM_USAGE_COUNT] = { false }, tsknown = false;
 	memset(rows, 0, sizeof(vm_summary_row) * VM_USAGE_COUNT);
 	memset(total, 0, sizeof *total);
 	for (size_t i = 0; i < m->nallocs; i++) {
 		const vm_alloc *a = &m->allocs[i];
 		if ((unsigned)a->usage >= VM_USAGE_COUNT)
 			continue;
-		add_alloc(&rows[a->usage], m, a, &known[a->usage]);
+		add_alloc(&rows[a->usage], m, a, &known[a->usage], &sknown[a->usage]);
 		if (a->usage != VM_USAGE_FREE)
-			add_alloc(total, m, a, &tknown);
+			add_alloc(total, m, a, &tknown, &tsknown);
 	}
-	for (int u = 0; u < VM_USAGE_COUNT; u++)
+	for (int u = 0; u < VM_USAGE_COUNT; u++) {
 		rows[u].stats_unknown = rows[u].committed && !known[u];
+		rows[u].swap_unknown = known[u] && !sknown[u];
+	}
 	total->stats_unknown = total->committed && !tknown;
+	total->swap_unknown = tknown && !tsknown;
 }

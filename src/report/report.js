@@ -559,12 +559,15 @@ function showDetail(i) {
 		["alloc base / protect", r.alloc_base ? addr(r.alloc_base) + " " + r.alloc_protect : null],
 		["held in the file", r.dumped !== undefined ? fmtSize(r.dumped) : null],
 	];
-	if (r.rss !== undefined)
+	if (r.rss !== undefined && r.pss === null) // a Windows working set: no more is known
+		rows.push(["RSS", fmtSize(r.rss)], ["private / shared", fmtSize(r.private) + " / " + fmtSize(r.shared)],
+			["locked", fmtSize(r.locked)]);
+	else if (r.rss !== undefined)
 		rows.push(["RSS / PSS", fmtSize(r.rss) + " / " + fmtSize(r.pss)],
 			["private clean / dirty", fmtSize(r.private_clean) + " / " + fmtSize(r.private_dirty)],
 			["shared clean / dirty", fmtSize(r.shared_clean) + " / " + fmtSize(r.shared_dirty)],
 			["swap, locked", fmtSize(r.swap) + ", " + fmtSize(r.locked)]);
-	if (r.pages) rows.push(["pages", r.pages.present + " present, " + r.pages.swapped + " swapped, " + r.pages.exclusive + " exclusive, " + r.pages.shared + " shared"]);
+	if (r.pages) rows.push(["pages", r.pages.present + " present, " + (r.pages.swapped === null ? "" : r.pages.swapped + " swapped, ") + r.pages.exclusive + " exclusive, " + r.pages.shared + " shared"]);
 	if (ADDED.has(x.base)) rows.push(["change", "added since A"]);
 	if (CHANGED.has(x.base)) rows.push(["change", "changed since A"]);
 	detail.innerHTML = "<dl>" + rows.filter(function (p) { return p[1] !== null && p[1] !== undefined && p[1] !== ""; })
@@ -614,7 +617,7 @@ var tree = $("tree");
 	var parts = [];
 	ALLOC.forEach(function (al, ai) {
 		var rs = al.regions || [], rss = 0, priv = 0, has = false;
-		rs.forEach(function (r) { if (r.rss !== undefined) { has = true; rss += r.rss; priv += r.private_clean + r.private_dirty; } });
+		rs.forEach(function (r) { if (r.rss !== undefined) { has = true; rss += r.rss; priv += r.private; } });
 		parts.push('<tbody class="alloc' + (OPEN_ALL ? "" : " closed") + (ai >= ALLOC_LIMIT ? " over" : "") + '" data-a="' + ai + '"><tr class="alloc-row"><td><span class="tw">' + (OPEN_ALL ? "\u25be" : "\u25b8") + "</span>" +
 			hex(big(al.base)) + '</td><td class="num">' + esc(fmtSize(al.size)) + "</td><td>" + swatch(al.usage) + esc(al.usage) +
 			'</td><td></td><td></td><td class="num">' + (has ? esc(fmtSize(rss)) : "") + '</td><td class="num">' + (has ? esc(fmtSize(priv)) : "") +
@@ -640,7 +643,7 @@ function cells(i) {
 	return "<td>" + (nc ? '<span class="tw">\u25b8</span>' : "") + hex(x.base) +
 		"<td>" + esc(fmtSize(r.size)) + "<td>" + esc(r.type) + "<td>" + esc(r.prot) + "<td>" + esc(r.state) +
 		"<td>" + (r.rss !== undefined ? esc(fmtSize(r.rss)) : "") + "<td>" +
-		(r.rss !== undefined ? esc(fmtSize(r.private_clean + r.private_dirty)) : "") + "<td>" + esc(regionDetails(r)) +
+		(r.rss !== undefined ? esc(fmtSize(r.private)) : "") + "<td>" + esc(regionDetails(r)) +
 		(nc ? ' <span class="badge">' + nc + "</span>" : "") +
 		(ADDED.has(x.base) ? ' <span class="badge new">added</span>' : CHANGED.has(x.base) ? ' <span class="badge chg">changed</span>' : "");
 }

@@ -192,13 +192,18 @@ static const char *win_base_name(const char *p)
 	return s;
 }
 
-int pe_open_module_file(const char *path, uint64_t want_size, pe_image *pe, int *fdp)
+/* the path that opened, in *found when asked */
+static int find_module_file(const char *path, uint64_t want_size, pe_image *pe, int *fdp, char **found)
 {
 	*fdp = -1;
 	if (!path || !path[0])
 		return -1;
 	char *host = pe_module_host_path(path);
 	int rc = host ? open_pe(host, 0, pe, fdp) : -1;
+	if (rc == 0 && found) {
+		*found = host;
+		host = NULL;
+	}
 	free(host);
 	if (rc == 0 || !g_image_path)
 		return rc;
@@ -214,12 +219,48 @@ int pe_open_module_file(const char *path, uint64_t want_size, pe_image *pe, int 
 			char *p = xasprintf("%s/%s", d, k ? lower : name);
 			if (k == 0 || strcmp(lower, name) != 0)
 				rc = open_pe(p, want_size, pe, fdp);
+			if (rc == 0 && found) {
+				*found = p;
+				p = NULL;
+			}
 			free(p);
 		}
 	}
 	free(dirs);
 	free(lower);
 	return rc;
+}
+
+int pe_open_module_file(const char *path, uint64_t want_size, pe_image *pe, int *fdp)
+{
+	return find_module_file(path, want_size, pe, fdp, NULL);
+}
+
+char *pe_module_file_path(vm_target *t, const vm_module *mod, const char *native)
+{
+	pe_image mem, file;
+	int fd = -1;
+	char *found = NULL;
+	bool have_mem = pe_open_module_memory(t, mod->base, &mem) == 0;
+	const char *path = mod->loader_name && !mod->path ? mod->loader_name : mod->path;
+	bool have_file = false;
+	if (native && open_pe(native, mod->size, &file, &fd) == 0) {
+		have_file = true;
+		found = xstrdup(native);
+	} else {
+		have_file = find_module_file(path, mod->size, &file, &fd, &found) == 0;
+	}
+	if (have_file) {
+		if (have_mem && (file.timestamp != mem.timestamp || file.size_image != mem.size_image)) {
+			free(found);
+			found = NULL;
+		}
+		pe_close(&file);
+		close(fd);
+	}
+	if (have_mem)
+		pe_close_module_memory(&mem);
+	return found;
 }
 
 static uint8_t type_at(const pe_image *pe, uint32_t rva)

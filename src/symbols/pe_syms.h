@@ -17,6 +17,12 @@ void pe_close_module_memory(pe_image *pe);
  * SizeOfImage must be want_size, when not 0); *fdp is its descriptor for
  * the caller to close */
 int pe_open_module_file(const char *path, uint64_t want_size, pe_image *pe, int *fdp);
+/* the path of a module's file, found as pe_open_module_file finds it
+ * (native first: a path the host opens as it is, the Windows build's own
+ * paths; NULL: none), when it is the very image (timestamp and
+ * SizeOfImage as in target memory, where that is readable); malloc'd,
+ * NULL if none */
+char *pe_module_file_path(vm_target *t, const vm_module *mod, const char *native);
 /* the host path of a path a Windows target names; NULL if none; malloc'd */
 char *pe_module_host_path(const char *path);
 

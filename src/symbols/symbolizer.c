@@ -14,6 +14,7 @@
 #include "formats/elf_defs.h"
 #include "lines.h"
 #include "minidebug.h"
+#include "native.h"
 #include "perfmap.h"
 #include "pe_syms.h"
 #include "symtab.h"
@@ -34,6 +35,8 @@ struct vm_symbolizer {
 	struct name_index *names; /* per module; for lookups by name */
 	perfmap *perf;            /* the runtime's names for its JIT code */
 	bool perf_tried;
+	native_syms *native;      /* the platform's engine (dbghelp), for PE */
+	bool native_tried;
 };
 
 /* A module's symbol tables as the files hold them, for the few lookups
@@ -75,10 +78,25 @@ void vm_symbolizer_free(vm_symbolizer *s)
 	free(s->names);
 	free(s->exports);
 	perfmap_free(s->perf);
+	native_syms_free(s->native);
 	free(s);
 }
 
 /* ---- loading one module's symbols ---- */
+
+static bool is_pe(const vm_module *mod)
+{
+	return mod->format && strcmp(mod->format, "pe") == 0;
+}
+
+static native_syms *native_of(vm_symbolizer *s)
+{
+	if (!s->native_tried) {
+		s->native_tried = true;
+		s->native = native_syms_new(s->m, s->t);
+	}
+	return s->native;
+}
 
 static int open_module_file(vm_symbolizer *s, const vm_module *mod)
 {
@@ -284,9 +302,12 @@ static sym_table *load(vm_symbolizer *s, const vm_module *mod)
 	memcpy(t->build_id, mod->build_id, mod->build_id_len);
 	t->build_id_len = mod->build_id_len;
 
-	if (mod->format && strcmp(mod->format, "pe") == 0) {
+	if (is_pe(mod)) {
 		if (!mod->data_copy)
 			pe_syms_load(t, s->t, mod);
+		const char *native = native_syms_source(native_of(s), mod);
+		if (native)
+			symtab_note_source(t, native);
 		symtab_finish(t);
 		*ARRAY_PUSH(s->owned, s->nowned, s->ocap) = t;
 		return t;
@@ -371,6 +392,30 @@ static bool jit_symbol(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 	return true;
 }
 
+/* A PE module's symbol from the platform's engine where it is nearer
+ * than ours (a static function a full PDB names, which the publics do
+ * not), and its line where we have none. */
+static void native_lookup(vm_symbolizer *s, const vm_module *mod, uint64_t addr, vm_symbol_info *out)
+{
+	native_syms *n = native_of(s);
+	native_sym ns;
+	if (!n)
+		return;
+	if (native_syms_find(n, mod, addr, s->flags & VM_SYM_DEMANGLE, &ns) &&
+	    (!out->symbol || ns.addr > out->symbol_addr)) {
+		out->symbol = ns.name;
+		out->mangled = ns.mangled;
+		out->symbol_addr = ns.addr;
+		out->symbol_size = ns.size;
+		out->offset = addr - ns.addr;
+	}
+	vm_line_row row;
+	if ((s->flags & VM_SYM_LINES) && !out->file && native_syms_line(n, mod, addr, &row)) {
+		out->file = row.file;
+		out->line = row.line;
+	}
+}
+
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 {
 	memset(out, 0, sizeof *out);
@@ -400,6 +445,8 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 		}
 		lines_lookup(t->lines, link + t->lines_adjust, &out->file, &out->line);
 	}
+	if (is_pe(mod))
+		native_lookup(s, mod, addr, out);
 	return true;
 }
 
@@ -424,6 +471,9 @@ bool vm_symbol_line_row(vm_symbolizer *s, uint64_t addr, vm_line_row *out)
 	uint64_t bias = 0;
 	line_index *li = lines_at(s, addr, &bias);
 	line_row r;
+	const vm_module *mod = vm_map_module_at(s->m, addr);
+	if (!li && mod && is_pe(mod))
+		return native_syms_line(native_of(s), mod, addr, out);
 	if (!li || !lines_row(li, addr - bias, &r))
 		return false;
 	out->addr = r.addr + bias;

@@ -368,7 +368,12 @@ static size_t details_lines(tui_app *a, char ***out)
 	else if (r->flags & VM_RF_PART_DATA)
 		LINE("data: the target holds the first %s%s", fmt_size(r->held, s1, sizeof s1),
 		     r->flags & VM_RF_FROM_FILE ? "; the rest from the file" : "");
-	if (r->stats.valid) {
+	if (r->stats.valid && r->stats.working_set) {
+		/* Windows: the working set says no more */
+		LINE("pages: RSS %s  private %s  shared %s  locked %s (working set)", fmt_size(r->stats.rss, s1, sizeof s1),
+		     fmt_size(r->stats.private_clean, s2, sizeof s2), fmt_size(r->stats.shared_clean, s3, sizeof s3),
+		     fmt_size(r->stats.locked, s4, sizeof s4));
+	} else if (r->stats.valid) {
 		const vm_page_stats *st = &r->stats;
 		LINE("pages: RSS %s  private clean %s dirty %s  shared clean %s dirty %s  swap %s",
 		     fmt_size(st->rss, s1, sizeof s1), fmt_size(st->private_clean, s2, sizeof s2),

@@ -174,7 +174,7 @@ def test_damaged_nt_heap_is_reported_not_followed():
 # Windows' own NT heap (64-bit), built here by the layout of ntdll's public
 # symbols: no dump made on Windows with heap memory is at hand, so this
 # checks the walk against that description, not against Windows itself.
-WH, WT, WV = 0x250000, 0x300000, 0x400000
+WH, WT, WV, WS = 0x250000, 0x300000, 0x400000, 0x500000
 KEY = bytes([0x3c, 0x91, 0x5a, 0xe7, 0x12, 0x88, 0x6d, 0xb4])
 
 
@@ -226,14 +226,24 @@ def win_heap_dump(path, damage=None):
     teb = bytearray(0x2000)
     struct.pack_into("<Q", teb, 0x60, WT + 0x1000)
     struct.pack_into("<Q", teb, 0x1000 + 0x30, WH)
+    if damage == "others":
+        # PEB.ProcessHeaps (0xe8 NumberOfHeaps, 0xf0 the array, here in the
+        # TEB page): the process heap, a segment heap (its signature
+        # 0xddeeddee at 0x10), and a page of no heap
+        struct.pack_into("<IIQ", teb, 0x1000 + 0xe8, 3, 16, WT + 0x1800)
+        struct.pack_into("<QQQ", teb, 0x1800, WH, WS, WS + 0x1000)
+        seg = bytearray(0x2000)
+        struct.pack_into("<I", seg, 0x10, 0xddeeddee)
     if damage == "checksum":
         heap[0x740 + 11] ^= 0x40
     elif damage == "loop":
         struct.pack_into("<QQ", heap, 0x18, WH + 0x18, WH + 0x18)
     elif damage == "ucr":
         struct.pack_into("<Q", heap, 0x410 + 0x18, 1 << 62)
-    data = build_dump([sysinfo_stream(), thread_stream([(7, WT, {"rsp": WT + 0x800, "rip": 0})])],
-                      [(WT, bytes(teb)), (WH, bytes(heap)), (WH + 0x18000, bytes(tail)), (WV, bytes(big))])
+    mem = [(WT, bytes(teb)), (WH, bytes(heap)), (WH + 0x18000, bytes(tail)), (WV, bytes(big))]
+    if damage == "others":
+        mem.append((WS, bytes(seg)))
+    data = build_dump([sysinfo_stream(), thread_stream([(7, WT, {"rsp": WT + 0x800, "rip": 0})])], mem)
     open(path, "wb").write(data)
     return blocks, (WV, 0x21000, True, 0x20123)
 
@@ -278,3 +288,32 @@ def test_damaged_windows_nt_heap():
             assert segs == [], segs
         else:
             assert len(segs[0]["blocks"]) == nblocks, (damage, segs[0]["blocks"])
+
+
+def test_heaps_the_walk_cannot_follow_are_named_not_guessed():
+    """the PEB's heaps the walk does not know (a segment heap, no heap at
+    all) are listed with why, not walked; the process heap still is"""
+    d = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, d, True)
+    path = os.path.join(d, "o.dmp")
+    blocks, _ = win_heap_dump(path, "others")
+    doc = run_json(["heap", "--blocks", path])
+    assert doc["problems"] == [], doc["problems"]
+    h = {int(x["addr"], 16): x for x in doc["heaps"]}
+    assert set(h) == {WH, WS, WS + 0x1000}, sorted(h)
+    assert h[WH]["walked"] and h[WH]["note"] is None and h[WH]["in_use_blocks"] == 4, h[WH]
+    assert not h[WS]["walked"] and "segment heap" in h[WS]["note"] and h[WS]["source"] == "peb-list", h[WS]
+    assert not h[WS + 0x1000]["walked"] and "not a heap of a known layout" in h[WS + 0x1000]["note"]
+    assert all(g["heap_addr"] == hex(WH) for g in doc["segments"])
+    p = run(["heap", path])
+    assert p.returncode == 0 and "a segment heap (Windows 10 and later): not walked" in p.stdout, p.stdout
+    # the process heap itself a segment heap: one line says so
+    from test_minidump import file_offset
+    data = bytearray(open(path, "rb").read())
+    at = file_offset(data, WT + 0x1000 + 0x30)
+    struct.pack_into("<Q", data, at, WS)
+    at = file_offset(data, WT + 0x1800)
+    struct.pack_into("<Q", data, at, WS)
+    open(path, "wb").write(bytes(data))
+    p = run(["heap", path])
+    assert p.returncode == 1 and "process heap at 0x500000: a segment heap" in p.stderr, (p.stdout, p.stderr)

@@ -150,12 +150,15 @@ def test_winlive_self():
     for r in regs.values():
         if r["state"] == "commit":
             assert r["rss"] is not None and 0 <= r["rss"] <= r["size"], r
-            assert r["private_clean"] + r["shared_clean"] == r["rss"], r
+            assert r["private"] + r["shared"] == r["rss"], r
+            # what the working set does not say is unknown, not 0
+            assert all(r[k] is None for k in ("pss", "private_dirty", "swap", "referenced", "thp_eligible")), r
         else:
             assert r.get("rss") is None, r
     head = regs[int(exe["base"], 16)]
     assert head["size"] == 4096 and head["rss"] == 4096, head
     assert m["total"]["rss"] == sum(r["rss"] for r in regs.values() if r["state"] == "commit")
+    assert m["total"]["swap"] is None, m["total"]
 
 
 def test_winlive_env_and_modules():

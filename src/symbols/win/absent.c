@@ -1,7 +1,7 @@
-/* The Windows build has no libdw or libiberty (Debian builds none for
- * mingw-w64; the Makefile leaves lines.c and demangle.c out): no DWARF
- * line numbers, and C++ names stay mangled. Each answers "not here", as
- * it does on Linux for a file without that data. */
+/* The Windows build has no libdw (Debian builds none for mingw-w64; the
+ * Makefile leaves lines.c out): DWARF line numbers come from dbghelp
+ * there (native_dbghelp.c). Each answers "not here", as it does on Linux
+ * for a file without that data. */
 #include <stdlib.h>
 
 #include "symbols/lines.h"
@@ -49,16 +49,4 @@ bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at)
 void lines_close(line_index *li)
 {
 	(void)li;
-}
-
-char *vm_demangle(const char *mangled)
-{
-	(void)mangled;
-	return NULL;
-}
-
-char *vm_demangle_symbol(const char *name)
-{
-	(void)name;
-	return NULL;
 }

@@ -137,6 +137,7 @@ int lx_pages(pid_t pid, uint64_t addr, uint64_t npages, uint64_t pg, vm_page_run
 				r->flags = f;
 				r->mapcount = mc;
 				r->lx.kflags = kf;
+				r->win.prot = 0;
 			}
 		}
 		done += n;

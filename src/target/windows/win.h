@@ -15,6 +15,7 @@ typedef struct win_target {
 	DWORD pid;
 	bool self;
 	bool wow64;        /* a 32-bit process on 64-bit Windows */
+	bool ws;           /* QueryWorkingSetEx answers for it */
 	vm_target_info info;
 	char *name, *exe;
 	/* a program we started (win_spawn.c) */
@@ -43,8 +44,15 @@ uint32_t win_prot(uint32_t p);
 char *win_dos_path(const wchar_t *nt);
 
 /* win_ws.c: r->stats from the working set (left unknown when the OS
- * will not say) */
+ * will not say); per-page detail and presence (VM_CAP_PAGES,
+ * VM_CAP_PRESENT, when win_ws_readable: Wine answers for the calling
+ * process only) */
 void win_region_stats(win_target *w, vm_region *r);
+bool win_ws_readable(win_target *w);
+int win_pages(vm_target *t, uint64_t addr, uint64_t npages, vm_page_run **runs, size_t *nruns,
+	      vm_page_counts *counts);
+int win_present_range(vm_target *t, uint64_t addr, uint64_t npages, int8_t *out);
+void win_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *out);
 
 /* win_threads.c */
 int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);

@@ -105,7 +105,8 @@ static int win_info(vm_target *t, vm_target_info *out)
 static unsigned win_caps(vm_target *t)
 {
 	/* vmatlas cannot hold its own threads while it reads them */
-	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | VM_CAP_HANDLES | (WT(t)->self ? 0 : VM_CAP_FREEZE);
+	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | VM_CAP_HANDLES | (WT(t)->self ? 0 : VM_CAP_FREEZE) |
+	       (WT(t)->ws ? VM_CAP_PAGES | VM_CAP_PRESENT : 0);
 }
 
 /* ---- freeze: every thread held by NtSuspendProcess ---- */
@@ -181,6 +182,9 @@ static const struct vm_target_ops win_ops = {
 	.regions = win_regions,
 	.read = win_read,
 	.threads = win_threads,
+	.pages = win_pages,
+	.pages_present = win_pages_present,
+	.present_range = win_present_range,
 	.modules = win_modules,
 	.write_dump = win_write_dump,
 	.handles = win_handles,
@@ -209,6 +213,7 @@ vm_target *win_open_pid(DWORD pid, bool self)
 	w->self = self;
 	BOOL wow = FALSE;
 	w->wow64 = IsWow64Process(h, &wow) && wow;
+	w->ws = win_ws_readable(w);
 	SYSTEM_INFO si;
 	GetNativeSystemInfo(&si);
 	vm_target_info *in = &w->info;

@@ -1,0 +1,191 @@
+"""Symbols and call stacks of a live Windows process in the Windows build
+(dbghelp: symbols/win/, StackWalk64: threads/win/), under Wine, against
+symfix.exe, which prints its own truth: the addresses of its static
+functions, the lines of the calls in its chain f1 -> f2 -> f3 ->
+WaitForSingleObject (where a worker thread waits), and the addresses of
+C++ functions. binutils' addr2line and c++filt are the other ground
+truth, and the Linux build reading a minidump of the same process.
+
+Where Wine differs: Wine 8's dbghelp reads DWARF 2 to 4 only (the fixture
+is built with -gdwarf-4; gcc 12 writes 5 by default), and gives a DWARF
+file name as a DOS path (Z:\\work\\...: compared as the Unix path it
+stands for); Windows' own dbghelp reads no DWARF at all, only PDBs. The
+32-bit build (StackWalk64 with IMAGE_FILE_MACHINE_I386) cannot run here:
+Debian's wine64 has no 32-bit side."""
+import atexit
+import json
+import os
+import subprocess
+import tempfile
+
+from lib import Skip, run_json
+from winlive import ENV, EXE, ROOT, WINE, _ready, vmatlas_json
+
+FIX = os.path.join(ROOT, "build", "win64", "fixtures", "symfix.exe")
+_state = {}
+
+
+def symfix():
+    """the truth of the one symfix.exe, started on first use"""
+    _ready()
+    if not os.path.exists(FIX):
+        raise Skip("no symfix.exe (make windows)")
+    if "truth" not in _state:
+        p = subprocess.Popen([WINE, FIX], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+        line = p.stdout.readline()
+        assert line, "symfix.exe printed nothing"
+
+        def stop():
+            p.stdin.close()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        atexit.register(stop)
+        _state["truth"] = json.loads(line)
+    return _state["truth"]
+
+
+def unix(path):
+    """Wine's Z:\\a\\b as the Unix path /a/b"""
+    if path and path[:3].upper() == "Z:\\":
+        return path[2:].replace("\\", "/")
+    return path
+
+
+def addr2line(addrs):
+    p = subprocess.run(["x86_64-w64-mingw32-addr2line", "-e", FIX] + [hex(a) for a in addrs],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Skip("no x86_64-w64-mingw32-addr2line")
+    return [(f, int(l)) for f, l in (x.rsplit(":", 1) for x in p.stdout.split())]
+
+
+def test_winsym_static_functions_named_with_lines():
+    """no export covers symfix's static functions: their names (COFF)
+    and their lines (dbghelp reading the DWARF) as addr2line says"""
+    t = symfix()
+    fns = ("f1", "f2", "f3", "worker")
+    addrs = [t[fn] + k for fn in fns for k in (0, 5, 9)]
+    got = vmatlas_json(["sym", str(t["pid"])] + [hex(a) for a in addrs])
+    assert [s["symbol"] for s in got] == [fn for fn in fns for _ in range(3)], got
+    assert [s["offset"] for s in got] == [0, 5, 9] * len(fns)
+    assert [(unix(s.get("file")), s.get("line")) for s in got] == addr2line(addrs), got
+    mods = {m["name"]: m for m in vmatlas_json(["modules", str(t["pid"]), "--symbols"])["modules"]}
+    assert "dbghelp:dwarf" in mods["symfix.exe"]["symbols"].split(","), mods["symfix.exe"]
+    # without --no-lines only
+    plain = vmatlas_json(["sym", str(t["pid"]), hex(t["f3"]), "--no-lines"])
+    assert plain[0]["symbol"] == "f3" and "file" not in plain[0], plain
+
+
+def frames_of(t, extra_env=None):
+    env = dict(ENV, **(extra_env or {}))
+    p = subprocess.run([WINE, EXE, "threads", str(t["pid"]), "--json"], capture_output=True, text=True, env=env,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return {x["tid"]: x for x in json.loads(p.stdout)["threads"]}
+
+
+def test_winsym_stack_of_the_waiting_thread():
+    """the worker's stack: f3, f2, f1, worker in order, each at the line
+    of its call as the fixture's __LINE__ says, and as addr2line says for
+    the return address - 1"""
+    t = symfix()
+    th = frames_of(t)[t["tid"]]
+    fr = th["frames"]
+    names = [f.get("function") for f in fr]
+    assert "f3" in names, names
+    k = names.index("f3")
+    assert names[k:k + 4] == ["f3", "f2", "f1", "worker"], names
+    assert all(f["module"] == "symfix.exe" for f in fr[k:k + 4])
+    # below f3: the wait, in kernelbase/ntdll
+    assert k >= 1 and all(f["module"] in ("ntdll.dll", "kernelbase.dll", "kernel32.dll") for f in fr[:k]), fr[:k]
+    chain = fr[k:k + 4]
+    assert [f.get("line") for f in chain] == [t["line_wait"], t["line_f3"], t["line_f2"], t["line_f1"]], chain
+    assert all(os.path.basename(unix(f["file"])) == t["file"] for f in chain), chain
+    pcs = [int(f["pc"], 16) for f in chain]
+    assert [(unix(f["file"]), f["line"]) for f in chain] == addr2line([pc - 1 for pc in pcs])
+    # each pc is a return address inside the function named
+    for f, fn in zip(chain, ("f3", "f2", "f1", "worker")):
+        assert t[fn] < int(f["pc"], 16) < t[fn] + 0x80, (fn, f)
+
+
+def test_winsym_stackwalk64_agrees_with_pdata():
+    """dbghelp's StackWalk64 (VMATLAS_UNWIND=stackwalk64) and our .pdata
+    unwinder give every thread the same frames"""
+    t = symfix()
+    ours, theirs = frames_of(t), frames_of(t, {"VMATLAS_UNWIND": "stackwalk64"})
+    assert set(ours) == set(theirs) and t["tid"] in ours
+    for tid in ours:
+        a, b = ours[tid]["frames"], theirs[tid]["frames"]
+        assert [(f["pc"], f["sp"]) for f in a] == [(f["pc"], f["sp"]) for f in b], (tid, a, b)
+        assert len(a) >= 3, a
+        assert b[0]["method"] == "registers" and {f["method"] for f in b[1:]} == {"stackwalk64"}, b
+        assert {f["method"] for f in a[1:]} <= {"pdata", "fp"}, a
+
+
+def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
+    """C++ names demangled by the Windows build (__cxa_demangle) as by
+    c++filt and by the Linux build (libiberty), on a minidump of the same
+    process (and the Windows build on that dump as on the process); the
+    mangled name as nm lists it"""
+    t = symfix()
+    nm = subprocess.run(["x86_64-w64-mingw32-nm", FIX], capture_output=True, text=True)
+    if nm.returncode != 0:
+        raise Skip("no x86_64-w64-mingw32-nm")
+    by_addr = {}
+    for line in nm.stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "Tt" and f[2].startswith("_Z") and "." not in f[2]:
+            by_addr[int(f[0], 16)] = f[2]
+    addrs = t["cpp"]
+    assert len(addrs) == 10 and all(a in by_addr for a in addrs), [hex(a) for a in addrs]
+    mangled = [by_addr[a] for a in addrs]
+    filt = subprocess.run(["c++filt"], input="\n".join(mangled) + "\n", capture_output=True, text=True)
+    assert filt.returncode == 0
+    want = filt.stdout.split("\n")[:len(mangled)]
+    win = vmatlas_json(["sym", str(t["pid"])] + [hex(a) for a in addrs])
+    assert [s["symbol"] for s in win] == want, win
+    assert [s["mangled"] for s in win] == mangled
+    with tempfile.TemporaryDirectory() as d:
+        dmp = os.path.join(d, "symfix.dmp")
+        vmatlas_json(["capture", str(t["pid"]), "-o", dmp])
+        lin = run_json(["sym", dmp] + [hex(a) for a in addrs])
+        assert [s["symbol"] for s in lin] == want, lin
+        # and the same lines, libdw's against dbghelp's where dbghelp has
+        # one: Wine's has none for the lambda's invoker and for total(),
+        # whose first instruction is inlined vector::size() (libdw and
+        # addr2line say stl_vector.h there)
+        both = [(unix(w.get("file")), w.get("line"), l.get("file"), l.get("line")) for w, l in zip(win, lin)
+                if w.get("line")]
+        assert len(both) >= 8 and all(a[:2] == a[2:] for a in both), both
+        # the Windows build on the dump: dbghelp on the image file too
+        dwin = vmatlas_json(["sym", dmp] + [hex(a) for a in addrs])
+        assert [(s["symbol"], s.get("file"), s.get("line")) for s in dwin] == \
+            [(s["symbol"], s.get("file"), s.get("line")) for s in win], dwin
+
+
+def test_winsym_32bit_stacks_of_minidumps():
+    """32-bit stacks in the Windows build: by frame pointers, scans and
+    SEH records (x86_unwind.c) as the Linux build gives them, and by
+    StackWalk64 with IMAGE_FILE_MACHINE_I386 (run by the 64-bit build on
+    breakpad's 32-bit dumps: no 32-bit Wine here to run the 32-bit
+    build), which follows the same frame-pointer chains"""
+    from test_minidump import CORPUS
+    dumps = {"breakpad-minidump2.dmp": 3060, "breakpad-null_read_av.dmp": 1192}
+    for name, tid in dumps.items():
+        dmp = os.path.join(CORPUS, name)
+        if not os.path.exists(dmp):
+            raise Skip("no " + name)
+        lin = {t["tid"]: t for t in run_json(["threads", dmp])["threads"]}
+        win = frames_of({"pid": dmp})
+        sw = frames_of({"pid": dmp}, {"VMATLAS_UNWIND": "stackwalk64"})
+        assert set(lin) == set(win) == set(sw)
+        for t in lin:
+            want = [(f["pc"], f["sp"], f["method"]) for f in lin[t]["frames"]]
+            assert [(f["pc"], f["sp"], f["method"]) for f in win[t]["frames"]] == want, (name, t)
+        fp = [(f["pc"], f["sp"]) for f in lin[tid]["frames"]]
+        assert [f["method"] for f in lin[tid]["frames"][1:]] == ["fp"] * (len(fp) - 1) and len(fp) >= 4
+        assert [(f["pc"], f["sp"]) for f in sw[tid]["frames"]] == fp, (name, sw[tid]["frames"])
+        assert [f["method"] for f in sw[tid]["frames"]] == ["registers"] + ["stackwalk64"] * (len(fp) - 1)
