@@ -108,7 +108,10 @@ def test_windeps_search_regex_on_a_minidump_as_linux():
         for pat in PATTERNS:
             lx, w = both(["search", dmp, "--regex", pat, "--include-ro"])
             assert lx["hits"], pat
-            assert w["hits"] == lx["hits"], pat
+            # what the regex decides: where and how long (the symbol that
+            # names a hit may differ: the Windows build has dbghelp's)
+            assert [(h["addr"], h["len"], h["region"]) for h in w["hits"]] == \
+                [(h["addr"], h["len"], h["region"]) for h in lx["hits"]], pat
         marker = both(["search", dmp, "--regex", PATTERNS[0], "--include-ro"])[1]
         hits = {int(h["addr"], 16): h for h in marker["hits"]}
         assert int(truth["marker_addr"], 16) in hits
