@@ -177,23 +177,23 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 # ---- the Windows build: `make windows` cross-builds build/win64/vmatlas.exe
 # (and build/win32/vmatlas.exe) with mingw-w64. It has the formats, the
 # model, the minidump and ELF core backends, the live Windows backend
-# (target/windows) and the commands that need no ELF library or debugger:
-# Debian has no mingw-w64 builds of elfutils or ncurses, so the files that
-# use them are left out here, not #ifdef'd. base/win/ holds the POSIX names
-# the rest uses (compat.h is included first in every file), its own mman
-# header, and a curses over the console API for the tui (curses.h). Zydis,
-# zstd, liblzma and TRE (POSIX regex) are built for mingw-w64 from Debian's
-# source packages by scripts/win_deps.sh into build/win-deps/ARCH;
-# build/win-deps/ARCH/.done says which it could build (WIN_HAVE_ARCH), and
-# for one it could not (no root, no network) the stand-in in nolib/ is
-# used instead.
+# (target/windows), the debugger and the commands that need no ELF
+# library: Debian has no mingw-w64 builds of elfutils or ncurses, so the
+# files that use them are left out here, not #ifdef'd. base/win/ holds the
+# POSIX names the rest uses (compat.h is included first in every file),
+# its own mman header, and a curses over the console API for the tui and
+# the debugger's CPU window (curses.h). Zydis, zstd, liblzma and TRE (POSIX
+# regex) are built for mingw-w64 from Debian's source packages by
+# scripts/win_deps.sh into build/win-deps/ARCH; build/win-deps/ARCH/.done
+# says which it could build (WIN_HAVE_ARCH), and for one it could not (no
+# root, no network) the stand-in in nolib/ is used instead (none yet for
+# Zydis: the debugger needs it).
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
-               symbols symbols/win threads threads/win heap process annotate pipeline ops tui tui/win report
+               symbols symbols/win threads threads/win heap process annotate pipeline ops debug \
+               tui tui/win report
 WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
-               src/cli/cmd_debug.c src/cli/cmd_track.c
-# the debugger's CPU window, until debug/ is in the Windows build
-WIN_EXCLUDE += $(wildcard src/tui/cpu_*.c src/tui/win/cpu_*.c)
+               src/cli/cmd_track.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
                $(sort $(wildcard src/cli/*.c)))
 # $(call win_src,ARCH): WIN_SRC with the stand-ins for what ARCH lacks
@@ -217,7 +217,7 @@ WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
 WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
-	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe
+	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
@@ -258,6 +258,12 @@ build/win64/fixtures/livefix.exe build/win64/fixtures/heaplive.exe: build/win64/
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
+
+# the debugger's fixture (tests/integration/test_windbg.py)
+build/win64/fixtures/dbgwin.exe: tests/fixtures/win/dbgwin.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@
 
 # symbols and stacks (tests/integration/test_winsym.py): -gdwarf-4, as Wine
 # 8's dbghelp reads DWARF 2 to 4 only (gcc 12 writes 5 by default)

@@ -273,7 +273,8 @@ docs = {
 _frame = obj({"pc": A, "sp": A, "where": S, "file": null(S)}, {"line": I})
 _bp_info = obj({"id": I, "kind": enum("break", "watch", "bpm"), "addr": A, "where": S, "expr": S, "enabled": B,
                 "temporary": B, "pending": B, "hits": I, "cond": null(S), "log": null(S), "group": null(S)},
-               {"len": I, "access": enum("x", "w", "rw", "r"), "slot": I, "pages": B, "fast": B, "uffd": B})
+               {"len": I, "access": enum("x", "w", "rw", "r"), "slot": I, "pages": B, "fast": B, "uffd": B,
+                "guard": B})
 _insn = obj({"addr": A, "where": S, "bytes": S, "len": I, "text": S, "pc": B, "breakpoint": B}, {"target": A})
 _result = obj({"command": S, "ok": B},
               {"error": S, "id": I, "addr": A, "where": S, "slot": I, "pending": B, "value": A, "signed": I,
@@ -294,7 +295,7 @@ _event = obj({"event": enum("breakpoint", "watchpoint", "log", "stopped", "signa
               "tid": I, "stopped": B},
              {"pc": A, "where": S, "file": null(S), "line": I, "id": I, "hits": I, "text": S, "addr": A,
               "len": I, "old": A, "new": A, "signal": S, "signo": I, "si_code": I, "si_code_name": null(S),
-              "fault_addr": A, "name": S, "base": A, "child": I, "vfork": B, "followed": B, "exe": null(S), "status": I,
+              "exception": A, "fault_addr": A, "name": S, "base": A, "child": I, "vfork": B, "followed": B, "exe": null(S), "status": I,
               "value": A, "access": enum("r", "w", "rw", "x"), "pages": B, "insn": S, "old_bytes": S,
               "new_bytes": S})
 docs["debug"] = {"anyOf": [_result, _event]}

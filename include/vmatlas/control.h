@@ -73,6 +73,9 @@ typedef enum vm_event_kind {
 			      * Resumed, it runs (stepped: it runs to its end).
 			      * addr 1: the exit of one vm_control_syscall_exit
 			      * asked for (rax its result) */
+	VM_EV_MODULES,       /* the loader's module list changed (Windows: a DLL
+			      * loaded or unloaded; Linux tells it by the
+			      * dynamic linker's r_brk, a breakpoint) */
 } vm_event_kind;
 
 typedef struct vm_event {
@@ -83,6 +86,9 @@ typedef struct vm_event {
 	int signal;      /* SIGNAL: its number, delivered on resume unless
 			  * discarded; EXIT: the one that killed it */
 	int code;        /* SIGNAL: si_code; EXIT: the exit status */
+	uint32_t exception; /* SIGNAL on Windows: the exception's code (NTSTATUS) */
+	unsigned access; /* SIGNAL of a memory access: VM_PROT_READ/WRITE/EXEC
+			  * when the OS says which (Windows), 0 when not */
 } vm_event;
 
 /* flags for writes and protection changes */

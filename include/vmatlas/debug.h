@@ -88,6 +88,7 @@ struct vm_dbg_event {
 	uint64_t old_value, new_value, value; /* WATCH; RETURN: value */
 	int len;               /* WATCH: bytes */
 	int signal, code;      /* SIGNAL/CRASH: number, si_code; EXIT: signal */
+	uint32_t exception;    /* SIGNAL/CRASH on Windows: the exception's code */
 	int status;            /* EXIT: exit status */
 	bool stopped;          /* the session stopped for it */
 	int64_t child;         /* FORK: the child's pid */
@@ -182,6 +183,8 @@ typedef struct vm_bp_spec {
 	bool fast;             /* bpm: step over a lifted page with the other
 				* threads running (they may touch it unseen) */
 	bool uffd;             /* bpm w: userfaultfd write-protection */
+	bool guard;            /* bpm: a guard page (Windows PAGE_GUARD, any
+				* access; the target must have them) */
 } vm_bp_spec;
 
 typedef struct vm_bp_info {
@@ -199,7 +202,7 @@ typedef struct vm_bp_info {
 	 * whether it is by page protection (kind VM_BP_MEM) or a DR */
 	int access;
 	uint64_t mlen;
-	bool fast, uffd;       /* bpm: see vm_bp_spec */
+	bool fast, uffd, guard; /* bpm: see vm_bp_spec */
 } vm_bp_info;
 
 /* a name no loaded module has makes a pending breakpoint, set when a

@@ -1,7 +1,7 @@
 /* Every command, in the order 'vmatlas --help' lists them. A command is
  * one file holding its cli_command; it is added here. The Windows build
- * (make windows) has no debugger or write tracking: the Makefile leaves
- * their files out, and this table with them. */
+ * (make windows) has no write tracking: the Makefile leaves its file out,
+ * and this table with it. */
 #include "cli.h"
 
 #include <string.h>
@@ -18,10 +18,7 @@ const cli_command *const cli_commands[] = {
 	&cli_cmd_track,
 #endif
 	&cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
-#ifndef _WIN32
-	&cli_cmd_debug,
-#endif
-	&cli_cmd_report, &cli_cmd_tui,
+	&cli_cmd_debug, &cli_cmd_report, &cli_cmd_tui,
 	&cli_cmd_ps,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];

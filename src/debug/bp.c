@@ -333,6 +333,7 @@ size_t vm_dbg_breakpoints(vm_dbg *d, vm_bp_info **out)
 		o->mlen = b->access ? b->mlen : 0;
 		o->fast = b->fast;
 		o->uffd = b->uffd;
+		o->guard = b->guard;
 	}
 	*out = d->info;
 	return n;

@@ -2,7 +2,8 @@
  * range is one slot a free one fits, else page protection. Pages and
  * breakpoints are many-to-many: each page under an enabled breakpoint
  * keeps its original protection and gets the weakest its breakpoints need
- * (write: no PROT_WRITE; read or rw: none; exec: no PROT_EXEC); a page
+ * (write: no PROT_WRITE; read or rw: none; exec: no PROT_EXEC; --guard:
+ * a guard page, where the target has them); a page
  * with no breakpoint left gets its original back. A SIGSEGV (SEGV_ACCERR)
  * on such a page is decoded with Zydis (operand actions, sizes, the
  * effective addresses from the registers; REP string instructions as
@@ -44,6 +45,10 @@ static unsigned need(vm_dbg *d, uint64_t pg, unsigned orig)
 		const dbg_bp *b = &d->bps[i];
 		if (b->kind != VM_BP_MEM || b->uffd || !b->enabled || b->addr >= pg + PAGE || b->addr + b->mlen <= pg)
 			continue;
+		if (b->guard) { /* any access faults once: the kind is decoded */
+			want |= VM_PROT_GUARD;
+			continue;
+		}
 		if (b->access & VM_BPM_READ)
 			want &= ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
 		if (b->access & VM_BPM_WRITE)
@@ -208,6 +213,7 @@ int vm_dbg_bpm(vm_dbg *d, int access, const char *expr, uint64_t len, const vm_b
 	b->access = access;
 	b->mlen = len;
 	b->fast = s && s->fast;
+	b->guard = s && s->guard;
 	if (dbg_bp_fill(d, b, expr, s) < 0) {
 		dbg_bp_drop_last(d);
 		d->npages = before;
@@ -450,7 +456,10 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	vm_control_discard_signal(d->c, tid);
 	/* done by emulation: no lift, no step */
 	vm_regs now = r;
-	int em = got > 0 ? dbg_bpm_emulate(d, tid, &now, code, (size_t)got, true) : 0;
+	/* a guard page's fault took its guard away: only the step's
+	 * re-protection puts it back */
+	int em = got > 0 && !(fp && (fp->cur & VM_PROT_GUARD)) ? dbg_bpm_emulate(d, tid, &now, code, (size_t)got, true)
+								: 0;
 	if (em < 0)
 		return -1;
 	if (em > 0) {

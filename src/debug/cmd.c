@@ -78,7 +78,8 @@ static int do_break(cmd_out *o, char **w, int n, bool temporary, bool watch)
 {
 	static const char *const kws[] = { "if", "pass", "log", "group", "LEN", "len", "w", "rw", "x", NULL };
 	static const char *const bkws[] = { "if", "pass", "log", "group", NULL };
-	vm_bp_spec s = { .temporary = temporary, .rw = VM_DR_RW_WRITE };
+	/* hbreak: a debug register on execution (watch EXPR x) */
+	vm_bp_spec s = { .temporary = temporary, .rw = !strcmp(w[0], "hbreak") ? VM_DR_RW_EXEC : VM_DR_RW_WRITE };
 	int i = 1;
 	char *expr = join_until(w, n, &i, watch ? kws : bkws), *cond = NULL;
 	int rc = -1, id = 0;
@@ -119,10 +120,10 @@ out:
 	return rc;
 }
 
-/* bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log "..."] [group NAME] [--pages] [--fast] [--uffd] */
+/* bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log "..."] [group NAME] [--pages] [--fast] [--uffd] [--guard] */
 static int do_bpm(cmd_out *o, char **w, int n)
 {
-	static const char *const kws[] = { "if", "pass", "log", "group", "--pages", "--fast", "--uffd", NULL };
+	static const char *const kws[] = { "if", "pass", "log", "group", "--pages", "--fast", "--uffd", "--guard", NULL };
 	vm_bp_spec s = { 0 };
 	int access = n > 1 ? (!strcmp(w[1], "r") ? VM_BPM_READ : !strcmp(w[1], "w") ? VM_BPM_WRITE
 						: !strcmp(w[1], "rw") ? VM_BPM_RW : !strcmp(w[1], "x") ? VM_BPM_EXEC : 0)
@@ -134,7 +135,7 @@ static int do_bpm(cmd_out *o, char **w, int n)
 	char *sp = expr ? strrchr(expr, ' ') : NULL;
 	if (!access || !sp || !parse_num(sp + 1, &len)) {
 		vm_seterr("usage: bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME] [--pages] "
-			  "[--fast] [--uffd]");
+			  "[--fast] [--uffd] [--guard]");
 		goto out;
 	}
 	*sp = 0;
@@ -158,6 +159,8 @@ static int do_bpm(cmd_out *o, char **w, int n)
 			s.fast = s.pages = true;
 		} else if (!strcmp(k, "--uffd")) {
 			s.uffd = s.pages = true;
+		} else if (!strcmp(k, "--guard")) {
+			s.guard = s.pages = true;
 		} else {
 			vm_seterr("bpm: unexpected '%s'", k);
 			goto out;
@@ -401,7 +404,7 @@ static int dispatch(cmd_out *o, char **w, int n)
 		return do_break(o, w, n, false, false);
 	if (!strcmp(c, "tbreak"))
 		return do_break(o, w, n, true, false);
-	if (!strcmp(c, "watch"))
+	if (!strcmp(c, "watch") || !strcmp(c, "hbreak"))
 		return do_break(o, w, n, false, true);
 	if (!strcmp(c, "bpm"))
 		return do_bpm(o, w, n);

@@ -45,6 +45,7 @@ typedef struct dbg_bp {
 	uint64_t mlen;        /* bpm: the range's length */
 	bool fast;            /* bpm: stepped over with the other threads running */
 	bool uffd;            /* bpm: by userfaultfd write-protection (bpm_uffd.c) */
+	bool guard;           /* bpm: by a guard page (VM_PROT_GUARD) */
 } dbg_bp;
 
 /* the rest of the memory breakpoints' state: how faults on watched pages

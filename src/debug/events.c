@@ -125,6 +125,8 @@ static void print_json(const vm_dbg_event *e, FILE *out)
 		json_ki64(&w, "signo", e->signal);
 		json_ki64(&w, "si_code", e->code);
 		json_kstr(&w, "si_code_name", code_name(e->signal, e->code));
+		if (e->exception)
+			json_kaddr(&w, "exception", e->exception);
 		if (e->kind == VM_DBG_EV_CRASH)
 			json_kaddr(&w, "fault_addr", e->addr);
 		break;
@@ -164,6 +166,9 @@ static void print_text(const vm_dbg_event *e, FILE *out)
 	else
 		snprintf(at, sizeof at, "%s", e->pc ? e->where : "?");
 	const char *cn = code_name(e->signal, e->code);
+	char exc[32] = "";
+	if (e->exception)
+		snprintf(exc, sizeof exc, ", exception 0x%08x", (unsigned)e->exception);
 	switch (e->kind) {
 	case VM_DBG_EV_BREAK:
 		fprintf(out, "breakpoint %d, hit %llu, thread %lld at %s\n", e->bp, (unsigned long long)e->hits,
@@ -203,12 +208,12 @@ static void print_text(const vm_dbg_event *e, FILE *out)
 			(unsigned long long)e->value, (long long)e->value);
 		break;
 	case VM_DBG_EV_SIGNAL:
-		fprintf(out, "signal %s%s%s, thread %lld at %s%s\n", dbg_signame(e->signal), cn ? " " : "",
-			cn ? cn : "", (long long)e->tid, at, e->stopped ? "" : " (not stopping)");
+		fprintf(out, "signal %s%s%s%s, thread %lld at %s%s\n", dbg_signame(e->signal), cn ? " " : "",
+			cn ? cn : "", exc, (long long)e->tid, at, e->stopped ? "" : " (not stopping)");
 		break;
 	case VM_DBG_EV_CRASH:
-		fprintf(out, "crash: %s (%s, si_code %d) at address 0x%llx, thread %lld at %s\n",
-			dbg_signame(e->signal), cn ? cn : "?", e->code, (unsigned long long)e->addr,
+		fprintf(out, "crash: %s (%s, si_code %d%s) at address 0x%llx, thread %lld at %s\n",
+			dbg_signame(e->signal), cn ? cn : "?", e->code, exc, (unsigned long long)e->addr,
 			(long long)e->tid, at);
 		break;
 	case VM_DBG_EV_THREAD_START:

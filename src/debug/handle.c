@@ -199,6 +199,7 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	e.signal = sig;
 	e.code = ev->code;
 	e.addr = ev->addr;
+	e.exception = ev->exception;
 	if (crash_signal(sig))
 		stops = true;
 	if (stops) {
@@ -309,6 +310,9 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 		return 0;
 	case VM_EV_SYSCALL:
 		return dbg_bpm_syscall(d, ev, stop);
+	case VM_EV_MODULES: /* as the r_brk breakpoint does on Linux */
+		dbg_rebuild_map(d, true);
+		return 0;
 	case VM_EV_NONE:
 		return 0;
 	}

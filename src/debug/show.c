@@ -121,8 +121,9 @@ int show_value(cmd_out *o, uint64_t v)
 
 static const char help[] =
 	"break EXPR [if COND] [pass N] [log \"TEXT {EXPR}\"] [group NAME]   tbreak EXPR\n"
-	"watch EXPR [LEN 1|2|4|8] [w|rw|x]\n"
+	"watch EXPR [LEN 1|2|4|8] [w|rw|x]   hbreak EXPR (watch EXPR x: a debug register)\n"
 	"bpm r|w|rw|x EXPR LEN [if COND] [pass N] [log \"TEXT\"] [group NAME] [--pages] [--fast] [--uffd]\n"
+	"  [--guard] (a guard page: Windows' PAGE_GUARD)\n"
 	"  info bpm   set bpm-mode stop|fast (fast: the other threads run while one steps over a\n"
 	"  lifted page, and may touch it unseen; --uffd: w only, userfaultfd write-protection)\n"
 	"  set bpm-emulate on|off (off: no fault's instruction emulated, every one stepped)\n"

@@ -40,7 +40,8 @@ int show_breakpoints_of(cmd_out *o, bool bpm_only)
 				fprintf(o->f, " %s len %llu", bpm_acc[b->access > 4 ? 0 : b->access],
 					(unsigned long long)b->mlen);
 			if (b->access && b->kind == VM_BP_MEM)
-				fprintf(o->f, " pages%s%s", b->fast ? " fast" : "", b->uffd ? " uffd" : "");
+				fprintf(o->f, " pages%s%s%s", b->fast ? " fast" : "", b->uffd ? " uffd" : "",
+					b->guard ? " guard" : "");
 			else if (b->kind == VM_BP_WATCH && b->access)
 				fprintf(o->f, " DR%d", b->slot);
 			else if (b->kind == VM_BP_WATCH)
@@ -94,6 +95,7 @@ int show_breakpoints_of(cmd_out *o, bool bpm_only)
 			if (b->kind == VM_BP_MEM) {
 				json_kbool(&w, "fast", b->fast);
 				json_kbool(&w, "uffd", b->uffd);
+				json_kbool(&w, "guard", b->guard);
 			}
 			if (b->kind == VM_BP_WATCH)
 				json_ki64(&w, "slot", b->slot);

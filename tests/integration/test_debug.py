@@ -671,3 +671,18 @@ def test_i386_log_breakpoints_on_every_instruction_change_nothing():
     logs = events(out, "log")
     assert sum(l["text"] == "dbg_target+0" for l in logs) == 3
     assert events(out, "exit")[0]["status"] == 7
+
+
+def test_hbreak_and_no_guard_pages_on_linux():
+    """hbreak: a debug register on execution (watch EXPR x); bpm --guard
+    needs guard pages (Windows' PAGE_GUARD): Linux has none, and says so"""
+    out, err, _ = debug(["hbreak dbg_target", "continue", "print rdi", "info breakpoints", "delete all",
+                         "bpm r dbg_watched 8 --guard", "continue"], prog=["calls", 3], expect_rc=1)
+    w = events(out, "watchpoint")
+    assert len(w) == 1 and w[0]["where"] == "dbgfix!dbg_target", w
+    assert results(out, "print")[0]["value"] == "0x0"
+    b = results(out, "info")[0]["breakpoints"][0]
+    assert b["kind"] == "watch" and b["slot"] == 0, b
+    r = results(out, "bpm")[0]
+    assert not r["ok"] and "no guard pages" in r["error"], r
+    assert events(out, "exit")[0]["status"] == 7

@@ -30,6 +30,36 @@ int fcntl(int fd, int cmd, ...);
 #define SIGQUIT 3
 #define SIGBUS  10
 #define SIGPIPE 13
+/* the debugger's vocabulary (src/debug), with Linux's numbers: the
+ * Windows execution control reports exceptions as these; SIGSTOP is the
+ * interrupt of a debuggee (kill() breaks into it with DebugBreakProcess);
+ * SIGEXC is a Windows exception with no POSIX meaning (the event keeps
+ * its NTSTATUS code) */
+#define SIGTRAP   5
+#define SIGALRM   14
+#define SIGCHLD   17
+#define SIGSTOP   19
+#define SIGURG    23
+#define SIGVTALRM 26
+#define SIGPROF   27
+#define SIGWINCH  28
+#define SIGIO     29
+#define SIGEXC    40
+#define SI_USER   0
+#define SI_KERNEL 0x80
+#define SI_QUEUE  (-1)
+#define SI_TKILL  (-6)
+#define SEGV_MAPERR 1
+#define SEGV_ACCERR 2
+#define BUS_ADRALN  1
+#define BUS_ADRERR  2
+#define BUS_OBJERR  3
+#define FPE_INTDIV  1
+#define FPE_INTOVF  2
+#define FPE_FLTDIV  3
+#define ILL_ILLOPC  1
+#define ILL_ILLOPN  2
+#define ILL_PRVOPC  5
 
 /* sigaction over the C runtime's signal(), which resets the handler
  * before calling it (SA_RESETHAND always); no alternate stack; an
@@ -59,6 +89,8 @@ int sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
 int kill(int pid, int sig);
 const char *sigabbrev_np(int sig);
 
+#include <stdio.h>
+ssize_t getline(char **line, size_t *cap, FILE *f);
 ssize_t pread(int fd, void *buf, size_t n, off_t off);
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
 int mkostemp(char *tmpl, int flags);

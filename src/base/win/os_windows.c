@@ -261,6 +261,18 @@ int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 /* kill(pid, 0): does the process exist? (the only use) */
 int kill(int pid, int sig)
 {
+	if (sig == SIGSTOP) {
+		/* a debuggee's interrupt: a thread of the system's breaks in
+		 * (its debugger reports it as SIGSTOP) */
+		HANDLE p = OpenProcess(PROCESS_ALL_ACCESS, FALSE, (DWORD)pid);
+		BOOL ok = p && DebugBreakProcess(p);
+		if (p)
+			CloseHandle(p);
+		if (ok)
+			return 0;
+		errno = ESRCH;
+		return -1;
+	}
 	if (sig != 0) {
 		errno = EINVAL;
 		return -1;
@@ -285,7 +297,10 @@ const char *sigabbrev_np(int sig)
 	static const struct { int n; const char *name; } names[] = {
 		{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
 		{ SIGABRT, "ABRT" }, { SIGFPE, "FPE" }, { SIGSEGV, "SEGV" }, { SIGPIPE, "PIPE" },
-		{ SIGTERM, "TERM" }, { 5, "TRAP" }, { 7, "BUS" }, { 9, "KILL" },
+		{ SIGTERM, "TERM" }, { SIGTRAP, "TRAP" }, { SIGBUS, "BUS" }, { 9, "KILL" },
+		{ SIGALRM, "ALRM" }, { SIGCHLD, "CHLD" }, { SIGSTOP, "STOP" }, { SIGURG, "URG" },
+		{ SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGWINCH, "WINCH" }, { SIGIO, "IO" },
+		{ SIGEXC, "EXC" },
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (names[i].n == sig)
@@ -372,4 +387,33 @@ int munmap(void *addr, size_t len)
 	(void)addr;
 	(void)len;
 	return 0;
+}
+
+/* ---- getline: one line with its newline, the buffer grown ---- */
+
+ssize_t getline(char **line, size_t *cap, FILE *f)
+{
+	size_t n = 0;
+	for (;;) {
+		int ch = fgetc(f);
+		if (ch == EOF)
+			break;
+		if (n + 2 > *cap || !*line) {
+			size_t nc = *cap && *line ? *cap * 2 : 128;
+			char *p = realloc(*line, nc);
+			if (!p) {
+				errno = ENOMEM;
+				return -1;
+			}
+			*line = p;
+			*cap = nc;
+		}
+		(*line)[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (!n)
+		return -1;
+	(*line)[n] = 0;
+	return (ssize_t)n;
 }

@@ -183,6 +183,10 @@ static int note_prots(lx_control *c, uint64_t lo, uint64_t hi)
 int lxc_protect_op(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
 {
 	lx_control *c = (lx_control *)vc;
+	if (prot & VM_PROT_GUARD) {
+		vm_seterr("Linux has no guard pages (PAGE_GUARD is Windows')");
+		return -1;
+	}
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t lo = addr / pg * pg, hi = (addr + len + pg - 1) / pg * pg;
 	/* a thread out of any system call: one stopped in the middle of one

@@ -36,6 +36,13 @@ vm_target *win_spawn(char *const argv[], const vm_spawn_options *o);
 void win_spawn_close(win_target *w);
 void win_spawn_release_all(void);
 
+/* win_control*.c: execution control (vmatlas/control.h) on the Win32
+ * debug API; win_can_control: the 64-bit build, a 64-bit process, not
+ * vmatlas itself */
+vm_control *win_control_open(vm_target *t);
+void win_control_release_all(void);
+bool win_can_control(const win_target *w);
+
 /* win_regions.c */
 int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n);
 uint32_t win_prot(uint32_t p);

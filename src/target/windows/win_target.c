@@ -105,8 +105,9 @@ static int win_info(vm_target *t, vm_target_info *out)
 static unsigned win_caps(vm_target *t)
 {
 	/* vmatlas cannot hold its own threads while it reads them */
-	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | VM_CAP_HANDLES | (WT(t)->self ? 0 : VM_CAP_FREEZE) |
-	       (WT(t)->ws ? VM_CAP_PAGES | VM_CAP_PRESENT : 0);
+	win_target *w = WT(t);
+	return VM_CAP_LIVE | VM_CAP_MODULES | VM_CAP_OS_DUMP | VM_CAP_HANDLES | (w->self ? 0 : VM_CAP_FREEZE) |
+	       (w->ws ? VM_CAP_PAGES | VM_CAP_PRESENT : 0) | (win_can_control(w) ? VM_CAP_CONTROL | VM_CAP_WRITE_MEM : 0);
 }
 
 /* ---- freeze: every thread held by NtSuspendProcess ---- */
@@ -160,6 +161,7 @@ static void win_release_all(void)
 	nt_process_fn resume = ntdll_fn("NtResumeProcess");
 	if (h && resume)
 		resume(h);
+	win_control_release_all();
 	win_spawn_release_all();
 }
 
@@ -190,6 +192,7 @@ static const struct vm_target_ops win_ops = {
 	.handles = win_handles,
 	.freeze = win_freeze,
 	.thaw = win_thaw,
+	.control = win_control_open,
 	.close = win_close,
 };
 
