@@ -177,48 +177,67 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 # ---- the Windows build: `make windows` cross-builds build/win64/vmatlas.exe
 # (and build/win32/vmatlas.exe) with mingw-w64. It has the formats, the
 # model, the minidump and ELF core backends, the live Windows backend
-# (target/windows), the debugger (with Zydis from $(WIN_DEPS)) and the
-# commands that need no ELF library: Debian has no mingw-w64 builds of
-# elfutils, lzma, zstd or ncurses, so the files that use them are left out
-# here, not #ifdef'd. base/win/ holds the POSIX names the rest uses
-# (compat.h is included first in every file), its own regex/zstd/mman
-# headers, and a curses over the console API for the tui and the
-# debugger's CPU window (curses.h).
+# (target/windows), the debugger and the commands that need no ELF
+# library: Debian has no mingw-w64 builds of elfutils or ncurses, so the
+# files that use them are left out here, not #ifdef'd. base/win/ holds the
+# POSIX names the rest uses (compat.h is included first in every file),
+# its own mman header, and a curses over the console API for the tui and
+# the debugger's CPU window (curses.h). Zydis, zstd, liblzma and TRE (POSIX
+# regex) are built for mingw-w64 from Debian's source packages by
+# scripts/win_deps.sh into build/win-deps/ARCH; build/win-deps/ARCH/.done
+# says which it could build (WIN_HAVE_ARCH), and for one it could not (no
+# root, no network) the stand-in in nolib/ is used instead (none yet for
+# Zydis: the debugger needs it).
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
                symbols symbols/win threads threads/win heap process annotate pipeline ops debug \
                tui tui/win report
-WIN_EXCLUDE := src/symbols/lines.c src/symbols/minidebug.c src/symbols/demangle.c src/symbols/native_none.c \
+WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
                src/cli/cmd_track.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
                $(sort $(wildcard src/cli/*.c)))
+# $(call win_src,ARCH): WIN_SRC with the stand-ins for what ARCH lacks
+win_has      = $(filter $(1),$(WIN_HAVE_$(2)))
+win_src      = $(filter-out $(if $(call win_has,lzma,$(1)),,src/symbols/minidebug.c),$(WIN_SRC)) \
+               $(if $(call win_has,lzma,$(1)),,src/symbols/win/nolib/minidebug_none.c) \
+               $(if $(call win_has,zstd,$(1)),,src/base/win/nolib/zstd_raw.c) \
+               $(if $(call win_has,tre,$(1)),,src/base/win/nolib/regex_none.c)
+# $(arch) is set per target below
+WIN_DEPS     = build/win-deps/$(arch)
 WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE_OFFSET_BITS=64 \
                -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0601 -DXXHASH_SYSTEM_HEADER='"/usr/include/xxhash.h"' \
-               -I$(WIN_DEPS)/include -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD
-# Zydis (the debugger's disassembler) built for mingw-w64 from Debian's
-# source package; $(arch) is set per target below
-WIN_DEPS     = build/win-deps/$(arch)
+               -I$(WIN_DEPS)/include -Isrc/base/win/nolib -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD -DLZMA_API_STATIC
 # -Wno-format: mingw's gcc checks format(printf) against msvcrt's printf
 # (no %z); the C runtime used is mingw's own (__USE_MINGW_ANSI_STDIO),
 # which has it, and the Linux build checks the same formats
 WIN_CFLAGS  := -std=c11 -O2 $(WARN) -Wno-format -MMD -MP
-WIN_LIBS     = -L$(WIN_DEPS)/lib -lZydis -static -lstdc++ -lpsapi -ldbghelp -lntdll -lpthread
+WIN_LIBS     = -L$(WIN_DEPS)/lib $(addprefix -l,$(WIN_HAVE_$(arch))) -static -lstdc++ -lpsapi -ldbghelp -lntdll -lpthread
 # C++ in the Windows build: only the demangler's wrapper (symbols/win/demangle_cxx.cpp)
 WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
-WIN_OBJ      = $(WIN_SRC:%.c=build/$(1)/obj/%.o) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
+WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
 	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
-# the objects and links need $(WIN_DEPS) (scripts/win_deps.sh makes it)
-build/win64/obj/%.o: %.c
+# what scripts/win_deps.sh built, read only when a goal builds for Windows
+# (make remakes it first, then reads it)
+ifneq ($(filter windows check build/win%,$(MAKECMDGOALS)),)
+ifneq ($(shell command -v x86_64-w64-mingw32-gcc),)
+-include $(WIN_ARCHS:%=build/win-deps/%/.done)
+endif
+endif
+build/win-deps/%/.done: scripts/win_deps.sh
+	@$(if $(Q),echo "  WINDEPS $*")
+	$(Q)scripts/win_deps.sh $*
+
+build/win64/obj/%.o: %.c build/win-deps/win64/.done
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
 
-build/win32/obj/%.o: %.c
+build/win32/obj/%.o: %.c build/win-deps/win32/.done
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW32 $<")
 	$(Q)i686-w64-mingw32-gcc $(WIN_CPPFLAGS) $(WIN_CFLAGS) -c $< -o $@
@@ -311,7 +330,8 @@ fuzz-deps:
 fuzz: fuzz-deps $(FUZZERS) $(FIXTURES)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
 
+# keeps the sources scripts/win_deps.sh downloaded (build/win-deps/src)
 clean:
-	rm -rf build
+	rm -rf $(filter-out build/win-deps,$(wildcard build/*)) $(wildcard build/win-deps/win*)
 
 -include $(shell find $(BUILD)/obj build/fuzz/obj build/win64/obj build/win32/obj -name '*.d' 2>/dev/null)

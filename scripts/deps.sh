@@ -9,6 +9,9 @@ set -eu
 build_pkgs="gcc make pkg-config libc6-dev libdw-dev libelf-dev liblzma-dev libzstd-dev libxxhash-dev libzydis-dev libiberty-dev libncurses-dev"
 test_pkgs="g++ python3 util-linux procps binutils gcc-multilib xz-utils elfutils gdb libc6-dbg libjemalloc2
            gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 g++-mingw-w64-x86-64 g++-mingw-w64-i686 wine64 python3-pefile pev zsh man-db groff-base busybox-static tmux"
+# the Windows build's libraries, built from Debian's source packages by
+# scripts/win_deps.sh (apt-get source --download-only, tar, patch)
+test_pkgs="$test_pkgs libzycore-dev patch debian-archive-keyring"
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 # the report's browser tests (tests/integration/test_report.py)
 test_pkgs="$test_pkgs chromium"

@@ -198,6 +198,28 @@ int vm_pattern_ptr_range(vm_pattern *p, uint64_t lo, uint64_t hi, int bits)
 	return 0;
 }
 
+/* the ']' that closes the bracket expression at re[i] ([:alpha:], [.x.]
+ * and [=x=] inside it hold a ']' of their own), or n */
+static size_t bracket_end(const char *re, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	if (j < n && re[j] == '^')
+		j++;
+	if (j < n && re[j] == ']')
+		j++;
+	while (j < n && re[j] != ']') {
+		if (re[j] == '[' && j + 1 < n && strchr(":.=", re[j + 1])) {
+			const char *close = strstr(re + j + 2, (char[]){ re[j + 1], ']', 0 });
+			if (close) {
+				j = (size_t)(close - re) + 2;
+				continue;
+			}
+		}
+		j++;
+	}
+	return j;
+}
+
 /* The longest run of characters every match of an extended regular
  * expression must hold, in order and together ("ERROR: ([0-9]+) failed"
  * -> "ERROR: "); none when the expression has a top-level alternation or
@@ -214,16 +236,9 @@ static void regex_literal(const char *re, char **out, size_t *outlen)
 	for (size_t i = 0; i < n; i++)
 		if (re[i] == '\\' && i + 1 < n)
 			i++;
-		else if (re[i] == '[') { /* skip a bracket expression */
-			size_t j = i + 1;
-			if (j < n && re[j] == '^')
-				j++;
-			if (j < n && re[j] == ']')
-				j++;
-			while (j < n && re[j] != ']')
-				j++;
-			i = j;
-		} else if (re[i] == '(')
+		else if (re[i] == '[') /* skip a bracket expression */
+			i = bracket_end(re, n, i);
+		else if (re[i] == '(')
 			depth++;
 		else if (re[i] == ')')
 			depth--;
@@ -251,14 +266,11 @@ static void regex_literal(const char *re, char **out, size_t *outlen)
 				lc = e;
 			}
 		} else if (c == '[') {
-			size_t j = i + 1;
-			if (j < n && re[j] == '^')
-				j++;
-			if (j < n && re[j] == ']')
-				j++;
-			while (j < n && re[j] != ']')
-				j++;
-			i = j;
+			i = bracket_end(re, n, i);
+		} else if (c == '{') {
+			/* an interval: its count is no literal */
+			while (i + 1 < n && re[i] != '}')
+				i++;
 		} else if (c == '(') {
 			/* a group: what is inside may repeat or be optional */
 			int d = 1;

@@ -44,6 +44,8 @@ def test_known_placements():
         hx = run_json(["search", pid, "--hex", "56 4d ?? 54 4c 41 53 2d 53 54"])
         ptr = run_json(["search", pid, "--ptr-to", hex(t["split"])])
         rx = run_json(["search", pid, "--regex", "VMATLAS-(START|END)", "--include-ro"])
+        # classes and intervals hold no literal the match must contain
+        rx2 = run_json(["search", pid, "--regex", "[[:upper:]]{7,}-(START|END)", "--include-ro"])
         text = run(["search", pid, "--ascii", "VMATLAS-STRADDLE"])
     assert set(hits(a)) >= {t["start"], t["straddle"], t["end"], t["eof"] + 64}
     assert t["split_at"] not in hits(a)          # across two regions: not a hit
@@ -56,6 +58,7 @@ def test_known_placements():
     assert hits(hx) == [t["start"], t["straddle"]]
     assert t["ptr"] in hits(ptr)
     assert hits(rx) == [t["start"], t["end"]] and [h["len"] for h in rx["hits"]] == [13, 11]
+    assert hits(rx2) == hits(rx) and [h["len"] for h in rx2["hits"]] == [13, 11]
     h = a["hits"][0]
     assert h["usage"] == "private" and h["region"]["base"] == hex(t["big"])
     assert a["scanned"] > 9 << 20 and a["seconds"] >= 0

@@ -11,7 +11,7 @@ import os
 import tempfile
 
 import schema
-from lib import Skip, fixture, run, run_json
+from lib import Skip, run, run_json
 from winlive import FIXTURE, ROOT, live, vmatlas, vmatlas_json
 
 _schema = {}
@@ -133,8 +133,8 @@ def test_winlive_ps_and_open_by_name():
 def test_winlive_errors():
     p = vmatlas(["map", "4000000000"])
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
-    p = vmatlas(["search", "self", "--regex", "a+"])
-    assert p.returncode != 0 and "not in the Windows build" in p.stderr, p.stderr
+    p = vmatlas(["search", "self", "--regex", "(a"])  # TRE (or its stand-in) refuses it
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
 
 
 def test_winlive_self():
@@ -210,9 +210,9 @@ def test_winlive_capture_writes_a_minidump_vmatlas_opens():
 
 
 def test_winlive_snapshot_and_diff():
-    """the Windows build writes snapshots as zstd frames of stored blocks
-    (no zstd library for mingw-w64): the Linux build reads them, and the
-    Windows build diffs them against the live process"""
+    """the Windows build writes snapshots (zstd from Debian's source:
+    test_windeps.py): the Linux build reads them, and the Windows build
+    diffs them against the live process"""
     _, truth = live()
     pid = str(truth["pid"])
     with tempfile.TemporaryDirectory() as d:
@@ -224,12 +224,6 @@ def test_winlive_snapshot_and_diff():
         live_diff = checked("diff", ["diff", snap, pid])
         assert not live_diff["regions"]["added"] and not live_diff["regions"]["removed"], live_diff["regions"]
         assert not live_diff["threads"]["added"] and not live_diff["threads"]["removed"]
-        # a snapshot the Linux build compressed: one clear error line
-        lsnap = os.path.join(d, "l.snap")
-        with fixture(name="layout") as (p, _):
-            assert run(["snapshot", str(p.pid), "-o", lsnap]).returncode == 0
-        r = vmatlas(["diff", lsnap, lsnap])
-        assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and "only uncompressed" in r.stderr, r.stderr
 
 
 def test_windows_builds_are_console_pes_with_system_dlls_only():

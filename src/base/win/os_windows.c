@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <fnmatch.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,39 +396,6 @@ int fnmatch(const char *p, const char *s, int flags)
 }
 
 /* ---- what the Windows build does not have ---- */
-
-int regcomp(regex_t *re, const char *pattern, int flags)
-{
-	(void)pattern;
-	(void)flags;
-	re->re_nsub = 0;
-	return REG_BADPAT;
-}
-
-int regexec(const regex_t *re, const char *s, size_t n, regmatch_t *m, int flags)
-{
-	(void)re;
-	(void)s;
-	(void)n;
-	(void)m;
-	(void)flags;
-	return REG_NOMATCH;
-}
-
-size_t regerror(int code, const regex_t *re, char *buf, size_t size)
-{
-	(void)code;
-	(void)re;
-	const char *msg = "regular expressions are not in the Windows build";
-	if (size)
-		snprintf(buf, size, "%s", msg);
-	return strlen(msg) + 1;
-}
-
-void regfree(regex_t *re)
-{
-	(void)re;
-}
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {

@@ -1,12 +1,10 @@
-/* The Windows build has no libdw or liblzma (Debian builds none for
- * mingw-w64; the Makefile leaves lines.c and minidebug.c out): DWARF
- * line numbers come from dbghelp there (native_dbghelp.c), and there is
- * no MiniDebugInfo. Each answers "not here", as it does on Linux for a
- * file without that data. */
+/* The Windows build has no libdw (Debian builds none for mingw-w64; the
+ * Makefile leaves lines.c out): DWARF line numbers come from dbghelp
+ * there (native_dbghelp.c). Each answers "not here", as it does on Linux
+ * for a file without that data. */
 #include <stdlib.h>
 
 #include "symbols/lines.h"
-#include "symbols/minidebug.h"
 #include "vmatlas/symbols.h"
 
 line_index *lines_open(int fd)
@@ -51,13 +49,4 @@ bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at)
 void lines_close(line_index *li)
 {
 	(void)li;
-}
-
-bool minidebug_decompress(const uint8_t *in, size_t n, uint8_t **out, size_t *outn)
-{
-	(void)in;
-	(void)n;
-	*out = NULL;
-	*outn = 0;
-	return false;
 }

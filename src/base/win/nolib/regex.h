@@ -1,5 +1,6 @@
-/* The Windows build has no POSIX regular expressions (mingw-w64 ships
- * none and Debian packages none for it): regcomp refuses every pattern
+/* The stand-in <regex.h> when build/win-deps has no TRE (mingw-w64 ships
+ * no POSIX regular expressions; scripts/win_deps.sh builds TRE from
+ * Debian's source): regcomp (nolib/regex_none.c) refuses every pattern
  * with a message that says so; everything else about search works. */
 #ifndef VMATLAS_WIN_REGEX_H
 #define VMATLAS_WIN_REGEX_H

@@ -1,5 +1,5 @@
-/* zstd frames without compression, for the Windows build (see
- * base/win/zstd.h): the frame format of RFC 8878 with raw blocks on
+/* zstd frames without compression, for a Windows build without libzstd
+ * (see nolib/zstd.h): the frame format of RFC 8878 with raw blocks on
  * writing; raw and RLE blocks on reading. Every size is checked against
  * the buffers: a hostile frame is an error, never an overrun. */
 #include <stdbool.h>

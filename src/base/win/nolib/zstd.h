@@ -1,5 +1,6 @@
-/* The Windows build has no zstd library (no mingw-w64 build in Debian):
- * base/win/zstd_raw.c writes valid zstd frames of stored (raw) blocks,
+/* The stand-in <zstd.h> when build/win-deps has no libzstd (Debian has
+ * no mingw-w64 build; scripts/win_deps.sh builds it from Debian's source
+ * and could not): nolib/zstd_raw.c writes valid zstd frames of stored (raw) blocks,
  * which any zstd reads, and reads frames of raw and RLE blocks; a
  * compressed block (a snapshot written on Linux) is an error. */
 #ifndef VMATLAS_WIN_ZSTD_H
