@@ -338,6 +338,15 @@ int vm_pattern_regex(vm_pattern *p, const char *re)
 		p->kind = VM_PAT_BYTES; /* nothing to free */
 		return -1;
 	}
+	/* a pattern that matches no bytes would be tried at every byte of
+	 * memory (millions of regexec calls) for hits grep -o would not show */
+	regmatch_t m;
+	if (regexec_len(&p->re, "", 0, &m, 0) == 0) {
+		regfree(&p->re);
+		vm_seterr("bad regular expression '%s': it matches the empty string", re);
+		p->kind = VM_PAT_BYTES;
+		return -1;
+	}
 	p->len = 1;
 	regex_literal(re, &p->lit, &p->lit_len);
 	return 0;
