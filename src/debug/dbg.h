@@ -104,7 +104,8 @@ struct vm_dbg {
 	bool alive;          /* not exited, not killed */
 	bool regs_ok;
 	vm_regs regs;        /* of cur, while stopped */
-	atomic_int interrupt;
+	atomic_int interrupt; /* a pause asked: 1 a SIGSTOP sent, 2 none */
+	bool stop_due;        /* the pause's SIGSTOP to come, swallowed */
 	bool vfork_out;      /* int3s taken out for a vfork child */
 	bool att;            /* vm_dbg_disasm in AT&T syntax */
 	/* breakpoints */

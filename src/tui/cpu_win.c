@@ -83,9 +83,10 @@ void cw_run(cpu *c, run_kind k, uint64_t addr)
 	c->prev = c->r;
 	c->have_prev = true;
 	ui_message_clear();
+	/* the watcher first: a pause pressed once "running" shows is seen */
+	watcher *w = cw_watch_start(c);
 	ui_line(LINES - 1, 0, COLS, ui_attr(UI_STATUS), "running...  ^C or F12: pause");
 	refresh();
-	watcher *w = cw_watch_start(c);
 	int rc = 0;
 	uint64_t ret = 0;
 	switch (k) {
