@@ -224,5 +224,9 @@ int vm_control_sig_handled(vm_control *c, int sig);
  * VM_CTL_RESTORE is prot from now on (the program changed it itself);
  * prot < 0: nothing (the memory was unmapped) */
 void vm_control_update_saved_prot(vm_control *c, uint64_t addr, uint64_t len, int prot);
+/* [addr, addr+len) was unmapped (a library unloaded): closing puts
+ * nothing back there, neither bytes nor protections (what is mapped
+ * there later is not ours to touch) */
+void vm_control_forget(vm_control *c, uint64_t addr, uint64_t len);
 
 #endif

@@ -181,6 +181,7 @@ int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s)
 void dbg_bp_drop_last(vm_dbg *d)
 {
 	dbg_bp *b = &d->bps[--d->nbps];
+	free(b->gone_mod);
 	dx_free(b->cond);
 	dbg_log_free(&b->log);
 	free(b->expr);
@@ -221,24 +222,84 @@ int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 	return 0;
 }
 
+static const vm_module *loaded(vm_dbg *d, const char *name)
+{
+	for (size_t i = 0; i < d->m->nmodules; i++)
+		if (d->m->modules[i].name && !strcmp(d->m->modules[i].name, name))
+			return &d->m->modules[i];
+	return NULL;
+}
+
+/* a breakpoint of an unloaded module comes back only with that module:
+ * at its expression's address when that lies in it (a symbol found
+ * again), else as far into it as before (an address given as a number) */
+static bool resolve_gone(vm_dbg *d, dbg_bp *b, uint64_t *addr)
+{
+	const vm_module *m = loaded(d, b->gone_mod);
+	if (!m || b->gone_off >= m->size)
+		return false;
+	uint64_t a;
+	if (vm_dbg_eval(d, b->expr, &a) < 0 || a - m->base >= m->size)
+		a = m->base + b->gone_off;
+	*addr = a;
+	return true;
+}
+
 void dbg_resolve_pending(vm_dbg *d)
 {
 	for (size_t i = 0; i < d->nbps; i++) {
 		dbg_bp *b = &d->bps[i];
 		uint64_t addr;
-		if (!b->pending || vm_dbg_eval(d, b->expr, &addr) < 0 || compile(d, b) < 0)
+		if (!b->pending)
+			continue;
+		if (b->gone_mod ? !resolve_gone(d, b, &addr) : vm_dbg_eval(d, b->expr, &addr) < 0)
 			continue; /* stays pending */
+		if (compile(d, b) < 0)
+			continue;
+		free(b->gone_mod);
+		b->gone_mod = NULL;
 		b->addr = addr;
 		b->pending = false;
 		add_site(d, addr);
 	}
 	vm_clearerr();
 }
+
+void dbg_bps_unloaded(vm_dbg *d, const char *name, uint64_t base, uint64_t size)
+{
+	/* nothing of ours to put back there: the memory is gone */
+	vm_control_forget(d->c, base, size);
+	for (size_t i = d->nsites; i-- > 0;)
+		if (d->sites[i].addr - base < size)
+			d->sites[i] = d->sites[--d->nsites];
+	for (size_t i = d->nover; i-- > 0;)
+		if (d->over[i].addr - base < size)
+			d->over[i] = d->over[--d->nover];
+	for (size_t i = d->nbps; i-- > 0;) {
+		dbg_bp *b = &d->bps[i];
+		if (b->kind != VM_BP_CODE || b->pending || b->addr - base >= size)
+			continue;
+		if (b->internal) { /* a run-to's, or the loader's: gone with it */
+			remove_at(d, i);
+			continue;
+		}
+		/* as gdb: pending, set again when the module is loaded again;
+		 * its condition and log parsed again then */
+		dx_free(b->cond);
+		b->cond = NULL;
+		dbg_log_free(&b->log);
+		b->gone_mod = xstrdup(name);
+		b->gone_off = b->addr - base;
+		b->pending = true;
+	}
+}
+
 /* ---- changing ---- */
 
 static void remove_at(vm_dbg *d, size_t i)
 {
 	dbg_bp *b = &d->bps[i];
+	free(b->gone_mod);
 	dx_free(b->cond);
 	dbg_log_free(&b->log);
 	free(b->expr);

@@ -36,6 +36,8 @@ typedef struct dbg_bp {
 	bool internal;        /* the r_debug breakpoint, or a run-to's */
 	bool runto;           /* finish/until/nexti's: stop there if sp > runto_sp */
 	bool pending;         /* its symbol is in no module loaded yet */
+	char *gone_mod;       /* pending since this module was unloaded ... */
+	uint64_t gone_off;    /* ... with the breakpoint this far into it */
 	uint64_t hits, pass;
 	dx_node *cond;
 	dbg_log log;
@@ -102,7 +104,8 @@ struct vm_dbg {
 	bool alive;          /* not exited, not killed */
 	bool regs_ok;
 	vm_regs regs;        /* of cur, while stopped */
-	atomic_int interrupt;
+	atomic_int interrupt; /* a pause asked: 1 a SIGSTOP sent, 2 none */
+	bool stop_due;        /* the pause's SIGSTOP to come, swallowed */
 	bool vfork_out;      /* int3s taken out for a vfork child */
 	bool att;            /* vm_dbg_disasm in AT&T syntax */
 	/* breakpoints */
@@ -118,7 +121,7 @@ struct vm_dbg {
 	uint64_t r_debug;    /* _r_debug, 0 unknown */
 	uint64_t r_brk;      /* where the dynamic linker's breakpoint sits */
 	char **modnames;     /* the modules last seen (load/unload events) */
-	uint64_t *modbases;
+	uint64_t *modbases, *modsizes;
 	size_t nmods;
 	bool sig_stop[DBG_NSIG], sig_pass[DBG_NSIG];
 	bool sig_quiet[DBG_NSIG]; /* not reported unless asked (SIGCHLD ...) */
@@ -175,6 +178,9 @@ void dbg_bp_drop_last(vm_dbg *d);
 int dbg_bp_keep(dbg_bp *b, const char *expr, const vm_bp_spec *s);
 /* pending breakpoints whose symbol is loaded now get their int3 */
 void dbg_resolve_pending(vm_dbg *d);
+/* a module at [base, base+size) was unloaded: its breakpoints pending
+ * again, its int3 sites forgotten (never written to again) */
+void dbg_bps_unloaded(vm_dbg *d, const char *name, uint64_t base, uint64_t size);
 dbg_bp *dbg_bp_find(vm_dbg *d, int id);
 dbg_site *dbg_site_at(vm_dbg *d, uint64_t addr);
 /* insert/remove every site's int3 (stepping over, vfork, detach) */

@@ -176,14 +176,28 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 		if (r != 0)
 			return r < 0 ? -1 : 0;
 	}
-	if (sig == SIGSTOP && atomic_exchange(&d->interrupt, 0)) {
+	if (sig == SIGSTOP && d->stop_due && !atomic_load(&d->interrupt)) {
+		/* the SIGSTOP of a pause that a SIGINT made already */
+		d->stop_due = false;
 		vm_control_discard_signal(d->c, ev->tid);
+		return 0;
+	}
+	int asked = sig == SIGSTOP || sig == SIGINT ? atomic_exchange(&d->interrupt, 0) : 0;
+	if (asked) {
+		/* a Ctrl-C the target got too (its SIGINT) is the pause */
+		d->stop_due = sig == SIGINT && asked == 1;
+		vm_control_discard_signal(d->c, ev->tid);
+		/* a SIGINT comes to any thread (on Windows a thread of its own
+		 * for the Ctrl-C): the pause shows the thread that was current */
+		int64_t tid = ev->tid;
+		for (size_t i = 0; sig == SIGINT && i < d->ntids; i++)
+			if (d->tids[i] == d->cur)
+				tid = d->cur;
 		vm_dbg_event e;
-		d->cur = ev->tid;
+		d->cur = tid;
 		d->regs_ok = false;
 		vm_regs r;
-		dbg_event_at(d, &e, VM_DBG_EV_INTERRUPT, ev->tid,
-			     dbg_get_regs(d, ev->tid, &r) == 0 ? r.rip : 0);
+		dbg_event_at(d, &e, VM_DBG_EV_INTERRUPT, tid, dbg_get_regs(d, tid, &r) == 0 ? r.rip : 0);
 		e.stopped = *stop = true;
 		dbg_emit(d, &e);
 		return 0;

@@ -14,8 +14,10 @@ void dbg_free_modules(vm_dbg *d)
 		free(d->modnames[i]);
 	free(d->modnames);
 	free(d->modbases);
+	free(d->modsizes);
 	d->modnames = NULL;
 	d->modbases = NULL;
+	d->modsizes = NULL;
 	d->nmods = 0;
 }
 
@@ -51,10 +53,12 @@ int dbg_rebuild_map(vm_dbg *d, bool report)
 	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES);
 	char **names = xcalloc(m->nmodules + 1, sizeof *names);
 	uint64_t *bases = xcalloc(m->nmodules + 1, sizeof *bases);
+	uint64_t *sizes = xcalloc(m->nmodules + 1, sizeof *sizes);
 	for (size_t i = 0; i < m->nmodules; i++) {
 		const vm_module *mod = &m->modules[i];
 		names[i] = xstrdup(mod->name ? mod->name : "?");
 		bases[i] = mod->base;
+		sizes[i] = mod->size;
 		if (report && !had_module(d, names[i], bases[i])) {
 			vm_dbg_event ev;
 			dbg_event_at(d, &ev, VM_DBG_EV_MODULE_LOAD, d->cur, 0);
@@ -73,11 +77,13 @@ int dbg_rebuild_map(vm_dbg *d, bool report)
 			ev.addr = d->modbases[i];
 			ev.text = d->modnames[i];
 			dbg_emit(d, &ev);
+			dbg_bps_unloaded(d, d->modnames[i], d->modbases[i], d->modsizes[i]);
 		}
 	}
 	dbg_free_modules(d);
 	d->modnames = names;
 	d->modbases = bases;
+	d->modsizes = sizes;
 	d->nmods = m->nmodules;
 	if (report)
 		dbg_resolve_pending(d);

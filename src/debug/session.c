@@ -105,6 +105,11 @@ void vm_dbg_interrupt(vm_dbg *d)
 		kill((pid_t)d->pid, SIGSTOP); /* breaks a blocking wait; discarded */
 }
 
+void vm_dbg_interrupt_expect(vm_dbg *d)
+{
+	atomic_store(&d->interrupt, 2);
+}
+
 void vm_dbg_follow_fork(vm_dbg *d, bool child)
 {
 	d->o.follow_child = child;

@@ -103,6 +103,7 @@ struct vm_control_ops {
 	int (*sig_handled)(vm_control *c, int sig);
 	int (*syscall_exit)(vm_control *c, int64_t tid);
 	int (*run_syscall)(vm_control *c, int64_t tid);
+	void (*forget)(vm_control *c, uint64_t addr, uint64_t len);
 };
 
 struct vm_control {

@@ -208,6 +208,12 @@ void vm_control_update_saved_prot(vm_control *c, uint64_t addr, uint64_t len, in
 		c->ops->update_saved_prot(c, addr, len, prot);
 }
 
+void vm_control_forget(vm_control *c, uint64_t addr, uint64_t len)
+{
+	if (c->ops->forget)
+		c->ops->forget(c, addr, len);
+}
+
 int vm_control_sig_handled(vm_control *c, int sig)
 {
 	return c->ops->sig_handled ? c->ops->sig_handled(c, sig) : -1;

@@ -83,9 +83,10 @@ void cw_run(cpu *c, run_kind k, uint64_t addr)
 	c->prev = c->r;
 	c->have_prev = true;
 	ui_message_clear();
+	/* the watcher first: a pause pressed once "running" shows is seen */
+	watcher *w = cw_watch_start(c);
 	ui_line(LINES - 1, 0, COLS, ui_attr(UI_STATUS), "running...  ^C or F12: pause");
 	refresh();
-	watcher *w = cw_watch_start(c);
 	int rc = 0;
 	uint64_t ret = 0;
 	switch (k) {
@@ -426,11 +427,14 @@ int cpu_run(vm_dbg *d, bool color)
 	cw_refresh_state(c, true);
 	c->mem_org = c->mem_cur = c->r.rsp;
 	const vm_dbg_event *ls = vm_dbg_last_stop(d);
-	if (ls) {
-		char buf[300];
-		snprintf(buf, sizeof buf, "stopped at %s", ls->where);
-		cw_log_add(c, buf);
-	}
+	char where[256] = "";
+	if (ls && ls->where[0])
+		snprintf(where, sizeof where, "%s", ls->where);
+	else /* attached: stopped where it was, no stop event said where */
+		vm_dbg_where(d, c->r.rip, where, sizeof where, NULL, NULL);
+	char buf[300];
+	snprintf(buf, sizeof buf, "stopped at %s", where);
+	cw_log_add(c, buf);
 	int ended = 0;
 	for (;;) {
 		cw_draw(c);

@@ -357,6 +357,47 @@ def test_sighup_detaches_and_restores():
                 p.kill()
 
 
+def test_step_over_and_finish_of_a_blocking_call_interrupted():
+    """dbgfix block: dbg_block polls nothing for ever. F8 on its call and
+    u (finish) inside the poll never end by themselves: ^C stops them,
+    the log says where (the same thread, inside the poll)"""
+    with Screen(["--at-main", "--", DBGFIX, "block"], w=120, h=40) as s:
+        s.wait("stopped at dbgfix!main")
+        s.prompt("C-g", "dbg_target")
+        s.keys("F2")
+        s.wait(lambda x: insns(x) and insns(x)[0][0])
+        s.keys("F9")
+        text = s.wait(lambda x: re.search(r"breakpoint \d+, hit 1, thread (\d+) ", x))
+        tid = re.search(r"breakpoint \d+, hit 1, thread (\d+) ", text).group(1)
+        s.keys("u")
+        text = s.wait("returned")
+        for _ in range(10):  # F8 until the pc is on the call of dbg_block
+            row = next(l[:66] for l in text.splitlines() if ARROW.match(l))
+            if re.search(r" call dbgfix!dbg_block\b", row):
+                break
+            pc = pc_of(text)
+            s.keys("F8")
+            text = s.wait(lambda x: ARROW.search("\n".join(left(x))) and pc_of(x) != pc)
+        else:
+            raise AssertionError("no call of dbg_block:\n" + text)
+        call = pc_of(text)
+        for key in ("F8", "u"):  # over the call; then out of the poll
+            s.keys(key)
+            s.wait("running")
+            n = s.text().count("interrupted")
+            s.keys("C-c")
+            text = s.wait(lambda x: x.count("interrupted") > n)
+            lines = text.splitlines()
+            log = [l[:66].rstrip() for l in lines[[l.startswith("-- Log") for l in lines].index(True) + 1:-1]]
+            log = [l for l in log if l]
+            # the pause is the last word: the call did not return
+            assert log[-1].startswith(f"interrupted, thread {tid} at libc.so.6!"), log
+            assert pc_of(text) != call, text
+        s.keys("q")
+        t = ended(s)
+        assert "EXIT=0" in t
+
+
 def test_batch_mode_unchanged_without_a_terminal():
     out = batch(["--at-main", "--", DBGFIX, "calls", "2"], "print rip", "quit")
     assert "dbgfix!main" in out

@@ -513,6 +513,30 @@ def test_pending_breakpoint_set_when_its_library_loads():
     assert "cbrt 3" in err
 
 
+def test_breakpoint_in_unloaded_library_goes_pending_and_comes_back():
+    """dlclose: a breakpoint in libm goes back to pending (as gdb's), its
+    int3 forgotten, not written again where libm was; set again when
+    libm is loaded again, and hit there (dbgfix loads, calls cbrt and
+    unloads libm three times)"""
+    out, err, _ = debug(["break libm.so.6!cbrt", "continue", "continue", "continue", "info breakpoints",
+                         "continue"], prog=["dlopen", 3])
+    seq = [(o["event"], o.get("name", "")) for o in out if o.get("event") in ("module-load", "module-unload",
+                                                                               "breakpoint")]
+    libm = [x for x in seq if x[1] in ("libm.so.6", "")]
+    assert libm == [("module-load", "libm.so.6"), ("breakpoint", "")] + [
+        ("module-unload", "libm.so.6"), ("module-load", "libm.so.6"), ("breakpoint", "")] * 2 + [
+        ("module-unload", "libm.so.6")], seq
+    hits = events(out, "breakpoint")
+    assert [h["where"] for h in hits] == ["libm.so.6!cbrt"] * 3, hits
+    # the third load's hit counted on the same breakpoint; pending again
+    # only after the last unload (the final continue runs to the exit)
+    assert [h.get("hits") for h in hits] == [1, 2, 3], hits
+    b = results(out, "info")[0]["breakpoints"][0]
+    assert not b.get("pending") and b["hits"] == 3, b
+    assert sum(l == "cbrt 3" for l in err) == 3, err
+    assert events(out, "exit")[0]["status"] == 7
+
+
 def test_traced_by_another_debugger_is_a_clear_error():
     p, t = start_spin()
     try:

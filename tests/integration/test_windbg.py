@@ -350,9 +350,9 @@ def test_windbg_avx_state():
 def test_windbg_dll_loads_and_pending_breakpoint():
     """LOAD_DLL/UNLOAD_DLL: the map and symbols built again, module events,
     and a breakpoint on a symbol of a DLL not loaded yet set when it is
-    (dbgwin.exe loads pedll.dll, calls pedll_add(2, 3), unloads it). A
-    breakpoint is not set again in a DLL loaded again (as on Linux), and
-    what vmatlas changed in a DLL is forgotten when it goes."""
+    (dbgwin.exe loads pedll.dll, calls pedll_add(2, 3), unloads it).
+    What vmatlas changed in a DLL is forgotten when it goes (the next
+    test: its breakpoints go back to pending)."""
     _ready()
     dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
     if not os.path.exists(DBGWIN) or not os.path.exists(dll):
@@ -373,3 +373,29 @@ def test_windbg_dll_loads_and_pending_breakpoint():
     # FreeLibrary before the round's thread (dbgw_worker's hit)
     between = seq[first + 1:seq.index(("breakpoint", ""), first + 1)]
     assert between == [("module-unload", "pedll.dll")], seq
+
+
+def test_windbg_breakpoint_in_unloaded_dll_pending_and_hit_again():
+    """FreeLibrary: the breakpoint in pedll.dll goes back to pending (as
+    gdb's on a shared library's unload), its int3 forgotten with the DLL
+    (nothing written where it was); LoadLibrary again: set again and hit
+    again, twice, with the arguments of pedll_add(2, 3)"""
+    _ready()
+    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
+    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
+        raise Skip("no dbgwin.exe or pedll.dll (make windows fixtures)")
+    out, err = debug(["break pedll_add", "continue", "print rdx", "continue", "print rdx", "continue",
+                      "info breakpoints", "kill"], ["--", DBGWIN, "dll", "Z:" + dll.replace("/", "\\")])
+    hits = events(out, "breakpoint")
+    assert len(hits) == 3 and all(h["where"] in ("pedll.dll!pedll_add", "pedll.dll!#7") for h in hits), hits
+    assert [h["hits"] for h in hits] == [1, 2, 3], hits
+    assert [r["value"] for r in results(out, "print")] == ["0x3", "0x3"]
+    seq = [(o["event"], o.get("name", "").lower()) for o in out
+           if o.get("event") in ("module-load", "module-unload", "breakpoint")]
+    seq = [x for x in seq if x[1] in ("pedll.dll", "")]
+    assert seq[:2] == [("module-load", "pedll.dll"), ("breakpoint", "")], seq
+    # between two hits: the unload, then the load again
+    assert seq[2:] == [("module-unload", "pedll.dll"), ("module-load", "pedll.dll"), ("breakpoint", "")] * 2, seq
+    b = results(out, "info")[0]["breakpoints"][0]
+    assert not b.get("pending") and b["hits"] == 3, b
+    assert not events(out, "signal") and not events(out, "crash"), out

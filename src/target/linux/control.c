@@ -775,4 +775,5 @@ const struct vm_control_ops lxc_ops = {
 	.sig_handled = ctl_sig_handled,
 	.syscall_exit = ctl_syscall_exit,
 	.run_syscall = ctl_run_syscall,
+	.forget = lxc_forget_op,
 };

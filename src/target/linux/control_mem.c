@@ -245,6 +245,35 @@ void lxc_update_saved_prot_op(vm_control *vc, uint64_t addr, uint64_t len, int p
 	}
 }
 
+/* an unmapped range: its pieces of the journal shrink to what lies
+ * outside it (a piece is 16 bytes at most, a range whole pages: a piece
+ * keeps its head or its tail), its protections are not put back */
+void lxc_forget_op(vm_control *vc, uint64_t addr, uint64_t len)
+{
+	lx_control *c = (lx_control *)vc;
+	int n = atomic_load(&c->nsaved);
+	for (int i = 0; i < n; i++) {
+		lxc_saved *s = &c->saved[i];
+		uint64_t lo = s->addr, hi = s->addr + s->len;
+		if (hi <= addr || lo - addr >= len || !s->len)
+			continue;
+		if (lo < addr) {
+			s->len = (uint8_t)(addr - lo); /* the head before the range */
+		} else if (hi - addr > len) {
+			uint8_t skip = (uint8_t)(addr + len - lo), keep = (uint8_t)(hi - (addr + len));
+			s->len = 0; /* while it moves, a signal's restore writes none of it */
+			memmove(s->bytes, s->bytes + skip, keep);
+			memmove(s->cur, s->cur + skip, keep);
+			s->addr = addr + len;
+			s->len = keep;
+		} else {
+			s->len = 0;
+		}
+	}
+	lxc_update_saved_prot_op(vc, addr, len, -1);
+	lxc_patch_publish(c, true);
+}
+
 void lxc_restore_keep(lx_control *c, pid_t tid)
 {
 	lxc_wp_close(c); /* the kernel drops its write-protections */

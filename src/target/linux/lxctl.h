@@ -154,6 +154,7 @@ void lxc_release_child(lx_control *c, pid_t child);
 bool lxc_syscall_watched(lx_control *c, pid_t tid, int64_t *nr);
 int lxc_syscall_mem_op(vm_control *vc, int64_t tid, vm_sysmem *out, size_t cap, const char **name);
 void lxc_update_saved_prot_op(vm_control *vc, uint64_t addr, uint64_t len, int prot);
+void lxc_forget_op(vm_control *vc, uint64_t addr, uint64_t len);
 /* the same for a child already in its first stop */
 void lxc_release_stopped_child(lx_control *c, pid_t child);
 /* put back memory and protections in the process, keeping the journal

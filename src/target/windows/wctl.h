@@ -98,6 +98,7 @@ void wc_update_saved_prot(vm_control *vc, uint64_t addr, uint64_t len, int prot)
 /* forget what the journals hold in [addr, addr+len) (a DLL unloaded:
  * nothing of ours to put back there) */
 void wc_forget_range(win_control *c, uint64_t addr, uint64_t len);
+void wc_forget(vm_control *vc, uint64_t addr, uint64_t len);
 /* a byte we wrote (an int3) that holds no int3 any more */
 bool wc_int3_gone(win_control *c, uint64_t addr);
 /* put back every journaled byte and protection (from any thread) */

@@ -388,6 +388,7 @@ static const struct vm_control_ops wc_ops = {
 	.update_saved = wc_update_saved,
 	.kill = ctl_kill,
 	.update_saved_prot = wc_update_saved_prot,
+	.forget = wc_forget,
 	/* no system-call reports, kernel write-protection, fork following,
 	 * injected system calls or published protections on Windows: those
 	 * ops stay NULL and control.c answers "not supported" */

@@ -84,6 +84,11 @@ void wc_forget_range(win_control *c, uint64_t addr, uint64_t len)
 	wc_update_saved_prot(&c->base, addr, len, -1);
 }
 
+void wc_forget(vm_control *vc, uint64_t addr, uint64_t len)
+{
+	wc_forget_range(WC(vc), addr, len);
+}
+
 bool wc_int3_gone(win_control *c, uint64_t addr)
 {
 	uint8_t b;

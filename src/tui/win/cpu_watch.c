@@ -4,7 +4,11 @@
  * presses as a pause (vm_dbg_interrupt) and keeps the other key presses
  * as input records. When the run ends they go back into the console's
  * input in the order typed (WriteConsoleInputW), after the keys getch had
- * read before the run (ungetch). */
+ * read before the run (ungetch). A Ctrl-C that comes as the console's
+ * Ctrl-C event instead of a key (Wine on a Unix terminal: the terminal
+ * keeps ISIG, its SIGINT becomes CTRL_C_EVENT whatever the console's
+ * mode) is a pause too, taken by a console control handler of ours that
+ * comes before the C runtime's (which would end vmatlas). */
 #include <stdlib.h>
 #include <windows.h>
 
@@ -21,6 +25,37 @@ struct watcher {
 	INPUT_RECORD kept[KEPT_MAX];
 	size_t nkept;
 };
+
+/* the session a Ctrl-C event pauses while the target runs (the
+ * handler runs on a thread of its own) */
+static vm_dbg *g_running;
+static SRWLOCK g_lock = SRWLOCK_INIT; /* no pause once the run is over */
+
+/* is pid attached to our console (a program the debugger started)? Then
+ * the Ctrl-C event reaches it too, as DBG_CONTROL_C to its debugger */
+static bool shares_console(int64_t pid)
+{
+	DWORD list[64];
+	DWORD n = GetConsoleProcessList(list, 64);
+	for (DWORD i = 0; i < n && i < 64; i++)
+		if ((int64_t)list[i] == pid)
+			return true;
+	return false;
+}
+
+static BOOL WINAPI on_ctrl(DWORD type)
+{
+	if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
+		return FALSE;
+	AcquireSRWLockExclusive(&g_lock);
+	vm_dbg *d = g_running;
+	if (d && shares_console(vm_dbg_pid(d)))
+		vm_dbg_interrupt_expect(d); /* its own DBG_CONTROL_C stops it */
+	else if (d)
+		vm_dbg_interrupt(d);
+	ReleaseSRWLockExclusive(&g_lock);
+	return d != NULL; /* else the C runtime's handler: vmatlas ends */
+}
 
 static bool is_pause(const KEY_EVENT_RECORD *k)
 {
@@ -74,6 +109,10 @@ watcher *cw_watch_start(cpu *c)
 	while (w->nbefore < sizeof w->before / sizeof w->before[0] && (k = getch()) != ERR)
 		w->before[w->nbefore++] = k;
 	raw(); /* Ctrl-C is a key for the watcher, not the console's Ctrl-C event */
+	AcquireSRWLockExclusive(&g_lock);
+	g_running = w->d;
+	ReleaseSRWLockExclusive(&g_lock);
+	SetConsoleCtrlHandler(on_ctrl, TRUE);
 	w->wake = CreateEventW(NULL, TRUE, FALSE, NULL);
 	if (w->wake)
 		w->th = CreateThread(NULL, 0, watch_keys, w, 0, NULL);
@@ -82,6 +121,12 @@ watcher *cw_watch_start(cpu *c)
 
 void cw_watch_stop(watcher *w)
 {
+	/* a Ctrl-C from now on ends vmatlas again (a late one is dropped
+	 * on a terminal too: the run is over) */
+	AcquireSRWLockExclusive(&g_lock);
+	g_running = NULL;
+	ReleaseSRWLockExclusive(&g_lock);
+	SetConsoleCtrlHandler(on_ctrl, FALSE);
 	if (w->th) {
 		SetEvent(w->wake);
 		WaitForSingleObject(w->th, INFINITE);
