@@ -212,4 +212,8 @@ def test_winlive_output_never_replaces_a_directory_or_link():
         assert os.path.exists(src) and os.listdir(sub) == []
         r = vmatlas(["dump", pid, truth["change"], "-o", "NUL"])
         assert r.returncode == 0, r.stderr
+        # its size is none, as /dev/null's on Linux (it was whatever the
+        # stack held: stat fails on NUL)
+        r = vmatlas(["snapshot", pid, "-o", "NUL"])
+        assert r.returncode == 0 and r.stdout.splitlines()[0].endswith(" to NUL (0 B)"), (r.stdout, r.stderr)
         assert sorted(os.listdir(d)) == ["link", "src", "sub"], os.listdir(d)
