@@ -19,14 +19,14 @@ BOOL vm_win_private_sd_init(vm_win_private_sd *p)
 	if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
 		return FALSE;
 	DWORD got = 0;
-	BOOL ok = GetTokenInformation(tok, TokenUser, p->user, sizeof p->user, &got);
+	BOOL ok = GetTokenInformation(tok, TokenUser, &p->user, sizeof p->user, &got);
 	DWORD err = GetLastError();
 	CloseHandle(tok);
 	if (!ok) {
 		SetLastError(err);
 		return FALSE;
 	}
-	PSID user = ((TOKEN_USER *)p->user)->User.Sid;
+	PSID user = p->user.tu.User.Sid;
 	ACL *acl = (ACL *)p->acl;
 	return IsValidSid(user) && InitializeAcl(acl, sizeof p->acl, ACL_REVISION) &&
 	       AddAccessAllowedAce(acl, ACL_REVISION, VM_WIN_PRIVATE_ACCESS, user) &&

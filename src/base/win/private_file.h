@@ -16,7 +16,10 @@
 typedef struct vm_win_private_sd {
 	SECURITY_DESCRIPTOR sd;
 	DWORD acl[(sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) + SECURITY_MAX_SID_SIZE + 3) / 4];
-	DWORD user[(sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE + 3) / 4];
+	union { /* TOKEN_USER holds a pointer: aligned as one */
+		TOKEN_USER tu;
+		BYTE bytes[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+	} user;
 } vm_win_private_sd;
 
 /* FALSE (GetLastError set) when the token cannot be read */
