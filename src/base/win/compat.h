@@ -1,8 +1,7 @@
 /* The Windows build (mingw-w64) includes this first in every file
  * (Makefile, WIN_CPPFLAGS): the few POSIX names the portable code uses,
- * over the C runtime and Win32, implemented in base/win/os_windows.c (and
- * the files beside it). The
- * Linux build never sees it. */
+ * over the C runtime and Win32, implemented in base/win/os_windows.c and
+ * the files beside it. The Linux build never sees it. */
 #ifndef VMATLAS_WIN_COMPAT_H
 #define VMATLAS_WIN_COMPAT_H
 
