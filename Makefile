@@ -217,7 +217,8 @@ WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
 WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
-	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe
+	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe \
+	 build/win64/fixtures/privfile.exe
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
@@ -264,6 +265,15 @@ build/win64/fixtures/dbgwin.exe: tests/fixtures/win/dbgwin.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@
+
+# owner-only output files (tests/integration/test_winlive_more.py): the
+# Windows build's own files that make and check them, linked in
+PRIVFILE_SRC := src/base/win/private_file.c src/base/win/replace.c
+build/win64/fixtures/privfile.exe: tests/fixtures/win/privfile.c $(PRIVFILE_SRC) src/base/win/private_file.h src/base/win/compat.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MINGW64 $<")
+	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror -Isrc -Isrc/base/win -include base/win/compat.h \
+		-D_FILE_OFFSET_BITS=64 $< $(PRIVFILE_SRC) -o $@ -ladvapi32
 
 # symbols and stacks (tests/integration/test_winsym.py): -gdwarf-4, as Wine
 # 8's dbghelp reads DWARF 2 to 4 only (gcc 12 writes 5 by default)

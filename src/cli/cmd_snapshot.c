@@ -32,9 +32,11 @@ static int snapshot_run(cli_ctx *ctx)
 	} else if (vm_snapshot_write(&s, out) < 0) {
 		rc = cli_error(EXIT_RUNTIME, "snapshot: %s", vm_error());
 	} else {
-		struct stat sb;
+		/* a stream (a pipe, NUL) may have no size to stat */
+		struct stat sb = { 0 };
 		char b[16];
-		stat(out, &sb);
+		if (stat(out, &sb) != 0)
+			sb.st_size = 0;
 		if (ctx->json) {
 			printf("{\"file\": \"%s\", \"bytes\": %lld, \"regions\": %zu, \"data\": %s}\n", out,
 			       (long long)sb.st_size, s.map->nregions, data ? "true" : "false");

@@ -21,7 +21,7 @@ import tempfile
 
 from lib import FIXTURES, VMATLAS, Skip, fixture, run, wait_blocked
 from test_minidump import CORPUS
-from winlive import ENV, EXE, WINE, _ready
+from winlive import ENV, EXE, WINE, _ready, private_mode
 
 # what differs on purpose (docs/windows.md "Parity with the Linux build")
 NORMALISE = [
@@ -269,8 +269,10 @@ def check_memory_and_dumps(f, d):
             if lx.returncode == 0:
                 with open(lo, "rb") as x, open(wo, "rb") as y:
                     assert x.read() == y.read(), f"dump {f} {fmt}: other bytes"
-                # the Windows build's mode is its directory's ACL (docs/windows.md)
+                # owner-only both: 0600 on Linux; under Wine the owner-only
+                # DACL the file is created with, as Wine maps it (winlive.py)
                 assert os.stat(lo).st_mode & 0o777 == 0o600
+                assert os.stat(wo).st_mode & 0o777 == private_mode(), oct(os.stat(wo).st_mode)
                 os.unlink(lo)
                 os.unlink(wo)
             else:
@@ -281,6 +283,7 @@ def check_memory_and_dumps(f, d):
     w = subprocess.run([WINE, EXE, "snapshot", f, "-o", ws], capture_output=True, env=ENV, timeout=120,
                        stdin=subprocess.DEVNULL)
     assert w.returncode == 0, w.stderr
+    assert os.stat(ls).st_mode & 0o777 == 0o600 and os.stat(ws).st_mode & 0o777 == private_mode()
     same(["diff", ws, ws])
     same(["diff", ws, ws, "--json"])
     same(["diff", ws, f, "--json"])
@@ -376,6 +379,25 @@ def test_win_parity_usage_and_errors():
                 ["diff", dmp], ["map", dmp, "--threads", "9"], ["exports"], ["threads", dmp, "--tid", "x"],
                 ["map", dmp, "--color", "purple"], ["search", dmp, "--ascii", ""]):
         same(cmd)
+
+
+def test_win_parity_output_refusals():
+    """an output file named by a directory, or by a symbolic link (to a
+    directory: Wine shows no link to a file as one), is refused by both
+    builds with the same line and status, and nothing is written"""
+    dmp = next(f for f in dumps() if "dumped" in addresses(f)[1])
+    at = addresses(dmp)[1]["dumped"]
+    with tempfile.TemporaryDirectory() as d:
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        link = os.path.join(d, "link")
+        os.symlink(sub, link)
+        for out in (sub, link):
+            for cmd in (["snapshot", dmp, "-o", out], ["report", dmp, "-o", out], ["dump", dmp, at, "-o", out]):
+                lx, _ = both(cmd)
+                assert lx.returncode == 1 and lx.stderr.splitlines()[-1].endswith(b": not replaced"), lx.stderr
+                same(cmd)
+        assert os.listdir(sub) == [] and sorted(os.listdir(d)) == ["link", "sub"], os.listdir(d)
 
 
 def test_win_parity_past_4_gib():

@@ -3,11 +3,21 @@ Wine, winlive.py), for what test_winlive.py does not cover: view and dump
 at known addresses, snapshot and diff across a change the fixture makes
 (each line on its stdin sets the first byte of its 'change' page and it
 answers 'ok'), whatis of its PEB, TEB, stack and module, its environment
-block, and the errors' exit statuses."""
+block, the errors' exit statuses, and the files that hold target memory:
+owner-only from their creation, never put in place of a directory or a
+link."""
 import os
+import stat
 import tempfile
 
-from winlive import ENV, live, vmatlas, vmatlas_json
+from winlive import ENV, live, private_mode, privfile, vmatlas, vmatlas_json
+
+SYSTEM = "S-1-5-18"  # Wine's DACL of a file always grants Local System
+EVERYONE = "S-1-1-0"
+# FILE_ALL_ACCESS less FILE_EXECUTE (src/base/win/private_file.h)
+PRIVATE_ACCESS = 0x1F01FF & ~0x20
+FILE_READ_DATA, FILE_WRITE_DATA = 0x1, 0x2
+SE_DACL_PRESENT, SE_DACL_PROTECTED = 0x4, 0x1000
 
 
 def set_change_byte(p, ch):
@@ -115,3 +125,95 @@ def test_winlive_error_statuses():
     for args, status in cases:
         r = vmatlas(args)
         assert r.returncode == status and len(r.stderr.splitlines()) == 1 and r.stdout == "", (args, r)
+
+
+def test_winlive_private_descriptor():
+    """the descriptor the Windows build creates its files with, as it is
+    built: owner the token's user, a protected DACL of one ACE allowing
+    that user read, write and delete (no execute), nothing inherited"""
+    d = privfile(["sd"])
+    assert d["valid"] and d["user"] and d["owner"] == d["user"], d
+    assert d["control"] & (SE_DACL_PRESENT | SE_DACL_PROTECTED) == SE_DACL_PRESENT | SE_DACL_PROTECTED, d
+    assert d["aces"] == [{"type": 0, "flags": 0, "mask": PRIVATE_ACCESS, "sid": d["user"]}], d
+
+
+def owner_only(path, acl, user):
+    """the file's mode on the Linux side and its DACL as Wine reports it
+    are owner-only (the DACL: the user and Local System, nobody else)"""
+    mode = os.stat(path).st_mode
+    assert stat.S_ISREG(mode), path
+    assert mode & 0o777 == private_mode(), f"{path}: mode {mode & 0o777:o}, not {private_mode():o}"
+    assert acl["error"] == 0 and acl["owner"] == user and acl["dacl_present"], (path, acl)
+    sids = {a["sid"] for a in acl["aces"]}
+    assert sids <= {user, SYSTEM} and all(a["type"] == 0 for a in acl["aces"]), (path, acl)
+    mine = [a for a in acl["aces"] if a["sid"] == user]
+    assert mine and mine[0]["mask"] & (FILE_READ_DATA | FILE_WRITE_DATA) == FILE_READ_DATA | FILE_WRITE_DATA
+
+
+def test_winlive_output_files_are_owner_only():
+    """dump, snapshot, capture, scan and report write owner-only files
+    (docs/windows.md): mode 0660 less the umask under Wine, never a bit
+    for others, a DACL of the user alone (and SYSTEM, which Wine always
+    adds); a file the user made readable to everyone is replaced by an
+    owner-only one; no temporary left behind"""
+    _, truth = live()
+    pid = str(truth["pid"])
+    with tempfile.TemporaryDirectory() as d:
+        outs = {k: os.path.join(d, k) for k in ("dump.bin", "snap", "cap.dmp", "scan", "report.html", "old.bin")}
+        # the control: a file everyone may read shows Everyone in its DACL
+        with open(outs["old.bin"], "wb") as f:
+            f.write(b"old")
+        os.chmod(outs["old.bin"], 0o644)
+        acl = privfile(["acl", outs["old.bin"]])["files"][0]
+        assert EVERYONE in {a["sid"] for a in acl["aces"]}, acl
+        for args in (["dump", pid, truth["change"], "-o", outs["dump.bin"]],
+                     ["snapshot", pid, "-o", outs["snap"]],
+                     ["capture", pid, "-o", outs["cap.dmp"]],
+                     ["scan", "start", pid, "--u32", "0x11111111", "-o", outs["scan"]],
+                     ["report", pid, "-o", outs["report.html"]],
+                     ["dump", pid, truth["change"], "-o", outs["old.bin"]]):
+            r = vmatlas(args)
+            assert r.returncode == 0, (args, r.stderr)
+        got = privfile(["acl"] + list(outs.values()))
+        for path, acl in zip(outs.values(), got["files"]):
+            owner_only(path, acl, got["user"])
+        assert os.path.getsize(outs["old.bin"]) == truth["page_size"]
+        assert sorted(os.listdir(d)) == sorted(outs), os.listdir(d)
+
+
+def test_winlive_output_never_replaces_a_directory_or_link():
+    """-o naming a directory, or a link (Wine shows a Unix symbolic link
+    to a directory as a reparse point): one line, status 1, the node left
+    as it was and no temporary beside it; a directory that appears by the
+    time of the rename is refused there too (privfile calls the rename
+    itself); NUL, a character device, is written to, not replaced"""
+    _, truth = live()
+    pid = str(truth["pid"])
+    with tempfile.TemporaryDirectory() as d:
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        link = os.path.join(d, "link")
+        os.symlink(sub, link)
+        for out, what in ((sub, "is a directory: not replaced"), (link, "is a symbolic link (not followed): not replaced")):
+            for cmd in (["dump", pid, truth["change"], "-o", out], ["snapshot", pid, "-o", out],
+                        ["capture", pid, "-o", out], ["report", pid, "-o", out]):
+                r = vmatlas(cmd)
+                assert r.returncode == 1 and r.stdout == "", (cmd, r)
+                assert r.stderr.splitlines() == [f"vmatlas: {cmd[0]}: {out} {what}"], (cmd, r.stderr)
+        assert os.path.isdir(sub) and not os.path.islink(sub) and os.listdir(sub) == []
+        assert os.path.islink(link) and os.readlink(link) == sub
+        assert sorted(os.listdir(d)) == ["link", "sub"], os.listdir(d)
+        src = os.path.join(d, "src")
+        with open(src, "wb") as f:
+            f.write(b"x")
+        for to in (sub, link):
+            r = privfile(["rename", src, to])
+            assert r["rc"] == -1 and r["strerror"] == "Is a directory", r
+        assert os.path.exists(src) and os.listdir(sub) == []
+        r = vmatlas(["dump", pid, truth["change"], "-o", "NUL"])
+        assert r.returncode == 0, r.stderr
+        # its size is none, as /dev/null's on Linux (it was whatever the
+        # stack held: stat fails on NUL)
+        r = vmatlas(["snapshot", pid, "-o", "NUL"])
+        assert r.returncode == 0 and r.stdout.splitlines()[0].endswith(" to NUL (0 B)"), (r.stdout, r.stderr)
+        assert sorted(os.listdir(d)) == ["link", "src", "sub"], os.listdir(d)

@@ -16,6 +16,7 @@ WINE = "/usr/lib/wine/wine64"
 WINESERVER = "/usr/lib/wine/wineserver"
 EXE = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
 FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
+PRIVFILE = os.path.join(ROOT, "build", "win64", "fixtures", "privfile.exe")
 PREFIX = os.environ.get("VMATLAS_WINEPREFIX", os.path.join(ROOT, "build", "wineprefix"))
 ENV = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=PREFIX, VMATLAS_WINLIVE="1")
 
@@ -74,3 +75,46 @@ def live():
         atexit.register(stop)
         _state["fixture"] = (p, json.loads(line))
     return _state["fixture"]
+
+
+def privfile(args):
+    """privfile.exe ARGS (the Windows build's owner-only descriptor, a
+    file's DACL as Wine reports it, its rename): the JSON it prints"""
+    _ready()
+    if not os.path.exists(PRIVFILE):
+        raise Skip("no privfile.exe (make windows)")
+    p = subprocess.run([WINE, PRIVFILE] + list(args), capture_output=True, text=True, env=ENV, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def _wineserver_umask():
+    """the umask of the wineserver of PREFIX (it creates the files), from
+    /proc; None when it is not found"""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if not f.read().startswith("wineserver"):
+                    continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f"WINEPREFIX={PREFIX}".encode() not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("Umask:"):
+                        return int(line.split()[1], 8)
+        except OSError:
+            continue
+    return None
+
+
+def private_mode():
+    """the Unix mode Wine gives a file the Windows build creates with its
+    owner-only DACL: Wine's server (sd_to_mode) maps an ACE whose SID is
+    in the creator's token, with the owner in it too, to the user and
+    group bits: rw-rw----, then the wineserver's umask (docs/windows.md)"""
+    _ready()
+    um = _wineserver_umask()
+    assert um is not None, f"no wineserver for {PREFIX} in /proc"
+    return 0o660 & ~um

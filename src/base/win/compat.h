@@ -1,7 +1,7 @@
 /* The Windows build (mingw-w64) includes this first in every file
  * (Makefile, WIN_CPPFLAGS): the few POSIX names the portable code uses,
- * over the C runtime and Win32, implemented in base/os_windows.c. The
- * Linux build never sees it. */
+ * over the C runtime and Win32, implemented in base/win/os_windows.c and
+ * the files beside it. The Linux build never sees it. */
 #ifndef VMATLAS_WIN_COMPAT_H
 #define VMATLAS_WIN_COMPAT_H
 
@@ -21,8 +21,12 @@
 #define F_GETFL 3
 #define F_SETFL 4
 int fcntl(int fd, int cmd, ...);
-#define lstat(p, s) stat(p, s)
-#define S_ISLNK(m)  0
+/* lstat tells directories, reparse points (as S_IFLNK), devices and
+ * pipes apart without following a link (base/win/replace.c) */
+int vm_win_lstat(const char *path, void *st);
+#define lstat(p, s) vm_win_lstat(p, s)
+#define S_IFLNK     0xA000
+#define S_ISLNK(m)  (((m) & 0xF000) == S_IFLNK)
 #define S_ISSOCK(m) 0
 
 /* signals Windows does not have: never raised, handlers never installed */
@@ -93,6 +97,8 @@ const char *sigabbrev_np(int sig);
 ssize_t getline(char **line, size_t *cap, FILE *f);
 ssize_t pread(int fd, void *buf, size_t n, off_t off);
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
+/* the file is created with an owner-only DACL, as POSIX creates it 0600
+ * (base/win/private_file.c); fchmod does nothing */
 int mkostemp(char *tmpl, int flags);
 int fchmod(int fd, int mode);
 int fsync(int fd);
@@ -119,7 +125,8 @@ FILE *open_memstream(char **buf, size_t *len);
 int vm_win_fclose(FILE *f);
 #define fclose(f) vm_win_fclose(f)
 
-/* rename over an existing file (atomic replace: MoveFileEx) */
+/* rename over an existing file (atomic replace: MoveFileExW), never over
+ * a directory or a reparse point (base/win/replace.c) */
 int vm_win_rename(const char *from, const char *to);
 #define rename(a, b) vm_win_rename(a, b)
 

@@ -1,10 +1,12 @@
 /* open_memstream for the Windows build (compat.h): the stream is a
- * temporary file (deleted when closed, kept in memory by the cache where
- * it fits); fclose reads it back into a buffer of its own. */
+ * temporary file (owner-only, deleted when closed, kept in memory by the
+ * cache where it fits); fclose reads it back into a buffer of its own. */
 #include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
 #include <windows.h>
+
+#include "private_file.h"
 
 #undef fclose
 
@@ -18,10 +20,21 @@ static SRWLOCK g_lock = SRWLOCK_INIT;
 FILE *open_memstream(char **buf, size_t *len)
 {
 	wchar_t dir[MAX_PATH + 1], path[MAX_PATH + 1];
-	if (!GetTempPathW(MAX_PATH + 1, dir) || !GetTempFileNameW(dir, L"vma", 0, path))
+	if (!GetTempPathW(MAX_PATH + 1, dir))
 		return NULL;
-	HANDLE h = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-			       FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+	/* it holds what the report or the tui shows of target memory: owner
+	 * only from its creation (a name GetTempFileNameW only forms, as
+	 * the file it would create gets the directory's ACL) */
+	HANDLE h = INVALID_HANDLE_VALUE;
+	for (unsigned try = 0; h == INVALID_HANDLE_VALUE && try < 100; try++) {
+		UINT unique = (GetTickCount() ^ (GetCurrentProcessId() << 8) ^ (try * 0x9e37u)) & 0xffff;
+		if (!GetTempFileNameW(dir, L"vma", unique ? unique : 1, path))
+			return NULL;
+		h = vm_win_create_private(path, GENERIC_READ | GENERIC_WRITE | DELETE,
+					  FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE);
+		if (h == INVALID_HANDLE_VALUE && GetLastError() != ERROR_FILE_EXISTS)
+			return NULL;
+	}
 	if (h == INVALID_HANDLE_VALUE)
 		return NULL;
 	int fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);

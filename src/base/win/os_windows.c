@@ -91,15 +91,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	return pio(fd, (void *)buf, n, off, true);
 }
 
-int mkostemp(char *tmpl, int flags)
-{
-	if (_mktemp_s(tmpl, strlen(tmpl) + 1) != 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	return _open(tmpl, _O_CREAT | _O_EXCL | _O_RDWR | _O_BINARY | flags, _S_IREAD | _S_IWRITE);
-}
-
+/* nothing to do: mkostemp (private_file.c) created the file owner-only */
 int fchmod(int fd, int mode)
 {
 	(void)fd;
@@ -173,14 +165,6 @@ void qsort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const v
 {
 	struct sort_ctx c = { cmp, arg };
 	qsort_s(base, n, size, sort_tramp, &c);
-}
-
-int vm_win_rename(const char *from, const char *to)
-{
-	if (MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-		return 0;
-	errno = GetLastError() == ERROR_ACCESS_DENIED ? EACCES : EIO;
-	return -1;
 }
 
 int vm_win_dirfd(void *dir)
