@@ -102,6 +102,10 @@ void cli_heap_nt_text(const vm_map *m, vm_target *t, const vm_heap_report *r, bo
 	for (size_t i = 0; i < r->narenas; i++)
 		if (!r->arenas[i].unwalked && r->arenas[i].note && (only < 0 || (int)i == only))
 			printf("heap %zu: %s\n", i, r->arenas[i].note);
+	for (size_t i = 0; i < r->narenas; i++)
+		if (r->arenas[i].lfh_runs && (only < 0 || (int)i == only))
+			printf("heap %zu: LFH user blocks: %zu, holding %llu blocks, %llu busy\n", i, r->arenas[i].lfh_runs,
+			       (unsigned long long)r->arenas[i].lfh_blocks, (unsigned long long)r->arenas[i].lfh_busy);
 	printf("large blocks: %zu (%s)\n\nSegments:\n", r->mmapped_count, fmt_size(r->mmapped_bytes, a, sizeof a));
 	for (size_t i = 0; i < r->nsegs; i++) {
 		const vm_heap_seg *g = &r->segs[i];

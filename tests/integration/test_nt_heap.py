@@ -311,6 +311,7 @@ def test_windows_lfh_user_blocks_by_their_layout():
                              "busy": LFH_BUSY}, lfh[0]
     p = run(["heap", "--blocks", path])
     assert p.returncode == 0 and "LFH user blocks: bucket 3, 80 blocks of 48 bytes, %d busy" % LFH_BUSY in p.stdout
+    assert "heap 0: LFH user blocks: 1, holding 80 blocks, %d busy" % LFH_BUSY in p.stdout, p.stdout
     for damage, want in (("lfh-link", "does not point back"), ("lfh-bitmap", "do not hold together")):
         win_heap_dump(path, damage)
         p = run(["heap", "--blocks", "--json", path], timeout=60)
