@@ -312,6 +312,11 @@ def test_windows_lfh_user_blocks_by_their_layout():
     p = run(["heap", "--blocks", path])
     assert p.returncode == 0 and "LFH user blocks: bucket 3, 80 blocks of 48 bytes, %d busy" % LFH_BUSY in p.stdout
     assert "heap 0: LFH user blocks: 1, holding 80 blocks, %d busy" % LFH_BUSY in p.stdout, p.stdout
+    # whatis of an address in them names them, and of another block not
+    w = run_json(["whatis", path, hex(WH + 0x750 + 0x100), hex(WH + 0x610)])
+    assert w[0]["heap"]["lfh"] == lfh[0]["lfh"] and w[1]["heap"]["lfh"] is None, w
+    p = run(["whatis", path, hex(WH + 0x750 + 0x100)])
+    assert "the LFH's user blocks (bucket 3, 80 blocks of 48 bytes, %d busy)" % LFH_BUSY in p.stdout, p.stdout
     for damage, want in (("lfh-link", "does not point back"), ("lfh-bitmap", "do not hold together")):
         win_heap_dump(path, damage)
         p = run(["heap", "--blocks", "--json", path], timeout=60)
