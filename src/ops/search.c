@@ -310,6 +310,23 @@ done:
 	free(bestbuf);
 }
 
+/* regexec on s[0..len): glibc's REG_STARTEND and TRE's regnexec take the
+ * length, where plain regexec measures the string on every call, which
+ * made a run of matches quadratic in the run's length */
+static int regexec_len(const regex_t *re, const char *s, size_t len, regmatch_t *m, int eflags)
+{
+#if defined(REG_STARTEND)
+	m->rm_so = 0;
+	m->rm_eo = (regoff_t)len;
+	return regexec(re, s, 1, m, eflags | REG_STARTEND);
+#elif defined(regnexec)
+	return regnexec(re, s, len, 1, m, eflags);
+#else
+	(void)len;
+	return regexec(re, s, 1, m, eflags);
+#endif
+}
+
 int vm_pattern_regex(vm_pattern *p, const char *re)
 {
 	init(p, VM_PAT_REGEX, re);
@@ -431,9 +448,11 @@ static void scan(const vm_pattern *p, const uint8_t *buf, size_t len, size_t lim
 			s[j - i] = 0;
 			regmatch_t m;
 			size_t off = 0;
-			while (off <= j - i && regexec(&p->re, s + off, 1, &m, off ? REG_NOTBOL : 0) == 0) {
+			while (off <= j - i &&
+			       regexec_len(&p->re, s + off, j - i - off, &m, off ? REG_NOTBOL : 0) == 0) {
 				size_t at = i + off + (size_t)m.rm_so;
-				if (at < limit)
+				/* as grep -o: an empty match ('x*' at every byte) is no hit */
+				if (at < limit && m.rm_eo > m.rm_so)
 					add_hit(h, base + at, (uint64_t)(m.rm_eo - m.rm_so), true);
 				off += (size_t)(m.rm_eo > m.rm_so ? m.rm_eo : m.rm_so + 1);
 			}

@@ -46,6 +46,8 @@ def test_known_placements():
         rx = run_json(["search", pid, "--regex", "VMATLAS-(START|END)", "--include-ro"])
         # classes and intervals hold no literal the match must contain
         rx2 = run_json(["search", pid, "--regex", "[[:upper:]]{7,}-(START|END)", "--include-ro"])
+        # matches the empty string at every byte: only the non-empty are hits
+        rx3 = run_json(["search", pid, "--regex", "(VMATLAS-(START|END))?", "--include-ro"])
         text = run(["search", pid, "--ascii", "VMATLAS-STRADDLE"])
     assert set(hits(a)) >= {t["start"], t["straddle"], t["end"], t["eof"] + 64}
     assert t["split_at"] not in hits(a)          # across two regions: not a hit
@@ -58,6 +60,7 @@ def test_known_placements():
     assert hits(hx) == [t["start"], t["straddle"]]
     assert t["ptr"] in hits(ptr)
     assert hits(rx) == [t["start"], t["end"]] and [h["len"] for h in rx["hits"]] == [13, 11]
+    assert hits(rx3) == hits(rx)
     assert hits(rx2) == hits(rx) and [h["len"] for h in rx2["hits"]] == [13, 11]
     h = a["hits"][0]
     assert h["usage"] == "private" and h["region"]["base"] == hex(t["big"])

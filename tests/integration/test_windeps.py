@@ -90,6 +90,8 @@ PATTERNS = [
     "[[:upper:]]{4,}-[[:upper:]]+",
     r"kernel(32|base)\.dll",
     "^[A-Z][a-z]+ [a-z]+$",
+    # matches the empty string everywhere: only non-empty matches are hits
+    "(LIVE-MARKER)?",
 ]
 
 
