@@ -38,14 +38,16 @@
 void nt_lfh_user_blocks(ntw *k, vm_arena *a, uint64_t user, uint64_t usize, vm_chunk *c)
 {
 	uint8_t h[UB_HDR], s[SS_SIZE];
-	if (k->r->nlfh >= MAX_LFH_RUNS || usize < UB_HDR || !vm_reader_full(&k->rd, user, h, sizeof h) || ld_le32(h + UB_SIGNATURE) != UB_SIG)
+	uint64_t end;
+	if (k->r->nlfh >= MAX_LFH_RUNS || usize < UB_HDR || add_overflow_u64(user, usize, &end) ||
+	    !vm_reader_full(&k->rd, user, h, sizeof h) || ld_le32(h + UB_SIGNATURE) != UB_SIG)
 		return;
 	uint64_t sub = ld_le64(h + UB_SUBSEGMENT), nbits = ld_le64(h + UB_BITMAP_SIZE);
-	uint64_t buf = ld_le64(h + UB_BITMAP_BUFFER), end = user + usize; /* usize fits the segment */
-	if (!vm_reader_full(&k->rd, sub, s, sizeof s) || ld_le64(s + SS_USER_BLOCKS) != user) {
-		nt_problem(k, user, "LFH user blocks whose subsegment does not point back to them");
+	uint64_t buf = ld_le64(h + UB_BITMAP_BUFFER);
+	/* no link back: a program's own bytes that look like the header, or
+	 * user blocks the LFH keeps cached for reuse; an ordinary busy block */
+	if (!vm_reader_full(&k->rd, sub, s, sizeof s) || ld_le64(s + SS_USER_BLOCKS) != user)
 		return;
-	}
 	uint32_t bsize = (uint32_t)ld_le16(s + SS_BLOCK_SIZE) * GRANULE, count = ld_le16(s + SS_BLOCK_COUNT);
 	uint64_t bytes = (nbits + 7) / 8;
 	/* the bitmap inside the back-end block, one bit a block, and the
