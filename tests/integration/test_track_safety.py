@@ -44,6 +44,20 @@ def holders_of(pid):
     return found
 
 
+def where(pid):
+    """what a process is doing: its state, tracer and kernel wait channel"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            st = {k: v.strip() for k, _, v in (l.partition(":") for l in f)}
+        with open(f"/proc/{pid}/wchan") as f:
+            wchan = f.read()
+        with open(f"/proc/{pid}/syscall") as f:
+            sysc = f.read().split()[:1]
+    except OSError as e:
+        return f"{pid}: {e}"
+    return f"{pid} {st.get('State')} tracer {st.get('TracerPid')} in {wchan} syscall {sysc}"
+
+
 def picture(pid, t):
     """what must not change: descriptors, mappings, the data pages"""
     fds = sorted((fd, os.readlink(f"/proc/{pid}/fd/{fd}")) for fd in os.listdir(f"/proc/{pid}/fd"))
@@ -62,7 +76,8 @@ def settled(p, pid, t, before, state):
         if not holders_of(pid):
             break
         time.sleep(0.02)
-    assert holders_of(pid) == [], "a holder was left behind"
+    left = holders_of(pid)
+    assert left == [], f"a holder was left behind: {[where(h) for h in left]}, target {where(pid)}"
     assert not os.path.exists(state), "a state file was left behind"
     assert_not_held(pid)
     fds, maps, data = picture(pid, t)

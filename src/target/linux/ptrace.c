@@ -207,6 +207,15 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
+/* microseconds on the monotonic clock: bounds are in time, not in
+ * sleeps, which a loaded machine stretches many times over */
+static long long mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int lx_seize_stop(pid_t tid)
 {
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
@@ -224,7 +233,8 @@ int lx_seize_stop(pid_t tid)
 	/* polls close together first: a sleeping thread stops within tens
 	 * of microseconds, and a millisecond per thread was most of what
 	 * 'threads' took on a process with a few threads */
-	for (long waited_us = 0, polls = 0; waited_us < 2000000; polls++) {
+	long long deadline = mono_us() + 2000000;
+	for (long polls = 0; polls < 4 || mono_us() < deadline; polls++) {
 		int st;
 		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
 		if (r < 0) {
@@ -238,7 +248,6 @@ int lx_seize_stop(pid_t tid)
 		if (r == 0) {
 			long us = polls < 4 ? 0 : polls < 60 ? 20 : 1000;
 			sleep_us(us);
-			waited_us += us ? us : 1;
 			continue;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {

@@ -143,8 +143,14 @@ static bool traced(pid_t pid)
  * a call it was let go in the middle of (userfaultfd()) has finished. */
 static void close_strays(pid_t target, const int *before, size_t nbefore, int ufd)
 {
-	for (int i = 0; i < WAIT_MS / 10 && traced(target); i++)
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (traced(target)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= WAIT_MS)
+			break; /* bounded in time, however loaded the machine */
 		sleep_ms(10);
+	}
 	lx_control *c = lxc_attach_thread(target, target);
 	if (!c)
 		return;
