@@ -32,7 +32,21 @@ typedef struct vm_chunk {
 	int bin_index;   /* tcache/fastbin/bin number, -1 none */
 	uint32_t hdr;    /* NT: bytes from addr to the user data (0: glibc, 2 words) */
 	uint64_t usize;  /* NT: the user's bytes (HeapSize; free: the free bytes) */
+	uint32_t lfh;    /* NT: 1 + the index in the report's lfh of the front end's
+			  * user blocks this busy block holds; 0 none */
 } vm_chunk;
+
+/* NT: a busy back-end block that holds the user blocks of the
+ * low-fragmentation front end (Windows' _HEAP_USERDATA_HEADER), what its
+ * unencoded fields say: the bucket, the blocks' size and number, and how
+ * many its busy bitmap marks busy */
+typedef struct vm_lfh_run {
+	uint64_t block;      /* the back-end block's user data: the header */
+	uint64_t subsegment; /* its _HEAP_SUBSEGMENT */
+	uint32_t bucket;     /* SizeIndex */
+	uint32_t block_size; /* bytes, each block with its 8-byte header */
+	uint32_t blocks, busy;
+} vm_lfh_run;
 
 typedef struct vm_heap_seg {
 	const char *kind; /* "brk", "heap", "mmapped"; NT: "segment", "large" */
@@ -63,6 +77,12 @@ typedef struct vm_arena {
 	 * an unknown layout, not in memory): listed, not walked, and why */
 	bool unwalked;
 	const char *note;     /* why it is not walked, or what the walk leaves out (the LFH) */
+	/* the front end the heap's own structures name: "none", "lookaside",
+	 * "lfh"; NULL unknown. With the LFH: its user blocks found, the
+	 * blocks they hold and how many of those are busy */
+	const char *front_end;
+	size_t lfh_runs;
+	uint64_t lfh_blocks, lfh_busy;
 } vm_arena;
 
 typedef struct vm_heap_problem {
@@ -89,6 +109,8 @@ typedef struct vm_heap_report {
 	size_t nproblems, pcap;
 	size_t mmapped_count;
 	uint64_t mmapped_bytes;
+	vm_lfh_run *lfh;      /* NT: the LFH's user blocks (vm_chunk.lfh) */
+	size_t nlfh, lfhcap;
 } vm_heap_report;
 
 #define VM_HEAP_CHUNKS 0x1u /* keep every chunk in the report */

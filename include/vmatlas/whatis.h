@@ -22,6 +22,7 @@ typedef struct vm_whatis {
 	bool chunk_mmapped;       /* glibc: an mmapped chunk; NT: a large block */
 	bool chunk_nt;            /* an NT heap block (the chunk's hdr and usize say where its data is) */
 	uint64_t chunk_heap;      /* the arena's or NT heap's address, 0 unknown */
+	const vm_lfh_run *lfh;    /* NT: the LFH's user blocks the chunk holds, or NULL */
 	const vm_thread *stack_of;
 	bool in_use_stack;        /* at or above the thread's sp */
 	/* the call-stack frame it is in: frame k holds [sp of k, sp of k+1) */

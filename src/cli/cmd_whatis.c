@@ -72,6 +72,9 @@ static void text(const vm_map *m, vm_symbolizer *s, const vm_whatis *w)
 			       ch->state == VM_CHUNK_FREE ? "free bytes" : "user data", aw, (unsigned long long)user);
 		if (w->chunk_mmapped)
 			printf(", a large block (a mapping of its own)");
+		if (w->lfh)
+			printf(", the LFH's user blocks (bucket %u, %u blocks of %u bytes, %u busy)", w->lfh->bucket,
+			       w->lfh->blocks, w->lfh->block_size, w->lfh->busy);
 		putchar('\n');
 	} else if (w->chunk) {
 		const vm_chunk *ch = w->chunk;
@@ -191,6 +194,18 @@ static void json(json_writer *jw, const vm_map *m, const vm_whatis *w)
 			json_kstr(jw, "allocator", "nt");
 			json_kaddr(jw, "heap_addr", w->chunk_heap);
 			json_ku64(jw, "user_size", w->chunk->usize);
+			json_key(jw, "lfh");
+			if (w->lfh) {
+				json_obj_begin(jw);
+				json_kaddr(jw, "subsegment", w->lfh->subsegment);
+				json_ku64(jw, "bucket", w->lfh->bucket);
+				json_ku64(jw, "block_size", w->lfh->block_size);
+				json_ku64(jw, "blocks", w->lfh->blocks);
+				json_ku64(jw, "busy", w->lfh->busy);
+				json_obj_end(jw);
+			} else {
+				json_null(jw);
+			}
 		}
 		json_obj_end(jw);
 	} else {

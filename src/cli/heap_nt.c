@@ -65,6 +65,11 @@ static void blocks_text(const vm_map *m, vm_target *t, const vm_heap_report *r, 
 			if (busy)
 				first_bytes(t, c->addr + c->hdr, c->usize);
 			putchar('\n');
+			if (c->lfh && c->lfh <= r->nlfh) {
+				const vm_lfh_run *u = &r->lfh[c->lfh - 1];
+				printf("  %*s LFH user blocks: bucket %u, %u blocks of %u bytes, %u busy\n", aw, "",
+				       u->bucket, u->blocks, u->block_size, u->busy);
+			}
 		}
 	}
 }
@@ -97,6 +102,10 @@ void cli_heap_nt_text(const vm_map *m, vm_target *t, const vm_heap_report *r, bo
 	for (size_t i = 0; i < r->narenas; i++)
 		if (!r->arenas[i].unwalked && r->arenas[i].note && (only < 0 || (int)i == only))
 			printf("heap %zu: %s\n", i, r->arenas[i].note);
+	for (size_t i = 0; i < r->narenas; i++)
+		if (r->arenas[i].lfh_runs && (only < 0 || (int)i == only))
+			printf("heap %zu: LFH user blocks: %zu, holding %llu blocks, %llu busy\n", i, r->arenas[i].lfh_runs,
+			       (unsigned long long)r->arenas[i].lfh_blocks, (unsigned long long)r->arenas[i].lfh_busy);
 	printf("large blocks: %zu (%s)\n\nSegments:\n", r->mmapped_count, fmt_size(r->mmapped_bytes, a, sizeof a));
 	for (size_t i = 0; i < r->nsegs; i++) {
 		const vm_heap_seg *g = &r->segs[i];
@@ -150,6 +159,10 @@ void cli_heap_nt_json(FILE *f, const vm_heap_report *r, bool blocks, int only)
 		json_ku64(jw, "largest_free", x->largest_free);
 		json_kbool(jw, "walked", !x->unwalked);
 		json_kstr(jw, "note", x->note);
+		json_kstr(jw, "front_end", x->front_end);
+		json_ku64(jw, "lfh_user_blocks", x->lfh_runs);
+		json_ku64(jw, "lfh_blocks", x->lfh_blocks);
+		json_ku64(jw, "lfh_busy", x->lfh_busy);
 		json_obj_end(jw);
 	}
 	json_arr_end(jw);
@@ -183,6 +196,19 @@ void cli_heap_nt_json(FILE *f, const vm_heap_report *r, bool blocks, int only)
 				json_ku64(jw, "size", c->size);
 				json_ku64(jw, "user_size", c->usize);
 				json_kstr(jw, "state", c->state == VM_CHUNK_USED ? "busy" : "free");
+				json_key(jw, "lfh");
+				if (c->lfh && c->lfh <= r->nlfh) {
+					const vm_lfh_run *u = &r->lfh[c->lfh - 1];
+					json_obj_begin(jw);
+					json_kaddr(jw, "subsegment", u->subsegment);
+					json_ku64(jw, "bucket", u->bucket);
+					json_ku64(jw, "block_size", u->block_size);
+					json_ku64(jw, "blocks", u->blocks);
+					json_ku64(jw, "busy", u->busy);
+					json_obj_end(jw);
+				} else {
+					json_null(jw);
+				}
 				json_obj_end(jw);
 			}
 			json_arr_end(jw);

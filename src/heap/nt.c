@@ -222,8 +222,8 @@ vm_heap_seg *nt_new_seg(ntw *k, const char *kind, int ai, uint64_t base, uint64_
 	return g;
 }
 
-void nt_add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t size, bool busy, uint32_t hdr,
-		      uint64_t usize)
+vm_chunk *nt_add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t size, bool busy, uint32_t hdr,
+			   uint64_t usize)
 {
 	if (busy) {
 		g->nused++;
@@ -239,10 +239,11 @@ void nt_add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t s
 			a->largest_free = usize;
 	}
 	if (!(k->flags & VM_HEAP_CHUNKS))
-		return;
+		return NULL;
 	vm_chunk *c = ARRAY_PUSH(g->chunks, g->nchunks, g->ccap);
 	*c = (vm_chunk){ .addr = addr, .size = size, .state = busy ? VM_CHUNK_USED : VM_CHUNK_FREE,
 			 .bin = VM_BIN_NONE, .bin_index = -1, .hdr = hdr, .usize = usize };
+	return c;
 }
 
 /* a segment's blocks, from its first to the last before its committed
@@ -418,6 +419,7 @@ int vm_nt_heap_walk(const vm_map *m, vm_target *t, unsigned flags, vm_heap_repor
 		uint32_t fl;
 		if (nt_u32(&k, a->addr + k.L->flags, &fl))
 			a->flags = fl;
+		a->front_end = "none"; /* Wine 8's heap has none */
 		walk_list(&k, (int)i, a->addr + k.L->subheaps, k.L->sh_entry, false);
 		walk_list(&k, (int)i, a->addr + k.L->large, k.L->lg_entry, true);
 	}

@@ -17,6 +17,7 @@
 #define MAX_BLOCKS (1u << 24)   /* per segment */
 #define MAX_PROBLEMS 1000
 #define MAX_PEB_HEAPS 4096
+#define MAX_LFH_RUNS (1u << 22) /* LFH user blocks kept, all heaps */
 
 
 /* the layouts told apart by their signatures */
@@ -40,11 +41,15 @@ bool nt_u32(ntw *k, uint64_t addr, uint32_t *v);
 /* the next link of a doubly linked list, checked against its back link */
 bool nt_next_link(ntw *k, uint64_t link, uint64_t *next);
 vm_heap_seg *nt_new_seg(ntw *k, const char *kind, int ai, uint64_t base, uint64_t size, uint64_t committed);
-void nt_add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t size, bool busy, uint32_t hdr,
-		  uint64_t usize);
+/* the block counted; its chunk when the report keeps them, else NULL */
+vm_chunk *nt_add_block(ntw *k, vm_heap_seg *g, vm_arena *a, uint64_t addr, uint64_t size, bool busy, uint32_t hdr,
+		       uint64_t usize);
 
 /* Windows' NT heap (nt_win.c): is there one at addr; walk heap ai */
 bool nt_win_is_heap(ntw *k, uint64_t addr);
 void nt_win_walk_heap(ntw *k, int ai);
+/* a busy block's user data (nt_lfh.c): the LFH's user blocks are counted
+ * on the heap and named on the chunk c (may be NULL) */
+void nt_lfh_user_blocks(ntw *k, vm_arena *a, uint64_t user, uint64_t usize, vm_chunk *c);
 
 #endif

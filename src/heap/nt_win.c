@@ -8,8 +8,9 @@
  * checked by its SmallTagIndex (the XOR of the three bytes before it).
  * Blocks too large for a segment are on VirtualAllocdBlocks
  * (_HEAP_VIRTUAL_ALLOC_ENTRY). The low-fragmentation front end's blocks
- * live inside busy back-end blocks; they are not listed (the keys that
- * decode them are ntdll's), and the segment heap is not walked at all.
+ * live inside busy back-end blocks: those are recognised and counted
+ * (nt_lfh.c), the blocks in them not listed (what places them is encoded
+ * with a key of ntdll's); the segment heap is not walked at all.
  *
  * The offsets are those of the public symbols of ntdll (Windows 10,
  * x64); the walk has not been checked against a dump made on Windows
@@ -69,6 +70,7 @@ bool nt_win_is_heap(ntw *k, uint64_t addr)
 typedef struct win_heap {
 	uint64_t addr;
 	bool encoded;
+	bool lfh; /* FrontEndHeapType 2: busy blocks may be the LFH's user blocks */
 	uint8_t key[8]; /* Encoding's second half */
 } win_heap;
 
@@ -156,7 +158,9 @@ static void walk_segment(ntw *k, int ai, const win_heap *h, uint64_t seg, size_t
 			return;
 		}
 		bool busy = fl & F_BUSY;
-		nt_add_block(k, g, a, e, bsize, busy, ENTRY, busy ? bsize - unused : bsize - ENTRY);
+		vm_chunk *c = nt_add_block(k, g, a, e, bsize, busy, ENTRY, busy ? bsize - unused : bsize - ENTRY);
+		if (busy && h->lfh)
+			nt_lfh_user_blocks(k, a, e + ENTRY, bsize - unused, c);
 		uint64_t next = e + bsize;
 		if (fl & F_LAST) {
 			/* an uncommitted range follows, or the segment's end */
@@ -193,7 +197,9 @@ static void walk_virtual(ntw *k, int ai, const win_heap *h, uint64_t v)
 	a->large_bytes += commit - V_HDR - raw;
 	a->committed += commit;
 	a->reserved += reserve;
-	nt_add_block(k, g, a, v, commit, true, V_HDR, commit - V_HDR - raw);
+	vm_chunk *c = nt_add_block(k, g, a, v, commit, true, V_HDR, commit - V_HDR - raw);
+	if (h->lfh)
+		nt_lfh_user_blocks(k, a, v + V_HDR, commit - V_HDR - raw, c);
 }
 
 /* the items of a list of the heap, each once, the list checked link by link */
@@ -234,12 +240,16 @@ void nt_win_walk_heap(ntw *k, int ai)
 	a->flags = fl;
 	h.encoded = mask != 0;
 	memcpy(h.key, enc + 8, 8);
+	uint8_t fe = 0xff;
+	if (vm_reader_full(&k->rd, a->addr + H_FRONT_END_TYPE, &fe, 1))
+		a->front_end = fe == 0 ? "none" : fe == 1 ? "lookaside" : fe == 2 ? "lfh" : NULL;
+	h.lfh = fe == 2;
 	ucr *u = xmalloc(MAX_UCRS * sizeof *u);
 	walk_list(k, ai, &h, a->addr + H_SEGMENTS, S_LIST, false, u);
 	walk_list(k, ai, &h, a->addr + H_VIRTUAL, 0, true, u);
 	free(u);
-	uint8_t b[2];
-	if (vm_reader_full(&k->rd, a->addr + H_FRONT_END_TYPE, b, 1) && b[0] == 2)
-		a->note = "the low-fragmentation front end is on: its blocks lie inside busy back-end blocks "
-			  "listed here, and are not listed themselves";
+	if (h.lfh)
+		a->note = "the low-fragmentation front end is on: its user blocks are busy back-end blocks "
+			  "(each with its bucket, block size, blocks and busy ones by its bitmap); the blocks "
+			  "in them are not listed (their places are encoded with a key of ntdll's)";
 }

@@ -14,6 +14,7 @@ void vm_heap_report_free(vm_heap_report *r)
 		free(r->problems[i].what);
 	free(r->problems);
 	free(r->note);
+	free(r->lfh);
 	memset(r, 0, sizeof *r);
 }
 

@@ -148,6 +148,8 @@ void vm_whatis_query(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_h
 		out->chunk_nt = heap->kind == VM_HEAP_NT;
 		if (out->chunk_arena >= 0 && (size_t)out->chunk_arena < heap->narenas)
 			out->chunk_heap = heap->arenas[out->chunk_arena].addr;
+		if (out->chunk->lfh && out->chunk->lfh <= heap->nlfh)
+			out->lfh = &heap->lfh[out->chunk->lfh - 1];
 	}
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const vm_thread *th = &m->threads[i];

@@ -860,12 +860,16 @@ var MODS = M.modules || [];
 /* the NT heaps of a Windows target: heaps, then segments and large blocks */
 function ntHeap(H) {
 	var h = '<table><thead><tr><th class="num">Heap</th><th>Address</th><th>Found by</th><th class="num">Segments</th><th class="num">Large blocks</th>' +
-		'<th class="num">Committed</th><th class="num">In use</th><th class="num">Blocks</th><th class="num">Free</th><th class="num">Free blocks</th><th class="num">Largest free</th></tr></thead><tbody>' +
+		'<th class="num">Committed</th><th class="num">In use</th><th class="num">Blocks</th><th class="num">Free</th><th class="num">Free blocks</th><th class="num">Largest free</th><th>Front end</th></tr></thead><tbody>' +
 		(H.heaps || []).map(function (x) {
+			/* the LFH's user blocks are busy back-end blocks: what their headers count */
+			var fe = x.front_end || "?";
+			if (x.lfh_user_blocks)
+				fe += ": " + num(x.lfh_blocks) + " blocks, " + num(x.lfh_busy) + " busy, in " + num(x.lfh_user_blocks) + " user blocks";
 			return '<tr><td class="num">' + esc(x.id) + (x.process ? ' <span class="badge">process</span>' : "") + '</td><td class="addr">' + addrLink(x.addr) + "</td><td>" + esc(x.source) +
 				'</td><td class="num">' + esc(num(x.segments)) + '</td><td class="num">' + esc(num(x.large_blocks)) + '</td><td class="num">' + esc(fmtSize(x.committed)) +
 				'</td><td class="num">' + esc(fmtSize(x.in_use)) + '</td><td class="num">' + esc(num(x.in_use_blocks)) + '</td><td class="num">' + esc(fmtSize(x.free)) +
-				'</td><td class="num">' + esc(num(x.free_blocks)) + '</td><td class="num">' + esc(fmtSize(x.largest_free)) + "</td></tr>";
+				'</td><td class="num">' + esc(num(x.free_blocks)) + '</td><td class="num">' + esc(fmtSize(x.largest_free)) + "</td><td>" + esc(fe) + "</td></tr>";
 		}).join("") + "</tbody></table>";
 	if ((H.segments || []).length)
 		h += '<h3>Segments</h3><div class="tbl-scroll"><table><thead><tr><th>Kind</th><th>Base</th><th class="num">Size</th><th class="num">Committed</th><th class="num">Heap</th><th class="num">In use</th><th class="num">Blocks</th><th class="num">Free</th><th class="num">Free blocks</th></tr></thead><tbody>' +

@@ -3,7 +3,7 @@
 heapfix.exe wrote (its memory as it was), with a TEB and a PEB made here
 in front of it that name it as the process heap; and a Windows NT heap
 built here by its documented layout (encoded entries, an uncommitted
-range, a large block). The harness places the
+range, a large block, the LFH on with one busy block its user blocks). The harness places the
 memory at 0xc70000, so the heap is taken from a dump where it lies at
 0xc80000 (or any 64 KiB-aligned address: HEAP is moved there only if it
 is at 0xc80000, as pointers inside it are absolute).
@@ -41,7 +41,9 @@ def read(data, ranges, addr, size):
 def windows_heap():
     """TEB, PEB and a Windows heap at 0xc80000: a segment of 0x20000 with
     an uncommitted range at +0x10000 (left out of the memory: the seed
-    holds the first 0x10000), four blocks, entries encoded"""
+    holds the first 0x10000), four blocks, entries encoded; the LFH on
+    (FrontEndHeapType 2) and the busy block at +0x740 its user blocks
+    (_HEAP_USERDATA_HEADER, its _HEAP_SUBSEGMENT in the TEB's page)"""
     H = BASE + 0x10000
     key = bytes([0x3c, 0x91, 0x5a, 0xe7, 0x12, 0x88, 0x6d, 0xb4])
     mem = bytearray(0x20000)
@@ -59,6 +61,12 @@ def windows_heap():
     put("<QQ", h + 0x110, H + 0x110, H + 0x110)
     put("<QQ", h + 0x120, H + 0x18, H + 0x18)
     put("<QQQQ", h + 0x410, H + 0x60, H + 0x60, H + 0x10000, 0x8000)
+    mem[h + 0x1a2] = 2
+    ub, sub = H + 0x750, BASE + 0x1900
+    put("<QQBBHIIxxxxQQ", h + 0x750, sub, 0, 3, 0, 0, 0xf0e0d0c0, 0x5a5a1234, 80, ub + 0x30)
+    mem[h + 0x780:h + 0x78a] = bytes([0xff, 0x0f, 0, 0x81, 0xaa, 0, 0, 0xff, 0x01, 0])
+    put("<QQ", 0x1900, 0, ub)
+    put("<HHH", 0x1900 + 0x24, 3, 0, 80)
     for off, size, flags, unused in ((0x600, 0x40, 1, 0x15), (0x640, 0x100, 0, 0), (0x740, 0x1000, 1, 0x10),
                                      (0x1740, 0x10000 - 0x1740, 0x10, 0)):
         lo, hi = (size // 16) & 0xff, (size // 16) >> 8

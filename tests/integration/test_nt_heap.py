@@ -234,6 +234,18 @@ def win_heap_dump(path, damage=None):
         struct.pack_into("<QQQ", teb, 0x1800, WH, WS, WS + 0x1000)
         seg = bytearray(0x2000)
         struct.pack_into("<I", seg, 0x10, 0xddeeddee)
+    if damage and damage.startswith("lfh"):
+        # the LFH on (FrontEndHeapType), and the busy block at 0x740 its
+        # user blocks: _HEAP_USERDATA_HEADER at its user data, its
+        # _HEAP_SUBSEGMENT in the TEB's page pointing back, 80 blocks of
+        # 48 bytes, LFH_BUSY of them busy by the bitmap
+        ub, sub = WH + 0x750, WT + 0x1900
+        heap[0x1a2] = 2
+        put("<QQBBHIIxxxxQQ", 0x750, sub, 0, 3, 0, 0, 0xf0e0d0c0, 0x5a5a1234, 80,
+            ub + 0x30 if damage != "lfh-bitmap" else ub + 0xff0)
+        heap[0x780:0x78a] = LFH_BITMAP
+        struct.pack_into("<QQ", teb, 0x1900, 0, ub if damage != "lfh-link" else ub + 16)
+        struct.pack_into("<HHH", teb, 0x1900 + 0x24, 3, 0, 80)
     if damage == "checksum":
         heap[0x740 + 11] ^= 0x40
     elif damage == "loop":
@@ -258,6 +270,8 @@ def test_windows_nt_heap_by_its_layout():
     assert doc["problems"] == [], doc["problems"]
     (h,) = doc["heaps"]
     assert (h["addr"], h["source"], h["segments"], h["large_blocks"]) == (hex(WH), "peb", 1, 1), h
+    assert (h["front_end"], h["lfh_user_blocks"]) == ("none", 0), h
+    assert all(b["lfh"] is None for g in doc["segments"] for b in g["blocks"])
     seg, lg = doc["segments"]
     assert (seg["kind"], seg["base"], seg["size"], seg["committed"]) == ("segment", hex(WH), 0x20000, 0x18000)
     got = [(int(b["addr"], 16), b["size"], b["state"] == "busy", b["user_size"]) for b in seg["blocks"]]
@@ -268,6 +282,56 @@ def test_windows_nt_heap_by_its_layout():
     assert int(b["user"], 16) == WV + 0x40
     w = run_json(["whatis", path, hex(blocks[2][0] + 16 + 0x100)])[0]["heap"]
     assert w["allocator"] == "nt" and w["user"] == hex(blocks[2][0] + 16) and w["user_size"] == 0xff0, w
+
+
+LFH_BITMAP = bytes([0xff, 0x0f, 0, 0x81, 0xaa, 0, 0, 0xff, 0x01, 0])
+LFH_BUSY = sum(bin(b).count("1") for b in LFH_BITMAP)
+
+
+def test_windows_lfh_user_blocks_by_their_layout():
+    """the LFH's user blocks (a busy back-end block) named with their
+    bucket, block size, count and busy count; the blocks in them are not
+    listed (placed by a key of ntdll's); damaged ones are a problem"""
+    d = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, d, True)
+    path = os.path.join(d, "l.dmp")
+    blocks, _ = win_heap_dump(path, "lfh")
+    doc = run_json(["heap", "--blocks", path])
+    assert doc["problems"] == [], doc["problems"]
+    (h,) = doc["heaps"]
+    assert h["front_end"] == "lfh" and "low-fragmentation front end is on" in h["note"], h
+    assert (h["lfh_user_blocks"], h["lfh_blocks"], h["lfh_busy"]) == (1, 80, LFH_BUSY), h
+    seg = doc["segments"][0]
+    # the back-end blocks are still every block, as HeapWalk's back end
+    got = [(int(b["addr"], 16), b["size"], b["state"] == "busy", b["user_size"]) for b in seg["blocks"]]
+    assert got == blocks, got
+    lfh = [b for b in seg["blocks"] if b["lfh"]]
+    assert [int(b["addr"], 16) for b in lfh] == [WH + 0x740], lfh
+    assert lfh[0]["lfh"] == {"subsegment": hex(WT + 0x1900), "bucket": 3, "block_size": 48, "blocks": 80,
+                             "busy": LFH_BUSY}, lfh[0]
+    p = run(["heap", "--blocks", path])
+    assert p.returncode == 0 and "LFH user blocks: bucket 3, 80 blocks of 48 bytes, %d busy" % LFH_BUSY in p.stdout
+    assert "heap 0: LFH user blocks: 1, holding 80 blocks, %d busy" % LFH_BUSY in p.stdout, p.stdout
+    # whatis of an address in them names them, and of another block not
+    w = run_json(["whatis", path, hex(WH + 0x750 + 0x100), hex(WH + 0x610)])
+    assert w[0]["heap"]["lfh"] == lfh[0]["lfh"] and w[1]["heap"]["lfh"] is None, w
+    p = run(["whatis", path, hex(WH + 0x750 + 0x100)])
+    assert "the LFH's user blocks (bucket 3, 80 blocks of 48 bytes, %d busy)" % LFH_BUSY in p.stdout, p.stdout
+    # no link back from the subsegment: an ordinary busy block (a
+    # program's bytes, or user blocks cached for reuse), no problem; a
+    # bitmap outside the block: a problem
+    for damage, want in (("lfh-link", None), ("lfh-bitmap", "do not hold together")):
+        win_heap_dump(path, damage)
+        p = run(["heap", "--blocks", "--json", path], timeout=60)
+        assert p.returncode == 0, (damage, p.stderr)
+        no_sanitizer_reports(p.stderr)
+        doc = json.loads(p.stdout)
+        if want:
+            assert want in " ".join(x["what"] for x in doc["problems"]), (damage, doc["problems"])
+        else:
+            assert doc["problems"] == [], (damage, doc["problems"])
+        assert doc["heaps"][0]["lfh_user_blocks"] == 0 and not any(b["lfh"] for b in doc["segments"][0]["blocks"])
+        assert len(doc["segments"][0]["blocks"]) == len(blocks), damage
 
 
 def test_damaged_windows_nt_heap():

@@ -9,9 +9,18 @@ map must name them; a minidump of it read by the Linux build must give
 the same.
 
 Where Wine differs from Windows: Wine 8 has no low-fragmentation front
-end (HeapSetInformation is accepted, HeapQueryInformation says 0): every
-block is a back-end block HeapWalk lists, and a freed small block waits
-in a ring of pending frees, busy to HeapWalk and to vmatlas alike. Wine
+end at all (its ntdll has no code for one): HeapSetInformation asking for
+it is accepted and HeapQueryInformation still says 0, and so it does
+after the run of same-size blocks that turns the LFH on by itself on
+Windows; every block is a back-end block HeapWalk lists one by one, and
+so does vmatlas (each heap's front_end "none"). On Windows, HeapWalk
+lists the LFH's blocks one by one too (busy: cbData the size asked for,
+cbOverhead 8; free: cbData the block less 16; Wine's conformance test
+test_HeapCreate records it), while vmatlas, from outside, names the back-end
+blocks holding them with their counts (test_nt_heap.py builds those);
+Wine 9's LFH (after Wine 8) keeps its blocks in groups that its HeapWalk
+lists as one busy back-end block each. A freed small block may wait in a
+ring of pending frees, busy to HeapWalk and to vmatlas alike. Wine
 reports a free block reaching into the last 4 * 16 bytes of a segment's
 committed memory as ending there (its own FIXME in heap_walk_blocks)."""
 import atexit
@@ -105,13 +114,32 @@ def test_winheap_live_blocks_are_heapwalks():
     # the fixture stayed still while vmatlas read it
     assert now["walks"] == truth["walks"]
     compare(doc, now)
-    # Wine 8 has no LFH front end: the heap asked for one says 0 and its
-    # 48-byte blocks are back-end blocks, each listed (on Windows, 2:
-    # its blocks would be inside the back-end blocks the walk lists)
+    # Wine 8 has no LFH front end: the heap asked for one says 0, and so
+    # does every heap, the growable one after the run that turns it on in
+    # Windows (there: 2, and HeapWalk would list the LFH's blocks inside
+    # the back-end blocks that vmatlas names with their counts)
     assert truth["lfh_info"] == 0, truth["lfh_info"]
-    lfh = [b for b in truth["blocks"] if b[0] == truth["lfh_heap"] and not b[3]]
+    assert [w["compat"] for w in now["walks"]] == [0] * len(now["walks"]), now["walks"]
+    for h in doc["heaps"]:
+        assert (h["front_end"], h["lfh_user_blocks"], h["lfh_blocks"], h["lfh_busy"]) == ("none", 0, 0, 0), h
+    assert not any(b["lfh"] for g in doc["segments"] for b in g["blocks"])
+    # the 48-byte blocks are back-end blocks: HeapWalk lists each, busy
+    # with cbData 48 or (freed between busy ones) free, and so does vmatlas
+    # (compare() above: block by block)
+    walk = [w for w in now["walks"] if w["heap"] == truth["lfh_heap"]][0]["entries"]
+    busy_walk = {e[0]: e[1] for e in walk if e[4] & BUSY}
+    free_walk = [(e[0], e[1]) for e in walk if not e[4] & (BUSY | REGION | UNCOMMITTED)]
+    mine = [b for b in truth["blocks"] if b[0] == truth["lfh_heap"]]
+    assert len(mine) == 300 and sum(b[3] for b in mine) == 60
+    for _, addr, size, freed in mine:
+        if not freed:
+            assert busy_walk.get(addr) == size, hex(addr)
+        else:
+            # a free entry's lpData lies past the free block's links
+            assert addr not in busy_walk and any(a - 32 <= addr < a + n for a, n in free_walk), hex(addr)
     busy = {int(b["user"], 16) for g in doc["segments"] for b in g["blocks"] if b["state"] == "busy"}
-    assert lfh and all(b[1] in busy for b in lfh)
+    lfh = [b for b in mine if not b[3]]
+    assert all(b[1] in busy for b in lfh)
     # one heap alone, text: the heap's line and its blocks
     hid = [h["id"] for h in doc["heaps"] if int(h["addr"], 16) == truth["lfh_heap"]][0]
     p = vmatlas(["heap", "--blocks", "--arena", str(hid), str(truth["pid"])])
