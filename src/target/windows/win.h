@@ -63,6 +63,8 @@ void win_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *ou
 
 /* win_threads.c */
 int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
+/* the TEB of an open thread (NtQueryInformationThread), 0 when unknown */
+uint64_t win_thread_teb(HANDLE thread);
 
 /* win_dump.c: MiniDumpWriteDump to fd */
 int win_write_dump(vm_target *t, int fd, bool private_only);

@@ -52,29 +52,11 @@ int wc_set_context(win_control *c, DWORD tid, CONTEXT *ctx)
 	return 0;
 }
 
-/* ntdll's THREAD_BASIC_INFORMATION: the TEB is gs_base on x64 */
-typedef struct {
-	LONG exit_status;
-	PVOID teb;
-	HANDLE client_pid, client_tid;
-	ULONG_PTR affinity;
-	LONG priority, base_priority;
-} thread_basic;
-typedef LONG(NTAPI *nt_query_thread_fn)(HANDLE, int, PVOID, ULONG, PULONG);
-
+/* the TEB is gs_base on x64 */
 static uint64_t teb_of(win_control *c, DWORD tid)
 {
-	static nt_query_thread_fn q;
-	if (!q) {
-		HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-		q = nt ? (nt_query_thread_fn)(uintptr_t)GetProcAddress(nt, "NtQueryInformationThread") : NULL;
-	}
 	wc_thread *t = wc_find(c, tid);
-	thread_basic tb;
-	memset(&tb, 0, sizeof tb);
-	if (!q || !t || q(t->h, 0, &tb, sizeof tb, NULL) < 0)
-		return 0;
-	return (uint64_t)(uintptr_t)tb.teb;
+	return t ? win_thread_teb(t->h) : 0;
 }
 
 int wc_get_regs(vm_control *vc, int64_t tid, vm_regs *r)

@@ -21,11 +21,27 @@ typedef struct {
 	LONG priority, base_priority;
 } thread_basic;
 
+#define THREAD_BASIC_INFO 0
+#define THREAD_START_ADDRESS 9
+
 typedef LONG(NTAPI *nt_query_thread_fn)(HANDLE, int, PVOID, ULONG, PULONG);
 typedef HRESULT(WINAPI *get_description_fn)(HANDLE, PWSTR *);
 
-#define THREAD_BASIC_INFO 0
-#define THREAD_START_ADDRESS 9
+static nt_query_thread_fn nt_query_thread(void)
+{
+	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+	return ntdll ? (nt_query_thread_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryInformationThread") : NULL;
+}
+
+uint64_t win_thread_teb(HANDLE thread)
+{
+	nt_query_thread_fn query = nt_query_thread();
+	thread_basic tb;
+	memset(&tb, 0, sizeof tb);
+	if (!query || query(thread, THREAD_BASIC_INFO, &tb, sizeof tb, NULL) < 0)
+		return 0;
+	return (uint64_t)(uintptr_t)tb.teb;
+}
 
 static void reg(vm_thread *th, const char *name, uint64_t v)
 {
@@ -127,8 +143,8 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 			  (unsigned long)GetLastError());
 		return -1;
 	}
-	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll"), k32 = GetModuleHandleW(L"kernel32.dll");
-	nt_query_thread_fn query = ntdll ? (nt_query_thread_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryInformationThread") : NULL;
+	HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
+	nt_query_thread_fn query = nt_query_thread();
 	get_description_fn describe =
 		k32 ? (get_description_fn)(void (*)(void))GetProcAddress(k32, "GetThreadDescription") : NULL;
 	vm_thread *v = NULL;
@@ -149,11 +165,10 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 			h = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, te.th32ThreadID);
 		if (!h)
 			continue;
-		thread_basic tb;
-		memset(&tb, 0, sizeof tb);
-		if (query && query(h, THREAD_BASIC_INFO, &tb, sizeof tb, NULL) >= 0 && tb.teb)
+		uint64_t teb = win_thread_teb(h);
+		if (teb)
 			/* a WoW64 thread's 32-bit TEB follows its 64-bit one */
-			th->tp = (uint64_t)(uintptr_t)tb.teb + (w->wow64 && sizeof(void *) == 8 ? 0x2000 : 0);
+			th->tp = teb + (w->wow64 && sizeof(void *) == 8 ? 0x2000 : 0);
 		PVOID start = NULL;
 		if (query && query(h, THREAD_START_ADDRESS, &start, sizeof start, NULL) >= 0)
 			th->start = (uint64_t)(uintptr_t)start;
