@@ -191,7 +191,8 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
                symbols symbols/win threads threads/win heap process annotate pipeline ops debug \
                tui tui/win report
-WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
+# (base/osfile.c is POSIX's whose-is-this-file: base/win/osfile.c stands in)
+WIN_EXCLUDE := src/base/osfile.c src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
                src/cli/cmd_track.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
@@ -268,8 +269,9 @@ build/win64/fixtures/dbgwin.exe: tests/fixtures/win/dbgwin.c
 
 # owner-only output files (tests/integration/test_winlive_more.py): the
 # Windows build's own files that make and check them, linked in
-PRIVFILE_SRC := src/base/win/private_file.c src/base/win/replace.c
-build/win64/fixtures/privfile.exe: tests/fixtures/win/privfile.c $(PRIVFILE_SRC) src/base/win/private_file.h src/base/win/compat.h
+PRIVFILE_SRC := src/base/win/private_file.c src/base/win/replace.c src/base/win/osfile.c src/base/util.c
+build/win64/fixtures/privfile.exe: tests/fixtures/win/privfile.c $(PRIVFILE_SRC) src/base/win/private_file.h src/base/win/compat.h \
+		src/base/osfile.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror -Isrc -Isrc/base/win -include base/win/compat.h \

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "osfile.h"
 #include "util.h"
 #include "vmatlas/error.h"
 
@@ -62,14 +63,16 @@ int af_release_all(void)
 	return n;
 }
 
-/* "NAME.vmatlas-PID-XXXXXX" beside NAME, left by a run that is gone */
+/* "NAME.vmatlas-PID-XXXXXX" beside NAME, left by a run that is gone
+ * (and ours: another's is not ours to remove). By name, not by *at
+ * calls on the directory: the Windows build has no directory descriptor. */
 static void remove_stale(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xasprintf("%.*s", (int)(slash - path + (slash == path)), path) : xstrdup(".");
-	const char *base = slash ? slash + 1 : path;
+	size_t dlen = vm_path_dir_len(path);
+	char *dir = xstrndup(path, dlen);
+	const char *base = path + dlen;
 	size_t blen = strlen(base), tlen = strlen(TMP_TAG);
-	DIR *d = opendir(dir);
+	DIR *d = opendir(dlen ? dir : ".");
 	if (!d) {
 		free(dir);
 		return;
@@ -85,10 +88,11 @@ static void remove_stale(const char *path)
 			continue;
 		if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
+		char *full = xasprintf("%s%s", dir, n);
 		struct stat st;
-		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == geteuid())
-			unlinkat(dirfd(d), n, 0);
+		if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && vm_file_is_ours(full, &st, NULL) == 1)
+			unlink(full);
+		free(full);
 	}
 	closedir(d);
 	free(dir);
@@ -147,9 +151,15 @@ int af_open(atomic_file *f, const char *path)
 			vm_seterr("%s is %s: not replaced", path, what);
 			return -1;
 		}
-		if (st.st_uid != geteuid() && !replace_foreign) {
-			vm_seterr("%s belongs to another user (uid %u): not replaced without --force", path,
-				  (unsigned)st.st_uid);
+		char *who = NULL;
+		int ours = replace_foreign ? 1 : vm_file_is_ours(path, &st, &who);
+		if (ours < 0) {
+			vm_seterr_errno("cannot read the owner of %s", path);
+			return -1;
+		}
+		if (!ours) {
+			vm_seterr("%s belongs to another user (%s): not replaced without --force", path, who);
+			free(who);
 			return -1;
 		}
 	} else if (errno != ENOENT) {

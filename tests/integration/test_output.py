@@ -96,9 +96,16 @@ def test_no_temporary_left():
         open(stale, "w").write("x")
         mine = f"{out}.vmatlas-{os.getpid()}-abcdef"  # a live process's: kept
         open(mine, "w").write("x")
+        theirs = f"{out}.vmatlas-{dead.pid}-theirs"  # another user's: kept
+        if os.geteuid() == 0:
+            open(theirs, "w").write("x")
+            os.chown(theirs, 65534, 65534)
         run_json(["dump", pid, hex(t["big"]), "--size", "4096", "-o", out])
         assert not os.path.exists(stale) and os.path.exists(mine)
+        assert os.path.exists(theirs) == (os.geteuid() == 0)
         os.unlink(mine)
+        if os.geteuid() == 0:
+            os.unlink(theirs)
         # a signal while the temporary exists: it goes with the run. The
         # run is stopped as soon as its temporary appears, so the signal
         # lands mid-write (retried if the dump was too quick to catch)

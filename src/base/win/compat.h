@@ -102,22 +102,12 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
 int mkostemp(char *tmpl, int flags);
 int fchmod(int fd, int mode);
 int fsync(int fd);
-int geteuid(void);
 char *realpath(const char *path, char *resolved);
 void *memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);
 struct tm *gmtime_r(const time_t *t, struct tm *out);
 int vasprintf(char **out, const char *fmt, va_list ap);
 /* glibc's argument order: cmp(a, b, arg) */
 void qsort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg);
-
-/* the directory walk of atomic_file's stale temporaries: no descriptor
- * for a directory on Windows, so the walk finds nothing to stat */
-#define AT_SYMLINK_NOFOLLOW 0x100
-int vm_win_dirfd(void *dir);
-#define dirfd(d) vm_win_dirfd(d)
-int vm_win_fstatat(int dirfd, const char *name, void *st, int flags);
-#define fstatat(d, n, s, f) vm_win_fstatat(d, n, s, f)
-int unlinkat(int dirfd, const char *name, int flags);
 
 /* open_memstream over a temporary file deleted when closed: the buffer
  * and length are set by fclose (memstream.c), not by fflush */

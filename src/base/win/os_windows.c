@@ -104,11 +104,6 @@ int fsync(int fd)
 	return _commit(fd);
 }
 
-int geteuid(void)
-{
-	return 0; /* st_uid is always 0 on Windows too */
-}
-
 char *realpath(const char *path, char *resolved)
 {
 	char *r = _fullpath(resolved, path, resolved ? MAX_PATH : 0);
@@ -165,31 +160,6 @@ void qsort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const v
 {
 	struct sort_ctx c = { cmp, arg };
 	qsort_s(base, n, size, sort_tramp, &c);
-}
-
-int vm_win_dirfd(void *dir)
-{
-	(void)dir;
-	return -1;
-}
-
-int vm_win_fstatat(int dfd, const char *name, void *st, int flags)
-{
-	(void)dfd;
-	(void)name;
-	(void)st;
-	(void)flags;
-	errno = ENOSYS;
-	return -1;
-}
-
-int unlinkat(int dfd, const char *name, int flags)
-{
-	(void)dfd;
-	(void)name;
-	(void)flags;
-	errno = ENOSYS;
-	return -1;
 }
 
 long sysconf(int name)

@@ -37,4 +37,14 @@ wchar_t *vm_win_wide_path(const char *path);
 /* the errno of a Win32 error code */
 int vm_win_errno_of(DWORD e);
 
+/* whose a file is (base/win/osfile.c, base/osfile.h's vm_file_is_ours):
+ * 1 when sid is the process token's user, or BUILTIN\Administrators
+ * while the token has that group enabled; 0 when not; -1 when the token
+ * cannot be read (GetLastError set) */
+int vm_win_sid_is_ours(PSID sid);
+/* "DOMAIN\user" of sid (LookupAccountSidW, UTF-8), its name alone when it
+ * has no domain (Everyone), its string form when it names no account;
+ * malloc'd */
+char *vm_win_sid_name(PSID sid);
+
 #endif
