@@ -537,6 +537,31 @@ def test_breakpoint_in_unloaded_library_goes_pending_and_comes_back():
     assert events(out, "exit")[0]["status"] == 7
 
 
+def test_data_breakpoints_in_unloaded_library_are_removed():
+    """dlclose: a watchpoint (debug register) and a memory breakpoint by
+    page protection on libm's signgam would watch whatever is mapped there
+    next: both are removed with a log event saying why, the code
+    breakpoint goes pending and is hit again on the next load, and no
+    watch or bpm hit comes from the later loads"""
+    out, err, _ = debug(["break libm.so.6!cbrt", "continue", "watch libm.so.6!signgam", "bpm w libm.so.6!signgam 4 --pages",
+                         "info breakpoints", "continue", "info breakpoints", "continue", "info breakpoints",
+                         "continue"], prog=["dlopen", 3])
+    assert [r["ok"] for r in results(out, "watch") + results(out, "bpm")] == [True, True], out
+    infos = [sorted(b["kind"] for b in r["breakpoints"]) for r in results(out, "info")]
+    assert infos == [["bpm", "break", "watch"], ["break"], ["break"]], infos
+    logs = [e["text"] for e in events(out, "log")]
+    assert "watchpoint 2 removed: its module libm.so.6 was unloaded" in logs, logs
+    # the bpm goes with the munmap (seen as a system call) or, at the
+    # latest, with the unload
+    assert ("bpm 3 removed: its memory was unmapped" in logs
+            or "bpm 3 removed: its module libm.so.6 was unloaded" in logs), logs
+    hits = events(out, "breakpoint")
+    assert [h["where"] for h in hits] == ["libm.so.6!cbrt"] * 3, hits
+    assert not events(out, "watchpoint") and not events(out, "bpm"), out
+    assert sum(l == "cbrt 3" for l in err) == 3, err
+    assert events(out, "exit")[0]["status"] == 7
+
+
 def test_traced_by_another_debugger_is_a_clear_error():
     p, t = start_spin()
     try:
