@@ -545,10 +545,17 @@ def test_data_breakpoints_in_unloaded_library_are_removed():
     watch or bpm hit comes from the later loads"""
     out, err, _ = debug(["break libm.so.6!cbrt", "continue", "watch libm.so.6!signgam", "bpm w libm.so.6!signgam 4 --pages",
                          "info breakpoints", "continue", "info breakpoints", "continue", "info breakpoints",
-                         "continue"], prog=["dlopen", 3])
+                         "continue", "info breakpoints"], prog=["dlopen", 3])
     assert [r["ok"] for r in results(out, "watch") + results(out, "bpm")] == [True, True], out
     infos = [sorted(b["kind"] for b in r["breakpoints"]) for r in results(out, "info")]
-    assert infos == [["bpm", "break", "watch"], ["break"], ["break"]], infos
+    assert infos == [["bpm", "break", "watch"], ["break"], ["break"], ["break"]], infos
+    # after the last unload: pending, where it was in libm (not what is
+    # at its old address now)
+    last = results(out, "info")[-1]["breakpoints"][0]
+    libm = [e for e in events(out, "module-load") if e["name"] == "libm.so.6"][-1]
+    hit = events(out, "breakpoint")[-1]
+    want = "libm.so.6+0x%x (unloaded)" % (int(hit["pc"], 16) - int(libm["base"], 16))
+    assert last["pending"] and last["where"] == want, (last, want)
     logs = [e["text"] for e in events(out, "log")]
     assert "watchpoint 2 removed: its module libm.so.6 was unloaded" in logs, logs
     # the bpm goes with the munmap (seen as a system call) or, at the
