@@ -23,6 +23,19 @@ const cli_command *const cli_commands[] = {
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
+/* why a command of the other system is not here (NULL: none such) */
+const char *cli_command_absent(const char *name)
+{
+#ifdef _WIN32
+	if (!strcmp(name, "track"))
+		return "Windows keeps no record of the pages another process writes (Linux has soft-dirty bits "
+		       "and userfaultfd): compare two snapshots instead ('snapshot', then 'diff')";
+#else
+	(void)name;
+#endif
+	return NULL;
+}
+
 const cli_command *cli_command_find(const char *name)
 {
 	for (size_t i = 0; i < cli_ncommands; i++)
