@@ -438,8 +438,16 @@ static int dispatch(cmd_out *o, char **w, int n)
 		return do_run(o, w, n);
 	if (!strcmp(c, "thread"))
 		return do_thread(o, w, n);
-	if (!strcmp(c, "bt") || !strcmp(c, "backtrace"))
-		return show_bt(o);
+	if (!strcmp(c, "bt") || !strcmp(c, "backtrace")) {
+		/* bt N: the innermost N frames, bt -N: the outermost N (gdb's) */
+		uint64_t v = 0;
+		bool outer = n == 2 && w[1][0] == '-';
+		if (n > 2 || (n == 2 && (!parse_num(w[1] + outer, &v) || !v || v > 100000))) {
+			vm_seterr("usage: bt [N|-N] (the innermost or outermost N frames)");
+			return -1;
+		}
+		return show_bt(o, v, outer);
+	}
 	if (!strcmp(c, "print") || !strcmp(c, "p")) {
 		uint64_t v;
 		if (n < 2 || eval_word(o, w, n, 1, n, &v) < 0) {

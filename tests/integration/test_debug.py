@@ -569,6 +569,18 @@ def test_data_breakpoints_in_unloaded_library_are_removed():
     assert events(out, "exit")[0]["status"] == 7
 
 
+def test_bt_limits_to_the_innermost_or_outermost_frames():
+    """bt N and bt -N as gdb's: the first N frames of the whole
+    backtrace, or its last N; a bad count is an error"""
+    out, err, _ = debug(["break dbg_target", "continue", "bt", "bt 2", "bt -1", "bt 0", "bt x"], prog=["calls", 2],
+                        expect_rc=1)
+    bts = [r for r in results(out, "bt")]
+    full, two, last = bts[0]["frames"], bts[1]["frames"], bts[2]["frames"]
+    assert len(full) >= 3 and full[0]["where"].startswith("dbgfix!dbg_target"), full
+    assert two == full[:2] and last == full[-1:], (two, last, full)
+    assert [r["ok"] for r in bts] == [True, True, True, False, False], bts
+
+
 def test_traced_by_another_debugger_is_a_clear_error():
     p, t = start_spin()
     try:
