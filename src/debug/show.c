@@ -128,7 +128,7 @@ static const char help[] =
 	"  lifted page, and may touch it unseen; --uffd: w only, userfaultfd write-protection)\n"
 	"  set bpm-emulate on|off (off: no fault's instruction emulated, every one stepped)\n"
 	"delete ID|all   enable|disable ID|group NAME\n"
-	"info breakpoints|registers|threads   continue   stepi [N]   nexti   step   next\n"
+	"info breakpoints|registers|threads   continue   stepi [N]   nexti [N]   step [N]   next [N]\n"
 	"finish   until EXPR   thread [TID]   bt [N|-N]   stack [N]   regs [avx|all]   set REG = EXPR\n"
 	"print EXPR   set syntax att|intel (disasm's syntax)   set follow-fork child|parent\n"
 	"mem EXPR [N] [u8|u16|u32|u64|f32|f64|f80|ascii|utf16|ptr]   write EXPR HEXBYTES\n"

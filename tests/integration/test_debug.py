@@ -581,6 +581,23 @@ def test_bt_limits_to_the_innermost_or_outermost_frames():
     assert [r["ok"] for r in bts] == [True, True, True, False, False], bts
 
 
+def test_step_counts_are_the_steps_one_by_one():
+    """next N, nexti N, step N as gdb's: the same places as N single
+    commands; continue and finish refuse an argument they would ignore"""
+    def stops(cmds, expect_rc=0):
+        out, _, _ = debug(["break dbg_target", "continue"] + cmds + ["kill"], prog=["calls", 5], expect_rc=expect_rc)
+        return [e["where"] for e in events(out, "stopped")], out
+    counted, _ = stops(["next 2", "nexti 3", "step 2"])
+    single, _ = stops(["next", "next", "nexti", "nexti", "nexti", "step", "step"])
+    assert len(single) == 7 and counted == single, (counted, single)
+    # a breakpoint met on the way ends the count there
+    hit, out = stops(["nexti 1000"])
+    assert len(events(out, "breakpoint")) == 2 and len(hit) < 1000, hit
+    _, out = stops(["continue 2", "finish x", "next x", "nexti 0"], expect_rc=1)
+    assert [r["ok"] for r in out if r.get("command") in ("continue", "finish", "next", "nexti")] == \
+        [True, False, False, False, False], out
+
+
 def test_traced_by_another_debugger_is_a_clear_error():
     p, t = start_spin()
     try:
