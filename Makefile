@@ -193,7 +193,7 @@ WIN_DIRS    := base base/win model formats target target/minidump target/elfcore
                tui tui/win report
 WIN_EXCLUDE := src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
-               src/cli/cmd_track.c
+               src/cli/cmd_track.c src/base/console.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
                $(sort $(wildcard src/cli/*.c)))
 # $(call win_src,ARCH): WIN_SRC with the stand-ins for what ARCH lacks

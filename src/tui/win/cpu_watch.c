@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <windows.h>
 
+#include "base/console.h"
 #include "base/util.h"
 #include "tui/cpu_int.h"
 
@@ -31,25 +32,13 @@ struct watcher {
 static vm_dbg *g_running;
 static SRWLOCK g_lock = SRWLOCK_INIT; /* no pause once the run is over */
 
-/* is pid attached to our console (a program the debugger started)? Then
- * the Ctrl-C event reaches it too, as DBG_CONTROL_C to its debugger */
-static bool shares_console(int64_t pid)
-{
-	DWORD list[64];
-	DWORD n = GetConsoleProcessList(list, 64);
-	for (DWORD i = 0; i < n && i < 64; i++)
-		if ((int64_t)list[i] == pid)
-			return true;
-	return false;
-}
-
 static BOOL WINAPI on_ctrl(DWORD type)
 {
 	if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
 		return FALSE;
 	AcquireSRWLockExclusive(&g_lock);
 	vm_dbg *d = g_running;
-	if (d && shares_console(vm_dbg_pid(d)))
+	if (d && vm_console_shared(vm_dbg_pid(d)))
 		vm_dbg_interrupt_expect(d); /* its own DBG_CONTROL_C stops it */
 	else if (d)
 		vm_dbg_interrupt(d);
