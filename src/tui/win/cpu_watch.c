@@ -8,7 +8,8 @@
  * Ctrl-C event instead of a key (Wine on a Unix terminal: the terminal
  * keeps ISIG, its SIGINT becomes CTRL_C_EVENT whatever the console's
  * mode) is a pause too, taken by a console control handler of ours that
- * comes before the C runtime's (which would end vmatlas). */
+ * comes before the one of SIGINT (base/win/console_signals.c: the
+ * cleanup, which ends vmatlas). */
 #include <stdlib.h>
 #include <windows.h>
 
@@ -43,7 +44,7 @@ static BOOL WINAPI on_ctrl(DWORD type)
 	else if (d)
 		vm_dbg_interrupt(d);
 	ReleaseSRWLockExclusive(&g_lock);
-	return d != NULL; /* else the C runtime's handler: vmatlas ends */
+	return d != NULL; /* else SIGINT's (base/win/console_signals.c): the cleanup, vmatlas ends */
 }
 
 static bool is_pause(const KEY_EVENT_RECORD *k)
