@@ -218,7 +218,7 @@ WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
 	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe \
-	 build/win64/fixtures/privfile.exe
+	 build/win64/fixtures/privfile.exe build/win64/fixtures/ctrlgrp.exe
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
@@ -260,8 +260,9 @@ build/win64/fixtures/livefix.exe build/win64/fixtures/heaplive.exe: build/win64/
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
 
-# the debugger's fixture (tests/integration/test_windbg.py)
-build/win64/fixtures/dbgwin.exe: tests/fixtures/win/dbgwin.c
+# the debugger's fixture (tests/integration/test_windbg.py), and the
+# sender of Ctrl-Break to a process group (test_winint.py)
+build/win64/fixtures/dbgwin.exe build/win64/fixtures/ctrlgrp.exe: build/win64/fixtures/%.exe: tests/fixtures/win/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@

@@ -100,7 +100,8 @@ static int batch(vm_dbg *d, FILE *in, bool prompt)
 	atomic_store(&g_dbg, d);
 	set_sigint(prompt, false, &old);
 	while (!ended) {
-		if (prompt && fputs("(vmatlas) ", stderr) < 0)
+		/* flushed: the Windows C runtime buffers stderr in a file */
+		if (prompt && (fputs("(vmatlas) ", stderr) < 0 || fflush(stderr) != 0))
 			break;
 		if (getline(&line, &cap, in) < 0) {
 			if (prompt && atomic_exchange(&g_sigint, false)) {
