@@ -186,8 +186,9 @@ $(BUILD)/obj/src/report/assets.o build/win64/obj/src/report/assets.o build/win32
 # regex) are built for mingw-w64 from Debian's source packages by
 # scripts/win_deps.sh into build/win-deps/ARCH; build/win-deps/ARCH/.done
 # says which it could build (WIN_HAVE_ARCH), and for one it could not (no
-# root, no network) the stand-in in nolib/ is used instead (none yet for
-# Zydis: the debugger needs it).
+# root, no network) the stand-in in nolib/ is used instead; without Zydis
+# the debugger (its decoder is the memory breakpoints' too) is left out
+# and `vmatlas debug` says why.
 WIN_DIRS    := base base/win model formats target target/minidump target/elfcore target/windows \
                symbols symbols/win threads threads/win heap process annotate pipeline ops debug \
                tui tui/win report
@@ -198,7 +199,9 @@ WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wild
                $(sort $(wildcard src/cli/*.c)))
 # $(call win_src,ARCH): WIN_SRC with the stand-ins for what ARCH lacks
 win_has      = $(filter $(1),$(WIN_HAVE_$(2)))
-win_src      = $(filter-out $(if $(call win_has,lzma,$(1)),,src/symbols/minidebug.c),$(WIN_SRC)) \
+WIN_DEBUGGER = $(wildcard src/debug/*.c src/tui/cpu_*.c src/tui/win/cpu_*.c) src/cli/cmd_debug.c
+win_src      = $(filter-out $(if $(call win_has,lzma,$(1)),,src/symbols/minidebug.c) \
+                            $(if $(call win_has,Zydis,$(1)),,$(WIN_DEBUGGER)),$(WIN_SRC)) \
                $(if $(call win_has,lzma,$(1)),,src/symbols/win/nolib/minidebug_none.c) \
                $(if $(call win_has,zstd,$(1)),,src/base/win/nolib/zstd_raw.c) \
                $(if $(call win_has,tre,$(1)),,src/base/win/nolib/regex_none.c)
@@ -206,7 +209,8 @@ win_src      = $(filter-out $(if $(call win_has,lzma,$(1)),,src/symbols/minidebu
 WIN_DEPS     = build/win-deps/$(arch)
 WIN_CPPFLAGS = -Iinclude -Isrc -Isrc/base/win -include base/win/compat.h -D_FILE_OFFSET_BITS=64 \
                -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0601 -DXXHASH_SYSTEM_HEADER='"/usr/include/xxhash.h"' \
-               -I$(WIN_DEPS)/include -Isrc/base/win/nolib -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD -DLZMA_API_STATIC
+               -I$(WIN_DEPS)/include -Isrc/base/win/nolib -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD -DLZMA_API_STATIC \
+               $(if $(call win_has,Zydis,$(arch)),,-DVMATLAS_NO_DEBUGGER)
 # -Wno-format: mingw's gcc checks format(printf) against msvcrt's printf
 # (no %z); the C runtime used is mingw's own (__USE_MINGW_ANSI_STDIO),
 # which has it, and the Linux build checks the same formats

@@ -14,14 +14,12 @@
 /* the largest PROT_NONE region we take for a stack guard */
 #define MAX_GUARD (1u << 20)
 
+/* "stack of [main ]thread TID[ (NAME)]": a Windows thread has no name
+ * unless its program gave it one */
 static void label(char *buf, size_t n, const vm_thread *th)
 {
-	if (th->is_main)
-		snprintf(buf, n, "stack of main thread %lld (%s)", (long long)th->tid,
-			 th->name ? th->name : "?");
-	else
-		snprintf(buf, n, "stack of thread %lld (%s)", (long long)th->tid,
-			 th->name ? th->name : "?");
+	snprintf(buf, n, "stack of %sthread %lld%s%s%s", th->is_main ? "main " : "", (long long)th->tid,
+		 th->name ? " (" : "", th->name ? th->name : "", th->name ? ")" : "");
 }
 
 /* a thread with no registers whose stack bounds are known all the same

@@ -122,6 +122,7 @@ typedef struct cli_command {
 extern const cli_command *const cli_commands[];
 extern const size_t cli_ncommands;
 const cli_command *cli_command_find(const char *name);
+const char *cli_command_absent(const char *name);
 
 /* ---- what a running command gets ---- */
 

@@ -15,11 +15,12 @@
 #include "sections.h"
 
 /* 'self' or a PID, unless a file of that name is there */
+/* "self", a PID or a process name: no file of that name, and no path
+ * (a snapshot file that is not there is said to be missing as a file) */
 static bool is_live(const char *what)
 {
 	struct stat sb;
-	uint64_t pid;
-	return !strcmp(what, "self") || (parse_u64(what, &pid) && stat(what, &sb) != 0);
+	return !strcmp(what, "self") || (stat(what, &sb) != 0 && !strchr(what, '/') && !strchr(what, '\\'));
 }
 
 /* a file that is not a snapshot: a core file or a minidump is a target */

@@ -48,8 +48,8 @@ static void text_thread(const vm_map *m, vm_target *t, vm_symbolizer *s, const v
 	const vm_thread *th = ti->thread;
 	char a[16], b[16], c[16], sym[1024];
 	int aw = m->info.bits == 32 ? 8 : 16;
-	printf("Thread %lld \"%s\"%s  state %c\n", (long long)th->tid, th->name ? th->name : "",
-	       th->is_main ? " (main)" : "", th->state);
+	printf("Thread %lld%s%s%s%s  state %c\n", (long long)th->tid, th->name ? " \"" : "", th->name ? th->name : "",
+	       th->name ? "\"" : "", th->is_main ? " (main)" : "", th->state);
 	if (th->sp_valid) {
 		vm_symbol_info si;
 		vm_symbolize(s, th->pc, &si);

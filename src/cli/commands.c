@@ -1,7 +1,8 @@
 /* Every command, in the order 'vmatlas --help' lists them. A command is
  * one file holding its cli_command; it is added here. The Windows build
  * (make windows) has no write tracking: the Makefile leaves its file out,
- * and this table with it. */
+ * and this table with it (and the debugger where Zydis could not be
+ * built for it). */
 #include "cli.h"
 
 #include <string.h>
@@ -18,10 +19,31 @@ const cli_command *const cli_commands[] = {
 	&cli_cmd_track,
 #endif
 	&cli_cmd_image, &cli_cmd_whatis, &cli_cmd_heap, &cli_cmd_env,
-	&cli_cmd_debug, &cli_cmd_report, &cli_cmd_tui,
+#ifndef VMATLAS_NO_DEBUGGER
+	&cli_cmd_debug,
+#endif
+	&cli_cmd_report, &cli_cmd_tui,
 	&cli_cmd_ps,
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+/* why a command of the other system is not here (NULL: none such) */
+const char *cli_command_absent(const char *name)
+{
+#ifdef VMATLAS_NO_DEBUGGER
+	if (!strcmp(name, "debug"))
+		return "the disassembler (Zydis) could not be built for it (scripts/win_deps.sh needs root and "
+		       "the network once); the debugger decodes instructions with it";
+#endif
+#ifdef _WIN32
+	if (!strcmp(name, "track"))
+		return "Windows keeps no record of the pages another process writes (Linux has soft-dirty bits "
+		       "and userfaultfd): compare two snapshots instead ('snapshot', then 'diff')";
+#else
+	(void)name;
+#endif
+	return NULL;
+}
 
 const cli_command *cli_command_find(const char *name)
 {

@@ -413,6 +413,9 @@ int cli_main(int argc, char **argv)
 		return 0;
 	}
 	const cli_command *cmd = cli_command_find(name);
+	const char *why = cmd ? NULL : cli_command_absent(name);
+	if (why)
+		return cli_error(EXIT_RUNTIME, "%s is not in this build: %s", name, why);
 	if (!cmd)
 		return cli_error(EXIT_USAGE, "unknown command '%s' (see 'vmatlas --help')", name);
 	vm_install_cleanup_handlers();

@@ -22,7 +22,7 @@ static const char *source_text(const char *s)
 	if (!strcmp(s, "peb-list"))
 		return "PEB.ProcessHeaps";
 	if (!strcmp(s, "heap-list"))
-		return "process heap's list";
+		return "heaps' list";
 	return "signature scan";
 }
 

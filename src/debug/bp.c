@@ -4,6 +4,7 @@
  * signal puts the byte back). Watchpoints (watch.c) share the table. */
 #include "dbg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,6 +293,32 @@ void dbg_bps_unloaded(vm_dbg *d, const char *name, uint64_t base, uint64_t size)
 		b->gone_off = b->addr - base;
 		b->pending = true;
 	}
+	char *why = xasprintf("its module %s was unloaded", name);
+	dbg_data_bps_gone(d, d->cur, 0, base, size, true, why);
+	free(why);
+}
+
+/* a data breakpoint left there would watch whatever is mapped there
+ * next (a debug register, or the protection of a stranger's pages) */
+void dbg_data_bps_gone(vm_dbg *d, int64_t tid, uint64_t pc, uint64_t a, uint64_t n, bool watches, const char *why)
+{
+	dbg_bpm_drop_pages(d, a, n);
+	for (size_t i = d->nbps; i-- > 0;) {
+		dbg_bp *b = &d->bps[i];
+		uint64_t len = b->access ? b->mlen : (uint64_t)b->len;
+		if (b->internal || b->kind == VM_BP_CODE || (b->kind == VM_BP_WATCH && !watches) ||
+		    b->addr >= a + n || b->addr + len <= a)
+			continue;
+		int id = b->id;
+		char *t = xasprintf("%s %d removed: %s", b->access ? "bpm" : "watchpoint", id, why);
+		vm_dbg_delete(d, id);
+		vm_dbg_event e;
+		dbg_event_at(d, &e, VM_DBG_EV_LOG, tid, pc);
+		e.bp = id;
+		e.text = t;
+		dbg_emit(d, &e);
+		free(t);
+	}
 }
 
 /* ---- changing ---- */
@@ -378,7 +405,13 @@ size_t vm_dbg_breakpoints(vm_dbg *d, vm_bp_info **out)
 		o->id = b->id;
 		o->kind = b->kind;
 		o->addr = b->addr;
-		vm_dbg_where(d, b->addr, o->where, sizeof o->where, NULL, NULL);
+		if (b->pending && b->gone_mod) /* not what is at its old address now */
+			snprintf(o->where, sizeof o->where, "%s+0x%llx (unloaded)", b->gone_mod,
+				 (unsigned long long)b->gone_off);
+		else if (b->pending)
+			snprintf(o->where, sizeof o->where, "(not loaded yet)");
+		else
+			vm_dbg_where(d, b->addr, o->where, sizeof o->where, NULL, NULL);
 		o->enabled = b->enabled;
 		o->temporary = b->temporary;
 		o->hits = b->hits;

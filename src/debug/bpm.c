@@ -108,6 +108,21 @@ void dbg_bpm_forget(vm_dbg *d)
 	dbg_bpm_watch_syscalls(d);
 }
 
+/* [a, a+n) is gone (unmapped, its module unloaded): its pages are
+ * forgotten, their protections not put back (nor journaled any more) */
+void dbg_bpm_drop_pages(vm_dbg *d, uint64_t a, uint64_t n)
+{
+	for (size_t i = 0; i < d->npages;) {
+		dbg_page *p = &d->pages[i];
+		if (p->addr < a + n && p->addr + PAGE > a) {
+			vm_control_update_saved_prot(d->c, p->addr, PAGE, -1);
+			*p = d->pages[--d->npages];
+		} else {
+			i++;
+		}
+	}
+}
+
 /* the region under pg as the map says (rebuilt once if it is not there) */
 static const vm_region *region_of(vm_dbg *d, uint64_t pg)
 {

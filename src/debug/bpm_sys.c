@@ -112,27 +112,10 @@ static void notice(vm_dbg *d, int64_t tid, uint64_t pc, int id, const char *text
 	dbg_emit(d, &e);
 }
 
-/* pages under [a, a+n) forgotten (unmapped): breakpoints there go */
+/* [a, a+n) unmapped: its pages forgotten, its memory breakpoints gone */
 static void unmapped(vm_dbg *d, int64_t tid, uint64_t pc, uint64_t a, uint64_t n)
 {
-	for (size_t i = 0; i < d->npages;) {
-		if (overlaps(d->pages[i].addr, PAGE, a, n)) {
-			vm_control_update_saved_prot(d->c, d->pages[i].addr, PAGE, -1);
-			d->pages[i] = d->pages[--d->npages];
-		} else {
-			i++;
-		}
-	}
-	for (size_t i = d->nbps; i-- > 0;) {
-		dbg_bp *b = &d->bps[i];
-		if (b->kind != VM_BP_MEM || !overlaps(b->addr, b->mlen, a, n))
-			continue;
-		int id = b->id;
-		char *t = xasprintf("bpm %d removed: its memory was unmapped", id);
-		vm_dbg_delete(d, id);
-		notice(d, tid, pc, id, t);
-		free(t);
-	}
+	dbg_data_bps_gone(d, tid, pc, a, n, false, "its memory was unmapped");
 }
 
 /* mremap [a, a+len) -> [to, to+newlen): the pages (lifted: at their

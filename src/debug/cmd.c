@@ -354,22 +354,40 @@ static int do_run(cmd_out *o, char **w, int n)
 	const char *c = w[0];
 	uint64_t v = 1;
 	int rc;
-	if (!strcmp(c, "continue") || !strcmp(c, "c"))
+	if (!strcmp(c, "continue") || !strcmp(c, "c")) {
+		if (n > 1) {
+			vm_seterr("usage: continue (no count: give a breakpoint one with 'break EXPR pass N')");
+			return -1;
+		}
 		rc = vm_dbg_continue(o->d);
-	else if (!strcmp(c, "stepi") || !strcmp(c, "si")) {
-		if (n > 1 && !parse_num(w[1], &v)) {
+	} else if (!strcmp(c, "stepi") || !strcmp(c, "si")) {
+		if (n > 2 || (n == 2 && !parse_num(w[1], &v))) {
 			vm_seterr("usage: stepi [N]");
 			return -1;
 		}
 		rc = vm_dbg_stepi(o->d, v);
-	} else if (!strcmp(c, "nexti") || !strcmp(c, "ni"))
-		rc = vm_dbg_nexti(o->d);
-	else if (!strcmp(c, "step") || !strcmp(c, "s"))
-		rc = vm_dbg_step_line(o->d, false);
-	else if (!strcmp(c, "next") || !strcmp(c, "n"))
-		rc = vm_dbg_step_line(o->d, true);
-	else if (!strcmp(c, "finish"))
+	} else if (!strcmp(c, "nexti") || !strcmp(c, "ni") || !strcmp(c, "step") || !strcmp(c, "s") ||
+		   !strcmp(c, "next") || !strcmp(c, "n")) {
+		if (n > 2 || (n == 2 && (!parse_num(w[1], &v) || !v || v > 1000000))) {
+			vm_seterr("usage: %s [N]", c);
+			return -1;
+		}
+		/* N times, as gdb's: fewer when something else stops it (a
+		 * breakpoint, a signal, the exit) */
+		bool insn = !strcmp(c, "nexti") || !strcmp(c, "ni"), over = c[0] == 'n';
+		rc = 0;
+		for (uint64_t i = 0; i < v && rc == 0; i++) {
+			rc = insn ? vm_dbg_nexti(o->d) : vm_dbg_step_line(o->d, over);
+			if (rc == 0 && vm_dbg_last_stop(o->d)->kind != VM_DBG_EV_STEP)
+				break;
+		}
+	} else if (!strcmp(c, "finish")) {
+		if (n > 1) {
+			vm_seterr("usage: finish (no argument: the current function's caller)");
+			return -1;
+		}
 		rc = vm_dbg_finish(o->d, &v) < 0 ? -1 : 0;
+	}
 	else { /* until */
 		if (n < 2 || eval_word(o, w, n, 1, n, &v) < 0) {
 			if (n < 2)
@@ -438,8 +456,16 @@ static int dispatch(cmd_out *o, char **w, int n)
 		return do_run(o, w, n);
 	if (!strcmp(c, "thread"))
 		return do_thread(o, w, n);
-	if (!strcmp(c, "bt") || !strcmp(c, "backtrace"))
-		return show_bt(o);
+	if (!strcmp(c, "bt") || !strcmp(c, "backtrace")) {
+		/* bt N: the innermost N frames, bt -N: the outermost N (gdb's) */
+		uint64_t v = 0;
+		bool outer = n == 2 && w[1][0] == '-';
+		if (n > 2 || (n == 2 && (!parse_num(w[1] + outer, &v) || !v || v > 100000))) {
+			vm_seterr("usage: bt [N|-N] (the innermost or outermost N frames)");
+			return -1;
+		}
+		return show_bt(o, v, outer);
+	}
 	if (!strcmp(c, "print") || !strcmp(c, "p")) {
 		uint64_t v;
 		if (n < 2 || eval_word(o, w, n, 1, n, &v) < 0) {

@@ -31,7 +31,8 @@ int show_regs_of(cmd_out *o, int what); /* 0 general, 1 avx, 2 all */
 /* stack.c: N slots from sp, each value named, frames marked */
 int show_stack(cmd_out *o, uint64_t n);
 int show_threads(cmd_out *o);
-int show_bt(cmd_out *o);
+/* limit 0: every frame; else the innermost limit (outer: outermost) */
+int show_bt(cmd_out *o, uint64_t limit, bool outer);
 /* show_mem.c: a unit's size in bytes (0: ptr), -1 not a unit */
 int show_unit_size(const char *unit);
 int show_mem(cmd_out *o, uint64_t addr, uint64_t count, const char *unit);

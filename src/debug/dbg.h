@@ -184,6 +184,9 @@ void dbg_resolve_pending(vm_dbg *d);
 /* a module at [base, base+size) was unloaded: its breakpoints pending
  * again, its int3 sites forgotten (never written to again) */
 void dbg_bps_unloaded(vm_dbg *d, const char *name, uint64_t base, uint64_t size);
+/* memory breakpoints (and with watches, watchpoints) on [a, a+n), whose
+ * memory is gone: removed, each with a log event "... removed: why" */
+void dbg_data_bps_gone(vm_dbg *d, int64_t tid, uint64_t pc, uint64_t a, uint64_t n, bool watches, const char *why);
 dbg_bp *dbg_bp_find(vm_dbg *d, int id);
 dbg_site *dbg_site_at(vm_dbg *d, uint64_t addr);
 /* insert/remove every site's int3 (stepping over, vfork, detach) */
@@ -211,6 +214,7 @@ uint64_t dbg_watch_read(vm_dbg *d, const dbg_bp *b);
 void dbg_bpm_sync(vm_dbg *d);
 int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop);
 void dbg_bpm_forget(vm_dbg *d);
+void dbg_bpm_drop_pages(vm_dbg *d, uint64_t a, uint64_t n);
 /* the protection page p needs from its enabled breakpoints */
 unsigned dbg_bpm_need(vm_dbg *d, const dbg_page *p);
 /* bpm_sys.c: system calls on protected pages (the control reports those

@@ -295,12 +295,17 @@ int show_threads(cmd_out *o)
 	return 0;
 }
 
-int show_bt(cmd_out *o)
+int show_bt(cmd_out *o, uint64_t limit, bool outer)
 {
 	vm_dbg_frame *f;
 	size_t n;
 	if (vm_dbg_backtrace(o->d, &f, &n) < 0)
 		return -1;
+	size_t from = 0;
+	if (limit && limit < n) {
+		from = outer ? n - (size_t)limit : 0;
+		n = outer ? n : (size_t)limit;
+	}
 	json_writer w;
 	if (o->json) {
 		show_json_begin(o, &w, true);
@@ -308,7 +313,7 @@ int show_bt(cmd_out *o)
 		json_key(&w, "frames");
 		json_arr_begin(&w);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = from; i < n; i++) {
 		char where[256];
 		const char *file;
 		int line;

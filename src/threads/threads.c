@@ -118,7 +118,8 @@ int vm_threads_inspect(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned
 			ti->start_source = "thread_db";
 		else if (th->start) {
 			ti->start = th->start;
-			ti->start_source = "dump";
+			/* the system's own record of it (minidump or live Windows) */
+			ti->start_source = vm_target_kind_of(t) == VM_TARGET_WINDOWS_PROCESS ? "system" : "dump";
 		} else if (th->is_main && entry) {
 			ti->start = entry;
 			ti->start_source = "entry";

@@ -475,9 +475,11 @@ void cw_fit_layout(cpu *c, layout *L)
 		c->regs_h = 3;
 	if (c->regs_h > H - 2)
 		c->regs_h = H - 2;
-	L->p[P_DIS] = (ui_rect){ top, 0, c->dis_h, lw };
-	L->p[P_MEM] = (ui_rect){ top + c->dis_h, 0, c->mem_h, lw };
-	L->p[P_LOG] = (ui_rect){ top + c->dis_h + c->mem_h, 0, H - c->dis_h - c->mem_h, lw };
+	/* a blank column between the two: a long comment of the disassembly
+	 * does not run into the registers' names */
+	L->p[P_DIS] = (ui_rect){ top, 0, c->dis_h, lw - 1 };
+	L->p[P_MEM] = (ui_rect){ top + c->dis_h, 0, c->mem_h, lw - 1 };
+	L->p[P_LOG] = (ui_rect){ top + c->dis_h + c->mem_h, 0, H - c->dis_h - c->mem_h, lw - 1 };
 	L->p[P_REGS] = (ui_rect){ top, lw, c->regs_h, c->right_w };
 	L->p[P_STACK] = (ui_rect){ top + c->regs_h, lw, H - c->regs_h, c->right_w };
 }

@@ -500,6 +500,67 @@ def test_breakpoint_in_unloaded_library_goes_pending_and_comes_back():
     assert events(out, "exit")[0]["status"] == 7
 
 
+def test_data_breakpoints_in_unloaded_library_are_removed():
+    """dlclose: a watchpoint (debug register) and a memory breakpoint by
+    page protection on libm's signgam would watch whatever is mapped there
+    next: both are removed with a log event saying why, the code
+    breakpoint goes pending and is hit again on the next load, and no
+    watch or bpm hit comes from the later loads"""
+    out, err, _ = debug(["break libm.so.6!cbrt", "continue", "watch libm.so.6!signgam", "bpm w libm.so.6!signgam 4 --pages",
+                         "info breakpoints", "continue", "info breakpoints", "continue", "info breakpoints",
+                         "continue", "info breakpoints"], prog=["dlopen", 3])
+    assert [r["ok"] for r in results(out, "watch") + results(out, "bpm")] == [True, True], out
+    infos = [sorted(b["kind"] for b in r["breakpoints"]) for r in results(out, "info")]
+    assert infos == [["bpm", "break", "watch"], ["break"], ["break"], ["break"]], infos
+    # after the last unload: pending, where it was in libm (not what is
+    # at its old address now)
+    last = results(out, "info")[-1]["breakpoints"][0]
+    libm = [e for e in events(out, "module-load") if e["name"] == "libm.so.6"][-1]
+    hit = events(out, "breakpoint")[-1]
+    want = "libm.so.6+0x%x (unloaded)" % (int(hit["pc"], 16) - int(libm["base"], 16))
+    assert last["pending"] and last["where"] == want, (last, want)
+    logs = [e["text"] for e in events(out, "log")]
+    assert "watchpoint 2 removed: its module libm.so.6 was unloaded" in logs, logs
+    # the bpm goes with the munmap (seen as a system call) or, at the
+    # latest, with the unload
+    assert ("bpm 3 removed: its memory was unmapped" in logs
+            or "bpm 3 removed: its module libm.so.6 was unloaded" in logs), logs
+    hits = events(out, "breakpoint")
+    assert [h["where"] for h in hits] == ["libm.so.6!cbrt"] * 3, hits
+    assert not events(out, "watchpoint") and not events(out, "bpm"), out
+    assert sum(l == "cbrt 3" for l in err) == 3, err
+    assert events(out, "exit")[0]["status"] == 7
+
+
+def test_bt_limits_to_the_innermost_or_outermost_frames():
+    """bt N and bt -N as gdb's: the first N frames of the whole
+    backtrace, or its last N; a bad count is an error"""
+    out, err, _ = debug(["break dbg_target", "continue", "bt", "bt 2", "bt -1", "bt 0", "bt x"], prog=["calls", 2],
+                        expect_rc=1)
+    bts = [r for r in results(out, "bt")]
+    full, two, last = bts[0]["frames"], bts[1]["frames"], bts[2]["frames"]
+    assert len(full) >= 3 and full[0]["where"].startswith("dbgfix!dbg_target"), full
+    assert two == full[:2] and last == full[-1:], (two, last, full)
+    assert [r["ok"] for r in bts] == [True, True, True, False, False], bts
+
+
+def test_step_counts_are_the_steps_one_by_one():
+    """next N, nexti N, step N as gdb's: the same places as N single
+    commands; continue and finish refuse an argument they would ignore"""
+    def stops(cmds, expect_rc=0):
+        out, _, _ = debug(["break dbg_target", "continue"] + cmds + ["kill"], prog=["calls", 5], expect_rc=expect_rc)
+        return [e["where"] for e in events(out, "stopped")], out
+    counted, _ = stops(["next 2", "nexti 3", "step 2"])
+    single, _ = stops(["next", "next", "nexti", "nexti", "nexti", "step", "step"])
+    assert len(single) == 7 and counted == single, (counted, single)
+    # a breakpoint met on the way ends the count there
+    hit, out = stops(["nexti 1000"])
+    assert len(events(out, "breakpoint")) == 2 and len(hit) < 1000, hit
+    _, out = stops(["continue 2", "finish x", "next x", "nexti 0"], expect_rc=1)
+    assert [r["ok"] for r in out if r.get("command") in ("continue", "finish", "next", "nexti")] == \
+        [True, False, False, False, False], out
+
+
 def test_traced_by_another_debugger_is_a_clear_error():
     p, t = start_spin()
     try:

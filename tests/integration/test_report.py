@@ -243,6 +243,33 @@ def test_report_output_rules():
         assert r.returncode == 2, r.stderr
 
 
+def test_report_and_diff_take_a_process_name():
+    """a process name is a TARGET for report and diff as for map (it was
+    taken for a snapshot file that was not there); a missing file with a
+    path is still said to be a missing file"""
+    with tempfile.TemporaryDirectory() as d:
+        name = "vmrpt%d" % (os.getpid() % 10**9)
+        exe = os.path.join(d, name)
+        with open("/bin/sleep", "rb") as f, open(exe, "wb") as g:
+            g.write(f.read())
+        os.chmod(exe, 0o755)
+        p = subprocess.Popen([exe, "60"])
+        try:
+            wait_blocked(p.pid)
+            doc = report([name], os.path.join(d, "r.html"))
+            data, _ = embedded(os.path.join(d, "r.html"))
+            assert data["map"]["target"]["pid"] == p.pid, data["map"]["target"]
+            snap = os.path.join(d, "s.vms")
+            assert run(["snapshot", str(p.pid), "-o", snap]).returncode == 0
+            r = run(["diff", snap, name])
+            assert r.returncode == 0, r.stderr
+            r = run(["diff", os.path.join(d, "nosuch.vms"), name])
+            assert r.returncode == 1 and "nosuch.vms" in r.stderr and "No such file" in r.stderr, r.stderr
+        finally:
+            p.kill()
+            p.wait()
+
+
 def file_target_page(path, d):
     """the report of a core or minidump: as many rows as 'map --json' has"""
     out = os.path.join(d, "file.html")

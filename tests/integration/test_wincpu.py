@@ -17,8 +17,8 @@ xterm modifiers on function keys): 'u' finishes. A program started by
 the window shares its console, and Wine's conhost draws what it writes
 on the terminal over the window (Windows would write it into the
 console's other buffer, not shown): dbgwin.exe block prints nothing.
-The disassembly's comments run into the registers' column (the
-registers are read from that column)."""
+The registers are read from their column (a blank one before it ends
+the disassembly's rows)."""
 import os
 import re
 import shlex

@@ -421,3 +421,31 @@ def test_windbg_breakpoint_in_unloaded_dll_pending_and_hit_again():
     b = results(out, "info")[0]["breakpoints"][0]
     assert not b.get("pending") and b["hits"] == 3, b
     assert not events(out, "signal") and not events(out, "crash"), out
+
+
+def test_windbg_data_breakpoints_in_unloaded_dll_are_removed():
+    """FreeLibrary: a watchpoint (debug register) and a memory breakpoint
+    by page protection in pedll.dll's data would watch whatever is mapped
+    there next: both are removed with a log event saying why (the page's
+    protection is not put back on memory that is gone), while the code
+    breakpoint goes pending and is hit again. They watch 0x100 bytes past
+    pedll_counter, which nothing writes (pedll_counter itself is written
+    on every thread's attach by the DLL's TLS callback), on the same page:
+    that page's faults are stepped over as misses."""
+    _ready()
+    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
+    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
+        raise Skip("no dbgwin.exe or pedll.dll (make windows fixtures)")
+    out, err = debug(["break pedll_add", "continue", "watch pedll_counter + 0x100",
+                      "bpm w pedll_counter + 0x100 4 --pages", "info breakpoints", "continue", "info breakpoints",
+                      "continue", "info breakpoints", "kill"], ["--", DBGWIN, "dll", "Z:" + dll.replace("/", "\\")])
+    assert [r["ok"] for r in results(out, "watch") + results(out, "bpm")] == [True, True], out
+    infos = [sorted(b["kind"] for b in r["breakpoints"]) for r in results(out, "info")]
+    assert infos == [["bpm", "break", "watch"], ["break"], ["break"]], infos
+    logs = [e["text"].lower() for e in events(out, "log")]
+    assert "watchpoint 2 removed: its module pedll.dll was unloaded" in logs, logs
+    assert "bpm 3 removed: its module pedll.dll was unloaded" in logs, logs
+    hits = events(out, "breakpoint")
+    assert len(hits) == 3 and all(h["where"] in ("pedll.dll!pedll_add", "pedll.dll!#7") for h in hits), hits
+    assert not events(out, "watchpoint") and not events(out, "bpm"), out
+    assert not events(out, "signal") and not events(out, "crash"), out

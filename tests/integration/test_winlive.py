@@ -106,6 +106,10 @@ def test_winlive_threads_teb_and_stacks():
     th = checked("threads", ["threads", str(truth["pid"])])
     starts = [t.get("start_symbol") or "" for t in th["threads"]]
     assert sum("livefix.exe!worker" in s for s in starts) == 2, starts
+    assert all(t["start_source"] == "system" for t in th["threads"] if t.get("start")), th["threads"]
+    # the states from the system's process list: Wine 8 says Initialized
+    # for every thread (shown as '?'); Windows' Running/Waiting as R/S
+    assert all(t["state"] in "RSDTX?" for t in th["threads"]), th["threads"]
 
 
 def test_winlive_search_and_view_find_the_marker():

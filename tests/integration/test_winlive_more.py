@@ -121,10 +121,14 @@ def test_winlive_error_statuses():
     cases = [(["map", "4000000000"], 1), (["view", pid, "0x10", "16"], 1), (["whatis", pid, "nosuch!sym"], 1),
              (["dump", pid, "0x10", "-o", "Z:\\nonexistent\\dir\\x.bin"], 1), (["view", pid], 2),
              (["map", pid, "--nosuch"], 2), (["threads", pid, "--tid", "1"], 1),
-             (["search", pid, "--hex", "ZZ"], 2), (["map", "nosuch-process.exe"], 1)]
+             (["search", pid, "--hex", "ZZ"], 2), (["map", "nosuch-process.exe"], 1),
+             (["track", "start", pid], 1), (["nosuch-command"], 2)]
     for args, status in cases:
         r = vmatlas(args)
         assert r.returncode == status and len(r.stderr.splitlines()) == 1 and r.stdout == "", (args, r)
+    # a command of the Linux build says why it is not here
+    r = vmatlas(["track", "probe"])
+    assert "not in this build" in r.stderr and "snapshot" in r.stderr, r.stderr
 
 
 def test_winlive_private_descriptor():

@@ -65,6 +65,13 @@ void win_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8_t *ou
 int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n);
 /* the TEB of an open thread (NtQueryInformationThread), 0 when unknown */
 uint64_t win_thread_teb(HANDLE thread);
+/* win_thread_states.c: the state letter of each thread of pid (0 when
+ * the system's list cannot be had); *out freed by the caller */
+typedef struct win_thread_state {
+	DWORD tid;
+	char state;
+} win_thread_state;
+size_t win_thread_states(DWORD pid, win_thread_state **out);
 
 /* win_dump.c: MiniDumpWriteDump to fd */
 int win_write_dump(vm_target *t, int fd, bool private_only);

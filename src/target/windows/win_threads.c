@@ -2,7 +2,8 @@
  * one's TEB and start address come from NtQueryInformationThread, its
  * registers from GetThreadContext (Wow64GetThreadContext for a 32-bit
  * process) while it is suspended for that instant only, its name from
- * GetThreadDescription where the system has it. */
+ * GetThreadDescription where the system has it, its state from the
+ * system's process list (win_thread_states.c). */
 #include "win.h"
 
 #include <stdlib.h>
@@ -147,6 +148,9 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 	nt_query_thread_fn query = nt_query_thread();
 	get_description_fn describe =
 		k32 ? (get_description_fn)(void (*)(void))GetProcAddress(k32, "GetThreadDescription") : NULL;
+	/* before any of ours is suspended to read its registers */
+	win_thread_state *states = NULL;
+	size_t nstates = win_thread_states(w->pid, &states);
 	vm_thread *v = NULL;
 	size_t k = 0, cap = 0;
 	THREADENTRY32 te;
@@ -158,6 +162,9 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 		memset(th, 0, sizeof *th);
 		th->tid = te.th32ThreadID;
 		th->state = '?';
+		for (size_t i = 0; i < nstates; i++)
+			if (states[i].tid == te.th32ThreadID)
+				th->state = states[i].state;
 		th->is_main = k == 1; /* Toolhelp lists them oldest first */
 		HANDLE h = OpenThread(THREAD_QUERY_INFORMATION | THREAD_GET_CONTEXT | THREAD_SUSPEND_RESUME, FALSE,
 				      te.th32ThreadID);
@@ -183,6 +190,7 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 		CloseHandle(h);
 	}
 	CloseHandle(snap);
+	free(states);
 	*out = v;
 	*n = k;
 	return 0;
