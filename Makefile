@@ -195,7 +195,7 @@ WIN_DIRS    := base base/win model formats target target/minidump target/elfcore
 # (base/osfile.c is POSIX's whose-is-this-file: base/win/osfile.c stands in)
 WIN_EXCLUDE := src/base/osfile.c src/symbols/lines.c src/symbols/demangle.c src/symbols/native_none.c \
                src/threads/unwind.c src/threads/threaddb.c src/tui/cpu_watch.c \
-               src/cli/cmd_track.c
+               src/cli/cmd_track.c src/base/console.c
 WIN_SRC     := $(filter-out $(WIN_EXCLUDE),$(sort $(foreach d,$(WIN_DIRS),$(wildcard src/$(d)/*.c))) \
                $(sort $(wildcard src/cli/*.c)))
 # $(call win_src,ARCH): WIN_SRC with the stand-ins for what ARCH lacks
@@ -223,7 +223,7 @@ WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
 windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
 	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe \
-	 build/win64/fixtures/privfile.exe
+	 build/win64/fixtures/privfile.exe build/win64/fixtures/ctrlgrp.exe
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
@@ -265,8 +265,9 @@ build/win64/fixtures/livefix.exe build/win64/fixtures/heaplive.exe: build/win64/
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
 
-# the debugger's fixture (tests/integration/test_windbg.py)
-build/win64/fixtures/dbgwin.exe: tests/fixtures/win/dbgwin.c
+# the debugger's fixture (tests/integration/test_windbg.py), and the
+# sender of Ctrl-Break to a process group (test_winint.py)
+build/win64/fixtures/dbgwin.exe build/win64/fixtures/ctrlgrp.exe: build/win64/fixtures/%.exe: tests/fixtures/win/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  MINGW64 $<")
 	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@

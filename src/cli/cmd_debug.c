@@ -6,11 +6,13 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/console.h"
 #include "tui/cpu.h"
 #include "vmatlas/debug.h"
 #include "vmatlas/error.h"
@@ -51,6 +53,86 @@ static bool test_crash(const char *line)
 	return true;
 }
 
+/* Ctrl-C (SIGINT; on Windows the console's Ctrl-C and Ctrl-Break events,
+ * base/win/console_signals.c) in batch mode: while a command runs, a
+ * pause of the target (vm_dbg_interrupt: atomics and kill only); at the
+ * prompt a fresh prompt; otherwise (reading a pipe or file) the cleanup
+ * handler's, which lets the target go and ends vmatlas. */
+static vm_dbg *_Atomic g_dbg;
+static atomic_bool g_busy, g_shared, g_sigint;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	vm_dbg *d = atomic_load(&g_dbg);
+	if (d && atomic_load(&g_busy)) {
+		if (atomic_load(&g_shared))
+			vm_dbg_interrupt_expect(d); /* its own Ctrl-C stops it */
+		else
+			vm_dbg_interrupt(d);
+	} else {
+		atomic_store(&g_sigint, true);
+	}
+}
+
+/* ours with SA_RESTART while a command runs (its reads and waits go
+ * on), without at the prompt (getline returns); else old, the cleanup */
+static void set_sigint(bool ours, bool restart, const struct sigaction *old)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGINT, ours ? &sa : old, NULL);
+}
+
+/* the commands of in; the number that failed, -1 when letting go of the
+ * process at the end failed */
+static int batch(vm_dbg *d, FILE *in, bool prompt)
+{
+	int failed = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	bool ended = false;
+	struct sigaction old;
+	sigaction(SIGINT, NULL, &old);
+	atomic_store(&g_dbg, d);
+	set_sigint(prompt, false, &old);
+	while (!ended) {
+		/* flushed: the Windows C runtime buffers stderr in a file */
+		if (prompt && (fputs("(vmatlas) ", stderr) < 0 || fflush(stderr) != 0))
+			break;
+		if (getline(&line, &cap, in) < 0) {
+			if (prompt && atomic_exchange(&g_sigint, false)) {
+				clearerr(in); /* ^C at the prompt: a fresh one */
+				fputc('\n', stderr);
+				continue;
+			}
+			break;
+		}
+		if (test_crash(line))
+			continue;
+		/* the target gets a console's Ctrl-C too: its own stop is the pause */
+		atomic_store(&g_shared, vm_console_shared(vm_dbg_pid(d)));
+		atomic_store(&g_busy, true);
+		set_sigint(true, true, &old);
+		int rc = vm_dbg_exec(d, line, stdout);
+		set_sigint(prompt, false, &old);
+		atomic_store(&g_busy, false);
+		fflush(stdout);
+		if (rc < 0)
+			failed++;
+		ended = rc == 1;
+	}
+	free(line);
+	sigaction(SIGINT, &old, NULL);
+	atomic_store(&g_dbg, NULL);
+	if (!ended && vm_dbg_close(d, VM_DBG_QUIT) < 0)
+		return -1;
+	return failed;
+}
+
 static int debug_check(cli_ctx *ctx)
 {
 	debug_args *a = ctx->args;
@@ -83,24 +165,11 @@ static int debug_run(cli_ctx *ctx)
 			return cli_error(EXIT_RUNTIME, "debug: %s", vm_error());
 		return 0;
 	}
-	int failed = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	bool ended = false;
 	bool prompt = !a->batch && isatty(0);
-	while (!ended && (!prompt || fputs("(vmatlas) ", stderr) >= 0) && getline(&line, &cap, in) >= 0) {
-		if (test_crash(line))
-			continue;
-		int rc = vm_dbg_exec(d, line, stdout);
-		fflush(stdout);
-		if (rc < 0)
-			failed++;
-		ended = rc == 1;
-	}
-	free(line);
+	int failed = batch(d, in, prompt);
 	if (in != stdin)
 		fclose(in);
-	if (!ended && vm_dbg_close(d, VM_DBG_QUIT) < 0)
+	if (failed < 0)
 		return cli_error(EXIT_RUNTIME, "debug: letting go of the process: %s", vm_error());
 	fflush(stdout);
 	if (failed)
@@ -128,7 +197,15 @@ const cli_command cli_cmd_debug = {
 		 "set, set syntax att|intel, print, mem (units u8 ... f64, f80, ascii,\n"
 		 "utf16, ptr), write, disasm, handle, detach, kill, quit ('help' lists\n"
 		 "them). With --json every result and every event is one JSON object a\n"
-		 "line.\n"
+		 "line. On a terminal without --batch (with --json) a '(vmatlas) ' prompt\n"
+		 "is shown on stderr.\n"
+		 "\n"
+		 "Ctrl-C (SIGINT; on Windows also Ctrl-Break) while a command runs the\n"
+		 "process (continue, step, next, finish, until) pauses it, as gdb's: an\n"
+		 "'interrupt' event, the command ends and the next line is read. At the\n"
+		 "prompt, with nothing running, it gives a fresh prompt; reading a pipe\n"
+		 "or --batch FILE, with nothing running, it lets the process go and ends\n"
+		 "vmatlas. A front end driving the batch mode sends SIGINT to pause.\n"
 		 "\n"
 		 "On a terminal, without --batch or --json, the CPU window opens instead:\n"
 		 "disassembly, registers, memory, stack and log panes; F1 lists its keys\n"

@@ -96,15 +96,18 @@ struct vm_dbg {
 	vm_symbolizer *sym;
 	vm_dbg_sink sink;
 	void *sink_arg;
-	int64_t pid;
+	_Atomic int64_t pid; /* atomic: vm_dbg_interrupt reads it from a signal handler */
 	int bits;            /* 64, or 32 for an i386 process */
 	int64_t *tids;
 	size_t ntids;
 	int64_t cur;
-	bool alive;          /* not exited, not killed */
+	atomic_bool alive;   /* not exited, not killed (read by vm_dbg_interrupt) */
 	bool regs_ok;
 	vm_regs regs;        /* of cur, while stopped */
 	atomic_int interrupt; /* a pause asked: 1 a SIGSTOP sent, 2 none */
+	/* the target runs (dbg_run, dbg_step_one): 1, 2 while a
+	 * vm_dbg_interrupt is asking; a pause is taken only then */
+	atomic_int running;
 	bool stop_due;        /* the pause's SIGSTOP to come, swallowed */
 	bool vfork_out;      /* int3s taken out for a vfork child */
 	bool att;            /* vm_dbg_disasm in AT&T syntax */
@@ -260,6 +263,10 @@ bool dbg_site_code(vm_dbg *d, dbg_site *s);
 int dbg_run(vm_dbg *d);
 /* report what the control queued, stopping for nothing (before detach) */
 void dbg_drain_all(vm_dbg *d);
+/* around every run of the target: a pause may be asked in between (a
+ * pause the run did not see leaves its SIGSTOP to be swallowed) */
+void dbg_run_begin(vm_dbg *d);
+void dbg_run_end(vm_dbg *d);
 /* one instruction of cur (over an int3 at pc), events handled; *stopped
  * when something else (breakpoint, signal, exit) stopped the session */
 int dbg_step_one(vm_dbg *d, bool *stopped);

@@ -112,7 +112,7 @@ void dbg_drain_all(vm_dbg *d)
 	}
 }
 
-int dbg_run(vm_dbg *d)
+static int run(vm_dbg *d)
 {
 	if (!d->alive) {
 		vm_seterr("the process has exited");
@@ -142,7 +142,7 @@ int dbg_run(vm_dbg *d)
 	return 0;
 }
 
-int dbg_step_one(vm_dbg *d, bool *stopped)
+static int step_one(vm_dbg *d, bool *stopped)
 {
 	*stopped = false;
 	if (drain(d, stopped) < 0)
@@ -172,6 +172,22 @@ int dbg_step_one(vm_dbg *d, bool *stopped)
 	if (ev.kind == VM_EV_STEP && ev.tid == d->cur)
 		return 0;
 	return dbg_handle(d, &ev, stopped);
+}
+
+int dbg_run(vm_dbg *d)
+{
+	dbg_run_begin(d);
+	int rc = run(d);
+	dbg_run_end(d);
+	return rc;
+}
+
+int dbg_step_one(vm_dbg *d, bool *stopped)
+{
+	dbg_run_begin(d);
+	int rc = step_one(d, stopped);
+	dbg_run_end(d);
+	return rc;
 }
 
 int dbg_run_to(vm_dbg *d, uint64_t addr, uint64_t min_sp, bool *stopped)

@@ -98,16 +98,49 @@ void vm_dbg_set_sink(vm_dbg *d, vm_dbg_sink fn, void *arg)
 	d->sink_arg = arg;
 }
 
+/* Async-signal-safe (atomics and kill only): the front ends call these
+ * from a signal handler (batch mode's SIGINT), a console control handler
+ * or a watcher thread. Only while the target runs (running 1 -> 2 while
+ * asking, so that dbg_run_end waits for a pause half asked); a pause
+ * asked while it is stopped would leave a SIGSTOP to stop it later. */
+static bool ask(vm_dbg *d, int how)
+{
+	int one = 1;
+	if (!atomic_compare_exchange_strong(&d->running, &one, 2))
+		return false;
+	atomic_store(&d->interrupt, how);
+	if (how == 1 && atomic_load(&d->alive))
+		kill((pid_t)atomic_load(&d->pid), SIGSTOP); /* breaks a blocking wait; discarded */
+	atomic_store(&d->running, 1);
+	return true;
+}
+
 void vm_dbg_interrupt(vm_dbg *d)
 {
-	atomic_store(&d->interrupt, 1);
-	if (d->alive)
-		kill((pid_t)d->pid, SIGSTOP); /* breaks a blocking wait; discarded */
+	ask(d, 1);
 }
 
 void vm_dbg_interrupt_expect(vm_dbg *d)
 {
-	atomic_store(&d->interrupt, 2);
+	ask(d, 2);
+}
+
+void dbg_run_begin(vm_dbg *d)
+{
+	atomic_store(&d->running, 1);
+}
+
+void dbg_run_end(vm_dbg *d)
+{
+	int one = 1;
+	/* a pause being asked on another thread: let it finish */
+	while (!atomic_compare_exchange_weak(&d->running, &one, 0) && one != 0)
+		one = 1;
+	/* a pause asked and not seen (it came with another stop): its
+	 * SIGSTOP is still to come, swallowed then; an expected Ctrl-C
+	 * that did not come is forgotten */
+	if (atomic_exchange(&d->interrupt, 0) == 1)
+		d->stop_due = true;
 }
 
 void vm_dbg_follow_fork(vm_dbg *d, bool child)
@@ -262,6 +295,14 @@ int vm_dbg_close(vm_dbg *d, vm_dbg_end how)
 	}
 	if (d->alive)
 		dbg_drain_all(d); /* rewinds threads queued on an int3 */
+	/* a pause's SIGSTOP still to come would stop the process once let
+	 * go: a step or two of the current thread lets it arrive (the
+	 * thread takes the signal before its instruction), swallowed */
+	for (int i = 0; i < 8 && d->alive && d->stop_due; i++) {
+		bool stopped;
+		if (dbg_step_one(d, &stopped) < 0)
+			break;
+	}
 	if (d->alive) {
 		/* take every int3 out and clear the debug registers ourselves;
 		 * the control's journal would put the bytes back too */

@@ -136,7 +136,9 @@ def test_second_vmatlas_reads_original_bytes_under_int3():
             time.sleep(0.01)
         with open(pub) as f:
             assert f"byte {target:x} " not in f.read()
-        d.send_signal(signal.SIGINT)  # out of continue; the cleanup takes the file away
+        # out of continue by SIGTERM (a SIGINT would pause it): the cleanup
+        # takes the file away
+        d.send_signal(signal.SIGTERM)
         d.wait(timeout=30)
         assert not os.path.exists(pub)
         assert mem_bytes(p.pid, target, 16) == orig

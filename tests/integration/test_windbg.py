@@ -274,11 +274,14 @@ def test_windbg_crash_of_vmatlas_lets_the_process_go():
     runs_on_unchanged(f, n0)
 
 
-def test_windbg_ctrl_c_lets_the_process_go():
-    """vmatlas ended by Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT, the C
-    runtime's console control handler runs on a thread of its own) while
-    it waits in WaitForDebugEvent, with an int3 in main, a debug register
-    and a protected page in the process: all put back, detached, running"""
+def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
+    """Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT; our console control
+    handler runs on a thread of its own) while vmatlas waits in
+    WaitForDebugEvent: the pause (an interrupt event, DebugBreakProcess),
+    regs and bt at the place it names; a Ctrl-C again with nothing
+    running (commands from a pipe) ends vmatlas with an int3 in main, a
+    debug register and a protected page in the process: all put back,
+    detached, running"""
     f = fixture()
     t = f.truth
     p = subprocess.Popen([WINE, EXE, "debug", "--json", "--batch", "-", str(t["pid"])], stdin=subprocess.PIPE,
@@ -295,6 +298,25 @@ def test_windbg_ctrl_c_lets_the_process_go():
             break
     assert sum('"command":"continue"' in l for l in seen) == 2, seen
     os.kill(p.pid, 2)  # SIGINT
+    for line in p.stdout:
+        seen.append(line)
+        if '"command":"continue"' in line:
+            break
+    assert json.loads(seen[-1])["ok"], seen[-1]
+    ev = [json.loads(l) for l in seen if '"event":"interrupt"' in l]
+    assert len(ev) == 1 and ev[0]["stopped"], seen
+    p.stdin.write("regs\nbt\n")
+    p.stdin.flush()
+    got = {}
+    for line in p.stdout:
+        doc = json.loads(line)
+        if doc.get("command") in ("regs", "bt"):
+            got[doc["command"]] = doc
+            if len(got) == 2:
+                break
+    pc = int(ev[0]["pc"], 16)
+    assert int(got["regs"]["regs"]["rip"], 16) == pc and int(got["bt"]["frames"][0]["pc"], 16) == pc, got
+    os.kill(p.pid, 2)  # nothing running, no prompt: the cleanup, vmatlas ends
     try:
         p.communicate(timeout=60)
     except subprocess.TimeoutExpired:

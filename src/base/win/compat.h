@@ -67,10 +67,14 @@ int vm_win_lstat(const char *path, void *st);
 
 /* sigaction over the C runtime's signal(), which resets the handler
  * before calling it (SA_RESETHAND always); no alternate stack; an
- * SA_SIGINFO handler gets the signal number only */
+ * SA_SIGINFO handler gets the signal number only. SIGINT (Ctrl-C and
+ * Ctrl-Break) and SIGTERM (the console closed, logoff, shutdown) come
+ * from the console's control events instead, on a thread of their own,
+ * and stay installed (base/win/console_signals.c). */
 #define SA_RESETHAND 0x1
 #define SA_ONSTACK   0x2
 #define SA_SIGINFO   0x4
+#define SA_RESTART   0x8 /* nothing is interrupted: signals come on a thread of their own */
 typedef struct {
 	int si_signo;
 } siginfo_t;

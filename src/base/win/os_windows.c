@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "base/win/console_signals.h"
+
 /* every file is opened binary (no CR/LF translation, no ^Z end), the
  * standard streams too */
 __attribute__((constructor)) static void binary_mode(void)
@@ -210,6 +212,10 @@ static void siginfo_call(int sig)
 
 int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
+	if (sig == SIGINT) /* the console's Ctrl-C and Ctrl-Break */
+		return vm_win_console_sigaction(sig, sa, old);
+	if (sig == SIGTERM && sa && vm_win_console_sigaction(sig, sa, NULL) < 0) /* close, logoff, shutdown */
+		return -1;
 	if (old)
 		memset(old, 0, sizeof *old);
 	if (sig != SIGINT && sig != SIGTERM && sig != SIGSEGV && sig != SIGILL && sig != SIGFPE && sig != SIGABRT)

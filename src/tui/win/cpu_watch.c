@@ -8,10 +8,12 @@
  * Ctrl-C event instead of a key (Wine on a Unix terminal: the terminal
  * keeps ISIG, its SIGINT becomes CTRL_C_EVENT whatever the console's
  * mode) is a pause too, taken by a console control handler of ours that
- * comes before the C runtime's (which would end vmatlas). */
+ * comes before the one of SIGINT (base/win/console_signals.c: the
+ * cleanup, which ends vmatlas). */
 #include <stdlib.h>
 #include <windows.h>
 
+#include "base/console.h"
 #include "base/util.h"
 #include "tui/cpu_int.h"
 
@@ -31,30 +33,18 @@ struct watcher {
 static vm_dbg *g_running;
 static SRWLOCK g_lock = SRWLOCK_INIT; /* no pause once the run is over */
 
-/* is pid attached to our console (a program the debugger started)? Then
- * the Ctrl-C event reaches it too, as DBG_CONTROL_C to its debugger */
-static bool shares_console(int64_t pid)
-{
-	DWORD list[64];
-	DWORD n = GetConsoleProcessList(list, 64);
-	for (DWORD i = 0; i < n && i < 64; i++)
-		if ((int64_t)list[i] == pid)
-			return true;
-	return false;
-}
-
 static BOOL WINAPI on_ctrl(DWORD type)
 {
 	if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
 		return FALSE;
 	AcquireSRWLockExclusive(&g_lock);
 	vm_dbg *d = g_running;
-	if (d && shares_console(vm_dbg_pid(d)))
+	if (d && vm_console_shared(vm_dbg_pid(d)))
 		vm_dbg_interrupt_expect(d); /* its own DBG_CONTROL_C stops it */
 	else if (d)
 		vm_dbg_interrupt(d);
 	ReleaseSRWLockExclusive(&g_lock);
-	return d != NULL; /* else the C runtime's handler: vmatlas ends */
+	return d != NULL; /* else SIGINT's (base/win/console_signals.c): the cleanup, vmatlas ends */
 }
 
 static bool is_pause(const KEY_EVENT_RECORD *k)
