@@ -278,7 +278,8 @@ int dbg_handle(vm_dbg *d, const vm_event *ev, bool *stop)
 		if (ev->code == 3) { /* the control holds the child now */
 			free(d->tids);
 			d->tids = xcalloc(1, sizeof *d->tids);
-			d->tids[0] = d->pid = d->cur = (int64_t)ev->addr;
+			d->tids[0] = d->cur = (int64_t)ev->addr;
+			atomic_store(&d->pid, d->cur);
 			d->ntids = 1;
 			d->nover = 0;
 			d->regs_ok = d->where_ok = false;
