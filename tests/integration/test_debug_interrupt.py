@@ -8,6 +8,7 @@ time the process is left as it was: its code without our int3, not
 traced, running (read from /proc). And a program vmatlas started at the
 terminal, which gets the Ctrl-C too: one pause, and no SIGSTOP of ours
 left to stop it once detached."""
+import contextlib
 import json
 import os
 import select
@@ -66,17 +67,27 @@ def left_as_it_was(p, before):
     assert "counter" in stop_spin(p)
 
 
-def batch(pid):
-    return subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(pid)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_sigint_pauses_continue_and_the_session_goes_on():
+@contextlib.contextmanager
+def spin_batch():
+    """dbgfix spin and vmatlas debug --json --batch - attached to it over
+    pipes: (process, truth, its code pages before, vmatlas); both killed
+    at the end if still there"""
     p, t = start_spin()
     d = None
     try:
         before = text_pages(p.pid)
-        d = batch(p.pid)
+        d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        yield p, t, before, d
+    finally:
+        if d and d.poll() is None:
+            d.kill()
+        if p.poll() is None:
+            p.kill()
+
+
+def test_sigint_pauses_continue_and_the_session_goes_on():
+    with spin_batch() as (p, t, before, d):
         # a condition never true: continue runs until paused, the int3 in
         d.stdin.write(f"break {t['target']} if rdi == 99\ncontinue\n")
         d.stdin.flush()
@@ -105,21 +116,12 @@ def test_sigint_pauses_continue_and_the_session_goes_on():
         assert d.wait(timeout=20) == 0
         no_sanitizer_reports(d.stderr.read())
         left_as_it_was(p, before)
-    finally:
-        if d and d.poll() is None:
-            d.kill()
-        if p.poll() is None:
-            p.kill()
 
 
 def test_sigint_with_nothing_running_on_a_pipe_lets_go_and_ends():
     """the pause first (the int3 in), then a SIGINT between commands:
     today's cleanup, the target let go as it was"""
-    p, t = start_spin()
-    d = None
-    try:
-        before = text_pages(p.pid)
-        d = batch(p.pid)
+    with spin_batch() as (p, t, before, d):
         d.stdin.write(f"break {t['target']} if rdi == 99\nwatch dbg_neighbor\ncontinue\n")
         d.stdin.flush()
         read_until(d, lambda o: o.get("command") == "watch")
@@ -134,11 +136,6 @@ def test_sigint_with_nothing_running_on_a_pipe_lets_go_and_ends():
         d.stdin.close()
         no_sanitizer_reports(d.stderr.read())
         left_as_it_was(p, before)
-    finally:
-        if d and d.poll() is None:
-            d.kill()
-        if p.poll() is None:
-            p.kill()
 
 
 class Prompt(_TuiScreen):
