@@ -72,6 +72,9 @@ typedef struct win_thread_state {
 	char state;
 } win_thread_state;
 size_t win_thread_states(DWORD pid, win_thread_state **out);
+/* win_sysinfo.c: NtQuerySystemInformation(cls) into a buffer from first
+ * bytes up to max (*len its size; free it), NULL with *status on failure */
+void *win_system_info(ULONG cls, ULONG first, ULONG max, ULONG *len, LONG *status);
 
 /* win_dump.c: MiniDumpWriteDump to fd */
 int win_write_dump(vm_target *t, int fd, bool private_only);

@@ -29,13 +29,11 @@ typedef struct {
 	PWSTR s;
 } ustring;
 
-typedef LONG(NTAPI *query_system_fn)(ULONG, PVOID, ULONG, PULONG);
 typedef LONG(NTAPI *query_object_fn)(HANDLE, ULONG, PVOID, ULONG, PULONG);
 
 #define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
 #define OBJECT_NAME_INFORMATION 1
 #define OBJECT_TYPE_INFORMATION 2
-#define STATUS_INFO_LENGTH_MISMATCH ((LONG)0xC0000004)
 #define TABLE_MAX (256u << 20)
 
 static char *ustr(const ustring *u)
@@ -83,24 +81,15 @@ int win_handles(vm_target *t, vm_win_handle **out, size_t *n)
 {
 	win_target *w = WT(t);
 	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-	query_system_fn qs = ntdll ? (query_system_fn)(void (*)(void))GetProcAddress(ntdll, "NtQuerySystemInformation") : NULL;
 	query_object_fn qo = ntdll ? (query_object_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryObject") : NULL;
-	if (!qs || !qo) {
-		vm_seterr("no NtQuerySystemInformation here");
+	if (!qo) {
+		vm_seterr("no NtQueryObject here");
 		return -1;
 	}
-	ULONG cap = 1u << 16, need = 0;
-	handle_table *tab = NULL;
+	ULONG cap = 0;
 	LONG st;
-	for (;;) {
-		free(tab);
-		tab = xmalloc(cap);
-		st = qs(SYSTEM_EXTENDED_HANDLE_INFORMATION, tab, cap, &need);
-		if (st != STATUS_INFO_LENGTH_MISMATCH || cap >= TABLE_MAX)
-			break;
-		cap = need > cap && need < TABLE_MAX ? need + (1u << 16) : cap * 2;
-	}
-	if (st < 0 || tab->count > (cap - sizeof *tab) / sizeof tab->h[0]) {
+	handle_table *tab = win_system_info(SYSTEM_EXTENDED_HANDLE_INFORMATION, 1u << 16, TABLE_MAX, &cap, &st);
+	if (!tab || cap < sizeof *tab || tab->count > (cap - sizeof *tab) / sizeof tab->h[0]) {
 		free(tab);
 		vm_seterr("the system's handle table cannot be read (status 0x%lx)", (unsigned long)st);
 		return -1;

@@ -12,9 +12,6 @@
 
 #define SYSTEM_PROCESS_INFO 5
 #define LIST_MAX (64u << 20) /* a system with tens of thousands of threads */
-#define STATUS_INFO_LENGTH_MISMATCH ((LONG)0xC0000004)
-
-typedef LONG(NTAPI *query_system_fn)(int, PVOID, ULONG, PULONG);
 
 /* KTHREAD_STATE and KWAIT_REASON as ntdll numbers them */
 static char letter(ULONG state, ULONG wait)
@@ -39,34 +36,12 @@ static char letter(ULONG state, ULONG wait)
 	}
 }
 
-static void *system_processes(ULONG *len)
-{
-	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-	query_system_fn qs =
-		ntdll ? (query_system_fn)(void (*)(void))GetProcAddress(ntdll, "NtQuerySystemInformation") : NULL;
-	if (!qs)
-		return NULL;
-	ULONG cap = 1u << 18, need = 0;
-	for (;;) {
-		void *buf = xmalloc(cap);
-		LONG st = qs(SYSTEM_PROCESS_INFO, buf, cap, &need);
-		if (st >= 0) {
-			*len = cap;
-			return buf;
-		}
-		free(buf);
-		if (st != STATUS_INFO_LENGTH_MISMATCH || cap >= LIST_MAX)
-			return NULL;
-		/* it grows between two calls: ask for more than it said */
-		cap = need > cap && need < LIST_MAX - (1u << 16) ? need + (1u << 16) : cap * 2;
-	}
-}
-
 size_t win_thread_states(DWORD pid, win_thread_state **out)
 {
 	*out = NULL;
 	ULONG len = 0;
-	unsigned char *buf = system_processes(&len);
+	LONG status;
+	unsigned char *buf = win_system_info(SYSTEM_PROCESS_INFO, 1u << 18, LIST_MAX, &len, &status);
 	if (!buf)
 		return 0;
 	size_t n = 0;
