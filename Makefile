@@ -8,6 +8,11 @@ ifeq ($(SANITIZE),1)
 BUILD    := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+# `make tsan`: the commands that read from several threads, under TSan
+ifeq ($(SANITIZE),thread)
+BUILD    := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+endif
 
 OPT      ?= -O2 -g
 Q        := $(if $(V),,@)
@@ -48,7 +53,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(TUI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .SECONDARY:
-.PHONY: windows all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture docs install uninstall
+.PHONY: windows all deps test-deps fuzz-deps check demo fixtures clean fuzz layers torture tsan docs install uninstall
 all: $(BUILD)/vmatlas docs
 
 # the man page and the shell completions, made from the command table
@@ -323,6 +328,12 @@ TORTURE_SECONDS ?= 120
 TORTURE_SEED ?= $(shell date +%s)
 torture: $(BUILD)/vmatlas $(FIXTURES)
 	@tests/torture.py --seconds $(TORTURE_SECONDS) --seed $(TORTURE_SEED) $(BUILD)
+
+# snapshot --data and search (several threads reading one target) on a
+# live process, cores and minidumps under ThreadSanitizer (tests/tsan.py)
+tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread build/tsan/vmatlas build/tsan/fixtures/layout
+	@tests/tsan.py build/tsan
 
 # libFuzzer harnesses (clang), each run for FUZZ_SECONDS
 FUZZ_CC      ?= clang-14

@@ -138,6 +138,8 @@ int vm_target_thaw(vm_target *t);
 /* read exactly len bytes; -1 (with an error naming the address) if any
  * byte is unreadable */
 int vm_read_full(vm_target *t, uint64_t addr, void *buf, size_t len);
+/* the bytes read from the start, short at the first unreadable one;
+ * safe to call from several threads at once (nothing else is) */
 ssize_t vm_read(vm_target *t, uint64_t addr, void *buf, size_t len);
 void vm_read_many(vm_target *t, vm_read_req *reqs, size_t n);
 /* a reader over the target's memory (offsets are addresses) */

@@ -20,7 +20,9 @@ struct vm_target_ops {
 	int (*regions)(vm_target *t, unsigned flags, vm_region **out, size_t *n);
 	/* read up to len bytes at addr; returns the number of bytes read
 	 * from the start (short at the first unreadable byte), -1 on a
-	 * failure that is not about the address (e.g. the process is gone) */
+	 * failure that is not about the address (e.g. the process is gone).
+	 * Called from several threads at once (page hashes, search): state
+	 * it keeps (caches, lazily opened files) needs a lock or atomics */
 	ssize_t (*read)(vm_target *t, uint64_t addr, void *buf, size_t len);
 	/* optional: many small reads at once (fewer system calls) */
 	void (*read_many)(vm_target *t, vm_read_req *reqs, size_t n);

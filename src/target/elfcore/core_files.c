@@ -96,6 +96,7 @@ int core_backing_open(core_target *ct, long fi)
 	if (fi < 0)
 		return -1;
 	core_backing *b = &ct->backing[ct->path_id[fi]];
+	pthread_mutex_lock(&ct->backing_lock);
 	if (b->state == BK_UNKNOWN) {
 		const core_file_map *f = &ct->cf.files[fi];
 		b->state = BK_MISSING;
@@ -106,7 +107,7 @@ int core_backing_open(core_target *ct, long fi)
 				close(fd);
 		}
 	}
-	if (b->state != BK_SAME && b->state != BK_UNVERIFIED)
-		return -1;
-	return open_named_by_target(b->path);
+	bool usable = b->state == BK_SAME || b->state == BK_UNVERIFIED;
+	pthread_mutex_unlock(&ct->backing_lock);
+	return usable ? open_named_by_target(b->path) : -1;
 }

@@ -2,6 +2,7 @@
 #ifndef VMATLAS_TARGET_ELFCORE_INTERNAL_H
 #define VMATLAS_TARGET_ELFCORE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,10 @@ typedef struct core_target {
 		uint64_t off, len, used;
 	} win[8];
 	uint64_t tick;
+	/* reads come from several threads at once (page hashes, search):
+	 * one lock for the windows, one for the backing files' states (a
+	 * file is verified through the windows) */
+	pthread_mutex_t lock, backing_lock;
 } core_target;
 
 #define NWINDOWS (sizeof ((core_target *)0)->win / sizeof ((core_target *)0)->win[0])

@@ -23,11 +23,9 @@
 
 #include "core_internal.h"
 
-/* len bytes of the core file at off, through a window for small reads */
-static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
+/* a small read through the windows, under ct->lock */
+static ssize_t window_read(core_target *ct, uint64_t off, void *buf, size_t len)
 {
-	if (len > 4096)
-		return ct->r.read(&ct->r, off, buf, len);
 	struct core_window *w = NULL, *oldest = &ct->win[0];
 	for (size_t i = 0; i < NWINDOWS && !w; i++) {
 		struct core_window *c = &ct->win[i];
@@ -53,6 +51,18 @@ static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
 	memcpy(buf, w->buf + (off - w->off), n);
 	return (ssize_t)n;
 }
+
+/* len bytes of the core file at off, through a window for small reads */
+static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
+{
+	if (len > 4096)
+		return ct->r.read(&ct->r, off, buf, len);
+	pthread_mutex_lock(&ct->lock);
+	ssize_t n = window_read(ct, off, buf, len);
+	pthread_mutex_unlock(&ct->lock);
+	return n;
+}
+
 
 /* ---- areas ---- */
 
@@ -573,6 +583,8 @@ static void core_close(vm_target *t)
 {
 	core_target *ct = CT(t);
 	core_file_free(&ct->cf);
+	pthread_mutex_destroy(&ct->lock);
+	pthread_mutex_destroy(&ct->backing_lock);
 	if (ct->fd >= 0)
 		close(ct->fd);
 	free(ct->name);
@@ -619,6 +631,15 @@ vm_target *core_target_open_reader(const vm_reader *r, const char *name)
 	ct->fd = -1;
 	ct->r = *r;
 	if (core_parse(&ct->cf, &ct->r) < 0) {
+		free(ct);
+		return NULL;
+	}
+	int e = pthread_mutex_init(&ct->lock, NULL);
+	if (!e && (e = pthread_mutex_init(&ct->backing_lock, NULL)) != 0)
+		pthread_mutex_destroy(&ct->lock);
+	if (e) {
+		vm_seterr("cannot make a lock: %s", strerror(e));
+		core_file_free(&ct->cf);
 		free(ct);
 		return NULL;
 	}

@@ -2,6 +2,7 @@
 #ifndef VMATLAS_LX_LINUX_H
 #define VMATLAS_LX_LINUX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +26,9 @@ typedef struct lx_proc {
 	bool keep;          /* leave a spawned program running on close */
 	bool entry_held;    /* spawned and still stopped at its entry point */
 	bool frozen;        /* every thread held by freeze() */
-	int mem_fd;         /* /proc/PID/mem, opened lazily (-1) */
+	/* /proc/PID/mem, opened lazily (-1); atomic: reads come from
+	 * several threads at once (page hashes, search) */
+	_Atomic int mem_fd;
 	int pagemap_fd;     /* /proc/PID/pagemap, opened lazily (-1) */
 	vm_target_info info;
 	bool have_info;

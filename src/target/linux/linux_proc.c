@@ -324,19 +324,26 @@ static ssize_t raw_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	}
 	/* process_vm_readv stops at pages the target itself cannot read
 	 * (PROT_NONE, guard pages); /proc/PID/mem reads those too */
-	if (p->mem_fd < 0) {
+	int fd = atomic_load(&p->mem_fd);
+	if (fd < 0) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/%d/mem", (int)p->mm_pid);
-		p->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (p->mem_fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
 			return n;
+		/* another thread may have opened it first: use that one */
+		int none = -1;
+		if (!atomic_compare_exchange_strong(&p->mem_fd, &none, fd)) {
+			close(fd);
+			fd = none;
+		}
 	}
 	size_t done = (size_t)n;
 	while (done < len) {
 		uint64_t at = addr + done;
 		if (at > (uint64_t)INT64_MAX) /* pread cannot seek past 2^63 */
 			break;
-		ssize_t r = pread(p->mem_fd, (char *)buf + done, len - done, (off_t)at);
+		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)at);
 		if (r <= 0)
 			break;
 		done += (size_t)r;
@@ -692,8 +699,9 @@ static void lx_close(vm_target *t)
 		}
 		lx_spawned_remove(p->pid);
 	}
-	if (p->mem_fd >= 0)
-		close(p->mem_fd);
+	int fd = atomic_load(&p->mem_fd);
+	if (fd >= 0)
+		close(fd);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
 	free(p->vma_lo);
@@ -792,7 +800,7 @@ vm_target *lx_open(pid_t pid, bool self)
 	p->pid = pid;
 	p->mm_pid = mm_pid;
 	p->self = self;
-	p->mem_fd = -1;
+	atomic_init(&p->mem_fd, -1);
 	p->pagemap_fd = -1;
 	if (!self)
 		p->patches = lx_patches_load(pid);
