@@ -36,9 +36,15 @@ def run(vm, args):
     try:
         p = subprocess.run([vm] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            stdin=subprocess.DEVNULL, timeout=TIME_LIMIT)
+        err = p.stderr.decode(errors="replace")
+        # TSan cannot lay out its shadow under some kernels' address
+        # randomisation: run that one again without it
+        if "unexpected memory mapping" in err and shutil.which("setarch"):
+            p = subprocess.run(["setarch", os.uname().machine, "-R", vm] + args, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=TIME_LIMIT)
+            err = p.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired:
         return f"hang (over {TIME_LIMIT} s)", ""
-    err = p.stderr.decode(errors="replace")
     if any(s in err for s in TSAN_SIGNS):
         return "ThreadSanitizer report", err[-3000:]
     if p.returncode != 0:
