@@ -11,7 +11,6 @@
 
 #include "vmatlas/error.h"
 
-
 #if defined(__x86_64__)
 #include <asm/ldt.h>
 #include <asm/prctl.h>
