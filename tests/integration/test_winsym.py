@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import ENV, EXE, ROOT, WINE, _ready, vmatlas_json
+from winlive import ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine, vmatlas_json
 
 FIX = os.path.join(ROOT, "build", "win64", "fixtures", "symfix.exe")
 _state = {}
@@ -31,8 +31,8 @@ def symfix():
     if not os.path.exists(FIX):
         raise Skip("no symfix.exe (make windows)")
     if "truth" not in _state:
-        p = subprocess.Popen([WINE, FIX], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
-        line = p.stdout.readline()
+        p, line = popen_wine([WINE, FIX], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=ENV)
         assert line, "symfix.exe printed nothing"
 
         def stop():
@@ -81,8 +81,8 @@ def test_winsym_static_functions_named_with_lines():
 
 def frames_of(t, extra_env=None):
     env = dict(ENV, **(extra_env or {}))
-    p = subprocess.run([WINE, EXE, "threads", str(t["pid"]), "--json"], capture_output=True, text=True, env=env,
-                       timeout=120, stdin=subprocess.DEVNULL)
+    p = run_wine([WINE, EXE, "threads", str(t["pid"]), "--json"], capture_output=True, text=True, env=env,
+                 timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr[-2000:]
     return {x["tid"]: x for x in json.loads(p.stdout)["threads"]}
 
