@@ -13,7 +13,7 @@ import tempfile
 
 from lib import BUILD, FIXTURES, Skip, no_sanitizer_reports, regions, region_of, run, run_json
 from test_errors import one_error_line
-from winlive import WINE, WINEDEBUG, run_wine
+from winlive import ENV, WINE, run_wine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -44,7 +44,7 @@ def wine_dump_cached(mode=""):
         exe = os.path.join(FIXTURES, "win", "dumpfix.exe")
         if not os.path.exists(exe) or not os.path.exists(WINE):
             raise Skip("no mingw-w64 fixture or no wine64")
-        env = dict(os.environ, WINEDEBUG=WINEDEBUG, WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
+        env = dict(ENV, WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
         out = os.path.join(d, "w.dmp")
         p = run_wine([WINE, os.path.abspath(exe), out] + ([mode] if mode else []), capture_output=True,
                      text=True, env=env, timeout=600, stdin=subprocess.DEVNULL)

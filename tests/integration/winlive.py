@@ -29,6 +29,13 @@ PREFIX = os.environ.get("VMATLAS_WINEPREFIX", os.path.join(ROOT, "build", "winep
 # (USD_CLASH): it is an err of the virtual channel, silent under -all
 WINEDEBUG = "-all,err+virtual"
 ENV = dict(os.environ, WINEDEBUG=WINEDEBUG, WINEPREFIX=PREFIX, VMATLAS_WINLIVE="1")
+# a stress run: VMATLAS_USDCLASH_RATE=R in our environment makes one start
+# in R of our programs (a Unix path; Wine's own are C:\windows\...) fail
+# as USD_CLASH says (test_winrerun.py), each listed in
+# build/usdclash.log.failed: every one must be made again
+if os.environ.get("VMATLAS_USDCLASH_RATE"):
+    ENV.update(LD_PRELOAD=os.path.abspath(os.path.join(BUILD, "fixtures", "libusdclash.so")), VMATLAS_USDCLASH_FAIL="0",
+               VMATLAS_USDCLASH_LOG=os.path.join(ROOT, "build", "usdclash.log"), VMATLAS_USDCLASH_PROG="/")
 # Debian's Wine 8 has no preloader: wine64 is a non-PIE executable at
 # 0x7d000000 and the kernel puts its brk heap at a random address up to
 # 1 GiB above it (randomize_va_space 2); Wine then maps
