@@ -8,13 +8,16 @@ Wine start of the suite goes through) start such a program again; a
 failure of vmatlas.exe itself is never run again."""
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import tempfile
 
 from lib import FIXTURES, Skip
+from test_tui import Screen
 from test_windbg import DBGWIN
-from winlive import (ATTEMPTS, ENV, EXE, FIXTURE, USD_CLASH, WINE, _ready, first_line, popen_wine, reruns, run_wine,
-                     tmux_command)
+from winlive import (ATTEMPTS, ENV, EXE, FIXTURE, USD_CLASH, WINE, _ready, first_line, live, popen_wine, reruns,
+                     run_wine, tmux_command)
 
 CLASH = os.path.abspath(os.path.join(FIXTURES, "libusdclash.so"))
 # ENV without a stress run's random failures (winlive.py): the counts here are exact
@@ -136,3 +139,35 @@ def test_winrerun_tmux_command_starts_again():
             text = f.read()
         assert p.returncode == 1 and text.startswith("vmatlas: ") and len(text.splitlines()) == 1, text
         assert reruns(err + "2") == []
+
+
+class ClashScreen(Screen):
+    """vmatlas.exe tui ARGS through tmux_command in a tmux session (as
+    test_wintui's), its first start failing as Wine fails"""
+
+    def __init__(self, d, args):
+        if not shutil.which("tmux"):
+            raise Skip("no tmux")
+        env = clash_env(d, "vmatlas.exe")
+        self.dir = tempfile.mkdtemp(prefix="vmatlas-winrerun-")
+        self.sock = os.path.join(self.dir, "sock")
+        self.err = os.path.join(self.dir, "stderr")
+        pairs = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()
+                         if k in ("WINEPREFIX", "WINEDEBUG", "LD_PRELOAD") or k.startswith("VMATLAS_USDCLASH"))
+        cmd = tmux_command([WINE, EXE, "tui"] + list(args), self.err)
+        self.tmux("new-session", "-d", "-x", "100", "-y", "30", "sh", "-c",
+                  f"trap : INT; env {pairs} {cmd}; echo EXIT=$?; sleep 600")
+
+
+def test_winrerun_in_a_terminal():
+    """the tui on a terminal, its first start failing: the second one's
+    screen, quit with status 0, the stderr file without Wine's line"""
+    _, truth = live()
+    with tempfile.TemporaryDirectory() as d, ClashScreen(d, [truth["pid"]]) as s:
+        s.wait("Allocations", timeout=60)
+        s.keys("q")
+        text = s.wait("EXIT=", timeout=60)
+        assert "EXIT=0" in text, text
+        assert len(starts(d)) == 2 and len(reruns(s.err)) == 1, (starts(d), reruns(s.err))
+        with open(s.err) as f:
+            assert USD_CLASH not in f.read()

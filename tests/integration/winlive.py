@@ -29,13 +29,6 @@ PREFIX = os.environ.get("VMATLAS_WINEPREFIX", os.path.join(ROOT, "build", "winep
 # (USD_CLASH): it is an err of the virtual channel, silent under -all
 WINEDEBUG = "-all,err+virtual"
 ENV = dict(os.environ, WINEDEBUG=WINEDEBUG, WINEPREFIX=PREFIX, VMATLAS_WINLIVE="1")
-# a stress run: VMATLAS_USDCLASH_RATE=R in our environment makes one start
-# in R of our programs (a Unix path; Wine's own are C:\windows\...) fail
-# as USD_CLASH says (test_winrerun.py), each listed in
-# build/usdclash.log.failed: every one must be made again
-if os.environ.get("VMATLAS_USDCLASH_RATE"):
-    ENV.update(LD_PRELOAD=os.path.abspath(os.path.join(BUILD, "fixtures", "libusdclash.so")), VMATLAS_USDCLASH_FAIL="0",
-               VMATLAS_USDCLASH_LOG=os.path.join(ROOT, "build", "usdclash.log"), VMATLAS_USDCLASH_PROG="/")
 # Debian's Wine 8 has no preloader: wine64 is a non-PIE executable at
 # 0x7d000000 and the kernel puts its brk heap at a random address up to
 # 1 GiB above it (randomize_va_space 2); Wine then maps
@@ -55,6 +48,13 @@ if os.environ.get("VMATLAS_USDCLASH_RATE"):
 # LD_PRELOAD taking that page, tests/fixtures/libs/usdclash.c).
 USD_CLASH = "err:virtual:virtual_alloc_first_teb wine: failed to map the shared user data"
 ATTEMPTS = 3
+# a stress run: VMATLAS_USDCLASH_RATE=R in our environment makes one start
+# in R of our programs (a Unix path; Wine's own are C:\windows\...) fail
+# as USD_CLASH says (test_winrerun.py), each listed in
+# build/usdclash.log.failed: every one must be made again
+if os.environ.get("VMATLAS_USDCLASH_RATE"):
+    ENV.update(LD_PRELOAD=os.path.abspath(os.path.join(BUILD, "fixtures", "libusdclash.so")), VMATLAS_USDCLASH_FAIL="0",
+               VMATLAS_USDCLASH_LOG=os.path.join(ROOT, "build", "usdclash.log"), VMATLAS_USDCLASH_PROG="/")
 
 _state = {}
 
@@ -117,6 +117,8 @@ class _FileErr:
 
 def _file_err(kw):
     e = kw.get("stderr")
+    if e in (subprocess.DEVNULL, subprocess.STDOUT):
+        raise ValueError("a Wine start's stderr must be captured or a regular file, to see Wine's message")
     return None if kw.get("capture_output") or e in (None, subprocess.PIPE) else _FileErr(e)
 
 
@@ -303,12 +305,14 @@ def private_mode():
 def main(cmd):
     """tmux_command's side, in the terminal: cmd, its stderr ours (a
     regular file), made again as run_wine does; our status is its"""
-    # the terminal's Ctrl-C is for the program: a handler of ours (not
-    # SIG_IGN, which the program would inherit) keeps this one waiting
-    signal.signal(signal.SIGINT, lambda *_: None)
+    # the terminal's Ctrl-C is for the program: ignored here (not even a
+    # handler of ours woken: the tests' Ctrl-C races in Wine, the
+    # debugger's console handler against its debuggee's DBG_CONTROL_C,
+    # went the other way more often then), the default in the program
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     ferr = _FileErr(2)
     for attempt in range(ATTEMPTS):
-        rc = subprocess.call(cmd)
+        rc = subprocess.call(cmd, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         if not wine_clash(rc, ferr.text()) or attempt == ATTEMPTS - 1:
             break
         ferr.rewind()
