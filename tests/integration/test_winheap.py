@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import ENV, ROOT, WINE, live, vmatlas, vmatlas_json
+from winlive import ENV, ROOT, WINE, first_line, live, popen_wine, vmatlas, vmatlas_json
 
 FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "heaplive.exe")
 REGION, UNCOMMITTED, BUSY = 0x1, 0x2, 0x4
@@ -44,8 +44,8 @@ def fixture():
     if not os.path.exists(FIXTURE):
         raise Skip("no heaplive.exe (make windows)")
     if "p" not in _state:
-        p = subprocess.Popen([WINE, FIXTURE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
-        line = p.stdout.readline()
+        p, line = popen_wine([WINE, FIXTURE], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=ENV)
         assert line, "heaplive.exe printed nothing"
 
         def stop():
