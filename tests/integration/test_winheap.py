@@ -88,7 +88,9 @@ def compare(doc, truth):
                 size = b["user_size"]
                 end = commit_end[int(g["base"], 16)] - 4 * 16
                 if b["state"] == "free" and int(b["addr"], 16) + b["size"] > end:
-                    size = end - int(b["user"], 16)  # Wine's FIXME, as HeapWalk says it
+                    # Wine's FIXME, as HeapWalk says it: in cbData, a
+                    # DWORD (a block starting past `end` wraps around)
+                    size = (end - int(b["user"], 16)) & 0xffffffff
                 got.append((int(b["user"], 16), size, b["state"] == "busy"))
         want = [(e[0], e[1], bool(e[4] & BUSY)) for e in w["entries"] if not e[4] & (REGION | UNCOMMITTED)]
         assert got == want, (hex(w["heap"]), [(hex(a), s, b) for a, s, b in got if (a, s, b) not in want],
