@@ -119,14 +119,14 @@ typedef enum { VM_DBG_DETACH, VM_DBG_KILL, VM_DBG_QUIT } vm_dbg_end;
 int vm_dbg_close(vm_dbg *d, vm_dbg_end how);
 /* async-signal-safe, from another thread or a signal handler while a
  * continue/step runs: make it return (an INTERRUPT stop; a SIGSTOP is
- * sent and swallowed). Call it only while the target runs. */
-void vm_dbg_interrupt(vm_dbg *d);
+ * sent and swallowed). False when nothing runs: nothing was asked. */
+bool vm_dbg_interrupt(vm_dbg *d);
 /* the same, when the target got the Ctrl-C too (it shares the console or
  * the terminal's process group): no SIGSTOP is sent, the target's own
  * SIGINT (a Windows console's DBG_CONTROL_C) is the INTERRUPT stop. After
  * vm_dbg_interrupt, a SIGINT that comes first is the stop as well, and
  * the SIGSTOP then swallowed when it comes. */
-void vm_dbg_interrupt_expect(vm_dbg *d);
+bool vm_dbg_interrupt_expect(vm_dbg *d);
 
 bool vm_dbg_alive(const vm_dbg *d);          /* not exited or killed */
 int64_t vm_dbg_pid(const vm_dbg *d);

@@ -65,14 +65,13 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	vm_dbg *d = atomic_load(&g_dbg);
-	if (d && atomic_load(&g_busy)) {
-		if (atomic_load(&g_shared))
-			vm_dbg_interrupt_expect(d); /* its own Ctrl-C stops it */
-		else
-			vm_dbg_interrupt(d);
-	} else {
+	bool paused = false;
+	if (d && atomic_load(&g_busy)) /* a shared Ctrl-C: its own stops it */
+		paused = atomic_load(&g_shared) ? vm_dbg_interrupt_expect(d) : vm_dbg_interrupt(d);
+	/* nothing running to pause (at the prompt, or a command ending):
+	 * seen when the command is done */
+	if (!paused)
 		atomic_store(&g_sigint, true);
-	}
 }
 
 /* ours with SA_RESTART while a command runs (its reads and waits go
@@ -121,6 +120,10 @@ static int batch(vm_dbg *d, FILE *in, bool prompt)
 		set_sigint(prompt, false, &old);
 		atomic_store(&g_busy, false);
 		fflush(stdout);
+		/* a Ctrl-C with nothing to pause as the command ended: on a pipe
+		 * the cleanup's, as between commands; at a prompt a fresh one */
+		if (atomic_exchange(&g_sigint, false) && !prompt)
+			raise(SIGINT);
 		if (rc < 0)
 			failed++;
 		ended = rc == 1;

@@ -115,14 +115,14 @@ static bool ask(vm_dbg *d, int how)
 	return true;
 }
 
-void vm_dbg_interrupt(vm_dbg *d)
+bool vm_dbg_interrupt(vm_dbg *d)
 {
-	ask(d, 1);
+	return ask(d, 1);
 }
 
-void vm_dbg_interrupt_expect(vm_dbg *d)
+bool vm_dbg_interrupt_expect(vm_dbg *d)
 {
-	ask(d, 2);
+	return ask(d, 2);
 }
 
 void dbg_run_begin(vm_dbg *d)
