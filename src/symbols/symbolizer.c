@@ -601,20 +601,24 @@ static int lookup_in_module(vm_symbolizer *s, const vm_module *mod, const char *
 	sym_table *t = table_of(s, mod); /* loaded already, or the only way */
 	if (!t)
 		return 0;
-	r = 0;
+	/* a global of the default version before a hidden (compat) one, as
+	 * the dynamic linker binds NAME, before a local */
+	int best = 0;
 	for (size_t k = 0; k < t->n; k++) {
 		const sym_entry *e = &t->e[k];
 		if (strcmp(t->names + e->name, name) != 0)
 			continue;
-		if (e->bind != STB_LOCAL) {
+		int rank = e->bind == STB_LOCAL ? 1 : e->versioned ? 2 : 3;
+		if (rank == 3) {
 			*addr = e->addr + mod->load_bias;
 			return 1;
 		}
-		if (!r)
+		if (rank > best) {
 			*addr = e->addr + mod->load_bias;
-		r = 2;
+			best = rank;
+		}
 	}
-	return r;
+	return best == 2 ? 1 : best == 1 ? 2 : 0;
 }
 
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
