@@ -734,3 +734,27 @@ def test_hbreak_and_no_guard_pages_on_linux():
     r = results(out, "bpm")[0]
     assert not r["ok"] and "no guard pages" in r["error"], r
     assert events(out, "exit")[0]["status"] == 7
+
+
+def test_cpp_names_demangled_as_threads_shows_them():
+    """C++ frames, breakpoints and hits read as c++filt spells them (as
+    `vmatlas threads` shows them), mangled only with --no-demangle"""
+    cpp = os.path.join(FIXTURES, "cppobj")
+    mangled = "_ZNK6shapes6Circle4areaEv"
+    want = subprocess.run(["c++filt", mangled], capture_output=True, text=True).stdout.strip()
+    assert want == "shapes::Circle::area() const"
+    cmds = [f"break {mangled}", "continue", "bt", "quit"]
+    for args, name in (([], want), (["--no-demangle"], mangled)):
+        with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+            f.write("\n".join(cmds) + "\n")
+            f.flush()
+            p = subprocess.run([VMATLAS, "debug", "--json", "--batch", f.name] + args + ["--", cpp],
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        no_sanitizer_reports(p.stderr)
+        assert p.returncode == 0, p.stderr
+        # (the fixture prints its truth on the same stdout)
+        out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"command"') or l.startswith('{"event"')]
+        assert results(out, "break")[0]["where"] == f"cppobj!{name}", out
+        assert events(out, "breakpoint")[0]["where"] == f"cppobj!{name}", out
+        frames = results(out, "bt")[0]["frames"]
+        assert frames[0]["where"] == f"cppobj!{name}" and frames[1]["where"].startswith("cppobj!main+"), frames
