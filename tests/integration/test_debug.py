@@ -333,6 +333,22 @@ def test_at_main_and_quit_kills_launched():
     assert t is None  # main had not printed yet
 
 
+def test_at_main_without_main_symbol_fails_before_running():
+    """--at-main on a stripped program (busybox-static) ran it to its end:
+    one clear error, the program killed before its first instruction (it
+    prints its truth line first thing in main)"""
+    prog = os.path.join(FIXTURES, "heapfix-static-stripped")
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+        f.write("regs\nquit\n")
+        f.flush()
+        p = subprocess.run([VMATLAS, "debug", "--at-main", "--batch", f.name, "--", prog], capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+    no_sanitizer_reports(p.stderr)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert p.stderr.count("\n") == 1 and "no symbol main" in p.stderr, p.stderr
+    assert "pid" not in p.stdout, p.stdout
+
+
 def test_quit_detaches_attached_and_errors():
     p, t = start_spin()
     try:
