@@ -396,3 +396,19 @@ def test_files_the_core_names_may_be_fifos():
                     ["map", "self", "--add-module", prog + "=0x10000"]):
             q = run(cmd, timeout=30)
             assert "not a regular file" in q.stderr, (cmd, q.stderr)
+
+
+def test_capture_text_counts_in_words():
+    """"1 thread", not "1 threads": the counts as the JSON gives them"""
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            core = os.path.join(d, "c")
+            out = run(["capture", str(p.pid), "-o", core])
+            assert out.returncode == 0, out.stderr
+            doc = run_json(["map", core])
+    finally:
+        p.kill()
+        p.wait()
+    assert len(doc["threads"]) == 1
+    assert re.match(rf"\d+ regions \(.* of memory\), 1 thread to {re.escape(core)} \(", out.stdout), out.stdout
