@@ -155,6 +155,15 @@ static bool add_tables(sym_table *t, const elf_image *e, const char *label, bool
 		elf_symtab st;
 		if (elf_read_symtab(e, sh, &st) < 0)
 			continue;
+		/* a symbol in a section that is not loaded names no memory
+		 * (glibc's __evoke_link_warning_* in .gnu.warning.*, value 0,
+		 * named libc's ELF header): left out */
+		for (size_t k = 0; k < st.n; k++) {
+			elf_sym *y = &st.syms[k];
+			if (y->shndx != SHN_UNDEF && y->shndx < 0xff00 && y->shndx < e->nsh &&
+			    !(e->sh[y->shndx].flags & SHF_ALLOC))
+				y->shndx = SHN_UNDEF;
+		}
 		char **vers = versions && sh->type == SHT_DYNSYM ? elf_dynsym_versions(e, sh, st.n) : NULL;
 		symtab_add_versioned(t, &st, sh->type == SHT_DYNSYM, vers);
 		elf_dynsym_versions_free(vers, st.n);
