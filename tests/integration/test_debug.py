@@ -774,3 +774,23 @@ def test_cpp_names_demangled_as_threads_shows_them():
         assert events(out, "breakpoint")[0]["where"] == f"cppobj!{name}", out
         frames = results(out, "bt")[0]["frames"]
         assert frames[0]["where"] == f"cppobj!{name}" and frames[1]["where"].startswith("cppobj!main+"), frames
+
+
+def test_threads_with_an_unreported_hit_stand_at_the_breakpoint():
+    """all-stop: when several threads run into a breakpoint together, one
+    hit is reported and the others wait, one byte past the int3, inside
+    the instruction it replaced; `info threads` shows them at the
+    breakpoint (their hits come next), never at dbg_answer+0x1"""
+    for _ in range(5):
+        out, err, _ = debug(["break dbg_answer", "continue", "info threads", "continue", "kill"],
+                            prog=["race", 16])
+        hit = events(out, "breakpoint")
+        threads = results(out, "info")[0]["threads"]
+        assert all(not t["where"].startswith("dbgfix!dbg_answer+") for t in threads), threads
+        waiting = [t for t in threads if t["tid"] != hit[0]["tid"] and t["where"] == "dbgfix!dbg_answer"]
+        if waiting:
+            # such a thread's hit is the next one, at the breakpoint itself
+            assert hit[1]["tid"] in [t["tid"] for t in waiting] and hit[1]["pc"] == hit[0]["pc"], hit
+            assert all(int(t["pc"], 16) == int(hit[0]["pc"], 16) for t in waiting), waiting
+            return
+    raise Skip("no two threads met the breakpoint together in five runs")
