@@ -18,7 +18,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TIME_LIMIT = 600
+TIME_LIMIT = 120     # seconds a run may take (each takes about one)
 # a report, and the line TSan prints instead when it cannot run at all
 TSAN_SIGNS = ("WARNING: ThreadSanitizer", "ThreadSanitizer:")
 

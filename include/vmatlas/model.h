@@ -53,6 +53,9 @@ typedef enum vm_usage {
 #define VM_PROT_WRITECOMBINE 0x40u
 #define VM_PROT_COPY   0x80u /* Windows WRITECOPY */
 
+/* these bits from a Windows PAGE_* word (VirtualQuery's, a minidump's) */
+uint32_t vm_prot_from_win(uint32_t page_prot);
+
 /* region flags */
 #define VM_RF_DELETED    0x01u /* backing file deleted (" (deleted)") */
 #define VM_RF_ANON_NAME  0x02u /* path is a name given by prctl ([anon:x]) */

@@ -16,12 +16,6 @@
 #include "vmatlas/elf.h"
 #include "vmatlas/error.h"
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 /* the same file: the same inode where the target knows inodes, else
  * (core files) the same path */
 static bool same_file(const vm_region *a, const vm_region *b)
@@ -306,7 +300,7 @@ static void add_image(map_builder *b, size_t hi, elf_image *e)
 	vm_module *mod = mb_module_add(b);
 	int modi = (int)(m->nmodules - 1);
 	mod->path = path ? xstrdup(path) : NULL;
-	mod->name = xstrdup(vdso ? "linux-vdso.so.1" : path ? base_name(path) : "[anonymous image]");
+	mod->name = xstrdup(vdso ? "linux-vdso.so.1" : path ? path_tail(path) : "[anonymous image]");
 	mod->base = lo;
 	mod->size = top - lo;
 	mod->load_bias = e->bias;

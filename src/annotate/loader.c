@@ -20,12 +20,6 @@
 #define MAX_LINK_MAPS 4096
 #define MAX_NAME 4096
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 static vm_module *module_at(vm_map *m, uint64_t addr)
 {
 	for (size_t i = 0; i < m->nmodules; i++)
@@ -98,7 +92,7 @@ static vm_module *match(vm_map *m, uint64_t l_addr, uint64_t l_ld, const char *n
 		return module_at(m, exe_addr);
 	for (size_t i = 0; i < m->nmodules; i++) {
 		vm_module *mod = &m->modules[i];
-		if (mod->load_bias == l_addr && name[0] && strcmp(mod->name, base_name(name)) == 0)
+		if (mod->load_bias == l_addr && name[0] && strcmp(mod->name, path_tail(name)) == 0)
 			return mod;
 	}
 	return NULL;
@@ -175,7 +169,7 @@ void ann_loader(map_builder *b)
 				mod->loader_name = xstrdup(name);
 		} else {
 			mod = mb_module_add(b);
-			mod->name = xstrdup(name[0] ? base_name(name) : "[unnamed]");
+			mod->name = xstrdup(name[0] ? path_tail(name) : "[unnamed]");
 			mod->path = name[0] == '/' ? xstrdup(name) : NULL;
 			mod->base = l_addr;
 			mod->load_bias = l_addr;

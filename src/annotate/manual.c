@@ -15,23 +15,17 @@
 #include "vmatlas/error.h"
 #include "vmatlas/pe.h"
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 /* a bare name: the path of a mapping or module of that name */
 static const char *resolve(const vm_map *m, const char *name)
 {
 	if (strchr(name, '/'))
 		return name;
 	for (size_t i = 0; i < m->nmodules; i++)
-		if (m->modules[i].path && strcmp(base_name(m->modules[i].path), name) == 0)
+		if (m->modules[i].path && strcmp(path_tail(m->modules[i].path), name) == 0)
 			return m->modules[i].path;
 	for (size_t i = 0; i < m->nregions; i++)
 		if (m->regions[i].path && m->regions[i].path[0] == '/' &&
-		    strcmp(base_name(m->regions[i].path), name) == 0)
+		    strcmp(path_tail(m->regions[i].path), name) == 0)
 			return m->regions[i].path;
 	return access(name, R_OK) == 0 ? name : NULL;
 }
@@ -90,7 +84,7 @@ void ann_manual(map_builder *b)
 				mod = &m->modules[i];
 		if (!mod) {
 			mod = mb_module_add(b);
-			mod->name = xstrdup(base_name(path));
+			mod->name = xstrdup(path_tail(path));
 			mod->format = pe ? "pe" : "elf";
 			mod->bits = bits;
 			mod->base = mm->base;

@@ -117,15 +117,6 @@ static void claim(map_builder *b, const vm_module *mod)
 
 #define MAX_PROBES (1u << 20)
 
-static const char *base_name(const char *p)
-{
-	const char *s = p;
-	for (const char *c = p; *c; c++)
-		if (*c == '\\' || *c == '/')
-			s = c + 1;
-	return s;
-}
-
 /* an image header at addr that no module covers: a module found in the
  * region scan */
 static void scan_at(map_builder *b, uint64_t addr)
@@ -140,7 +131,7 @@ static void scan_at(map_builder *b, uint64_t addr)
 	mod->base = addr;
 	mod->load_bias = addr;
 	mod->path = r && r->path && r->base == addr ? xstrdup(r->path) : NULL;
-	mod->name = mod->path ? xstrdup(base_name(mod->path)) : xasprintf("image@0x%llx", (unsigned long long)addr);
+	mod->name = mod->path ? xstrdup(win_path_tail(mod->path)) : xasprintf("image@0x%llx", (unsigned long long)addr);
 	mod->format = "pe";
 	mod->loader_index = -1;
 	mod->sources = VM_SRC_REGIONS;
@@ -186,7 +177,7 @@ static void peb_loader(map_builder *b)
 			claim(b, mod);
 		}
 		mod->sources |= VM_SRC_PEB;
-		const char *name = x->base_name ? x->base_name : x->full_name ? base_name(x->full_name) : NULL;
+		const char *name = x->base_name ? x->base_name : x->full_name ? win_path_tail(x->full_name) : NULL;
 		if (x->full_name && !mod->path)
 			mod->path = xstrdup(x->full_name);
 		if (name && (!mod->name || strncmp(mod->name, "image@", 6) == 0)) {

@@ -228,6 +228,34 @@ void af_pwrite(atomic_file *f, const void *buf, size_t len, uint64_t off)
 		f->written = off;
 }
 
+void af_zeros(atomic_file *f, uint64_t len, uint64_t off)
+{
+	static const uint8_t zero[64 << 10];
+	uint64_t end;
+	if (f->failed || !len)
+		return;
+	if (add_overflow_u64(off, len, &end) || end > (uint64_t)INT64_MAX) {
+		f->failed = EFBIG;
+		return;
+	}
+	if (f->stream) {
+		for (uint64_t done = 0; done < len && !f->failed;) {
+			size_t n = len - done < sizeof zero ? (size_t)(len - done) : sizeof zero;
+			af_pwrite(f, zero, n, off + done);
+			done += n;
+		}
+		return;
+	}
+	/* the file's size covers it: what was never written reads as zeros */
+	if (end > f->written) {
+		if (ftruncate(f->fd, (off_t)end) < 0) {
+			f->failed = errno;
+			return;
+		}
+		f->written = end;
+	}
+}
+
 static void finish(atomic_file *f)
 {
 	if (f->tmp)

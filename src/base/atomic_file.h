@@ -27,6 +27,9 @@ int af_open_seekable(atomic_file *f, const char *path);
 void af_write(atomic_file *f, const void *buf, size_t len);
 /* on a stream only forward (off == what is written), else the commit fails */
 void af_pwrite(atomic_file *f, const void *buf, size_t len, uint64_t off);
+/* len zero bytes at off, a range not written before: on a regular file
+ * a hole (no disk blocks, however long), on a stream written out */
+void af_zeros(atomic_file *f, uint64_t len, uint64_t off);
 /* sync and rename; -1 (error set, temporary removed) if anything failed */
 int af_commit(atomic_file *f);
 void af_abort(atomic_file *f);

@@ -133,3 +133,18 @@ bool parse_u64(const char *s, uint64_t *out)
 	*out = v;
 	return true;
 }
+
+const char *path_tail(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+const char *win_path_tail(const char *path)
+{
+	const char *s = path;
+	for (const char *c = path; *c; c++)
+		if (*c == '\\' || *c == '/')
+			s = c + 1;
+	return s;
+}

@@ -77,6 +77,12 @@ static inline size_t upper_bound_u64(const void *base, size_t n, size_t size, si
 	return bound_u64_(base, n, size, key_off, key, true);
 }
 
+/* the last part of a path: after its last '/' (a POSIX path: a
+ * backslash is part of a name), or (win_) its last '/' or '\\' (module
+ * paths of minidumps and PE loader lists) */
+const char *path_tail(const char *path);
+const char *win_path_tail(const char *path);
+
 /* Parse an unsigned number: 0x-hex, or decimal. Returns false on junk
  * or overflow. */
 bool parse_u64(const char *s, uint64_t *out);

@@ -302,33 +302,8 @@ bool cli_is_snapshot_file(const char *what)
 	return !is_live(what) && !is_dump(what);
 }
 
-int cli_diff_load(const char *wa, const char *wb, vm_snapshot *a, vm_target **ta, vm_snapshot *b, vm_target **tb)
-{
-	int rc = 0;
-	/* a file side first, so a live side can be read to match it */
-	if (is_live(wa)) {
-		if (load_side(wb, NULL, b, tb) < 0)
-			return cli_error(EXIT_RUNTIME, "%s", vm_error());
-		if (load_side(wa, b, a, ta) < 0) {
-			rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
-			vm_snapshot_free(b);
-			vm_target_close(*tb);
-			return rc;
-		}
-	} else {
-		if (load_side(wa, NULL, a, ta) < 0)
-			return cli_error(EXIT_RUNTIME, "%s", vm_error());
-		if (load_side(wb, a, b, tb) < 0) {
-			rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
-			vm_snapshot_free(a);
-			vm_target_close(*ta);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-void cli_diff_note(const vm_snapshot *a, const vm_snapshot *b)
+/* a note on stderr when A and B are different processes */
+static void note_processes(const vm_snapshot *a, const vm_snapshot *b)
 {
 	const vm_target_info *ia = &a->map->info, *ib = &b->map->info;
 	if (ia->pid != ib->pid || (ia->start_time && ib->start_time && ia->start_time != ib->start_time))
@@ -336,29 +311,51 @@ void cli_diff_note(const vm_snapshot *a, const vm_snapshot *b)
 			(long long)ia->pid, ia->pid == ib->pid ? " started earlier" : "", (long long)ib->pid);
 }
 
+int cli_diff_load(const char *wa, const char *wb, cli_diff_sides *s)
+{
+	*s = (cli_diff_sides){ 0 };
+	/* a file side first, so a live side can be read to match it */
+	bool live_a = is_live(wa);
+	const char *first = live_a ? wb : wa, *second = live_a ? wa : wb;
+	vm_snapshot *f = live_a ? &s->b : &s->a, *g = live_a ? &s->a : &s->b;
+	vm_target **tf = live_a ? &s->tb : &s->ta, **tg = live_a ? &s->ta : &s->tb;
+	if (load_side(first, NULL, f, tf) < 0)
+		return cli_error(EXIT_RUNTIME, "%s", vm_error());
+	if (load_side(second, f, g, tg) < 0) {
+		int rc = cli_error(EXIT_RUNTIME, "%s", vm_error());
+		vm_snapshot_free(f);
+		vm_target_close(*tf);
+		return rc;
+	}
+	note_processes(&s->a, &s->b);
+	return 0;
+}
+
+void cli_diff_release(cli_diff_sides *s)
+{
+	if (s->ta)
+		cli_print_warnings(s->a.map);
+	if (s->tb)
+		cli_print_warnings(s->b.map);
+	vm_snapshot_free(&s->a);
+	vm_snapshot_free(&s->b);
+	vm_target_close(s->ta);
+	vm_target_close(s->tb);
+}
+
 static int diff_run(cli_ctx *ctx)
 {
 	char **argv = ctx->argv;
-	vm_snapshot a, b;
-	vm_target *ta = NULL, *tb = NULL;
-	int rc = cli_diff_load(argv[0], argv[1], &a, &ta, &b, &tb);
+	cli_diff_sides s;
+	int rc = cli_diff_load(argv[0], argv[1], &s);
 	if (rc)
 		return rc;
 	vm_diff d;
-	cli_diff_note(&a, &b);
-	vm_diff_compute(&a, &b, &d);
+	vm_diff_compute(&s.a, &s.b, &d);
 	ctx->json ? cli_diff_json(stdout, &d) : text(&d);
 	fflush(stdout);
-	/* the warnings of a side read now (a saved side had them shown when saved) */
-	if (ta)
-		cli_print_warnings(a.map);
-	if (tb)
-		cli_print_warnings(b.map);
 	vm_diff_free(&d);
-	vm_snapshot_free(&a);
-	vm_snapshot_free(&b);
-	vm_target_close(ta);
-	vm_target_close(tb);
+	cli_diff_release(&s);
 	return rc;
 }
 

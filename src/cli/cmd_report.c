@@ -174,14 +174,13 @@ static int report_snapshot(cli_ctx *ctx)
 static int report_diff(cli_ctx *ctx)
 {
 	const report_args *ra = ctx->args;
-	vm_snapshot a, b;
-	vm_target *ta = NULL, *tb = NULL;
-	int rc = cli_diff_load(ctx->spec, ra->diff, &a, &ta, &b, &tb);
+	cli_diff_sides s;
+	int rc = cli_diff_load(ctx->spec, ra->diff, &s);
 	if (rc)
 		return rc;
-	cli_diff_note(&a, &b);
+	const vm_snapshot *b = &s.b;
 	vm_diff d;
-	vm_diff_compute(&a, &b, &d);
+	vm_diff_compute(&s.a, b, &d);
 	char *doc = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&doc, &len);
@@ -190,24 +189,17 @@ static int report_diff(cli_ctx *ctx)
 	} else {
 		head(f, "diff", ctx->spec, ra->diff);
 		fputs(", \"map\": ", f);
-		map_section(f, b.map, NULL);
+		map_section(f, b->map, NULL);
 		fputs(", \"threads\": null, \"heap\": ", f);
-		heap_section(f, b.map, &b.heap);
+		heap_section(f, b->map, &b->heap);
 		fputs(", \"env\": null, \"diff\": ", f);
 		cli_diff_json(f, &d);
 		fputs("}\n", f);
 		close_doc(f, &doc);
-		rc = finish(ctx, doc, len, b.map);
+		rc = finish(ctx, doc, len, b->map);
 	}
-	if (ta)
-		cli_print_warnings(a.map);
-	if (tb)
-		cli_print_warnings(b.map);
 	vm_diff_free(&d);
-	vm_snapshot_free(&a);
-	vm_snapshot_free(&b);
-	vm_target_close(ta);
-	vm_target_close(tb);
+	cli_diff_release(&s);
 	return rc;
 }
 

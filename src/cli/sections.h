@@ -28,10 +28,17 @@ void cli_diff_json(FILE *f, const vm_diff *d);
 
 /* a path that is neither a live process nor a core or minidump */
 bool cli_is_snapshot_file(const char *what);
-/* both sides of a diff, each a snapshot file or a TARGET read to match the
- * other: 0, or the status of the error it printed */
-int cli_diff_load(const char *wa, const char *wb, vm_snapshot *a, vm_target **ta, vm_snapshot *b, vm_target **tb);
-/* a note on stderr when A and B are different processes */
-void cli_diff_note(const vm_snapshot *a, const vm_snapshot *b);
+/* both sides of a diff; a side read now keeps its target (else NULL) */
+typedef struct cli_diff_sides {
+	vm_snapshot a, b;
+	vm_target *ta, *tb;
+} cli_diff_sides;
+/* each side a snapshot file or a TARGET read to match the other, with a
+ * note on stderr when they are different processes: 0, or the status of
+ * the error it printed (nothing to release then) */
+int cli_diff_load(const char *wa, const char *wb, cli_diff_sides *s);
+/* the warnings of a side read now (a saved side had them shown when
+ * saved), then both sides freed */
+void cli_diff_release(cli_diff_sides *s);
 
 #endif

@@ -179,9 +179,8 @@ int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s)
 	return compile(d, b);
 }
 
-void dbg_bp_drop_last(vm_dbg *d)
+void dbg_bp_free(dbg_bp *b)
 {
-	dbg_bp *b = &d->bps[--d->nbps];
 	free(b->gone_mod);
 	dx_free(b->cond);
 	dbg_log_free(&b->log);
@@ -189,6 +188,11 @@ void dbg_bp_drop_last(vm_dbg *d)
 	free(b->cond_text);
 	free(b->log_text);
 	free(b->group);
+}
+
+void dbg_bp_drop_last(vm_dbg *d)
+{
+	dbg_bp_free(&d->bps[--d->nbps]);
 }
 
 int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
@@ -326,13 +330,7 @@ void dbg_data_bps_gone(vm_dbg *d, int64_t tid, uint64_t pc, uint64_t a, uint64_t
 static void remove_at(vm_dbg *d, size_t i)
 {
 	dbg_bp *b = &d->bps[i];
-	free(b->gone_mod);
-	dx_free(b->cond);
-	dbg_log_free(&b->log);
-	free(b->expr);
-	free(b->cond_text);
-	free(b->log_text);
-	free(b->group);
+	dbg_bp_free(b);
 	memmove(b, b + 1, (d->nbps - i - 1) * sizeof *b);
 	d->nbps--;
 }

@@ -257,43 +257,28 @@ static int do_write(cmd_out *o, char **w, int n)
 	return rc;
 }
 
+/* the two-way settings: set NAME ON|OFF, ON the first word */
+static const struct setting {
+	const char *name, *on, *off;
+	void (*apply)(vm_dbg *d, bool on);
+} settings[] = {
+	{ "syntax", "att", "intel", vm_dbg_set_att },
+	{ "bpm-mode", "fast", "stop", vm_dbg_set_bpm_fast },
+	{ "bpm-emulate", "on", "off", vm_dbg_set_bpm_emulate },
+	{ "follow-fork", "child", "parent", vm_dbg_follow_fork },
+};
+
 static int do_set(cmd_out *o, char **w, int n)
 {
-	if (n >= 2 && !strcmp(w[1], "syntax")) { /* set syntax att|intel */
-		if (n != 3 || (strcmp(w[2], "att") && strcmp(w[2], "intel"))) {
-			vm_seterr("usage: set syntax att|intel");
+	for (size_t k = 0; n >= 2 && k < sizeof settings / sizeof settings[0]; k++) {
+		const struct setting *st = &settings[k];
+		if (strcmp(w[1], st->name))
+			continue;
+		if (n != 3 || (strcmp(w[2], st->on) && strcmp(w[2], st->off))) {
+			vm_seterr("usage: set %s %s|%s", st->name, st->on, st->off);
 			return -1;
 		}
-		vm_dbg_set_att(o->d, w[2][0] == 'a');
-		show_ok(o);
-		return 0;
-	}
-	/* set bpm-mode fast|stop, set bpm-emulate on|off */
-	if (n >= 2 && !strcmp(w[1], "bpm-mode")) {
-		if (n != 3 || (strcmp(w[2], "fast") && strcmp(w[2], "stop"))) {
-			vm_seterr("usage: set bpm-mode fast|stop");
-			return -1;
-		}
-		vm_dbg_set_bpm_fast(o->d, !strcmp(w[2], "fast"));
-		show_ok(o);
-		return 0;
-	}
-	if (n >= 2 && !strcmp(w[1], "bpm-emulate")) {
-		if (n != 3 || (strcmp(w[2], "on") && strcmp(w[2], "off"))) {
-			vm_seterr("usage: set bpm-emulate on|off");
-			return -1;
-		}
-		vm_dbg_set_bpm_emulate(o->d, !strcmp(w[2], "on"));
-		show_ok(o);
-		return 0;
-	}
-	/* set follow-fork child|parent */
-	if (n >= 2 && !strcmp(w[1], "follow-fork")) {
-		if (n != 3 || (strcmp(w[2], "child") && strcmp(w[2], "parent"))) {
-			vm_seterr("usage: set follow-fork child|parent");
-			return -1;
-		}
-		vm_dbg_follow_fork(o->d, !strcmp(w[2], "child"));
+		st->apply(o->d, !strcmp(w[2], st->on));
 		show_ok(o);
 		return 0;
 	}

@@ -177,6 +177,8 @@ int dbg_get_regs(vm_dbg *d, int64_t tid, vm_regs *r);
 dbg_bp *dbg_bp_new(vm_dbg *d, vm_bp_kind kind, uint64_t addr);
 int dbg_bp_fill(vm_dbg *d, dbg_bp *b, const char *expr, const vm_bp_spec *s);
 void dbg_bp_drop_last(vm_dbg *d);
+/* what a breakpoint owns, freed */
+void dbg_bp_free(dbg_bp *b);
 /* only the texts, for a pending breakpoint */
 int dbg_bp_keep(dbg_bp *b, const char *expr, const vm_bp_spec *s);
 /* pending breakpoints whose symbol is loaded now get their int3 */

@@ -268,14 +268,8 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 static void free_session(vm_dbg *d)
 {
 	vm_dbg_delete(d, 0);
-	for (size_t i = 0; i < d->nbps; i++) { /* the internal ones */
-		dx_free(d->bps[i].cond);
-		dbg_log_free(&d->bps[i].log);
-		free(d->bps[i].expr);
-		free(d->bps[i].cond_text);
-		free(d->bps[i].log_text);
-		free(d->bps[i].group);
-	}
+	for (size_t i = 0; i < d->nbps; i++) /* the internal ones */
+		dbg_bp_free(&d->bps[i]);
 	free(d->bps);
 	free(d->over);
 	free(d->sites);

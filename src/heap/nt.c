@@ -15,8 +15,9 @@
  * too large for a segment get a mapping of their own (ARENA_LARGE, same
  * shape as SUBHEAP) on the heap's large list. The walk follows the blocks
  * as RtlWalkHeap does, and reports what it reports: the user data and
- * its size. Windows' own layout (encoded entries, segment heap) is not
- * walked: its heaps are a note, not a guess.
+ * its size. Windows' own NT heap (encoded entries) is walked by
+ * nt_win.c; the segment heap is not walked: its heaps are a note, not a
+ * guess.
  *
  * Everything read is checked: sizes against the segment, lists bounded
  * and checked link by link (a damaged list is a problem, not a loop). */
@@ -118,9 +119,7 @@ static const char *unwalkable(ntw *k, uint64_t addr, int lay)
 		return "a heap of another layout than the first one walked: not walked";
 	if (sig == SEGMENT_HEAP_SIGNATURE)
 		return "a segment heap (Windows 10 and later): not walked";
-	if (sig == HEAP_SIGNATURE && k->m->info.bits == 32)
-		return "Windows' 32-bit NT heap: not walked";
-	return "not a heap of a known layout (Wine 8's, or Windows' 64-bit NT heap): not walked";
+	return "not a heap of a known layout (Wine 8's, or Windows' NT heap): not walked";
 }
 
 static void add_heap(ntw *k, uint64_t addr, const char *source)

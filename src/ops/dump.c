@@ -45,16 +45,12 @@ static void copy(vm_target *t, atomic_file *f, uint64_t addr, uint64_t size, uin
 	}
 }
 
-/* zeros for [addr, addr+size) at off, without reading (--fill) */
-static void zeros(atomic_file *f, uint64_t addr, uint64_t size, uint64_t off, uint8_t *buf, vm_dump_result *r)
+/* zeros for [addr, addr+size) at off, without reading (--fill): a hole
+ * in a file, so a region a core claims but does not hold costs no disk */
+static void zeros(atomic_file *f, uint64_t addr, uint64_t size, uint64_t off, vm_dump_result *r)
 {
-	memset(buf, 0, CHUNK);
 	hole(r, addr, size);
-	for (uint64_t done = 0; done < size && !f->failed;) {
-		size_t n = size - done < CHUNK ? (size_t)(size - done) : CHUNK;
-		af_pwrite(f, buf, n, off + done);
-		done += n;
-	}
+	af_zeros(f, size, off);
 }
 
 /* Holes are holes: a part of the range that is not mapped, or that the
@@ -122,7 +118,7 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, unsigne
 			if (mid > lo)
 				copy(t, &f, lo, mid - lo, lo - addr, page, buf, out);
 			if (hi > mid)
-				zeros(&f, mid, hi - mid, mid - addr, buf, out);
+				zeros(&f, mid, hi - mid, mid - addr, out);
 		}
 	} else {
 		/* one PT_LOAD for each region piece in the range */
@@ -201,7 +197,11 @@ int vm_dump(const vm_map *m, vm_target *t, uint64_t addr, uint64_t size, unsigne
 		free(hdr);
 	}
 	free(buf);
-	return af_commit(&f);
+	if (af_commit(&f) < 0) {
+		vm_dump_result_free(out);
+		return -1;
+	}
+	return 0;
 }
 
 void vm_dump_result_free(vm_dump_result *r)

@@ -183,15 +183,6 @@ static int open_pe(const char *host, uint64_t want_size, pe_image *pe, int *fdp)
 	return 0;
 }
 
-static const char *win_base_name(const char *p)
-{
-	const char *s = p;
-	for (const char *c = p; *c; c++)
-		if (*c == '\\' || *c == '/')
-			s = c + 1;
-	return s;
-}
-
 /* the path that opened, in *found when asked */
 static int find_module_file(const char *path, uint64_t want_size, pe_image *pe, int *fdp, char **found)
 {
@@ -208,7 +199,7 @@ static int find_module_file(const char *path, uint64_t want_size, pe_image *pe, 
 	if (rc == 0 || !g_image_path)
 		return rc;
 	/* the image path: DIR/NAME as the dump spells it, then lower case */
-	const char *name = win_base_name(path);
+	const char *name = win_path_tail(path);
 	char *lower = xstrdup(name);
 	for (char *c = lower; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
@@ -388,7 +379,7 @@ static int open_pdb(const char *cvname, const uint8_t guid[16], pdb_info *p, cha
 	char *host = pe_module_host_path(cvname);
 	if (host)
 		cands[nc++] = host;
-	const char *base = win_base_name(cvname);
+	const char *base = win_path_tail(cvname);
 	char *dirs = g_symbol_path ? xstrdup(g_symbol_path) : NULL, *save = NULL;
 	for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d && nc < 64; d = strtok_r(NULL, ":", &save))
 		cands[nc++] = xasprintf("%s/%s", d, base);

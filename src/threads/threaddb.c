@@ -24,12 +24,6 @@ struct vm_tdb {
 	td_thragent_t *ta;
 };
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 ps_err_e ps_pglobal_lookup(struct ps_prochandle *ph, const char *obj, const char *name,
 			   psaddr_t *addr)
 {
@@ -38,7 +32,7 @@ ps_err_e ps_pglobal_lookup(struct ps_prochandle *ph, const char *obj, const char
 	 * part of libc since glibc 2.34), else any */
 	const char *mod = NULL;
 	for (size_t i = 0; obj && i < ph->m->nmodules; i++)
-		if (strcmp(ph->m->modules[i].name, base_name(obj)) == 0)
+		if (strcmp(ph->m->modules[i].name, path_tail(obj)) == 0)
 			mod = ph->m->modules[i].name;
 	/* glibc 2.34 and later: libpthread's symbols are libc's (a stub
 	 * libpthread.so.0 may still be loaded): ask libc before every

@@ -75,6 +75,41 @@ def windows_heap():
     return bytes(mem)
 
 
+def windows_heap32():
+    """the same heap in Windows' 32-bit layout (x86 offsets, 8-byte
+    entries): TEB.ProcessEnvironmentBlock at 0x30, PEB.ProcessHeap at
+    0x18"""
+    H = BASE + 0x10000
+    key = bytes([0x3c, 0x91, 0x5a, 0xe7, 0x12, 0x88, 0x6d, 0xb4])
+    mem = bytearray(0x20000)
+    put = lambda fmt, off, *v: struct.pack_into(fmt, mem, off, *v)
+    put("<I", 0x30, BASE + 0x1000)
+    put("<I", 0x1000 + 0x18, H)
+    h = 0x10000
+    put("<I", h + 0x8, 0xffeeffee)
+    put("<II", h + 0x10, H + 0xa4, H + 0xa4)
+    put("<IIIIII", h + 0x18, H, H, 0x20, H + 0x600, H + 0x20000, 8)
+    put("<II", h + 0x38, H + 0x408, H + 0x408)
+    put("<IIII", h + 0x40, 2, 0, 0, 0x100000)
+    mem[h + 0x50:h + 0x58] = key
+    put("<I", h + 0x60, 0xeeffeeff)
+    put("<II", h + 0x9c, H + 0x9c, H + 0x9c)
+    put("<II", h + 0xa4, H + 0x10, H + 0x10)
+    put("<IIII", h + 0x408, H + 0x38, H + 0x38, H + 0x10000, 0x8000)
+    mem[h + 0xea] = 2
+    ub, sub = H + 0x748, BASE + 0x1900
+    put("<IIBBHIIII", h + 0x748, sub, 0, 3, 0, 0, 0xf0e0d0c0, 0x5a5a1234, 80, ub + 0x1c)
+    mem[h + 0x764:h + 0x76e] = bytes([0xff, 0x0f, 0, 0x81, 0xaa, 0, 0, 0xff, 0x01, 0])
+    put("<II", 0x1900, 0, ub)
+    put("<HHH", 0x1900 + 0x14, 6, 0, 80)
+    for off, size, flags, unused in ((0x600, 0x40, 1, 0x15), (0x640, 0x100, 0, 0), (0x740, 0x1000, 1, 0x10),
+                                     (0x1740, 0x10000 - 0x1740, 0x10, 0)):
+        lo, hi = (size // 8) & 0xff, (size // 8) >> 8
+        e = bytes([lo, hi, flags, lo ^ hi ^ flags, 0, 0, 0, unused])
+        mem[h + off:h + off + 8] = bytes(a ^ b for a, b in zip(e, key))
+    return bytes(mem)
+
+
 def main():
     dump, heap, outdir = sys.argv[1], int(sys.argv[2], 0), sys.argv[3]
     if heap != BASE + 0x10000:
@@ -89,6 +124,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     open(os.path.join(outdir, "wine8-x64"), "wb").write(b"\0" + mem)
     open(os.path.join(outdir, "windows-x64"), "wb").write(b"\0" + windows_heap())
+    open(os.path.join(outdir, "windows-x86"), "wb").write(b"\1" + windows_heap32())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import struct
 import subprocess
 import tempfile
 
-from lib import fixture, run, run_json
+from lib import VMATLAS, fixture, run, run_json
 
 
 def mem(pid, addr, n):
@@ -94,3 +94,14 @@ def test_holes_are_holes():
             data = f.read()
         assert len(data) == 8192 and data[4096:] == bytes(4096)
         assert {"addr": hex(start + 4096), "size": 4096} in res["holes"], res["holes"]
+        # the same to a stream: the zeros are written out
+        q = subprocess.run([VMATLAS, "dump", pid,
+                            hex(start), "--size", "8192", "-o", "-", "--fill"], capture_output=True)
+        assert q.returncode == 0 and q.stdout == data, (q.returncode, len(q.stdout), q.stderr)
+        # a gigabyte of unmapped space to a file: a hole, no disk blocks
+        # (a region a core claims but does not hold costs no disk either)
+        big = next(r for r in regs if r["state"] == "free" and int(r["base"], 16) > 0x10000 and r["size"] >= 2 << 30)
+        res = run_json(["dump", pid, big["base"], "--size", str(1 << 30), "-o", out, "--fill", "--force"])
+        st = os.stat(out)
+        assert st.st_size == 1 << 30 and st.st_blocks * 512 < (1 << 20), (st.st_size, st.st_blocks)
+        assert res["holes"] == [{"addr": big["base"], "size": 1 << 30}], res["holes"]

@@ -38,16 +38,6 @@
 #include "teststep.h"
 #include "vmatlas/error.h"
 
-#ifndef NT_PRSTATUS
-#define NT_PRSTATUS 1
-#endif
-#ifndef NT_PRFPREG
-#define NT_PRFPREG 2
-#endif
-#ifndef NT_X86_XSTATE
-#define NT_X86_XSTATE 0x202
-#endif
-
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <sys/user.h>

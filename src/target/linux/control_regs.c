@@ -13,16 +13,6 @@
 #include "ptrace.h"
 #include "vmatlas/error.h"
 
-#ifndef NT_PRSTATUS
-#define NT_PRSTATUS 1
-#endif
-#ifndef NT_PRFPREG
-#define NT_PRFPREG 2
-#endif
-#ifndef NT_X86_XSTATE
-#define NT_X86_XSTATE 0x202
-#endif
-
 #if defined(__x86_64__)
 #include <sys/user.h>
 

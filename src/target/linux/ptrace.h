@@ -10,6 +10,17 @@
 
 #include "vmatlas/model.h"
 
+/* the register sets of PTRACE_GETREGSET, for headers without them */
+#ifndef NT_PRSTATUS
+#define NT_PRSTATUS 1
+#endif
+#ifndef NT_PRFPREG
+#define NT_PRFPREG 2
+#endif
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
 /* Attach to one thread and bring it to a ptrace-stop (a signal that
  * arrives first is delivered as usual). Returns 0, or -1 with errno (ESRCH: gone, EPERM: not allowed,
  * ETIMEDOUT: it did not stop, e.g. in uninterruptible sleep; it is then

@@ -11,10 +11,6 @@
 
 #include "vmatlas/error.h"
 
-#ifndef NT_PRSTATUS
-#define NT_PRSTATUS 1
-#endif
-
 #if defined(__x86_64__)
 #include <asm/ldt.h>
 #include <asm/prctl.h>

@@ -102,24 +102,6 @@ static void md_pages_present(vm_target *t, const uint64_t *addrs, size_t n, int8
 
 /* ---- regions ---- */
 
-static uint32_t win_prot(uint32_t p)
-{
-	static const uint32_t base[] = {
-		[0x01] = 0, [0x02] = VM_PROT_READ, [0x04] = VM_PROT_READ | VM_PROT_WRITE,
-		[0x08] = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_COPY, [0x10] = VM_PROT_EXEC,
-		[0x20] = VM_PROT_READ | VM_PROT_EXEC, [0x40] = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC,
-		[0x80] = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC | VM_PROT_COPY,
-	};
-	uint32_t low = p & 0xff, out = low < ARRAY_LEN(base) ? base[low] : 0;
-	if (p & 0x100)
-		out |= VM_PROT_GUARD;
-	if (p & 0x200)
-		out |= VM_PROT_NOCACHE;
-	if (p & 0x400)
-		out |= VM_PROT_WRITECOMBINE;
-	return out;
-}
-
 static const md_module *module_at(const md_file *f, uint64_t addr)
 {
 	for (size_t i = 0; i < f->nmods; i++)
@@ -148,10 +130,10 @@ static void from_meminfo(const md_file *f, vm_region **out, size_t *n)
 		x->size = mi->size;
 		x->alloc = (size_t)-1;
 		x->state = mi->state == MEM_COMMIT ? VM_STATE_COMMIT : VM_STATE_RESERVE;
-		x->prot = x->state == VM_STATE_COMMIT ? win_prot(mi->protect) : 0;
+		x->prot = x->state == VM_STATE_COMMIT ? vm_prot_from_win(mi->protect) : 0;
 		x->type = mi->type == MEM_IMAGE ? VM_TYPE_IMAGE : mi->type == MEM_MAPPED ? VM_TYPE_MAPPED : VM_TYPE_PRIVATE;
 		x->win.alloc_base = mi->alloc_base;
-		x->win.alloc_prot = win_prot(mi->alloc_prot);
+		x->win.alloc_prot = vm_prot_from_win(mi->alloc_prot);
 		const md_module *m = x->type == VM_TYPE_IMAGE ? module_at(f, x->base) : NULL;
 		if (m)
 			x->path = xstrdup(m->path);
@@ -263,15 +245,6 @@ static int md_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 	return 0;
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = p;
-	for (const char *c = p; *c; c++)
-		if (*c == '\\' || *c == '/')
-			s = c + 1;
-	return s;
-}
-
 static int md_modules(vm_target *t, vm_module **out, size_t *n)
 {
 	const md_file *f = &MDT(t)->f;
@@ -280,7 +253,7 @@ static int md_modules(vm_target *t, vm_module **out, size_t *n)
 		const md_module *m = &f->mods[i];
 		vm_module *x = &v[i];
 		x->path = xstrdup(m->path);
-		x->name = xstrdup(base_name(m->path));
+		x->name = xstrdup(win_path_tail(m->path));
 		x->base = m->base;
 		x->size = m->size;
 		x->load_bias = m->base;
@@ -311,7 +284,7 @@ static int md_unloaded_list(vm_target *t, vm_module **out, size_t *n)
 	for (size_t i = 0; i < f->nunloaded; i++) {
 		const md_unloaded *u = &f->unloaded[i];
 		v[i].path = u->path ? xstrdup(u->path) : NULL;
-		v[i].name = xstrdup(u->path ? base_name(u->path) : "?");
+		v[i].name = xstrdup(u->path ? win_path_tail(u->path) : "?");
 		v[i].base = u->base;
 		v[i].size = u->size;
 		v[i].format = "pe";
@@ -355,7 +328,7 @@ static int md_info(vm_target *t, vm_target_info *out)
 		in->user_top = vm_user_top(lin ? VM_OS_LINUX : VM_OS_WINDOWS, f->bits, in->page_size);
 		if (f->nmods) {
 			in->exe = xstrdup(f->mods[0].path);
-			in->name = xstrdup(base_name(f->mods[0].path));
+			in->name = xstrdup(win_path_tail(f->mods[0].path));
 		}
 		in->start_time = f->create_time;
 		in->win.handles = f->have_handles ? (int64_t)f->nhandles : -1;

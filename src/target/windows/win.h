@@ -45,7 +45,6 @@ bool win_can_control(const win_target *w);
 
 /* win_regions.c */
 int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n);
-uint32_t win_prot(uint32_t p);
 /* a UTF-16 NT path ("\Device\HarddiskVolume1\x") as a drive path
  * ("C:\x") in UTF-8, malloc'd */
 char *win_dos_path(const wchar_t *nt);

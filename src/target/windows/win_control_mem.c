@@ -145,7 +145,7 @@ ssize_t wc_user_rw(vm_control *vc, uint64_t addr, void *buf, size_t len, bool wr
 		MEMORY_BASIC_INFORMATION m;
 		if (a < addr || !VirtualQueryEx(c->h, ptr(a), &m, sizeof m) || m.State != MEM_COMMIT)
 			break;
-		uint32_t p = win_prot(m.Protect);
+		uint32_t p = vm_prot_from_win(m.Protect);
 		if ((m.Protect & PAGE_GUARD) || !(p & VM_PROT_READ) || (write && !(p & VM_PROT_WRITE)))
 			break;
 		size_t n = PAGE - (size_t)(a & (PAGE - 1));
@@ -211,7 +211,7 @@ int wc_protect(vm_control *vc, uint64_t addr, uint64_t len, unsigned prot, unsig
 		 * with a guard when asked */
 		unsigned rights = prot & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC);
 		DWORD want = page_prot(prot);
-		if (j && (win_prot(j->orig) & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) == rights)
+		if (j && (vm_prot_from_win(j->orig) & (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) == rights)
 			want = (j->orig & ~(DWORD)PAGE_GUARD) | ((prot & VM_PROT_GUARD) ? PAGE_GUARD : 0);
 		DWORD old;
 		if (!VirtualProtectEx(c->h, ptr(pg), PAGE, want, &old)) {

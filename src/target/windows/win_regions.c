@@ -11,24 +11,6 @@
 #include "base/util.h"
 #include "vmatlas/error.h"
 
-uint32_t win_prot(uint32_t p)
-{
-	static const uint32_t base[] = {
-		[0x01] = 0, [0x02] = VM_PROT_READ, [0x04] = VM_PROT_READ | VM_PROT_WRITE,
-		[0x08] = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_COPY, [0x10] = VM_PROT_EXEC,
-		[0x20] = VM_PROT_READ | VM_PROT_EXEC, [0x40] = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC,
-		[0x80] = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC | VM_PROT_COPY,
-	};
-	uint32_t low = p & 0xff, out = low < ARRAY_LEN(base) ? base[low] : 0;
-	if (p & PAGE_GUARD)
-		out |= VM_PROT_GUARD;
-	if (p & PAGE_NOCACHE)
-		out |= VM_PROT_NOCACHE;
-	if (p & PAGE_WRITECOMBINE)
-		out |= VM_PROT_WRITECOMBINE;
-	return out;
-}
-
 char *win_dos_path(const wchar_t *nt)
 {
 	/* "\??\C:\x" (Wine gives some names so): the DOS path is inside */
@@ -100,10 +82,10 @@ int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 		x->size = size;
 		x->alloc = (size_t)-1;
 		x->state = mi.State == MEM_COMMIT ? VM_STATE_COMMIT : VM_STATE_RESERVE;
-		x->prot = x->state == VM_STATE_COMMIT ? win_prot(mi.Protect) : 0;
+		x->prot = x->state == VM_STATE_COMMIT ? vm_prot_from_win(mi.Protect) : 0;
 		x->type = mi.Type == MEM_IMAGE ? VM_TYPE_IMAGE : mi.Type == MEM_MAPPED ? VM_TYPE_MAPPED : VM_TYPE_PRIVATE;
 		x->win.alloc_base = (uint64_t)(uintptr_t)mi.AllocationBase;
-		x->win.alloc_prot = win_prot(mi.AllocationProtect);
+		x->win.alloc_prot = vm_prot_from_win(mi.AllocationProtect);
 		if (x->type != VM_TYPE_PRIVATE) {
 			if (x->win.alloc_base != named_alloc) {
 				free(name);

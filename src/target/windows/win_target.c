@@ -43,15 +43,6 @@ static ssize_t win_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = p;
-	for (const char *c = p; *c; c++)
-		if (*c == '\\' || *c == '/')
-			s = c + 1;
-	return s;
-}
-
 static int win_modules(vm_target *t, vm_module **out, size_t *n)
 {
 	win_target *w = WT(t);
@@ -80,7 +71,7 @@ static int win_modules(vm_target *t, vm_module **out, size_t *n)
 		DWORD len = GetModuleFileNameExW(w->h, mods[i], path, ARRAY_LEN(path));
 		path[len < ARRAY_LEN(path) ? len : 0] = 0;
 		x->path = len ? win_utf8(path) : NULL;
-		x->name = xstrdup(x->path ? base_name(x->path) : "?");
+		x->name = xstrdup(x->path ? win_path_tail(x->path) : "?");
 		x->base = (uint64_t)(uintptr_t)mods[i];
 		x->size = mi.SizeOfImage;
 		x->load_bias = x->base;
@@ -234,7 +225,7 @@ vm_target *win_open_pid(DWORD pid, bool self)
 	DWORD len = ARRAY_LEN(path);
 	if (QueryFullProcessImageNameW(h, 0, path, &len) && len) {
 		w->exe = win_utf8(path);
-		w->name = xstrdup(base_name(w->exe));
+		w->name = xstrdup(win_path_tail(w->exe));
 	} else {
 		w->name = xasprintf("%lu", (unsigned long)pid);
 	}

@@ -92,7 +92,7 @@ static void run_page(void *ctx, uint64_t addr, const PSAPI_WORKING_SET_EX_BLOCK 
 		/* a private page is this process's alone; a shareable one is
 		 * mapped by ShareCount processes (7: 7 or more) */
 		mc = b->Shared ? (int32_t)b->ShareCount : 1;
-		prot = win_prot((uint32_t)b->Win32Protection);
+		prot = vm_prot_from_win((uint32_t)b->Win32Protection);
 		x->c->present++;
 		x->c->have_mapcount = true;
 		if (!b->Shared)
