@@ -4,6 +4,7 @@ stepping, writes, threads, fork and exec, crashes, and leaving a process
 exactly as it was (detach, SIGINT)."""
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -794,3 +795,24 @@ def test_threads_with_an_unreported_hit_stand_at_the_breakpoint():
             assert all(int(t["pc"], 16) == int(hit[0]["pc"], 16) for t in waiting), waiting
             return
     raise Skip("no two threads met the breakpoint together in five runs")
+
+
+def test_break_on_ifunc_stops_where_it_was_bound():
+    """`break strlen` (an IFUNC of glibc: the symbol is its resolver, run
+    once at binding) stops in the function the loader bound it to, at
+    each of the 3 calls dbgfix makes after setting it, as in gdb; it
+    used to sit on the resolver and never stop"""
+    libc = subprocess.run(["readelf", "-W", "--dyn-syms", "/lib/x86_64-linux-gnu/libc.so.6"], capture_output=True,
+                          text=True).stdout
+    if not re.search(r" IFUNC +GLOBAL +DEFAULT +\d+ strlen@@", libc):
+        raise Skip("strlen is no IFUNC in this glibc")
+    out, err, _ = debug(["break dbg_target", "continue", "break strlen", "continue", "bt 2", "continue",
+                         "continue", "continue"], prog=["ifunc", 3])
+    brk = results(out, "break")[1]
+    hits = [h for h in events(out, "breakpoint") if h["id"] == brk["id"]]
+    assert len(hits) == 3, out
+    assert all(h["pc"] == brk["addr"] and h["where"].startswith("libc.so.6!") and h["where"] != "libc.so.6!strlen"
+               for h in hits), (brk, hits)
+    frames = results(out, "bt")[0]["frames"]
+    assert frames[1]["where"].startswith("dbgfix!main+"), frames
+    assert events(out, "exit") and any(l.startswith("strlen total") for l in err), (out, err)
