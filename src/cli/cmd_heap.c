@@ -365,9 +365,9 @@ const cli_command cli_cmd_heap = {
 		 "found by signature), each with its segments and large blocks, and with\n"
 		 "--blocks every block, busy or free, with its user data and size as\n"
 		 "HeapWalk gives them. Wine 8's heap layout is walked, and Windows' own\n"
-		 "NT heap back end, 64-bit and 32-bit (its low-fragmentation front end's user blocks\n"
-		 "are named with their bucket and counts, the blocks in them not listed;\n"
-		 "the segment heap is not walked).\n",
+		 "NT heap back end, 64-bit and 32-bit (its low-fragmentation front\n"
+		 "end's user blocks are named with their bucket and counts, the blocks\n"
+		 "in them not listed; the segment heap is not walked).\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	.mo = { .no_stats = true },
 	CLI_OPTS(heap_opts),
