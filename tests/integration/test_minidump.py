@@ -13,6 +13,7 @@ import tempfile
 
 from lib import BUILD, FIXTURES, Skip, no_sanitizer_reports, regions, region_of, run, run_json
 from test_errors import one_error_line
+from winlive import ENV, WINE, run_wine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -28,7 +29,6 @@ def _corpus():
 
 
 CORPUS = _corpus()
-WINE = "/usr/lib/wine/wine64"
 SYSTEM_PYTHON = "/usr/bin/python3"   # the one with python3-pefile
 
 
@@ -44,10 +44,10 @@ def wine_dump_cached(mode=""):
         exe = os.path.join(FIXTURES, "win", "dumpfix.exe")
         if not os.path.exists(exe) or not os.path.exists(WINE):
             raise Skip("no mingw-w64 fixture or no wine64")
-        env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
+        env = dict(ENV, WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
         out = os.path.join(d, "w.dmp")
-        p = subprocess.run([WINE, os.path.abspath(exe), out] + ([mode] if mode else []), capture_output=True,
-                           text=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
+        p = run_wine([WINE, os.path.abspath(exe), out] + ([mode] if mode else []), capture_output=True,
+                     text=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
         assert p.returncode == 0, p.stderr[-2000:]
         _cache[mode] = (json.loads(p.stdout.strip().splitlines()[-1]), out)
     return _cache[mode]

@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 
 from lib import BUILD, FIXTURES, Skip, no_sanitizer_reports, run, run_json
+from winlive import ENV, WINE, run_wine
 
-WINE = "/usr/lib/wine/wine64"
 # PROCESS_HEAP_ENTRY.wFlags
 REGION, UNCOMMITTED, BUSY = 0x1, 0x2, 0x4
 
@@ -28,10 +28,10 @@ def heap_dump():
             raise Skip("no mingw-w64 fixture or no wine64")
         d = tempfile.mkdtemp()
         atexit.register(shutil.rmtree, d, True)
-        env = dict(os.environ, WINEDEBUG="-all", WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
+        env = dict(ENV, WINEPREFIX=os.path.abspath(os.path.join(BUILD, "wineprefix")))
         out = os.path.join(d, "h.dmp")
-        p = subprocess.run([WINE, os.path.abspath(exe), out], capture_output=True, text=True, env=env,
-                           timeout=600, stdin=subprocess.DEVNULL)
+        p = run_wine([WINE, os.path.abspath(exe), out], capture_output=True, text=True, env=env,
+                     timeout=600, stdin=subprocess.DEVNULL)
         assert p.returncode == 0, p.stderr[-2000:]
         _cache["dump"] = (json.loads(p.stdout.strip().splitlines()[-1]), out)
     return _cache["dump"]

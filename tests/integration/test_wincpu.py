@@ -30,7 +30,7 @@ from lib import Skip
 from test_cpuwin import pc_of
 from test_tui import Screen
 from test_windbg import DBGWIN, OBJDUMP, Fixture, insn_len, runs_on_unchanged
-from winlive import ENV, EXE, WINE, _ready
+from winlive import ENV, EXE, WINE, _ready, tmux_command
 
 
 class WinCpu(Screen):
@@ -46,8 +46,8 @@ class WinCpu(Screen):
         self.dir = tempfile.mkdtemp(prefix="vmatlas-wincpu-")
         self.sock = os.path.join(self.dir, "sock")
         env = " ".join(f"{k}={shlex.quote(ENV[k])}" for k in ("WINEPREFIX", "WINEDEBUG"))
-        cmd = " ".join(shlex.quote(a) for a in [WINE, EXE, "debug"] + [str(a) for a in args])
-        inner = f"trap : INT; env {env} {cmd} 2>{self.dir}/stderr; echo EXIT=$?; sleep 600"
+        cmd = tmux_command([WINE, EXE, "debug"] + list(args), os.path.join(self.dir, "stderr"))
+        inner = f"trap : INT; env {env} {cmd}; echo EXIT=$?; sleep 600"
         self.tmux("new-session", "-d", "-x", str(w), "-y", str(h), "sh", "-c", inner)
 
     def log(self):

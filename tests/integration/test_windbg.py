@@ -20,7 +20,7 @@ import time
 
 import schema
 from lib import Skip
-from winlive import ENV, EXE, ROOT, WINE, _ready
+from winlive import ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine
 
 DBGWIN = os.path.join(ROOT, "build", "win64", "fixtures", "dbgwin.exe")
 OBJDUMP = "x86_64-w64-mingw32-objdump"
@@ -34,8 +34,8 @@ class Fixture:
     """dbgwin.exe running under Wine, its round lines collected"""
 
     def __init__(self):
-        self.p = subprocess.Popen([WINE, DBGWIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
-        line = self.p.stdout.readline()
+        self.p, line = popen_wine([WINE, DBGWIN], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, env=ENV)
         assert line, "dbgwin.exe printed nothing"
         self.truth = json.loads(line)
         self.lines = []
@@ -88,8 +88,8 @@ def fixture():
 def debug(commands, target, env=None, expect_rc=0):
     """vmatlas.exe debug --json --batch - TARGET: the JSON lines (each
     valid against docs/json-schema.json) and stderr"""
-    p = subprocess.run([WINE, EXE, "debug", "--json", "--batch", "-"] + list(target), input="\n".join(commands) + "\n",
-                       capture_output=True, text=True, env=dict(ENV, **(env or {})), timeout=180)
+    p = run_wine([WINE, EXE, "debug", "--json", "--batch", "-"] + list(target), input="\n".join(commands) + "\n",
+                 capture_output=True, text=True, env=dict(ENV, **(env or {})), timeout=180)
     if expect_rc is not None:
         assert p.returncode == expect_rc, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
     out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{\"")]
@@ -256,8 +256,8 @@ def test_windbg_unsupported_and_errors():
     r = results(out, "bpm")[0]
     assert not r["ok"] and "write-protection" in r["error"], r
     runs_on_unchanged(f, n0)
-    p = subprocess.run([WINE, EXE, "debug", "--batch", "-", "4000000000"], input="", capture_output=True, text=True,
-                       env=ENV, timeout=120)
+    p = run_wine([WINE, EXE, "debug", "--batch", "-", "4000000000"], input="", capture_output=True, text=True,
+                 env=ENV, timeout=120)
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
 
 
@@ -284,18 +284,22 @@ def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
     detached, running"""
     f = fixture()
     t = f.truth
-    p = subprocess.Popen([WINE, EXE, "debug", "--json", "--batch", "-", str(t["pid"])], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    p.stdin.write("\n".join(["break main", "watch dbgw_counter", "bpm r %s 1 --pages" % t["read_at"],
-                              "continue", "continue", "delete 2", "delete 3", "continue"]) + "\n")
-    p.stdin.flush()
+
+    def begin(p):
+        p.stdin.write("\n".join(["break main", "watch dbgw_counter", "bpm r %s 1 --pages" % t["read_at"],
+                                  "continue", "continue", "delete 2", "delete 3", "continue"]) + "\n")
+        p.stdin.flush()
+        return p.stdout.readline()
+    p, first = popen_wine([WINE, EXE, "debug", "--json", "--batch", "-", str(t["pid"])], begin,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     # the last continue waits for ever (main is not called again): the
     # thread starts of the loop say it runs
-    seen = []
-    for line in p.stdout:
-        seen.append(line)
-        if sum('"thread-start"' in l for l in seen) >= 2:
+    seen = [first]
+    while sum('"thread-start"' in l for l in seen) < 2:
+        line = p.stdout.readline()
+        if not line:
             break
+        seen.append(line)
     assert sum('"command":"continue"' in l for l in seen) == 2, seen
     os.kill(p.pid, 2)  # SIGINT
     for line in p.stdout:
@@ -352,9 +356,9 @@ def test_windbg_avx_state():
     _ready()
     if not os.path.exists(DBGWIN):
         raise Skip("no dbgwin.exe (make windows)")
-    p = subprocess.run([WINE, EXE, "debug", "--json", "--batch", "-", "--", DBGWIN, "avx"],
-                       input="break dbgw_target\ncontinue\nregs avx\nregs all\nkill\n", capture_output=True,
-                       text=True, env=ENV, timeout=180)
+    p = run_wine([WINE, EXE, "debug", "--json", "--batch", "-", "--", DBGWIN, "avx"],
+                 input="break dbgw_target\ncontinue\nregs avx\nregs all\nkill\n", capture_output=True,
+                 text=True, env=ENV, timeout=180)
     docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     truth = next(d for d in docs if "avx" in d)
     if not truth["avx"]:

@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import ENV, ROOT, WINE, live, vmatlas, vmatlas_json
+from winlive import ENV, ROOT, WINE, first_line, live, popen_wine, vmatlas, vmatlas_json
 
 FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "heaplive.exe")
 REGION, UNCOMMITTED, BUSY = 0x1, 0x2, 0x4
@@ -44,8 +44,8 @@ def fixture():
     if not os.path.exists(FIXTURE):
         raise Skip("no heaplive.exe (make windows)")
     if "p" not in _state:
-        p = subprocess.Popen([WINE, FIXTURE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
-        line = p.stdout.readline()
+        p, line = popen_wine([WINE, FIXTURE], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=ENV)
         assert line, "heaplive.exe printed nothing"
 
         def stop():
@@ -88,7 +88,9 @@ def compare(doc, truth):
                 size = b["user_size"]
                 end = commit_end[int(g["base"], 16)] - 4 * 16
                 if b["state"] == "free" and int(b["addr"], 16) + b["size"] > end:
-                    size = end - int(b["user"], 16)  # Wine's FIXME, as HeapWalk says it
+                    # Wine's FIXME, as HeapWalk says it: in cbData, a
+                    # DWORD (a block starting past `end` wraps around)
+                    size = (end - int(b["user"], 16)) & 0xffffffff
                 got.append((int(b["user"], 16), size, b["state"] == "busy"))
         want = [(e[0], e[1], bool(e[4] & BUSY)) for e in w["entries"] if not e[4] & (REGION | UNCOMMITTED)]
         assert got == want, (hex(w["heap"]), [(hex(a), s, b) for a, s, b in got if (a, s, b) not in want],

@@ -30,7 +30,7 @@ import time
 from lib import Skip
 from test_windbg import DBGWIN, Fixture, runs_on_unchanged
 from test_wincpu import WinCpu
-from winlive import ENV, EXE, ROOT, WINE, _ready
+from winlive import ENV, EXE, ROOT, WINE, _ready, popen_wine
 
 CTRLGRP = os.path.join(ROOT, "build", "win64", "fixtures", "ctrlgrp.exe")
 
@@ -157,16 +157,19 @@ def test_winint_ctrl_break_pauses_then_ends_vmatlas_letting_go():
             raise Skip("Wine cannot send a console control event to a process group: " + said.strip())
         assert "sent " + what in said, said
 
+    def begin(p):
+        p.stdin.write("break dbgw_target if rcx == 12345\ncontinue\n")
+        p.stdin.flush()
+        return p.stdout.readline()
+
     p = None
     try:
         t = f.truth
         with open(err, "w") as e:
-            p = subprocess.Popen([WINE, CTRLGRP, winpath(sig), winpath(EXE), "debug", "--json", "--batch", "-",
-                                  str(t["pid"])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=e,
-                                 text=True, env=ENV)
-        p.stdin.write("break dbgw_target if rcx == 12345\ncontinue\n")
-        p.stdin.flush()
-        assert '"command":"break"' in p.stdout.readline()
+            p, first = popen_wine([WINE, CTRLGRP, winpath(sig), winpath(EXE), "debug", "--json", "--batch", "-",
+                                   str(t["pid"])], begin, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=e,
+                                  text=True, env=ENV)
+        assert '"command":"break"' in first, first
         running(f)
         send("break")
         seen = []

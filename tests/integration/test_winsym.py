@@ -19,9 +19,10 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import ENV, EXE, ROOT, WINE, _ready, vmatlas_json
+from winlive import ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine, vmatlas_json
 
 FIX = os.path.join(ROOT, "build", "win64", "fixtures", "symfix.exe")
+WINE_DLLS = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
 _state = {}
 
 
@@ -31,8 +32,8 @@ def symfix():
     if not os.path.exists(FIX):
         raise Skip("no symfix.exe (make windows)")
     if "truth" not in _state:
-        p = subprocess.Popen([WINE, FIX], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
-        line = p.stdout.readline()
+        p, line = popen_wine([WINE, FIX], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=ENV)
         assert line, "symfix.exe printed nothing"
 
         def stop():
@@ -79,10 +80,10 @@ def test_winsym_static_functions_named_with_lines():
     assert plain[0]["symbol"] == "f3" and "file" not in plain[0], plain
 
 
-def frames_of(t, extra_env=None):
+def frames_of(t, extra_env=None, cwd=None):
     env = dict(ENV, **(extra_env or {}))
-    p = subprocess.run([WINE, EXE, "threads", str(t["pid"]), "--json"], capture_output=True, text=True, env=env,
-                       timeout=120, stdin=subprocess.DEVNULL)
+    p = run_wine([WINE, EXE, "threads", str(t["pid"]), "--json"], capture_output=True, text=True, env=env,
+                 timeout=120, stdin=subprocess.DEVNULL, cwd=cwd)
     assert p.returncode == 0, p.stderr[-2000:]
     return {x["tid"]: x for x in json.loads(p.stdout)["threads"]}
 
@@ -109,6 +110,39 @@ def test_winsym_stack_of_the_waiting_thread():
     # each pc is a return address inside the function named
     for f, fn in zip(chain, ("f3", "f2", "f1", "worker")):
         assert t[fn] < int(f["pc"], 16) < t[fn] + 0x80, (fn, f)
+
+
+def test_winsym_wine_dll_lines_as_their_debug_info_has_them():
+    """Wine's own DLLs are built with "." as their compilation directory:
+    dbghelp joins their file names with vmatlas.exe's current directory,
+    where they are not. Shown as the DWARF has them (addr2line on the
+    DLL, for the return address - 1), relative; with such a file there,
+    its full path (before: Z:\\CWD\\dlls\\kernelbase\\sync.c, whatever
+    the directory)"""
+    dll = os.path.join(WINE_DLLS, "kernelbase.dll")
+    if not os.path.exists(dll):
+        raise Skip(f"no {dll}")
+    t = symfix()
+    image_base = next(int(l.split()[1], 16) for l in subprocess.run(
+        ["x86_64-w64-mingw32-objdump", "-p", dll], capture_output=True, text=True).stdout.splitlines()
+        if l.startswith("ImageBase"))
+    base = int(next(m["base"] for m in vmatlas_json(["map", str(t["pid"])])["modules"]
+                    if m["name"].lower() == "kernelbase.dll"), 16)
+    with tempfile.TemporaryDirectory() as d:
+        fr = [f for th in frames_of(t, cwd=d).values() for f in th["frames"][1:]
+              if f["module"] == "kernelbase.dll" and f.get("file")]
+        assert fr, "no kernelbase.dll frame with a line"
+        p = subprocess.run(["x86_64-w64-mingw32-addr2line", "-e", dll] +
+                           [hex(int(f["pc"], 16) - 1 - base + image_base) for f in fr], capture_output=True, text=True)
+        # the files (dbghelp and binutils put inlined code on different lines)
+        want = [os.path.normpath(y.rsplit(":", 1)[0]) for y in p.stdout.split()]
+        assert [f["file"].replace("\\", "/") for f in fr] == want, (fr, want)
+        assert want[0].startswith("dlls/kernelbase/"), want
+        os.makedirs(os.path.join(d, os.path.dirname(want[0])))
+        open(os.path.join(d, want[0]), "w").close()
+        there = [f["file"] for th in frames_of(t, cwd=d).values() for f in th["frames"][1:]
+                 if f["module"] == "kernelbase.dll" and f.get("file")]
+        assert unix(there[0]) == os.path.join(d, want[0]), (there, d)
 
 
 def test_winsym_stackwalk64_agrees_with_pdata():

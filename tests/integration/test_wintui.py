@@ -21,13 +21,12 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
 
 from lib import Skip, run, run_json
 from test_report import embedded
 from test_tui import CORPUS, Screen, bases, ended, rows
-from winlive import ENV, EXE, FIXTURE, WINE, live, vmatlas, vmatlas_json
+from winlive import ENV, EXE, FIXTURE, WINE, live, tmux_command, vmatlas, vmatlas_json
 
 
 class WinScreen(Screen):
@@ -41,12 +40,12 @@ class WinScreen(Screen):
         self.dir = tempfile.mkdtemp(prefix="vmatlas-wintui-")
         self.sock = os.path.join(self.dir, "sock")
         env = " ".join(f"{k}={shlex.quote(ENV[k])}" for k in ("WINEPREFIX", "WINEDEBUG"))
-        cmd = " ".join(shlex.quote(a) for a in [WINE, EXE, "tui"] + [str(a) for a in args])
+        cmd = tmux_command([WINE, EXE, "tui"] + list(args), os.path.join(self.dir, "stderr"))
         # Wine's console (conhost, a process of its own) gives the terminal
         # its modes back when it ends, which may be just after the
         # program's status has come: stty -a once they are back (or 10 s)
         back = "for i in $(seq 100); do stty -a | grep -q ' icanon' && break; sleep 0.1; done"
-        inner = f"trap : INT; env {env} {cmd} 2>{self.dir}/stderr; echo EXIT=$?; {back}; stty -a; sleep 600"
+        inner = f"trap : INT; env {env} {cmd}; echo EXIT=$?; {back}; stty -a; sleep 600"
         self.tmux("new-session", "-d", "-x", str(w), "-y", str(h), "sh", "-c", inner)
 
 

@@ -9,6 +9,7 @@
 #include <dbghelp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "base/util.h"
 
@@ -107,6 +108,24 @@ bool native_syms_find(native_syms *n, const vm_module *mod, uint64_t addr, bool 
 	return ok;
 }
 
+/* Wine's dbghelp joins a DWARF file name whose compilation directory is
+ * relative ("." in Wine's own DLLs: dlls/kernelbase/sync.c) with our
+ * current directory, where that file is not: such a name is shown as the
+ * debug info has it, relative (a file that is there stays as it is) */
+static const wchar_t *as_recorded(const wchar_t *f)
+{
+	wchar_t cwd[MAX_PATH + 1];
+	DWORD n = GetCurrentDirectoryW(MAX_PATH + 1, cwd);
+	if (n == 0 || n > MAX_PATH || _wcsnicmp(f, cwd, n) != 0)
+		return f;
+	const wchar_t *rest = f + n;
+	if (cwd[n - 1] != L'\\' && *rest++ != L'\\')
+		return f;
+	if (!*rest || GetFileAttributesW(f) != INVALID_FILE_ATTRIBUTES)
+		return f;
+	return rest;
+}
+
 bool native_syms_line(native_syms *n, const vm_module *mod, uint64_t addr, vm_line_row *out)
 {
 	if (!n || !dbgh_load(n->d, mod))
@@ -119,7 +138,7 @@ bool native_syms_line(native_syms *n, const vm_module *mod, uint64_t addr, vm_li
 	    l.Address > addr)
 		return false;
 	memset(out, 0, sizeof *out);
-	out->file = keep(n, dbgh_utf8(l.FileName));
+	out->file = keep(n, dbgh_utf8(as_recorded(l.FileName)));
 	out->line = (int)l.LineNumber;
 	out->addr = l.Address;
 	out->is_stmt = true;
