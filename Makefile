@@ -43,7 +43,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(wildcard tests/f
             $(patsubst tests/fixtures/%.cpp,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cpp)) \
             $(BUILD)/fixtures/layout32 $(BUILD)/fixtures/stacks32 $(BUILD)/fixtures/stacks-static \
             $(BUILD)/fixtures/heapfix32 $(BUILD)/fixtures/layout_truth32 $(BUILD)/fixtures/heapfix-nopie \
-            $(BUILD)/fixtures/heapfix-static $(BUILD)/fixtures/dbgfix32 \
+            $(BUILD)/fixtures/heapfix-static $(BUILD)/fixtures/heapfix-static-stripped $(BUILD)/fixtures/dbgfix32 \
             $(patsubst tests/fixtures/libs/%.c,$(BUILD)/fixtures/lib%.so,$(wildcard tests/fixtures/libs/*.c)) \
             $(BUILD)/fixtures/libmanual2.so $(BUILD)/fixtures/variants/modfix-mini \
             $(BUILD)/fixtures/win/pedll.dll
@@ -143,6 +143,11 @@ $(BUILD)/fixtures/%-static: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC -static $<")
 	$(Q)$(CC) -static -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+# ... and stripped, as distributions ship them (busybox-static)
+$(BUILD)/fixtures/%-static-stripped: $(BUILD)/fixtures/%-static
+	@$(if $(Q),echo "  STRIP   $@")
+	$(Q)strip -o $@ $<
 
 # a position-dependent executable: its .bss tail is a mapping of its own
 # below a randomized brk heap

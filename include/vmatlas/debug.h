@@ -51,6 +51,7 @@ typedef struct vm_dbg_options {
 	bool at_main;    /* launched: run on to main before returning */
 	bool json;       /* vm_dbg_exec prints JSON lines */
 	bool follow_child; /* a fork's child is debugged, the parent let go */
+	unsigned sym_flags; /* the symbolizer's VM_SYM_* beyond lines (DEMANGLE) */
 	vm_dbg_sink sink; /* events from the start (at_main's stop) */
 	void *sink_arg;
 } vm_dbg_options;

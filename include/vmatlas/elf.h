@@ -133,6 +133,8 @@ typedef struct elf_rawsyms {
 	size_t strsz;
 	uint8_t *gnu_hash; /* the SHT_GNU_HASH section linked to it, or NULL */
 	size_t gnu_hash_size;
+	uint8_t *versym;   /* its SHT_GNU_versym section (2 bytes a symbol), or NULL */
+	size_t nversym;
 	int bits;
 	bool big_endian;
 } elf_rawsyms;
@@ -144,7 +146,8 @@ enum {
 				the TLS block), not one with an address */
 };
 /* the defined symbol NAME (never a section or file symbol); a global
- * one before a local one */
+ * one before a local one, and of globals the default version ("@@") before
+ * a hidden one ("@", an old compat version), as the dynamic linker binds */
 bool elf_rawsyms_find(const elf_rawsyms *t, const char *name, unsigned how, elf_sym *out);
 void elf_rawsyms_free(elf_rawsyms *t);
 const char *elf_sym_name(const elf_symtab *t, const elf_sym *s); /* "" if bad */

@@ -64,6 +64,13 @@ bool vm_symbol_line_row(vm_symbolizer *s, uint64_t addr, vm_line_row *out);
 /* the first row of [lo, hi) marked prologue_end (DWARF), live address */
 bool vm_symbol_prologue_end(vm_symbolizer *s, uint64_t lo, uint64_t hi, uint64_t *at);
 
+/* The function an IFUNC symbol at addr (memcpy, strlen: its resolver)
+ * was bound to, read from the GOT slot of a module's NAME@plt stub once
+ * the loader has filled it (x86-64); false when addr is no IFUNC or no
+ * module has bound it yet. A breakpoint belongs there: the resolver runs
+ * once. */
+bool vm_symbol_ifunc_target(vm_symbolizer *s, uint64_t addr, uint64_t *target);
+
 /* "libc.so.6!malloc+0x14", "libc.so.6+0x2a000", "[jit]!LazyCompile:foo+0x8",
  * "[jit]+0x40", or "[heap]+0x10" */
 void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t n);

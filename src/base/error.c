@@ -9,10 +9,14 @@ static _Thread_local char errbuf[1024];
 
 void vm_seterr(const char *fmt, ...)
 {
+	/* through a copy: an argument may be vm_error() itself (a context
+	 * put before the error), and vsnprintf's source may not overlap */
+	char msg[sizeof errbuf];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, msg, sizeof errbuf);
 }
 
 void vm_seterr_errno(const char *fmt, ...)

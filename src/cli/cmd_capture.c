@@ -66,8 +66,9 @@ static int capture_run(cli_ctx *ctx)
 		json_done(&w);
 	} else {
 		char b1[16], b2[16];
-		printf("%zu regions (%s of memory), %zu threads to %s (%s)%s\n", res.nsegments,
-		       fmt_size(res.bytes_dumped, b1, sizeof b1), res.nthreads, out,
+		printf("%zu region%s (%s of memory), %zu thread%s to %s (%s)%s\n", res.nsegments,
+		       res.nsegments == 1 ? "" : "s", fmt_size(res.bytes_dumped, b1, sizeof b1), res.nthreads,
+		       res.nthreads == 1 ? "" : "s", out,
 		       fmt_size(res.file_size, b2, sizeof b2), co.private_only ? ", private memory only" : "");
 		if (res.unreadable)
 			printf("%zu regions could not be read whole: their segments hold what could\n",

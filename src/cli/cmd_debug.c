@@ -155,6 +155,7 @@ static int debug_run(cli_ctx *ctx)
 	bool window = !a->batch && !ctx->json && isatty(0) && isatty(1);
 	vm_dbg_options o = { .launched = ctx->ta.prog != NULL, .at_main = a->at_main, .json = ctx->json,
 			     .follow_child = a->follow_fork && !strcmp(a->follow_fork, "child"),
+			     .sym_flags = ctx->no_demangle ? 0 : VM_SYM_DEMANGLE,
 			     .sink = window ? NULL : on_event };
 	vm_dbg *d = vm_dbg_open(ctx->t, &o);
 	if (!d) {

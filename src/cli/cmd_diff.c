@@ -101,9 +101,16 @@ static void text(const vm_diff *d)
 	for (size_t i = 0; i < d->nended; i++)
 		printf("  - %lld (%s)\n", (long long)d->ended[i]->tid, d->ended[i]->name ? d->ended[i]->name : "");
 	printf("heaps:\n");
+	size_t same = 0;
 	for (size_t i = 0; i < d->narenas; i++) {
 		const vm_arena *x = d->arenas[i].a, *y = d->arenas[i].b;
 		uint64_t addr = y ? y->addr : x->addr;
+		/* an arena that did not change is counted, not listed (--json
+		 * lists every one) */
+		if (x && y && x->used_bytes == y->used_bytes && x->nused == y->nused && x->system_mem == y->system_mem) {
+			same++;
+			continue;
+		}
 		printf("  arena 0x%llx: ", (unsigned long long)addr);
 		if (!x)
 			printf("new, %s in use in %zu chunks\n", fmt_size(y->used_bytes, a, sizeof a), y->nused);
@@ -114,6 +121,8 @@ static void text(const vm_diff *d)
 			       fmt_size(x->used_bytes, a, sizeof a), fmt_size(y->used_bytes, b, sizeof b), x->nused,
 			       y->nused, fmt_size(x->system_mem, sa, sizeof sa), fmt_size(y->system_mem, sb, sizeof sb));
 	}
+	if (same)
+		printf("  %zu arena%s unchanged\n", same, same == 1 ? "" : "s");
 	if (d->have_chunks) {
 		printf("  %zu blocks allocated, %zu freed\n", d->nallocated, d->nfreed);
 		chunks_text(d->allocated, d->nallocated, '+');

@@ -159,7 +159,7 @@ static void text(const vm_map *m, vm_target *t, vm_symbolizer *s, const vm_heap_
 	vm_symbol_format(&si, r->main_arena, sym, sizeof sym);
 	printf("glibc malloc %s: main_arena at %0*llx %s (%s)", r->version[0] ? r->version : "(version unknown)",
 	       aw, (unsigned long long)r->main_arena, sym,
-	       strcmp(r->main_arena_source, "symbol") ? "found by scanning libc's data" : "from the symbols");
+	       strcmp(r->main_arena_source, "symbol") ? "found by scanning glibc's data" : "from the symbols");
 	if (r->ntcaches)
 		printf("; tcaches of %zu thread%s (%s)", r->ntcaches, r->ntcaches == 1 ? "" : "s",
 		       r->tcache_source);

@@ -275,10 +275,11 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 	int aw = addr_width(m);
 	vm_region_prot_string(r, prot);
 	strbuf det = STRBUF_INIT;
+	const char *alloc_det = NULL;
 	if (flat) {
 		const vm_alloc *a = vm_map_alloc_of(m, r);
 		if (a && a->details)
-			sb_puts(&det, a->details);
+			sb_puts(&det, alloc_det = a->details);
 	} else if (r->path && r->state != VM_STATE_FREE && !(r->flags & VM_RF_PSEUDO) &&
 		   r->type != VM_TYPE_IMAGE && r->type != VM_TYPE_MAPPED) {
 		sb_puts(&det, r->path);
@@ -304,10 +305,18 @@ static void region_line(const vm_map *m, const vm_region *r, const map_render_op
 	if (!o->contents) {
 		strbuf cs = STRBUF_INIT;
 		contents_inline(r, &cs);
-		if (cs.len) {
+		const char *c = sb_str(&cs);
+		size_t alen = alloc_det ? strlen(alloc_det) : 0;
+		/* the allocation's details are often its first region's first
+		 * item ("stack of thread 12"): said once */
+		if (alen && strncmp(c, alloc_det, alen) == 0 && (c[alen] == 0 || c[alen] == ','))
+			c += alen;
+		if (*c == ',' || !*c) {
+			sb_puts(&det, c);
+		} else {
 			if (det.len)
 				sb_puts(&det, ": ");
-			sb_puts(&det, sb_str(&cs));
+			sb_puts(&det, c);
 		}
 		sb_free(&cs);
 	}

@@ -212,6 +212,12 @@ int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 	} else if (vm_dbg_read(d, addr, &byte, 1) != 1) {
 		vm_seterr("0x%llx is not mapped: no breakpoint there", (unsigned long long)addr);
 		return -1;
+	} else {
+		/* an IFUNC (memcpy, strlen): where it was bound, not its
+		 * resolver, which never runs again (gdb's way) */
+		uint64_t to;
+		if (d->sym && vm_symbol_ifunc_target(d->sym, addr, &to))
+			addr = to;
 	}
 	dbg_bp *b = dbg_bp_new(d, VM_BP_CODE, addr);
 	b->pending = pending;

@@ -177,9 +177,12 @@ static void print_text(const vm_dbg_event *e, FILE *out)
 	case VM_DBG_EV_WATCH:
 		if (e->access) {
 			static const char *const acc[] = { "?", "read", "write", "access", "execute" };
-			fprintf(out, "memory breakpoint %d, thread %lld, %s of %d bytes at 0x%llx by %s%s%s", e->bp,
+			/* a debug register's trap comes after the instruction,
+			 * which it does not name */
+			fprintf(out, "memory breakpoint %d, thread %lld, %s of %d bytes at 0x%llx %s %s%s%s", e->bp,
 				(long long)e->tid, acc[e->access > 4 ? 0 : e->access], e->len, (unsigned long long)e->addr,
-				at, e->insn[0] ? ": " : "", e->insn);
+				e->by_pages || e->insn[0] || e->access == VM_BPM_EXEC ? "by" : "just before", at,
+				e->insn[0] ? ": " : "", e->insn);
 			if (e->nbytes) {
 				fputs(", ", out);
 				for (int i = 0; i < e->nbytes; i++)

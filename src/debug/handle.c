@@ -159,6 +159,20 @@ static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 		e.len = b->len;
 		e.old_value = old;
 		e.new_value = now;
+		if (b->access) {
+			/* a memory breakpoint a debug register holds: a hit of the
+			 * bpm, as its page-protection hits are (DR6 does not tell a
+			 * read from a write of the same value: "access") */
+			e.access = b->access == VM_BPM_RW && old != now ? VM_BPM_WRITE : b->access;
+			e.by_pages = false;
+			if (e.access == VM_BPM_WRITE && b->len > 0 && b->len <= 8) {
+				e.nbytes = b->len;
+				for (int k = 0; k < b->len; k++) {
+					e.old_bytes[k] = (uint8_t)(old >> (8 * k));
+					e.new_bytes[k] = (uint8_t)(now >> (8 * k));
+				}
+			}
+		}
 		e.stopped = *stop = true;
 		dbg_emit(d, &e);
 		if (b->temporary)

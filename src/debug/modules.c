@@ -50,7 +50,7 @@ int dbg_rebuild_map(vm_dbg *d, bool report)
 			    d->pages[k].addr < r->base + r->size)
 				r->prot = (r->prot & ~(VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)) | d->pages[k].orig;
 	}
-	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES);
+	d->sym = vm_symbolizer_new(m, d->t, VM_SYM_LINES | d->o.sym_flags);
 	char **names = xcalloc(m->nmodules + 1, sizeof *names);
 	uint64_t *bases = xcalloc(m->nmodules + 1, sizeof *bases);
 	uint64_t *sizes = xcalloc(m->nmodules + 1, sizeof *sizes);

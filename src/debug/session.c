@@ -246,7 +246,17 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 	if (d->o.launched && d->o.at_main) {
 		int id;
 		vm_bp_spec s = { .temporary = true };
-		if (vm_dbg_break(d, "main", &s, &id) < 0 || vm_dbg_continue(d) < 0) {
+		bool pending = false;
+		int r = vm_dbg_break(d, "main", &s, &id);
+		for (size_t i = 0; r == 0 && i < d->nbps; i++)
+			if (d->bps[i].id == id)
+				pending = d->bps[i].pending;
+		/* the program is loaded: a main pending now never comes (a
+		 * stripped program), and running on would run it to its end */
+		if (r == 0 && pending)
+			vm_seterr("the program has no symbol main (stripped?): without --at-main it stops "
+				  "at its entry point");
+		if (r < 0 || pending || vm_dbg_continue(d) < 0) {
 			vm_seterr("running to main: %s", vm_error());
 			vm_dbg_close(d, VM_DBG_KILL);
 			return NULL;

@@ -258,6 +258,20 @@ int show_regs_of(cmd_out *o, int what)
 	return rc;
 }
 
+/* where a thread is, as it will be reported: one that ran into an int3
+ * of ours whose stop is not reported yet (all-stop: another thread's
+ * stop came first) stands one byte past it, inside the instruction the
+ * int3 replaced; it is shown at the breakpoint, as its hit will say
+ * (an instruction of one byte leaves no such doubt only when longer) */
+static uint64_t shown_pc(vm_dbg *d, uint64_t pc)
+{
+	bool is_call;
+	dbg_site *s = pc ? dbg_site_at(d, pc - 1) : NULL;
+	if (s && s->in && dbg_insn_len(d, pc - 1, &is_call) > 1)
+		return pc - 1;
+	return pc;
+}
+
 int show_threads(cmd_out *o)
 {
 	const int64_t *tids;
@@ -274,8 +288,10 @@ int show_threads(cmd_out *o)
 		vm_regs r;
 		char where[256] = "?";
 		bool ok = dbg_get_regs(o->d, tids[i], &r) == 0;
-		if (ok)
+		if (ok) {
+			r.rip = shown_pc(o->d, r.rip);
 			vm_dbg_where(o->d, r.rip, where, sizeof where, NULL, NULL);
+		}
 		if (o->json) {
 			json_obj_begin(&w);
 			json_ki64(&w, "tid", tids[i]);

@@ -247,6 +247,21 @@ int elf_rawsyms_read(const elf_image *e, const elf_shdr *sec, elf_rawsyms *out)
 		}
 		break;
 	}
+	/* its versions: which of the globals of one name are hidden */
+	for (size_t i = 0; i < e->nsh && self < e->nsh; i++) {
+		const elf_shdr *v = &e->sh[i];
+		if (v->type != SHT_GNU_versym || v->link != self || v->size / 2 < count ||
+		    v->size > (uint64_t)count * 2 + 16 || (!e->in_memory && v->size > e->r.size))
+			continue;
+		out->versym = xmalloc((size_t)count * 2);
+		if (elf_read_offset(e, v->offset, out->versym, (size_t)count * 2) == 0) {
+			out->nversym = (size_t)count;
+		} else {
+			free(out->versym);
+			out->versym = NULL;
+		}
+		break;
+	}
 	return 0;
 }
 
@@ -255,6 +270,7 @@ void elf_rawsyms_free(elf_rawsyms *t)
 	free(t->raw);
 	free(t->strtab);
 	free(t->gnu_hash);
+	free(t->versym);
 	memset(t, 0, sizeof *t);
 }
 
@@ -274,8 +290,16 @@ static bool raw_match(const elf_rawsyms *t, const elf_image *cfg, size_t i, cons
 	return true;
 }
 
+/* symbol i is a hidden version (versym's bit 15): "name@VER", not the
+ * one a plain NAME binds to */
+static bool raw_hidden(const elf_rawsyms *t, const elf_image *cfg, size_t i)
+{
+	return t->versym && i < t->nversym && (get(cfg, t->versym + i * 2, 2) & 0x8000);
+}
+
 /* DT_GNU_HASH lookup: the bucket of the name's hash, then its chain
- * while the stored hashes (low bit: last of the chain) may match */
+ * while the stored hashes (low bit: last of the chain) may match; a
+ * hidden version only when the chain has no other */
 static int gnu_hash_find(const elf_rawsyms *t, const elf_image *cfg, const char *name, unsigned how,
 			 elf_sym *out)
 {
@@ -292,15 +316,24 @@ static int gnu_hash_find(const elf_rawsyms *t, const elf_image *cfg, const char 
 	uint32_t idx = (uint32_t)get(cfg, h + buckets + (uint64_t)(hash % nbuckets) * 4, 4);
 	if (idx < symoffset)
 		return 0;
+	bool hidden = false;
+	elf_sym s;
 	for (; idx < t->count; idx++) {
 		uint64_t at = chains + (uint64_t)(idx - symoffset) * 4;
 		if (at + 4 > t->gnu_hash_size)
 			return -1;
 		uint32_t ch = (uint32_t)get(cfg, h + at, 4);
-		if ((ch | 1) == (hash | 1) && raw_match(t, cfg, idx, name, how, out))
-			return 1;
+		if ((ch | 1) == (hash | 1) && raw_match(t, cfg, idx, name, how, &s)) {
+			if (!raw_hidden(t, cfg, idx)) {
+				*out = s;
+				return 1;
+			}
+			if (!hidden)
+				*out = s;
+			hidden = true;
+		}
 		if (ch & 1)
-			return 0;
+			return hidden;
 	}
 	return -1;
 }
@@ -316,22 +349,24 @@ bool elf_rawsyms_find(const elf_rawsyms *t, const char *name, unsigned how, elf_
 		if (r == 1 || (r == 0 && (how & ELF_FIND_GLOBAL)))
 			return r == 1;
 	}
-	bool local = false;
+	int best = 0; /* 3 a global, 2 a hidden global, 1 a local */
 	for (size_t i = 0; i < t->count; i++) {
 		/* the first letter of the name, before anything is decoded */
 		uint32_t off = (uint32_t)get(&cfg, t->raw + i * t->entsize, 4);
 		elf_sym s;
 		if (off >= t->strsz || t->strtab[off] != name[0] || !raw_match(t, &cfg, i, name, how, &s))
 			continue;
-		if (s.bind != STB_LOCAL) {
+		int rank = s.bind == STB_LOCAL ? 1 : raw_hidden(t, &cfg, i) ? 2 : 3;
+		if (rank == 3) {
 			*out = s;
 			return true;
 		}
-		if (!local) /* a global may still come */
+		if (rank > best) /* a better one may still come */
 			*out = s;
-		local = true;
+		if (rank > best)
+			best = rank;
 	}
-	return local;
+	return best > 0;
 }
 
 int elf_read_symtab(const elf_image *e, const elf_shdr *sec, elf_symtab *out)

@@ -85,6 +85,22 @@ static const vm_module *find_libc(const vm_map *m)
 	return NULL;
 }
 
+/* A statically linked program has no libc module and no dynamic loader:
+ * glibc, main_arena with it, is inside the executable (the module whose
+ * path is the process's executable) */
+static const vm_module *static_exe(const vm_map *m)
+{
+	const vm_module *exe = NULL;
+	for (size_t i = 0; i < m->nmodules; i++) {
+		const vm_module *x = &m->modules[i];
+		if (strncmp(x->name, "ld-", 3) == 0 || strncmp(x->name, "ld.so", 5) == 0)
+			return NULL;
+		if (!exe && m->info.exe && x->path && strcmp(x->path, m->info.exe) == 0)
+			exe = x;
+	}
+	return exe;
+}
+
 static const vm_region *named_brk_heap(const vm_map *m)
 {
 	for (size_t i = 0; i < m->nregions; i++)
@@ -422,18 +438,23 @@ static void find_brk(walker *k, const vm_module *libc, const vm_arena *main)
 		k->brk_hi = r->base + r->size;
 }
 
+/* the main arena's first chunk in the brk heap */
+uint64_t gw_brk_start(walker *k, const vm_arena *a, bool is_static)
+{
+	uint64_t lo = k->brk_lo;
+	if (k->brk_exact) {
+		uint64_t mis = (lo + 2 * k->L.w) % k->L.align;
+		return mis ? lo + k->L.align - mis : lo;
+	}
+	return gw_in_brk(k, a->top) ? first_chunk(k, lo, a->top, is_static) : lo;
+}
+
 static void walk_main(walker *k, vm_arena *a, bool is_static)
 {
 	if (k->brk_hi <= k->brk_lo)
 		return; /* malloc has not used brk yet */
-	uint64_t lo = k->brk_lo, end = k->brk_hi;
-	uint64_t start;
-	if (k->brk_exact) {
-		uint64_t mis = (lo + 2 * k->L.w) % k->L.align;
-		start = mis ? lo + k->L.align - mis : lo;
-	} else {
-		start = gw_in_brk(k, a->top) ? first_chunk(k, lo, a->top, is_static) : lo;
-	}
+	uint64_t end = k->brk_hi;
+	uint64_t start = gw_brk_start(k, a, is_static);
 	vm_heap_seg *s = new_seg(k, "brk", 0);
 	walk_segment(k, s, a, start, end);
 	if (!gw_in_brk(k, a->top))
@@ -550,14 +571,19 @@ static uint64_t setup(walker *k, const vm_module **libc_out)
 	*libc_out = libc;
 
 	uint64_t arena0 = 0;
+	const vm_module *exe;
 	if (vm_symbol_lookup(k->s, libc ? libc->name : NULL, "main_arena", &arena0)) {
 		out->main_arena_source = "symbol";
 	} else if (libc && (arena0 = scan_for_arena(k, libc))) {
 		out->main_arena_source = "scan";
+	} else if (!libc && (exe = static_exe(m)) && (arena0 = scan_for_arena(k, exe))) {
+		/* a stripped static program: its data holds glibc's */
+		out->main_arena_source = "scan";
 	} else {
 		out->note = xstrdup(libc ? "cannot find glibc's main_arena (no symbol, and no malloc_state "
 					   "in libc's data holds together)"
-					 : "no glibc in this process, and no main_arena symbol");
+					 : "no glibc in this process (no libc, and no main_arena symbol or "
+					   "malloc_state that holds together in a static program's data)");
 		return 0;
 	}
 	return arena0;
@@ -639,7 +665,7 @@ int vm_heap_walk(const vm_map *m, vm_target *t, vm_symbolizer *s, unsigned flags
 	else
 		gw_find_tcaches_static(&k);
 	if (!out->ntcaches)
-		gw_scan_tcaches(&k);
+		gw_scan_tcaches(&k, libc == NULL);
 	if (k.nmarks > 1)
 		qsort(k.marks, k.nmarks, sizeof *k.marks, cmp_mark);
 	for (size_t i = 0; i < out->narenas; i++) {

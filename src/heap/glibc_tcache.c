@@ -120,7 +120,7 @@ static bool gw_tcache_candidate(walker *k, uint64_t chunk, uint64_t lo, uint64_t
 	return true;
 }
 
-void gw_scan_tcaches(walker *k)
+void gw_scan_tcaches(walker *k, bool is_static)
 {
 	for (size_t i = 0; i < k->r->narenas; i++) {
 		const vm_arena *a = &k->r->arenas[i];
@@ -128,17 +128,18 @@ void gw_scan_tcaches(walker *k)
 		if (a->main) {
 			if (k->brk_hi <= k->brk_lo)
 				continue;
-			first = k->brk_lo;
+			/* (a static program's TLS block comes first there) */
+			first = gw_brk_start(k, a, is_static);
 			lo = k->brk_lo;
 			hi = k->brk_hi;
 		} else {
 			first = a->addr + k->L.state_size;
 			lo = a->addr & ~(k->L.heap_max - 1);
 			hi = lo + k->L.heap_max;
+			uint64_t mis = (first + 2 * k->L.w) % k->L.align;
+			if (mis)
+				first += k->L.align - mis;
 		}
-		uint64_t mis = (first + 2 * k->L.w) % k->L.align;
-		if (mis)
-			first += k->L.align - mis;
 		if (gw_tcache_candidate(k, first, lo, hi)) {
 			k->r->tcache_source = "scan";
 			gw_walk_tcache(k, first + 2 * k->L.w, (int)i);

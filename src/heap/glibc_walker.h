@@ -98,7 +98,8 @@ void gw_walk_tcache(walker *k, uint64_t tc, int ai);
 int gw_arena_index_of(walker *k, uint64_t addr);
 void gw_find_tcaches(walker *k, const vm_module *libc);
 void gw_find_tcaches_static(walker *k);
-void gw_scan_tcaches(walker *k);
+void gw_scan_tcaches(walker *k, bool is_static);
+uint64_t gw_brk_start(walker *k, const vm_arena *a, bool is_static);
 
 /* the hot reads, inline: a word of the walk, most often from the
  * window read last */

@@ -155,6 +155,15 @@ static bool add_tables(sym_table *t, const elf_image *e, const char *label, bool
 		elf_symtab st;
 		if (elf_read_symtab(e, sh, &st) < 0)
 			continue;
+		/* a symbol in a section that is not loaded names no memory
+		 * (glibc's __evoke_link_warning_* in .gnu.warning.*, value 0,
+		 * named libc's ELF header): left out */
+		for (size_t k = 0; k < st.n; k++) {
+			elf_sym *y = &st.syms[k];
+			if (y->shndx != SHN_UNDEF && y->shndx < 0xff00 && y->shndx < e->nsh &&
+			    !(e->sh[y->shndx].flags & SHF_ALLOC))
+				y->shndx = SHN_UNDEF;
+		}
 		char **vers = versions && sh->type == SHT_DYNSYM ? elf_dynsym_versions(e, sh, st.n) : NULL;
 		symtab_add_versioned(t, &st, sh->type == SHT_DYNSYM, vers);
 		elf_dynsym_versions_free(vers, st.n);
@@ -450,6 +459,59 @@ bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 	return true;
 }
 
+/* the GOT slot an x86-64 PLT stub jumps through: [endbr64] [bnd] jmp
+ * *rel32(%rip) */
+static bool plt_slot(const uint8_t *c, uint64_t at, uint64_t *slot)
+{
+	size_t p = c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa ? 4 : 0;
+	p += c[p] == 0xf2;
+	if (c[p] != 0xff || c[p + 1] != 0x25)
+		return false;
+	int32_t rel = (int32_t)((uint32_t)c[p + 2] | (uint32_t)c[p + 3] << 8 | (uint32_t)c[p + 4] << 16 |
+				(uint32_t)c[p + 5] << 24);
+	*slot = at + p + 6 + (uint64_t)(int64_t)rel;
+	return true;
+}
+
+/* a module's NAME@plt stub bound to a function of def other than addr */
+static bool bound_by_plt(vm_symbolizer *s, const vm_module *def, uint64_t addr, const char *name, uint64_t *target)
+{
+	char *pn = xasprintf("%s@plt", name);
+	bool found = false;
+	for (size_t i = 0; i < s->m->nmodules && !found; i++) {
+		const vm_module *mod = &s->m->modules[i];
+		sym_table *mt = table_of(s, mod);
+		for (size_t k = 0; mt && k < mt->n && !found; k++) {
+			uint8_t code[16];
+			uint64_t stub = mt->e[k].addr + mod->load_bias, slot, v;
+			if (strcmp(mt->names + mt->e[k].name, pn) != 0 ||
+			    vm_read(s->t, stub, code, sizeof code) != (ssize_t)sizeof code || !plt_slot(code, stub, &slot) ||
+			    vm_read(s->t, slot, &v, sizeof v) != (ssize_t)sizeof v)
+				continue;
+			/* bound: into the defining module, past its resolver (not
+			 * yet: back into the caller's PLT) */
+			if (v != addr && v - def->base < def->size) {
+				*target = v;
+				found = true;
+			}
+		}
+	}
+	free(pn);
+	return found;
+}
+
+bool vm_symbol_ifunc_target(vm_symbolizer *s, uint64_t addr, uint64_t *target)
+{
+	const vm_module *def = vm_map_module_at(s->m, addr);
+	sym_table *t = def && s->t && s->m->info.arch == VM_ARCH_X86_64 ? table_of(s, def) : NULL;
+	/* any of its names (memcpy, __new_memcpy, __GI_memcpy ...) */
+	for (size_t k = 0; t && k < t->n; k++)
+		if (t->e[k].type == STT_GNU_IFUNC && t->e[k].addr + def->load_bias == addr &&
+		    bound_by_plt(s, def, addr, symtab_name(t, &t->e[k]), target))
+			return true;
+	return false;
+}
+
 /* the line index of the module at addr, opened once; its load bias */
 static line_index *lines_at(vm_symbolizer *s, uint64_t addr, uint64_t *bias)
 {
@@ -601,20 +663,24 @@ static int lookup_in_module(vm_symbolizer *s, const vm_module *mod, const char *
 	sym_table *t = table_of(s, mod); /* loaded already, or the only way */
 	if (!t)
 		return 0;
-	r = 0;
+	/* a global of the default version before a hidden (compat) one, as
+	 * the dynamic linker binds NAME, before a local */
+	int best = 0;
 	for (size_t k = 0; k < t->n; k++) {
 		const sym_entry *e = &t->e[k];
 		if (strcmp(t->names + e->name, name) != 0)
 			continue;
-		if (e->bind != STB_LOCAL) {
+		int rank = e->bind == STB_LOCAL ? 1 : e->versioned ? 2 : 3;
+		if (rank == 3) {
 			*addr = e->addr + mod->load_bias;
 			return 1;
 		}
-		if (!r)
+		if (rank > best) {
 			*addr = e->addr + mod->load_bias;
-		r = 2;
+			best = rank;
+		}
 	}
-	return r;
+	return best == 2 ? 1 : best == 1 ? 2 : 0;
 }
 
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)

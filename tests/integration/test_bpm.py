@@ -489,3 +489,24 @@ def test_bpm_emulation_keeps_the_programs_protections():
     ro = int([o for o in out if o.get("command") == "bpm"][0]["addr"], 16)
     assert crash and crash[0]["signal"] == "SIGSEGV" and int(crash[0]["fault_addr"], 16) == ro + 0x40, out
     assert faults(out)["emulated"] == 0
+
+
+def test_bpm_by_debug_register_hits_as_a_bpm():
+    """a bpm a debug register holds reports its hit as a memory breakpoint
+    (access, the bytes before and after), as one by pages does: it read
+    "watchpoint 2 ... 0x.. -> 0x.." as if `watch` had set it"""
+    cmds = ["break bpm_start", "continue", "bpm w bpm_buf+0x800 8", "continue", "print qword [bpm_buf+0x800]", "kill"]
+    p, out, truth = run(cmds)
+    assert [o["pages"] for o in out if o.get("command") == "bpm"] == [False]
+    hits = [o for o in out if o.get("event") == "watchpoint"]
+    assert len(hits) == 1, out
+    h = hits[0]
+    assert h["access"] == "w" and h["pages"] is False and h["len"] == 8 and h["id"] == 2, h
+    now = [o for o in out if o.get("command") == "print"][0]["value"]
+    assert int(h["new"], 16) == int(now, 16), (h, now)
+    assert h["new_bytes"] == int(h["new"], 16).to_bytes(8, "little").hex(), h
+    assert h["old_bytes"] == int(h["old"], 16).to_bytes(8, "little").hex(), h
+    p, text, _ = run(cmds, json_out=False)
+    line = [l for l in text.splitlines() if "bpm_buf" not in l and " 2, thread" in l]
+    assert line and re.match(r"memory breakpoint 2, thread \d+, write of 8 bytes at 0x[0-9a-f]+ just before "
+                             r"bpmfix!\S+ .*, [0-9a-f]{16} -> [0-9a-f]{16}$", line[0]), text

@@ -196,6 +196,61 @@ def test_gcore():
     assert doc["target"]["page_size"] == os.sysconf("SC_PAGE_SIZE"), doc["target"]
 
 
+def load_segments(core):
+    """(vaddr, file offset, filesz) of each writable PT_LOAD of a 64-bit
+    core (gdb writes PROT_NONE memory as read-only: not those)"""
+    import struct
+    with open(core, "rb") as f:
+        h = f.read(64)
+        phoff, = struct.unpack_from("<Q", h, 32)
+        phentsize, phnum = struct.unpack_from("<HH", h, 54)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    out = []
+    for i in range(phnum):
+        typ, flags, off, va, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", ph, i * phentsize)
+        if typ == 1 and filesz and flags & 2:
+            out.append((va, off, filesz))
+    return out
+
+
+def test_gcore_reads_across_file_boundaries():
+    """gdb does not page-align its segments in the file: a page of memory
+    lies across a 64 KiB boundary of the file (so across any smaller
+    power-of-two window's edge too). Each such page reads whole, as the
+    file holds it, and every thread's guard is found (its page of zeros
+    read whole)."""
+    if not shutil.which("gcore"):
+        raise Skip("no gcore")
+    with tempfile.TemporaryDirectory() as d, fixture() as (p, truth):
+        wait_blocked(p.pid)
+        g = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(p.pid)], capture_output=True, text=True,
+                           timeout=120)
+        assert_not_held(p.pid)
+        if g.returncode != 0:
+            raise Skip(f"gcore failed: {g.stderr[-300:]}")
+        core = os.path.join(d, f"g.{p.pid}")
+        pages = []
+        for va, off, filesz in load_segments(core):
+            for k in range(0, filesz - 4095, 4096):
+                if (off + k) // 65536 != (off + k + 4095) // 65536:
+                    pages.append((va + k, off + k))
+        if not pages:
+            raise Skip("this gdb writes page-aligned segments")
+        with open(core, "rb") as f:
+            for va, off in pages[:40]:
+                f.seek(off)
+                want = f.read(4096)
+                got = run_json(["view", core, hex(va), "4096"])
+                assert got["bytes"] == want.hex(), hex(va)
+        doc = run_json(["threads", core])
+    workers = [t for t in doc["threads"] if not t["main"]]
+    assert workers
+    for t in workers:
+        assert t["stack"].get("guard_size"), t
+    assert all(t.get("start") for t in workers), workers
+
+
 def gdb_bt(core, exe):
     p = subprocess.run(["gdb", "-batch", "-nx", "-c", core, exe, "-ex", "thread apply all bt"],
                        capture_output=True, text=True, timeout=120)
@@ -341,3 +396,19 @@ def test_files_the_core_names_may_be_fifos():
                     ["map", "self", "--add-module", prog + "=0x10000"]):
             q = run(cmd, timeout=30)
             assert "not a regular file" in q.stderr, (cmd, q.stderr)
+
+
+def test_capture_text_counts_in_words():
+    """"1 thread", not "1 threads": the counts as the JSON gives them"""
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            core = os.path.join(d, "c")
+            out = run(["capture", str(p.pid), "-o", core])
+            assert out.returncode == 0, out.stderr
+            doc = run_json(["map", core])
+    finally:
+        p.kill()
+        p.wait()
+    assert len(doc["threads"]) == 1
+    assert re.match(rf"\d+ regions \(.* of memory\), 1 thread to {re.escape(core)} \(", out.stdout), out.stdout

@@ -4,6 +4,7 @@ stepping, writes, threads, fork and exec, crashes, and leaving a process
 exactly as it was (detach, SIGINT)."""
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -331,6 +332,22 @@ def test_at_main_and_quit_kills_launched():
     assert results(out, "quit")[0]["result"] == "killed"
     assert not any(l.startswith("sum") for l in err)
     assert t is None  # main had not printed yet
+
+
+def test_at_main_without_main_symbol_fails_before_running():
+    """--at-main on a stripped program (busybox-static) ran it to its end:
+    one clear error, the program killed before its first instruction (it
+    prints its truth line first thing in main)"""
+    prog = os.path.join(FIXTURES, "heapfix-static-stripped")
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+        f.write("regs\nquit\n")
+        f.flush()
+        p = subprocess.run([VMATLAS, "debug", "--at-main", "--batch", f.name, "--", prog], capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+    no_sanitizer_reports(p.stderr)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert p.stderr.count("\n") == 1 and "no symbol main" in p.stderr, p.stderr
+    assert "pid" not in p.stdout, p.stdout
 
 
 def test_quit_detaches_attached_and_errors():
@@ -734,3 +751,68 @@ def test_hbreak_and_no_guard_pages_on_linux():
     r = results(out, "bpm")[0]
     assert not r["ok"] and "no guard pages" in r["error"], r
     assert events(out, "exit")[0]["status"] == 7
+
+
+def test_cpp_names_demangled_as_threads_shows_them():
+    """C++ frames, breakpoints and hits read as c++filt spells them (as
+    `vmatlas threads` shows them), mangled only with --no-demangle"""
+    cpp = os.path.join(FIXTURES, "cppobj")
+    mangled = "_ZNK6shapes6Circle4areaEv"
+    want = subprocess.run(["c++filt", mangled], capture_output=True, text=True).stdout.strip()
+    assert want == "shapes::Circle::area() const"
+    cmds = [f"break {mangled}", "continue", "bt", "quit"]
+    for args, name in (([], want), (["--no-demangle"], mangled)):
+        with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+            f.write("\n".join(cmds) + "\n")
+            f.flush()
+            p = subprocess.run([VMATLAS, "debug", "--json", "--batch", f.name] + args + ["--", cpp],
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        no_sanitizer_reports(p.stderr)
+        assert p.returncode == 0, p.stderr
+        # (the fixture prints its truth on the same stdout)
+        out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"command"') or l.startswith('{"event"')]
+        assert results(out, "break")[0]["where"] == f"cppobj!{name}", out
+        assert events(out, "breakpoint")[0]["where"] == f"cppobj!{name}", out
+        frames = results(out, "bt")[0]["frames"]
+        assert frames[0]["where"] == f"cppobj!{name}" and frames[1]["where"].startswith("cppobj!main+"), frames
+
+
+def test_threads_with_an_unreported_hit_stand_at_the_breakpoint():
+    """all-stop: when several threads run into a breakpoint together, one
+    hit is reported and the others wait, one byte past the int3, inside
+    the instruction it replaced; `info threads` shows them at the
+    breakpoint (their hits come next), never at dbg_answer+0x1"""
+    for _ in range(5):
+        out, err, _ = debug(["break dbg_answer", "continue", "info threads", "continue", "kill"],
+                            prog=["race", 16])
+        hit = events(out, "breakpoint")
+        threads = results(out, "info")[0]["threads"]
+        assert all(not t["where"].startswith("dbgfix!dbg_answer+") for t in threads), threads
+        waiting = [t for t in threads if t["tid"] != hit[0]["tid"] and t["where"] == "dbgfix!dbg_answer"]
+        if waiting:
+            # such a thread's hit is the next one, at the breakpoint itself
+            assert hit[1]["tid"] in [t["tid"] for t in waiting] and hit[1]["pc"] == hit[0]["pc"], hit
+            assert all(int(t["pc"], 16) == int(hit[0]["pc"], 16) for t in waiting), waiting
+            return
+    raise Skip("no two threads met the breakpoint together in five runs")
+
+
+def test_break_on_ifunc_stops_where_it_was_bound():
+    """`break strlen` (an IFUNC of glibc: the symbol is its resolver, run
+    once at binding) stops in the function the loader bound it to, at
+    each of the 3 calls dbgfix makes after setting it, as in gdb; it
+    used to sit on the resolver and never stop"""
+    libc = subprocess.run(["readelf", "-W", "--dyn-syms", "/lib/x86_64-linux-gnu/libc.so.6"], capture_output=True,
+                          text=True).stdout
+    if not re.search(r" IFUNC +GLOBAL +DEFAULT +\d+ strlen@@", libc):
+        raise Skip("strlen is no IFUNC in this glibc")
+    out, err, _ = debug(["break dbg_target", "continue", "break strlen", "continue", "bt 2", "continue",
+                         "continue", "continue"], prog=["ifunc", 3])
+    brk = results(out, "break")[1]
+    hits = [h for h in events(out, "breakpoint") if h["id"] == brk["id"]]
+    assert len(hits) == 3, out
+    assert all(h["pc"] == brk["addr"] and h["where"].startswith("libc.so.6!") and h["where"] != "libc.so.6!strlen"
+               for h in hits), (brk, hits)
+    frames = results(out, "bt")[0]["frames"]
+    assert frames[1]["where"].startswith("dbgfix!main+"), frames
+    assert events(out, "exit") and any(l.startswith("strlen total") for l in err), (out, err)

@@ -194,6 +194,13 @@ def test_static_tcache():
     assert doc["tcache_source"] == "tls" and doc["main_arena_source"] == "symbol"
 
 
+def test_static_stripped():
+    """a stripped static program (busybox-static): no libc module and no
+    main_arena symbol, glibc's data inside the executable, found by a scan"""
+    doc = check_patterns("heapfix-static-stripped")
+    assert doc["main_arena_source"] == "scan"
+
+
 def first_pages_present(pid, addrs):
     """whether each page is in memory or swap, from /proc/PID/pagemap"""
     import struct

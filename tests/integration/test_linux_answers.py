@@ -36,6 +36,27 @@ def test_symbol_size_respected():
     assert after_end["symbol"] is None, after_end
 
 
+def test_symbols_of_unloaded_sections_name_nothing():
+    """a symbol in a section that is not loaded (glibc's
+    __evoke_link_warning_stty, value 0 in .gnu.warning.stty) named the
+    module's ELF header: readelf says where it is, no memory is it"""
+    exe = os.path.join(FIXTURES, "symfix")
+    syms = subprocess.run(["readelf", "-sW", exe], capture_output=True, text=True).stdout
+    secs = subprocess.run(["readelf", "-SW", exe], capture_output=True, text=True).stdout
+    m = re.search(r"^\s*\d+: 0+ +\d+ OBJECT +LOCAL +DEFAULT +(\d+) nonalloc_sym$", syms, re.M)
+    assert m, syms
+    sec = re.search(rf"^\s*\[\s*{m.group(1)}\] (\S+)\s+PROGBITS\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S*)\s+\d+\s+\d+\s+\d+$",
+                    secs, re.M)
+    assert sec and sec.group(1) == ".vmatlas_nonalloc" and "A" not in sec.group(2), secs
+    with fixture(name="symfix") as (p, t):
+        pid = t["pid"]
+        mods = {m["name"]: m for m in run_json(["modules", str(pid)])["modules"]}
+        base = int(mods["symfix"]["base"], 16)
+        for addr in (base, base + 8):
+            r = sym1(pid, addr)
+            assert r["module"] == "symfix" and r["symbol"] != "nonalloc_sym", r
+
+
 def test_cpp_names_demangled_by_default():
     """sym, threads, exports and whatis demangle C++ names as gdb does;
     --no-demangle keeps them as the tables spell them"""

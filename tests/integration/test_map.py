@@ -245,6 +245,11 @@ def test_text_output():
     # the tree: allocation lines, then indented region lines
     assert any(l.startswith("  ") and "rw-p" in l for l in lines)
     assert all(not l.startswith("  ") for l in flat.stdout.splitlines())
+    # a flat line names its stack once, not as allocation and again as item
+    stacks = [l for l in flat.stdout.splitlines() if re.search(r"stack of (main )?thread \d+", l)]
+    assert stacks, flat.stdout
+    for l in stacks:
+        assert len(re.findall(r"stack of (?:main )?thread \d+", l)) == 1, l
     tree = heap.stdout.split("Address", 1)[1]
     allocs = [l for l in tree.splitlines()[1:] if l and not l.startswith(" ")]
     assert allocs and all(re.match(r"[0-9a-f]+\s+[\d.]+ \S+\s+(heap|stack) ", l) for l in allocs), allocs

@@ -110,6 +110,7 @@ def test_text_and_nothing_changed():
         a = os.path.join(d, "a.snap")
         snapshot(t["pid"], a)
         same = run_json(["diff", a, a])
+        same_text = run(["diff", a, a]).stdout
         step()
         out = run(["diff", a, str(t["pid"])])
     assert same["regions"] == {"added": [], "removed": [], "changed": []}
@@ -121,6 +122,13 @@ def test_text_and_nothing_changed():
     assert "+ libmanual.so" in out.stdout and "- libvisible.so" in out.stdout
     assert "(newcomer)" in out.stdout and "(ender)" in out.stdout
     assert "no page hashes" in out.stdout
+    # arenas that did not change are counted in the text, listed in the JSON
+    arenas = same["heaps"]["arenas"]
+    assert arenas, same["heaps"]
+    heaps = same_text.split("heaps:\n", 1)[1].split("pages")[0]
+    assert "arena 0x" not in heaps, same_text
+    n = len(arenas)
+    assert f"  {n} arena{'s' if n > 1 else ''} unchanged" in heaps, same_text
 
 
 def test_snapshot_holds_the_map():

@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import tempfile
 
-from lib import FIXTURES, fixture, no_sanitizer_reports, region_of, regions, run, run_json
+from lib import FIXTURES, Skip, fixture, no_sanitizer_reports, region_of, regions, run, run_json
+from lib import proc_maps as proc_maps_of
 
 
 def nm_defined(path, dynamic=False):
@@ -251,3 +252,40 @@ def test_thread_pcs_carry_symbols():
     for th in doc["threads"]:
         assert th["pc_symbol"].startswith("libc.so.6!"), th
 
+
+
+def versioned_pairs(lib):
+    """{name: (default version's value, hidden version's value)} for the
+    functions lib exports in two versions, the hidden (compat) one first
+    in the table: the one a first match in the table would wrongly take"""
+    out = subprocess.run(["readelf", "-W", "--dyn-syms", lib], capture_output=True, text=True).stdout
+    seen = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*(\d+): ([0-9a-f]+)\s+\d+ FUNC\s+GLOBAL\s+\S+\s+\d+ ([^@\s]+)(@@?)(\S+)", line)
+        if m:
+            seen.setdefault(m.group(3), []).append((int(m.group(1)), int(m.group(2), 16), m.group(4) == "@@"))
+    pairs = {}
+    for name, vs in seen.items():
+        dflt = [v for v in vs if v[2]]
+        hidden = [v for v in vs if not v[2]]
+        if dflt and hidden and min(h[0] for h in hidden) < dflt[0][0] and dflt[0][1] != hidden[0][1]:
+            pairs[name] = (dflt[0][1], hidden[0][1])
+    return pairs
+
+
+def test_name_binds_to_the_default_version():
+    """`libc.so.6!pthread_cond_timedwait` is the @@GLIBC_2.3.2 function the
+    program calls, not the hidden @GLIBC_2.2.5 compat one listed first
+    (a breakpoint there never hit): as readelf lists the versions"""
+    with fixture() as (p, truth):
+        maps = [m for m in proc_maps_of(p.pid) if m["path"] and os.path.basename(m["path"]) == "libc.so.6"]
+        if not maps:
+            raise Skip("no libc.so.6 in the fixture")
+        lib, base = maps[0]["path"], min(m["start"] for m in maps)
+        pairs = versioned_pairs(lib)
+        if not pairs:
+            raise Skip(f"{lib} has no function in two versions")
+        for name, (dflt, hidden) in sorted(pairs.items())[:8]:
+            for expr in (f"libc.so.6!{name}", name):
+                got = run_json(["view", str(p.pid), expr, "1"])
+                assert int(got["addr"], 16) == base + dflt, (expr, got["addr"], hex(base + dflt), hex(base + hidden))

@@ -4,6 +4,7 @@
 #include "base/format.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "vmatlas/error.h"
 
 static void parse_numbers(void)
 {
@@ -77,11 +78,23 @@ static void bounds(void)
 	CHECK(hexval('7') == 7 && hexval('b') == 11 && hexval('F') == 15 && hexval('g') == -1);
 }
 
+/* a context put before the error: the error is an argument of its own
+ * replacement */
+static void error_context(void)
+{
+	vm_seterr("the program has no symbol %s", "main");
+	vm_seterr("running to main: %s", vm_error());
+	CHECK_STR(vm_error(), "running to main: the program has no symbol main");
+	vm_seterr("a: %s", vm_error());
+	CHECK_STR(vm_error(), "a: running to main: the program has no symbol main");
+}
+
 const unit_test util_tests[] = {
 	{ "util/parse_u64", parse_numbers },
 	{ "util/fmt_size", sizes },
 	{ "util/strbuf", strbufs },
 	{ "util/ranges", ranges },
 	{ "util/bounds", bounds },
+	{ "util/error_context", error_context },
 	{ NULL, NULL },
 };

@@ -173,9 +173,10 @@ static ssize_t core_read(vm_target *t, uint64_t addr, void *buf, size_t len)
 			ssize_t got = file_read(ct, ct->cf.segs[a->seg].offset + in, (uint8_t *)buf + done, want);
 			if (got <= 0)
 				break;
+			/* a short read is the end of a window (a small read across
+			 * a window's edge: gdb's segments are not page-aligned in
+			 * the file), not of the data: read on until one gives 0 */
 			done += (size_t)got;
-			if ((size_t)got < want)
-				break;
 			continue;
 		}
 		/* not in the core: a read-only file mapping is read from the file */
