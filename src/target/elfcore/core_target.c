@@ -63,7 +63,6 @@ static ssize_t file_read(core_target *ct, uint64_t off, void *buf, size_t len)
 	return n;
 }
 
-
 /* ---- areas ---- */
 
 static void add_area(core_target *ct, size_t *cap, uint64_t base, uint64_t size, long seg, long file)
