@@ -5,10 +5,12 @@
 #include "cli.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "vmatlas/expr.h"
 
 typedef struct sym_args {
 	bool from_stdin, no_lines;
 	uint64_t *addrs;
+	bool *is_expr; /* evaluated once the map is built (libc.so.6!epoll_wait) */
 	size_t naddr;
 } sym_args;
 
@@ -67,9 +69,9 @@ static int sym_check(cli_ctx *ctx)
 	sym_args *a = ctx->args;
 	a->naddr = (size_t)ctx->argc;
 	a->addrs = xcalloc(a->naddr ? a->naddr : 1, sizeof *a->addrs);
+	a->is_expr = xcalloc(a->naddr ? a->naddr : 1, sizeof *a->is_expr);
 	for (size_t i = 0; i < a->naddr; i++)
-		if (!cli_parse_addr(ctx->argv[i], &a->addrs[i]))
-			return cli_usage_error("sym", "not an address: '%s'", ctx->argv[i]);
+		a->is_expr[i] = !cli_parse_addr(ctx->argv[i], &a->addrs[i]);
 	if (!a->naddr && !a->from_stdin)
 		return cli_usage_error("sym", "no ADDR given");
 	ctx->sym_flags = a->no_lines ? 0 : VM_SYM_LINES;
@@ -82,6 +84,12 @@ static int sym_run(cli_ctx *ctx)
 	vm_symbolizer *s = ctx->sym;
 	int rc = 0;
 	json_writer *w = NULL;
+	vm_expr_ctx ec = { ctx->m, ctx->t, s };
+	for (size_t i = 0; i < a->naddr; i++) {
+		int er = a->is_expr[i] ? vm_expr_eval(&ec, ctx->argv[i], &a->addrs[i]) : 0;
+		if (er < 0)
+			return cli_error(er == -2 ? EXIT_USAGE : EXIT_RUNTIME, "sym: '%s': %s", ctx->argv[i], vm_error());
+	}
 	if (ctx->json) {
 		w = xmalloc(sizeof *w);
 		json_init(w, stdout, true);
@@ -128,6 +136,7 @@ static int sym_run(cli_ctx *ctx)
 static void sym_done(void *p)
 {
 	free(((sym_args *)p)->addrs);
+	free(((sym_args *)p)->is_expr);
 }
 
 static const cli_option sym_opts[] = {
@@ -144,7 +153,9 @@ const cli_command cli_cmd_sym = {
 		 "debug files by build id (/usr/lib/debug/.build-id, or $VMATLAS_DEBUG_DIR)\n"
 		 "and .gnu_debuglink, and from the dynamic symbols in memory when the file\n"
 		 "is gone. An address in no module is named by the region it is in.\n"
-		 "ADDR is hexadecimal with 0x, or decimal.\n",
+		 "ADDR is hexadecimal with 0x, decimal, or an expression as for view\n"
+		 "(libc.so.6!epoll_wait, main+0x10, $rsp); lines on standard input are\n"
+		 "addresses only, as for addr2line.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	.args = "ADDR",
 	.max_args = -1,

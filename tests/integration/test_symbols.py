@@ -230,6 +230,10 @@ def test_hostile_images_and_bad_addresses():
         bad = run(["sym", pid, "0xzz"])
         none = run(["sym", pid])
         free = run_json(["sym", pid, "0x10"])
+        # an expression, as for view: a module's symbol, and one that is not
+        viewed = run_json(["view", pid, "libc.so.6!getpid", "16"])
+        named = run_json(["sym", pid, "libc.so.6!getpid", "libc.so.6!getpid+2"])
+        unknown = run(["sym", pid, "libc.so.6!no_such_symbol_here"])
     for r in (m, s):
         assert r.returncode == 0, r.stderr
         no_sanitizer_reports(r.stderr)
@@ -240,8 +244,12 @@ def test_hostile_images_and_bad_addresses():
         for c in r["contents"]:
             if c.get("module") == "[anonymous image]":  # clipped to the image
                 assert int(c["addr"], 16) + c["size"] <= int(img["base"], 16) + img["size"]
-    assert bad.returncode == 2 and "not an address" in bad.stderr
+    assert bad.returncode == 2 and "not a number" in bad.stderr, bad.stderr
     assert none.returncode == 2
+    # (libc names the address by an alias of getpid's as well)
+    assert named[0]["addr"] == viewed["addr"] and named[0]["symbol"].endswith("getpid"), (named, viewed)
+    assert int(named[1]["addr"], 16) == int(viewed["addr"], 16) + 2, named
+    assert unknown.returncode == 1 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
     assert free[0]["module"] is None and free[0]["region"] is None
     assert region_of(doc, t["hostile"][0])["usage"] != "image"
 
