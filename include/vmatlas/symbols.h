@@ -80,8 +80,13 @@ void vm_symbol_format(const vm_symbol_info *si, uint64_t addr, char *buf, size_t
 const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod);
 
 /* a symbol's live address by name; module may be NULL (first match in
- * module order, global symbols before local ones) */
+ * module order, global symbols before local ones). A C++ name as it
+ * reads demangled (shapes::Circle::area) finds the function of that
+ * name, whatever its parameters (the first overload). */
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr);
+/* how long the symbol name at p is, as expressions take one: letters,
+ * digits, _ . $ @, and C++'s scope "::" (a destructor's "::~" too) */
+size_t vm_symbol_name_len(const char *p);
 
 /* a demangled C++ name (a symbol, or a type as typeinfo keeps it:
  * "N6shapes6CircleE"), malloc'd; NULL if it cannot be */

@@ -104,9 +104,7 @@ static dx_node *name(parser *ps)
 		q++;
 	if (*q == '!') {
 		char *mod = xstrndup(ps->p, (size_t)(q - ps->p));
-		const char *s = q + 1, *e = s;
-		while (name_char(*e))
-			e++;
+		const char *s = q + 1, *e = s + vm_symbol_name_len(s);
 		char *sym = xstrndup(s, (size_t)(e - s));
 		uint64_t v = 0;
 		if (!*sym || !ps->d->sym || !vm_symbol_lookup(ps->d->sym, mod, sym, &v)) {
@@ -132,8 +130,7 @@ static dx_node *name(parser *ps)
 		}
 	}
 	const char *s = ps->p;
-	while (name_char(*ps->p))
-		ps->p++;
+	ps->p += vm_symbol_name_len(ps->p); /* ns::Class::method too */
 	char *tok = xstrndup(s, (size_t)(ps->p - s));
 	dx_node *n = NULL;
 	if (dbg_is_reg(tok) && strlen(tok) < sizeof n->reg) {

@@ -126,11 +126,6 @@ static bool reg_value(const vm_thread *th, const char *name, uint64_t *v)
 	return false;
 }
 
-static bool symbol_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '@';
-}
-
 /* A data object a shared library exports that the executable refers to
  * is copied into the executable (a COPY relocation) and every module is
  * bound to that copy: the dynamic linker looks in the executable first.
@@ -177,8 +172,7 @@ static uint64_t name(parser *ps)
 		ps->p = q + 1;
 	}
 	const char *start = ps->p;
-	while (symbol_char(*ps->p))
-		ps->p++;
+	ps->p += vm_symbol_name_len(ps->p); /* ns::Class::method too */
 	char *tok = xstrndup(start, (size_t)(ps->p - start));
 	uint64_t v = 0;
 	char *at = strchr(tok, '@');

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -683,26 +684,69 @@ static int lookup_in_module(vm_symbolizer *s, const vm_module *mod, const char *
 	return best == 2 ? 1 : best == 1 ? 2 : 0;
 }
 
-bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
+/* a C++ name as it reads demangled: the mangled symbol whose demangled
+ * name is it, or it and a parameter list; 1 a global, 2 a local, 0 */
+static int lookup_demangled(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *addr)
 {
-	/* a global in any module before a local in any */
-	bool local = false;
-	for (size_t i = 0; i < s->m->nmodules; i++) {
-		const vm_module *mod = &s->m->modules[i];
-		if (module && strcmp(mod->name, module) != 0 && !(mod->path && strcmp(mod->path, module) == 0))
+	sym_table *t = table_of(s, mod);
+	size_t len = strlen(name);
+	int best = 0;
+	for (size_t k = 0; t && k < t->n; k++) {
+		const sym_entry *e = &t->e[k];
+		const char *raw = t->names + e->name;
+		if (raw[0] != '_' || raw[1] != 'Z')
 			continue;
-		uint64_t a;
-		int r = lookup_in_module(s, mod, name, &a);
-		if (r == 1) {
-			*addr = a;
-			return true;
+		const char *d = symtab_display_name(t, e, true);
+		if (strncmp(d, name, len) != 0 || (d[len] && d[len] != '('))
+			continue;
+		if (e->bind != STB_LOCAL) {
+			*addr = e->addr + mod->load_bias;
+			return 1;
 		}
-		if (r == 2 && !local) {
-			*addr = a;
-			local = true;
+		if (!best) {
+			*addr = e->addr + mod->load_bias;
+			best = 2;
 		}
 	}
+	return best;
+}
+
+bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
+{
+	/* a global in any module before a local in any; a demangled C++
+	 * name only when no symbol is spelled so */
+	bool local = false, cxx = strstr(name, "::") != NULL;
+	for (int pass = 0; pass < 1 + cxx && !local; pass++)
+		for (size_t i = 0; i < s->m->nmodules; i++) {
+			const vm_module *mod = &s->m->modules[i];
+			if (module && strcmp(mod->name, module) != 0 && !(mod->path && strcmp(mod->path, module) == 0))
+				continue;
+			uint64_t a;
+			int r = pass ? lookup_demangled(s, mod, name, &a) : lookup_in_module(s, mod, name, &a);
+			if (r == 1) {
+				*addr = a;
+				return true;
+			}
+			if (r == 2 && !local) {
+				*addr = a;
+				local = true;
+			}
+		}
 	return local;
+}
+
+size_t vm_symbol_name_len(const char *p)
+{
+	size_t n = 0;
+	for (;;) {
+		char c = p[n];
+		if (isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '@')
+			n++;
+		else if (c == ':' && p[n + 1] == ':' && n > 0)
+			n += p[n + 2] == '~' ? 3 : 2;
+		else
+			return n;
+	}
 }
 
 bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off)

@@ -11,7 +11,7 @@ import tempfile
 import time
 
 import schema
-from lib import FIXTURES, VMATLAS, Skip, no_sanitizer_reports
+from lib import FIXTURES, VMATLAS, Skip, fixture, no_sanitizer_reports, run_json
 
 DBGFIX = os.path.join(FIXTURES, "dbgfix")
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json-schema.json")) as _f:
@@ -775,6 +775,36 @@ def test_cpp_names_demangled_as_threads_shows_them():
         assert events(out, "breakpoint")[0]["where"] == f"cppobj!{name}", out
         frames = results(out, "bt")[0]["frames"]
         assert frames[0]["where"] == f"cppobj!{name}" and frames[1]["where"].startswith("cppobj!main+"), frames
+
+
+def test_break_on_a_cpp_name_as_it_reads():
+    """`break shapes::Circle::area` (as gdb takes it: the demangled name,
+    any parameters) stops where the mangled name does; sym and view take
+    it too, at the address nm -C gives"""
+    cpp = os.path.join(FIXTURES, "cppobj")
+    nm = subprocess.run(["nm", "-C", cpp], capture_output=True, text=True).stdout.splitlines()
+    want = {l.split(" ", 2)[2]: int(l.split()[0], 16) for l in nm if " W " in l or " T " in l}
+    cmds = ["break shapes::Circle::area", "break shapes::Circle::~Circle", "break shapes::Nothing::here",
+            "continue", "bt", "quit"]
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+        f.write("\n".join(cmds) + "\n")
+        f.flush()
+        p = subprocess.run([VMATLAS, "debug", "--json", "--batch", f.name, "--", cpp],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    no_sanitizer_reports(p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"command"') or l.startswith('{"event"')]
+    brk = results(out, "break")
+    assert brk[0]["where"] == "cppobj!shapes::Circle::area() const", brk
+    assert brk[1]["where"] == "cppobj!shapes::Circle::~Circle()", brk
+    # no such function: pending, as any name no module has yet
+    assert brk[2].get("pending") or not brk[2]["ok"], brk[2]
+    assert events(out, "breakpoint")[0]["where"] == "cppobj!shapes::Circle::area() const", out
+    with fixture(name="cppobj") as (fp, t):
+        pid = str(t["pid"])
+        base = int(run_json(["sym", pid, "main"])[0]["addr"], 16) - want["main"]
+        got = run_json(["sym", pid, "shapes::Circle::area", "cppobj!shapes::Circle::area"])
+        assert [int(g["addr"], 16) - base for g in got] == [want["shapes::Circle::area() const"]] * 2, got
+        assert got[0]["symbol"] == "shapes::Circle::area() const", got
 
 
 def test_threads_with_an_unreported_hit_stand_at_the_breakpoint():
