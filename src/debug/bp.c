@@ -208,6 +208,12 @@ int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 		/* a symbol of a library not loaded yet: pending until it is */
 		if (strncmp(vm_error(), "no symbol", 9))
 			return -1;
+		/* a program without a dynamic linker (static, stripped: no
+		 * _dl_debug_state) loads nothing that could have it */
+		if (!d->r_brk && d->m && d->m->info.os == VM_OS_LINUX) {
+			vm_seterr("%s, and this program loads no modules (no dynamic linker)", vm_error());
+			return -1;
+		}
 		pending = true;
 	} else if (vm_dbg_read(d, addr, &byte, 1) != 1) {
 		vm_seterr("0x%llx is not mapped: no breakpoint there", (unsigned long long)addr);

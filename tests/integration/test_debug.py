@@ -350,6 +350,26 @@ def test_at_main_without_main_symbol_fails_before_running():
     assert "pid" not in p.stdout, p.stdout
 
 
+def test_unknown_name_in_a_program_that_loads_nothing_is_an_error():
+    """a stripped static program (no dynamic linker, no _dl_debug_state)
+    will load no module that could have the name: an error, not a
+    breakpoint pending forever; a dynamic program, or a static one that
+    can dlopen, keeps it pending"""
+    for prog, pending in (("heapfix-static-stripped", False), ("heapfix-static", True), ("dbgfix", True)):
+        with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+            f.write("break no_such_function_here\nquit\n")
+            f.flush()
+            p = subprocess.run([VMATLAS, "debug", "--json", "--batch", f.name, "--", os.path.join(FIXTURES, prog)],
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        no_sanitizer_reports(p.stderr)
+        out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"command"')]
+        b = results(out, "break")[0]
+        if pending:
+            assert b["ok"] and b["pending"], (prog, b)
+        else:
+            assert not b["ok"] and "loads no modules" in b["error"], (prog, b)
+
+
 def test_quit_detaches_attached_and_errors():
     p, t = start_spin()
     try:
