@@ -253,7 +253,7 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 				pending = d->bps[i].pending;
 		/* the program is loaded: a main pending now never comes (a
 		 * stripped program), and running on would run it to its end */
-		if (r == 0 && pending)
+		if ((r == 0 && pending) || (r < 0 && !strncmp(vm_error(), "no symbol", 9)))
 			vm_seterr("the program has no symbol main (stripped?): without --at-main it stops "
 				  "at its entry point");
 		if (r < 0 || pending || vm_dbg_continue(d) < 0) {
