@@ -174,18 +174,22 @@ def test_kernel_core_32bit():
             assert f"LWP {tid}" in bt, bt[-3000:]
 
 
-def test_gcore():
+def gcore_of(pid, d):
+    """gdb's core of pid in d (skips without gcore); pid is let go"""
     if not shutil.which("gcore"):
         raise Skip("no gcore")
+    g = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(pid)], capture_output=True, text=True, timeout=120)
+    assert_not_held(pid)
+    if g.returncode != 0:
+        raise Skip(f"gcore failed: {g.stderr[-300:]}")
+    return os.path.join(d, f"g.{pid}")
+
+
+def test_gcore():
     with tempfile.TemporaryDirectory() as d, fixture() as (p, truth):
         wait_blocked(p.pid)
         maps, threads = proc_maps(p.pid), tids(p.pid)
-        g = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(p.pid)], capture_output=True, text=True,
-                           timeout=120)
-        assert_not_held(p.pid)
-        if g.returncode != 0:
-            raise Skip(f"gcore failed: {g.stderr[-300:]}")
-        core = os.path.join(d, f"g.{p.pid}")
+        core = gcore_of(p.pid, d)
         doc = run_json(["map", core])
     # gcore leaves out read-only file mappings (they come back from NT_FILE)
     # and writes PROT_NONE memory as readable zeros: only the extents count
@@ -220,16 +224,9 @@ def test_gcore_reads_across_file_boundaries():
     power-of-two window's edge too). Each such page reads whole, as the
     file holds it, and every thread's guard is found (its page of zeros
     read whole)."""
-    if not shutil.which("gcore"):
-        raise Skip("no gcore")
     with tempfile.TemporaryDirectory() as d, fixture() as (p, truth):
         wait_blocked(p.pid)
-        g = subprocess.run(["gcore", "-o", os.path.join(d, "g"), str(p.pid)], capture_output=True, text=True,
-                           timeout=120)
-        assert_not_held(p.pid)
-        if g.returncode != 0:
-            raise Skip(f"gcore failed: {g.stderr[-300:]}")
-        core = os.path.join(d, f"g.{p.pid}")
+        core = gcore_of(p.pid, d)
         pages = []
         for va, off, filesz in load_segments(core):
             for k in range(0, filesz - 4095, 4096):
