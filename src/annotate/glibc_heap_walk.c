@@ -20,6 +20,18 @@ static vm_content *nt_item(vm_region *reg, uint64_t addr)
 	return NULL;
 }
 
+/* a glibc arena heap's item (glibc_heaps.c) naming arena addr */
+static bool names_arena(const vm_region *reg, uint64_t addr)
+{
+	char want[32];
+	snprintf(want, sizeof want, "arena 0x%llx,", (unsigned long long)addr);
+	for (size_t k = 0; k < reg->ncontents; k++)
+		if (reg->contents[k].kind == VM_CK_HEAP && reg->contents[k].detail &&
+		    !strncmp(reg->contents[k].detail, want, strlen(want)))
+			return true;
+	return false;
+}
+
 void ann_heap_place(vm_map *m, const vm_heap_report *r)
 {
 	for (size_t i = 0; i < r->nsegs; i++) {
@@ -38,9 +50,17 @@ void ann_heap_place(vm_map *m, const vm_heap_report *r)
 			 nt ? "blocks" : "chunks", (unsigned long long)s->used_bytes, s->nfree,
 			 (unsigned long long)s->free_bytes, s->cut_short ? "; walk cut short by a damaged block" : "");
 		vm_content *c = nt ? nt_item(reg, s->base) : NULL;
+		const char *counts = strchr(detail, ':') + 2; /* without "arena 0x...: " */
+		if (!nt && names_arena(reg, r->arenas[s->arena].addr)) {
+			/* its region's "arena heap" item names the arena already */
+			uint64_t end = reg->base + reg->size;
+			vm_region_add_content(reg, VM_CK_HEAP, s->base, s->base + s->size > end ? end - s->base : s->size,
+					      name, counts);
+			vm_region_sort_contents(reg);
+			continue;
+		}
 		if (c) {
 			/* the segment's item (annotate/nt_heaps.c): one label */
-			const char *counts = strchr(detail, ':') + 2; /* without "heap 0x...: " */
 			char *d = c->detail ? xasprintf("%s; %s", c->detail, counts) : xstrdup(detail);
 			free(c->detail);
 			c->detail = d;

@@ -130,7 +130,13 @@ def threads_and_stacks(name):
         if a["details"] == "glibc arena heap":
             heap_max = (64 << 20) if t["bits"] == 64 else (1 << 20)   # glibc's HEAP_MAX_SIZE
             assert int(a["base"], 16) % heap_max == 0, a
-            assert any(c["name"] == "arena heap" for c in a["regions"][0]["contents"])
+            items = a["regions"][0]["contents"]
+            heap = [c for c in items if c["name"] == "arena heap"]
+            assert heap and heap[0]["detail"].startswith("arena 0x"), items
+            # the walk's counts beside it do not name the arena again
+            walk = [c for c in items if c["name"].startswith("malloc arena ")]
+            assert walk and "chunks in use" in walk[0]["detail"], items
+            assert not walk[0]["detail"].startswith("arena 0x"), walk
             assert a["regions"][-1]["state"] == "reserve"   # the reserved tail
             arenas += 1
         else:
