@@ -127,7 +127,7 @@ docs = {
     "modules": obj({"modules": arr(ref("module"))}),
     "sym": arr({"anyOf": [
         obj({"addr": A, "module": null(S), "symbol": null(S), "offset": I, "text": S},
-            {"file": S, "line": I, "mangled": S,
+            {"file": S, "line": I, "mangled": S, "alias_of": A,
              "region": null(obj({"base": A, "size": I, "usage": S, "path": null(S)}))}),
         obj({"input": S, "error": S, "text": S})]}),
     "exports": arr(obj({"module": S, "name": S, "version": null(S), "addr": null(A), "size": I, "kind": S,

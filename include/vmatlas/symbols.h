@@ -36,6 +36,11 @@ typedef struct vm_symbol_info {
 	int line;                 /* 0: unknown */
 	bool jit;                 /* in anonymous executable memory (JIT code): no
 				     module; symbol from the runtime's perf map */
+	uint64_t alias_of;        /* in another mapping of a module's file (V8
+				     maps node's builtins again near its JIT
+				     code): the module's address it stands for,
+				     which module, symbol and offset are of; 0 if
+				     not so */
 } vm_symbol_info;
 
 vm_symbolizer *vm_symbolizer_new(const vm_map *m, vm_target *t, unsigned flags);

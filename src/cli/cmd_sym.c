@@ -23,9 +23,11 @@ static void emit_text(vm_symbolizer *s, uint64_t addr)
 	printf("0x%llx  %s", (unsigned long long)addr, text);
 	if (si.file)
 		printf("  %s:%d", si.file, si.line);
-	else if (!si.module && (!si.region || si.region->state == VM_STATE_FREE))
+	if (si.alias_of)
+		printf("  (a second mapping of its file: 0x%llx in the module)", (unsigned long long)si.alias_of);
+	else if (!si.file && !si.module && (!si.region || si.region->state == VM_STATE_FREE))
 		printf("  (in no mapping)");
-	else if (!si.module)
+	else if (!si.file && !si.module)
 		printf("  (in no module: %s region)", vm_usage_name(si.region->usage));
 	putchar('\n');
 }
@@ -48,6 +50,8 @@ static void emit_json(json_writer *w, vm_symbolizer *s, uint64_t addr)
 		json_kstr(w, "file", si.file);
 		json_ki64(w, "line", si.line);
 	}
+	if (si.alias_of)
+		json_kaddr(w, "alias_of", si.alias_of);
 	if (!si.module) {
 		json_key(w, "region");
 		if (si.region && si.region->state != VM_STATE_FREE) {

@@ -426,11 +426,47 @@ static void native_lookup(vm_symbolizer *s, const vm_module *mod, uint64_t addr,
 	}
 }
 
+/* addr in an executable mapping of a file that an ELF module maps too,
+ * at another address (V8's second mapping of node's builtins): the
+ * module's address for the same byte of the file. A mapping only read
+ * (a program reading a library's file) is data, not the module's. */
+static bool file_alias(const vm_map *m, const vm_region *r, uint64_t addr, uint64_t *in_mod)
+{
+	if (!r || r->state != VM_STATE_COMMIT || !(r->prot & VM_PROT_EXEC) || !r->path || r->path[0] != '/' ||
+	    (r->flags & VM_RF_PSEUDO))
+		return false;
+	uint64_t off = r->offset + (addr - r->base);
+	for (size_t i = 0; i < m->nregions; i++) {
+		const vm_region *o = &m->regions[i];
+		if (o == r || !o->path || strcmp(o->path, r->path) != 0 || o->lx.inode != r->lx.inode ||
+		    o->lx.dev_major != r->lx.dev_major || o->lx.dev_minor != r->lx.dev_minor || off < o->offset ||
+		    off - o->offset >= o->size)
+			continue;
+		const vm_module *mod = vm_map_module_at(m, o->base);
+		if (mod && mod->format && !strcmp(mod->format, "elf")) {
+			*in_mod = o->base + (off - o->offset);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool vm_symbolize(vm_symbolizer *s, uint64_t addr, vm_symbol_info *out)
 {
 	memset(out, 0, sizeof *out);
 	out->region = vm_map_region_at(s->m, addr);
 	const vm_module *mod = vm_map_module_at(s->m, addr);
+	uint64_t in_mod;
+	if (!mod && file_alias(s->m, out->region, addr, &in_mod) && vm_map_module_at(s->m, in_mod)) {
+		/* named as the module's own byte of the file, in this mapping */
+		const vm_region *r = out->region;
+		vm_symbolize(s, in_mod, out);
+		out->region = r;
+		out->alias_of = in_mod;
+		if (out->symbol)
+			out->symbol_addr += addr - in_mod;
+		return true;
+	}
 	if (!mod)
 		return jit_symbol(s, addr, out);
 	out->module = mod;

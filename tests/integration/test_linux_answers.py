@@ -36,6 +36,36 @@ def test_symbol_size_respected():
     assert after_end["symbol"] is None, after_end
 
 
+def test_second_executable_mapping_of_a_module_file_is_named_by_the_module():
+    """V8 maps node's builtins a second time, executable, near its JIT
+    code: an address there is the module's byte of the same file
+    (node!Builtins_...+0x100), not "in no module". symfix maps its own
+    file so; the file offset of main comes from readelf's program
+    headers. A mapping only read stays data."""
+    exe = os.path.join(FIXTURES, "symfix")
+    nm = subprocess.run(["nm", exe], capture_output=True, text=True).stdout
+    main = int(re.search(r"^([0-9a-f]+) T main$", nm, re.M).group(1), 16)
+    ph = subprocess.run(["readelf", "-lW", exe], capture_output=True, text=True).stdout
+    off = None
+    for m in re.finditer(r"^\s*LOAD\s+0x([0-9a-f]+) 0x([0-9a-f]+) \S+ 0x([0-9a-f]+)", ph, re.M):
+        p_off, p_va, p_filesz = (int(x, 16) for x in m.groups())
+        if p_va <= main < p_va + p_filesz:
+            off = main - p_va + p_off
+    assert off is not None, ph
+    for flag, named in (("--map-file-exec", True), ("--map-file", False)):
+        with fixture(flag, exe, name="symfix") as (p, t):
+            pid = t["pid"]
+            bias = int({m["name"]: m for m in run_json(["modules", str(pid)])["modules"]}["symfix"]["load_bias"], 16)
+            got = sym1(pid, t["mapped"] + off + 3)
+            text = run(["sym", str(pid), hex(t["mapped"] + off + 3)]).stdout
+        if named:
+            assert (got["module"], got["symbol"], got["offset"]) == ("symfix", "main", 3), got
+            assert int(got["alias_of"], 16) == bias + main + 3, got
+            assert "a second mapping of its file" in text, text
+        else:
+            assert got["module"] is None and "alias_of" not in got, got
+
+
 def test_symbols_of_unloaded_sections_name_nothing():
     """a symbol in a section that is not loaded (glibc's
     __evoke_link_warning_stty, value 0 in .gnu.warning.stty) named the
