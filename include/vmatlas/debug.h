@@ -128,6 +128,11 @@ bool vm_dbg_interrupt(vm_dbg *d);
  * vm_dbg_interrupt, a SIGINT that comes first is the stop as well, and
  * the SIGSTOP then swallowed when it comes. */
 bool vm_dbg_interrupt_expect(vm_dbg *d);
+/* async-signal-safe: did the target's own Ctrl-C (it shares the console)
+ * come first and make the pause already? Then the Ctrl-C a console
+ * handler is now told of is that one, done (Windows runs the handler on
+ * a thread of its own, after the debug event at times). Asked once. */
+bool vm_dbg_ctrl_seen(vm_dbg *d);
 
 bool vm_dbg_alive(const vm_dbg *d);          /* not exited or killed */
 int64_t vm_dbg_pid(const vm_dbg *d);

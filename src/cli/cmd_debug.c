@@ -65,9 +65,11 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	vm_dbg *d = atomic_load(&g_dbg);
-	bool paused = false;
+	bool paused = false, shared = atomic_load(&g_shared);
+	if (d && shared && vm_dbg_ctrl_seen(d))
+		return; /* the target's own Ctrl-C was the pause already */
 	if (d && atomic_load(&g_busy)) /* a shared Ctrl-C: its own stops it */
-		paused = atomic_load(&g_shared) ? vm_dbg_interrupt_expect(d) : vm_dbg_interrupt(d);
+		paused = shared ? vm_dbg_interrupt_expect(d) : vm_dbg_interrupt(d);
 	/* nothing running to pause (at the prompt, or a command ending):
 	 * seen when the command is done */
 	if (!paused)

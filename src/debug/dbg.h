@@ -105,6 +105,10 @@ struct vm_dbg {
 	bool regs_ok;
 	vm_regs regs;        /* of cur, while stopped */
 	atomic_int interrupt; /* a pause asked: 1 a SIGSTOP sent, 2 none */
+	/* the target's own console Ctrl-C came before our handler asked
+	 * (Windows runs that handler on a thread of its own): it was the
+	 * pause, and the handler's call that follows is taken as done */
+	atomic_bool ctrl_ahead;
 	/* the target runs (dbg_run, dbg_step_one): 1, 2 while a
 	 * vm_dbg_interrupt is asking; a pause is taken only then */
 	atomic_int running;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/console.h"
 #include "base/util.h"
 #include "vmatlas/error.h"
 
@@ -197,6 +198,13 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 		return 0;
 	}
 	int asked = sig == SIGSTOP || sig == SIGINT ? atomic_exchange(&d->interrupt, 0) : 0;
+	/* a console's Ctrl-C (DBG_CONTROL_C, DBG_CONTROL_BREAK) to a target
+	 * on our console reached it before our own handler ran */
+	if (!asked && sig == SIGINT && (ev->exception == 0x40010005u || ev->exception == 0x40010008u) &&
+	    vm_console_shared(atomic_load(&d->pid))) {
+		asked = 2;
+		atomic_store(&d->ctrl_ahead, true);
+	}
 	if (asked) {
 		/* a Ctrl-C the target got too (its SIGINT) is the pause */
 		d->stop_due = sig == SIGINT && asked == 1;

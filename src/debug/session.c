@@ -125,6 +125,11 @@ bool vm_dbg_interrupt_expect(vm_dbg *d)
 	return ask(d, 2);
 }
 
+bool vm_dbg_ctrl_seen(vm_dbg *d)
+{
+	return atomic_exchange(&d->ctrl_ahead, false);
+}
+
 void dbg_run_begin(vm_dbg *d)
 {
 	atomic_store(&d->running, 1);
