@@ -536,18 +536,40 @@ def test_seh_chain_32bit():
         assert not chain["complete"] and len(chain["records"]) == 2
 
 
+# A process forked from this one starts with our RSS as its peak: the
+# kernel keeps the high-water mark across exec, and this test process may
+# hold hundreds of MB by now (CI saw 564 MB "used" by a 20 MB search). So
+# vmatlas is forked by a fresh, small process that reports its peak.
+MEASURE = """
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, st, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(ru.ru_maxrss * 1024))
+if os.WIFSIGNALED(st):
+    signal.signal(os.WTERMSIG(st), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(st))
+sys.exit(os.waitstatus_to_exitcode(st))
+"""
+
+
 def run_measured(args, timeout=60):
     """vmatlas args: (returncode, stdout, stderr, peak RSS in bytes)"""
+    import signal
+    import sys
     import threading
     from lib import VMATLAS
-    p = subprocess.Popen([VMATLAS] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    timer = threading.Timer(timeout, p.kill)
-    timer.start()
-    out, err = p.stdout.read(), p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    timer.cancel()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, out, err, ru.ru_maxrss * 1024
+    with tempfile.NamedTemporaryFile("r") as rss:
+        p = subprocess.Popen([sys.executable, "-c", MEASURE, rss.name, VMATLAS] + args, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(p.pid, signal.SIGKILL))
+        timer.start()
+        out, err = p.communicate()
+        timer.cancel()
+        peak = int(rss.read() or 0)
+    return p.returncode, out, err, peak
 
 
 def test_hostile_ranges_are_bounded():
