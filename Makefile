@@ -231,9 +231,15 @@ WIN_LIBS     = -L$(WIN_DEPS)/lib $(addprefix -l,$(WIN_HAVE_$(arch))) -static -ls
 WIN_CXX_SRC := $(sort $(wildcard src/symbols/win/*.cpp))
 WIN_OBJ      = $(patsubst %.c,build/$(1)/obj/%.o,$(call win_src,$(1))) $(WIN_CXX_SRC:%.cpp=build/$(1)/obj/%.o)
 WIN_ARCHS   := win64 $(if $(shell command -v i686-w64-mingw32-g++),win32)
-windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe) build/win64/fixtures/livefix.exe \
-	 build/win64/fixtures/heaplive.exe build/win64/fixtures/symfix.exe build/win64/fixtures/dbgwin.exe \
-	 build/win64/fixtures/privfile.exe build/win64/fixtures/ctrlgrp.exe
+# the fixtures of the live tests, for each bitness: the 32-bit ones run
+# as WoW64 processes under wine64 (with Debian's wine32), read by either
+# build (tests/integration/winlive.py: VMATLAS_WINARCH, VMATLAS_WINFIX)
+WIN_FIXTURES := livefix heaplive symfix dbgwin privfile ctrlgrp
+windows: $(foreach a,$(WIN_ARCHS),build/$(a)/vmatlas.exe $(WIN_FIXTURES:%=build/$(a)/fixtures/%.exe))
+WIN_CC_win64 := x86_64-w64-mingw32-gcc
+WIN_CC_win32 := i686-w64-mingw32-gcc
+WIN_CXX_win64 := x86_64-w64-mingw32-g++
+WIN_CXX_win32 := i686-w64-mingw32-g++
 
 build/win64/%: arch = win64
 build/win32/%: arch = win32
@@ -269,37 +275,39 @@ build/win32/obj/%.o: %.cpp
 	@$(if $(Q),echo "  MINGW32 $<")
 	$(Q)i686-w64-mingw32-g++ $(WIN_CXXFLAGS) -c $< -o $@
 
-# the live backend's fixture (tests/integration/test_winlive.py)
-build/win64/fixtures/livefix.exe build/win64/fixtures/heaplive.exe: build/win64/fixtures/%.exe: tests/fixtures/win/%.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  MINGW64 $<")
-	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@ -lpsapi
-
-# the debugger's fixture (tests/integration/test_windbg.py), and the
-# sender of Ctrl-Break to a process group (test_winint.py)
-build/win64/fixtures/dbgwin.exe build/win64/fixtures/ctrlgrp.exe: build/win64/fixtures/%.exe: tests/fixtures/win/%.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  MINGW64 $<")
-	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror $< -o $@
+# the live backend's fixtures (test_winlive.py, test_winheap.py), the
+# debugger's (test_windbg.py) and the sender of Ctrl-Break to a process
+# group (test_winint.py), one set per bitness
+define win_fixture_rules
+build/$(1)/fixtures/livefix.exe build/$(1)/fixtures/heaplive.exe: build/$(1)/fixtures/%.exe: tests/fixtures/win/%.c
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  MINGW   $$@")
+	$$(Q)$$(WIN_CC_$(1)) -O1 -Wall -Wextra -Werror $$< -o $$@ -lpsapi
+build/$(1)/fixtures/dbgwin.exe build/$(1)/fixtures/ctrlgrp.exe: build/$(1)/fixtures/%.exe: tests/fixtures/win/%.c
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  MINGW   $$@")
+	$$(Q)$$(WIN_CC_$(1)) -O1 -Wall -Wextra -Werror $$< -o $$@
+endef
+$(foreach a,$(WIN_ARCHS),$(eval $(call win_fixture_rules,$(a))))
 
 # owner-only output files (tests/integration/test_winlive_more.py): the
 # Windows build's own files that make and check them, linked in
 PRIVFILE_SRC := src/base/win/private_file.c src/base/win/replace.c src/base/win/osfile.c src/base/util.c
-build/win64/fixtures/privfile.exe: tests/fixtures/win/privfile.c $(PRIVFILE_SRC) src/base/win/private_file.h src/base/win/compat.h \
+$(WIN_ARCHS:%=build/%/fixtures/privfile.exe): tests/fixtures/win/privfile.c $(PRIVFILE_SRC) src/base/win/private_file.h src/base/win/compat.h \
 		src/base/osfile.h
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  MINGW64 $<")
-	$(Q)x86_64-w64-mingw32-gcc -O1 -Wall -Wextra -Werror -Isrc -Isrc/base/win -include base/win/compat.h \
+	@$(if $(Q),echo "  MINGW   $@")
+	$(Q)$(WIN_CC_$(arch)) -O1 -Wall -Wextra -Werror -Isrc -Isrc/base/win -include base/win/compat.h \
 		-D_FILE_OFFSET_BITS=64 $< $(PRIVFILE_SRC) -o $@ -ladvapi32
 
 # symbols and stacks (tests/integration/test_winsym.py): -gdwarf-4, as Wine
 # 8's dbghelp reads DWARF 2 to 4 only (gcc 12 writes 5 by default)
-build/win64/fixtures/symfix.exe: tests/fixtures/win/symfix.c tests/fixtures/win/symcpp.cpp
+$(WIN_ARCHS:%=build/%/fixtures/symfix.exe): tests/fixtures/win/symfix.c tests/fixtures/win/symcpp.cpp
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  MINGW64 $<")
-	$(Q)x86_64-w64-mingw32-gcc -O1 -gdwarf-4 -fno-optimize-sibling-calls -Wall -Wextra -Werror -c $< -o $@.o
-	$(Q)x86_64-w64-mingw32-g++ -O1 -gdwarf-4 -Wall -Wextra -Werror -c tests/fixtures/win/symcpp.cpp -o $@.cpp.o
-	$(Q)x86_64-w64-mingw32-g++ -static $@.o $@.cpp.o -o $@
+	@$(if $(Q),echo "  MINGW   $@")
+	$(Q)$(WIN_CC_$(arch)) -O1 -gdwarf-4 -fno-optimize-sibling-calls -Wall -Wextra -Werror -c $< -o $@.o
+	$(Q)$(WIN_CXX_$(arch)) -O1 -gdwarf-4 -Wall -Wextra -Werror -c tests/fixtures/win/symcpp.cpp -o $@.cpp.o
+	$(Q)$(WIN_CXX_$(arch)) -static $@.o $@.cpp.o -o $@
 	@rm -f $@.o $@.cpp.o
 
 build/win64/vmatlas.exe: $(call WIN_OBJ,win64)

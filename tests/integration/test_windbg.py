@@ -20,9 +20,9 @@ import time
 
 import schema
 from lib import Skip
-from winlive import ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine
+from winlive import FIXDIR, ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine
 
-DBGWIN = os.path.join(ROOT, "build", "win64", "fixtures", "dbgwin.exe")
+DBGWIN = os.path.join(FIXDIR, "dbgwin.exe")
 OBJDUMP = "x86_64-w64-mingw32-objdump"
 with open(os.path.join(ROOT, "docs", "json-schema.json")) as _f:
     SCHEMA = json.load(_f)

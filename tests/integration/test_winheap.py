@@ -30,9 +30,9 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import ENV, ROOT, WINE, first_line, live, popen_wine, vmatlas, vmatlas_json
+from winlive import FIXDIR, ENV, ROOT, WINE, first_line, live, popen_wine, vmatlas, vmatlas_json
 
-FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "heaplive.exe")
+FIXTURE = os.path.join(FIXDIR, "heaplive.exe")
 REGION, UNCOMMITTED, BUSY = 0x1, 0x2, 0x4
 
 _state = {}

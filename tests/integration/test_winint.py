@@ -30,9 +30,9 @@ import time
 from lib import Skip
 from test_windbg import DBGWIN, Fixture, runs_on_unchanged
 from test_wincpu import WinCpu
-from winlive import ENV, EXE, ROOT, WINE, _ready, popen_wine
+from winlive import FIXDIR, ENV, EXE, ROOT, WINE, _ready, popen_wine
 
-CTRLGRP = os.path.join(ROOT, "build", "win64", "fixtures", "ctrlgrp.exe")
+CTRLGRP = os.path.join(FIXDIR, "ctrlgrp.exe")
 
 
 def prompts(s):

@@ -19,9 +19,9 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine, vmatlas_json
+from winlive import FIXDIR, ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine, vmatlas_json
 
-FIX = os.path.join(ROOT, "build", "win64", "fixtures", "symfix.exe")
+FIX = os.path.join(FIXDIR, "symfix.exe")
 WINE_DLLS = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
 _state = {}
 

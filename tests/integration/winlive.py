@@ -21,9 +21,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 WINE = "/usr/lib/wine/wine64"
 WINESERVER = "/usr/lib/wine/wineserver"
-EXE = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
-FIXTURE = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
-PRIVFILE = os.path.join(ROOT, "build", "win64", "fixtures", "privfile.exe")
+# which build of vmatlas.exe runs (win64 or win32), and which bitness the
+# fixtures it reads are: VMATLAS_WINFIX=win32 makes them WoW64 processes
+# (Debian's wine32 must be there; `make check-wow64` runs the Windows
+# tests in both of those arrangements)
+WINARCH = os.environ.get("VMATLAS_WINARCH", "win64")
+WINFIX = os.environ.get("VMATLAS_WINFIX", WINARCH)
+if WINARCH not in ("win64", "win32") or WINFIX not in ("win64", "win32"):
+    raise SystemExit("VMATLAS_WINARCH and VMATLAS_WINFIX are win64 or win32")
+EXE = os.path.join(ROOT, "build", WINARCH, "vmatlas.exe")
+FIXDIR = os.path.join(ROOT, "build", WINFIX, "fixtures")
+FIXTURE = os.path.join(FIXDIR, "livefix.exe")
+PRIVFILE = os.path.join(FIXDIR, "privfile.exe")
+# a 32-bit fixture or build runs in Wine's 32-bit loader (wine32)
+WINE32 = "/usr/lib/wine/wine"
 PREFIX = os.environ.get("VMATLAS_WINEPREFIX", os.path.join(ROOT, "build", "wineprefix"))
 # Wine's messages off, but for the one start failure run_wine() knows
 # (USD_CLASH): it is an err of the virtual channel, silent under -all
@@ -63,7 +74,10 @@ def _ready():
     """skip unless everything is there; start the persistent wineserver"""
     if os.path.basename(os.path.normpath(BUILD)) == "san":
         raise Skip("the Windows build is not sanitized: its tests run in the plain build's suite")
-    for f, what in ((WINE, "wine64"), (EXE, "build/win64/vmatlas.exe (make windows)"), (FIXTURE, "livefix.exe")):
+    need = [(WINE, "wine64"), (EXE, f"build/{WINARCH}/vmatlas.exe (make windows)"), (FIXTURE, "livefix.exe")]
+    if "win32" in (WINARCH, WINFIX):
+        need.append((WINE32, "wine32 (Debian's wine32:i386, for 32-bit Windows programs)"))
+    for f, what in need:
         if not os.path.exists(f):
             raise Skip(f"no {what}")
     if "server" not in _state:
