@@ -16,6 +16,16 @@ echo "== unit tests ($build)"
 "$build/unit-tests" 2>&1 | tee -a "$log" || status=1
 echo "== integration tests ($build)"
 python3 tests/integration/run.py 2>&1 | tee -a "$log" || status=1
+# the live Windows tests again on 32-bit programs (WoW64) read by the
+# 64-bit build, then by the 32-bit build (tests/integration/winlive.py);
+# they need Wine's 32-bit side (scripts/deps.sh wine32), and the Windows
+# build is not sanitized
+if [ -x /usr/lib/wine/wine ] && [ "$(basename "$build")" != san ]; then
+	for arrangement in "VMATLAS_WINFIX=win32" "VMATLAS_WINARCH=win32"; do
+		echo "== Windows tests on 32-bit programs ($arrangement)"
+		env "$arrangement" python3 tests/integration/run.py test_win test_cpuwin 2>&1 | tee -a "$log" || status=1
+	done
+fi
 
 passed=0
 failed=0
