@@ -52,6 +52,31 @@ vm_module *mb_module_add(map_builder *b)
 }
 
 
+/* a region's page totals from its runs, counted as the targets count
+ * them (src/target/linux/pagemap.c, windows/win_ws.c) */
+static void runs_count(vm_region *r, uint64_t pg)
+{
+	vm_page_counts *c = &r->pages;
+	c->present = c->swapped = c->exclusive = c->shared = 0;
+	for (size_t i = 0; i < r->nruns; i++) {
+		const vm_page_run *x = &r->runs[i];
+		uint64_t n = x->count;
+		if (x->addr < r->base || x->addr - r->base >= r->size)
+			continue;
+		if (n > (r->base + r->size - x->addr) / pg)
+			n = (r->base + r->size - x->addr) / pg;
+		if (x->flags & VM_PAGE_PRESENT) {
+			c->present += n;
+			if (x->mapcount > 1 || (x->mapcount < 0 && !(x->flags & VM_PAGE_EXCLUSIVE)))
+				c->shared += n;
+			if (x->flags & VM_PAGE_EXCLUSIVE)
+				c->exclusive += n;
+		}
+		if (x->flags & VM_PAGE_SWAPPED)
+			c->swapped += n;
+	}
+}
+
 /* Split region ri at `at` (page aligned, inside it) into two regions with
  * the same attributes, for a VMA that holds two mappings the kernel
  * merged (an mmapped malloc chunk beside other anonymous memory). The
@@ -176,7 +201,11 @@ size_t mb_split(map_builder *b, size_t ri, uint64_t at, double first_share)
 			r->f = whole;                                  \
 		s->f = whole - r->f;                                   \
 	} while (0)
-	if (r->pages.valid) {
+	if (r->pages.valid && (r->nruns || s->nruns)) {
+		/* the per-page runs say exactly what each piece holds */
+		runs_count(r, pg);
+		runs_count(s, pg);
+	} else if (r->pages.valid) {
 		SHARE(pages.present);
 		SHARE(pages.swapped);
 		SHARE(pages.exclusive);

@@ -201,6 +201,11 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	if (vm_target_regions(t, opt->no_stats ? 0 : VM_REGIONS_STATS, &raw, &nraw) < 0)
 		goto fail;
 	add_free_gaps(m, raw, nraw);
+	map_builder b = { .m = m, .t = t, .opt = opt };
+	/* before anything reads the target: a read of a file page (an
+	 * image's headers) brings it into the process */
+	if (opt->pages)
+		load_pages(&b);
 	check_memory_readable(m, t);
 
 	if (vm_target_threads(t, opt->stacks ? VM_THREADS_STACKS : 0, &m->threads, &m->nthreads) < 0) {
@@ -208,7 +213,6 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 		m->incomplete = true;
 	}
 
-	map_builder b = { .m = m, .t = t, .opt = opt };
 	b.group = xmalloc(m->nregions * sizeof *b.group);
 	for (size_t i = 0; i < m->nregions; i++)
 		b.group[i] = -1;
@@ -218,8 +222,6 @@ vm_map *vm_map_build(vm_target *t, const vm_map_options *opt)
 	vm_map_sort_modules(m);
 	vm_map_sort_contents(m);
 	annotate_run(&b, ANN_MAP);
-	if (opt->pages)
-		load_pages(&b);
 	for (size_t i = 0; i < b.ngroups; i++)
 		free(b.groups[i].details);
 	free(b.groups);

@@ -270,6 +270,38 @@ def test_mmapped_chunks_untouched_start():
         check_mmapped(core, t, t["chunks"], t["others"])
 
 
+def test_pages_of_split_vmas_are_each_pieces_own():
+    """map --pages reads the page tables before anything reads the
+    target (a read of a page never touched brings it in: the zero page),
+    and a VMA the map splits (an mmapped chunk merged with the mapping
+    below it) gives each piece its own runs and totals: each piece's
+    present pages are those /proc/PID/pagemap said before vmatlas ran"""
+    import struct
+    from lib import proc_maps
+    with fixture("untouched", name="heapmmap") as (p, t):
+        before = {}
+        with open(f"/proc/{p.pid}/pagemap", "rb", 0) as f:
+            for m in proc_maps(p.pid):
+                if m["path"] or m["start"] >= 1 << 47:
+                    continue
+                n = (m["end"] - m["start"]) // 4096
+                f.seek(m["start"] // 4096 * 8)
+                for k, e in enumerate(struct.unpack(f"<{n}Q", f.read(8 * n))):
+                    before[m["start"] + k * 4096] = e >> 62 != 0
+        doc = run_json(["map", str(p.pid), "--pages", "--json"])
+        regions = [r for a in doc["allocations"] for r in a["regions"]]
+        split = [r for r in regions if r.get("vma_continues")]
+        assert split, "the map split no VMA"
+        pieces = split + [r for r in regions if any(int(s["base"], 16) + s["size"] == int(r["base"], 16)
+                                                      for s in split)]
+        for r in pieces:
+            base, n = int(r["base"], 16), r["size"] // 4096
+            present = sum(before[base + k * 4096] for k in range(n))
+            assert r["pages"]["present"] == present, (r["base"], r["pages"], present)
+            assert sum(x["count"] for x in r["pages"]["runs"]) == n, r["base"]
+            assert all(base <= int(x["addr"], 16) < base + r["size"] for x in r["pages"]["runs"]), r["base"]
+
+
 PYTHON_BIG_DICT = """
 import ctypes, json, sys, threading, time
 d = {i: str(i) for i in range(2_000_000)}
