@@ -537,16 +537,86 @@ static bool bound_by_plt(vm_symbolizer *s, const vm_module *def, uint64_t addr, 
 	return found;
 }
 
+#define R_X86_64_IRELATIVE 37
+#define RELA_MAX (16u << 20) /* libc's are 15 KiB */
+
+/* the slot an IRELATIVE relocation of [at, at+size) of def's memory
+ * (its .rela.dyn or .rela.plt) gives the resolver at link address
+ * `resolver`: the loader runs those at load time, lazy binding or not,
+ * for the module's own calls (libc's internal memcpy) */
+static bool bound_in_rela(vm_symbolizer *s, const vm_module *def, uint64_t at, uint64_t size, uint64_t resolver,
+			  uint64_t *target)
+{
+	uint64_t mem;
+	if (size == 0 || size > RELA_MAX || add_overflow_u64(at, def->load_bias, &mem) || mem < def->base ||
+	    mem - def->base >= def->size || size > def->size - (mem - def->base))
+		return false;
+	uint8_t *buf = xmalloc((size_t)size);
+	bool found = false;
+	if (vm_read(s->t, mem, buf, (size_t)size) == (ssize_t)size) {
+		for (uint64_t o = 0; o + 24 <= size && !found; o += 24) {
+			uint64_t off, info, addend, slot, v;
+			memcpy(&off, buf + o, 8); /* x86-64: little endian, as we are */
+			memcpy(&info, buf + o + 8, 8);
+			memcpy(&addend, buf + o + 16, 8);
+			if ((uint32_t)info != R_X86_64_IRELATIVE || addend != resolver ||
+			    add_overflow_u64(off, def->load_bias, &slot) || vm_read(s->t, slot, &v, 8) != 8)
+				continue;
+			/* run: into the module, elsewhere than the resolver */
+			if (v != resolver + def->load_bias && v - def->base < def->size) {
+				*target = v;
+				found = true;
+			}
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* the function the module's own IRELATIVE relocations bound the IFUNC at
+ * addr to, found through its dynamic section in memory */
+static bool bound_by_irelative(vm_symbolizer *s, const vm_module *def, uint64_t addr, uint64_t *target)
+{
+	vm_reader rd = vm_reader_target(s->t);
+	elf_image e;
+	if (elf_open(&e, &rd, true, def->base, s->m->info.page_size) < 0) {
+		vm_clearerr();
+		return false;
+	}
+	elf_dyn *d = NULL;
+	size_t nd = 0;
+	bool found = false;
+	if (e.bits == 64 && elf_read_dynamic(&e, &d, &nd) == 0) {
+		static const int64_t tabs[][2] = { { DT_RELA, DT_RELASZ }, { DT_JMPREL, DT_PLTRELSZ } };
+		for (size_t k = 0; k < ARRAY_LEN(tabs) && !found; k++) {
+			uint64_t at, size;
+			if (elf_dyn_find(d, nd, tabs[k][0], &at) && elf_dyn_find(d, nd, tabs[k][1], &size))
+				found = bound_in_rela(s, def, elf_dyn_ptr(&e, at), size, addr - def->load_bias, target);
+		}
+	}
+	vm_clearerr();
+	free(d);
+	elf_close(&e);
+	return found;
+}
+
 bool vm_symbol_ifunc_target(vm_symbolizer *s, uint64_t addr, uint64_t *target)
 {
 	const vm_module *def = vm_map_module_at(s->m, addr);
 	sym_table *t = def && s->t && s->m->info.arch == VM_ARCH_X86_64 ? table_of(s, def) : NULL;
-	/* any of its names (memcpy, __new_memcpy, __GI_memcpy ...) */
-	for (size_t k = 0; t && k < t->n; k++)
-		if (t->e[k].type == STT_GNU_IFUNC && t->e[k].addr + def->load_bias == addr &&
-		    bound_by_plt(s, def, addr, symtab_name(t, &t->e[k]), target))
+	bool ifunc = false;
+	/* any of its names (memcpy, __new_memcpy, __GI_memcpy ...): a PLT
+	 * slot some module bound, as the program's own calls reach it */
+	for (size_t k = 0; t && k < t->n; k++) {
+		if (t->e[k].type != STT_GNU_IFUNC || t->e[k].addr + def->load_bias != addr)
+			continue;
+		ifunc = true;
+		if (bound_by_plt(s, def, addr, symtab_name(t, &t->e[k]), target))
 			return true;
-	return false;
+	}
+	/* none yet (lazy binding, before the first call): what the loader
+	 * chose for the module's own calls, the same choice */
+	return ifunc && bound_by_irelative(s, def, addr, target);
 }
 
 /* the line index of the module at addr, opened once; its load bias */

@@ -866,3 +866,27 @@ def test_break_on_ifunc_stops_where_it_was_bound():
     frames = results(out, "bt")[0]["frames"]
     assert frames[1]["where"].startswith("dbgfix!main+"), frames
     assert events(out, "exit") and any(l.startswith("strlen total") for l in err), (out, err)
+
+
+def test_break_on_ifunc_before_its_first_call():
+    """`break strlen` at main of a lazily bound program, before any call
+    bound its PLT slot: the breakpoint goes where libc's own IRELATIVE
+    relocation bound strlen at load time (the resolver chooses once per
+    CPU), so the first call, through the lazy binding, stops there too:
+    4 hits at the same place, none on the resolver (it sat there, hit
+    once inside the loader, then never)"""
+    libc = subprocess.run(["readelf", "-W", "--dyn-syms", "/lib/x86_64-linux-gnu/libc.so.6"], capture_output=True,
+                          text=True).stdout
+    if not re.search(r" IFUNC +GLOBAL +DEFAULT +\d+ strlen@@", libc):
+        raise Skip("strlen is no IFUNC in this glibc")
+    dyn = subprocess.run(["readelf", "-d", DBGFIX], capture_output=True, text=True).stdout
+    if "BIND_NOW" in dyn or re.search(r"Flags:.* NOW", dyn) or os.environ.get("LD_BIND_NOW"):
+        raise Skip("dbgfix is bound at load (BIND_NOW): nothing is lazy")
+    out, err, _ = debug(["break strlen", "continue", "continue", "continue", "continue", "continue"],
+                        args=["--at-main"], prog=["ifunc", 3])
+    brk = results(out, "break")[0]
+    hits = [h for h in events(out, "breakpoint") if h["id"] == brk["id"]]
+    assert len(hits) == 4, out
+    assert all(h["pc"] == brk["addr"] and h["where"].startswith("libc.so.6!") and h["where"] != "libc.so.6!strlen"
+               for h in hits), (brk, hits)
+    assert events(out, "exit") and any(l.startswith("strlen total") for l in err), (out, err)
