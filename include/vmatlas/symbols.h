@@ -87,11 +87,18 @@ const char *vm_symbolizer_sources(vm_symbolizer *s, const vm_module *mod);
 /* a symbol's live address by name; module may be NULL (first match in
  * module order, global symbols before local ones). A C++ name as it
  * reads demangled (shapes::Circle::area) finds the function of that
- * name, whatever its parameters (the first overload). */
+ * name, whatever its parameters (the first overload); with its
+ * parameters (shapes::scale(double, int), spaces aside) that overload. */
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr);
 /* how long the symbol name at p is, as expressions take one: letters,
- * digits, _ . $ @, and C++'s scope "::" (a destructor's "::~" too) */
+ * digits, _ . $ @, C++'s scope "::" (a destructor's "::~" too) and a
+ * template's arguments before one (Box<long>::area); or anything in
+ * single quotes, as gdb takes what the grammar cannot hold
+ * ('shapes::scale(double, int)', 'max<int>') */
 size_t vm_symbol_name_len(const char *p);
+/* the name vm_symbol_name_len measured at p, without its quotes (the
+ * caller frees it) */
+char *vm_symbol_name_dup(const char *p, size_t len);
 
 /* a demangled C++ name (a symbol, or a type as typeinfo keeps it:
  * "N6shapes6CircleE"), malloc'd; NULL if it cannot be */

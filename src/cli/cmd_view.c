@@ -451,8 +451,10 @@ const cli_command cli_cmd_view = {
 		 "\n"
 		 "ADDR is an expression: 0x7f00 or 4096, + - *, [expr] for the word at\n"
 		 "expr, module!symbol or symbol (a C++ one as it reads demangled:\n"
-		 "ns::Class::method), a register of a thread (rsp@TID, or rsp for the\n"
-		 "main thread). Examples: 'libc.so.6!environ', '[rsp@1234]+8'.\n",
+		 "ns::Class::method, Box<long>::area, or one overload in single\n"
+		 "quotes: \"'ns::f(double, int)'\"), a register of a thread (rsp@TID,\n"
+		 "or rsp for the main thread). Examples: 'libc.so.6!environ',\n"
+		 "'[rsp@1234]+8'.\n",
 	.needs = CLI_TARGET | CLI_MAP | CLI_SYMBOLS,
 	.args = "ADDR [LEN]",
 	.args_error = "ADDR [LEN] please",

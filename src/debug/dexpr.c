@@ -105,7 +105,7 @@ static dx_node *name(parser *ps)
 	if (*q == '!') {
 		char *mod = xstrndup(ps->p, (size_t)(q - ps->p));
 		const char *s = q + 1, *e = s + vm_symbol_name_len(s);
-		char *sym = xstrndup(s, (size_t)(e - s));
+		char *sym = vm_symbol_name_dup(s, (size_t)(e - s));
 		uint64_t v = 0;
 		if (!*sym || !ps->d->sym || !vm_symbol_lookup(ps->d->sym, mod, sym, &v)) {
 			vm_seterr("no symbol '%s!%s'", mod, sym);
@@ -130,8 +130,8 @@ static dx_node *name(parser *ps)
 		}
 	}
 	const char *s = ps->p;
-	ps->p += vm_symbol_name_len(ps->p); /* ns::Class::method too */
-	char *tok = xstrndup(s, (size_t)(ps->p - s));
+	ps->p += vm_symbol_name_len(ps->p); /* ns::Class::method, 'f(int)' too */
+	char *tok = vm_symbol_name_dup(s, (size_t)(ps->p - s));
 	dx_node *n = NULL;
 	if (dbg_is_reg(tok) && strlen(tok) < sizeof n->reg) {
 		n = node(N_REG, 0, NULL, NULL);
@@ -209,7 +209,7 @@ static dx_node *prim(parser *ps)
 		if (!parse_u64(tok, &n->value))
 			fail(ps, "not a number");
 		free(tok);
-	} else if (name_char(c)) {
+	} else if (name_char(c) || c == '\'') {
 		n = name(ps);
 	} else {
 		fail(ps, c ? "a number, name, '(' or '[' expected" : "unexpected end");

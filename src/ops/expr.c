@@ -172,8 +172,8 @@ static uint64_t name(parser *ps)
 		ps->p = q + 1;
 	}
 	const char *start = ps->p;
-	ps->p += vm_symbol_name_len(ps->p); /* ns::Class::method too */
-	char *tok = xstrndup(start, (size_t)(ps->p - start));
+	ps->p += vm_symbol_name_len(ps->p); /* ns::Class::method, 'f(int)' too */
+	char *tok = vm_symbol_name_dup(start, (size_t)(ps->p - start));
 	uint64_t v = 0;
 	char *at = strchr(tok, '@');
 	if (module) {
@@ -249,7 +249,7 @@ static uint64_t factor(parser *ps)
 		if (!parse_u64(tok, &v))
 			fail(ps, "not a number");
 		free(tok);
-	} else if (ident_char(c) && c != '-' && c != '+') {
+	} else if ((ident_char(c) && c != '-' && c != '+') || c == '\'') {
 		v = name(ps);
 	} else {
 		fail(ps, c ? "a number, name, '(' or '[' expected" : "unexpected end");

@@ -790,12 +790,31 @@ static int lookup_in_module(vm_symbolizer *s, const vm_module *mod, const char *
 	return best == 2 ? 1 : best == 1 ? 2 : 0;
 }
 
+/* a demangled name and one written by hand: the same but for where
+ * spaces are ("f(double,int)" is "f(double, int)") */
+static bool same_but_spaces(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++, b++;
+	}
+}
+
 /* a C++ name as it reads demangled: the mangled symbol whose demangled
- * name is it, or it and a parameter list; 1 a global, 2 a local, 0 */
+ * name is it, or it and a parameter list (with one: that overload);
+ * 1 a global, 2 a local, 0 */
 static int lookup_demangled(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *addr)
 {
 	sym_table *t = table_of(s, mod);
 	size_t len = strlen(name);
+	bool with_params = strchr(name, '(') != NULL;
 	int best = 0;
 	for (size_t k = 0; t && k < t->n; k++) {
 		const sym_entry *e = &t->e[k];
@@ -803,7 +822,7 @@ static int lookup_demangled(vm_symbolizer *s, const vm_module *mod, const char *
 		if (raw[0] != '_' || raw[1] != 'Z')
 			continue;
 		const char *d = symtab_display_name(t, e, true);
-		if (strncmp(d, name, len) != 0 || (d[len] && d[len] != '('))
+		if (with_params ? !same_but_spaces(d, name) : strncmp(d, name, len) != 0 || (d[len] && d[len] != '('))
 			continue;
 		if (e->bind != STB_LOCAL) {
 			*addr = e->addr + mod->load_bias;
@@ -821,7 +840,7 @@ bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, ui
 {
 	/* a global in any module before a local in any; a demangled C++
 	 * name only when no symbol is spelled so */
-	bool local = false, cxx = strstr(name, "::") != NULL;
+	bool local = false, cxx = strpbrk(name, ":(<") != NULL;
 	for (int pass = 0; pass < 1 + cxx && !local; pass++)
 		for (size_t i = 0; i < s->m->nmodules; i++) {
 			const vm_module *mod = &s->m->modules[i];
@@ -841,18 +860,48 @@ bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, ui
 	return local;
 }
 
+/* the end of a template's argument list opening at p ('<'), when it
+ * is one: balanced, of what types are written with; else NULL */
+static const char *template_end(const char *p)
+{
+	int depth = 0;
+	for (const char *q = p; *q; q++) {
+		if (*q == '<')
+			depth++;
+		else if (*q == '>' && --depth == 0)
+			return q + 1;
+		else if (!isalnum((unsigned char)*q) && !strchr("_:, *&()[]-", *q))
+			return NULL;
+	}
+	return NULL;
+}
+
 size_t vm_symbol_name_len(const char *p)
 {
+	if (*p == '\'') {
+		const char *end = strchr(p + 1, '\'');
+		return end ? (size_t)(end + 1 - p) : 0;
+	}
 	size_t n = 0;
 	for (;;) {
 		char c = p[n];
+		const char *t;
 		if (isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$' || c == '@')
 			n++;
 		else if (c == ':' && p[n + 1] == ':' && n > 0)
 			n += p[n + 2] == '~' ? 3 : 2;
+		else if (c == '<' && n > 0 && (t = template_end(p + n)) && t[0] == ':' && t[1] == ':')
+			n = (size_t)(t - p); /* Box<long>::area; a bare a<b stays a comparison */
 		else
 			return n;
 	}
+}
+
+char *vm_symbol_name_dup(const char *p, size_t len)
+{
+	if (len >= 2 && p[0] == '\'' && p[len - 1] == '\'')
+		return xstrndup(p + 1, len - 2);
+	return xstrndup(p, len);
 }
 
 bool vm_symbol_tls_offset(vm_symbolizer *s, const vm_module *mod, const char *name, uint64_t *off)

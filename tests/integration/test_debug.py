@@ -11,7 +11,7 @@ import tempfile
 import time
 
 import schema
-from lib import FIXTURES, VMATLAS, Skip, fixture, no_sanitizer_reports, run_json
+from lib import FIXTURES, VMATLAS, Skip, fixture, no_sanitizer_reports, run, run_json
 
 DBGFIX = os.path.join(FIXTURES, "dbgfix")
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json-schema.json")) as _f:
@@ -825,6 +825,45 @@ def test_break_on_a_cpp_name_as_it_reads():
         got = run_json(["sym", pid, "shapes::Circle::area", "cppobj!shapes::Circle::area"])
         assert [int(g["addr"], 16) - base for g in got] == [want["shapes::Circle::area() const"]] * 2, got
         assert got[0]["symbol"] == "shapes::Circle::area() const", got
+
+
+def test_break_on_a_cpp_overload_and_a_template():
+    """gdb's ways to name what a bare name cannot: an overload with its
+    parameter list in single quotes (spaces as one likes), a template's
+    arguments before :: (Box<long>::area); sym, view and break take
+    them, at the addresses nm -C gives"""
+    cpp = os.path.join(FIXTURES, "cppobj")
+    nm = subprocess.run(["nm", "-C", cpp], capture_output=True, text=True).stdout.splitlines()
+    want = {l.split(" ", 2)[2]: int(l.split()[0], 16) for l in nm if " W " in l or " T " in l}
+    names = {"'shapes::scale(double, int)'": "shapes::scale(double, int)",
+             "'shapes::scale(double,int)'": "shapes::scale(double, int)",
+             "'shapes::scale(double)'": "shapes::scale(double)",
+             "cppobj!'shapes::scale(double)'": "shapes::scale(double)",
+             "shapes::Box<long>::area": "shapes::Box<long>::area() const",
+             "'shapes::Box<long>::area() const'": "shapes::Box<long>::area() const"}
+    assert want["shapes::scale(double)"] != want["shapes::scale(double, int)"]
+    with fixture(name="cppobj") as (fp, t):
+        pid = str(t["pid"])
+        base = int(run_json(["sym", pid, "main"])[0]["addr"], 16) - want["main"]
+        got = run_json(["sym", pid] + list(names))
+        assert [int(g["addr"], 16) - base for g in got] == [want[v] for v in names.values()], got
+        assert [g["symbol"] for g in got] == list(names.values()), got
+        r = run(["view", pid, "'shapes::scale(double, int)'", "--json"])
+        assert int(json.loads(r.stdout)["addr"], 16) - base == want["shapes::scale(double, int)"], r.stdout
+        r = run(["sym", pid, "'shapes::scale(int)'"])
+        assert r.returncode == 1 and "no symbol" in r.stderr, r
+    cmds = ["break 'shapes::scale(double, int)'", "break shapes::Box<long>::area", "continue", "continue", "kill"]
+    with tempfile.NamedTemporaryFile("w", suffix=".dbg") as f:
+        f.write("\n".join(cmds) + "\n")
+        f.flush()
+        p = subprocess.run([VMATLAS, "debug", "--json", "--batch", f.name, "--", cpp],
+                           capture_output=True, text=True, timeout=60, input="x")
+    no_sanitizer_reports(p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"command"') or l.startswith('{"event"')]
+    assert [b["where"] for b in results(out, "break")] == ["cppobj!shapes::scale(double, int)",
+                                                           "cppobj!shapes::Box<long>::area() const"], out
+    assert [e["where"] for e in events(out, "breakpoint")] == ["cppobj!shapes::Box<long>::area() const",
+                                                               "cppobj!shapes::scale(double, int)"], out
 
 
 def test_threads_with_an_unreported_hit_stand_at_the_breakpoint():
