@@ -133,6 +133,9 @@ int vm_target_write_dump(vm_target *t, int fd, bool private_only);
 /* VM_CAP_FREEZE: stop every thread / let them run again */
 int vm_target_freeze(vm_target *t);
 int vm_target_thaw(vm_target *t);
+/* a program the target started is left running when it is closed (as
+ * --keep), not killed: a debugger's detach; nothing for other targets */
+void vm_target_keep_running(vm_target *t);
 
 /* memory */
 /* read exactly len bytes; -1 (with an error naming the address) if any

@@ -218,11 +218,11 @@ const cli_command cli_cmd_debug = {
 		 "(F2 breakpoint, F7/F8 step, F9 run, ^C pause, ':' any command above).\n"
 		 "\n"
 		 "At the end of the input an attached process is detached and a started\n"
-		 "one killed (--keep: detached). A fork's child is let go with every\n"
-		 "breakpoint removed from it; with --follow-fork=child (or the command\n"
-		 "'set follow-fork child') the child is debugged and the parent let go.\n"
-		 "Whatever happens, the process is left\n"
-		 "without an int3 byte or debug register of ours, and running.\n",
+		 "one killed (--keep: detached); 'detach' leaves either running. A\n"
+		 "fork's child is let go with every breakpoint removed from it; with\n"
+		 "--follow-fork=child (or the command 'set follow-fork child') the child\n"
+		 "is debugged and the parent let go. Whatever happens, the process is\n"
+		 "left without an int3 byte or debug register of ours, and running.\n",
 	.notes = "Example: printf 'break malloc if rdi > 4096\\ncontinue\\nbt\\n' |\n"
 		 "         vmatlas debug --batch - 1234\n",
 	.needs = CLI_TARGET | CLI_OPEN,

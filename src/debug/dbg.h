@@ -102,6 +102,7 @@ struct vm_dbg {
 	size_t ntids;
 	int64_t cur;
 	atomic_bool alive;   /* not exited, not killed (read by vm_dbg_interrupt) */
+	bool closing;        /* letting go: queued hits are put back, not reported */
 	bool regs_ok;
 	vm_regs regs;        /* of cur, while stopped */
 	atomic_int interrupt; /* a pause asked: 1 a SIGSTOP sent, 2 none */

@@ -77,6 +77,8 @@ static int on_breakpoint(vm_dbg *d, const vm_event *ev, bool *stop)
 	if (dbg_refresh_regs(d) < 0)
 		return -1;
 	d->regs.rip = ev->addr;
+	if (d->closing) /* back on the instruction, which runs as it was */
+		return vm_control_set_regs(d->c, ev->tid, &d->regs);
 
 	vm_dbg_event e; /* named only when it stops (a false condition: no symbols) */
 	memset(&e, 0, sizeof e);
@@ -139,6 +141,8 @@ static void resume_past(vm_dbg *d, int64_t tid)
 
 static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 {
+	if (d->closing) /* the access is done; the registers go next */
+		return 0;
 	d->cur = ev->tid;
 	d->regs_ok = false;
 	for (size_t i = 0; i < d->nbps; i++)

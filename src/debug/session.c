@@ -302,8 +302,11 @@ int vm_dbg_close(vm_dbg *d, vm_dbg_end how)
 			rc = -1;
 		d->alive = false;
 	}
+	/* threads queued on an int3 are put back on it, unreported: the
+	 * user let go after the last stop (gdb drops them too) */
+	d->closing = true;
 	if (d->alive)
-		dbg_drain_all(d); /* rewinds threads queued on an int3 */
+		dbg_drain_all(d);
 	/* a pause's SIGSTOP still to come would stop the process once let
 	 * go: a step or two of the current thread lets it arrive (the
 	 * thread takes the signal before its instruction), swallowed */
@@ -325,6 +328,9 @@ int vm_dbg_close(vm_dbg *d, vm_dbg_end how)
 	}
 	if (vm_control_close(d->c) < 0)
 		rc = -1;
+	/* detach: a program we started runs on, as gdb leaves it */
+	if (how == VM_DBG_DETACH && d->alive)
+		vm_target_keep_running(d->t);
 	d->c = NULL;
 	d->alive = false;
 	free_session(d);

@@ -63,6 +63,9 @@ struct vm_target_ops {
 	int (*thaw)(vm_target *t);
 	/* VM_CAP_CONTROL: a control handle over it (vmatlas/control.h) */
 	vm_control *(*control)(vm_target *t);
+	/* a program we started: leave it running when closed (a debugger's
+	 * detach), not killed */
+	void (*keep_running)(vm_target *t);
 	void (*close)(vm_target *t);
 };
 

@@ -177,6 +177,12 @@ int vm_target_thaw(vm_target *t)
 	return t->ops->thaw(t);
 }
 
+void vm_target_keep_running(vm_target *t)
+{
+	if (t && t->ops->keep_running)
+		t->ops->keep_running(t);
+}
+
 /* ---- memory ---- */
 
 ssize_t vm_read(vm_target *t, uint64_t addr, void *buf, size_t len)

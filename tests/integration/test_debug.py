@@ -929,3 +929,19 @@ def test_break_on_ifunc_before_its_first_call():
     assert all(h["pc"] == brk["addr"] and h["where"].startswith("libc.so.6!") and h["where"] != "libc.so.6!strlen"
                for h in hits), (brk, hits)
     assert events(out, "exit") and any(l.startswith("strlen total") for l in err), (out, err)
+
+
+def test_detach_puts_queued_hits_back_unreported():
+    """threads that ran into a breakpoint together: one hit is reported,
+    the others wait on the int3. A detach then puts them back on the
+    instruction the int3 replaced, unreported (as gdb: the user let go
+    after the last stop; they used to come out as hits 2..16 after the
+    detach), a thread our stop caught just after its int3 ran (its
+    SIGTRAP still pending: it died of it once let go, 1 run in 5) too,
+    and the started program runs on after `detach` (it was killed as
+    vmatlas ended): all 16 racers end, every time"""
+    for _ in range(8):
+        out, err, _ = debug(["break dbg_answer", "continue", "detach"], prog=["race", 16])
+        hits = events(out, "breakpoint")
+        assert len(hits) == 1 and hits[0]["hits"] == 1, hits
+        assert results(out, "detach") and any(l == "raced 16" for l in err), (out, err)

@@ -594,6 +594,68 @@ static int ctl_wait(vm_control *vc, int timeout_ms, vm_event *ev)
 
 /* ---- letting go ---- */
 
+/* whether SIGTRAP is pending for thread tid alone (an int3's is) */
+static bool trap_pending(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	FILE *f = fopen(path, "r");
+	bool pending = false;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "SigPnd:", 7) == 0) {
+			pending = (strtoull(line + 7, NULL, 16) >> (SIGTRAP - 1)) & 1;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return pending;
+}
+
+/* is addr a byte we wrote (an int3) over something else? */
+static bool ours_at(const lx_control *c, uint64_t addr)
+{
+	for (int i = 0; i < atomic_load(&c->nsaved); i++) {
+		const lxc_saved *s = &c->saved[i];
+		if (addr >= s->addr && addr - s->addr < s->len)
+			return s->bytes[addr - s->addr] != 0xcc;
+	}
+	return false;
+}
+
+/* A thread our interrupt stopped just after it ran one of our int3s:
+ * the interrupt's stop came first and the int3's SIGTRAP is still
+ * pending, so the thread would take it once let go and die of it. Let
+ * it take it now, discard it, and put the thread back on the
+ * instruction the int3 replaced (before the journal is put back). */
+static void take_pending_int3(lx_control *c, lxc_thread *t)
+{
+	vm_regs r;
+	for (int tries = 0; tries < 4 && t->state == LXT_STOPPED && trap_pending(c->pid, t->tid); tries++) {
+		if (c->base.ops->get_regs(&c->base, t->tid, &r) < 0 || !r.rip || !ours_at(c, r.rip - 1) ||
+		    ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
+			return;
+		int st;
+		pid_t got;
+		long long end = (long long)now_ms() + 2000;
+		while ((got = waitpid(t->tid, &st, __WALL | WNOHANG)) == 0 && (long long)now_ms() < end) {
+			struct timespec ts = { 0, 100000 };
+			nanosleep(&ts, NULL);
+		}
+		if (got <= 0 || !WIFSTOPPED(st)) {
+			t->state = got == 0 ? LXT_RUNNING : LXT_GONE; /* left to the kernel */
+			return;
+		}
+		if (WSTOPSIG(st) != SIGTRAP) {
+			set_sig(t, WSTOPSIG(st)); /* another signal first: given back at detach */
+			continue;
+		}
+		t->regs_ok = false;
+		r.rip--;
+		c->base.ops->set_regs(&c->base, t->tid, &r);
+		return;
+	}
+}
+
 int lxc_close(lx_control *c)
 {
 	if (!c)
@@ -607,6 +669,8 @@ int lxc_close(lx_control *c)
 		for (size_t i = 0; i < c->nth && !any; i++)
 			if (c->th[i].state == LXT_STOPPED)
 				any = c->th[i].tid;
+		for (size_t i = 0; i < c->nth; i++)
+			take_pending_int3(c, &c->th[i]);
 		lxc_restore(c, any);
 		for (size_t i = 0; i < c->nth; i++) {
 			lxc_thread *t = &c->th[i];

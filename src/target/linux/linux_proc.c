@@ -684,6 +684,11 @@ static int lx_auxv(vm_target *t, vm_auxv **out, size_t *n)
 	return 0;
 }
 
+static void lx_keep_running(vm_target *t)
+{
+	LX(t)->keep = true;
+}
+
 static void lx_close(vm_target *t)
 {
 	lx_proc *p = LX(t);
@@ -738,6 +743,7 @@ static const struct vm_target_ops lx_ops = {
 	.open_backing = lx_open_backing,
 	.freeze = lx_freeze,
 	.thaw = lx_thaw,
+	.keep_running = lx_keep_running,
 	.control = lx_control_open,
 	.close = lx_close,
 };

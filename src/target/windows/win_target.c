@@ -156,6 +156,11 @@ static void win_release_all(void)
 	win_spawn_release_all();
 }
 
+static void win_keep_running(vm_target *t)
+{
+	WT(t)->keep = true;
+}
+
 static void win_close(vm_target *t)
 {
 	win_target *w = WT(t);
@@ -184,6 +189,7 @@ static const struct vm_target_ops win_ops = {
 	.freeze = win_freeze,
 	.thaw = win_thaw,
 	.control = win_control_open,
+	.keep_running = win_keep_running,
 	.close = win_close,
 };
 
