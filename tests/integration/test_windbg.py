@@ -23,7 +23,7 @@ import time
 
 import schema
 from lib import Skip
-from winlive import FIXDIR, ENV, EXE, ROOT, WINARCH, WINE, WINFIX, _ready, first_line, popen_wine, run_wine
+from winlive import FIXDIR, ENV, EXE, ROOT, WINARCH, WINE, WINE32, WINFIX, _ready, first_line, popen_wine, run_wine
 
 DBGWIN = os.path.join(FIXDIR, "dbgwin.exe")
 I386 = WINFIX == "win32"
@@ -70,8 +70,8 @@ _state = {}
 class Fixture:
     """dbgwin.exe running under Wine, its round lines collected"""
 
-    def __init__(self):
-        self.p, line = popen_wine([WINE, DBGWIN], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    def __init__(self, exe=DBGWIN):
+        self.p, line = popen_wine([WINE, exe], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True, env=ENV)
         assert line, "dbgwin.exe printed nothing"
         self.truth = json.loads(line)
@@ -321,6 +321,28 @@ def test_windbg_crash_of_vmatlas_lets_the_process_go():
     runs_on_unchanged(f, n0)
 
 
+def vmatlas_pid(p, args):
+    """the Linux process of the vmatlas.exe that wine64 started as p: p
+    itself for the 64-bit build; wine64 hands a 32-bit program to a
+    32-bit process of its own (p goes on as start.exe), found in /proc by
+    its command line and our WINEPREFIX"""
+    if WINARCH == "win64":
+        return p.pid
+    want = ["vmatlas.exe"] + list(args)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[:1] and argv[0].replace("\\", "/").endswith("/vmatlas.exe") and argv[1:] == want[1:] and \
+                ("WINEPREFIX=" + ENV["WINEPREFIX"]).encode() in env and "start.exe" not in argv[0]:
+            return int(pid)
+    raise AssertionError("no 32-bit vmatlas.exe process for %r" % args)
+
+
 def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
     """Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT; our console control
     handler runs on a thread of its own) while vmatlas waits in
@@ -349,7 +371,8 @@ def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
             break
         seen.append(line)
     assert sum('"command":"continue"' in l for l in seen) == 2, seen
-    os.kill(p.pid, 2)  # SIGINT
+    pid = vmatlas_pid(p, ["debug", "--json", "--batch", "-", str(t["pid"])])
+    os.kill(pid, 2)  # SIGINT
     for line in p.stdout:
         seen.append(line)
         if '"command":"continue"' in line:
@@ -368,7 +391,7 @@ def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
                 break
     pc = int(ev[0]["pc"], 16)
     assert int(got["regs"]["regs"]["rip"], 16) == pc and int(got["bt"]["frames"][0]["pc"], 16) == pc, got
-    os.kill(p.pid, 2)  # nothing running, no prompt: the cleanup, vmatlas ends
+    os.kill(pid, 2)  # nothing running, no prompt: the cleanup, vmatlas ends
     try:
         p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -497,3 +520,28 @@ def test_windbg_data_breakpoints_in_unloaded_dll_are_removed():
     assert len(hits) == 3 and all(h["where"] in (PEDLL + "!pedll_add", PEDLL + "!#7") for h in hits), hits
     assert not events(out, "watchpoint") and not events(out, "bpm"), out
     assert not events(out, "signal") and not events(out, "crash"), out
+
+
+def test_windbg_32bit_build_refuses_a_64bit_process():
+    """build/win32/vmatlas.exe cannot hold a 64-bit process's context: one
+    line naming the 64-bit build, status 1, for one it attaches to (which
+    runs on untouched) and for one it started (killed); whatever the
+    arrangement"""
+    _ready()
+    exe32 = os.path.join(ROOT, "build", "win32", "vmatlas.exe")
+    dbg64 = os.path.join(ROOT, "build", "win64", "fixtures", "dbgwin.exe")
+    for f_, what in ((exe32, "build/win32/vmatlas.exe"), (dbg64, "build/win64/fixtures/dbgwin.exe"),
+                     (WINE32, "wine32")):
+        if not os.path.exists(f_):
+            raise Skip("no " + what)
+    f = Fixture(dbg64)
+    try:
+        for target in ([str(f.truth["pid"])], ["--", dbg64, "3"]):
+            p = run_wine([WINE, exe32, "debug", "--json", "--batch", "-"] + target, input="regs\n",
+                         capture_output=True, text=True, env=ENV, timeout=180)
+            assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout, p.stderr)
+            assert p.stderr.count("\n") == 1 and "is a 64-bit process" in p.stderr and \
+                "build/win64/vmatlas.exe" in p.stderr, p.stderr
+        runs_on_unchanged(f, f.seen())
+    finally:
+        f.stop()

@@ -256,6 +256,23 @@ static void drain_breaks(win_control *c)
 	}
 }
 
+/* a break-in thread whose breakpoint was the held event must be seen
+ * to its end before we go: under Wine 8 a 32-bit process whose break-in
+ * thread's exit was still to be reported at the detach is left hung
+ * (seen in test_windbg's Ctrl-C test, WoW64). Our bytes are out by now:
+ * a thread that met one of them is rewound (wc_next), a signal passed on */
+static void drain_breakers(win_control *c)
+{
+	for (int i = 0; i < 20 && c->nbreakers && !c->exited; i++) {
+		vm_event ev;
+		bool news;
+		if (wc_continue(c) < 0 || wc_next(c, 500, &ev, &news) <= 0)
+			break;
+		if (news && ev.kind == VM_EV_SIGNAL)
+			c->pass = true;
+	}
+}
+
 /* leave the process as it was, running on its own */
 static void let_go(win_control *c)
 {
@@ -270,6 +287,7 @@ static void let_go(win_control *c)
 	drain_breaks(c);
 	wc_restore(c);
 	wc_clear_debugregs(c, false);
+	drain_breakers(c);
 	wc_continue(c);
 	DebugSetProcessKillOnExit(FALSE);
 	DebugActiveProcessStop(c->pid);
