@@ -1,9 +1,13 @@
-/* Registers of a thread of a controlled Windows process: the CONTEXT
- * (CONTEXT_FULL) as vm_regs, its FltSave as the FXSAVE image, the AVX
- * state through CONTEXT_XSTATE where the system has it (an XSAVE image
- * in the standard format, as Linux gives it), Dr0-Dr7 through
- * CONTEXT_DEBUG_REGISTERS. The process is frozen by a held debug event
- * whenever these are called. */
+/* Registers of a thread of a controlled Windows process, in its own
+ * layout (wc_ctx): the x64 CONTEXT as vm_regs, its FltSave as the FXSAVE
+ * image; an i386 debuggee's WOW64_CONTEXT (Wow64GetThreadContext in the
+ * 64-bit build; the 32-bit build's own CONTEXT has that layout), its
+ * registers in the low halves of vm_regs as Linux's ptrace gives an i386
+ * process's, ExtendedRegisters as the FXSAVE image. The AVX state through
+ * CONTEXT_XSTATE where the system has it (an XSAVE image in the standard
+ * format, as Linux gives it), Dr0-Dr7 through the debug registers' part.
+ * The process is frozen by a held debug event whenever these are called
+ * (wc_ctx_get/set: by the caller's own means). */
 #include "wctl.h"
 
 #include <string.h>
@@ -16,6 +20,9 @@ _Static_assert(sizeof(CONTEXT) == sizeof(WOW64_CONTEXT), "the i386 CONTEXT is WO
 
 /* ---- a context in either layout ---- */
 
+/* the CONTEXT_* flags of the parts: WOW64_CONTEXT_* (CONTEXT_i386 | n),
+ * or the x64 CONTEXT_* (CONTEXT_AMD64 0x100000 | n; spelled out, as the
+ * 32-bit build's headers name the i386 ones so) */
 static DWORD native_flags(bool x86, unsigned parts)
 {
 	static const struct { unsigned part; DWORD x86; DWORD x64; } map[] = {
