@@ -289,18 +289,26 @@ static ZyanU64 reg_value(const vm_regs *r, ZydisRegister z)
 	}
 }
 
-/* the instruction at r->rip decoded: its memory accesses into a[] */
-static size_t decode_accesses(const vm_regs *r, const uint8_t *code, size_t n, ZydisDecodedInstruction *in,
-			      mem_access *a, size_t cap)
+/* the decoder of the process's mode: an i386 process's code decoded as
+ * x86-64 would read [disp32] as rip-relative */
+static const ZydisDecoder *decoder_of(int bits)
 {
-	static ZydisDecoder dec;
+	static ZydisDecoder dec64, dec32;
 	static bool ready;
 	if (!ready) {
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+		ZydisDecoderInit(&dec64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+		ZydisDecoderInit(&dec32, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
 		ready = true;
 	}
+	return bits == 32 ? &dec32 : &dec64;
+}
+
+/* the instruction at r->rip decoded: its memory accesses into a[] */
+static size_t decode_accesses(int bits, const vm_regs *r, const uint8_t *code, size_t n, ZydisDecodedInstruction *in,
+			      mem_access *a, size_t cap)
+{
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code, n, in, ops)))
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(decoder_of(bits), code, n, in, ops)))
 		return 0;
 	size_t k = 0;
 	bool rep = in->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
@@ -325,8 +333,9 @@ static size_t decode_accesses(const vm_regs *r, const uint8_t *code, size_t n, Z
 		uint64_t size = op->size / 8 ? op->size / 8 : 1;
 		/* a push writes below rsp: Zydis names the slot [rsp] */
 		if ((in->mnemonic == ZYDIS_MNEMONIC_PUSH || in->mnemonic == ZYDIS_MNEMONIC_PUSHFQ ||
-		     in->mnemonic == ZYDIS_MNEMONIC_CALL) &&
-		    op->mem.base == ZYDIS_REGISTER_RSP && (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+		     in->mnemonic == ZYDIS_MNEMONIC_PUSHFD || in->mnemonic == ZYDIS_MNEMONIC_CALL) &&
+		    (op->mem.base == ZYDIS_REGISTER_RSP || op->mem.base == ZYDIS_REGISTER_ESP) &&
+		    (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
 		    op->mem.disp.value == 0)
 			ea -= size;
 		if (rep && (in->meta.category == ZYDIS_CATEGORY_STRINGOP)) {
@@ -397,7 +406,7 @@ static dbg_bp *rep_done_hit(vm_dbg *d, int64_t tid, const vm_regs *r, const uint
 	done.rcx = r->rcx - after.rcx;
 	if (done.rcx == 0)
 		done.rcx = r->rcx; /* not run (an event came first): as decoded */
-	*nacc = decode_accesses(&done, code, n, &in, acc, 7);
+	*nacc = decode_accesses(d->bits, &done, code, n, &in, acc, 7);
 	return first_hit(d, acc, *nacc, hit_acc);
 }
 static int bpm_report(vm_dbg *d, dbg_bp *hit, const mem_access *a, int64_t tid, const vm_regs *rp,
@@ -428,13 +437,11 @@ int dbg_bpm_fault(vm_dbg *d, const vm_event *ev, bool *stop)
 	ZydisDecodedInstruction in;
 	memset(&in, 0, sizeof in);
 	mem_access acc[8];
-	size_t nacc = got > 0 ? decode_accesses(&r, code, (size_t)got, &in, acc, 7) : 0;
+	size_t nacc = got > 0 ? decode_accesses(d->bits, &r, code, (size_t)got, &in, acc, 7) : 0;
 	size_t insn_len = got > 0 && nacc ? in.length : 0;
 	if (got > 0 && !nacc) {
 		/* no data access decoded: an instruction fetch, or none we know */
-		ZydisDecoder dec;
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-		if (ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, code, (size_t)got, &in)))
+		if (ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(decoder_of(d->bits), NULL, code, (size_t)got, &in)))
 			insn_len = in.length;
 	}
 	if (ev->addr >= r.rip && ev->addr < r.rip + (insn_len ? insn_len : 1)) {

@@ -105,7 +105,8 @@ static bool call_dest(walk *w, uint64_t ret, uint64_t *dest)
 
 /* can ret be the return address of a call into the function holding pc?
  * When the call says where it went (directly, or through an IAT slot or
- * a jmp [mem] thunk whose pointer the dump holds), that is pc's module,
+ * a jmp [mem] thunk, Wine's hot-patchable ones too, whose pointer the
+ * dump holds), that is pc's module,
  * at most 64 KiB before pc (a function's start); a thunk whose pointer
  * is not there went to another module than the caller's. A stale word,
  * left by an earlier call the function made, fails this as a rule. An
@@ -116,11 +117,17 @@ static call_kind calls_into(walk *w, uint64_t ret, uint64_t pc)
 {
 	const vm_module *here = vm_map_module_at(w->m, pc);
 	uint64_t dest, real;
-	uint8_t j[6];
+	uint8_t j[12];
+	/* jmp [mem], or Wine's hot-patchable stub of a function another DLL
+	 * has: mov edi,edi; push ebp; mov ebp,esp; pop ebp; jmp [mem] */
+	static const uint8_t hot[] = { 0x8b, 0xff, 0x55, 0x8b, 0xec, 0x5d, 0xff, 0x25 };
 	if (!here || !call_dest(w, ret, &dest))
 		return CALL_UNKNOWN;
-	if (vm_read_full(w->t, dest, j, 6) == 0 && j[0] == 0xff && j[1] == 0x25) {
-		if (!rd32(w, ld_le32(j + 2), &real))
+	size_t at = 0;
+	if (vm_read_full(w->t, dest, j, sizeof j) == 0 && !memcmp(j, hot, sizeof hot))
+		at = sizeof hot - 2;
+	if (vm_read_full(w->t, dest, j, sizeof j) == 0 && j[at] == 0xff && j[at + 1] == 0x25) {
+		if (!rd32(w, ld_le32(j + at + 2), &real))
 			return vm_map_module_at(w->m, ret) != here ? CALL_YES : CALL_NO;
 		dest = real;
 	}

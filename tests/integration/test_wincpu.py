@@ -18,7 +18,10 @@ the window shares its console, and Wine's conhost draws what it writes
 on the terminal over the window (Windows would write it into the
 console's other buffer, not shown): dbgwin.exe block prints nothing.
 The registers are read from their column (a blank one before it ends
-the disassembly's rows)."""
+the disassembly's rows). With an i386 dbgwin.exe (VMATLAS_WINFIX=win32,
+either build) the window shows eip, eflags and the other 32-bit
+registers, the names are the i386 symbols' and the argument is on the
+stack (its pane)."""
 import os
 import re
 import shlex
@@ -29,7 +32,7 @@ import tempfile
 from lib import Skip
 from test_cpuwin import pc_of
 from test_tui import Screen
-from test_windbg import DBGWIN, OBJDUMP, Fixture, insn_len, runs_on_unchanged
+from test_windbg import DBGWIN, I386, OBJDUMP, PC, Fixture, insn_len, runs_on_unchanged, sym
 from winlive import ENV, EXE, WINE, _ready, tmux_command
 
 
@@ -68,10 +71,14 @@ def insns(text, col=66):
     return out
 
 
+FLAGS = "eflags" if I386 else "rflags"
+
+
 def reg(text, name, col=66):
-    """a register's value in the right column (at 120 columns: from 66)"""
+    """a register's value in the right column (at 120 columns: from 66),
+    8 digits for an i386 target, 16 for x64"""
     right = "\n".join(l[col:] for l in text.splitlines())
-    m = re.search(r"^%s +([0-9a-f]{16})" % name, right, re.M)
+    m = re.search(r"^%s +([0-9a-f]{%d})\b" % (name, 8 if I386 else 16), right, re.M)
     assert m, (name, text)
     return int(m.group(1), 16)
 
@@ -107,27 +114,34 @@ def test_wincpu_attached_break_step_pause_and_quit():
         with WinCpu([t["pid"]]) as s:
             # attached: stopped where the main thread was (its Sleep), the
             # pc arrow on rip, the log naming the place
-            text = s.wait(lambda x: "Disassembly" in x and "rflags" in x and "stopped at" in x, timeout=60)
+            text = s.wait(lambda x: "Disassembly" in x and FLAGS in x and "stopped at" in x, timeout=60)
             assert f"pid {t['pid']}" in text.splitlines()[0] and f"thread {t['main_tid']}" in text.splitlines()[0]
-            assert pc_of(text) == reg(text, "rip"), text
+            assert pc_of(text) == reg(text, PC), text
+            if I386:
+                assert not re.search(r"\b(rax|r15|rip)\b", text), text
             assert re.match(r"stopped at \S+\.dll!", s.log()[0]), s.log()
             # ^G to dbgw_target: the rows are objdump's instructions
-            s.prompt("C-g", "dbgw_target")
+            s.prompt("C-g", sym("dbgw_target"))
             text = s.wait(lambda x: insns(x) and insns(x)[0][2] == target)
             want = objdump_rows(target, 5)
             got = [(a, txt.split()[0]) for _, _, a, txt in insns(text)[:5]]
             assert got == want, (got, want)
-            # F2 there, F9: hit, rip and the pc arrow on it, rcx the argument
+            # F2 there, F9: hit, rip and the pc arrow on it, the argument in
+            # rcx (x64) or in the stack pane's slot past the return address
             s.keys("F2")
             s.wait(lambda x: insns(x) and insns(x)[0][0])
             s.keys("F9")
             text = s.wait(lambda x: "breakpoint 1, hit 1" in x and pc_of(x) == target, timeout=60)
-            assert reg(text, "rip") == target and reg(text, "rcx") == int(t["arg"], 16), text
-            assert f"thread {t['main_tid']} at dbgwin.exe!dbgw_target" in "\n".join(s.log())
+            assert reg(text, PC) == target, text
+            if I386:
+                assert re.search(r"(%012x|\+0004) %08x\b" % (reg(text, "esp") + 4, int(t["arg"], 16)), text), text
+            else:
+                assert reg(text, "rcx") == int(t["arg"], 16), text
+            assert f"thread {t['main_tid']} at dbgwin.exe!{sym('dbgw_target')}" in "\n".join(s.log())
             # F7: one instruction, its length by objdump
             s.keys("F7")
             text = s.wait(lambda x: pc_of(x) == target + insn_len(target))
-            assert reg(text, "rip") == target + insn_len(target)
+            assert reg(text, PC) == target + insn_len(target)
             # the breakpoint out (':' delete), F9: it runs; Ctrl-C pauses
             s.keys(":")
             s.literal("delete 1")
@@ -143,7 +157,7 @@ def test_wincpu_attached_break_step_pause_and_quit():
             s.keys("F12")
             s.wait(lambda x: sum(l.startswith("interrupted, thread") for l in s.log()) == 2, timeout=60)
             text = s.text()
-            assert pc_of(text) == reg(text, "rip")
+            assert pc_of(text) == reg(text, PC)
             n0 = f.seen()
             # q: detached, the process runs on as before
             s.keys("q")
@@ -160,7 +174,7 @@ def test_wincpu_step_over_and_finish_of_a_blocking_call_interrupted():
     shows it; q kills the program started"""
     with WinCpu(["--", DBGWIN, "block"]) as s:
         s.wait(lambda x: "Disassembly" in x and "stopped at" in x, timeout=60)
-        s.prompt("C-g", "dbgw_target")
+        s.prompt("C-g", sym("dbgw_target"))
         s.keys("F2")
         s.wait(lambda x: insns(x) and insns(x)[0][0])
         s.keys("F9")
@@ -171,7 +185,7 @@ def test_wincpu_step_over_and_finish_of_a_blocking_call_interrupted():
         # F8 until the pc is on the call of dbgw_block
         for _ in range(10):
             row = next(r for r in insns(text) if r[1])
-            if re.match(r"call dbgwin\.exe!dbgw_block\b", row[3]):
+            if re.match(r"call dbgwin\.exe!%s\b" % re.escape(sym("dbgw_block")), row[3]):
                 break
             s.keys("F8")
             text = s.wait(lambda x: insns(x) and any(r[1] for r in insns(x)) and pc_of(x) != row[2])
@@ -187,9 +201,9 @@ def test_wincpu_step_over_and_finish_of_a_blocking_call_interrupted():
         # ...), not back in main; the Ctrl-C the program got too (its
         # DBG_CONTROL_C, on a thread of its own) is that same pause
         assert where.startswith(f"interrupted, thread {tid} at ") and ".dll!" in where, where
-        assert not re.search(r"dbgwin\.exe!main", where) and pc_of(text) != call, (where, text)
+        assert not re.search(r"dbgwin\.exe!%s" % sym("main"), where) and pc_of(text) != call, (where, text)
         assert not any("SIGINT" in l for l in s.log()), s.log()
-        assert pc_of(text) == reg(text, "rip")
+        assert pc_of(text) == reg(text, PC)
         # finish from there: the wait goes on; Ctrl-C again
         s.keys("u")
         s.wait("running...")

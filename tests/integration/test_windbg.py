@@ -9,8 +9,11 @@ come from the mingw objdump.
 
 Where Wine differs from Windows: the page of dbgw_page is PAGE_WRITECOPY
 under Wine (an image's .bss); the original value, whatever it is, must
-come back. The 32-bit build has no debugger (vm_regs are x86-64) and no
-32-bit Wine runs here: not tested."""
+come back. In all three arrangements (winlive.py): with an i386 fixture
+(VMATLAS_WINFIX=win32: WoW64 under the 64-bit build, native under the
+32-bit one) the names are the i386 COFF symbols (a leading underscore),
+the arguments are on the stack (cdecl), the pc is eip and the lengths
+come from i686-w64-mingw32-objdump."""
 import json
 import os
 import re
@@ -20,10 +23,44 @@ import time
 
 import schema
 from lib import Skip
-from winlive import FIXDIR, ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine
+from winlive import FIXDIR, ENV, EXE, ROOT, WINARCH, WINE, WINE32, WINFIX, _ready, first_line, popen_wine, run_wine
 
 DBGWIN = os.path.join(FIXDIR, "dbgwin.exe")
-OBJDUMP = "x86_64-w64-mingw32-objdump"
+I386 = WINFIX == "win32"
+OBJDUMP = ("i686" if I386 else "x86_64") + "-w64-mingw32-objdump"
+PC = "eip" if I386 else "rip"
+# the first and second integer argument at a function's first
+# instruction: rcx, rdx by the x64 convention; on the stack past the
+# return address by cdecl
+ARG1, ARG2 = ("[esp+4]", "[esp+8]") if I386 else ("rcx", "rdx")
+# pedll.dll's build of the fixture's bitness (tests/fixtures/win/build.sh)
+PEDLL = "pedll32.dll" if I386 else "pedll.dll"
+
+
+def sym(name):
+    """a C function or global of dbgwin.exe as its symbol table names it
+    (nm's answer): i386 COFF adds a leading underscore, and @N to a
+    __stdcall function (dbgw_worker, a WINAPI thread routine)"""
+    if "nm" not in _state:
+        try:
+            out = subprocess.run([OBJDUMP.replace("objdump", "nm"), DBGWIN], capture_output=True, text=True,
+                                 check=True).stdout
+        except FileNotFoundError:
+            raise Skip("no " + OBJDUMP.replace("objdump", "nm"))
+        _state["nm"] = {l.split()[-1] for l in out.splitlines() if l.strip()}
+    for cand in ([name] if not I386 else ["_" + name] + sorted(n for n in _state["nm"]
+                                                              if re.fullmatch(r"_%s@\d+" % name, n))):
+        if cand in _state["nm"]:
+            return cand
+    raise AssertionError("nm names no %s in %s" % (name, DBGWIN))
+
+
+def pedll():
+    """the path of the pedll.dll of the fixture's bitness (skip without)"""
+    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", PEDLL)
+    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
+        raise Skip("no dbgwin.exe or %s (make windows fixtures)" % PEDLL)
+    return "Z:" + dll.replace("/", "\\")
 with open(os.path.join(ROOT, "docs", "json-schema.json")) as _f:
     SCHEMA = json.load(_f)
 
@@ -33,8 +70,8 @@ _state = {}
 class Fixture:
     """dbgwin.exe running under Wine, its round lines collected"""
 
-    def __init__(self):
-        self.p, line = popen_wine([WINE, DBGWIN], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    def __init__(self, exe=DBGWIN):
+        self.p, line = popen_wine([WINE, exe], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True, env=ENV)
         assert line, "dbgwin.exe printed nothing"
         self.truth = json.loads(line)
@@ -133,25 +170,32 @@ def test_windbg_int3_breakpoint_step_regs_and_detach():
     f = fixture()
     t = f.truth
     target = int(t["target"], 16)
-    out, err = debug(["break dbgw_target", "continue", "print rcx", "regs", "disasm rip 1", "stepi", "regs",
-                      "bt", "continue", "detach"], [str(t["pid"])])
+    out, err = debug(["break " + sym("dbgw_target"), "continue", "print " + ARG1, "regs", "disasm %s 1" % PC,
+                      "stepi", "regs", "bt", "continue", "detach"], [str(t["pid"])])
     n0 = f.seen()
     assert int(results(out, "break")[0]["addr"], 16) == target
     hits = events(out, "breakpoint")
     assert len(hits) == 2 and all(int(h["pc"], 16) == target for h in hits), hits
-    assert hits[0]["tid"] == t["main_tid"] and hits[0]["where"] == "dbgwin.exe!dbgw_target"
-    # the argument of dbgw_target(0x5eed), in rcx by the x64 convention
+    assert hits[0]["tid"] == t["main_tid"] and hits[0]["where"] == "dbgwin.exe!" + sym("dbgw_target")
+    # the argument of dbgw_target(0x5eed): in rcx (x64), on the stack (cdecl)
     assert results(out, "print")[0]["value"] == t["arg"]
     r0, r1 = (x["regs"] for x in results(out, "regs"))
-    assert int(r0["rip"], 16) == target and int(r0["rcx"], 16) == int(t["arg"], 16)
+    assert int(r0["rip"], 16) == target
+    if I386:  # the i386 registers in the low halves, nothing above
+        assert all(int(v, 16) < 1 << 32 for v in r0.values()) and all(int(r0["r%d" % i], 16) == 0 for i in
+                                                                         range(8, 16)), r0
+    else:
+        assert int(r0["rcx"], 16) == int(t["arg"], 16)
     # one instruction: rip moves by its length (objdump's)
     n = insn_len(target)
     assert results(out, "disasm")[0]["insns"][0]["len"] == n
     assert int(events(out, "stopped")[0]["pc"], 16) == target + n
     assert int(r1["rip"], 16) == target + n
-    # the x64 unwinder from .pdata: dbgw_target called by main
+    # the x64 unwinder from .pdata, the i386 one by frames and scans:
+    # dbgw_target called by main
     frames = results(out, "bt")[0]["frames"]
-    assert frames[0]["where"].startswith("dbgwin.exe!dbgw_target") and frames[1]["where"].startswith("dbgwin.exe!main")
+    assert frames[0]["where"].startswith("dbgwin.exe!" + sym("dbgw_target")), frames
+    assert frames[1]["where"].startswith("dbgwin.exe!" + sym("main")), frames
     assert results(out, "detach")[0]["result"] == "detached"
     runs_on_unchanged(f, n0)
 
@@ -160,8 +204,9 @@ def test_windbg_hardware_execute_and_write_also_in_new_threads():
     f = fixture()
     t = f.truth
     target = int(t["target"], 16)
-    out, err = debug(["hbreak dbgw_target", "continue", "print rcx", "info breakpoints", "delete all",
-                      "watch dbgw_thread_var", "continue", "print rip", "continue", "detach"], [str(t["pid"])])
+    out, err = debug(["hbreak " + sym("dbgw_target"), "continue", "print " + ARG1, "info breakpoints", "delete all",
+                      "watch " + sym("dbgw_thread_var"), "continue", "print " + PC, "continue", "detach"],
+                     [str(t["pid"])])
     n0 = f.seen()
     w = events(out, "watchpoint")
     assert len(w) == 3, out
@@ -176,7 +221,7 @@ def test_windbg_hardware_execute_and_write_also_in_new_threads():
         assert int(hit["addr"], 16) == int(t["thread_var"], 16)
         assert hit["tid"] in started, (hit, started)
         assert int(hit["new"], 16) == hit["tid"], hit
-        assert hit["where"].startswith("dbgwin.exe!dbgw_worker"), hit
+        assert hit["where"].startswith("dbgwin.exe!" + sym("dbgw_worker")), hit
     runs_on_unchanged(f, n0)
 
 
@@ -234,14 +279,15 @@ def test_windbg_exception_as_a_signal():
     c = events(out, "crash")[0]
     assert c["signal"] == "SIGSEGV" and c["si_code_name"] == "SEGV_MAPERR", c
     assert c["exception"] == "0xc0000005" and int(c["fault_addr"], 16) == 0x10, c
-    assert c["where"].startswith("dbgwin.exe!main"), c
+    assert c["where"].startswith("dbgwin.exe!" + sym("main")), c
 
 
 def test_windbg_started_program_and_its_exit():
     _ready()
     if not os.path.exists(DBGWIN):
         raise Skip("no dbgwin.exe (make windows)")
-    out, err = debug(["break dbgw_target", "continue", "continue", "info breakpoints", "delete all", "continue"],
+    out, err = debug(["break " + sym("dbgw_target"), "continue", "continue", "info breakpoints", "delete all",
+                      "continue"],
                      ["--", DBGWIN, "3"])
     assert len(events(out, "breakpoint")) == 2
     ex = events(out, "exit")
@@ -267,11 +313,34 @@ def test_windbg_crash_of_vmatlas_lets_the_process_go():
     the process detached and running"""
     f = fixture()
     t = f.truth
-    out, err = debug(["break dbgw_target", "watch dbgw_counter", "bpm r %s 1 --pages" % t["read_at"], "continue",
+    out, err = debug(["break " + sym("dbgw_target"), "watch " + sym("dbgw_counter"),
+                      "bpm r %s 1 --pages" % t["read_at"], "continue",
                       "test-crash"], [str(t["pid"])], env={"VMATLAS_TEST_CRASH": "segv"}, expect_rc=None)
     n0 = f.seen()
     assert len(results(out, "continue")) == 1
     runs_on_unchanged(f, n0)
+
+
+def vmatlas_pid(p, args):
+    """the Linux process of the vmatlas.exe that wine64 started as p: p
+    itself for the 64-bit build; wine64 hands a 32-bit program to a
+    32-bit process of its own (p goes on as start.exe), found in /proc by
+    its command line and our WINEPREFIX"""
+    if WINARCH == "win64":
+        return p.pid
+    want = ["vmatlas.exe"] + list(args)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[:1] and argv[0].replace("\\", "/").endswith("/vmatlas.exe") and argv[1:] == want[1:] and \
+                ("WINEPREFIX=" + ENV["WINEPREFIX"]).encode() in env and "start.exe" not in argv[0]:
+            return int(pid)
+    raise AssertionError("no 32-bit vmatlas.exe process for %r" % args)
 
 
 def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
@@ -286,7 +355,8 @@ def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
     t = f.truth
 
     def begin(p):
-        p.stdin.write("\n".join(["break main", "watch dbgw_counter", "bpm r %s 1 --pages" % t["read_at"],
+        p.stdin.write("\n".join(["break " + sym("main"), "watch " + sym("dbgw_counter"),
+                                  "bpm r %s 1 --pages" % t["read_at"],
                                   "continue", "continue", "delete 2", "delete 3", "continue"]) + "\n")
         p.stdin.flush()
         return p.stdout.readline()
@@ -301,7 +371,8 @@ def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
             break
         seen.append(line)
     assert sum('"command":"continue"' in l for l in seen) == 2, seen
-    os.kill(p.pid, 2)  # SIGINT
+    pid = vmatlas_pid(p, ["debug", "--json", "--batch", "-", str(t["pid"])])
+    os.kill(pid, 2)  # SIGINT
     for line in p.stdout:
         seen.append(line)
         if '"command":"continue"' in line:
@@ -320,7 +391,7 @@ def test_windbg_ctrl_c_pauses_continue_then_idle_ctrl_c_lets_the_process_go():
                 break
     pc = int(ev[0]["pc"], 16)
     assert int(got["regs"]["regs"]["rip"], 16) == pc and int(got["bt"]["frames"][0]["pc"], 16) == pc, got
-    os.kill(p.pid, 2)  # nothing running, no prompt: the cleanup, vmatlas ends
+    os.kill(pid, 2)  # nothing running, no prompt: the cleanup, vmatlas ends
     try:
         p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -341,12 +412,13 @@ def test_windbg_breakpoint_met_by_several_threads_then_deleted():
     _ready()
     if not os.path.exists(DBGWIN):
         raise Skip("no dbgwin.exe (make windows)")
-    out, err = debug(["break dbgw_target"] + ["continue"] * 30 + ["delete all", "break dbgw_worker"] +
+    out, err = debug(["break " + sym("dbgw_target")] + ["continue"] * 30 +
+                     ["delete all", "break " + sym("dbgw_worker")] +
                      ["continue"] * 3 + ["kill"], ["--", DBGWIN, "spin"])
     hits = events(out, "breakpoint")
     assert len(hits) == 33, out[-5:]
     assert len({h["tid"] for h in hits[:30]}) > 1, "only one thread met the breakpoint"
-    assert all(h["where"] == "dbgwin.exe!dbgw_worker" for h in hits[30:]), hits[30:]
+    assert all(h["where"] == "dbgwin.exe!" + sym("dbgw_worker") for h in hits[30:]), hits[30:]
     assert not events(out, "signal") and not events(out, "crash"), out
 
 
@@ -357,7 +429,7 @@ def test_windbg_avx_state():
     if not os.path.exists(DBGWIN):
         raise Skip("no dbgwin.exe (make windows)")
     p = run_wine([WINE, EXE, "debug", "--json", "--batch", "-", "--", DBGWIN, "avx"],
-                 input="break dbgw_target\ncontinue\nregs avx\nregs all\nkill\n", capture_output=True,
+                 input="break %s\ncontinue\nregs avx\nregs all\nkill\n" % sym("dbgw_target"), capture_output=True,
                  text=True, env=ENV, timeout=180)
     docs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     truth = next(d for d in docs if "avx" in d)
@@ -380,25 +452,24 @@ def test_windbg_dll_loads_and_pending_breakpoint():
     What vmatlas changed in a DLL is forgotten when it goes (the next
     test: its breakpoints go back to pending)."""
     _ready()
-    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
-    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
-        raise Skip("no dbgwin.exe or pedll.dll (make windows fixtures)")
-    out, err = debug(["break pedll_add", "continue", "print rcx", "print rdx", "delete all", "break dbgw_worker",
+    dll = pedll()
+    out, err = debug(["break pedll_add", "continue", "print " + ARG1, "print " + ARG2, "delete all",
+                      "break " + sym("dbgw_worker"),
                       "continue", "kill"],
-                     ["--", DBGWIN, "dll", "Z:" + dll.replace("/", "\\")])
+                     ["--", DBGWIN, "dll", dll])
     assert results(out, "break")[0].get("pending"), out[:3]
     hits = events(out, "breakpoint")
     # pedll_add is also exported by ordinal alone (#7), at the same address
-    assert len(hits) == 2 and hits[0]["where"] in ("pedll.dll!pedll_add", "pedll.dll!#7"), hits
-    assert hits[1]["where"] == "dbgwin.exe!dbgw_worker", hits
+    assert len(hits) == 2 and hits[0]["where"] in (PEDLL + "!pedll_add", PEDLL + "!#7"), hits
+    assert hits[1]["where"] == "dbgwin.exe!" + sym("dbgw_worker"), hits
     assert [r["value"] for r in results(out, "print")] == ["0x2", "0x3"]
     seq = [(o["event"], o.get("name", "").lower()) for o in out
            if o.get("event") in ("module-load", "module-unload", "breakpoint")]
     first = seq.index(("breakpoint", ""))
-    assert ("module-load", "pedll.dll") in seq[:first], seq
+    assert ("module-load", PEDLL) in seq[:first], seq
     # FreeLibrary before the round's thread (dbgw_worker's hit)
     between = seq[first + 1:seq.index(("breakpoint", ""), first + 1)]
-    assert between == [("module-unload", "pedll.dll")], seq
+    assert between == [("module-unload", PEDLL)], seq
 
 
 def test_windbg_breakpoint_in_unloaded_dll_pending_and_hit_again():
@@ -407,21 +478,19 @@ def test_windbg_breakpoint_in_unloaded_dll_pending_and_hit_again():
     (nothing written where it was); LoadLibrary again: set again and hit
     again, twice, with the arguments of pedll_add(2, 3)"""
     _ready()
-    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
-    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
-        raise Skip("no dbgwin.exe or pedll.dll (make windows fixtures)")
-    out, err = debug(["break pedll_add", "continue", "print rdx", "continue", "print rdx", "continue",
-                      "info breakpoints", "kill"], ["--", DBGWIN, "dll", "Z:" + dll.replace("/", "\\")])
+    dll = pedll()
+    out, err = debug(["break pedll_add", "continue", "print " + ARG2, "continue", "print " + ARG2, "continue",
+                      "info breakpoints", "kill"], ["--", DBGWIN, "dll", dll])
     hits = events(out, "breakpoint")
-    assert len(hits) == 3 and all(h["where"] in ("pedll.dll!pedll_add", "pedll.dll!#7") for h in hits), hits
+    assert len(hits) == 3 and all(h["where"] in (PEDLL + "!pedll_add", PEDLL + "!#7") for h in hits), hits
     assert [h["hits"] for h in hits] == [1, 2, 3], hits
     assert [r["value"] for r in results(out, "print")] == ["0x3", "0x3"]
     seq = [(o["event"], o.get("name", "").lower()) for o in out
            if o.get("event") in ("module-load", "module-unload", "breakpoint")]
-    seq = [x for x in seq if x[1] in ("pedll.dll", "")]
-    assert seq[:2] == [("module-load", "pedll.dll"), ("breakpoint", "")], seq
+    seq = [x for x in seq if x[1] in (PEDLL, "")]
+    assert seq[:2] == [("module-load", PEDLL), ("breakpoint", "")], seq
     # between two hits: the unload, then the load again
-    assert seq[2:] == [("module-unload", "pedll.dll"), ("module-load", "pedll.dll"), ("breakpoint", "")] * 2, seq
+    assert seq[2:] == [("module-unload", PEDLL), ("module-load", PEDLL), ("breakpoint", "")] * 2, seq
     b = results(out, "info")[0]["breakpoints"][0]
     assert not b.get("pending") and b["hits"] == 3, b
     assert not events(out, "signal") and not events(out, "crash"), out
@@ -437,19 +506,42 @@ def test_windbg_data_breakpoints_in_unloaded_dll_are_removed():
     on every thread's attach by the DLL's TLS callback), on the same page:
     that page's faults are stepped over as misses."""
     _ready()
-    dll = os.path.join(os.path.abspath(os.environ.get("VMATLAS_BUILD", "build")), "fixtures", "win", "pedll.dll")
-    if not os.path.exists(DBGWIN) or not os.path.exists(dll):
-        raise Skip("no dbgwin.exe or pedll.dll (make windows fixtures)")
+    dll = pedll()
     out, err = debug(["break pedll_add", "continue", "watch pedll_counter + 0x100",
                       "bpm w pedll_counter + 0x100 4 --pages", "info breakpoints", "continue", "info breakpoints",
-                      "continue", "info breakpoints", "kill"], ["--", DBGWIN, "dll", "Z:" + dll.replace("/", "\\")])
+                      "continue", "info breakpoints", "kill"], ["--", DBGWIN, "dll", dll])
     assert [r["ok"] for r in results(out, "watch") + results(out, "bpm")] == [True, True], out
     infos = [sorted(b["kind"] for b in r["breakpoints"]) for r in results(out, "info")]
     assert infos == [["bpm", "break", "watch"], ["break"], ["break"]], infos
     logs = [e["text"].lower() for e in events(out, "log")]
-    assert "watchpoint 2 removed: its module pedll.dll was unloaded" in logs, logs
-    assert "bpm 3 removed: its module pedll.dll was unloaded" in logs, logs
+    assert "watchpoint 2 removed: its module %s was unloaded" % PEDLL in logs, logs
+    assert "bpm 3 removed: its module %s was unloaded" % PEDLL in logs, logs
     hits = events(out, "breakpoint")
-    assert len(hits) == 3 and all(h["where"] in ("pedll.dll!pedll_add", "pedll.dll!#7") for h in hits), hits
+    assert len(hits) == 3 and all(h["where"] in (PEDLL + "!pedll_add", PEDLL + "!#7") for h in hits), hits
     assert not events(out, "watchpoint") and not events(out, "bpm"), out
     assert not events(out, "signal") and not events(out, "crash"), out
+
+
+def test_windbg_32bit_build_refuses_a_64bit_process():
+    """build/win32/vmatlas.exe cannot hold a 64-bit process's context: one
+    line naming the 64-bit build, status 1, for one it attaches to (which
+    runs on untouched) and for one it started (killed); whatever the
+    arrangement"""
+    _ready()
+    exe32 = os.path.join(ROOT, "build", "win32", "vmatlas.exe")
+    dbg64 = os.path.join(ROOT, "build", "win64", "fixtures", "dbgwin.exe")
+    for f_, what in ((exe32, "build/win32/vmatlas.exe"), (dbg64, "build/win64/fixtures/dbgwin.exe"),
+                     (WINE32, "wine32")):
+        if not os.path.exists(f_):
+            raise Skip("no " + what)
+    f = Fixture(dbg64)
+    try:
+        for target in ([str(f.truth["pid"])], ["--", dbg64, "3"]):
+            p = run_wine([WINE, exe32, "debug", "--json", "--batch", "-"] + target, input="regs\n",
+                         capture_output=True, text=True, env=ENV, timeout=180)
+            assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout, p.stderr)
+            assert p.stderr.count("\n") == 1 and "is a 64-bit process" in p.stderr and \
+                "build/win64/vmatlas.exe" in p.stderr, p.stderr
+        runs_on_unchanged(f, f.seen())
+    finally:
+        f.stop()

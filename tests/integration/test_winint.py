@@ -20,7 +20,9 @@ GenerateConsoleCtrlEvent. Wine 8 fails that call (ERROR_INVALID_HANDLE,
 on its console over a Unix terminal and on one from AllocConsole alike):
 the test then skips, saying so. CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT and
 CTRL_SHUTDOWN_EVENT cannot be produced under Wine here (no console
-window to close, no session to end): not tested."""
+window to close, no session to end): not tested. An i386 dbgwin.exe
+(VMATLAS_WINFIX=win32) is named by its i386 symbols (test_windbg.sym)
+and its argument is on the stack."""
 import os
 import re
 import subprocess
@@ -28,7 +30,7 @@ import tempfile
 import time
 
 from lib import Skip
-from test_windbg import DBGWIN, Fixture, runs_on_unchanged
+from test_windbg import ARG1, DBGWIN, Fixture, runs_on_unchanged, sym
 from test_wincpu import WinCpu
 from winlive import FIXDIR, ENV, EXE, ROOT, WINE, _ready, popen_wine
 
@@ -121,7 +123,7 @@ def test_winint_ctrl_c_pauses_a_started_program_sharing_the_console():
             s.keys("C-c")
             until(s, lambda x: len(interrupts(x)) == n and prompts(s) == n + 1)
         text = command(s, "bt", '{"command":"bt"')
-        assert "dbgwin.exe!dbgw_block" in text and "dbgwin.exe!main" in text, text
+        assert "dbgwin.exe!" + sym("dbgw_block") in text and "dbgwin.exe!" + sym("main") in text, text
         assert len({tid for tid, _ in interrupts(text)}) == 1, text  # the thread in the wait, each time
         text = command(s, "quit", "EXIT=")
         assert "EXIT=0" in text and '"result":"killed"' in text, text
@@ -158,7 +160,7 @@ def test_winint_ctrl_break_pauses_then_ends_vmatlas_letting_go():
         assert "sent " + what in said, said
 
     def begin(p):
-        p.stdin.write("break dbgw_target if rcx == 12345\ncontinue\n")
+        p.stdin.write("break %s if %s == 12345\ncontinue\n" % (sym("dbgw_target"), ARG1))
         p.stdin.flush()
         return p.stdout.readline()
 

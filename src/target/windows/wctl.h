@@ -27,9 +27,30 @@ typedef struct wc_prot {
 	DWORD orig; /* the exact PAGE_* value VirtualQueryEx gave */
 } wc_prot;
 
+/* A thread's context in the debuggee's own layout: the x64 CONTEXT, or
+ * the i386 one (WOW64_CONTEXT, which is the 32-bit build's CONTEXT) for a
+ * 32-bit debuggee; the parts asked for are the WC_* below. */
+typedef struct wc_ctx {
+	bool x86;
+	union {
+#ifdef _WIN64
+		CONTEXT x64;
+#endif
+		WOW64_CONTEXT x86;
+	} u;
+} wc_ctx;
+
+#define WC_CONTROL  0x1u /* pc, sp, flags */
+#define WC_INTEGER  0x2u
+#define WC_SEGMENTS 0x4u
+#define WC_FLOAT    0x8u /* the FXSAVE image */
+#define WC_DEBUG    0x10u
+
 typedef struct win_control {
 	vm_control base;
 	win_target *w;
+	bool x86;          /* an i386 debuggee: its 32-bit context (WoW64 in the
+			    * 64-bit build) */
 	HANDLE h;          /* the process, with every right */
 	DWORD pid;
 	HANDLE dbgobj;     /* the debug object (for a detach from another thread) */
@@ -48,6 +69,7 @@ typedef struct win_control {
 	size_t nbreakers;
 	unsigned breaks_due; /* their breakpoints still to come */
 	uint64_t remote_breakin; /* ntdll!DbgUiRemoteBreakin */
+	uint64_t remote_breakin32; /* a WoW64 process's own 32-bit one */
 	/* the journals: written by the main thread, read at a fatal signal
 	 * (a console control handler's thread) */
 	wc_saved *saved;
@@ -77,9 +99,24 @@ int wc_wait(vm_control *vc, int timeout_ms, vm_event *ev);
 /* wait for the next debug event to hold: 1 held, 0 time out, -1 error */
 int wc_next(win_control *c, DWORD ms, vm_event *out, bool *news);
 
-/* win_control_regs.c */
-int wc_get_context(win_control *c, DWORD tid, CONTEXT *ctx, DWORD flags);
-int wc_set_context(win_control *c, DWORD tid, CONTEXT *ctx);
+/* win_control_breakin.c: where DebugBreakProcess's threads start */
+void wc_find_breakin(win_control *c);
+bool wc_is_breakin_start(const win_control *c, uint64_t start);
+
+/* win_control_regs.c: the parts (WC_*) of a held thread's context */
+int wc_get_context(win_control *c, DWORD tid, wc_ctx *ctx, unsigned parts);
+int wc_set_context(win_control *c, DWORD tid, wc_ctx *ctx);
+/* the same on a thread handle, the process not necessarily held */
+bool wc_ctx_get(win_control *c, HANDLE h, wc_ctx *ctx, unsigned parts);
+bool wc_ctx_set(HANDLE h, wc_ctx *ctx);
+uint64_t wc_ctx_pc(const wc_ctx *x);
+void wc_ctx_set_pc(wc_ctx *x, uint64_t pc);
+DWORD *wc_ctx_eflags(wc_ctx *x);
+/* debug register i (0-3, 6, 7) */
+uint64_t wc_ctx_dr(const wc_ctx *x, int i);
+void wc_ctx_set_dr(wc_ctx *x, int i, uint64_t v);
+/* only the debug registers are set by the next wc_ctx_set */
+void wc_ctx_only_debug(wc_ctx *x);
 int wc_get_regs(vm_control *vc, int64_t tid, vm_regs *r);
 int wc_set_regs(vm_control *vc, int64_t tid, const vm_regs *r);
 int wc_get_fpregs(vm_control *vc, int64_t tid, vm_fpregs *f);

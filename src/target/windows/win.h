@@ -37,8 +37,8 @@ void win_spawn_close(win_target *w);
 void win_spawn_release_all(void);
 
 /* win_control*.c: execution control (vmatlas/control.h) on the Win32
- * debug API; win_can_control: the 64-bit build, a 64-bit process, not
- * vmatlas itself */
+ * debug API (a 32-bit debuggee by its i386 context); win_can_control:
+ * not vmatlas itself */
 vm_control *win_control_open(vm_target *t);
 void win_control_release_all(void);
 bool win_can_control(const win_target *w);

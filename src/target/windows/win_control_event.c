@@ -12,8 +12,6 @@
 #include "base/util.h"
 #include "vmatlas/error.h"
 
-#ifdef _WIN64
-
 #define WX86_BREAKPOINT  0x4000001Fu
 #define WX86_SINGLE_STEP 0x4000001Eu
 #define DBG_CTRL_C       0x40010005u
@@ -69,15 +67,15 @@ static void to_signal(uint32_t code, int *sig, int *si)
 
 /* x86 debug status when the OS left DR6 empty: the enabled execute
  * breakpoints at pc, else the enabled data ones */
-static uint64_t infer_dr6(const CONTEXT *x)
+static uint64_t infer_dr6(const wc_ctx *x)
 {
-	const DWORD64 dr[4] = { x->Dr0, x->Dr1, x->Dr2, x->Dr3 };
+	uint64_t dr7 = wc_ctx_dr(x, 7), pc = wc_ctx_pc(x);
 	uint64_t hit = 0, data = 0;
 	for (int i = 0; i < 4; i++) {
-		if (!(x->Dr7 & VM_DR7_ENABLE(i)))
+		if (!(dr7 & VM_DR7_ENABLE(i)))
 			continue;
-		if (((x->Dr7 >> (16 + i * 4)) & 3) == VM_DR_RW_EXEC) {
-			if (dr[i] == x->Rip)
+		if (((dr7 >> (16 + i * 4)) & 3) == VM_DR_RW_EXEC) {
+			if (wc_ctx_dr(x, i) == pc)
 				hit |= VM_DR6_HIT(i);
 		} else {
 			data |= VM_DR6_HIT(i);
@@ -89,19 +87,20 @@ static uint64_t infer_dr6(const CONTEXT *x)
 static void on_step(win_control *c, DWORD tid, vm_event *out)
 {
 	bool stepping = c->stepping == tid;
-	CONTEXT x;
+	wc_ctx x;
 	uint64_t dr6 = 0;
-	if (wc_get_context(c, tid, &x, CONTEXT_CONTROL | CONTEXT_DEBUG_REGISTERS) == 0) {
-		dr6 = x.Dr6 & 0xf;
-		if (!dr6 && c->dr_used && !(stepping && !(x.Dr6 & VM_DR6_BS)))
+	if (wc_get_context(c, tid, &x, WC_CONTROL | WC_DEBUG) == 0) {
+		uint64_t os_dr6 = wc_ctx_dr(&x, 6);
+		dr6 = os_dr6 & 0xf;
+		if (!dr6 && c->dr_used && !(stepping && !(os_dr6 & VM_DR6_BS)))
 			dr6 = stepping ? 0 : infer_dr6(&x);
 		if (stepping)
 			dr6 |= VM_DR6_BS;
-		if (x.Dr6) {
-			x.Dr6 = 0;
+		if (os_dr6) {
+			wc_ctx_set_dr(&x, 6, 0);
 			wc_set_context(c, tid, &x);
 		}
-		out->addr = x.Rip;
+		out->addr = wc_ctx_pc(&x);
 	}
 	out->dr6 = dr6;
 	out->kind = (dr6 & 0xf) ? VM_EV_WATCH : VM_EV_STEP;
@@ -113,10 +112,10 @@ static void on_step(win_control *c, DWORD tid, vm_event *out)
  * is not news: the thread runs the original instruction. */
 static void on_breakpoint(win_control *c, DWORD tid, uint64_t addr, vm_event *out, bool *news)
 {
-	CONTEXT x;
+	wc_ctx x;
 	bool gone = wc_int3_gone(c, addr);
-	if (wc_get_context(c, tid, &x, CONTEXT_CONTROL) == 0 && x.Rip == (gone ? addr + 1 : addr)) {
-		x.Rip = gone ? addr : addr + 1;
+	if (wc_get_context(c, tid, &x, WC_CONTROL) == 0 && wc_ctx_pc(&x) == (gone ? addr + 1 : addr)) {
+		wc_ctx_set_pc(&x, gone ? addr : addr + 1);
 		wc_set_context(c, tid, &x);
 	}
 	if (gone) {
@@ -220,7 +219,7 @@ static bool decode(win_control *c, DEBUG_EVENT *ev, vm_event *out, bool *news)
 		return true;
 	case CREATE_THREAD_DEBUG_EVENT: {
 		uint64_t start = (uint64_t)(uintptr_t)ev->u.CreateThread.lpStartAddress;
-		if (c->remote_breakin && start == c->remote_breakin) {
+		if (wc_is_breakin_start(c, start)) {
 			if (c->nbreakers < ARRAY_LEN(c->breakers))
 				c->breakers[c->nbreakers++] = ev->dwThreadId;
 			return false;
@@ -322,5 +321,3 @@ int wc_wait(vm_control *vc, int timeout_ms, vm_event *ev)
 			return -1;
 	}
 }
-
-#endif

@@ -10,8 +10,6 @@
 
 #include "vmatlas/error.h"
 
-#ifdef _WIN64
-
 #define PAGE 4096u
 
 static void *ptr(uint64_t a)
@@ -258,5 +256,3 @@ void wc_restore(win_control *c)
 	}
 	c->nprots = 0;
 }
-
-#endif

@@ -70,9 +70,17 @@ static void close_event_handles(const DEBUG_EVENT *ev)
 		CloseHandle(ev->u.LoadDll.hFile);
 }
 
-/* run the debuggee to its loader breakpoint; *held is the pending event */
-static bool to_loader_breakpoint(DWORD pid, const char *prog, DEBUG_EVENT *held)
+#define WX86_BREAKPOINT 0x4000001Fu
+
+/* run the debuggee to its loader breakpoint; *held is the pending event.
+ * A WoW64 program under the 64-bit build meets two on Windows: the 64-bit
+ * ntdll's (above 4 GiB, its 32-bit DLLs not loaded yet) and then its
+ * 32-bit ntdll's (STATUS_WX86_BREAKPOINT); Wine 8 gives only the second,
+ * as a plain breakpoint */
+static bool to_loader_breakpoint(DWORD pid, HANDLE proc, const char *prog, DEBUG_EVENT *held)
 {
+	BOOL wow = FALSE;
+	bool wow64 = sizeof(void *) == 8 && IsWow64Process(proc, &wow) && wow;
 	for (;;) {
 		DEBUG_EVENT ev;
 		if (!WaitForDebugEvent(&ev, EVENT_WAIT_MS)) {
@@ -82,11 +90,14 @@ static bool to_loader_breakpoint(DWORD pid, const char *prog, DEBUG_EVENT *held)
 		close_event_handles(&ev);
 		DWORD status = DBG_CONTINUE;
 		if (ev.dwProcessId == pid && ev.dwDebugEventCode == EXCEPTION_DEBUG_EVENT) {
-			if (ev.u.Exception.ExceptionRecord.ExceptionCode == EXCEPTION_BREAKPOINT) {
+			const EXCEPTION_RECORD *r = &ev.u.Exception.ExceptionRecord;
+			uint64_t at = (uint64_t)(uintptr_t)r->ExceptionAddress;
+			bool bp = r->ExceptionCode == EXCEPTION_BREAKPOINT || r->ExceptionCode == WX86_BREAKPOINT;
+			if (bp && !(wow64 && at >> 32)) {
 				*held = ev;
 				return true;
 			}
-			status = DBG_EXCEPTION_NOT_HANDLED;
+			status = bp ? DBG_CONTINUE : DBG_EXCEPTION_NOT_HANDLED;
 		}
 		if (ev.dwProcessId == pid && ev.dwDebugEventCode == EXIT_PROCESS_DEBUG_EVENT) {
 			ContinueDebugEvent(ev.dwProcessId, ev.dwThreadId, DBG_CONTINUE);
@@ -150,13 +161,18 @@ vm_target *win_spawn(char *const argv[], const vm_spawn_options *o)
 	if (nul != INVALID_HANDLE_VALUE)
 		CloseHandle(nul);
 	if (!ok) {
-		vm_seterr("cannot start %s (error %lu)", argv[0], (unsigned long)err);
+		/* Windows refuses a 32-bit debugger a 64-bit program */
+		if (sizeof(void *) == 4 && err == ERROR_NOT_SUPPORTED)
+			vm_seterr("cannot start %s under the 32-bit build (a 64-bit program? use build/win64/vmatlas.exe)",
+				  argv[0]);
+		else
+			vm_seterr("cannot start %s (error %lu)", argv[0], (unsigned long)err);
 		return NULL;
 	}
 	CloseHandle(pi.hThread);
 	g_child = pi.hProcess;
 	DEBUG_EVENT held;
-	if (!to_loader_breakpoint(pi.dwProcessId, argv[0], &held)) {
+	if (!to_loader_breakpoint(pi.dwProcessId, pi.hProcess, argv[0], &held)) {
 		TerminateProcess(pi.hProcess, 1);
 		DebugActiveProcessStop(pi.dwProcessId);
 		CloseHandle(pi.hProcess);
