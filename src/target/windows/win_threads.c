@@ -109,7 +109,10 @@ static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
 		return;
 	if (before > 0)
 		th->state = 'T'; /* held already: by --freeze, a debugger, or suspended */
-	if (w->wow64) {
+	/* the 32-bit build is itself a WoW64 process (IsWow64Process says so of
+	 * every 32-bit process on 64-bit Windows, and of each under Wine 8):
+	 * GetThreadContext gives it the 32-bit context */
+	if (win_wow64_seen(w)) {
 #ifdef _WIN64
 		WOW64_CONTEXT c;
 		memset(&c, 0, sizeof c);
@@ -174,8 +177,12 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 			continue;
 		uint64_t teb = win_thread_teb(h);
 		if (teb)
-			/* a WoW64 thread's 32-bit TEB follows its 64-bit one */
-			th->tp = teb + (w->wow64 && sizeof(void *) == 8 ? 0x2000 : 0);
+			/* a WoW64 thread's 32-bit TEB follows its 64-bit one, as
+			 * Windows lays them out; Wine 8 runs a 32-bit program as a
+			 * 32-bit Linux process but keeps the same layout (a 64-bit
+			 * TEB, unused, 0x2000 before the one at fs). The 32-bit
+			 * build is told the 32-bit TEB itself. */
+			th->tp = teb + (win_wow64_seen(w) ? 0x2000 : 0);
 		PVOID start = NULL;
 		if (query && query(h, THREAD_START_ADDRESS, &start, sizeof start, NULL) >= 0)
 			th->start = (uint64_t)(uintptr_t)start;
