@@ -8,11 +8,13 @@ backend reads (it has none yet: RSS stays unknown, checked below), and
 its mapped-file names come partly as \\??\\C:\\... (turned into C:\\...)."""
 import json
 import os
+import subprocess
 import tempfile
 
 import schema
 from lib import Skip, run, run_json
-from winlive import FIXTURE, ROOT, live, vmatlas, vmatlas_json
+from winlive import (ENV, FIXBITS, FIXTURE, ROOT, WINE, WINE32, _ready, first_line, live, popen_wine, run_wine,
+                     seen_path, vmatlas, vmatlas_json)
 
 _schema = {}
 
@@ -39,7 +41,7 @@ def test_winlive_map_regions_match_virtualquery():
     _, truth = live()
     m = checked("map", ["map", str(truth["pid"])])
     assert m["target"]["kind"] == "windows-process" and m["target"]["pid"] == truth["pid"]
-    assert m["target"]["bits"] == 64 and m["target"]["os"] == "windows"
+    assert m["target"]["bits"] == FIXBITS and m["target"]["os"] == "windows"
     got = regions_of(m)
     want = truth["regions"]
     assert len(got) == len(want), f"{len(got)} regions, VirtualQuery says {len(want)}"
@@ -82,9 +84,12 @@ def test_winlive_map_modules_match_enumprocessmodules():
     for w in truth["modules"]:
         x = mods.get(int(w["base"], 16))
         assert x, f"{w['path']} at {w['base']} missing"
-        assert x["size"] == w["size"] and x["path"].lower() == w["path"].lower(), (w, x)
+        assert x["size"] == w["size"] and x["path"].lower() == seen_path(w["path"]).lower(), (w, x)
         # the target's list, the PEB's loader list and the region scan agree
         assert {"loader", "peb_ldr", "regions"} <= set(x["sources"]), x
+        # each module's bitness, from its own header: under Wine 8 a 32-bit
+        # process has 32-bit modules only (Windows' WoW64 adds 64-bit ones)
+        assert x["bits"] == FIXBITS, x
     assert len(m["modules"]) == len(truth["modules"])
 
 
@@ -128,7 +133,7 @@ def test_winlive_ps_and_open_by_name():
     _, truth = live()
     ps = checked("ps", ["ps"])["processes"]
     me = [p for p in ps if p["pid"] == truth["pid"]]
-    assert len(me) == 1 and me[0]["name"].lower() == "livefix.exe" and me[0]["bits"] == 64, me
+    assert len(me) == 1 and me[0]["name"].lower() == "livefix.exe" and me[0]["bits"] == FIXBITS, me
     assert me[0]["exe"] and me[0]["exe"].lower().endswith("livefix.exe")
     m = vmatlas_json(["map", "livefix.exe"])
     assert m["target"]["pid"] == truth["pid"]
@@ -139,6 +144,37 @@ def test_winlive_errors():
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
     p = vmatlas(["search", "self", "--regex", "(a"])  # TRE (or its stand-in) refuses it
     assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_winlive_32bit_build_refuses_a_64bit_process():
+    """the 32-bit build sees no more than the low 4 GiB of a 64-bit
+    process (ReadProcessMemory, VirtualQueryEx): it refuses to open one,
+    in one line naming the 64-bit build; its ps lists it, 64 bits"""
+    exe32 = os.path.join(ROOT, "build", "win32", "vmatlas.exe")
+    fix64 = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
+    _ready()
+    for f in (exe32, fix64, WINE32):
+        if not os.path.exists(f):
+            raise Skip(f"no {f} (make windows; Debian's wine32)")
+    p, line = popen_wine([WINE, fix64], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=ENV)
+    try:
+        assert line, "the 64-bit livefix.exe printed nothing"
+        pid = json.loads(line)["pid"]
+        for args in (["map", str(pid)], ["threads", str(pid)], ["capture", str(pid), "-o", os.devnull]):
+            r = run_wine([WINE, exe32] + args, capture_output=True, text=True, env=ENV, timeout=120,
+                         stdin=subprocess.DEVNULL)
+            assert r.returncode == 1 and r.stdout == "", (args, r.returncode, r.stdout)
+            assert r.stderr == f"vmatlas: process {pid} is 64-bit: the 32-bit build of vmatlas cannot read it " \
+                               "whole (use the 64-bit vmatlas.exe)\n", r.stderr
+        r = run_wine([WINE, exe32, "ps", "--json"], capture_output=True, text=True, env=ENV, timeout=120,
+                     stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        me = [x for x in json.loads(r.stdout)["processes"] if x["pid"] == pid]
+        assert len(me) == 1 and me[0]["bits"] == 64, me
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
 
 
 def test_winlive_self():
@@ -186,14 +222,23 @@ def test_winlive_capture_writes_a_minidump_vmatlas_opens():
         dmp = os.path.join(d, "live.dmp")
         c = checked("capture", ["capture", pid, "-o", dmp])
         assert c["bytes"] == os.path.getsize(dmp) and c["threads"] == len(truth["threads"]), c
-        # the Linux build opens it: the same threads and TEBs, modules,
-        # and the marker where the process has it
+        # the Linux build opens it: the same bitness, threads and TEBs
+        # (the 32-bit ones: the 64-bit build's dump of a 32-bit process is
+        # an AMD64 dump of its 64-bit side, read as the 32-bit process by
+        # md_wow64.c), each thread's sp in its stack, modules, and the
+        # marker where the process has it
         m = run_json(["map", dmp])
         assert m["target"]["kind"] == "minidump" and m["target"]["pid"] == truth["pid"]
+        assert m["target"]["bits"] == FIXBITS, m["target"]
         assert {t["tid"]: int(t["tls"], 16) for t in m["threads"]} == \
             {t["tid"]: int(t["teb"], 16) for t in truth["threads"]}
+        for t in truth["threads"]:
+            got = [x for x in m["threads"] if x["tid"] == t["tid"]][0]
+            assert int(t["stack_limit"], 16) <= int(got["sp"], 16) < int(t["stack_base"], 16), (t, got)
         bases = {int(x["base"], 16) for x in m["modules"]}
         assert {int(x["base"], 16) for x in truth["modules"]} <= bases
+        assert all(x["bits"] == FIXBITS for x in m["modules"] if x["name"].lower() in
+                   [w["path"].lower().rsplit("\\", 1)[-1] for w in truth["modules"]]), m["modules"]
         s = run_json(["search", dmp, "--ascii", truth["marker"], "--include-ro"])
         hits = {int(h["addr"], 16) for h in s["hits"]}
         assert {int(truth["marker_addr"], 16), int(truth["heap_marker_addr"], 16)} <= hits, s["hits"]

@@ -99,6 +99,21 @@ static void regs_from32(vm_thread *th, const ctx32 *c)
 	th->regs_valid = th->sp_valid = true;
 }
 
+#ifndef _WIN64
+/* the calling thread's own registers in the 32-bit build: i386's
+ * RtlCaptureContext takes the caller's eip and esp from its ebp frame,
+ * which code built without frame pointers does not keep (Wine's faulted
+ * on ebp 0x38). The pc is in read_regs, the sp this call's. */
+__attribute__((noinline)) static void capture_own32(CONTEXT *c)
+{
+	DWORD esp, ebp;
+	__asm__ volatile("movl %%esp, %0\n\tmovl %%ebp, %1" : "=r"(esp), "=r"(ebp));
+	c->Eip = (DWORD)(uintptr_t)__builtin_return_address(0);
+	c->Esp = esp;
+	c->Ebp = ebp;
+}
+#endif
+
 /* the registers, the thread suspended only while they are read; the
  * calling thread of "self" reads its own */
 static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
@@ -124,8 +139,13 @@ static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
 		CONTEXT c;
 		memset(&c, 0, sizeof c);
 		c.ContextFlags = CONTEXT_FULL;
-		if (own)
+		if (own) {
+#ifdef _WIN64
 			RtlCaptureContext(&c);
+#else
+			capture_own32(&c);
+#endif
+		}
 		if (own || GetThreadContext(h, &c)) {
 #ifdef _WIN64
 			regs_from(th, &c);
