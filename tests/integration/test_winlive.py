@@ -213,6 +213,17 @@ def test_winlive_env_and_modules():
     assert len(ev) == 1 and ev[0]["type"] == "Event" and ev[0]["name"].endswith("\\" + truth["event_name"]), ev
     m = checked("modules", ["modules", pid])
     assert {x["name"].lower() for x in m["modules"]} >= {"livefix.exe", "ntdll.dll", "kernel32.dll"}
+    # the PEB's heap list as the PEB holds it (view decodes it), and
+    # under Wine, which leaves it empty in both bitnesses, env says so
+    # beside the process heap, which heap walks
+    peb = vmatlas_json(["view", pid, "$peb", "--as", "peb"])
+    (nheaps,) = [int(f["value"], 16) for f in peb["fields"] if f["name"] == "NumberOfHeaps"]
+    text = vmatlas(["env", pid]).stdout
+    if nheaps == 0:
+        assert "heaps: 0 (the PEB lists none, as under Wine;" in text, text
+        assert vmatlas_json(["heap", pid])["heaps"], "heap finds no heap"
+    else:
+        assert "(the PEB says" in text, text
 
 
 def test_winlive_capture_writes_a_minidump_vmatlas_opens():
@@ -283,9 +294,8 @@ def test_winlive_snapshot_and_diff():
 
 def test_windows_builds_are_console_pes_with_system_dlls_only():
     """both Windows builds (make windows) are console programs that need
-    no DLL beyond Windows' own (libgcc and winpthreads linked statically).
-    The 32-bit one is checked as a file only: this Wine (Debian's wine64
-    without wine32) has no 32-bit side to run it"""
+    no DLL beyond Windows' own (libgcc and winpthreads linked statically);
+    VMATLAS_WINARCH=win32 runs the 32-bit one's tests (Debian's wine32)"""
     built = [a for a in ("win64", "win32") if os.path.exists(os.path.join(ROOT, "build", a, "vmatlas.exe"))]
     if not built:
         raise Skip("no Windows build (make windows)")
