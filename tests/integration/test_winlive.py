@@ -156,6 +156,10 @@ def test_winlive_32bit_build_refuses_a_64bit_process():
     for f in (exe32, fix64, WINE32):
         if not os.path.exists(f):
             raise Skip(f"no {f} (make windows; Debian's wine32)")
+    def livefix64s():
+        return {x["pid"] for x in vmatlas_json(["ps"])["processes"]
+                if (x["exe"] or "").lower().endswith("\\win64\\fixtures\\livefix.exe")}
+
     p, line = popen_wine([WINE, fix64], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                          env=ENV)
     try:
@@ -167,11 +171,20 @@ def test_winlive_32bit_build_refuses_a_64bit_process():
             assert r.returncode == 1 and r.stdout == "", (args, r.returncode, r.stdout)
             assert r.stderr == f"vmatlas: process {pid} is 64-bit: the 32-bit build of vmatlas cannot read it " \
                                "whole (use the 64-bit vmatlas.exe)\n", r.stderr
+        # a 64-bit program it would start: refused so, and not left running
+        # (Windows refuses the debugging start itself; Wine allows it)
+        before = livefix64s()
+        r = run_wine([WINE, exe32, "map", "--", fix64], capture_output=True, text=True, env=ENV, timeout=120,
+                     stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.returncode, r.stderr)
+        assert "64-bit" in r.stderr and "(use the 64-bit vmatlas.exe)" in r.stderr, r.stderr
         r = run_wine([WINE, exe32, "ps", "--json"], capture_output=True, text=True, env=ENV, timeout=120,
                      stdin=subprocess.DEVNULL)
         assert r.returncode == 0, r.stderr
-        me = [x for x in json.loads(r.stdout)["processes"] if x["pid"] == pid]
+        procs = json.loads(r.stdout)["processes"]
+        me = [x for x in procs if x["pid"] == pid]
         assert len(me) == 1 and me[0]["bits"] == 64, me
+        assert livefix64s() <= before
     finally:
         p.stdin.close()
         p.wait(timeout=30)

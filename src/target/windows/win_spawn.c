@@ -150,7 +150,14 @@ vm_target *win_spawn(char *const argv[], const vm_spawn_options *o)
 	if (nul != INVALID_HANDLE_VALUE)
 		CloseHandle(nul);
 	if (!ok) {
-		vm_seterr("cannot start %s (error %lu)", argv[0], (unsigned long)err);
+		/* Windows lets no 32-bit process debug a 64-bit one (Wine does:
+		 * win_open_pid refuses it then) */
+		if (err == ERROR_NOT_SUPPORTED && sizeof(void *) == 4)
+			vm_seterr("cannot start %s: a 64-bit program, which the 32-bit build of vmatlas cannot "
+				  "read whole (use the 64-bit vmatlas.exe)",
+				  argv[0]);
+		else
+			vm_seterr("cannot start %s (error %lu)", argv[0], (unsigned long)err);
 		return NULL;
 	}
 	CloseHandle(pi.hThread);
@@ -169,6 +176,7 @@ vm_target *win_spawn(char *const argv[], const vm_spawn_options *o)
 		ContinueDebugEvent(held.dwProcessId, held.dwThreadId, DBG_CONTINUE);
 		TerminateProcess(pi.hProcess, 1);
 		DebugActiveProcessStop(pi.dwProcessId);
+		WaitForSingleObject(pi.hProcess, 5000); /* gone when we are */
 		CloseHandle(pi.hProcess);
 		g_child = NULL;
 		vm_seterr("%s", e);
