@@ -13,7 +13,7 @@ import tempfile
 
 import schema
 from lib import Skip, run, run_json
-from winlive import (ENV, FIXBITS, FIXTURE, ROOT, WINARCH, WINE, WINE32, _ready, first_line, live, popen_wine, run_wine,
+from winlive import (ENV, FIXBITS, FIXTURE, ROOT, WINARCH, WINE, WINE32, WINFIX, _ready, first_line, live, popen_wine, run_wine,
                      seen_path, vmatlas, vmatlas_json)
 
 _schema = {}
@@ -185,6 +185,70 @@ def test_winlive_32bit_build_refuses_a_64bit_process():
         me = [x for x in procs if x["pid"] == pid]
         assert len(me) == 1 and me[0]["bits"] == 64, me
         assert livefix64s() <= before
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+
+
+def test_winlive_wow64_from_the_64bit_build():
+    """the 64-bit build on a 32-bit livefix.exe (a WoW64 process), in
+    the default arrangement too (VMATLAS_WINFIX=win32 runs every test so):
+    32 bits, each thread's TEB32 and stack, each module 32-bit and named
+    by the file the process has (SysWOW64's), the SEH handler named as
+    the DWARF of Wine's i386 ntdll.dll says (addr2line), and its capture
+    read by the Linux build as the 32-bit process"""
+    if WINFIX == "win32":
+        raise Skip("VMATLAS_WINFIX=win32 runs every test of this file on a 32-bit fixture")
+    fix32 = os.path.join(ROOT, "build", "win32", "fixtures", "livefix.exe")
+    ntdll = "/usr/lib/i386-linux-gnu/wine/i386-windows/ntdll.dll"
+    _ready()
+    for f in (fix32, WINE32, ntdll):
+        if not os.path.exists(f):
+            raise Skip(f"no {f} (make windows; Debian's wine32)")
+    p, line = popen_wine([WINE, fix32], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=ENV)
+    try:
+        assert line, "the 32-bit livefix.exe printed nothing"
+        truth = json.loads(line)
+        pid = str(truth["pid"])
+        exe64 = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
+
+        def v64(args):
+            r = run_wine([WINE, exe64] + args + ["--json"], capture_output=True, text=True, env=ENV, timeout=120,
+                         stdin=subprocess.DEVNULL)
+            assert r.returncode == 0, (args, r.stderr)
+            return json.loads(r.stdout)
+        m = v64(["map", pid])
+        assert (m["target"]["bits"], m["target"]["arch"]) == (32, "i386"), m["target"]
+        teb = {t["tid"]: int(t["teb"], 16) for t in truth["threads"]}
+        assert {t["tid"]: int(t["tls"], 16) for t in m["threads"]} == teb
+        mods = {int(x["base"], 16): x for x in m["modules"]}
+        sys32 = "c:\\windows\\system32\\"
+        for w in truth["modules"]:
+            x = mods[int(w["base"], 16)]
+            want = w["path"].lower()
+            if want.startswith(sys32):
+                want = "c:\\windows\\syswow64\\" + want[len(sys32):]
+            assert (x["bits"], x["path"].lower()) == (32, want), (w, x)
+        th = v64(["threads", pid])["threads"]
+        main = [t for t in th if t["tid"] == truth["threads"][0]["tid"]][0]
+        assert int(truth["threads"][0]["stack_limit"], 16) <= int(main["sp"], 16) < \
+            int(truth["threads"][0]["stack_base"], 16), main
+        handler = int(main["seh"]["records"][-1]["handler"], 16)
+        base = int(next(x["base"] for x in m["modules"] if x["name"].lower() == "ntdll.dll"), 16)
+        image_base = next(int(l.split()[1], 16) for l in subprocess.run(
+            ["x86_64-w64-mingw32-objdump", "-p", ntdll], capture_output=True, text=True).stdout.splitlines()
+            if l.startswith("ImageBase"))
+        fn = subprocess.run(["x86_64-w64-mingw32-addr2line", "-f", "-e", ntdll, hex(handler - base + image_base)],
+                            capture_output=True, text=True).stdout.split()[0]
+        assert main["seh"]["records"][-1]["handler_symbol"].split("+")[0] == "ntdll.dll!" + fn, (main["seh"], fn)
+        with tempfile.TemporaryDirectory() as d:
+            dmp = os.path.join(d, "wow64.dmp")
+            v64(["capture", pid, "-o", dmp])
+            dm = run_json(["map", dmp])
+            assert (dm["target"]["bits"], dm["target"]["arch"]) == (32, "i386"), dm["target"]
+            assert {t["tid"]: int(t["tls"], 16) for t in dm["threads"]} == teb
+            assert {t["tid"]: t["sp"] for t in dm["threads"]} == {t["tid"]: t["sp"] for t in m["threads"]}
     finally:
         p.stdin.close()
         p.wait(timeout=30)
