@@ -44,9 +44,10 @@ static bool pe32_at(vm_target *t, uint64_t base)
 static uint64_t teb32_of(vm_target *t, uint64_t teb64)
 {
 	uint8_t b[8], s[4];
+	if (!teb64 || teb64 > UINT32_MAX - TEB32_OFFSET) /* a TEB32 lies below 4 GiB */
+		return 0;
 	uint64_t t32 = teb64 + TEB32_OFFSET;
-	if (!teb64 || t32 > UINT32_MAX || !rd(t, teb64, b, 8) || ld_le64(b) != t32 || !rd(t, t32 + 0x18, s, 4) ||
-	    ld_le32(s) != t32)
+	if (!rd(t, teb64, b, 8) || ld_le64(b) != t32 || !rd(t, t32 + 0x18, s, 4) || ld_le32(s) != t32)
 		return 0;
 	return t32;
 }
@@ -85,7 +86,8 @@ static void regs32(vm_target *t, vm_thread *th, uint64_t teb64)
 		}
 	} else {
 		uint8_t p[8], c[204];
-		if (!rd(t, teb64 + TEB64_TLS_SLOT1, p, 8) || !ld_le64(p) || !rd(t, ld_le64(p) + 4, c, sizeof c) ||
+		if (!rd(t, teb64 + TEB64_TLS_SLOT1, p, 8) || !ld_le64(p) || ld_le64(p) > UINT64_MAX - 4 ||
+		    !rd(t, ld_le64(p) + 4, c, sizeof c) ||
 		    !(ld_le32(c) & CONTEXT_I386))
 			return; /* not saved where it can be read: unknown */
 		for (size_t i = 0; i < ARRAY_LEN(REGS); i++)
