@@ -404,8 +404,15 @@ static void win_text(const vm_map *m, vm_target *t, const vm_win_env *e)
 	printf("command line       %s\n", e->command_line.value ? e->command_line.value : "?");
 	printf("image path         %s\n", e->image_path.value ? e->image_path.value : "?");
 	printf("current directory  %s\n", e->current_directory.value ? e->current_directory.value : "?");
-	printf("\nheaps: %zu (the PEB says %u); the process heap is %0*llx\n", e->nheaps, e->nheaps_claimed, aw,
-	       (unsigned long long)e->process_heap);
+	if (!e->nheaps_claimed && e->process_heap)
+		/* Windows lists the process heap there at least; Wine 8 leaves
+		 * NumberOfHeaps and ProcessHeaps 0 in both bitnesses */
+		printf("\nheaps: 0 (the PEB lists none, as under Wine; `vmatlas heap` finds them from the process "
+		       "heap); the process heap is %0*llx\n",
+		       aw, (unsigned long long)e->process_heap);
+	else
+		printf("\nheaps: %zu (the PEB says %u); the process heap is %0*llx\n", e->nheaps, e->nheaps_claimed, aw,
+		       (unsigned long long)e->process_heap);
 	for (size_t i = 0; i < e->nheaps; i++)
 		printf("  [%zu] %0*llx\n", i, aw, (unsigned long long)e->heaps[i]);
 	printf("\nenvironment: %zu strings at %0*llx\n", e->nenv, aw, (unsigned long long)e->environment);

@@ -290,6 +290,23 @@ static size_t add_exports(sym_table *t, pe_image *pe, uint64_t bias)
 	return n;
 }
 
+/* an i386 COFF name without the C compiler's decoration, as dbghelp and
+ * the Microsoft debuggers show it: "_f" (cdecl; "__Z..." is C++'s "_Z..."),
+ * "_f@8" (stdcall), "@f@8" (fastcall) are f and _Z...; NULL when the
+ * name has none (an assembler's label, say): kept as it is */
+static char *i386_undecorated(const char *name)
+{
+	if (name[0] != '_' && name[0] != '@')
+		return NULL;
+	const char *b = name + 1, *at = strrchr(b, '@');
+	size_t n = strlen(b);
+	if (at && at[1] && at > b && strspn(at + 1, "0123456789") == strlen(at + 1))
+		n = (size_t)(at - b);
+	else if (name[0] == '@')
+		return NULL;
+	return n ? xstrndup(b, n) : NULL;
+}
+
 /* the COFF symbol table: functions and data in the image's sections */
 static size_t add_coff(sym_table *t, pe_image *pe, uint64_t bias)
 {
@@ -310,7 +327,10 @@ static size_t add_coff(sym_table *t, pe_image *pe, uint64_t bias)
 		if (rva >= pe->size_image)
 			continue;
 		uint8_t type = (s->type >> 4) == 2 ? STT_FUNC : type_at(pe, (uint32_t)rva);
-		symtab_add_one(t, s->name, bias + rva, 0, type, s->storage_class == 2 ? STB_GLOBAL : STB_LOCAL, false);
+		char *plain = pe->machine == 0x14c ? i386_undecorated(s->name) : NULL;
+		symtab_add_one(t, plain ? plain : s->name, bias + rva, 0, type,
+			       s->storage_class == 2 ? STB_GLOBAL : STB_LOCAL, false);
+		free(plain);
 		n++;
 	}
 	pe_symbols_free(sy, ns);

@@ -118,15 +118,13 @@ static call_kind calls_into(walk *w, uint64_t ret, uint64_t pc)
 	const vm_module *here = vm_map_module_at(w->m, pc);
 	uint64_t dest, real;
 	uint8_t j[12];
-	/* jmp [mem], or Wine's hot-patchable stub of a function another DLL
-	 * has: mov edi,edi; push ebp; mov ebp,esp; pop ebp; jmp [mem] */
-	static const uint8_t hot[] = { 0x8b, 0xff, 0x55, 0x8b, 0xec, 0x5d, 0xff, 0x25 };
+	/* Wine's i386 thunks of forwarded functions are hot-patchable: mov
+	   edi,edi; push ebp; mov ebp,esp; pop ebp; then the jmp [mem] */
+	static const uint8_t hotpatch[6] = { 0x8b, 0xff, 0x55, 0x8b, 0xec, 0x5d };
 	if (!here || !call_dest(w, ret, &dest))
 		return CALL_UNKNOWN;
-	size_t at = 0;
-	if (vm_read_full(w->t, dest, j, sizeof j) == 0 && !memcmp(j, hot, sizeof hot))
-		at = sizeof hot - 2;
-	if (vm_read_full(w->t, dest, j, sizeof j) == 0 && j[at] == 0xff && j[at + 1] == 0x25) {
+	size_t at = vm_read_full(w->t, dest, j, 12) == 0 && !memcmp(j, hotpatch, 6) ? 6 : 0;
+	if ((at || vm_read_full(w->t, dest, j, 6) == 0) && j[at] == 0xff && j[at + 1] == 0x25) {
 		if (!rd32(w, ld_le32(j + at + 2), &real))
 			return vm_map_module_at(w->m, ret) != here ? CALL_YES : CALL_NO;
 		dest = real;
@@ -136,9 +134,12 @@ static call_kind calls_into(walk *w, uint64_t ret, uint64_t pc)
 
 /* the first word from sp up to end (0: no end), that is a return address
  * with its call decoded, into the function holding pc (at least as sure
- * as least); skip only if that is sure; *slot is where it lies */
+ * as least); skip only if that is sure and recursion is allowed (not
+ * between a frame-pointer frame and its ebp, where a copy of its own
+ * return address is a realigned frame's, Wine's WaitForSingleObject's);
+ * *slot is where it lies */
 static uint64_t scan(walk *w, uint64_t sp, uint64_t end, uint64_t pc, call_kind least, uint64_t skip,
-		     uint64_t *slot)
+		     bool recursion, uint64_t *slot)
 {
 	size_t words = SCAN_WORDS < w->budget ? SCAN_WORDS : w->budget;
 	if (end) {
@@ -164,7 +165,7 @@ static uint64_t scan(walk *w, uint64_t sp, uint64_t end, uint64_t pc, call_kind 
 		/* pc's own return address again: recursion where the call went
 		   to pc's function for sure; else a stale copy (a system call
 		   stub's, or one a prolog realigning the stack made) */
-		if (v != skip || k == CALL_YES) {
+		if (v != skip || (k == CALL_YES && recursion)) {
 			found = v;
 			*slot = sp + 4 * i;
 		}
@@ -253,14 +254,16 @@ void x86_unwind_thread(const vm_map *m, vm_target *t, const vm_thread *th, size_
 		const vm_frame *cur = &f[nf - 1];
 		uint64_t skip = cur->pc, end = w->stack_end;
 		ret = 0;
-		/* in frame 0 and after a scanned frame the code may keep no frame
-		   pointer (FPO): ebp is then an outer frame's, and a return
-		   address below it comes first, if its call surely went to this
-		   function (frame 0, a system call stub's caller, may have called
-		   it through a register) */
+		/* any function may keep no frame pointer (FPO): ebp is then an
+		   outer frame's, and a return address below it comes first, if
+		   its call surely went to this function (frame 0, a system call
+		   stub's caller, may have called it through a register). After
+		   a frame-pointer step too: the saved ebp it gives is the
+		   caller's ebp, an outer frame's when the caller keeps none */
 		bool first = !strcmp(cur->method, "registers");
-		if ((first || !strcmp(cur->method, "scan")) && ebp > sp &&
-		    (ret = scan(w, sp, ebp, cur->pc, first ? CALL_UNKNOWN : CALL_YES, skip, &slot)) != 0) {
+		bool after_fp = !strcmp(cur->method, "fp");
+		if (strcmp(cur->method, "seh") != 0 && ebp > sp &&
+		    (ret = scan(w, sp, ebp, cur->pc, first ? CALL_UNKNOWN : CALL_YES, skip, !after_fp, &slot)) != 0) {
 			how = "scan";
 			nsp = slot + 4;
 			next = ebp;
@@ -275,7 +278,7 @@ void x86_unwind_thread(const vm_map *m, vm_target *t, const vm_thread *th, size_
 				nsp = ebp + 8;
 			}
 		}
-		if (!how && (ret = scan(w, sp, end, cur->pc, CALL_UNKNOWN, skip, &slot)) != 0) {
+		if (!how && (ret = scan(w, sp, end, cur->pc, CALL_UNKNOWN, skip, true, &slot)) != 0) {
 			how = "scan";
 			nsp = slot + 4;
 			next = ebp; /* an FPO frame leaves ebp to a caller */

@@ -21,8 +21,10 @@ blocks holding them with their counts (test_nt_heap.py builds those);
 Wine 9's LFH (after Wine 8) keeps its blocks in groups that its HeapWalk
 lists as one busy back-end block each. A freed small block may wait in a
 ring of pending frees, busy to HeapWalk and to vmatlas alike. Wine
-reports a free block reaching into the last 4 * 16 bytes of a segment's
-committed memory as ending there (its own FIXME in heap_walk_blocks)."""
+reports a free block reaching into the last 4 * BLOCK_ALIGN bytes of a
+segment's committed memory as ending there (its own FIXME in
+heap_walk_blocks; BLOCK_ALIGN is two pointers: 16 bytes in a 64-bit
+process, 8 in a 32-bit one)."""
 import atexit
 import json
 import os
@@ -30,10 +32,11 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import FIXDIR, ENV, ROOT, WINE, first_line, live, popen_wine, vmatlas, vmatlas_json
+from winlive import FIXBITS, FIXDIR, ENV, ROOT, WINE, first_line, live, popen_wine, vmatlas, vmatlas_json
 
 FIXTURE = os.path.join(FIXDIR, "heaplive.exe")
 REGION, UNCOMMITTED, BUSY = 0x1, 0x2, 0x4
+BLOCK_ALIGN = 2 * FIXBITS // 8  # Wine's heap: two pointers
 
 _state = {}
 
@@ -86,7 +89,7 @@ def compare(doc, truth):
         for g in segs:
             for b in g["blocks"]:
                 size = b["user_size"]
-                end = commit_end[int(g["base"], 16)] - 4 * 16
+                end = commit_end[int(g["base"], 16)] - 4 * BLOCK_ALIGN
                 if b["state"] == "free" and int(b["addr"], 16) + b["size"] > end:
                     # Wine's FIXME, as HeapWalk says it: in cbData, a
                     # DWORD (a block starting past `end` wraps around)
@@ -146,7 +149,8 @@ def test_winheap_live_blocks_are_heapwalks():
     hid = [h["id"] for h in doc["heaps"] if int(h["addr"], 16) == truth["lfh_heap"]][0]
     p = vmatlas(["heap", "--blocks", "--arena", str(hid), str(truth["pid"])])
     assert p.returncode == 0, p.stderr
-    assert "%016x" % truth["lfh_heap"] in p.stdout and " %016x " % lfh[0][1] in p.stdout, p.stdout[:3000]
+    w = FIXBITS // 4  # addresses in the process's width
+    assert "%0*x" % (w, truth["lfh_heap"]) in p.stdout and " %0*x " % (w, lfh[0][1]) in p.stdout, p.stdout[:3000]
 
 
 def test_winheap_whatis_and_map_name_the_blocks():

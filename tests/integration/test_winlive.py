@@ -8,11 +8,13 @@ backend reads (it has none yet: RSS stays unknown, checked below), and
 its mapped-file names come partly as \\??\\C:\\... (turned into C:\\...)."""
 import json
 import os
+import subprocess
 import tempfile
 
 import schema
 from lib import Skip, run, run_json
-from winlive import FIXTURE, ROOT, live, vmatlas, vmatlas_json
+from winlive import (ENV, FIXBITS, FIXTURE, ROOT, WINARCH, WINE, WINE32, WINFIX, _ready, first_line, live, popen_wine, run_wine,
+                     seen_path, vmatlas, vmatlas_json)
 
 _schema = {}
 
@@ -39,7 +41,7 @@ def test_winlive_map_regions_match_virtualquery():
     _, truth = live()
     m = checked("map", ["map", str(truth["pid"])])
     assert m["target"]["kind"] == "windows-process" and m["target"]["pid"] == truth["pid"]
-    assert m["target"]["bits"] == 64 and m["target"]["os"] == "windows"
+    assert m["target"]["bits"] == FIXBITS and m["target"]["os"] == "windows"
     got = regions_of(m)
     want = truth["regions"]
     assert len(got) == len(want), f"{len(got)} regions, VirtualQuery says {len(want)}"
@@ -82,9 +84,12 @@ def test_winlive_map_modules_match_enumprocessmodules():
     for w in truth["modules"]:
         x = mods.get(int(w["base"], 16))
         assert x, f"{w['path']} at {w['base']} missing"
-        assert x["size"] == w["size"] and x["path"].lower() == w["path"].lower(), (w, x)
+        assert x["size"] == w["size"] and x["path"].lower() == seen_path(w["path"]).lower(), (w, x)
         # the target's list, the PEB's loader list and the region scan agree
         assert {"loader", "peb_ldr", "regions"} <= set(x["sources"]), x
+        # each module's bitness, from its own header: under Wine 8 a 32-bit
+        # process has 32-bit modules only (Windows' WoW64 adds 64-bit ones)
+        assert x["bits"] == FIXBITS, x
     assert len(m["modules"]) == len(truth["modules"])
 
 
@@ -128,7 +133,7 @@ def test_winlive_ps_and_open_by_name():
     _, truth = live()
     ps = checked("ps", ["ps"])["processes"]
     me = [p for p in ps if p["pid"] == truth["pid"]]
-    assert len(me) == 1 and me[0]["name"].lower() == "livefix.exe" and me[0]["bits"] == 64, me
+    assert len(me) == 1 and me[0]["name"].lower() == "livefix.exe" and me[0]["bits"] == FIXBITS, me
     assert me[0]["exe"] and me[0]["exe"].lower().endswith("livefix.exe")
     m = vmatlas_json(["map", "livefix.exe"])
     assert m["target"]["pid"] == truth["pid"]
@@ -139,6 +144,114 @@ def test_winlive_errors():
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
     p = vmatlas(["search", "self", "--regex", "(a"])  # TRE (or its stand-in) refuses it
     assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_winlive_32bit_build_refuses_a_64bit_process():
+    """the 32-bit build sees no more than the low 4 GiB of a 64-bit
+    process (ReadProcessMemory, VirtualQueryEx): it refuses to open one,
+    in one line naming the 64-bit build; its ps lists it, 64 bits"""
+    exe32 = os.path.join(ROOT, "build", "win32", "vmatlas.exe")
+    fix64 = os.path.join(ROOT, "build", "win64", "fixtures", "livefix.exe")
+    _ready()
+    for f in (exe32, fix64, WINE32):
+        if not os.path.exists(f):
+            raise Skip(f"no {f} (make windows; Debian's wine32)")
+    def livefix64s():
+        return {x["pid"] for x in vmatlas_json(["ps"])["processes"]
+                if (x["exe"] or "").lower().endswith("\\win64\\fixtures\\livefix.exe")}
+
+    p, line = popen_wine([WINE, fix64], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=ENV)
+    try:
+        assert line, "the 64-bit livefix.exe printed nothing"
+        pid = json.loads(line)["pid"]
+        for args in (["map", str(pid)], ["threads", str(pid)], ["capture", str(pid), "-o", os.devnull]):
+            r = run_wine([WINE, exe32] + args, capture_output=True, text=True, env=ENV, timeout=120,
+                         stdin=subprocess.DEVNULL)
+            assert r.returncode == 1 and r.stdout == "", (args, r.returncode, r.stdout)
+            assert r.stderr == f"vmatlas: process {pid} is 64-bit: the 32-bit build of vmatlas cannot read it " \
+                               "whole (use the 64-bit vmatlas.exe)\n", r.stderr
+        # a 64-bit program it would start: refused so, and not left running
+        # (Windows refuses the debugging start itself; Wine allows it)
+        before = livefix64s()
+        r = run_wine([WINE, exe32, "map", "--", fix64], capture_output=True, text=True, env=ENV, timeout=120,
+                     stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and r.stdout == "" and len(r.stderr.splitlines()) == 1, (r.returncode, r.stderr)
+        assert "64-bit" in r.stderr and "(use the 64-bit vmatlas.exe)" in r.stderr, r.stderr
+        r = run_wine([WINE, exe32, "ps", "--json"], capture_output=True, text=True, env=ENV, timeout=120,
+                     stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        procs = json.loads(r.stdout)["processes"]
+        me = [x for x in procs if x["pid"] == pid]
+        assert len(me) == 1 and me[0]["bits"] == 64, me
+        assert livefix64s() <= before
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+
+
+def test_winlive_wow64_from_the_64bit_build():
+    """the 64-bit build on a 32-bit livefix.exe (a WoW64 process), in
+    the default arrangement too (VMATLAS_WINFIX=win32 runs every test so):
+    32 bits, each thread's TEB32 and stack, each module 32-bit and named
+    by the file the process has (SysWOW64's), the SEH handler named as
+    the DWARF of Wine's i386 ntdll.dll says (addr2line), and its capture
+    read by the Linux build as the 32-bit process"""
+    if WINFIX == "win32":
+        raise Skip("VMATLAS_WINFIX=win32 runs every test of this file on a 32-bit fixture")
+    fix32 = os.path.join(ROOT, "build", "win32", "fixtures", "livefix.exe")
+    ntdll = "/usr/lib/i386-linux-gnu/wine/i386-windows/ntdll.dll"
+    _ready()
+    for f in (fix32, WINE32, ntdll):
+        if not os.path.exists(f):
+            raise Skip(f"no {f} (make windows; Debian's wine32)")
+    p, line = popen_wine([WINE, fix32], first_line, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=ENV)
+    try:
+        assert line, "the 32-bit livefix.exe printed nothing"
+        truth = json.loads(line)
+        pid = str(truth["pid"])
+        exe64 = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
+
+        def v64(args):
+            r = run_wine([WINE, exe64] + args + ["--json"], capture_output=True, text=True, env=ENV, timeout=120,
+                         stdin=subprocess.DEVNULL)
+            assert r.returncode == 0, (args, r.stderr)
+            return json.loads(r.stdout)
+        m = v64(["map", pid])
+        assert (m["target"]["bits"], m["target"]["arch"]) == (32, "i386"), m["target"]
+        teb = {t["tid"]: int(t["teb"], 16) for t in truth["threads"]}
+        assert {t["tid"]: int(t["tls"], 16) for t in m["threads"]} == teb
+        mods = {int(x["base"], 16): x for x in m["modules"]}
+        sys32 = "c:\\windows\\system32\\"
+        for w in truth["modules"]:
+            x = mods[int(w["base"], 16)]
+            want = w["path"].lower()
+            if want.startswith(sys32):
+                want = "c:\\windows\\syswow64\\" + want[len(sys32):]
+            assert (x["bits"], x["path"].lower()) == (32, want), (w, x)
+        th = v64(["threads", pid])["threads"]
+        main = [t for t in th if t["tid"] == truth["threads"][0]["tid"]][0]
+        assert int(truth["threads"][0]["stack_limit"], 16) <= int(main["sp"], 16) < \
+            int(truth["threads"][0]["stack_base"], 16), main
+        handler = int(main["seh"]["records"][-1]["handler"], 16)
+        base = int(next(x["base"] for x in m["modules"] if x["name"].lower() == "ntdll.dll"), 16)
+        image_base = next(int(l.split()[1], 16) for l in subprocess.run(
+            ["x86_64-w64-mingw32-objdump", "-p", ntdll], capture_output=True, text=True).stdout.splitlines()
+            if l.startswith("ImageBase"))
+        fn = subprocess.run(["x86_64-w64-mingw32-addr2line", "-f", "-e", ntdll, hex(handler - base + image_base)],
+                            capture_output=True, text=True).stdout.split()[0]
+        assert main["seh"]["records"][-1]["handler_symbol"].split("+")[0] == "ntdll.dll!" + fn, (main["seh"], fn)
+        with tempfile.TemporaryDirectory() as d:
+            dmp = os.path.join(d, "wow64.dmp")
+            v64(["capture", pid, "-o", dmp])
+            dm = run_json(["map", dmp])
+            assert (dm["target"]["bits"], dm["target"]["arch"]) == (32, "i386"), dm["target"]
+            assert {t["tid"]: int(t["tls"], 16) for t in dm["threads"]} == teb
+            assert {t["tid"]: t["sp"] for t in dm["threads"]} == {t["tid"]: t["sp"] for t in m["threads"]}
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
 
 
 def test_winlive_self():
@@ -177,6 +290,17 @@ def test_winlive_env_and_modules():
     assert len(ev) == 1 and ev[0]["type"] == "Event" and ev[0]["name"].endswith("\\" + truth["event_name"]), ev
     m = checked("modules", ["modules", pid])
     assert {x["name"].lower() for x in m["modules"]} >= {"livefix.exe", "ntdll.dll", "kernel32.dll"}
+    # the PEB's heap list as the PEB holds it (view decodes it), and
+    # under Wine, which leaves it empty in both bitnesses, env says so
+    # beside the process heap, which heap walks
+    peb = vmatlas_json(["view", pid, "$peb", "--as", "peb"])
+    (nheaps,) = [int(f["value"], 16) for f in peb["fields"] if f["name"] == "NumberOfHeaps"]
+    text = vmatlas(["env", pid]).stdout
+    if nheaps == 0:
+        assert "heaps: 0 (the PEB lists none, as under Wine;" in text, text
+        assert vmatlas_json(["heap", pid])["heaps"], "heap finds no heap"
+    else:
+        assert "(the PEB says" in text, text
 
 
 def test_winlive_capture_writes_a_minidump_vmatlas_opens():
@@ -186,14 +310,23 @@ def test_winlive_capture_writes_a_minidump_vmatlas_opens():
         dmp = os.path.join(d, "live.dmp")
         c = checked("capture", ["capture", pid, "-o", dmp])
         assert c["bytes"] == os.path.getsize(dmp) and c["threads"] == len(truth["threads"]), c
-        # the Linux build opens it: the same threads and TEBs, modules,
-        # and the marker where the process has it
+        # the Linux build opens it: the same bitness, threads and TEBs
+        # (the 32-bit ones: the 64-bit build's dump of a 32-bit process is
+        # an AMD64 dump of its 64-bit side, read as the 32-bit process by
+        # md_wow64.c), each thread's sp in its stack, modules, and the
+        # marker where the process has it
         m = run_json(["map", dmp])
         assert m["target"]["kind"] == "minidump" and m["target"]["pid"] == truth["pid"]
+        assert m["target"]["bits"] == FIXBITS, m["target"]
         assert {t["tid"]: int(t["tls"], 16) for t in m["threads"]} == \
             {t["tid"]: int(t["teb"], 16) for t in truth["threads"]}
+        for t in truth["threads"]:
+            got = [x for x in m["threads"] if x["tid"] == t["tid"]][0]
+            assert int(t["stack_limit"], 16) <= int(got["sp"], 16) < int(t["stack_base"], 16), (t, got)
         bases = {int(x["base"], 16) for x in m["modules"]}
         assert {int(x["base"], 16) for x in truth["modules"]} <= bases
+        assert all(x["bits"] == FIXBITS for x in m["modules"] if x["name"].lower() in
+                   [w["path"].lower().rsplit("\\", 1)[-1] for w in truth["modules"]]), m["modules"]
         s = run_json(["search", dmp, "--ascii", truth["marker"], "--include-ro"])
         hits = {int(h["addr"], 16) for h in s["hits"]}
         assert {int(truth["marker_addr"], 16), int(truth["heap_marker_addr"], 16)} <= hits, s["hits"]
@@ -207,8 +340,14 @@ def test_winlive_capture_writes_a_minidump_vmatlas_opens():
         s = run_json(["search", small, "--ascii", truth["marker"], "--include-ro"])
         hits = {int(h["addr"], 16) for h in s["hits"]}
         assert int(truth["marker_addr"], 16) not in hits, s["hits"]
-        if int(truth["heap_marker_addr"], 16) not in hits:  # Wine
-            for t in run_json(["map", small])["threads"]:
+        wow64 = FIXBITS == 32 and WINARCH == "win64"
+        small_threads = run_json(["map", small])["threads"]
+        assert {t["tid"] for t in small_threads} == {t["tid"] for t in truth["threads"]}
+        if int(truth["heap_marker_addr"], 16) not in hits and not wow64:  # Wine
+            # (of a 32-bit process, Wine's 64-bit dbghelp writes the
+            # stacks its TEB64s name, the 64-bit side's, and neither the
+            # TEBs nor the images: nothing of the 32-bit side to read)
+            for t in small_threads:
                 v = run(["view", small, t["sp"], "16"])
                 assert v.returncode == 0, (t, v.stderr)
 
@@ -232,9 +371,8 @@ def test_winlive_snapshot_and_diff():
 
 def test_windows_builds_are_console_pes_with_system_dlls_only():
     """both Windows builds (make windows) are console programs that need
-    no DLL beyond Windows' own (libgcc and winpthreads linked statically).
-    The 32-bit one is checked as a file only: this Wine (Debian's wine64
-    without wine32) has no 32-bit side to run it"""
+    no DLL beyond Windows' own (libgcc and winpthreads linked statically);
+    VMATLAS_WINARCH=win32 runs the 32-bit one's tests (Debian's wine32)"""
     built = [a for a in ("win64", "win32") if os.path.exists(os.path.join(ROOT, "build", a, "vmatlas.exe"))]
     if not built:
         raise Skip("no Windows build (make windows)")

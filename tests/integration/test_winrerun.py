@@ -15,8 +15,7 @@ import tempfile
 
 from lib import FIXTURES, Skip
 from test_tui import Screen
-from test_windbg import DBGWIN
-from winlive import (ATTEMPTS, ENV, EXE, FIXTURE, USD_CLASH, WINE, _ready, first_line, live, popen_wine, reruns,
+from winlive import (ATTEMPTS, ENV, EXE, FIXTURE, ROOT, USD_CLASH, WINE, _ready, first_line, live, popen_wine, reruns,
                      run_wine, tmux_command)
 
 CLASH = os.path.abspath(os.path.join(FIXTURES, "libusdclash.so"))
@@ -68,12 +67,18 @@ def test_winrerun_run_wine_starts_again():
 def test_winrerun_a_program_vmatlas_starts():
     """debug -- dbgwin.exe: the program vmatlas.exe starts is the one
     Wine cannot start; vmatlas.exe fails ("cannot start"), and the whole
-    run is made again"""
-    if not os.path.exists(DBGWIN):
-        raise Skip("no dbgwin.exe (make windows)")
+    run is made again. The 64-bit build and dbgwin.exe whatever
+    VMATLAS_WINARCH and VMATLAS_WINFIX say: the rerun is the subject, and
+    a 32-bit program runs in Wine's 32-bit loader, which cannot preload
+    the 64-bit libusdclash.so (nor does the debugger take a 32-bit
+    process yet)"""
+    exe = os.path.join(ROOT, "build", "win64", "vmatlas.exe")
+    dbgwin = os.path.join(ROOT, "build", "win64", "fixtures", "dbgwin.exe")
+    if not os.path.exists(exe) or not os.path.exists(dbgwin):
+        raise Skip("no 64-bit vmatlas.exe or dbgwin.exe (make windows)")
     with tempfile.TemporaryDirectory() as d:
         env = clash_env(d, "dbgwin.exe")
-        p = run_wine([WINE, EXE, "debug", "--json", "--batch", "-", "--", DBGWIN, "3"], input="kill\n",
+        p = run_wine([WINE, exe, "debug", "--json", "--batch", "-", "--", dbgwin, "3"], input="kill\n",
                      capture_output=True, text=True, env=env, timeout=180)
         assert p.returncode == 0 and p.wine_starts == 2, (p.returncode, p.stdout, p.stderr)
         assert json.loads(p.stdout.splitlines()[-1]) == {"command": "kill", "ok": True, "result": "killed"}

@@ -9,9 +9,13 @@ truth, and the Linux build reading a minidump of the same process.
 Where Wine differs: Wine 8's dbghelp reads DWARF 2 to 4 only (the fixture
 is built with -gdwarf-4; gcc 12 writes 5 by default), and gives a DWARF
 file name as a DOS path (Z:\\work\\...: compared as the Unix path it
-stands for); Windows' own dbghelp reads no DWARF at all, only PDBs. The
-32-bit build (StackWalk64 with IMAGE_FILE_MACHINE_I386) cannot run here:
-Debian's wine64 has no 32-bit side."""
+stands for); Windows' own dbghelp reads no DWARF at all, only PDBs.
+
+A 32-bit symfix.exe (VMATLAS_WINFIX=win32, from either build): nm names
+its C functions with i386's decoration (_f1, _worker@4, __Z... for C++),
+which vmatlas takes off as dbghelp does; its stacks are walked by frame
+pointers and scans (x86_unwind.c), StackWalk64 by
+IMAGE_FILE_MACHINE_I386 with the DWARF CFI Wine's dbghelp reads."""
 import atexit
 import json
 import os
@@ -19,10 +23,12 @@ import subprocess
 import tempfile
 
 from lib import Skip, run_json
-from winlive import FIXDIR, ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine, vmatlas_json
+from winlive import FIXBITS, FIXDIR, ENV, EXE, ROOT, WINE, _ready, first_line, popen_wine, run_wine, vmatlas_json
 
 FIX = os.path.join(FIXDIR, "symfix.exe")
-WINE_DLLS = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
+# Wine's own DLLs of the fixture's bitness
+WINE_DLLS = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows" if FIXBITS == 64 else \
+    "/usr/lib/i386-linux-gnu/wine/i386-windows"
 _state = {}
 
 
@@ -147,16 +153,30 @@ def test_winsym_wine_dll_lines_as_their_debug_info_has_them():
 
 def test_winsym_stackwalk64_agrees_with_pdata():
     """dbghelp's StackWalk64 (VMATLAS_UNWIND=stackwalk64) and our .pdata
-    unwinder give every thread the same frames"""
+    unwinder give every thread the same frames (a 32-bit fixture: the same
+    frames of its own code)"""
     t = symfix()
     ours, theirs = frames_of(t), frames_of(t, {"VMATLAS_UNWIND": "stackwalk64"})
     assert set(ours) == set(theirs) and t["tid"] in ours
     for tid in ours:
         a, b = ours[tid]["frames"], theirs[tid]["frames"]
-        assert [(f["pc"], f["sp"]) for f in a] == [(f["pc"], f["sp"]) for f in b], (tid, a, b)
         assert len(a) >= 3, a
         assert b[0]["method"] == "registers" and {f["method"] for f in b[1:]} == {"stackwalk64"}, b
-        assert {f["method"] for f in a[1:]} <= {"pdata", "fp"}, a
+        if FIXBITS == 64:
+            assert [(f["pc"], f["sp"]) for f in a] == [(f["pc"], f["sp"]) for f in b], (tid, a, b)
+            assert {f["method"] for f in a[1:]} <= {"pdata", "fp"}, a
+            continue
+        # 32-bit: no unwind tables in the image; ours by frame pointers
+        # and scans, which also find a system call stub's caller that
+        # StackWalk64 passes over (Wine's dbghelp reads the DWARF CFI of
+        # its DLLs), and miss a caller that called through a register and
+        # kept no frame (BaseThreadInitThunk under a worker): the
+        # fixture's own frames are the same, and both end at the thread's
+        # first frame
+        mine = [f["pc"] for f in a if f["module"] == "symfix.exe"]
+        assert mine and mine == [f["pc"] for f in b if f["module"] == "symfix.exe"], (tid, a, b)
+        assert (a[-1]["pc"], a[-1]["sp"]) == (b[-1]["pc"], b[-1]["sp"]), (tid, a, b)
+        assert {f["method"] for f in a[1:]} <= {"fp", "scan"}, a
 
 
 def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
@@ -171,8 +191,10 @@ def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
     by_addr = {}
     for line in nm.stdout.splitlines():
         f = line.split()
-        if len(f) == 3 and f[1] in "Tt" and f[2].startswith("_Z") and "." not in f[2]:
-            by_addr[int(f[0], 16)] = f[2]
+        # i386's C decoration: one underscore more (__Z...), taken off
+        name = f[2][1:] if FIXBITS == 32 and len(f) == 3 and f[2].startswith("__Z") else f[2] if len(f) == 3 else ""
+        if len(f) == 3 and f[1] in "Tt" and name.startswith("_Z") and "." not in name:
+            by_addr[int(f[0], 16)] = name
     addrs = t["cpp"]
     assert len(addrs) == 10 and all(a in by_addr for a in addrs), [hex(a) for a in addrs]
     mangled = [by_addr[a] for a in addrs]
@@ -203,9 +225,9 @@ def test_winsym_cpp_names_as_cxxfilt_and_the_linux_build():
 def test_winsym_32bit_stacks_of_minidumps():
     """32-bit stacks in the Windows build: by frame pointers, scans and
     SEH records (x86_unwind.c) as the Linux build gives them, and by
-    StackWalk64 with IMAGE_FILE_MACHINE_I386 (run by the 64-bit build on
-    breakpad's 32-bit dumps: no 32-bit Wine here to run the 32-bit
-    build), which follows the same frame-pointer chains"""
+    StackWalk64 with IMAGE_FILE_MACHINE_I386 (by the build
+    VMATLAS_WINARCH picks: the 32-bit one too) on breakpad's 32-bit
+    dumps, which follows the same frame-pointer chains"""
     from test_minidump import CORPUS
     dumps = {"breakpad-minidump2.dmp": 3060, "breakpad-null_read_av.dmp": 1192}
     for name, tid in dumps.items():

@@ -30,6 +30,8 @@ WINFIX = os.environ.get("VMATLAS_WINFIX", WINARCH)
 if WINARCH not in ("win64", "win32") or WINFIX not in ("win64", "win32"):
     raise SystemExit("VMATLAS_WINARCH and VMATLAS_WINFIX are win64 or win32")
 EXE = os.path.join(ROOT, "build", WINARCH, "vmatlas.exe")
+# the fixtures' bitness: what vmatlas.exe must say of them
+FIXBITS = 32 if WINFIX == "win32" else 64
 FIXDIR = os.path.join(ROOT, "build", WINFIX, "fixtures")
 FIXTURE = os.path.join(FIXDIR, "livefix.exe")
 PRIVFILE = os.path.join(FIXDIR, "privfile.exe")
@@ -250,6 +252,16 @@ def vmatlas_json(args):
     p = vmatlas(list(args) + ["--json"])
     assert p.returncode == 0, f"vmatlas.exe {' '.join(args)} failed ({p.returncode}): {p.stderr[-2000:]}"
     return json.loads(p.stdout)
+
+
+def seen_path(path):
+    """a file a 32-bit fixture names, as the 64-bit build names it: the
+    redirector gave the fixture SysWOW64's file for System32's name
+    (vmatlas.exe's win_wow64.c)"""
+    sys32 = "c:\\windows\\system32\\"
+    if WINARCH == "win64" and WINFIX == "win32" and path.lower().startswith(sys32):
+        return "C:\\windows\\syswow64\\" + path[len(sys32):]
+    return path
 
 
 def live():

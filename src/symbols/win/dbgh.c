@@ -43,9 +43,12 @@ dbgh *dbgh_open(const vm_map *m, vm_target *t)
 {
 	static bool options_set;
 	if (!options_set) {
-		/* names as the image has them (we demangle), lines, no dialogs */
+		/* names as the image has them (we demangle), lines, no dialogs;
+		 * a 64-bit dbghelp takes a 32-bit image (a WoW64 process's, a
+		 * 32-bit dump's) only when asked to: Wine's refuses it
+		 * otherwise ("Won't load 32bit module in 64bit dbghelp") */
 		SymSetOptions((SymGetOptions() & ~(DWORD)SYMOPT_UNDNAME) | SYMOPT_LOAD_LINES |
-			      SYMOPT_FAIL_CRITICAL_ERRORS | SYMOPT_NO_PROMPTS);
+			      SYMOPT_FAIL_CRITICAL_ERRORS | SYMOPT_NO_PROMPTS | SYMOPT_INCLUDE_32BIT_MODULES);
 		options_set = true;
 	}
 	dbgh *d = xcalloc(1, sizeof *d);

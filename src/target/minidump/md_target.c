@@ -6,6 +6,7 @@
  * module list: then the map says it is partial. Memory the dump does not
  * hold is an error to read. */
 #include "md_target.h"
+#include "md_wow64.h"
 #include "formats/minidump.h"
 
 #include <stdlib.h>
@@ -421,6 +422,7 @@ vm_target *md_target_open_reader(const vm_reader *r, const char *name)
 		free(mt);
 		return NULL;
 	}
+	md_wow64_view(&mt->f, &mt->base);
 	return &mt->base;
 }
 

@@ -28,6 +28,21 @@ typedef struct win_target {
 
 #define WT(t) ((win_target *)(t))
 
+/* a WoW64 process seen from the 64-bit build: its 32-bit side through
+ * the WoW64 calls (Wow64GetThreadContext, the TEB32 at TEB + 0x2000);
+ * the 32-bit build, a WoW64 process itself, sees that side directly */
+static inline bool win_wow64_seen(const win_target *w)
+{
+	return w->wow64 && sizeof(void *) == 8;
+}
+
+/* win_wow64.c: the PE32 (32) or PE32+ (64) image at base, 0 when none;
+ * the file of a 32-bit module of a WoW64 process named by path (taken,
+ * returned, perhaps another): SysWOW64's for a System32 name in the
+ * 64-bit build, as the file system redirector gave it to the process */
+int win_image_bits(win_target *w, uint64_t base);
+char *win_wow64_file(win_target *w, char *path, int bits);
+
 /* win_target.c: a process by id (self: the calling one) */
 vm_target *win_open_pid(DWORD pid, bool self);
 

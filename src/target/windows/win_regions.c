@@ -91,6 +91,8 @@ int win_regions(vm_target *t, unsigned flags, vm_region **out, size_t *n)
 				free(name);
 				name = mapped_name(w->h, base);
 				named_alloc = x->win.alloc_base;
+				if (x->type == VM_TYPE_IMAGE && win_wow64_seen(w))
+					name = win_wow64_file(w, name, win_image_bits(w, named_alloc));
 			}
 			x->path = name ? xstrdup(name) : NULL;
 		}

@@ -161,9 +161,11 @@ vm_target *win_spawn(char *const argv[], const vm_spawn_options *o)
 	if (nul != INVALID_HANDLE_VALUE)
 		CloseHandle(nul);
 	if (!ok) {
-		/* Windows refuses a 32-bit debugger a 64-bit program */
-		if (sizeof(void *) == 4 && err == ERROR_NOT_SUPPORTED)
-			vm_seterr("cannot start %s under the 32-bit build (a 64-bit program? use build/win64/vmatlas.exe)",
+		/* Windows lets no 32-bit process debug a 64-bit one (Wine does:
+		 * win_open_pid refuses it then) */
+		if (err == ERROR_NOT_SUPPORTED && sizeof(void *) == 4)
+			vm_seterr("cannot start %s: a 64-bit program, which the 32-bit build of vmatlas cannot "
+				  "read whole (use the 64-bit vmatlas.exe)",
 				  argv[0]);
 		else
 			vm_seterr("cannot start %s (error %lu)", argv[0], (unsigned long)err);
@@ -185,6 +187,7 @@ vm_target *win_spawn(char *const argv[], const vm_spawn_options *o)
 		ContinueDebugEvent(held.dwProcessId, held.dwThreadId, DBG_CONTINUE);
 		TerminateProcess(pi.hProcess, 1);
 		DebugActiveProcessStop(pi.dwProcessId);
+		WaitForSingleObject(pi.hProcess, 5000); /* gone when we are */
 		CloseHandle(pi.hProcess);
 		g_child = NULL;
 		vm_seterr("%s", e);

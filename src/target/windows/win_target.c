@@ -70,16 +70,20 @@ static int win_modules(vm_target *t, vm_module **out, size_t *n)
 		GetModuleInformation(w->h, mods[i], &mi, sizeof mi);
 		DWORD len = GetModuleFileNameExW(w->h, mods[i], path, ARRAY_LEN(path));
 		path[len < ARRAY_LEN(path) ? len : 0] = 0;
-		x->path = len ? win_utf8(path) : NULL;
-		x->name = xstrdup(x->path ? win_path_tail(x->path) : "?");
 		x->base = (uint64_t)(uintptr_t)mods[i];
+		/* each its own: a WoW64 process on Windows has 64-bit modules
+		 * too (ntdll, wow64*.dll) */
+		x->bits = win_image_bits(w, x->base);
+		if (!x->bits)
+			x->bits = w->info.bits;
+		x->path = win_wow64_file(w, len ? win_utf8(path) : NULL, x->bits);
+		x->name = xstrdup(x->path ? win_path_tail(x->path) : "?");
 		x->size = mi.SizeOfImage;
 		x->load_bias = x->base;
 		x->entry = (uint64_t)(uintptr_t)mi.EntryPoint;
 		x->loader_index = (int)i;
 		x->sources = VM_SRC_LOADER;
 		x->format = "pe";
-		x->bits = w->info.bits;
 	}
 	free(mods);
 	*out = v;
@@ -223,6 +227,17 @@ vm_target *win_open_pid(DWORD pid, bool self)
 	in->os = VM_OS_WINDOWS;
 	bool x64 = si.wProcessorArchitecture == PROCESSOR_ARCHITECTURE_AMD64;
 	in->bits = x64 && !w->wow64 ? 64 : 32;
+	if (in->bits == 64 && sizeof(void *) == 4) {
+		/* ReadProcessMemory and VirtualQueryEx of a 32-bit caller end
+		 * at 4 GiB: the map would be the low part of the process only */
+		vm_seterr("process %lu is 64-bit: the 32-bit build of vmatlas cannot read it whole "
+			  "(use the 64-bit vmatlas.exe)",
+			  (unsigned long)pid);
+		if (!self)
+			CloseHandle(h);
+		free(w);
+		return NULL;
+	}
 	in->arch = in->bits == 64 ? VM_ARCH_X86_64 : VM_ARCH_I386;
 	in->state = 'R';
 	in->page_size = si.dwPageSize;

@@ -99,6 +99,21 @@ static void regs_from32(vm_thread *th, const ctx32 *c)
 	th->regs_valid = th->sp_valid = true;
 }
 
+#ifndef _WIN64
+/* the calling thread's own registers in the 32-bit build: i386's
+ * RtlCaptureContext takes the caller's eip and esp from its ebp frame,
+ * which code built without frame pointers does not keep (Wine's faulted
+ * on ebp 0x38). The pc is in read_regs, the sp this call's. */
+__attribute__((noinline)) static void capture_own32(CONTEXT *c)
+{
+	DWORD esp, ebp;
+	__asm__ volatile("movl %%esp, %0\n\tmovl %%ebp, %1" : "=r"(esp), "=r"(ebp));
+	c->Eip = (DWORD)(uintptr_t)__builtin_return_address(0);
+	c->Esp = esp;
+	c->Ebp = ebp;
+}
+#endif
+
 /* the registers, the thread suspended only while they are read; the
  * calling thread of "self" reads its own */
 static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
@@ -109,7 +124,10 @@ static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
 		return;
 	if (before > 0)
 		th->state = 'T'; /* held already: by --freeze, a debugger, or suspended */
-	if (w->wow64) {
+	/* the 32-bit build is itself a WoW64 process (IsWow64Process says so of
+	 * every 32-bit process on 64-bit Windows, and of each under Wine 8):
+	 * GetThreadContext gives it the 32-bit context */
+	if (win_wow64_seen(w)) {
 #ifdef _WIN64
 		WOW64_CONTEXT c;
 		memset(&c, 0, sizeof c);
@@ -121,8 +139,13 @@ static void read_regs(win_target *w, HANDLE h, DWORD tid, vm_thread *th)
 		CONTEXT c;
 		memset(&c, 0, sizeof c);
 		c.ContextFlags = CONTEXT_FULL;
-		if (own)
+		if (own) {
+#ifdef _WIN64
 			RtlCaptureContext(&c);
+#else
+			capture_own32(&c);
+#endif
+		}
 		if (own || GetThreadContext(h, &c)) {
 #ifdef _WIN64
 			regs_from(th, &c);
@@ -174,8 +197,12 @@ int win_threads(vm_target *t, unsigned flags, vm_thread **out, size_t *n)
 			continue;
 		uint64_t teb = win_thread_teb(h);
 		if (teb)
-			/* a WoW64 thread's 32-bit TEB follows its 64-bit one */
-			th->tp = teb + (w->wow64 && sizeof(void *) == 8 ? 0x2000 : 0);
+			/* a WoW64 thread's 32-bit TEB follows its 64-bit one, as
+			 * Windows lays them out; Wine 8 runs a 32-bit program as a
+			 * 32-bit Linux process but keeps the same layout (a 64-bit
+			 * TEB, unused, 0x2000 before the one at fs). The 32-bit
+			 * build is told the 32-bit TEB itself. */
+			th->tp = teb + (win_wow64_seen(w) ? 0x2000 : 0);
 		PVOID start = NULL;
 		if (query && query(h, THREAD_START_ADDRESS, &start, sizeof start, NULL) >= 0)
 			th->start = (uint64_t)(uintptr_t)start;
