@@ -23,8 +23,9 @@ WINE = "/usr/lib/wine/wine64"
 WINESERVER = "/usr/lib/wine/wineserver"
 # which build of vmatlas.exe runs (win64 or win32), and which bitness the
 # fixtures it reads are: VMATLAS_WINFIX=win32 makes them WoW64 processes
-# (Debian's wine32 must be there; `make check-wow64` runs the Windows
-# tests in both of those arrangements)
+# (Debian's wine32 must be there: scripts/deps.sh wine32); `make check`
+# (tests/run.sh) runs the Windows tests in both of those arrangements
+# after the default one
 WINARCH = os.environ.get("VMATLAS_WINARCH", "win64")
 WINFIX = os.environ.get("VMATLAS_WINFIX", WINARCH)
 if WINARCH not in ("win64", "win32") or WINFIX not in ("win64", "win32"):
