@@ -294,7 +294,7 @@ static size_t add_exports(sym_table *t, pe_image *pe, uint64_t bias)
  * the Microsoft debuggers show it: "_f" (cdecl; "__Z..." is C++'s "_Z..."),
  * "_f@8" (stdcall), "@f@8" (fastcall) are f and _Z...; NULL when the
  * name has none (an assembler's label, say): kept as it is */
-static char *i386_undecorated(const char *name)
+char *pe_i386_undecorated(const char *name)
 {
 	if (name[0] != '_' && name[0] != '@')
 		return NULL;
@@ -327,7 +327,7 @@ static size_t add_coff(sym_table *t, pe_image *pe, uint64_t bias)
 		if (rva >= pe->size_image)
 			continue;
 		uint8_t type = (s->type >> 4) == 2 ? STT_FUNC : type_at(pe, (uint32_t)rva);
-		char *plain = pe->machine == 0x14c ? i386_undecorated(s->name) : NULL;
+		char *plain = pe->machine == 0x14c ? pe_i386_undecorated(s->name) : NULL;
 		symtab_add_one(t, plain ? plain : s->name, bias + rva, 0, type,
 			       s->storage_class == 2 ? STB_GLOBAL : STB_LOCAL, false);
 		free(plain);

@@ -23,6 +23,9 @@ int pe_open_module_file(const char *path, uint64_t want_size, pe_image *pe, int 
  * SizeOfImage as in target memory, where that is readable); malloc'd,
  * NULL if none */
 char *pe_module_file_path(vm_target *t, const vm_module *mod, const char *native);
+/* an i386 COFF name without the C compiler's decoration ("_f", "_f@8",
+ * "@f@8": f); NULL when it has none; malloc'd */
+char *pe_i386_undecorated(const char *name);
 /* the host path of a path a Windows target names; NULL if none; malloc'd */
 char *pe_module_host_path(const char *path);
 

@@ -836,7 +836,23 @@ static int lookup_demangled(vm_symbolizer *s, const vm_module *mod, const char *
 	return best;
 }
 
+static bool lookup_spelled(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr);
+
 bool vm_symbol_lookup(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
+{
+	if (lookup_spelled(s, module, name, addr))
+		return true;
+	/* an i386 image's C name as its COFF table (nm) spells it, _f or
+	 * _f@8: the table holds it as f, as dbghelp shows it */
+	if (s->m->info.os != VM_OS_WINDOWS || s->m->info.arch != VM_ARCH_I386)
+		return false;
+	char *plain = pe_i386_undecorated(name);
+	bool found = plain && lookup_spelled(s, module, plain, addr);
+	free(plain);
+	return found;
+}
+
+static bool lookup_spelled(vm_symbolizer *s, const char *module, const char *name, uint64_t *addr)
 {
 	/* a global in any module before a local in any; a demangled C++
 	 * name only when no symbol is spelled so */

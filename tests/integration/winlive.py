@@ -86,7 +86,12 @@ def _ready():
     if "server" not in _state:
         # persistent until killed: every wine start after this one is quick
         os.makedirs(PREFIX, exist_ok=True)  # the first wine run fills it (once)
-        subprocess.run([WINESERVER, "-p"], env=ENV, check=True, timeout=60)
+        if subprocess.run([WINESERVER, "-p"], env=ENV, timeout=60).returncode != 0:
+            # a server of an earlier run that was killed holds the prefix
+            # (-p refuses then): end it and start ours
+            subprocess.run([WINESERVER, "-k"], env=ENV, timeout=60)
+            subprocess.run([WINESERVER, "-w"], env=ENV, timeout=60)
+            subprocess.run([WINESERVER, "-p"], env=ENV, check=True, timeout=60)
         # the first program started brings up Wine's services, which
         # stay with the server and would hold any pipe they inherited:
         # start them with none (stderr to a file, for run_wine to read)
