@@ -178,6 +178,10 @@ typedef struct elf_reloc {
 
 /* the entries of a SHT_REL or SHT_RELA section; -1 for another type */
 int elf_read_relocs(const elf_image *e, const elf_shdr *s, elf_reloc **out, size_t *n);
+/* the size of one entry, and one entry at p (a table read from a file or
+ * from memory: DT_RELA, DT_JMPREL) */
+size_t elf_reloc_size(const elf_image *e, bool rela);
+void elf_reloc_decode(const elf_image *e, const uint8_t *p, bool rela, elf_reloc *r);
 
 typedef struct elf_verdef {
 	uint16_t index, flags;

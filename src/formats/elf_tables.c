@@ -89,6 +89,23 @@ void elf_notes_free(elf_note *v, size_t n)
 	free(v);
 }
 
+size_t elf_reloc_size(const elf_image *e, bool rela)
+{
+	size_t w = e->bits == 64 ? 8 : 4;
+	return rela ? 3 * w : 2 * w;
+}
+
+void elf_reloc_decode(const elf_image *e, const uint8_t *p, bool rela, elf_reloc *r)
+{
+	size_t w = e->bits == 64 ? 8 : 4;
+	uint64_t info = w == 8 ? elf_g64(e, p + 8) : elf_g32(e, p + 4);
+	r->offset = w == 8 ? elf_g64(e, p) : elf_g32(e, p);
+	r->type = w == 8 ? (uint32_t)info : (uint32_t)(info & 0xff);
+	r->sym = w == 8 ? (uint32_t)(info >> 32) : (uint32_t)(info >> 8);
+	r->addend = rela ? (int64_t)(w == 8 ? elf_g64(e, p + 16) : (uint64_t)(int32_t)elf_g32(e, p + 8)) : 0;
+	r->has_addend = rela;
+}
+
 int elf_read_relocs(const elf_image *e, const elf_shdr *s, elf_reloc **out, size_t *n)
 {
 	*out = NULL;
@@ -96,7 +113,7 @@ int elf_read_relocs(const elf_image *e, const elf_shdr *s, elf_reloc **out, size
 	bool rela = s->type == SHT_RELA;
 	if (!rela && s->type != SHT_REL)
 		return -1;
-	size_t w = e->bits == 64 ? 8 : 4, es = rela ? 3 * w : 2 * w;
+	size_t es = elf_reloc_size(e, rela);
 	if (s->entsize && s->entsize != es)
 		return -1;
 	uint8_t *b = section_bytes(e, s->offset, s->size);
@@ -104,16 +121,8 @@ int elf_read_relocs(const elf_image *e, const elf_shdr *s, elf_reloc **out, size
 		return -1;
 	size_t count = (size_t)(s->size / es);
 	*out = xcalloc(count ? count : 1, sizeof **out);
-	for (size_t i = 0; i < count; i++) {
-		const uint8_t *p = b + i * es;
-		elf_reloc *r = &(*out)[i];
-		uint64_t info = w == 8 ? elf_g64(e, p + 8) : elf_g32(e, p + 4);
-		r->offset = w == 8 ? elf_g64(e, p) : elf_g32(e, p);
-		r->type = w == 8 ? (uint32_t)info : (uint32_t)(info & 0xff);
-		r->sym = w == 8 ? (uint32_t)(info >> 32) : (uint32_t)(info >> 8);
-		r->addend = rela ? (int64_t)(w == 8 ? elf_g64(e, p + 16) : (uint64_t)(int32_t)elf_g32(e, p + 8)) : 0;
-		r->has_addend = rela;
-	}
+	for (size_t i = 0; i < count; i++)
+		elf_reloc_decode(e, b + i * es, rela, &(*out)[i]);
 	*n = count;
 	free(b);
 	return 0;

@@ -544,23 +544,23 @@ static bool bound_by_plt(vm_symbolizer *s, const vm_module *def, uint64_t addr, 
  * (its .rela.dyn or .rela.plt) gives the resolver at link address
  * `resolver`: the loader runs those at load time, lazy binding or not,
  * for the module's own calls (libc's internal memcpy) */
-static bool bound_in_rela(vm_symbolizer *s, const vm_module *def, uint64_t at, uint64_t size, uint64_t resolver,
-			  uint64_t *target)
+static bool bound_in_rela(vm_symbolizer *s, const elf_image *e, const vm_module *def, uint64_t at, uint64_t size,
+			  uint64_t resolver, uint64_t *target)
 {
 	uint64_t mem;
+	size_t es = elf_reloc_size(e, true);
 	if (size == 0 || size > RELA_MAX || add_overflow_u64(at, def->load_bias, &mem) || mem < def->base ||
 	    mem - def->base >= def->size || size > def->size - (mem - def->base))
 		return false;
 	uint8_t *buf = xmalloc((size_t)size);
 	bool found = false;
 	if (vm_read(s->t, mem, buf, (size_t)size) == (ssize_t)size) {
-		for (uint64_t o = 0; o + 24 <= size && !found; o += 24) {
-			uint64_t off, info, addend, slot, v;
-			memcpy(&off, buf + o, 8); /* x86-64: little endian, as we are */
-			memcpy(&info, buf + o + 8, 8);
-			memcpy(&addend, buf + o + 16, 8);
-			if ((uint32_t)info != R_X86_64_IRELATIVE || addend != resolver ||
-			    add_overflow_u64(off, def->load_bias, &slot) || vm_read(s->t, slot, &v, 8) != 8)
+		for (uint64_t o = 0; o + es <= size && !found; o += es) {
+			elf_reloc r;
+			uint64_t slot, v;
+			elf_reloc_decode(e, buf + o, true, &r);
+			if (r.type != R_X86_64_IRELATIVE || (uint64_t)r.addend != resolver ||
+			    add_overflow_u64(r.offset, def->load_bias, &slot) || vm_read(s->t, slot, &v, 8) != 8)
 				continue;
 			/* run: into the module, elsewhere than the resolver */
 			if (v != resolver + def->load_bias && v - def->base < def->size) {
@@ -591,7 +591,7 @@ static bool bound_by_irelative(vm_symbolizer *s, const vm_module *def, uint64_t 
 		for (size_t k = 0; k < ARRAY_LEN(tabs) && !found; k++) {
 			uint64_t at, size;
 			if (elf_dyn_find(d, nd, tabs[k][0], &at) && elf_dyn_find(d, nd, tabs[k][1], &size))
-				found = bound_in_rela(s, def, elf_dyn_ptr(&e, at), size, addr - def->load_bias, target);
+				found = bound_in_rela(s, &e, def, elf_dyn_ptr(&e, at), size, addr - def->load_bias, target);
 		}
 	}
 	vm_clearerr();

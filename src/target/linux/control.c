@@ -594,21 +594,26 @@ static int ctl_wait(vm_control *vc, int timeout_ms, vm_event *ev)
 
 /* ---- letting go ---- */
 
+/* bit sig of a signal mask of a /proc status file ("\nSigPnd:",
+ * "\nSigCgt:"): 1 set, 0 clear, -1 unreadable */
+static int status_sig(const char *path, const char *field, int sig)
+{
+	char *buf;
+	size_t len;
+	if (sig < 1 || sig > 64 || lx_read_file(path, &buf, &len) < 0)
+		return -1;
+	const char *l = strstr(buf, field);
+	int r = l ? (int)(strtoull(l + strlen(field), NULL, 16) >> (sig - 1) & 1) : -1;
+	free(buf);
+	return r;
+}
+
 /* whether SIGTRAP is pending for thread tid alone (an int3's is) */
 static bool trap_pending(pid_t pid, pid_t tid)
 {
-	char path[64], line[128];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	FILE *f = fopen(path, "r");
-	bool pending = false;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "SigPnd:", 7) == 0) {
-			pending = (strtoull(line + 7, NULL, 16) >> (SIGTRAP - 1)) & 1;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return pending;
+	return status_sig(path, "\nSigPnd:", SIGTRAP) == 1;
 }
 
 /* is addr a byte we wrote (an int3) over something else? */
@@ -786,19 +791,9 @@ static int ctl_run_syscall(vm_control *vc, int64_t tid)
 static int ctl_sig_handled(vm_control *vc, int sig)
 {
 	lx_control *c = (lx_control *)vc;
-	char path[64], *buf;
-	size_t len;
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)c->pid);
-	if (sig < 1 || sig > 64 || lx_read_file(path, &buf, &len) < 0)
-		return -1;
-	const char *l = strstr(buf, "\nSigCgt:");
-	int r = -1;
-	if (l) {
-		unsigned long long m = strtoull(l + 8, NULL, 16);
-		r = (int)(m >> (sig - 1) & 1);
-	}
-	free(buf);
-	return r;
+	return status_sig(path, "\nSigCgt:", sig);
 }
 
 static int ctl_close(vm_control *vc)
