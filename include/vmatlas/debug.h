@@ -133,6 +133,11 @@ bool vm_dbg_interrupt_expect(vm_dbg *d);
  * handler is now told of is that one, done (Windows runs the handler on
  * a thread of its own, after the debug event at times). Asked once. */
 bool vm_dbg_ctrl_seen(vm_dbg *d);
+/* a front end that shows the target running before it calls continue or
+ * a step brackets the call with these (they nest), so that a pause asked
+ * as soon as it shows is taken; every such call brackets itself too */
+void vm_dbg_run_begin(vm_dbg *d);
+void vm_dbg_run_end(vm_dbg *d);
 
 bool vm_dbg_alive(const vm_dbg *d);          /* not exited or killed */
 int64_t vm_dbg_pid(const vm_dbg *d);

@@ -110,9 +110,11 @@ struct vm_dbg {
 	 * (Windows runs that handler on a thread of its own): it was the
 	 * pause, and the handler's call that follows is taken as done */
 	atomic_bool ctrl_ahead;
-	/* the target runs (dbg_run, dbg_step_one): 1, 2 while a
-	 * vm_dbg_interrupt is asking; a pause is taken only then */
+	/* a command that runs the target is under way (from its first
+	 * step to its last, the pauses between its runs included): 1, 2
+	 * while a vm_dbg_interrupt is asking; a pause is taken only then */
 	atomic_int running;
+	int run_depth;        /* dbg_run_begin calls not ended yet */
 	bool stop_due;        /* the pause's SIGSTOP to come, swallowed */
 	bool vfork_out;      /* int3s taken out for a vfork child */
 	bool att;            /* vm_dbg_disasm in AT&T syntax */

@@ -190,9 +190,24 @@ int dbg_step_one(vm_dbg *d, bool *stopped)
 	return rc;
 }
 
+/* VMATLAS_TEST_PAUSE_BEFORE_RUN=1 (tests): a pause asked as a run to an
+ * address is about to start, as a Ctrl-C typed while a command looks
+ * before it runs (finish's unwind) comes */
+static void test_pause(vm_dbg *d)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("VMATLAS_TEST_PAUSE_BEFORE_RUN");
+		on = e && !strcmp(e, "1");
+	}
+	if (on)
+		vm_dbg_interrupt(d);
+}
+
 int dbg_run_to(vm_dbg *d, uint64_t addr, uint64_t min_sp, bool *stopped)
 {
 	*stopped = false;
+	test_pause(d);
 	if (dbg_set_runto(d, addr) < 0)
 		return -1;
 	d->runto_sp = min_sp;

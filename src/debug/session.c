@@ -130,13 +130,25 @@ bool vm_dbg_ctrl_seen(vm_dbg *d)
 	return atomic_exchange(&d->ctrl_ahead, false);
 }
 
+/* Nested: a command's runs (a step, then a run to the return address
+ * ...) sit inside the command's own begin and end, so that a pause asked
+ * between two of them, or while the command looks before it runs (an
+ * unwind), is taken: its SIGSTOP (a break-in thread on Windows) waits in
+ * the stopped target and stops the next run. Taken only between runs,
+ * it would be lost, and a run into a blocking call would never end. */
 void dbg_run_begin(vm_dbg *d)
 {
-	atomic_store(&d->running, 1);
+	if (d->run_depth++ == 0)
+		atomic_store(&d->running, 1);
 }
 
 void dbg_run_end(vm_dbg *d)
 {
+	if (d->run_depth > 1) {
+		d->run_depth--;
+		return;
+	}
+	d->run_depth = 0;
 	int one = 1;
 	/* a pause being asked on another thread: let it finish */
 	while (!atomic_compare_exchange_weak(&d->running, &one, 0) && one != 0)
@@ -146,6 +158,16 @@ void dbg_run_end(vm_dbg *d)
 	 * that did not come is forgotten */
 	if (atomic_exchange(&d->interrupt, 0) == 1)
 		d->stop_due = true;
+}
+
+void vm_dbg_run_begin(vm_dbg *d)
+{
+	dbg_run_begin(d);
+}
+
+void vm_dbg_run_end(vm_dbg *d)
+{
+	dbg_run_end(d);
 }
 
 void vm_dbg_follow_fork(vm_dbg *d, bool child)

@@ -192,7 +192,7 @@ static int one(vm_dbg *d, bool over_calls, bool *stopped, bool *done)
 	return dbg_step_into_call(d, pc + len, stopped, done);
 }
 
-int vm_dbg_step_line(vm_dbg *d, bool over_calls)
+static int step_line(vm_dbg *d, bool over_calls)
 {
 	if (!d->alive) {
 		vm_seterr("the process has exited");
@@ -260,5 +260,13 @@ int vm_dbg_step_line(vm_dbg *d, bool over_calls)
 		set_range(d, &s, &r, pc);
 	}
 	free(s.file);
+	return rc;
+}
+
+int vm_dbg_step_line(vm_dbg *d, bool over_calls)
+{
+	dbg_run_begin(d); /* a pause asked before or between its runs is taken */
+	int rc = step_line(d, over_calls);
+	dbg_run_end(d);
 	return rc;
 }

@@ -33,7 +33,7 @@ static int check_alive(vm_dbg *d)
 	return 0;
 }
 
-int vm_dbg_stepi(vm_dbg *d, uint64_t n)
+static int stepi(vm_dbg *d, uint64_t n)
 {
 	if (check_alive(d) < 0)
 		return -1;
@@ -46,6 +46,14 @@ int vm_dbg_stepi(vm_dbg *d, uint64_t n)
 	}
 	dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	return 0;
+}
+
+int vm_dbg_stepi(vm_dbg *d, uint64_t n)
+{
+	dbg_run_begin(d); /* a pause asked before or between its runs is taken */
+	int rc = stepi(d, n);
+	dbg_run_end(d);
+	return rc;
 }
 
 /* one instruction, or the whole of a call; *stopped as dbg_step_one */
@@ -61,7 +69,7 @@ static int next_insn(vm_dbg *d, bool *stopped)
 	return dbg_step_one(d, stopped);
 }
 
-int vm_dbg_nexti(vm_dbg *d)
+static int nexti(vm_dbg *d)
 {
 	bool stopped;
 	if (check_alive(d) < 0 || next_insn(d, &stopped) < 0)
@@ -69,6 +77,14 @@ int vm_dbg_nexti(vm_dbg *d)
 	if (!stopped)
 		dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	return 0;
+}
+
+int vm_dbg_nexti(vm_dbg *d)
+{
+	dbg_run_begin(d); /* a pause asked before or between its runs is taken */
+	int rc = nexti(d);
+	dbg_run_end(d);
+	return rc;
 }
 
 int vm_dbg_backtrace(vm_dbg *d, vm_dbg_frame **out, size_t *n)
@@ -119,7 +135,7 @@ int vm_dbg_backtrace(vm_dbg *d, vm_dbg_frame **out, size_t *n)
 	return 0;
 }
 
-int vm_dbg_finish(vm_dbg *d, uint64_t *ret)
+static int finish(vm_dbg *d, uint64_t *ret)
 {
 	vm_dbg_frame *f;
 	size_t n;
@@ -145,7 +161,15 @@ int vm_dbg_finish(vm_dbg *d, uint64_t *ret)
 	return 0;
 }
 
-int vm_dbg_until(vm_dbg *d, uint64_t addr)
+int vm_dbg_finish(vm_dbg *d, uint64_t *ret)
+{
+	dbg_run_begin(d); /* a pause asked before or between its runs is taken */
+	int rc = finish(d, ret);
+	dbg_run_end(d);
+	return rc;
+}
+
+static int until(vm_dbg *d, uint64_t addr)
 {
 	bool stopped;
 	if (check_alive(d) < 0 || dbg_run_to(d, addr, 0, &stopped) < 0)
@@ -153,6 +177,14 @@ int vm_dbg_until(vm_dbg *d, uint64_t addr)
 	if (!stopped)
 		dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	return 0;
+}
+
+int vm_dbg_until(vm_dbg *d, uint64_t addr)
+{
+	dbg_run_begin(d); /* a pause asked before or between its runs is taken */
+	int rc = until(d, addr);
+	dbg_run_end(d);
+	return rc;
 }
 
 int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass)

@@ -83,7 +83,9 @@ void cw_run(cpu *c, run_kind k, uint64_t addr)
 	c->prev = c->r;
 	c->have_prev = true;
 	ui_message_clear();
-	/* the watcher first: a pause pressed once "running" shows is seen */
+	/* the watcher first, and pauses taken from here on: a pause pressed
+	 * once "running" shows is seen, even before the step starts */
+	vm_dbg_run_begin(c->d);
 	watcher *w = cw_watch_start(c);
 	ui_line(LINES - 1, 0, COLS, ui_attr(UI_STATUS), "running...  ^C or F12: pause");
 	refresh();
@@ -99,6 +101,7 @@ void cw_run(cpu *c, run_kind k, uint64_t addr)
 	char err[256];
 	snprintf(err, sizeof err, "%s", rc < 0 ? vm_error() : "");
 	cw_watch_stop(w);
+	vm_dbg_run_end(c->d);
 	if (rc < 0)
 		ui_message(true, "%s", err);
 	c->alive = vm_dbg_alive(c->d);

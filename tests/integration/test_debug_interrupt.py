@@ -222,3 +222,28 @@ def test_ctrl_c_that_a_started_program_gets_too_pauses_once_and_detach_leaves_it
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_pause_asked_before_a_run_starts_is_taken():
+    """a Ctrl-C that comes while finish or until looks before it runs
+    (the unwind, the breakpoint to run to): VMATLAS_TEST_PAUSE_BEFORE_RUN
+    asks the pause at that moment. It stops the run into dbg_block's
+    endless poll at once; it used to be refused then, and the command ran
+    for ever"""
+    from test_debug import DBGFIX
+    cmds = "break dbg_block\ncontinue\nfinish\nprint rip\nuntil main\nprint rip\nkill\n"
+    env = dict(os.environ, VMATLAS_TEST_PAUSE_BEFORE_RUN="1")
+    p = subprocess.run([VMATLAS, "debug", "--json", "--batch", "-", "--at-main", "--", DBGFIX, "block"],
+                       input=cmds, env=env, capture_output=True, text=True, timeout=60)
+    no_sanitizer_reports(p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    for doc in out:
+        schema.validate(SCHEMA, "debug", doc)
+    assert p.returncode == 0, (p.returncode, out, p.stderr[-2000:])
+    # each run command: one interrupt event, then its own result, ok
+    seq = [o.get("event") or o.get("command") for o in out if o.get("event") or o.get("command")]
+    i = seq.index("finish")
+    assert seq[i - 1] == "interrupt" and seq[seq.index("until") - 1] == "interrupt", seq
+    ints = [o for o in out if o.get("event") == "interrupt"]
+    assert len(ints) == 2 and all(e["stopped"] and "dbg_block" in e["where"] for e in ints), ints
+    assert all(r["ok"] for r in out if r.get("command") in ("finish", "until", "print")), out
