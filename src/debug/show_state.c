@@ -131,19 +131,31 @@ static const char *const flag[] = { "CF", "PF", "AF", "ZF", "SF", "TF", "IF", "D
 
 /* the x87 stack and controls, and ymm0-15 (xmm0-15 without AVX): `regs
  * avx` shows the vector registers, `regs all` everything */
-static int show_fp(cmd_out *o, json_writer *w, bool x87)
-{
+typedef struct fp_state {
 	vm_fpregs f;
 	uint8_t y[16][32];
-	if (vm_dbg_fpregs(o->d, &f) < 0)
+	int ny; /* ymm registers read: 0 without AVX */
+} fp_state;
+
+/* read before anything is printed: a state that cannot be read is the
+ * command's one error, not a document cut short */
+static int read_fp(cmd_out *o, fp_state *st)
+{
+	if (vm_dbg_fpregs(o->d, &st->f) < 0)
 		return -1;
-	int ny = vm_dbg_ymm(o->d, y);
-	if (ny < 0)
-		return -1;
+	st->ny = vm_dbg_ymm(o->d, st->y);
+	return st->ny < 0 ? -1 : 0;
+}
+
+static void show_fp(cmd_out *o, json_writer *w, fp_state *st, bool x87)
+{
+	const vm_fpregs *f = &st->f;
+	uint8_t (*y)[32] = st->y;
+	int ny = st->ny;
 	int width = ny ? 32 : 16, n = ny ? ny : o->d->bits == 32 ? 8 : 16;
 	if (!ny) /* no AVX: the xmm of FXSAVE */
 		for (int i = 0; i < n; i++)
-			memcpy(y[i], f.fxsave + 160 + 16 * i, 16);
+			memcpy(y[i], f->fxsave + 160 + 16 * i, 16);
 	char name[16], val[80];
 	if (x87) {
 		if (o->json) {
@@ -152,7 +164,7 @@ static int show_fp(cmd_out *o, json_writer *w, bool x87)
 		}
 		for (int i = 0; i < 8; i++) {
 			snprintf(name, sizeof name, "st%d", i);
-			vm_f80_format(f.fxsave + 32 + 16 * i, val, sizeof val);
+			vm_f80_format(f->fxsave + 32 + 16 * i, val, sizeof val);
 			if (o->json)
 				json_kstr(w, name, val);
 			else
@@ -164,7 +176,7 @@ static int show_fp(cmd_out *o, json_writer *w, bool x87)
 		} ctl[] = { { "fcw", 0, 2 }, { "fsw", 2, 2 }, { "ftw", 4, 1 }, { "mxcsr", 24, 4 } };
 		for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
 			uint32_t v = 0;
-			memcpy(&v, f.fxsave + ctl[i].off, (size_t)ctl[i].len);
+			memcpy(&v, f->fxsave + ctl[i].off, (size_t)ctl[i].len);
 			snprintf(val, sizeof val, "0x%0*x", ctl[i].len * 2, v);
 			if (o->json)
 				json_kstr(w, ctl[i].name, val);
@@ -190,7 +202,6 @@ static int show_fp(cmd_out *o, json_writer *w, bool x87)
 	}
 	if (o->json)
 		json_obj_end(w);
-	return 0;
 }
 
 int show_regs(cmd_out *o)
@@ -202,15 +213,20 @@ int show_regs(cmd_out *o)
 int show_regs_of(cmd_out *o, int what)
 {
 	vm_regs r;
+	fp_state fp;
+	if (what && read_fp(o, &fp) < 0)
+		return -1;
 	if (what == 1) {
-		if (!o->json)
-			return show_fp(o, NULL, false);
+		if (!o->json) {
+			show_fp(o, NULL, &fp, false);
+			return 0;
+		}
 		json_writer w;
 		show_json_begin(o, &w, true);
 		json_ki64(&w, "tid", vm_dbg_thread(o->d));
-		int rc = show_fp(o, &w, false);
+		show_fp(o, &w, &fp, false);
 		show_json_end(&w);
-		return rc;
+		return 0;
 	}
 	if (vm_dbg_regs(o->d, &r) < 0)
 		return -1;
@@ -234,7 +250,9 @@ int show_regs_of(cmd_out *o, int what)
 		if (file && line)
 			fprintf(o->f, " (%s:%d)", file, line);
 		fprintf(o->f, "\n");
-		return what == 2 ? show_fp(o, NULL, true) : 0;
+		if (what == 2)
+			show_fp(o, NULL, &fp, true);
+		return 0;
 	}
 	json_writer w;
 	show_json_begin(o, &w, true);
@@ -253,9 +271,10 @@ int show_regs_of(cmd_out *o, int what)
 		json_ki64(&w, flag[i], (int64_t)v);
 	}
 	json_obj_end(&w);
-	int rc = what == 2 ? show_fp(o, &w, true) : 0;
+	if (what == 2)
+		show_fp(o, &w, &fp, true);
 	show_json_end(&w);
-	return rc;
+	return 0;
 }
 
 /* where a thread is, as it will be reported: one that ran into an int3
