@@ -945,3 +945,42 @@ def test_detach_puts_queued_hits_back_unreported():
         hits = events(out, "breakpoint")
         assert len(hits) == 1 and hits[0]["hits"] == 1, hits
         assert results(out, "detach") and any(l == "raced 16" for l in err), (out, err)
+
+
+def test_sigterm_while_racers_hit_a_breakpoint_leaves_every_racer_alive():
+    """vmatlas ended by SIGTERM just as 16 threads ran into a breakpoint
+    together (an attached process: the cleanup lets it go). Threads that
+    had run the int3 and were not yet reported, stopped on its SIGTRAP or
+    with it still pending, are put back on the instruction the int3
+    replaced (the detach's own take_pending_int3, on the signal path
+    too): the racers all end, and the process prints its "raced 16"."""
+    for _ in range(8):
+        p = subprocess.Popen([DBGFIX, "pause", "race", "16"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        d = None
+        try:
+            json.loads(p.stderr.readline())
+            d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            d.stdin.write("break dbg_answer\ncontinue\n")
+            d.stdin.flush()
+            line = d.stdout.readline()
+            while '"command":"break"' not in line:
+                assert line, d.stderr.read()
+                line = d.stdout.readline()
+            p.stdin.write("go\n")  # the racers start
+            p.stdin.flush()
+            while '"event":"breakpoint"' not in line:
+                line = d.stdout.readline()
+                assert line, d.stderr.read()
+            d.send_signal(signal.SIGTERM)
+            d.wait(timeout=20)
+            no_sanitizer_reports(d.stderr.read())
+            p.stdin.close()
+            rc = p.wait(timeout=20)
+            rest = p.stderr.read()
+            assert rc == 7 and "raced 16" in rest, (rc, rest)
+        finally:
+            for x in (d, p):
+                if x and x.poll() is None:
+                    x.kill()

@@ -8,8 +8,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,14 +70,20 @@ static void set_sig(lxc_thread *t, int sig)
 }
 
 /* the signal-time part of closing: put back what we changed */
+static void put_back_held(pid_t tid, void *arg);
+
 static void on_fatal_signal(void *arg)
 {
 	lx_control *c = arg;
 	lxc_pub_remove(c);
 	lxc_patch_remove(c);
-	int ignored;
-	if (!c->exited)
-		lx_ensure_stopped(c->pid, &ignored); /* protections need a stopped thread */
+	int arrived;
+	if (!c->exited) {
+		/* protections need a stopped thread */
+		if (lx_ensure_stopped(c->pid, &arrived) == 0 && arrived)
+			lx_hold_set_sig(c->pid, arrived);
+		lx_hold_each(put_back_held, c);
+	}
 	lxc_restore(c, c->exited ? 0 : c->pid);
 }
 
@@ -595,17 +603,23 @@ static int ctl_wait(vm_control *vc, int timeout_ms, vm_event *ev)
 /* ---- letting go ---- */
 
 /* bit sig of a signal mask of a /proc status file ("\nSigPnd:",
- * "\nSigCgt:"): 1 set, 0 clear, -1 unreadable */
+ * "\nSigCgt:"): 1 set, 0 clear, -1 unreadable. A buffer on the stack:
+ * the signal path's cleanup asks too (the masks come before 16 KiB
+ * unless the Groups line is longer) */
 static int status_sig(const char *path, const char *field, int sig)
 {
-	char *buf;
-	size_t len;
-	if (sig < 1 || sig > 64 || lx_read_file(path, &buf, &len) < 0)
+	char buf[16384];
+	size_t len = 0;
+	int fd = sig < 1 || sig > 64 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
+	ssize_t n;
+	while (len < sizeof buf - 1 && ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	close(fd);
+	buf[len] = 0;
 	const char *l = strstr(buf, field);
-	int r = l ? (int)(strtoull(l + strlen(field), NULL, 16) >> (sig - 1) & 1) : -1;
-	free(buf);
-	return r;
+	return l ? (int)(strtoull(l + strlen(field), NULL, 16) >> (sig - 1) & 1) : -1;
 }
 
 /* whether SIGTRAP is pending for thread tid alone (an int3's is) */
@@ -627,37 +641,94 @@ static bool ours_at(const lx_control *c, uint64_t addr)
 	return false;
 }
 
+/* the pc of a stopped thread, and setting it, by raw ptrace (async-
+ * signal-safe; a 64-bit tracer sees a 32-bit tracee through the same
+ * 64-bit struct user) */
+static bool peek_pc(pid_t tid, uint64_t *pc)
+{
+	errno = 0;
+	long v = ptrace(PTRACE_PEEKUSER, tid, (void *)offsetof(struct user, regs.rip), 0);
+	*pc = (uint64_t)v;
+	return !(v == -1 && errno);
+}
+
+static void poke_pc(pid_t tid, uint64_t pc)
+{
+	ptrace(PTRACE_POKEUSER, tid, (void *)offsetof(struct user, regs.rip), (void *)pc);
+}
+
 /* A thread our interrupt stopped just after it ran one of our int3s:
  * the interrupt's stop came first and the int3's SIGTRAP is still
  * pending, so the thread would take it once let go and die of it. Let
  * it take it now, discard it, and put the thread back on the
- * instruction the int3 replaced (before the journal is put back). */
+ * instruction the int3 replaced (before the journal is put back).
+ * 0: done, or no int3 of ours behind it; a signal that came first
+ * instead (give it back, and try again); -1 it did not stop again in
+ * time (left running); -2 it is gone. Async-signal-safe. */
+static int take_int3_trap(lx_control *c, pid_t tid)
+{
+	uint64_t pc;
+	if (!peek_pc(tid, &pc) || !pc || !ours_at(c, pc - 1) || ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+		return 0;
+	int st;
+	pid_t got;
+	long long end = (long long)now_ms() + 2000;
+	while ((got = waitpid(tid, &st, __WALL | WNOHANG)) == 0 && (long long)now_ms() < end) {
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+	if (got <= 0 || !WIFSTOPPED(st))
+		return got == 0 ? -1 : -2; /* left to the kernel */
+	if (WSTOPSIG(st) != SIGTRAP)
+		return WSTOPSIG(st);
+	poke_pc(tid, pc - 1);
+	return 0;
+}
+
 static void take_pending_int3(lx_control *c, lxc_thread *t)
 {
-	vm_regs r;
 	for (int tries = 0; tries < 4 && t->state == LXT_STOPPED && trap_pending(c->pid, t->tid); tries++) {
-		if (c->base.ops->get_regs(&c->base, t->tid, &r) < 0 || !r.rip || !ours_at(c, r.rip - 1) ||
-		    ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
-			return;
-		int st;
-		pid_t got;
-		long long end = (long long)now_ms() + 2000;
-		while ((got = waitpid(t->tid, &st, __WALL | WNOHANG)) == 0 && (long long)now_ms() < end) {
-			struct timespec ts = { 0, 100000 };
-			nanosleep(&ts, NULL);
-		}
-		if (got <= 0 || !WIFSTOPPED(st)) {
-			t->state = got == 0 ? LXT_RUNNING : LXT_GONE; /* left to the kernel */
-			return;
-		}
-		if (WSTOPSIG(st) != SIGTRAP) {
-			set_sig(t, WSTOPSIG(st)); /* another signal first: given back at detach */
-			continue;
-		}
+		int r = take_int3_trap(c, t->tid);
 		t->regs_ok = false;
-		r.rip--;
-		c->base.ops->set_regs(&c->base, t->tid, &r);
+		if (r < 0)
+			t->state = r == -1 ? LXT_RUNNING : LXT_GONE;
+		if (r <= 0)
+			return;
+		set_sig(t, r); /* given back at detach */
+	}
+}
+
+/* The same on the signal path (vmatlas ending on a signal), from the
+ * held list (c->th may be half updated when the signal came): tid, a
+ * thread of the process, stopped; one that ran one of our int3s,
+ * stopped on its SIGTRAP (not reported yet) or with it pending, goes
+ * back on the instruction the int3 replaced before the journal is put
+ * back. Let go, it would run on from inside that instruction. */
+static void put_back_held(pid_t tid, void *arg)
+{
+	lx_control *c = arg;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)c->pid, (int)tid);
+	int arrived;
+	if (access(path, F_OK) < 0 || lx_ensure_stopped(tid, &arrived) < 0)
 		return;
+	if (arrived)
+		lx_hold_set_sig(tid, arrived);
+	siginfo_t si;
+	uint64_t pc;
+	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && si.si_signo == SIGTRAP && si.si_code == SI_KERNEL) {
+		if (peek_pc(tid, &pc) && pc && ours_at(c, pc - 1)) {
+			poke_pc(tid, pc - 1);
+			if (lx_hold_pending_sig(tid) == SIGTRAP)
+				lx_hold_set_sig(tid, 0);
+		}
+		return;
+	}
+	for (int tries = 0; tries < 4 && trap_pending(c->pid, tid); tries++) {
+		int r = take_int3_trap(c, tid);
+		if (r <= 0)
+			return;
+		lx_hold_set_sig(tid, r);
 	}
 }
 

@@ -87,6 +87,16 @@ void lx_hold_set_sig(pid_t tid, int sig)
 			atomic_store(&held_sig[i], sig);
 }
 
+void lx_hold_each(void (*fn)(pid_t tid, void *arg), void *arg)
+{
+	int hi = atomic_load(&held_hi);
+	for (int i = 0; i < hi; i++) {
+		int tid = atomic_load(&held_tid[i]);
+		if (tid > 0)
+			fn(tid, arg);
+	}
+}
+
 /* things to put back before the threads go (a debugger's breakpoints) */
 #define MAX_CLEANUPS 16
 static _Atomic(lx_cleanup_fn) cleanup_fn[MAX_CLEANUPS];

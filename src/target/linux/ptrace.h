@@ -44,6 +44,8 @@ int lx_hold_pending_sig(pid_t tid);
 void lx_spawned_add(pid_t pid, bool kill_on_exit);
 void lx_spawned_remove(pid_t pid);
 void lx_hold_set_sig(pid_t tid, int sig);
+/* fn(tid, arg) for every held thread (async-signal-safe) */
+void lx_hold_each(void (*fn)(pid_t tid, void *arg), void *arg);
 /* run fn(arg) first in lx_release_all (async-signal-safe, as fn must
  * be); the slot, -1 when the table is full */
 typedef void (*lx_cleanup_fn)(void *arg);
