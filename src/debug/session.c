@@ -108,8 +108,12 @@ static bool ask(vm_dbg *d, int how)
 	int one = 1;
 	if (!atomic_compare_exchange_strong(&d->running, &one, 2))
 		return false;
-	atomic_store(&d->interrupt, how);
-	if (how == 1 && atomic_load(&d->alive))
+	/* a pause asked and not yet seen is not asked again: a second
+	 * SIGSTOP (Ctrl-C twice, or timeout(1) passing one SIGINT on to
+	 * its child and its group) could come after the first was taken,
+	 * unexpected, and stop the process once let go */
+	int none = 0;
+	if (atomic_compare_exchange_strong(&d->interrupt, &none, how) && how == 1 && atomic_load(&d->alive))
 		kill((pid_t)atomic_load(&d->pid), SIGSTOP); /* breaks a blocking wait; discarded */
 	atomic_store(&d->running, 1);
 	return true;
