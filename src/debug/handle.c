@@ -256,8 +256,8 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	e.code = ev->code;
 	e.addr = ev->addr;
 	e.exception = ev->exception;
-	if (crash_signal(sig))
-		stops = true;
+	/* a crash stops unless 'handle SIG nostop' said otherwise: a JVM
+	 * catches its own SIGSEGVs (null checks, safepoint polls) */
 	if (stops) {
 		d->cur = ev->tid;
 		d->regs_ok = false;

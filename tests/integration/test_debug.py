@@ -424,6 +424,22 @@ def test_signals_stop_and_pass_as_handled():
     assert "signals 0" in err
 
 
+def test_handle_sigsegv_nostop_pass_lets_the_programs_handler_take_it():
+    """a program that catches its own SIGSEGV (a JVM's implicit null
+    checks and safepoint polls): 'handle SIGSEGV nostop pass' runs it
+    through, each fault reported, none a stop; it used to stop at every
+    one whatever handle said. By default each one stops."""
+    out, err, _ = debug(["handle SIGSEGV nostop pass", "continue"], prog=["segv"])
+    c = events(out, "crash")
+    assert len(c) == 3 and not any(e["stopped"] for e in c), c
+    assert all(e["signal"] == "SIGSEGV" and e["fault_addr"] == "0x10" for e in c), c
+    assert "segv caught 3" in err and events(out, "exit"), (err, out)
+    out, err, _ = debug(["continue"] * 4, prog=["segv"])
+    c = events(out, "crash")
+    assert len(c) == 3 and all(e["stopped"] for e in c), c
+    assert "segv caught 3" in err
+
+
 def test_abort_is_a_crash():
     out, err, _ = debug(["continue", "bt", "continue"], prog=["abort"])
     c = events(out, "crash")
