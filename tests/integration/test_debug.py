@@ -438,6 +438,12 @@ def test_handle_sigsegv_nostop_pass_lets_the_programs_handler_take_it():
     c = events(out, "crash")
     assert len(c) == 3 and all(e["stopped"] for e in c), c
     assert "segv caught 3" in err
+    # noprint (as gdb's: implies nostop): not even reported
+    out, err, _ = debug(["handle SIGSEGV noprint pass", "continue"], prog=["segv"])
+    assert not events(out, "crash") and "segv caught 3" in err and events(out, "exit"), (out, err)
+    out, err, _ = debug(["handle SIGSEGV noprint bogus", "continue", "continue", "continue", "continue"],
+                        prog=["segv"], expect_rc=1)
+    assert len(events(out, "crash")) == 3, out  # a bad word: nothing changed
 
 
 def test_abort_is_a_crash():
