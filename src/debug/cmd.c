@@ -513,11 +513,12 @@ int vm_dbg_exec(vm_dbg *d, const char *line, FILE *out)
 	vm_clearerr();
 	if (is_kw(w[0], ending)) {
 		vm_dbg_end how = !strcmp(w[0], "detach") ? VM_DBG_DETACH : !strcmp(w[0], "kill") ? VM_DBG_KILL : VM_DBG_QUIT;
-		bool launched = d->o.launched;
+		bool launched = d->o.launched, gone = !d->alive;
 		int rc = vm_dbg_close(d, how);
 		o.d = NULL;
-		show_end(&o, how == VM_DBG_QUIT ? (launched ? "killed" : "detached") : how == VM_DBG_KILL ? "killed" : "detached",
-			 rc);
+		/* an exited process was neither killed nor let go */
+		const char *res = how == VM_DBG_KILL || (how == VM_DBG_QUIT && launched) ? "killed" : "detached";
+		show_end(&o, gone ? "exited" : res, rc);
 		free(copy);
 		return 1;
 	}

@@ -424,6 +424,14 @@ def test_signals_stop_and_pass_as_handled():
     assert "signals 0" in err
 
 
+def test_quit_after_the_exit_says_exited():
+    """the process gone by itself: quit (or kill, detach) neither killed
+    nor let it go (quit said "killed")"""
+    for end in ("quit", "kill", "detach"):
+        out, err, _ = debug(["continue", end], prog=["calls", 1])
+        assert events(out, "exit") and results(out, end)[0]["result"] == "exited", out
+
+
 def test_handle_sigsegv_nostop_pass_lets_the_programs_handler_take_it():
     """a program that catches its own SIGSEGV (a JVM's implicit null
     checks and safepoint polls): 'handle SIGSEGV nostop pass' runs it
