@@ -185,7 +185,9 @@ static int debug_run(cli_ctx *ctx)
 
 static const cli_option debug_opts[] = {
 	CLI_OPT_STRING("batch", 0, "FILE", debug_args, batch, "read commands from FILE ('-': stdin), one a line"),
-	CLI_OPT_FLAG("at-main", 0, debug_args, at_main, "with '--': run on to main before the first command"),
+	CLI_OPT_FLAG("at-main", 0, debug_args, at_main,
+		     "with '--': run on to main before the first command (a stripped program's: found through "
+		     "glibc's __libc_start_main)"),
 	CLI_OPT_STRING("follow-fork", 0, "WHICH", debug_args, follow_fork,
 		       "after a fork: debug the child or the parent"),
 };

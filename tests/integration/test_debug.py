@@ -350,6 +350,36 @@ def test_at_main_without_main_symbol_fails_before_running():
     assert "pid" not in p.stdout, p.stdout
 
 
+def test_at_main_of_a_stripped_dynamic_program_finds_main_through_libc():
+    """python3 as Debian ships it has no symbol main: --at-main failed.
+    main is __libc_start_main's first argument: the stop is there, as
+    gdb reads it (rdi at __libc_start_main), before python3 printed"""
+    import shutil
+    from lib import Skip
+    if not shutil.which("gdb") or not os.path.exists("/usr/bin/python3"):
+        raise Skip("no gdb or /usr/bin/python3")
+    argv = ["/usr/bin/python3", "-c", "print('ran')"]
+    ex = ["set startup-with-shell off", "set breakpoint pending on", "break __libc_start_main", "run", "p/x $rdi",
+          "kill"]
+    g = subprocess.run(["gdb", "-nx", "-q", "-batch"] + [a for e in ex for a in ("-ex", e)] +
+                       ["--args", argv[0], "-c", "pass"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    m = re.search(r"^\$1 = (0x[0-9a-f]+)$", g.stdout, re.M)
+    assert m, g.stdout + g.stderr
+    p = subprocess.run([VMATLAS, "debug", "--json", "--at-main", "--batch", "-", "--"] + argv,
+                       input="print rip\nquit\n", capture_output=True, text=True, timeout=60)
+    no_sanitizer_reports(p.stderr)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    bp = events(out, "breakpoint")
+    assert len(bp) == 1 and bp[0]["id"] == 1, out  # the stop on __libc_start_main not shown
+    exe = os.path.realpath("/usr/bin/python3")
+    with open(exe, "rb") as f:
+        pie = f.read(18)[16] == 3  # e_type ET_DYN: rdi and rip both relocated alike
+    assert int(results(out, "print")[0]["value"], 16) == int(m.group(1), 16) or pie, (out, m.group(1))
+    assert "ran" not in p.stdout
+
+
 def test_unknown_name_in_a_program_that_loads_nothing_is_an_error():
     """a stripped static program (no dynamic linker, no _dl_debug_state)
     will load no module that could have the name: an error, not a
