@@ -108,7 +108,7 @@ void cw_run(cpu *c, run_kind k, uint64_t addr)
 	cw_refresh_state(c, true);
 	/* the program may have written to the terminal (and scrolled it)
 	 * while it ran: paint the whole screen again */
-	clearok(curscr, TRUE);
+	clear();
 }
 
 /* ---- state after a stop ---- */
@@ -256,7 +256,7 @@ static int handle_key(cpu *c, int k)
 		return 0;
 	}
 	if (k == 12) { /* ^L: repaint, as in a shell */
-		clearok(curscr, TRUE);
+		clear();
 		return 0;
 	}
 	if (k == '\t') {
