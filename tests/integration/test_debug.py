@@ -380,6 +380,35 @@ def test_at_main_of_a_stripped_dynamic_program_finds_main_through_libc():
     assert "ran" not in p.stdout
 
 
+def test_break_file_line_where_gdb_puts_it():
+    """break FILE:LINE (gdb's): it was taken for a symbol of a library to
+    come, pending for ever, and the program ran to its end. Each line of
+    dbg_lines and around it at the address gdb chooses (a line without
+    code: the next one with some; a function's first line: past its
+    prologue); a line no module has is an error"""
+    import shutil
+    from lib import Skip
+    if not shutil.which("gdb"):
+        raise Skip("no gdb")
+    lines = range(78, 92)
+    ex = [a for n in lines for a in ("-ex", f"break dbgfix.c:{n}")] + ["-ex", "info breakpoints"]
+    g = subprocess.run(["gdb", "-nx", "-q", "-batch"] + ex + [DBGFIX], capture_output=True, text=True, timeout=120)
+    want = [int(a, 16) for a in re.findall(r"^\d+\s+breakpoint\s+keep\s+y\s+(0x[0-9a-f]+) in ", g.stdout, re.M)]
+    assert len(want) == len(lines), g.stdout + g.stderr
+    out, err, _ = debug([f"break dbgfix.c:{n}" for n in lines] + ["break dbgfix.c:99999", "continue"],
+                        prog=["lines"], expect_rc=1)
+    got = results(out, "break")
+    assert len(got) == len(lines) + 1 and not got[-1]["ok"] and "dbgfix.c:99999" in got[-1]["error"], got
+    nm = subprocess.run(["nm", DBGFIX], capture_output=True, text=True).stdout
+    syms = {f[2]: int(f[0], 16) for f in (l.split() for l in nm.splitlines()) if len(f) == 3}
+    for n, w, r in zip(lines, want, got):
+        m = re.match(r"^dbgfix!(\w+)(?:\+0x([0-9a-f]+))?$", r["where"])
+        assert r["ok"] and m, (n, r)
+        assert syms[m.group(1)] + int(m.group(2) or "0", 16) == w, (n, hex(w), r)
+    # and the program stops there: dbg_lines' first line is its first stop
+    assert events(out, "breakpoint")[0]["line"] in lines, events(out, "breakpoint")
+
+
 def test_unknown_name_in_a_program_that_loads_nothing_is_an_error():
     """a stripped static program (no dynamic linker, no _dl_debug_state)
     will load no module that could have the name: an error, not a
