@@ -409,6 +409,22 @@ def test_break_file_line_where_gdb_puts_it():
     assert events(out, "breakpoint")[0]["line"] in lines, events(out, "breakpoint")
 
 
+def test_info_threads_names_each_thread_as_proc_does():
+    """info threads with each thread's name (comm, set by
+    pthread_setname_np: a JVM's 23 threads told apart), as /proc has it"""
+    from lib import fixture
+    with fixture(name="stacks") as (p, t):
+        pid = t["pid"]
+        comm = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                comm[int(tid)] = f.read().rstrip("\n")
+        out, err, _ = debug(["info threads", "detach"], args=[str(pid)])
+    th = results(out, "info")[0]["threads"]
+    assert {x["tid"]: x.get("name") for x in th} == comm, (th, comm)
+    assert "alpha" in comm.values()
+
+
 def test_unknown_name_in_a_program_that_loads_nothing_is_an_error():
     """a stripped static program (no dynamic linker, no _dl_debug_state)
     will load no module that could have the name: an error, not a
