@@ -216,6 +216,19 @@ def test_exec_event_drops_breakpoints():
     assert "sum 4 counter 3" in err
 
 
+def test_exec_of_another_program_names_it():
+    """sh -c 'exec echo': the exec event named the old program (sh: the
+    target's facts, its exe among them, were kept from before the exec)"""
+    echo = os.path.realpath("/bin/echo")
+    p = subprocess.run([VMATLAS, "debug", "--json", "--batch", "-", "--", "/bin/sh", "-c", "exec /bin/echo hi"],
+                       input="continue\n", capture_output=True, text=True, timeout=60)
+    no_sanitizer_reports(p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    ex = events(out, "exec")
+    assert len(ex) == 1 and ex[0]["exe"] == echo, (ex, echo)
+    assert events(out, "exit")[0]["status"] == 0
+
+
 def test_crash_stops_with_fault_address():
     out, err, _ = debug(["continue", "regs", "continue"], prog=["crash"])
     c = events(out, "crash")
