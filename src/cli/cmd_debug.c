@@ -185,9 +185,7 @@ static int debug_run(cli_ctx *ctx)
 
 static const cli_option debug_opts[] = {
 	CLI_OPT_STRING("batch", 0, "FILE", debug_args, batch, "read commands from FILE ('-': stdin), one a line"),
-	CLI_OPT_FLAG("at-main", 0, debug_args, at_main,
-		     "with '--': run on to main before the first command (a stripped program's: found through "
-		     "glibc's __libc_start_main)"),
+	CLI_OPT_FLAG("at-main", 0, debug_args, at_main, "with '--': run on to main before the first command"),
 	CLI_OPT_STRING("follow-fork", 0, "WHICH", debug_args, follow_fork,
 		       "after a fork: debug the child or the parent"),
 };
@@ -197,8 +195,10 @@ const cli_command cli_cmd_debug = {
 	.summary = "a debugger: breakpoints, watchpoints, stepping, registers, memory",
 	.usage = "[OPTIONS] PID\n[OPTIONS] -- PROGRAM [ARGS...]",
 	.about = "Attach to process PID (every thread, all-stop) or start PROGRAM, stopped\n"
-		 "at its entry point (--at-main: at main), and run debugger commands, one a\n"
-		 "line, from --batch FILE or stdin: break, tbreak, watch, bpm, delete,\n"
+		 "at its entry point (--at-main: at main; a stripped program's main is\n"
+		 "found as glibc's __libc_start_main is called), and run debugger\n"
+		 "commands, one a line, from --batch FILE or stdin: break (also\n"
+		 "FILE:LINE), tbreak, watch, bpm, delete,\n"
 		 "enable, disable, info breakpoints, continue, stepi, nexti, step, next,\n"
 		 "finish, until, thread, bt, stack [N] (the stack from sp, each value\n"
 		 "named, the frames marked), regs [avx|all] (ymm0-15, the x87 stack),\n"
