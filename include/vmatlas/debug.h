@@ -272,8 +272,9 @@ int vm_dbg_until(vm_dbg *d, uint64_t addr);
  * default); a vfork's child is always let go */
 void vm_dbg_follow_fork(vm_dbg *d, bool child);
 
-/* signals: stop (report and stop), pass (deliver it to the target) */
-int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass); /* -1: leave */
+/* signals: stop (report and stop), pass (deliver it to the target),
+ * print (report it; as gdb's, noprint implies nostop, stop print) */
+int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass, int print); /* -1: leave */
 
 /* ---- call stack of the current thread ---- */
 

@@ -66,6 +66,9 @@ typedef struct vm_line_row {
 	bool is_stmt;
 } vm_line_row;
 bool vm_symbol_line_row(vm_symbolizer *s, uint64_t addr, vm_line_row *out);
+/* the live address of FILE:LINE (FILE a path or its tail) in the first
+ * module whose DWARF has it (the next line with code if LINE has none) */
+bool vm_symbol_line_addr(vm_symbolizer *s, const char *file, int line, uint64_t *addr);
 /* the first row of [lo, hi) marked prologue_end (DWARF), live address */
 bool vm_symbol_prologue_end(vm_symbolizer *s, uint64_t lo, uint64_t hi, uint64_t *at);
 

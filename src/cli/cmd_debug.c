@@ -195,9 +195,11 @@ const cli_command cli_cmd_debug = {
 	.summary = "a debugger: breakpoints, watchpoints, stepping, registers, memory",
 	.usage = "[OPTIONS] PID\n[OPTIONS] -- PROGRAM [ARGS...]",
 	.about = "Attach to process PID (every thread, all-stop) or start PROGRAM, stopped\n"
-		 "at its entry point (--at-main: at main), and run debugger commands, one a\n"
-		 "line, from --batch FILE or stdin: break, tbreak, watch, bpm, delete,\n"
-		 "enable, disable, info breakpoints, continue, stepi, nexti, step, next,\n"
+		 "at its entry point (--at-main: at main; a stripped program's main is\n"
+		 "found as glibc's __libc_start_main is called), and run debugger\n"
+		 "commands, one a line, from --batch FILE or stdin: break (also\n"
+		 "FILE:LINE), tbreak, watch, bpm, delete, enable, disable, info\n"
+		 "breakpoints, continue, stepi, nexti, step, next,\n"
 		 "finish, until, thread, bt, stack [N] (the stack from sp, each value\n"
 		 "named, the frames marked), regs [avx|all] (ymm0-15, the x87 stack),\n"
 		 "set, set syntax att|intel, print, mem (units u8 ... f64, f80, ascii,\n"

@@ -195,6 +195,30 @@ void dbg_bp_drop_last(vm_dbg *d)
 	dbg_bp_free(&d->bps[--d->nbps]);
 }
 
+/* FILE:LINE (gdb's): 1 it is one, at *addr; 0 it is not; -1 it is one
+ * no loaded module's DWARF has (it was kept pending for ever) */
+static int file_line(vm_dbg *d, const char *expr, uint64_t *addr)
+{
+	const char *colon = strrchr(expr, ':');
+	if (!colon || colon == expr || colon[-1] == ':' || !colon[1] || strpbrk(expr, " \t!+[") ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 9)
+		return 0;
+	char file[512];
+	if ((size_t)(colon - expr) >= sizeof file)
+		return 0;
+	memcpy(file, expr, (size_t)(colon - expr));
+	file[colon - expr] = 0;
+	if (d->sym && vm_symbol_line_addr(d->sym, file, atoi(colon + 1), addr)) {
+		/* a function's first line: past its prologue, as gdb */
+		vm_symbol_info si;
+		if (vm_symbolize(d->sym, *addr, &si) && si.symbol && si.offset == 0)
+			*addr = dbg_after_prologue(d, *addr);
+		return 1;
+	}
+	vm_seterr("no line %s in the debug information of a loaded module", expr);
+	return -1;
+}
+
 int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 {
 	uint64_t addr = 0;
@@ -204,7 +228,10 @@ int vm_dbg_break(vm_dbg *d, const char *expr, const vm_bp_spec *s, int *id)
 		vm_seterr("the process has exited");
 		return -1;
 	}
-	if (vm_dbg_eval(d, expr, &addr) < 0) {
+	int fl = file_line(d, expr, &addr);
+	if (fl < 0)
+		return -1;
+	if (fl == 0 && vm_dbg_eval(d, expr, &addr) < 0) {
 		/* a symbol of a library not loaded yet: pending until it is */
 		if (strncmp(vm_error(), "no symbol", 9))
 			return -1;

@@ -311,11 +311,12 @@ static int do_handle(cmd_out *o, char **w, int n)
 {
 	int sig = n >= 2 ? dbg_signum(w[1]) : -1;
 	if (sig < 0 || n < 3) {
-		vm_seterr("usage: handle SIG stop|nostop|pass|nopass ...");
+		vm_seterr("usage: handle SIG stop|nostop|pass|nopass|print|noprint ...");
 		return -1;
 	}
+	/* every word read first: one bad word changes nothing */
+	int stop = -1, pass = -1, print = -1;
 	for (int i = 2; i < n; i++) {
-		int stop = -1, pass = -1;
 		if (!strcmp(w[i], "stop"))
 			stop = 1;
 		else if (!strcmp(w[i], "nostop"))
@@ -324,12 +325,16 @@ static int do_handle(cmd_out *o, char **w, int n)
 			pass = 1;
 		else if (!strcmp(w[i], "nopass"))
 			pass = 0;
+		else if (!strcmp(w[i], "print"))
+			print = 1;
+		else if (!strcmp(w[i], "noprint"))
+			print = 0;
 		else {
-			vm_seterr("handle: '%s' is not stop, nostop, pass or nopass", w[i]);
+			vm_seterr("handle: '%s' is not stop, nostop, pass, nopass, print or noprint", w[i]);
 			return -1;
 		}
-		vm_dbg_handle(o->d, sig, stop, pass);
 	}
+	vm_dbg_handle(o->d, sig, stop, pass, print);
 	show_ok(o);
 	return 0;
 }
@@ -508,11 +513,12 @@ int vm_dbg_exec(vm_dbg *d, const char *line, FILE *out)
 	vm_clearerr();
 	if (is_kw(w[0], ending)) {
 		vm_dbg_end how = !strcmp(w[0], "detach") ? VM_DBG_DETACH : !strcmp(w[0], "kill") ? VM_DBG_KILL : VM_DBG_QUIT;
-		bool launched = d->o.launched;
+		bool launched = d->o.launched, gone = !d->alive;
 		int rc = vm_dbg_close(d, how);
 		o.d = NULL;
-		show_end(&o, how == VM_DBG_QUIT ? (launched ? "killed" : "detached") : how == VM_DBG_KILL ? "killed" : "detached",
-			 rc);
+		/* an exited process was neither killed nor let go */
+		const char *res = how == VM_DBG_KILL || (how == VM_DBG_QUIT && launched) ? "killed" : "detached";
+		show_end(&o, gone ? "exited" : res, rc);
 		free(copy);
 		return 1;
 	}

@@ -289,6 +289,9 @@ void dbg_stopped_here(vm_dbg *d, vm_dbg_ev_kind kind, uint64_t value);
  * step into it as `step` does (*done: stopped in the callee, reported),
  * else run on to its return */
 int dbg_step_into_call(vm_dbg *d, uint64_t ret, bool *stopped, bool *done);
+/* where `step` into the function at f stops (and break FILE:LINE on a
+ * function's first line): DWARF's prologue_end, else past a frame setup */
+uint64_t dbg_after_prologue(vm_dbg *d, uint64_t f);
 
 /* emul.c: do the instruction in code (at r->rip) on r and memory, as the
  * CPU would; false when it is not one done here (nothing changed) */

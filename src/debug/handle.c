@@ -187,6 +187,20 @@ static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 	return 0;
 }
 
+/* VMATLAS_TEST_PAUSE_AGAIN=1 (tests): a second pause asked as the first
+ * one's SIGSTOP is taken, as a second Ctrl-C (or timeout(1) passing one
+ * SIGINT to its child and its group) comes */
+static void test_pause_again(vm_dbg *d)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("VMATLAS_TEST_PAUSE_AGAIN");
+		on = e && !strcmp(e, "1");
+	}
+	if (on)
+		vm_dbg_interrupt(d);
+}
+
 static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 {
 	int sig = ev->signal;
@@ -201,6 +215,8 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 		vm_control_discard_signal(d->c, ev->tid);
 		return 0;
 	}
+	if (sig == SIGSTOP)
+		test_pause_again(d);
 	int asked = sig == SIGSTOP || sig == SIGINT ? atomic_exchange(&d->interrupt, 0) : 0;
 	/* a console's Ctrl-C (DBG_CONTROL_C, DBG_CONTROL_BREAK) to a target
 	 * on our console reached it before our own handler ran */
@@ -240,8 +256,8 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	e.code = ev->code;
 	e.addr = ev->addr;
 	e.exception = ev->exception;
-	if (crash_signal(sig))
-		stops = true;
+	/* a crash stops unless 'handle SIG nostop' said otherwise: a JVM
+	 * catches its own SIGSEGVs (null checks, safepoint polls) */
 	if (stops) {
 		d->cur = ev->tid;
 		d->regs_ok = false;

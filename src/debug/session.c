@@ -108,8 +108,12 @@ static bool ask(vm_dbg *d, int how)
 	int one = 1;
 	if (!atomic_compare_exchange_strong(&d->running, &one, 2))
 		return false;
-	atomic_store(&d->interrupt, how);
-	if (how == 1 && atomic_load(&d->alive))
+	/* a pause asked and not yet seen is not asked again: a second
+	 * SIGSTOP (Ctrl-C twice, or timeout(1) passing one SIGINT on to
+	 * its child and its group) could come after the first was taken,
+	 * unexpected, and stop the process once let go */
+	int none = 0;
+	if (atomic_compare_exchange_strong(&d->interrupt, &none, how) && how == 1 && atomic_load(&d->alive))
 		kill((pid_t)atomic_load(&d->pid), SIGSTOP); /* breaks a blocking wait; discarded */
 	atomic_store(&d->running, 1);
 	return true;
@@ -232,6 +236,57 @@ const vm_dbg_event *vm_dbg_last_stop(vm_dbg *d)
 	return &d->last;
 }
 
+/* a temporary breakpoint at EXPR: 1 set, 0 no such symbol or one
+ * pending (the program is loaded: it never comes), -1 an error */
+static int temp_break(vm_dbg *d, const char *expr, int *id)
+{
+	vm_bp_spec s = { .temporary = true };
+	bool pending = false;
+	if (vm_dbg_break(d, expr, &s, id) < 0)
+		return strncmp(vm_error(), "no symbol", 9) ? -1 : 0;
+	for (size_t i = 0; i < d->nbps; i++)
+		if (d->bps[i].id == *id)
+			pending = d->bps[i].pending;
+	if (pending)
+		vm_dbg_delete(d, *id);
+	return !pending;
+}
+
+/* --at-main. A stripped program (python3, ls) has no symbol main, but
+ * glibc's __libc_start_main gets main as its first argument: run to it
+ * quietly (its stop is ours, not the user's), then on to main */
+static int run_to_main(vm_dbg *d)
+{
+	int first = d->next_id, id, r = temp_break(d, "main", &id);
+	if (r != 0)
+		return r < 0 ? -1 : vm_dbg_continue(d);
+	if ((r = temp_break(d, "__libc_start_main", &id)) <= 0) {
+		if (r == 0)
+			vm_seterr("the program has no symbol main (stripped?) nor a __libc_start_main to find it by: "
+				  "without --at-main it stops at its entry point");
+		return -1;
+	}
+	vm_dbg_sink sink = d->sink;
+	d->sink = NULL;
+	r = vm_dbg_continue(d);
+	d->sink = sink;
+	if (r < 0)
+		return -1;
+	uint64_t m;
+	if (!d->alive || d->last.kind != VM_DBG_EV_BREAK || d->last.bp != id) {
+		vm_seterr("the program has no symbol main (stripped?) and did not call __libc_start_main");
+		return -1;
+	}
+	if (vm_dbg_eval(d, d->bits == 32 ? "dword [esp+4]" : "rdi", &m) < 0)
+		return -1;
+	char at[32];
+	snprintf(at, sizeof at, "0x%llx", (unsigned long long)m);
+	d->next_id = first; /* the two before are gone: main's is number 1, as with a symbol */
+	if (temp_break(d, at, &id) <= 0)
+		return -1;
+	return vm_dbg_continue(d);
+}
+
 vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 {
 	vm_control *c = vm_control_open(t);
@@ -270,24 +325,10 @@ vm_dbg *vm_dbg_open(vm_target *t, const vm_dbg_options *o)
 	}
 	dbg_set_loader_break(d);
 	vm_control_follow_fork(c, d->o.follow_child);
-	if (d->o.launched && d->o.at_main) {
-		int id;
-		vm_bp_spec s = { .temporary = true };
-		bool pending = false;
-		int r = vm_dbg_break(d, "main", &s, &id);
-		for (size_t i = 0; r == 0 && i < d->nbps; i++)
-			if (d->bps[i].id == id)
-				pending = d->bps[i].pending;
-		/* the program is loaded: a main pending now never comes (a
-		 * stripped program), and running on would run it to its end */
-		if ((r == 0 && pending) || (r < 0 && !strncmp(vm_error(), "no symbol", 9)))
-			vm_seterr("the program has no symbol main (stripped?): without --at-main it stops "
-				  "at its entry point");
-		if (r < 0 || pending || vm_dbg_continue(d) < 0) {
-			vm_seterr("running to main: %s", vm_error());
-			vm_dbg_close(d, VM_DBG_KILL);
-			return NULL;
-		}
+	if (d->o.launched && d->o.at_main && run_to_main(d) < 0) {
+		vm_seterr("running to main: %s", vm_error());
+		vm_dbg_close(d, VM_DBG_KILL);
+		return NULL;
 	}
 	return d;
 }

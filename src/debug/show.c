@@ -132,7 +132,7 @@ static const char help[] =
 	"finish   until EXPR   thread [TID]   bt [N|-N]   stack [N]   regs [avx|all]   set REG = EXPR\n"
 	"print EXPR   set syntax att|intel (disasm's syntax)   set follow-fork child|parent\n"
 	"mem EXPR [N] [u8|u16|u32|u64|f32|f64|f80|ascii|utf16|ptr]   write EXPR HEXBYTES\n"
-	"disasm [EXPR [N]]   handle SIG stop|nostop|pass|nopass   detach   kill   quit\n"
+	"disasm [EXPR [N]]   handle SIG stop|nostop|pass|nopass|noprint   detach   kill   quit\n"
 	"EXPR: numbers, registers (rax eax ax al, ZF ...), module!symbol, module+RVA,\n"
 	"[EXPR], byte|word|dword|qword [EXPR], + - * / % & | ^ << >> == != < <= > >= && || ! ~\n";
 

@@ -291,6 +291,16 @@ static uint64_t shown_pc(vm_dbg *d, uint64_t pc)
 	return pc;
 }
 
+/* the thread's name as the map read it (comm; a JVM's "C2 CompilerThre"),
+ * NULL for one started since */
+static const char *thread_name(vm_dbg *d, int64_t tid)
+{
+	for (size_t i = 0; d->m && i < d->m->nthreads; i++)
+		if (d->m->threads[i].tid == tid)
+			return d->m->threads[i].name;
+	return NULL;
+}
+
 int show_threads(cmd_out *o)
 {
 	const int64_t *tids;
@@ -306,6 +316,7 @@ int show_threads(cmd_out *o)
 	for (size_t i = 0; i < n; i++) {
 		vm_regs r;
 		char where[256] = "?";
+		const char *name = thread_name(o->d, tids[i]);
 		bool ok = dbg_get_regs(o->d, tids[i], &r) == 0;
 		if (ok) {
 			r.rip = shown_pc(o->d, r.rip);
@@ -314,13 +325,16 @@ int show_threads(cmd_out *o)
 		if (o->json) {
 			json_obj_begin(&w);
 			json_ki64(&w, "tid", tids[i]);
+			if (name)
+				json_kstr(&w, "name", name);
 			if (ok) {
 				json_kaddr(&w, "pc", r.rip);
 				json_kstr(&w, "where", where);
 			}
 			json_obj_end(&w);
 		} else {
-			fprintf(o->f, "%c %lld %s\n", tids[i] == cur ? '*' : ' ', (long long)tids[i], where);
+			fprintf(o->f, "%c %lld %s%s%s%s\n", tids[i] == cur ? '*' : ' ', (long long)tids[i], name ? "\"" : "",
+				name ? name : "", name ? "\" " : "", where);
 		}
 	}
 	if (o->json) {

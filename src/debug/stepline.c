@@ -55,7 +55,7 @@ static uint64_t frame_setup(vm_dbg *d, uint64_t f)
 
 /* where `step` into the function at f stops: DWARF's prologue_end, else
  * past a frame setup, on to the end of the line it ends in */
-static uint64_t after_prologue(vm_dbg *d, uint64_t f)
+uint64_t dbg_after_prologue(vm_dbg *d, uint64_t f)
 {
 	uint64_t end, at;
 	uint64_t start = func_of(d, f, &end);
@@ -139,7 +139,7 @@ static int entered(vm_dbg *d, uint64_t ret, bool *stopped, bool *done)
 	}
 	vm_line_row r;
 	if (d->regs.rsp <= sp && row_at(d, fn, &r)) {
-		uint64_t at = after_prologue(d, fn);
+		uint64_t at = dbg_after_prologue(d, fn);
 		if (at != d->regs.rip && (dbg_run_to(d, at, 0, stopped) < 0 || *stopped))
 			return *stopped ? 0 : -1;
 		dbg_stopped_here(d, VM_DBG_EV_STEP, 0);

@@ -187,15 +187,20 @@ int vm_dbg_until(vm_dbg *d, uint64_t addr)
 	return rc;
 }
 
-int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass)
+int vm_dbg_handle(vm_dbg *d, int sig, int stop, int pass, int print)
 {
 	if (sig <= 0 || sig >= DBG_NSIG) {
 		vm_seterr("no signal %d", sig);
 		return -1;
 	}
-	d->sig_quiet[sig] = false; /* asked about: reported from now on */
+	/* asked about: reported from now on, unless noprint */
+	d->sig_quiet[sig] = print == 0;
+	if (print == 0)
+		d->sig_stop[sig] = false;
 	if (stop >= 0)
 		d->sig_stop[sig] = stop;
+	if (stop == 1)
+		d->sig_quiet[sig] = false;
 	if (pass >= 0)
 		d->sig_pass[sig] = pass;
 	return 0;

@@ -318,6 +318,45 @@ bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at)
 	return each_cu(li, lo, prologue_cb, &q);
 }
 
+bool lines_find(line_index *li, const char *file, int line, uint64_t *addr)
+{
+	/* gdb's choice: is_stmt rows only; a line with none (no code, or
+	 * only code moved there by the optimizer) gives way to the next
+	 * line that has some. libdw's answer for a line without rows is
+	 * one row of the nearest line after it: asked again for all */
+	for (int tries = 0; tries < 64 && line > 0; tries++) {
+		Dwarf_Line **l = NULL;
+		size_t n = 0;
+		int got;
+		if (dwarf_getsrc_file(li->dw, file, line, 0, &l, &n) != 0 || !n)
+			return false;
+		if (dwarf_lineno(l[0], &got) != 0 || got < line) {
+			free(l);
+			return false;
+		}
+		if (got != line) {
+			free(l);
+			line = got;
+			continue;
+		}
+		bool found = false;
+		for (size_t i = 0; i < n; i++) {
+			Dwarf_Addr a;
+			bool stmt = false;
+			if (dwarf_linebeginstatement(l[i], &stmt) == 0 && stmt && dwarf_lineaddr(l[i], &a) == 0 &&
+			    (!found || a < *addr)) {
+				*addr = a;
+				found = true;
+			}
+		}
+		free(l);
+		if (found)
+			return true;
+		line++;
+	}
+	return false;
+}
+
 void lines_close(line_index *li)
 {
 	if (!li)

@@ -32,6 +32,9 @@ typedef struct line_row {
 bool lines_row(line_index *li, uint64_t addr, line_row *out);
 /* the first row in [lo, hi) with the prologue_end flag */
 bool lines_prologue_end(line_index *li, uint64_t lo, uint64_t hi, uint64_t *at);
+/* the lowest address of FILE:LINE (FILE a path, or its tail after a
+ * '/'; libdw's match), or of the next line after it with code */
+bool lines_find(line_index *li, const char *file, int line, uint64_t *addr);
 void lines_close(line_index *li);
 
 #endif

@@ -634,6 +634,20 @@ static line_index *lines_at(vm_symbolizer *s, uint64_t addr, uint64_t *bias)
 	return t->lines;
 }
 
+bool vm_symbol_line_addr(vm_symbolizer *s, const char *file, int line, uint64_t *addr)
+{
+	for (size_t i = 0; i < s->m->nmodules; i++) {
+		const vm_module *mod = &s->m->modules[i];
+		uint64_t bias = 0, link;
+		line_index *li = mod->base ? lines_at(s, mod->base, &bias) : NULL;
+		if (li && lines_find(li, file, line, &link)) {
+			*addr = link + bias;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool vm_symbol_line_row(vm_symbolizer *s, uint64_t addr, vm_line_row *out)
 {
 	memset(out, 0, sizeof *out);

@@ -106,6 +106,9 @@ void cw_run(cpu *c, run_kind k, uint64_t addr)
 		ui_message(true, "%s", err);
 	c->alive = vm_dbg_alive(c->d);
 	cw_refresh_state(c, true);
+	/* the program may have written to the terminal (and scrolled it)
+	 * while it ran: paint the whole screen again */
+	clear();
 }
 
 /* ---- state after a stop ---- */
@@ -191,6 +194,7 @@ static const ui_help_item help_items[] = {
 	{ "+ -", "grow / shrink the focused pane" },
 	{ "< >", "widen / narrow the right column" },
 	{ "F1 ?", "this help" },
+	{ "^L", "paint the screen again" },
 	{ "q F10", "quit (detach an attached process, kill a started one)" },
 	{ "^C F12", "while it runs: pause; ^C when stopped quits as q" },
 	{ NULL, "Marks" },
@@ -249,6 +253,10 @@ static int handle_key(cpu *c, int k)
 		return 1;
 	if (k == KEY_F(1) || k == '?') {
 		ui_help("vmatlas debug: the CPU window", help_items, sizeof help_items / sizeof help_items[0]);
+		return 0;
+	}
+	if (k == 12) { /* ^L: repaint, as in a shell */
+		clear();
 		return 0;
 	}
 	if (k == '\t') {

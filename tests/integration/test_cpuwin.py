@@ -327,6 +327,29 @@ def test_f9_pause_and_quit_detaches():
             p.kill()
 
 
+def test_the_programs_own_output_is_painted_over_after_a_run_and_on_ctrl_l():
+    """python3 printing to the terminal the window is on: while it runs
+    its lines go there (and scroll the screen); once paused, the whole
+    window is painted again (it stayed scribbled over, the title line
+    scrolled away); ^L paints it again too (junk written to the tty)"""
+    code = "import time\nwhile 1:\n print('TICKTICK', flush=True)\n time.sleep(0.02)"
+    with Screen(["--", "/usr/bin/python3", "-c", code], w=120, h=40) as s:
+        s.wait("Disassembly")
+        s.keys("F9")
+        s.wait("TICKTICK")
+        s.keys("F12")
+        t = s.wait(lambda x: "interrupted" in x and "TICKTICK" not in x)
+        assert t.startswith(" vmatlas debug"), t
+        tty = s.tmux("display-message", "-p", "-t", "0", "#{pane_tty}").stdout.strip()
+        with open(tty, "w") as f:
+            f.write("\x1b[5;5HJUNKJUNK")
+        s.wait("JUNKJUNK")
+        s.keys("C-l")
+        s.wait(lambda x: "JUNKJUNK" not in x and "interrupted" in x)
+        s.keys("q")
+        ended(s)
+
+
 def test_sighup_detaches_and_restores():
     # stopped in the window, or running (F9: vmatlas waits in the engine)
     for sig, running in ((signal.SIGHUP, False), (signal.SIGTERM, False), (signal.SIGINT, True),

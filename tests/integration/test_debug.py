@@ -216,6 +216,19 @@ def test_exec_event_drops_breakpoints():
     assert "sum 4 counter 3" in err
 
 
+def test_exec_of_another_program_names_it():
+    """sh -c 'exec echo': the exec event named the old program (sh: the
+    target's facts, its exe among them, were kept from before the exec)"""
+    echo = os.path.realpath("/bin/echo")
+    p = subprocess.run([VMATLAS, "debug", "--json", "--batch", "-", "--", "/bin/sh", "-c", "exec /bin/echo hi"],
+                       input="continue\n", capture_output=True, text=True, timeout=60)
+    no_sanitizer_reports(p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    ex = events(out, "exec")
+    assert len(ex) == 1 and ex[0]["exe"] == echo, (ex, echo)
+    assert events(out, "exit")[0]["status"] == 0
+
+
 def test_crash_stops_with_fault_address():
     out, err, _ = debug(["continue", "regs", "continue"], prog=["crash"])
     c = events(out, "crash")
@@ -350,6 +363,81 @@ def test_at_main_without_main_symbol_fails_before_running():
     assert "pid" not in p.stdout, p.stdout
 
 
+def test_at_main_of_a_stripped_dynamic_program_finds_main_through_libc():
+    """python3 as Debian ships it has no symbol main: --at-main failed.
+    main is __libc_start_main's first argument: the stop is there, as
+    gdb reads it (rdi at __libc_start_main), before python3 printed"""
+    import shutil
+    from lib import Skip
+    if not shutil.which("gdb") or not os.path.exists("/usr/bin/python3"):
+        raise Skip("no gdb or /usr/bin/python3")
+    argv = ["/usr/bin/python3", "-c", "print('ran')"]
+    ex = ["set startup-with-shell off", "set breakpoint pending on", "break __libc_start_main", "run", "p/x $rdi",
+          "kill"]
+    g = subprocess.run(["gdb", "-nx", "-q", "-batch"] + [a for e in ex for a in ("-ex", e)] +
+                       ["--args", argv[0], "-c", "pass"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    m = re.search(r"^\$1 = (0x[0-9a-f]+)$", g.stdout, re.M)
+    assert m, g.stdout + g.stderr
+    p = subprocess.run([VMATLAS, "debug", "--json", "--at-main", "--batch", "-", "--"] + argv,
+                       input="print rip\nquit\n", capture_output=True, text=True, timeout=60)
+    no_sanitizer_reports(p.stderr)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    out = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    bp = events(out, "breakpoint")
+    assert len(bp) == 1 and bp[0]["id"] == 1, out  # the stop on __libc_start_main not shown
+    exe = os.path.realpath("/usr/bin/python3")
+    with open(exe, "rb") as f:
+        pie = f.read(18)[16] == 3  # e_type ET_DYN: rdi and rip both relocated alike
+    assert int(results(out, "print")[0]["value"], 16) == int(m.group(1), 16) or pie, (out, m.group(1))
+    assert "ran" not in p.stdout
+
+
+def test_break_file_line_where_gdb_puts_it():
+    """break FILE:LINE (gdb's): it was taken for a symbol of a library to
+    come, pending for ever, and the program ran to its end. Each line of
+    dbg_lines and around it at the address gdb chooses (a line without
+    code: the next one with some; a function's first line: past its
+    prologue); a line no module has is an error"""
+    import shutil
+    from lib import Skip
+    if not shutil.which("gdb"):
+        raise Skip("no gdb")
+    lines = range(78, 92)
+    ex = [a for n in lines for a in ("-ex", f"break dbgfix.c:{n}")] + ["-ex", "info breakpoints"]
+    g = subprocess.run(["gdb", "-nx", "-q", "-batch"] + ex + [DBGFIX], capture_output=True, text=True, timeout=120)
+    want = [int(a, 16) for a in re.findall(r"^\d+\s+breakpoint\s+keep\s+y\s+(0x[0-9a-f]+) in ", g.stdout, re.M)]
+    assert len(want) == len(lines), g.stdout + g.stderr
+    out, err, _ = debug([f"break dbgfix.c:{n}" for n in lines] + ["break dbgfix.c:99999", "continue"],
+                        prog=["lines"], expect_rc=1)
+    got = results(out, "break")
+    assert len(got) == len(lines) + 1 and not got[-1]["ok"] and "dbgfix.c:99999" in got[-1]["error"], got
+    nm = subprocess.run(["nm", DBGFIX], capture_output=True, text=True).stdout
+    syms = {f[2]: int(f[0], 16) for f in (l.split() for l in nm.splitlines()) if len(f) == 3}
+    for n, w, r in zip(lines, want, got):
+        m = re.match(r"^dbgfix!(\w+)(?:\+0x([0-9a-f]+))?$", r["where"])
+        assert r["ok"] and m, (n, r)
+        assert syms[m.group(1)] + int(m.group(2) or "0", 16) == w, (n, hex(w), r)
+    # and the program stops there: dbg_lines' first line is its first stop
+    assert events(out, "breakpoint")[0]["line"] in lines, events(out, "breakpoint")
+
+
+def test_info_threads_names_each_thread_as_proc_does():
+    """info threads with each thread's name (comm, set by
+    pthread_setname_np: a JVM's 23 threads told apart), as /proc has it"""
+    from lib import fixture
+    with fixture(name="stacks") as (p, t):
+        pid = t["pid"]
+        comm = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                comm[int(tid)] = f.read().rstrip("\n")
+        out, err, _ = debug(["info threads", "detach"], args=[str(pid)])
+    th = results(out, "info")[0]["threads"]
+    assert {x["tid"]: x.get("name") for x in th} == comm, (th, comm)
+    assert "alpha" in comm.values()
+
+
 def test_unknown_name_in_a_program_that_loads_nothing_is_an_error():
     """a stripped static program (no dynamic linker, no _dl_debug_state)
     will load no module that could have the name: an error, not a
@@ -422,6 +510,36 @@ def test_signals_stop_and_pass_as_handled():
     s = events(out, "signal")
     assert len(s) == 3 and not any(e["stopped"] for e in s)
     assert "signals 0" in err
+
+
+def test_quit_after_the_exit_says_exited():
+    """the process gone by itself: quit (or kill, detach) neither killed
+    nor let it go (quit said "killed")"""
+    for end in ("quit", "kill", "detach"):
+        out, err, _ = debug(["continue", end], prog=["calls", 1])
+        assert events(out, "exit") and results(out, end)[0]["result"] == "exited", out
+
+
+def test_handle_sigsegv_nostop_pass_lets_the_programs_handler_take_it():
+    """a program that catches its own SIGSEGV (a JVM's implicit null
+    checks and safepoint polls): 'handle SIGSEGV nostop pass' runs it
+    through, each fault reported, none a stop; it used to stop at every
+    one whatever handle said. By default each one stops."""
+    out, err, _ = debug(["handle SIGSEGV nostop pass", "continue"], prog=["segv"])
+    c = events(out, "crash")
+    assert len(c) == 3 and not any(e["stopped"] for e in c), c
+    assert all(e["signal"] == "SIGSEGV" and e["fault_addr"] == "0x10" for e in c), c
+    assert "segv caught 3" in err and events(out, "exit"), (err, out)
+    out, err, _ = debug(["continue"] * 4, prog=["segv"])
+    c = events(out, "crash")
+    assert len(c) == 3 and all(e["stopped"] for e in c), c
+    assert "segv caught 3" in err
+    # noprint (as gdb's: implies nostop): not even reported
+    out, err, _ = debug(["handle SIGSEGV noprint pass", "continue"], prog=["segv"])
+    assert not events(out, "crash") and "segv caught 3" in err and events(out, "exit"), (out, err)
+    out, err, _ = debug(["handle SIGSEGV noprint bogus", "continue", "continue", "continue", "continue"],
+                        prog=["segv"], expect_rc=1)
+    assert len(events(out, "crash")) == 3, out  # a bad word: nothing changed
 
 
 def test_abort_is_a_crash():

@@ -247,3 +247,35 @@ def test_a_pause_asked_before_a_run_starts_is_taken():
     ints = [o for o in out if o.get("event") == "interrupt"]
     assert len(ints) == 2 and all(e["stopped"] and "dbg_block" in e["where"] for e in ints), ints
     assert all(r["ok"] for r in out if r.get("command") in ("finish", "until", "print")), out
+
+
+def test_a_second_sigint_while_the_first_pause_is_taken_leaves_no_sigstop():
+    """two SIGINTs for one pause (Ctrl-C twice, or timeout(1), which
+    passes a SIGINT to its child and again to its process group): the
+    second came as the first pause's SIGSTOP was taken and sent another,
+    which stopped the process (State T, not traced) once detached.
+    VMATLAS_TEST_PAUSE_AGAIN=1 asks the second pause at that moment"""
+    p, t = start_spin()
+    d = None
+    try:
+        before = text_pages(p.pid)
+        env = dict(os.environ, VMATLAS_TEST_PAUSE_AGAIN="1")
+        d = subprocess.Popen([VMATLAS, "debug", "--json", "--batch", "-", str(p.pid)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        d.stdin.write(f"break {t['target']} if rdi == 99\ncontinue\n")
+        d.stdin.flush()
+        read_until(d, lambda o: o.get("command") == "break")
+        wait_running(p.pid)
+        d.send_signal(signal.SIGINT)
+        got = read_until(d, lambda o: o.get("command") == "continue")
+        assert len([o for o in got if o.get("event") == "interrupt"]) == 1, got
+        d.stdin.write("detach\n")
+        d.stdin.close()
+        assert d.wait(timeout=20) == 0
+        no_sanitizer_reports(d.stderr.read())
+        left_as_it_was(p, before)
+    finally:
+        if d and d.poll() is None:
+            d.kill()
+        if p.poll() is None:
+            p.kill()

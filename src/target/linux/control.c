@@ -295,6 +295,10 @@ static int decode_stop(lx_control *c, size_t i, int st, vm_event *ev)
 		atomic_store(&c->nsaved, 0);
 		atomic_store(&c->nprots, 0);
 		lxc_patch_reset(c);
+		/* the target's facts (exe, its handle on the old memory) were
+		 * the old program's: read again, as after a fork followed */
+		if (c->on_switch)
+			c->on_switch(c->on_close_arg, c->pid);
 		return 1;
 	case PTRACE_EVENT_STOP:
 		/* our interrupt (SIGTRAP), or a group stop: stopped, no news */

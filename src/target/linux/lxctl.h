@@ -80,7 +80,8 @@ typedef struct lx_control {
 	bool patch_quiet; /* spawn's entry int3: not worth publishing */
 	bool follow_child;     /* a fork's child is followed (control_fork.c) */
 	void (*on_close)(void *arg); /* the target that handed out this handle */
-	/* the handle follows a fork's child: the target is that pid now */
+	/* the handle follows a fork's child (the target is that pid now),
+	 * or the process execs (the same pid): its facts are read again */
 	void (*on_switch)(void *arg, pid_t pid);
 	void *on_close_arg;
 } lx_control;
