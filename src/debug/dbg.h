@@ -276,6 +276,9 @@ void dbg_drain_all(vm_dbg *d);
  * pause the run did not see leaves its SIGSTOP to be swallowed) */
 void dbg_run_begin(vm_dbg *d);
 void dbg_run_end(vm_dbg *d);
+/* tests: a pause asked here when environment variable name is 1, the
+ * moment a Ctrl-C could come (*on, -1 at first, keeps the answer) */
+void dbg_test_pause(vm_dbg *d, const char *name, int *on);
 /* one instruction of cur (over an int3 at pc), events handled; *stopped
  * when something else (breakpoint, signal, exit) stopped the session */
 int dbg_step_one(vm_dbg *d, bool *stopped);

@@ -187,19 +187,10 @@ static int on_watch(vm_dbg *d, const vm_event *ev, bool *stop)
 	return 0;
 }
 
-/* VMATLAS_TEST_PAUSE_AGAIN=1 (tests): a second pause asked as the first
- * one's SIGSTOP is taken, as a second Ctrl-C (or timeout(1) passing one
- * SIGINT to its child and its group) comes */
-static void test_pause_again(vm_dbg *d)
-{
-	static int on = -1;
-	if (on < 0) {
-		const char *e = getenv("VMATLAS_TEST_PAUSE_AGAIN");
-		on = e && !strcmp(e, "1");
-	}
-	if (on)
-		vm_dbg_interrupt(d);
-}
+/* VMATLAS_TEST_PAUSE_AGAIN=1: a second pause asked as the first one's
+ * SIGSTOP is taken, as a second Ctrl-C (or timeout(1) passing one SIGINT
+ * to its child and its group) comes */
+static int pause_again = -1;
 
 static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 {
@@ -216,7 +207,7 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 		return 0;
 	}
 	if (sig == SIGSTOP)
-		test_pause_again(d);
+		dbg_test_pause(d, "VMATLAS_TEST_PAUSE_AGAIN", &pause_again);
 	int asked = sig == SIGSTOP || sig == SIGINT ? atomic_exchange(&d->interrupt, 0) : 0;
 	/* a console's Ctrl-C (DBG_CONTROL_C, DBG_CONTROL_BREAK) to a target
 	 * on our console reached it before our own handler ran */

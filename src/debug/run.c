@@ -190,24 +190,15 @@ int dbg_step_one(vm_dbg *d, bool *stopped)
 	return rc;
 }
 
-/* VMATLAS_TEST_PAUSE_BEFORE_RUN=1 (tests): a pause asked as a run to an
- * address is about to start, as a Ctrl-C typed while a command looks
- * before it runs (finish's unwind) comes */
-static void test_pause(vm_dbg *d)
-{
-	static int on = -1;
-	if (on < 0) {
-		const char *e = getenv("VMATLAS_TEST_PAUSE_BEFORE_RUN");
-		on = e && !strcmp(e, "1");
-	}
-	if (on)
-		vm_dbg_interrupt(d);
-}
+/* VMATLAS_TEST_PAUSE_BEFORE_RUN=1: a pause asked as a run to an address
+ * is about to start, as a Ctrl-C typed while a command looks before it
+ * runs (finish's unwind) comes */
+static int pause_before_run = -1;
 
 int dbg_run_to(vm_dbg *d, uint64_t addr, uint64_t min_sp, bool *stopped)
 {
 	*stopped = false;
-	test_pause(d);
+	dbg_test_pause(d, "VMATLAS_TEST_PAUSE_BEFORE_RUN", &pause_before_run);
 	if (dbg_set_runto(d, addr) < 0)
 		return -1;
 	d->runto_sp = min_sp;

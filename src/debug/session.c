@@ -129,6 +129,16 @@ bool vm_dbg_interrupt_expect(vm_dbg *d)
 	return ask(d, 2);
 }
 
+void dbg_test_pause(vm_dbg *d, const char *name, int *on)
+{
+	if (*on < 0) {
+		const char *e = getenv(name);
+		*on = e && !strcmp(e, "1");
+	}
+	if (*on)
+		vm_dbg_interrupt(d);
+}
+
 bool vm_dbg_ctrl_seen(vm_dbg *d)
 {
 	return atomic_exchange(&d->ctrl_ahead, false);
