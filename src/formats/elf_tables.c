@@ -151,8 +151,8 @@ int elf_read_versions(const elf_image *e, elf_versions *out)
 		uint8_t *b = section_bytes(e, s->offset, s->size), *strs = section_bytes(e, ss->offset, ss->size);
 		uint64_t size = b ? s->size : 0;
 		/* entries chain by offsets; s->info counts them: bound the walk by both */
-		uint64_t at = 0;
-		for (uint32_t k = 0; k < s->info && k < 65536 && at + 16 <= size; k++) {
+		uint64_t at = 0, entry = s->type == SHT_GNU_VERDEF ? 20 : 16; /* Elf_Verdef, Elf_Verneed */
+		for (uint32_t k = 0; k < s->info && k < 65536 && at + entry <= size; k++) {
 			const uint8_t *p = b + at;
 			if (s->type == SHT_GNU_VERDEF) {
 				/* vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next */
