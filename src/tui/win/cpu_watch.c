@@ -9,7 +9,11 @@
  * keeps ISIG, its SIGINT becomes CTRL_C_EVENT whatever the console's
  * mode) is a pause too, taken by a console control handler of ours that
  * comes before the one of SIGINT (base/win/console_signals.c: the
- * cleanup, which ends vmatlas). */
+ * cleanup, which ends vmatlas). A target on our console gets the same
+ * Ctrl-C (its DBG_CONTROL_C), and the two come in either order: when the
+ * target's came first it was the pause already, and ours, late even
+ * after the run is over or the window closed, is dropped; so the handler,
+ * once in place, stays. */
 #include <stdlib.h>
 #include <windows.h>
 
@@ -29,22 +33,44 @@ struct watcher {
 };
 
 /* the session a Ctrl-C event pauses while the target runs (the
- * handler runs on a thread of its own) */
-static vm_dbg *g_running;
+ * handler runs on a thread of its own), and the session of the window
+ * between runs, whose target may have had a Ctrl-C of ours first */
+static vm_dbg *g_running, *g_window;
 static SRWLOCK g_lock = SRWLOCK_INIT; /* no pause once the run is over */
+static bool g_installed;
+static bool g_owed; /* the window ended before the late Ctrl-C came */
+
+/* VMATLAS_TEST_LATE_CTRL=MS: our own Ctrl-C event is taken MS ms late,
+ * after the target's (as on a loaded machine) */
+static DWORD late_ctrl_ms(void)
+{
+	const char *e = getenv("VMATLAS_TEST_LATE_CTRL");
+	return e ? (DWORD)strtoul(e, NULL, 10) : 0;
+}
 
 static BOOL WINAPI on_ctrl(DWORD type)
 {
 	if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
 		return FALSE;
+	DWORD late = late_ctrl_ms();
+	if (late)
+		Sleep(late);
 	AcquireSRWLockExclusive(&g_lock);
-	vm_dbg *d = g_running;
-	if (d && vm_console_shared(vm_dbg_pid(d)))
-		vm_dbg_interrupt_expect(d); /* its own DBG_CONTROL_C stops it */
-	else if (d)
-		vm_dbg_interrupt(d);
+	vm_dbg *d = g_running ? g_running : g_window;
+	bool shared = d && vm_console_shared(vm_dbg_pid(d));
+	bool taken = true;
+	if (!d && g_owed)
+		g_owed = false; /* the pause was made, and the window is gone */
+	else if (shared && vm_dbg_ctrl_seen(d))
+		; /* the target's own Ctrl-C, come first, was this pause */
+	else if (g_running && shared)
+		vm_dbg_interrupt_expect(g_running); /* its own DBG_CONTROL_C stops it */
+	else if (g_running)
+		vm_dbg_interrupt(g_running);
+	else
+		taken = false; /* SIGINT's (ui_term.c): the window ends */
 	ReleaseSRWLockExclusive(&g_lock);
-	return d != NULL; /* else SIGINT's (base/win/console_signals.c): the cleanup, vmatlas ends */
+	return taken;
 }
 
 static bool is_pause(const KEY_EVENT_RECORD *k)
@@ -100,9 +126,10 @@ watcher *cw_watch_start(cpu *c)
 		w->before[w->nbefore++] = k;
 	raw(); /* Ctrl-C is a key for the watcher, not the console's Ctrl-C event */
 	AcquireSRWLockExclusive(&g_lock);
-	g_running = w->d;
+	g_running = g_window = w->d;
 	ReleaseSRWLockExclusive(&g_lock);
-	SetConsoleCtrlHandler(on_ctrl, TRUE);
+	if (!g_installed)
+		g_installed = SetConsoleCtrlHandler(on_ctrl, TRUE);
 	w->wake = CreateEventW(NULL, TRUE, FALSE, NULL);
 	if (w->wake)
 		w->th = CreateThread(NULL, 0, watch_keys, w, 0, NULL);
@@ -111,12 +138,11 @@ watcher *cw_watch_start(cpu *c)
 
 void cw_watch_stop(watcher *w)
 {
-	/* a Ctrl-C from now on ends vmatlas again (a late one is dropped
-	 * on a terminal too: the run is over) */
+	/* a Ctrl-C from now on ends the window, unless it is the late one
+	 * of the pause that the target's Ctrl-C made */
 	AcquireSRWLockExclusive(&g_lock);
 	g_running = NULL;
 	ReleaseSRWLockExclusive(&g_lock);
-	SetConsoleCtrlHandler(on_ctrl, FALSE);
 	if (w->th) {
 		SetEvent(w->wake);
 		WaitForSingleObject(w->th, INFINITE);
@@ -136,4 +162,15 @@ void cw_watch_stop(watcher *w)
 	for (size_t i = w->nbefore; i-- > 0;)
 		ungetch(w->before[i]);
 	free(w);
+}
+
+void cw_watch_end(cpu *c)
+{
+	/* the handler stays (removed, a late Ctrl-C under way in it would
+	 * end vmatlas), for the one that may still be owed */
+	AcquireSRWLockExclusive(&g_lock);
+	g_owed = g_window && vm_console_shared(vm_dbg_pid(g_window)) && vm_dbg_ctrl_seen(g_window);
+	g_window = NULL;
+	ReleaseSRWLockExclusive(&g_lock);
+	(void)c;
 }
