@@ -26,6 +26,9 @@ void native_syms_free(native_syms *n);
 bool native_syms_find(native_syms *n, const vm_module *mod, uint64_t addr, bool demangle, native_sym *out);
 /* the source line holding a live address: file, line, [addr, end) */
 bool native_syms_line(native_syms *n, const vm_module *mod, uint64_t addr, vm_line_row *out);
+/* the live address where a breakpoint on file:line of mod goes (file:
+ * the name or its last components) */
+bool native_syms_line_addr(native_syms *n, const vm_module *mod, const char *file, int line, uint64_t *addr);
 /* what the engine found for mod ("dbghelp:dwarf", "dbghelp:pdb"); NULL: nothing */
 const char *native_syms_source(native_syms *n, const vm_module *mod);
 

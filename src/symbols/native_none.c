@@ -35,6 +35,16 @@ bool native_syms_line(native_syms *n, const vm_module *mod, uint64_t addr, vm_li
 	return false;
 }
 
+bool native_syms_line_addr(native_syms *n, const vm_module *mod, const char *file, int line, uint64_t *addr)
+{
+	(void)n;
+	(void)mod;
+	(void)file;
+	(void)line;
+	(void)addr;
+	return false;
+}
+
 const char *native_syms_source(native_syms *n, const vm_module *mod)
 {
 	(void)n;

@@ -644,6 +644,8 @@ bool vm_symbol_line_addr(vm_symbolizer *s, const char *file, int line, uint64_t 
 			*addr = link + bias;
 			return true;
 		}
+		if (!li && mod->base && is_pe(mod) && native_syms_line_addr(native_of(s), mod, file, line, addr))
+			return true;
 	}
 	return false;
 }

@@ -19,6 +19,7 @@ IMAGE_FILE_MACHINE_I386 with the DWARF CFI Wine's dbghelp reads."""
 import atexit
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -245,3 +246,55 @@ def test_winsym_32bit_stacks_of_minidumps():
         assert [f["method"] for f in lin[tid]["frames"][1:]] == ["fp"] * (len(fp) - 1) and len(fp) >= 4
         assert [(f["pc"], f["sp"]) for f in sw[tid]["frames"]] == fp, (name, sw[tid]["frames"])
         assert [f["method"] for f in sw[tid]["frames"]] == ["registers"] + ["stackwalk64"] * (len(fp) - 1)
+
+
+def dwarf_lines(path):
+    """{line: [is_stmt addresses]} of symfix.c in the image's DWARF, as
+    the mingw objdump decodes it"""
+    tool = ("i686" if FIXBITS == 32 else "x86_64") + "-w64-mingw32-objdump"
+    try:
+        out = subprocess.run([tool, "--dwarf=decodedline", path], capture_output=True, text=True,
+                             check=True).stdout
+    except FileNotFoundError:
+        raise Skip("no " + tool)
+    rows = {}
+    for m in re.finditer(r"^symfix\.c\s+(\d+)\s+(0x[0-9a-f]+)(.*)$", out, re.M):
+        if m.group(3).rstrip().endswith("x"):
+            rows.setdefault(int(m.group(1)), []).append(int(m.group(2), 16))
+    assert rows, out[:2000]
+    return rows
+
+
+def test_winsym_break_file_line():
+    """break FILE:LINE in the Windows build (dbghelp's line table, as
+    libdw's on Linux): a breakpoint at the line's lowest address that
+    objdump's decoded DWARF gives, the name in any case and with or
+    without its directories; a line without code gives way to the next
+    that has some; hit there on the fixture's first run of f1, where bt
+    names that line; a file no module has is the command's error"""
+    _ready()
+    if not os.path.exists(FIX):
+        raise Skip("no symfix.exe (make windows)")
+    from test_windbg import debug, events, results
+    with open(os.path.join(ROOT, "tests", "fixtures", "win", "symfix.c")) as f:
+        src = f.read().splitlines()
+    ret = next(i + 1 for i, l in enumerate(src) if "return r + 3 + sink;" in l)  # in f1
+    call = ret - 1  # f1's call of f2
+    blank = next(i + 1 for i, l in enumerate(src) if i + 1 < ret and not l.strip() and i + 1 > 20)
+    rows = dwarf_lines(FIX)
+    after_blank = min(n for n in rows if n >= blank)
+    assert after_blank > blank, (blank, rows)
+    want = [min(rows[ret]), min(rows[call]), min(rows[ret]), min(rows[after_blank])]
+    out, err = debug(["break symfix.c:%d" % ret, "break tests/fixtures/win/symfix.c:%d" % call,
+                      "break SYMFIX.C:%d" % ret, "break symfix.c:%d" % blank, "break nosuch.c:3",
+                      "delete 2", "delete 4", "continue", "bt", "kill"], ["--", FIX], expect_rc=1)
+    got = [int(b["addr"], 16) for b in results(out, "break") if b["ok"]]
+    assert got == want, ([hex(a) for a in got], [hex(a) for a in want])
+    bad = [b for b in results(out, "break") if not b["ok"]]
+    assert len(bad) == 1 and "nosuch.c:3" in bad[0]["error"], bad
+    hit = events(out, "breakpoint")
+    assert hit and int(hit[0]["pc"], 16) == min(rows[ret]), hit
+    f0 = results(out, "bt")[0]["frames"][0]
+    assert re.match(r"symfix\.exe!f1\+0x", f0["where"]) and int(f0["pc"], 16) == min(rows[ret]), f0
+    assert f0.get("line") == ret and f0.get("file", "").lower().endswith("symfix.c"), f0
+    assert hit[0]["line"] == ret, hit

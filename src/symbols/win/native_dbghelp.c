@@ -147,6 +147,68 @@ bool native_syms_line(native_syms *n, const vm_module *mod, uint64_t addr, vm_li
 	return true;
 }
 
+/* a source file name as dbghelp gives it (a Windows path, or the DWARF's
+ * relative one) names the file asked for when they are the same or the
+ * asked one is its last components: as libdw matches (tests/x.c, x.c);
+ * either separator, any case */
+static bool same_file(const char *have, const char *want)
+{
+	size_t lh = strlen(have), lw = strlen(want);
+	if (lw == 0 || lw > lh)
+		return false;
+	const char *tail = have + (lh - lw);
+	for (size_t i = 0; i < lw; i++) {
+		char a = tail[i] == '\\' ? '/' : tail[i], b = want[i] == '\\' ? '/' : want[i];
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return tail == have || tail[-1] == '/' || tail[-1] == '\\';
+}
+
+typedef struct line_want {
+	const char *file;
+	DWORD line;
+	DWORD best_line; /* the first line at or after the one asked that has code */
+	uint64_t best_addr;
+	bool found;
+} line_want;
+
+/* SymEnumLines, not its W twin: Wine 8 has no SymEnumLinesW (a call
+ * is its unimplemented-function exception); the names asked for are
+ * ASCII paths */
+static BOOL CALLBACK each_line(PSRCCODEINFO si, PVOID arg)
+{
+	line_want *w = arg;
+	if (si->LineNumber < w->line || (w->found && si->LineNumber > w->best_line))
+		return TRUE;
+	si->FileName[sizeof si->FileName - 1] = 0;
+	if (!same_file(si->FileName, w->file))
+		return TRUE;
+	if (!w->found || si->LineNumber < w->best_line || si->Address < w->best_addr) {
+		w->best_line = si->LineNumber;
+		w->best_addr = si->Address;
+		w->found = true;
+	}
+	return TRUE;
+}
+
+bool native_syms_line_addr(native_syms *n, const vm_module *mod, const char *file, int line, uint64_t *addr)
+{
+	if (!n || line <= 0 || !dbgh_load(n->d, mod))
+		return false;
+	/* gdb's choice: the lowest address of the line, or of the next one
+	 * with code when it has none (dbghelp has no is_stmt to tell more) */
+	line_want w = { .file = file, .line = (DWORD)line };
+	if (!SymEnumLines(dbgh_handle(n->d), mod->base, NULL, NULL, each_line, &w) || !w.found)
+		return false;
+	*addr = w.best_addr;
+	return true;
+}
+
 const char *native_syms_source(native_syms *n, const vm_module *mod)
 {
 	return n ? dbgh_source(n->d, mod) : NULL;
