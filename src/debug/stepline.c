@@ -7,6 +7,7 @@
  * lazy binder if the slot is not bound yet), else runs to the return. */
 #include "dbg.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,10 +202,25 @@ static int step_line(vm_dbg *d, bool over_calls)
 	if (dbg_refresh_regs(d) < 0)
 		return -1;
 	vm_line_row r;
-	if (!row_at(d, d->regs.rip, &r))
-		return over_calls ? vm_dbg_nexti(d) : vm_dbg_stepi(d, 1);
 	step_range s = { 0 };
-	set_range(d, &s, &r, d->regs.rip);
+	if (row_at(d, d->regs.rip, &r)) {
+		set_range(d, &s, &r, d->regs.rip);
+	} else {
+		/* gdb's "single stepping until exit from function, which has
+		 * no line number information": the function is the range,
+		 * and a callee with lines is stepped into, by next too (gdb's
+		 * STEP_OVER_UNDEBUGGABLE) */
+		uint64_t end;
+		s.func = s.lo = func_of(d, d->regs.rip, &end);
+		s.hi = end;
+		if (!s.lo || s.hi <= d->regs.rip) {
+			vm_seterr("no line information at 0x%" PRIx64 " and no bounds of a function there to step "
+				  "through (stepi, finish)", d->regs.rip);
+			return -1;
+		}
+		s.file = xstrdup("");
+		over_calls = false;
+	}
 	int rc = 0;
 	for (int n = 0; n < MAX_LINE_STEPS; n++) {
 		bool stopped, done;

@@ -86,6 +86,38 @@ def test_step_next_on_dbgfix_as_gdb():
     compare(DBGFIX, ["lines"], "dbg_lines", "next", 4)
 
 
+def gdb_stops(prog, bp, cmd, n):
+    """gdb's stops at the breakpoint and after each of n cmds: a line
+    number, or the function's name where it has no line info"""
+    if not shutil.which("gdb"):
+        raise Skip("no gdb")
+    argv = ["gdb", "-q", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set debuginfod enabled off",
+            "-ex", f"break {bp}", "-ex", "run"] + ["-ex", cmd] * n + ["-ex", "kill", "--args", prog]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    out = []
+    for l in p.stdout.splitlines():
+        m = re.match(r"^(\d+)\t|^(?:Breakpoint \d+, )?0x[0-9a-f]+ in (\w+) \(\)", l)
+        if m:
+            out.append(int(m.group(1)) if m.group(1) else m.group(2))
+    return out
+
+
+def test_step_next_in_code_without_lines_as_gdb():
+    """stopped in step_nolines (assembly, no line rows): step and next
+    both step through it as gdb does ("single stepping until exit from
+    function"), into step_leaf, which has lines, back into step_nolines
+    (a stop without a line), and out to main's next line; before, each
+    moved one instruction"""
+    for cmd in ("step", "next"):
+        truth = gdb_stops(STEPFIX, "step_nolines", cmd, 4)
+        assert len(truth) == 5 and truth[0] == "step_nolines", truth
+        ours = vm_stops(STEPFIX, [], "step_nolines", cmd, 4, dict(os.environ))
+        got = [l if l else re.sub(r"^stepfix!(\w+)(\+0x[0-9a-f]+)?$", r"\1", w) for l, w in ours]
+        assert got == truth, (cmd, ours, truth)
+        assert ours[1][1] == "stepfix!step_leaf", ours  # after its prologue (it has none)
+
+
 def objdump_plt_calls(prog, fn):
     """{address: "name@plt"} of the calls to PLT stubs in fn, by objdump"""
     if not shutil.which("objdump"):
