@@ -382,6 +382,12 @@ int elf_load_sections(elf_image *e)
 		warn(e, "section name table is unusable");
 		return 0;
 	}
+	/* a file holds what it claims, or the claim is not allocated */
+	if (!e->in_memory && e->r.size != UINT64_MAX &&
+	    (st->offset > e->r.size || st->size > e->r.size - st->offset)) {
+		warn(e, "section name table is unreadable (past the end of the file)");
+		return 0;
+	}
 	e->shstr = xmalloc((size_t)st->size + 1);
 	if (elf_read_offset(e, st->offset, e->shstr, (size_t)st->size) < 0) {
 		warn(e, "section name table is unreadable");

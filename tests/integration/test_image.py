@@ -284,3 +284,29 @@ def test_odd_files():
                     assert warnings and want in warnings, (name, warnings)
             seen.add(name)
     assert set(expect) <= seen
+
+
+def test_section_name_table_claimed_past_the_end():
+    """an ELF whose section name table claims 15 MiB, more than the file
+    holds: the claim is not allocated or read, the dump says why and goes
+    on (names empty), the file's other tables as before"""
+    src = os.path.join(BUILD, "fixtures", "layout")
+    if not os.path.exists(src):
+        raise Skip("no layout fixture (make fixtures)")
+    import struct
+    with open(src, "rb") as f:
+        blob = bytearray(f.read())
+    shoff, = struct.unpack_from("<Q", blob, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3a)
+    at = shoff + shstrndx * shentsize + 0x20  # Elf64_Shdr.sh_size
+    struct.pack_into("<Q", blob, at, 15 << 20)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bigclaim")
+        with open(path, "wb") as f:
+            f.write(blob)
+        p = run(["image", "--json", path])
+        no_sanitizer_reports(p.stderr)
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert "section name table is unreadable (past the end of the file)" in (doc["warnings"] or ""), doc
+        assert len(doc.get("sections", [])) == shnum, len(doc.get("sections", []))
