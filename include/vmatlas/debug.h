@@ -131,8 +131,12 @@ bool vm_dbg_interrupt_expect(vm_dbg *d);
 /* async-signal-safe: did the target's own Ctrl-C (it shares the console)
  * come first and make the pause already? Then the Ctrl-C a console
  * handler is now told of is that one, done (Windows runs the handler on
- * a thread of its own, after the debug event at times). Asked once. */
-bool vm_dbg_ctrl_seen(vm_dbg *d);
+ * a thread of its own, after the debug event at times, even after the
+ * session ended). Asked once; no session needed. */
+bool vm_dbg_ctrl_seen(void);
+/* the command line ends the session (quit, kill, detach): vm_dbg_exec
+ * frees d; a front end forgets it first where a handler could see it */
+bool vm_dbg_ends_session(const char *line);
 /* a front end that shows the target running before it calls continue or
  * a step brackets the call with these (they nest), so that a pause asked
  * as soon as it shows is taken; every such call brackets itself too */

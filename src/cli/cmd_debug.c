@@ -66,7 +66,7 @@ static void on_sigint(int sig)
 	(void)sig;
 	vm_dbg *d = atomic_load(&g_dbg);
 	bool paused = false, shared = atomic_load(&g_shared);
-	if (d && shared && vm_dbg_ctrl_seen(d))
+	if (shared && vm_dbg_ctrl_seen())
 		return; /* the target's own Ctrl-C was the pause already */
 	if (d && atomic_load(&g_busy)) /* a shared Ctrl-C: its own stops it */
 		paused = shared ? vm_dbg_interrupt_expect(d) : vm_dbg_interrupt(d);
@@ -116,6 +116,9 @@ static int batch(vm_dbg *d, FILE *in, bool prompt)
 			continue;
 		/* the target gets a console's Ctrl-C too: its own stop is the pause */
 		atomic_store(&g_shared, vm_console_shared(vm_dbg_pid(d)));
+		/* quit, kill, detach free d: the handler must not see it */
+		if (vm_dbg_ends_session(line))
+			atomic_store(&g_dbg, NULL);
 		atomic_store(&g_busy, true);
 		set_sigint(true, true, &old);
 		int rc = vm_dbg_exec(d, line, stdout);

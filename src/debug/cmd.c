@@ -498,6 +498,14 @@ static int dispatch(cmd_out *o, char **w, int n)
 
 static const char *const ending[] = { "detach", "kill", "quit", "q", NULL };
 
+bool vm_dbg_ends_session(const char *line)
+{
+	char *copy = xstrdup(line), *w[MAX_WORDS];
+	bool ends = split(copy, w) > 0 && is_kw(w[0], ending);
+	free(copy);
+	return ends;
+}
+
 int vm_dbg_exec(vm_dbg *d, const char *line, FILE *out)
 {
 	char *copy = xstrdup(line), *w[MAX_WORDS];

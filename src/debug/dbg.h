@@ -106,10 +106,6 @@ struct vm_dbg {
 	bool regs_ok;
 	vm_regs regs;        /* of cur, while stopped */
 	atomic_int interrupt; /* a pause asked: 1 a SIGSTOP sent, 2 none */
-	/* the target's own console Ctrl-C came before our handler asked
-	 * (Windows runs that handler on a thread of its own): it was the
-	 * pause, and the handler's call that follows is taken as done */
-	atomic_bool ctrl_ahead;
 	/* a command that runs the target is under way (from its first
 	 * step to its last, the pauses between its runs included): 1, 2
 	 * while a vm_dbg_interrupt is asking; a pause is taken only then */
@@ -279,6 +275,8 @@ void dbg_run_end(vm_dbg *d);
 /* tests: a pause asked here when environment variable name is 1, the
  * moment a Ctrl-C could come (*on, -1 at first, keeps the answer) */
 void dbg_test_pause(vm_dbg *d, const char *name, int *on);
+/* the target's DBG_CONTROL_C was the pause before our handler's came */
+void dbg_ctrl_came_ahead(void);
 /* one instruction of cur (over an int3 at pc), events handled; *stopped
  * when something else (breakpoint, signal, exit) stopped the session */
 int dbg_step_one(vm_dbg *d, bool *stopped);

@@ -214,7 +214,7 @@ static int on_signal(vm_dbg *d, const vm_event *ev, bool *stop)
 	if (!asked && sig == SIGINT && (ev->exception == 0x40010005u || ev->exception == 0x40010008u) &&
 	    vm_console_shared(atomic_load(&d->pid))) {
 		asked = 2;
-		atomic_store(&d->ctrl_ahead, true);
+		dbg_ctrl_came_ahead();
 	}
 	if (asked) {
 		/* a Ctrl-C the target got too (its SIGINT) is the pause */

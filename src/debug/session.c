@@ -139,9 +139,20 @@ void dbg_test_pause(vm_dbg *d, const char *name, int *on)
 		vm_dbg_interrupt(d);
 }
 
-bool vm_dbg_ctrl_seen(vm_dbg *d)
+/* the target's own console Ctrl-C came before our handler asked
+ * (Windows runs that handler on a thread of its own): it was the pause,
+ * and the handler's call that follows is taken as done. The console's,
+ * not a session's: the handler may come after a quit freed the session */
+static atomic_bool g_ctrl_ahead;
+
+void dbg_ctrl_came_ahead(void)
 {
-	return atomic_exchange(&d->ctrl_ahead, false);
+	atomic_store(&g_ctrl_ahead, true);
+}
+
+bool vm_dbg_ctrl_seen(void)
+{
+	return atomic_exchange(&g_ctrl_ahead, false);
 }
 
 /* Nested: a command's runs (a step, then a run to the return address

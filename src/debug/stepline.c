@@ -207,9 +207,8 @@ static int step_line(vm_dbg *d, bool over_calls)
 		set_range(d, &s, &r, d->regs.rip);
 	} else {
 		/* gdb's "single stepping until exit from function, which has
-		 * no line number information": the function is the range,
-		 * and a callee with lines is stepped into, by next too (gdb's
-		 * STEP_OVER_UNDEBUGGABLE) */
+		 * no line number information": the function is the range;
+		 * step goes into a callee with lines, next over it */
 		uint64_t end;
 		s.func = s.lo = func_of(d, d->regs.rip, &end);
 		s.hi = end;
@@ -219,10 +218,10 @@ static int step_line(vm_dbg *d, bool over_calls)
 			return -1;
 		}
 		s.file = xstrdup("");
-		over_calls = false;
 	}
 	int rc = 0;
-	for (int n = 0; n < MAX_LINE_STEPS; n++) {
+	int n;
+	for (n = 0; n < MAX_LINE_STEPS; n++) {
 		bool stopped, done;
 		if (dbg_refresh_regs(d) < 0 || one(d, over_calls, &stopped, &done) < 0) {
 			rc = -1;
@@ -275,6 +274,8 @@ static int step_line(vm_dbg *d, bool over_calls)
 		 * line again: it is the current line now */
 		set_range(d, &s, &r, pc);
 	}
+	if (n == MAX_LINE_STEPS) /* a loop without a way out of the range: say where */
+		dbg_stopped_here(d, VM_DBG_EV_STEP, 0);
 	free(s.file);
 	return rc;
 }

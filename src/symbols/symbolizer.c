@@ -634,19 +634,26 @@ static line_index *lines_at(vm_symbolizer *s, uint64_t addr, uint64_t *bias)
 	return t->lines;
 }
 
+static bool module_line_addr(vm_symbolizer *s, const vm_module *mod, const char *file, int line, uint64_t *addr)
+{
+	uint64_t bias = 0, link;
+	line_index *li = mod->base ? lines_at(s, mod->base, &bias) : NULL;
+	if (li && lines_find(li, file, line, &link)) {
+		*addr = link + bias;
+		return true;
+	}
+	return !li && mod->base && is_pe(mod) && native_syms_line_addr(native_of(s), mod, file, line, addr);
+}
+
 bool vm_symbol_line_addr(vm_symbolizer *s, const char *file, int line, uint64_t *addr)
 {
-	for (size_t i = 0; i < s->m->nmodules; i++) {
-		const vm_module *mod = &s->m->modules[i];
-		uint64_t bias = 0, link;
-		line_index *li = mod->base ? lines_at(s, mod->base, &bias) : NULL;
-		if (li && lines_find(li, file, line, &link)) {
-			*addr = link + bias;
-			return true;
-		}
-		if (!li && mod->base && is_pe(mod) && native_syms_line_addr(native_of(s), mod, file, line, addr))
-			return true;
-	}
+	/* the program's own lines first (the loader's first entry), then
+	 * the libraries': Wine's DLLs have a main.c too */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->m->nmodules; i++)
+			if ((s->m->modules[i].loader_index == 0) == (pass == 0) &&
+			    module_line_addr(s, &s->m->modules[i], file, line, addr))
+				return true;
 	return false;
 }
 

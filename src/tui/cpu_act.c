@@ -270,10 +270,12 @@ int cw_command(cpu *c)
 	cw_log_add(c, echo);
 	c->prev = c->r;
 	c->have_prev = true;
-	/* a cw_command may cw_run the target: it can be paused as F9 */
-	watcher *w = cw_watch_start(c);
+	/* a cw_command may cw_run the target: it can be paused as F9; one
+	 * that ends the session frees it, out of the watcher's sight */
+	watcher *w = vm_dbg_ends_session(buf) ? NULL : cw_watch_start(c);
 	int rc = vm_dbg_exec(c->d, buf, f);
-	cw_watch_stop(w);
+	if (w)
+		cw_watch_stop(w);
 	fclose(f);
 	cw_log_text(c, out);
 	free(out);

@@ -103,8 +103,6 @@ void cw_run(cpu *c, run_kind k, uint64_t addr);
 watcher *cw_watch_start(cpu *c);
 /* the watcher off (w freed), cbreak mode, the kept keys back */
 void cw_watch_stop(watcher *w);
-/* the window ends: a Ctrl-C from now on is no pause's */
-void cw_watch_end(cpu *c);
 void cw_dis_goto(cpu *c, uint64_t a);
 void cw_push_back(cpu *c, int pane);
 void cw_refresh_state(cpu *c, bool follow_pc);

@@ -181,8 +181,3 @@ void cw_watch_stop(watcher *w)
 		ungetch(keys[i]);
 	free(w);
 }
-
-void cw_watch_end(cpu *c)
-{
-	(void)c; /* ^C is a key here, only ever one program's */
-}

@@ -462,7 +462,6 @@ int cpu_run(vm_dbg *d, bool color)
 			break;
 		}
 	}
-	cw_watch_end(c);
 	ui_stop();
 	int rc = 0;
 	if (!ended) {

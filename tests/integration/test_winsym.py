@@ -298,3 +298,25 @@ def test_winsym_break_file_line():
     assert re.match(r"symfix\.exe!f1\+0x", f0["where"]) and int(f0["pc"], 16) == min(rows[ret]), f0
     assert f0.get("line") == ret and f0.get("file", "").lower().endswith("symfix.c"), f0
     assert hit[0]["line"] == ret, hit
+
+
+def test_winsym_break_file_line_in_the_program_first():
+    """a main.c of the program's own: break main.c:N goes there, not into
+    the main.c of one of Wine's DLLs (kernelbase has one, and lies
+    lower): the program's lines are asked first"""
+    _ready()
+    cc = ("i686" if FIXBITS == 32 else "x86_64") + "-w64-mingw32-gcc"
+    from test_windbg import debug, results
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "main.c")
+        with open(src, "w") as f:
+            f.write("#include <stdio.h>\nvolatile int v;\n\nint main(void)\n{\n"
+                    "\tv = 1;\n\tprintf(\"%d\\n\", v);\n\treturn 0;\n}\n")
+        exe = os.path.join(d, "main.exe")
+        try:
+            subprocess.run([cc, "-O1", "-gdwarf-4", src, "-o", exe], check=True, capture_output=True)
+        except FileNotFoundError:
+            raise Skip("no " + cc)
+        out, err = debug(["break main.c:6", "kill"], ["--", exe])
+        b = results(out, "break")
+        assert b and b[0]["ok"] and b[0]["where"].startswith("main.exe!main"), (b, err)

@@ -12,8 +12,8 @@
  * cleanup, which ends vmatlas). A target on our console gets the same
  * Ctrl-C (its DBG_CONTROL_C), and the two come in either order: when the
  * target's came first it was the pause already, and ours, late even
- * after the run is over or the window closed, is dropped; so the handler,
- * once in place, stays. */
+ * after the run is over or the window closed, is dropped
+ * (vm_dbg_ctrl_seen); so the handler, once in place, stays. */
 #include <stdlib.h>
 #include <windows.h>
 
@@ -33,12 +33,10 @@ struct watcher {
 };
 
 /* the session a Ctrl-C event pauses while the target runs (the
- * handler runs on a thread of its own), and the session of the window
- * between runs, whose target may have had a Ctrl-C of ours first */
-static vm_dbg *g_running, *g_window;
+ * handler runs on a thread of its own) */
+static vm_dbg *g_running;
 static SRWLOCK g_lock = SRWLOCK_INIT; /* no pause once the run is over */
 static bool g_installed;
-static bool g_owed; /* the window ended before the late Ctrl-C came */
 
 /* VMATLAS_TEST_LATE_CTRL=MS: our own Ctrl-C event is taken MS ms late,
  * after the target's (as on a loaded machine) */
@@ -55,22 +53,16 @@ static BOOL WINAPI on_ctrl(DWORD type)
 	DWORD late = late_ctrl_ms();
 	if (late)
 		Sleep(late);
+	if (vm_dbg_ctrl_seen())
+		return TRUE; /* the target's own Ctrl-C, come first, was this pause */
 	AcquireSRWLockExclusive(&g_lock);
-	vm_dbg *d = g_running ? g_running : g_window;
-	bool shared = d && vm_console_shared(vm_dbg_pid(d));
-	bool taken = true;
-	if (!d && g_owed)
-		g_owed = false; /* the pause was made, and the window is gone */
-	else if (shared && vm_dbg_ctrl_seen(d))
-		; /* the target's own Ctrl-C, come first, was this pause */
-	else if (g_running && shared)
-		vm_dbg_interrupt_expect(g_running); /* its own DBG_CONTROL_C stops it */
-	else if (g_running)
-		vm_dbg_interrupt(g_running);
-	else
-		taken = false; /* SIGINT's (ui_term.c): the window ends */
+	vm_dbg *d = g_running;
+	if (d && vm_console_shared(vm_dbg_pid(d)))
+		vm_dbg_interrupt_expect(d); /* its own DBG_CONTROL_C stops it */
+	else if (d)
+		vm_dbg_interrupt(d);
 	ReleaseSRWLockExclusive(&g_lock);
-	return taken;
+	return d != NULL; /* else SIGINT's (ui_term.c): the window ends */
 }
 
 static bool is_pause(const KEY_EVENT_RECORD *k)
@@ -126,7 +118,7 @@ watcher *cw_watch_start(cpu *c)
 		w->before[w->nbefore++] = k;
 	raw(); /* Ctrl-C is a key for the watcher, not the console's Ctrl-C event */
 	AcquireSRWLockExclusive(&g_lock);
-	g_running = g_window = w->d;
+	g_running = w->d;
 	ReleaseSRWLockExclusive(&g_lock);
 	if (!g_installed)
 		g_installed = SetConsoleCtrlHandler(on_ctrl, TRUE);
@@ -162,15 +154,4 @@ void cw_watch_stop(watcher *w)
 	for (size_t i = w->nbefore; i-- > 0;)
 		ungetch(w->before[i]);
 	free(w);
-}
-
-void cw_watch_end(cpu *c)
-{
-	/* the handler stays (removed, a late Ctrl-C under way in it would
-	 * end vmatlas), for the one that may still be owed */
-	AcquireSRWLockExclusive(&g_lock);
-	g_owed = g_window && vm_console_shared(vm_dbg_pid(g_window)) && vm_dbg_ctrl_seen(g_window);
-	g_window = NULL;
-	ReleaseSRWLockExclusive(&g_lock);
-	(void)c;
 }
