@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/util.h"
 #include "vmatlas/error.h"
@@ -142,17 +143,28 @@ void dbg_test_pause(vm_dbg *d, const char *name, int *on)
 /* the target's own console Ctrl-C came before our handler asked
  * (Windows runs that handler on a thread of its own): it was the pause,
  * and the handler's call that follows is taken as done. The console's,
- * not a session's: the handler may come after a quit freed the session */
-static atomic_bool g_ctrl_ahead;
+ * not a session's: the handler may come after a quit freed the session.
+ * When (monotonic ms, 0 none): one whose own call never came (a Ctrl-C
+ * sent to the target alone) is forgotten, not kept for the next Ctrl-C */
+static _Atomic int64_t g_ctrl_ahead_ms;
+#define CTRL_LATE_MAX_MS 10000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1; /* never 0 */
+}
 
 void dbg_ctrl_came_ahead(void)
 {
-	atomic_store(&g_ctrl_ahead, true);
+	atomic_store(&g_ctrl_ahead_ms, now_ms());
 }
 
 bool vm_dbg_ctrl_seen(void)
 {
-	return atomic_exchange(&g_ctrl_ahead, false);
+	int64_t at = atomic_exchange(&g_ctrl_ahead_ms, 0);
+	return at && now_ms() - at < CTRL_LATE_MAX_MS;
 }
 
 /* Nested: a command's runs (a step, then a run to the return address
